@@ -1,0 +1,67 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ConnectionInput } from '../../domain/connection.js';
+import { Slug } from '../../domain/common.js';
+import type { ConnectionService } from '../../services/connection-service.js';
+import { errorResponses, pageRequestOf, preconditionOf, sendPage, sendVersioned, withoutFields, writeErrorResponses, type RouteOptions } from '../http.js';
+import { ConnectionPutBody, ConnectionView, MergePatchBody, PageQuery, pageOf } from '../schemas.js';
+
+const WorkspaceParams = Type.Object({ workspaceId: Slug });
+/** Connection ids are positive integers below 2^53, so they survive every JSON parser. */
+const Params = Type.Object({ workspaceId: Slug, connectionId: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'A positive integer.' }) });
+const ListQuery = Type.Object({ ...PageQuery.properties, connectorId: Type.Optional(Slug) }, { additionalProperties: false });
+const tags = ['connections'];
+const secretsNote = 'Secret keys in content and credential secrets are write-only: reads show "******"; writing "******" back keeps the stored value; null clears it.';
+
+export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connections: ConnectionService }> = async (app, options) => {
+  const { connections } = options;
+  const base = '/workspaces/:workspaceId/connections';
+  const idOf = (raw: string) => Number(raw);
+
+  app.get(base, {
+    schema: { tags, summary: 'List connections', params: WorkspaceParams, querystring: ListQuery, response: { 200: pageOf(ConnectionView), ...errorResponses } },
+  }, async (request, reply) => {
+    const page = await connections.list(request.actor, request.params.workspaceId, { ...pageRequestOf(request.query), connectorId: request.query.connectorId });
+    return sendPage(request, reply, page);
+  });
+
+  app.post(base, {
+    schema: { tags, summary: 'Create a connection', description: `The store assigns the id. Variables start from the connector's connectionVariables. ${secretsNote}`, params: WorkspaceParams, body: ConnectionInput, response: { 201: ConnectionView, ...writeErrorResponses } },
+  }, async (request, reply) => {
+    const connection = await connections.create(request.actor, request.params.workspaceId, request.body);
+    reply.header('location', `/api/v1/workspaces/${connection.workspaceId}/connections/${connection.id}`);
+    return sendVersioned(request, reply, connection, connection, 201);
+  });
+
+  app.get(`${base}/:connectionId`, {
+    schema: { tags, summary: 'Get a connection', params: Params, response: { 200: ConnectionView, ...errorResponses } },
+  }, async (request, reply) => {
+    const connection = await connections.get(request.actor, request.params.workspaceId, idOf(request.params.connectionId));
+    return sendVersioned(request, reply, connection, connection);
+  });
+
+  app.put(`${base}/:connectionId`, {
+    schema: { tags, summary: 'Replace a connection', description: `Full replacement: omitted optional fields are unset; connectorId cannot change. ${secretsNote}`, params: Params, body: ConnectionPutBody, response: { 200: ConnectionView, ...writeErrorResponses } },
+  }, async (request, reply) => {
+    const body = withoutFields(request.body, ['id', 'workspaceId', 'health', 'createdAt', 'updatedAt', 'revision']);
+    const { workspaceId, connectionId } = request.params;
+    const connection = await connections.replace(request.actor, workspaceId, idOf(connectionId), body, preconditionOf(request, options));
+    return sendVersioned(request, reply, connection, connection);
+  });
+
+  app.patch(`${base}/:connectionId`, {
+    schema: { tags, summary: 'Change some fields of a connection (JSON merge patch)', description: secretsNote, params: Params, body: MergePatchBody, response: { 200: ConnectionView, ...writeErrorResponses } },
+  }, async (request, reply) => {
+    const { workspaceId, connectionId } = request.params;
+    const connection = await connections.patch(request.actor, workspaceId, idOf(connectionId), request.body, preconditionOf(request, options));
+    return sendVersioned(request, reply, connection, connection);
+  });
+
+  app.delete(`${base}/:connectionId`, {
+    schema: { tags, summary: 'Delete a connection', params: Params, response: { 204: Type.Null(), ...writeErrorResponses } },
+  }, async (request, reply) => {
+    const { workspaceId, connectionId } = request.params;
+    await connections.remove(request.actor, workspaceId, idOf(connectionId), preconditionOf(request, options));
+    return reply.code(204).send(null);
+  });
+};

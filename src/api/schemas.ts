@@ -1,0 +1,151 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import {
+  AuthSchemeConfigFields,
+  ConnectorCommands,
+  ConnectorFields,
+  CONNECTOR_STATUSES,
+  PROTOCOL_TYPES,
+  VersionFields,
+} from '../domain/connector.js';
+import { CONNECTION_STATUSES, ConnectionFields, CREDENTIAL_KINDS, HEALTH_STATES } from '../domain/connection.js';
+import { Nullable, Slug, Variable } from '../domain/common.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/page.js';
+import { ROLES } from '../domain/permissions.js';
+import { WorkspaceFields } from '../domain/workspace.js';
+
+const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const Timestamp = Type.String({ format: 'date-time' });
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const Stored = { createdAt: Timestamp, updatedAt: Timestamp, revision: Type.Integer({ minimum: 1 }) };
+/** Server-managed fields a client may send back in a PUT body; they are ignored. */
+const Ignored = (names: string[]) => Object.fromEntries(names.map((n) => [n, Type.Optional(Type.Unknown({ description: 'Server-managed; ignored.' }))]));
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    requestId: Type.String(),
+    errors: Type.Array(Type.Object({ path: Type.String(), message: Type.String() })),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details.' },
+);
+
+export const PageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
+    cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  },
+  { additionalProperties: false },
+);
+
+export const pageOf = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: NullableString });
+
+export const WorkspaceView = Type.Object({ id: Slug, ...WorkspaceFields, projectId: Type.Integer({ minimum: 1 }), ...Stored });
+export const WorkspacePutBody = Type.Object(
+  { ...WorkspaceFields, ...Ignored(['id', 'projectId', 'createdAt', 'updatedAt', 'revision']) },
+  { additionalProperties: false },
+);
+
+export const AuthSchemeConfigView = Type.Object({
+  id: Slug,
+  schemeType: AuthSchemeConfigFields.schemeType,
+  description: NullableString,
+  config: Type.Record(Type.String(), Type.Unknown()),
+  validationMessages: Type.Array(Type.String()),
+});
+
+export const VersionView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: NullableString,
+  isLatest: Type.Boolean(),
+  isDefault: Type.Boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  publishedAt: Type.Union([Timestamp, Type.Null()]),
+});
+export const VersionBody = Type.Object(
+  { ...VersionFields, ...Ignored(['id', 'createdAt', 'updatedAt', 'publishedAt']) },
+  { additionalProperties: false },
+);
+
+export const ConnectorView = Type.Object({
+  id: Slug,
+  workspaceId: Slug,
+  name: Type.String(),
+  description: NullableString,
+  protocolType: literals(PROTOCOL_TYPES),
+  documentationUrl: NullableString,
+  iconUrl: NullableString,
+  baseUrl: NullableString,
+  status: literals(CONNECTOR_STATUSES),
+  authSchemeConfigs: Type.Array(AuthSchemeConfigView),
+  connectionVariables: Type.Array(Variable),
+  versions: Type.Array(VersionView),
+  ...Stored,
+});
+export const ConnectorPutBody = Type.Object(
+  {
+    ...ConnectorFields,
+    ...ConnectorCommands,
+    authSchemeConfigs: Type.Optional(Type.Unknown({ description: 'Read-only here: may be echoed back unchanged.' })),
+    versions: Type.Optional(Type.Unknown({ description: 'Read-only here: may be echoed back unchanged.' })),
+    ...Ignored(['id', 'workspaceId', 'createdAt', 'updatedAt', 'revision']),
+  },
+  { additionalProperties: false },
+);
+export const AuthSchemeConfigBody = Type.Object(
+  { id: Type.Optional(Slug), ...AuthSchemeConfigFields, ...Ignored(['validationMessages']) },
+  { additionalProperties: false },
+);
+
+export const ConnectionView = Type.Object({
+  id: Type.Integer({ minimum: 1 }),
+  workspaceId: Slug,
+  connectorId: Type.Union([Slug, Type.Null()]),
+  name: Type.String(),
+  type: Type.String(),
+  envType: Type.Union([Type.Literal(0), Type.Literal(1)]),
+  description: NullableString,
+  status: literals(CONNECTION_STATUSES),
+  content: Type.Record(Type.String(), Type.Unknown()),
+  variables: Type.Array(Variable),
+  credentials: Type.Array(
+    Type.Object({ kind: literals(CREDENTIAL_KINDS), authSchemeConfigId: Type.String(), secret: Type.Union([Type.Literal('******'), Type.Null()]) }),
+  ),
+  health: Type.Object({ state: literals(HEALTH_STATES), checkedAt: Type.Union([Timestamp, Type.Null()]), message: NullableString }),
+  ...Stored,
+});
+export const ConnectionPutBody = Type.Object(
+  {
+    connectorId: Nullable(Slug),
+    ...ConnectionFields,
+    ...Ignored(['id', 'workspaceId', 'health', 'createdAt', 'updatedAt', 'revision']),
+  },
+  { additionalProperties: false },
+);
+
+export const MemberView = Type.Object({
+  principalId: Type.String(),
+  name: Type.String(),
+  kind: literals(['user', 'service']),
+  status: literals(['active', 'disabled']),
+  role: literals(ROLES),
+  createdAt: Timestamp,
+});
+
+export const ApiKeyView = Type.Object({
+  id: Type.String(),
+  principalId: Type.String(),
+  name: Type.String(),
+  prefix: Type.String({ description: 'The first characters of the key, to recognise it.' }),
+  defaultWorkspaceId: NullableString,
+  createdAt: Timestamp,
+});
+
+/** A merge-patch body: any JSON object; the service validates the merged result. */
+export const MergePatchBody = Type.Record(Type.String(), Type.Unknown(), { description: 'RFC 7396 JSON merge patch.' });

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import { DomainError, unauthenticated } from '../domain/errors.js';
+import { createAjv } from '../domain/validate.js';
+import type { Services } from '../app.js';
+import { sendProblem } from './problem.js';
+import { ProblemSchema } from './schemas.js';
+import { accessRoutes } from './routes/access.js';
+import { connectionRoutes } from './routes/connections.js';
+import { connectorPartRoutes } from './routes/connector-parts.js';
+import { connectorRoutes } from './routes/connectors.js';
+import { workspaceRoutes } from './routes/workspaces.js';
+
+export interface ServerOptions {
+  readonly logger: Logger;
+  readonly bodyLimit: number;
+  readonly requireIfMatch: boolean;
+  readonly isReady: () => Promise<boolean>;
+  readonly version: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const JSON_TYPES = ['application/json', 'application/merge-patch+json'];
+
+/** The HTTP server: native API under /api/v1, its OpenAPI document and docs, and the operational endpoints. */
+export async function buildServer(services: Services, options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // One line per request, written by the onResponse hook below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are checked strictly (no coercion: "1" is not 1); query strings and paths arrive as text.
+  const bodyAjv = createAjv();
+  const textAjv = createAjv({ coerceTypes: true });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addSchema(ProblemSchema);
+  app.setErrorHandler((error, request, reply) => sendProblem(error as Error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply),
+  );
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { requestId: request.id, method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
+      'request',
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'plugboard native API',
+        version: options.version,
+        description: 'Workspaces, connectors, connections and who may use them. Errors are RFC 9457 problem+json.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A plugboard API key: pbk_…' } } },
+      security: [{ apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) =>
+    (await options.isReady()) ? { status: 'ready' } : reply.code(503).send({ status: 'not-ready', reason: 'store unreachable' }),
+  );
+
+  await app.register(
+    async (api) => {
+      // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).
+      api.addHook('preValidation', async (request) => {
+        if (request.method !== 'POST' && request.method !== 'PUT') return;
+        const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type !== '' && type !== JSON_TYPES[0]) {
+          throw new DomainError('unsupported-media-type', `${request.method} takes Content-Type application/json, not ${type}.`);
+        }
+      });
+      api.addHook('preHandler', async (request) => {
+        const header = request.headers.authorization;
+        const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+        if (!match) throw unauthenticated();
+        request.actor = { principal: await services.access.authenticate(match[1]!), requestId: request.id };
+      });
+      const routeOptions = { requireIfMatch: options.requireIfMatch };
+      await api.register(accessRoutes, { access: services.access });
+      await api.register(workspaceRoutes, { ...routeOptions, workspaces: services.workspaces });
+      await api.register(connectorRoutes, { ...routeOptions, connectors: services.connectors });
+      await api.register(connectorPartRoutes, { ...routeOptions, parts: services.connectorParts });
+      await api.register(connectionRoutes, { ...routeOptions, connections: services.connections });
+    },
+    { prefix: '/api/v1' },
+  );
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { buildServer } from './api/server.js';
+import { isReachable, migrateToLatest, openDb, type Db } from './storage/database.js';
+import { createWriter } from './storage/writer.js';
+import { createAccessService } from './services/access-service.js';
+import { bootstrapEmptyStore } from './services/bootstrap.js';
+import { createConnectionService } from './services/connection-service.js';
+import { createConnectorPartsService } from './services/connector-parts-service.js';
+import { createConnectorService } from './services/connector-service.js';
+import { systemClock, type Clock } from './services/context.js';
+import { loadOrCreateKeyFile } from './services/master-keys.js';
+import { createVault, type Vault } from './services/vault.js';
+import { createWorkspaceService } from './services/workspace-service.js';
+
+/** Every service, built once; the edges receive this and nothing else. */
+export interface Services {
+  readonly workspaces: ReturnType<typeof createWorkspaceService>;
+  readonly connectors: ReturnType<typeof createConnectorService>;
+  readonly connectorParts: ReturnType<typeof createConnectorPartsService>;
+  readonly connections: ReturnType<typeof createConnectionService>;
+  readonly access: ReturnType<typeof createAccessService>;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly db: Db;
+  readonly vault: Vault;
+  readonly services: Services;
+  readonly server: FastifyInstance;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Redaction for every log line: credentials in headers never reach the log. */
+export function createLogger(level: Config['logLevel']): Logger {
+  return pino({
+    level,
+    base: { service: 'plugboard' },
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'headers.authorization'], censor: '[redacted]' },
+  });
+}
+
+export function openStore(config: Config): Db {
+  return config.database.engine === 'sqlite'
+    ? openDb({ engine: 'sqlite', location: config.database.file })
+    : openDb({ engine: 'postgres', location: config.database.url });
+}
+
+/** The master keys from the environment, or from the key file of the embedded default (created on first start). */
+export function loadMasterKeys(config: Config, logger?: Logger) {
+  if (config.masterKeys) return config.masterKeys;
+  const { keys, created } = loadOrCreateKeyFile(config.masterKeyFile);
+  if (created) logger?.warn({ file: config.masterKeyFile }, 'generated a new master key file; back it up: without it no stored secret can be read');
+  return keys;
+}
+
+export function createServices(db: Db, vault: Vault, clock: Clock): Services {
+  const writer = createWriter(db);
+  const connectors = createConnectorService({ db, writer, vault, clock });
+  return {
+    workspaces: createWorkspaceService({ db, writer, clock }),
+    connectors,
+    connectorParts: createConnectorPartsService({ connectors, vault, clock }),
+    connections: createConnectionService({ db, writer, vault, clock }),
+    access: createAccessService({ db, writer, clock }),
+  };
+}
+
+/**
+ * Composition root: opens the store, migrates it, builds the services and the server. On an empty store it
+ * creates the `default` workspace and an owner key, returned once in `bootstrapKey`.
+ */
+export async function createApp(config: Config, options: { logger?: Logger; clock?: Clock } = {}): Promise<App & { bootstrapKey?: { key: string; generated: boolean } }> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const db = openStore(config);
+  try {
+    await migrateToLatest(db);
+    const vault = createVault(loadMasterKeys(config, logger));
+    const services = createServices(db, vault, clock);
+    const bootstrapKey = await bootstrapEmptyStore(createWriter(db), clock, config.adminKey);
+    const server = await buildServer(services, {
+      logger,
+      bodyLimit: config.bodyLimit,
+      requireIfMatch: config.requireIfMatch,
+      isReady: () => isReachable(db),
+      version: VERSION,
+    });
+    return {
+      config,
+      db,
+      vault,
+      services,
+      server,
+      logger,
+      bootstrapKey,
+      async close() {
+        await server.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, type ConfigFlags } from '../config.js';
+import { ROLES, type Role } from '../domain/permissions.js';
+import { VERSION, createApp, openStore } from '../app.js';
+import { migrateToLatest } from '../storage/database.js';
+import { createWriter } from '../storage/writer.js';
+import { findWorkspace } from '../storage/workspace-repo.js';
+import { issueKey } from '../services/access-service.js';
+import { systemClock } from '../services/context.js';
+
+const storeOptions = (command: Command) =>
+  command
+    .option('--data-dir <dir>', 'directory of the embedded SQLite store and key file (env DATA_DIR, default ./data)')
+    .option('--database-url <url>', 'PostgreSQL connection string (env DATABASE_URL); SQLite when unset');
+
+/** Runs a command body, turning configuration problems into a clear message and exit code 2. */
+async function run(body: () => Promise<void>) {
+  try {
+    await body();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`plugboard: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+function banner(key: string) {
+  const line = '-'.repeat(72);
+  return `${line}\nplugboard created workspace "default" and an owner API key. It is shown only this once:\n\n  ${key}\n\nTry it:  curl -H "Authorization: Bearer ${key}" http://HOST:PORT/api/v1/workspaces\n${line}\n`;
+}
+
+const program = new Command('plugboard').description('Self-hosted connector hub.').version(VERSION);
+
+storeOptions(
+  program
+    .command('serve')
+    .description('Start the HTTP server (native API, docs, health endpoints). Migrates the store first.')
+    .option('-p, --port <port>', 'port to listen on (env PORT, default 8080)')
+    .option('--host <host>', 'address to bind (env HOST, default 127.0.0.1)')
+    .addOption(new Option('--log-level <level>', 'log level (env LOG_LEVEL, default info)'))
+    .option('--require-if-match', 'refuse PUT/PATCH/DELETE without If-Match (env REQUIRE_IF_MATCH)'),
+).action((flags: ConfigFlags) =>
+  run(async () => {
+    const config = loadConfig(process.env, flags);
+    const app = await createApp(config);
+    if (app.bootstrapKey?.generated) {
+      process.stdout.write(banner(app.bootstrapKey.key).replace('HOST:PORT', `${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`));
+    } else if (app.bootstrapKey) {
+      app.logger.info('created workspace "default" with PLUGBOARD_ADMIN_KEY as its owner key');
+    }
+    const shutdown = async (signal: string) => {
+      app.logger.info({ signal }, 'shutting down');
+      await app.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    const address = await app.server.listen({ port: config.port, host: config.host });
+    app.logger.info({ address, store: config.database.engine }, 'plugboard is listening');
+  }),
+);
+
+storeOptions(program.command('migrate').description('Bring the store\'s schema up to date and exit.')).action((flags: ConfigFlags) =>
+  run(async () => {
+    const config = loadConfig(process.env, flags);
+    const db = openStore(config);
+    try {
+      const { applied } = await migrateToLatest(db);
+      process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
+    } finally {
+      await db.close();
+    }
+  }),
+);
+
+const admin = program.command('admin').description('Operator commands that work on the store directly.');
+storeOptions(
+  admin
+    .command('create-key')
+    .description('Create a service principal with a role in a workspace, and print its API key once.')
+    .requiredOption('-w, --workspace <id>', 'workspace the key acts in')
+    .addOption(new Option('-r, --role <role>', 'role in that workspace').choices(ROLES).default('viewer'))
+    .option('-n, --name <name>', 'a name to recognise the key by', 'cli key'),
+).action((flags: ConfigFlags & { workspace: string; role: Role; name: string }) =>
+  run(async () => {
+    const config = loadConfig(process.env, flags);
+    const db = openStore(config);
+    try {
+      await migrateToLatest(db);
+      if (!(await findWorkspace(db.kysely, flags.workspace))) throw new Error(`workspace "${flags.workspace}" does not exist`);
+      const issued = await createWriter(db).write((tx) =>
+        issueKey(tx, { name: flags.name, role: flags.role, workspaceId: flags.workspace }, systemClock.now()),
+      );
+      process.stdout.write(`${issued.key}\n`);
+      process.stderr.write(`key ${issued.apiKey.id} for principal ${issued.apiKey.principalId}: ${flags.role} of ${flags.workspace}\n`);
+    } finally {
+      await db.close();
+    }
+  }),
+);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,129 @@
+import { resolve } from 'node:path';
+import type { MasterKey } from './services/vault.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every setting plugboard reads, parsed once at start. Nothing else reads `process.env`. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Where the store lives: a SQLite file under `dataDir`, or PostgreSQL when DATABASE_URL is set. */
+  readonly database: { readonly engine: 'sqlite'; readonly file: string } | { readonly engine: 'postgres'; readonly url: string };
+  /** Master keys from PLUGBOARD_MASTER_KEYS, active first; undefined means "use the key file in dataDir". */
+  readonly masterKeys: readonly MasterKey[] | undefined;
+  readonly masterKeyFile: string;
+  readonly adminKey: string | undefined;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly bodyLimit: number;
+  readonly requireIfMatch: boolean;
+}
+
+/** Settings given on the command line; they win over the environment. */
+export interface ConfigFlags {
+  readonly port?: string;
+  readonly host?: string;
+  readonly dataDir?: string;
+  readonly databaseUrl?: string;
+  readonly logLevel?: string;
+  readonly requireIfMatch?: boolean;
+}
+
+/** A configuration that cannot start: lists every problem at once. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export const ADMIN_KEY_PATTERN = /^pbk_[A-Za-z0-9_-]{16,200}$/;
+
+function parseMasterKeys(value: string, problems: string[]): MasterKey[] | undefined {
+  const keys: MasterKey[] = [];
+  for (const [index, entry] of value.split(',').map((e) => e.trim()).entries()) {
+    const separator = entry.indexOf(':');
+    const id = separator > 0 ? entry.slice(0, separator) : '';
+    const material = separator > 0 ? entry.slice(separator + 1) : '';
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+      problems.push(`PLUGBOARD_MASTER_KEYS entry ${index + 1}: expected "id:base64key" with an id of 1–32 letters, digits, "_" or "-".`);
+      continue;
+    }
+    const key = Buffer.from(material, 'base64');
+    if (key.length !== 32 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(material)) {
+      problems.push(`PLUGBOARD_MASTER_KEYS key "${id}": must be 32 bytes, base64-encoded (try: openssl rand -base64 32).`);
+      continue;
+    }
+    if (keys.some((k) => k.id === id)) {
+      problems.push(`PLUGBOARD_MASTER_KEYS: key id "${id}" appears twice.`);
+      continue;
+    }
+    keys.push({ id, key });
+  }
+  return keys.length > 0 ? keys : undefined;
+}
+
+function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  problems.push(`${name}: expected true or false, got "${value}".`);
+  return undefined;
+}
+
+function parseInteger(name: string, value: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${value}".`);
+    return fallback;
+  }
+  return n;
+}
+
+/** Parses and checks the whole configuration; throws a ConfigError naming every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Config {
+  const problems: string[] = [];
+  const dataDir = resolve(flags.dataDir ?? env.DATA_DIR ?? './data');
+  const databaseUrl = flags.databaseUrl ?? env.DATABASE_URL;
+  if (databaseUrl !== undefined && databaseUrl !== '' && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection string.');
+  }
+  const usesPostgres = databaseUrl !== undefined && databaseUrl !== '';
+
+  const keysValue = env.PLUGBOARD_MASTER_KEYS;
+  const masterKeys = keysValue ? parseMasterKeys(keysValue, problems) : undefined;
+  if (usesPostgres && !keysValue) {
+    problems.push(
+      'PLUGBOARD_MASTER_KEYS is required with DATABASE_URL: every node must share the same master keys (a key file in one node\'s data dir would lock the others out).',
+    );
+  }
+
+  const adminKey = env.PLUGBOARD_ADMIN_KEY || undefined;
+  if (adminKey !== undefined && !ADMIN_KEY_PATTERN.test(adminKey)) {
+    problems.push('PLUGBOARD_ADMIN_KEY: expected "pbk_" followed by 16–200 letters, digits, "_" or "-".');
+  }
+
+  const logLevel = (flags.logLevel ?? env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
+
+  const host = flags.host ?? env.HOST ?? '127.0.0.1';
+  if (host.trim() === '') problems.push('HOST: must not be empty.');
+
+  const config: Config = {
+    port: parseInteger('PORT', flags.port ?? env.PORT, 8080, 0, 65535, problems),
+    host,
+    dataDir,
+    database: usesPostgres ? { engine: 'postgres', url: databaseUrl } : { engine: 'sqlite', file: resolve(dataDir, 'plugboard.db') },
+    masterKeys,
+    masterKeyFile: resolve(dataDir, 'master.key'),
+    adminKey,
+    logLevel,
+    bodyLimit: parseInteger('BODY_LIMIT', env.BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
+    requireIfMatch: flags.requireIfMatch ?? parseBoolean('REQUIRE_IF_MATCH', env.REQUIRE_IF_MATCH, problems) ?? false,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,62 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { SLUG_PATTERN } from './ids.js';
+
+/** A field the caller may leave out or set to null; either way it ends up unset. */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+
+export const Slug = Type.String({ pattern: SLUG_PATTERN, description: '1–64 letters, digits, "_" or "-".' });
+
+export const HttpUrl = Type.String({
+  format: 'uri',
+  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+  maxLength: 2048,
+  description: 'An absolute http(s) URL.',
+});
+
+export const Variable = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' }),
+    value: Type.String({ maxLength: 8192 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Variables = Type.Array(Variable, { maxItems: 200 });
+
+export interface Variable {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** Fields every stored resource carries and the server alone manages. */
+export interface Stored {
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly revision: number;
+}
+
+/** Names that appear twice in a list, for "must be unique" errors. */
+export function duplicateIndexes<T>(items: readonly T[], keyOf: (item: T) => string): number[] {
+  const seen = new Set<string>();
+  const duplicates: number[] = [];
+  items.forEach((item, index) => {
+    const key = keyOf(item);
+    if (seen.has(key)) duplicates.push(index);
+    seen.add(key);
+  });
+  return duplicates;
+}
+
+/** Structural equality of JSON-like values, used to detect updates that change nothing. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, index) => sameJson(item, b[index]));
+  }
+  const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}

@@ -1,0 +1,167 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import { conflict, forbidden, notFound, unauthenticated, validationFailed } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
+import { ROLES, canGrant, type Principal, type Role } from '../domain/permissions.js';
+import { compileCheck } from '../domain/validate.js';
+import type { Db } from '../storage/database.js';
+import * as principals from '../storage/principal-repo.js';
+import type { ApiKeyRecord, Member } from '../storage/principal-repo.js';
+import type { Tx, Writer } from '../storage/writer.js';
+import { authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+
+export const API_KEY_PREFIX = 'pbk_';
+
+const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+export const ApiKeyInput = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 128 }), role: RoleSchema },
+  { additionalProperties: false },
+);
+export const MemberInput = Type.Object({ role: RoleSchema }, { additionalProperties: false });
+const checkApiKey = compileCheck(ApiKeyInput);
+const checkMember = compileCheck(MemberInput);
+
+/** Keys are stored as SHA-256 digests: they are 240-bit random values, so a fast hash is enough. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function generateApiKey(): string {
+  return `${API_KEY_PREFIX}${randomBytes(30).toString('base64url')}`;
+}
+
+/** A new key and the principal behind it; the plaintext key exists only in this return value. */
+export interface IssuedKey {
+  readonly key: string;
+  readonly apiKey: ApiKeyRecord;
+}
+
+/**
+ * Creates a service principal with a role in one workspace and an API key for it. Used by the API, the CLI
+ * and first-start bootstrap. `key` lets an operator choose the value (PLUGBOARD_ADMIN_KEY).
+ */
+export async function issueKey(
+  tx: Tx,
+  input: { name: string; role: Role; workspaceId: string; key?: string },
+  now: string,
+): Promise<IssuedKey> {
+  const principalId = newId('prn');
+  const key = input.key ?? generateApiKey();
+  await principals.insertPrincipal(tx, { id: principalId, name: input.name, kind: 'service', status: 'active', created_at: now });
+  await principals.upsertMembership(tx, input.workspaceId, principalId, input.role, now);
+  const row = {
+    id: newId('key'),
+    principal_id: principalId,
+    name: input.name,
+    key_hash: hashApiKey(key),
+    prefix: key.slice(0, 12),
+    default_workspace_id: input.workspaceId,
+    created_at: now,
+  };
+  await principals.insertApiKey(tx, row);
+  return {
+    key,
+    apiKey: { id: row.id, principalId, name: row.name, prefix: row.prefix, defaultWorkspaceId: input.workspaceId, createdAt: now },
+  };
+}
+
+export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock }) {
+  const { db, writer, clock } = deps;
+
+  /** The caller's own role, which bounds what it may grant or take away. */
+  const ownRole = (actor: Actor, workspaceId: string): Role => actor.principal.roles.get(workspaceId)!;
+
+  function guardTarget(actor: Actor, workspaceId: string, target: Member | undefined, newRole?: Role): Member {
+    if (!target) throw notFound('Member');
+    const mine = ownRole(actor, workspaceId);
+    if (!canGrant(mine, target.role) || (newRole !== undefined && !canGrant(mine, newRole))) {
+      throw forbidden(`A ${mine} cannot change the membership of a ${target.role} or grant a role above their own.`);
+    }
+    return target;
+  }
+
+  async function guardLastOwner(tx: Tx, workspaceId: string, target: Member, newRole?: Role) {
+    if (target.role === 'owner' && newRole !== 'owner' && (await principals.countOwners(tx, workspaceId)) <= 1) {
+      throw conflict('A workspace keeps at least one owner: make someone else owner first.');
+    }
+  }
+
+  return {
+    /** Resolves a bearer API key to its principal; unknown keys are refused without saying why. */
+    async authenticate(key: string): Promise<Principal> {
+      if (!key.startsWith(API_KEY_PREFIX)) throw unauthenticated();
+      const found = await principals.findPrincipalByKeyHash(db.kysely, hashApiKey(key));
+      if (!found) throw unauthenticated('The API key is not valid (unknown or revoked).');
+      if (found.principal.status !== 'active') throw unauthenticated('The principal behind this API key is disabled.');
+      return found.principal;
+    },
+
+    async listMembers(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<Member>> {
+      authorize(actor, 'member:read', workspaceId);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
+      const rows = await principals.listMembers(db.kysely, workspaceId, after, request.limit + 1);
+      const items = rows.slice(0, request.limit);
+      return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.principalId) : null };
+    },
+
+    async getMember(actor: Actor, workspaceId: string, principalId: string): Promise<Member> {
+      authorize(actor, 'member:read', workspaceId);
+      const member = await principals.findMember(db.kysely, workspaceId, principalId);
+      if (!member) throw notFound(`Member "${principalId}"`);
+      return member;
+    },
+
+    /** Changes the role of an existing member. */
+    async setRole(actor: Actor, workspaceId: string, principalId: string, body: unknown): Promise<Member> {
+      authorize(actor, 'member:manage', workspaceId);
+      const { role } = checkMember(body);
+      return writeWithRetry(writer, async (tx) => {
+        const target = guardTarget(actor, workspaceId, await principals.findMember(tx, workspaceId, principalId), role);
+        await guardLastOwner(tx, workspaceId, target, role);
+        await principals.upsertMembership(tx, workspaceId, principalId, role, clock.now());
+        return { ...target, role };
+      });
+    },
+
+    async removeMember(actor: Actor, workspaceId: string, principalId: string): Promise<void> {
+      authorize(actor, 'member:manage', workspaceId);
+      await writeWithRetry(writer, async (tx) => {
+        const target = guardTarget(actor, workspaceId, await principals.findMember(tx, workspaceId, principalId));
+        await guardLastOwner(tx, workspaceId, target);
+        await principals.deleteMembership(tx, workspaceId, principalId);
+      });
+    },
+
+    async listKeys(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<ApiKeyRecord>> {
+      authorize(actor, 'api-key:read', workspaceId);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
+      const rows = await principals.listApiKeysInWorkspace(db.kysely, workspaceId, after, request.limit + 1);
+      const items = rows.slice(0, request.limit);
+      return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    },
+
+    /** Creates a service principal with the given role here, and its key (shown once). */
+    async createKey(actor: Actor, workspaceId: string, body: unknown): Promise<IssuedKey> {
+      authorize(actor, 'api-key:manage', workspaceId);
+      const input = checkApiKey(body);
+      if (!canGrant(ownRole(actor, workspaceId), input.role)) {
+        throw validationFailed([{ path: '/role', message: 'is above your own role in this workspace' }]);
+      }
+      return writer.write((tx) => issueKey(tx, { ...input, workspaceId }, clock.now()));
+    },
+
+    async revokeKey(actor: Actor, workspaceId: string, keyId: string): Promise<void> {
+      authorize(actor, 'api-key:manage', workspaceId);
+      await writeWithRetry(writer, async (tx) => {
+        const key = await principals.findApiKey(tx, keyId);
+        const owner = key && (await principals.findMember(tx, workspaceId, key.principalId));
+        if (!key || !owner) throw notFound(`API key "${keyId}"`);
+        guardTarget(actor, workspaceId, owner);
+        await principals.deleteApiKey(tx, keyId);
+      });
+    },
+  };
+}
+
+export type AccessService = ReturnType<typeof createAccessService>;

@@ -1,0 +1,195 @@
+import { sameJson } from '../domain/common.js';
+import {
+  ConnectionInput,
+  MAX_CONNECTION_ID,
+  checkConnectionRules,
+  inheritVariables,
+  type Connection,
+  type Credential,
+} from '../domain/connection.js';
+import type { Connector } from '../domain/connector.js';
+import { checkPrecondition, type Precondition } from '../domain/etag.js';
+import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
+import { applyMergePatch } from '../domain/merge-patch.js';
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
+import { MASK } from '../domain/secrets.js';
+import { compileCheck } from '../domain/validate.js';
+import { viewConnection } from '../domain/views.js';
+import * as connections from '../storage/connection-repo.js';
+import { findConnector } from '../storage/connector-repo.js';
+import type { Db } from '../storage/database.js';
+import type { Tx, Writer } from '../storage/writer.js';
+import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import { sealSettings, sealValue } from './secret-fields.js';
+import type { Vault } from './vault.js';
+
+const checkInput = compileCheck(ConnectionInput);
+
+export function createConnectionService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock }) {
+  const { db, writer, vault, clock } = deps;
+
+  const duplicateName = (input: ConnectionInput) => () =>
+    conflict(
+      input.connectorId
+        ? `Connector "${input.connectorId}" already has a connection named "${input.name}".`
+        : `This workspace already has a connection named "${input.name}" without a connector.`,
+    );
+
+  async function connectorOf(tx: Tx, workspaceId: string, connectorId: string | null | undefined): Promise<Connector | undefined> {
+    if (!connectorId) return undefined;
+    const connector = await findConnector(tx, workspaceId, connectorId);
+    if (!connector) throw validationFailed([{ path: '/connectorId', message: `names no connector in this workspace: ${connectorId}` }]);
+    return connector;
+  }
+
+  function checkCredentials(credentials: readonly { authSchemeConfigId: string }[], connector: Connector | undefined): FieldError[] {
+    if (!connector) return [];
+    const ids = new Set(connector.authSchemeConfigs.map((c) => c.id));
+    return credentials.flatMap((c, i) =>
+      ids.has(c.authSchemeConfigId)
+        ? []
+        : [{ path: `/credentials/${i}/authSchemeConfigId`, message: `names no auth-scheme config of connector "${connector.id}"` }],
+    );
+  }
+
+  /** Seals credential secrets, matching each to the stored one of the same kind and scheme config. */
+  function sealCredentials(input: ConnectionInput, previous: readonly Credential[]): Credential[] {
+    const errors: FieldError[] = [];
+    const sealed = (input.credentials ?? []).map((c, i): Credential => {
+      const stored = previous.find((p) => p.kind === c.kind && p.authSchemeConfigId === c.authSchemeConfigId)?.secret;
+      if (c.secret === MASK && !stored) {
+        errors.push({ path: `/credentials/${i}/secret`, message: `is the mask "${MASK}" but no secret is stored here to keep` });
+      }
+      const secret = c.secret === undefined || c.secret === null ? null : sealValue(vault, c.secret === MASK ? undefined : c.secret, stored);
+      return { kind: c.kind, authSchemeConfigId: c.authSchemeConfigId, secret };
+    });
+    if (errors.length > 0) throw validationFailed(errors);
+    return sealed;
+  }
+
+  /** Checks an input in full and builds the stored fields; nothing is written until this has passed. */
+  function build(input: ConnectionInput, connector: Connector | undefined, previous: Connection | undefined) {
+    const errors = [...checkConnectionRules(input), ...checkCredentials(input.credentials ?? [], connector)];
+    if (errors.length > 0) throw validationFailed(errors);
+    return {
+      connectorId: input.connectorId ?? null,
+      name: input.name,
+      type: input.type,
+      envType: input.envType ?? 0,
+      description: input.description ?? null,
+      status: input.status ?? 'active',
+      content: sealSettings(vault, input.content ?? {}, previous?.content, '/content', input.type),
+      variables: input.variables ?? [],
+      credentials: sealCredentials(input, previous?.credentials ?? []),
+    } as const;
+  }
+
+  async function mutate(
+    actor: Actor,
+    workspaceId: string,
+    id: number,
+    precondition: Precondition | undefined,
+    toInput: (current: Connection) => ConnectionInput,
+  ): Promise<Connection> {
+    authorize(actor, 'connection:update', workspaceId);
+    let input: ConnectionInput | undefined;
+    return writeWithRetry(
+      writer,
+      async (tx) => {
+        const current = await connections.findConnection(tx, workspaceId, id);
+        if (!current) throw notFound(`Connection ${id}`);
+        if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+        input = toInput(current);
+        if (input.connectorId !== undefined && (input.connectorId ?? null) !== current.connectorId) {
+          throw validationFailed([{ path: '/connectorId', message: 'cannot change after creation; create a new connection instead' }]);
+        }
+        const connector = await connectorOf(tx, workspaceId, current.connectorId);
+        const next: Connection = { ...current, ...build({ ...input, connectorId: current.connectorId }, connector, current) };
+        if (sameJson(next, current)) return viewConnection(current);
+        const stored = { ...next, updatedAt: clock.now(), revision: current.revision + 1 };
+        if (!(await connections.updateConnection(tx, stored, current.revision))) throw new StaleWrite();
+        return viewConnection(stored);
+      },
+      () => duplicateName(input!)(),
+    );
+  }
+
+  /** The writable fields of a connection as a client last saw them (secrets masked): the base of a PATCH. */
+  const inputOf = (c: Connection): Record<string, unknown> => {
+    const view = viewConnection(c);
+    return {
+      name: view.name,
+      type: view.type,
+      envType: view.envType,
+      description: view.description,
+      status: view.status,
+      content: view.content,
+      variables: view.variables,
+      credentials: view.credentials,
+    };
+  };
+
+  return {
+    async list(actor: Actor, workspaceId: string, request: PageRequest & { connectorId?: string }): Promise<Page<Connection>> {
+      authorize(actor, 'connection:read', workspaceId);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'number');
+      const rows = await connections.listConnections(db.kysely, workspaceId, { after, limit: request.limit + 1, connectorId: request.connectorId });
+      const items = rows.slice(0, request.limit).map(viewConnection);
+      return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    },
+
+    async get(actor: Actor, workspaceId: string, id: number): Promise<Connection> {
+      authorize(actor, 'connection:read', workspaceId);
+      const connection = id <= MAX_CONNECTION_ID ? await connections.findConnection(db.kysely, workspaceId, id) : undefined;
+      if (!connection) throw notFound(`Connection ${id}`);
+      return viewConnection(connection);
+    },
+
+    async create(actor: Actor, workspaceId: string, body: unknown): Promise<Connection> {
+      authorize(actor, 'connection:create', workspaceId);
+      const input = checkInput(body);
+      return writeWithRetry(
+        writer,
+        async (tx) => {
+          const connector = await connectorOf(tx, workspaceId, input.connectorId);
+          const fields = build(input, connector, undefined);
+          const now = clock.now();
+          const connection = await connections.insertConnection(tx, {
+            workspaceId,
+            ...fields,
+            variables: inheritVariables(connector?.connectionVariables ?? [], fields.variables),
+            health: { state: 'unknown', checkedAt: null, message: null },
+            createdAt: now,
+            updatedAt: now,
+            revision: 1,
+          });
+          return viewConnection(connection);
+        },
+        duplicateName(input),
+      );
+    },
+
+    /** PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). */
+    replace(actor: Actor, workspaceId: string, id: number, body: unknown, precondition?: Precondition) {
+      const input = checkInput(body);
+      return mutate(actor, workspaceId, id, precondition, () => input);
+    },
+
+    /** PATCH: a JSON merge patch (RFC 7396) over the current fields; omitted secrets keep their values. */
+    patch(actor: Actor, workspaceId: string, id: number, patch: Record<string, unknown>, precondition?: Precondition) {
+      return mutate(actor, workspaceId, id, precondition, (current) => checkInput(applyMergePatch(inputOf(current), patch)));
+    },
+
+    async remove(actor: Actor, workspaceId: string, id: number, precondition?: Precondition): Promise<void> {
+      authorize(actor, 'connection:delete', workspaceId);
+      await writeWithRetry(writer, async (tx) => {
+        const current = await connections.findConnection(tx, workspaceId, id);
+        if (!current) throw notFound(`Connection ${id}`);
+        if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+        if (!(await connections.deleteConnection(tx, workspaceId, id, current.revision))) throw new StaleWrite();
+      });
+    },
+  };
+}
+
+export type ConnectionService = ReturnType<typeof createConnectionService>;

@@ -1,0 +1,239 @@
+import {
+  checkConfigIds,
+  checkVariables,
+  connectorFieldsFrom,
+  reorderConfigs,
+  validationMessagesFor,
+  ConnectorCreateInput,
+  ConnectorInput,
+  type AuthSchemeConfig,
+  type AuthSchemeConfigInput,
+  type Connector,
+} from '../domain/connector.js';
+import { sameJson } from '../domain/common.js';
+import { checkPrecondition, type Precondition } from '../domain/etag.js';
+import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { applyMergePatch } from '../domain/merge-patch.js';
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
+import { variablesDiffer } from '../domain/connection.js';
+import { viewConnector } from '../domain/views.js';
+import { compileCheck } from '../domain/validate.js';
+import * as connectors from '../storage/connector-repo.js';
+import * as connections from '../storage/connection-repo.js';
+import type { Db } from '../storage/database.js';
+import type { Tx, Writer } from '../storage/writer.js';
+import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import { sealSettings } from './secret-fields.js';
+import type { Vault } from './vault.js';
+
+export interface ConnectorServiceDeps {
+  readonly db: Db;
+  readonly writer: Writer;
+  readonly vault: Vault;
+  readonly clock: Clock;
+}
+
+/** A connector write's outcome: the new state, and how many connections took the connector's variables. */
+export interface ConnectorWrite {
+  readonly connector: Connector;
+  readonly connectionsUpdated: number;
+}
+
+/** Collections shown by GET but managed through their own endpoints; a PUT may echo them back unchanged. */
+export interface ReadOnlyEcho {
+  readonly authSchemeConfigs?: unknown;
+  readonly versions?: unknown;
+}
+
+const checkCreate = compileCheck(ConnectorCreateInput);
+const checkInput = compileCheck(ConnectorInput);
+
+/** Builds a stored auth-scheme config from input: secrets sealed, validation messages computed. */
+export function buildAuthSchemeConfig(
+  vault: Vault,
+  input: AuthSchemeConfigInput,
+  previous: AuthSchemeConfig | undefined,
+  path: string,
+): AuthSchemeConfig {
+  const config = sealSettings(vault, input.config ?? {}, previous?.config, `${path}/config`);
+  return {
+    id: input.id ?? previous?.id ?? newId('asc'),
+    schemeType: input.schemeType,
+    description: input.description ?? null,
+    config,
+    validationMessages: validationMessagesFor(input.schemeType, config),
+  };
+}
+
+export function createConnectorService(deps: ConnectorServiceDeps) {
+  const { db, writer, vault, clock } = deps;
+
+  async function load(tx: Tx, workspaceId: string, id: string, precondition?: Precondition): Promise<Connector> {
+    const current = await connectors.findConnector(tx, workspaceId, id);
+    if (!current) throw notFound(`Connector "${id}"`);
+    if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+    return current;
+  }
+
+  /** Copies the connector's variables into every one of its connections; returns how many changed. */
+  async function propagateVariables(tx: Tx, connector: Connector, now: string): Promise<number> {
+    let changed = 0;
+    for (const connection of await connections.listConnectionsOfConnector(tx, connector.workspaceId, connector.id)) {
+      if (!variablesDiffer(connection.variables, connector.connectionVariables)) continue;
+      const next = { ...connection, variables: connector.connectionVariables, updatedAt: now, revision: connection.revision + 1 };
+      if (!(await connections.updateConnection(tx, next, connection.revision))) throw new StaleWrite();
+      changed++;
+    }
+    return changed;
+  }
+
+  /**
+   * The shared write path of every connector change: load under the precondition, let `change` build and
+   * validate the next state, store it only if it differs, and propagate variables when they were set.
+   */
+  async function mutate(
+    actor: Actor,
+    workspaceId: string,
+    id: string,
+    precondition: Precondition | undefined,
+    change: (current: Connector) => { next: Connector; setsVariables: boolean },
+  ): Promise<ConnectorWrite> {
+    authorize(actor, 'connector:update', workspaceId);
+    return writeWithRetry(writer, async (tx) => {
+      const current = await load(tx, workspaceId, id, precondition);
+      const { next, setsVariables } = change(current);
+      const now = clock.now();
+      let connector = current;
+      if (!sameJson({ ...next, updatedAt: 0, revision: 0 }, { ...current, updatedAt: 0, revision: 0 })) {
+        connector = { ...next, updatedAt: now, revision: current.revision + 1 };
+        if (!(await connectors.updateConnector(tx, connector, current.revision))) throw new StaleWrite();
+      }
+      const connectionsUpdated = setsVariables ? await propagateVariables(tx, connector, now) : 0;
+      return { connector: viewConnector(connector), connectionsUpdated };
+    });
+  }
+
+  function checkEcho(current: Connector, echo: ReadOnlyEcho): FieldError[] {
+    const view = viewConnector(current);
+    const errors: FieldError[] = [];
+    if (echo.authSchemeConfigs !== undefined && !sameJson(echo.authSchemeConfigs, view.authSchemeConfigs)) {
+      errors.push({
+        path: '/authSchemeConfigs',
+        message: 'is managed through …/auth-scheme-configs; send authSchemeConfigIds to reorder, or leave it out',
+      });
+    }
+    if (echo.versions !== undefined && !sameJson(echo.versions, view.versions)) {
+      errors.push({ path: '/versions', message: 'is managed through …/versions; leave it out or send it unchanged' });
+    }
+    return errors;
+  }
+
+  function applyInput(current: Connector, input: ConnectorInput, echo: ReadOnlyEcho) {
+    const errors = [...checkEcho(current, echo), ...checkVariables(input.connectionVariables ?? [], '/connectionVariables')];
+    if (errors.length > 0) throw validationFailed(errors);
+    const next: Connector = {
+      ...current,
+      ...connectorFieldsFrom(input),
+      authSchemeConfigs: input.authSchemeConfigIds ? reorderConfigs(current.authSchemeConfigs, input.authSchemeConfigIds) : current.authSchemeConfigs,
+      connectionVariables: input.connectionVariables !== undefined ? (input.connectionVariables ?? []) : current.connectionVariables,
+    };
+    return { next, setsVariables: input.connectionVariables !== undefined };
+  }
+
+  return {
+    async list(actor: Actor, workspaceId: string, request: PageRequest & { nameContains?: string }): Promise<Page<Connector>> {
+      authorize(actor, 'connector:read', workspaceId);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
+      const rows = await connectors.listConnectors(db.kysely, workspaceId, { after, limit: request.limit + 1, nameContains: request.nameContains });
+      const items = rows.slice(0, request.limit).map(viewConnector);
+      return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    },
+
+    async get(actor: Actor, workspaceId: string, id: string): Promise<Connector> {
+      authorize(actor, 'connector:read', workspaceId);
+      const connector = await connectors.findConnector(db.kysely, workspaceId, id);
+      if (!connector) throw notFound(`Connector "${id}"`);
+      return viewConnector(connector);
+    },
+
+    /** How many connections a change of the connector's variables would rewrite (for a confirmation). */
+    async countConnections(actor: Actor, workspaceId: string, id: string): Promise<number> {
+      authorize(actor, 'connector:read', workspaceId);
+      return connections.countConnectionsOfConnector(db.kysely, workspaceId, id);
+    },
+
+    async create(actor: Actor, workspaceId: string, body: unknown): Promise<Connector> {
+      authorize(actor, 'connector:create', workspaceId);
+      const input = checkCreate(body);
+      const configs = input.authSchemeConfigs ?? [];
+      const errors = [...checkVariables(input.connectionVariables ?? [], '/connectionVariables'), ...checkConfigIds(configs, '/authSchemeConfigs')];
+      if (errors.length > 0) throw validationFailed(errors);
+      const now = clock.now();
+      const id = input.id ?? newId('conn');
+      const connector: Connector = {
+        workspaceId,
+        id,
+        ...connectorFieldsFrom(input),
+        authSchemeConfigs: configs.map((c, i) => buildAuthSchemeConfig(vault, c, undefined, `/authSchemeConfigs/${i}`)),
+        connectionVariables: input.connectionVariables ?? [],
+        versions: [],
+        createdAt: now,
+        updatedAt: now,
+        revision: 1,
+      };
+      return writeWithRetry(
+        writer,
+        async (tx) => {
+          await connectors.insertConnector(tx, connector);
+          return viewConnector(connector);
+        },
+        () => conflict(`A connector with id "${id}" already exists in this workspace.`),
+      );
+    },
+
+    /** PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). */
+    replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition) {
+      const input = checkInput(body);
+      return mutate(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo));
+    },
+
+    /** PATCH: a JSON merge patch (RFC 7396) over the current fields, then validated as a whole. */
+    patch(actor: Actor, workspaceId: string, id: string, patch: Record<string, unknown>, precondition?: Precondition) {
+      return mutate(actor, workspaceId, id, precondition, (current) => {
+        const { connectionVariables: _v, authSchemeConfigIds: _o, ...fields } = patch;
+        const base = {
+          name: current.name,
+          description: current.description,
+          protocolType: current.protocolType,
+          documentationUrl: current.documentationUrl,
+          iconUrl: current.iconUrl,
+          baseUrl: current.baseUrl,
+          status: current.status,
+        };
+        const merged = applyMergePatch(base, fields) as Record<string, unknown>;
+        if ('connectionVariables' in patch) merged.connectionVariables = patch.connectionVariables ?? [];
+        if ('authSchemeConfigIds' in patch) merged.authSchemeConfigIds = patch.authSchemeConfigIds;
+        return applyInput(current, checkInput(merged), {});
+      });
+    },
+
+    async remove(actor: Actor, workspaceId: string, id: string, options: { force: boolean }, precondition?: Precondition): Promise<void> {
+      authorize(actor, 'connector:delete', workspaceId);
+      await writeWithRetry(writer, async (tx) => {
+        const current = await load(tx, workspaceId, id, precondition);
+        const inUse = await connections.countConnectionsOfConnector(tx, workspaceId, id);
+        if (inUse > 0 && !options.force) {
+          throw conflict(`Connector "${id}" has ${inUse} connection(s); delete them first, or pass force=true to delete them with it.`);
+        }
+        if (inUse > 0) await connections.deleteConnectionsOfConnector(tx, workspaceId, id);
+        if (!(await connectors.deleteConnector(tx, workspaceId, id, current.revision))) throw new StaleWrite();
+      });
+    },
+
+    mutate,
+  };
+}
+
+export type ConnectorService = ReturnType<typeof createConnectorService>;
+

@@ -1,0 +1,52 @@
+import { can, type Action, type Principal } from '../domain/permissions.js';
+import { conflict, forbidden, notFound } from '../domain/errors.js';
+import { isUniqueViolation, type Tx, type Writer } from '../storage/writer.js';
+
+/** Who is asking, as every service call receives it. Services never see a request object. */
+export interface Actor {
+  readonly principal: Principal;
+  readonly requestId: string;
+}
+
+export interface Clock {
+  now(): string;
+}
+
+export const systemClock: Clock = { now: () => new Date().toISOString() };
+
+/**
+ * Checks an action against the caller's role. A caller outside the workspace is told it does not exist,
+ * so that workspace ids cannot be probed.
+ */
+export function authorize(actor: Actor, action: Action, workspaceId: string): void {
+  const decision = can(actor.principal, action, workspaceId);
+  if (decision === 'not-member') throw notFound(`Workspace "${workspaceId}"`);
+  if (decision === 'forbidden') throw forbidden(`Your role in workspace "${workspaceId}" does not allow ${action}.`);
+}
+
+/** Thrown inside a unit of work when a conditional write lost a race; the whole unit is retried. */
+export class StaleWrite extends Error {
+  constructor() {
+    super('The row changed during the write.');
+  }
+}
+
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Runs a unit of work that reads, decides and writes conditionally on the revision it read. When another
+ * writer got there first the unit runs again on fresh data, so a concurrent update is never lost; a caller
+ * who sent If-Match then sees the new revision and gets 412 from the re-check.
+ */
+export async function writeWithRetry<T>(writer: Writer, work: (tx: Tx) => Promise<T>, onDuplicate?: () => Error): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writer.write(work);
+    } catch (error) {
+      if (error instanceof StaleWrite && attempt < MAX_ATTEMPTS) continue;
+      if (error instanceof StaleWrite) throw conflict('The resource is being changed by others right now; retry the request.');
+      if (onDuplicate && isUniqueViolation(error)) throw onDuplicate();
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import type { Credential, Connection, Health } from '../domain/connection.js';
+import type { Variable } from '../domain/common.js';
+import type { ConnectionRow } from './schema.js';
+import type { Executor } from './writer.js';
+
+type StoredRow = Omit<ConnectionRow, 'id'> & { id: number };
+
+const toConnection = (row: StoredRow): Connection => ({
+  id: Number(row.id),
+  workspaceId: row.workspace_id,
+  connectorId: row.connector_id,
+  name: row.name,
+  type: row.type,
+  envType: row.env_type === 1 ? 1 : 0,
+  description: row.description,
+  status: row.status as Connection['status'],
+  content: JSON.parse(row.content) as Record<string, unknown>,
+  variables: JSON.parse(row.variables) as Variable[],
+  credentials: JSON.parse(row.credentials) as Credential[],
+  health: JSON.parse(row.health) as Health,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  revision: row.revision,
+});
+
+const toValues = (c: Omit<Connection, 'id'>) => ({
+  workspace_id: c.workspaceId,
+  connector_id: c.connectorId,
+  scope: c.connectorId ?? '',
+  name: c.name,
+  type: c.type,
+  env_type: c.envType,
+  description: c.description,
+  status: c.status,
+  content: JSON.stringify(c.content),
+  variables: JSON.stringify(c.variables),
+  credentials: JSON.stringify(c.credentials),
+  health: JSON.stringify(c.health),
+  created_at: c.createdAt,
+  updated_at: c.updatedAt,
+  revision: c.revision,
+});
+
+export async function findConnection(db: Executor, workspaceId: string, id: number): Promise<Connection | undefined> {
+  const row = await db.selectFrom('connections').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  return row && toConnection(row);
+}
+
+export async function listConnections(
+  db: Executor,
+  workspaceId: string,
+  options: { after?: number; limit: number; connectorId?: string },
+): Promise<Connection[]> {
+  let query = db.selectFrom('connections').selectAll().where('workspace_id', '=', workspaceId);
+  if (options.connectorId !== undefined) query = query.where('connector_id', '=', options.connectorId);
+  if (options.after !== undefined) query = query.where('id', '>', options.after);
+  const rows = await query.orderBy('id').limit(options.limit).execute();
+  return rows.map(toConnection);
+}
+
+export async function listConnectionsOfConnector(db: Executor, workspaceId: string, connectorId: string): Promise<Connection[]> {
+  const rows = await db
+    .selectFrom('connections')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('connector_id', '=', connectorId)
+    .orderBy('id')
+    .execute();
+  return rows.map(toConnection);
+}
+
+export async function countConnectionsOfConnector(db: Executor, workspaceId: string, connectorId: string): Promise<number> {
+  const row = await db
+    .selectFrom('connections')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .where('connector_id', '=', connectorId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Inserts a connection and returns it with the id the store assigned. */
+export async function insertConnection(db: Executor, connection: Omit<Connection, 'id'>): Promise<Connection> {
+  const row = await db.insertInto('connections').values(toValues(connection)).returning('id').executeTakeFirstOrThrow();
+  return { ...connection, id: Number(row.id) };
+}
+
+export async function updateConnection(db: Executor, connection: Connection, expectedRevision: number): Promise<boolean> {
+  const { workspace_id, created_at, ...changes } = toValues(connection);
+  const result = await db
+    .updateTable('connections')
+    .set(changes)
+    .where('workspace_id', '=', workspace_id)
+    .where('id', '=', connection.id)
+    .where('revision', '=', expectedRevision)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function deleteConnection(db: Executor, workspaceId: string, id: number, expectedRevision: number): Promise<boolean> {
+  const result = await db
+    .deleteFrom('connections')
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .where('revision', '=', expectedRevision)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+export async function deleteConnectionsOfConnector(db: Executor, workspaceId: string, connectorId: string): Promise<number> {
+  const result = await db.deleteFrom('connections').where('workspace_id', '=', workspaceId).where('connector_id', '=', connectorId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Connections go before their workspace so that the connector foreign key never sees an orphan. */
+export async function deleteConnectionsOfWorkspace(db: Executor, workspaceId: string): Promise<void> {
+  await db.deleteFrom('connections').where('workspace_id', '=', workspaceId).execute();
+}

@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import type { Database } from './schema.js';
+import { initial } from './migrations/0001-initial.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface StoreOptions {
+  readonly engine: Engine;
+  /** SQLite file path (engine sqlite) or connection string (engine postgres). */
+  readonly location: string;
+  readonly poolSize?: number;
+}
+
+/** An open database: the query builder plus what is needed to close it. */
+export interface Db {
+  readonly engine: Engine;
+  readonly kysely: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Opens the store. SQLite runs in WAL mode with `synchronous=FULL` so that an answered write has been
+ * synced; PostgreSQL's 64-bit integers come back as JS numbers (every id we store stays below 2^53).
+ */
+export function openDb(options: StoreOptions): Db {
+  if (options.engine === 'sqlite') {
+    if (options.location !== ':memory:') mkdirSync(dirname(options.location), { recursive: true });
+    const database = new SqliteDatabase(options.location);
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    return { engine: 'sqlite', kysely, close: () => kysely.destroy() };
+  }
+  const pool = new pg.Pool({
+    connectionString: options.location,
+    max: options.poolSize ?? 16,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { engine: 'postgres', kysely, close: () => kysely.destroy() };
+}
+
+function migrationsFor(engine: Engine): Record<string, Migration> {
+  return { '0001-initial': initial(engine) };
+}
+
+/** Brings the schema up to date. On PostgreSQL Kysely holds an advisory lock, so several nodes may call it at once. */
+export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
+  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db.engine) };
+  const migrator = new Migrator({ db: db.kysely, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    throw new Error(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+/** Whether the store answers a trivial query: what `/readyz` reports. */
+export async function isReachable(db: Db): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db.kysely);
+    return true;
+  } catch {
+    return false;
+  }
+}

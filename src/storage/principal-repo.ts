@@ -1,0 +1,143 @@
+import type { Principal, Role } from '../domain/permissions.js';
+import type { ApiKeyRow, PrincipalRow } from './schema.js';
+import type { Executor } from './writer.js';
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly principalId: string;
+  readonly name: string;
+  readonly prefix: string;
+  readonly defaultWorkspaceId: string | null;
+  readonly createdAt: string;
+}
+
+export interface Member {
+  readonly principalId: string;
+  readonly name: string;
+  readonly kind: PrincipalRow['kind'];
+  readonly status: PrincipalRow['status'];
+  readonly role: Role;
+  readonly createdAt: string;
+}
+
+const toApiKey = (row: ApiKeyRow): ApiKeyRecord => ({
+  id: row.id,
+  principalId: row.principal_id,
+  name: row.name,
+  prefix: row.prefix,
+  defaultWorkspaceId: row.default_workspace_id,
+  createdAt: row.created_at,
+});
+
+export async function countPrincipals(db: Executor): Promise<number> {
+  const row = await db.selectFrom('principals').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function insertPrincipal(db: Executor, row: PrincipalRow): Promise<void> {
+  await db.insertInto('principals').values(row).execute();
+}
+
+export async function upsertMembership(db: Executor, workspaceId: string, principalId: string, role: Role, at: string): Promise<void> {
+  await db
+    .insertInto('memberships')
+    .values({ workspace_id: workspaceId, principal_id: principalId, role, created_at: at })
+    .onConflict((oc) => oc.columns(['workspace_id', 'principal_id']).doUpdateSet({ role }))
+    .execute();
+}
+
+export async function deleteMembership(db: Executor, workspaceId: string, principalId: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('memberships')
+    .where('workspace_id', '=', workspaceId)
+    .where('principal_id', '=', principalId)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+export async function countOwners(db: Executor, workspaceId: string): Promise<number> {
+  const row = await db
+    .selectFrom('memberships')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .where('role', '=', 'owner')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+function membersQuery(db: Executor, workspaceId: string) {
+  return db
+    .selectFrom('memberships')
+    .innerJoin('principals', 'principals.id', 'memberships.principal_id')
+    .select(['principals.id', 'principals.name', 'principals.kind', 'principals.status', 'memberships.role', 'memberships.created_at'])
+    .where('memberships.workspace_id', '=', workspaceId);
+}
+
+type MemberRow = Awaited<ReturnType<ReturnType<typeof membersQuery>['executeTakeFirstOrThrow']>>;
+
+const toMember = (r: MemberRow): Member => ({
+  principalId: r.id,
+  name: r.name,
+  kind: r.kind,
+  status: r.status,
+  role: r.role as Role,
+  createdAt: r.created_at,
+});
+
+export async function listMembers(db: Executor, workspaceId: string, after: string | undefined, limit: number): Promise<Member[]> {
+  let query = membersQuery(db, workspaceId);
+  if (after !== undefined) query = query.where('principals.id', '>', after);
+  const rows = await query.orderBy('principals.id').limit(limit).execute();
+  return rows.map(toMember);
+}
+
+export async function findMember(db: Executor, workspaceId: string, principalId: string): Promise<Member | undefined> {
+  const row = await membersQuery(db, workspaceId).where('principals.id', '=', principalId).executeTakeFirst();
+  return row && toMember(row);
+}
+
+export async function insertApiKey(db: Executor, row: ApiKeyRow): Promise<void> {
+  await db.insertInto('api_keys').values(row).execute();
+}
+
+/** The principal behind a key hash, with its role in every workspace; undefined for an unknown key. */
+export async function findPrincipalByKeyHash(db: Executor, keyHash: string): Promise<{ principal: Principal; keyId: string } | undefined> {
+  const row = await db
+    .selectFrom('api_keys')
+    .innerJoin('principals', 'principals.id', 'api_keys.principal_id')
+    .select(['api_keys.id as key_id', 'principals.id', 'principals.name', 'principals.status'])
+    .where('api_keys.key_hash', '=', keyHash)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const memberships = await db.selectFrom('memberships').select(['workspace_id', 'role']).where('principal_id', '=', row.id).execute();
+  return {
+    keyId: row.key_id,
+    principal: {
+      id: row.id,
+      name: row.name,
+      status: row.status,
+      roles: new Map(memberships.map((m) => [m.workspace_id, m.role as Role])),
+    },
+  };
+}
+
+export async function listApiKeysInWorkspace(db: Executor, workspaceId: string, after: string | undefined, limit: number): Promise<ApiKeyRecord[]> {
+  let query = db
+    .selectFrom('api_keys')
+    .innerJoin('memberships', 'memberships.principal_id', 'api_keys.principal_id')
+    .selectAll('api_keys')
+    .where('memberships.workspace_id', '=', workspaceId);
+  if (after !== undefined) query = query.where('api_keys.id', '>', after);
+  const rows = await query.orderBy('api_keys.id').limit(limit).execute();
+  return rows.map(toApiKey);
+}
+
+export async function findApiKey(db: Executor, id: string): Promise<ApiKeyRecord | undefined> {
+  const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toApiKey(row);
+}
+
+export async function deleteApiKey(db: Executor, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('api_keys').where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}

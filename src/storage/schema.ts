@@ -1,0 +1,89 @@
+import type { Generated } from 'kysely';
+
+/** Rows as stored. JSON columns hold text so that both back ends store the same bytes. */
+export interface WorkspaceRow {
+  id: string;
+  project_id: number;
+  name: string;
+  created_at: string;
+  updated_at: string;
+  revision: number;
+}
+
+export interface PrincipalRow {
+  id: string;
+  name: string;
+  kind: 'user' | 'service';
+  status: 'active' | 'disabled';
+  created_at: string;
+}
+
+export interface MembershipRow {
+  workspace_id: string;
+  principal_id: string;
+  role: string;
+  created_at: string;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  principal_id: string;
+  name: string;
+  key_hash: string;
+  prefix: string;
+  default_workspace_id: string | null;
+  created_at: string;
+}
+
+export interface ConnectorRow {
+  workspace_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  protocol_type: string;
+  documentation_url: string | null;
+  icon_url: string | null;
+  base_url: string | null;
+  status: string;
+  auth_scheme_configs: string;
+  connection_variables: string;
+  versions: string;
+  created_at: string;
+  updated_at: string;
+  revision: number;
+}
+
+export interface ConnectionRow {
+  id: Generated<number>;
+  workspace_id: string;
+  connector_id: string | null;
+  /** The connector id, or '' when there is none: names are unique per scope. */
+  scope: string;
+  name: string;
+  type: string;
+  env_type: number;
+  description: string | null;
+  status: string;
+  content: string;
+  variables: string;
+  credentials: string;
+  health: string;
+  created_at: string;
+  updated_at: string;
+  revision: number;
+}
+
+export interface CounterRow {
+  name: string;
+  value: number;
+}
+
+export interface Database {
+  workspaces: WorkspaceRow;
+  principals: PrincipalRow;
+  memberships: MembershipRow;
+  api_keys: ApiKeyRow;
+  connectors: ConnectorRow;
+  connections: ConnectionRow;
+  counters: CounterRow;
+}

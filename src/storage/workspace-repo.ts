@@ -1,0 +1,77 @@
+import type { Workspace } from '../domain/workspace.js';
+import type { WorkspaceRow } from './schema.js';
+import type { Executor } from './writer.js';
+
+const toWorkspace = (row: WorkspaceRow): Workspace => ({
+  id: row.id,
+  name: row.name,
+  projectId: Number(row.project_id),
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  revision: row.revision,
+});
+
+export async function findWorkspace(db: Executor, id: string): Promise<Workspace | undefined> {
+  const row = await db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toWorkspace(row);
+}
+
+export async function listWorkspacesOf(db: Executor, principalId: string, after: string | undefined, limit: number): Promise<Workspace[]> {
+  let query = db
+    .selectFrom('workspaces')
+    .innerJoin('memberships', 'memberships.workspace_id', 'workspaces.id')
+    .selectAll('workspaces')
+    .where('memberships.principal_id', '=', principalId);
+  if (after !== undefined) query = query.where('workspaces.id', '>', after);
+  const rows = await query.orderBy('workspaces.id').limit(limit).execute();
+  return rows.map(toWorkspace);
+}
+
+/** The next number from a named counter; the row lock serialises concurrent callers on PostgreSQL. */
+export async function nextCounter(db: Executor, name: string): Promise<number> {
+  const row = await db
+    .updateTable('counters')
+    .set((eb) => ({ value: eb('value', '+', 1) }))
+    .where('name', '=', name)
+    .returning('value')
+    .executeTakeFirstOrThrow();
+  return Number(row.value);
+}
+
+export async function insertWorkspace(db: Executor, workspace: Workspace): Promise<void> {
+  await db
+    .insertInto('workspaces')
+    .values({
+      id: workspace.id,
+      project_id: workspace.projectId,
+      name: workspace.name,
+      created_at: workspace.createdAt,
+      updated_at: workspace.updatedAt,
+      revision: workspace.revision,
+    })
+    .execute();
+}
+
+/** Writes a new state if the stored one still has `expectedRevision`; false when someone else won. */
+export async function updateWorkspace(db: Executor, workspace: Workspace, expectedRevision: number): Promise<boolean> {
+  const result = await db
+    .updateTable('workspaces')
+    .set({ name: workspace.name, updated_at: workspace.updatedAt, revision: workspace.revision })
+    .where('id', '=', workspace.id)
+    .where('revision', '=', expectedRevision)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function deleteWorkspace(db: Executor, id: string, expectedRevision: number): Promise<boolean> {
+  const result = await db.deleteFrom('workspaces').where('id', '=', id).where('revision', '=', expectedRevision).executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+export async function countWorkspaceContents(db: Executor, id: string): Promise<number> {
+  const [connectors, connections] = await Promise.all([
+    db.selectFrom('connectors').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', id).executeTakeFirstOrThrow(),
+    db.selectFrom('connections').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', id).executeTakeFirstOrThrow(),
+  ]);
+  return Number(connectors.n) + Number(connections.n);
+}
