@@ -48,7 +48,7 @@ export function createLogger(level: Config['logLevel']): Logger {
 export function openStore(config: Config): Db {
   return config.database.engine === 'sqlite'
     ? openDb({ engine: 'sqlite', location: config.database.file })
-    : openDb({ engine: 'postgres', location: config.database.url });
+    : openDb({ engine: 'postgres', location: config.database.url, poolSize: config.database.poolSize });
 }
 
 /** The master keys from the environment, or from the key file of the embedded default (created on first start). */

@@ -9,7 +9,9 @@ export interface Config {
   readonly host: string;
   readonly dataDir: string;
   /** Where the store lives: a SQLite file under `dataDir`, or PostgreSQL when DATABASE_URL is set. */
-  readonly database: { readonly engine: 'sqlite'; readonly file: string } | { readonly engine: 'postgres'; readonly url: string };
+  readonly database:
+    | { readonly engine: 'sqlite'; readonly file: string }
+    | { readonly engine: 'postgres'; readonly url: string; readonly poolSize: number };
   /** Master keys from PLUGBOARD_MASTER_KEYS, active first; undefined means "use the key file in dataDir". */
   readonly masterKeys: readonly MasterKey[] | undefined;
   readonly masterKeyFile: string;
@@ -116,7 +118,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     port: parseInteger('PORT', flags.port ?? env.PORT, 8080, 0, 65535, problems),
     host,
     dataDir,
-    database: usesPostgres ? { engine: 'postgres', url: databaseUrl } : { engine: 'sqlite', file: resolve(dataDir, 'plugboard.db') },
+    database: usesPostgres
+      ? { engine: 'postgres', url: databaseUrl, poolSize: parseInteger('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 16, 1, 1000, problems) }
+      : { engine: 'sqlite', file: resolve(dataDir, 'plugboard.db') },
     masterKeys,
     masterKeyFile: resolve(dataDir, 'master.key'),
     adminKey,

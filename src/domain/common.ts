@@ -35,6 +35,11 @@ export interface Stored {
   readonly revision: number;
 }
 
+/** Variables in canonical form (`{name, value}` in that key order), so stored JSON compares byte for byte. */
+export function canonicalVariables(variables: readonly Variable[]): Variable[] {
+  return variables.map((v) => ({ name: v.name, value: v.value }));
+}
+
 /** Names that appear twice in a list, for "must be unique" errors. */
 export function duplicateIndexes<T>(items: readonly T[], keyOf: (item: T) => string): number[] {
   const seen = new Set<string>();

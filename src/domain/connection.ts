@@ -78,11 +78,6 @@ export function checkConnectionRules(input: ConnectionInput): FieldError[] {
   return errors;
 }
 
-/** A connector's variables overwrite a connection's list; `true` when that changes anything. */
-export function variablesDiffer(a: readonly Variable[], b: readonly Variable[]): boolean {
-  return a.length !== b.length || a.some((v, i) => v.name !== b[i]!.name || v.value !== b[i]!.value);
-}
-
 /** Variables a new connection starts with: the connector's defaults, overridden by the caller's by name. */
 export function inheritVariables(defaults: readonly Variable[], given: readonly Variable[]): Variable[] {
   const givenNames = new Set(given.map((v) => v.name));

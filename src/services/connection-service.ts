@@ -1,4 +1,4 @@
-import { sameJson } from '../domain/common.js';
+import { canonicalVariables, sameJson } from '../domain/common.js';
 import {
   ConnectionInput,
   MAX_CONNECTION_ID,
@@ -79,7 +79,7 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       description: input.description ?? null,
       status: input.status ?? 'active',
       content: sealSettings(vault, input.content ?? {}, previous?.content, '/content', input.type),
-      variables: input.variables ?? [],
+      variables: canonicalVariables(input.variables ?? []),
       credentials: sealCredentials(input, previous?.credentials ?? []),
     } as const;
   }

@@ -10,13 +10,12 @@ import {
   type AuthSchemeConfigInput,
   type Connector,
 } from '../domain/connector.js';
-import { sameJson } from '../domain/common.js';
+import { canonicalVariables, sameJson } from '../domain/common.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
-import { variablesDiffer } from '../domain/connection.js';
 import { viewConnector } from '../domain/views.js';
 import { compileCheck } from '../domain/validate.js';
 import * as connectors from '../storage/connector-repo.js';
@@ -76,18 +75,6 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     return current;
   }
 
-  /** Copies the connector's variables into every one of its connections; returns how many changed. */
-  async function propagateVariables(tx: Tx, connector: Connector, now: string): Promise<number> {
-    let changed = 0;
-    for (const connection of await connections.listConnectionsOfConnector(tx, connector.workspaceId, connector.id)) {
-      if (!variablesDiffer(connection.variables, connector.connectionVariables)) continue;
-      const next = { ...connection, variables: connector.connectionVariables, updatedAt: now, revision: connection.revision + 1 };
-      if (!(await connections.updateConnection(tx, next, connection.revision))) throw new StaleWrite();
-      changed++;
-    }
-    return changed;
-  }
-
   /**
    * The shared write path of every connector change: load under the precondition, let `change` build and
    * validate the next state, store it only if it differs, and propagate variables when they were set.
@@ -109,7 +96,9 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         connector = { ...next, updatedAt: now, revision: current.revision + 1 };
         if (!(await connectors.updateConnector(tx, connector, current.revision))) throw new StaleWrite();
       }
-      const connectionsUpdated = setsVariables ? await propagateVariables(tx, connector, now) : 0;
+      const connectionsUpdated = setsVariables
+        ? await connections.setVariablesOfConnector(tx, workspaceId, id, connector.connectionVariables, now)
+        : 0;
       return { connector: viewConnector(connector), connectionsUpdated };
     });
   }
@@ -136,7 +125,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       ...current,
       ...connectorFieldsFrom(input),
       authSchemeConfigs: input.authSchemeConfigIds ? reorderConfigs(current.authSchemeConfigs, input.authSchemeConfigIds) : current.authSchemeConfigs,
-      connectionVariables: input.connectionVariables !== undefined ? (input.connectionVariables ?? []) : current.connectionVariables,
+      connectionVariables: input.connectionVariables !== undefined ? canonicalVariables(input.connectionVariables ?? []) : current.connectionVariables,
     };
     return { next, setsVariables: input.connectionVariables !== undefined };
   }
@@ -160,6 +149,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     /** How many connections a change of the connector's variables would rewrite (for a confirmation). */
     async countConnections(actor: Actor, workspaceId: string, id: string): Promise<number> {
       authorize(actor, 'connector:read', workspaceId);
+      if (!(await connectors.findConnector(db.kysely, workspaceId, id))) throw notFound(`Connector "${id}"`);
       return connections.countConnectionsOfConnector(db.kysely, workspaceId, id);
     },
 
@@ -176,7 +166,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         id,
         ...connectorFieldsFrom(input),
         authSchemeConfigs: configs.map((c, i) => buildAuthSchemeConfig(vault, c, undefined, `/authSchemeConfigs/${i}`)),
-        connectionVariables: input.connectionVariables ?? [],
+        connectionVariables: canonicalVariables(input.connectionVariables ?? []),
         versions: [],
         createdAt: now,
         updatedAt: now,

@@ -58,17 +58,6 @@ export async function listConnections(
   return rows.map(toConnection);
 }
 
-export async function listConnectionsOfConnector(db: Executor, workspaceId: string, connectorId: string): Promise<Connection[]> {
-  const rows = await db
-    .selectFrom('connections')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('connector_id', '=', connectorId)
-    .orderBy('id')
-    .execute();
-  return rows.map(toConnection);
-}
-
 export async function countConnectionsOfConnector(db: Executor, workspaceId: string, connectorId: string): Promise<number> {
   const row = await db
     .selectFrom('connections')
@@ -115,4 +104,27 @@ export async function deleteConnectionsOfConnector(db: Executor, workspaceId: st
 /** Connections go before their workspace so that the connector foreign key never sees an orphan. */
 export async function deleteConnectionsOfWorkspace(db: Executor, workspaceId: string): Promise<void> {
   await db.deleteFrom('connections').where('workspace_id', '=', workspaceId).execute();
+}
+
+/**
+ * Gives every connection of a connector exactly these variables, in one statement, bumping the revision of
+ * the rows that change. Returns how many changed. Variables are stored in canonical JSON, so text equality
+ * is value equality.
+ */
+export async function setVariablesOfConnector(
+  db: Executor,
+  workspaceId: string,
+  connectorId: string,
+  variables: readonly Variable[],
+  now: string,
+): Promise<number> {
+  const json = JSON.stringify(variables);
+  const result = await db
+    .updateTable('connections')
+    .set((eb) => ({ variables: json, updated_at: now, revision: eb('revision', '+', 1) }))
+    .where('workspace_id', '=', workspaceId)
+    .where('connector_id', '=', connectorId)
+    .where('variables', '<>', json)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
