@@ -195,19 +195,21 @@ export function placeVersion(
   flags: { readonly isLatest?: boolean | null; readonly isDefault?: boolean | null },
 ): ConnectorVersion[] {
   const existing = versions.find((v) => v.id === version.id);
-  if (existing && existing.isLatest && flags.isLatest === false && versions.length > 1) {
-    throw validationFailed(
+  const refuseUnlatest = () =>
+    validationFailed(
       [{ path: '/isLatest', message: 'a connector always has one latest version: mark another version latest instead' }],
       'A connector always has exactly one latest version.',
     );
-  }
+  if (existing && existing.isLatest && flags.isLatest === false) throw refuseUnlatest();
   let list = existing ? versions.map((v) => (v.id === version.id ? version : v)) : [...versions, version];
   const isNew = !existing;
   const makeLatest = flags.isLatest === true || (isNew && flags.isLatest !== false) || list.length === 1;
   if (makeLatest) list = list.map((v) => ({ ...v, isLatest: v.id === version.id }));
   if (flags.isDefault === true) list = list.map((v) => ({ ...v, isDefault: v.id === version.id }));
   if (flags.isDefault === false) list = list.map((v) => (v.id === version.id ? { ...v, isDefault: false } : v));
-  return ensureOneLatest(list);
+  list = ensureOneLatest(list);
+  if (flags.isLatest === false && list.some((v) => v.id === version.id && v.isLatest)) throw refuseUnlatest();
+  return list;
 }
 
 /** After a removal (or a non-latest insert into an empty list) the newest remaining version becomes latest. */

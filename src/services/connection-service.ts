@@ -177,7 +177,12 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields; omitted secrets keep their values. */
     patch(actor: Actor, workspaceId: string, id: number, patch: Record<string, unknown>, precondition?: Precondition) {
-      return mutate(actor, workspaceId, id, precondition, (current) => checkInput(applyMergePatch(inputOf(current), patch)));
+      return mutate(actor, workspaceId, id, precondition, (current) => {
+        const merged = applyMergePatch(inputOf(current), patch) as Record<string, unknown>;
+        // `null` unsets in a merge patch: unsetting connectorId is changing it, which mutate refuses.
+        if (patch.connectorId === null) merged.connectorId = null;
+        return checkInput(merged);
+      });
     },
 
     async remove(actor: Actor, workspaceId: string, id: number, precondition?: Precondition): Promise<void> {

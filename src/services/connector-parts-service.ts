@@ -15,6 +15,7 @@ import { applyMergePatch } from '../domain/merge-patch.js';
 import { pageOf, type Page, type PageRequest } from '../domain/page.js';
 import { viewAuthSchemeConfig } from '../domain/views.js';
 import { compileCheck } from '../domain/validate.js';
+import { countConnectionsUsingConfig } from '../storage/connection-repo.js';
 import type { Actor, Clock } from './context.js';
 import { buildAuthSchemeConfig, type ConnectorService } from './connector-service.js';
 import type { Vault } from './vault.js';
@@ -140,8 +141,12 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
         precondition,
       ),
     async deleteConfig(actor: Actor, ws: string, connectorId: string, configId: string, precondition?: Precondition): Promise<void> {
-      await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
+      await connectors.mutate(actor, ws, connectorId, precondition, async (current, tx) => {
         findConfig(current, configId);
+        const inUse = await countConnectionsUsingConfig(tx, ws, connectorId, configId);
+        if (inUse > 0) {
+          throw conflict(`${inUse} connection(s) hold a credential for auth-scheme config "${configId}"; remove those credentials first.`);
+        }
         return { next: { ...current, authSchemeConfigs: current.authSchemeConfigs.filter((c) => c.id !== configId) }, setsVariables: false };
       });
     },

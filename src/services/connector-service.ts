@@ -39,6 +39,12 @@ export interface ConnectorWrite {
   readonly connectionsUpdated: number;
 }
 
+/** The next state of a connector, and whether the write sets its connection variables (and so propagates them). */
+export interface ConnectorChange {
+  readonly next: Connector;
+  readonly setsVariables: boolean;
+}
+
 /** Collections shown by GET but managed through their own endpoints; a PUT may echo them back unchanged. */
 export interface ReadOnlyEcho {
   readonly authSchemeConfigs?: unknown;
@@ -84,12 +90,12 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     workspaceId: string,
     id: string,
     precondition: Precondition | undefined,
-    change: (current: Connector) => { next: Connector; setsVariables: boolean },
+    change: (current: Connector, tx: Tx) => ConnectorChange | Promise<ConnectorChange>,
   ): Promise<ConnectorWrite> {
     authorize(actor, 'connector:update', workspaceId);
     return writeWithRetry(writer, async (tx) => {
       const current = await load(tx, workspaceId, id, precondition);
-      const { next, setsVariables } = change(current);
+      const { next, setsVariables } = await change(current, tx);
       const now = clock.now();
       let connector = current;
       if (!sameJson({ ...next, updatedAt: 0, revision: 0 }, { ...current, updatedAt: 0, revision: 0 })) {

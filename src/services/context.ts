@@ -31,7 +31,10 @@ export class StaleWrite extends Error {
   }
 }
 
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 12;
+
+/** A random pause that grows with each attempt, so that writers who collided do not collide again in step. */
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 100)));
 
 /**
  * Runs a unit of work that reads, decides and writes conditionally on the revision it read. When another
@@ -43,7 +46,10 @@ export async function writeWithRetry<T>(writer: Writer, work: (tx: Tx) => Promis
     try {
       return await writer.write(work);
     } catch (error) {
-      if (error instanceof StaleWrite && attempt < MAX_ATTEMPTS) continue;
+      if (error instanceof StaleWrite && attempt < MAX_ATTEMPTS) {
+        await backoff(attempt);
+        continue;
+      }
       if (error instanceof StaleWrite) throw conflict('The resource is being changed by others right now; retry the request.');
       if (onDuplicate && isUniqueViolation(error)) throw onDuplicate();
       throw error;

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Credential, Connection, Health } from '../domain/connection.js';
 import type { Variable } from '../domain/common.js';
 import type { ConnectionRow } from './schema.js';
@@ -127,4 +128,18 @@ export async function setVariablesOfConnector(
     .where('variables', '<>', json)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** How many connections of a connector hold a credential for one of its auth-scheme configs. */
+export async function countConnectionsUsingConfig(db: Executor, workspaceId: string, connectorId: string, configId: string): Promise<number> {
+  // Credentials are stored as canonical JSON ({kind, authSchemeConfigId, secret}), so the id appears verbatim.
+  const needle = `%"authSchemeConfigId":${JSON.stringify(configId).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const row = await db
+    .selectFrom('connections')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .where('connector_id', '=', connectorId)
+    .where(sql<boolean>`credentials like ${needle} escape '\\'`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

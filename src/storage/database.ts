@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
 import { initial } from './migrations/0001-initial.js';
+import { audit } from './migrations/0002-audit.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -36,6 +37,8 @@ export function openDb(options: StoreOptions): Db {
     database.pragma('synchronous = FULL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
+    // SQLite's own lower() folds only ASCII; searches fold case the way PostgreSQL and JavaScript do.
+    database.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
     return { engine: 'sqlite', kysely, close: () => kysely.destroy() };
   }
@@ -52,13 +55,17 @@ export function openDb(options: StoreOptions): Db {
 }
 
 function migrationsFor(engine: Engine): Record<string, Migration> {
-  return { '0001-initial': initial(engine) };
+  return { '0001-initial': initial(engine), '0002-audit': audit(engine) };
 }
 
 /** Brings the schema up to date. On PostgreSQL Kysely holds an advisory lock, so several nodes may call it at once. */
 export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db.engine) };
-  const migrator = new Migrator({ db: db.kysely, provider });
+  // Without a schema, Kysely takes its bookkeeping tables in *any* schema of the database for ours (and then
+  // fails to find them on the search path); name the schema the store lives in.
+  const migrationTableSchema =
+    db.engine === 'postgres' ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db.kysely)).rows[0]?.schema ?? undefined : undefined;
+  const migrator = new Migrator({ db: db.kysely, provider, migrationTableSchema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     throw new Error(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -73,6 +73,20 @@ export interface ConnectionRow {
   revision: number;
 }
 
+export interface AuditEventRow {
+  id: Generated<number>;
+  at: string;
+  principal_id: string;
+  workspace_id: string;
+  action: string;
+  resource_type: string;
+  resource_id: string;
+  request_id: string;
+  from_revision: number | null;
+  to_revision: number | null;
+  changed_fields: string;
+}
+
 export interface CounterRow {
   name: string;
   value: number;
@@ -86,4 +100,5 @@ export interface Database {
   connectors: ConnectorRow;
   connections: ConnectionRow;
   counters: CounterRow;
+  audit_events: AuditEventRow;
 }

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ConnectionInput } from '../../domain/connection.js';
+import { ConnectionInput, MAX_CONNECTION_ID } from '../../domain/connection.js';
+import { notFound } from '../../domain/errors.js';
 import { Slug } from '../../domain/common.js';
 import type { ConnectionService } from '../../services/connection-service.js';
 import { errorResponses, pageRequestOf, preconditionOf, sendPage, sendVersioned, withoutFields, writeErrorResponses, type RouteOptions } from '../http.js';
@@ -16,7 +17,12 @@ const secretsNote = 'Secret keys in content and credential secrets are write-onl
 export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connections: ConnectionService }> = async (app, options) => {
   const { connections } = options;
   const base = '/workspaces/:workspaceId/connections';
-  const idOf = (raw: string) => Number(raw);
+  // Above 2^53 a JSON number cannot name a connection exactly, so no connection has such an id.
+  const idOf = (raw: string) => {
+    const id = Number(raw);
+    if (id > MAX_CONNECTION_ID) throw notFound(`Connection ${raw}`);
+    return id;
+  };
 
   app.get(base, {
     schema: { tags, summary: 'List connections', params: WorkspaceParams, querystring: ListQuery, response: { 200: pageOf(ConnectionView), ...errorResponses } },

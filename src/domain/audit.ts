@@ -1,0 +1,51 @@
+import { sameJson } from './common.js';
+
+/** One successful write, as the audit log keeps it: who, what, which fields — never the values. */
+export interface AuditEvent {
+  readonly id: number;
+  readonly at: string;
+  readonly principalId: string;
+  readonly workspaceId: string;
+  readonly action: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly requestId: string;
+  readonly fromRevision: number | null;
+  readonly toRevision: number | null;
+  readonly changedFields: readonly string[];
+}
+
+export type NewAuditEvent = Omit<AuditEvent, 'id'>;
+
+/** Fields every resource has that change on every write and so say nothing about what the caller changed. */
+const BOOKKEEPING = new Set(['updatedAt', 'revision', 'createdAt']);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Names of the fields that differ between two states of a resource. Settings objects listed in `open`
+ * (a connection's `content`, say) are named key by key (`content.password`), so a secret shows up by its
+ * name only; everything else is named by its top-level field.
+ */
+export function changedFields(before: object | undefined, after: object | undefined, open: readonly string[] = []): string[] {
+  const a = (before ?? {}) as Record<string, unknown>;
+  const b = (after ?? {}) as Record<string, unknown>;
+  const names = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const out: string[] = [];
+  for (const name of [...names].sort()) {
+    if (BOOKKEEPING.has(name) || sameJson(a[name], b[name])) continue;
+    const x = a[name];
+    const y = b[name];
+    if (open.includes(name) && (isRecord(x) || x === undefined) && (isRecord(y) || y === undefined)) {
+      const keys = new Set([...Object.keys(x ?? {}), ...Object.keys(y ?? {})]);
+      for (const key of [...keys].sort()) {
+        if (!sameJson(x?.[key], y?.[key])) out.push(`${name}.${key}`);
+      }
+    } else {
+      out.push(name);
+    }
+  }
+  return out;
+}
