@@ -6,6 +6,7 @@ import { buildServer } from './api/server.js';
 import { isReachable, migrateToLatest, openDb, type Db } from './storage/database.js';
 import { createWriter } from './storage/writer.js';
 import { createAccessService } from './services/access-service.js';
+import { createAuditService } from './services/audit-service.js';
 import { bootstrapEmptyStore } from './services/bootstrap.js';
 import { createConnectionService } from './services/connection-service.js';
 import { createConnectorPartsService } from './services/connector-parts-service.js';
@@ -22,6 +23,7 @@ export interface Services {
   readonly connectorParts: ReturnType<typeof createConnectorPartsService>;
   readonly connections: ReturnType<typeof createConnectionService>;
   readonly access: ReturnType<typeof createAccessService>;
+  readonly audit: ReturnType<typeof createAuditService>;
 }
 
 export interface App {
@@ -68,6 +70,7 @@ export function createServices(db: Db, vault: Vault, clock: Clock): Services {
     connectorParts: createConnectorPartsService({ connectors, vault, clock }),
     connections: createConnectionService({ db, writer, vault, clock }),
     access: createAccessService({ db, writer, clock }),
+    audit: createAuditService({ db }),
   };
 }
 

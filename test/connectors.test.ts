@@ -687,6 +687,15 @@ for (const engine of ENGINES) {
         for (const connection of connections) assert.deepEqual(await getConnection(connection.id), connection);
       }
 
+      it('leaves connections alone when a GET body with the same variables is sent back by PUT', async () => {
+        const { connector, mine, untouched } = await setUp();
+        const read = await app.call('GET', `${WS}/connectors/${connector.id}`);
+        const reply = await app.call('PUT', `${WS}/connectors/${connector.id}`, { body: { ...read.body, description: 'edited' } });
+        assert.equal(reply.status, 200, reply.text);
+        assert.equal(reply.headers[UPDATED], '0');
+        await assertUntouched([...mine, ...untouched]);
+      });
+
       it('rewrites every connection of the connector on PUT and reports how many changed', async () => {
         const { connector, mine, untouched } = await setUp();
         const vars = [{ name: 'org', value: 'acme-eu' }, { name: 'region', value: 'eu' }];

@@ -149,3 +149,17 @@ export const ApiKeyView = Type.Object({
 
 /** A merge-patch body: any JSON object; the service validates the merged result. */
 export const MergePatchBody = Type.Record(Type.String(), Type.Unknown(), { description: 'RFC 7396 JSON merge patch.' });
+
+export const AuditEventView = Type.Object({
+  id: Type.Integer(),
+  at: Timestamp,
+  principalId: Type.String(),
+  workspaceId: Type.String(),
+  action: Type.String({ description: 'e.g. connector:update' }),
+  resourceType: Type.String(),
+  resourceId: Type.String(),
+  requestId: Type.String(),
+  fromRevision: Type.Union([Type.Integer(), Type.Null()]),
+  toRevision: Type.Union([Type.Integer(), Type.Null()]),
+  changedFields: Type.Array(Type.String(), { description: 'Names of the fields that changed; never their values.' }),
+});

@@ -4,12 +4,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { DomainError, unauthenticated } from '../domain/errors.js';
+import { DomainError, unauthenticated, validationFailed } from '../domain/errors.js';
 import { createAjv } from '../domain/validate.js';
 import type { Services } from '../app.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 import { accessRoutes } from './routes/access.js';
+import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorPartRoutes } from './routes/connector-parts.js';
 import { connectorRoutes } from './routes/connectors.js';
@@ -26,6 +27,21 @@ export interface ServerOptions {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_TYPES = ['application/json', 'application/merge-patch+json'];
 
+/**
+ * Where the first string or key holding U+0000 sits in a parsed body or query, as a JSON Pointer under
+ * `prefix`. PostgreSQL text cannot store that character, so both stores refuse it the same way, up front.
+ */
+function nulCharacterAt(value: unknown, prefix: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? prefix : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const path = `${prefix}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    const found = key.includes('\u0000') ? path : nulCharacterAt(item, path);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** The HTTP server: native API under /api/v1, its OpenAPI document and docs, and the operational endpoints. */
 export async function buildServer(services: Services, options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -39,6 +55,12 @@ export async function buildServer(services: Services, options: ServerOptions): P
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Requests the router cannot even match (a malformed %-escape, a path segment over 100 characters) get
+    // the same problem+json and X-Request-Id as every other failure; the hooks never run for them.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      sendProblem(error, request, reply);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are checked strictly (no coercion: "1" is not 1); query strings and paths arrive as text.
@@ -85,19 +107,26 @@ export async function buildServer(services: Services, options: ServerOptions): P
 
   await app.register(
     async (api) => {
-      // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).
-      api.addHook('preValidation', async (request) => {
-        if (request.method !== 'POST' && request.method !== 'PUT') return;
-        const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-        if (type !== '' && type !== JSON_TYPES[0]) {
-          throw new DomainError('unsupported-media-type', `${request.method} takes Content-Type application/json, not ${type}.`);
-        }
-      });
-      api.addHook('preHandler', async (request) => {
+      // Authentication comes first, before the body is read or anything is validated: a caller without a
+      // valid key learns nothing but 401.
+      api.addHook('onRequest', async (request) => {
         const header = request.headers.authorization;
         const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
         if (!match) throw unauthenticated();
         request.actor = { principal: await services.access.authenticate(match[1]!), requestId: request.id };
+      });
+      // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).
+      api.addHook('preValidation', async (request) => {
+        const accepted = request.method === 'PATCH' ? JSON_TYPES : request.method === 'POST' || request.method === 'PUT' ? JSON_TYPES.slice(0, 1) : [];
+        if (accepted.length === 0) return;
+        const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type !== '' && !accepted.includes(type)) {
+          throw new DomainError('unsupported-media-type', `${request.method} takes Content-Type ${accepted.join(' or ')}, not ${type}.`);
+        }
+      });
+      api.addHook('preValidation', async (request) => {
+        const path = nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
+        if (path !== undefined) throw validationFailed([{ path, message: 'must not contain the NUL character (U+0000)' }]);
       });
       const routeOptions = { requireIfMatch: options.requireIfMatch };
       await api.register(accessRoutes, { access: services.access });
@@ -105,6 +134,7 @@ export async function buildServer(services: Services, options: ServerOptions): P
       await api.register(connectorRoutes, { ...routeOptions, connectors: services.connectors });
       await api.register(connectorPartRoutes, { ...routeOptions, parts: services.connectorParts });
       await api.register(connectionRoutes, { ...routeOptions, connections: services.connections });
+      await api.register(auditRoutes, { audit: services.audit });
     },
     { prefix: '/api/v1' },
   );

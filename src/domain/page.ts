@@ -22,7 +22,9 @@ export function encodeCursor(key: string | number): string {
 export function decodeCursor<K extends 'string' | 'number'>(cursor: string, kind: K): K extends 'string' ? string : number {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown };
-    if (typeof parsed.k === kind) return parsed.k as K extends 'string' ? string : number;
+    // Only keys a list can have produced: integer ids, or text the stores can compare (no U+0000).
+    const valid = kind === 'number' ? Number.isSafeInteger(parsed.k) : typeof parsed.k === 'string' && !parsed.k.includes('\u0000');
+    if (valid) return parsed.k as K extends 'string' ? string : number;
   } catch {
     // fall through to the field error
   }

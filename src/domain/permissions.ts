@@ -21,6 +21,7 @@ const minimumRole = {
   'member:manage': 'admin',
   'api-key:read': 'admin',
   'api-key:manage': 'admin',
+  'audit:read': 'viewer',
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof minimumRole;

@@ -57,7 +57,9 @@ export function mapSecrets(
       const childPath = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
       const previousChild = isRecord(previous) ? previous[key] : undefined;
       if (!isSecretKey(key, options.type)) {
-        out[key] = walk(child, previousChild, childPath);
+        // A sealed value under a key that is not (or no longer) secret reads as the mask too; echoing that
+        // mask back keeps it rather than storing "******".
+        out[key] = child === MASK && isSealed(previousChild) ? previousChild : walk(child, previousChild, childPath);
       } else if (child === null) {
         out[key] = null;
       } else if (typeof child !== 'string') {

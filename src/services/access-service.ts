@@ -9,6 +9,7 @@ import type { Db } from '../storage/database.js';
 import * as principals from '../storage/principal-repo.js';
 import type { ApiKeyRecord, Member } from '../storage/principal-repo.js';
 import type { Tx, Writer } from '../storage/writer.js';
+import { recordChange } from './audit-service.js';
 import { authorize, writeWithRetry, type Actor, type Clock } from './context.js';
 
 export const API_KEY_PREFIX = 'pbk_';
@@ -119,7 +120,9 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
       return writeWithRetry(writer, async (tx) => {
         const target = guardTarget(actor, workspaceId, await principals.findMember(tx, workspaceId, principalId), role);
         await guardLastOwner(tx, workspaceId, target, role);
-        await principals.upsertMembership(tx, workspaceId, principalId, role, clock.now());
+        const now = clock.now();
+        await principals.upsertMembership(tx, workspaceId, principalId, role, now);
+        await recordChange(tx, actor, { workspaceId, action: 'member:update', resourceType: 'member', resourceId: principalId, fields: ['role'] }, now);
         return { ...target, role };
       });
     },
@@ -130,6 +133,7 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
         const target = guardTarget(actor, workspaceId, await principals.findMember(tx, workspaceId, principalId));
         await guardLastOwner(tx, workspaceId, target);
         await principals.deleteMembership(tx, workspaceId, principalId);
+        await recordChange(tx, actor, { workspaceId, action: 'member:delete', resourceType: 'member', resourceId: principalId, fields: [] }, clock.now());
       });
     },
 
@@ -148,7 +152,13 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
       if (!canGrant(ownRole(actor, workspaceId), input.role)) {
         throw validationFailed([{ path: '/role', message: 'is above your own role in this workspace' }]);
       }
-      return writer.write((tx) => issueKey(tx, { ...input, workspaceId }, clock.now()));
+      return writer.write(async (tx) => {
+        const now = clock.now();
+        const issued = await issueKey(tx, { ...input, workspaceId }, now);
+        const change = { workspaceId, action: 'api-key:create', resourceType: 'api-key', resourceId: issued.apiKey.id, fields: ['name', 'role'] };
+        await recordChange(tx, actor, change, now);
+        return issued;
+      });
     },
 
     async revokeKey(actor: Actor, workspaceId: string, keyId: string): Promise<void> {
@@ -159,6 +169,7 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
         if (!key || !owner) throw notFound(`API key "${keyId}"`);
         guardTarget(actor, workspaceId, owner);
         await principals.deleteApiKey(tx, keyId);
+        await recordChange(tx, actor, { workspaceId, action: 'api-key:delete', resourceType: 'api-key', resourceId: keyId, fields: [] }, clock.now());
       });
     },
   };

@@ -19,11 +19,14 @@ import * as connections from '../storage/connection-repo.js';
 import { findConnector } from '../storage/connector-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Tx, Writer } from '../storage/writer.js';
+import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
 import { sealSettings, sealValue } from './secret-fields.js';
 import type { Vault } from './vault.js';
 
 const checkInput = compileCheck(ConnectionInput);
+/** Settings named key by key in audit events, so a changed secret shows up by its name. */
+const OPEN = ['content'];
 
 export function createConnectionService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock }) {
   const { db, writer, vault, clock } = deps;
@@ -96,7 +99,7 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     return writeWithRetry(
       writer,
       async (tx) => {
-        const current = await connections.findConnection(tx, workspaceId, id);
+        const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
         if (!current) throw notFound(`Connection ${id}`);
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
         input = toInput(current);
@@ -106,8 +109,10 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
         const connector = await connectorOf(tx, workspaceId, current.connectorId);
         const next: Connection = { ...current, ...build({ ...input, connectorId: current.connectorId }, connector, current) };
         if (sameJson(next, current)) return viewConnection(current);
-        const stored = { ...next, updatedAt: clock.now(), revision: current.revision + 1 };
+        const now = clock.now();
+        const stored = { ...next, updatedAt: now, revision: current.revision + 1 };
         if (!(await connections.updateConnection(tx, stored, current.revision))) throw new StaleWrite();
+        await recordChange(tx, actor, { workspaceId, action: 'connection:update', resourceType: 'connection', resourceId: id, before: current, after: stored, open: OPEN }, now);
         return viewConnection(stored);
       },
       () => duplicateName(input!)(),
@@ -163,6 +168,8 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
             updatedAt: now,
             revision: 1,
           });
+          const change = { workspaceId, action: 'connection:create', resourceType: 'connection', resourceId: connection.id, after: connection, open: OPEN };
+          await recordChange(tx, actor, change, now);
           return viewConnection(connection);
         },
         duplicateName(input),
@@ -188,10 +195,11 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     async remove(actor: Actor, workspaceId: string, id: number, precondition?: Precondition): Promise<void> {
       authorize(actor, 'connection:delete', workspaceId);
       await writeWithRetry(writer, async (tx) => {
-        const current = await connections.findConnection(tx, workspaceId, id);
+        const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
         if (!current) throw notFound(`Connection ${id}`);
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
         if (!(await connections.deleteConnection(tx, workspaceId, id, current.revision))) throw new StaleWrite();
+        await recordChange(tx, actor, { workspaceId, action: 'connection:delete', resourceType: 'connection', resourceId: id, before: current }, clock.now());
       });
     },
   };

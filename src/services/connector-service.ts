@@ -22,6 +22,8 @@ import * as connectors from '../storage/connector-repo.js';
 import * as connections from '../storage/connection-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Tx, Writer } from '../storage/writer.js';
+import { insertConnectorConnectionEvents } from '../storage/audit-repo.js';
+import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
 import { sealSettings } from './secret-fields.js';
 import type { Vault } from './vault.js';
@@ -75,7 +77,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
   const { db, writer, vault, clock } = deps;
 
   async function load(tx: Tx, workspaceId: string, id: string, precondition?: Precondition): Promise<Connector> {
-    const current = await connectors.findConnector(tx, workspaceId, id);
+    const current = await connectors.findConnector(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
     if (!current) throw notFound(`Connector "${id}"`);
     if (!checkPrecondition(current, precondition)) throw preconditionFailed();
     return current;
@@ -101,10 +103,15 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       if (!sameJson({ ...next, updatedAt: 0, revision: 0 }, { ...current, updatedAt: 0, revision: 0 })) {
         connector = { ...next, updatedAt: now, revision: current.revision + 1 };
         if (!(await connectors.updateConnector(tx, connector, current.revision))) throw new StaleWrite();
+        await recordChange(tx, actor, { workspaceId, action: 'connector:update', resourceType: 'connector', resourceId: id, before: current, after: connector }, now);
       }
-      const connectionsUpdated = setsVariables
-        ? await connections.setVariablesOfConnector(tx, workspaceId, id, connector.connectionVariables, now)
-        : 0;
+      let connectionsUpdated = 0;
+      if (setsVariables) {
+        const meta = { at: now, principalId: actor.principal.id, requestId: actor.requestId };
+        const variables = connector.connectionVariables;
+        await insertConnectorConnectionEvents(tx, { workspaceId, connectorId: id, change: { kind: 'variables', variables } }, meta);
+        connectionsUpdated = await connections.setVariablesOfConnector(tx, workspaceId, id, variables, now);
+      }
       return { connector: viewConnector(connector), connectionsUpdated };
     });
   }
@@ -124,16 +131,21 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     return errors;
   }
 
-  function applyInput(current: Connector, input: ConnectorInput, echo: ReadOnlyEcho) {
+  /**
+   * `resync` says whether variables that equal the connector's current list still overwrite its connections:
+   * yes for a PATCH, which names the field on purpose; no for a PUT, whose body is often a GET body sent back.
+   */
+  function applyInput(current: Connector, input: ConnectorInput, echo: ReadOnlyEcho, resync: boolean) {
     const errors = [...checkEcho(current, echo), ...checkVariables(input.connectionVariables ?? [], '/connectionVariables')];
     if (errors.length > 0) throw validationFailed(errors);
+    const variables = input.connectionVariables === undefined ? undefined : canonicalVariables(input.connectionVariables ?? []);
     const next: Connector = {
       ...current,
       ...connectorFieldsFrom(input),
       authSchemeConfigs: input.authSchemeConfigIds ? reorderConfigs(current.authSchemeConfigs, input.authSchemeConfigIds) : current.authSchemeConfigs,
-      connectionVariables: input.connectionVariables !== undefined ? canonicalVariables(input.connectionVariables ?? []) : current.connectionVariables,
+      connectionVariables: variables ?? current.connectionVariables,
     };
-    return { next, setsVariables: input.connectionVariables !== undefined };
+    return { next, setsVariables: variables !== undefined && (resync || !sameJson(variables, current.connectionVariables)) };
   }
 
   return {
@@ -182,6 +194,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         writer,
         async (tx) => {
           await connectors.insertConnector(tx, connector);
+          await recordChange(tx, actor, { workspaceId, action: 'connector:create', resourceType: 'connector', resourceId: id, after: connector }, now);
           return viewConnector(connector);
         },
         () => conflict(`A connector with id "${id}" already exists in this workspace.`),
@@ -191,7 +204,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     /** PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). */
     replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition) {
       const input = checkInput(body);
-      return mutate(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo));
+      return mutate(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo, false));
     },
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields, then validated as a whole. */
@@ -210,7 +223,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         const merged = applyMergePatch(base, fields) as Record<string, unknown>;
         if ('connectionVariables' in patch) merged.connectionVariables = patch.connectionVariables ?? [];
         if ('authSchemeConfigIds' in patch) merged.authSchemeConfigIds = patch.authSchemeConfigIds;
-        return applyInput(current, checkInput(merged), {});
+        return applyInput(current, checkInput(merged), {}, true);
       });
     },
 
@@ -222,8 +235,14 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         if (inUse > 0 && !options.force) {
           throw conflict(`Connector "${id}" has ${inUse} connection(s); delete them first, or pass force=true to delete them with it.`);
         }
-        if (inUse > 0) await connections.deleteConnectionsOfConnector(tx, workspaceId, id);
+        const now = clock.now();
+        if (inUse > 0) {
+          const meta = { at: now, principalId: actor.principal.id, requestId: actor.requestId };
+          await insertConnectorConnectionEvents(tx, { workspaceId, connectorId: id, change: { kind: 'delete' } }, meta);
+          await connections.deleteConnectionsOfConnector(tx, workspaceId, id);
+        }
         if (!(await connectors.deleteConnector(tx, workspaceId, id, current.revision))) throw new StaleWrite();
+        await recordChange(tx, actor, { workspaceId, action: 'connector:delete', resourceType: 'connector', resourceId: id, before: current }, now);
       });
     },
 

@@ -10,6 +10,7 @@ import { deleteConnectionsOfWorkspace } from '../storage/connection-repo.js';
 import { upsertMembership } from '../storage/principal-repo.js';
 import * as workspaces from '../storage/workspace-repo.js';
 import type { Tx, Writer } from '../storage/writer.js';
+import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
 
 const checkCreate = compileCheck(WorkspaceCreateInput);
@@ -35,13 +36,15 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
   async function mutate(actor: Actor, id: string, precondition: Precondition | undefined, toInput: (current: Workspace) => unknown) {
     authorize(actor, 'workspace:update', id);
     return writeWithRetry(writer, async (tx) => {
-      const current = await workspaces.findWorkspace(tx, id);
+      const current = await workspaces.findWorkspace(tx, id, { forUpdate: db.engine === 'postgres' });
       if (!current) throw notFound(`Workspace "${id}"`);
       if (!checkPrecondition(current, precondition)) throw preconditionFailed();
       const input = checkInput(toInput(current));
       if (input.name === current.name) return current;
-      const next = { ...current, name: input.name, updatedAt: clock.now(), revision: current.revision + 1 };
+      const now = clock.now();
+      const next = { ...current, name: input.name, updatedAt: now, revision: current.revision + 1 };
       if (!(await workspaces.updateWorkspace(tx, next, current.revision))) throw new StaleWrite();
+      await recordChange(tx, actor, { workspaceId: id, action: 'workspace:update', resourceType: 'workspace', resourceId: id, before: current, after: next }, now);
       return next;
     });
   }
@@ -72,6 +75,8 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
           const now = clock.now();
           const workspace = await insertNewWorkspace(tx, input, now);
           await upsertMembership(tx, workspace.id, actor.principal.id, 'owner', now);
+          const change = { workspaceId: workspace.id, action: 'workspace:create', resourceType: 'workspace', resourceId: workspace.id, after: workspace };
+          await recordChange(tx, actor, change, now);
           return workspace;
         },
         () => conflict(`A workspace with id "${input.id}" already exists.`),
@@ -87,7 +92,7 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
     async remove(actor: Actor, id: string, options: { force: boolean }, precondition?: Precondition): Promise<void> {
       authorize(actor, 'workspace:delete', id);
       await writeWithRetry(writer, async (tx) => {
-        const current = await workspaces.findWorkspace(tx, id);
+        const current = await workspaces.findWorkspace(tx, id, { forUpdate: db.engine === 'postgres' });
         if (!current) throw notFound(`Workspace "${id}"`);
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
         const contents = await workspaces.countWorkspaceContents(tx, id);
@@ -96,6 +101,7 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
         }
         await deleteConnectionsOfWorkspace(tx, id);
         if (!(await workspaces.deleteWorkspace(tx, id, current.revision))) throw new StaleWrite();
+        await recordChange(tx, actor, { workspaceId: id, action: 'workspace:delete', resourceType: 'workspace', resourceId: id, before: current }, clock.now());
       });
     },
   };

@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { AuditEvent, NewAuditEvent } from '../domain/audit.js';
+import type { Variable } from '../domain/common.js';
 import type { AuditEventRow } from './schema.js';
 import type { Executor } from './writer.js';
 
@@ -56,4 +58,40 @@ export async function listAuditEvents(db: Executor, filter: AuditFilter): Promis
   if (filter.before !== undefined) query = query.where('id', '<', filter.before);
   const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
   return rows.map(toEvent);
+}
+
+/**
+ * Records one event per connection of a connector in a single statement: before variables propagate (only
+ * the rows whose variables differ, as `connection:update`) or before a forced delete (`connection:delete`).
+ * Run it first, in the same transaction as the change it describes.
+ */
+export async function insertConnectorConnectionEvents(
+  db: Executor,
+  scope: { workspaceId: string; connectorId: string; change: { kind: 'variables'; variables: readonly Variable[] } | { kind: 'delete' } },
+  meta: { at: string; principalId: string; requestId: string },
+): Promise<void> {
+  const { change } = scope;
+  const json = change.kind === 'variables' ? JSON.stringify(change.variables) : '';
+  let select = db
+    .selectFrom('connections')
+    .select((eb) => [
+      eb.val(meta.at).as('at'),
+      eb.val(meta.principalId).as('principal_id'),
+      'workspace_id',
+      eb.val(change.kind === 'delete' ? 'connection:delete' : 'connection:update').as('action'),
+      eb.val('connection').as('resource_type'),
+      sql<string>`cast(id as text)`.as('resource_id'),
+      eb.val(meta.requestId).as('request_id'),
+      'revision',
+      (change.kind === 'delete' ? sql<number | null>`null` : sql<number | null>`revision + 1`).as('to_revision'),
+      eb.val(change.kind === 'delete' ? '[]' : '["variables"]').as('changed_fields'),
+    ])
+    .where('workspace_id', '=', scope.workspaceId)
+    .where('connector_id', '=', scope.connectorId);
+  if (change.kind === 'variables') select = select.where('variables', '<>', json);
+  await db
+    .insertInto('audit_events')
+    .columns(['at', 'principal_id', 'workspace_id', 'action', 'resource_type', 'resource_id', 'request_id', 'from_revision', 'to_revision', 'changed_fields'])
+    .expression(select.orderBy('id'))
+    .execute();
 }

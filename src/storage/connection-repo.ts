@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Credential, Connection, Health } from '../domain/connection.js';
 import type { Variable } from '../domain/common.js';
 import type { ConnectionRow } from './schema.js';
-import type { Executor } from './writer.js';
+import type { Executor, ReadOptions } from './writer.js';
 
 type StoredRow = Omit<ConnectionRow, 'id'> & { id: number };
 
@@ -42,8 +42,10 @@ const toValues = (c: Omit<Connection, 'id'>) => ({
   revision: c.revision,
 });
 
-export async function findConnection(db: Executor, workspaceId: string, id: number): Promise<Connection | undefined> {
-  const row = await db.selectFrom('connections').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+export async function findConnection(db: Executor, workspaceId: string, id: number, options: ReadOptions = {}): Promise<Connection | undefined> {
+  let query = db.selectFrom('connections').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id);
+  if (options.forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
   return row && toConnection(row);
 }
 

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { AuthSchemeConfig, Connector, ConnectorVersion, ProtocolType } from '../domain/connector.js';
 import type { Variable } from '../domain/common.js';
 import type { ConnectorRow } from './schema.js';
-import type { Executor } from './writer.js';
+import type { Executor, ReadOptions } from './writer.js';
 
 const toConnector = (row: ConnectorRow): Connector => ({
   workspaceId: row.workspace_id,
@@ -40,8 +40,10 @@ const toRow = (c: Connector): ConnectorRow => ({
   revision: c.revision,
 });
 
-export async function findConnector(db: Executor, workspaceId: string, id: string): Promise<Connector | undefined> {
-  const row = await db.selectFrom('connectors').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+export async function findConnector(db: Executor, workspaceId: string, id: string, options: ReadOptions = {}): Promise<Connector | undefined> {
+  let query = db.selectFrom('connectors').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id);
+  if (options.forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
   return row && toConnector(row);
 }
 

@@ -1,6 +1,6 @@
 import type { Workspace } from '../domain/workspace.js';
 import type { WorkspaceRow } from './schema.js';
-import type { Executor } from './writer.js';
+import type { Executor, ReadOptions } from './writer.js';
 
 const toWorkspace = (row: WorkspaceRow): Workspace => ({
   id: row.id,
@@ -11,8 +11,10 @@ const toWorkspace = (row: WorkspaceRow): Workspace => ({
   revision: row.revision,
 });
 
-export async function findWorkspace(db: Executor, id: string): Promise<Workspace | undefined> {
-  const row = await db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findWorkspace(db: Executor, id: string, options: ReadOptions = {}): Promise<Workspace | undefined> {
+  let query = db.selectFrom('workspaces').selectAll().where('id', '=', id);
+  if (options.forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
   return row && toWorkspace(row);
 }
 

@@ -20,6 +20,15 @@ export function createWriter(db: Db): Writer {
   };
 }
 
+/**
+ * Row locking for a read that precedes a conditional write. PostgreSQL takes the row lock at once, so
+ * concurrent writers of one row queue instead of failing their revision check and retrying; SQLite
+ * transactions are already serialised and have no FOR UPDATE.
+ */
+export interface ReadOptions {
+  readonly forUpdate?: boolean;
+}
+
 /** A unique index refused the row: the edges turn this into a 409. */
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: unknown } | null;

@@ -1,0 +1,66 @@
+import { changedFields, type AuditEvent } from '../domain/audit.js';
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
+import * as audit from '../storage/audit-repo.js';
+import type { Db } from '../storage/database.js';
+import type { Tx } from '../storage/writer.js';
+import { authorize, type Actor } from './context.js';
+
+/** What a write tells the audit log; the service adds who, when and the request id. */
+export interface Change {
+  readonly workspaceId: string;
+  readonly action: string;
+  readonly resourceType: string;
+  readonly resourceId: string | number;
+  readonly before?: { readonly revision: number } & object;
+  readonly after?: { readonly revision: number } & object;
+  /** Settings objects whose keys are named one by one (`content.password`). */
+  readonly open?: readonly string[];
+  /** For records without revisions (members, keys): the names to record. */
+  readonly fields?: readonly string[];
+}
+
+/** Writes the audit row of a change inside the change's own transaction, so both land or neither does. */
+export async function recordChange(tx: Tx, actor: Actor, change: Change, at: string): Promise<void> {
+  await audit.insertAuditEvent(tx, {
+    at,
+    principalId: actor.principal.id,
+    workspaceId: change.workspaceId,
+    action: change.action,
+    resourceType: change.resourceType,
+    resourceId: String(change.resourceId),
+    requestId: actor.requestId,
+    fromRevision: change.before?.revision ?? null,
+    toRevision: change.after?.revision ?? null,
+    changedFields: change.fields ? [...change.fields] : changedFields(change.before, change.after, change.open),
+  });
+}
+
+export interface AuditQuery extends PageRequest {
+  readonly resourceType?: string;
+  readonly resourceId?: string;
+  readonly principalId?: string;
+  readonly since?: string;
+  readonly until?: string;
+}
+
+export function createAuditService(deps: { db: Db }) {
+  const { db } = deps;
+
+  async function list(actor: Actor, workspaceId: string, query: AuditQuery): Promise<Page<AuditEvent>> {
+    authorize(actor, 'audit:read', workspaceId);
+    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'number');
+    const rows = await audit.listAuditEvents(db.kysely, { ...query, workspaceId, before, limit: query.limit + 1 });
+    const items = rows.slice(0, query.limit);
+    return { items, nextCursor: rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+  }
+
+  return {
+    /** A workspace's events, newest first. */
+    list,
+    /** One resource's events, newest first (they outlive the resource). */
+    history: (actor: Actor, workspaceId: string, resourceType: string, resourceId: string, page: PageRequest) =>
+      list(actor, workspaceId, { ...page, resourceType, resourceId }),
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;
