@@ -7,6 +7,7 @@ import { isReachable, migrateToLatest, openDb, type Db } from './storage/databas
 import { createWriter } from './storage/writer.js';
 import { createAccessService } from './services/access-service.js';
 import { createAuditService } from './services/audit-service.js';
+import { createIdempotencyService } from './services/idempotency-service.js';
 import { bootstrapEmptyStore } from './services/bootstrap.js';
 import { createConnectionService } from './services/connection-service.js';
 import { createConnectorPartsService } from './services/connector-parts-service.js';
@@ -24,6 +25,7 @@ export interface Services {
   readonly connections: ReturnType<typeof createConnectionService>;
   readonly access: ReturnType<typeof createAccessService>;
   readonly audit: ReturnType<typeof createAuditService>;
+  readonly idempotency: ReturnType<typeof createIdempotencyService>;
 }
 
 export interface App {
@@ -71,6 +73,7 @@ export function createServices(db: Db, vault: Vault, clock: Clock): Services {
     connections: createConnectionService({ db, writer, vault, clock }),
     access: createAccessService({ db, writer, clock }),
     audit: createAuditService({ db }),
+    idempotency: createIdempotencyService({ writer, clock }),
   };
 }
 
@@ -94,6 +97,11 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       isReady: () => isReachable(db),
       version: VERSION,
     });
+    // Idempotency records expire after 24 h; clear them out now and then so the table stays small.
+    const housekeeping = setInterval(() => {
+      services.idempotency.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'could not purge idempotency records'));
+    }, 10 * 60 * 1000);
+    housekeeping.unref();
     return {
       config,
       db,
@@ -103,6 +111,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       logger,
       bootstrapKey,
       async close() {
+        clearInterval(housekeeping);
         await server.close();
         await db.close();
       },

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { DomainError, unauthenticated, validationFailed } from '../domain/errors.js';
 import { createAjv } from '../domain/validate.js';
 import type { Services } from '../app.js';
+import { registerIdempotency } from './idempotency.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 import { accessRoutes } from './routes/access.js';
@@ -128,6 +129,7 @@ export async function buildServer(services: Services, options: ServerOptions): P
         const path = nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
         if (path !== undefined) throw validationFailed([{ path, message: 'must not contain the NUL character (U+0000)' }]);
       });
+      registerIdempotency(api, services.idempotency);
       const routeOptions = { requireIfMatch: options.requireIfMatch };
       await api.register(accessRoutes, { access: services.access });
       await api.register(workspaceRoutes, { ...routeOptions, workspaces: services.workspaces });

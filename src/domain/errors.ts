@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'not-found'
   | 'conflict'
   | 'precondition-failed'
+  | 'idempotency-mismatch'
   | 'precondition-required'
   | 'rate-limited'
   | 'payload-too-large'

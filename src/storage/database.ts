@@ -6,6 +6,8 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, 
 import type { Database } from './schema.js';
 import { initial } from './migrations/0001-initial.js';
 import { audit } from './migrations/0002-audit.js';
+import { signingCredentials } from './migrations/0003-signing-credentials.js';
+import { idempotency } from './migrations/0004-idempotency.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -55,7 +57,7 @@ export function openDb(options: StoreOptions): Db {
 }
 
 function migrationsFor(engine: Engine): Record<string, Migration> {
-  return { '0001-initial': initial(engine), '0002-audit': audit(engine) };
+  return { '0001-initial': initial(engine), '0002-audit': audit(engine), '0003-signing-credentials': signingCredentials(), '0004-idempotency': idempotency() };
 }
 
 /** Brings the schema up to date. On PostgreSQL Kysely holds an advisory lock, so several nodes may call it at once. */

@@ -35,6 +35,27 @@ export interface ApiKeyRow {
   created_at: string;
 }
 
+export interface AccessKeyRow {
+  id: string;
+  kind: 'alibaba' | 'huawei';
+  principal_id: string;
+  name: string;
+  /** Sealed with the vault: signature checks need the plaintext. */
+  secret: string;
+  default_workspace_id: string | null;
+  created_at: string;
+}
+
+export interface AuthTokenRow {
+  id: string;
+  principal_id: string;
+  api_key_id: string;
+  token_hash: string;
+  default_workspace_id: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface ConnectorRow {
   workspace_id: string;
   id: string;
@@ -87,6 +108,17 @@ export interface AuditEventRow {
   changed_fields: string;
 }
 
+export interface IdempotencyRow {
+  scope_key: string;
+  request_hash: string;
+  state: 'pending' | 'done';
+  status: number | null;
+  headers: string | null;
+  body: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface CounterRow {
   name: string;
   value: number;
@@ -97,8 +129,11 @@ export interface Database {
   principals: PrincipalRow;
   memberships: MembershipRow;
   api_keys: ApiKeyRow;
+  access_keys: AccessKeyRow;
+  auth_tokens: AuthTokenRow;
   connectors: ConnectorRow;
   connections: ConnectionRow;
   counters: CounterRow;
   audit_events: AuditEventRow;
+  idempotency_records: IdempotencyRow;
 }
