@@ -1,0 +1,55 @@
+import { probeHttp } from './probe-http.js';
+import { probeMysql } from './probe-mysql.js';
+import { probePostgresql } from './probe-postgresql.js';
+import { probeRedis } from './probe-redis.js';
+import { scrubSecrets } from './scrub-secrets.js';
+
+/** What one probe found; `message` is plain words and never holds a secret from the settings. */
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly message: string;
+  readonly latencyMs: number;
+}
+
+/** A connection as a probe sees it: `content` holds plaintext secrets, `baseUrl` comes from the connector. */
+export interface ProbeTarget {
+  readonly type: string;
+  readonly content: Readonly<Record<string, unknown>>;
+  readonly baseUrl?: string | null;
+}
+
+type Probe = (target: ProbeTarget, timeoutMs: number) => Promise<ProbeResult>;
+
+// `family` is the type whose secret keys apply: an alias shares its family's.
+const probes = new Map<string, { readonly family: string; readonly probe: Probe }>([
+  ['mysql', { family: 'mysql', probe: probeMysql }],
+  ['mariadb', { family: 'mysql', probe: probeMysql }],
+  ['postgresql', { family: 'postgresql', probe: probePostgresql }],
+  ['postgres', { family: 'postgresql', probe: probePostgresql }],
+  ['http', { family: 'http', probe: probeHttp }],
+  ['redis', { family: 'redis', probe: probeRedis }],
+]);
+
+/** Connection types that `probeConnection` can test. */
+export const PROBED_TYPES: readonly string[] = Object.freeze([...probes.keys()]);
+
+/**
+ * Tests whether a connection's settings reach its system: connects, runs the cheapest round trip and
+ * closes, all within `timeoutMs`. Resolves, never rejects. `undefined` when plugboard has no probe for
+ * this type.
+ *
+ * @example
+ * const result = await probeConnection({ type: 'redis', content: { host: '127.0.0.1' } }, { timeoutMs: 2000 });
+ * // result?.message === 'connected in 1 ms'
+ */
+export function probeConnection(target: ProbeTarget, options: { timeoutMs: number }): Promise<ProbeResult> | undefined {
+  const entry = probes.get(target.type);
+  if (entry === undefined) return undefined;
+  if (!(options.timeoutMs > 0 && Number.isFinite(options.timeoutMs))) {
+    throw new RangeError(`timeoutMs must be a positive number of milliseconds, not ${options.timeoutMs}`);
+  }
+  return entry
+    .probe(target, options.timeoutMs)
+    .catch((error: unknown): ProbeResult => ({ ok: false, message: `probe failed: ${String(error)}`, latencyMs: 0 }))
+    .then((result) => ({ ...result, message: scrubSecrets(result.message, target.content, entry.family) }));
+}

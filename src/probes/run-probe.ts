@@ -1,0 +1,55 @@
+import type { ProbeResult } from './probe-connection.js';
+
+/** What a probe's round trip concluded: reachable (with a note for the message) or not. */
+export type Verdict = { readonly ok: true; readonly note?: string } | { readonly ok: false; readonly message: string };
+
+/** One attempt against a system, opened by `runProbe` inside its deadline. */
+export interface ProbeSession {
+  /** Connects and makes the cheapest round trip; rejects with the driver's error. */
+  readonly check: () => Promise<Verdict>;
+  /** Says goodbye properly; called only after `check` resolved, and cut short by the deadline. */
+  readonly close: () => Promise<unknown>;
+  /** Drops the socket at once. Always called last, also after `close`, so it must tolerate that. */
+  readonly destroy: () => void;
+}
+
+/**
+ * Runs one session against a single deadline that covers connecting and the round trip, and always
+ * destroys the socket, whether the check passed, failed or ran out of time.
+ */
+export async function runProbe(plan: {
+  readonly timeoutMs: number;
+  /** Names the system in the timeout message. */
+  readonly address: string;
+  readonly open: () => ProbeSession;
+  /** Turns a rejection of `check` into plain words. */
+  readonly describe: (error: unknown) => string;
+}): Promise<ProbeResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timed out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed out'), plan.timeoutMs);
+  });
+  let session: ProbeSession | undefined;
+  try {
+    session = plan.open();
+    const checking = session.check();
+    // When the deadline wins, destroying the socket makes the check reject later with nobody listening.
+    checking.catch(() => undefined);
+    const verdict = await Promise.race([checking, deadline]);
+    const latencyMs = elapsed();
+    if (verdict === 'timed out') {
+      return { ok: false, message: `timed out after ${plan.timeoutMs} ms waiting for ${plan.address}`, latencyMs };
+    }
+    await Promise.race([session.close().catch(() => undefined), deadline]);
+    if (!verdict.ok) return { ok: false, message: verdict.message, latencyMs };
+    const note = verdict.note === undefined ? '' : `; ${verdict.note}`;
+    return { ok: true, message: `connected in ${latencyMs} ms${note}`, latencyMs };
+  } catch (error) {
+    return { ok: false, message: plan.describe(error), latencyMs: elapsed() };
+  } finally {
+    clearTimeout(timer);
+    session?.destroy();
+  }
+}

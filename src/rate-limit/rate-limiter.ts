@@ -1,0 +1,30 @@
+/**
+ * A sustained rate plus a burst allowance for one key.
+ *
+ * A fresh (or long idle) key admits `burst + 1` units at one instant: the one unit the rate always allows
+ * plus `burst` extra. After that it admits one unit every `1000 / perSecond` ms, so any window of `w` ms
+ * admits at most `burst + 1 + floor(w * perSecond / 1000)` units. `{ perSecond: 10, burst: 0 }` is a
+ * strict 10 per second with no bunching.
+ */
+export interface RateLimit {
+  /** Sustained units per second; must be a positive finite number (fractions allowed). */
+  readonly perSecond: number;
+  /** Extra units that may be spent at once on top of the one the rate allows; a non-negative integer. */
+  readonly burst: number;
+}
+
+/** The outcome of one `take`. */
+export interface Decision {
+  readonly allowed: boolean;
+  /** 0 when allowed; otherwise the milliseconds (rounded up) until the next unit will be admitted. */
+  readonly retryAfterMs: number;
+  /** How many more units would be admitted right now, after this one. */
+  readonly remaining: number;
+}
+
+/** Rate limiting by key with GCRA; see `createMemoryRateLimiter` and `createRedisRateLimiter`. */
+export interface RateLimiter {
+  /** Takes one unit for `key` under `limit`. */
+  take(key: string, limit: RateLimit): Promise<Decision>;
+  close(): Promise<void>;
+}
