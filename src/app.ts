@@ -2,19 +2,26 @@ import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { createMetrics } from './api/metrics.js';
+import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
+import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
+import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import { buildServer } from './api/server.js';
 import { isReachable, migrateToLatest, openDb, type Db } from './storage/database.js';
 import { createWriter } from './storage/writer.js';
+import { createAccessKeyService } from './services/access-key-service.js';
 import { createAccessService } from './services/access-service.js';
 import { createAuditService } from './services/audit-service.js';
 import { createIdempotencyService } from './services/idempotency-service.js';
 import { bootstrapEmptyStore } from './services/bootstrap.js';
 import { createConnectionService } from './services/connection-service.js';
+import { createConnectionTester, type ConnectionTester } from './services/connection-tester.js';
 import { createConnectorPartsService } from './services/connector-parts-service.js';
 import { createConnectorService } from './services/connector-service.js';
 import { systemClock, type Clock } from './services/context.js';
 import { loadOrCreateKeyFile } from './services/master-keys.js';
 import { createVault, type Vault } from './services/vault.js';
+import { createTokenService } from './services/token-service.js';
 import { createWorkspaceService } from './services/workspace-service.js';
 
 /** Every service, built once; the edges receive this and nothing else. */
@@ -24,6 +31,8 @@ export interface Services {
   readonly connectorParts: ReturnType<typeof createConnectorPartsService>;
   readonly connections: ReturnType<typeof createConnectionService>;
   readonly access: ReturnType<typeof createAccessService>;
+  readonly accessKeys: ReturnType<typeof createAccessKeyService>;
+  readonly tokens: ReturnType<typeof createTokenService>;
   readonly audit: ReturnType<typeof createAuditService>;
   readonly idempotency: ReturnType<typeof createIdempotencyService>;
 }
@@ -63,15 +72,17 @@ export function loadMasterKeys(config: Config, logger?: Logger) {
   return keys;
 }
 
-export function createServices(db: Db, vault: Vault, clock: Clock): Services {
+export function createServices(db: Db, vault: Vault, clock: Clock, tester: ConnectionTester): Services {
   const writer = createWriter(db);
   const connectors = createConnectorService({ db, writer, vault, clock });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
     connectors,
     connectorParts: createConnectorPartsService({ connectors, vault, clock }),
-    connections: createConnectionService({ db, writer, vault, clock }),
+    connections: createConnectionService({ db, writer, vault, clock, tester }),
     access: createAccessService({ db, writer, clock }),
+    accessKeys: createAccessKeyService({ db, writer, vault, clock }),
+    tokens: createTokenService({ db, writer, clock }),
     audit: createAuditService({ db }),
     idempotency: createIdempotencyService({ writer, clock }),
   };
@@ -85,16 +96,28 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const db = openStore(config);
+  let rateLimiter: RateLimiter | undefined;
   try {
     await migrateToLatest(db);
     const vault = createVault(loadMasterKeys(config, logger));
-    const services = createServices(db, vault, clock);
+    const metrics = createMetrics();
+    // One budget per principal across every node when Redis is configured; per process otherwise.
+    rateLimiter = config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl }) : createMemoryRateLimiter();
+    const tester = createConnectionTester({
+      vault,
+      timeoutMs: config.connectionTestTimeoutMs,
+      onResult: (type, ok) => metrics.connectionTests.inc({ type, result: ok ? 'ok' : 'failing' }),
+    });
+    const services = createServices(db, vault, clock, tester);
     const bootstrapKey = await bootstrapEmptyStore(createWriter(db), clock, config.adminKey);
     const server = await buildServer(services, {
       logger,
       bodyLimit: config.bodyLimit,
       requireIfMatch: config.requireIfMatch,
       isReady: () => isReachable(db),
+      metrics,
+      rateLimiter,
+      rateLimits: config.rateLimits,
       version: VERSION,
     });
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.
@@ -113,10 +136,12 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       async close() {
         clearInterval(housekeeping);
         await server.close();
+        await rateLimiter?.close();
         await db.close();
       },
     };
   } catch (error) {
+    await rateLimiter?.close();
     await db.close();
     throw error;
   }

@@ -19,6 +19,14 @@ export interface Config {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly bodyLimit: number;
   readonly requireIfMatch: boolean;
+  readonly connectionTestTimeoutMs: number;
+  /** Shared state for several nodes (rate limits); memory of this process when unset. */
+  readonly redisUrl: string | undefined;
+  /** Per principal and operation class; undefined turns that class's limit off. */
+  readonly rateLimits: {
+    readonly read: { readonly perSecond: number; readonly burst: number } | undefined;
+    readonly write: { readonly perSecond: number; readonly burst: number } | undefined;
+  };
 }
 
 /** Settings given on the command line; they win over the environment. */
@@ -85,6 +93,13 @@ function parseInteger(name: string, value: string | undefined, fallback: number,
   return n;
 }
 
+/** RATE_LIMIT_<CLASS>_PER_SECOND (0 turns the limit off) and RATE_LIMIT_<CLASS>_BURST. */
+function parseRateLimit(env: NodeJS.ProcessEnv, kind: 'READ' | 'WRITE', fallback: { perSecond: number; burst: number }, problems: string[]) {
+  const perSecond = parseInteger(`RATE_LIMIT_${kind}_PER_SECOND`, env[`RATE_LIMIT_${kind}_PER_SECOND`], fallback.perSecond, 0, 1_000_000, problems);
+  const burst = parseInteger(`RATE_LIMIT_${kind}_BURST`, env[`RATE_LIMIT_${kind}_BURST`], fallback.burst, 0, 1_000_000, problems);
+  return perSecond === 0 ? undefined : { perSecond, burst };
+}
+
 /** Parses and checks the whole configuration; throws a ConfigError naming every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Config {
   const problems: string[] = [];
@@ -127,7 +142,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     logLevel,
     bodyLimit: parseInteger('BODY_LIMIT', env.BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
     requireIfMatch: flags.requireIfMatch ?? parseBoolean('REQUIRE_IF_MATCH', env.REQUIRE_IF_MATCH, problems) ?? false,
+    connectionTestTimeoutMs: parseInteger('CONNECTION_TEST_TIMEOUT_MS', env.CONNECTION_TEST_TIMEOUT_MS, 5000, 100, 120_000, problems),
+    redisUrl: env.REDIS_URL || undefined,
+    rateLimits: {
+      read: parseRateLimit(env, 'READ', { perSecond: 100, burst: 200 }, problems),
+      write: parseRateLimit(env, 'WRITE', { perSecond: 50, burst: 100 }, problems),
+    },
   };
+  if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
+    problems.push('REDIS_URL: expected a redis:// or rediss:// URL.');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

@@ -14,9 +14,11 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   'precondition-failed': 412,
   'payload-too-large': 413,
   'idempotency-mismatch': 422,
+  'connection-test-failed': 422,
   'unsupported-media-type': 415,
   'precondition-required': 428,
   'rate-limited': 429,
+  'service-unavailable': 503,
 };
 
 const TITLES: Record<ErrorCode | 'internal', string> = {
@@ -30,9 +32,11 @@ const TITLES: Record<ErrorCode | 'internal', string> = {
   'precondition-failed': 'Precondition failed',
   'payload-too-large': 'Payload too large',
   'idempotency-mismatch': 'Idempotency key reused',
+  'connection-test-failed': 'Connection test failed',
   'unsupported-media-type': 'Unsupported media type',
   'precondition-required': 'Precondition required',
   'rate-limited': 'Too many requests',
+  'service-unavailable': 'Service unavailable',
   internal: 'Internal server error',
 };
 

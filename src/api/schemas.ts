@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { ACCESS_KEY_KINDS } from '../domain/access-key.js';
 import {
   AuthSchemeConfigFields,
   ConnectorCommands,
@@ -145,6 +146,23 @@ export const ApiKeyView = Type.Object({
   prefix: Type.String({ description: 'The first characters of the key, to recognise it.' }),
   defaultWorkspaceId: NullableString,
   createdAt: Timestamp,
+});
+
+export const AccessKeyView = Type.Object({
+  id: Type.String({ description: 'The AccessKey id (alibaba) or AK (huawei); it names the key in signed requests.' }),
+  kind: literals(ACCESS_KEY_KINDS),
+  name: Type.String(),
+  principalId: Type.String(),
+  defaultWorkspaceId: NullableString,
+  createdAt: Timestamp,
+});
+
+export const TokenView = Type.Object({
+  id: Type.String(),
+  principalId: Type.String(),
+  defaultWorkspaceId: NullableString,
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
 });
 
 /** A merge-patch body: any JSON object; the service validates the merged result. */

@@ -4,17 +4,23 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { DomainError, unauthenticated, validationFailed } from '../domain/errors.js';
+import { DomainError, validationFailed } from '../domain/errors.js';
 import { createAjv } from '../domain/validate.js';
 import type { Services } from '../app.js';
 import { registerIdempotency } from './idempotency.js';
+import { registerMetrics, type Metrics } from './metrics.js';
+import { registerRateLimit, type RateLimits } from './rate-limit.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { authenticateRequest } from './authenticate.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 import { accessRoutes } from './routes/access.js';
+import { accessKeyRoutes } from './routes/access-keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorPartRoutes } from './routes/connector-parts.js';
 import { connectorRoutes } from './routes/connectors.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 
 export interface ServerOptions {
@@ -23,6 +29,9 @@ export interface ServerOptions {
   readonly requireIfMatch: boolean;
   readonly isReady: () => Promise<boolean>;
   readonly version: string;
+  readonly metrics: Metrics;
+  readonly rateLimiter: RateLimiter;
+  readonly rateLimits: RateLimits;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -68,7 +77,16 @@ export async function buildServer(services: Services, options: ServerOptions): P
   const bodyAjv = createAjv();
   const textAjv = createAjv({ coerceTypes: true });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // JSON bodies are parsed with Fastify's prototype-poisoning guard; a DELETE or GET from a client that always
+  // sends Content-Type: application/json but no body is not a malformed request.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  for (const type of JSON_TYPES) {
+    app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
+      if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
+      parseJson(request, body as string, done);
+    });
+  }
   app.addSchema(ProblemSchema);
   app.setErrorHandler((error, request, reply) => sendProblem(error as Error, request, reply));
   app.setNotFoundHandler((request, reply) =>
@@ -93,13 +111,19 @@ export async function buildServer(services: Services, options: ServerOptions): P
         version: options.version,
         description: 'Workspaces, connectors, connections and who may use them. Errors are RFC 9457 problem+json.',
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A plugboard API key: pbk_…' } } },
-      security: [{ apiKey: [] }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'A plugboard API key: pbk_…' },
+          authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'A short-lived token from POST /api/v1/tokens: pbt_…' },
+        },
+      },
+      security: [{ apiKey: [] }, { authToken: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  registerMetrics(app as unknown as FastifyInstance, options.metrics);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) =>
@@ -111,11 +135,9 @@ export async function buildServer(services: Services, options: ServerOptions): P
       // Authentication comes first, before the body is read or anything is validated: a caller without a
       // valid key learns nothing but 401.
       api.addHook('onRequest', async (request) => {
-        const header = request.headers.authorization;
-        const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-        if (!match) throw unauthenticated();
-        request.actor = { principal: await services.access.authenticate(match[1]!), requestId: request.id };
+        request.actor = { ...(await authenticateRequest(request.headers, services)), requestId: request.id };
       });
+      registerRateLimit(api, options.rateLimiter, options.rateLimits, options.metrics.registry);
       // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).
       api.addHook('preValidation', async (request) => {
         const accepted = request.method === 'PATCH' ? JSON_TYPES : request.method === 'POST' || request.method === 'PUT' ? JSON_TYPES.slice(0, 1) : [];
@@ -132,6 +154,8 @@ export async function buildServer(services: Services, options: ServerOptions): P
       registerIdempotency(api, services.idempotency);
       const routeOptions = { requireIfMatch: options.requireIfMatch };
       await api.register(accessRoutes, { access: services.access });
+      await api.register(accessKeyRoutes, { accessKeys: services.accessKeys });
+      await api.register(tokenRoutes, { tokens: services.tokens });
       await api.register(workspaceRoutes, { ...routeOptions, workspaces: services.workspaces });
       await api.register(connectorRoutes, { ...routeOptions, connectors: services.connectors });
       await api.register(connectorPartRoutes, { ...routeOptions, parts: services.connectorParts });

@@ -2,12 +2,16 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type ConfigFlags } from '../config.js';
 import { ROLES, type Role } from '../domain/permissions.js';
-import { VERSION, createApp, openStore } from '../app.js';
+import { VERSION, createApp, loadMasterKeys, openStore } from '../app.js';
+import { ACCESS_KEY_KINDS, type AccessKeyKind } from '../domain/access-key.js';
 import { migrateToLatest } from '../storage/database.js';
 import { createWriter } from '../storage/writer.js';
 import { findWorkspace } from '../storage/workspace-repo.js';
+import { issueAccessKey } from '../services/access-key-service.js';
 import { issueKey } from '../services/access-service.js';
 import { systemClock } from '../services/context.js';
+import { createVault } from '../services/vault.js';
+import { keysRewrap, keysStatus, parseBatchSize } from './keys.js';
 
 const storeOptions = (command: Command) =>
   command
@@ -101,6 +105,48 @@ storeOptions(
     } finally {
       await db.close();
     }
+  }),
+);
+
+storeOptions(
+  admin
+    .command('create-access-key')
+    .description('Create a service principal with a role in a workspace, and a key pair for signed requests; print the id, then the secret, once.')
+    .requiredOption('-w, --workspace <id>', 'workspace the key acts in (also its default workspace)')
+    .addOption(new Option('-r, --role <role>', 'role in that workspace').choices(ROLES).default('viewer'))
+    .option('-n, --name <name>', 'a name to recognise the key by', 'cli access key')
+    .addOption(new Option('--kind <kind>', 'alibaba: AccessKey id + secret; huawei: AK/SK').choices(ACCESS_KEY_KINDS).makeOptionMandatory()),
+).action((flags: ConfigFlags & { workspace: string; role: Role; name: string; kind: AccessKeyKind }) =>
+  run(async () => {
+    const config = loadConfig(process.env, flags);
+    const db = openStore(config);
+    try {
+      await migrateToLatest(db);
+      if (!(await findWorkspace(db.kysely, flags.workspace))) throw new Error(`workspace "${flags.workspace}" does not exist`);
+      const vault = createVault(loadMasterKeys(config));
+      const input = { name: flags.name, kind: flags.kind, role: flags.role, workspaceId: flags.workspace };
+      const issued = await createWriter(db).write((tx) => issueAccessKey(tx, vault, input, systemClock.now()));
+      process.stdout.write(`${issued.accessKey.id}\n${issued.secret}\n`);
+      process.stderr.write(`${flags.kind} access key for principal ${issued.accessKey.principalId}: ${flags.role} of ${flags.workspace}; the secret is not shown again\n`);
+    } finally {
+      await db.close();
+    }
+  }),
+);
+
+const keys = program.command('keys').description('Master-key rotation: which keys the stored secrets use, and re-wrapping them onto the active key.');
+storeOptions(keys.command('status').description('Count the sealed values per master-key id over the whole store, and name the active key.')).action(
+  (flags: ConfigFlags) => run(() => keysStatus(loadConfig(process.env, flags), (line) => process.stdout.write(`${line}\n`))),
+);
+storeOptions(
+  keys
+    .command('rewrap')
+    .description('Re-wrap every sealed value onto the active (first) master key, in short batches, while servers keep running.')
+    .option('--batch-size <n>', 'rows per transaction', parseBatchSize, 100),
+).action((flags: ConfigFlags & { batchSize: number }) =>
+  run(async () => {
+    const done = await keysRewrap(loadConfig(process.env, flags), { batchSize: flags.batchSize }, (line) => process.stdout.write(`${line}\n`));
+    if (!done) process.exitCode = 1;
   }),
 );
 

@@ -8,11 +8,13 @@ export type ErrorCode =
   | 'conflict'
   | 'precondition-failed'
   | 'idempotency-mismatch'
+  | 'connection-test-failed'
   | 'precondition-required'
   | 'rate-limited'
   | 'payload-too-large'
   | 'unsupported-media-type'
-  | 'method-not-allowed';
+  | 'method-not-allowed'
+  | 'service-unavailable';
 
 /** One problem with one input field; `path` is a JSON Pointer (RFC 6901) into the request body. */
 export interface FieldError {

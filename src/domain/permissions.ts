@@ -17,10 +17,13 @@ const minimumRole = {
   'connection:create': 'editor',
   'connection:update': 'editor',
   'connection:delete': 'editor',
+  'connection:test': 'editor',
   'member:read': 'viewer',
   'member:manage': 'admin',
   'api-key:read': 'admin',
   'api-key:manage': 'admin',
+  'access-key:read': 'admin',
+  'access-key:manage': 'admin',
   'audit:read': 'viewer',
 } as const satisfies Record<string, Role>;
 

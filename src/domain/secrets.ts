@@ -33,6 +33,26 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * Rebuilds a JSON value with every sealed string replaced by what `replace` returns, at any depth and
+ * under any key (a key that is no longer secret may still hold a sealed value). Keys keep their order.
+ */
+export function mapSealed(value: unknown, replace: (sealed: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item) => mapSealed(item, replace));
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, mapSealed(child, replace)]));
+  return isSealed(value) ? replace(value) : value;
+}
+
+/** Every sealed string inside a JSON value, in document order. */
+export function listSealed(value: unknown): string[] {
+  const found: string[] = [];
+  mapSealed(value, (sealed) => {
+    found.push(sealed);
+    return sealed;
+  });
+  return found;
+}
+
+/**
  * Rebuilds a settings value with every secret replaced by what `seal` returns. `seal` gets the new
  * plaintext, or `undefined` when the caller wrote the mask back, along with what is stored at the same
  * path, so it can keep it. Secrets must be strings or null; anything else is a field error.

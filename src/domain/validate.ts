@@ -21,11 +21,16 @@ export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
 
 const ajv = createAjv();
 
+const isNullBranch = (error: ErrorObject) => error.keyword === 'type' && (error.params as { type?: unknown }).type === 'null';
+
 /** Turns Ajv's errors into field errors whose paths are JSON Pointers into the validated value. */
 export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined, prefix = ''): FieldError[] {
   const seen = new Set<string>();
   const out: FieldError[] = [];
+  // A nullable field that fails its real type also fails "must be null"; that second message only confuses.
+  const failedElsewhere = new Set((errors ?? []).filter((e) => !isNullBranch(e) && e.keyword !== 'anyOf').map((e) => e.instancePath));
   for (const error of errors ?? []) {
+    if (isNullBranch(error) && failedElsewhere.has(error.instancePath)) continue;
     let path = prefix + error.instancePath;
     let message = error.message ?? 'is not valid';
     if (error.keyword === 'required') {

@@ -10,7 +10,7 @@ import * as principals from '../storage/principal-repo.js';
 import type { ApiKeyRecord, Member } from '../storage/principal-repo.js';
 import type { Tx, Writer } from '../storage/writer.js';
 import { recordChange } from './audit-service.js';
-import { authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import { authorize, writeWithRetry, type Actor, type Authenticated, type Clock } from './context.js';
 
 export const API_KEY_PREFIX = 'pbk_';
 
@@ -88,15 +88,22 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
     }
   }
 
+  async function authenticateKey(key: string): Promise<Authenticated> {
+    if (!key.startsWith(API_KEY_PREFIX)) throw unauthenticated();
+    const found = await principals.findPrincipalByKeyHash(db.kysely, hashApiKey(key));
+    if (!found) throw unauthenticated('The API key is not valid (unknown or revoked).');
+    if (found.principal.status !== 'active') throw unauthenticated('The principal behind this API key is disabled.');
+    return { principal: found.principal, credential: { kind: 'api-key', id: found.keyId, defaultWorkspaceId: found.defaultWorkspaceId } };
+  }
+
   return {
     /** Resolves a bearer API key to its principal; unknown keys are refused without saying why. */
     async authenticate(key: string): Promise<Principal> {
-      if (!key.startsWith(API_KEY_PREFIX)) throw unauthenticated();
-      const found = await principals.findPrincipalByKeyHash(db.kysely, hashApiKey(key));
-      if (!found) throw unauthenticated('The API key is not valid (unknown or revoked).');
-      if (found.principal.status !== 'active') throw unauthenticated('The principal behind this API key is disabled.');
-      return found.principal;
+      return (await authenticateKey(key)).principal;
     },
+
+    /** Like `authenticate`, also naming the key and its default workspace. */
+    authenticateKey,
 
     async listMembers(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<Member>> {
       authorize(actor, 'member:read', workspaceId);
@@ -165,7 +172,8 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
       authorize(actor, 'api-key:manage', workspaceId);
       await writeWithRetry(writer, async (tx) => {
         const key = await principals.findApiKey(tx, keyId);
-        const owner = key && (await principals.findMember(tx, workspaceId, key.principalId));
+        // Managed from the workspace it was issued for: another workspace's admin cannot cut it off.
+        const owner = key?.defaultWorkspaceId === workspaceId ? await principals.findMember(tx, workspaceId, key.principalId) : undefined;
         if (!key || !owner) throw notFound(`API key "${keyId}"`);
         guardTarget(actor, workspaceId, owner);
         await principals.deleteApiKey(tx, keyId);

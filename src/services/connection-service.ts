@@ -6,10 +6,11 @@ import {
   inheritVariables,
   type Connection,
   type Credential,
+  type Health,
 } from '../domain/connection.js';
 import type { Connector } from '../domain/connector.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
-import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
+import { DomainError, conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import { MASK } from '../domain/secrets.js';
@@ -18,7 +19,8 @@ import { viewConnection } from '../domain/views.js';
 import * as connections from '../storage/connection-repo.js';
 import { findConnector } from '../storage/connector-repo.js';
 import type { Db } from '../storage/database.js';
-import type { Tx, Writer } from '../storage/writer.js';
+import type { Executor, Writer } from '../storage/writer.js';
+import type { ConnectionTester } from './connection-tester.js';
 import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
 import { sealSettings, sealValue } from './secret-fields.js';
@@ -28,8 +30,13 @@ const checkInput = compileCheck(ConnectionInput);
 /** Settings named key by key in audit events, so a changed secret shows up by its name. */
 const OPEN = ['content'];
 
-export function createConnectionService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock }) {
-  const { db, writer, vault, clock } = deps;
+/** `test`: try the new settings against the real system first, and write nothing if that fails. */
+export interface WriteOptions {
+  readonly test?: boolean;
+}
+
+export function createConnectionService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; tester: ConnectionTester }) {
+  const { db, writer, vault, clock, tester } = deps;
 
   const duplicateName = (input: ConnectionInput) => () =>
     conflict(
@@ -38,9 +45,9 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
         : `This workspace already has a connection named "${input.name}" without a connector.`,
     );
 
-  async function connectorOf(tx: Tx, workspaceId: string, connectorId: string | null | undefined): Promise<Connector | undefined> {
+  async function connectorOf(db: Executor, workspaceId: string, connectorId: string | null | undefined): Promise<Connector | undefined> {
     if (!connectorId) return undefined;
-    const connector = await findConnector(tx, workspaceId, connectorId);
+    const connector = await findConnector(db, workspaceId, connectorId);
     if (!connector) throw validationFailed([{ path: '/connectorId', message: `names no connector in this workspace: ${connectorId}` }]);
     return connector;
   }
@@ -87,14 +94,47 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     } as const;
   }
 
+  /** The state a write would leave: validated in full and with secrets sealed, but not written. */
+  async function nextState(db: Executor, workspaceId: string, current: Connection, input: ConnectionInput) {
+    if (input.connectorId !== undefined && (input.connectorId ?? null) !== current.connectorId) {
+      throw validationFailed([{ path: '/connectorId', message: 'cannot change after creation; create a new connection instead' }]);
+    }
+    const connector = await connectorOf(db, workspaceId, current.connectorId);
+    const next: Connection = { ...current, ...build({ ...input, connectorId: current.connectorId }, connector, current) };
+    return { next, connector };
+  }
+
+  /** Tries settings against the real system; a failure refuses the write that asked for the test. */
+  async function healthOf(connection: Pick<Connection, 'type' | 'content'>, connector: Connector | undefined, refuseFailure: boolean) {
+    const result = await tester.test(connection, connector);
+    const health: Health = { state: result.ok ? 'ok' : 'failing', checkedAt: clock.now(), message: result.message };
+    if (refuseFailure && !result.ok) {
+      throw new DomainError('connection-test-failed', `The connection test failed, so nothing was saved: ${result.message}`);
+    }
+    return { health, latencyMs: result.latencyMs };
+  }
+
+  /**
+   * The write path of PUT and PATCH. With `test`, the new settings are tried first, outside any transaction
+   * (a probe may take seconds); the write then goes ahead only if the connection did not change meanwhile.
+   */
   async function mutate(
     actor: Actor,
     workspaceId: string,
     id: number,
     precondition: Precondition | undefined,
     toInput: (current: Connection) => ConnectionInput,
+    options: WriteOptions = {},
   ): Promise<Connection> {
     authorize(actor, 'connection:update', workspaceId);
+    let tested: { revision: number; health: Health } | undefined;
+    if (options.test) {
+      const current = await connections.findConnection(db.kysely, workspaceId, id);
+      if (!current) throw notFound(`Connection ${id}`);
+      if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+      const { next, connector } = await nextState(db.kysely, workspaceId, current, toInput(current));
+      tested = { revision: current.revision, health: (await healthOf(next, connector, true)).health };
+    }
     let input: ConnectionInput | undefined;
     return writeWithRetry(
       writer,
@@ -102,12 +142,12 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
         const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
         if (!current) throw notFound(`Connection ${id}`);
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
-        input = toInput(current);
-        if (input.connectorId !== undefined && (input.connectorId ?? null) !== current.connectorId) {
-          throw validationFailed([{ path: '/connectorId', message: 'cannot change after creation; create a new connection instead' }]);
+        if (tested && tested.revision !== current.revision) {
+          throw conflict('The connection changed while its new settings were being tested; read it again and retry.');
         }
-        const connector = await connectorOf(tx, workspaceId, current.connectorId);
-        const next: Connection = { ...current, ...build({ ...input, connectorId: current.connectorId }, connector, current) };
+        input = toInput(current);
+        const built = (await nextState(tx, workspaceId, current, input)).next;
+        const next = tested ? { ...built, health: tested.health } : built;
         if (sameJson(next, current)) return viewConnection(current);
         const now = clock.now();
         const stored = { ...next, updatedAt: now, revision: current.revision + 1 };
@@ -150,9 +190,14 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       return viewConnection(connection);
     },
 
-    async create(actor: Actor, workspaceId: string, body: unknown): Promise<Connection> {
+    async create(actor: Actor, workspaceId: string, body: unknown, options: WriteOptions = {}): Promise<Connection> {
       authorize(actor, 'connection:create', workspaceId);
       const input = checkInput(body);
+      let health: Health = { state: 'unknown', checkedAt: null, message: null };
+      if (options.test) {
+        const connector = await connectorOf(db.kysely, workspaceId, input.connectorId);
+        health = (await healthOf(build(input, connector, undefined), connector, true)).health;
+      }
       return writeWithRetry(
         writer,
         async (tx) => {
@@ -163,7 +208,7 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
             workspaceId,
             ...fields,
             variables: inheritVariables(connector?.connectionVariables ?? [], fields.variables),
-            health: { state: 'unknown', checkedAt: null, message: null },
+            health,
             createdAt: now,
             updatedAt: now,
             revision: 1,
@@ -177,19 +222,42 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     },
 
     /** PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). */
-    replace(actor: Actor, workspaceId: string, id: number, body: unknown, precondition?: Precondition) {
+    replace(actor: Actor, workspaceId: string, id: number, body: unknown, precondition?: Precondition, options: WriteOptions = {}) {
+      authorize(actor, 'connection:update', workspaceId);
       const input = checkInput(body);
-      return mutate(actor, workspaceId, id, precondition, () => input);
+      return mutate(actor, workspaceId, id, precondition, () => input, options);
     },
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields; omitted secrets keep their values. */
-    patch(actor: Actor, workspaceId: string, id: number, patch: Record<string, unknown>, precondition?: Precondition) {
+    patch(actor: Actor, workspaceId: string, id: number, patch: Record<string, unknown>, precondition?: Precondition, options: WriteOptions = {}) {
       return mutate(actor, workspaceId, id, precondition, (current) => {
         const merged = applyMergePatch(inputOf(current), patch) as Record<string, unknown>;
         // `null` unsets in a merge patch: unsetting connectorId is changing it, which mutate refuses.
         if (patch.connectorId === null) merged.connectorId = null;
         return checkInput(merged);
+      }, options);
+    },
+
+    /**
+     * Tries the stored settings against the real system and records the outcome in `health`, unless the
+     * connection changed while it was being tried (the outcome then describes settings that are gone).
+     */
+    async test(actor: Actor, workspaceId: string, id: number): Promise<{ connection: Connection; health: Health; latencyMs: number }> {
+      authorize(actor, 'connection:test', workspaceId);
+      const tried = await connections.findConnection(db.kysely, workspaceId, id);
+      if (!tried) throw notFound(`Connection ${id}`);
+      const { health, latencyMs } = await healthOf(tried, await connectorOf(db.kysely, workspaceId, tried.connectorId), false);
+      const connection = await writeWithRetry(writer, async (tx) => {
+        const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
+        if (!current) throw notFound(`Connection ${id}`);
+        if (current.revision !== tried.revision) return viewConnection(current);
+        const now = clock.now();
+        const stored = { ...current, health, updatedAt: now, revision: current.revision + 1 };
+        if (!(await connections.updateConnection(tx, stored, current.revision))) throw new StaleWrite();
+        await recordChange(tx, actor, { workspaceId, action: 'connection:test', resourceType: 'connection', resourceId: id, before: current, after: stored }, now);
+        return viewConnection(stored);
       });
+      return { connection, health, latencyMs };
     },
 
     async remove(actor: Actor, workspaceId: string, id: number, precondition?: Precondition): Promise<void> {

@@ -203,6 +203,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
 
     /** PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). */
     replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition) {
+      authorize(actor, 'connector:update', workspaceId);
       const input = checkInput(body);
       return mutate(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo, false));
     },

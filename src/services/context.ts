@@ -2,10 +2,25 @@ import { can, type Action, type Principal } from '../domain/permissions.js';
 import { conflict, forbidden, notFound } from '../domain/errors.js';
 import { isUniqueViolation, type Tx, type Writer } from '../storage/writer.js';
 
+/** The credential a request was authenticated with, for the few uses that depend on it (issuing tokens). */
+export interface CallerCredential {
+  readonly kind: 'api-key' | 'token';
+  readonly id: string;
+  readonly defaultWorkspaceId: string | null;
+}
+
 /** Who is asking, as every service call receives it. Services never see a request object. */
 export interface Actor {
   readonly principal: Principal;
   readonly requestId: string;
+  /** Unset for callers that are not requests (the CLI, bootstrap). */
+  readonly credential?: CallerCredential;
+}
+
+/** A principal as a credential proved it. */
+export interface Authenticated {
+  readonly principal: Principal;
+  readonly credential: CallerCredential;
 }
 
 export interface Clock {

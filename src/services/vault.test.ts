@@ -38,4 +38,45 @@ describe('vault', () => {
     const sealed = createVault([key('gone')]).seal('v');
     assert.throws(() => createVault([key('other')]).open(sealed), /"gone"/);
   });
+
+  describe('rewrap', () => {
+    const old = key('old');
+    const fresh = key('new');
+
+    it('wraps the data key with the active key and keeps the ciphertext part', () => {
+      const sealed = createVault([old]).seal('s3cret');
+      const rotated = createVault([fresh, old]);
+      const rewrapped = rotated.rewrap(sealed);
+      assert.equal(rotated.keyIdOf(rewrapped), 'new');
+      assert.equal(rewrapped.split(':')[4], sealed.split(':')[4]);
+      assert.notEqual(rewrapped.split(':')[3], sealed.split(':')[3]);
+      assert.equal(createVault([fresh]).open(rewrapped), 's3cret');
+    });
+
+    it('returns a value already on the active key unchanged', () => {
+      const vault = createVault([fresh, old]);
+      const sealed = vault.seal('v');
+      assert.equal(vault.rewrap(sealed), sealed);
+    });
+
+    it('says which key is missing when the value cannot be opened', () => {
+      const sealed = createVault([key('gone')]).seal('v');
+      assert.throws(() => createVault([fresh, old]).rewrap(sealed), /"gone"/);
+    });
+
+    it('refuses a value whose ciphertext does not belong to its data key', () => {
+      const vault = createVault([old]);
+      const [a, b] = [vault.seal('a'), vault.seal('b')];
+      const spliced = [...a.split(':').slice(0, 4), b.split(':')[4]].join(':');
+      assert.throws(() => createVault([fresh, old]).rewrap(spliced));
+    });
+
+    it('refuses a value that is not sealed', () => {
+      assert.throws(() => createVault([fresh]).rewrap('pbenc:v9:new:x:y'), /known version/);
+    });
+  });
+
+  it('lists the configured key ids, active first', () => {
+    assert.deepEqual(createVault([key('b'), key('a')]).keyIds, ['b', 'a']);
+  });
 });

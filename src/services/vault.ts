@@ -7,7 +7,14 @@ export interface Vault {
   open(sealed: string): string;
   /** The master-key id a sealed value was wrapped with. */
   keyIdOf(sealed: string): string;
+  /**
+   * The same sealed value with its data key wrapped by the active master key; the ciphertext part is kept.
+   * A value already on the active key comes back unchanged.
+   */
+  rewrap(sealed: string): string;
   readonly activeKeyId: string;
+  /** Every configured master-key id, active first. */
+  readonly keyIds: readonly string[];
 }
 
 export interface MasterKey {
@@ -51,23 +58,37 @@ export function createVault(keys: readonly MasterKey[]): Vault {
     if (parts.length !== 5 || `${parts[0]}:` !== SEALED_PREFIX || parts[1] !== VERSION) {
       throw new Error('Not a sealed value of a known version.');
     }
-    return { keyId: parts[2]!, wrapped: Buffer.from(parts[3]!, 'base64url'), body: Buffer.from(parts[4]!, 'base64url') };
+    return { keyId: parts[2]!, wrapped: Buffer.from(parts[3]!, 'base64url'), body: Buffer.from(parts[4]!, 'base64url'), bodyText: parts[4]! };
   };
+
+  const dataKeyOf = (keyId: string, wrapped: Buffer) => {
+    const masterKey = byId.get(keyId);
+    if (!masterKey) throw new Error(`Master key "${keyId}" is not configured; add it to PLUGBOARD_MASTER_KEYS.`);
+    return decrypt(masterKey, wrapped);
+  };
+
+  const format = (wrapped: Buffer, bodyText: string) => `${SEALED_PREFIX}${VERSION}:${active.id}:${wrapped.toString('base64url')}:${bodyText}`;
 
   return {
     activeKeyId: active.id,
+    keyIds: keys.map((k) => k.id),
     seal(plaintext) {
       const dataKey = randomBytes(32);
-      const wrapped = encrypt(active.key, dataKey);
       const body = encrypt(dataKey, Buffer.from(plaintext, 'utf8'));
-      return `${SEALED_PREFIX}${VERSION}:${active.id}:${wrapped.toString('base64url')}:${body.toString('base64url')}`;
+      return format(encrypt(active.key, dataKey), body.toString('base64url'));
     },
     open(sealed) {
       const { keyId, wrapped, body } = parse(sealed);
-      const masterKey = byId.get(keyId);
-      if (!masterKey) throw new Error(`Master key "${keyId}" is not configured; add it to PLUGBOARD_MASTER_KEYS.`);
-      return decrypt(decrypt(masterKey, wrapped), body).toString('utf8');
+      return decrypt(dataKeyOf(keyId, wrapped), body).toString('utf8');
     },
     keyIdOf: (sealed) => parse(sealed).keyId,
+    rewrap(sealed) {
+      const { keyId, wrapped, body, bodyText } = parse(sealed);
+      if (keyId === active.id) return sealed;
+      const dataKey = dataKeyOf(keyId, wrapped);
+      // Opening the ciphertext proves the data key belongs to it before anything is rewritten.
+      decrypt(dataKey, body);
+      return format(encrypt(active.key, dataKey), bodyText);
+    },
   };
 }

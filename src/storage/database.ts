@@ -2,7 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
 import type { Database } from './schema.js';
 import { initial } from './migrations/0001-initial.js';
 import { audit } from './migrations/0002-audit.js';
@@ -28,6 +39,28 @@ export interface Db {
 const INT8_OID = 20;
 
 /**
+ * SQLite transactions take the write lock when they begin. A deferred one that reads first fails at once with
+ * SQLITE_BUSY when another process (a CLI command beside a running server) commits between its read and its
+ * first write; taking the lock up front makes it wait under busy_timeout instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #database: SqliteDatabase.Database;
+  constructor(database: SqliteDatabase.Database) {
+    super({ database });
+    this.#database = database;
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver({ database: this.#database });
+  }
+}
+
+/**
  * Opens the store. SQLite runs in WAL mode with `synchronous=FULL` so that an answered write has been
  * synced; PostgreSQL's 64-bit integers come back as JS numbers (every id we store stays below 2^53).
  */
@@ -41,7 +74,7 @@ export function openDb(options: StoreOptions): Db {
     database.pragma('busy_timeout = 5000');
     // SQLite's own lower() folds only ASCII; searches fold case the way PostgreSQL and JavaScript do.
     database.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(database) });
     return { engine: 'sqlite', kysely, close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({

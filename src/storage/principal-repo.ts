@@ -100,25 +100,25 @@ export async function insertApiKey(db: Executor, row: ApiKeyRow): Promise<void> 
   await db.insertInto('api_keys').values(row).execute();
 }
 
+/** A principal with its role in every workspace it belongs to. */
+export async function loadPrincipal(db: Executor, row: Pick<PrincipalRow, 'id' | 'name' | 'status'>): Promise<Principal> {
+  const memberships = await db.selectFrom('memberships').select(['workspace_id', 'role']).where('principal_id', '=', row.id).execute();
+  return { id: row.id, name: row.name, status: row.status, roles: new Map(memberships.map((m) => [m.workspace_id, m.role as Role])) };
+}
+
 /** The principal behind a key hash, with its role in every workspace; undefined for an unknown key. */
-export async function findPrincipalByKeyHash(db: Executor, keyHash: string): Promise<{ principal: Principal; keyId: string } | undefined> {
+export async function findPrincipalByKeyHash(
+  db: Executor,
+  keyHash: string,
+): Promise<{ principal: Principal; keyId: string; defaultWorkspaceId: string | null } | undefined> {
   const row = await db
     .selectFrom('api_keys')
     .innerJoin('principals', 'principals.id', 'api_keys.principal_id')
-    .select(['api_keys.id as key_id', 'principals.id', 'principals.name', 'principals.status'])
+    .select(['api_keys.id as key_id', 'api_keys.default_workspace_id', 'principals.id', 'principals.name', 'principals.status'])
     .where('api_keys.key_hash', '=', keyHash)
     .executeTakeFirst();
   if (!row) return undefined;
-  const memberships = await db.selectFrom('memberships').select(['workspace_id', 'role']).where('principal_id', '=', row.id).execute();
-  return {
-    keyId: row.key_id,
-    principal: {
-      id: row.id,
-      name: row.name,
-      status: row.status,
-      roles: new Map(memberships.map((m) => [m.workspace_id, m.role as Role])),
-    },
-  };
+  return { keyId: row.key_id, defaultWorkspaceId: row.default_workspace_id, principal: await loadPrincipal(db, row) };
 }
 
 export async function listApiKeysInWorkspace(db: Executor, workspaceId: string, after: string | undefined, limit: number): Promise<ApiKeyRecord[]> {
@@ -126,7 +126,9 @@ export async function listApiKeysInWorkspace(db: Executor, workspaceId: string, 
     .selectFrom('api_keys')
     .innerJoin('memberships', 'memberships.principal_id', 'api_keys.principal_id')
     .selectAll('api_keys')
-    .where('memberships.workspace_id', '=', workspaceId);
+    .where('memberships.workspace_id', '=', workspaceId)
+    // A key is managed from the workspace it was issued for, even if its principal belongs to others too.
+    .where('api_keys.default_workspace_id', '=', workspaceId);
   if (after !== undefined) query = query.where('api_keys.id', '>', after);
   const rows = await query.orderBy('api_keys.id').limit(limit).execute();
   return rows.map(toApiKey);

@@ -40,7 +40,7 @@ export interface AccessKeyRow {
   kind: 'alibaba' | 'huawei';
   principal_id: string;
   name: string;
-  /** Sealed with the vault: signature checks need the plaintext. */
+  /** The secret sealed with the vault, as a JSON string (so key rotation reads it like every sealed column). */
   secret: string;
   default_workspace_id: string | null;
   created_at: string;

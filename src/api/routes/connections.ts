@@ -11,6 +11,14 @@ const WorkspaceParams = Type.Object({ workspaceId: Slug });
 /** Connection ids are positive integers below 2^53, so they survive every JSON parser. */
 const Params = Type.Object({ workspaceId: Slug, connectionId: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'A positive integer.' }) });
 const ListQuery = Type.Object({ ...PageQuery.properties, connectorId: Type.Optional(Slug) }, { additionalProperties: false });
+const TestQuery = Type.Object(
+  { test: Type.Optional(Type.Boolean({ default: false, description: 'Try the settings against the real system first; save only if that works (422 otherwise).' })) },
+  { additionalProperties: false },
+);
+const TestResult = Type.Object({
+  health: ConnectionView.properties.health,
+  latencyMs: Type.Number({ description: 'How long the test took.' }),
+});
 const tags = ['connections'];
 const secretsNote = 'Secret keys in content and credential secrets are write-only: reads show "******"; writing "******" back keeps the stored value; null clears it.';
 
@@ -32,9 +40,9 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
   });
 
   app.post(base, {
-    schema: { tags, summary: 'Create a connection', description: `The store assigns the id. Variables start from the connector's connectionVariables. ${secretsNote}`, params: WorkspaceParams, body: ConnectionInput, response: { 201: ConnectionView, ...writeErrorResponses } },
+    schema: { tags, summary: 'Create a connection', description: `The store assigns the id. Variables start from the connector's connectionVariables. ${secretsNote}`, params: WorkspaceParams, querystring: TestQuery, body: ConnectionInput, response: { 201: ConnectionView, ...writeErrorResponses } },
   }, async (request, reply) => {
-    const connection = await connections.create(request.actor, request.params.workspaceId, request.body);
+    const connection = await connections.create(request.actor, request.params.workspaceId, request.body, { test: request.query.test });
     reply.header('location', `/api/v1/workspaces/${connection.workspaceId}/connections/${connection.id}`);
     return sendVersioned(request, reply, connection, connection, 201);
   });
@@ -47,19 +55,19 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
   });
 
   app.put(`${base}/:connectionId`, {
-    schema: { tags, summary: 'Replace a connection', description: `Full replacement: omitted optional fields are unset; connectorId cannot change. ${secretsNote}`, params: Params, body: ConnectionPutBody, response: { 200: ConnectionView, ...writeErrorResponses } },
+    schema: { tags, summary: 'Replace a connection', description: `Full replacement: omitted optional fields are unset; connectorId cannot change. ${secretsNote}`, params: Params, querystring: TestQuery, body: ConnectionPutBody, response: { 200: ConnectionView, ...writeErrorResponses } },
   }, async (request, reply) => {
     const body = withoutFields(request.body, ['id', 'workspaceId', 'health', 'createdAt', 'updatedAt', 'revision']);
     const { workspaceId, connectionId } = request.params;
-    const connection = await connections.replace(request.actor, workspaceId, idOf(connectionId), body, preconditionOf(request, options));
+    const connection = await connections.replace(request.actor, workspaceId, idOf(connectionId), body, preconditionOf(request, options), { test: request.query.test });
     return sendVersioned(request, reply, connection, connection);
   });
 
   app.patch(`${base}/:connectionId`, {
-    schema: { tags, summary: 'Change some fields of a connection (JSON merge patch)', description: secretsNote, params: Params, body: MergePatchBody, response: { 200: ConnectionView, ...writeErrorResponses } },
+    schema: { tags, summary: 'Change some fields of a connection (JSON merge patch)', description: secretsNote, params: Params, querystring: TestQuery, body: MergePatchBody, response: { 200: ConnectionView, ...writeErrorResponses } },
   }, async (request, reply) => {
     const { workspaceId, connectionId } = request.params;
-    const connection = await connections.patch(request.actor, workspaceId, idOf(connectionId), request.body, preconditionOf(request, options));
+    const connection = await connections.patch(request.actor, workspaceId, idOf(connectionId), request.body, preconditionOf(request, options), { test: request.query.test });
     return sendVersioned(request, reply, connection, connection);
   });
 
@@ -69,5 +77,19 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
     const { workspaceId, connectionId } = request.params;
     await connections.remove(request.actor, workspaceId, idOf(connectionId), preconditionOf(request, options));
     return reply.code(204).send(null);
+  });
+
+  app.post(`${base}/:connectionId/test`, {
+    schema: {
+      tags,
+      summary: 'Test a connection against the real system and record the result in its health',
+      description: 'Connects with the stored settings (mysql, postgresql, http, redis), with a timeout. The result is recorded unless the connection changed meanwhile.',
+      params: Params,
+      response: { 200: TestResult, ...errorResponses },
+    },
+  }, async (request) => {
+    const { workspaceId, connectionId } = request.params;
+    const { health, latencyMs } = await connections.test(request.actor, workspaceId, idOf(connectionId));
+    return { health, latencyMs };
   });
 };

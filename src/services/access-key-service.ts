@@ -1,0 +1,127 @@
+import { Type } from '@sinclair/typebox';
+import { ACCESS_KEY_KINDS, generateAccessKeyPair, type AccessKeyKind } from '../domain/access-key.js';
+import { forbidden, notFound, validationFailed } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
+import { ROLES, canGrant, type Principal, type Role } from '../domain/permissions.js';
+import { compileCheck } from '../domain/validate.js';
+import * as accessKeys from '../storage/access-key-repo.js';
+import type { AccessKeyRecord } from '../storage/access-key-repo.js';
+import type { Db } from '../storage/database.js';
+import * as principals from '../storage/principal-repo.js';
+import type { Executor, Tx, Writer } from '../storage/writer.js';
+import { recordChange } from './audit-service.js';
+import { authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import type { Vault } from './vault.js';
+
+export const AccessKeyInput = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    kind: Type.Union(ACCESS_KEY_KINDS.map((k) => Type.Literal(k)), { description: 'alibaba: AccessKey id + secret (ACS3 signatures); huawei: AK/SK (SDK-HMAC-SHA256).' }),
+    role: Type.Optional(Type.Union(ROLES.map((r) => Type.Literal(r)), { description: 'The new principal\'s role here; viewer when omitted.' })),
+  },
+  { additionalProperties: false },
+);
+const checkAccessKey = compileCheck(AccessKeyInput);
+
+/** A new key pair; the plaintext secret exists only in this return value (and, sealed, in the store). */
+export interface IssuedAccessKey {
+  readonly secret: string;
+  readonly accessKey: AccessKeyRecord;
+}
+
+/** What a signature check needs: who signs, with which secret, and where a request without a workspace goes. */
+export interface SigningKey {
+  readonly principal: Principal;
+  readonly secret: string;
+  readonly defaultWorkspaceId: string | null;
+}
+
+/**
+ * Creates a service principal with a role in one workspace and a signing key pair for it, the key's default
+ * workspace being that one. Used by the API and the CLI.
+ */
+export async function issueAccessKey(
+  tx: Tx,
+  vault: Vault,
+  input: { name: string; kind: AccessKeyKind; role: Role; workspaceId: string },
+  now: string,
+): Promise<IssuedAccessKey> {
+  const principalId = newId('prn');
+  const { id, secret } = generateAccessKeyPair(input.kind);
+  await principals.insertPrincipal(tx, { id: principalId, name: input.name, kind: 'service', status: 'active', created_at: now });
+  await principals.upsertMembership(tx, input.workspaceId, principalId, input.role, now);
+  const row = { id, kind: input.kind, principal_id: principalId, name: input.name, secret: JSON.stringify(vault.seal(secret)), default_workspace_id: input.workspaceId, created_at: now };
+  await accessKeys.insertAccessKey(tx, row);
+  return { secret, accessKey: { id, kind: input.kind, name: input.name, principalId, defaultWorkspaceId: input.workspaceId, createdAt: now } };
+}
+
+export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock }) {
+  const { db, writer, vault, clock } = deps;
+
+  /** The key if its principal is a member here; keys of other workspaces do not exist for this one. */
+  async function findHere(tx: Executor, workspaceId: string, id: string) {
+    const key = await accessKeys.findAccessKeyRecord(tx, id);
+    const owner = key?.defaultWorkspaceId === workspaceId ? await principals.findMember(tx, workspaceId, key.principalId) : undefined;
+    if (!key || !owner) throw notFound(`Access key "${id}"`);
+    return { key, owner };
+  }
+
+  /** An active principal's key of one kind with its secret opened; undefined for unknown keys and disabled principals. */
+  async function findSigningKey(kind: AccessKeyKind, id: string): Promise<SigningKey | undefined> {
+    const found = await accessKeys.findSealedAccessKey(db.kysely, kind, id);
+    if (!found || found.principal.status !== 'active') return undefined;
+    return { principal: found.principal, secret: vault.open(JSON.parse(found.sealedSecret) as string), defaultWorkspaceId: found.defaultWorkspaceId };
+  }
+
+  return {
+    async list(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<AccessKeyRecord>> {
+      authorize(actor, 'access-key:read', workspaceId);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
+      const rows = await accessKeys.listAccessKeysInWorkspace(db.kysely, workspaceId, after, request.limit + 1);
+      const items = rows.slice(0, request.limit);
+      return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    },
+
+    async get(actor: Actor, workspaceId: string, id: string): Promise<AccessKeyRecord> {
+      authorize(actor, 'access-key:read', workspaceId);
+      return (await findHere(db.kysely, workspaceId, id)).key;
+    },
+
+    /** Creates a service principal with the given role here, and its key pair (the secret is shown once). */
+    async create(actor: Actor, workspaceId: string, body: unknown): Promise<IssuedAccessKey & { role: Role }> {
+      authorize(actor, 'access-key:manage', workspaceId);
+      const { name, kind, role = 'viewer' } = checkAccessKey(body);
+      if (!canGrant(actor.principal.roles.get(workspaceId)!, role)) {
+        throw validationFailed([{ path: '/role', message: 'is above your own role in this workspace' }]);
+      }
+      return writer.write(async (tx) => {
+        const now = clock.now();
+        const issued = await issueAccessKey(tx, vault, { name, kind, role, workspaceId }, now);
+        const change = { workspaceId, action: 'access-key:create', resourceType: 'access-key', resourceId: issued.accessKey.id, fields: ['kind', 'name', 'role'] };
+        await recordChange(tx, actor, change, now);
+        return { ...issued, role };
+      });
+    },
+
+    /** Deletes the key pair; its principal and membership stay, like an API key's. */
+    async revoke(actor: Actor, workspaceId: string, id: string): Promise<void> {
+      authorize(actor, 'access-key:manage', workspaceId);
+      await writeWithRetry(writer, async (tx) => {
+        const { owner } = await findHere(tx, workspaceId, id);
+        const mine = actor.principal.roles.get(workspaceId)!;
+        if (!canGrant(mine, owner.role)) throw forbidden(`A ${mine} cannot revoke the access key of a ${owner.role}.`);
+        await accessKeys.deleteAccessKey(tx, id);
+        await recordChange(tx, actor, { workspaceId, action: 'access-key:delete', resourceType: 'access-key', resourceId: id, fields: [] }, clock.now());
+      });
+    },
+
+    /** For Alibaba-signed requests: the AccessKey id's principal and secret. */
+    findAccessKey: (id: string) => findSigningKey('alibaba', id),
+
+    /** For Huawei-signed requests: the AK's principal and SK. */
+    findAkSk: (ak: string) => findSigningKey('huawei', ak),
+  };
+}
+
+export type AccessKeyService = ReturnType<typeof createAccessKeyService>;
