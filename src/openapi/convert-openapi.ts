@@ -1,0 +1,149 @@
+import { buildInputSchema } from './build-input-schema.js';
+import { createSchemaConverter, type SchemaConverter, type SchemaUses } from './create-schema-converter.js';
+import { derefObject, type Located } from './deref-object.js';
+import { childPointer, isRecord } from './json-pointer.js';
+import { lineOfPointer } from './line-of-pointer.js';
+import { baseToolName, uniqueToolNames } from './name-tools.js';
+import { OpenApiError } from './openapi-error.js';
+import { parseDocument } from './parse-document.js';
+import { readParameters } from './read-parameters.js';
+import { readRequestBody } from './read-request-body.js';
+import { serverUrls, swaggerUrl } from './server-urls.js';
+
+export { OpenApiError } from './openapi-error.js';
+
+/** A parameter the gateway places into the upstream request; its argument has the same name. */
+export interface ToolParameter {
+  readonly name: string;
+  readonly in: 'path' | 'query' | 'header';
+  readonly required: boolean;
+}
+
+/** Everything the gateway needs to turn a tool call into an HTTP request. */
+export interface ToolOperation {
+  /** Lower-case HTTP method. */
+  readonly method: string;
+  /** The path template as written in the document, e.g. /pets/{petId}. */
+  readonly path: string;
+  readonly operationId: string | null;
+  /** The operation's, else the path's, else the document's first server URL (Swagger 2: scheme + host + basePath). */
+  readonly serverUrl: string | null;
+  readonly parameters: readonly ToolParameter[];
+  /** `property` names the argument holding the body, or is null when the body's properties are top-level arguments. */
+  readonly body: { readonly contentType: string; readonly required: boolean; readonly property: string | null } | null;
+}
+
+export interface GeneratedTool {
+  /** Unique within the document, and the same for the same document every time. */
+  readonly name: string;
+  readonly description: string;
+  /** A self-contained JSON Schema 2020-12 object (its cycles in its own $defs). */
+  readonly inputSchema: Readonly<Record<string, unknown>>;
+  readonly operation: ToolOperation;
+}
+
+export interface ConversionResult {
+  readonly title: string | null;
+  readonly version: string | null;
+  readonly servers: readonly string[];
+  readonly tools: readonly GeneratedTool[];
+}
+
+const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
+const maxDescription = 1024;
+
+/**
+ * Turns an OpenAPI 3.0/3.1 or Swagger 2.0 document (YAML or JSON text) into one MCP tool per operation.
+ * Throws {@link OpenApiError} naming the pointer and line of the first problem.
+ *
+ * @example
+ * const { tools } = convertOpenApi('openapi: 3.1.0\ninfo: {title: t, version: "1"}\npaths: {/ping: {get: {operationId: ping}}}');
+ * tools[0]?.name; // 'ping'
+ */
+export function convertOpenApi(text: string): ConversionResult {
+  try {
+    return convertDocument(parseDocument(text));
+  } catch (error) {
+    if (error instanceof OpenApiError && error.line === null && error.pointer !== '') {
+      throw new OpenApiError(error.message, error.pointer, lineOfPointer(text, error.pointer));
+    }
+    // A document nested deep enough to exhaust the stack is broken for our purposes, not a crash.
+    if (error instanceof RangeError) throw new OpenApiError('the document is nested too deeply', '');
+    throw error;
+  }
+}
+
+function convertDocument(doc: unknown): ConversionResult {
+  if (!isRecord(doc)) throw new OpenApiError('the document must be an object', '');
+  const isSwagger = doc.openapi === undefined && (doc.swagger === '2.0' || doc.swagger === 2);
+  if (!isSwagger && !(typeof doc.openapi === 'string' && /^3\.[01]\.\d+/.test(doc.openapi))) {
+    const found = doc.openapi ?? doc.swagger;
+    const pointer = doc.openapi === undefined && doc.swagger !== undefined ? '/swagger' : '/openapi';
+    throw new OpenApiError(`unsupported version ${JSON.stringify(found ?? null)}: expected openapi 3.0.x or 3.1.x, or swagger "2.0"`, pointer);
+  }
+  const info = isRecord(doc.info) ? doc.info : {};
+  const servers = isSwagger ? swaggerUrl(doc) : serverUrls(doc.servers);
+  const drafts = operationDrafts(doc, servers[0] ?? null);
+  const names = uniqueToolNames(drafts.map((draft) => draft.baseName));
+  return {
+    title: typeof info.title === 'string' ? info.title : null,
+    version: info.version === undefined || info.version === null ? null : String(info.version),
+    servers,
+    tools: drafts.map((draft, i) => ({ name: names[i] as string, ...draft.tool })),
+  };
+}
+
+interface Draft {
+  readonly baseName: string;
+  readonly tool: Omit<GeneratedTool, 'name'>;
+}
+
+function operationDrafts(doc: Readonly<Record<string, unknown>>, docServer: string | null): Draft[] {
+  // OpenAPI 3.1 makes paths optional (a document may hold only webhooks or components).
+  if (doc.paths === undefined && typeof doc.openapi === 'string' && doc.openapi.startsWith('3.1')) return [];
+  if (!isRecord(doc.paths)) throw new OpenApiError('paths must be an object', '/paths');
+  const converter = createSchemaConverter(doc);
+  const drafts: Draft[] = [];
+  for (const [path, rawItem] of Object.entries(doc.paths)) {
+    if (path.startsWith('x-')) continue;
+    const pathItem = derefObject(doc, rawItem, childPointer('/paths', path), 'a path item');
+    const pathServer = serverUrls(pathItem.value.servers)[0] ?? docServer;
+    for (const method of methods) {
+      if (pathItem.value[method] === undefined) continue;
+      const operation = derefObject(doc, pathItem.value[method], childPointer(pathItem.pointer, method), 'an operation');
+      drafts.push(operationDraft(doc, path, method, pathItem, operation, serverUrls(operation.value.servers)[0] ?? pathServer, converter));
+    }
+  }
+  return drafts;
+}
+
+function operationDraft(
+  doc: unknown,
+  path: string,
+  method: string,
+  pathItem: Located,
+  operation: Located,
+  serverUrl: string | null,
+  converter: SchemaConverter,
+): Draft {
+  const uses: SchemaUses = { defs: new Set(), size: 0 };
+  const params = readParameters(doc, path, pathItem, operation, converter, uses);
+  const body = readRequestBody(doc, operation, params, converter, uses);
+  const input = buildInputSchema(params.inputs, body, converter.defsFor(uses));
+  const operationId = typeof operation.value.operationId === 'string' ? operation.value.operationId : null;
+  return {
+    baseName: baseToolName(operationId, method, path),
+    tool: {
+      description: describe(operation.value, method, path),
+      inputSchema: input.inputSchema,
+      operation: { method, path, operationId, serverUrl, parameters: input.parameters, body: input.body },
+    },
+  };
+}
+
+function describe(operation: Readonly<Record<string, unknown>>, method: string, path: string): string {
+  const parts = [operation.summary, operation.description].flatMap((part) => (typeof part === 'string' && part.trim() !== '' ? [part.trim()] : []));
+  // Many documents repeat the summary as the description.
+  const text = parts.length > 0 ? [...new Set(parts)].join('\n\n') : `${method.toUpperCase()} ${path}`;
+  return text.length <= maxDescription ? text : `${text.slice(0, maxDescription - 1)}…`;
+}
