@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -8,7 +7,10 @@ import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import { buildServer } from './api/server.js';
 import { isReachable, migrateToLatest, openDb, type Db } from './storage/database.js';
-import { createWriter } from './storage/writer.js';
+import { createWriter, type Writer } from './storage/writer.js';
+import { createToolsetService, type GatewayUrls } from './services/toolset-service.js';
+import { createToolsetReconciler, type ToolsetReconciler } from './services/toolset-reconciler.js';
+import { createAccessClientService } from './services/access-client-service.js';
 import { createAccessKeyService } from './services/access-key-service.js';
 import { createAccessService } from './services/access-service.js';
 import { createAuditService } from './services/audit-service.js';
@@ -23,6 +25,7 @@ import { loadOrCreateKeyFile } from './services/master-keys.js';
 import { createVault, type Vault } from './services/vault.js';
 import { createTokenService } from './services/token-service.js';
 import { createWorkspaceService } from './services/workspace-service.js';
+import { VERSION_INFO } from './services/version-info.js';
 
 /** Every service, built once; the edges receive this and nothing else. */
 export interface Services {
@@ -32,8 +35,10 @@ export interface Services {
   readonly connections: ReturnType<typeof createConnectionService>;
   readonly access: ReturnType<typeof createAccessService>;
   readonly accessKeys: ReturnType<typeof createAccessKeyService>;
+  readonly accessClients: ReturnType<typeof createAccessClientService>;
   readonly tokens: ReturnType<typeof createTokenService>;
   readonly audit: ReturnType<typeof createAuditService>;
+  readonly toolsets: ReturnType<typeof createToolsetService>;
   readonly idempotency: ReturnType<typeof createIdempotencyService>;
 }
 
@@ -44,10 +49,14 @@ export interface App {
   readonly services: Services;
   readonly server: FastifyInstance;
   readonly logger: Logger;
+  /** Turns toolset specs into status; `sweep` and `reconcile` are there for tests and tools. */
+  readonly reconciler: ToolsetReconciler;
+  /** From now on /readyz answers 503, so that load balancers stop sending new work. */
+  beginDrain(): void;
   close(): Promise<void>;
 }
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = VERSION_INFO.version;
 
 /** Redaction for every log line: credentials in headers never reach the log. */
 export function createLogger(level: Config['logLevel']): Logger {
@@ -72,8 +81,26 @@ export function loadMasterKeys(config: Config, logger?: Logger) {
   return keys;
 }
 
-export function createServices(db: Db, vault: Vault, clock: Clock, tester: ConnectionTester): Services {
-  const writer = createWriter(db);
+/** Where the gateway serves each toolset, as its status outputs tell clients. */
+export function gatewayUrls(publicUrl: string): GatewayUrls {
+  return {
+    urlsOf(workspaceId, name) {
+      const mcpUrl = `${publicUrl}/mcp/${encodeURIComponent(workspaceId)}/${encodeURIComponent(name)}`;
+      return { internetUrl: mcpUrl, intranetUrl: mcpUrl, mcpUrl };
+    },
+  };
+}
+
+export function createServices(deps: {
+  db: Db;
+  writer: Writer;
+  vault: Vault;
+  clock: Clock;
+  tester: ConnectionTester;
+  reconciler: Pick<ToolsetReconciler, 'trigger'>;
+  urls: GatewayUrls;
+}): Services {
+  const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
@@ -82,9 +109,11 @@ export function createServices(db: Db, vault: Vault, clock: Clock, tester: Conne
     connections: createConnectionService({ db, writer, vault, clock, tester }),
     access: createAccessService({ db, writer, clock }),
     accessKeys: createAccessKeyService({ db, writer, vault, clock }),
+    accessClients: createAccessClientService({ db, writer, clock }),
     tokens: createTokenService({ db, writer, clock }),
     audit: createAuditService({ db }),
     idempotency: createIdempotencyService({ writer, clock }),
+    toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
   };
 }
 
@@ -97,6 +126,8 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
   const clock = options.clock ?? systemClock;
   const db = openStore(config);
   let rateLimiter: RateLimiter | undefined;
+  let reconciler: ToolsetReconciler | undefined;
+  let draining = false;
   try {
     await migrateToLatest(db);
     const vault = createVault(loadMasterKeys(config, logger));
@@ -108,13 +139,18 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       timeoutMs: config.connectionTestTimeoutMs,
       onResult: (type, ok) => metrics.connectionTests.inc({ type, result: ok ? 'ok' : 'failing' }),
     });
-    const services = createServices(db, vault, clock, tester);
-    const bootstrapKey = await bootstrapEmptyStore(createWriter(db), clock, config.adminKey);
+    const writer = createWriter(db);
+    reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs });
+    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl) });
+    const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
+    // Picks up toolset generations that no node has reconciled (one written just before a crash, say).
+    reconciler.start(config.reconcileIntervalMs);
     const server = await buildServer(services, {
       logger,
       bodyLimit: config.bodyLimit,
       requireIfMatch: config.requireIfMatch,
-      isReady: () => isReachable(db),
+      isDraining: () => draining,
+      isReady: async () => (draining ? 'draining' : (await isReachable(db)) ? 'ready' : 'store unreachable'),
       metrics,
       rateLimiter,
       rateLimits: config.rateLimits,
@@ -132,15 +168,21 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       services,
       server,
       logger,
+      reconciler,
       bootstrapKey,
+      beginDrain() {
+        draining = true;
+      },
       async close() {
         clearInterval(housekeeping);
         await server.close();
+        await reconciler?.stop();
         await rateLimiter?.close();
         await db.close();
       },
     };
   } catch (error) {
+    await reconciler?.stop();
     await rateLimiter?.close();
     await db.close();
     throw error;

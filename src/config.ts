@@ -20,6 +20,12 @@ export interface Config {
   readonly bodyLimit: number;
   readonly requireIfMatch: boolean;
   readonly connectionTestTimeoutMs: number;
+  /** How long a stopping server keeps serving while /readyz already says not-ready. */
+  readonly shutdownDrainMs: number;
+  /** The base URL clients reach this server at, for the MCP URLs in toolset status. */
+  readonly publicUrl: string;
+  /** How often each node looks for toolset generations nobody has reconciled. */
+  readonly reconcileIntervalMs: number;
   /** Shared state for several nodes (rate limits); memory of this process when unset. */
   readonly redisUrl: string | undefined;
   /** Per principal and operation class; undefined turns that class's limit off. */
@@ -142,6 +148,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     logLevel,
     bodyLimit: parseInteger('BODY_LIMIT', env.BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
     requireIfMatch: flags.requireIfMatch ?? parseBoolean('REQUIRE_IF_MATCH', env.REQUIRE_IF_MATCH, problems) ?? false,
+    publicUrl: (env.PUBLIC_URL || `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${flags.port ?? env.PORT ?? 8080}`).replace(/\/+$/, ''),
+    reconcileIntervalMs: parseInteger('RECONCILE_INTERVAL_MS', env.RECONCILE_INTERVAL_MS, 5000, 100, 3_600_000, problems),
+    shutdownDrainMs: parseInteger('SHUTDOWN_DRAIN_MS', env.SHUTDOWN_DRAIN_MS, 0, 0, 600_000, problems),
     connectionTestTimeoutMs: parseInteger('CONNECTION_TEST_TIMEOUT_MS', env.CONNECTION_TEST_TIMEOUT_MS, 5000, 100, 120_000, problems),
     redisUrl: env.REDIS_URL || undefined,
     rateLimits: {
@@ -149,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       write: parseRateLimit(env, 'WRITE', { perSecond: 50, burst: 100 }, problems),
     },
   };
+  if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');
   if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
     problems.push('REDIS_URL: expected a redis:// or rediss:// URL.');
   }

@@ -15,8 +15,10 @@ import { authenticateRequest } from './authenticate.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 import { accessRoutes } from './routes/access.js';
+import { accessClientRoutes } from './routes/access-clients.js';
 import { accessKeyRoutes } from './routes/access-keys.js';
 import { auditRoutes } from './routes/audit.js';
+import { toolsetRoutes } from './routes/toolsets.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorPartRoutes } from './routes/connector-parts.js';
 import { connectorRoutes } from './routes/connectors.js';
@@ -27,7 +29,10 @@ export interface ServerOptions {
   readonly logger: Logger;
   readonly bodyLimit: number;
   readonly requireIfMatch: boolean;
-  readonly isReady: () => Promise<boolean>;
+  /** 'ready', or why not. */
+  readonly isReady: () => Promise<string>;
+  /** True once the server is stopping. */
+  readonly isDraining: () => boolean;
   readonly version: string;
   readonly metrics: Metrics;
   readonly rateLimiter: RateLimiter;
@@ -96,6 +101,12 @@ export async function buildServer(services: Services, options: ServerOptions): P
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // A stopping server closes each connection after its answer (decided at answer time, so requests that began
+  // before the stop count too): a kept-alive one would hold the close up until the client's keep-alive timeout.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (options.isDraining()) reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       { requestId: request.id, method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
@@ -126,9 +137,10 @@ export async function buildServer(services: Services, options: ServerOptions): P
   registerMetrics(app as unknown as FastifyInstance, options.metrics);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) =>
-    (await options.isReady()) ? { status: 'ready' } : reply.code(503).send({ status: 'not-ready', reason: 'store unreachable' }),
-  );
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const state = await options.isReady();
+    return state === 'ready' ? { status: 'ready' } : reply.code(503).send({ status: 'not-ready', reason: state });
+  });
 
   await app.register(
     async (api) => {
@@ -160,6 +172,8 @@ export async function buildServer(services: Services, options: ServerOptions): P
       await api.register(connectorRoutes, { ...routeOptions, connectors: services.connectors });
       await api.register(connectorPartRoutes, { ...routeOptions, parts: services.connectorParts });
       await api.register(connectionRoutes, { ...routeOptions, connections: services.connections });
+      await api.register(accessClientRoutes, { ...routeOptions, accessClients: services.accessClients });
+      await api.register(toolsetRoutes, { ...routeOptions, toolsets: services.toolsets });
       await api.register(auditRoutes, { audit: services.audit });
     },
     { prefix: '/api/v1' },

@@ -12,6 +12,7 @@ import { issueKey } from '../services/access-service.js';
 import { systemClock } from '../services/context.js';
 import { createVault } from '../services/vault.js';
 import { keysRewrap, keysStatus, parseBatchSize } from './keys.js';
+import { importToolset } from './toolsets.js';
 
 const storeOptions = (command: Command) =>
   command
@@ -57,9 +58,16 @@ storeOptions(
     } else if (app.bootstrapKey) {
       app.logger.info('created workspace "default" with PLUGBOARD_ADMIN_KEY as its owner key');
     }
+    // Graceful stop: /readyz turns not-ready at once so a load balancer stops sending work, then after the
+    // drain period the server stops accepting, finishes what is in flight and closes the store. A second
+    // signal stops at once.
     const shutdown = async (signal: string) => {
-      app.logger.info({ signal }, 'shutting down');
+      process.once(signal, () => process.exit(1));
+      app.logger.info({ signal, drainMs: config.shutdownDrainMs }, 'draining');
+      app.beginDrain();
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
       await app.close();
+      app.logger.info('stopped');
       process.exit(0);
     };
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -131,6 +139,22 @@ storeOptions(
     } finally {
       await db.close();
     }
+  }),
+);
+
+const toolsetsCommand = program.command('toolsets').description('Toolsets: APIs turned into tools for AI agents.');
+storeOptions(
+  toolsetsCommand
+    .command('import')
+    .description('Create or update a toolset from an OpenAPI 3.0/3.1 or Swagger 2.0 file (YAML or JSON), and convert it at once.')
+    .argument('<file>', 'the OpenAPI document')
+    .requiredOption('-n, --name <name>', 'toolset name ([a-z0-9][a-z0-9_-]{0,63})')
+    .option('-w, --workspace <id>', 'workspace', 'default')
+    .option('-d, --description <text>', 'description'),
+).action((file: string, flags: ConfigFlags & { name: string; workspace: string; description?: string }) =>
+  run(async () => {
+    const ok = await importToolset(loadConfig(process.env, flags), { file, ...flags }, (line) => process.stdout.write(`${line}\n`));
+    if (!ok) process.exitCode = 1;
   }),
 );
 

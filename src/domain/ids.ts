@@ -11,9 +11,9 @@ export function isSlug(value: string): boolean {
 const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 /** A prefixed random id such as `conn_5k2x…`: 16 base-36 characters, about 82 bits. */
-export function newId(prefix: string): string {
+export function newId(prefix: string, separator: '_' | '-' = '_'): string {
   const bytes = randomBytes(16);
   let out = '';
   for (const byte of bytes) out += alphabet[byte % 36];
-  return `${prefix}_${out}`;
+  return `${prefix}${separator}${out}`;
 }

@@ -18,6 +18,10 @@ const minimumRole = {
   'connection:update': 'editor',
   'connection:delete': 'editor',
   'connection:test': 'editor',
+  'access-client:read': 'viewer',
+  'access-client:create': 'editor',
+  'access-client:update': 'editor',
+  'access-client:delete': 'editor',
   'member:read': 'viewer',
   'member:manage': 'admin',
   'api-key:read': 'admin',
@@ -25,6 +29,10 @@ const minimumRole = {
   'access-key:read': 'admin',
   'access-key:manage': 'admin',
   'audit:read': 'viewer',
+  'toolset:read': 'viewer',
+  'toolset:create': 'editor',
+  'toolset:update': 'editor',
+  'toolset:delete': 'editor',
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof minimumRole;

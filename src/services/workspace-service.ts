@@ -97,7 +97,7 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
         const contents = await workspaces.countWorkspaceContents(tx, id);
         if (contents > 0 && !options.force) {
-          throw conflict(`Workspace "${id}" still holds ${contents} connector(s) and connection(s); pass force=true to delete them with it.`);
+          throw conflict(`Workspace "${id}" still holds ${contents} connector(s), connection(s), toolset(s) and access client(s); pass force=true to delete them with it.`);
         }
         await deleteConnectionsOfWorkspace(tx, id);
         if (!(await workspaces.deleteWorkspace(tx, id, current.revision))) throw new StaleWrite();

@@ -19,6 +19,8 @@ import { initial } from './migrations/0001-initial.js';
 import { audit } from './migrations/0002-audit.js';
 import { signingCredentials } from './migrations/0003-signing-credentials.js';
 import { idempotency } from './migrations/0004-idempotency.js';
+import { toolsets } from './migrations/0006-toolsets.js';
+import { accessClients } from './migrations/0005-access-clients.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -90,7 +92,14 @@ export function openDb(options: StoreOptions): Db {
 }
 
 function migrationsFor(engine: Engine): Record<string, Migration> {
-  return { '0001-initial': initial(engine), '0002-audit': audit(engine), '0003-signing-credentials': signingCredentials(), '0004-idempotency': idempotency() };
+  return {
+    '0001-initial': initial(engine),
+    '0002-audit': audit(engine),
+    '0003-signing-credentials': signingCredentials(),
+    '0004-idempotency': idempotency(),
+    '0005-access-clients': accessClients(),
+    '0006-toolsets': toolsets(),
+  };
 }
 
 /** Brings the schema up to date. On PostgreSQL Kysely holds an advisory lock, so several nodes may call it at once. */

@@ -119,6 +119,48 @@ export interface IdempotencyRow {
   expires_at: string;
 }
 
+export interface AccessClientRow {
+  workspace_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  toolsets: string;
+  rate_limit: number | null;
+  status: string;
+  created_at: string;
+  updated_at: string;
+  revision: number;
+}
+
+/** A bearer token of an access client, as a SHA-256 digest only. */
+export interface AccessClientSecretRow {
+  id: string;
+  workspace_id: string;
+  client_id: string;
+  token_hash: string;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
+export interface ToolsetRow {
+  workspace_id: string;
+  name: string;
+  uid: string;
+  generation: number;
+  description: string | null;
+  labels: string;
+  spec: string;
+  status: string;
+  observed_generation: number | null;
+  operations: string | null;
+  claim_generation: number | null;
+  claim_expires_at: string | null;
+  created_time: string;
+  updated_at: string;
+  revision: number;
+}
+
 export interface CounterRow {
   name: string;
   value: number;
@@ -134,6 +176,9 @@ export interface Database {
   connectors: ConnectorRow;
   connections: ConnectionRow;
   counters: CounterRow;
+  toolsets: ToolsetRow;
   audit_events: AuditEventRow;
   idempotency_records: IdempotencyRow;
+  access_clients: AccessClientRow;
+  access_client_secrets: AccessClientSecretRow;
 }

@@ -70,10 +70,11 @@ export async function deleteWorkspace(db: Executor, id: string, expectedRevision
   return Number(result.numDeletedRows) === 1;
 }
 
+/** How many resources a workspace holds (everything a delete without force=true must not take with it). */
 export async function countWorkspaceContents(db: Executor, id: string): Promise<number> {
-  const [connectors, connections] = await Promise.all([
-    db.selectFrom('connectors').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', id).executeTakeFirstOrThrow(),
-    db.selectFrom('connections').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', id).executeTakeFirstOrThrow(),
-  ]);
-  return Number(connectors.n) + Number(connections.n);
+  const tables = ['connectors', 'connections', 'toolsets', 'access_clients'] as const;
+  const counts = await Promise.all(
+    tables.map((table) => db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', id).executeTakeFirstOrThrow()),
+  );
+  return counts.reduce((sum, row) => sum + Number(row.n), 0);
 }

@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { AccessClientId } from '../../domain/access-client.js';
 import { Slug } from '../../domain/common.js';
+import { TOOLSET_NAME_PATTERN } from '../../domain/toolset.js';
 import type { AuditService } from '../../services/audit-service.js';
 import { errorResponses, pageRequestOf, sendPage } from '../http.js';
 import { AuditEventView, PageQuery, pageOf } from '../schemas.js';
@@ -10,7 +12,7 @@ const Timestamp = Type.String({ format: 'date-time' });
 const AuditQuery = Type.Object(
   {
     ...PageQuery.properties,
-    resourceType: Type.Optional(Type.String({ maxLength: 64, description: 'workspace, connector, connection, member or api-key' })),
+    resourceType: Type.Optional(Type.String({ maxLength: 64, description: 'workspace, connector, connection, access-client, member or api-key' })),
     resourceId: Type.Optional(Type.String({ maxLength: 64 })),
     principalId: Type.Optional(Type.String({ maxLength: 64 })),
     since: Type.Optional({ ...Timestamp, description: 'Events at or after this time.' }),
@@ -35,6 +37,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = a
   for (const [resourceType, collection, idPattern] of [
     ['connector', 'connectors', Slug],
     ['connection', 'connections', Type.String({ pattern: '^[1-9][0-9]{0,15}$' })],
+    ['access-client', 'access-clients', AccessClientId],
+    ['toolset', 'toolsets', Type.String({ pattern: TOOLSET_NAME_PATTERN })],
   ] as const) {
     app.get(`/workspaces/:workspaceId/${collection}/:id/history`, {
       schema: {

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pino from 'pino';
+import type { Config } from '../config.js';
+import { gatewayUrls, loadMasterKeys, openStore } from '../app.js';
+import { isDomainError } from '../domain/errors.js';
+import { migrateToLatest } from '../storage/database.js';
+import { findWorkspace } from '../storage/workspace-repo.js';
+import { createWriter } from '../storage/writer.js';
+import { systemClock, type Actor } from '../services/context.js';
+import { createToolsetReconciler } from '../services/toolset-reconciler.js';
+import { createToolsetService } from '../services/toolset-service.js';
+import { createVault } from '../services/vault.js';
+
+type Output = (line: string) => void;
+
+/**
+ * The operator at the command line: owner of the workspace it works on, recorded in the audit log as
+ * principal `cli`.
+ */
+const operator = (workspaceId: string): Actor => ({
+  principal: { id: 'cli', name: 'plugboard CLI', status: 'active', roles: new Map([[workspaceId, 'owner']]) },
+  requestId: `cli-${randomUUID()}`,
+});
+
+/**
+ * Creates or updates a toolset from an OpenAPI file, on the store directly, and reconciles it at once so
+ * that the command can say what came of it. Returns false when the document did not convert.
+ */
+export async function importToolset(
+  config: Config,
+  options: { file: string; name: string; workspace: string; description?: string },
+  out: Output,
+): Promise<boolean> {
+  const detail = readFileSync(options.file, 'utf8');
+  const db = openStore(config);
+  try {
+    await migrateToLatest(db);
+    if (!(await findWorkspace(db.kysely, options.workspace))) throw new Error(`workspace "${options.workspace}" does not exist`);
+    const writer = createWriter(db);
+    const clock = systemClock;
+    const logger = pino({ level: 'silent' });
+    const reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs });
+    const urls = gatewayUrls(config.publicUrl);
+    const toolsets = createToolsetService({ db, writer, vault: createVault(loadMasterKeys(config)), clock, urls, onSpecChange: () => undefined });
+    const actor = operator(options.workspace);
+    const spec = { schema: { type: 'OpenAPI', detail } };
+    let toolset;
+    try {
+      toolset = await toolsets.patch(actor, options.workspace, options.name, {
+        spec,
+        ...(options.description === undefined ? {} : { description: options.description }),
+      });
+      out(`updated toolset "${options.name}" (generation ${toolset.generation})`);
+    } catch (error) {
+      if (!isDomainError(error) || error.code !== 'not-found') throw error;
+      toolset = await toolsets.create(actor, options.workspace, { name: options.name, description: options.description ?? null, spec });
+      out(`created toolset "${options.name}"`);
+    }
+    await reconciler.reconcile({ workspaceId: options.workspace, name: options.name, generation: toolset.generation });
+    const { status } = await toolsets.get(actor, options.workspace, options.name);
+    if (status.phase !== 'Installed') {
+      out(`the document did not convert: ${status.message ?? status.phase}`);
+      return false;
+    }
+    out(`${status.outputs.tools.length} tools: ${status.outputs.tools.map((t) => t.name).join(', ')}`);
+    out(`MCP URL: ${status.outputs.mcpServerConfig.url}`);
+    return true;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,99 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, duplicateIndexes, type Stored } from './common.js';
+import type { FieldError } from './errors.js';
+import { TOOLSET_NAME_PATTERN } from './toolset.js';
+
+export const ACCESS_CLIENT_STATUSES = ['active', 'disabled'] as const;
+/** The toolsets value that lets a client call every toolset of its workspace. */
+export const ALL_TOOLSETS = '*';
+
+/** Access-client ids follow the DataArts Fabric client_id: letters, digits and hyphens, no underscore. */
+export const ACCESS_CLIENT_ID_PATTERN = '^[A-Za-z0-9-]{1,64}$';
+export const AccessClientId = Type.String({ pattern: ACCESS_CLIENT_ID_PATTERN, description: '1–64 letters, digits or "-".' });
+
+const ToolsetName = Type.String({
+  pattern: `^(\\*|${TOOLSET_NAME_PATTERN.slice(1, -1)})$`,
+  description: 'A toolset name ([a-z0-9][a-z0-9-_]{0,63}), or "*" alone for every toolset.',
+});
+
+/** A bearer token of a client as it may be shown: never the token itself. */
+export interface AccessClientSecret {
+  readonly id: string;
+  /** The first characters of the token, to recognise it. */
+  readonly prefix: string;
+  readonly createdAt: string;
+  /** Set when a rotation retired the token; it stops working at this time. */
+  readonly expiresAt: string | null;
+}
+
+/** A consumer of the MCP gateway: which toolsets it may call, how fast, and the tokens it proves itself with. */
+export interface AccessClient extends Stored {
+  readonly workspaceId: string;
+  readonly id: string;
+  readonly name: string;
+  readonly description: string | null;
+  readonly toolsets: readonly string[];
+  /** Calls per second; null means the server default. */
+  readonly rateLimit: number | null;
+  readonly status: (typeof ACCESS_CLIENT_STATUSES)[number];
+  readonly secrets: readonly AccessClientSecret[];
+}
+
+/** The fields a caller sets on an access client (PUT replaces all of them). */
+export const AccessClientFields = {
+  name: Type.String({ minLength: 1, maxLength: 64 }),
+  description: Nullable(Type.String({ maxLength: 1024 })),
+  toolsets: Nullable(Type.Array(ToolsetName, { maxItems: 200, description: 'Toolset names this client may call, or ["*"] for all.' })),
+  rateLimit: Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Calls per second; null for the server default.' })),
+  status: Nullable(Type.Union(ACCESS_CLIENT_STATUSES.map((s) => Type.Literal(s)), { default: 'active' })),
+};
+
+export const AccessClientInput = Type.Object(AccessClientFields, { additionalProperties: false });
+export type AccessClientInput = Static<typeof AccessClientInput>;
+
+export const AccessClientCreateInput = Type.Object({ id: Type.Optional(AccessClientId), ...AccessClientFields }, { additionalProperties: false });
+export type AccessClientCreateInput = Static<typeof AccessClientCreateInput>;
+
+export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+export const DEFAULT_GRACE_SECONDS = 3600;
+
+export const RotateSecretInput = Type.Object(
+  {
+    gracePeriodSeconds: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: MAX_GRACE_SECONDS, default: DEFAULT_GRACE_SECONDS, description: 'How long the previous tokens keep working; 0 revokes them at once.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RotateSecretInput = Static<typeof RotateSecretInput>;
+
+/** Field values of an access client as a write leaves them (optional fields left out are unset). */
+export function accessClientFieldsFrom(input: AccessClientInput | AccessClientCreateInput) {
+  return {
+    name: input.name,
+    description: input.description ?? null,
+    toolsets: [...(input.toolsets ?? [])],
+    rateLimit: input.rateLimit ?? null,
+    status: input.status ?? 'active',
+  } as const;
+}
+
+/** What the schema cannot say about a toolsets list: names are unique, and "*" stands alone. */
+export function checkToolsets(toolsets: readonly string[]): FieldError[] {
+  const errors = duplicateIndexes(toolsets, (t) => t).map((i) => ({ path: `/toolsets/${i}`, message: 'must be unique' }));
+  if (toolsets.includes(ALL_TOOLSETS) && toolsets.length > 1) {
+    errors.push({ path: '/toolsets', message: 'must be exactly ["*"] to allow every toolset, or a list of names without "*"' });
+  }
+  return errors;
+}
+
+/** Whether a client may call a toolset: it is active and names the toolset, or all of them. */
+export function allows(client: Pick<AccessClient, 'status' | 'toolsets'>, toolsetName: string): boolean {
+  if (client.status !== 'active') return false;
+  return client.toolsets.includes(ALL_TOOLSETS) || client.toolsets.includes(toolsetName);
+}
+
+/** Whether a token retired by a rotation has stopped working at `now` (ISO 8601 UTC, compared as text). */
+export function isExpired(secret: Pick<AccessClientSecret, 'expiresAt'>, now: string): boolean {
+  return secret.expiresAt !== null && secret.expiresAt <= now;
+}

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AccessClientCreateInput,
+  AccessClientInput,
+  DEFAULT_GRACE_SECONDS,
+  RotateSecretInput,
+  accessClientFieldsFrom,
+  checkToolsets,
+  isExpired,
+  type AccessClient,
+} from '../domain/access-client.js';
+import { sameJson } from '../domain/common.js';
+import { checkPrecondition, type Precondition } from '../domain/etag.js';
+import { conflict, notFound, preconditionFailed, validationFailed } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { applyMergePatch } from '../domain/merge-patch.js';
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
+import { compileCheck } from '../domain/validate.js';
+import * as clients from '../storage/access-client-repo.js';
+import type { Db } from '../storage/database.js';
+import type { AccessClientSecretRow } from '../storage/schema.js';
+import type { Tx, Writer } from '../storage/writer.js';
+import { hashApiKey } from './access-service.js';
+import { recordChange } from './audit-service.js';
+import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+
+export const ACCESS_CLIENT_TOKEN_PREFIX = 'pbac_';
+
+/** A client and a token it was just given; the plaintext token exists only in this value. */
+export interface IssuedClientSecret {
+  readonly client: AccessClient;
+  readonly secret: string;
+}
+
+/** Who a gateway bearer token belongs to. */
+export interface AuthenticatedClient {
+  readonly workspaceId: string;
+  readonly client: AccessClient;
+}
+
+const checkCreate = compileCheck(AccessClientCreateInput);
+const checkInput = compileCheck(AccessClientInput);
+const checkRotate = compileCheck(RotateSecretInput);
+
+/** A new bearer token: 256 random bits, so a SHA-256 digest is all the store needs to keep. */
+export function generateClientToken(): string {
+  return `${ACCESS_CLIENT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+function secretRowFor(client: Pick<AccessClient, 'workspaceId' | 'id'>, token: string, now: string): AccessClientSecretRow {
+  return {
+    id: newId('acs'),
+    workspace_id: client.workspaceId,
+    client_id: client.id,
+    token_hash: hashApiKey(token),
+    prefix: token.slice(0, 12),
+    created_at: now,
+    expires_at: null,
+  };
+}
+
+const secretOf = (row: AccessClientSecretRow) => ({ id: row.id, prefix: row.prefix, createdAt: row.created_at, expiresAt: row.expires_at });
+const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000).toISOString();
+
+export function createAccessClientService(deps: { db: Db; writer: Writer; clock: Clock }) {
+  const { db, writer, clock } = deps;
+
+  async function load(tx: Tx, workspaceId: string, id: string, precondition?: Precondition): Promise<AccessClient> {
+    const current = await clients.findAccessClient(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
+    if (!current) throw notFound(`Access client "${id}"`);
+    if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+    return current;
+  }
+
+  function checked<T extends AccessClientInput>(input: T): T {
+    const errors = checkToolsets(input.toolsets ?? []);
+    if (errors.length > 0) throw validationFailed(errors);
+    return input;
+  }
+
+  /** The shared write path of field changes: store the next state only if it differs, with its audit event. */
+  function mutate(actor: Actor, workspaceId: string, id: string, precondition: Precondition | undefined, change: (current: AccessClient) => AccessClientInput) {
+    authorize(actor, 'access-client:update', workspaceId);
+    return writeWithRetry(writer, async (tx) => {
+      const current = await load(tx, workspaceId, id, precondition);
+      const next: AccessClient = { ...current, ...accessClientFieldsFrom(checked(change(current))) };
+      if (sameJson(next, current)) return current;
+      const now = clock.now();
+      const client = { ...next, updatedAt: now, revision: current.revision + 1 };
+      if (!(await clients.updateAccessClient(tx, client, current.revision))) throw new StaleWrite();
+      await recordChange(tx, actor, { workspaceId, action: 'access-client:update', resourceType: 'access-client', resourceId: id, before: current, after: client }, now);
+      return client;
+    });
+  }
+
+  return {
+    async list(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<AccessClient>> {
+      authorize(actor, 'access-client:read', workspaceId);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
+      const rows = await clients.listAccessClients(db.kysely, workspaceId, { after, limit: request.limit + 1 });
+      const items = rows.slice(0, request.limit);
+      return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    },
+
+    async get(actor: Actor, workspaceId: string, id: string): Promise<AccessClient> {
+      authorize(actor, 'access-client:read', workspaceId);
+      const client = await clients.findAccessClient(db.kysely, workspaceId, id);
+      if (!client) throw notFound(`Access client "${id}"`);
+      return client;
+    },
+
+    /** Creates a client with its first token, returned here once. */
+    async create(actor: Actor, workspaceId: string, body: unknown): Promise<IssuedClientSecret> {
+      authorize(actor, 'access-client:create', workspaceId);
+      const input = checked(checkCreate(body));
+      const now = clock.now();
+      const id = input.id ?? newId('ac', '-');
+      const token = generateClientToken();
+      const row = secretRowFor({ workspaceId, id }, token, now);
+      const fields = { workspaceId, id, ...accessClientFieldsFrom(input), createdAt: now, updatedAt: now, revision: 1 };
+      return writeWithRetry(
+        writer,
+        async (tx) => {
+          await clients.insertAccessClient(tx, fields);
+          await clients.insertAccessClientSecret(tx, row);
+          const client: AccessClient = { ...fields, secrets: [secretOf(row)] };
+          await recordChange(tx, actor, { workspaceId, action: 'access-client:create', resourceType: 'access-client', resourceId: id, after: client }, now);
+          return { client, secret: token };
+        },
+        () => conflict(`An access client with id "${id}" already exists in this workspace.`),
+      );
+    },
+
+    /** PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). */
+    replace(actor: Actor, workspaceId: string, id: string, body: unknown, precondition?: Precondition): Promise<AccessClient> {
+      authorize(actor, 'access-client:update', workspaceId);
+      const input = checked(checkInput(body));
+      return mutate(actor, workspaceId, id, precondition, () => input);
+    },
+
+    /** PATCH: a JSON merge patch (RFC 7396) over the current fields, then validated as a whole. */
+    patch(actor: Actor, workspaceId: string, id: string, patch: Record<string, unknown>, precondition?: Precondition): Promise<AccessClient> {
+      return mutate(actor, workspaceId, id, precondition, (current) => {
+        const base = { name: current.name, description: current.description, toolsets: current.toolsets, rateLimit: current.rateLimit, status: current.status };
+        return checkInput(applyMergePatch(base, patch));
+      });
+    },
+
+    async remove(actor: Actor, workspaceId: string, id: string, precondition?: Precondition): Promise<void> {
+      authorize(actor, 'access-client:delete', workspaceId);
+      await writeWithRetry(writer, async (tx) => {
+        const current = await load(tx, workspaceId, id, precondition);
+        if (!(await clients.deleteAccessClient(tx, workspaceId, id, current.revision))) throw new StaleWrite();
+        await recordChange(tx, actor, { workspaceId, action: 'access-client:delete', resourceType: 'access-client', resourceId: id, before: current }, clock.now());
+      });
+    },
+
+    /**
+     * Issues a new token and retires the previous ones after a grace period (0 revokes them at once), so that
+     * a consumer can switch over without downtime. The new token is in the result only.
+     */
+    async rotateSecret(actor: Actor, workspaceId: string, id: string, body: unknown, precondition?: Precondition): Promise<IssuedClientSecret> {
+      authorize(actor, 'access-client:update', workspaceId);
+      const grace = checkRotate(body ?? {}).gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+      const token = generateClientToken();
+      return writeWithRetry(writer, async (tx) => {
+        const current = await load(tx, workspaceId, id, precondition);
+        const now = clock.now();
+        await clients.expireAccessClientSecrets(tx, workspaceId, id, plusSeconds(now, grace));
+        await clients.deleteExpiredAccessClientSecrets(tx, workspaceId, id, now);
+        await clients.insertAccessClientSecret(tx, secretRowFor(current, token, now));
+        const { secrets: _previous, ...fields } = current;
+        if (!(await clients.updateAccessClient(tx, { ...fields, updatedAt: now, revision: current.revision + 1 }, current.revision))) throw new StaleWrite();
+        const client = (await clients.findAccessClient(tx, workspaceId, id))!;
+        const change = { workspaceId, action: 'access-client:rotate-secret', resourceType: 'access-client', resourceId: id, before: current, after: client, fields: ['secrets'] };
+        await recordChange(tx, actor, change, now);
+        return { client, secret: token };
+      });
+    },
+
+    /**
+     * Resolves a gateway bearer token to its client. Undefined for a token that is unknown, retired past its
+     * grace period, or whose client is disabled: the gateway answers all of them alike.
+     */
+    async authenticateClient(token: string): Promise<AuthenticatedClient | undefined> {
+      if (!token.startsWith(ACCESS_CLIENT_TOKEN_PREFIX)) return undefined;
+      const found = await clients.findAccessClientBySecretHash(db.kysely, hashApiKey(token));
+      if (!found || isExpired(found.secret, clock.now()) || found.client.status !== 'active') return undefined;
+      return { workspaceId: found.client.workspaceId, client: found.client };
+    },
+  };
+}
+
+export type AccessClientService = ReturnType<typeof createAccessClientService>;

@@ -1,0 +1,215 @@
+import { randomInt } from 'node:crypto';
+import { sameJson } from '../domain/common.js';
+import { checkPrecondition, type Precondition } from '../domain/etag.js';
+import { conflict, notFound, preconditionFailed, validationFailed } from '../domain/errors.js';
+import { applyMergePatch } from '../domain/merge-patch.js';
+import { decodeCursor, encodeCursor, pageOf, type Page, type PageRequest } from '../domain/page.js';
+import { MASK, isSealed } from '../domain/secrets.js';
+import {
+  ToolsetCreateInput,
+  ToolsetInput,
+  pendingStatus,
+  type Toolset,
+  type ToolsetSpec,
+  type ToolsetTool,
+  versionOf,
+} from '../domain/toolset.js';
+import { compileCheck } from '../domain/validate.js';
+import type { Db } from '../storage/database.js';
+import * as toolsets from '../storage/toolset-repo.js';
+import type { Writer } from '../storage/writer.js';
+import { recordChange } from './audit-service.js';
+import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import { sealValue } from './secret-fields.js';
+import type { Vault } from './vault.js';
+
+const checkCreate = compileCheck(ToolsetCreateInput);
+const checkInput = compileCheck(ToolsetInput);
+
+/** Where a toolset's MCP endpoints are, for its status outputs. */
+export interface GatewayUrls {
+  urlsOf(workspaceId: string, name: string): { internetUrl: string; intranetUrl: string; mcpUrl: string };
+}
+
+/** The two places a toolset spec holds a secret: the API key value, and the older `authorization.authConfig.key`. */
+function sealSpec(vault: Vault, spec: ToolsetSpec, stored: ToolsetSpec | undefined): ToolsetSpec {
+  const errors: { path: string; message: string }[] = [];
+  const seal = (value: string | null | undefined, previous: unknown, path: string): string | null => {
+    if (value === undefined || value === null) return null;
+    if (value === MASK && !isSealed(previous)) {
+      errors.push({ path, message: `is the mask "${MASK}" but no secret is stored here to keep` });
+      return null;
+    }
+    return sealValue(vault, value === MASK ? undefined : value, previous);
+  };
+  const apiKey = spec.authConfig?.parameters.apiKeyParameter;
+  const legacyKey = spec.authorization?.authConfig?.key;
+  const sealed: ToolsetSpec = {
+    ...spec,
+    ...(spec.authConfig && apiKey
+      ? {
+          authConfig: {
+            ...spec.authConfig,
+            parameters: {
+              apiKeyParameter: {
+                ...apiKey,
+                value: seal(apiKey.value, stored?.authConfig?.parameters.apiKeyParameter.value, '/spec/authConfig/parameters/apiKeyParameter/value'),
+              },
+            },
+          },
+        }
+      : {}),
+    ...(spec.authorization && typeof legacyKey === 'string' && legacyKey !== ''
+      ? {
+          authorization: {
+            ...spec.authorization,
+            authConfig: { ...spec.authorization.authConfig, key: seal(legacyKey, stored?.authorization?.authConfig?.key, '/spec/authorization/authConfig/key') },
+          },
+        }
+      : {}),
+  };
+  if (errors.length > 0) throw validationFailed(errors);
+  return sealed;
+}
+
+/** The read view: secrets masked. */
+export function viewToolset(toolset: Toolset): Toolset {
+  const { spec } = toolset;
+  const apiKey = spec.authConfig?.parameters.apiKeyParameter;
+  const legacyKey = spec.authorization?.authConfig?.key;
+  return {
+    ...toolset,
+    spec: {
+      ...spec,
+      ...(spec.authConfig && apiKey
+        ? { authConfig: { ...spec.authConfig, parameters: { apiKeyParameter: { ...apiKey, value: apiKey.value === null || apiKey.value === undefined ? null : MASK } } } }
+        : {}),
+      ...(spec.authorization && isSealed(legacyKey)
+        ? { authorization: { ...spec.authorization, authConfig: { ...spec.authorization.authConfig, key: MASK } } }
+        : {}),
+    },
+  };
+}
+
+/** A random numeric uid, as DevS gives its toolsets. */
+const newUid = () => `${randomInt(1, 10_000_000)}${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
+
+/**
+ * Toolsets: callers write `description`, `labels` and `spec`; the reconciler turns each new `generation`
+ * (one per change of spec) into `status`. `onSpecChange` wakes the reconciler after a committed change.
+ */
+export function createToolsetService(deps: {
+  db: Db;
+  writer: Writer;
+  vault: Vault;
+  clock: Clock;
+  urls: GatewayUrls;
+  onSpecChange: (key: { workspaceId: string; name: string; generation: number }) => void;
+}) {
+  const { db, writer, vault, clock, urls, onSpecChange } = deps;
+
+  async function mutate(actor: Actor, workspaceId: string, name: string, precondition: Precondition | undefined, toInput: (current: Toolset) => unknown) {
+    authorize(actor, 'toolset:update', workspaceId);
+    const result = await writeWithRetry(writer, async (tx) => {
+      const current = await toolsets.findToolset(tx, workspaceId, name, { forUpdate: db.engine === 'postgres' });
+      if (!current) throw notFound(`Toolset "${name}"`);
+      if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
+      const input = checkInput(toInput(current));
+      const spec = sealSpec(vault, input.spec, current.spec);
+      const specChanged = !sameJson(spec, current.spec);
+      const fields = { description: input.description ?? null, labels: input.labels ?? {}, spec };
+      if (!specChanged && sameJson(fields, { description: current.description, labels: current.labels, spec: current.spec })) {
+        return { toolset: current, specChanged: false };
+      }
+      const now = clock.now();
+      const next: Toolset = { ...current, ...fields, generation: current.generation + (specChanged ? 1 : 0), updatedAt: now, revision: current.revision + 1 };
+      if (!(await toolsets.updateToolset(tx, next, current.revision))) throw new StaleWrite();
+      await recordChange(tx, actor, { workspaceId, action: 'toolset:update', resourceType: 'toolset', resourceId: name, before: current, after: next, open: ['spec'] }, now);
+      return { toolset: next, specChanged };
+    });
+    if (result.specChanged) onSpecChange({ workspaceId, name, generation: result.toolset.generation });
+    return viewToolset(result.toolset);
+  }
+
+  return {
+    async list(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<Toolset>> {
+      authorize(actor, 'toolset:read', workspaceId);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
+      const rows = await toolsets.listToolsets(db.kysely, workspaceId, after, request.limit + 1);
+      const items = rows.slice(0, request.limit).map(viewToolset);
+      return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.name) : null };
+    },
+
+    async get(actor: Actor, workspaceId: string, name: string): Promise<Toolset> {
+      authorize(actor, 'toolset:read', workspaceId);
+      const toolset = await toolsets.findToolset(db.kysely, workspaceId, name);
+      if (!toolset) throw notFound(`Toolset "${name}"`);
+      return viewToolset(toolset);
+    },
+
+    /** The tools the gateway serves for this toolset (the last ones that converted). */
+    async listTools(actor: Actor, workspaceId: string, name: string, request: PageRequest): Promise<Page<ToolsetTool>> {
+      const toolset = await this.get(actor, workspaceId, name);
+      return pageOf(toolset.status.outputs.tools, (t) => t.name, request);
+    },
+
+    async create(actor: Actor, workspaceId: string, body: unknown): Promise<Toolset> {
+      authorize(actor, 'toolset:create', workspaceId);
+      const input = checkCreate(body);
+      const now = clock.now();
+      const { internetUrl, intranetUrl, mcpUrl } = urls.urlsOf(workspaceId, input.name);
+      const toolset: Toolset = {
+        workspaceId,
+        name: input.name,
+        uid: newUid(),
+        kind: 'Toolset',
+        generation: 1,
+        description: input.description ?? null,
+        labels: input.labels ?? {},
+        createdTime: now,
+        spec: sealSpec(vault, input.spec, undefined),
+        status: pendingStatus({ internetUrl, intranetUrl }, mcpUrl),
+        revision: 1,
+        updatedAt: now,
+      };
+      await writeWithRetry(
+        writer,
+        async (tx) => {
+          await toolsets.insertToolset(tx, toolset);
+          await recordChange(tx, actor, { workspaceId, action: 'toolset:create', resourceType: 'toolset', resourceId: toolset.name, after: toolset, open: ['spec'] }, now);
+        },
+        () => conflict(`A toolset named "${input.name}" already exists in this workspace.`),
+      );
+      onSpecChange({ workspaceId, name: toolset.name, generation: 1 });
+      return viewToolset(toolset);
+    },
+
+    /** PUT: description, labels and spec take the body's values (omitted optional fields are unset). */
+    replace(actor: Actor, workspaceId: string, name: string, body: unknown, precondition?: Precondition) {
+      authorize(actor, 'toolset:update', workspaceId);
+      const input = checkInput(body);
+      return mutate(actor, workspaceId, name, precondition, () => input);
+    },
+
+    /** PATCH: a JSON merge patch over the writable fields (spec merges key by key). */
+    patch(actor: Actor, workspaceId: string, name: string, patch: Record<string, unknown>, precondition?: Precondition) {
+      return mutate(actor, workspaceId, name, precondition, (current) => {
+        const view = viewToolset(current);
+        return applyMergePatch({ description: view.description, labels: view.labels, spec: view.spec }, patch);
+      });
+    },
+
+    async remove(actor: Actor, workspaceId: string, name: string, precondition?: Precondition): Promise<void> {
+      authorize(actor, 'toolset:delete', workspaceId);
+      await writeWithRetry(writer, async (tx) => {
+        const current = await toolsets.findToolset(tx, workspaceId, name, { forUpdate: db.engine === 'postgres' });
+        if (!current) throw notFound(`Toolset "${name}"`);
+        if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
+        if (!(await toolsets.deleteToolset(tx, workspaceId, name, current.revision))) throw new StaleWrite();
+        await recordChange(tx, actor, { workspaceId, action: 'toolset:delete', resourceType: 'toolset', resourceId: name, before: current }, clock.now());
+      });
+    },
+  };
+}
+
+export type ToolsetService = ReturnType<typeof createToolsetService>;

@@ -1,0 +1,135 @@
+import type { AccessClient, AccessClientSecret } from '../domain/access-client.js';
+import type { AccessClientRow, AccessClientSecretRow } from './schema.js';
+import type { Executor, ReadOptions } from './writer.js';
+
+type ClientFields = Omit<AccessClient, 'secrets'>;
+
+const toSecret = (row: AccessClientSecretRow): AccessClientSecret => ({
+  id: row.id,
+  prefix: row.prefix,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+});
+
+const toClient = (row: AccessClientRow, secrets: readonly AccessClientSecret[]): AccessClient => ({
+  workspaceId: row.workspace_id,
+  id: row.id,
+  name: row.name,
+  description: row.description,
+  toolsets: JSON.parse(row.toolsets) as string[],
+  rateLimit: row.rate_limit,
+  status: row.status as AccessClient['status'],
+  secrets,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  revision: row.revision,
+});
+
+const toRow = (c: ClientFields): AccessClientRow => ({
+  workspace_id: c.workspaceId,
+  id: c.id,
+  name: c.name,
+  description: c.description,
+  toolsets: JSON.stringify(c.toolsets),
+  rate_limit: c.rateLimit,
+  status: c.status,
+  created_at: c.createdAt,
+  updated_at: c.updatedAt,
+  revision: c.revision,
+});
+
+/** The tokens of some clients of a workspace, oldest first, by client id. */
+async function secretsOf(db: Executor, workspaceId: string, clientIds: readonly string[]): Promise<Map<string, AccessClientSecret[]>> {
+  const byClient = new Map<string, AccessClientSecret[]>(clientIds.map((id) => [id, []]));
+  if (clientIds.length === 0) return byClient;
+  const rows = await db
+    .selectFrom('access_client_secrets')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('client_id', 'in', [...clientIds])
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  for (const row of rows) byClient.get(row.client_id)?.push(toSecret(row));
+  return byClient;
+}
+
+export async function findAccessClient(db: Executor, workspaceId: string, id: string, options: ReadOptions = {}): Promise<AccessClient | undefined> {
+  let query = db.selectFrom('access_clients').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id);
+  if (options.forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (!row) return undefined;
+  return toClient(row, (await secretsOf(db, workspaceId, [id])).get(id)!);
+}
+
+export async function listAccessClients(db: Executor, workspaceId: string, options: { after?: string; limit: number }): Promise<AccessClient[]> {
+  let query = db.selectFrom('access_clients').selectAll().where('workspace_id', '=', workspaceId);
+  if (options.after !== undefined) query = query.where('id', '>', options.after);
+  const rows = await query.orderBy('id').limit(options.limit).execute();
+  const secrets = await secretsOf(db, workspaceId, rows.map((r) => r.id));
+  return rows.map((row) => toClient(row, secrets.get(row.id)!));
+}
+
+export async function insertAccessClient(db: Executor, client: ClientFields): Promise<void> {
+  await db.insertInto('access_clients').values(toRow(client)).execute();
+}
+
+/** Writes a new state if the stored one still has `expectedRevision`; false when someone else won. */
+export async function updateAccessClient(db: Executor, client: ClientFields, expectedRevision: number): Promise<boolean> {
+  const { workspace_id, id, created_at, ...changes } = toRow(client);
+  const result = await db
+    .updateTable('access_clients')
+    .set(changes)
+    .where('workspace_id', '=', workspace_id)
+    .where('id', '=', id)
+    .where('revision', '=', expectedRevision)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Deletes a client at `expectedRevision`; its tokens go with it (foreign key cascade). */
+export async function deleteAccessClient(db: Executor, workspaceId: string, id: string, expectedRevision: number): Promise<boolean> {
+  const result = await db
+    .deleteFrom('access_clients')
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .where('revision', '=', expectedRevision)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+export async function insertAccessClientSecret(db: Executor, row: AccessClientSecretRow): Promise<void> {
+  await db.insertInto('access_client_secrets').values(row).execute();
+}
+
+/** Retires a client's tokens at `expiresAt`; a token already due to expire earlier keeps its earlier time. */
+export async function expireAccessClientSecrets(db: Executor, workspaceId: string, clientId: string, expiresAt: string): Promise<void> {
+  await db
+    .updateTable('access_client_secrets')
+    .set({ expires_at: expiresAt })
+    .where('workspace_id', '=', workspaceId)
+    .where('client_id', '=', clientId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', expiresAt)]))
+    .execute();
+}
+
+/** Drops a client's tokens that expired at or before `now`: they can never be used again. */
+export async function deleteExpiredAccessClientSecrets(db: Executor, workspaceId: string, clientId: string, now: string): Promise<void> {
+  await db
+    .deleteFrom('access_client_secrets')
+    .where('workspace_id', '=', workspaceId)
+    .where('client_id', '=', clientId)
+    .where('expires_at', '<=', now)
+    .execute();
+}
+
+/** The client a token digest belongs to, with the token's own record; undefined when no token has that digest. */
+export async function findAccessClientBySecretHash(
+  db: Executor,
+  tokenHash: string,
+): Promise<{ client: AccessClient; secret: AccessClientSecret } | undefined> {
+  const row = await db.selectFrom('access_client_secrets').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  if (!row) return undefined;
+  const client = await findAccessClient(db, row.workspace_id, row.client_id);
+  return client && { client, secret: toSecret(row) };
+}

@@ -1,0 +1,149 @@
+import type { Toolset, ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
+import type { ToolsetRow } from './schema.js';
+import type { Executor, ReadOptions } from './writer.js';
+
+const toToolset = (row: ToolsetRow): Toolset => ({
+  workspaceId: row.workspace_id,
+  name: row.name,
+  uid: row.uid,
+  kind: 'Toolset',
+  generation: row.generation,
+  description: row.description,
+  labels: JSON.parse(row.labels) as Record<string, string>,
+  createdTime: row.created_time,
+  spec: JSON.parse(row.spec) as ToolsetSpec,
+  status: JSON.parse(row.status) as ToolsetStatus,
+  revision: row.revision,
+  updatedAt: row.updated_at,
+});
+
+export async function findToolset(db: Executor, workspaceId: string, name: string, options: ReadOptions = {}): Promise<Toolset | undefined> {
+  let query = db.selectFrom('toolsets').selectAll().where('workspace_id', '=', workspaceId).where('name', '=', name);
+  if (options.forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  return row && toToolset(row);
+}
+
+export async function listToolsets(db: Executor, workspaceId: string, after: string | undefined, limit: number): Promise<Toolset[]> {
+  let query = db.selectFrom('toolsets').selectAll().where('workspace_id', '=', workspaceId);
+  if (after !== undefined) query = query.where('name', '>', after);
+  return (await query.orderBy('name').limit(limit).execute()).map(toToolset);
+}
+
+export async function insertToolset(db: Executor, toolset: Toolset): Promise<void> {
+  await db
+    .insertInto('toolsets')
+    .values({
+      workspace_id: toolset.workspaceId,
+      name: toolset.name,
+      uid: toolset.uid,
+      generation: toolset.generation,
+      description: toolset.description,
+      labels: JSON.stringify(toolset.labels),
+      spec: JSON.stringify(toolset.spec),
+      status: JSON.stringify(toolset.status),
+      observed_generation: toolset.status.observedGeneration,
+      operations: null,
+      claim_generation: null,
+      claim_expires_at: null,
+      created_time: toolset.createdTime,
+      updated_at: toolset.updatedAt,
+      revision: toolset.revision,
+    })
+    .execute();
+}
+
+/** Writes a caller's change if the stored state still has `expectedRevision`. */
+export async function updateToolset(db: Executor, toolset: Toolset, expectedRevision: number): Promise<boolean> {
+  const result = await db
+    .updateTable('toolsets')
+    .set({
+      generation: toolset.generation,
+      description: toolset.description,
+      labels: JSON.stringify(toolset.labels),
+      spec: JSON.stringify(toolset.spec),
+      status: JSON.stringify(toolset.status),
+      updated_at: toolset.updatedAt,
+      revision: toolset.revision,
+    })
+    .where('workspace_id', '=', toolset.workspaceId)
+    .where('name', '=', toolset.name)
+    .where('revision', '=', expectedRevision)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function deleteToolset(db: Executor, workspaceId: string, name: string, expectedRevision: number): Promise<boolean> {
+  const result = await db
+    .deleteFrom('toolsets')
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name)
+    .where('revision', '=', expectedRevision)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+/**
+ * Claims the reconciliation of one generation: succeeds for exactly one caller, across processes, unless
+ * that generation is already observed or another claim on it is still live.
+ */
+export async function claimGeneration(
+  db: Executor,
+  key: { workspaceId: string; name: string; generation: number },
+  now: string,
+  expiresAt: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('toolsets')
+    .set({ claim_generation: key.generation, claim_expires_at: expiresAt })
+    .where('workspace_id', '=', key.workspaceId)
+    .where('name', '=', key.name)
+    .where('generation', '=', key.generation)
+    .where((eb) => eb.or([eb('observed_generation', 'is', null), eb('observed_generation', '<', key.generation)]))
+    .where((eb) =>
+      eb.or([eb('claim_generation', 'is', null), eb('claim_generation', '<', key.generation), eb('claim_expires_at', '<', now)]),
+    )
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Stores the result of a claimed reconciliation, if the spec did not move on meanwhile. */
+export async function writeStatus(
+  db: Executor,
+  key: { workspaceId: string; name: string; generation: number },
+  status: ToolsetStatus,
+  now: string,
+  /** How to call the tools now served; left as it was when the new spec failed (the last good tools stay). */
+  operations?: Readonly<Record<string, unknown>>,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('toolsets')
+    .set((eb) => ({
+      ...(operations ? { operations: JSON.stringify(operations) } : {}),
+      status: JSON.stringify(status),
+      observed_generation: status.observedGeneration,
+      claim_generation: null,
+      claim_expires_at: null,
+      updated_at: now,
+      revision: eb('revision', '+', 1),
+    }))
+    .where('workspace_id', '=', key.workspaceId)
+    .where('name', '=', key.name)
+    .where('generation', '=', key.generation)
+    .where('claim_generation', '=', key.generation)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Toolsets whose current generation nobody has observed and nobody holds a live claim on. */
+export async function listUnreconciled(db: Executor, now: string, limit: number): Promise<{ workspaceId: string; name: string; generation: number }[]> {
+  const rows = await db
+    .selectFrom('toolsets')
+    .select(['workspace_id', 'name', 'generation'])
+    .where((eb) => eb.or([eb('observed_generation', 'is', null), eb('observed_generation', '<', eb.ref('generation'))]))
+    .where((eb) => eb.or([eb('claim_generation', 'is', null), eb('claim_generation', '<', eb.ref('generation')), eb('claim_expires_at', '<', now)]))
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ workspaceId: r.workspace_id, name: r.name, generation: r.generation }));
+}
+

@@ -1,0 +1,36 @@
+// An upstream MCP server made with the official SDK, the documented way: for toolsets of type MCP.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
+
+export interface UpstreamMcp {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A stateless Streamable HTTP MCP server with two tools, on 127.0.0.1 and a free port. */
+export async function startUpstreamMcp(): Promise<UpstreamMcp> {
+  const server: Server = createServer(async (request, response) => {
+    const mcp = new McpServer({ name: 'upstream', version: '1.0.0' });
+    mcp.registerTool('echo', { description: 'Echoes the text back', inputSchema: { text: z.string() } }, async ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }));
+    mcp.registerTool('add', { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({
+      content: [{ type: 'text', text: String(a + b) }],
+    }));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    response.on('close', () => void transport.close());
+    await mcp.connect(transport);
+    let body = '';
+    for await (const chunk of request) body += chunk;
+    await transport.handleRequest(request, response, body === '' ? undefined : JSON.parse(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
