@@ -1,0 +1,220 @@
+/**
+ * The baseline of `bench:write`: the least a Fastify 5 server can do to serve plugboard's connector PUT with
+ * the same durability. No authentication, no audit row, no read-before-write: one `UPDATE … RETURNING` per
+ * request, guarded by the revision from If-Match, in autocommit.
+ *
+ *   BARE_ENGINE=sqlite   BARE_DB=<file>  PORT=<port>   better-sqlite3, WAL, synchronous=FULL
+ *   BARE_ENGINE=postgres BARE_DB=<url>   PORT=<port>   pg, pool of 16, synchronous_commit as the server has it
+ *
+ * It serves POST (to create the seed's template row through HTTP, as with plugboard) and PUT under the same
+ * paths as plugboard, so the load generator treats both alike. ETags are `"<revision>"`.
+ */
+import Fastify from 'fastify';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+
+/** Plugboard's `connectors` table, column for column (minus the foreign key to workspaces). */
+const DDL = `
+  create table if not exists connectors (
+    workspace_id text not null,
+    id text not null,
+    name text not null,
+    description text,
+    protocol_type text not null,
+    documentation_url text,
+    icon_url text,
+    base_url text,
+    status text not null,
+    auth_scheme_configs text not null,
+    connection_variables text not null,
+    versions text not null,
+    created_at text not null,
+    updated_at text not null,
+    revision integer not null,
+    primary key (workspace_id, id)
+  )`;
+
+interface Row {
+  workspace_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  protocol_type: string;
+  documentation_url: string | null;
+  icon_url: string | null;
+  base_url: string | null;
+  status: string;
+  auth_scheme_configs: string;
+  connection_variables: string;
+  versions: string;
+  created_at: string;
+  updated_at: string;
+  revision: number;
+}
+
+interface Fields {
+  name: string;
+  description?: string | null;
+  protocolType?: string | null;
+  documentationUrl?: string | null;
+  iconUrl?: string | null;
+  baseUrl?: string | null;
+  status?: string | null;
+  connectionVariables?: unknown[] | null;
+}
+
+interface CreateBody extends Fields {
+  id: string;
+  authSchemeConfigs?: unknown[];
+}
+
+/** Parameters in one fixed order, shared by both engines' statements. */
+const fieldValues = (b: Fields) => [
+  b.name,
+  b.description ?? null,
+  b.protocolType ?? 'http',
+  b.documentationUrl ?? null,
+  b.iconUrl ?? null,
+  b.baseUrl ?? null,
+  b.status ?? 'active',
+  JSON.stringify(b.connectionVariables ?? []),
+];
+
+interface Store {
+  insert(workspaceId: string, body: CreateBody, now: string): Promise<Row | undefined>;
+  /** `expected` null means "any revision" (If-Match: *). Undefined when no row matched. */
+  update(workspaceId: string, id: string, body: Fields, expected: number | null, now: string): Promise<Row | undefined>;
+  close(): Promise<void>;
+}
+
+const INSERT = `insert into connectors (workspace_id, id, name, description, protocol_type, documentation_url, icon_url, base_url, status,
+  connection_variables, auth_scheme_configs, versions, created_at, updated_at, revision)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, 1) on conflict do nothing returning *`;
+const UPDATE = `update connectors set name = ?, description = ?, protocol_type = ?, documentation_url = ?, icon_url = ?, base_url = ?,
+  status = ?, connection_variables = ?, updated_at = ?, revision = revision + 1
+  where workspace_id = ? and id = ? and (? is null or revision = ?) returning *`;
+
+/** `?` placeholders to PostgreSQL's `$n`; the revision parameter needs a type for `is null`. */
+function numbered(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`).replace(/\(\$(\d+) is null/, '($$$1::integer is null');
+}
+
+function openSqlite(file: string): Store {
+  const db = new SqliteDatabase(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(DDL);
+  const insert = db.prepare<unknown[], Row>(INSERT);
+  const update = db.prepare<unknown[], Row>(UPDATE);
+  // `.all()`, never `.get()`, on DML with RETURNING: `.get()` resets the statement before SQLite finishes it,
+  // its WAL hook never runs, and automatic checkpoints stop (the -wal file grows without bound).
+  return {
+    insert: async (ws, b, now) => insert.all(ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now)[0],
+    update: async (ws, id, b, expected, now) => update.all(...fieldValues(b), now, ws, id, expected, expected)[0],
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+function openPostgres(url: string): Store {
+  const pool = new pg.Pool({ connectionString: url, max: 16 });
+  // Named statements are parsed and planned once per connection, as any tuned pg application would do.
+  const run = async (name: string, text: string, values: unknown[]) => (await pool.query<Row>({ name, text, values })).rows[0];
+  const insert = numbered(INSERT);
+  const update = numbered(UPDATE);
+  return {
+    insert: (ws, b, now) => run('insert', insert, [ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now]),
+    update: (ws, id, b, expected, now) => run('update', update, [...fieldValues(b), now, ws, id, expected, expected]),
+    close: () => pool.end(),
+  };
+}
+
+const view = (r: Row) => ({
+  workspaceId: r.workspace_id,
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  protocolType: r.protocol_type,
+  documentationUrl: r.documentation_url,
+  iconUrl: r.icon_url,
+  baseUrl: r.base_url,
+  status: r.status,
+  authSchemeConfigs: JSON.parse(r.auth_scheme_configs) as unknown,
+  connectionVariables: JSON.parse(r.connection_variables) as unknown,
+  versions: JSON.parse(r.versions) as unknown,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  revision: r.revision,
+});
+
+const nullableString = { type: ['string', 'null'], maxLength: 2048 };
+const fieldsSchema = {
+  name: { type: 'string', minLength: 1, maxLength: 128 },
+  description: nullableString,
+  protocolType: nullableString,
+  documentationUrl: nullableString,
+  iconUrl: nullableString,
+  baseUrl: nullableString,
+  status: nullableString,
+  connectionVariables: { type: ['array', 'null'], maxItems: 200 },
+};
+
+async function main() {
+  const engine = process.env.BARE_ENGINE;
+  const location = process.env.BARE_DB;
+  if ((engine !== 'sqlite' && engine !== 'postgres') || !location) throw new Error('set BARE_ENGINE=sqlite|postgres and BARE_DB');
+  if (engine === 'postgres') {
+    // The orchestrator's fresh schema is on the search path; make the table there before serving.
+    const client = new pg.Client({ connectionString: location });
+    await client.connect();
+    await client.query(DDL);
+    await client.end();
+  }
+  const store = engine === 'sqlite' ? openSqlite(location) : openPostgres(location);
+
+  const app = Fastify({ logger: false });
+  const base = '/api/v1/workspaces/:ws/connectors';
+  type Params = { ws: string; id: string };
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.post<{ Params: { ws: string }; Body: CreateBody }>(base, {
+    schema: { body: { type: 'object', required: ['id', 'name'], properties: { ...fieldsSchema, id: { type: 'string' }, authSchemeConfigs: { type: 'array' } } } },
+  }, async (request, reply) => {
+    const row = await store.insert(request.params.ws, request.body, new Date().toISOString());
+    if (!row) return reply.code(409).send({ title: 'exists' });
+    return reply.code(201).header('etag', `"${row.revision}"`).send(view(row));
+  });
+
+  app.put<{ Params: Params; Body: Fields }>(`${base}/:id`, {
+    schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: fieldsSchema } },
+  }, async (request, reply) => {
+    const ifMatch = request.headers['if-match']?.trim();
+    let expected: number | null = null;
+    if (ifMatch !== undefined && ifMatch !== '*') {
+      const match = /^"(\d+)"$/.exec(ifMatch);
+      if (!match) return reply.code(412).send({ title: 'precondition failed' });
+      expected = Number(match[1]);
+    }
+    const row = await store.update(request.params.ws, request.params.id, request.body, expected, new Date().toISOString());
+    if (!row) return reply.code(expected === null ? 404 : 412).send({ title: expected === null ? 'not found' : 'precondition failed' });
+    return reply.header('etag', `"${row.revision}"`).send(view(row));
+  });
+
+  const shutdown = async () => {
+    await app.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+  await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bare-server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,301 @@
+/**
+ * `npm run bench:write`: plugboard's connector PUT against a bare Fastify server doing the same durable
+ * UPDATE, on SQLite and on PostgreSQL, started and measured in the same run. See bench/README.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { WORKSPACE, connectorId } from './connector-shape.js';
+import { HOT_ID, drive, type LoadResult, type Scenario, type Target } from './load.js';
+import { CLK_TCK, cpuTicks, freePort, startServer, ticksToMs, waitIdle, type Server } from './processes.js';
+import { printReport, type Row } from './report.js';
+import { cloneInPostgres, cloneInSqlite, createTemplate } from './seed.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+const settings = {
+  seconds: intEnv('BENCH_SECONDS', 10),
+  warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 2),
+  connections: intEnv('BENCH_CONNECTIONS', 32),
+  connectors: intEnv('BENCH_CONNECTORS', 10_000),
+  stores: (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()),
+  postgresUrl: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  /** `dist` (build if needed) or `tsx` (run src/ directly). */
+  plugboard: process.env.BENCH_PLUGBOARD ?? 'dist',
+  cpuProfile: process.env.BENCH_CPU_PROF === '1',
+  keep: process.env.BENCH_KEEP === '1',
+};
+
+function intEnv(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a positive whole number, got "${value}"`);
+  return n;
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * The command that starts plugboard. The built CLI is what users run, so prefer it and (re)build when dist/ is
+ * missing or older than src/. When the build fails (src/ mid-edit), run src/ through tsx and say so.
+ */
+function plugboardCommand(): { args: string[]; how: string } {
+  const tsx = { args: ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')], how: 'src/ through tsx' };
+  if (settings.plugboard === 'tsx') return tsx;
+  const main = join(ROOT, 'dist/cli/main.js');
+  const built = existsSync(main) ? statSync(main).mtimeMs : 0;
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
+      const path = join(dir, e.name);
+      return Math.max(max, e.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+    }, 0);
+  if (built < newest(join(ROOT, 'src'))) {
+    say(built === 0 ? 'building plugboard (dist/ is missing)…' : 'building plugboard (src/ changed since the last build)…');
+    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    if (build.status !== 0) {
+      say(`npm run build failed; running plugboard from src/ through tsx instead.\n${(build.stdout + build.stderr).trim().split('\n').slice(-10).join('\n')}`);
+      return { ...tsx, how: 'src/ through tsx (npm run build failed)' };
+    }
+  }
+  return { args: [main], how: 'dist/ (npm run build)' };
+}
+
+/** The environment without plugboard's own settings, so that the caller's shell cannot change what is measured. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (/^(DATABASE_|RATE_LIMIT_|PLUGBOARD_|REDIS_URL|REQUIRE_IF_MATCH|BODY_LIMIT|CONNECTION_TEST_|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_OPTIONS)/.test(name)) delete env[name];
+  }
+  return env;
+}
+
+/**
+ * A connection string whose sessions work in `schema` only, and name themselves after it so that their
+ * backends can be found in pg_stat_activity.
+ */
+const inSchema = (url: string, schema: string) =>
+  `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}&application_name=${schema}`;
+
+/**
+ * CPU ticks per process of the PostgreSQL backends serving `schema`, plus the WAL writer, checkpointer and
+ * background writer. Other databases' clients on the same server (a test suite, say) are left out.
+ */
+async function postgresTicks(admin: pg.Client, schema: string): Promise<Map<number, number>> {
+  const { rows } = await admin.query<{ pid: number }>(
+    "select pid from pg_stat_activity where application_name = $1 or backend_type in ('walwriter', 'checkpointer', 'background writer')",
+    [schema],
+  );
+  const ticks = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      ticks.set(pid, cpuTicks(pid));
+    } catch {
+      // The backend ended meanwhile (or PostgreSQL is on another machine: then there is nothing to read).
+    }
+  }
+  return ticks;
+}
+
+/** Ticks spent between two readings; a backend that started in between counts from zero. */
+const ticksBetween = (before: Map<number, number>, after: Map<number, number>) =>
+  [...after].reduce((sum, [pid, ticks]) => sum + ticks - (before.get(pid) ?? 0), 0);
+
+interface Pair {
+  readonly bare: Server;
+  readonly plugboard: Server;
+  /** The SQLite files (their -wal beside them); undefined on PostgreSQL. */
+  readonly dbFiles?: { bare: string; plugboard: string };
+}
+
+async function startPair(store: 'sqlite' | 'postgres', dir: string, plugboard: { args: string[] }, adminKey: string, schemas?: { bare: string; plugboard: string }): Promise<Pair> {
+  const env = cleanEnv();
+  const bareDb = store === 'sqlite' ? join(dir, 'bare.db') : inSchema(settings.postgresUrl, schemas!.bare);
+  const barePort = await freePort();
+  const bare = await startServer({
+    name: `bare ${store}`,
+    args: ['--import', 'tsx', join(ROOT, 'bench/write/bare-server.ts')],
+    env: { ...env, BARE_ENGINE: store, BARE_DB: bareDb, PORT: String(barePort) },
+    port: barePort,
+    logFile: join(dir, 'bare.log'),
+    cwd: ROOT,
+  });
+  try {
+    const dataDir = join(dir, 'plugboard');
+    const pbPort = await freePort();
+    const pbEnv: NodeJS.ProcessEnv = {
+      ...env,
+      DATA_DIR: dataDir,
+      PLUGBOARD_ADMIN_KEY: adminKey,
+      RATE_LIMIT_READ_PER_SECOND: '0',
+      RATE_LIMIT_WRITE_PER_SECOND: '0',
+      LOG_LEVEL: 'warn',
+    };
+    if (store === 'postgres') {
+      pbEnv.DATABASE_URL = inSchema(settings.postgresUrl, schemas!.plugboard);
+      pbEnv.PLUGBOARD_MASTER_KEYS = `bench:${randomBytes(32).toString('base64')}`;
+    }
+    const profile = settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'cpu-profile')}`] : [];
+    const server = await startServer({
+      name: `plugboard ${store}`,
+      args: [...profile, ...plugboard.args, 'serve', '--host', '127.0.0.1', '--port', String(pbPort)],
+      env: pbEnv,
+      port: pbPort,
+      logFile: join(dir, 'plugboard.log'),
+      cwd: ROOT,
+    });
+    const dbFiles = store === 'sqlite' ? { bare: bareDb, plugboard: join(dataDir, 'plugboard.db') } : undefined;
+    return { bare, plugboard: server, dbFiles };
+  } catch (error) {
+    await bare.stop();
+    throw error;
+  }
+}
+
+const fileSize = (path: string) => (existsSync(path) ? statSync(path).size : 0);
+
+async function measure(
+  store: 'sqlite' | 'postgres',
+  scenario: Scenario,
+  server: Server,
+  target: Target,
+  postgres: { admin: pg.Client; schema: string } | undefined,
+  walFile: string | undefined,
+): Promise<Row> {
+  if (settings.warmupSeconds > 0) await drive(target, scenario, settings.warmupSeconds, settings.connections);
+  // Let the server finish what the warm-up left queued, so that its CPU time is not counted in this run.
+  await waitIdle(() => cpuTicks(server.pid));
+  const admin = postgres?.admin;
+  const lsn = admin && (await admin.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
+  const pgBefore = postgres && (await postgresTicks(postgres.admin, postgres.schema));
+  const before = cpuTicks(server.pid);
+  const result: LoadResult = await drive(target, scenario, settings.seconds, settings.connections);
+  const serverMs = ticksToMs(cpuTicks(server.pid) - before);
+  const pgMs = postgres && pgBefore ? ticksToMs(ticksBetween(pgBefore, await postgresTicks(postgres.admin, postgres.schema))) : undefined;
+  const walBytes = admin && lsn
+    ? Number((await admin.query<{ bytes: string }>('select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text as bytes', [lsn])).rows[0]!.bytes)
+    : undefined;
+  await waitIdle(() => cpuTicks(server.pid));
+  const answered2xx = result.requests - result.non2xx;
+  return {
+    store,
+    scenario,
+    server: server.name.split(' ')[0]!,
+    result,
+    serverCpuMsPerRequest: serverMs / Math.max(1, result.requests),
+    postgresCpuMsPerRequest: pgMs === undefined ? undefined : pgMs / Math.max(1, result.requests),
+    walFileBytes: walFile === undefined ? undefined : fileSize(walFile),
+    walBytesPerRequest: walBytes === undefined ? undefined : walBytes / Math.max(1, answered2xx),
+  };
+}
+
+async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard: { args: string[] }): Promise<Row[]> {
+  const dir = join(root, store);
+  mkdirSync(dir, { recursive: true });
+  const adminKey = `pbk_bench_${randomBytes(18).toString('base64url')}`;
+  let admin: pg.Client | undefined;
+  let schemas: { bare: string; plugboard: string } | undefined;
+  if (store === 'postgres') {
+    admin = new pg.Client({ connectionString: settings.postgresUrl });
+    await admin.connect();
+    const run = `${process.pid}_${Date.now().toString(36)}`;
+    schemas = { bare: `bench_write_${run}_bare`, plugboard: `bench_write_${run}_plugboard` };
+    for (const schema of Object.values(schemas)) await admin.query(`create schema ${schema}`);
+    const sync = (await admin.query<{ synchronous_commit: string }>('show synchronous_commit')).rows[0]!.synchronous_commit;
+    say(`postgres: schemas ${schemas.bare}, ${schemas.plugboard}; synchronous_commit=${sync}`);
+  }
+  let pair: Pair | undefined;
+  try {
+    say(`${store}: starting the bare server and plugboard…`);
+    pair = await startPair(store, dir, plugboard, adminKey, schemas);
+    const targets = {
+      bare: { origin: pair.bare.origin, headers: {}, etags: new Map(), retired: new Set() } satisfies Target,
+      plugboard: { origin: pair.plugboard.origin, headers: { authorization: `Bearer ${adminKey}` }, etags: new Map(), retired: new Set() } satisfies Target,
+    };
+    for (const name of ['bare', 'plugboard'] as const) {
+      const started = performance.now();
+      const etag = await createTemplate(targets[name]);
+      if (store === 'sqlite') cloneInSqlite(pair.dbFiles![name], settings.connectors);
+      else await cloneInPostgres(admin!, schemas![name], settings.connectors);
+      for (let i = 0; i < settings.connectors; i++) targets[name].etags.set(connectorId(i), etag);
+      say(`${store}: seeded ${settings.connectors} connectors into ${name} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+    const rows: Row[] = [];
+    for (const scenario of ['hot', 'uniform'] as const) {
+      for (const name of ['bare', 'plugboard'] as const) {
+        say(`${store}: ${scenario}, ${name}: ${settings.warmupSeconds} s warm-up + ${settings.seconds} s…`);
+        const postgres = admin && schemas ? { admin, schema: schemas[name] } : undefined;
+        rows.push(await measure(store, scenario, pair[name], targets[name], postgres, pair.dbFiles && `${pair.dbFiles[name]}-wal`));
+      }
+    }
+    return rows;
+  } finally {
+    await pair?.plugboard.stop();
+    await pair?.bare.stop();
+    if (admin) {
+      for (const schema of Object.values(schemas ?? {})) await admin.query(`drop schema if exists ${schema} cascade`);
+      await admin.end();
+    }
+  }
+}
+
+async function postgresReachable(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: settings.postgresUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function main() {
+  const started = performance.now();
+  const loadBefore = loadavg()[0]!;
+  const plugboard = plugboardCommand();
+  const root = mkdtempSync(join(tmpdir(), 'plugboard-bench-write-'));
+  // fsync on tmpfs returns at once: SQLite figures from there would say nothing about durable writes.
+  const TMPFS_MAGIC = 0x01021994;
+  if (statfsSync(root).type === TMPFS_MAGIC) say(`warning: ${root} is on tmpfs, where fsync costs nothing; set TMPDIR to a directory on a disk`);
+  say(`working in ${root}`);
+
+  const rows: Row[] = [];
+  const skipped: string[] = [];
+  let failed = false;
+  try {
+    for (const store of settings.stores) {
+      if (store !== 'sqlite' && store !== 'postgres') throw new Error(`BENCH_STORES: unknown store "${store}" (sqlite, postgres)`);
+      if (store === 'postgres') {
+        const problem = await postgresReachable();
+        if (problem) {
+          skipped.push(`postgres: not reachable at ${settings.postgresUrl} (${problem}); set BENCH_POSTGRES_URL, or BENCH_STORES=sqlite`);
+          failed = true;
+          continue;
+        }
+      }
+      rows.push(...(await benchStore(store, root, plugboard)));
+    }
+  } finally {
+    if (settings.keep || settings.cpuProfile) say(`kept ${root} (logs${settings.cpuProfile ? ', CPU profiles under */cpu-profile' : ''})`);
+    else rmSync(root, { recursive: true, force: true });
+  }
+
+  printReport(rows, {
+    machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, CLK_TCK ${CLK_TCK}`,
+    plugboard: plugboard.how,
+    load: `autocannon, ${settings.connections} connections, pipelining 1, ${settings.warmupSeconds} s warm-up then ${settings.seconds} s per row; ${settings.connectors} connectors, workspace "${WORKSPACE}", hot id ${HOT_ID}`,
+    elapsedSeconds: (performance.now() - started) / 1000,
+    loadAverage: [loadBefore, loadavg()[0]!],
+    skipped,
+  });
+  if (failed) process.exitCode = 1;
+}
+
+await main();

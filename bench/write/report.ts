@@ -1,0 +1,86 @@
+/** The printed table of `bench:write`: one row per store, scenario and server, plugboard beside its baseline. */
+import type { LoadResult, Scenario } from './load.js';
+
+export interface Row {
+  readonly store: 'sqlite' | 'postgres';
+  readonly scenario: Scenario;
+  readonly server: string;
+  readonly result: LoadResult;
+  readonly serverCpuMsPerRequest: number;
+  /** All `postgres` processes on the machine, per request; PostgreSQL rows only. */
+  readonly postgresCpuMsPerRequest: number | undefined;
+  /** Size of the SQLite -wal file after the row's run. */
+  readonly walFileBytes: number | undefined;
+  /** PostgreSQL WAL generated during the run, per successful request. */
+  readonly walBytesPerRequest: number | undefined;
+}
+
+const rate = (r: LoadResult) => r.requests / r.seconds;
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function non2xx(r: LoadResult): string {
+  const other = Object.entries(r.statuses).filter(([status]) => !status.startsWith('2'));
+  const failures = [r.errors > 0 ? `${r.errors} errors` : '', r.timeouts > 0 ? `${r.timeouts} timeouts` : ''].filter(Boolean);
+  const detail = [...other.map(([status, count]) => `${status}×${count}`), ...failures].join(' ');
+  return detail ? `${r.non2xx} (${detail})` : String(r.non2xx);
+}
+
+export function printReport(
+  rows: readonly Row[],
+  info: { machine: string; plugboard: string; load: string; elapsedSeconds: number; loadAverage: readonly number[]; skipped: readonly string[] },
+): void {
+  const baseline = (row: Row) => rows.find((b) => b.server === 'bare' && b.store === row.store && b.scenario === row.scenario);
+  const header = ['store', 'scenario', 'server', 'req/s', '×bare', 'p50 ms', 'p99 ms', 'non-2xx', 'CPU ms/req', '×bare', 'pg CPU ms/req', 'WAL'];
+  const table = rows.map((row) => {
+    const base = baseline(row);
+    return [
+      row.store,
+      row.scenario === 'hot' ? 'hot id' : 'uniform',
+      row.server,
+      rate(row.result).toFixed(0),
+      base ? (rate(row.result) / rate(base.result)).toFixed(2) : '',
+      String(row.result.p50),
+      String(row.result.p99),
+      non2xx(row.result),
+      row.serverCpuMsPerRequest.toFixed(3),
+      base ? (row.serverCpuMsPerRequest / base.serverCpuMsPerRequest).toFixed(2) : '',
+      row.postgresCpuMsPerRequest === undefined ? '-' : row.postgresCpuMsPerRequest.toFixed(3),
+      row.walFileBytes !== undefined ? `file ${bytes(row.walFileBytes)}` : row.walBytesPerRequest !== undefined ? `${bytes(Math.round(row.walBytesPerRequest))}/req` : '-',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const left = new Set([0, 1, 2, 7, 11]);
+  const line = (cells: readonly string[]) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+
+  const out = [
+    '',
+    'bench:write: PUT /api/v1/workspaces/default/connectors/{id}, full body, plugboard vs a bare Fastify server doing the same durable UPDATE',
+    `machine:   ${info.machine}; 1-min load average ${info.loadAverage.map((l) => l.toFixed(1)).join(' at start, ')} at the end`,
+    `plugboard: ${info.plugboard}; API key, If-Match, rate limits off, LOG_LEVEL=warn`,
+    `load:      ${info.load}`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...table.map(line),
+    '',
+    'How to read it:',
+    '- req/s counts every answer (any status) over the measured seconds; ×bare divides by the bare server of the same store and scenario.',
+    '- p50/p99 come from autocannon, whose latency histogram has 1 ms resolution.',
+    '- CPU ms/req is the server process\'s utime+stime (/proc/<pid>/stat) over the run, per answer. pg CPU ms/req does the same for',
+    '  the PostgreSQL backends of that server\'s connections plus the WAL writer, checkpointer and background writer.',
+    '- hot id: all connections PUT one connector with `If-Match: *` (a tracked ETag would go stale for 31 of 32 writers at once).',
+    '  uniform: random ids over the others, each sent with the ETag of its last answer. No two connections write one id at once',
+    '  and ids whose answer a run\'s end cut off are not written again, so every If-Match is current: a 412 there is a server bug.',
+    '- WAL: SQLite, the size of the -wal file after the row (it stays near 4 MiB while checkpoints run); PostgreSQL, WAL bytes',
+    '  generated per successful request.',
+    ...info.skipped.map((s) => `skipped: ${s}`),
+    `total time ${info.elapsedSeconds.toFixed(0)} s`,
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+}
