@@ -11,6 +11,7 @@ import { createWriter, type Writer } from './storage/writer.js';
 import { createToolsetService, type GatewayUrls } from './services/toolset-service.js';
 import { createToolsetReconciler, type ToolsetReconciler } from './services/toolset-reconciler.js';
 import { createAccessClientService } from './services/access-client-service.js';
+import { createGatewayService, type GatewayOptions } from './services/gateway-service.js';
 import { createAccessKeyService } from './services/access-key-service.js';
 import { createAccessService } from './services/access-service.js';
 import { createAuditService } from './services/audit-service.js';
@@ -40,6 +41,7 @@ export interface Services {
   readonly audit: ReturnType<typeof createAuditService>;
   readonly toolsets: ReturnType<typeof createToolsetService>;
   readonly idempotency: ReturnType<typeof createIdempotencyService>;
+  readonly gateway: ReturnType<typeof createGatewayService>;
 }
 
 export interface App {
@@ -99,6 +101,7 @@ export function createServices(deps: {
   tester: ConnectionTester;
   reconciler: Pick<ToolsetReconciler, 'trigger'>;
   urls: GatewayUrls;
+  gateway: GatewayOptions;
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
@@ -114,6 +117,7 @@ export function createServices(deps: {
     audit: createAuditService({ db }),
     idempotency: createIdempotencyService({ writer, clock }),
     toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
+    gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway }),
   };
 }
 
@@ -141,7 +145,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
     });
     const writer = createWriter(db);
     reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs });
-    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl) });
+    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl), gateway: config.gateway });
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
     // Picks up toolset generations that no node has reconciled (one written just before a crash, say).
     reconciler.start(config.reconcileIntervalMs);
@@ -154,11 +158,13 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       metrics,
       rateLimiter,
       rateLimits: config.rateLimits,
+      gatewayRateLimit: config.gateway.rateLimit,
       version: VERSION,
     });
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.
     const housekeeping = setInterval(() => {
       services.idempotency.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'could not purge idempotency records'));
+      services.gateway.sessions.purgeEnded().catch((error: unknown) => logger.warn({ err: error }, 'could not purge ended gateway sessions'));
     }, 10 * 60 * 1000);
     housekeeping.unref();
     return {
@@ -176,6 +182,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       async close() {
         clearInterval(housekeeping);
         await server.close();
+        await services.gateway.close();
         await reconciler?.stop();
         await rateLimiter?.close();
         await db.close();

@@ -28,6 +28,13 @@ export interface Config {
   readonly reconcileIntervalMs: number;
   /** Shared state for several nodes (rate limits); memory of this process when unset. */
   readonly redisUrl: string | undefined;
+  /** The MCP gateway: upstream timeout and answer size, session lifetime, default per-client rate limit. */
+  readonly gateway: {
+    readonly upstreamTimeoutMs: number;
+    readonly maxResponseBytes: number;
+    readonly sessionTtlSeconds: number;
+    readonly rateLimit: { readonly perSecond: number; readonly burst: number } | undefined;
+  };
   /** Per principal and operation class; undefined turns that class's limit off. */
   readonly rateLimits: {
     readonly read: { readonly perSecond: number; readonly burst: number } | undefined;
@@ -99,8 +106,8 @@ function parseInteger(name: string, value: string | undefined, fallback: number,
   return n;
 }
 
-/** RATE_LIMIT_<CLASS>_PER_SECOND (0 turns the limit off) and RATE_LIMIT_<CLASS>_BURST. */
-function parseRateLimit(env: NodeJS.ProcessEnv, kind: 'READ' | 'WRITE', fallback: { perSecond: number; burst: number }, problems: string[]) {
+/** RATE_LIMIT_<CLASS>_PER_SECOND (0 turns the limit off) and RATE_LIMIT_<CLASS>_BURST; GATEWAY is per access client. */
+function parseRateLimit(env: NodeJS.ProcessEnv, kind: 'READ' | 'WRITE' | 'GATEWAY', fallback: { perSecond: number; burst: number }, problems: string[]) {
   const perSecond = parseInteger(`RATE_LIMIT_${kind}_PER_SECOND`, env[`RATE_LIMIT_${kind}_PER_SECOND`], fallback.perSecond, 0, 1_000_000, problems);
   const burst = parseInteger(`RATE_LIMIT_${kind}_BURST`, env[`RATE_LIMIT_${kind}_BURST`], fallback.burst, 0, 1_000_000, problems);
   return perSecond === 0 ? undefined : { perSecond, burst };
@@ -153,6 +160,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     shutdownDrainMs: parseInteger('SHUTDOWN_DRAIN_MS', env.SHUTDOWN_DRAIN_MS, 0, 0, 600_000, problems),
     connectionTestTimeoutMs: parseInteger('CONNECTION_TEST_TIMEOUT_MS', env.CONNECTION_TEST_TIMEOUT_MS, 5000, 100, 120_000, problems),
     redisUrl: env.REDIS_URL || undefined,
+    gateway: {
+      upstreamTimeoutMs: parseInteger('GATEWAY_UPSTREAM_TIMEOUT_MS', env.GATEWAY_UPSTREAM_TIMEOUT_MS, 30_000, 100, 600_000, problems),
+      maxResponseBytes: parseInteger('GATEWAY_MAX_RESPONSE_BYTES', env.GATEWAY_MAX_RESPONSE_BYTES, 10 * 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
+      sessionTtlSeconds: parseInteger('MCP_SESSION_TTL_SECONDS', env.MCP_SESSION_TTL_SECONDS, 24 * 3600, 60, 30 * 24 * 3600, problems),
+      rateLimit: parseRateLimit(env, 'GATEWAY', { perSecond: 50, burst: 50 }, problems),
+    },
     rateLimits: {
       read: parseRateLimit(env, 'READ', { perSecond: 100, burst: 200 }, problems),
       write: parseRateLimit(env, 'WRITE', { perSecond: 50, burst: 100 }, problems),

@@ -10,7 +10,8 @@ import type { Services } from '../app.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerMetrics, type Metrics } from './metrics.js';
 import { registerRateLimit, type RateLimits } from './rate-limit.js';
-import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
+import { gatewayRoutes } from '../gateway/index.js';
 import { authenticateRequest } from './authenticate.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
@@ -37,6 +38,8 @@ export interface ServerOptions {
   readonly metrics: Metrics;
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: RateLimits;
+  /** Calls per second of an access client without a limit of its own; undefined for none. */
+  readonly gatewayRateLimit: RateLimit | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -178,5 +181,12 @@ export async function buildServer(services: Services, options: ServerOptions): P
     },
     { prefix: '/api/v1' },
   );
+  // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.
+  await app.register(gatewayRoutes, {
+    gateway: services.gateway,
+    rateLimiter: options.rateLimiter,
+    defaultRateLimit: options.gatewayRateLimit,
+    sseKeepAliveSeconds: 15,
+  });
   return app as unknown as FastifyInstance;
 }

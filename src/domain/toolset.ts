@@ -76,6 +76,15 @@ export const ToolsetSpec = Type.Object(
       ),
     ),
     authConfig: Nullable(ApiKeyAuthConfig),
+    baseUrl: Type.Optional(
+      Nullable(
+        Type.String({
+          pattern: '^https?://[^\\s]+$',
+          maxLength: 2048,
+          description: "plugboard's own: the upstream URL tool calls go to, in place of the document's server URL.",
+        }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { SEALED_PREFIX } from '../domain/secrets.js';
 
 /** Seals and opens secrets. Callers see strings only; the key material stays inside. */
@@ -12,6 +12,11 @@ export interface Vault {
    * A value already on the active key comes back unchanged.
    */
   rewrap(sealed: string): string;
+  /**
+   * A 32-byte key for one purpose (signing gateway session ids, say), derived with HKDF from a master key:
+   * the active one by default. Undefined for a key id that is not configured.
+   */
+  deriveKey(purpose: string, keyId?: string): Buffer | undefined;
   readonly activeKeyId: string;
   /** Every configured master-key id, active first. */
   readonly keyIds: readonly string[];
@@ -82,6 +87,10 @@ export function createVault(keys: readonly MasterKey[]): Vault {
       return decrypt(dataKeyOf(keyId, wrapped), body).toString('utf8');
     },
     keyIdOf: (sealed) => parse(sealed).keyId,
+    deriveKey(purpose, keyId = active.id) {
+      const masterKey = byId.get(keyId);
+      return masterKey && Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `plugboard:${purpose}`, 32));
+    },
     rewrap(sealed) {
       const { keyId, wrapped, body, bodyText } = parse(sealed);
       if (keyId === active.id) return sealed;

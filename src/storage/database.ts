@@ -21,6 +21,7 @@ import { signingCredentials } from './migrations/0003-signing-credentials.js';
 import { idempotency } from './migrations/0004-idempotency.js';
 import { toolsets } from './migrations/0006-toolsets.js';
 import { accessClients } from './migrations/0005-access-clients.js';
+import { mcpSessions } from './migrations/0009-mcp-sessions.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -99,6 +100,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0004-idempotency': idempotency(),
     '0005-access-clients': accessClients(),
     '0006-toolsets': toolsets(),
+    '0009-mcp-sessions': mcpSessions(),
   };
 }
 

@@ -166,6 +166,11 @@ export interface CounterRow {
   value: number;
 }
 
+export interface McpEndedSessionRow {
+  session_hash: string;
+  expires_at: string;
+}
+
 export interface Database {
   workspaces: WorkspaceRow;
   principals: PrincipalRow;
@@ -181,4 +186,5 @@ export interface Database {
   idempotency_records: IdempotencyRow;
   access_clients: AccessClientRow;
   access_client_secrets: AccessClientSecretRow;
+  mcp_ended_sessions: McpEndedSessionRow;
 }

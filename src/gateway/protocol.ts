@@ -1,0 +1,88 @@
+import {
+  ErrorCode,
+  JSONRPCMessageSchema,
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { VERSION_INFO } from '../services/version-info.js';
+import type { GatewayService, ServedToolset } from '../services/gateway-service.js';
+import { TransportError, toGatewayFailure } from './errors.js';
+
+/** A JSON-RPC answer to one request: a result or an error, with the request's id. */
+export type RpcAnswer =
+  | { jsonrpc: '2.0'; id: string | number; result: Record<string, unknown> }
+  | { jsonrpc: '2.0'; id: string | number; error: { code: number; message: string; data?: unknown } };
+
+export const isRequest = (message: JSONRPCMessage): message is JSONRPCRequest => 'method' in message && 'id' in message;
+
+/** The protocol version a server answers `initialize` with: the client's when supported, else the latest. */
+export function negotiateVersion(requested: unknown): string {
+  return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+}
+
+/**
+ * Reads a POSTed body into JSON-RPC messages (one, or a batch), each checked against the SDK's schema.
+ * Throws a TransportError with the JSON-RPC code a parse or shape failure gets.
+ */
+export function readMessages(text: string): { messages: JSONRPCMessage[]; batch: boolean } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new TransportError(400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON.');
+  }
+  const batch = Array.isArray(parsed);
+  const items = batch ? (parsed as unknown[]) : [parsed];
+  if (items.length === 0) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: an empty batch.');
+  const messages = items.map((item) => {
+    const checked = JSONRPCMessageSchema.safeParse(item);
+    if (!checked.success) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message.');
+    return checked.data;
+  });
+  return { messages, batch };
+}
+
+/** The `initialize` result: tools only, no resources or prompts. */
+export function initializeResult(protocolVersion: string, toolset: ServedToolset): Record<string, unknown> {
+  return {
+    protocolVersion,
+    capabilities: { tools: { listChanged: false } },
+    serverInfo: { name: `plugboard/${toolset.name}`, version: VERSION_INFO.version },
+    instructions: `Tools of the "${toolset.name}" toolset, served by plugboard; each calls its upstream API with credentials kept on the server.`,
+  };
+}
+
+const ok = (id: string | number, result: Record<string, unknown>): RpcAnswer => ({ jsonrpc: '2.0', id, result });
+
+/**
+ * Answers one request of an established session. Never throws: a failure becomes the JSON-RPC error of this
+ * request (an unknown tool or bad arguments are the caller's -32602), so one bad call never breaks a session.
+ */
+export async function answerRequest(gateway: GatewayService, toolset: ServedToolset, request: JSONRPCRequest, requestId: string): Promise<RpcAnswer> {
+  try {
+    switch (request.method) {
+      case 'ping':
+        return ok(request.id, {});
+      case 'initialize':
+        // A second initialize inside a session: answered again, the session stays as it is.
+        return ok(request.id, initializeResult(negotiateVersion((request.params as { protocolVersion?: unknown } | undefined)?.protocolVersion), toolset));
+      case 'tools/list':
+        return ok(request.id, { tools: toolset.tools });
+      case 'tools/call': {
+        const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
+        if (typeof params.name !== 'string') throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "name" must be a string.');
+        const args = params.arguments ?? {};
+        if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+          throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "arguments" must be an object.');
+        }
+        return ok(request.id, (await gateway.callTool(toolset, params.name, args as Record<string, unknown>)) as Record<string, unknown>);
+      }
+      default:
+        return { jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` } };
+    }
+  } catch (error) {
+    return { jsonrpc: '2.0', id: request.id, error: toGatewayFailure(error, requestId, true).error };
+  }
+}

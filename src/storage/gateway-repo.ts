@@ -1,0 +1,81 @@
+import type { ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
+import type { Executor } from './writer.js';
+
+/** What the gateway needs of an access client on every call, read in one query from a token digest. */
+export interface GatewayClientRow {
+  readonly workspaceId: string;
+  readonly id: string;
+  readonly toolsets: readonly string[];
+  readonly rateLimit: number | null;
+  readonly status: string;
+  /** When the token stops working (a rotation retired it), or null. */
+  readonly expiresAt: string | null;
+}
+
+export async function findGatewayClient(db: Executor, tokenHash: string): Promise<GatewayClientRow | undefined> {
+  const row = await db
+    .selectFrom('access_client_secrets as s')
+    .innerJoin('access_clients as c', (join) => join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'))
+    .select(['c.workspace_id', 'c.id', 'c.toolsets', 'c.rate_limit', 'c.status', 's.expires_at'])
+    .where('s.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  return (
+    row && {
+      workspaceId: row.workspace_id,
+      id: row.id,
+      toolsets: JSON.parse(row.toolsets) as string[],
+      rateLimit: row.rate_limit,
+      status: row.status,
+      expiresAt: row.expires_at,
+    }
+  );
+}
+
+/** The stored revision of a toolset: what tells the gateway whether its compiled copy is still current. */
+export async function findToolsetRevision(db: Executor, workspaceId: string, name: string): Promise<number | undefined> {
+  const row = await db.selectFrom('toolsets').select('revision').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
+  return row?.revision;
+}
+
+export interface ServableToolsetRow {
+  readonly revision: number;
+  readonly spec: ToolsetSpec;
+  readonly status: ToolsetStatus;
+  /** How to call each served OpenAPI tool, by tool name; null until a spec first converted. */
+  readonly operations: Record<string, unknown> | null;
+}
+
+export async function findServableToolset(db: Executor, workspaceId: string, name: string): Promise<ServableToolsetRow | undefined> {
+  const row = await db
+    .selectFrom('toolsets')
+    .select(['revision', 'spec', 'status', 'operations'])
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return (
+    row && {
+      revision: row.revision,
+      spec: JSON.parse(row.spec) as ToolsetSpec,
+      status: JSON.parse(row.status) as ToolsetStatus,
+      operations: row.operations === null ? null : (JSON.parse(row.operations) as Record<string, unknown>),
+    }
+  );
+}
+
+export async function isSessionEnded(db: Executor, sessionHash: string): Promise<boolean> {
+  const row = await db.selectFrom('mcp_ended_sessions').select('session_hash').where('session_hash', '=', sessionHash).executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function endSession(db: Executor, sessionHash: string, expiresAt: string): Promise<void> {
+  await db
+    .insertInto('mcp_ended_sessions')
+    .values({ session_hash: sessionHash, expires_at: expiresAt })
+    .onConflict((c) => c.column('session_hash').doNothing())
+    .execute();
+}
+
+export async function purgeEndedSessions(db: Executor, now: string): Promise<number> {
+  const result = await db.deleteFrom('mcp_ended_sessions').where('expires_at', '<', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
