@@ -83,10 +83,9 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
   const cache = new Map<string, ServedToolset>();
   const upstreamClients = new Map<string, { revision: number; client: Promise<Client> }>();
-  const sessionIds = createSessionIds({
-    activeKeyId: vault.activeKeyId,
-    key: (id) => vault.deriveKey(SESSION_KEY_PURPOSE, id),
-  });
+  // Derived once per master key: HKDF on every request would cost more than checking the signature.
+  const sessionKeys = new Map(vault.keyIds.map((id) => [id, vault.deriveKey(SESSION_KEY_PURPOSE, id)!]));
+  const sessionIds = createSessionIds({ activeKeyId: vault.activeKeyId, key: (id) => sessionKeys.get(id) });
 
   function compile(workspaceId: string, name: string, row: gateway.ServableToolsetRow): ServedToolset {
     const byName = new Map<string, ServedTool>();

@@ -11,6 +11,7 @@ import {
   SqliteDriver,
   sql,
   type DatabaseConnection,
+  type SqliteDatabase as KyselySqliteDatabase,
   type Migration,
   type MigrationProvider,
 } from 'kysely';
@@ -53,14 +54,39 @@ class ImmediateSqliteDriver extends SqliteDriver {
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  readonly #database: SqliteDatabase.Database;
-  constructor(database: SqliteDatabase.Database) {
+  readonly #database: KyselySqliteDatabase;
+  constructor(database: KyselySqliteDatabase) {
     super({ database });
     this.#database = database;
   }
   override createDriver() {
     return new ImmediateSqliteDriver({ database: this.#database });
   }
+}
+
+/**
+ * Kysely asks better-sqlite3 to prepare every query it runs, and preparing costs more than running a short
+ * one. A query's SQL text is the same for every set of parameters, so the most recently used statements are
+ * kept and reused (SQLite re-prepares one by itself if a migration changes the schema under it). Safe because
+ * better-sqlite3 runs each statement to completion synchronously: none is ever in use by two queries at once.
+ */
+function withStatementCache(database: SqliteDatabase.Database, limit = 256): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (statement) {
+        // Most recently used last, so that the first key is always the one to drop.
+        statements.delete(text);
+      } else {
+        statement = database.prepare(text);
+        if (statements.size >= limit) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(text, statement);
+      return statement;
+    },
+  };
 }
 
 /**
@@ -77,7 +103,7 @@ export function openDb(options: StoreOptions): Db {
     database.pragma('busy_timeout = 5000');
     // SQLite's own lower() folds only ASCII; searches fold case the way PostgreSQL and JavaScript do.
     database.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
-    const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(database) });
+    const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(withStatementCache(database)) });
     return { engine: 'sqlite', kysely, close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({

@@ -1,5 +1,29 @@
+import type { Compilable, CompiledQuery } from 'kysely';
 import type { ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
 import type { Executor } from './writer.js';
+
+/**
+ * The gateway runs the same three lookups on every call; building each with Kysely every time costs more than
+ * the lookup itself. Each is compiled once per database (the SQL differs between SQLite and PostgreSQL) with
+ * marker values, and run again with the real values put where the markers were.
+ */
+const compiled = new WeakMap<object, Map<string, CompiledQuery>>();
+const marker = (i: number) => `\u0000param${i}`;
+
+async function runCompiled<R>(db: Executor, name: string, build: (...markers: string[]) => Compilable<R>, values: readonly unknown[]): Promise<R[]> {
+  let queries = compiled.get(db);
+  if (!queries) compiled.set(db, (queries = new Map()));
+  let query = queries.get(name);
+  if (!query) {
+    query = build(...values.map((_, i) => marker(i))).compile();
+    queries.set(name, query);
+  }
+  const parameters = query.parameters.map((p) => {
+    const index = typeof p === 'string' && p.startsWith('\u0000param') ? Number(p.slice('\u0000param'.length)) : -1;
+    return index >= 0 ? values[index] : p;
+  });
+  return (await db.executeQuery<R>({ ...query, parameters })).rows;
+}
 
 /** What the gateway needs of an access client on every call, read in one query from a token digest. */
 export interface GatewayClientRow {
@@ -13,12 +37,17 @@ export interface GatewayClientRow {
 }
 
 export async function findGatewayClient(db: Executor, tokenHash: string): Promise<GatewayClientRow | undefined> {
-  const row = await db
-    .selectFrom('access_client_secrets as s')
-    .innerJoin('access_clients as c', (join) => join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'))
-    .select(['c.workspace_id', 'c.id', 'c.toolsets', 'c.rate_limit', 'c.status', 's.expires_at'])
-    .where('s.token_hash', '=', tokenHash)
-    .executeTakeFirst();
+  const [row] = await runCompiled(
+    db,
+    'client',
+    (hash) =>
+      db
+        .selectFrom('access_client_secrets as s')
+        .innerJoin('access_clients as c', (join) => join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'))
+        .select(['c.workspace_id', 'c.id', 'c.toolsets', 'c.rate_limit', 'c.status', 's.expires_at'])
+        .where('s.token_hash', '=', hash!),
+    [tokenHash],
+  );
   return (
     row && {
       workspaceId: row.workspace_id,
@@ -33,7 +62,12 @@ export async function findGatewayClient(db: Executor, tokenHash: string): Promis
 
 /** The stored revision of a toolset: what tells the gateway whether its compiled copy is still current. */
 export async function findToolsetRevision(db: Executor, workspaceId: string, name: string): Promise<number | undefined> {
-  const row = await db.selectFrom('toolsets').select('revision').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
+  const [row] = await runCompiled(
+    db,
+    'revision',
+    (ws, toolset) => db.selectFrom('toolsets').select('revision').where('workspace_id', '=', ws!).where('name', '=', toolset!),
+    [workspaceId, name],
+  );
   return row?.revision;
 }
 
@@ -63,8 +97,8 @@ export async function findServableToolset(db: Executor, workspaceId: string, nam
 }
 
 export async function isSessionEnded(db: Executor, sessionHash: string): Promise<boolean> {
-  const row = await db.selectFrom('mcp_ended_sessions').select('session_hash').where('session_hash', '=', sessionHash).executeTakeFirst();
-  return row !== undefined;
+  const rows = await runCompiled(db, 'ended', (hash) => db.selectFrom('mcp_ended_sessions').select('session_hash').where('session_hash', '=', hash!), [sessionHash]);
+  return rows.length > 0;
 }
 
 export async function endSession(db: Executor, sessionHash: string, expiresAt: string): Promise<void> {
