@@ -133,7 +133,8 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
   let reconciler: ToolsetReconciler | undefined;
   let draining = false;
   try {
-    await migrateToLatest(db);
+    const { applied } = await migrateToLatest(db);
+    if (applied.length > 0) logger.info({ applied }, 'migrated the store');
     const vault = createVault(loadMasterKeys(config, logger));
     const metrics = createMetrics();
     // One budget per principal across every node when Redis is configured; per process otherwise.
@@ -159,6 +160,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       rateLimiter,
       rateLimits: config.rateLimits,
       gatewayRateLimit: config.gateway.rateLimit,
+      nodeId: config.nodeId,
       version: VERSION,
     });
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { MasterKey } from './services/vault.js';
 
@@ -26,6 +27,8 @@ export interface Config {
   readonly publicUrl: string;
   /** How often each node looks for toolset generations nobody has reconciled. */
   readonly reconcileIntervalMs: number;
+  /** This node's name in the X-Plugboard-Node header of every answer (which node served a request). */
+  readonly nodeId: string;
   /** Shared state for several nodes (rate limits); memory of this process when unset. */
   readonly redisUrl: string | undefined;
   /** The MCP gateway: upstream timeout and answer size, session lifetime, default per-client rate limit. */
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     shutdownDrainMs: parseInteger('SHUTDOWN_DRAIN_MS', env.SHUTDOWN_DRAIN_MS, 0, 0, 600_000, problems),
     connectionTestTimeoutMs: parseInteger('CONNECTION_TEST_TIMEOUT_MS', env.CONNECTION_TEST_TIMEOUT_MS, 5000, 100, 120_000, problems),
     redisUrl: env.REDIS_URL || undefined,
+    nodeId: env.NODE_ID || `${hostname()}:${process.pid}`,
     gateway: {
       upstreamTimeoutMs: parseInteger('GATEWAY_UPSTREAM_TIMEOUT_MS', env.GATEWAY_UPSTREAM_TIMEOUT_MS, 30_000, 100, 600_000, problems),
       maxResponseBytes: parseInteger('GATEWAY_MAX_RESPONSE_BYTES', env.GATEWAY_MAX_RESPONSE_BYTES, 10 * 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
@@ -172,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     },
   };
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');
+  if (!/^[\x21-\x7e]{1,128}$/.test(config.nodeId)) problems.push('NODE_ID: expected 1–128 visible ASCII characters.');
   if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
     problems.push('REDIS_URL: expected a redis:// or rediss:// URL.');
   }

@@ -40,6 +40,8 @@ export interface ServerOptions {
   readonly rateLimits: RateLimits;
   /** Calls per second of an access client without a limit of its own; undefined for none. */
   readonly gatewayRateLimit: RateLimit | undefined;
+  /** Sent as X-Plugboard-Node on every answer. */
+  readonly nodeId: string;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -103,6 +105,7 @@ export async function buildServer(services: Services, options: ServerOptions): P
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    reply.header('x-plugboard-node', options.nodeId);
   });
   // A stopping server closes each connection after its answer (decided at answer time, so requests that began
   // before the stop count too): a kept-alive one would hold the close up until the client's keep-alive timeout.

@@ -130,6 +130,34 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
   };
 }
 
+/** Thrown when the store has migrations this code does not know: it was upgraded by a newer plugboard. */
+export class NewerSchemaError extends Error {
+  constructor(readonly unknown: readonly string[]) {
+    super(
+      `The store's schema is newer than this version of plugboard: it has migration${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}, ` +
+        'which this version does not know. A newer plugboard has already upgraded it; run that version (or a later one) on this store. ' +
+        'Refusing to start rather than work on a schema this code was not written for.',
+    );
+    this.name = 'NewerSchemaError';
+  }
+}
+
+/**
+ * A node with older code must not serve a store that newer code has migrated (its queries would miss the new
+ * columns' rules). Kysely's own check reports this only as "corrupted migrations"; this says what happened.
+ */
+async function refuseNewerSchema(db: Db, known: readonly string[], schema: string | undefined): Promise<void> {
+  const table = schema ? sql.table(`${schema}.kysely_migration`) : sql.table('kysely_migration');
+  let executed: string[];
+  try {
+    executed = (await sql<{ name: string }>`select name from ${table}`.execute(db.kysely)).rows.map((r) => r.name);
+  } catch {
+    return; // no migration table yet: an empty store
+  }
+  const unknown = executed.filter((name) => !known.includes(name)).sort();
+  if (unknown.length > 0) throw new NewerSchemaError(unknown);
+}
+
 /** Brings the schema up to date. On PostgreSQL Kysely holds an advisory lock, so several nodes may call it at once. */
 export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db.engine) };
@@ -138,6 +166,7 @@ export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
   const migrationTableSchema =
     db.engine === 'postgres' ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db.kysely)).rows[0]?.schema ?? undefined : undefined;
   const migrator = new Migrator({ db: db.kysely, provider, migrationTableSchema });
+  await refuseNewerSchema(db, Object.keys(migrationsFor(db.engine)), migrationTableSchema);
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     throw new Error(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
