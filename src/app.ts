@@ -21,6 +21,7 @@ import { createConnectionService } from './services/connection-service.js';
 import { createConnectionTester, type ConnectionTester } from './services/connection-tester.js';
 import { createConnectorPartsService } from './services/connector-parts-service.js';
 import { createConnectorService } from './services/connector-service.js';
+import { createNonceService, type NonceService } from './services/nonce-service.js';
 import { systemClock, type Clock } from './services/context.js';
 import { loadOrCreateKeyFile } from './services/master-keys.js';
 import { createVault, type Vault } from './services/vault.js';
@@ -42,6 +43,8 @@ export interface Services {
   readonly toolsets: ReturnType<typeof createToolsetService>;
   readonly idempotency: ReturnType<typeof createIdempotencyService>;
   readonly gateway: ReturnType<typeof createGatewayService>;
+  /** Nonces of signed requests (vendor dialects), shared by every node. */
+  readonly nonces: NonceService;
 }
 
 export interface App {
@@ -102,6 +105,8 @@ export function createServices(deps: {
   reconciler: Pick<ToolsetReconciler, 'trigger'>;
   urls: GatewayUrls;
   gateway: GatewayOptions;
+  /** Keeps request nonces in Redis instead of the store. */
+  redisUrl?: string;
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
@@ -118,6 +123,7 @@ export function createServices(deps: {
     idempotency: createIdempotencyService({ writer, clock }),
     toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
     gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway }),
+    nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
   };
 }
 
@@ -146,7 +152,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
     });
     const writer = createWriter(db);
     reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs });
-    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl), gateway: config.gateway });
+    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl), gateway: config.gateway, redisUrl: config.redisUrl });
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
     // Picks up toolset generations that no node has reconciled (one written just before a crash, say).
     reconciler.start(config.reconcileIntervalMs);
@@ -159,6 +165,8 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       metrics,
       rateLimiter,
       rateLimits: config.rateLimits,
+      huaweiFabricTimeoutMs: config.huaweiFabricTimeoutMs,
+      bailianRateLimit: config.bailianRateLimit,
       gatewayRateLimit: config.gateway.rateLimit,
       nodeId: config.nodeId,
       version: VERSION,
@@ -167,6 +175,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
     const housekeeping = setInterval(() => {
       services.idempotency.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'could not purge idempotency records'));
       services.gateway.sessions.purgeEnded().catch((error: unknown) => logger.warn({ err: error }, 'could not purge ended gateway sessions'));
+      services.nonces.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired request nonces'));
     }, 10 * 60 * 1000);
     housekeeping.unref();
     return {
@@ -185,6 +194,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
         clearInterval(housekeeping);
         await server.close();
         await services.gateway.close();
+        await services.nonces.close();
         await reconciler?.stop();
         await rateLimiter?.close();
         await db.close();

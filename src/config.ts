@@ -31,6 +31,8 @@ export interface Config {
   readonly nodeId: string;
   /** Shared state for several nodes (rate limits); memory of this process when unset. */
   readonly redisUrl: string | undefined;
+  /** A Huawei DataArts Fabric call still unanswered after this long gets 408 `common.00000408`. */
+  readonly huaweiFabricTimeoutMs: number;
   /** The MCP gateway: upstream timeout and answer size, session lifetime, default per-client rate limit. */
   readonly gateway: {
     readonly upstreamTimeoutMs: number;
@@ -38,6 +40,8 @@ export interface Config {
     readonly sessionTtlSeconds: number;
     readonly rateLimit: { readonly perSecond: number; readonly burst: number } | undefined;
   };
+  /** Model Studio (Bailian) dialect calls per principal and operation; undefined turns the limit off. */
+  readonly bailianRateLimit: { readonly perSecond: number; readonly burst: number } | undefined;
   /** Per principal and operation class; undefined turns that class's limit off. */
   readonly rateLimits: {
     readonly read: { readonly perSecond: number; readonly burst: number } | undefined;
@@ -116,6 +120,43 @@ function parseRateLimit(env: NodeJS.ProcessEnv, kind: 'READ' | 'WRITE' | 'GATEWA
   return perSecond === 0 ? undefined : { perSecond, burst };
 }
 
+/** BAILIAN_RATE_LIMIT_PER_SECOND (default 5, as Model Studio documents; 0 turns it off): that many calls at once, then that many a second. */
+function parseBailianRateLimit(env: NodeJS.ProcessEnv, problems: string[]) {
+  const perSecond = parseInteger('BAILIAN_RATE_LIMIT_PER_SECOND', env.BAILIAN_RATE_LIMIT_PER_SECOND, 5, 0, 1_000_000, problems);
+  return perSecond === 0 ? undefined : { perSecond, burst: perSecond - 1 };
+}
+
+/** Every environment variable `loadConfig` reads; deployment files may set no other (test/deploy.test.ts). */
+export const CONFIG_ENV_NAMES = [
+  'PORT',
+  'HOST',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'DATABASE_POOL_SIZE',
+  'PLUGBOARD_MASTER_KEYS',
+  'PLUGBOARD_ADMIN_KEY',
+  'LOG_LEVEL',
+  'BODY_LIMIT',
+  'REQUIRE_IF_MATCH',
+  'PUBLIC_URL',
+  'RECONCILE_INTERVAL_MS',
+  'SHUTDOWN_DRAIN_MS',
+  'CONNECTION_TEST_TIMEOUT_MS',
+  'REDIS_URL',
+  'NODE_ID',
+  'HUAWEI_FABRIC_TIMEOUT_MS',
+  'BAILIAN_RATE_LIMIT_PER_SECOND',
+  'GATEWAY_UPSTREAM_TIMEOUT_MS',
+  'GATEWAY_MAX_RESPONSE_BYTES',
+  'MCP_SESSION_TTL_SECONDS',
+  'RATE_LIMIT_READ_PER_SECOND',
+  'RATE_LIMIT_READ_BURST',
+  'RATE_LIMIT_WRITE_PER_SECOND',
+  'RATE_LIMIT_WRITE_BURST',
+  'RATE_LIMIT_GATEWAY_PER_SECOND',
+  'RATE_LIMIT_GATEWAY_BURST',
+] as const;
+
 /** Parses and checks the whole configuration; throws a ConfigError naming every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Config {
   const problems: string[] = [];
@@ -164,12 +205,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     connectionTestTimeoutMs: parseInteger('CONNECTION_TEST_TIMEOUT_MS', env.CONNECTION_TEST_TIMEOUT_MS, 5000, 100, 120_000, problems),
     redisUrl: env.REDIS_URL || undefined,
     nodeId: env.NODE_ID || `${hostname()}:${process.pid}`,
+    huaweiFabricTimeoutMs: parseInteger('HUAWEI_FABRIC_TIMEOUT_MS', env.HUAWEI_FABRIC_TIMEOUT_MS, 30_000, 10, 600_000, problems),
     gateway: {
       upstreamTimeoutMs: parseInteger('GATEWAY_UPSTREAM_TIMEOUT_MS', env.GATEWAY_UPSTREAM_TIMEOUT_MS, 30_000, 100, 600_000, problems),
       maxResponseBytes: parseInteger('GATEWAY_MAX_RESPONSE_BYTES', env.GATEWAY_MAX_RESPONSE_BYTES, 10 * 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
       sessionTtlSeconds: parseInteger('MCP_SESSION_TTL_SECONDS', env.MCP_SESSION_TTL_SECONDS, 24 * 3600, 60, 30 * 24 * 3600, problems),
       rateLimit: parseRateLimit(env, 'GATEWAY', { perSecond: 50, burst: 50 }, problems),
     },
+    bailianRateLimit: parseBailianRateLimit(env, problems),
     rateLimits: {
       read: parseRateLimit(env, 'READ', { perSecond: 100, burst: 200 }, problems),
       write: parseRateLimit(env, 'WRITE', { perSecond: 50, burst: 100 }, problems),

@@ -17,7 +17,9 @@ const classOf = (request: FastifyRequest) => (request.method === 'GET' || reques
  * with 503 rather than let through unlimited.
  */
 export function registerRateLimit(api: FastifyInstance, limiter: RateLimiter, limits: RateLimits, registry: Registry): void {
-  const rejections = new Counter({
+  // Every API edge (the native API and each dialect) registers this hook; they share one counter.
+  const existing = registry.getSingleMetric('plugboard_rate_limit_rejections_total') as Counter<'class'> | undefined;
+  const rejections = existing ?? new Counter({
     name: 'plugboard_rate_limit_rejections_total',
     help: 'Requests refused with 429, by operation class.',
     labelNames: ['class'],

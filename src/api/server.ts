@@ -12,6 +12,8 @@ import { registerMetrics, type Metrics } from './metrics.js';
 import { registerRateLimit, type RateLimits } from './rate-limit.js';
 import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
 import { gatewayRoutes } from '../gateway/index.js';
+import { webConsole } from './console.js';
+import { alibabaDialects } from '../dialects/alibaba/index.js';
 import { authenticateRequest } from './authenticate.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
@@ -25,6 +27,8 @@ import { connectorPartRoutes } from './routes/connector-parts.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { workspaceRoutes } from './routes/workspaces.js';
+import { versoriDialect } from '../dialects/versori/index.js';
+import { huaweiFabricDialect } from '../dialects/huawei-fabric/index.js';
 
 export interface ServerOptions {
   readonly logger: Logger;
@@ -42,6 +46,10 @@ export interface ServerOptions {
   readonly gatewayRateLimit: RateLimit | undefined;
   /** Sent as X-Plugboard-Node on every answer. */
   readonly nodeId: string;
+  /** Model Studio (Bailian) calls per principal and operation; undefined for none. */
+  readonly bailianRateLimit?: RateLimit;
+  /** How long a Huawei DataArts Fabric call may take before it is answered with 408. */
+  readonly huaweiFabricTimeoutMs: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -184,12 +192,22 @@ export async function buildServer(services: Services, options: ServerOptions): P
     },
     { prefix: '/api/v1' },
   );
+  await app.register(webConsole);
+  await app.register(alibabaDialects, { services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, bailianRateLimit: options.bailianRateLimit });
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.
   await app.register(gatewayRoutes, {
     gateway: services.gateway,
     rateLimiter: options.rateLimiter,
     defaultRateLimit: options.gatewayRateLimit,
     sseKeepAliveSeconds: 15,
+  });
+  // The vendors document their own routes: /openapi.json stays about the native API.
+  await app.register(async (dialects) => {
+    dialects.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, hide: true };
+    });
+    await dialects.register(huaweiFabricDialect, { ...services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, timeoutMs: options.huaweiFabricTimeoutMs });
+    await dialects.register(versoriDialect, { prefix: '/o', services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, registry: options.metrics.registry });
   });
   return app as unknown as FastifyInstance;
 }

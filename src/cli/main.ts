@@ -36,7 +36,7 @@ async function run(body: () => Promise<void>) {
 
 function banner(key: string) {
   const line = '-'.repeat(72);
-  return `${line}\nplugboard created workspace "default" and an owner API key. It is shown only this once:\n\n  ${key}\n\nTry it:  curl -H "Authorization: Bearer ${key}" http://HOST:PORT/api/v1/workspaces\n${line}\n`;
+  return `${line}\nplugboard created workspace "default" and an owner API key. It is shown only this once:\n\n  ${key}\n\nConsole: open http://HOST:PORT/console/ and sign in with this key\nTry it:  curl -H "Authorization: Bearer ${key}" http://HOST:PORT/api/v1/workspaces\n${line}\n`;
 }
 
 const program = new Command('plugboard').description('Self-hosted connector hub.').version(VERSION);
@@ -54,7 +54,7 @@ storeOptions(
     const config = loadConfig(process.env, flags);
     const app = await createApp(config);
     if (app.bootstrapKey?.generated) {
-      process.stdout.write(banner(app.bootstrapKey.key).replace('HOST:PORT', `${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`));
+      process.stdout.write(banner(app.bootstrapKey.key).replaceAll('HOST:PORT', `${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`));
     } else if (app.bootstrapKey) {
       app.logger.info('created workspace "default" with PLUGBOARD_ADMIN_KEY as its owner key');
     }
@@ -73,7 +73,7 @@ storeOptions(
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
     const address = await app.server.listen({ port: config.port, host: config.host });
-    app.logger.info({ address, store: config.database.engine }, 'plugboard is listening');
+    app.logger.info({ address, console: `${address}/console/`, store: config.database.engine }, 'plugboard is listening');
   }),
 );
 

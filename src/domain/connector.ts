@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { HttpUrl, Nullable, Slug, Variables, duplicateIndexes, type Stored, type Variable } from './common.js';
+import { HttpUrl, Nullable, Slug, Tags, Variables, duplicateIndexes, type Stored, type Variable } from './common.js';
 import { validationFailed, type FieldError } from './errors.js';
 
 export const PROTOCOL_TYPES = ['http', 'bigquery', 'mysql', 'postgresql', 'mcp'] as const;
@@ -49,6 +49,12 @@ export interface Connector extends Stored {
   readonly documentationUrl: string | null;
   readonly iconUrl: string | null;
   readonly baseUrl: string | null;
+  /** The BigQuery dataset ("<project_id>.<dataset_name>") a `bigquery` connector reads. */
+  readonly datasetId: string | null;
+  /** Whether the connector may be listed beyond its workspace (Versori's `public`). */
+  readonly isPublic: boolean;
+  /** Free-form labels: each key holds a list of values. */
+  readonly tags: Readonly<Record<string, readonly string[]>>;
   readonly status: (typeof CONNECTOR_STATUSES)[number];
   readonly authSchemeConfigs: readonly AuthSchemeConfig[];
   readonly connectionVariables: readonly Variable[];
@@ -79,6 +85,11 @@ export const ConnectorFields = {
   documentationUrl: Nullable(HttpUrl),
   iconUrl: Nullable(HttpUrl),
   baseUrl: Nullable(HttpUrl),
+  datasetId: Nullable(
+    Type.String({ minLength: 3, maxLength: 1100, pattern: '^\\S+\\.[A-Za-z0-9_]{1,1024}$', description: 'BigQuery dataset: "<project_id>.<dataset_name>".' }),
+  ),
+  isPublic: Nullable(Type.Boolean({ default: false })),
+  tags: Nullable(Tags),
   status: Nullable(Type.Union(CONNECTOR_STATUSES.map((t) => Type.Literal(t)), { default: 'active' })),
 };
 
@@ -124,6 +135,9 @@ export function connectorFieldsFrom(input: ConnectorInput | ConnectorCreateInput
     documentationUrl: input.documentationUrl ?? null,
     iconUrl: input.iconUrl ?? null,
     baseUrl: input.baseUrl ?? null,
+    datasetId: input.datasetId ?? null,
+    isPublic: input.isPublic ?? false,
+    tags: input.tags ?? {},
     status: input.status ?? 'active',
   } as const;
 }

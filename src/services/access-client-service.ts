@@ -17,6 +17,7 @@ import { applyMergePatch } from '../domain/merge-patch.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import { compileCheck } from '../domain/validate.js';
 import * as clients from '../storage/access-client-repo.js';
+import type { AccessClientFilter } from '../storage/access-client-repo.js';
 import type { Db } from '../storage/database.js';
 import type { AccessClientSecretRow } from '../storage/schema.js';
 import type { Tx, Writer } from '../storage/writer.js';
@@ -100,6 +101,12 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
       const rows = await clients.listAccessClients(db.kysely, workspaceId, { after, limit: request.limit + 1 });
       const items = rows.slice(0, request.limit);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    },
+
+    /** Offset paging with a filter and the number of matches, for wire formats that page that way. */
+    async search(actor: Actor, workspaceId: string, query: AccessClientFilter & { offset: number; limit: number }): Promise<{ items: AccessClient[]; total: number }> {
+      authorize(actor, 'access-client:read', workspaceId);
+      return clients.searchAccessClients(db.kysely, workspaceId, query);
     },
 
     async get(actor: Actor, workspaceId: string, id: string): Promise<AccessClient> {

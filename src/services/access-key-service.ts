@@ -68,9 +68,9 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
   }
 
   /** An active principal's key of one kind with its secret opened; undefined for unknown keys and disabled principals. */
-  async function findSigningKey(kind: AccessKeyKind, id: string): Promise<SigningKey | undefined> {
+  async function findSigningKey(kind: AccessKeyKind, id: string, includeDisabled = false): Promise<SigningKey | undefined> {
     const found = await accessKeys.findSealedAccessKey(db.kysely, kind, id);
-    if (!found || found.principal.status !== 'active') return undefined;
+    if (!found || (found.principal.status !== 'active' && !includeDisabled)) return undefined;
     return { principal: found.principal, secret: vault.open(JSON.parse(found.sealedSecret) as string), defaultWorkspaceId: found.defaultWorkspaceId };
   }
 
@@ -118,6 +118,12 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
 
     /** For Alibaba-signed requests: the AccessKey id's principal and secret. */
     findAccessKey: (id: string) => findSigningKey('alibaba', id),
+
+    /**
+     * Also a disabled principal's key, so that a correctly signed request can be told its key is disabled
+     * (Alibaba's `InvalidAccessKeyId.Inactive`) rather than unknown. The caller checks `principal.status`.
+     */
+    findAccessKeyOfAnyStatus: (id: string) => findSigningKey('alibaba', id, true),
 
     /** For Huawei-signed requests: the AK's principal and SK. */
     findAkSk: (ak: string) => findSigningKey('huawei', ak),

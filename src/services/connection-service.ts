@@ -12,7 +12,7 @@ import type { Connector } from '../domain/connector.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { DomainError, conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
-import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
+import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
 import { MASK } from '../domain/secrets.js';
 import { compileCheck } from '../domain/validate.js';
 import { viewConnection } from '../domain/views.js';
@@ -181,6 +181,35 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       const rows = await connections.listConnections(db.kysely, workspaceId, { after, limit: request.limit + 1, connectorId: request.connectorId });
       const items = rows.slice(0, request.limit).map(viewConnection);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    },
+
+    /** A window of one connector's connections in id order, walkable both ways, with their total. */
+    async windowOfConnector(actor: Actor, workspaceId: string, connectorId: string, request: WindowRequest): Promise<Window<Connection>> {
+      authorize(actor, 'connection:read', workspaceId);
+      checkWindowRequest(request);
+      if (!(await findConnector(db.kysely, workspaceId, connectorId))) throw notFound(`Connector "${connectorId}"`);
+      const after = request.after === undefined ? undefined : decodeCursor(request.after, 'number', 'query/after');
+      const before = request.before === undefined ? undefined : decodeCursor(request.before, 'number', 'query/before');
+      const rows = await connections.listConnectionsNear(db.kysely, workspaceId, connectorId, { after, before, limit: request.first + 1 });
+      const shown = rows.slice(0, request.first);
+      const lowest = before === undefined ? shown[0] : shown[shown.length - 1];
+      const highest = before === undefined ? shown[shown.length - 1] : shown[0];
+      const [totalCount, below, above] = await Promise.all([
+        connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, {}),
+        lowest ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { below: lowest.id }) : 0,
+        highest ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { above: highest.id }) : 0,
+      ]);
+      const window = windowFrom(rows, (c) => c.id, request, { totalCount, hasBefore: () => below > 0, hasAfter: () => above > 0 });
+      return { ...window, items: window.items.map(viewConnection) };
+    },
+
+    /**
+     * The workspace holding a connection, for edges that address connections by id alone (DataWorks). It
+     * tells any active caller whether the id exists, never what it holds; reads still go through `get`.
+     */
+    async workspaceOf(actor: Actor, id: number): Promise<string | undefined> {
+      if (actor.principal.status !== 'active' || id > MAX_CONNECTION_ID) return undefined;
+      return connections.findWorkspaceOfConnection(db.kysely, id);
     },
 
     async get(actor: Actor, workspaceId: string, id: number): Promise<Connection> {

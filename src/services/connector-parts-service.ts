@@ -165,6 +165,17 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
       writeVersion(actor, ws, connectorId, versionId, () => body, precondition),
     patchVersion: (actor: Actor, ws: string, connectorId: string, versionId: string, patch: unknown, precondition?: Precondition) =>
       writeVersion(actor, ws, connectorId, versionId, (previous) => applyMergePatch(versionFields(previous!), patch), precondition),
+    /** Publishes a version (sets publishedAt) or takes it back to draft; asking for the state it is in changes nothing. */
+    async setPublished(actor: Actor, ws: string, connectorId: string, versionId: string, published: boolean, precondition?: Precondition): Promise<Part<ConnectorVersion>> {
+      const { connector } = await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
+        const version = findVersion(current, versionId);
+        if ((version.publishedAt !== null) === published) return { next: current, setsVariables: false };
+        const now = clock.now();
+        const changed: ConnectorVersion = { ...version, publishedAt: published ? now : null, updatedAt: now };
+        return { next: { ...current, versions: current.versions.map((v) => (v.id === versionId ? changed : v)) }, setsVariables: false };
+      });
+      return { item: findVersion(connector, versionId), connector };
+    },
     async deleteVersion(actor: Actor, ws: string, connectorId: string, versionId: string, precondition?: Precondition): Promise<void> {
       await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
         findVersion(current, versionId);

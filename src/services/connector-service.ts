@@ -15,10 +15,11 @@ import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
-import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
+import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
 import { viewConnector } from '../domain/views.js';
 import { compileCheck } from '../domain/validate.js';
 import * as connectors from '../storage/connector-repo.js';
+import type { ConnectorFilter } from '../storage/connector-repo.js';
 import * as connections from '../storage/connection-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Tx, Writer } from '../storage/writer.js';
@@ -52,6 +53,9 @@ export interface ReadOnlyEcho {
   readonly authSchemeConfigs?: unknown;
   readonly versions?: unknown;
 }
+
+/** Connector fields a replacement can be told to leave as they are. */
+export type KeptField = 'description' | 'status' | 'protocolType';
 
 const checkCreate = compileCheck(ConnectorCreateInput);
 const checkInput = compileCheck(ConnectorInput);
@@ -135,13 +139,15 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
    * `resync` says whether variables that equal the connector's current list still overwrite its connections:
    * yes for a PATCH, which names the field on purpose; no for a PUT, whose body is often a GET body sent back.
    */
-  function applyInput(current: Connector, input: ConnectorInput, echo: ReadOnlyEcho, resync: boolean) {
+  function applyInput(current: Connector, input: ConnectorInput, echo: ReadOnlyEcho, resync: boolean, keep: readonly KeptField[] = []) {
     const errors = [...checkEcho(current, echo), ...checkVariables(input.connectionVariables ?? [], '/connectionVariables')];
     if (errors.length > 0) throw validationFailed(errors);
     const variables = input.connectionVariables === undefined ? undefined : canonicalVariables(input.connectionVariables ?? []);
+    const kept = Object.fromEntries(keep.map((field) => [field, current[field]]));
     const next: Connector = {
       ...current,
       ...connectorFieldsFrom(input),
+      ...kept,
       authSchemeConfigs: input.authSchemeConfigIds ? reorderConfigs(current.authSchemeConfigs, input.authSchemeConfigIds) : current.authSchemeConfigs,
       connectionVariables: variables ?? current.connectionVariables,
     };
@@ -155,6 +161,23 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       const rows = await connectors.listConnectors(db.kysely, workspaceId, { after, limit: request.limit + 1, nameContains: request.nameContains });
       const items = rows.slice(0, request.limit).map(viewConnector);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    },
+
+    /** A window of the workspace's connectors in id order, walkable both ways, with the filtered total. */
+    async window(actor: Actor, workspaceId: string, request: WindowRequest & ConnectorFilter): Promise<Window<Connector>> {
+      authorize(actor, 'connector:read', workspaceId);
+      checkWindowRequest(request);
+      const after = request.after === undefined ? undefined : decodeCursor(request.after, 'string', 'query/after');
+      const before = request.before === undefined ? undefined : decodeCursor(request.before, 'string', 'query/before');
+      const filter: ConnectorFilter = { nameContains: request.nameContains, protocolTypes: request.protocolTypes };
+      const rows = await connectors.listConnectorsNear(db.kysely, workspaceId, { ...filter, after, before, limit: request.first + 1 });
+      const [totalCount, below, above] = await Promise.all([
+        connectors.countConnectors(db.kysely, workspaceId, filter),
+        rows.length > 0 ? connectors.countConnectors(db.kysely, workspaceId, filter, { below: (before === undefined ? rows[0] : rows[Math.min(rows.length, request.first) - 1])!.id }) : 0,
+        rows.length > 0 ? connectors.countConnectors(db.kysely, workspaceId, filter, { above: (before === undefined ? rows[Math.min(rows.length, request.first) - 1] : rows[0])!.id }) : 0,
+      ]);
+      const window = windowFrom(rows, (c) => c.id, request, { totalCount, hasBefore: () => below > 0, hasAfter: () => above > 0 });
+      return { ...window, items: window.items.map(viewConnector) };
     },
 
     async get(actor: Actor, workspaceId: string, id: string): Promise<Connector> {
@@ -201,11 +224,14 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       );
     },
 
-    /** PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). */
-    replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition) {
+    /**
+     * PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). `keep` names fields
+     * a wire format does not carry (a dialect's full replacement cannot mean to unset what it cannot express).
+     */
+    replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition, keep: readonly KeptField[] = []) {
       authorize(actor, 'connector:update', workspaceId);
       const input = checkInput(body);
-      return mutate(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo, false));
+      return mutate(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo, false, keep));
     },
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields, then validated as a whole. */
@@ -219,6 +245,9 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
           documentationUrl: current.documentationUrl,
           iconUrl: current.iconUrl,
           baseUrl: current.baseUrl,
+          datasetId: current.datasetId,
+          isPublic: current.isPublic,
+          tags: current.tags,
           status: current.status,
         };
         const merged = applyMergePatch(base, fields) as Record<string, unknown>;

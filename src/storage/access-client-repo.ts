@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { AccessClient, AccessClientSecret } from '../domain/access-client.js';
 import type { AccessClientRow, AccessClientSecretRow } from './schema.js';
 import type { Executor, ReadOptions } from './writer.js';
@@ -68,6 +69,31 @@ export async function listAccessClients(db: Executor, workspaceId: string, optio
   const rows = await query.orderBy('id').limit(options.limit).execute();
   const secrets = await secretsOf(db, workspaceId, rows.map((r) => r.id));
   return rows.map((row) => toClient(row, secrets.get(row.id)!));
+}
+
+/** Which clients a search matches: an exact id, and a part of the name matched without regard to ASCII case. */
+export interface AccessClientFilter {
+  readonly id?: string;
+  readonly nameContains?: string;
+}
+
+/** A slice (by offset, in id order) of a workspace's clients that match a filter, with how many match in all. */
+export async function searchAccessClients(
+  db: Executor,
+  workspaceId: string,
+  filter: AccessClientFilter & { readonly offset: number; readonly limit: number },
+): Promise<{ items: AccessClient[]; total: number }> {
+  let query = db.selectFrom('access_clients').where('workspace_id', '=', workspaceId);
+  if (filter.id !== undefined) query = query.where('id', '=', filter.id);
+  if (filter.nameContains !== undefined) {
+    // LIKE wildcards in the search text are literal; lower() on both sides gives SQLite's and PostgreSQL's the same case rule.
+    const pattern = `%${filter.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
+  }
+  const counted = await query.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const rows = await query.selectAll().orderBy('id').limit(filter.limit).offset(filter.offset).execute();
+  const secrets = await secretsOf(db, workspaceId, rows.map((r) => r.id));
+  return { items: rows.map((row) => toClient(row, secrets.get(row.id)!)), total: Number(counted.n) };
 }
 
 export async function insertAccessClient(db: Executor, client: ClientFields): Promise<void> {

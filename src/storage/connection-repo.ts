@@ -49,6 +49,12 @@ export async function findConnection(db: Executor, workspaceId: string, id: numb
   return row && toConnection(row);
 }
 
+/** The workspace a connection id belongs to (ids are unique across workspaces), if it exists. */
+export async function findWorkspaceOfConnection(db: Executor, id: number): Promise<string | undefined> {
+  const row = await db.selectFrom('connections').select('workspace_id').where('id', '=', id).executeTakeFirst();
+  return row?.workspace_id;
+}
+
 export async function listConnections(
   db: Executor,
   workspaceId: string,
@@ -59,6 +65,37 @@ export async function listConnections(
   if (options.after !== undefined) query = query.where('id', '>', options.after);
   const rows = await query.orderBy('id').limit(options.limit).execute();
   return rows.map(toConnection);
+}
+
+/** Up to `limit` connections of a connector next to a cursor, nearest first: after it in id order, or before it backwards. */
+export async function listConnectionsNear(
+  db: Executor,
+  workspaceId: string,
+  connectorId: string,
+  options: { after?: number; before?: number; limit: number },
+): Promise<Connection[]> {
+  let query = db.selectFrom('connections').selectAll().where('workspace_id', '=', workspaceId).where('connector_id', '=', connectorId);
+  if (options.after !== undefined) query = query.where('id', '>', options.after);
+  if (options.before !== undefined) query = query.where('id', '<', options.before);
+  const rows = await query.orderBy('id', options.before !== undefined ? 'desc' : 'asc').limit(options.limit).execute();
+  return rows.map(toConnection);
+}
+
+/** How many connections of a connector have an id in the given range (all of them without one). */
+export async function countConnectionsInRange(
+  db: Executor,
+  workspaceId: string,
+  connectorId: string,
+  range: { below?: number; above?: number },
+): Promise<number> {
+  let query = db
+    .selectFrom('connections')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .where('connector_id', '=', connectorId);
+  if (range.below !== undefined) query = query.where('id', '<', range.below);
+  if (range.above !== undefined) query = query.where('id', '>', range.above);
+  return Number((await query.executeTakeFirstOrThrow()).n);
 }
 
 export async function countConnectionsOfConnector(db: Executor, workspaceId: string, connectorId: string): Promise<number> {

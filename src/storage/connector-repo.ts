@@ -13,6 +13,9 @@ const toConnector = (row: ConnectorRow): Connector => ({
   documentationUrl: row.documentation_url,
   iconUrl: row.icon_url,
   baseUrl: row.base_url,
+  datasetId: row.dataset_id,
+  isPublic: Number(row.is_public) === 1,
+  tags: JSON.parse(row.tags) as Record<string, string[]>,
   status: row.status as Connector['status'],
   authSchemeConfigs: JSON.parse(row.auth_scheme_configs) as AuthSchemeConfig[],
   connectionVariables: JSON.parse(row.connection_variables) as Variable[],
@@ -31,6 +34,9 @@ const toRow = (c: Connector): ConnectorRow => ({
   documentation_url: c.documentationUrl,
   icon_url: c.iconUrl,
   base_url: c.baseUrl,
+  dataset_id: c.datasetId,
+  is_public: c.isPublic ? 1 : 0,
+  tags: JSON.stringify(c.tags),
   status: c.status,
   auth_scheme_configs: JSON.stringify(c.authSchemeConfigs),
   connection_variables: JSON.stringify(c.connectionVariables),
@@ -47,19 +53,55 @@ export async function findConnector(db: Executor, workspaceId: string, id: strin
   return row && toConnector(row);
 }
 
+/** Which connectors of a workspace a list shows. */
+export interface ConnectorFilter {
+  readonly nameContains?: string;
+  readonly protocolTypes?: readonly string[];
+}
+
+function filtered(db: Executor, workspaceId: string, filter: ConnectorFilter) {
+  let query = db.selectFrom('connectors').where('workspace_id', '=', workspaceId);
+  if (filter.nameContains) {
+    const pattern = `%${filter.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
+  }
+  if (filter.protocolTypes !== undefined) {
+    if (filter.protocolTypes.length === 0) return query.where(sql<boolean>`1 = 0`);
+    query = query.where('protocol_type', 'in', [...filter.protocolTypes]);
+  }
+  return query;
+}
+
 export async function listConnectors(
   db: Executor,
   workspaceId: string,
-  options: { after?: string; limit: number; nameContains?: string },
+  options: { after?: string; limit: number } & ConnectorFilter,
 ): Promise<Connector[]> {
-  let query = db.selectFrom('connectors').selectAll().where('workspace_id', '=', workspaceId);
+  let query = filtered(db, workspaceId, options).selectAll();
   if (options.after !== undefined) query = query.where('id', '>', options.after);
-  if (options.nameContains) {
-    const pattern = `%${options.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
-  }
   const rows = await query.orderBy('id').limit(options.limit).execute();
   return rows.map(toConnector);
+}
+
+/** Up to `limit` connectors next to a cursor, nearest first: after it in id order, or before it backwards. */
+export async function listConnectorsNear(
+  db: Executor,
+  workspaceId: string,
+  options: { after?: string; before?: string; limit: number } & ConnectorFilter,
+): Promise<Connector[]> {
+  let query = filtered(db, workspaceId, options).selectAll();
+  if (options.after !== undefined) query = query.where('id', '>', options.after);
+  if (options.before !== undefined) query = query.where('id', '<', options.before);
+  const rows = await query.orderBy('id', options.before !== undefined ? 'desc' : 'asc').limit(options.limit).execute();
+  return rows.map(toConnector);
+}
+
+export async function countConnectors(db: Executor, workspaceId: string, filter: ConnectorFilter, range: { below?: string; above?: string } = {}): Promise<number> {
+  let query = filtered(db, workspaceId, filter).select((eb) => eb.fn.countAll<number>().as('n'));
+  if (range.below !== undefined) query = query.where('id', '<', range.below);
+  if (range.above !== undefined) query = query.where('id', '>', range.above);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export async function insertConnector(db: Executor, connector: Connector): Promise<void> {

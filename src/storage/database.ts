@@ -22,6 +22,8 @@ import { signingCredentials } from './migrations/0003-signing-credentials.js';
 import { idempotency } from './migrations/0004-idempotency.js';
 import { toolsets } from './migrations/0006-toolsets.js';
 import { accessClients } from './migrations/0005-access-clients.js';
+import { requestNonces } from './migrations/0007-request-nonces.js';
+import { versoriFields } from './migrations/0008-versori-fields.js';
 import { mcpSessions } from './migrations/0009-mcp-sessions.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -126,6 +128,8 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0004-idempotency': idempotency(),
     '0005-access-clients': accessClients(),
     '0006-toolsets': toolsets(),
+    '0007-request-nonces': requestNonces(),
+    '0008-versori-fields': versoriFields(),
     '0009-mcp-sessions': mcpSessions(),
   };
 }
@@ -165,7 +169,9 @@ export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
   // fails to find them on the search path); name the schema the store lives in.
   const migrationTableSchema =
     db.engine === 'postgres' ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db.kysely)).rows[0]?.schema ?? undefined : undefined;
-  const migrator = new Migrator({ db: db.kysely, provider, migrationTableSchema });
+  // Migrations are numbered when planned and may land out of order (0007 after 0009); each one stands alone,
+  // so a store that already ran later ones simply runs the missing one.
+  const migrator = new Migrator({ db: db.kysely, provider, migrationTableSchema, allowUnorderedMigrations: true });
   await refuseNewerSchema(db, Object.keys(migrationsFor(db.engine)), migrationTableSchema);
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -65,6 +65,11 @@ export interface ConnectorRow {
   documentation_url: string | null;
   icon_url: string | null;
   base_url: string | null;
+  dataset_id: string | null;
+  /** 0 or 1. */
+  is_public: number;
+  /** JSON object of string lists. */
+  tags: string;
   status: string;
   auth_scheme_configs: string;
   connection_variables: string;
@@ -171,6 +176,12 @@ export interface McpEndedSessionRow {
   expires_at: string;
 }
 
+/** A nonce of a signed request, refused again until `expires_at`. */
+export interface RequestNonceRow {
+  nonce_key: string;
+  expires_at: string;
+}
+
 export interface Database {
   workspaces: WorkspaceRow;
   principals: PrincipalRow;
@@ -187,4 +198,5 @@ export interface Database {
   access_clients: AccessClientRow;
   access_client_secrets: AccessClientSecretRow;
   mcp_ended_sessions: McpEndedSessionRow;
+  request_nonces: RequestNonceRow;
 }

@@ -1,0 +1,151 @@
+import { useEffect, useState } from 'react';
+import { api, onUnauthorized, session, type Page, type Problem } from './api';
+import { problemOf } from './forms';
+import { Link, navigate, segmentsOf, usePath } from './router';
+import { SignIn } from './sign-in';
+import type { Me, Workspace } from './types';
+import { ConnectorList } from './connectors';
+import { ConnectorEditor } from './connector-editor';
+import { ConnectionList } from './connections';
+import { ConnectionEditor } from './connection-editor';
+import { ToolsetDetail, ToolsetImport, ToolsetList } from './toolsets';
+import { AccessClients } from './access-clients';
+import { AuditTimeline } from './audit';
+
+const SECTIONS = [
+  ['connectors', 'Connectors'],
+  ['connections', 'Connections'],
+  ['toolsets', 'Toolsets'],
+  ['access-clients', 'Access clients'],
+  ['audit', 'Audit'],
+] as const;
+
+export function App() {
+  const [me, setMe] = useState<Me | null>(null);
+  const [notice, setNotice] = useState<Problem | null>(null);
+  const [checking, setChecking] = useState(session.key() !== null);
+
+  // A key kept from earlier in this tab is checked once; a 401 anywhere later signs out with the reason.
+  useEffect(() => {
+    const stop = onUnauthorized((problem) => {
+      session.clear();
+      setMe(null);
+      setNotice(problem);
+    });
+    if (session.key() !== null) {
+      api.get<Me>('/me').then(
+        (reply) => setMe(reply.body),
+        (error) => setNotice(problemOf(error)),
+      ).finally(() => setChecking(false));
+    }
+    return stop;
+  }, []);
+
+  if (checking) return <p className="loading">Checking your key…</p>;
+  if (!me) {
+    return (
+      <SignIn
+        notice={notice}
+        onSignedIn={(key, who) => {
+          session.setKey(key);
+          setNotice(null);
+          setMe(who);
+        }}
+      />
+    );
+  }
+  return (
+    <Shell
+      me={me}
+      onSignOut={() => {
+        session.clear();
+        setMe(null);
+        navigate('/', { replace: true });
+      }}
+    />
+  );
+}
+
+function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
+  const path = usePath();
+  const [workspaces, setWorkspaces] = useState<Workspace[] | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const segments = segmentsOf(path);
+  const workspaceId = segments[0] === 'w' ? segments[1] : undefined;
+  const section = segments[2] ?? 'connectors';
+
+  useEffect(() => {
+    api.get<Page<Workspace>>('/workspaces', { limit: 100 }).then(
+      (reply) => setWorkspaces(reply.body.items),
+      (error) => setProblem(problemOf(error)),
+    );
+  }, []);
+
+  // Without a workspace in the address, open the last one used in this tab, or the first.
+  useEffect(() => {
+    if (workspaceId || !workspaces) return;
+    const remembered = session.workspace();
+    const target = workspaces.find((w) => w.id === remembered) ?? workspaces[0];
+    if (target) navigate(`/w/${encodeURIComponent(target.id)}/connectors`, { replace: true });
+  }, [workspaceId, workspaces]);
+
+  useEffect(() => {
+    if (workspaceId) session.setWorkspace(workspaceId);
+  }, [workspaceId]);
+
+  const known = workspaces ?? [];
+  const options = workspaceId && !known.some((w) => w.id === workspaceId) ? [...known, { id: workspaceId, name: workspaceId }] : known;
+  return (
+    <div className="shell">
+      <header>
+        <span className="brand">plugboard</span>
+        <label className="workspace-switch">
+          Workspace{' '}
+          <select
+            value={workspaceId ?? ''}
+            onChange={(event) => navigate(`/w/${encodeURIComponent(event.target.value)}/${section}`)}
+          >
+            {options.map((w) => (
+              <option key={w.id} value={w.id}>{w.name === w.id ? w.id : `${w.name} (${w.id})`}</option>
+            ))}
+          </select>
+        </label>
+        <nav aria-label="Sections">
+          {workspaceId
+            ? SECTIONS.map(([id, label]) => (
+                <Link key={id} to={`/w/${encodeURIComponent(workspaceId)}/${id}`} aria-current={section === id ? 'page' : undefined}>{label}</Link>
+              ))
+            : null}
+        </nav>
+        <span className="who">{me.name} ({workspaceId ? (me.roles[workspaceId] ?? 'no role') : '—'})</span>
+        <button type="button" onClick={onSignOut}>Sign out</button>
+      </header>
+      <main>
+        {problem ? <div className="banner error" role="alert">{problem.detail}</div> : null}
+        {workspaces && workspaces.length === 0 ? <p>This key belongs to no workspace.</p> : null}
+        {workspaceId ? <Screen key={workspaceId} workspaceId={workspaceId} segments={segments.slice(2)} /> : null}
+      </main>
+    </div>
+  );
+}
+
+function Screen({ workspaceId, segments }: { workspaceId: string; segments: string[] }) {
+  const [section, id] = segments;
+  switch (section ?? 'connectors') {
+    case 'connectors':
+      if (id === 'new') return <ConnectorEditor workspaceId={workspaceId} />;
+      return id ? <ConnectorEditor key={id} workspaceId={workspaceId} connectorId={id} /> : <ConnectorList workspaceId={workspaceId} />;
+    case 'connections':
+      if (id === 'new') return <ConnectionEditor workspaceId={workspaceId} />;
+      return id ? <ConnectionEditor key={id} workspaceId={workspaceId} connectionId={id} /> : <ConnectionList workspaceId={workspaceId} />;
+    case 'toolsets':
+      if (id === 'new') return <ToolsetImport workspaceId={workspaceId} />;
+      return id ? <ToolsetDetail key={id} workspaceId={workspaceId} name={id} /> : <ToolsetList workspaceId={workspaceId} />;
+    case 'access-clients':
+      return <AccessClients workspaceId={workspaceId} />;
+    case 'audit':
+      return <AuditTimeline workspaceId={workspaceId} />;
+    default:
+      return <p>There is no page here. <Link to={`/w/${encodeURIComponent(workspaceId)}/connectors`}>Go to connectors</Link>.</p>;
+  }
+}

@@ -1,0 +1,132 @@
+/** The native API's resources, as the console reads them (see /openapi.json). */
+
+export interface Variable {
+  name: string;
+  value: string;
+}
+
+export interface Workspace {
+  id: string;
+  name: string;
+  description?: string | null;
+}
+
+export interface Me {
+  principalId: string;
+  name: string;
+  roles: Record<string, string>;
+}
+
+export interface AuthSchemeConfig {
+  id: string;
+  schemeType: string;
+  description: string | null;
+  config: Record<string, unknown>;
+  validationMessages: string[];
+}
+
+export interface ConnectorVersion {
+  id: string;
+  name: string;
+  description: string | null;
+  isLatest: boolean;
+  isDefault: boolean;
+  createdAt: string;
+  publishedAt: string | null;
+}
+
+export interface Connector {
+  id: string;
+  workspaceId: string;
+  name: string;
+  description: string | null;
+  protocolType: string;
+  documentationUrl: string | null;
+  iconUrl: string | null;
+  baseUrl: string | null;
+  datasetId: string | null;
+  isPublic: boolean;
+  tags: Record<string, string[]>;
+  status: 'active' | 'disabled';
+  authSchemeConfigs: AuthSchemeConfig[];
+  connectionVariables: Variable[];
+  versions: ConnectorVersion[];
+  updatedAt: string;
+  revision: number;
+}
+
+export interface Health {
+  state: 'unknown' | 'ok' | 'failing';
+  checkedAt: string | null;
+  message: string | null;
+}
+
+export interface Credential {
+  kind: 'action' | 'trigger';
+  authSchemeConfigId: string;
+  secret: string | null;
+}
+
+export interface Connection {
+  id: number;
+  workspaceId: string;
+  connectorId: string | null;
+  name: string;
+  type: string;
+  envType: 0 | 1;
+  description: string | null;
+  status: 'active' | 'disabled';
+  content: Record<string, unknown>;
+  variables: Variable[];
+  credentials: Credential[];
+  health: Health;
+  updatedAt: string;
+  revision: number;
+}
+
+export interface Tool {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+export interface Toolset {
+  name: string;
+  generation: number;
+  description: string | null;
+  labels: Record<string, string>;
+  createdTime: string;
+  spec: { schema: { type: 'OpenAPI' | 'MCP'; detail: string }; baseUrl?: string | null };
+  status: {
+    phase: 'Pending' | 'Installing' | 'Installed' | 'Failed';
+    message: string | null;
+    outputs: { mcpServerConfig: { url: string; transportType: string }; tools: Tool[] };
+    observedGeneration: number | null;
+  };
+}
+
+export interface AccessClient {
+  id: string;
+  name: string;
+  description: string | null;
+  toolsets: string[];
+  rateLimit: number | null;
+  status: 'active' | 'disabled';
+  secrets: { id: string; prefix: string; createdAt: string; expiresAt: string | null }[];
+  updatedAt: string;
+  revision: number;
+}
+
+export interface AuditEvent {
+  id: number;
+  at: string;
+  principalId: string;
+  workspaceId: string;
+  action: string;
+  resourceType: string;
+  resourceId: string;
+  requestId: string;
+  fromRevision: number | null;
+  toRevision: number | null;
+  changedFields: string[];
+}

@@ -1,0 +1,69 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { CONFIG_ENV_NAMES, ConfigError, loadConfig } from './config.js';
+
+const source = readFileSync(new URL('./config.ts', import.meta.url), 'utf8');
+const listed = new Set<string>(CONFIG_ENV_NAMES);
+
+/** The names a template such as `RATE_LIMIT_${kind}_BURST` stands for, from the union type of its placeholder. */
+function expandTemplate(template: string): string[] {
+  const placeholder = /\$\{(\w+)\}/.exec(template);
+  if (!placeholder) return [template];
+  const union = new RegExp(`\\b${placeholder[1]}\\s*:\\s*((?:'[A-Z0-9_]+'\\s*\\|?\\s*)+)`).exec(source);
+  assert.ok(union, `config.ts reads env[\`${template}\`]: give "${placeholder[1]}" a union of string literals, or read the names literally`);
+  return [...union[1]!.matchAll(/'([A-Z0-9_]+)'/g)].flatMap((m) => expandTemplate(template.replace(placeholder[0], m[1]!)));
+}
+
+/** An environment that remembers every name asked of it. */
+function recordingEnv(values: Record<string, string>) {
+  const read = new Set<string>();
+  const env = new Proxy(values, {
+    get(target, name) {
+      if (typeof name === 'string') read.add(name);
+      return typeof name === 'string' ? target[name] : undefined;
+    },
+  }) as NodeJS.ProcessEnv;
+  return { env, read };
+}
+
+function load(env: NodeJS.ProcessEnv) {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+  }
+}
+
+describe('the list of configuration variables', () => {
+  it('names each variable once, in the shell form', () => {
+    assert.equal(listed.size, CONFIG_ENV_NAMES.length);
+    for (const name of CONFIG_ENV_NAMES) assert.match(name, /^[A-Z][A-Z0-9_]*$/);
+  });
+
+  it('holds every name config.ts reads as env.NAME, env["NAME"] or env[`…${kind}…`]', () => {
+    const literal = [...source.matchAll(/\benv\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!);
+    const quoted = [...source.matchAll(/\benv\[\s*(['"])([^'"]+)\1\s*\]/g)].map((m) => m[2]!);
+    const templated = [...source.matchAll(/\benv\[\s*`([^`]+)`\s*\]/g)].flatMap((m) => expandTemplate(m[1]!));
+    const found = [...literal, ...quoted, ...templated];
+    assert.ok(found.length >= CONFIG_ENV_NAMES.length / 2, 'the scan found too few reads: has the way config.ts reads env changed?');
+    assert.deepEqual(found.filter((name) => !listed.has(name)), [], 'config.ts reads these without listing them in CONFIG_ENV_NAMES');
+    assert.deepEqual(CONFIG_ENV_NAMES.filter((name) => !found.includes(name)), [], 'CONFIG_ENV_NAMES lists these, which config.ts never reads');
+  });
+
+  it('is exactly what loadConfig asks of the environment, on SQLite and on PostgreSQL', () => {
+    const read = new Set<string>();
+    const scenarios: Record<string, string>[] = [
+      {},
+      { DATABASE_URL: 'postgres://plugboard@127.0.0.1:5432/plugboard', PLUGBOARD_MASTER_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` },
+      Object.fromEntries(CONFIG_ENV_NAMES.map((name) => [name, 'not a valid value'])),
+    ];
+    for (const values of scenarios) {
+      const recording = recordingEnv(values);
+      load(recording.env);
+      for (const name of recording.read) read.add(name);
+    }
+    assert.deepEqual([...read].filter((name) => !listed.has(name)), [], 'loadConfig reads these without listing them');
+    assert.deepEqual(CONFIG_ENV_NAMES.filter((name) => !read.has(name)), [], 'listed, but loadConfig never reads them');
+  });
+});

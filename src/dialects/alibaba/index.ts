@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../app.js';
+import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
+import { bailianDialect } from '../bailian/index.js';
+import { devsDialect } from '../devs/index.js';
+import { DEVS_VERSION } from '../devs/wire.js';
+
+export interface AlibabaDialectsOptions {
+  readonly services: Services;
+  readonly rateLimiter: RateLimiter;
+  /** The native API's per-principal budgets, which the dialects spend from too. */
+  readonly rateLimits: { read: RateLimit | undefined; write: RateLimit | undefined };
+  /** Model Studio calls per principal and operation; undefined for none. */
+  readonly bailianRateLimit: RateLimit | undefined;
+}
+
+/**
+ * Every Alibaba product plugboard speaks, each in its own encapsulated context with its own error body:
+ * Model Studio connectors at `/{WorkspaceId}/datacenter/connector`, DevS toolsets under `/2023-07-14`.
+ */
+export async function alibabaDialects(app: FastifyInstance, options: AlibabaDialectsOptions): Promise<void> {
+  const { services } = options;
+  // The vendors document these routes; the native API's OpenAPI document stays about the native API.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, hide: true };
+  });
+  const signing = { accessKeys: services.accessKeys, nonces: services.nonces };
+  const limits = { rateLimiter: options.rateLimiter, rateLimits: options.rateLimits };
+  await app.register(bailianDialect, { ...signing, ...limits, connectors: services.connectors, rateLimit: options.bailianRateLimit });
+  await app.register(devsDialect, { ...signing, ...limits, toolsets: services.toolsets, prefix: `/${DEVS_VERSION}` });
+}

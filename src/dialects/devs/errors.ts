@@ -1,0 +1,5 @@
+import { alibabaErrorHandler } from '../alibaba/errors.js';
+import { devsFieldName } from './wire.js';
+
+/** DevS's error body: the common Alibaba one, naming fields by their camelCase Toolset paths. */
+export const sendDevsError = alibabaErrorHandler({ fieldName: devsFieldName });

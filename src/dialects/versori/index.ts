@@ -1,0 +1,64 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Services } from '../../app.js';
+import { registerIdempotency } from '../../api/idempotency.js';
+import { registerRateLimit, type RateLimits } from '../../api/rate-limit.js';
+import { DomainError, validationFailed } from '../../domain/errors.js';
+import type { RateLimiter } from '../../rate-limit/rate-limiter.js';
+import type { Registry } from 'prom-client';
+import { authenticateVersori } from './auth.js';
+import { sendVersoriError } from './errors.js';
+import { versoriRoutes } from './routes.js';
+
+export interface VersoriOptions {
+  readonly services: Services;
+  readonly rateLimiter: RateLimiter;
+  readonly rateLimits: RateLimits;
+  readonly registry: Registry;
+}
+
+/** Where the first string holding U+0000 sits in a parsed value: PostgreSQL text cannot store it. */
+function nulCharacterAt(value: unknown, prefix: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? prefix : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const path = `${prefix}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    const found = key.includes('\u0000') ? path : nulCharacterAt(item, path);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Versori Connect API v1 (connectors, their auth-scheme configs, connections and versions) under
+ * `/o/{organisationId}`, where the organisation is a plugboard workspace. Encapsulated: its error body and
+ * 404s never leak into other routes. Register with `{ prefix: '/o' }`.
+ */
+export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: FastifyInstance, options) => {
+  const { services } = options;
+  app.setErrorHandler((error, request, reply) => sendVersoriError(error as Error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendVersoriError(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply),
+  );
+  // Versori clients send Content-Type: application/json on bodiless POSTs (publish, unpublish) too.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
+
+  app.addHook('onRequest', async (request) => {
+    request.actor = { ...(await authenticateVersori(request.headers, services.access)), requestId: request.id };
+  });
+  registerRateLimit(app, options.rateLimiter, options.rateLimits, options.registry);
+  app.addHook('preValidation', async (request) => {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if ((request.method === 'PUT' || request.method === 'POST') && type !== '' && type !== 'application/json') {
+      throw new DomainError('unsupported-media-type', `Send JSON: Content-Type application/json, not ${type}.`);
+    }
+    const path = nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
+    if (path !== undefined) throw validationFailed([{ path, message: 'must not contain the NUL character (U+0000)' }]);
+  });
+  registerIdempotency(app, services.idempotency);
+  await app.register(versoriRoutes, { services });
+};

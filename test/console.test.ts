@@ -1,0 +1,492 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import Fastify from 'fastify';
+import mysql from 'mysql2/promise';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { webConsole } from '../src/api/console.js';
+import { launchChromium } from './support/chromium.js';
+import { OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
+
+// The console only talks to the native API, whose storage behaviour the API tests cover on SQLite and
+// PostgreSQL alike: the browser tests run on one engine (SQLite) to stay fast.
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CONSOLE_SRC = join(ROOT, 'console');
+const CONSOLE_INDEX = join(ROOT, 'dist/console/index.html');
+const SCREENSHOTS = join(ROOT, 'dist/test-output/console');
+const WS = '/api/v1/workspaces/default';
+const petstore = readFileSync(join(ROOT, 'src/openapi/fixtures/petstore-3.0.yaml'), 'utf8');
+
+// A real MariaDB login with a password, so that a kept (or lost) secret shows in the connection test.
+// Expressions evaluated in the page.
+const STORED_KEY = `sessionStorage.getItem('plugboard.apiKey')`;
+const CLIPBOARD = 'navigator.clipboard.readText()';
+
+const MARIADB_USER = 'pb_console';
+const MARIADB_PASSWORD = 'Pb-c0nsole-S3cret!';
+
+function newestMtime(dir: string): number {
+  return Math.max(
+    ...readdirSync(dir).map((name) => {
+      const path = join(dir, name);
+      const stat = statSync(path);
+      return stat.isDirectory() ? newestMtime(path) : stat.mtimeMs;
+    }),
+  );
+}
+
+/** Builds the console when dist/console is missing or older than any of its sources. */
+function ensureConsoleBuilt() {
+  if (existsSync(CONSOLE_INDEX) && statSync(CONSOLE_INDEX).mtimeMs >= newestMtime(CONSOLE_SRC)) return;
+  const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'console', '--logLevel', 'warn'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(result.status, 0, `vite build console failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+async function createMariaDbLogin() {
+  const db = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '', database: 'test' });
+  try {
+    await db.query(`CREATE USER IF NOT EXISTS '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}'`);
+    await db.query(`ALTER USER '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}'`);
+    await db.query(`GRANT ALL PRIVILEGES ON test.* TO '${MARIADB_USER}'@'%'`);
+  } finally {
+    await db.end();
+  }
+}
+
+describe('web console in Chromium', () => {
+  let app: TestApp;
+  let browser: Browser;
+  let base: string;
+
+  before(async () => {
+    ensureConsoleBuilt();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await createMariaDbLogin();
+    app = await startTestApp('sqlite', { env: { CONNECTION_TEST_TIMEOUT_MS: '3000' } });
+    base = await app.server.listen({ port: 0, host: '127.0.0.1' });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  /**
+   * A fresh tab (its own session storage) that fails the test on any console error or page error. The
+   * browser itself logs an error for every 4xx answer; a test names the statuses it provokes on purpose.
+   */
+  async function withPage(body: (page: Page, context: BrowserContext) => Promise<void>, options: { expectedStatuses?: number[] } = {}) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const errors: string[] = [];
+    const watch = (page: Page) => {
+      page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+      page.on('console', (message) => {
+        if (message.type() !== 'error') return;
+        const status = /the server responded with a status of (\d+)/.exec(message.text());
+        if (status && (options.expectedStatuses ?? []).includes(Number(status[1]))) return;
+        errors.push(`console: ${message.text()}`);
+      });
+    };
+    context.on('page', watch);
+    try {
+      const page = await context.newPage();
+      await body(page, context);
+      for (const open of context.pages()) await assertLabelled(open);
+    } finally {
+      await context.close();
+    }
+    assert.deepEqual(errors, [], 'the console logged errors');
+  }
+
+  /** Every form control has a label (a <label for>, a wrapping label, or aria-label). */
+  async function assertLabelled(page: Page) {
+    // Evaluated in the page (a string: this file is compiled without the DOM's types).
+    const unlabelled = await page.evaluate(`[...document.querySelectorAll('input, select, textarea')]
+      .filter((el) => el.type !== 'hidden' && (el.labels?.length ?? 0) === 0 && !el.getAttribute('aria-label'))
+      .map((el) => el.outerHTML)`);
+    assert.deepEqual(unlabelled, [], 'form controls without a label');
+  }
+
+  async function signIn(page: Page, path = '/console/') {
+    await page.goto(`${base}${path}`);
+    await page.getByLabel('API key').fill(OWNER_KEY);
+    await page.getByLabel('API key').press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const api = async (method: string, url: string, body?: unknown) => {
+    const reply = await app.call(method, url, { body });
+    assert.ok(reply.status < 300, `${method} ${url}: ${reply.status} ${reply.text}`);
+    return reply;
+  };
+
+  it('refuses a wrong key with a 401 message, signs in with the right one and keeps it in session storage', async () => {
+    await withPage(async (page) => {
+      await page.goto(`${base}/console`);
+      await page.getByLabel('API key').fill('pbk_wrong_key_0000000000');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').filter({ hasText: 'That API key was not accepted (401).' }).waitFor();
+      assert.equal(await page.evaluate(STORED_KEY), null);
+      await shot(page, 'sign-in');
+
+      await page.getByLabel('API key').fill(OWNER_KEY);
+      await page.getByLabel('API key').press('Enter');
+      await page.getByRole('heading', { name: 'Connectors' }).waitFor();
+      assert.equal(await page.evaluate(STORED_KEY), OWNER_KEY);
+      assert.equal(new URL(page.url()).pathname, '/console/w/default/connectors');
+      await page.reload();
+      await page.getByRole('heading', { name: 'Connectors' }).waitFor();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('API key').waitFor();
+      assert.equal(await page.evaluate(STORED_KEY), null);
+    }, { expectedStatuses: [401] });
+  });
+
+  it('switches workspace and shows the connectors of the chosen one', async () => {
+    await api('POST', '/api/v1/workspaces', { id: 'second', name: 'Second' });
+    await api('POST', '/api/v1/workspaces/second/connectors', { id: 'only-in-second', name: 'Only in second' });
+    await withPage(async (page) => {
+      await signIn(page);
+      await page.getByLabel('Workspace').selectOption('second');
+      await page.getByRole('link', { name: 'Only in second' }).waitFor();
+      assert.equal(new URL(page.url()).pathname, '/console/w/second/connectors');
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByLabel('Workspace').selectOption('default');
+      await page.getByRole('heading', { name: 'Audit' }).waitFor();
+      assert.equal(new URL(page.url()).pathname, '/console/w/default/audit');
+    });
+  });
+
+  it('pages through connectors with cursors and searches by name', async () => {
+    await api('POST', '/api/v1/workspaces', { id: 'catalog', name: 'Catalog' });
+    for (let i = 1; i <= 25; i++) {
+      await api('POST', '/api/v1/workspaces/catalog/connectors', { id: `c${String(i).padStart(2, '0')}`, name: i % 5 === 0 ? `Zebra ${i}` : `Item ${i}` });
+    }
+    await withPage(async (page) => {
+      await signIn(page, '/console/w/catalog/connectors');
+      const rows = page.locator('tbody tr');
+      await page.getByRole('link', { name: 'Item 1', exact: true }).waitFor();
+      assert.equal(await rows.count(), 20);
+      await page.getByRole('button', { name: 'Next page' }).click();
+      await page.getByText('Page 2').waitFor();
+      await page.getByRole('link', { name: 'Item 24' }).waitFor();
+      assert.equal(await rows.count(), 5);
+      assert.ok(await page.getByRole('button', { name: 'Next page' }).isDisabled());
+      await page.getByRole('button', { name: 'Previous page' }).click();
+      await page.getByRole('link', { name: 'Item 1', exact: true }).waitFor();
+      assert.equal(await rows.count(), 20);
+      await page.getByLabel('Search by name').fill('zebra');
+      await page.getByLabel('Search by name').press('Enter');
+      await page.getByRole('link', { name: 'Zebra 25' }).waitFor();
+      assert.equal(await rows.count(), 5);
+      await shot(page, 'connectors');
+    });
+  });
+
+  it('creates a connector by keyboard alone, shows field errors beside their fields, and disables the button while saving', async () => {
+    await withPage(async (page) => {
+      await signIn(page, '/console/w/default/connectors');
+      await page.getByRole('link', { name: 'New connector' }).click();
+      await page.getByLabel('Id').focus();
+      await page.keyboard.type('kb-made');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('Keyboard made');
+      await page.getByLabel('Base URL').focus();
+      await page.keyboard.type('not a url');
+      // Slow the create down so the in-flight state can be seen.
+      await page.route('**/api/v1/workspaces/default/connectors', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await route.continue();
+      });
+      await page.keyboard.press('Enter');
+      const saving = page.getByRole('button', { name: 'Saving…' });
+      await saving.waitFor();
+      assert.ok(await saving.isDisabled());
+      const baseUrl = page.locator('.field', { has: page.getByLabel('Base URL') });
+      await baseUrl.locator('.field-error').waitFor();
+      assert.match(await baseUrl.locator('.field-error').innerText(), /must/);
+      assert.equal(await page.getByLabel('Base URL').getAttribute('aria-invalid'), 'true');
+      await shot(page, 'connector-field-error');
+
+      await page.getByLabel('Base URL').fill('https://api.example.com');
+      await page.getByLabel('Base URL').press('Enter');
+      await page.getByRole('heading', { name: 'Connector Keyboard made' }).waitFor();
+      assert.equal(new URL(page.url()).pathname, '/console/w/default/connectors/kb-made');
+      const stored = await app.call('GET', `${WS}/connectors/kb-made`);
+      assert.equal(stored.body.baseUrl, 'https://api.example.com');
+    }, { expectedStatuses: [400] });
+  });
+
+  it('saves with If-Match, shows a 412 from another tab as "changed since you opened it", and names the edits a reload drops', async () => {
+    await api('POST', `${WS}/connectors`, { id: 'shared', name: 'Shared', description: 'first' });
+    await withPage(async (first, context) => {
+      const second = await context.newPage();
+      await signIn(first, '/console/w/default/connectors/shared');
+      await signIn(second, '/console/w/default/connectors/shared');
+      await first.getByLabel('Description', { exact: true }).fill('changed in the first tab');
+      await first.getByRole('button', { name: 'Save connector' }).click();
+      await first.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+
+      await second.getByLabel('Name', { exact: true }).fill('Renamed in the second tab');
+      await second.getByRole('button', { name: 'Save connector' }).click();
+      await second.getByText('This connector was changed since you opened it.').waitFor();
+      assert.ok(await second.getByRole('button', { name: 'Save connector' }).isDisabled());
+      await shot(second, 'connector-412');
+      await second.getByRole('button', { name: 'Reload the latest version' }).click();
+      const notice = second.getByRole('status').filter({ hasText: 'Reloaded the latest version.' });
+      await notice.waitFor();
+      assert.match(await notice.innerText(), /Name: yours “Renamed in the second tab”, now “Shared”/);
+      assert.equal(await second.getByLabel('Description', { exact: true }).inputValue(), 'changed in the first tab');
+      assert.equal(await second.getByLabel('Name', { exact: true }).inputValue(), 'Shared');
+      assert.equal((await app.call('GET', `${WS}/connectors/shared`)).body.name, 'Shared');
+
+      await second.getByLabel('Name', { exact: true }).fill('Renamed after reload');
+      await second.getByRole('button', { name: 'Save connector' }).click();
+      await second.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      const stored = (await app.call('GET', `${WS}/connectors/shared`)).body;
+      assert.deepEqual([stored.name, stored.description], ['Renamed after reload', 'changed in the first tab']);
+    }, { expectedStatuses: [412] });
+  });
+
+  it('shows default and latest version badges and reorders auth-scheme configs with the keyboard', async () => {
+    await api('POST', `${WS}/connectors`, {
+      id: 'ordered',
+      name: 'Ordered',
+      authSchemeConfigs: [
+        { id: 'first', schemeType: 'bearer' },
+        { id: 'second', schemeType: 'basic-auth' },
+        { id: 'third', schemeType: 'api-key', config: { name: 'X-Key', in: 'header' } },
+      ],
+    });
+    await api('POST', `${WS}/connectors/ordered/versions`, { name: 'v1', isDefault: true });
+    await api('POST', `${WS}/connectors/ordered/versions`, { name: 'v2' });
+    await withPage(async (page) => {
+      await signIn(page, '/console/w/default/connectors');
+      const row = page.locator('tr', { has: page.getByRole('link', { name: 'Ordered' }) });
+      await row.waitFor();
+      assert.match(await row.innerText(), /v1\s*default[\s\S]*v2\s*latest/);
+      await page.getByRole('link', { name: 'Ordered' }).click();
+      await page.getByRole('button', { name: 'Move third up' }).focus();
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Enter');
+      const order = page.locator('.config-order li code');
+      await page.waitForFunction(`document.querySelector('.config-order li code')?.textContent === 'third'`);
+      assert.deepEqual(await order.allInnerTexts(), ['third', 'first', 'second']);
+      // Focus followed the moved item: at the top, its "down" button holds it.
+      assert.equal(await page.evaluate('document.activeElement?.getAttribute("aria-label")'), 'Move third down');
+      await page.keyboard.press('Enter');
+      assert.deepEqual(await order.allInnerTexts(), ['first', 'third', 'second']);
+      await page.getByRole('button', { name: 'Save connector' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      const stored = (await app.call('GET', `${WS}/connectors/ordered`)).body;
+      assert.deepEqual(stored.authSchemeConfigs.map((c: { id: string }) => c.id), ['first', 'third', 'second']);
+      await page.getByRole('button', { name: 'Make v2 default' }).click();
+      await page.getByRole('button', { name: 'Make v1 default' }).waitFor();
+      const versions = (await app.call('GET', `${WS}/connectors/ordered`)).body.versions;
+      assert.deepEqual(versions.map((v: { name: string; isDefault: boolean }) => [v.name, v.isDefault]), [['v1', false], ['v2', true]]);
+      await shot(page, 'connector-edit');
+    });
+  });
+
+  it('shows how many connections an edit of connection variables will change before saving', async () => {
+    await api('POST', `${WS}/connectors`, { id: 'varied', name: 'Varied', connectionVariables: [{ name: 'region', value: 'eu' }] });
+    for (const name of ['one', 'two']) await api('POST', `${WS}/connections`, { name, type: 'http', connectorId: 'varied', content: { url: 'http://127.0.0.1:1' } });
+    await withPage(async (page) => {
+      await signIn(page, '/console/w/default/connectors/varied');
+      const variables = page.getByRole('group', { name: 'Connection variables' });
+      await variables.getByLabel('Value 1').fill('us');
+      const impact = page.getByTestId('variables-impact');
+      await impact.waitFor();
+      assert.match(await impact.innerText(), /replace the variables of 2 connections/);
+      await page.getByRole('button', { name: 'Save connector' }).click();
+      await page.getByRole('status').filter({ hasText: 'The variables of 2 connections changed.' }).waitFor();
+      const connections = (await app.call('GET', `${WS}/connections?connectorId=varied`)).body.items;
+      assert.deepEqual(connections.map((c: { variables: unknown }) => c.variables), [[{ name: 'region', value: 'us' }], [{ name: 'region', value: 'us' }]]);
+    });
+  });
+
+  it('creates a MariaDB connection, keeps the masked password through an edit, and tests it against the real server', async () => {
+    await withPage(async (page) => {
+      await signIn(page, '/console/w/default/connections');
+      await page.getByRole('link', { name: 'New connection' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('orders-db');
+      await page.getByLabel('Type').fill('mysql');
+      await page.getByLabel('Environment').selectOption({ label: 'Production' });
+      await page.getByLabel('username').fill(MARIADB_USER);
+      await page.getByLabel('password').fill(MARIADB_PASSWORD);
+      assert.equal(await page.getByLabel('password').getAttribute('type'), 'password');
+      await page.getByLabel('database').fill('test');
+      await page.getByRole('button', { name: 'Create connection' }).click();
+      await page.getByRole('heading', { name: 'Connection orders-db' }).waitFor();
+      const id = new URL(page.url()).pathname.split('/').pop()!;
+      const stored = (await app.call('GET', `${WS}/connections/${id}`)).body;
+      assert.deepEqual([stored.envType, stored.content.password, stored.content.port], [1, '******', 3306]);
+
+      await page.reload();
+      const password = page.getByLabel('password');
+      await password.waitFor();
+      assert.equal(await password.inputValue(), '');
+      assert.equal(await password.getAttribute('placeholder'), '******');
+      assert.equal(await page.getByLabel('Environment').inputValue(), '1');
+      assert.ok(!(await page.content()).includes(MARIADB_PASSWORD));
+      await shot(page, 'connection-edit');
+
+      await page.getByLabel('Description').fill('orders, read by the reports');
+      await page.getByRole('button', { name: 'Save connection' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      const result = page.getByTestId('test-result');
+      await result.waitFor();
+      assert.match(await result.innerText(), /Test result: ok/);
+      // The test moved the revision on (it records health); the open form can still be saved.
+      await page.getByLabel('Description').fill('orders');
+      await page.getByRole('button', { name: 'Save connection' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+
+      // A wrong password typed in replaces the stored one, and the test says so.
+      await page.getByLabel('password').fill('not-the-password');
+      await page.getByRole('button', { name: 'Save connection' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page.getByTestId('test-result').filter({ hasText: 'failing' }).waitFor();
+      assert.match(await page.getByTestId('test-result').innerText(), /denied|authentication/i);
+
+      await page.getByRole('link', { name: '← Connections' }).click();
+      const row = page.locator('tr', { has: page.getByRole('link', { name: 'orders-db' }) });
+      assert.match(await row.innerText(), /Production[\s\S]*failing/);
+      await shot(page, 'connections');
+    });
+  });
+
+  it('imports OpenAPI toolsets by paste and by file, with phase, failure message, tools, input schemas and a copyable MCP URL', async () => {
+    await withPage(async (page) => {
+      await signIn(page, '/console/w/default/toolsets');
+      await page.getByRole('link', { name: 'Import OpenAPI' }).click();
+      await page.getByLabel('Toolset name').fill('pets');
+      await page.getByLabel('OpenAPI document').fill(petstore);
+      await page.getByRole('button', { name: 'Import toolset' }).click();
+      await page.getByRole('heading', { name: 'Toolset pets' }).waitFor();
+      await page.getByTestId('phase').filter({ hasText: 'Installed' }).waitFor();
+      await page.getByText('listPets').click();
+      const schema = page.getByLabel('Input schema of listPets');
+      await schema.waitFor();
+      assert.equal(JSON.parse(await schema.innerText()).type, 'object');
+      const url = await page.getByTestId('mcp-url').innerText();
+      assert.match(url, /\/mcp\/default\/pets$/);
+      await page.getByRole('button', { name: 'Copy MCP URL' }).click();
+      await page.getByRole('button', { name: 'Copied' }).waitFor();
+      assert.equal(await page.evaluate(CLIPBOARD), url);
+      await shot(page, 'toolset');
+
+      await page.getByRole('link', { name: '← Toolsets' }).click();
+      await page.getByRole('link', { name: 'Import OpenAPI' }).click();
+      await page.getByLabel('OpenAPI file').setInputFiles({ name: 'broken.yaml', mimeType: 'text/yaml', buffer: Buffer.from(petstore.replace('openapi: 3.0.3', 'openapi: 9.0.0')) });
+      await page.getByText('Read broken.yaml').waitFor();
+      assert.equal(await page.getByLabel('Toolset name').inputValue(), 'broken');
+      await page.getByRole('button', { name: 'Import toolset' }).click();
+      await page.getByTestId('phase').filter({ hasText: 'Failed' }).waitFor();
+      assert.match(await page.getByTestId('reconcile-message').innerText(), /#\/openapi, line 1/);
+      await page.getByRole('link', { name: '← Toolsets' }).click();
+      await page.getByRole('link', { name: 'broken' }).waitFor();
+      await shot(page, 'toolsets');
+    });
+  });
+
+  it('creates an access client with its secret shown once and copied, then rotates, disables and restricts it', async () => {
+    const toolset = await app.call('POST', `${WS}/toolsets`, { body: { name: 'clienttools', spec: { schema: { type: 'OpenAPI', detail: petstore } } } });
+    assert.equal(toolset.status, 201, toolset.text);
+    await withPage(async (page) => {
+      await signIn(page, '/console/w/default/access-clients');
+      await page.getByLabel('Client id').fill('support-bot');
+      await page.getByLabel('Client name').fill('Support bot');
+      await page.getByRole('group', { name: 'Allowed toolsets' }).getByLabel('clienttools').check();
+      await page.getByRole('button', { name: 'Create access client' }).click();
+      const secret = await page.getByTestId('issued-secret').innerText();
+      assert.match(secret, /^pbac_/);
+      assert.match(await page.getByRole('alert', { name: 'New secret' }).innerText(), /shown only this once/);
+      await page.getByRole('button', { name: 'Copy secret' }).click();
+      await page.getByRole('button', { name: 'Copied' }).waitFor();
+      assert.equal(await page.evaluate(CLIPBOARD), secret);
+      await shot(page, 'access-client-secret');
+      await page.getByRole('button', { name: 'I have stored it: hide the secret' }).click();
+      assert.equal(await page.getByTestId('issued-secret').count(), 0);
+      assert.ok(!(await page.content()).includes(secret));
+      const created = (await app.call('GET', `${WS}/access-clients/support-bot`)).body;
+      assert.deepEqual(created.toolsets, ['clienttools']);
+
+      await page.getByRole('button', { name: 'Rotate secret of support-bot' }).click();
+      const rotated = await page.getByTestId('issued-secret').innerText();
+      assert.notEqual(rotated, secret);
+      await page.getByRole('button', { name: 'I have stored it: hide the secret' }).click();
+
+      await page.getByRole('button', { name: 'Disable support-bot' }).click();
+      await page.getByRole('button', { name: 'Enable support-bot' }).waitFor();
+      assert.equal((await app.call('GET', `${WS}/access-clients/support-bot`)).body.status, 'disabled');
+
+      await page.getByRole('button', { name: 'Allowed toolsets of support-bot' }).click();
+      await page.getByRole('group', { name: 'Toolsets support-bot may call' }).getByLabel('All toolsets of the workspace').check();
+      await page.getByRole('button', { name: 'Save toolsets' }).click();
+      await page.locator('tr', { hasText: 'support-bot' }).filter({ hasText: 'all' }).waitFor();
+      assert.deepEqual((await app.call('GET', `${WS}/access-clients/support-bot`)).body.toolsets, ['*']);
+      await shot(page, 'access-clients');
+    });
+  });
+
+  it('shows an audit timeline of who changed which fields, filtered by resource', async () => {
+    await api('POST', `${WS}/connectors`, { id: 'audited', name: 'Audited' });
+    await api('PATCH', `${WS}/connectors/audited`, { description: 'now described' });
+    await withPage(async (page) => {
+      await signIn(page, '/console/w/default/audit');
+      await page.getByRole('heading', { name: 'Audit' }).waitFor();
+      await page.getByLabel('Resource type').selectOption('connector');
+      await page.getByLabel('Resource id').fill('audited');
+      await page.getByLabel('Resource id').press('Enter');
+      const events = page.getByRole('list', { name: 'Audit events' }).locator('li');
+      await page.waitForFunction(`document.querySelectorAll('.timeline li').length === 2`);
+      const texts = await events.allInnerTexts();
+      assert.match(texts[0]!, /connector:update on connector audited by/);
+      assert.match(texts[0]!, /Changed: description/);
+      assert.match(texts[1]!, /connector:create/);
+      await shot(page, 'audit');
+
+      // A connector's page links to its own history.
+      await page.goto(`${base}/console/w/default/connectors/audited`);
+      await page.getByRole('link', { name: 'History' }).click();
+      await page.waitForFunction(`document.querySelectorAll('.timeline li').length === 2`);
+      assert.equal(await page.getByLabel('Resource id').inputValue(), 'audited');
+    });
+  });
+
+  it('answers console routes with the app and keeps them out of the API document', async () => {
+    const deep = await fetch(`${base}/console/w/default/connections/123`);
+    assert.equal(deep.status, 200);
+    assert.match(deep.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(deep.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const redirect = await fetch(`${base}/console`, { redirect: 'manual' });
+    assert.deepEqual([redirect.status, redirect.headers.get('location')], [302, '/console/']);
+    assert.equal((await fetch(`${base}/console/assets/missing.js`)).status, 404);
+    const document = await (await fetch(`${base}/openapi.json`)).json() as { paths: Record<string, unknown> };
+    assert.deepEqual(Object.keys(document.paths).filter((p) => p.startsWith('/console')), []);
+  });
+});
+
+describe('web console before it is built', () => {
+  it('answers 503 with a plain message saying to run npm run build', async () => {
+    const server = Fastify();
+    await server.register(webConsole, { dir: join(tmpdir(), 'plugboard-no-console-here') });
+    for (const url of ['/console', '/console/', '/console/w/default/connectors']) {
+      const reply = await server.inject({ method: 'GET', url });
+      assert.equal(reply.statusCode, 503, url);
+      assert.match(reply.headers['content-type'] as string, /^text\/plain/);
+      assert.match(reply.body, /npm run build/);
+    }
+    await server.close();
+  });
+});

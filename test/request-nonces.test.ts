@@ -1,0 +1,79 @@
+// Replay protection for signed requests: a nonce is accepted once across every node sharing the store (or
+// Redis), and again only after it has expired.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createNonceService } from '../src/services/nonce-service.js';
+import { createWriter } from '../src/storage/writer.js';
+import { openStore } from '../src/app.js';
+import type { Clock } from '../src/services/context.js';
+import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { openTestRedis, type TestRedis } from './support/redis.js';
+
+for (const engine of ENGINES) {
+  describe(`request nonces in the store [${engine}]`, () => {
+    let app: TestApp;
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const clock: Clock = { now: () => new Date(now).toISOString() };
+
+    before(async () => {
+      app = await startTestApp(engine);
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    it('accepts a nonce once, also when a second node with its own connection asks', async () => {
+      const second = openStore(app.config);
+      try {
+        const first = createNonceService({ writer: createWriter(app.db), clock });
+        const other = createNonceService({ writer: createWriter(second), clock });
+        const nonce = randomUUID();
+        const claims = await Promise.all([first.claim('alibaba:key', nonce, 60_000), other.claim('alibaba:key', nonce, 60_000)]);
+        assert.deepEqual(claims.sort(), [false, true]);
+        assert.equal(await other.claim('alibaba:other-key', nonce, 60_000), true, 'nonces are scoped per key');
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('accepts a nonce again once it has expired, and purges expired ones', async () => {
+      const nonces = createNonceService({ writer: createWriter(app.db), clock });
+      const nonce = randomUUID();
+      assert.equal(await nonces.claim('s', nonce, 1000), true);
+      assert.equal(await nonces.claim('s', nonce, 1000), false);
+      now += 2000;
+      assert.equal(await nonces.claim('s', nonce, 1000), true);
+      now += 2000;
+      await nonces.purgeExpired();
+      const left = await app.db.kysely.selectFrom('request_nonces').selectAll().execute();
+      assert.ok(left.every((row) => row.expires_at > clock.now()));
+    });
+  });
+}
+
+describe('request nonces in Redis', () => {
+  let redis: TestRedis;
+  before(async () => {
+    redis = await openTestRedis();
+  });
+  after(async () => {
+    await redis?.close();
+  });
+
+  it('accepts a nonce once across two clients, and again after its time to live', async () => {
+    const writer = { write: () => Promise.reject(new Error('the store must not be used with Redis')) };
+    const a = createNonceService({ writer, clock: { now: () => new Date().toISOString() }, redisUrl: redis.url });
+    const b = createNonceService({ writer, clock: { now: () => new Date().toISOString() }, redisUrl: redis.url });
+    try {
+      const nonce = randomUUID();
+      const claims = await Promise.all([a.claim('alibaba:key', nonce, 200), b.claim('alibaba:key', nonce, 200)]);
+      assert.deepEqual(claims.sort(), [false, true]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(await a.claim('alibaba:key', nonce, 200), true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
