@@ -4,17 +4,12 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { canonicalRequest, signatureOf, stringToSign } from '../src/dialects/huawei-fabric/auth.js';
 import { ENGINES, OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
 
-// The core SDK requires `uuid` without declaring it (wire/huawei-sdk-hmac.md); it only names the SDK's app id file.
-const loader = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
-const load = loader._load;
-loader._load = function (request: string, ...rest: unknown[]) {
-  return request === 'uuid' ? { v4: randomUUID } : load.call(this, request, ...rest);
-};
+// The core SDK requires `uuid` without declaring it (wire/huawei-sdk-hmac.md): it is a devDependency of ours.
 const require = createRequire(import.meta.url);
 const { ClientBuilder } = require('@huaweicloud/huaweicloud-sdk-core/ClientBuilder');
 const { HcClient } = require('@huaweicloud/huaweicloud-sdk-core/HcClient');
