@@ -58,6 +58,15 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
     },
 
+    /**
+     * The id of the workspace with this project id, for edges that name workspaces by number (DataWorks'
+     * ProjectId). It tells any active caller whether the number is taken, never what the workspace holds.
+     */
+    async idOfProject(actor: Actor, projectId: number): Promise<string | undefined> {
+      if (actor.principal.status !== 'active' || !Number.isSafeInteger(projectId)) return undefined;
+      return workspaces.findWorkspaceIdByProjectId(db.kysely, projectId);
+    },
+
     async get(actor: Actor, id: string): Promise<Workspace> {
       authorize(actor, 'workspace:read', id);
       const workspace = await workspaces.findWorkspace(db.kysely, id);

@@ -18,6 +18,12 @@ export async function findWorkspace(db: Executor, id: string, options: ReadOptio
   return row && toWorkspace(row);
 }
 
+/** The id of the workspace with this project id (the DataWorks dialect's ProjectId), if any. */
+export async function findWorkspaceIdByProjectId(db: Executor, projectId: number): Promise<string | undefined> {
+  const row = await db.selectFrom('workspaces').select('id').where('project_id', '=', projectId).executeTakeFirst();
+  return row?.id;
+}
+
 export async function listWorkspacesOf(db: Executor, principalId: string, after: string | undefined, limit: number): Promise<Workspace[]> {
   let query = db
     .selectFrom('workspaces')

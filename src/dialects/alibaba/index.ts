@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../app.js';
 import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
 import { bailianDialect } from '../bailian/index.js';
+import { dataworksDialect } from '../dataworks/index.js';
 import { devsDialect } from '../devs/index.js';
 import { DEVS_VERSION } from '../devs/wire.js';
 
@@ -16,7 +17,8 @@ export interface AlibabaDialectsOptions {
 
 /**
  * Every Alibaba product plugboard speaks, each in its own encapsulated context with its own error body:
- * Model Studio connectors at `/{WorkspaceId}/datacenter/connector`, DevS toolsets under `/2023-07-14`.
+ * Model Studio connectors at `/{WorkspaceId}/datacenter/connector`, DevS toolsets under `/2023-07-14`,
+ * DataWorks connections at `/` (RPC).
  */
 export async function alibabaDialects(app: FastifyInstance, options: AlibabaDialectsOptions): Promise<void> {
   const { services } = options;
@@ -28,4 +30,5 @@ export async function alibabaDialects(app: FastifyInstance, options: AlibabaDial
   const limits = { rateLimiter: options.rateLimiter, rateLimits: options.rateLimits };
   await app.register(bailianDialect, { ...signing, ...limits, connectors: services.connectors, rateLimit: options.bailianRateLimit });
   await app.register(devsDialect, { ...signing, ...limits, toolsets: services.toolsets, prefix: `/${DEVS_VERSION}` });
+  await app.register(dataworksDialect, { ...signing, ...limits, connections: services.connections, workspaces: services.workspaces });
 }
