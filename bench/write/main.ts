@@ -2,20 +2,17 @@
  * `npm run bench:write`: plugboard's connector PUT against a bare Fastify server doing the same durable
  * UPDATE, on SQLite and on PostgreSQL, started and measured in the same run. See bench/README.md.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import { WORKSPACE, connectorId } from './connector-shape.js';
 import { HOT_ID, drive, type LoadResult, type Scenario, type Target } from './load.js';
-import { CLK_TCK, cpuTicks, freePort, startServer, ticksToMs, waitIdle, type Server } from './processes.js';
+import { ROOT, cleanEnv, intEnv, plugboardCommand, say } from '../common/plugboard.js';
+import { CLK_TCK, cpuTicks, freePort, startServer, ticksToMs, waitIdle, type Server } from '../common/processes.js';
 import { printReport, type Row } from './report.js';
 import { cloneInPostgres, cloneInSqlite, createTemplate } from './seed.js';
-
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 const settings = {
   seconds: intEnv('BENCH_SECONDS', 10),
@@ -29,50 +26,6 @@ const settings = {
   cpuProfile: process.env.BENCH_CPU_PROF === '1',
   keep: process.env.BENCH_KEEP === '1',
 };
-
-function intEnv(name: string, fallback: number): number {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a positive whole number, got "${value}"`);
-  return n;
-}
-
-const say = (line: string) => process.stderr.write(`${line}\n`);
-
-/**
- * The command that starts plugboard. The built CLI is what users run, so prefer it and (re)build when dist/ is
- * missing or older than src/. When the build fails (src/ mid-edit), run src/ through tsx and say so.
- */
-function plugboardCommand(): { args: string[]; how: string } {
-  const tsx = { args: ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')], how: 'src/ through tsx' };
-  if (settings.plugboard === 'tsx') return tsx;
-  const main = join(ROOT, 'dist/cli/main.js');
-  const built = existsSync(main) ? statSync(main).mtimeMs : 0;
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
-      const path = join(dir, e.name);
-      return Math.max(max, e.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-    }, 0);
-  if (built < newest(join(ROOT, 'src'))) {
-    say(built === 0 ? 'building plugboard (dist/ is missing)…' : 'building plugboard (src/ changed since the last build)…');
-    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-    if (build.status !== 0) {
-      say(`npm run build failed; running plugboard from src/ through tsx instead.\n${(build.stdout + build.stderr).trim().split('\n').slice(-10).join('\n')}`);
-      return { ...tsx, how: 'src/ through tsx (npm run build failed)' };
-    }
-  }
-  return { args: [main], how: 'dist/ (npm run build)' };
-}
-
-/** The environment without plugboard's own settings, so that the caller's shell cannot change what is measured. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (/^(DATABASE_|RATE_LIMIT_|PLUGBOARD_|REDIS_URL|REQUIRE_IF_MATCH|BODY_LIMIT|CONNECTION_TEST_|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_OPTIONS)/.test(name)) delete env[name];
-  }
-  return env;
-}
 
 /**
  * A connection string whose sessions work in `schema` only, and name themselves after it so that their
@@ -259,7 +212,7 @@ async function postgresReachable(): Promise<string | undefined> {
 async function main() {
   const started = performance.now();
   const loadBefore = loadavg()[0]!;
-  const plugboard = plugboardCommand();
+  const plugboard = plugboardCommand(settings.plugboard);
   const root = mkdtempSync(join(tmpdir(), 'plugboard-bench-write-'));
   // fsync on tmpfs returns at once: SQLite figures from there would say nothing about durable writes.
   const TMPFS_MAGIC = 0x01021994;
