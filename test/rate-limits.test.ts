@@ -94,9 +94,13 @@ describe('rate limits shared through Redis', () => {
     await Promise.all([hammer(apps[0]!), hammer(second), hammer(apps[0]!), hammer(second)]);
     const seconds = (Date.now() - started) / 1000;
     assert.ok(admitted <= Math.ceil(10 * seconds) + 5 + 1, `admitted ${admitted} in ${seconds}s`);
-    // The lower bound only proves that the shared budget refills: how many requests a loaded machine manages
-    // to send in two seconds is not the limiter's doing, so asking for rate × time here made the test flaky.
-    assert.ok(admitted > 5, `admitted only ${admitted}: the shared budget never refilled past the burst`);
+    assert.ok(admitted >= 1, 'nothing was admitted');
+    // How many writes a loaded machine completes in two seconds is not the limiter's doing (a lower bound on
+    // `admitted` made this test flaky under CI load); that the shared budget refills is: after a pause, both
+    // nodes are admitted again.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal((await write(apps[0]!)).statusCode, 200);
+    assert.equal((await write(second)).statusCode, 200);
   });
 
   it('answers 503 when Redis cannot be reached, rather than letting requests through unlimited', async () => {

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Pool, type Dispatcher } from 'undici';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolOperation } from '../openapi/convert-openapi.js';
 
@@ -20,11 +19,7 @@ export interface UpstreamCall {
   readonly maxResponseBytes: number;
 }
 
-/** Keep-alive connections to upstreams, shared by every call of the process. */
-const agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' }),
-};
+const MAX_POOLS = 512;
 
 const failure = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
 
@@ -77,55 +72,77 @@ function buildRequest(call: UpstreamCall): { url: URL; headers: Record<string, s
  * timeout) comes back as an `isError` result. Messages name the operation, never the URL: with a query
  * credential the URL holds the secret.
  */
-export function callOpenApiTool(call: UpstreamCall): Promise<CallToolResult> {
-  const built = buildRequest(call);
-  if (typeof built === 'string') return Promise.resolve(failure(built));
-  const { url, headers, body } = built;
-  const what = `${call.operation.method.toUpperCase()} ${call.operation.path}`;
-  if (body !== null) headers['content-length'] = String(body.length);
-  const secure = url.protocol === 'https:';
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (result: CallToolResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(result);
-    };
-    const request = (secure ? https : http).request(
-      url,
-      { method: call.operation.method.toUpperCase(), headers, agent: secure ? agents.https : agents.http },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > call.maxResponseBytes) {
-            request.destroy();
-            settle(failure(`The upstream answer to ${what} is larger than ${call.maxResponseBytes} bytes.`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('error', () => settle(failure(`The upstream connection for ${what} broke while reading the answer.`)));
-        response.on('end', () => settle(resultOf(response, Buffer.concat(chunks).toString('utf8'), what)));
-      },
-    );
-    const timer = setTimeout(() => {
-      request.destroy();
-      settle(failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`));
-    }, call.timeoutMs);
-    request.on('error', (error: NodeJS.ErrnoException) => settle(failure(`The upstream could not be reached for ${what}: ${error.code ?? error.message}.`)));
-    request.end(body ?? undefined);
-  });
+export interface UpstreamClient {
+  call(call: UpstreamCall): Promise<CallToolResult>;
+  /** Closes every kept-alive upstream connection. */
+  close(): Promise<void>;
 }
 
-function resultOf(response: http.IncomingMessage, text: string, what: string): CallToolResult {
-  const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300) {
-    return failure(`The upstream answered ${what} with ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}${text === '' ? '.' : `: ${text}`}`);
+/**
+ * Keep-alive connection pools to upstreams, one per origin. undici's client costs a fraction of node:http's
+ * per request, which matters on a path that adds one upstream call to each of its own.
+ */
+export function createUpstreamClient(): UpstreamClient {
+  const pools = new Map<string, Pool>();
+  const poolOf = (origin: string): Pool => {
+    let pool = pools.get(origin);
+    if (!pool) {
+      if (pools.size >= MAX_POOLS) {
+        const [oldest, idle] = pools.entries().next().value!;
+        pools.delete(oldest);
+        void idle.close();
+      }
+      pool = new Pool(origin, { connections: 256, keepAliveTimeout: 30_000 });
+      pools.set(origin, pool);
+    }
+    return pool;
+  };
+  return {
+    call: (call) => callOpenApiTool(poolOf, call),
+    async close() {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((pool) => pool.close()));
+    },
+  };
+}
+
+async function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamCall): Promise<CallToolResult> {
+  const built = buildRequest(call);
+  if (typeof built === 'string') return failure(built);
+  const { url, headers, body } = built;
+  const what = `${call.operation.method.toUpperCase()} ${call.operation.path}`;
+  try {
+    const response = await poolOf(url.origin).request({
+      path: `${url.pathname}${url.search}`,
+      method: call.operation.method.toUpperCase() as Dispatcher.HttpMethod,
+      headers,
+      body,
+      signal: AbortSignal.timeout(call.timeoutMs),
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > call.maxResponseBytes) {
+        response.body.destroy();
+        return failure(`The upstream answer to ${what} is larger than ${call.maxResponseBytes} bytes.`);
+      }
+      chunks.push(chunk);
+    }
+    return resultOf(response.statusCode, response.headers['content-type'], Buffer.concat(chunks).toString('utf8'), what);
+  } catch (error) {
+    const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string } };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`);
+    return failure(`The upstream could not be reached for ${what}: ${e.code ?? e.cause?.code ?? e.message ?? 'unknown error'}.`);
   }
-  const type = response.headers['content-type'] ?? '';
+}
+
+function resultOf(status: number, contentType: string | string[] | undefined, text: string, what: string): CallToolResult {
+  if (status < 200 || status >= 300) {
+    return failure(`The upstream answered ${what} with ${status}${text === '' ? '.' : `: ${text}`}`);
+  }
+  const type = Array.isArray(contentType) ? contentType.join(',') : (contentType ?? '');
   let structured: unknown;
   if (/json/i.test(type) && text !== '') {
     try {

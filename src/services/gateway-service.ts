@@ -8,7 +8,7 @@ import { DomainError, notFound, validationFailed } from '../domain/errors.js';
 import { isSealed } from '../domain/secrets.js';
 import type { ToolsetSpec } from '../domain/toolset.js';
 import { toFieldErrors } from '../domain/validate.js';
-import { callOpenApiTool, type UpstreamCredential } from '../gateway/call-openapi-tool.js';
+import { createUpstreamClient, type UpstreamCredential } from '../gateway/call-openapi-tool.js';
 import { createSessionIds, sessionHash, type SessionClaims } from '../gateway/session-ids.js';
 import type { ToolOperation } from '../openapi/convert-openapi.js';
 import type { Db } from '../storage/database.js';
@@ -83,6 +83,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
   const cache = new Map<string, ServedToolset>();
   const upstreamClients = new Map<string, { revision: number; client: Promise<Client> }>();
+  const upstream = createUpstreamClient();
   // Derived once per master key: HKDF on every request would cost more than checking the signature.
   const sessionKeys = new Map(vault.keyIds.map((id) => [id, vault.deriveKey(SESSION_KEY_PURPOSE, id)!]));
   const sessionIds = createSessionIds({ activeKeyId: vault.activeKeyId, key: (id) => sessionKeys.get(id) });
@@ -207,7 +208,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
       }
       if (toolset.type === 'MCP') return callMcpTool(toolset, name, args);
       if (!served.operation) return { content: [{ type: 'text', text: `Tool "${name}" has no upstream operation recorded.` }], isError: true };
-      return callOpenApiTool({
+      return upstream.call({
         operation: served.operation,
         baseUrl: toolset.baseUrl,
         credential: toolset.credential,
@@ -243,6 +244,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
       const clients = [...upstreamClients.values()];
       upstreamClients.clear();
       await Promise.all(clients.map((c) => c.client.then((client) => client.close()).catch(() => undefined)));
+      await upstream.close();
     },
   };
 }
