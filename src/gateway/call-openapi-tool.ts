@@ -118,7 +118,9 @@ async function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamC
       method: call.operation.method.toUpperCase() as Dispatcher.HttpMethod,
       headers,
       body,
-      signal: AbortSignal.timeout(call.timeoutMs),
+      // Timers of undici's own (no AbortSignal per call): the answer must start, and then keep coming, in time.
+      headersTimeout: call.timeoutMs,
+      bodyTimeout: call.timeoutMs,
     });
     const chunks: Buffer[] = [];
     let size = 0;
@@ -133,7 +135,7 @@ async function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamC
     return resultOf(response.statusCode, response.headers['content-type'], Buffer.concat(chunks).toString('utf8'), what);
   } catch (error) {
     const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`);
+    if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`);
     return failure(`The upstream could not be reached for ${what}: ${e.code ?? e.cause?.code ?? e.message ?? 'unknown error'}.`);
   }
 }
