@@ -53,8 +53,8 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions) {
     index: false,
     cacheControl: false,
     // Built assets carry a content hash in their names; index.html must be fetched again to find new ones.
-    setHeaders: (reply, path) => {
-      reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    setHeaders: (response, path) => {
+      response.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
   const sendIndex = (reply: FastifyReply) => reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
