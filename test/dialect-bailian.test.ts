@@ -1,5 +1,6 @@
 // Model Studio (Bailian) connectors through the official @alicloud/bailian20231229 SDK, pointed at a listening
 // plugboard over HTTP, on both stores: the same connectors the native API serves, with Alibaba's errors.
+import { wrongSecretOf } from './support/stores.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
@@ -133,7 +134,7 @@ for (const engine of ENGINES) {
     });
 
     it('refuses a wrong secret with SignatureDoesNotMatch', async () => {
-      const wrong = clientFor(endpoint, { id: editor.id, secret: `${editor.secret.slice(0, -1)}x` });
+      const wrong = clientFor(endpoint, { id: editor.id, secret: wrongSecretOf(editor.secret) });
       const error = await sdkError(() => update(wrong, 'default', 'conn_1', { connectorName: 'x', description: 'd' }));
       assertSdkError(error, 400, 'SignatureDoesNotMatch', 'ClientError');
       assert.ok(!error.message.includes(editor.secret));

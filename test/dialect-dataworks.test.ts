@@ -1,6 +1,7 @@
 // DataWorks connections (RPC, 2020-05-18) through the official generic @alicloud/openapi-client `callApi`, in
 // its default ACS3 mode and its legacy `signatureAlgorithm: "v2"` mode, pointed at a listening plugboard over
 // HTTP, on both stores: the same connections the native API serves, with DataWorks' answers and errors.
+import { wrongSecretOf } from './support/stores.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -331,7 +332,7 @@ for (const engine of ENGINES) {
         });
 
         it('refuses a wrong secret with SignatureDoesNotMatch and an unknown AccessKey', async () => {
-          const wrong = clientFor(endpoint, { id: editor.id, secret: `${editor.secret.slice(0, -1)}x` }, mode);
+          const wrong = clientFor(endpoint, { id: editor.id, secret: wrongSecretOf(editor.secret) }, mode);
           const error = await sdkError(() => update(wrong, connectionId, { Content: '{}' }));
           assertSdkError(error, 400, 'SignatureDoesNotMatch');
           assert.ok(!error.message.includes(editor.secret));

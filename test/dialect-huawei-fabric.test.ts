@@ -1,5 +1,6 @@
 // Huawei DataArts Fabric access clients over HTTP, driven by the official @huaweicloud/huaweicloud-sdk-core client
 // (AK/SK signatures and X-Auth-Token), on both stores, cross-checked against the native API and the audit log.
+import { wrongSecretOf } from './support/stores.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -334,7 +335,7 @@ for (const engine of ENGINES) {
 
     it('answers a bad signature, an unknown AK, a stale X-Sdk-Date and a bad token with 401 APIG.1002', async () => {
       const id = await nativeCreate('guarded');
-      const wrongSecret = akskClient(endpoint, editor.id, `${editor.secret.slice(0, -1)}x`);
+      const wrongSecret = akskClient(endpoint, editor.id, wrongSecretOf(editor.secret));
       const unknownAk = akskClient(endpoint, 'AAAAAAAAAAAAAAAAAAAA', editor.secret);
       const stale = { ...rename(id, 'x'), headers: { 'X-Sdk-Date': sdkDate(-16 * 60 * 1000) } };
       const early = { ...rename(id, 'x'), headers: { 'X-Sdk-Date': sdkDate(16 * 60 * 1000) } };

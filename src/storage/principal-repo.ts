@@ -106,19 +106,33 @@ export async function loadPrincipal(db: Executor, row: Pick<PrincipalRow, 'id' |
   return { id: row.id, name: row.name, status: row.status, roles: new Map(memberships.map((m) => [m.workspace_id, m.role as Role])) };
 }
 
-/** The principal behind a key hash, with its role in every workspace; undefined for an unknown key. */
+/**
+ * The principal behind a key hash, with its role in every workspace; undefined for an unknown key. One query
+ * (a row per membership): every native request runs it, and on PostgreSQL each round trip counts.
+ */
 export async function findPrincipalByKeyHash(
   db: Executor,
   keyHash: string,
 ): Promise<{ principal: Principal; keyId: string; defaultWorkspaceId: string | null } | undefined> {
-  const row = await db
+  const rows = await db
     .selectFrom('api_keys')
     .innerJoin('principals', 'principals.id', 'api_keys.principal_id')
-    .select(['api_keys.id as key_id', 'api_keys.default_workspace_id', 'principals.id', 'principals.name', 'principals.status'])
+    .leftJoin('memberships', 'memberships.principal_id', 'principals.id')
+    .select([
+      'api_keys.id as key_id',
+      'api_keys.default_workspace_id',
+      'principals.id',
+      'principals.name',
+      'principals.status',
+      'memberships.workspace_id',
+      'memberships.role',
+    ])
     .where('api_keys.key_hash', '=', keyHash)
-    .executeTakeFirst();
+    .execute();
+  const [row] = rows;
   if (!row) return undefined;
-  return { keyId: row.key_id, defaultWorkspaceId: row.default_workspace_id, principal: await loadPrincipal(db, row) };
+  const roles = new Map(rows.filter((r) => r.workspace_id !== null).map((r) => [r.workspace_id!, r.role as Role]));
+  return { keyId: row.key_id, defaultWorkspaceId: row.default_workspace_id, principal: { id: row.id, name: row.name, status: row.status, roles } };
 }
 
 export async function listApiKeysInWorkspace(db: Executor, workspaceId: string, after: string | undefined, limit: number): Promise<ApiKeyRecord[]> {

@@ -117,3 +117,6 @@ export async function startTestApp(
 export function configFor(store: TestStore, env: Record<string, string> = {}): Config {
   return loadConfig({ ...store.env, ...env });
 }
+
+/** A secret with its last character changed: never the secret itself, whatever that character was. */
+export const wrongSecretOf = (secret: string) => `${secret.slice(0, -1)}${secret.endsWith('x') ? 'y' : 'x'}`;
