@@ -15,6 +15,7 @@ import { gatewayRoutes } from '../gateway/index.js';
 import { webConsole } from './console.js';
 import { alibabaDialects } from '../dialects/alibaba/index.js';
 import { authenticateRequest } from './authenticate.js';
+import { nulCharacterAt } from './nul-character.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 import { accessRoutes } from './routes/access.js';
@@ -54,21 +55,6 @@ export interface ServerOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_TYPES = ['application/json', 'application/merge-patch+json'];
-
-/**
- * Where the first string or key holding U+0000 sits in a parsed body or query, as a JSON Pointer under
- * `prefix`. PostgreSQL text cannot store that character, so both stores refuse it the same way, up front.
- */
-function nulCharacterAt(value: unknown, prefix: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? prefix : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const path = `${prefix}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    const found = key.includes('\u0000') ? path : nulCharacterAt(item, path);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
 
 /** The HTTP server: native API under /api/v1, its OpenAPI document and docs, and the operational endpoints. */
 export async function buildServer(services: Services, options: ServerOptions): Promise<FastifyInstance> {

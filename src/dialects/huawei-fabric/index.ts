@@ -1,3 +1,4 @@
+import { nulCharacterAt } from '../../api/nul-character.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DomainError, forbidden, unauthenticated, validationFailed } from '../../domain/errors.js';
 import type { RateLimits } from '../../api/rate-limit.js';
@@ -22,13 +23,6 @@ export interface HuaweiFabricOptions {
 
 const PREFIX = '/v1/access-clients';
 const WITH_BODY = new Set(['POST', 'PUT']);
-
-/** Whether any string or key holds U+0000: PostgreSQL text cannot store it, so neither store is given it. */
-function holdsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (typeof value !== 'object' || value === null) return false;
-  return Object.entries(value).some(([key, item]) => key.includes('\u0000') || holdsNul(item));
-}
 
 /** The JSON object of a POST or PUT, read from the bytes the signature was checked over. */
 function parseBody(request: FastifyRequest, raw: Buffer | undefined): unknown {
@@ -88,7 +82,7 @@ async function fabricContext(app: FastifyInstance, options: HuaweiFabricOptions)
       contexts.set(request, { actor: { principal, requestId: request.id }, workspaceId });
       await takeRateLimit(request, reply.header.bind(reply), principal.id, options);
       request.body = WITH_BODY.has(request.method) ? parseBody(request, raw) : undefined;
-      if (holdsNul(request.query) || holdsNul(request.body)) throw validationFailed([], 'The request must not contain the NUL character (U+0000).');
+      if ((nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '')) !== undefined) throw validationFailed([], 'The request must not contain the NUL character (U+0000).');
     } catch (error) {
       // Answered already by the timeout: nothing more to say to this caller.
       if (reply.sent) return;

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Services } from '../../app.js';
 import { registerIdempotency } from '../../api/idempotency.js';
+import { nulCharacterAt } from '../../api/nul-character.js';
 import { registerRateLimit, type RateLimits } from '../../api/rate-limit.js';
 import { DomainError, validationFailed } from '../../domain/errors.js';
 import type { RateLimiter } from '../../rate-limit/rate-limiter.js';
@@ -14,18 +15,6 @@ export interface VersoriOptions {
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: RateLimits;
   readonly registry: Registry;
-}
-
-/** Where the first string holding U+0000 sits in a parsed value: PostgreSQL text cannot store it. */
-function nulCharacterAt(value: unknown, prefix: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? prefix : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const path = `${prefix}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    const found = key.includes('\u0000') ? path : nulCharacterAt(item, path);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }
 
 /**
