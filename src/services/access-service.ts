@@ -5,6 +5,7 @@ import { newId } from '../domain/ids.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import { ROLES, canGrant, type Principal, type Role } from '../domain/permissions.js';
 import { compileCheck } from '../domain/validate.js';
+import { createStampedCache } from '../storage/change-stamps.js';
 import type { Db } from '../storage/database.js';
 import * as principals from '../storage/principal-repo.js';
 import type { ApiKeyRecord, Member } from '../storage/principal-repo.js';
@@ -67,8 +68,14 @@ export async function issueKey(
   };
 }
 
+/** API keys remembered per node, with their principal and memberships, until the store signals a change. */
+const KEY_CACHE = { limit: 10_000, maxAgeMs: 30_000 };
+
 export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock }) {
   const { db, writer, clock } = deps;
+  // Every request authenticates; its key, principal and memberships change rarely. A change to any of them
+  // (through this process or another, see ChangeStamps) makes the next request read them again.
+  const keys = createStampedCache<string, NonNullable<Awaited<ReturnType<typeof principals.findPrincipalByKeyHash>>>>(db.changes, KEY_CACHE);
 
   /** The caller's own role, which bounds what it may grant or take away. */
   const ownRole = (actor: Actor, workspaceId: string): Role => actor.principal.roles.get(workspaceId)!;
@@ -90,7 +97,8 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
 
   async function authenticateKey(key: string): Promise<Authenticated> {
     if (!key.startsWith(API_KEY_PREFIX)) throw unauthenticated();
-    const found = await principals.findPrincipalByKeyHash(db.kysely, hashApiKey(key));
+    const hash = hashApiKey(key);
+    const found = await keys.get(hash, () => principals.findPrincipalByKeyHash(db.kysely, hash));
     if (!found) throw unauthenticated('The API key is not valid (unknown or revoked).');
     if (found.principal.status !== 'active') throw unauthenticated('The principal behind this API key is disabled.');
     return { principal: found.principal, credential: { kind: 'api-key', id: found.keyId, defaultWorkspaceId: found.defaultWorkspaceId } };

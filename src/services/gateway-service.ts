@@ -11,6 +11,7 @@ import { toFieldErrors } from '../domain/validate.js';
 import { createUpstreamClient, type UpstreamCredential } from '../gateway/call-openapi-tool.js';
 import { createSessionIds, sessionHash, type SessionClaims } from '../gateway/session-ids.js';
 import type { ToolOperation } from '../openapi/convert-openapi.js';
+import { createStampedCache } from '../storage/change-stamps.js';
 import type { Db } from '../storage/database.js';
 import * as gateway from '../storage/gateway-repo.js';
 import type { Writer } from '../storage/writer.js';
@@ -59,6 +60,10 @@ export interface GatewayOptions {
 
 const SESSION_KEY_PURPOSE = 'mcp-session-ids';
 const CACHE_LIMIT = 1000;
+/** Lookups kept per node between changes of the store (see ChangeStamps): tokens, toolset revisions, sessions. */
+const LOOKUP_LIMIT = 10_000;
+/** The longest a cached lookup is used, whatever the change stamps say. */
+const LOOKUP_MAX_AGE_MS = 30_000;
 
 /** The API key of a toolset's authConfig, opened; null when it has none. */
 function credentialOf(vault: Vault, spec: ToolsetSpec): UpstreamCredential | null {
@@ -87,6 +92,12 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
   // Derived once per master key: HKDF on every request would cost more than checking the signature.
   const sessionKeys = new Map(vault.keyIds.map((id) => [id, vault.deriveKey(SESSION_KEY_PURPOSE, id)!]));
   const sessionIds = createSessionIds({ activeKeyId: vault.activeKeyId, key: (id) => sessionKeys.get(id) });
+  // Every call needs who the token is, the toolset's revision and whether its session was ended: read once,
+  // then served from memory until the store signals a change to access clients, toolsets or ended sessions.
+  const lookups = { limit: LOOKUP_LIMIT, maxAgeMs: LOOKUP_MAX_AGE_MS };
+  const clientsByToken = createStampedCache<string, gateway.GatewayClientRow>(db.changes, lookups);
+  const revisions = createStampedCache<string, number>(db.changes, lookups);
+  const openSessions = createStampedCache<string, SessionClaims>(db.changes, lookups);
 
   function compile(workspaceId: string, name: string, row: gateway.ServableToolsetRow): ServedToolset {
     const byName = new Map<string, ServedTool>();
@@ -166,8 +177,9 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     /** The client a bearer token belongs to, if the token is current and the client active. */
     async authenticate(token: string): Promise<GatewayClient | undefined> {
       if (!token.startsWith(ACCESS_CLIENT_TOKEN_PREFIX)) return undefined;
-      const row = await gateway.findGatewayClient(db.kysely, hashApiKey(token));
-      if (!row || row.status !== 'active' || isExpired(row, clock.now())) return undefined;
+      const hash = hashApiKey(token);
+      const row = await clientsByToken.get(hash, () => gateway.findGatewayClient(db.kysely, hash));
+      if (!row || row.status !== 'active' || (row.expiresAt !== null && isExpired(row, clock.now()))) return undefined;
       return { workspaceId: row.workspaceId, id: row.id, toolsets: row.toolsets, rateLimit: row.rateLimit };
     },
 
@@ -178,7 +190,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     /** The toolset as currently stored, compiled; undefined when it does not exist. */
     async toolset(workspaceId: string, name: string): Promise<ServedToolset | undefined> {
       const key = `${workspaceId}\u0000${name}`;
-      const revision = await gateway.findToolsetRevision(db.kysely, workspaceId, name);
+      const revision = await revisions.get(key, () => gateway.findToolsetRevision(db.kysely, workspaceId, name));
       if (revision === undefined) {
         cache.delete(key);
         return undefined;
@@ -228,10 +240,12 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
        * ended; undefined otherwise (the transports answer 404, and the client starts a new session).
        */
       async check(id: string, client: GatewayClient, toolset: string): Promise<SessionClaims | undefined> {
-        const claims = sessionIds.verify(id);
+        const claims = await openSessions.get(id, async () => {
+          const verified = sessionIds.verify(id);
+          return verified && !(await gateway.isSessionEnded(db.kysely, sessionHash(id))) ? verified : undefined;
+        });
         if (!claims || claims.clientId !== client.id || claims.workspaceId !== client.workspaceId || claims.toolset !== toolset) return undefined;
         if (claims.expiresAt * 1000 <= Date.parse(clock.now())) return undefined;
-        if (await gateway.isSessionEnded(db.kysely, sessionHash(id))) return undefined;
         return claims;
       },
       async end(id: string, claims: SessionClaims): Promise<void> {

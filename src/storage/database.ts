@@ -16,6 +16,7 @@ import {
   type MigrationProvider,
 } from 'kysely';
 import type { Database } from './schema.js';
+import { postgresChangeStamps, sqliteChangeStamps, watchChanges, type ChangeStamps } from './change-stamps.js';
 import { initial } from './migrations/0001-initial.js';
 import { audit } from './migrations/0002-audit.js';
 import { signingCredentials } from './migrations/0003-signing-credentials.js';
@@ -25,6 +26,7 @@ import { accessClients } from './migrations/0005-access-clients.js';
 import { requestNonces } from './migrations/0007-request-nonces.js';
 import { versoriFields } from './migrations/0008-versori-fields.js';
 import { mcpSessions } from './migrations/0009-mcp-sessions.js';
+import { changeNotify } from './migrations/0010-change-notify.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -39,6 +41,8 @@ export interface StoreOptions {
 export interface Db {
   readonly engine: Engine;
   readonly kysely: Kysely<Database>;
+  /** Whether what a cache read from the store may have changed since: see {@link ChangeStamps}. */
+  readonly changes: ChangeStamps;
   close(): Promise<void>;
 }
 
@@ -105,8 +109,9 @@ export function openDb(options: StoreOptions): Db {
     database.pragma('busy_timeout = 5000');
     // SQLite's own lower() folds only ASCII; searches fold case the way PostgreSQL and JavaScript do.
     database.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
-    const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(withStatementCache(database)) });
-    return { engine: 'sqlite', kysely, close: () => kysely.destroy() };
+    const changes = sqliteChangeStamps(database);
+    const kysely = new Kysely<Database>({ dialect: watchChanges(new ImmediateSqliteDialect(withStatementCache(database)), changes) });
+    return { engine: 'sqlite', kysely, changes, close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({
     connectionString: options.location,
@@ -116,8 +121,17 @@ export function openDb(options: StoreOptions): Db {
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { engine: 'postgres', kysely, close: () => kysely.destroy() };
+  const changes = postgresChangeStamps(options.location);
+  const kysely = new Kysely<Database>({ dialect: watchChanges(new PostgresDialect({ pool }), changes) });
+  return {
+    engine: 'postgres',
+    kysely,
+    changes,
+    async close() {
+      await changes.close();
+      await kysely.destroy();
+    },
+  };
 }
 
 function migrationsFor(engine: Engine): Record<string, Migration> {
@@ -131,6 +145,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0007-request-nonces': requestNonces(),
     '0008-versori-fields': versoriFields(),
     '0009-mcp-sessions': mcpSessions(),
+    '0010-change-notify': changeNotify(engine),
   };
 }
 

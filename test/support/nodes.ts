@@ -13,10 +13,10 @@ export interface Node {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-async function waitReady(url: string, timeoutMs: number, exited: () => boolean): Promise<void> {
+async function waitReady(url: string, timeoutMs: number, exited: () => boolean, output: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited()) throw new Error(`the node at ${url} exited while starting`);
+    if (exited()) throw new Error(`the node at ${url} exited while starting; its last output:\n${output().slice(-4000)}`);
     try {
       const response = await fetch(`${url}/readyz`);
       if (response.status === 200) return;
@@ -46,7 +46,7 @@ export function createNode(id: string, port: number, env: Record<string, string>
       void started.exited.then(() => {
         if (current === started) done = true;
       });
-      await waitReady(url, 120_000, () => done);
+      await waitReady(url, 120_000, () => done, () => started.output.stdout + started.output.stderr);
     },
     async stop(signal = 'SIGTERM') {
       if (!current || done) return null;

@@ -1,0 +1,31 @@
+import { sql, type Kysely, type Migration } from 'kysely';
+import type { Engine } from '../database.js';
+import { CHANGES_CHANNEL, WATCHED_TABLES } from '../change-stamps.js';
+
+/**
+ * PostgreSQL: every statement that changes a table some node caches (WATCHED_TABLES) notifies
+ * {@link CHANGES_CHANNEL} with the table's schema when its transaction commits (PostgreSQL folds equal
+ * notifications of one transaction into one), so that every node on that schema drops what it cached; stores
+ * in other schemas of the same database ignore it. SQLite needs nothing: its `data_version` tells a
+ * connection that another one wrote.
+ */
+export function changeNotify(engine: Engine): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      if (engine !== 'postgres') return;
+      await sql`
+        create function plugboard_notify_change() returns trigger language plpgsql as $$
+        begin
+          perform pg_notify(${sql.lit(CHANGES_CHANNEL)}, tg_table_schema);
+          return null;
+        end
+        $$`.execute(db);
+      for (const table of WATCHED_TABLES) {
+        await sql`
+          create trigger ${sql.id(`${table}_notify_change`)}
+          after insert or update or delete or truncate on ${sql.table(table)}
+          for each statement execute function plugboard_notify_change()`.execute(db);
+      }
+    },
+  };
+}

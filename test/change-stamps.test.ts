@@ -1,0 +1,152 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { loadConfig } from '../src/config.js';
+import { migrateToLatest, openDb, type Db } from '../src/storage/database.js';
+import { createStampedCache, postgresChangeStamps, type ChangeStamps } from '../src/storage/change-stamps.js';
+import { createWriter } from '../src/storage/writer.js';
+import { ENGINES, createTestStore, type TestStore } from './support/stores.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the stamps are defined (the PostgreSQL listener is connected). */
+async function listening(stamps: ChangeStamps): Promise<number> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const stamp = stamps.current();
+    if (stamp !== undefined) return stamp;
+    if (Date.now() > deadline) throw new Error('the change listener did not connect within 5 s');
+    await sleep(10);
+  }
+}
+
+/** The stamp once notifications of earlier commits (this process's own included) have arrived. */
+async function settledStamp(stamps: ChangeStamps): Promise<number> {
+  await listening(stamps);
+  await sleep(100);
+  return (await listening(stamps)) as number;
+}
+
+/** Waits until the stamp moves away from `from`, or fails after `ms`. */
+async function moved(stamps: ChangeStamps, from: number, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (stamps.current() === from) {
+    if (Date.now() > deadline) throw new Error(`the change stamp stayed at ${from} for ${ms} ms`);
+    await sleep(2);
+  }
+}
+
+function openStore(store: TestStore): Db {
+  const { database } = loadConfig(store.env);
+  return database.engine === 'sqlite' ? openDb({ engine: 'sqlite', location: database.file }) : openDb({ engine: 'postgres', location: database.url });
+}
+
+for (const engine of ENGINES) {
+  describe(`change stamps [${engine}]`, () => {
+    let store: TestStore;
+    let db: Db;
+    /** A second process's view of the same store: another connection (SQLite) or another node (PostgreSQL). */
+    let other: Db;
+
+    before(async () => {
+      store = await createTestStore(engine);
+      db = openStore(store);
+      await migrateToLatest(db);
+      other = openStore(store);
+    });
+    after(async () => {
+      await other?.close();
+      await db?.close();
+      await store?.drop();
+    });
+
+    it('moves on this process\'s own commits at once', async () => {
+      const before = await listening(db.changes);
+      await createWriter(db).write((tx) => sql`insert into mcp_ended_sessions (session_hash, expires_at) values ('own', '2999-01-01')`.execute(tx));
+      assert.notEqual(db.changes.current(), before);
+    });
+
+    it('moves for writes to watched tables only, at commit, and for raw SQL it cannot read', async () => {
+      const writer = createWriter(db);
+      let stamp = await settledStamp(db.changes);
+      await writer.write((tx) => tx.updateTable('workspaces').set({ name: 'renamed' }).where('id', '=', 'nope').execute());
+      await writer.write((tx) => tx.selectFrom('access_clients').selectAll().execute());
+      assert.equal(db.changes.current(), stamp, 'an unwatched table, and a read');
+      let inside: number | undefined;
+      await writer.write(async (tx) => {
+        await tx.deleteFrom('principals').where('id', '=', 'nobody').execute();
+        inside = db.changes.current();
+      });
+      assert.equal(inside, stamp, 'not before the commit');
+      assert.notEqual(db.changes.current(), stamp, 'at the commit');
+      stamp = db.changes.current()!;
+      await sql`update toolsets set description = description where 1 = 0`.execute(db.kysely);
+      assert.notEqual(db.changes.current(), stamp, 'raw SQL outside a transaction, at once');
+      // (On PostgreSQL the triggers notify of that statement too, a moment later.)
+      stamp = await settledStamp(db.changes);
+      await assert.rejects(writer.write(async (tx) => {
+        await tx.deleteFrom('api_keys').where('id', '=', 'nothing').execute();
+        throw new Error('rolled back');
+      }));
+      if (engine === 'postgres') assert.equal(db.changes.current(), stamp, 'a rolled-back transaction changed nothing');
+    });
+
+    it('moves when another connection or node commits to a table the gateway caches', async () => {
+      const before = await settledStamp(db.changes);
+      await createWriter(other).write((tx) => sql`insert into mcp_ended_sessions (session_hash, expires_at) values ('other', '2999-01-01')`.execute(tx));
+      await moved(db.changes, before);
+    });
+
+    if (engine === 'postgres') {
+      it('stays put for tables the gateway does not cache, and is undefined while nobody listens', async () => {
+        const before = await settledStamp(db.changes);
+        await createWriter(other).write((tx) => sql`update workspaces set name = name`.execute(tx));
+        await sleep(100);
+        assert.equal(db.changes.current(), before);
+        const unreachable = postgresChangeStamps('postgres://postgres@127.0.0.1:1/none');
+        try {
+          assert.equal(unreachable.current(), undefined);
+          await sleep(100);
+          assert.equal(unreachable.current(), undefined);
+        } finally {
+          await unreachable.close();
+        }
+      });
+    }
+
+    it('caches a lookup until the stamp moves, never keeps one that raced with a change, and never caches a miss', async () => {
+      const cache = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 60_000 });
+      await listening(db.changes);
+      let loads = 0;
+      const load = async () => ++loads;
+      assert.equal(await cache.get('k', load), 1);
+      assert.equal(await cache.get('k', load), 1, 'served from the cache');
+      db.changes.touch();
+      assert.equal(await cache.get('k', load), 2, 'read again after a change');
+      // A change signalled while the value was being read: the value is used once, not kept.
+      db.changes.touch();
+      assert.equal(await cache.get('k', async () => (db.changes.touch(), 10)), 10);
+      assert.equal(await cache.get('k', load), 3);
+      let misses = 0;
+      await cache.get('absent', async () => (misses++, undefined));
+      await cache.get('absent', async () => (misses++, undefined));
+      assert.equal(misses, 2);
+    });
+
+    it('drops entries older than the longest age and the oldest beyond its limit', async () => {
+      await listening(db.changes);
+      const aged = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 20 });
+      let loads = 0;
+      const load = async () => ++loads;
+      await aged.get('k', load);
+      await sleep(30);
+      assert.equal(await aged.get('k', load), 2);
+      const small = createStampedCache<number, number>(db.changes, { limit: 2, maxAgeMs: 60_000 });
+      for (const key of [1, 2, 3]) await small.get(key, async () => key * 10);
+      let reread = 0;
+      assert.equal(await small.get(1, async () => (reread++, 10)), 10);
+      assert.equal(await small.get(3, async () => (reread++, 30)), 30);
+      assert.equal(reread, 1, 'the first key was dropped, the last one kept');
+    });
+  });
+}
