@@ -6,12 +6,23 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ErrorCode, LATEST_PROTOCOL_VERSION, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { ENGINES, OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
 import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 import { startUpstreamMcp, type UpstreamMcp } from './support/mcp-upstream.js';
 
 const WS = '/api/v1/workspaces/default';
 const API_KEY = 'upstream-key-3f9a1c';
+
+/** Polls until `read` gives `expected` (a change that reaches another node by a PostgreSQL notification), at most 2 s. */
+async function eventually<T>(read: () => Promise<T>, expected: T, message: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  let last = await read();
+  while (last !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    last = await read();
+  }
+  assert.equal(last, expected, message);
+}
 
 /** Waits until the reconciler has observed the toolset's current generation. */
 async function settled(app: TestApp, name: string): Promise<any> {
@@ -115,6 +126,10 @@ for (const engine of ENGINES) {
       const list = await client.callTool({ name: 'list', arguments: {} });
       assert.equal(list.structuredContent, undefined);
       assert.equal((list.content as any)[0].text, '[1,2,3]');
+      // A path argument cannot climb out of its segment.
+      upstream.seen.length = 0;
+      await client.callTool({ name: 'getItem', arguments: { id: '..' } });
+      assert.equal(upstream.seen[0]!.url, '/items/%2E%2E');
     });
 
     it('refuses arguments that do not fit the inputSchema, and unknown tools, with -32602, and the session lives on', async () => {
@@ -254,11 +269,41 @@ for (const engine of ENGINES) {
         await client.connect(transport);
         assert.deepEqual((await client.callTool({ name: 'echo', arguments: { value: 'roamed' } })).structuredContent, { value: 'roamed' });
         const session = transport.sessionId!;
+        // The first node checks the session once, so that it holds it in its cache...
+        assert.equal((await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': session })).status, 200);
         await transport.terminateSession();
-        const refused = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': session });
-        assert.equal(refused.status, 404, 'the first node knows the session was ended on the second');
+        // ...and drops it when PostgreSQL notifies it of the second node's change.
+        await eventually(async () => (await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': session })).status, 404, 'the first node knows the session was ended on the second');
         assert.ok(calls >= 3);
         await client.close();
+      } finally {
+        await second.close();
+      }
+    });
+
+    if (engine === 'postgres') it('refuses on every node a client another node disabled, although each had it cached', async () => {
+      const second = await createApp(loadConfig({ ...app.store.env, RATE_LIMIT_GATEWAY_PER_SECOND: '0', LOG_LEVEL: 'silent' }));
+      try {
+        const secondBase = await second.server.listen({ port: 0, host: '127.0.0.1' });
+        const secret = await createClient({ id: 'cached-everywhere', toolsets: ['shop'] });
+        const ping = (url: string) =>
+          fetch(`${url}/mcp/default/shop`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+          }).then((r) => r.status);
+        assert.equal(await ping(base), 200);
+        assert.equal(await ping(secondBase), 200);
+        const current = await app.call('GET', `${WS}/access-clients/cached-everywhere`);
+        const disabled = await second.server.inject({
+          method: 'PATCH',
+          url: `${WS}/access-clients/cached-everywhere`,
+          headers: { authorization: `Bearer ${OWNER_KEY}`, 'content-type': 'application/json', 'if-match': current.headers.etag as string },
+          payload: { status: 'disabled' },
+        });
+        assert.equal(disabled.statusCode, 200, disabled.body);
+        assert.equal(await ping(secondBase), 401, 'the node that made the change, at once');
+        await eventually(() => ping(base), 401, 'the other node, once notified');
       } finally {
         await second.close();
       }
@@ -296,6 +341,57 @@ for (const engine of ENGINES) {
       }
       assert.ok(statuses.includes(429), statuses.join());
       assert.ok(statuses.filter((s) => s === 200).length <= 4, statuses.join());
+    });
+
+    it('serves POST /mcp/… on its fast path as Fastify serves the rest: request ids, node header, body limit, paths, metrics, log', async () => {
+      const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }, { 'x-request-id': 'trace-42' });
+      assert.equal(init.status, 200);
+      assert.equal(init.headers.get('x-request-id'), 'trace-42');
+      assert.equal(init.headers.get('x-plugboard-node'), app.config.nodeId);
+      assert.equal(init.headers.get('content-type'), 'application/json');
+      assert.match((await post({ jsonrpc: '2.0', id: 2, method: 'ping' }, { 'x-request-id': 'bad id with spaces' })).headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+      // Percent-encoded path segments are decoded as Fastify's router decodes them.
+      const session = init.headers.get('mcp-session-id')!;
+      const encoded = await fetch(`${base}/mcp/de%66ault/sh%6Fp?x=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'mcp-session-id': session },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }),
+      });
+      assert.deepEqual(await encoded.json(), { jsonrpc: '2.0', id: 3, result: {} });
+      // Paths the fast path does not take get Fastify's answers.
+      const malformed = await fetch(`${base}/mcp/default/%zz`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(malformed.status, 400);
+      assert.ok(malformed.headers.get('x-request-id'));
+      const trailing = await fetch(`${base}/mcp/default/shop/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(trailing.status, 404);
+      assert.match(trailing.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      // Over BODY_LIMIT, announced or not: 413 with a JSON-RPC error, before anything else is looked at.
+      const big = JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'ping', params: { pad: 'x'.repeat(app.config.bodyLimit) } });
+      const announced = await post(big, { 'mcp-session-id': session });
+      assert.equal(announced.status, 413);
+      assert.equal(announced.body.error.code, ErrorCode.InvalidRequest);
+      const chunks = (async function* () {
+        yield new TextEncoder().encode(big);
+      })();
+      const streamed = await fetch(`${base}/mcp/default/shop`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: chunks as unknown as RequestInit['body'],
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(streamed.status, 413);
+      // Counted under the route template, as every Fastify route is.
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /plugboard_http_requests_total\{method="POST",route="\/mcp\/:workspaceId\/:toolset",status="200"\} [1-9]/);
+      assert.match(metrics, /plugboard_http_requests_total\{method="POST",route="\/mcp\/:workspaceId\/:toolset",status="413"\} [1-9]/);
+    });
+
+    // Last: the app stays draining.
+    it('closes each connection after its answer once the server drains, on the fast path too', async () => {
+      app.beginDrain();
+      const answer = await post({ jsonrpc: '2.0', id: 1, method: 'ping' });
+      assert.equal(answer.status, 400, 'no session: the fast path answered');
+      assert.equal(answer.headers.get('connection'), 'close');
     });
   });
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -11,7 +12,8 @@ import { registerIdempotency } from './idempotency.js';
 import { registerMetrics, type Metrics } from './metrics.js';
 import { registerRateLimit, type RateLimits } from './rate-limit.js';
 import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
-import { gatewayRoutes } from '../gateway/index.js';
+import { createGatewayExchanges, gatewayRoutes } from '../gateway/index.js';
+import { createFastPath } from '../gateway/fast-path.js';
 import { webConsole } from './console.js';
 import { alibabaDialects } from '../dialects/alibaba/index.js';
 import { authenticateRequest } from './authenticate.js';
@@ -55,18 +57,43 @@ export interface ServerOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_TYPES = ['application/json', 'application/merge-patch+json'];
+/** Fastify's default, kept now that the server is made here (see serverFactory below). */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/** The caller's X-Request-Id when it is well-formed, else a new one. */
+function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
 
 /** The HTTP server: native API under /api/v1, its OpenAPI document and docs, and the operational endpoints. */
 export async function buildServer(services: Services, options: ServerOptions): Promise<FastifyInstance> {
+  const exchanges = createGatewayExchanges({ gateway: services.gateway, rateLimiter: options.rateLimiter, defaultRateLimit: options.gatewayRateLimit });
+  let closing = false;
   const app = Fastify({
     loggerInstance: options.logger,
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
     requestIdHeader: false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    genReqId: requestIdOf,
+    // MCP tool calls take a path of their own in front of Fastify (src/gateway/fast-path.ts); the rest is Fastify's.
+    serverFactory: (handler) => {
+      const fastPath = createFastPath({
+        exchanges,
+        logger: options.logger,
+        metrics: options.metrics,
+        bodyLimit: options.bodyLimit,
+        nodeId: options.nodeId,
+        requestIdOf,
+        isDraining: options.isDraining,
+        isClosing: () => closing,
+      });
+      const server = createServer((request, response) => {
+        if (!fastPath(request, response)) handler(request, response);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      return server;
     },
     return503OnClosing: true,
     // Requests the router cannot even match (a malformed %-escape, a path segment over 100 characters) get
@@ -97,6 +124,9 @@ export async function buildServer(services: Services, options: ServerOptions): P
     sendProblem(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply),
   );
 
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-plugboard-node', options.nodeId);
@@ -185,6 +215,7 @@ export async function buildServer(services: Services, options: ServerOptions): P
     gateway: services.gateway,
     rateLimiter: options.rateLimiter,
     defaultRateLimit: options.gatewayRateLimit,
+    exchanges,
     sseKeepAliveSeconds: 15,
   });
   // The vendors document their own routes: /openapi.json stays about the native API.

@@ -26,44 +26,106 @@ const failure = (text: string): CallToolResult => ({ content: [{ type: 'text', t
 /** A query or header value as text: scalars as they are, arrays and objects as JSON. */
 const asText = (value: unknown) => (typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value));
 
+/** Characters a path may hold as they are; a template with anything else is normalised by the URL parser. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@%]*(?:\.[A-Za-z0-9\-_~!$&'()*+,;=:@%]+)*)*$/;
+
+/** A path parameter's value: percent-encoded, and never a `.` or `..` segment that would move up the path. */
+const pathValue = (value: unknown) => {
+  const text = asText(value);
+  return text === '.' || text === '..' ? text.replace(/\./g, '%2E') : encodeURIComponent(text);
+};
+
+interface Origin {
+  /** scheme://host[:port] */
+  readonly origin: string;
+  /** The base URL's path without its trailing slashes; '' for the root. */
+  readonly path: string;
+}
+
+const ORIGIN_LIMIT = 1024;
+const origins = new Map<string, Origin | null>();
+
+/** A server URL taken apart once (the same few serve every call); null when it is not absolute http(s) or has a query. */
+function originOf(base: string): Origin | null {
+  let known = origins.get(base);
+  if (known !== undefined) return known;
+  known = null;
+  if (/^https?:\/\//i.test(base)) {
+    try {
+      const url = new URL(base.replace(/\/+$/, ''));
+      if (url.search === '' && url.hash === '' && url.username === '' && url.password === '') known = { origin: url.origin, path: url.pathname.replace(/\/+$/, '') };
+    } catch {
+      known = null;
+    }
+  }
+  if (origins.size >= ORIGIN_LIMIT) origins.delete(origins.keys().next().value!);
+  origins.set(base, known);
+  return known;
+}
+
+const namesOf = new WeakMap<ToolOperation, ReadonlySet<string>>();
+
+/** The names of an operation's parameters: the arguments that are not part of a body made of the rest. */
+function parameterNames(operation: ToolOperation): ReadonlySet<string> {
+  let names = namesOf.get(operation);
+  if (!names) namesOf.set(operation, (names = new Set(operation.parameters.map((p) => p.name))));
+  return names;
+}
+
+interface BuiltRequest {
+  readonly origin: string;
+  /** Path and query, as sent. */
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | null;
+}
+
 /** The URL and body of one call: path parameters substituted, query parameters appended, the body assembled. */
-function buildRequest(call: UpstreamCall): { url: URL; headers: Record<string, string>; body: Buffer | null } | string {
+function buildRequest(call: UpstreamCall): BuiltRequest | string {
   const { operation, arguments: args } = call;
   const base = call.baseUrl ?? operation.serverUrl;
-  if (base === null || !/^https?:\/\//i.test(base)) {
-    return `The toolset has no absolute server URL for ${operation.method.toUpperCase()} ${operation.path}: set spec.baseUrl, or a server URL in the document.`;
+  const origin = base === null ? null : originOf(base);
+  if (origin === null) {
+    return `The toolset has no absolute server URL for ${operation.method.toUpperCase()} ${operation.path}: set spec.baseUrl (absolute http or https, without a query), or a server URL in the document.`;
   }
   let path = operation.path;
   const headers: Record<string, string> = { accept: 'application/json, */*;q=0.5' };
-  const query: [string, string][] = [];
-  const used = new Set<string>();
+  let query: URLSearchParams | undefined;
   for (const parameter of operation.parameters) {
-    used.add(parameter.name);
     const value = args[parameter.name];
     if (value === undefined || value === null) continue;
-    if (parameter.in === 'path') path = path.split(`{${parameter.name}}`).join(encodeURIComponent(asText(value)));
+    if (parameter.in === 'path') path = path.split(`{${parameter.name}}`).join(pathValue(value));
     else if (parameter.in === 'query') {
-      for (const item of Array.isArray(value) ? value : [value]) query.push([parameter.name, asText(item)]);
+      query ??= new URLSearchParams();
+      for (const item of Array.isArray(value) ? value : [value]) query.append(parameter.name, asText(item));
     } else headers[parameter.name.toLowerCase()] = asText(value);
   }
-  const url = new URL(base.replace(/\/+$/, '') + path);
-  for (const [name, value] of query) url.searchParams.append(name, value);
-  if (call.credential?.in === 'query') url.searchParams.set(call.credential.key, call.credential.value);
+  path = origin.path + path;
+  // Templates are nearly always plain; anything else is percent-encoded and normalised as a URL would be.
+  if (!PLAIN_PATH.test(path)) path = new URL(origin.origin + path).pathname;
+  if (call.credential?.in === 'query') (query ??= new URLSearchParams()).set(call.credential.key, call.credential.value);
   if (call.credential?.in === 'header') headers[call.credential.key.toLowerCase()] = call.credential.value;
 
-  let body: Buffer | null = null;
+  let body: string | null = null;
   if (operation.body) {
-    const value = operation.body.property === null ? Object.fromEntries(Object.entries(args).filter(([name]) => !used.has(name))) : args[operation.body.property];
+    let value: unknown;
+    if (operation.body.property !== null) value = args[operation.body.property];
+    else {
+      const rest: Record<string, unknown> = {};
+      const used = parameterNames(operation);
+      for (const name in args) if (!used.has(name)) rest[name] = args[name];
+      value = rest;
+    }
     if (value !== undefined) {
       const type = operation.body.contentType;
       headers['content-type'] = type;
-      if (/json/i.test(type)) body = Buffer.from(JSON.stringify(value));
+      if (/json/i.test(type)) body = JSON.stringify(value);
       else if (type === 'application/x-www-form-urlencoded' && typeof value === 'object' && value !== null) {
-        body = Buffer.from(new URLSearchParams(Object.entries(value).map(([k, v]): [string, string] => [k, asText(v)])).toString());
-      } else body = Buffer.from(asText(value));
+        body = new URLSearchParams(Object.entries(value).map(([k, v]): [string, string] => [k, asText(v)])).toString();
+      } else body = asText(value);
     }
   }
-  return { url, headers, body };
+  return { origin: origin.origin, path: query ? `${path}?${query.toString()}` : path, headers, body };
 }
 
 /**
@@ -107,44 +169,83 @@ export function createUpstreamClient(): UpstreamClient {
   };
 }
 
-async function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamCall): Promise<CallToolResult> {
-  const built = buildRequest(call);
-  if (typeof built === 'string') return failure(built);
-  const { url, headers, body } = built;
-  const what = `${call.operation.method.toUpperCase()} ${call.operation.path}`;
-  try {
-    const response = await poolOf(url.origin).request({
-      path: `${url.pathname}${url.search}`,
-      method: call.operation.method.toUpperCase() as Dispatcher.HttpMethod,
-      headers,
-      body,
-      // Timers of undici's own (no AbortSignal per call): the answer must start, and then keep coming, in time.
-      headersTimeout: call.timeoutMs,
-      bodyTimeout: call.timeoutMs,
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > call.maxResponseBytes) {
-        response.body.destroy();
-        return failure(`The upstream answer to ${what} is larger than ${call.maxResponseBytes} bytes.`);
-      }
-      chunks.push(chunk);
-    }
-    return resultOf(response.statusCode, response.headers['content-type'], Buffer.concat(chunks).toString('utf8'), what);
-  } catch (error) {
-    const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string } };
-    if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`);
-    return failure(`The upstream could not be reached for ${what}: ${e.code ?? e.cause?.code ?? e.message ?? 'unknown error'}.`);
+/** The value of a header in undici's raw list (name, value, name, value, …), or undefined. */
+function rawHeader(raw: Buffer[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) return raw[i + 1]!.toString('latin1');
   }
+  return undefined;
 }
 
-function resultOf(status: number, contentType: string | string[] | undefined, text: string, what: string): CallToolResult {
+/**
+ * One upstream request on undici's dispatcher interface: callbacks instead of a body stream and an async
+ * iterator, which cost more than the rest of the call on a 30-byte answer.
+ */
+function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamCall): Promise<CallToolResult> {
+  const built = buildRequest(call);
+  if (typeof built === 'string') return Promise.resolve(failure(built));
+  const what = `${call.operation.method.toUpperCase()} ${call.operation.path}`;
+  return new Promise((resolve) => {
+    let status = 0;
+    let contentType: string | undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let abort: ((reason?: Error) => void) | undefined;
+    let done = false;
+    const finish = (result: CallToolResult) => {
+      if (done) return;
+      done = true;
+      resolve(result);
+    };
+    poolOf(built.origin).dispatch(
+      {
+        path: built.path,
+        method: call.operation.method.toUpperCase() as Dispatcher.HttpMethod,
+        headers: built.headers,
+        body: built.body,
+        // Timers of undici's own (no AbortSignal per call): the answer must start, and then keep coming, in time.
+        headersTimeout: call.timeoutMs,
+        bodyTimeout: call.timeoutMs,
+      },
+      {
+        onConnect(abortRequest: (reason?: Error) => void) {
+          abort = abortRequest;
+        },
+        onHeaders(statusCode: number, rawHeaders: Buffer[]) {
+          status = statusCode;
+          contentType = rawHeader(rawHeaders, 'content-type');
+          return true;
+        },
+        onData(chunk: Buffer) {
+          size += chunk.length;
+          if (size > call.maxResponseBytes) {
+            finish(failure(`The upstream answer to ${what} is larger than ${call.maxResponseBytes} bytes.`));
+            abort?.();
+            return false;
+          }
+          chunks.push(chunk);
+          return true;
+        },
+        onComplete() {
+          const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          finish(resultOf(status, contentType, text, what));
+        },
+        onError(error: Error) {
+          const e = error as { code?: string; message?: string; cause?: { code?: string } };
+          if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return finish(failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`));
+          finish(failure(`The upstream could not be reached for ${what}: ${e.code ?? e.cause?.code ?? e.message ?? 'unknown error'}.`));
+        },
+      } as unknown as Dispatcher.DispatchHandler,
+    );
+  });
+}
+
+function resultOf(status: number, contentType: string | undefined, text: string, what: string): CallToolResult {
   if (status < 200 || status >= 300) {
     return failure(`The upstream answered ${what} with ${status}${text === '' ? '.' : `: ${text}`}`);
   }
-  const type = Array.isArray(contentType) ? contentType.join(',') : (contentType ?? '');
+  const type = contentType ?? '';
   let structured: unknown;
   if (/json/i.test(type) && text !== '') {
     try {

@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
@@ -7,11 +7,16 @@ import type { GatewayClient, GatewayService, ServedToolset } from '../services/g
 import { TransportError, toGatewayFailure } from './errors.js';
 import { answerRequest, initializeResult, isRequest, negotiateVersion, readMessages, type RpcAnswer } from './protocol.js';
 
-export interface GatewayRouteOptions {
+export interface GatewayOptions {
   readonly gateway: GatewayService;
   readonly rateLimiter: RateLimiter;
   /** Calls per second for clients without a rate limit of their own; undefined for none. */
   readonly defaultRateLimit: RateLimit | undefined;
+}
+
+export interface GatewayRouteOptions extends GatewayOptions {
+  /** What the Streamable HTTP POST does, shared with the server's fast path (see createGatewayExchanges). */
+  readonly exchanges: GatewayExchanges;
   /** Seconds between keep-alive comments on an SSE stream. */
   readonly sseKeepAliveSeconds: number;
 }
@@ -24,7 +29,7 @@ const VERSION_HEADER = 'mcp-protocol-version';
 /** The protocol version of the legacy HTTP+SSE transport. */
 const SSE_PROTOCOL_VERSION = '2024-11-05';
 
-interface Params {
+export interface Params {
   workspaceId: string;
   toolset: string;
 }
@@ -35,41 +40,45 @@ interface Admitted {
   readonly toolset: ServedToolset;
 }
 
-function send(reply: FastifyReply, status: number, body: unknown) {
-  return reply.code(status).header('content-type', 'application/json').send(JSON.stringify(body));
+/** One HTTP request to the gateway, whichever server carried it. */
+export interface GatewayRequest {
+  readonly params: Params;
+  readonly headers: IncomingHttpHeaders;
+  /** The body as received (JSON-RPC text), '' when there is none. */
+  readonly body: string;
+  readonly requestId: string;
+  readonly log: FastifyBaseLogger;
 }
 
-function sendFailure(reply: FastifyReply, error: unknown) {
-  const failure = toGatewayFailure(error, reply.request.id);
-  if (failure.status >= 500) reply.request.log.error({ err: error }, 'gateway failure');
-  reply.headers(failure.headers);
-  return send(reply, failure.status, { jsonrpc: '2.0', error: failure.error, id: null });
+/** The gateway's answer: status, headers of its own (content-type included when there is a body) and body. */
+export interface GatewayAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
 }
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): GatewayAnswer => ({
+  status,
+  headers: { ...headers, ...JSON_HEADERS },
+  body: JSON.stringify(body),
+});
 
 /**
- * The MCP gateway: every toolset at `/mcp/{workspaceId}/{toolset}` (Streamable HTTP, JSON answers) and at
- * `/sse/{workspaceId}/{toolset}` (the legacy HTTP+SSE transport). Session ids are signed, so any node can
- * serve any request of a Streamable HTTP session; only an SSE stream lives on the node that holds it.
+ * The Streamable HTTP exchange of the gateway, independent of the HTTP server: the Fastify route and the
+ * server's fast path for `POST /mcp/…` (src/gateway/fast-path.ts) both answer through these, so that the
+ * protocol, its checks and its error mapping exist once.
  */
-export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteOptions): Promise<void> {
+export function createGatewayExchanges(options: GatewayOptions) {
   const { gateway, rateLimiter, defaultRateLimit } = options;
-  const streams = new Map<string, { response: ServerResponse; keepAlive: NodeJS.Timeout }>();
 
-  // Bodies arrive as text: a malformed one is a JSON-RPC parse error, not a Fastify 400.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  app.setErrorHandler((error, _request, reply) => sendFailure(reply, error));
-  app.addHook('preClose', async () => {
-    for (const { response, keepAlive } of streams.values()) {
-      clearInterval(keepAlive);
-      response.end();
-    }
-    streams.clear();
-  });
-
-  /** Authenticates the bearer token, checks the toolset is the client's to call, and spends one unit of its budget. */
-  async function admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted> {
-    const { workspaceId, toolset: name } = request.params as Params;
+  /**
+   * Authenticates the bearer token, checks the toolset is the client's to call, and spends one unit of its
+   * budget. Headers the answer must carry whatever happens next (Retry-After) are added to `headers`.
+   */
+  async function admit(request: Pick<GatewayRequest, 'params' | 'headers' | 'log'>, headers: Record<string, string>): Promise<Admitted> {
+    const { workspaceId, toolset: name } = request.params;
     const match = BEARER.exec(request.headers.authorization ?? '');
     const client = match ? await gateway.authenticate(match[1]!) : undefined;
     if (!client) throw new DomainError('unauthenticated', 'A valid access-client token is required: send "Authorization: Bearer pbac_…".');
@@ -84,7 +93,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
         throw new DomainError('service-unavailable', 'The rate limiter is unavailable; retry shortly.');
       }
       if (!decision.allowed) {
-        reply.header('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
+        headers['retry-after'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
         throw new DomainError('rate-limited', `Too many calls for access client "${client.id}": at most ${limit.perSecond} per second.`);
       }
     }
@@ -93,48 +102,110 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     return { client, toolset };
   }
 
+  /** The gateway's one way of answering a failure that is not a single request's JSON-RPC error. */
+  function failure(error: unknown, request: Pick<GatewayRequest, 'requestId' | 'log'>, headers: Record<string, string> = {}): GatewayAnswer {
+    const failed = toGatewayFailure(error, request.requestId);
+    if (failed.status >= 500) request.log.error({ err: error }, 'gateway failure');
+    return json(failed.status, { jsonrpc: '2.0', error: failed.error, id: null }, { ...headers, ...failed.headers });
+  }
+
   async function answerAll(toolset: ServedToolset, messages: JSONRPCMessage[], requestId: string): Promise<RpcAnswer[]> {
+    if (messages.length === 1) return isRequest(messages[0]!) ? [await answerRequest(gateway, toolset, messages[0], requestId)] : [];
     return Promise.all(messages.filter(isRequest).map((message) => answerRequest(gateway, toolset, message, requestId)));
+  }
+
+  /** POST: initialize opens a session; anything else needs one. Never throws. */
+  async function post(request: GatewayRequest): Promise<GatewayAnswer> {
+    const headers: Record<string, string> = {};
+    try {
+      const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') throw new TransportError(415, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json.');
+      const { client, toolset } = await admit(request, headers);
+      const accept = request.headers.accept ?? '*/*';
+      if (!/application\/json|\*\/\*|application\/\*/i.test(accept)) {
+        throw new TransportError(406, ErrorCode.ConnectionClosed, 'Not Acceptable: this server answers with application/json.');
+      }
+      const { messages, batch } = readMessages(request.body);
+      const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize') as (JSONRPCMessage & { id: string | number; params?: { protocolVersion?: unknown } }) | undefined;
+      if (initialize) {
+        if (messages.length > 1) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own.');
+        const version = negotiateVersion(initialize.params?.protocolVersion);
+        headers[SESSION_HEADER] = gateway.sessions.open(client, toolset.name, version);
+        const answer = { jsonrpc: '2.0', id: initialize.id, result: initializeResult(version, toolset) };
+        return json(200, batch ? [answer] : answer, headers);
+      }
+      const sessionId = request.headers[SESSION_HEADER];
+      if (typeof sessionId !== 'string' || sessionId === '') {
+        throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required (send initialize first).');
+      }
+      if (!(await gateway.sessions.check(sessionId, client, toolset.name))) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
+      const version = request.headers[VERSION_HEADER];
+      if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+        throw new TransportError(400, ErrorCode.ConnectionClosed, `Bad Request: unsupported protocol version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}).`);
+      }
+      const answers = await answerAll(toolset, messages, request.requestId);
+      if (answers.length === 0) return { status: 202, headers };
+      return json(200, batch ? answers : answers[0], headers);
+    } catch (error) {
+      return failure(error, request, headers);
+    }
+  }
+
+  return { admit, failure, post };
+}
+
+export type GatewayExchanges = ReturnType<typeof createGatewayExchanges>;
+
+const fromFastify = (request: FastifyRequest): GatewayRequest => ({
+  params: request.params as Params,
+  headers: request.headers,
+  body: typeof request.body === 'string' ? request.body : '',
+  requestId: request.id,
+  log: request.log,
+});
+
+function send(reply: FastifyReply, answer: GatewayAnswer) {
+  reply.code(answer.status).headers(answer.headers);
+  return answer.body === undefined ? reply.send() : reply.send(answer.body);
+}
+
+/**
+ * The MCP gateway: every toolset at `/mcp/{workspaceId}/{toolset}` (Streamable HTTP, JSON answers) and at
+ * `/sse/{workspaceId}/{toolset}` (the legacy HTTP+SSE transport). Session ids are signed, so any node can
+ * serve any request of a Streamable HTTP session; only an SSE stream lives on the node that holds it.
+ */
+export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteOptions): Promise<void> {
+  const { gateway, exchanges } = options;
+  const streams = new Map<string, { response: ServerResponse; keepAlive: NodeJS.Timeout }>();
+
+  // Bodies arrive as text: a malformed one is a JSON-RPC parse error, not a Fastify 400.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler((error, request, reply) => send(reply, exchanges.failure(error, fromFastify(request))));
+  app.addHook('preClose', async () => {
+    for (const { response, keepAlive } of streams.values()) {
+      clearInterval(keepAlive);
+      response.end();
+    }
+    streams.clear();
+  });
+
+  async function admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted> {
+    const headers: Record<string, string> = {};
+    try {
+      return await exchanges.admit(fromFastify(request), headers);
+    } finally {
+      reply.headers(headers);
+    }
   }
 
   // ---- Streamable HTTP ----------------------------------------------------------------------------------
 
-  app.post('/mcp/:workspaceId/:toolset', hidden, async (request, reply) => {
-    const { client, toolset } = await admit(request, reply);
-    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/json') throw new TransportError(415, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json.');
-    const accept = request.headers.accept ?? '*/*';
-    if (!/application\/json|\*\/\*|application\/\*/i.test(accept)) {
-      throw new TransportError(406, ErrorCode.ConnectionClosed, 'Not Acceptable: this server answers with application/json.');
-    }
-    const { messages, batch } = readMessages(typeof request.body === 'string' ? request.body : '');
-    const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize') as (JSONRPCMessage & { id: string | number; params?: { protocolVersion?: unknown } }) | undefined;
-    if (initialize) {
-      if (messages.length > 1) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own.');
-      const version = negotiateVersion(initialize.params?.protocolVersion);
-      reply.header(SESSION_HEADER, gateway.sessions.open(client, toolset.name, version));
-      const answer = { jsonrpc: '2.0', id: initialize.id, result: initializeResult(version, toolset) };
-      return send(reply, 200, batch ? [answer] : answer);
-    }
-    const sessionId = request.headers[SESSION_HEADER];
-    if (typeof sessionId !== 'string' || sessionId === '') {
-      throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required (send initialize first).');
-    }
-    if (!(await gateway.sessions.check(sessionId, client, toolset.name))) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
-    const version = request.headers[VERSION_HEADER];
-    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      throw new TransportError(400, ErrorCode.ConnectionClosed, `Bad Request: unsupported protocol version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}).`);
-    }
-    const answers = await answerAll(toolset, messages, request.id);
-    if (answers.length === 0) return reply.code(202).send();
-    return send(reply, 200, batch ? answers : answers[0]);
-  });
+  app.post('/mcp/:workspaceId/:toolset', hidden, async (request, reply) => send(reply, await exchanges.post(fromFastify(request))));
 
   // No server-initiated messages: the standalone SSE stream is not offered, which MCP allows with 405.
   app.get('/mcp/:workspaceId/:toolset', hidden, async (_request, reply) =>
-    reply.header('allow', 'POST, DELETE').code(405).header('content-type', 'application/json').send(
-      JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method Not Allowed: this server sends no messages of its own.' }, id: null }),
-    ),
+    send(reply, json(405, { jsonrpc: '2.0', error: { code: -32000, message: 'Method Not Allowed: this server sends no messages of its own.' }, id: null }, { allow: 'POST, DELETE' })),
   );
 
   app.delete('/mcp/:workspaceId/:toolset', hidden, async (request, reply) => {

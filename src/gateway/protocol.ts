@@ -22,6 +22,26 @@ export function negotiateVersion(requested: unknown): string {
   return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
 }
 
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+
+/**
+ * Whether a parsed value is a JSON-RPC request the SDK's schema certainly accepts as it is: the shape of nearly
+ * every message a client sends. Checking it by hand costs a fraction of the schema; anything else (params
+ * with `_meta`, notifications, responses, mistakes) goes through the schema for its verdict.
+ */
+export function isPlainRequest(value: unknown): value is JSONRPCRequest {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const message = value as Record<string, unknown>;
+  for (const key in message) if (!REQUEST_KEYS.has(key)) return false;
+  const { id, params } = message;
+  return (
+    message.jsonrpc === '2.0' &&
+    typeof message.method === 'string' &&
+    (typeof id === 'string' || Number.isSafeInteger(id)) &&
+    (params === undefined || (typeof params === 'object' && params !== null && !Array.isArray(params) && !('_meta' in params)))
+  );
+}
+
 /**
  * Reads a POSTed body into JSON-RPC messages (one, or a batch), each checked against the SDK's schema.
  * Throws a TransportError with the JSON-RPC code a parse or shape failure gets.
@@ -37,6 +57,7 @@ export function readMessages(text: string): { messages: JSONRPCMessage[]; batch:
   const items = batch ? (parsed as unknown[]) : [parsed];
   if (items.length === 0) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: an empty batch.');
   const messages = items.map((item) => {
+    if (isPlainRequest(item)) return item;
     const checked = JSONRPCMessageSchema.safeParse(item);
     if (!checked.success) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message.');
     return checked.data;
