@@ -13,6 +13,7 @@ import { ROOT, cleanEnv, intEnv, plugboardCommand, say } from '../common/plugboa
 import { CLK_TCK, cpuTicks, freePort, startServer, ticksToMs, waitIdle, type Server } from '../common/processes.js';
 import { printReport, type Row } from './report.js';
 import { cloneInPostgres, cloneInSqlite, createTemplate } from './seed.js';
+import { benchReads, closeReads, type ReadFigures } from './reads.js';
 
 const settings = {
   seconds: intEnv('BENCH_SECONDS', 10),
@@ -24,6 +25,8 @@ const settings = {
   /** `dist` (build if needed) or `tsx` (run src/ directly). */
   plugboard: process.env.BENCH_PLUGBOARD ?? 'dist',
   cpuProfile: process.env.BENCH_CPU_PROF === '1',
+  /** `0` leaves out the reads with 1,000,000 connections. */
+  reads: process.env.BENCH_READS !== '0',
   keep: process.env.BENCH_KEEP === '1',
 };
 
@@ -146,7 +149,7 @@ async function measure(
   };
 }
 
-async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard: { args: string[] }): Promise<Row[]> {
+async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard: { args: string[] }, reads: ReadFigures[]): Promise<Row[]> {
   const dir = join(root, store);
   mkdirSync(dir, { recursive: true });
   const adminKey = `pbk_bench_${randomBytes(18).toString('base64url')}`;
@@ -185,6 +188,11 @@ async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard:
         rows.push(await measure(store, scenario, pair[name], targets[name], postgres, pair.dbFiles && `${pair.dbFiles[name]}-wal`));
       }
     }
+    if (settings.reads) {
+      say(`${store}: reads with 1,000,000 connections…`);
+      const location = store === 'sqlite' ? pair.dbFiles!.plugboard : inSchema(settings.postgresUrl, schemas!.plugboard);
+      reads.push(await benchReads({ engine: store, location }, pair.plugboard.origin, targets.plugboard.headers, say));
+    }
     return rows;
   } finally {
     await pair?.plugboard.stop();
@@ -220,6 +228,7 @@ async function main() {
   say(`working in ${root}`);
 
   const rows: Row[] = [];
+  const reads: ReadFigures[] = [];
   const skipped: string[] = [];
   let failed = false;
   try {
@@ -233,14 +242,15 @@ async function main() {
           continue;
         }
       }
-      rows.push(...(await benchStore(store, root, plugboard)));
+      rows.push(...(await benchStore(store, root, plugboard, reads)));
     }
   } finally {
+    closeReads();
     if (settings.keep || settings.cpuProfile) say(`kept ${root} (logs${settings.cpuProfile ? ', CPU profiles under */cpu-profile' : ''})`);
     else rmSync(root, { recursive: true, force: true });
   }
 
-  printReport(rows, {
+  printReport(rows, reads, {
     machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, CLK_TCK ${CLK_TCK}`,
     plugboard: plugboard.how,
     load: `autocannon, ${settings.connections} connections, pipelining 1, ${settings.warmupSeconds} s warm-up then ${settings.seconds} s per row; ${settings.connectors} connectors, workspace "${WORKSPACE}", hot id ${HOT_ID}`,

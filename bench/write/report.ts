@@ -1,4 +1,5 @@
 /** The printed table of `bench:write`: one row per store, scenario and server, plugboard beside its baseline. */
+import type { ReadFigures } from './reads.js';
 import type { LoadResult, Scenario } from './load.js';
 
 export interface Row {
@@ -30,8 +31,63 @@ function non2xx(r: LoadResult): string {
   return detail ? `${r.non2xx} (${detail})` : String(r.non2xx);
 }
 
+/** The reads section (issue 10, item 4) and the targets of every row. */
+function readsSection(rows: readonly Row[], reads: readonly ReadFigures[]): string[] {
+  if (reads.length === 0) return [];
+  const header = ['store', 'connections', 'page 1 ms', 'page after 500,000 ms', '×page 1', 'GET ms', '304 ms', 'GET lookup', 'variables → connections', 'ms'];
+  const table = reads.map((r) => [
+    r.store,
+    String(r.connections),
+    r.firstPageMs.toFixed(2),
+    r.deepPageMs.toFixed(2),
+    (r.deepPageMs / r.firstPageMs).toFixed(2),
+    r.getMs.toFixed(2),
+    r.notModifiedMs.toFixed(2),
+    r.lookupUsesIndexOnly ? 'index only' : 'NOT index only',
+    String(r.propagated),
+    r.propagationMs.toFixed(0),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 || i === 7 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const check = (what: string, target: string, figure: string, ok: boolean) => `${what.padEnd(66)} ${target.padStart(9)}  ${figure.padStart(9)}  ${ok ? 'pass' : 'FAIL'}`;
+  const targets: string[] = [];
+  for (const store of ['sqlite', 'postgres'] as const) {
+    const of = (server: string, scenario: string) => rows.find((r) => r.store === store && r.server === server && r.scenario === scenario);
+    for (const scenario of ['hot', 'uniform'] as const) {
+      const bare = of('bare', scenario);
+      const plugboard = of('plugboard', scenario);
+      if (!bare || !plugboard) continue;
+      const ratio = rate(plugboard.result) / rate(bare.result);
+      targets.push(check(`${store}, ${scenario === 'hot' ? 'hot id' : 'uniform'}: plugboard req/s ÷ bare (equal durability)`, '≥ 1.00', ratio.toFixed(2), ratio >= 1));
+    }
+  }
+  for (const r of reads) {
+    const ratio = r.deepPageMs / r.firstPageMs;
+    targets.push(check(`${r.store}: page after 500,000 rows ÷ page 1 (1,000,000 connections)`, '< 1.50', ratio.toFixed(2), ratio < 1.5));
+    targets.push(check(`${r.store}: a page is a range of an index (no scan, no sort)`, 'range', r.listIsRange ? 'range' : 'scan', r.listIsRange));
+    targets.push(check(`${r.store}: GET by id and its 304 use the row's index only`, 'index', r.lookupUsesIndexOnly ? 'index' : 'scan', r.lookupUsesIndexOnly));
+    targets.push(check(`${r.store}: connectionVariables propagated to 10,000 connections`, '< 1000 ms', `${r.propagationMs.toFixed(0)} ms`, r.propagationMs < 1000));
+  }
+  return [
+    '',
+    'reads as data grows: plugboard with 1,000,000 connections in the workspace, 10,000 of them on one connector;',
+    `median of ${200} sequential requests on one keep-alive connection (µs timer), after 20 unmeasured ones`,
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...table.map(line),
+    ...reads.flatMap((r) => [
+      `${r.store} plan of the GET lookup (the repository's own query): ${r.lookupPlan.join(' | ')}`,
+      `${r.store} plan of a page after 500,000 rows: ${r.listPlan.join(' | ')}`,
+    ]),
+    '',
+    'targets (issue 10)',
+    ...targets,
+  ];
+}
+
 export function printReport(
   rows: readonly Row[],
+  reads: readonly ReadFigures[],
   info: { machine: string; plugboard: string; load: string; elapsedSeconds: number; loadAverage: readonly number[]; skipped: readonly string[] },
 ): void {
   const baseline = (row: Row) => rows.find((b) => b.server === 'bare' && b.store === row.store && b.scenario === row.scenario);
@@ -67,6 +123,7 @@ export function printReport(
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...table.map(line),
+    ...readsSection(rows, reads),
     '',
     'How to read it:',
     '- req/s counts every answer (any status) over the measured seconds; ×bare divides by the bare server of the same store and scenario.',
@@ -78,6 +135,9 @@ export function printReport(
     '  and ids whose answer a run\'s end cut off are not written again, so every If-Match is current: a 412 there is a server bug.',
     '- WAL: SQLite, the size of the -wal file after the row (it stays near 4 MiB while checkpoints run); PostgreSQL, WAL bytes',
     '  generated per successful request.',
+    '- reads: run on the plugboard server of the rows above, after them. The page after 500,000 rows is asked for with the',
+    '  cursor a client walking the list would hold there; the plan is EXPLAIN of the exact query the GET runs, captured from',
+    '  the repository; propagation is one PATCH of the connector\'s connectionVariables, timed on the client, then counted in the store.',
     ...info.skipped.map((s) => `skipped: ${s}`),
     `total time ${info.elapsedSeconds.toFixed(0)} s`,
     '',

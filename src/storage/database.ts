@@ -27,6 +27,7 @@ import { requestNonces } from './migrations/0007-request-nonces.js';
 import { versoriFields } from './migrations/0008-versori-fields.js';
 import { mcpSessions } from './migrations/0009-mcp-sessions.js';
 import { changeNotify } from './migrations/0010-change-notify.js';
+import { connectionOrder } from './migrations/0011-connection-order.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -146,6 +147,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0008-versori-fields': versoriFields(),
     '0009-mcp-sessions': mcpSessions(),
     '0010-change-notify': changeNotify(engine),
+    '0011-connection-order': connectionOrder(),
   };
 }
 

@@ -77,6 +77,9 @@ export async function startHaproxy(nodePorts: readonly number[]): Promise<Balanc
     '  default_backend nodes',
     'backend nodes',
     '  balance roundrobin',
+    // Round robin sends each request to another node than the last; without this every request but a client's
+    // first would open a new connection to its node (HAProxy's default "safe" reuse).
+    '  http-reuse always',
     '  option httpchk GET /readyz',
     '  http-check expect status 200',
     '  default-server inter 200ms fastinter 100ms downinter 200ms fall 2 rise 2',
