@@ -99,7 +99,7 @@ async function main() {
       nodes.push(
         await startServer({
           name: `node-${i + 1}`,
-          args: [...command.args, 'serve'],
+          args: [...(process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, `cpu-profile-${i + 1}`)}`] : []), ...command.args, 'serve'],
           cwd: ROOT,
           port,
           logFile: join(dir, `node-${i + 1}.log`),
