@@ -304,7 +304,12 @@ export function watchChanges(dialect: Dialect, changes: ChangeStamps): Dialect {
         init: () => driver.init(),
         destroy: () => driver.destroy(),
         acquireConnection: async () => wrap(await driver.acquireConnection()),
-        releaseConnection: (connection) => driver.releaseConnection(innerOf(connection)),
+        releaseConnection(connection) {
+          // A connection given back inside a transaction (never by Kysely's own transactions): whatever it wrote
+          // counts as changed, and its next user starts outside a transaction.
+          if ((connection as Watched).inTransaction) ended(connection, true);
+          return driver.releaseConnection(innerOf(connection));
+        },
         async beginTransaction(connection, settings) {
           await driver.beginTransaction(innerOf(connection), settings);
           (connection as Watched).inTransaction = true;
