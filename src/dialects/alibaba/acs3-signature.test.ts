@@ -1,26 +1,15 @@
 // The ACS3-HMAC-SHA256 test vectors captured from the official SDKs (wire/alibaba-acs3.md, wire/alibaba-rpc.md).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { BAILIAN_ACS3, DATAWORKS_RPC } from '../../../test/support/alibaba-vectors.js';
 import { acs3Signature, canonicalQuery, canonicalRequest, canonicalUri, parseAcs3Authorization, sha256Hex, stringToSign } from './acs3-signature.js';
 
-const bailianHeaders = {
-  host: '127.0.0.1:46759',
-  'x-acs-version': '2023-12-29',
-  'x-acs-action': 'UpdateConnector',
-  'user-agent': 'AlibabaCloud (linux; x64) Node.js/v20.20.2 Core/1.0.1 TeaDSL/2',
-  'x-acs-date': '2026-11-23T08:23:16Z',
-  'x-acs-signature-nonce': 'ef2d0f7e646b7f0efec8da35ee200e01564e27b7d34609889c112f875d615c2b',
-  accept: 'application/json',
-  'content-type': 'application/x-www-form-urlencoded',
-  'x-acs-content-sha256': '010dd36b1f254ce2c2a5960d450f92499a32f8d8d2f92fa389c4c28beee6215d',
-  'x-acs-credentials-provider': 'static_ak',
-  'transfer-encoding': 'chunked',
-};
-const bailianRequest = { method: 'PUT', path: '/ws-1/datacenter/connector/conn_1', query: {}, headers: bailianHeaders };
+const bailianHeaders = BAILIAN_ACS3.headers;
+const bailianRequest = { method: BAILIAN_ACS3.method, path: BAILIAN_ACS3.path, query: {}, headers: bailianHeaders };
 
 describe('ACS3-HMAC-SHA256 signatures', () => {
   it('hashes the form body exactly as the SDK sent it', () => {
-    assert.equal(sha256Hex(Buffer.from('ConnectorName=n%20ame*~!&Description=d')), bailianHeaders['x-acs-content-sha256']);
+    assert.equal(sha256Hex(Buffer.from(BAILIAN_ACS3.body)), bailianHeaders['x-acs-content-sha256']);
   });
 
   it('builds the canonical request of the Bailian UpdateConnector vector', () => {
@@ -53,14 +42,7 @@ describe('ACS3-HMAC-SHA256 signatures', () => {
   });
 
   it('reproduces the DataWorks RPC signature with the parameters in the query', () => {
-    const query = {
-      ConnectionId: '123',
-      Content: '{"host":"h","password":"p1"}',
-      EnvType: '0',
-      RegionId: 'cn-shanghai',
-      Description: 'desc x',
-      Status: '0',
-    };
+    const query = DATAWORKS_RPC.parameters;
     assert.equal(
       canonicalQuery(query),
       'ConnectionId=123&Content=%7B%22host%22%3A%22h%22%2C%22password%22%3A%22p1%22%7D&Description=desc%20x&EnvType=0&RegionId=cn-shanghai&Status=0',

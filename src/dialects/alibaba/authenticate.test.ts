@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { SigningKey } from '../../services/access-key-service.js';
 import { authenticateAlibaba, type AlibabaAuthDeps, type SignedRequest } from './authenticate.js';
 import { AlibabaError } from './errors.js';
+import { BAILIAN_ACS3, DATAWORKS_RPC } from '../../../test/support/alibaba-vectors.js';
 
 const principal = (status: 'active' | 'disabled') => ({ id: 'prn_1', name: 'signer', status, roles: new Map([['default', 'editor' as const]]) });
 
@@ -24,47 +25,17 @@ function depsFor(at: string, status: 'active' | 'disabled' = 'active'): AlibabaA
   };
 }
 
-const body = Buffer.from('ConnectorName=n%20ame*~!&Description=d');
+const body = Buffer.from(BAILIAN_ACS3.body);
 const acs3: SignedRequest = {
-  method: 'PUT',
-  path: '/ws-1/datacenter/connector/conn_1',
+  method: BAILIAN_ACS3.method,
+  path: BAILIAN_ACS3.path,
   query: {},
   rawBody: body,
   formParameters: {},
-  headers: {
-    host: '127.0.0.1:46759',
-    'x-acs-version': '2023-12-29',
-    'x-acs-action': 'UpdateConnector',
-    'user-agent': 'AlibabaCloud (linux; x64) Node.js/v20.20.2 Core/1.0.1 TeaDSL/2',
-    'x-acs-date': '2026-11-23T08:23:16Z',
-    'x-acs-signature-nonce': 'ef2d0f7e646b7f0efec8da35ee200e01564e27b7d34609889c112f875d615c2b',
-    accept: 'application/json',
-    'content-type': 'application/x-www-form-urlencoded',
-    'x-acs-content-sha256': '010dd36b1f254ce2c2a5960d450f92499a32f8d8d2f92fa389c4c28beee6215d',
-    'x-acs-credentials-provider': 'static_ak',
-    'transfer-encoding': 'chunked',
-    authorization:
-      'ACS3-HMAC-SHA256 Credential=testid,SignedHeaders=content-type;host;x-acs-action;x-acs-content-sha256;x-acs-credentials-provider;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=7f6c3983b0dab9b2c644e17ce6688f2b447174ddd1379bcaaa3f59596af7f773',
-  },
+  headers: { ...BAILIAN_ACS3.headers, authorization: BAILIAN_ACS3.authorization },
 };
 
-const rpcQuery = {
-  Action: 'UpdateConnection',
-  Format: 'json',
-  Version: '2020-05-18',
-  Timestamp: '2026-11-23T08:23:23Z',
-  SignatureNonce: 'ff9a4ae59a7107c104cff78dcd0ce7c6',
-  ConnectionId: '123',
-  Content: '{"host":"h","password":"p1"}',
-  EnvType: '0',
-  RegionId: 'cn-shanghai',
-  Description: 'desc x',
-  Status: '0',
-  SignatureMethod: 'HMAC-SHA1',
-  SignatureVersion: '1.0',
-  AccessKeyId: 'testid',
-  Signature: 'tlC+UfTrSXB5ZCDkN9epkkOnIgY=',
-};
+const rpcQuery = { ...DATAWORKS_RPC.common, SignatureNonce: DATAWORKS_RPC.inQuery.nonce, ...DATAWORKS_RPC.parameters, Signature: DATAWORKS_RPC.inQuery.signature };
 const rpc: SignedRequest = { method: 'POST', path: '/', query: rpcQuery, rawBody: Buffer.alloc(0), formParameters: {}, headers: { host: '127.0.0.1:41373' } };
 
 async function refusal(promise: Promise<unknown>): Promise<AlibabaError> {
@@ -132,9 +103,8 @@ describe('authenticating Alibaba-signed requests', () => {
   });
 
   it('accepts the legacy RPC vector with its parameters in the form body', async () => {
-    const { ConnectionId, Content, EnvType, RegionId, Description, Status, ...common } = rpcQuery;
-    const formParameters = { ConnectionId, Content, EnvType, RegionId, Description, Status };
-    const query = { ...common, SignatureNonce: 'd28c02b2f62a5483c4e8ba4e0d60fe32', Signature: 'CU3Tz5MKfkFKlOTKjZ20k8Lgfqc=' };
+    const formParameters = DATAWORKS_RPC.parameters;
+    const query = { ...DATAWORKS_RPC.common, SignatureNonce: DATAWORKS_RPC.inForm.nonce, Signature: DATAWORKS_RPC.inForm.signature };
     const key = await authenticateAlibaba({ ...rpc, query, formParameters }, depsFor('2026-11-23T08:25:00Z'), RPC);
     assert.equal(key.principal.id, 'prn_1');
   });
