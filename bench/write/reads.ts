@@ -72,6 +72,12 @@ async function median(times: number, run: () => Promise<number>): Promise<number
   return samples[Math.floor(samples.length / 2)]!;
 }
 
+/** The SELECT list that makes copy `n` of the template: its own name, the template's connector for the first ones. */
+const copyOf = (columns: readonly string[]) =>
+  columns.map((c) =>
+    c === 'name' ? "'bench-conn-' || n" : c === 'connector_id' ? `case when n < ${OF_CONNECTOR} then connector_id end` : c === 'scope' ? `case when n < ${OF_CONNECTOR} then scope else '' end` : quote(c),
+  );
+
 /** Copies the template connection into 999,999 more: the first 9,999 of the template's connector, the rest of none. */
 async function seed(store: ReadStore, templateId: number): Promise<void> {
   const count = CONNECTIONS - 1;
@@ -80,9 +86,7 @@ async function seed(store: ReadStore, templateId: number): Promise<void> {
     try {
       db.pragma('busy_timeout = 30000');
       const columns = db.prepare<[], { name: string }>("select name from pragma_table_info('connections')").all().map((c) => c.name).filter((c) => c !== 'id');
-      const select = columns.map((c) =>
-        c === 'name' ? "'bench-conn-' || n" : c === 'connector_id' ? `case when n < ${OF_CONNECTOR} then connector_id end` : c === 'scope' ? `case when n < ${OF_CONNECTOR} then scope else '' end` : quote(c),
-      );
+      const select = copyOf(columns);
       db.prepare(
         `with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ?)
          insert into connections (${columns.map(quote).join(', ')}) select ${select.join(', ')} from connections, seq where id = ?`,
@@ -99,9 +103,7 @@ async function seed(store: ReadStore, templateId: number): Promise<void> {
       "select column_name as name from information_schema.columns where table_schema = current_schema() and table_name = 'connections' and column_name <> 'id' order by ordinal_position",
     );
     const columns = rows.map((r) => r.name);
-    const select = columns.map((c) =>
-      c === 'name' ? "'bench-conn-' || n" : c === 'connector_id' ? `case when n < ${OF_CONNECTOR} then connector_id end` : c === 'scope' ? `case when n < ${OF_CONNECTOR} then scope else '' end` : quote(c),
-    );
+    const select = copyOf(columns);
     await client.query(
       `insert into connections (${columns.map(quote).join(', ')}) select ${select.join(', ')} from connections, generate_series(1, $1::integer) as n where id = $2`,
       [count, templateId],
@@ -220,13 +222,12 @@ export async function benchReads(store: ReadStore, origin: string, headers: Reco
 }
 
 /** The ids at 0-based positions in id order. */
-async function idsAt(store: ReadStore, positions: number[]): Promise<number[]> {
-  const sql = "select id from connections where workspace_id = $1 order by id limit 1 offset $2";
+/** The first row of one query on the store, written with PostgreSQL's `$n` placeholders. */
+async function firstRow(store: ReadStore, sql: string, parameters: readonly (string | number)[]): Promise<Record<string, unknown>> {
   if (store.engine === 'sqlite') {
     const db = new SqliteDatabase(store.location, { readonly: true });
     try {
-      const statement = db.prepare<[string, number], { id: number }>(sql.replace('$1', '?').replace('$2', '?'));
-      return positions.map((p) => statement.get(WORKSPACE, p)!.id);
+      return db.prepare<unknown[], Record<string, unknown>>(sql.replace(/\$\d+/g, '?')).get(...parameters)!;
     } finally {
       db.close();
     }
@@ -234,32 +235,21 @@ async function idsAt(store: ReadStore, positions: number[]): Promise<number[]> {
   const client = new pg.Client({ connectionString: store.location });
   await client.connect();
   try {
-    const ids: number[] = [];
-    for (const p of positions) ids.push(Number((await client.query<{ id: string }>(sql, [WORKSPACE, p])).rows[0]!.id));
-    return ids;
+    return (await client.query<Record<string, unknown>>(sql, [...parameters])).rows[0]!;
   } finally {
     await client.end();
   }
 }
 
+/** The ids at 0-based positions in id order. */
+async function idsAt(store: ReadStore, positions: number[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const p of positions) ids.push(Number((await firstRow(store, 'select id from connections where workspace_id = $1 order by id limit 1 offset $2', [WORKSPACE, p])).id));
+  return ids;
+}
+
 async function countWithVariable(store: ReadStore, value: string): Promise<number> {
-  const sql = 'select count(*) as n from connections where workspace_id = $1 and variables like $2';
-  const pattern = `%${value}%`;
-  if (store.engine === 'sqlite') {
-    const db = new SqliteDatabase(store.location, { readonly: true });
-    try {
-      return db.prepare<[string, string], { n: number }>(sql.replace('$1', '?').replace('$2', '?')).get(WORKSPACE, pattern)!.n;
-    } finally {
-      db.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: store.location });
-  await client.connect();
-  try {
-    return Number((await client.query<{ n: string }>(sql, [WORKSPACE, pattern])).rows[0]!.n);
-  } finally {
-    await client.end();
-  }
+  return Number((await firstRow(store, 'select count(*) as n from connections where workspace_id = $1 and variables like $2', [WORKSPACE, `%${value}%`])).n);
 }
 
 export function closeReads(): void {
