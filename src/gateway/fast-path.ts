@@ -86,10 +86,13 @@ export function createFastPath(options: FastPathOptions): (request: IncomingMess
     const requestId = options.requestIdOf(request);
     const log = logger;
     const declared = Number(request.headers['content-length'] ?? 0);
-    const tooLarge = () =>
-      exchanges.failure(new TransportError(413, ErrorCode.InvalidRequest, 'The request body is too large.'), { requestId, log });
+    // The rest of the body is not read: the connection closes after the answer.
+    const tooLarge = () => {
+      const refused = exchanges.failure(new TransportError(413, ErrorCode.InvalidRequest, 'The request body is too large.'), { requestId, log });
+      return { ...refused, headers: { ...refused.headers, connection: 'close' } };
+    };
     if (declared > options.bodyLimit) {
-      answer(response, requestId, started, { ...tooLarge(), headers: { ...tooLarge().headers, connection: 'close' } });
+      answer(response, requestId, started, tooLarge());
       request.resume();
       return true;
     }
@@ -101,7 +104,7 @@ export function createFastPath(options: FastPathOptions): (request: IncomingMess
       size += chunk.length;
       if (size > options.bodyLimit) {
         refused = true;
-        answer(response, requestId, started, { ...tooLarge(), headers: { ...tooLarge().headers, connection: 'close' } });
+        answer(response, requestId, started, tooLarge());
         return;
       }
       chunks.push(chunk);
