@@ -24,14 +24,25 @@ function assertProblem(reply: Reply, status: number, code: string, what = '') {
 
 const pathsOf = (reply: Reply): string[] => reply.body.errors.map((e: any) => e.path);
 
-/** A response the server may give to anything: never a 5xx, errors always problem+json, always a request id. */
-function assertSane(reply: Reply, what: string) {
+/** Paths that belong to a vendor dialect answer errors in that vendor's envelope, not the native problem+json. */
+const VERSORI_SPACE = /^\/o(?:[/?]|$)/;
+
+/**
+ * A response the server may give to anything: never a 5xx, always a request id, errors in the envelope of
+ * whoever owns the path (problem+json for the native API and unknown routes, Versori's `{code, message}` under `/o`).
+ */
+function assertSane(reply: Reply, what: string, url = '') {
   assert.ok(reply.status < 500, `${what} answered ${reply.status}: ${reply.text.slice(0, 500)}`);
   assert.match(String(reply.headers['x-request-id']), REQUEST_ID, what);
-  if (reply.status >= 400) {
-    assert.match(String(reply.headers['content-type']), /^application\/problem\+json/, `${what}: ${reply.text.slice(0, 300)}`);
-    assert.equal(reply.body?.status, reply.status, what);
+  if (reply.status < 400) return;
+  if (VERSORI_SPACE.test(url)) {
+    assert.match(String(reply.headers['content-type']), /^application\/json/, `${what}: ${reply.text.slice(0, 300)}`);
+    assert.equal(typeof reply.body?.code, 'string', what);
+    assert.equal(typeof reply.body?.message, 'string', what);
+    return;
   }
+  assert.match(String(reply.headers['content-type']), /^application\/problem\+json/, `${what}: ${reply.text.slice(0, 300)}`);
+  assert.equal(reply.body?.status, reply.status, what);
 }
 
 for (const engine of ENGINES) {
@@ -542,7 +553,7 @@ for (const engine of ENGINES) {
           if (params) url += `?${params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
           const body = verb === 'GET' || verb === 'DELETE' ? undefined : { name: 'n' };
           const reply = await app.call(verb, url, { body });
-          assertSane(reply, `${verb} ${url}`);
+          assertSane(reply, `${verb} ${url}`, url);
         }),
         { numRuns: FUZZ_RUNS },
       );
