@@ -244,6 +244,8 @@ for (const engine of ENGINES) {
       }
       const other = clientFor(endpoint, await createAlibabaKey(app, 'editor'));
       await update(other, 'default', 'busy', { connectorName: 'other principal', description: 'd' });
+      const metrics = await app.server.inject({ method: 'GET', url: '/metrics' });
+      assert.match(metrics.body, new RegExp(`plugboard_rate_limit_rejections_total\\{class="bailian"\\} ${refused.length}$`, 'm'), 'every refusal counted');
     });
   });
 }

@@ -416,6 +416,8 @@ for (const engine of ENGINES) {
         assertSdkError(error, 429, 'Throttling.User');
         assert.equal(error.data.HttpStatusCode, 429);
       }
+      const metrics = await app.server.inject({ method: 'GET', url: '/metrics' });
+      assert.match(metrics.body, new RegExp(`plugboard_rate_limit_rejections_total\\{class="write"\\} ${refused.length}$`, 'm'), 'every refusal counted');
     });
   });
 }

@@ -341,6 +341,9 @@ for (const engine of ENGINES) {
       }
       assert.ok(statuses.includes(429), statuses.join());
       assert.ok(statuses.filter((s) => s === 200).length <= 4, statuses.join());
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const refused = statuses.filter((s) => s === 429).length;
+      assert.match(metrics, new RegExp(`^plugboard_rate_limit_rejections_total\\{class="gateway"\\} ${refused}$`, 'm'), 'counted as the gateway\'s');
     });
 
     it('serves POST /mcp/… on its fast path as Fastify serves the rest: request ids, node header, body limit, paths, metrics, log', async () => {

@@ -62,7 +62,8 @@ describe('request nonces in Redis', () => {
   });
 
   it('accepts a nonce once across two clients, and again after its time to live', async () => {
-    const writer = { write: () => Promise.reject(new Error('the store must not be used with Redis')) };
+    const unused = () => Promise.reject(new Error('the store must not be used with Redis'));
+    const writer = { write: unused, change: unused };
     const a = createNonceService({ writer, clock: { now: () => new Date().toISOString() }, redisUrl: redis.url });
     const b = createNonceService({ writer, clock: { now: () => new Date().toISOString() }, redisUrl: redis.url });
     try {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 
 /** The Prometheus metrics of one server. A registry per instance, so that several apps in one process stay apart. */
 export interface Metrics {
@@ -7,11 +8,28 @@ export interface Metrics {
   readonly requests: Counter<'method' | 'route' | 'status'>;
   readonly duration: Histogram<'method' | 'route' | 'status'>;
   readonly connectionTests: Counter<'type' | 'result'>;
+  readonly rateLimitRejections: Counter<'class'>;
 }
 
-export function createMetrics(): Metrics {
+export interface MetricsSources {
+  /** Whether this node follows the changes other processes commit (see ChangeStamps); read at each scrape. */
+  readonly followsChanges?: () => boolean;
+}
+
+export function createMetrics(sources: MetricsSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'plugboard_' });
+  const { followsChanges } = sources;
+  if (followsChanges) {
+    new Gauge({
+      name: 'plugboard_change_listener_up',
+      help: '1 while this node follows the changes other nodes commit (always on SQLite); 0 while its PostgreSQL LISTEN connection is down and its caches are bypassed.',
+      registers: [registry],
+      collect() {
+        this.set(followsChanges() ? 1 : 0);
+      },
+    });
+  }
   return {
     registry,
     requests: new Counter({
@@ -33,6 +51,27 @@ export function createMetrics(): Metrics {
       labelNames: ['type', 'result'],
       registers: [registry],
     }),
+    rateLimitRejections: new Counter({
+      name: 'plugboard_rate_limit_rejections_total',
+      help: 'Requests refused with 429 (on every API edge and the MCP gateway), by budget: read, write, gateway, bailian.',
+      labelNames: ['class'],
+      registers: [registry],
+    }),
+  };
+}
+
+/**
+ * The limiter every edge is given: the same limiter, counting each refusal in `rejections` under the budget
+ * the caller names. One place, so that no edge (native, dialect, gateway) can forget to count its 429s.
+ */
+export function countingRejections(limiter: RateLimiter, rejections: Metrics['rateLimitRejections']): RateLimiter {
+  return {
+    async take(key, limit, budget = 'other') {
+      const decision = await limiter.take(key, limit, budget);
+      if (!decision.allowed) rejections.inc({ class: budget });
+      return decision;
+    },
+    close: () => limiter.close(),
   };
 }
 

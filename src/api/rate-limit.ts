@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
 import { DomainError } from '../domain/errors.js';
 import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
 
@@ -16,29 +15,20 @@ const classOf = (request: FastifyRequest) => (request.method === 'GET' || reques
  * Over budget: 429 with Retry-After. When the shared limiter (Redis) cannot answer, the request is refused
  * with 503 rather than let through unlimited.
  */
-export function registerRateLimit(api: FastifyInstance, limiter: RateLimiter, limits: RateLimits, registry: Registry): void {
-  // Every API edge (the native API and each dialect) registers this hook; they share one counter.
-  const existing = registry.getSingleMetric('plugboard_rate_limit_rejections_total') as Counter<'class'> | undefined;
-  const rejections = existing ?? new Counter({
-    name: 'plugboard_rate_limit_rejections_total',
-    help: 'Requests refused with 429, by operation class.',
-    labelNames: ['class'],
-    registers: [registry],
-  });
+export function registerRateLimit(api: FastifyInstance, limiter: RateLimiter, limits: RateLimits): void {
   api.addHook('onRequest', async (request, reply) => {
     const kind = classOf(request);
     const limit = limits[kind];
     if (!limit || !request.actor) return;
     let decision;
     try {
-      decision = await limiter.take(`${request.actor.principal.id}:${kind}`, limit);
+      decision = await limiter.take(`${request.actor.principal.id}:${kind}`, limit, kind);
     } catch (error) {
       request.log.error({ err: error }, 'rate limiter unavailable');
       throw new DomainError('service-unavailable', 'The rate limiter is unavailable; retry shortly.');
     }
     reply.header('ratelimit-remaining', String(decision.remaining));
     if (!decision.allowed) {
-      rejections.inc({ class: kind });
       reply.header('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
       throw new DomainError('rate-limited', `Too many ${kind} requests for this principal: at most ${limit.perSecond} per second (burst ${limit.burst}).`);
     }

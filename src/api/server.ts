@@ -9,7 +9,7 @@ import { DomainError, validationFailed } from '../domain/errors.js';
 import { createAjv } from '../domain/validate.js';
 import type { Services } from '../app.js';
 import { registerIdempotency } from './idempotency.js';
-import { registerMetrics, type Metrics } from './metrics.js';
+import { countingRejections, registerMetrics, type Metrics } from './metrics.js';
 import { registerRateLimit, type RateLimits } from './rate-limit.js';
 import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
 import { createGatewayExchanges, gatewayRoutes } from '../gateway/index.js';
@@ -67,7 +67,9 @@ function requestIdOf(request: IncomingMessage): string {
 }
 
 /** The HTTP server: native API under /api/v1, its OpenAPI document and docs, and the operational endpoints. */
-export async function buildServer(services: Services, options: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer(services: Services, given: ServerOptions): Promise<FastifyInstance> {
+  // Every edge spends from the same limiter, which counts the 429s of all of them.
+  const options = { ...given, rateLimiter: countingRejections(given.rateLimiter, given.metrics.rateLimitRejections) };
   const exchanges = createGatewayExchanges({ gateway: services.gateway, rateLimiter: options.rateLimiter, defaultRateLimit: options.gatewayRateLimit });
   let closing = false;
   const app = Fastify({
@@ -179,7 +181,7 @@ export async function buildServer(services: Services, options: ServerOptions): P
       api.addHook('onRequest', async (request) => {
         request.actor = { ...(await authenticateRequest(request.headers, services)), requestId: request.id };
       });
-      registerRateLimit(api, options.rateLimiter, options.rateLimits, options.metrics.registry);
+      registerRateLimit(api, options.rateLimiter, options.rateLimits);
       // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).
       api.addHook('preValidation', async (request) => {
         const accepted = request.method === 'PATCH' ? JSON_TYPES : request.method === 'POST' || request.method === 'PUT' ? JSON_TYPES.slice(0, 1) : [];
@@ -224,7 +226,7 @@ export async function buildServer(services: Services, options: ServerOptions): P
       route.schema = { ...route.schema, hide: true };
     });
     await dialects.register(huaweiFabricDialect, { ...services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, timeoutMs: options.huaweiFabricTimeoutMs });
-    await dialects.register(versoriDialect, { prefix: '/o', services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, registry: options.metrics.registry });
+    await dialects.register(versoriDialect, { prefix: '/o', services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits });
   });
   return app as unknown as FastifyInstance;
 }

@@ -84,7 +84,9 @@ export function createFastPath(options: FastPathOptions): (request: IncomingMess
     if (!params) return false;
     const started = performance.now();
     const requestId = options.requestIdOf(request);
-    const log = logger;
+    // Bound as Fastify binds its request loggers, so that a failure's line carries the request's id.
+    let child: Logger | undefined;
+    const log = () => (child ??= logger.child({ reqId: requestId }));
     const declared = Number(request.headers['content-length'] ?? 0);
     // The rest of the body is not read: the connection closes after the answer.
     const tooLarge = () => {

@@ -47,7 +47,8 @@ export interface GatewayRequest {
   /** The body as received (JSON-RPC text), '' when there is none. */
   readonly body: string;
   readonly requestId: string;
-  readonly log: FastifyBaseLogger;
+  /** The request's logger (bound to its id), made when first needed: most requests log nothing here. */
+  log(): FastifyBaseLogger;
 }
 
 /** The gateway's answer: status, headers of its own (content-type included when there is a body) and body. */
@@ -87,9 +88,9 @@ export function createGatewayExchanges(options: GatewayOptions) {
     if (limit) {
       let decision;
       try {
-        decision = await rateLimiter.take(`gateway:${workspaceId}:${client.id}`, limit);
+        decision = await rateLimiter.take(`gateway:${workspaceId}:${client.id}`, limit, 'gateway');
       } catch (error) {
-        request.log.error({ err: error }, 'rate limiter unavailable');
+        request.log().error({ err: error }, 'rate limiter unavailable');
         throw new DomainError('service-unavailable', 'The rate limiter is unavailable; retry shortly.');
       }
       if (!decision.allowed) {
@@ -105,7 +106,7 @@ export function createGatewayExchanges(options: GatewayOptions) {
   /** The gateway's one way of answering a failure that is not a single request's JSON-RPC error. */
   function failure(error: unknown, request: Pick<GatewayRequest, 'requestId' | 'log'>, headers: Record<string, string> = {}): GatewayAnswer {
     const failed = toGatewayFailure(error, request.requestId);
-    if (failed.status >= 500) request.log.error({ err: error }, 'gateway failure');
+    if (failed.status >= 500) request.log().error({ err: error }, 'gateway failure');
     return json(failed.status, { jsonrpc: '2.0', error: failed.error, id: null }, { ...headers, ...failed.headers });
   }
 
@@ -161,7 +162,7 @@ const fromFastify = (request: FastifyRequest): GatewayRequest => ({
   headers: request.headers,
   body: typeof request.body === 'string' ? request.body : '',
   requestId: request.id,
-  log: request.log,
+  log: () => request.log,
 });
 
 function send(reply: FastifyReply, answer: GatewayAnswer) {

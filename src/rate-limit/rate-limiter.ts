@@ -24,7 +24,10 @@ export interface Decision {
 
 /** Rate limiting by key with GCRA; see `createMemoryRateLimiter` and `createRedisRateLimiter`. */
 export interface RateLimiter {
-  /** Takes one unit for `key` under `limit`. */
-  take(key: string, limit: RateLimit): Promise<Decision>;
+  /**
+   * Takes one unit for `key` under `limit`. `budget` names the kind of budget for the metrics (`read`,
+   * `write`, `gateway`, `bailian`); the limiters themselves go by the key alone.
+   */
+  take(key: string, limit: RateLimit, budget?: string): Promise<Decision>;
   close(): Promise<void>;
 }

@@ -8,10 +8,10 @@ import { AlibabaError } from './errors.js';
  * ThrottlingError, with `x-acs-retry-after` (milliseconds, what their retry policy waits). A limiter that
  * cannot answer refuses the request (503) rather than let it through unmetered.
  */
-export async function takeOrThrottle(request: FastifyRequest, limiter: RateLimiter, key: string, limit: RateLimit, what: string): Promise<void> {
+export async function takeOrThrottle(request: FastifyRequest, limiter: RateLimiter, key: string, limit: RateLimit, what: string, budget: string): Promise<void> {
   let decision;
   try {
-    decision = await limiter.take(key, limit);
+    decision = await limiter.take(key, limit, budget);
   } catch (error) {
     request.log.error({ err: error }, 'rate limiter unavailable');
     throw new DomainError('service-unavailable', 'The rate limiter is unavailable; retry shortly.');
@@ -28,6 +28,6 @@ export function registerPrincipalRateLimit(app: FastifyInstance, limiter: RateLi
   app.addHook('preHandler', async (request) => {
     const kind = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
     const limit = limits[kind];
-    if (limit) await takeOrThrottle(request, limiter, `${request.actor.principal.id}:${kind}`, limit, `${kind} requests`);
+    if (limit) await takeOrThrottle(request, limiter, `${request.actor.principal.id}:${kind}`, limit, `${kind} requests`, kind);
   });
 }

@@ -39,7 +39,7 @@ export async function bailianRoutes(app: FastifyInstance, options: BailianRouteO
     if (can(request.actor.principal, action, workspaceId) === 'not-member') {
       throw new AlibabaError(403, 'NoPermission', `You are not authorized to access workspace "${workspaceId}": the AccessKey's principal is not a member of it.`);
     }
-    if (rateLimit) await takeOrThrottle(request, rateLimiter, `bailian:${operation}:${request.actor.principal.id}`, rateLimit, `${operation} calls`);
+    if (rateLimit) await takeOrThrottle(request, rateLimiter, `bailian:${operation}:${request.actor.principal.id}`, rateLimit, `${operation} calls`, 'bailian');
     return workspaceId;
   }
 

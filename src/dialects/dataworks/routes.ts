@@ -210,7 +210,7 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
       if (!isAction(name)) throw unknownAction(name);
       const kind = name === 'ListConnections' ? 'read' : 'write';
       const limit = rateLimits[kind];
-      if (limit) await takeOrThrottle(request, rateLimiter, `${request.actor.principal.id}:${kind}`, limit, `${kind} requests`);
+      if (limit) await takeOrThrottle(request, rateLimiter, `${request.actor.principal.id}:${kind}`, limit, `${kind} requests`, kind);
       // RegionId is recorded here, in the request's log line; the audit event of any change carries the same requestId.
       request.log.info({ requestId: request.id, dataworksAction: name, regionId: parameters.RegionId ?? null }, 'dataworks action');
       return actions[name](request, parameters);

@@ -120,7 +120,7 @@ async function takeRateLimit(
   if (!limit) return;
   let decision;
   try {
-    decision = await options.rateLimiter.take(`${principalId}:${kind}`, limit);
+    decision = await options.rateLimiter.take(`${principalId}:${kind}`, limit, kind);
   } catch (error) {
     request.log.error({ err: error }, 'rate limiter unavailable');
     throw new DomainError('service-unavailable', 'The rate limiter is unavailable; retry shortly.');

@@ -5,7 +5,6 @@ import { nulCharacterAt } from '../../api/nul-character.js';
 import { registerRateLimit, type RateLimits } from '../../api/rate-limit.js';
 import { DomainError, validationFailed } from '../../domain/errors.js';
 import type { RateLimiter } from '../../rate-limit/rate-limiter.js';
-import type { Registry } from 'prom-client';
 import { authenticateVersori } from './auth.js';
 import { sendVersoriError } from './errors.js';
 import { versoriRoutes } from './routes.js';
@@ -14,7 +13,6 @@ export interface VersoriOptions {
   readonly services: Services;
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: RateLimits;
-  readonly registry: Registry;
 }
 
 /**
@@ -39,7 +37,7 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
   app.addHook('onRequest', async (request) => {
     request.actor = { ...(await authenticateVersori(request.headers, services.access)), requestId: request.id };
   });
-  registerRateLimit(app, options.rateLimiter, options.rateLimits, options.registry);
+  registerRateLimit(app, options.rateLimiter, options.rateLimits);
   app.addHook('preValidation', async (request) => {
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if ((request.method === 'PUT' || request.method === 'POST') && type !== '' && type !== 'application/json') {
