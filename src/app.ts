@@ -72,10 +72,21 @@ export function createLogger(level: Config['logLevel']): Logger {
   });
 }
 
-export function openStore(config: Config): Db {
-  return config.database.engine === 'sqlite'
-    ? openDb({ engine: 'sqlite', location: config.database.file })
-    : openDb({ engine: 'postgres', location: config.database.url, poolSize: config.database.poolSize });
+export function openStore(config: Config, logger?: Logger): Db {
+  if (config.database.engine === 'sqlite') return openDb({ engine: 'sqlite', location: config.database.file });
+  return openDb({
+    engine: 'postgres',
+    location: config.database.url,
+    poolSize: config.database.poolSize,
+    listenerEvents: logger && {
+      lost: (error) =>
+        logger.warn(
+          { err: { message: error.message, code: (error as { code?: unknown }).code } },
+          'not following changes made by other nodes (PostgreSQL LISTEN failed): caches are bypassed, every lookup reads the store, until it listens again',
+        ),
+      restored: () => logger.info('following changes made by other nodes again (PostgreSQL LISTEN)'),
+    },
+  });
 }
 
 /** The master keys from the environment, or from the key file of the embedded default (created on first start). */
@@ -134,15 +145,18 @@ export function createServices(deps: {
 export async function createApp(config: Config, options: { logger?: Logger; clock?: Clock } = {}): Promise<App & { bootstrapKey?: { key: string; generated: boolean } }> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const db = openStore(config);
+  const db = openStore(config, logger);
   let rateLimiter: RateLimiter | undefined;
   let reconciler: ToolsetReconciler | undefined;
+  let opened: Services | undefined;
   let draining = false;
   try {
     const { applied } = await migrateToLatest(db);
     if (applied.length > 0) logger.info({ applied }, 'migrated the store');
     const vault = createVault(loadMasterKeys(config, logger));
-    const metrics = createMetrics();
+    // A server reads through its caches from the first request on: start following other nodes' changes now.
+    db.changes.current();
+    const metrics = createMetrics({ followsChanges: () => db.changes.current() !== undefined });
     // One budget per principal across every node when Redis is configured; per process otherwise.
     rateLimiter = config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl }) : createMemoryRateLimiter();
     const tester = createConnectionTester({
@@ -153,6 +167,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
     const writer = createWriter(db);
     reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs });
     const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl), gateway: config.gateway, redisUrl: config.redisUrl });
+    opened = services;
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
     // Picks up toolset generations that no node has reconciled (one written just before a crash, say).
     reconciler.start(config.reconcileIntervalMs);
@@ -201,9 +216,12 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       },
     };
   } catch (error) {
-    await reconciler?.stop();
-    await rateLimiter?.close();
-    await db.close();
+    // Whatever was opened before the failure: its connections would otherwise keep the process alive.
+    await opened?.gateway.close().catch(() => undefined);
+    await opened?.nonces.close().catch(() => undefined);
+    await reconciler?.stop().catch(() => undefined);
+    await rateLimiter?.close().catch(() => undefined);
+    await db.close().catch(() => undefined);
     throw error;
   }
 }

@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDb, type Db } from '../src/storage/database.js';
 import { createStampedCache, postgresChangeStamps, type ChangeStamps } from '../src/storage/change-stamps.js';
 import { createWriter } from '../src/storage/writer.js';
-import { ENGINES, createTestStore, type TestStore } from './support/stores.js';
+import { ENGINES, createTestStore, startTestApp, type TestApp, type TestStore } from './support/stores.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -112,6 +112,42 @@ for (const engine of ENGINES) {
           await unreachable.close();
         }
       });
+
+      it('tells its owner once when listening fails, and once when it listens again', async () => {
+        const events: string[] = [];
+        const record = { lost: (error: Error) => events.push(`lost: ${error.message}`), restored: () => events.push('restored') };
+        const unreachable = postgresChangeStamps('postgres://postgres@127.0.0.1:1/none', record);
+        try {
+          unreachable.current();
+          await sleep(2500); // the first attempt and two retries, a second apart
+          assert.equal(events.length, 1, `one event for one outage: ${events.join(' | ')}`);
+          assert.match(events[0]!, /^lost: .*ECONNREFUSED/);
+        } finally {
+          await unreachable.close();
+        }
+
+        // A listener whose connection the server ends (a PostgreSQL restart, a proxy's idle timeout).
+        events.length = 0;
+        const name = `plugboard-listener-test-${process.pid}`;
+        const { database } = loadConfig(store.env);
+        assert.equal(database.engine, 'postgres');
+        const url = database.engine === 'postgres' ? `${database.url}&application_name=${name}` : '';
+        const stamps = postgresChangeStamps(url, record);
+        try {
+          const first = await listening(stamps);
+          assert.equal(events.length, 0, 'nothing to say while it listens');
+          await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`.execute(db.kysely);
+          const deadline = Date.now() + 5000;
+          while (!events.includes('restored') && Date.now() < deadline) await sleep(20);
+          assert.equal(events.length, 2, events.join(' | '));
+          assert.match(events[0]!, /^lost: /);
+          assert.equal(events[1], 'restored');
+          assert.notEqual(await listening(stamps), first, 'notifications may have been missed while it was down: the stamp moved');
+        } finally {
+          await stamps.close();
+        }
+        assert.equal(events.length, 2, 'closing is not an outage');
+      });
     }
 
     it('caches a lookup until the stamp moves, never keeps one that raced with a change, and never caches a miss', async () => {
@@ -147,6 +183,30 @@ for (const engine of ENGINES) {
       assert.equal(await small.get(1, async () => (reread++, 10)), 10);
       assert.equal(await small.get(3, async () => (reread++, 30)), 30);
       assert.equal(reread, 1, 'the first key was dropped, the last one kept');
+    });
+  });
+}
+
+for (const engine of ENGINES) {
+  describe(`change listener gauge [${engine}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine);
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    it('reports in /metrics that the node follows other nodes\' changes', async () => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const metrics = await app.server.inject({ method: 'GET', url: '/metrics' });
+        const gauge = /^plugboard_change_listener_up (\d)$/m.exec(metrics.body);
+        assert.ok(gauge, 'the gauge is exported');
+        if (gauge[1] === '1') break;
+        if (Date.now() > deadline) assert.fail('the change listener was not up within 5 s of the start');
+        await sleep(50);
+      }
     });
   });
 }

@@ -70,22 +70,34 @@ export function sqliteChangeStamps(database: SqliteDatabase.Database): ChangeSta
   };
 }
 
+/** What the PostgreSQL change listener tells its owner (the server logs it). */
+export interface ListenerEvents {
+  /** Listening failed or stopped; until {@link restored}, caches read the store every time. */
+  lost?(error: Error): void;
+  restored?(): void;
+}
+
 /**
  * PostgreSQL: one connection of its own LISTENs on {@link CHANGES_CHANNEL} for changes in the store's schema
  * (its `current_schema()`, as the connection string's search_path makes it), opened when first asked (a CLI
  * command that never reads through a cache never opens it). Until it listens, and from the moment it fails
  * until it listens again, `current()` is undefined; each (re)connection moves the stamp, since notifications
- * sent while nobody listened are lost.
+ * sent while nobody listened are lost. `events` hears of each outage once: when listening first fails (or
+ * stops), and when it listens again; retries in between (one a second) are silent.
  */
-export function postgresChangeStamps(connectionString: string, onError: (error: Error) => void = () => undefined): ChangeStamps {
+export function postgresChangeStamps(connectionString: string, events: ListenerEvents = {}): ChangeStamps {
   let stamp = 0;
   let listening: pg.Client | undefined;
   let connecting = false;
   let closed = false;
+  let failing = false;
   let retry: NodeJS.Timeout | undefined;
 
   function lost(client: pg.Client, error?: Error) {
-    if (error) onError(error);
+    if (!closed && !failing) {
+      failing = true;
+      events.lost?.(error ?? new Error('the PostgreSQL server closed the connection'));
+    }
     if (listening === client) listening = undefined;
     stamp++;
     client.removeAllListeners('end');
@@ -123,6 +135,10 @@ export function postgresChangeStamps(connectionString: string, onError: (error: 
           if (closed) return void client.end().catch(() => undefined);
           stamp++;
           listening = client;
+          if (failing) {
+            failing = false;
+            events.restored?.();
+          }
         },
         (error: Error) => {
           connecting = false;
