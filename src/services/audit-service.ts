@@ -1,4 +1,4 @@
-import { changedFields, type AuditEvent } from '../domain/audit.js';
+import { changedFields, type AuditEvent, type NewAuditEvent } from '../domain/audit.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import * as audit from '../storage/audit-repo.js';
 import type { Db } from '../storage/database.js';
@@ -21,7 +21,12 @@ export interface Change {
 
 /** Writes the audit row of a change inside the change's own transaction, so both land or neither does. */
 export async function recordChange(tx: Tx, actor: Actor, change: Change, at: string): Promise<void> {
-  await audit.insertAuditEvent(tx, {
+  await audit.insertAuditEvent(tx, changeEvent(actor, change, at));
+}
+
+/** The audit row of a change, for a write that stores it itself (the writer's row changes). */
+export function changeEvent(actor: Actor, change: Change, at: string): NewAuditEvent {
+  return {
     at,
     principalId: actor.principal.id,
     workspaceId: change.workspaceId,
@@ -32,7 +37,7 @@ export async function recordChange(tx: Tx, actor: Actor, change: Change, at: str
     fromRevision: change.before?.revision ?? null,
     toRevision: change.after?.revision ?? null,
     changedFields: change.fields ? [...change.fields] : changedFields(change.before, change.after, change.open),
-  });
+  };
 }
 
 export interface AuditQuery extends PageRequest {

@@ -10,6 +10,7 @@ import {
   type AuthSchemeConfigInput,
   type Connector,
 } from '../domain/connector.js';
+import type { NewAuditEvent } from '../domain/audit.js';
 import { canonicalVariables, sameJson } from '../domain/common.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
@@ -23,9 +24,9 @@ import type { ConnectorFilter } from '../storage/connector-repo.js';
 import * as connections from '../storage/connection-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Tx, Writer } from '../storage/writer.js';
-import { insertConnectorConnectionEvents } from '../storage/audit-repo.js';
-import { recordChange } from './audit-service.js';
-import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import { insertAuditEvent, insertConnectorConnectionEvents } from '../storage/audit-repo.js';
+import { changeEvent, recordChange } from './audit-service.js';
+import { StaleWrite, authorize, withRetry, writeWithRetry, type Actor, type Clock } from './context.js';
 import { sealSettings } from './secret-fields.js';
 import type { Vault } from './vault.js';
 
@@ -79,12 +80,56 @@ export function buildAuthSchemeConfig(
 
 export function createConnectorService(deps: ConnectorServiceDeps) {
   const { db, writer, vault, clock } = deps;
+  const rows = connectors.connectorRows(db.engine);
 
   async function load(tx: Tx, workspaceId: string, id: string, precondition?: Precondition): Promise<Connector> {
     const current = await connectors.findConnector(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
     if (!current) throw notFound(`Connector "${id}"`);
     if (!checkPrecondition(current, precondition)) throw preconditionFailed();
     return current;
+  }
+
+  /** Writes the connector's variables into its connections, with their audit rows; returns how many changed. */
+  async function propagate(tx: Tx, actor: Actor, workspaceId: string, id: string, variables: Connector['connectionVariables'], now: string): Promise<number> {
+    const meta = { at: now, principalId: actor.principal.id, requestId: actor.requestId };
+    await insertConnectorConnectionEvents(tx, { workspaceId, connectorId: id, change: { kind: 'variables', variables } }, meta);
+    return connections.setVariablesOfConnector(tx, workspaceId, id, variables, now);
+  }
+
+  /**
+   * The state a change leaves and its audit row: the current connector untouched (and no audit row) when `next`
+   * differs from it only in bookkeeping, else `next` at the following revision. Shared by both write paths.
+   */
+  function settle(actor: Actor, workspaceId: string, id: string, current: Connector, next: Connector, now: string): { connector: Connector; audit?: NewAuditEvent } {
+    if (sameJson({ ...next, updatedAt: 0, revision: 0 }, { ...current, updatedAt: 0, revision: 0 })) return { connector: current };
+    const connector = { ...next, updatedAt: now, revision: current.revision + 1 };
+    const audit = changeEvent(actor, { workspaceId, action: 'connector:update', resourceType: 'connector', resourceId: id, before: current, after: connector }, now);
+    return { connector, audit };
+  }
+
+  /**
+   * A connector change computed from the current connector alone (PUT, PATCH): a row change of the writer, so
+   * that concurrent ones commit together on PostgreSQL. Same rules as {@link mutate}.
+   */
+  function update(actor: Actor, workspaceId: string, id: string, precondition: Precondition | undefined, change: (current: Connector) => ConnectorChange): Promise<ConnectorWrite> {
+    authorize(actor, 'connector:update', workspaceId);
+    return withRetry(() =>
+      writer.change(rows, {
+        key: connectors.connectorKey(workspaceId, id),
+        apply: (current) => {
+          if (!current) throw notFound(`Connector "${id}"`);
+          if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+          const { next, setsVariables } = change(current);
+          const now = clock.now();
+          const { connector, audit } = settle(actor, workspaceId, id, current, next, now);
+          const result: ConnectorWrite = { connector: viewConnector(connector), connectionsUpdated: 0 };
+          const after = setsVariables
+            ? async (tx: Tx): Promise<ConnectorWrite> => ({ ...result, connectionsUpdated: await propagate(tx, actor, workspaceId, id, connector.connectionVariables, now) })
+            : undefined;
+          return { next: audit ? connector : undefined, audit, result, after };
+        },
+      }),
+    );
   }
 
   /**
@@ -103,19 +148,12 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       const current = await load(tx, workspaceId, id, precondition);
       const { next, setsVariables } = await change(current, tx);
       const now = clock.now();
-      let connector = current;
-      if (!sameJson({ ...next, updatedAt: 0, revision: 0 }, { ...current, updatedAt: 0, revision: 0 })) {
-        connector = { ...next, updatedAt: now, revision: current.revision + 1 };
+      const { connector, audit } = settle(actor, workspaceId, id, current, next, now);
+      if (audit) {
         if (!(await connectors.updateConnector(tx, connector, current.revision))) throw new StaleWrite();
-        await recordChange(tx, actor, { workspaceId, action: 'connector:update', resourceType: 'connector', resourceId: id, before: current, after: connector }, now);
+        await insertAuditEvent(tx, audit);
       }
-      let connectionsUpdated = 0;
-      if (setsVariables) {
-        const meta = { at: now, principalId: actor.principal.id, requestId: actor.requestId };
-        const variables = connector.connectionVariables;
-        await insertConnectorConnectionEvents(tx, { workspaceId, connectorId: id, change: { kind: 'variables', variables } }, meta);
-        connectionsUpdated = await connections.setVariablesOfConnector(tx, workspaceId, id, variables, now);
-      }
+      const connectionsUpdated = setsVariables ? await propagate(tx, actor, workspaceId, id, connector.connectionVariables, now) : 0;
       return { connector: viewConnector(connector), connectionsUpdated };
     });
   }
@@ -231,12 +269,12 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition, keep: readonly KeptField[] = []) {
       authorize(actor, 'connector:update', workspaceId);
       const input = checkInput(body);
-      return mutate(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo, false, keep));
+      return update(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo, false, keep));
     },
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields, then validated as a whole. */
     patch(actor: Actor, workspaceId: string, id: string, patch: Record<string, unknown>, precondition?: Precondition) {
-      return mutate(actor, workspaceId, id, precondition, (current) => {
+      return update(actor, workspaceId, id, precondition, (current) => {
         const { connectionVariables: _v, authSchemeConfigIds: _o, ...fields } = patch;
         const base = {
           name: current.name,

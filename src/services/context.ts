@@ -1,6 +1,6 @@
 import { can, type Action, type Principal } from '../domain/permissions.js';
 import { conflict, forbidden, notFound } from '../domain/errors.js';
-import { isUniqueViolation, type Tx, type Writer } from '../storage/writer.js';
+import { StaleWrite, isUniqueViolation, type Tx, type Writer } from '../storage/writer.js';
 
 /** The credential a request was authenticated with, for the few uses that depend on it (issuing tokens). */
 export interface CallerCredential {
@@ -39,12 +39,7 @@ export function authorize(actor: Actor, action: Action, workspaceId: string): vo
   if (decision === 'forbidden') throw forbidden(`Your role in workspace "${workspaceId}" does not allow ${action}.`);
 }
 
-/** Thrown inside a unit of work when a conditional write lost a race; the whole unit is retried. */
-export class StaleWrite extends Error {
-  constructor() {
-    super('The row changed during the write.');
-  }
-}
+export { StaleWrite };
 
 const MAX_ATTEMPTS = 12;
 
@@ -57,9 +52,14 @@ const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve
  * who sent If-Match then sees the new revision and gets 412 from the re-check.
  */
 export async function writeWithRetry<T>(writer: Writer, work: (tx: Tx) => Promise<T>, onDuplicate?: () => Error): Promise<T> {
+  return withRetry(() => writer.write(work), onDuplicate);
+}
+
+/** Runs `attempt` again while it fails with {@link StaleWrite} (see writeWithRetry). */
+export async function withRetry<T>(run: () => Promise<T>, onDuplicate?: () => Error): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writer.write(work);
+      return await run();
     } catch (error) {
       if (error instanceof StaleWrite && attempt < MAX_ATTEMPTS) {
         await backoff(attempt);

@@ -35,6 +35,11 @@ export async function insertAuditEvent(db: Executor, event: NewAuditEvent): Prom
   await db.insertInto('audit_events').values(toValues(event)).execute();
 }
 
+/** Several events in one statement, in order. */
+export async function insertAuditEvents(db: Executor, events: readonly NewAuditEvent[]): Promise<void> {
+  if (events.length > 0) await db.insertInto('audit_events').values(events.map(toValues)).execute();
+}
+
 export interface AuditFilter {
   readonly workspaceId: string;
   readonly resourceType?: string;

@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import type { AuthSchemeConfig, Connector, ConnectorVersion, ProtocolType } from '../domain/connector.js';
 import type { Variable } from '../domain/common.js';
 import type { ConnectorRow } from './schema.js';
-import type { Executor, ReadOptions } from './writer.js';
+import type { Engine } from './database.js';
+import type { Executor, ReadOptions, RowStore, Tx } from './writer.js';
 
 const toConnector = (row: ConnectorRow): Connector => ({
   workspaceId: row.workspace_id,
@@ -130,3 +131,75 @@ export async function deleteConnector(db: Executor, workspaceId: string, id: str
     .executeTakeFirst();
   return Number(result.numDeletedRows) === 1;
 }
+
+/** The key of a connector for {@link Writer.change}. */
+export const connectorKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
+
+/** Connectors for the writer's row changes: loaded under lock in key order, written many per statement on PostgreSQL. */
+export function connectorRows(engine: Engine): RowStore<Connector> {
+  return {
+    revisionOf: (connector) => connector.revision,
+
+    async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Connector>> {
+      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      if (pairs.length === 1) {
+        const [workspaceId, id] = pairs[0]!;
+        const connector = await findConnector(tx, workspaceId, id, { forUpdate: engine === 'postgres' });
+        return new Map(connector ? [[keys[0]!, connector]] : []);
+      }
+      let query = tx
+        .selectFrom('connectors')
+        .selectAll()
+        .where((eb) => eb(eb.refTuple('workspace_id', 'id'), 'in', pairs.map(([workspaceId, id]) => eb.tuple(workspaceId, id))))
+        .orderBy('workspace_id')
+        .orderBy('id');
+      // PostgreSQL locks the rows in this order, so that two batches wanting the same rows cannot deadlock.
+      if (engine === 'postgres') query = query.forUpdate();
+      const rows = await query.execute();
+      return new Map(rows.map((row) => [connectorKey(row.workspace_id, row.id), toConnector(row)]));
+    },
+
+    async store(tx: Tx, changes: readonly { row: Connector; expected: number }[]): Promise<number> {
+      if (engine === 'sqlite' || changes.length === 1) {
+        let written = 0;
+        for (const { row, expected } of changes) if (await updateConnector(tx, row, expected)) written++;
+        return written;
+      }
+      const rows = changes.map(({ row }) => toRow(row));
+      const column = <K extends keyof ConnectorRow>(key: K) => rows.map((r) => r[key]);
+      const given = sql<UnnestedConnector>`unnest(
+        ${column('workspace_id')}::text[], ${column('id')}::text[], ${column('name')}::text[], ${column('description')}::text[],
+        ${column('protocol_type')}::text[], ${column('documentation_url')}::text[], ${column('icon_url')}::text[], ${column('base_url')}::text[],
+        ${column('dataset_id')}::text[], ${column('is_public')}::integer[], ${column('tags')}::text[], ${column('status')}::text[],
+        ${column('auth_scheme_configs')}::text[], ${column('connection_variables')}::text[], ${column('versions')}::text[],
+        ${column('updated_at')}::text[], ${column('revision')}::integer[], ${changes.map((c) => c.expected)}::integer[]
+      )`.as(sql`u(workspace_id, id, name, description, protocol_type, documentation_url, icon_url, base_url, dataset_id, is_public, tags, status,
+        auth_scheme_configs, connection_variables, versions, updated_at, revision, expected)`);
+      const result = await tx
+        .updateTable('connectors')
+        .from(given)
+        .set({
+          name: sql.ref('u.name'),
+          description: sql.ref('u.description'),
+          protocol_type: sql.ref('u.protocol_type'),
+          documentation_url: sql.ref('u.documentation_url'),
+          icon_url: sql.ref('u.icon_url'),
+          base_url: sql.ref('u.base_url'),
+          dataset_id: sql.ref('u.dataset_id'),
+          is_public: sql.ref('u.is_public'),
+          tags: sql.ref('u.tags'),
+          status: sql.ref('u.status'),
+          auth_scheme_configs: sql.ref('u.auth_scheme_configs'),
+          connection_variables: sql.ref('u.connection_variables'),
+          versions: sql.ref('u.versions'),
+          updated_at: sql.ref('u.updated_at'),
+          revision: sql.ref('u.revision'),
+        })
+        .where(sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected`)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+  };
+}
+
+type UnnestedConnector = Omit<ConnectorRow, 'created_at'> & { expected: number };

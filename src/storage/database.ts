@@ -11,12 +11,17 @@ import {
   SqliteDriver,
   sql,
   type DatabaseConnection,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type DatabaseMetadataOptions,
+  type SchemaMetadata,
+  type TableMetadata,
   type SqliteDatabase as KyselySqliteDatabase,
   type Migration,
   type MigrationProvider,
 } from 'kysely';
 import type { Database } from './schema.js';
-import { postgresChangeStamps, sqliteChangeStamps, watchChanges, type ChangeStamps } from './change-stamps.js';
+import { postgresChangeStamps, sqliteChangeStamps, watchChanges, type ChangeStamps, type ListenerEvents } from './change-stamps.js';
 import { initial } from './migrations/0001-initial.js';
 import { audit } from './migrations/0002-audit.js';
 import { signingCredentials } from './migrations/0003-signing-credentials.js';
@@ -36,6 +41,8 @@ export interface StoreOptions {
   /** SQLite file path (engine sqlite) or connection string (engine postgres). */
   readonly location: string;
   readonly poolSize?: number;
+  /** Outages of the PostgreSQL change listener (see {@link postgresChangeStamps}). */
+  readonly listenerEvents?: ListenerEvents;
 }
 
 /** An open database: the query builder plus what is needed to close it. */
@@ -97,6 +104,61 @@ function withStatementCache(database: SqliteDatabase.Database, limit = 256): Kys
 }
 
 /**
+ * What Kysely's migrator asks of the database: the tables of the store's own schema only. Kysely's PostgreSQL
+ * introspector scans every schema of the database and calls `has_schema_privilege` and
+ * `pg_get_serial_sequence` by name for each, which fails with "schema … does not exist" when another schema is
+ * dropped during the scan (other stores, tenants and test runs drop theirs); a node must not fail to start for it.
+ */
+class OwnSchemaIntrospector implements DatabaseIntrospector {
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly base: DatabaseIntrospector,
+  ) {}
+
+  getSchemas(): Promise<SchemaMetadata[]> {
+    return this.base.getSchemas();
+  }
+
+  async getTables(options: DatabaseMetadataOptions = { withInternalKyselyTables: false }): Promise<TableMetadata[]> {
+    const rows = await sql<{ schema: string; table: string; kind: string; column: string; type: string; type_schema: string; not_null: boolean; has_default: boolean }>`
+      select ns.nspname as schema, c.relname as table, c.relkind as kind, a.attname as column, typ.typname as type,
+             tns.nspname as type_schema, a.attnotnull as not_null, a.atthasdef as has_default
+      from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+      join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      join pg_catalog.pg_type typ on typ.oid = a.atttypid
+      join pg_catalog.pg_namespace tns on tns.oid = typ.typnamespace
+      where ns.nspname = current_schema() and c.relkind in ('r', 'v', 'p')
+      order by c.relname, a.attnum`.execute(this.db);
+    const tables = new Map<string, TableMetadata & { columns: TableMetadata['columns'][number][] }>();
+    for (const row of rows.rows) {
+      if (!options.withInternalKyselyTables && (row.table === 'kysely_migration' || row.table === 'kysely_migration_lock')) continue;
+      let table = tables.get(row.table);
+      if (!table) tables.set(row.table, (table = { name: row.table, schema: row.schema, isView: row.kind === 'v', columns: [] }));
+      table.columns.push({
+        name: row.column,
+        dataType: row.type,
+        dataTypeSchema: row.type_schema,
+        isNullable: !row.not_null,
+        hasDefaultValue: row.has_default,
+        isAutoIncrementing: false,
+      });
+    }
+    return [...tables.values()];
+  }
+
+  async getMetadata(options?: DatabaseMetadataOptions): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables(options) };
+  }
+}
+
+class StorePostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new OwnSchemaIntrospector(db, super.createIntrospector(db));
+  }
+}
+
+/**
  * Opens the store. SQLite runs in WAL mode with `synchronous=FULL` so that an answered write has been
  * synced; PostgreSQL's 64-bit integers come back as JS numbers (every id we store stays below 2^53).
  */
@@ -122,8 +184,8 @@ export function openDb(options: StoreOptions): Db {
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  const changes = postgresChangeStamps(options.location);
-  const kysely = new Kysely<Database>({ dialect: watchChanges(new PostgresDialect({ pool }), changes) });
+  const changes = postgresChangeStamps(options.location, options.listenerEvents);
+  const kysely = new Kysely<Database>({ dialect: watchChanges(new StorePostgresDialect({ pool }), changes) });
   return {
     engine: 'postgres',
     kysely,

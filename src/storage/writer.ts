@@ -1,4 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { NewAuditEvent } from '../domain/audit.js';
+import { insertAuditEvents } from './audit-repo.js';
 import type { Db } from './database.js';
 import type { Database } from './schema.js';
 
@@ -6,12 +8,59 @@ import type { Database } from './schema.js';
 export type Executor = Kysely<Database> | Transaction<Database>;
 export type Tx = Transaction<Database>;
 
+/** Thrown inside a unit of work when a conditional write lost a race; the whole unit is retried. */
+export class StaleWrite extends Error {
+  constructor() {
+    super('The row changed during the write.');
+  }
+}
+
 /**
  * The one place that owns write transactions. Services hand it a unit of work; it commits it and
  * resolves only once the commit has returned (so an answered write is durable).
  */
 export interface Writer {
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * One row's change, computed from its current state: see {@link RowChange}. On PostgreSQL the changes of
+   * concurrent requests are committed together, a few statements for the whole batch (see
+   * {@link createRowChangeBatcher}); elsewhere, and whenever a batch cannot be committed, each change is a unit
+   * of work of its own.
+   */
+  change<Row, T>(rows: RowStore<Row>, change: RowChange<Row, T>): Promise<T>;
+}
+
+/** How the writer reads and writes the rows of one table for {@link Writer.change}. */
+export interface RowStore<Row> {
+  /** The rows with these keys, locked until the commit (`FOR UPDATE` on PostgreSQL, in key order). */
+  load(tx: Tx, keys: readonly string[]): Promise<Map<string, Row>>;
+  /**
+   * Writes rows that exist, each only if its stored revision is still `expected`; returns how many it wrote.
+   * One statement for all of them where the store allows.
+   */
+  store(tx: Tx, rows: readonly { row: Row; expected: number }[]): Promise<number>;
+  revisionOf(row: Row): number;
+}
+
+/** What a change makes of the current row. */
+export interface RowChangeOutcome<Row, T> {
+  /** The row to store, with its revision moved on; none when nothing changed. Never for a missing row: creating is not a row change. */
+  readonly next?: Row;
+  readonly audit?: NewAuditEvent;
+  readonly result: T;
+  /** More work in the same transaction, after the row and the audit row are written; its value is the result. */
+  readonly after?: (tx: Tx) => Promise<T>;
+}
+
+/**
+ * One row's change. `apply` must be a pure function of the row it is given (undefined when there is none): it
+ * may throw (a failed precondition, a missing row, invalid input) and then nothing of it is written, and it may
+ * be called more than once (a batch that fails is run again change by change). Changes of one row in one batch
+ * are applied one after another, each to the row the previous one made, as separate transactions would be.
+ */
+export interface RowChange<Row, T> {
+  readonly key: string;
+  apply(current: Row | undefined): RowChangeOutcome<Row, T>;
 }
 
 export interface WriterOptions {
@@ -21,12 +70,137 @@ export interface WriterOptions {
 
 /**
  * PostgreSQL already commits concurrent transactions together (one WAL flush serves many), so each unit of
- * work is its own transaction there. SQLite syncs once per commit on the only JS thread, so there the writer
- * commits the units of concurrent requests together: see {@link createGroupCommitWriter}.
+ * work is its own transaction there; what costs there is statements, so row changes are batched into a few
+ * statements for many requests ({@link createRowChangeBatcher}). SQLite syncs once per commit on the only JS
+ * thread, so there the writer commits the units of concurrent requests together, row changes included: see
+ * {@link createGroupCommitWriter}.
  */
 export function createWriter(db: Db, options: WriterOptions = {}): Writer {
-  if (db.engine === 'sqlite') return createGroupCommitWriter(db, options.maxBatch ?? 64);
-  return { write: (work) => db.kysely.transaction().execute(work) };
+  if (db.engine === 'sqlite') {
+    const write = createGroupCommitWriter(db, options.maxBatch ?? 64).write;
+    return { write, change: (rows, change) => write((tx) => changeOne(tx, rows, change)) };
+  }
+  const write: Writer['write'] = (work) => db.kysely.transaction().execute(work);
+  return { write, change: createRowChangeBatcher(write, { maxBatch: options.maxBatch ?? 64, inFlight: 4 }) };
+}
+
+/** A row change as a unit of work of its own. */
+async function changeOne<Row, T>(tx: Tx, rows: RowStore<Row>, change: RowChange<Row, T>): Promise<T> {
+  const current = (await rows.load(tx, [change.key])).get(change.key);
+  const outcome = checkedOutcome(change, current);
+  if (outcome.next !== undefined) {
+    if ((await rows.store(tx, [{ row: outcome.next, expected: rows.revisionOf(current!) }])) !== 1) throw new StaleWrite();
+  }
+  if (outcome.audit) await insertAuditEvents(tx, [outcome.audit]);
+  return outcome.after ? outcome.after(tx) : outcome.result;
+}
+
+/** A change's outcome, refused when it would store a row that does not exist (a bug in the change, not in the input). */
+function checkedOutcome<Row, T>(change: RowChange<Row, T>, current: Row | undefined): RowChangeOutcome<Row, T> {
+  const outcome = change.apply(current);
+  if (outcome.next !== undefined && current === undefined) throw new Error(`The row change of ${JSON.stringify(change.key)} returned a row to store for a row that does not exist.`);
+  return outcome;
+}
+
+interface PendingChange {
+  readonly change: RowChange<unknown, unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit of row changes for PostgreSQL, where every statement costs a round trip and the server's own
+ * parse, plan and WAL work: the changes that arrive together (per table) are committed as one transaction of
+ * one locking SELECT of all their rows, the changes applied in arrival order in memory, one multi-row UPDATE and
+ * one multi-row audit INSERT (then each change's `after` work, if any). Up to `inFlight` batches run at once;
+ * two batches that want one row queue on its lock (taken in key order, so they cannot deadlock). A change whose
+ * `apply` throws is left out and its caller gets the error; the others commit. No caller hears back before the
+ * commit. If the batch's transaction fails (a lost race, a deadlock with another writer, a failing `after`),
+ * nothing of it is stored and each of its changes runs again alone, so one bad change costs the others only time.
+ */
+export function createRowChangeBatcher(write: Writer['write'], options: { maxBatch: number; inFlight: number }) {
+  const queues = new Map<RowStore<unknown>, PendingChange[]>();
+  let running = 0;
+  let scheduled = false;
+
+  function dispatch() {
+    scheduled = false;
+    for (const [rows, queue] of queues) {
+      while (running < options.inFlight && queue.length > 0) {
+        const batch = queue.splice(0, options.maxBatch);
+        running++;
+        void runBatch(rows, batch).finally(() => {
+          running--;
+          if ([...queues.values()].some((q) => q.length > 0)) schedule();
+        });
+      }
+    }
+  }
+
+  function schedule() {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(dispatch);
+  }
+
+  async function runBatch(rows: RowStore<unknown>, batch: PendingChange[]): Promise<void> {
+    if (batch.length === 1) {
+      const [only] = batch;
+      return write((tx) => changeOne(tx, rows, only!.change)).then(only!.resolve, only!.reject);
+    }
+    type Settled = { ok: true; value: unknown; after?: (tx: Tx) => Promise<unknown> } | { ok: false; error: unknown };
+    let settled: Settled[];
+    try {
+      settled = await write(async (tx) => {
+        const keys = [...new Set(batch.map((p) => p.change.key))].sort();
+        const current = await rows.load(tx, keys);
+        const loadedRevisions = new Map([...current].map(([key, row]) => [key, rows.revisionOf(row)]));
+        const changed = new Map<string, unknown>();
+        const audits: NewAuditEvent[] = [];
+        const outcomes: Settled[] = batch.map(({ change }) => {
+          try {
+            const outcome = checkedOutcome(change, current.get(change.key));
+            if (outcome.next !== undefined) {
+              current.set(change.key, outcome.next);
+              changed.set(change.key, outcome.next);
+            }
+            if (outcome.audit) audits.push(outcome.audit);
+            return { ok: true, value: outcome.result, after: outcome.after };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        });
+        if (changed.size > 0) {
+          const written = await rows.store(tx, [...changed].map(([key, row]) => ({ row, expected: loadedRevisions.get(key)! })));
+          if (written !== changed.size) throw new StaleWrite();
+        }
+        if (audits.length > 0) await insertAuditEvents(tx, audits);
+        for (const outcome of outcomes) {
+          if (outcome.ok && outcome.after) outcome.value = await outcome.after(tx);
+        }
+        return outcomes;
+      });
+    } catch {
+      // Nothing of the batch was stored: each change on its own, with its own outcome.
+      await Promise.all(batch.map((p) => write((tx) => changeOne(tx, rows, p.change)).then(p.resolve, p.reject)));
+      return;
+    }
+    batch.forEach((pending, i) => {
+      const outcome = settled[i]!;
+      if (outcome.ok) pending.resolve(outcome.value);
+      else pending.reject(outcome.error);
+    });
+  }
+
+  return function change<Row, T>(rows: RowStore<Row>, change: RowChange<Row, T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const key = rows as RowStore<unknown>;
+      let queue = queues.get(key);
+      if (!queue) queues.set(key, (queue = []));
+      queue.push({ change: change as RowChange<unknown, unknown>, resolve: resolve as (value: unknown) => void, reject });
+      schedule();
+    });
+  };
 }
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
@@ -49,7 +223,7 @@ interface Queued {
  * A unit must only use the transaction it is given (no network calls, no waiting on other writes): the whole
  * batch waits for each unit in turn.
  */
-export function createGroupCommitWriter(db: Db, maxBatch: number): Writer {
+export function createGroupCommitWriter(db: Db, maxBatch: number): Pick<Writer, 'write'> {
   const queue: Queued[] = [];
   let scheduled = false;
 

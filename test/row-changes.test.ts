@@ -1,0 +1,113 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectorKey, connectorRows } from '../src/storage/connector-repo.js';
+import { createRowChangeBatcher, type Writer } from '../src/storage/writer.js';
+import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+
+const WS = '/api/v1/workspaces/default';
+
+// Connector PUTs and PATCHes are row changes of the writer: on PostgreSQL the ones that arrive together are
+// committed as one batch. These tests send many at once and check that each is answered as if it ran alone.
+for (const engine of ENGINES) {
+  describe(`connector writes sent together [${engine}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine);
+      for (let i = 0; i < 10; i++) assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id: `c${i}`, name: `C${i}` } })).status, 201);
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    const auditOf = async (id: string) => {
+      const reply = await app.call('GET', `${WS}/audit?resourceType=connector&resourceId=${id}&limit=200`);
+      assert.equal(reply.status, 200, reply.text);
+      return (reply.body.items as { action: string; fromRevision: number; toRevision: number }[]).filter((e) => e.action === 'connector:update');
+    };
+
+    it('applies every PUT of one connector, one after another: no update is lost', async () => {
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => app.call('PUT', `${WS}/connectors/c0`, { body: { name: 'C0', description: `d${i}` }, headers: { 'if-match': '*' } })),
+      );
+      assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.text).join('\n'));
+      const revisions = replies.map((r) => r.body.revision as number).sort((a, b) => a - b);
+      assert.deepEqual(revisions, Array.from({ length: 30 }, (_, i) => i + 2), 'each answer has a revision of its own');
+      assert.equal(new Set(replies.map((r) => r.headers.etag)).size, 30);
+      const stored = await app.call('GET', `${WS}/connectors/c0`);
+      assert.equal(stored.body.revision, 31);
+      assert.equal(stored.body.description, replies.find((r) => r.body.revision === 31)!.body.description, 'the last one applied is the one stored');
+      const events = await auditOf('c0');
+      assert.equal(events.length, 30);
+      assert.deepEqual(events.map((e) => e.fromRevision).sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i + 1));
+      for (const event of events) assert.equal(event.toRevision, event.fromRevision + 1);
+    });
+
+    it('lets exactly one of many writers holding the same ETag win; the others get 412', async () => {
+      const current = await app.call('GET', `${WS}/connectors/c1`);
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          app.call('PUT', `${WS}/connectors/c1`, { body: { name: 'C1', description: `race ${i}` }, headers: { 'if-match': current.headers.etag as string } }),
+        ),
+      );
+      assert.equal(replies.filter((r) => r.status === 200).length, 1, replies.map((r) => r.status).join());
+      assert.equal(replies.filter((r) => r.status === 412).length, 19);
+      assert.equal((await auditOf('c1')).length, 1);
+      assert.equal((await app.call('GET', `${WS}/connectors/c1`)).body.revision, current.body.revision + 1);
+    });
+
+    it('answers each request of a mixed batch for itself: changes, misses, stale ETags, no-ops and PATCHes', async () => {
+      const before = await Promise.all([2, 3, 4, 5].map((i) => app.call('GET', `${WS}/connectors/c${i}`)));
+      const replies = await Promise.all([
+        app.call('PUT', `${WS}/connectors/c2`, { body: { name: 'C2 renamed' }, headers: { 'if-match': before[0]!.headers.etag as string } }),
+        app.call('PUT', `${WS}/connectors/missing`, { body: { name: 'nobody' } }),
+        app.call('PUT', `${WS}/connectors/c3`, { body: { name: 'C3' }, headers: { 'if-match': '"999"' } }),
+        app.call('PUT', `${WS}/connectors/c4`, { body: { name: 'C4' } }),
+        app.call('PATCH', `${WS}/connectors/c5`, { body: { description: 'patched', connectionVariables: [{ name: 'region', value: 'eu' }] } }),
+        app.call('PUT', `${WS}/connectors/c6`, { body: { name: 'C6', description: 'six' } }),
+      ]);
+      assert.deepEqual(replies.map((r) => r.status), [200, 404, 412, 200, 200, 200], replies.map((r) => r.text).join('\n'));
+      assert.equal(replies[0]!.body.name, 'C2 renamed');
+      assert.equal(replies[0]!.body.revision, before[0]!.body.revision + 1);
+      assert.equal(replies[3]!.body.revision, before[2]!.body.revision, 'a PUT that changes nothing keeps the revision');
+      assert.equal((await auditOf('c4')).length, 0, 'and writes no audit row');
+      assert.deepEqual(replies[4]!.body.connectionVariables, [{ name: 'region', value: 'eu' }]);
+      assert.equal((await app.call('GET', `${WS}/connectors/c3`)).body.revision, before[1]!.body.revision, 'the stale one changed nothing');
+      assert.equal((await app.call('GET', `${WS}/connectors/c6`)).body.description, 'six');
+    });
+
+    if (engine === 'postgres') {
+      it('commits changes that arrive together in one transaction, and runs them one by one when that transaction fails', async () => {
+        let transactions = 0;
+        const write: Writer['write'] = (work) => {
+          transactions++;
+          return app.db.kysely.transaction().execute(work);
+        };
+        const change = createRowChangeBatcher(write, { maxBatch: 64, inFlight: 1 });
+        const rows = connectorRows('postgres');
+        const rename = (id: string, name: string, fail = false) =>
+          change(rows, {
+            key: connectorKey('default', id),
+            apply: (current) => {
+              if (!current) throw new Error(`no ${id}`);
+              return {
+                next: { ...current, name, revision: current.revision + 1 },
+                result: name,
+                after: fail ? async () => Promise.reject(new Error('after failed')) : undefined,
+              };
+            },
+          });
+        const together = await Promise.allSettled([rename('c7', 'seven'), rename('c8', 'eight'), rename('nope', 'x'), rename('c9', 'nine')]);
+        assert.deepEqual(together.map((s) => s.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+        assert.equal(transactions, 1, 'one transaction for the batch');
+
+        transactions = 0;
+        const failing = await Promise.allSettled([rename('c7', 'seven again'), rename('c8', 'eight again', true), rename('c9', 'nine again')]);
+        assert.deepEqual(failing.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+        assert.equal((failing[1] as PromiseRejectedResult).reason.message, 'after failed');
+        assert.equal(transactions, 4, 'the batch, then each change alone');
+        const names = await Promise.all(['c7', 'c8', 'c9'].map(async (id) => (await app.call('GET', `${WS}/connectors/${id}`)).body.name));
+        assert.deepEqual(names, ['seven again', 'eight', 'nine again']);
+      });
+    }
+  });
+}
