@@ -91,6 +91,7 @@ async function seedPlugboard(plugboard: Server, adminKey: string, upstreamOrigin
 interface Servers {
   readonly upstream: Server;
   readonly sdk: Server;
+  readonly sdkLean: Server;
   readonly plugboard: Server;
 }
 
@@ -100,7 +101,8 @@ function ticksOf(servers: Servers, server: ServerName): { server: number; upstre
   return { server: cpuTicks(pid), upstream: server === 'direct' ? 0 : cpuTicks(servers.upstream.pid) };
 }
 
-const quiet = (servers: Servers) => waitIdle(() => cpuTicks(servers.upstream.pid) + cpuTicks(servers.sdk.pid) + cpuTicks(servers.plugboard.pid));
+const quiet = (servers: Servers) =>
+  waitIdle(() => cpuTicks(servers.upstream.pid) + cpuTicks(servers.sdk.pid) + cpuTicks(servers.sdkLean.pid) + cpuTicks(servers.plugboard.pid));
 
 /** CPU ticks and calls of one server's slices, added up. */
 interface Tally {
@@ -160,7 +162,7 @@ const rotated = <T>(items: readonly T[], round: number) => items.map((_, i) => i
  * for quiet servers before each slice. Each row adds up its server's slices.
  */
 async function measureRaw(servers: Servers, targets: Record<ServerName, Target>): Promise<LoadRow[]> {
-  const names: ServerName[] = ['direct', 'sdk', 'plugboard'];
+  const names: ServerName[] = ['direct', 'sdk', 'sdkLean', 'plugboard'];
   const tallies = new Map(names.map((name) => [name, newTally()]));
   for (const name of names) {
     say(`raw JSON-RPC, ${SERVER_LABEL[name]}: ${settings.warmupSeconds} s warm-up, ${settings.connections} connections…`);
@@ -214,7 +216,7 @@ async function measureSdkClients(servers: Servers, targets: Record<ServerName, T
 async function measureLatency(servers: Servers, targets: Record<ServerName, Target>): Promise<LatencyRow[]> {
   say(`one connection: ${settings.latencyCalls} sequential calls per target, in rounds…`);
   await quiet(servers);
-  const names: ServerName[] = ['direct', 'sdk', 'plugboard'];
+  const names: ServerName[] = ['direct', 'sdk', 'sdkLean', 'plugboard'];
   const probes = await Promise.all(names.map((name) => latencyProbe(targets[name])));
   try {
     for (const probe of probes) await probe.calls(Math.min(500, settings.latencyCalls), false);
@@ -290,16 +292,21 @@ async function startServers(dir: string, plugboard: { args: string[] }, adminKey
       cwd: ROOT,
     });
     started.add(upstream);
-    const sdkPort = await freePort();
-    const sdk = await startServer({
-      name: 'sdk',
-      args: ['--import', 'tsx', join(ROOT, 'bench/gateway/sdk-gateway.ts')],
-      env: { ...env, PORT: String(sdkPort), UPSTREAM: upstream.origin },
-      port: sdkPort,
-      logFile: join(dir, 'sdk-gateway.log'),
-      cwd: ROOT,
-    });
-    started.add(sdk);
+    const sdkGateway = async (style: 'documented' | 'lean') => {
+      const port = await freePort();
+      const server = await startServer({
+        name: `sdk-${style}`,
+        args: ['--import', 'tsx', join(ROOT, 'bench/gateway/sdk-gateway.ts')],
+        env: { ...env, PORT: String(port), UPSTREAM: upstream.origin, SDK_GATEWAY_STYLE: style },
+        port,
+        logFile: join(dir, `sdk-gateway-${style}.log`),
+        cwd: ROOT,
+      });
+      started.add(server);
+      return server;
+    };
+    const sdk = await sdkGateway('documented');
+    const sdkLean = await sdkGateway('lean');
     const pbPort = await freePort();
     const profile = settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'cpu-profile')}`] : [];
     const pb = await startServer({
@@ -319,7 +326,7 @@ async function startServers(dir: string, plugboard: { args: string[] }, adminKey
       cwd: ROOT,
     });
     started.add(pb);
-    return { upstream, sdk, plugboard: pb };
+    return { upstream, sdk, sdkLean, plugboard: pb };
   } catch (error) {
     for (const server of [...started].reverse()) await stopServer(server);
     throw error;
@@ -343,11 +350,12 @@ async function main() {
   let latency: LatencyRow[] = [];
   let servers: Servers | undefined;
   try {
-    say('starting the upstream, the minimal SDK gateway and plugboard…');
+    say('starting the upstream, the two SDK gateways and plugboard…');
     servers = await startServers(dir, plugboard, adminKey);
     const targets: Record<ServerName, Target> = {
       direct: { kind: 'direct', url: `${servers.upstream.origin}/echo` },
       sdk: { kind: 'mcp', url: `${servers.sdk.origin}/mcp`, headers: {}, tool: TOOL },
+      sdkLean: { kind: 'mcp', url: `${servers.sdkLean.origin}/mcp`, headers: {}, tool: TOOL },
       plugboard: await seedPlugboard(servers.plugboard, adminKey, servers.upstream.origin),
     };
     say(`plugboard serves the toolset at ${targets.plugboard.url}`);
@@ -355,7 +363,7 @@ async function main() {
     loadRows.push(...(await measureSdkClients(servers, targets)));
     latency = await measureLatency(servers, targets);
   } finally {
-    if (servers) for (const server of [servers.plugboard, servers.sdk, servers.upstream]) await stopServer(server);
+    if (servers) for (const server of [servers.plugboard, servers.sdkLean, servers.sdk, servers.upstream]) await stopServer(server);
     if (settings.keep || settings.cpuProfile) say(`kept ${dir} (logs${settings.cpuProfile ? ', plugboard CPU profile under cpu-profile/' : ''})`);
     else rmSync(dir, { recursive: true, force: true });
   }

@@ -2,11 +2,13 @@
 import type { ConvertTiming } from './convert.js';
 import type { LoadResult, Outcomes, Samples } from './load.js';
 
-export type ServerName = 'direct' | 'sdk' | 'plugboard';
+/** `sdk` is the SDK gateway as its documentation builds it (issue 7's baseline); `sdkLean` the same on bare node:http. */
+export type ServerName = 'direct' | 'sdk' | 'sdkLean' | 'plugboard';
 
 export const SERVER_LABEL: Record<ServerName, string> = {
   direct: 'upstream direct',
   sdk: 'minimal SDK gateway',
+  sdkLean: 'lean SDK gateway',
   plugboard: 'plugboard',
 };
 
@@ -70,12 +72,14 @@ export function printReport(report: Report): boolean {
   const loadTable = report.loadRows.map((row) => {
     const direct = find('raw', 'direct');
     const sdk = find(row.load, 'sdk');
+    const lean = find(row.load, 'sdkLean');
     return [
       row.load === 'raw' ? 'raw JSON-RPC' : 'SDK clients',
       SERVER_LABEL[row.server],
       rate(row.result).toFixed(0),
       row.server !== 'direct' && direct ? (rate(row.result) / rate(direct.result)).toFixed(2) : '',
       row.server === 'plugboard' && sdk ? (rate(row.result) / rate(sdk.result)).toFixed(2) : '',
+      row.server === 'plugboard' && lean ? (rate(row.result) / rate(lean.result)).toFixed(2) : '',
       ms(row.result.samples.percentile(50), 2),
       ms(row.result.samples.percentile(99), 2),
       row.serverCpuMs.toFixed(3),
@@ -87,9 +91,9 @@ export function printReport(report: Report): boolean {
   });
   out.push(
     ...table(
-      ['load', 'server', 'calls/s', '×direct', '×SDK gw', 'p50 ms', 'p99 ms', 'server CPU ms/call', 'upstream CPU ms/call', 'load-gen CPU ms/call', 'misrouted', 'failed'],
+      ['load', 'server', 'calls/s', '×direct', '×SDK gw', '×lean', 'p50 ms', 'p99 ms', 'server CPU ms/call', 'upstream CPU ms/call', 'load-gen CPU ms/call', 'misrouted', 'failed'],
       loadTable,
-      new Set([0, 1, 11]),
+      new Set([0, 1, 12]),
     ),
   );
 
@@ -127,8 +131,10 @@ export function printReport(report: Report): boolean {
   const checks: { what: string; target: string; figure: string; pass: boolean | undefined }[] = [];
   const pb = find('raw', 'plugboard');
   const sdk = find('raw', 'sdk');
+  const lean = find('raw', 'sdkLean');
   const dr = find('raw', 'direct');
-  if (pb && sdk) checks.push({ what: 'calls/s, plugboard ÷ minimal SDK gateway (raw JSON-RPC)', target: '≥ 3.00', figure: (rate(pb.result) / rate(sdk.result)).toFixed(2), pass: rate(pb.result) / rate(sdk.result) >= 3 });
+  if (pb && sdk) checks.push({ what: 'calls/s, plugboard ÷ minimal SDK gateway, as documented (raw JSON-RPC)', target: '≥ 3.00', figure: (rate(pb.result) / rate(sdk.result)).toFixed(2), pass: rate(pb.result) / rate(sdk.result) >= 3 });
+  if (pb && lean) checks.push({ what: 'calls/s, plugboard ÷ lean SDK gateway (not a target: a harder baseline)', target: '-', figure: (rate(pb.result) / rate(lean.result)).toFixed(2), pass: undefined });
   if (pb && dr) checks.push({ what: 'calls/s, plugboard ÷ upstream direct (raw JSON-RPC; issue: about 0.2×)', target: '≥ 0.20', figure: (rate(pb.result) / rate(dr.result)).toFixed(2), pass: rate(pb.result) / rate(dr.result) >= 0.2 });
   const pbLatency = latency.find((r) => r.server === 'plugboard');
   if (pbLatency && direct) {
@@ -144,13 +150,16 @@ export function printReport(report: Report): boolean {
     checks.push({ what: `convertOpenApi, 2,000 operations, ${c.format}, first run`, target: '< 1000 ms', figure: `${c.firstMs.toFixed(0)} ms`, pass: c.firstMs < 1000 && c.tools === c.operations });
   }
   out.push('', 'targets (issue 7, item 7)');
-  out.push(...table(['check', 'target', 'figure', 'result'], checks.map((c) => [c.what, c.target, c.figure, c.pass ? 'pass' : 'FAIL']), new Set([0, 3])));
+  out.push(...table(['check', 'target', 'figure', 'result'], checks.map((c) => [c.what, c.target, c.figure, c.pass === undefined ? 'info' : c.pass ? 'pass' : 'FAIL']), new Set([0, 3])));
 
   out.push(
     '',
     'How to read it:',
-    '- calls/s counts tools/call answers (direct: upstream answers) over the measured seconds; ×direct and ×SDK gw divide by the raw',
-    '  JSON-RPC direct row and by the SDK gateway under the same load. Absolute figures move ±15 % between runs on a shared machine.',
+    '- calls/s counts tools/call answers (direct: upstream answers) over the measured seconds; ×direct, ×SDK gw and ×lean divide by the raw',
+    '  JSON-RPC direct row and by the two SDK gateways under the same load. Absolute figures move ±15 % between runs on a shared machine.',
+    '- minimal SDK gateway: McpServer + StreamableHTTPServerTransport (stateful, JSON answers) as the SDK\'s example server is built:',
+    '  createMcpExpressApp() (Express, JSON body parser, localhost Host check) and fetch to the upstream. lean SDK gateway: the same SDK',
+    '  objects on bare node:http with a keep-alive http.Agent to the upstream, i.e. less than the documentation does around the SDK.',
     '- raw JSON-RPC: autocannon, one request in flight per keep-alive connection; each connection opens its own MCP session',
     '  (initialize, notifications/initialized) and then calls the tool. Each row is the sum of short slices that alternate',
     '  between the servers (rotating who goes first), so that a noisy neighbour hits all rows alike.',
@@ -160,11 +169,11 @@ export function printReport(report: Report): boolean {
     '- CPU ms/call: utime+stime from /proc/<pid>/stat over the measured run, per call; load-gen is this process (process.cpuUsage).',
     '- misrouted: answers holding a value (or JSON-RPC id) that another call sent. failed: non-200 answers by status, JSON-RPC',
     '  errors and isError results, and connection errors.',
-    '- added latency: p50/p99 of the gateway minus p50/p99 of the direct call, from rounds that alternate the three targets.',
+    '- added latency: p50/p99 of the gateway minus p50/p99 of the direct call, from rounds that alternate the four targets.',
     ...report.problems.map((p) => `problem: ${p}`),
     `total time ${report.elapsedSeconds.toFixed(0)} s`,
     '',
   );
   process.stdout.write(out.join('\n'));
-  return checks.every((c) => c.pass) && report.problems.length === 0;
+  return checks.every((c) => c.pass !== false) && report.problems.length === 0;
 }
