@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { writeWithRetry } from '../src/services/context.js';
 import { connectorKey, connectorRows } from '../src/storage/connector-repo.js';
-import { createRowChangeBatcher, type Writer } from '../src/storage/writer.js';
+import { createRowChangeBatcher, createWriter, type Writer } from '../src/storage/writer.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 
 const WS = '/api/v1/workspaces/default';
@@ -107,6 +109,26 @@ for (const engine of ENGINES) {
         assert.equal(transactions, 4, 'the batch, then each change alone');
         const names = await Promise.all(['c7', 'c8', 'c9'].map(async (id) => (await app.call('GET', `${WS}/connectors/${id}`)).body.name));
         assert.deepEqual(names, ['seven again', 'eight', 'nine again']);
+      });
+
+      it('runs a unit of work again when PostgreSQL breaks a deadlock by failing it', async () => {
+        const writer = createWriter(app.db);
+        const attempts = [0, 0];
+        let holding = 0;
+        let bothHold!: () => void;
+        const deadlocked = new Promise<void>((resolve) => (bothHold = resolve));
+        // Each locks one row and then wants the other's: PostgreSQL fails one of them (40P01) after deadlock_timeout.
+        const unit = (index: number, first: string, second: string) =>
+          writeWithRetry(writer, async (tx) => {
+            attempts[index]!++;
+            await sql`select 1 from connectors where workspace_id = 'default' and id = ${first} for update`.execute(tx);
+            if (++holding === 2) bothHold();
+            await deadlocked;
+            await sql`update connectors set description = ${`set by ${index}`} where workspace_id = 'default' and id = ${second}`.execute(tx);
+            return index;
+          });
+        assert.deepEqual(await Promise.all([unit(0, 'c7', 'c8'), unit(1, 'c8', 'c7')]), [0, 1]);
+        assert.equal(attempts[0]! + attempts[1]!, 3, `attempts: ${attempts.join()}; one of the two was failed and ran again`);
       });
     }
   });

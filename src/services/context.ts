@@ -1,6 +1,6 @@
 import { can, type Action, type Principal } from '../domain/permissions.js';
 import { conflict, forbidden, notFound } from '../domain/errors.js';
-import { StaleWrite, isUniqueViolation, type Tx, type Writer } from '../storage/writer.js';
+import { StaleWrite, isTransientConflict, isUniqueViolation, type Tx, type Writer } from '../storage/writer.js';
 
 /** The credential a request was authenticated with, for the few uses that depend on it (issuing tokens). */
 export interface CallerCredential {
@@ -55,17 +55,21 @@ export async function writeWithRetry<T>(writer: Writer, work: (tx: Tx) => Promis
   return withRetry(() => writer.write(work), onDuplicate);
 }
 
-/** Runs `attempt` again while it fails with {@link StaleWrite} (see writeWithRetry). */
+/**
+ * Runs `attempt` again while it fails with {@link StaleWrite}, or because PostgreSQL chose it as the victim of a
+ * deadlock or a serialisation failure (see writeWithRetry): each time nothing of it was committed.
+ */
 export async function withRetry<T>(run: () => Promise<T>, onDuplicate?: () => Error): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof StaleWrite && attempt < MAX_ATTEMPTS) {
+      const retryable = error instanceof StaleWrite || isTransientConflict(error);
+      if (retryable && attempt < MAX_ATTEMPTS) {
         await backoff(attempt);
         continue;
       }
-      if (error instanceof StaleWrite) throw conflict('The resource is being changed by others right now; retry the request.');
+      if (retryable) throw conflict('The resource is being changed by others right now; retry the request.');
       if (onDuplicate && isUniqueViolation(error)) throw onDuplicate();
       throw error;
     }

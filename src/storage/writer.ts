@@ -81,7 +81,9 @@ export function createWriter(db: Db, options: WriterOptions = {}): Writer {
     return { write, change: (rows, change) => write((tx) => changeOne(tx, rows, change)) };
   }
   const write: Writer['write'] = (work) => db.kysely.transaction().execute(work);
-  return { write, change: createRowChangeBatcher(write, { maxBatch: options.maxBatch ?? 64, inFlight: 4 }) };
+  // Two batches in flight: one is built and sent while the other commits. More only makes smaller batches
+  // (bench:write, 32 writers on one hot row: 0.9-1.4x the bare server with four, 1.3-1.8x with two; uniform ids alike).
+  return { write, change: createRowChangeBatcher(write, { maxBatch: options.maxBatch ?? 64, inFlight: 2 }) };
 }
 
 /** A row change as a unit of work of its own. */
@@ -282,6 +284,15 @@ export function createGroupCommitWriter(db: Db, maxBatch: number): Pick<Writer, 
  */
 export interface ReadOptions {
   readonly forUpdate?: boolean;
+}
+
+/**
+ * PostgreSQL gave up on the transaction to let others go on: it broke a deadlock (40P01) or could not serialise
+ * it (40001). Nothing of it was committed, so running the unit of work again is safe.
+ */
+export function isTransientConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
 }
 
 /** A unique index refused the row: the edges turn this into a 409. */
