@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { AuthSchemeConfig, Connector, ConnectorVersion, ProtocolType } from '../domain/connector.js';
 import type { Variable } from '../domain/common.js';
 import type { ConnectorRow } from './schema.js';
+import { compiledOnce } from './compiled-once.js';
 import type { Engine } from './database.js';
 import type { Executor, ReadOptions, RowStore, Tx } from './writer.js';
 
@@ -132,6 +133,56 @@ export async function deleteConnector(db: Executor, workspaceId: string, id: str
   return Number(result.numDeletedRows) === 1;
 }
 
+/**
+ * PostgreSQL: the connectors with these (workspace, id) pairs (two parallel text arrays), locked in key order so
+ * that two batches wanting the same rows cannot deadlock (the plan sorts before it locks). The pairs go through
+ * an index lookup each.
+ */
+const selectLockedByKeys = compiledOnce((db) =>
+  db
+    .selectFrom('connectors')
+    .selectAll()
+    .where(sql<boolean>`(workspace_id, id) in (select * from unnest(${[]}::text[], ${[]}::text[]))`)
+    .orderBy('workspace_id')
+    .orderBy('id')
+    .forUpdate(),
+);
+
+/**
+ * PostgreSQL: connectors whose stored revision is still `expected` get the written columns of their row in the
+ * JSON parameter (an array of objects with the columns of {@link toRow} but created_at, plus `expected`), all in
+ * one statement whose text never changes.
+ */
+const updateFromJson = compiledOnce((db) =>
+  db
+    .updateTable('connectors')
+    .from(
+      sql`json_to_recordset(${'[]'}::json)`.as(
+        sql`u(workspace_id text, id text, name text, description text, protocol_type text, documentation_url text, icon_url text, base_url text,
+          dataset_id text, is_public integer, tags text, status text, auth_scheme_configs text, connection_variables text, versions text,
+          updated_at text, revision integer, expected integer)`,
+      ),
+    )
+    .set({
+      name: sql.ref('u.name'),
+      description: sql.ref('u.description'),
+      protocol_type: sql.ref('u.protocol_type'),
+      documentation_url: sql.ref('u.documentation_url'),
+      icon_url: sql.ref('u.icon_url'),
+      base_url: sql.ref('u.base_url'),
+      dataset_id: sql.ref('u.dataset_id'),
+      is_public: sql.ref('u.is_public'),
+      tags: sql.ref('u.tags'),
+      status: sql.ref('u.status'),
+      auth_scheme_configs: sql.ref('u.auth_scheme_configs'),
+      connection_variables: sql.ref('u.connection_variables'),
+      versions: sql.ref('u.versions'),
+      updated_at: sql.ref('u.updated_at'),
+      revision: sql.ref('u.revision'),
+    })
+    .where(sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected`),
+);
+
 /** The key of a connector for {@link Writer.change}. */
 export const connectorKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
 
@@ -147,15 +198,14 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
         const connector = await findConnector(tx, workspaceId, id, { forUpdate: engine === 'postgres' });
         return new Map(connector ? [[keys[0]!, connector]] : []);
       }
-      let query = tx
-        .selectFrom('connectors')
-        .selectAll()
-        .where((eb) => eb(eb.refTuple('workspace_id', 'id'), 'in', pairs.map(([workspaceId, id]) => eb.tuple(workspaceId, id))))
-        .orderBy('workspace_id')
-        .orderBy('id');
-      // PostgreSQL locks the rows in this order, so that two batches wanting the same rows cannot deadlock.
-      if (engine === 'postgres') query = query.forUpdate();
-      const rows = await query.execute();
+      const rows =
+        engine === 'postgres'
+          ? ((await selectLockedByKeys(tx, [pairs.map((p) => p[0]), pairs.map((p) => p[1])])).rows as ConnectorRow[])
+          : await tx
+              .selectFrom('connectors')
+              .selectAll()
+              .where((eb) => eb(eb.refTuple('workspace_id', 'id'), 'in', pairs.map(([workspaceId, id]) => eb.tuple(workspaceId, id))))
+              .execute();
       return new Map(rows.map((row) => [connectorKey(row.workspace_id, row.id), toConnector(row)]));
     },
 
@@ -165,41 +215,12 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
         for (const { row, expected } of changes) if (await updateConnector(tx, row, expected)) written++;
         return written;
       }
-      const rows = changes.map(({ row }) => toRow(row));
-      const column = <K extends keyof ConnectorRow>(key: K) => rows.map((r) => r[key]);
-      const given = sql<UnnestedConnector>`unnest(
-        ${column('workspace_id')}::text[], ${column('id')}::text[], ${column('name')}::text[], ${column('description')}::text[],
-        ${column('protocol_type')}::text[], ${column('documentation_url')}::text[], ${column('icon_url')}::text[], ${column('base_url')}::text[],
-        ${column('dataset_id')}::text[], ${column('is_public')}::integer[], ${column('tags')}::text[], ${column('status')}::text[],
-        ${column('auth_scheme_configs')}::text[], ${column('connection_variables')}::text[], ${column('versions')}::text[],
-        ${column('updated_at')}::text[], ${column('revision')}::integer[], ${changes.map((c) => c.expected)}::integer[]
-      )`.as(sql`u(workspace_id, id, name, description, protocol_type, documentation_url, icon_url, base_url, dataset_id, is_public, tags, status,
-        auth_scheme_configs, connection_variables, versions, updated_at, revision, expected)`);
-      const result = await tx
-        .updateTable('connectors')
-        .from(given)
-        .set({
-          name: sql.ref('u.name'),
-          description: sql.ref('u.description'),
-          protocol_type: sql.ref('u.protocol_type'),
-          documentation_url: sql.ref('u.documentation_url'),
-          icon_url: sql.ref('u.icon_url'),
-          base_url: sql.ref('u.base_url'),
-          dataset_id: sql.ref('u.dataset_id'),
-          is_public: sql.ref('u.is_public'),
-          tags: sql.ref('u.tags'),
-          status: sql.ref('u.status'),
-          auth_scheme_configs: sql.ref('u.auth_scheme_configs'),
-          connection_variables: sql.ref('u.connection_variables'),
-          versions: sql.ref('u.versions'),
-          updated_at: sql.ref('u.updated_at'),
-          revision: sql.ref('u.revision'),
-        })
-        .where(sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected`)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows);
+      const rows = changes.map(({ row, expected }) => {
+        const { created_at: _createdAt, ...written } = toRow(row);
+        return { ...written, expected };
+      });
+      const result = await updateFromJson(tx, [JSON.stringify(rows)]);
+      return Number(result.numAffectedRows ?? 0);
     },
   };
 }
-
-type UnnestedConnector = Omit<ConnectorRow, 'created_at'> & { expected: number };

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { NewAuditEvent } from '../domain/audit.js';
-import { insertAuditEvents } from './audit-repo.js';
+import { insertAuditEvents, insertAuditEventBatch } from './audit-repo.js';
 import type { Db } from './database.js';
 import type { Database } from './schema.js';
 
@@ -176,7 +176,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: { maxBat
           const written = await rows.store(tx, [...changed].map(([key, row]) => ({ row, expected: loadedRevisions.get(key)! })));
           if (written !== changed.size) throw new StaleWrite();
         }
-        if (audits.length > 0) await insertAuditEvents(tx, audits);
+        if (audits.length > 0) await insertAuditEventBatch(tx, audits);
         for (const outcome of outcomes) {
           if (outcome.ok && outcome.after) outcome.value = await outcome.after(tx);
         }
