@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { DomainError, notFound } from '../domain/errors.js';
-import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
+import { takeOrRefuse, type RateLimit, type RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { GatewayClient, GatewayService, ServedToolset } from '../services/gateway-service.js';
 import { TransportError, toGatewayFailure } from './errors.js';
 import { answerRequest, initializeResult, isRequest, negotiateVersion, readMessages, type RpcAnswer } from './protocol.js';
@@ -86,13 +86,7 @@ export function createGatewayExchanges(options: GatewayOptions) {
     if (!gateway.allows(client, workspaceId, name)) throw new DomainError('forbidden', `Access client "${client.id}" may not use toolset "${name}" of workspace "${workspaceId}".`);
     const limit = client.rateLimit === null ? defaultRateLimit : { perSecond: client.rateLimit, burst: client.rateLimit };
     if (limit) {
-      let decision;
-      try {
-        decision = await rateLimiter.take(`gateway:${workspaceId}:${client.id}`, limit, 'gateway');
-      } catch (error) {
-        request.log().error({ err: error }, 'rate limiter unavailable');
-        throw new DomainError('service-unavailable', 'The rate limiter is unavailable; retry shortly.');
-      }
+      const decision = await takeOrRefuse(rateLimiter, `gateway:${workspaceId}:${client.id}`, limit, 'gateway', { error: (details, message) => request.log().error(details, message) });
       if (!decision.allowed) {
         headers['retry-after'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
         throw new DomainError('rate-limited', `Too many calls for access client "${client.id}": at most ${limit.perSecond} per second.`);

@@ -1,3 +1,5 @@
+import { DomainError } from '../domain/errors.js';
+
 /**
  * A sustained rate plus a burst allowance for one key.
  *
@@ -30,4 +32,23 @@ export interface RateLimiter {
    */
   take(key: string, limit: RateLimit, budget?: string): Promise<Decision>;
   close(): Promise<void>;
+}
+
+/**
+ * Takes one unit like {@link RateLimiter.take}; a limiter that cannot answer (Redis down) refuses the request
+ * with 503, logged, rather than let it through unmetered. What every edge spends its budgets through.
+ */
+export async function takeOrRefuse(
+  limiter: RateLimiter,
+  key: string,
+  limit: RateLimit,
+  budget: string,
+  log: { error(details: object, message: string): void },
+): Promise<Decision> {
+  try {
+    return await limiter.take(key, limit, budget);
+  } catch (error) {
+    log.error({ err: error }, 'rate limiter unavailable');
+    throw new DomainError('service-unavailable', 'The rate limiter is unavailable; retry shortly.');
+  }
 }

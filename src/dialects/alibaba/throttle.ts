@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DomainError } from '../../domain/errors.js';
-import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
+import { takeOrRefuse, type RateLimit, type RateLimiter } from '../../rate-limit/rate-limiter.js';
 import { AlibabaError } from './errors.js';
 
 /**
@@ -9,13 +8,7 @@ import { AlibabaError } from './errors.js';
  * cannot answer refuses the request (503) rather than let it through unmetered.
  */
 export async function takeOrThrottle(request: FastifyRequest, limiter: RateLimiter, key: string, limit: RateLimit, what: string, budget: string): Promise<void> {
-  let decision;
-  try {
-    decision = await limiter.take(key, limit, budget);
-  } catch (error) {
-    request.log.error({ err: error }, 'rate limiter unavailable');
-    throw new DomainError('service-unavailable', 'The rate limiter is unavailable; retry shortly.');
-  }
+  const decision = await takeOrRefuse(limiter, key, limit, budget, request.log);
   if (decision.allowed) return;
   throw new AlibabaError(429, 'Throttling.User', `Request was denied due to user flow control: at most ${limit.perSecond} ${what} per second.`, {
     'x-acs-retry-after': String(Math.max(1, decision.retryAfterMs)),

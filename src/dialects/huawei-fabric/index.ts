@@ -1,7 +1,7 @@
 import { nulCharacterAt } from '../../api/nul-character.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DomainError, forbidden, unauthenticated, validationFailed } from '../../domain/errors.js';
-import type { RateLimits } from '../../api/rate-limit.js';
+import { takePrincipalBudget, type RateLimits } from '../../api/rate-limit.js';
 import type { RateLimiter } from '../../rate-limit/rate-limiter.js';
 import type { AccessKeyService } from '../../services/access-key-service.js';
 import type { NonceService } from '../../services/nonce-service.js';
@@ -80,7 +80,8 @@ async function fabricContext(app: FastifyInstance, options: HuaweiFabricOptions)
       const { principal, workspaceId } = result.caller;
       if (workspaceId === null) throw forbidden('This credential has no default workspace; issue the token or access key for a workspace.');
       contexts.set(request, { actor: { principal, requestId: request.id }, workspaceId });
-      await takeRateLimit(request, reply.header.bind(reply), principal.id, options);
+      // The core's per-principal limit for the request's class, shared with the native API.
+      await takePrincipalBudget(request, reply.header.bind(reply), principal.id, options.rateLimiter, options.rateLimits);
       request.body = WITH_BODY.has(request.method) ? parseBody(request, raw) : undefined;
       if ((nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '')) !== undefined) throw validationFailed([], 'The request must not contain the NUL character (U+0000).');
     } catch (error) {
@@ -105,30 +106,6 @@ async function claimOnce(request: FastifyRequest, nonces: Pick<NonceService, 'cl
   } catch (error) {
     request.log.error({ err: error }, 'nonce store unavailable');
     throw new DomainError('service-unavailable', 'Replay protection is unavailable; retry shortly.');
-  }
-}
-
-/** The core's per-principal limit for the request's class, shared with the native API. */
-async function takeRateLimit(
-  request: FastifyRequest,
-  header: (name: string, value: string) => unknown,
-  principalId: string,
-  options: Pick<HuaweiFabricOptions, 'rateLimiter' | 'rateLimits'>,
-): Promise<void> {
-  const kind = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
-  const limit = options.rateLimits[kind];
-  if (!limit) return;
-  let decision;
-  try {
-    decision = await options.rateLimiter.take(`${principalId}:${kind}`, limit, kind);
-  } catch (error) {
-    request.log.error({ err: error }, 'rate limiter unavailable');
-    throw new DomainError('service-unavailable', 'The rate limiter is unavailable; retry shortly.');
-  }
-  header('ratelimit-remaining', String(decision.remaining));
-  if (!decision.allowed) {
-    header('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
-    throw new DomainError('rate-limited', `Too many ${kind} requests for this principal: at most ${limit.perSecond} per second (burst ${limit.burst}).`);
   }
 }
 
