@@ -72,6 +72,22 @@ for (const engine of ENGINES) {
       await writer.write((tx) => tx.updateTable('workspaces').set({ name: 'renamed' }).where('id', '=', 'nope').execute());
       await writer.write((tx) => tx.selectFrom('access_clients').selectAll().execute());
       assert.equal(db.changes.current(), stamp, 'an unwatched table, and a read');
+      if (engine === 'postgres') {
+        // (SQLite has no data-modifying WITH clauses.)
+        await db.kysely
+          .with('renamed', (qb) => qb.updateTable('workspaces').set({ name: 'renamed' }).where('id', '=', 'nope').returning('id'))
+          .selectFrom('renamed')
+          .selectAll()
+          .execute();
+        assert.equal(db.changes.current(), stamp, 'a WITH clause that writes an unwatched table');
+        await db.kysely
+          .with('gone', (qb) => qb.deleteFrom('api_keys').where('id', '=', 'nothing').returning('id'))
+          .selectFrom('gone')
+          .selectAll()
+          .execute();
+        assert.notEqual(db.changes.current(), stamp, 'a WITH clause that writes a watched table');
+        stamp = await settledStamp(db.changes);
+      }
       let inside: number | undefined;
       await writer.write(async (tx) => {
         await tx.deleteFrom('principals').where('id', '=', 'nobody').execute();

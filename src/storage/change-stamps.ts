@@ -12,6 +12,7 @@ import type {
   SelectQueryNode,
   TableNode,
   UpdateQueryNode,
+  WithNode,
 } from 'kysely';
 
 /**
@@ -239,33 +240,37 @@ function tableName(node: OperationNode | undefined): string | undefined {
 }
 
 /**
- * Whether a statement may write a watched table. Exact for the statements Kysely builds; anything it cannot
- * read (raw SQL other than control statements, DDL, a query with data-modifying WITH clauses) counts as a
- * write, so that a change is never missed.
+ * Whether a statement may write a watched table. Exact for the statements Kysely builds, data-modifying WITH
+ * clauses included (each one is judged like a statement of its own); anything it cannot read (raw SQL other
+ * than control statements, DDL, a raw WITH clause) counts as a write, so that a change is never missed.
  */
 export function writesWatchedTable(query: CompiledQuery): boolean {
   const node = query.query as RootOperationNode;
+  return node.kind === 'RawNode' ? !CONTROL.test(query.sql) : mayWriteWatched(node);
+}
+
+function mayWriteWatched(node: OperationNode): boolean {
   switch (node.kind) {
     case 'SelectQueryNode':
-      return (node as SelectQueryNode).with !== undefined && /\b(insert|update|delete)\b/i.test(query.sql);
+      return withMayWriteWatched((node as SelectQueryNode).with);
     case 'InsertQueryNode': {
       const insert = node as InsertQueryNode;
-      return insert.with !== undefined || WATCHED_TABLES.has(tableName(insert.into) ?? '');
+      return withMayWriteWatched(insert.with) || WATCHED_TABLES.has(tableName(insert.into) ?? '');
     }
     case 'UpdateQueryNode': {
       const update = node as UpdateQueryNode;
-      return update.with !== undefined || update.table === undefined || WATCHED_TABLES.has(tableName(update.table) ?? '');
+      return withMayWriteWatched(update.with) || update.table === undefined || WATCHED_TABLES.has(tableName(update.table) ?? '');
     }
     case 'DeleteQueryNode': {
       const remove = node as DeleteQueryNode;
-      return remove.with !== undefined || remove.from.froms.some((from) => WATCHED_TABLES.has(tableName(from) ?? ''));
+      return withMayWriteWatched(remove.with) || remove.from.froms.some((from) => WATCHED_TABLES.has(tableName(from) ?? ''));
     }
-    case 'RawNode':
-      return !CONTROL.test(query.sql);
     default:
       return true;
   }
 }
+
+const withMayWriteWatched = (clause: WithNode | undefined) => clause !== undefined && clause.expressions.some((cte) => mayWriteWatched(cte.expression));
 
 interface Watched extends DatabaseConnection {
   readonly inner: DatabaseConnection;
