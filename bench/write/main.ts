@@ -21,6 +21,7 @@ const settings = {
   connections: intEnv('BENCH_CONNECTIONS', 32),
   connectors: intEnv('BENCH_CONNECTORS', 10_000),
   stores: (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()),
+  scenarios: (process.env.BENCH_SCENARIOS ?? 'hot,uniform').split(',').map((s) => s.trim()),
   postgresUrl: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   /** `dist` (build if needed) or `tsx` (run src/ directly). */
   plugboard: process.env.BENCH_PLUGBOARD ?? 'dist',
@@ -181,7 +182,7 @@ async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard:
       say(`${store}: seeded ${settings.connectors} connectors into ${name} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
     const rows: Row[] = [];
-    for (const scenario of ['hot', 'uniform'] as const) {
+    for (const scenario of (['hot', 'uniform'] as const).filter((s) => settings.scenarios.includes(s))) {
       for (const name of ['bare', 'plugboard'] as const) {
         say(`${store}: ${scenario}, ${name}: ${settings.warmupSeconds} s warm-up + ${settings.seconds} s…`);
         const postgres = admin && schemas ? { admin, schema: schemas[name] } : undefined;
@@ -232,6 +233,8 @@ async function main() {
   const skipped: string[] = [];
   let failed = false;
   try {
+    const unknown = settings.scenarios.filter((s) => s !== 'hot' && s !== 'uniform');
+    if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS: unknown scenario "${unknown[0]}" (hot, uniform)`);
     for (const store of settings.stores) {
       if (store !== 'sqlite' && store !== 'postgres') throw new Error(`BENCH_STORES: unknown store "${store}" (sqlite, postgres)`);
       if (store === 'postgres') {
