@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { writeWithRetry } from '../src/services/context.js';
 import { connectorKey, connectorRows } from '../src/storage/connector-repo.js';
-import { createRowChangeBatcher, createWriter, type Writer } from '../src/storage/writer.js';
+import { createRowChangeBatcher, createWriter, type RowStore, type Writer } from '../src/storage/writer.js';
+import type { Connector } from '../src/domain/connector.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 
 const WS = '/api/v1/workspaces/default';
@@ -109,6 +110,81 @@ for (const engine of ENGINES) {
         assert.equal(transactions, 4, 'the batch, then each change alone');
         const names = await Promise.all(['c7', 'c8', 'c9'].map(async (id) => (await app.call('GET', `${WS}/connectors/${id}`)).body.name));
         assert.deepEqual(names, ['seven again', 'eight', 'nine again']);
+      });
+
+      it('writes a batch without a transaction, and changes again under lock a row another writer moved meanwhile', async () => {
+        for (const id of ['o1', 'o2', 'o3']) assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id, name: id } })).status, 201);
+        let transactions = 0;
+        const write: Writer['write'] = (work) => {
+          transactions++;
+          return app.db.kysely.transaction().execute(work);
+        };
+        let statements = 0;
+        const direct = app.db.kysely.withPlugin({
+          transformQuery: (args) => args.node,
+          transformResult: async (args) => {
+            statements++;
+            return args.result;
+          },
+        });
+        const base = connectorRows('postgres');
+        let meanwhile: (() => Promise<unknown>) | undefined;
+        const rows: RowStore<Connector> = {
+          ...base,
+          optimistic: {
+            ...base.optimistic!,
+            async peek(db, keys) {
+              const read = await base.optimistic!.peek(db, keys);
+              await meanwhile?.();
+              meanwhile = undefined;
+              return read;
+            },
+          },
+        };
+        const change = createRowChangeBatcher(write, { maxBatch: 64, inFlight: 1, direct });
+        const rename = (id: string, name: string) =>
+          change(rows, {
+            key: connectorKey('default', id),
+            apply: (current) => {
+              if (!current) throw new Error(`no ${id}`);
+              const next = { ...current, name, revision: current.revision + 1 };
+              const audit = {
+                at: new Date().toISOString(),
+                principalId: 'test',
+                workspaceId: 'default',
+                action: 'connector:update',
+                resourceType: 'connector',
+                resourceId: id,
+                requestId: `rename ${id} ${name}`,
+                fromRevision: current.revision,
+                toRevision: next.revision,
+                changedFields: ['name'],
+              };
+              return { next, audit, result: next.revision };
+            },
+          });
+        const stored = async (id: string) => (await app.call('GET', `${WS}/connectors/${id}`)).body as { name: string; description: string; revision: number };
+        const audits = async (id: string) => (await auditOf(id)).length;
+
+        const together = await Promise.allSettled([rename('o1', 'one'), rename('o2', 'two'), rename('nope', 'x')]);
+        assert.deepEqual(together.map((s) => s.status), ['fulfilled', 'fulfilled', 'rejected']);
+        assert.equal(transactions, 0, 'no transaction');
+        assert.equal(statements, 2, 'one read, one write with its audit rows');
+        assert.deepEqual([(await stored('o1')).name, (await stored('o2')).name], ['one', 'two']);
+        assert.deepEqual([await audits('o1'), await audits('o2')], [1, 1]);
+
+        const before = await stored('o2');
+        meanwhile = () => sql`update connectors set description = 'moved', revision = revision + 1 where workspace_id = 'default' and id = 'o2'`.execute(app.db.kysely);
+        transactions = 0;
+        statements = 0;
+        const [o2, o3] = await Promise.all([rename('o2', 'two again'), rename('o3', 'three')]);
+        assert.equal(transactions, 1, 'the moved row, under its lock');
+        assert.equal(statements, 2, 'the others as before');
+        assert.equal(o2, before.revision + 2, 'applied to the row the other writer left');
+        assert.deepEqual(await stored('o2'), { ...(await stored('o2')), name: 'two again', description: 'moved', revision: before.revision + 2 });
+        assert.equal(await audits('o2'), 2, 'one audit row per change: none for the write that did not land');
+        assert.equal(o3, (await stored('o3')).revision);
+        assert.equal((await stored('o3')).name, 'three');
       });
 
       it('runs a unit of work again when PostgreSQL breaks a deadlock by failing it', async () => {

@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type QueryCreator } from 'kysely';
 import type { AuditEvent, NewAuditEvent } from '../domain/audit.js';
 import type { Variable } from '../domain/common.js';
-import type { AuditEventRow } from './schema.js';
+import type { AuditEventRow, Database } from './schema.js';
 import { compiledOnce } from './compiled-once.js';
 import type { Executor } from './writer.js';
 
@@ -41,14 +41,33 @@ export async function insertAuditEvents(db: Executor, events: readonly NewAuditE
   if (events.length > 0) await db.insertInto('audit_events').values(events.map(toValues)).execute();
 }
 
-const insertFromJson = compiledOnce((db) =>
-  db.insertInto('audit_events').columns(['at', 'principal_id', 'workspace_id', 'action', 'resource_type', 'resource_id', 'request_id', 'from_revision', 'to_revision', 'changed_fields']).expression(
-    sql`select at, principal_id, workspace_id, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields
-      from json_to_recordset(${'[]'}::json) as e(n integer, at text, principal_id text, workspace_id text, action text, resource_type text,
+const AUDIT_COLUMNS = ['at', 'principal_id', 'workspace_id', 'action', 'resource_type', 'resource_id', 'request_id', 'from_revision', 'to_revision', 'changed_fields'] as const;
+
+/**
+ * The INSERT of the events in a JSON parameter (objects with the columns of {@link toValues}, `n` for their
+ * order and, with `onlyWritten`, `i`: the row of a row-change statement the event belongs to). With
+ * `onlyWritten`, only the events whose `i` the common table expression of that name returned are inserted:
+ * the events of the rows an optimistic UPDATE did write.
+ */
+export function insertEventsFromJson(db: QueryCreator<Database>, onlyWritten?: string) {
+  const written = onlyWritten === undefined ? sql`true` : sql`e.i in (select i from ${sql.table(onlyWritten)})`;
+  return db
+    .insertInto('audit_events')
+    .columns([...AUDIT_COLUMNS])
+    .expression(
+      sql`select at, principal_id, workspace_id, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields
+      from json_to_recordset(${'[]'}::json) as e(n integer, i integer, at text, principal_id text, workspace_id text, action text, resource_type text,
         resource_id text, request_id text, from_revision integer, to_revision integer, changed_fields text)
+      where ${written}
       order by e.n`,
-  ),
-);
+    );
+}
+
+/** The JSON parameter of {@link insertEventsFromJson}: events in order, each with the row it belongs to, if any. */
+export const eventsAsJson = (events: readonly { event: NewAuditEvent; row?: number }[]) =>
+  JSON.stringify(events.map(({ event, row }, n) => ({ n, i: row, ...toValues(event) })));
+
+const insertFromJson = compiledOnce((db) => insertEventsFromJson(db));
 
 /**
  * PostgreSQL: many events in one statement whose text never changes (the rows travel as one JSON parameter,
@@ -56,7 +75,7 @@ const insertFromJson = compiledOnce((db) =>
  */
 export async function insertAuditEventBatch(db: Executor, events: readonly NewAuditEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await insertFromJson(db, [JSON.stringify(events.map((event, n) => ({ n, ...toValues(event) })))]);
+  await insertFromJson(db, [eventsAsJson(events.map((event) => ({ event })))]);
 }
 
 export interface AuditFilter {
@@ -115,7 +134,7 @@ export async function insertConnectorConnectionEvents(
   if (change.kind === 'variables') select = select.where('variables', '<>', json);
   await db
     .insertInto('audit_events')
-    .columns(['at', 'principal_id', 'workspace_id', 'action', 'resource_type', 'resource_id', 'request_id', 'from_revision', 'to_revision', 'changed_fields'])
+    .columns([...AUDIT_COLUMNS])
     .expression(select.orderBy('id'))
     .execute();
 }

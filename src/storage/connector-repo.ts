@@ -1,8 +1,10 @@
-import { sql } from 'kysely';
+import { sql, type QueryCreator } from 'kysely';
 import type { AuthSchemeConfig, Connector, ConnectorVersion, ProtocolType } from '../domain/connector.js';
 import type { Variable } from '../domain/common.js';
-import type { ConnectorRow } from './schema.js';
+import type { ConnectorRow, Database } from './schema.js';
 import { compiledOnce } from './compiled-once.js';
+import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
+import type { NewAuditEvent } from '../domain/audit.js';
 import type { Engine } from './database.js';
 import type { Executor, ReadOptions, RowStore, Tx } from './writer.js';
 
@@ -138,29 +140,30 @@ export async function deleteConnector(db: Executor, workspaceId: string, id: str
  * that two batches wanting the same rows cannot deadlock (the plan sorts before it locks). The pairs go through
  * an index lookup each.
  */
-const selectLockedByKeys = compiledOnce((db) =>
+const selectByKeys = (db: Executor) =>
   db
     .selectFrom('connectors')
     .selectAll()
     .where(sql<boolean>`(workspace_id, id) in (select * from unnest(${[]}::text[], ${[]}::text[]))`)
     .orderBy('workspace_id')
-    .orderBy('id')
-    .forUpdate(),
-);
+    .orderBy('id');
+const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate());
+/** The same without a lock: what an optimistic batch reads outside any transaction. */
+const selectUnlockedByKeys = compiledOnce(selectByKeys);
 
 /**
  * PostgreSQL: connectors whose stored revision is still `expected` get the written columns of their row in the
- * JSON parameter (an array of objects with the columns of {@link toRow} but created_at, plus `expected`), all in
- * one statement whose text never changes.
+ * JSON parameter (an array of objects with the columns of {@link toRow} but created_at, plus `expected` and `i`,
+ * the row's place in the array), all in one statement whose text never changes.
  */
-const updateFromJson = compiledOnce((db) =>
+const updateFromJsonQuery = (db: QueryCreator<Database>) =>
   db
     .updateTable('connectors')
     .from(
       sql`json_to_recordset(${'[]'}::json)`.as(
         sql`u(workspace_id text, id text, name text, description text, protocol_type text, documentation_url text, icon_url text, base_url text,
           dataset_id text, is_public integer, tags text, status text, auth_scheme_configs text, connection_variables text, versions text,
-          updated_at text, revision integer, expected integer)`,
+          updated_at text, revision integer, expected integer, i integer)`,
       ),
     )
     .set({
@@ -180,33 +183,61 @@ const updateFromJson = compiledOnce((db) =>
       updated_at: sql.ref('u.updated_at'),
       revision: sql.ref('u.revision'),
     })
-    .where(sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected`),
+    // The keys again, as arrays: the planner knows how many elements an array has, and so looks each row up by its
+    // index. It takes any recordset for 100 rows, and a hash join with the whole table would scan it all.
+    .where(sql<boolean>`(connectors.workspace_id, connectors.id) in (select * from unnest(${[]}::text[], ${[]}::text[]))`)
+    .where(sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected`);
+const updateFromJson = compiledOnce(updateFromJsonQuery);
+
+/**
+ * PostgreSQL, one autocommit statement: the UPDATE of {@link updateFromJsonQuery}, and the INSERT of the audit
+ * events of exactly the rows it wrote (second JSON parameter, see {@link insertEventsFromJson}); answers the
+ * `i` of each written row.
+ */
+const updateAuditedFromJson = compiledOnce((db) =>
+  db
+    .with('written', (db) => updateFromJsonQuery(db).returning(sql<number>`u.i`.as('i')))
+    .with('audited', (db) => insertEventsFromJson(db as unknown as QueryCreator<Database>, 'written').returning('id'))
+    .selectFrom('written')
+    .select('i'),
 );
+
+const writtenColumns = (changes: readonly { row: Connector; expected: number }[]) =>
+  JSON.stringify(
+    changes.map(({ row, expected }, i) => {
+      const { created_at: _createdAt, ...written } = toRow(row);
+      return { ...written, expected, i };
+    }),
+  );
 
 /** The key of a connector for {@link Writer.change}. */
 export const connectorKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
 
 /** Connectors for the writer's row changes: loaded under lock in key order, written many per statement on PostgreSQL. */
 export function connectorRows(engine: Engine): RowStore<Connector> {
-  return {
+  const toMap = (rows: readonly ConnectorRow[]) => new Map(rows.map((row) => [connectorKey(row.workspace_id, row.id), toConnector(row)]));
+  const keyArrays = (keys: readonly string[]) => {
+    const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+    return [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
+  };
+  const rows: RowStore<Connector> = {
     revisionOf: (connector) => connector.revision,
 
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Connector>> {
-      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
-      if (pairs.length === 1) {
-        const [workspaceId, id] = pairs[0]!;
+      if (keys.length === 1) {
+        const [workspaceId, id] = keys[0]!.split('\u0000') as [string, string];
         const connector = await findConnector(tx, workspaceId, id, { forUpdate: engine === 'postgres' });
         return new Map(connector ? [[keys[0]!, connector]] : []);
       }
-      const rows =
-        engine === 'postgres'
-          ? ((await selectLockedByKeys(tx, [pairs.map((p) => p[0]), pairs.map((p) => p[1])])).rows as ConnectorRow[])
-          : await tx
-              .selectFrom('connectors')
-              .selectAll()
-              .where((eb) => eb(eb.refTuple('workspace_id', 'id'), 'in', pairs.map(([workspaceId, id]) => eb.tuple(workspaceId, id))))
-              .execute();
-      return new Map(rows.map((row) => [connectorKey(row.workspace_id, row.id), toConnector(row)]));
+      if (engine === 'postgres') return toMap((await selectLockedByKeys(tx, keyArrays(keys))).rows as ConnectorRow[]);
+      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      return toMap(
+        await tx
+          .selectFrom('connectors')
+          .selectAll()
+          .where((eb) => eb(eb.refTuple('workspace_id', 'id'), 'in', pairs.map(([workspaceId, id]) => eb.tuple(workspaceId, id))))
+          .execute(),
+      );
     },
 
     async store(tx: Tx, changes: readonly { row: Connector; expected: number }[]): Promise<number> {
@@ -215,12 +246,22 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
         for (const { row, expected } of changes) if (await updateConnector(tx, row, expected)) written++;
         return written;
       }
-      const rows = changes.map(({ row, expected }) => {
-        const { created_at: _createdAt, ...written } = toRow(row);
-        return { ...written, expected };
-      });
-      const result = await updateFromJson(tx, [JSON.stringify(rows)]);
+      const result = await updateFromJson(tx, [writtenColumns(changes), ...keyArrays(changes.map(({ row }) => connectorKey(row.workspaceId, row.id)))]);
       return Number(result.numAffectedRows ?? 0);
+    },
+  };
+  if (engine === 'sqlite') return rows;
+  return {
+    ...rows,
+    optimistic: {
+      async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Connector>> {
+        return toMap((await selectUnlockedByKeys(db, keyArrays(keys))).rows as ConnectorRow[]);
+      },
+      async storeAudited(db: Executor, changes: readonly { row: Connector; expected: number }[], events: readonly { event: NewAuditEvent; row: number }[]): Promise<Set<number>> {
+        const keys = keyArrays(changes.map(({ row }) => connectorKey(row.workspaceId, row.id)));
+        const result = await updateAuditedFromJson(db, [writtenColumns(changes), ...keys, eventsAsJson(events)]);
+        return new Set((result.rows as { i: number }[]).map((r) => r.i));
+      },
     },
   };
 }
