@@ -113,7 +113,14 @@ for (const engine of ENGINES) {
       });
 
       it('writes a batch without a transaction, and changes again under lock a row another writer moved meanwhile', async () => {
-        for (const id of ['o1', 'o2', 'o3']) assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id, name: id } })).status, 201);
+        const quoted = { tags: { team: ['"core" é 😀'] }, connectionVariables: [{ name: 'q', value: 'a \\ "b"' }] };
+        for (const id of ['o1', 'o2', 'o3']) {
+          const created = await app.call('POST', `${WS}/connectors`, { body: { id, name: id, ...quoted } });
+          assert.equal(created.status, 201, created.text);
+        }
+        const jsonColumns = () =>
+          sql<object>`select tags, auth_scheme_configs, connection_variables, versions from connectors where workspace_id = 'default' and id = 'o1'`.execute(app.db.kysely);
+        const insertedJson = (await jsonColumns()).rows[0];
         let transactions = 0;
         const write: Writer['write'] = (work) => {
           transactions++;
@@ -172,6 +179,7 @@ for (const engine of ENGINES) {
         assert.equal(statements, 2, 'one read, one write with its audit rows');
         assert.deepEqual([(await stored('o1')).name, (await stored('o2')).name], ['one', 'two']);
         assert.deepEqual([await audits('o1'), await audits('o2')], [1, 1]);
+        assert.deepEqual((await jsonColumns()).rows[0], insertedJson, 'JSON columns stored as the same text as an INSERT stores them');
 
         const before = await stored('o2');
         meanwhile = () => sql`update connectors set description = 'moved', revision = revision + 1 where workspace_id = 'default' and id = 'o2'`.execute(app.db.kysely);

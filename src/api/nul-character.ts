@@ -4,12 +4,21 @@
  * the same way, up front, on both stores.
  */
 export function nulCharacterAt(value: unknown, prefix: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? prefix : undefined;
+  const path = nulCharacterPath(value);
+  return path && `${prefix}${path.map((key) => `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')}`;
+}
+
+/** The keys down to the first string or key holding U+0000 (outermost first); built only when there is one. */
+function nulCharacterPath(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? [] : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const path = `${prefix}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    const found = key.includes('\u0000') ? path : nulCharacterAt(item, path);
-    if (found !== undefined) return found;
+  for (const key of Object.keys(value)) {
+    if (key.includes('\u0000')) return [key];
+    const below = nulCharacterPath((value as Record<string, unknown>)[key]);
+    if (below !== undefined) {
+      below.unshift(key);
+      return below;
+    }
   }
   return undefined;
 }

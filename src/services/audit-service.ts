@@ -15,7 +15,7 @@ export interface Change {
   readonly after?: { readonly revision: number } & object;
   /** Settings objects whose keys are named one by one (`content.password`). */
   readonly open?: readonly string[];
-  /** For records without revisions (members, keys): the names to record. */
+  /** The names to record, when the caller knows them (records without revisions, a change already compared). */
   readonly fields?: readonly string[];
 }
 

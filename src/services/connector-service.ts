@@ -10,7 +10,7 @@ import {
   type AuthSchemeConfigInput,
   type Connector,
 } from '../domain/connector.js';
-import type { NewAuditEvent } from '../domain/audit.js';
+import { changedFields, type NewAuditEvent } from '../domain/audit.js';
 import { canonicalVariables, sameJson } from '../domain/common.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
@@ -101,9 +101,10 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
    * differs from it only in bookkeeping, else `next` at the following revision. Shared by both write paths.
    */
   function settle(actor: Actor, workspaceId: string, id: string, current: Connector, next: Connector, now: string): { connector: Connector; audit?: NewAuditEvent } {
-    if (sameJson({ ...next, updatedAt: 0, revision: 0 }, { ...current, updatedAt: 0, revision: 0 })) return { connector: current };
+    const fields = changedFields(current, next);
+    if (fields.length === 0) return { connector: current };
     const connector = { ...next, updatedAt: now, revision: current.revision + 1 };
-    const audit = changeEvent(actor, { workspaceId, action: 'connector:update', resourceType: 'connector', resourceId: id, before: current, after: connector }, now);
+    const audit = changeEvent(actor, { workspaceId, action: 'connector:update', resourceType: 'connector', resourceId: id, before: current, after: connector, fields }, now);
     return { connector, audit };
   }
 

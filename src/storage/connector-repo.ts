@@ -162,7 +162,7 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
     .from(
       sql`json_to_recordset(${'[]'}::json)`.as(
         sql`u(workspace_id text, id text, name text, description text, protocol_type text, documentation_url text, icon_url text, base_url text,
-          dataset_id text, is_public integer, tags text, status text, auth_scheme_configs text, connection_variables text, versions text,
+          dataset_id text, is_public integer, tags json, status text, auth_scheme_configs json, connection_variables json, versions json,
           updated_at text, revision integer, expected integer, i integer)`,
       ),
     )
@@ -175,11 +175,11 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
       base_url: sql.ref('u.base_url'),
       dataset_id: sql.ref('u.dataset_id'),
       is_public: sql.ref('u.is_public'),
-      tags: sql.ref('u.tags'),
+      tags: sql<string>`u.tags::text`,
       status: sql.ref('u.status'),
-      auth_scheme_configs: sql.ref('u.auth_scheme_configs'),
-      connection_variables: sql.ref('u.connection_variables'),
-      versions: sql.ref('u.versions'),
+      auth_scheme_configs: sql<string>`u.auth_scheme_configs::text`,
+      connection_variables: sql<string>`u.connection_variables::text`,
+      versions: sql<string>`u.versions::text`,
       updated_at: sql.ref('u.updated_at'),
       revision: sql.ref('u.revision'),
     })
@@ -202,12 +202,34 @@ const updateAuditedFromJson = compiledOnce((db) =>
     .select('i'),
 );
 
+/**
+ * The JSON parameter of {@link updateFromJsonQuery}. The JSON columns travel as JSON values, not as strings inside
+ * the JSON: PostgreSQL's `json` keeps a value's text as sent, so `::text` stores what `JSON.stringify` of the value
+ * gives ({@link toRow}), without escaping every quote twice on the way.
+ */
 const writtenColumns = (changes: readonly { row: Connector; expected: number }[]) =>
   JSON.stringify(
-    changes.map(({ row, expected }, i) => {
-      const { created_at: _createdAt, ...written } = toRow(row);
-      return { ...written, expected, i };
-    }),
+    changes.map(({ row: c, expected }, i) => ({
+      workspace_id: c.workspaceId,
+      id: c.id,
+      name: c.name,
+      description: c.description,
+      protocol_type: c.protocolType,
+      documentation_url: c.documentationUrl,
+      icon_url: c.iconUrl,
+      base_url: c.baseUrl,
+      dataset_id: c.datasetId,
+      is_public: c.isPublic ? 1 : 0,
+      tags: c.tags,
+      status: c.status,
+      auth_scheme_configs: c.authSchemeConfigs,
+      connection_variables: c.connectionVariables,
+      versions: c.versions,
+      updated_at: c.updatedAt,
+      revision: c.revision,
+      expected,
+      i,
+    })),
   );
 
 /** The key of a connector for {@link Writer.change}. */
