@@ -149,11 +149,13 @@ for (const engine of ENGINES) {
           },
         };
         const change = createRowChangeBatcher(write, { maxBatch: 64, inFlight: 1, direct });
-        const rename = (id: string, name: string) =>
+        /** Renames `id`; with `atRevision`, only that revision of it (as an If-Match would). */
+        const rename = (id: string, name: string, atRevision?: number) =>
           change(rows, {
             key: connectorKey('default', id),
             apply: (current) => {
               if (!current) throw new Error(`no ${id}`);
+              if (atRevision !== undefined && current.revision !== atRevision) throw new Error(`${id} is at revision ${current.revision}`);
               const next = { ...current, name, revision: current.revision + 1 };
               const audit = {
                 at: new Date().toISOString(),
@@ -193,6 +195,32 @@ for (const engine of ENGINES) {
         assert.equal(await audits('o2'), 2, 'one audit row per change: none for the write that did not land');
         assert.equal(o3, (await stored('o3')).revision);
         assert.equal((await stored('o3')).name, 'three');
+
+        // Rows this batcher wrote last are not read again.
+        transactions = 0;
+        statements = 0;
+        assert.equal(await rename('o1', 'one again'), (await stored('o1')).revision);
+        assert.deepEqual([statements, transactions], [1, 0], 'one statement for a row it wrote last');
+
+        // A remembered row another writer moved: a change that fails on the old copy is tried on the stored row.
+        await sql`update connectors set description = 'moved again', revision = revision + 1 where workspace_id = 'default' and id = 'o1'`.execute(app.db.kysely);
+        const moved = (await stored('o1')).revision;
+        assert.equal(await rename('o1', 'one, moved', moved), moved + 1);
+        assert.deepEqual([(await stored('o1')).name, (await stored('o1')).description], ['one, moved', 'moved again']);
+        await assert.rejects(rename('o1', 'stale', moved), /o1 is at revision/, 'and a change that fails on the stored row fails');
+
+        // Deleted and created again under its id, at the revision the batcher remembers: not written over.
+        const remembered = await stored('o3');
+        assert.equal((await app.call('DELETE', `${WS}/connectors/o3`)).status, 204);
+        assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id: 'o3', name: 'o3', description: 'second life' } })).status, 201);
+        while ((await stored('o3')).revision < remembered.revision) {
+          assert.equal((await app.call('PUT', `${WS}/connectors/o3`, { body: { name: 'o3', description: 'second life', tags: { n: [String(Math.random())] } } })).status, 200);
+        }
+        assert.equal((await stored('o3')).revision, remembered.revision);
+        assert.equal(await rename('o3', 'three, again'), remembered.revision + 1);
+        const reborn = (await app.call('GET', `${WS}/connectors/o3`)).body as { name: string; description: string; createdAt: string };
+        assert.deepEqual([reborn.name, reborn.description], ['three, again', 'second life']);
+        assert.notEqual(reborn.createdAt, (remembered as unknown as { createdAt: string }).createdAt);
       });
 
       it('runs a unit of work again when PostgreSQL breaks a deadlock by failing it', async () => {

@@ -152,9 +152,9 @@ const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate());
 const selectUnlockedByKeys = compiledOnce(selectByKeys);
 
 /**
- * PostgreSQL: connectors whose stored revision is still `expected` get the written columns of their row in the
- * JSON parameter (an array of objects with the columns of {@link toRow} but created_at, plus `expected` and `i`,
- * the row's place in the array), all in one statement whose text never changes.
+ * PostgreSQL: connectors whose stored revision is still `expected` (and creation time the row's) get the written
+ * columns of their row in the JSON parameter (an array of objects with the columns of {@link toRow}, plus `expected`
+ * and `i`, the row's place in the array), all in one statement whose text never changes.
  */
 const updateFromJsonQuery = (db: QueryCreator<Database>) =>
   db
@@ -163,7 +163,7 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
       sql`json_to_recordset(${'[]'}::json)`.as(
         sql`u(workspace_id text, id text, name text, description text, protocol_type text, documentation_url text, icon_url text, base_url text,
           dataset_id text, is_public integer, tags json, status text, auth_scheme_configs json, connection_variables json, versions json,
-          updated_at text, revision integer, expected integer, i integer)`,
+          created_at text, updated_at text, revision integer, expected integer, i integer)`,
       ),
     )
     .set({
@@ -186,7 +186,9 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
     // The keys again, as arrays: the planner knows how many elements an array has, and so looks each row up by its
     // index. It takes any recordset for 100 rows, and a hash join with the whole table would scan it all.
     .where(sql<boolean>`(connectors.workspace_id, connectors.id) in (select * from unnest(${[]}::text[], ${[]}::text[]))`)
-    .where(sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected`);
+    // The creation time too: a connector deleted and created again under its id starts over at revision 1, and a
+    // state read from the one before must not be written over it.
+    .where(sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected and connectors.created_at = u.created_at`);
 const updateFromJson = compiledOnce(updateFromJsonQuery);
 
 /**
@@ -225,6 +227,7 @@ const writtenColumns = (changes: readonly { row: Connector; expected: number }[]
       auth_scheme_configs: c.authSchemeConfigs,
       connection_variables: c.connectionVariables,
       versions: c.versions,
+      created_at: c.createdAt,
       updated_at: c.updatedAt,
       revision: c.revision,
       expected,

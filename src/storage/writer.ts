@@ -52,7 +52,8 @@ export interface OptimisticRowStore<Row> {
   /** The rows with these keys as committed now; no lock. */
   peek(db: Executor, keys: readonly string[]): Promise<Map<string, Row>>;
   /**
-   * One statement: writes each row whose stored revision is still `expected`, and inserts the audit events of
+   * One statement: writes each row whose stored revision is still `expected` (and that is still the same row: not
+   * deleted and created again under its key since it was read), and inserts the audit events of
    * exactly the rows it wrote (`row` is the event's row's index in `rows`), in order. Answers the indexes written.
    */
   storeAudited(db: Executor, rows: readonly { row: Row; expected: number }[], events: readonly { event: NewAuditEvent; row: number }[]): Promise<Set<number>>;
@@ -137,10 +138,19 @@ export interface RowChangeBatcherOptions {
   readonly maxBatch: number;
   readonly inFlight: number;
   /**
-   * Where a batch of a table with {@link RowStore.optimistic} runs its two autocommit statements (a read, then
-   * the conditional write with its audit rows); without it every batch takes the locking path.
+   * Where a batch of a table with {@link RowStore.optimistic} runs its autocommit statements (a read of the rows it
+   * does not remember, then the conditional write with its audit rows); without it every batch takes the locking path.
    */
   readonly direct?: Executor;
+  /** How many rows per table the optimistic path remembers from its last reads and writes (default 10,000). */
+  readonly rememberedRows?: number;
+}
+
+/** A table's changes waiting for a batch, the keys of the batches running, and the rows last read or written. */
+interface Table {
+  queue: PendingChange[];
+  readonly busy: Set<string>;
+  readonly remembered: Map<string, unknown>;
 }
 
 /**
@@ -149,12 +159,15 @@ export interface RowChangeBatcherOptions {
  * still running waits for the next one, so a node's own batches never race for a row. Up to `inFlight` batches
  * run at once. No caller hears back before what its change wrote is committed.
  *
- * A batch first tries the optimistic path, when the table has one and `direct` is given: one read of all its rows
- * without a lock, the changes applied in arrival order in memory, then ONE autocommit statement that writes each
- * row only if its revision has not moved, with the audit rows of exactly the rows it wrote. A change whose `apply`
- * throws is answered with its error from the state it read (a committed state, as a lone transaction would have
- * seen). The changes of a row that another writer moved meanwhile, and of a row whose changes need work in a
- * transaction (`after`, or an audit row without a new row), take the locking path.
+ * A batch first tries the optimistic path, when the table has one and `direct` is given. It takes each row as this
+ * writer last read or wrote it, and reads the others in one statement without a lock; applies the changes in
+ * arrival order in memory; then writes with ONE autocommit statement, each row only if its revision (and creation)
+ * has not moved, with the audit rows of exactly the rows it wrote. So a row this node wrote last costs one
+ * statement per batch, and any other row two; a remembered row that another writer moved costs a retry. A change
+ * whose `apply` throws on a row just read is answered with its error (that row was committed, as a lone transaction
+ * would have seen it). Everything else takes the locking path: the changes of a row whose write did not land, of a
+ * remembered row that wrote nothing (its error may come from a stale copy), and of a row whose changes need work in
+ * a transaction (`after`, or an audit row without a new row).
  *
  * The locking path is one transaction: one locking SELECT of all the rows (in key order, so two batches cannot
  * deadlock), the changes applied in memory, one multi-row UPDATE, one multi-row audit INSERT, then each change's
@@ -162,7 +175,8 @@ export interface RowChangeBatcherOptions {
  * nothing of it is stored and each of its changes runs again alone, so one bad change costs the others only time.
  */
 export function createRowChangeBatcher(write: Writer['write'], options: RowChangeBatcherOptions) {
-  const tables = new Map<RowStore<unknown>, { queue: PendingChange[]; busy: Set<string> }>();
+  const tables = new Map<RowStore<unknown>, Table>();
+  const rememberedRows = options.rememberedRows ?? 10_000;
   let running = 0;
   let scheduled = false;
 
@@ -180,7 +194,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
         table.queue = waiting;
         for (const pending of batch) table.busy.add(pending.change.key);
         running++;
-        void runBatch(rows, batch).finally(() => {
+        void runBatch(rows, table, batch).finally(() => {
           for (const pending of batch) table.busy.delete(pending.change.key);
           running--;
           if ([...tables.values()].some((t) => t.queue.length > 0)) schedule();
@@ -195,11 +209,18 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
     setImmediate(dispatch);
   }
 
-  function runBatch(rows: RowStore<unknown>, batch: PendingChange[]): Promise<void> {
-    return options.direct && rows.optimistic ? runOptimistic(options.direct, rows, rows.optimistic, batch) : runLocked(rows, batch);
+  function remember(table: Table, key: string, row: unknown) {
+    table.remembered.delete(key);
+    table.remembered.set(key, row);
+    if (table.remembered.size > rememberedRows) table.remembered.delete(table.remembered.keys().next().value!);
   }
 
-  async function runOptimistic(db: Executor, rows: RowStore<unknown>, optimistic: OptimisticRowStore<unknown>, batch: PendingChange[]): Promise<void> {
+  function runBatch(rows: RowStore<unknown>, table: Table, batch: PendingChange[]): Promise<void> {
+    if (options.direct && rows.optimistic) return runOptimistic(options.direct, rows, rows.optimistic, table, batch);
+    return runLocked(rows, batch);
+  }
+
+  async function runOptimistic(db: Executor, rows: RowStore<unknown>, optimistic: OptimisticRowStore<unknown>, table: Table, batch: PendingChange[]): Promise<void> {
     const byKey = new Map<string, PendingChange[]>();
     for (const pending of batch) {
       const group = byKey.get(pending.change.key);
@@ -207,16 +228,28 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
       else byKey.set(pending.change.key, [pending]);
     }
     const keys = [...byKey.keys()].sort();
-    let current: Map<string, unknown>;
-    try {
-      current = await optimistic.peek(db, keys);
-    } catch {
-      return runLocked(rows, batch);
+    const current = new Map<string, unknown>();
+    const unknown: string[] = [];
+    for (const key of keys) {
+      const row = table.remembered.get(key);
+      if (row === undefined) unknown.push(key);
+      else current.set(key, row);
+    }
+    const fresh = new Set(unknown);
+    if (unknown.length > 0) {
+      try {
+        for (const [key, row] of await optimistic.peek(db, unknown)) {
+          current.set(key, row);
+          remember(table, key, row);
+        }
+      } catch {
+        return runLocked(rows, batch, table);
+      }
     }
     const locked: PendingChange[] = [];
     const writes: { row: unknown; expected: number }[] = [];
     const events: { event: NewAuditEvent; row: number }[] = [];
-    const waiting: { group: PendingChange[]; outcomes: Settled[]; row: number }[] = [];
+    const waiting: { key: string; group: PendingChange[]; outcomes: Settled[]; row: number }[] = [];
     for (const key of keys) {
       const group = byKey.get(key)!;
       const loaded = current.get(key);
@@ -235,7 +268,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
           outcomes.push({ ok: false, error });
         }
       }
-      if (needsTransaction || (row === loaded && audits.length > 0)) {
+      if (needsTransaction || (row === loaded && (audits.length > 0 || !fresh.has(key)))) {
         locked.push(...group);
       } else if (row === loaded) {
         // Nothing to write: each answer comes from the committed state read above.
@@ -244,7 +277,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
         const index = writes.length;
         writes.push({ row, expected: rows.revisionOf(loaded) });
         for (const event of audits) events.push({ event, row: index });
-        waiting.push({ group, outcomes, row: index });
+        waiting.push({ key, group, outcomes, row: index });
       }
     }
     if (writes.length > 0) {
@@ -255,15 +288,21 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
         // One statement: none of it was stored.
         written = new Set();
       }
-      for (const { group, outcomes, row } of waiting) {
-        if (written.has(row)) group.forEach((pending, i) => settle(pending, outcomes[i]!));
-        else locked.push(...group);
+      for (const { key, group, outcomes, row } of waiting) {
+        if (written.has(row)) {
+          remember(table, key, writes[row]!.row);
+          group.forEach((pending, i) => settle(pending, outcomes[i]!));
+        } else {
+          locked.push(...group);
+        }
       }
     }
-    if (locked.length > 0) await runLocked(rows, locked);
+    if (locked.length > 0) await runLocked(rows, locked, table);
   }
 
-  async function runLocked(rows: RowStore<unknown>, batch: PendingChange[]): Promise<void> {
+  /** The locking path; the rows it changes are no longer known as they were (`table`: forget them). */
+  async function runLocked(rows: RowStore<unknown>, batch: PendingChange[], table?: Table): Promise<void> {
+    if (table) for (const pending of batch) table.remembered.delete(pending.change.key);
     if (batch.length === 1) {
       const [only] = batch;
       return write((tx) => changeOne(tx, rows, only!.change)).then(only!.resolve, only!.reject);
@@ -311,7 +350,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
     return new Promise<T>((resolve, reject) => {
       const key = rows as RowStore<unknown>;
       let table = tables.get(key);
-      if (!table) tables.set(key, (table = { queue: [], busy: new Set() }));
+      if (!table) tables.set(key, (table = { queue: [], busy: new Set(), remembered: new Map() }));
       table.queue.push({ change: change as RowChange<unknown, unknown>, resolve: resolve as (value: unknown) => void, reject });
       schedule();
     });
