@@ -35,6 +35,8 @@ export async function takePrincipalBudget(
 
 /** Spends the caller's budget (see {@link takePrincipalBudget}) before anything else is done with the request. */
 export function registerRateLimit(api: FastifyInstance, limiter: RateLimiter, limits: RateLimits): void {
+  // No hook at all when neither class is limited: it would cost every request a promise for nothing.
+  if (!limits.read && !limits.write) return;
   api.addHook('onRequest', async (request, reply) => {
     if (request.actor) await takePrincipalBudget(request, (name, value) => reply.header(name, value), request.actor.principal.id, limiter, limits);
   });
