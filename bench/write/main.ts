@@ -11,12 +11,14 @@ import { WORKSPACE, connectorId } from './connector-shape.js';
 import { HOT_ID, drive, type LoadResult, type Scenario, type Target } from './load.js';
 import { ROOT, cleanEnv, intEnv, plugboardCommand, say } from '../common/plugboard.js';
 import { CLK_TCK, cpuTicks, freePort, startServer, ticksToMs, waitIdle, type Server } from '../common/processes.js';
-import { printReport, type Row } from './report.js';
+import { combineRounds, printReport, type Row } from './report.js';
 import { cloneInPostgres, cloneInSqlite, createTemplate } from './seed.js';
 import { benchReads, closeReads, type ReadFigures } from './reads.js';
 
 const settings = {
   seconds: intEnv('BENCH_SECONDS', 10),
+  /** The measured seconds of a row are split into this many rounds, bare and plugboard taking turns. */
+  rounds: Math.max(1, intEnv('BENCH_ROUNDS', 3)),
   warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 2),
   connections: intEnv('BENCH_CONNECTIONS', 32),
   connectors: intEnv('BENCH_CONNECTORS', 10_000),
@@ -122,15 +124,17 @@ async function measure(
   target: Target,
   postgres: { admin: pg.Client; schema: string } | undefined,
   walFile: string | undefined,
+  seconds: number,
+  warmupSeconds: number,
 ): Promise<Row> {
-  if (settings.warmupSeconds > 0) await drive(target, scenario, settings.warmupSeconds, settings.connections);
+  if (warmupSeconds > 0) await drive(target, scenario, warmupSeconds, settings.connections);
   // Let the server finish what the warm-up left queued, so that its CPU time is not counted in this run.
   await waitIdle(() => cpuTicks(server.pid));
   const admin = postgres?.admin;
   const lsn = admin && (await admin.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
   const pgBefore = postgres && (await postgresTicks(postgres.admin, postgres.schema));
   const before = cpuTicks(server.pid);
-  const result: LoadResult = await drive(target, scenario, settings.seconds, settings.connections);
+  const result: LoadResult = await drive(target, scenario, seconds, settings.connections);
   const serverMs = ticksToMs(cpuTicks(server.pid) - before);
   const pgMs = postgres && pgBefore ? ticksToMs(ticksBetween(pgBefore, await postgresTicks(postgres.admin, postgres.schema))) : undefined;
   const walBytes = admin && lsn
@@ -183,11 +187,20 @@ async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard:
     }
     const rows: Row[] = [];
     for (const scenario of (['hot', 'uniform'] as const).filter((s) => settings.scenarios.includes(s))) {
-      for (const name of ['bare', 'plugboard'] as const) {
-        say(`${store}: ${scenario}, ${name}: ${settings.warmupSeconds} s warm-up + ${settings.seconds} s…`);
-        const postgres = admin && schemas ? { admin, schema: schemas[name] } : undefined;
-        rows.push(await measure(store, scenario, pair[name], targets[name], postgres, pair.dbFiles && `${pair.dbFiles[name]}-wal`));
+      // Bare and plugboard take turns, in short rounds and in alternating order, so that a machine whose speed
+      // drifts during the run (other tenants, CPU frequency) slows both alike; each row sums its rounds.
+      const seconds = settings.seconds / settings.rounds;
+      const rounds: Record<'bare' | 'plugboard', Row[]> = { bare: [], plugboard: [] };
+      for (let round = 0; round < settings.rounds; round++) {
+        // A full warm-up before a server's first round; a short one before the others, to refill its caches.
+        for (const name of round % 2 === 0 ? (['bare', 'plugboard'] as const) : (['plugboard', 'bare'] as const)) {
+          const warmup = round < 2 ? settings.warmupSeconds : Math.min(1, settings.warmupSeconds);
+          say(`${store}: ${scenario}, ${name}, round ${round + 1}/${settings.rounds}: ${warmup} s warm-up + ${seconds.toFixed(1)} s…`);
+          const postgres = admin && schemas ? { admin, schema: schemas[name] } : undefined;
+          rounds[name].push(await measure(store, scenario, pair[name], targets[name], postgres, pair.dbFiles && `${pair.dbFiles[name]}-wal`, seconds, warmup));
+        }
       }
+      rows.push(combineRounds(rounds.bare), combineRounds(rounds.plugboard));
     }
     if (settings.reads) {
       say(`${store}: reads with 1,000,000 connections…`);
@@ -256,7 +269,7 @@ async function main() {
   printReport(rows, reads, {
     machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, CLK_TCK ${CLK_TCK}`,
     plugboard: plugboard.how,
-    load: `autocannon, ${settings.connections} connections, pipelining 1, ${settings.warmupSeconds} s warm-up then ${settings.seconds} s per row; ${settings.connectors} connectors, workspace "${WORKSPACE}", hot id ${HOT_ID}`,
+    load: `autocannon, ${settings.connections} connections, pipelining 1, ${settings.seconds} s per row in ${settings.rounds} round(s), bare and plugboard taking turns, each after a warm-up (${settings.warmupSeconds} s, 1 s from the third round); ${settings.connectors} connectors, workspace "${WORKSPACE}", hot id ${HOT_ID}`,
     elapsedSeconds: (performance.now() - started) / 1000,
     loadAverage: [loadBefore, loadavg()[0]!],
     skipped,

@@ -14,9 +14,51 @@ export interface Row {
   readonly walFileBytes: number | undefined;
   /** PostgreSQL WAL generated during the run, per successful request. */
   readonly walBytesPerRequest: number | undefined;
+  /** The rounds this row sums, in the order they ran. */
+  readonly rounds?: readonly Row[];
 }
 
 const rate = (r: LoadResult) => r.requests / r.seconds;
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/**
+ * One row from the rounds of one server: requests, seconds, statuses and CPU summed (so req/s and CPU per request
+ * are over all of them), the median p50 and the worst p99, the WAL file as the last round left it.
+ */
+export function combineRounds(rounds: readonly Row[]): Row {
+  const last = rounds[rounds.length - 1]!;
+  const sum = (of: (r: Row) => number) => rounds.reduce((total, r) => total + of(r), 0);
+  const requests = sum((r) => r.result.requests);
+  const ok = sum((r) => r.result.requests - r.result.non2xx);
+  const statuses: Record<string, number> = {};
+  for (const r of rounds) for (const [status, n] of Object.entries(r.result.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+  const perRequest = (of: (r: Row) => number | undefined) =>
+    rounds.some((r) => of(r) === undefined) ? undefined : sum((r) => of(r)! * r.result.requests) / Math.max(1, requests);
+  return {
+    ...last,
+    result: {
+      requests,
+      seconds: sum((r) => r.result.seconds),
+      p50: median(rounds.map((r) => r.result.p50)),
+      p99: Math.max(...rounds.map((r) => r.result.p99)),
+      non2xx: sum((r) => r.result.non2xx),
+      statuses,
+      errors: sum((r) => r.result.errors),
+      timeouts: sum((r) => r.result.timeouts),
+    },
+    serverCpuMsPerRequest: perRequest((r) => r.serverCpuMsPerRequest)!,
+    postgresCpuMsPerRequest: perRequest((r) => r.postgresCpuMsPerRequest),
+    walBytesPerRequest: rounds.some((r) => r.walBytesPerRequest === undefined)
+      ? undefined
+      : sum((r) => r.walBytesPerRequest! * (r.result.requests - r.result.non2xx)) / Math.max(1, ok),
+    rounds,
+  };
+}
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -59,6 +101,10 @@ function readsSection(rows: readonly Row[], reads: readonly ReadFigures[]): stri
       if (!bare || !plugboard) continue;
       const ratio = rate(plugboard.result) / rate(bare.result);
       targets.push(check(`${store}, ${scenario === 'hot' ? 'hot id' : 'uniform'}: plugboard req/s ÷ bare (equal durability)`, '≥ 1.00', ratio.toFixed(2), ratio >= 1));
+      if (bare.rounds && plugboard.rounds && bare.rounds.length > 1) {
+        const each = plugboard.rounds.map((r, i) => (rate(r.result) / rate(bare.rounds![i]!.result)).toFixed(2));
+        targets.push(`  (round by round: ${each.join(', ')})`);
+      }
     }
   }
   for (const r of reads) {
