@@ -29,7 +29,11 @@ const toConnector = (row: ConnectorRow): Connector => ({
   revision: row.revision,
 });
 
-const toRow = (c: Connector): ConnectorRow => ({
+/**
+ * A connector's columns, the JSON ones as `json` makes them: text for a row of the table ({@link toRow}), the values
+ * themselves inside a JSON parameter ({@link writtenColumns}).
+ */
+const columnsOf = <J>(c: Connector, json: (value: unknown) => J) => ({
   workspace_id: c.workspaceId,
   id: c.id,
   name: c.name,
@@ -40,15 +44,17 @@ const toRow = (c: Connector): ConnectorRow => ({
   base_url: c.baseUrl,
   dataset_id: c.datasetId,
   is_public: c.isPublic ? 1 : 0,
-  tags: JSON.stringify(c.tags),
+  tags: json(c.tags),
   status: c.status,
-  auth_scheme_configs: JSON.stringify(c.authSchemeConfigs),
-  connection_variables: JSON.stringify(c.connectionVariables),
-  versions: JSON.stringify(c.versions),
+  auth_scheme_configs: json(c.authSchemeConfigs),
+  connection_variables: json(c.connectionVariables),
+  versions: json(c.versions),
   created_at: c.createdAt,
   updated_at: c.updatedAt,
   revision: c.revision,
 });
+
+const toRow = (c: Connector): ConnectorRow => columnsOf(c, (value) => JSON.stringify(value));
 
 export async function findConnector(db: Executor, workspaceId: string, id: string, options: ReadOptions = {}): Promise<Connector | undefined> {
   let query = db.selectFrom('connectors').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id);
@@ -210,30 +216,7 @@ const updateAuditedFromJson = compiledOnce((db) =>
  * gives ({@link toRow}), without escaping every quote twice on the way.
  */
 const writtenColumns = (changes: readonly { row: Connector; expected: number }[]) =>
-  JSON.stringify(
-    changes.map(({ row: c, expected }, i) => ({
-      workspace_id: c.workspaceId,
-      id: c.id,
-      name: c.name,
-      description: c.description,
-      protocol_type: c.protocolType,
-      documentation_url: c.documentationUrl,
-      icon_url: c.iconUrl,
-      base_url: c.baseUrl,
-      dataset_id: c.datasetId,
-      is_public: c.isPublic ? 1 : 0,
-      tags: c.tags,
-      status: c.status,
-      auth_scheme_configs: c.authSchemeConfigs,
-      connection_variables: c.connectionVariables,
-      versions: c.versions,
-      created_at: c.createdAt,
-      updated_at: c.updatedAt,
-      revision: c.revision,
-      expected,
-      i,
-    })),
-  );
+  JSON.stringify(changes.map(({ row, expected }, i) => ({ ...columnsOf(row, (value) => value), expected, i })));
 
 /** The key of a connector for {@link Writer.change}. */
 export const connectorKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
