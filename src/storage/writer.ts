@@ -87,8 +87,8 @@ export interface WriterOptions {
 
 /**
  * PostgreSQL already commits concurrent transactions together (one WAL flush serves many), so each unit of
- * work is its own transaction there; what costs there is statements, so row changes are batched into two
- * statements for many requests ({@link createRowChangeBatcher}). SQLite syncs once per commit on the only JS
+ * work is its own transaction there; what costs there is statements, so row changes are batched into one or
+ * two statements for many requests ({@link createRowChangeBatcher}). SQLite syncs once per commit on the only JS
  * thread, so there the writer commits the units of concurrent requests together, row changes included: see
  * {@link createGroupCommitWriter}.
  */
@@ -99,7 +99,8 @@ export function createWriter(db: Db, options: WriterOptions = {}): Writer {
   }
   const write: Writer['write'] = (work) => db.kysely.transaction().execute(work);
   // Two batches in flight: one is built and sent while the other commits. More only makes smaller batches
-  // (bench:write, uniform ids, 2026-12-03: 0.66-0.87x the bare server with two, three or four, inside the noise).
+  // (bench:write, uniform ids, 2026-12-03, two runs each: 0.95-1.04x the bare server with two, 0.75-0.83x with
+  // four, 0.81-0.96x with eight).
   return { write, change: createRowChangeBatcher(write, { maxBatch: options.maxBatch ?? 64, inFlight: 2, direct: db.kysely }) };
 }
 
@@ -194,11 +195,15 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
         table.queue = waiting;
         for (const pending of batch) table.busy.add(pending.change.key);
         running++;
-        void runBatch(rows, table, batch).finally(() => {
-          for (const pending of batch) table.busy.delete(pending.change.key);
-          running--;
-          if ([...tables.values()].some((t) => t.queue.length > 0)) schedule();
-        });
+        void runBatch(rows, table, batch)
+          // Each path answers every change itself; should one throw all the same, nobody is left waiting (a
+          // promise already settled ignores this).
+          .catch((error: unknown) => batch.forEach((pending) => pending.reject(error)))
+          .finally(() => {
+            for (const pending of batch) table.busy.delete(pending.change.key);
+            running--;
+            if ([...tables.values()].some((t) => t.queue.length > 0)) schedule();
+          });
       }
     }
   }
