@@ -224,21 +224,21 @@ export const connectorKey = (workspaceId: string, id: string) => `${workspaceId}
 /** Connectors for the writer's row changes: loaded under lock in key order, written many per statement on PostgreSQL. */
 export function connectorRows(engine: Engine): RowStore<Connector> {
   const toMap = (rows: readonly ConnectorRow[]) => new Map(rows.map((row) => [connectorKey(row.workspace_id, row.id), toConnector(row)]));
-  const keyArrays = (keys: readonly string[]) => {
-    const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
-    return [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
-  };
+  const pairsOf = (keys: readonly string[]) => keys.map((key) => key.split('\u0000') as [string, string]);
+  /** (workspace, id) pairs as the two text arrays the PostgreSQL statements take. */
+  const keyArrays = (pairs: readonly (readonly [string, string])[]) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
+  const keyArraysOf = (changes: readonly { row: Connector }[]) => keyArrays(changes.map(({ row }) => [row.workspaceId, row.id] as const));
   const rows: RowStore<Connector> = {
     revisionOf: (connector) => connector.revision,
 
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Connector>> {
-      if (keys.length === 1) {
-        const [workspaceId, id] = keys[0]!.split('\u0000') as [string, string];
+      const pairs = pairsOf(keys);
+      if (pairs.length === 1) {
+        const [workspaceId, id] = pairs[0]!;
         const connector = await findConnector(tx, workspaceId, id, { forUpdate: engine === 'postgres' });
         return new Map(connector ? [[keys[0]!, connector]] : []);
       }
-      if (engine === 'postgres') return toMap((await selectLockedByKeys(tx, keyArrays(keys))).rows as ConnectorRow[]);
-      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      if (engine === 'postgres') return toMap((await selectLockedByKeys(tx, keyArrays(pairs))).rows as ConnectorRow[]);
       return toMap(
         await tx
           .selectFrom('connectors')
@@ -254,7 +254,7 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
         for (const { row, expected } of changes) if (await updateConnector(tx, row, expected)) written++;
         return written;
       }
-      const result = await updateFromJson(tx, [writtenColumns(changes), ...keyArrays(changes.map(({ row }) => connectorKey(row.workspaceId, row.id)))]);
+      const result = await updateFromJson(tx, [writtenColumns(changes), ...keyArraysOf(changes)]);
       return Number(result.numAffectedRows ?? 0);
     },
   };
@@ -263,11 +263,10 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
     ...rows,
     optimistic: {
       async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Connector>> {
-        return toMap((await selectUnlockedByKeys(db, keyArrays(keys))).rows as ConnectorRow[]);
+        return toMap((await selectUnlockedByKeys(db, keyArrays(pairsOf(keys)))).rows as ConnectorRow[]);
       },
       async storeAudited(db: Executor, changes: readonly { row: Connector; expected: number }[], events: readonly { event: NewAuditEvent; row: number }[]): Promise<Set<number>> {
-        const keys = keyArrays(changes.map(({ row }) => connectorKey(row.workspaceId, row.id)));
-        const result = await updateAuditedFromJson(db, [writtenColumns(changes), ...keys, eventsAsJson(events)]);
+        const result = await updateAuditedFromJson(db, [writtenColumns(changes), ...keyArraysOf(changes), eventsAsJson(events)]);
         return new Set((result.rows as { i: number }[]).map((r) => r.i));
       },
     },
