@@ -54,6 +54,18 @@ const columnsOf = <J>(c: Connector, json: (value: unknown) => J) => ({
   revision: c.revision,
 });
 
+/**
+ * Every column of the table, named: what the prepared statements select ({@link compiledOnce}), so that a column
+ * a later migration adds does not change their result.
+ */
+const connectorColumns = [
+  'workspace_id', 'id', 'name', 'description', 'protocol_type', 'documentation_url', 'icon_url', 'base_url', 'dataset_id', 'is_public',
+  'tags', 'status', 'auth_scheme_configs', 'connection_variables', 'versions', 'created_at', 'updated_at', 'revision',
+] as const satisfies readonly (keyof ConnectorRow)[];
+// A column of ConnectorRow missing from the list above fails to compile here.
+const everyColumnListed: Exclude<keyof ConnectorRow, (typeof connectorColumns)[number]> extends never ? true : never = true;
+void everyColumnListed;
+
 const toRow = (c: Connector): ConnectorRow => columnsOf(c, (value) => JSON.stringify(value));
 
 export async function findConnector(db: Executor, workspaceId: string, id: string, options: ReadOptions = {}): Promise<Connector | undefined> {
@@ -149,8 +161,8 @@ export async function deleteConnector(db: Executor, workspaceId: string, id: str
 const selectByKeys = (db: Executor) =>
   db
     .selectFrom('connectors')
-    .selectAll()
-    .where(sql<boolean>`(workspace_id, id) in (select * from unnest(${[]}::text[], ${[]}::text[]))`)
+    .select(connectorColumns)
+    .where(sql<boolean>`(workspace_id, id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::text[]) as k(w, i))`)
     .orderBy('workspace_id')
     .orderBy('id');
 const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate());
@@ -191,7 +203,7 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
     })
     // The keys again, as arrays: the planner knows how many elements an array has, and so looks each row up by its
     // index. It takes any recordset for 100 rows, and a hash join with the whole table would scan it all.
-    .where(sql<boolean>`(connectors.workspace_id, connectors.id) in (select * from unnest(${[]}::text[], ${[]}::text[]))`)
+    .where(sql<boolean>`(connectors.workspace_id, connectors.id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::text[]) as k(w, i))`)
     // The creation time too: a connector deleted and created again under its id starts over at revision 1, and a
     // state read from the one before must not be written over it.
     .where(sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected and connectors.created_at = u.created_at`);

@@ -21,6 +21,7 @@ import {
   type MigrationProvider,
 } from 'kysely';
 import type { Database } from './schema.js';
+import { preparedStatementName } from './compiled-once.js';
 import { postgresChangeStamps, sqliteChangeStamps, watchChanges, type ChangeStamps, type ListenerEvents } from './change-stamps.js';
 import { initial } from './migrations/0001-initial.js';
 import { audit } from './migrations/0002-audit.js';
@@ -152,6 +153,20 @@ class OwnSchemaIntrospector implements DatabaseIntrospector {
   }
 }
 
+/**
+ * The pool's connections: the statements of {@link compiledOnce} (the writer's batches, whose parsing and planning
+ * cost more than their rows) go as named statements, which each connection prepares on first use and then only
+ * binds and runs; everything else as Kysely sends it. A PostgreSQL pooler in between must keep prepared statements
+ * apart per client (PgBouncer 1.21 and later does, with `max_prepared_statements`).
+ */
+class PreparingClient extends pg.Client {}
+const plainQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+PreparingClient.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const [text, values] = args;
+  const name = args.length === 2 && typeof text === 'string' && Array.isArray(values) ? preparedStatementName(text) : undefined;
+  return name === undefined ? plainQuery.apply(this, args) : plainQuery.call(this, { name, text, values });
+} as typeof pg.Client.prototype.query;
+
 class StorePostgresDialect extends PostgresDialect {
   override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     return new OwnSchemaIntrospector(db, super.createIntrospector(db));
@@ -179,6 +194,7 @@ export function openDb(options: StoreOptions): Db {
   const pool = new pg.Pool({
     connectionString: options.location,
     max: options.poolSize ?? 16,
+    Client: PreparingClient,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
