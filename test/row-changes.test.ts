@@ -5,6 +5,8 @@ import { writeWithRetry } from '../src/services/context.js';
 import { connectorKey, connectorRows } from '../src/storage/connector-repo.js';
 import { createRowChangeBatcher, createWriter, type RowStore, type Writer } from '../src/storage/writer.js';
 import type { Connector } from '../src/domain/connector.js';
+import { compiledOnce } from '../src/storage/compiled-once.js';
+import { openDb } from '../src/storage/database.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 
 const WS = '/api/v1/workspaces/default';
@@ -221,6 +223,34 @@ for (const engine of ENGINES) {
         const reborn = (await app.call('GET', `${WS}/connectors/o3`)).body as { name: string; description: string; createdAt: string };
         assert.deepEqual([reborn.name, reborn.description], ['three, again', 'second life']);
         assert.notEqual(reborn.createdAt, (remembered as unknown as { createdAt: string }).createdAt);
+      });
+
+      it('sends the batch statements as statements each connection prepares once', async () => {
+        const db = openDb({ engine: 'postgres', location: app.store.env.DATABASE_URL!, poolSize: 1 });
+        try {
+          const change = createRowChangeBatcher((work) => db.kysely.transaction().execute(work), { maxBatch: 64, inFlight: 1, direct: db.kysely });
+          const rows = connectorRows('postgres');
+          const rename = (id: string, name: string) =>
+            change(rows, { key: connectorKey('default', id), apply: (current) => ({ next: { ...current!, name, revision: current!.revision + 1 }, result: name }) });
+          const prepared = async () =>
+            (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements order by name`.execute(db.kysely)).rows;
+          assert.deepEqual(await prepared(), []);
+          await Promise.all([rename('c5', 'five'), rename('c6', 'six')]);
+          const once = await prepared();
+          assert.equal(once.length, 2, 'the unlocked read and the write');
+          for (const { name } of once) assert.match(name, /^plugboard_[0-9a-f]{24}$/);
+          assert.match(once.map((p) => p.statement).join('\n'), /with "written" as \(update "connectors"/);
+          await Promise.all([rename('c5', 'five again'), rename('c6', 'six again')]);
+          assert.deepEqual(await prepared(), once, 'the same statements, not prepared again');
+          assert.deepEqual([(await app.call('GET', `${WS}/connectors/c5`)).body.name, (await app.call('GET', `${WS}/connectors/c6`)).body.name], ['five again', 'six again']);
+        } finally {
+          await db.close();
+        }
+      });
+
+      it('refuses to compile once a statement that returns `*`: its prepared result would change with the table', async () => {
+        const everything = compiledOnce((db) => db.selectFrom('connectors').selectAll());
+        assert.throws(() => everything(app.db.kysely, []), /must name the columns it returns/);
       });
 
       it('runs a unit of work again when PostgreSQL breaks a deadlock by failing it', async () => {
