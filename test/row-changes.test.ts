@@ -158,7 +158,8 @@ for (const engine of ENGINES) {
             apply: (current) => {
               if (!current) throw new Error(`no ${id}`);
               if (atRevision !== undefined && current.revision !== atRevision) throw new Error(`${id} is at revision ${current.revision}`);
-              const next = { ...current, name, revision: current.revision + 1 };
+              // New objects for the JSON columns, equal to the stored ones: they travel in the batch's JSON again.
+              const next = { ...current, name, tags: structuredClone(current.tags), connectionVariables: structuredClone(current.connectionVariables), revision: current.revision + 1 };
               const audit = {
                 at: new Date().toISOString(),
                 principalId: 'test',
@@ -232,6 +233,9 @@ for (const engine of ENGINES) {
           const rows = connectorRows('postgres');
           const rename = (id: string, name: string) =>
             change(rows, { key: connectorKey('default', id), apply: (current) => ({ next: { ...current!, name, revision: current!.revision + 1 }, result: name }) });
+          const jsonOf = async (id: string) =>
+            (await sql<object>`select tags, auth_scheme_configs, connection_variables, versions from connectors where workspace_id = 'default' and id = ${id}`.execute(db.kysely)).rows[0];
+          const before = await jsonOf('c5');
           const prepared = async () =>
             (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements order by name`.execute(db.kysely)).rows;
           assert.deepEqual(await prepared(), []);
@@ -243,6 +247,7 @@ for (const engine of ENGINES) {
           await Promise.all([rename('c5', 'five again'), rename('c6', 'six again')]);
           assert.deepEqual(await prepared(), once, 'the same statements, not prepared again');
           assert.deepEqual([(await app.call('GET', `${WS}/connectors/c5`)).body.name, (await app.call('GET', `${WS}/connectors/c6`)).body.name], ['five again', 'six again']);
+          assert.deepEqual(await jsonOf('c5'), before, 'JSON columns the change kept (the objects read) keep their stored text');
         } finally {
           await db.close();
         }

@@ -32,20 +32,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function changedFields(before: object | undefined, after: object | undefined, open: readonly string[] = []): string[] {
   const a = (before ?? {}) as Record<string, unknown>;
   const b = (after ?? {}) as Record<string, unknown>;
-  const names = new Set([...Object.keys(a), ...Object.keys(b)]);
-  const out: string[] = [];
-  for (const name of [...names].sort()) {
-    if (BOOKKEEPING.has(name) || sameJson(a[name], b[name])) continue;
+  const out: { name: string; label: string }[] = [];
+  const compare = (name: string) => {
+    if (BOOKKEEPING.has(name) || sameJson(a[name], b[name])) return;
     const x = a[name];
     const y = b[name];
     if (open.includes(name) && (isRecord(x) || x === undefined) && (isRecord(y) || y === undefined)) {
       const keys = new Set([...Object.keys(x ?? {}), ...Object.keys(y ?? {})]);
-      for (const key of [...keys].sort()) {
-        if (!sameJson(x?.[key], y?.[key])) out.push(`${name}.${key}`);
+      for (const key of keys) {
+        if (!sameJson(x?.[key], y?.[key])) out.push({ name, label: `${name}.${key}` });
       }
     } else {
-      out.push(name);
+      out.push({ name, label: name });
     }
-  }
-  return out;
+  };
+  // Every field of either state once; only the few that differ are sorted (this runs on every write).
+  for (const name of Object.keys(a)) compare(name);
+  for (const name of Object.keys(b)) if (!Object.hasOwn(a, name)) compare(name);
+  const order = (p: string, q: string) => (p < q ? -1 : p > q ? 1 : 0);
+  return out.sort((p, q) => order(p.name, q.name) || order(p.label, q.label)).map((field) => field.label);
 }

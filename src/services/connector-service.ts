@@ -160,6 +160,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
   }
 
   function checkEcho(current: Connector, echo: ReadOnlyEcho): FieldError[] {
+    if (echo.authSchemeConfigs === undefined && echo.versions === undefined) return [];
     const view = viewConnector(current);
     const errors: FieldError[] = [];
     if (echo.authSchemeConfigs !== undefined && !sameJson(echo.authSchemeConfigs, view.authSchemeConfigs)) {

@@ -6,7 +6,7 @@ import { compiledOnce } from './compiled-once.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
 import type { NewAuditEvent } from '../domain/audit.js';
 import type { Engine } from './database.js';
-import type { Executor, ReadOptions, RowStore, Tx } from './writer.js';
+import type { Executor, ReadOptions, RowStore, RowWrite, Tx } from './writer.js';
 
 const toConnector = (row: ConnectorRow): Connector => ({
   workspaceId: row.workspace_id,
@@ -171,7 +171,7 @@ const selectUnlockedByKeys = compiledOnce(selectByKeys);
 
 /**
  * PostgreSQL: connectors whose stored revision is still `expected` (and creation time the row's) get the written
- * columns of their row in the JSON parameter (an array of objects with the columns of {@link toRow}, plus `expected`
+ * columns of their row in the JSON parameter ({@link writtenColumns}: an array of objects with the columns of {@link toRow}, plus `expected`
  * and `i`, the row's place in the array), all in one statement whose text never changes.
  */
 const updateFromJsonQuery = (db: QueryCreator<Database>) =>
@@ -193,11 +193,12 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
       base_url: sql.ref('u.base_url'),
       dataset_id: sql.ref('u.dataset_id'),
       is_public: sql.ref('u.is_public'),
-      tags: sql<string>`u.tags::text`,
+      // A JSON column the change left as it was comes as null (see writtenColumns): the stored text stays.
+      tags: sql<string>`coalesce(u.tags::text, connectors.tags)`,
       status: sql.ref('u.status'),
-      auth_scheme_configs: sql<string>`u.auth_scheme_configs::text`,
-      connection_variables: sql<string>`u.connection_variables::text`,
-      versions: sql<string>`u.versions::text`,
+      auth_scheme_configs: sql<string>`coalesce(u.auth_scheme_configs::text, connectors.auth_scheme_configs)`,
+      connection_variables: sql<string>`coalesce(u.connection_variables::text, connectors.connection_variables)`,
+      versions: sql<string>`coalesce(u.versions::text, connectors.versions)`,
       updated_at: sql.ref('u.updated_at'),
       revision: sql.ref('u.revision'),
     })
@@ -225,10 +226,22 @@ const updateAuditedFromJson = compiledOnce((db) =>
 /**
  * The JSON parameter of {@link updateFromJsonQuery}. The JSON columns travel as JSON values, not as strings inside
  * the JSON: PostgreSQL's `json` keeps a value's text as sent, so `::text` stores what `JSON.stringify` of the value
- * gives ({@link toRow}), without escaping every quote twice on the way.
+ * gives ({@link toRow}), without escaping every quote twice on the way. A JSON column the change did not touch (the
+ * very object that was read) travels as null and keeps its stored text: the row is written only at the revision it
+ * was read at, so that text is the one read. (No JSON column is ever null itself.)
  */
-const writtenColumns = (changes: readonly { row: Connector; expected: number }[]) =>
-  JSON.stringify(changes.map(({ row, expected }, i) => ({ ...columnsOf(row, (value) => value), expected, i })));
+const writtenColumns = (changes: readonly RowWrite<Connector>[]) =>
+  JSON.stringify(
+    changes.map(({ row, stored }, i) => ({
+      ...columnsOf(row, (value) => value),
+      tags: row.tags === stored.tags ? null : row.tags,
+      auth_scheme_configs: row.authSchemeConfigs === stored.authSchemeConfigs ? null : row.authSchemeConfigs,
+      connection_variables: row.connectionVariables === stored.connectionVariables ? null : row.connectionVariables,
+      versions: row.versions === stored.versions ? null : row.versions,
+      expected: stored.revision,
+      i,
+    })),
+  );
 
 /** The key of a connector for {@link Writer.change}. */
 export const connectorKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
@@ -241,7 +254,6 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
   const keyArrays = (pairs: readonly (readonly [string, string])[]) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
   const keyArraysOf = (changes: readonly { row: Connector }[]) => keyArrays(changes.map(({ row }) => [row.workspaceId, row.id] as const));
   const rows: RowStore<Connector> = {
-    revisionOf: (connector) => connector.revision,
 
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Connector>> {
       const pairs = pairsOf(keys);
@@ -260,10 +272,10 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
       );
     },
 
-    async store(tx: Tx, changes: readonly { row: Connector; expected: number }[]): Promise<number> {
+    async store(tx: Tx, changes: readonly RowWrite<Connector>[]): Promise<number> {
       if (engine === 'sqlite' || changes.length === 1) {
         let written = 0;
-        for (const { row, expected } of changes) if (await updateConnector(tx, row, expected)) written++;
+        for (const { row, stored } of changes) if (await updateConnector(tx, row, stored.revision)) written++;
         return written;
       }
       const result = await updateFromJson(tx, [writtenColumns(changes), ...keyArraysOf(changes)]);
@@ -277,7 +289,7 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
       async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Connector>> {
         return toMap((await selectUnlockedByKeys(db, keyArrays(pairsOf(keys)))).rows as ConnectorRow[]);
       },
-      async storeAudited(db: Executor, changes: readonly { row: Connector; expected: number }[], events: readonly { event: NewAuditEvent; row: number }[]): Promise<Set<number>> {
+      async storeAudited(db: Executor, changes: readonly RowWrite<Connector>[], events: readonly { event: NewAuditEvent; row: number }[]): Promise<Set<number>> {
         const result = await updateAuditedFromJson(db, [writtenColumns(changes), ...keyArraysOf(changes), eventsAsJson(events)]);
         return new Set((result.rows as { i: number }[]).map((r) => r.i));
       },

@@ -35,11 +35,10 @@ export interface RowStore<Row> {
   /** The rows with these keys, locked until the commit (`FOR UPDATE` on PostgreSQL, in key order). */
   load(tx: Tx, keys: readonly string[]): Promise<Map<string, Row>>;
   /**
-   * Writes rows that exist, each only if its stored revision is still `expected`; returns how many it wrote.
-   * One statement for all of them where the store allows.
+   * Writes rows that exist, each over the state it was computed from (`stored`, as read) and only if the store
+   * still holds that revision; returns how many it wrote. One statement for all of them where the store allows.
    */
-  store(tx: Tx, rows: readonly { row: Row; expected: number }[]): Promise<number>;
-  revisionOf(row: Row): number;
+  store(tx: Tx, rows: readonly RowWrite<Row>[]): Promise<number>;
   /** PostgreSQL: what a batch needs to commit without a transaction, when the rows did not move meanwhile. */
   readonly optimistic?: OptimisticRowStore<Row>;
 }
@@ -52,11 +51,20 @@ export interface OptimisticRowStore<Row> {
   /** The rows with these keys as committed now; no lock. */
   peek(db: Executor, keys: readonly string[]): Promise<Map<string, Row>>;
   /**
-   * One statement: writes each row whose stored revision is still `expected` (and that is still the same row: not
-   * deleted and created again under its key since it was read), and inserts the audit events of
+   * One statement: writes each row whose store still holds the revision of `stored` (and that is still the same
+   * row: not deleted and created again under its key since it was read), and inserts the audit events of
    * exactly the rows it wrote (`row` is the event's row's index in `rows`), in order. Answers the indexes written.
    */
-  storeAudited(db: Executor, rows: readonly { row: Row; expected: number }[], events: readonly { event: NewAuditEvent; row: number }[]): Promise<Set<number>>;
+  storeAudited(db: Executor, rows: readonly RowWrite<Row>[], events: readonly { event: NewAuditEvent; row: number }[]): Promise<Set<number>>;
+}
+
+/**
+ * A row to write and the state it replaces, as it was read. The write lands only if the store still holds that
+ * revision, so the store may leave out what `row` shares with `stored` (a column whose value is the same object).
+ */
+export interface RowWrite<Row> {
+  readonly row: Row;
+  readonly stored: Row;
 }
 
 /** What a change makes of the current row. */
@@ -109,7 +117,7 @@ async function changeOne<Row, T>(tx: Tx, rows: RowStore<Row>, change: RowChange<
   const current = (await rows.load(tx, [change.key])).get(change.key);
   const outcome = checkedOutcome(change, current);
   if (outcome.next !== undefined) {
-    if ((await rows.store(tx, [{ row: outcome.next, expected: rows.revisionOf(current!) }])) !== 1) throw new StaleWrite();
+    if ((await rows.store(tx, [{ row: outcome.next, stored: current! }])) !== 1) throw new StaleWrite();
   }
   if (outcome.audit) await insertAuditEvents(tx, [outcome.audit]);
   return outcome.after ? outcome.after(tx) : outcome.result;
@@ -252,7 +260,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
       }
     }
     const locked: PendingChange[] = [];
-    const writes: { row: unknown; expected: number }[] = [];
+    const writes: RowWrite<unknown>[] = [];
     const events: { event: NewAuditEvent; row: number }[] = [];
     const waiting: { key: string; group: PendingChange[]; outcomes: Settled[]; row: number }[] = [];
     for (const key of keys) {
@@ -280,7 +288,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
         group.forEach((pending, i) => settle(pending, outcomes[i]!));
       } else {
         const index = writes.length;
-        writes.push({ row, expected: rows.revisionOf(loaded) });
+        writes.push({ row, stored: loaded });
         for (const event of audits) events.push({ event, row: index });
         waiting.push({ key, group, outcomes, row: index });
       }
@@ -317,7 +325,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
       settled = await write(async (tx) => {
         const keys = [...new Set(batch.map((p) => p.change.key))].sort();
         const current = await rows.load(tx, keys);
-        const loadedRevisions = new Map([...current].map(([key, row]) => [key, rows.revisionOf(row)]));
+        const loaded = new Map(current);
         const changed = new Map<string, unknown>();
         const audits: NewAuditEvent[] = [];
         const outcomes = batch.map(({ change }): Settled & { after?: (tx: Tx) => Promise<unknown> } => {
@@ -334,7 +342,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
           }
         });
         if (changed.size > 0) {
-          const written = await rows.store(tx, [...changed].map(([key, row]) => ({ row, expected: loadedRevisions.get(key)! })));
+          const written = await rows.store(tx, [...changed].map(([key, row]) => ({ row, stored: loaded.get(key)! })));
           if (written !== changed.size) throw new StaleWrite();
         }
         if (audits.length > 0) await insertAuditEventBatch(tx, audits);
