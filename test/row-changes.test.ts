@@ -226,6 +226,124 @@ for (const engine of ENGINES) {
         assert.notEqual(reborn.createdAt, (remembered as unknown as { createdAt: string }).createdAt);
       });
 
+      it('reads the row of a change while it waits for a batch, and answers from that read only the changes that arrived before it', async () => {
+        for (const id of ['w1', 'w2', 'w3', 'w4']) assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id, name: id } })).status, 201);
+        const base = connectorRows('postgres');
+        const idOf = (key: string) => key.split('\u0000')[1]!;
+        /** Reads of these ids wait for the promise: the batch that made them holds the only batch slot. */
+        const holds = new Map<string, Promise<void>>();
+        const hold = (id: string) => {
+          let release!: () => void;
+          holds.set(id, new Promise<void>((resolve) => (release = resolve)));
+          return release;
+        };
+        const reads: string[][] = [];
+        const readDone = new Map<string, () => void>();
+        const wasRead = (id: string) => new Promise<void>((resolve) => readDone.set(id, resolve));
+        const rows: RowStore<Connector> = {
+          ...base,
+          optimistic: {
+            ...base.optimistic!,
+            async peek(db, keys) {
+              reads.push(keys.map(idOf));
+              const found = await base.optimistic!.peek(db, keys);
+              for (const key of keys) readDone.get(idOf(key))?.();
+              for (const key of keys) await holds.get(idOf(key));
+              return found;
+            },
+          },
+        };
+        let transactions = 0;
+        const write: Writer['write'] = (work) => {
+          transactions++;
+          return app.db.kysely.transaction().execute(work);
+        };
+        const change = createRowChangeBatcher(write, { maxBatch: 64, inFlight: 1, direct: app.db.kysely });
+        /** Sets the description (nothing to write when it is already that); with `atRevision`, only at that revision. */
+        const describe = (id: string, description: string | null, atRevision?: number) =>
+          change(rows, {
+            key: connectorKey('default', id),
+            apply: (current) => {
+              if (!current) throw new Error(`no ${id}`);
+              if (atRevision !== undefined && current.revision !== atRevision) throw new Error(`${id} is at revision ${current.revision}`);
+              if (current.description === description) return { result: current.revision };
+              const next = { ...current, description, revision: current.revision + 1 };
+              return { next, result: next.revision };
+            },
+          });
+        const tick = () => new Promise((resolve) => setImmediate(resolve));
+        const revisionOf = async (id: string) => (await app.call('GET', `${WS}/connectors/${id}`)).body.revision as number;
+        const [w1, w2, w3, w4] = (await Promise.all(['w1', 'w2', 'w3', 'w4'].map(revisionOf))) as [number, number, number, number];
+        /** Waits for the read of `id`, which must come while the slot is held. */
+        const readWhileHeld = (read: Promise<void>, id: string) =>
+          Promise.race([read, new Promise((_, reject) => setTimeout(() => reject(new Error(`${id} was not read while its change waited`)), 5000).unref())]);
+
+        // w1 takes the only batch slot and holds it; a change of w2 that arrives meanwhile has its row read while it waits,
+        // and, as it changes nothing, is answered from that read.
+        let release = hold('w1');
+        const first = describe('w1', 'held');
+        await tick();
+        const w2Read = wasRead('w2');
+        const unchanged = describe('w2', null);
+        await readWhileHeld(w2Read, 'w2');
+        assert.deepEqual(reads, [['w1'], ['w2']], 'w2 was read while w1 held the slot');
+        release();
+        assert.equal(await first, w1 + 1);
+        assert.equal(await unchanged, w2);
+        assert.equal(transactions, 0);
+
+        // The same with w3 holding the slot and w4 waiting, but another writer moves w4 after its read, and a change that
+        // needs the new revision arrives then. It must not be refused from the read made before it arrived: the row's
+        // changes take the locking path, and see the move.
+        release = hold('w3');
+        const third = describe('w3', 'held');
+        await tick();
+        const w4Read = wasRead('w4');
+        const before = describe('w4', null);
+        await readWhileHeld(w4Read, 'w4');
+        await sql`update connectors set name = 'moved', revision = revision + 1 where workspace_id = 'default' and id = 'w4'`.execute(app.db.kysely);
+        const after = describe('w4', 'after the move', w4 + 1);
+        release();
+        assert.equal(await third, w3 + 1);
+        assert.deepEqual([await before, await after], [w4 + 1, w4 + 2]);
+        assert.equal(transactions, 1, 'the changes of w4, under its lock');
+        const stored = (await app.call('GET', `${WS}/connectors/w4`)).body as { name: string; description: string };
+        assert.deepEqual([stored.name, stored.description], ['moved', 'after the move']);
+      });
+
+      it('remembers at most `rememberedRows` rows, forgetting the least recently used first', async () => {
+        const ids = Array.from({ length: 12 }, (_, i) => `lru${i}`);
+        for (const id of ids) assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id, name: id } })).status, 201);
+        let statements = 0;
+        const direct = app.db.kysely.withPlugin({
+          transformQuery: (args) => args.node,
+          transformResult: async (args) => {
+            statements++;
+            return args.result;
+          },
+        });
+        const change = createRowChangeBatcher((work) => app.db.kysely.transaction().execute(work), { maxBatch: 64, inFlight: 1, direct, rememberedRows: 10 });
+        const rows = connectorRows('postgres');
+        const rename = (id: string, name: string) =>
+          change(rows, { key: connectorKey('default', id), apply: (current) => ({ next: { ...current!, name, revision: current!.revision + 1 }, result: name }) });
+        const costOf = async (id: string, name: string) => {
+          statements = 0;
+          assert.equal(await rename(id, name), name);
+          return statements;
+        };
+        for (const id of ids.slice(0, 10)) assert.equal(await costOf(id, `${id} once`), 2, `${id}: read, then write`);
+        assert.equal(await costOf('lru0', 'again'), 1, 'remembered, and now the most recently used');
+        for (const id of ids.slice(10)) assert.equal(await costOf(id, `${id} once`), 2, `${id}: read, then write`);
+        // Ten places: the eleventh row made it forget the least recently used rows down to nine (lru1 and lru2).
+        assert.equal(await costOf('lru0', 'again and again'), 1, 'used again before the others: kept');
+        assert.equal(await costOf('lru3', 'again'), 1);
+        assert.equal(await costOf('lru1', 'again'), 2, 'forgotten');
+        assert.deepEqual(
+          (await Promise.all(ids.map(async (id) => (await app.call('GET', `${WS}/connectors/${id}`)).body.name))).filter((name) => name.startsWith('again')).length,
+          3,
+        );
+      });
+
       it('sends the batch statements as statements each connection prepares once', async () => {
         const db = openDb({ engine: 'postgres', location: app.store.env.DATABASE_URL!, poolSize: 1 });
         try {

@@ -132,6 +132,8 @@ function checkedOutcome<Row, T>(change: RowChange<Row, T>, current: Row | undefi
 
 interface PendingChange {
   readonly change: RowChange<unknown, unknown>;
+  /** When it arrived, on the batcher's own count of arrivals (see {@link Read}). */
+  readonly arrived: number;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -151,15 +153,41 @@ export interface RowChangeBatcherOptions {
    * does not remember, then the conditional write with its audit rows); without it every batch takes the locking path.
    */
   readonly direct?: Executor;
-  /** How many rows per table the optimistic path remembers from its last reads and writes (default 10,000). */
+  /** How many rows per table the optimistic path remembers, at most, from its last reads and writes (default 10,000). */
   readonly rememberedRows?: number;
 }
 
-/** A table's changes waiting for a batch, the keys of the batches running, and the rows last read or written. */
+/**
+ * A table's changes waiting for a batch, the keys of the batches running, the rows last read or written, and the
+ * reads of rows not remembered: asked for as soon as a change of them arrives (`toFetch`, sent with the next
+ * dispatch), so that the read runs while the change waits for a batch. A read settles to undefined when it failed.
+ */
 interface Table {
   queue: PendingChange[];
   readonly busy: Set<string>;
-  readonly remembered: Map<string, unknown>;
+  readonly remembered: Map<string, Known>;
+  readonly toFetch: Set<string>;
+  readonly fetching: Map<string, Read>;
+}
+
+/**
+ * A read of rows without a lock, and the count of arrivals when it was sent: every change that had arrived by
+ * then can be answered from what it found (the read saw the committed state at a moment after the change
+ * arrived, as a transaction of its own would have). Its rows settle to undefined when it failed.
+ */
+interface Read {
+  readonly rows: Promise<Map<string, unknown> | undefined>;
+  readonly sent: number;
+}
+
+/**
+ * A remembered row: the count of arrivals when the statement that found or wrote it was sent, and whether that
+ * was a read (a row this writer wrote answers no change from memory: another writer may have moved it since).
+ */
+interface Known {
+  readonly row: unknown;
+  readonly seen: number;
+  readonly read: boolean;
 }
 
 /**
@@ -169,7 +197,8 @@ interface Table {
  * run at once. No caller hears back before what its change wrote is committed.
  *
  * A batch first tries the optimistic path, when the table has one and `direct` is given. It takes each row as this
- * writer last read or wrote it, and reads the others in one statement without a lock; applies the changes in
+ * writer last read or wrote it, and reads the others in one statement without a lock (started when their first
+ * change arrived, unless a batch of theirs was running: see {@link Table}); applies the changes in
  * arrival order in memory; then writes with ONE autocommit statement, each row only if its revision (and creation)
  * has not moved, with the audit rows of exactly the rows it wrote. So a row this node wrote last costs one
  * statement per batch, and any other row two; a remembered row that another writer moved costs a retry. A change
@@ -188,10 +217,13 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
   const rememberedRows = options.rememberedRows ?? 10_000;
   let running = 0;
   let scheduled = false;
+  /** Changes arrived so far: the clock of {@link Read}. */
+  let arrivals = 0;
 
   function dispatch() {
     scheduled = false;
     for (const [rows, table] of tables) {
+      if (table.toFetch.size > 0) prefetch(rows.optimistic!, table);
       while (running < options.inFlight && table.queue.length > 0) {
         const batch: PendingChange[] = [];
         const waiting: PendingChange[] = [];
@@ -222,10 +254,49 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
     setImmediate(dispatch);
   }
 
-  function remember(table: Table, key: string, row: unknown) {
-    table.remembered.delete(key);
-    table.remembered.set(key, row);
-    if (table.remembered.size > rememberedRows) table.remembered.delete(table.remembered.keys().next().value!);
+  function remember(table: Table, key: string, known: Known) {
+    const { remembered } = table;
+    remembered.delete(key);
+    remembered.set(key, known);
+    if (remembered.size > rememberedRows) {
+      // The least recently used tenth goes at once. A Map keeps deleted entries as holes until it is rebuilt, and
+      // finding its first live entry walks over them: forgetting one row per insertion made that walk, over up to
+      // the whole map, part of every write of a row not remembered.
+      let excess = remembered.size - Math.floor(rememberedRows * 0.9);
+      for (const oldest of remembered.keys()) {
+        if (excess-- <= 0) break;
+        remembered.delete(oldest);
+      }
+    }
+  }
+
+  /** One read of rows this writer does not remember, which remembers what it finds; see {@link Read}. */
+  function read(optimistic: OptimisticRowStore<unknown>, table: Table, keys: readonly string[]): Read {
+    const sent = arrivals;
+    const rows = optimistic.peek(options.direct!, keys).then(
+      (found) => {
+        for (const key of keys) {
+          if (table.fetching.get(key)?.rows === rows) table.fetching.delete(key);
+          const row = found.get(key);
+          // A row this writer wrote or read since is newer than this one.
+          if (row !== undefined && !((table.remembered.get(key)?.seen ?? -1) > sent)) remember(table, key, { row, seen: sent, read: true });
+        }
+        return found;
+      },
+      () => {
+        for (const key of keys) if (table.fetching.get(key)?.rows === rows) table.fetching.delete(key);
+        return undefined;
+      },
+    );
+    return { rows, sent };
+  }
+
+  /** Reads the rows of `toFetch` now, while their changes wait for a batch. */
+  function prefetch(optimistic: OptimisticRowStore<unknown>, table: Table) {
+    const keys = [...table.toFetch];
+    table.toFetch.clear();
+    const started = read(optimistic, table, keys);
+    for (const key of keys) table.fetching.set(key, started);
   }
 
   function runBatch(rows: RowStore<unknown>, table: Table, batch: PendingChange[]): Promise<void> {
@@ -242,21 +313,32 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
     }
     const keys = [...byKey.keys()].sort();
     const current = new Map<string, unknown>();
+    // Rows read after every change of theirs in this batch arrived: a change that fails on one is answered with its error.
+    const fresh = new Set<string>();
+    const lastArrival = (key: string) => byKey.get(key)!.at(-1)!.arrived;
     const unknown: string[] = [];
+    const reads = new Map<Read, string[]>();
     for (const key of keys) {
-      const row = table.remembered.get(key);
-      if (row === undefined) unknown.push(key);
-      else current.set(key, row);
+      const known = table.remembered.get(key);
+      if (known !== undefined) {
+        current.set(key, known.row);
+        if (known.read && known.seen >= lastArrival(key)) fresh.add(key);
+        continue;
+      }
+      const fetching = table.fetching.get(key);
+      if (fetching) reads.set(fetching, [...(reads.get(fetching) ?? []), key]);
+      else unknown.push(key);
     }
-    const fresh = new Set(unknown);
-    if (unknown.length > 0) {
-      try {
-        for (const [key, row] of await optimistic.peek(db, unknown)) {
-          current.set(key, row);
-          remember(table, key, row);
-        }
-      } catch {
-        return runLocked(rows, batch, table);
+    if (unknown.length > 0) reads.set(read(optimistic, table, unknown), unknown);
+    const found = await Promise.all([...reads.keys()].map((r) => r.rows));
+    let i = 0;
+    for (const [{ sent }, readKeys] of reads) {
+      const rowsFound = found[i++];
+      if (rowsFound === undefined) return runLocked(rows, batch, table);
+      for (const key of readKeys) {
+        const row = rowsFound.get(key);
+        if (row !== undefined) current.set(key, row);
+        if (sent >= lastArrival(key)) fresh.add(key);
       }
     }
     const locked: PendingChange[] = [];
@@ -294,6 +376,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
       }
     }
     if (writes.length > 0) {
+      const sent = arrivals;
       let written: Set<number>;
       try {
         written = await optimistic.storeAudited(db, writes, events);
@@ -303,7 +386,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
       }
       for (const { key, group, outcomes, row } of waiting) {
         if (written.has(row)) {
-          remember(table, key, writes[row]!.row);
+          remember(table, key, { row: writes[row]!.row, seen: sent, read: false });
           group.forEach((pending, i) => settle(pending, outcomes[i]!));
         } else {
           locked.push(...group);
@@ -363,8 +446,10 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
     return new Promise<T>((resolve, reject) => {
       const key = rows as RowStore<unknown>;
       let table = tables.get(key);
-      if (!table) tables.set(key, (table = { queue: [], busy: new Set(), remembered: new Map() }));
-      table.queue.push({ change: change as RowChange<unknown, unknown>, resolve: resolve as (value: unknown) => void, reject });
+      if (!table) tables.set(key, (table = { queue: [], busy: new Set(), remembered: new Map(), toFetch: new Set(), fetching: new Map() }));
+      const rowKey = change.key;
+      if (options.direct && rows.optimistic && !table.remembered.has(rowKey) && !table.busy.has(rowKey) && !table.fetching.has(rowKey)) table.toFetch.add(rowKey);
+      table.queue.push({ change: change as RowChange<unknown, unknown>, arrived: ++arrivals, resolve: resolve as (value: unknown) => void, reject });
       schedule();
     });
   };
