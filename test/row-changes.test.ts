@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../src/storage/schema.js';
 import { writeWithRetry } from '../src/services/context.js';
 import { connectorKey, connectorRows } from '../src/storage/connector-repo.js';
 import { createRowChangeBatcher, createWriter, type RowStore, type Writer } from '../src/storage/writer.js';
@@ -10,6 +11,21 @@ import { openDb } from '../src/storage/database.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 
 const WS = '/api/v1/workspaces/default';
+
+/** A Kysely on the same store that counts the statements run through it (`statements`, which a test may reset). */
+function countingStatements(db: Kysely<Database>) {
+  const counter = {
+    statements: 0,
+    direct: db.withPlugin({
+      transformQuery: (args) => args.node,
+      transformResult: async (args) => {
+        counter.statements++;
+        return args.result;
+      },
+    }),
+  };
+  return counter;
+}
 
 // Connector PUTs and PATCHes are row changes of the writer: on PostgreSQL the ones that arrive together are
 // committed as one batch. These tests send many at once and check that each is answered as if it ran alone.
@@ -128,14 +144,8 @@ for (const engine of ENGINES) {
           transactions++;
           return app.db.kysely.transaction().execute(work);
         };
-        let statements = 0;
-        const direct = app.db.kysely.withPlugin({
-          transformQuery: (args) => args.node,
-          transformResult: async (args) => {
-            statements++;
-            return args.result;
-          },
-        });
+        const counted = countingStatements(app.db.kysely);
+        const { direct } = counted;
         const base = connectorRows('postgres');
         let meanwhile: (() => Promise<unknown>) | undefined;
         const rows: RowStore<Connector> = {
@@ -181,7 +191,7 @@ for (const engine of ENGINES) {
         const together = await Promise.allSettled([rename('o1', 'one'), rename('o2', 'two'), rename('nope', 'x')]);
         assert.deepEqual(together.map((s) => s.status), ['fulfilled', 'fulfilled', 'rejected']);
         assert.equal(transactions, 0, 'no transaction');
-        assert.equal(statements, 2, 'one read, one write with its audit rows');
+        assert.equal(counted.statements, 2, 'one read, one write with its audit rows');
         assert.deepEqual([(await stored('o1')).name, (await stored('o2')).name], ['one', 'two']);
         assert.deepEqual([await audits('o1'), await audits('o2')], [1, 1]);
         assert.deepEqual((await jsonColumns()).rows[0], insertedJson, 'JSON columns stored as the same text as an INSERT stores them');
@@ -189,10 +199,10 @@ for (const engine of ENGINES) {
         const before = await stored('o2');
         meanwhile = () => sql`update connectors set description = 'moved', revision = revision + 1 where workspace_id = 'default' and id = 'o2'`.execute(app.db.kysely);
         transactions = 0;
-        statements = 0;
+        counted.statements = 0;
         const [o2, o3] = await Promise.all([rename('o2', 'two again'), rename('o3', 'three')]);
         assert.equal(transactions, 1, 'the moved row, under its lock');
-        assert.equal(statements, 2, 'the others as before');
+        assert.equal(counted.statements, 2, 'the others as before');
         assert.equal(o2, before.revision + 2, 'applied to the row the other writer left');
         assert.deepEqual(await stored('o2'), { ...(await stored('o2')), name: 'two again', description: 'moved', revision: before.revision + 2 });
         assert.equal(await audits('o2'), 2, 'one audit row per change: none for the write that did not land');
@@ -201,9 +211,9 @@ for (const engine of ENGINES) {
 
         // Rows this batcher wrote last are not read again.
         transactions = 0;
-        statements = 0;
+        counted.statements = 0;
         assert.equal(await rename('o1', 'one again'), (await stored('o1')).revision);
-        assert.deepEqual([statements, transactions], [1, 0], 'one statement for a row it wrote last');
+        assert.deepEqual([counted.statements, transactions], [1, 0], 'one statement for a row it wrote last');
 
         // A remembered row another writer moved: a change that fails on the old copy is tried on the stored row.
         await sql`update connectors set description = 'moved again', revision = revision + 1 where workspace_id = 'default' and id = 'o1'`.execute(app.db.kysely);
@@ -314,22 +324,15 @@ for (const engine of ENGINES) {
       it('remembers at most `rememberedRows` rows, forgetting the least recently used first', async () => {
         const ids = Array.from({ length: 12 }, (_, i) => `lru${i}`);
         for (const id of ids) assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id, name: id } })).status, 201);
-        let statements = 0;
-        const direct = app.db.kysely.withPlugin({
-          transformQuery: (args) => args.node,
-          transformResult: async (args) => {
-            statements++;
-            return args.result;
-          },
-        });
-        const change = createRowChangeBatcher((work) => app.db.kysely.transaction().execute(work), { maxBatch: 64, inFlight: 1, direct, rememberedRows: 10 });
+        const counted = countingStatements(app.db.kysely);
+        const change = createRowChangeBatcher((work) => app.db.kysely.transaction().execute(work), { maxBatch: 64, inFlight: 1, direct: counted.direct, rememberedRows: 10 });
         const rows = connectorRows('postgres');
         const rename = (id: string, name: string) =>
           change(rows, { key: connectorKey('default', id), apply: (current) => ({ next: { ...current!, name, revision: current!.revision + 1 }, result: name }) });
         const costOf = async (id: string, name: string) => {
-          statements = 0;
+          counted.statements = 0;
           assert.equal(await rename(id, name), name);
-          return statements;
+          return counted.statements;
         };
         for (const id of ids.slice(0, 10)) assert.equal(await costOf(id, `${id} once`), 2, `${id}: read, then write`);
         assert.equal(await costOf('lru0', 'again'), 1, 'remembered, and now the most recently used');
