@@ -223,7 +223,7 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
   function dispatch() {
     scheduled = false;
     for (const [rows, table] of tables) {
-      if (table.toFetch.size > 0) prefetch(rows.optimistic!, table);
+      if (table.toFetch.size > 0) prefetch(options.direct!, rows.optimistic!, table);
       while (running < options.inFlight && table.queue.length > 0) {
         const batch: PendingChange[] = [];
         const waiting: PendingChange[] = [];
@@ -271,9 +271,9 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
   }
 
   /** One read of rows this writer does not remember, which remembers what it finds; see {@link Read}. */
-  function read(optimistic: OptimisticRowStore<unknown>, table: Table, keys: readonly string[]): Read {
+  function read(db: Executor, optimistic: OptimisticRowStore<unknown>, table: Table, keys: readonly string[]): Read {
     const sent = arrivals;
-    const rows = optimistic.peek(options.direct!, keys).then(
+    const rows = optimistic.peek(db, keys).then(
       (found) => {
         for (const key of keys) {
           if (table.fetching.get(key)?.rows === rows) table.fetching.delete(key);
@@ -292,10 +292,10 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
   }
 
   /** Reads the rows of `toFetch` now, while their changes wait for a batch. */
-  function prefetch(optimistic: OptimisticRowStore<unknown>, table: Table) {
+  function prefetch(db: Executor, optimistic: OptimisticRowStore<unknown>, table: Table) {
     const keys = [...table.toFetch];
     table.toFetch.clear();
-    const started = read(optimistic, table, keys);
+    const started = read(db, optimistic, table, keys);
     for (const key of keys) table.fetching.set(key, started);
   }
 
@@ -326,14 +326,13 @@ export function createRowChangeBatcher(write: Writer['write'], options: RowChang
         continue;
       }
       const fetching = table.fetching.get(key);
-      if (fetching) reads.set(fetching, [...(reads.get(fetching) ?? []), key]);
-      else unknown.push(key);
+      if (!fetching) unknown.push(key);
+      else if (reads.has(fetching)) reads.get(fetching)!.push(key);
+      else reads.set(fetching, [key]);
     }
-    if (unknown.length > 0) reads.set(read(optimistic, table, unknown), unknown);
-    const found = await Promise.all([...reads.keys()].map((r) => r.rows));
-    let i = 0;
-    for (const [{ sent }, readKeys] of reads) {
-      const rowsFound = found[i++];
+    if (unknown.length > 0) reads.set(read(db, optimistic, table, unknown), unknown);
+    const done = await Promise.all([...reads].map(async ([{ rows: found, sent }, readKeys]) => ({ found: await found, sent, readKeys })));
+    for (const { found: rowsFound, sent, readKeys } of done) {
       if (rowsFound === undefined) return runLocked(rows, batch, table);
       for (const key of readKeys) {
         const row = rowsFound.get(key);
