@@ -44,7 +44,7 @@ describe('JSON-RPC messages', () => {
         const accepted = JSONRPCMessageSchema.safeParse(JSON.parse(text)).success;
         let read: boolean;
         try {
-          readMessages(text);
+          readMessages(text, 1);
           read = true;
         } catch {
           read = false;
