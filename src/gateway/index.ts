@@ -290,9 +290,14 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
       return;
     }
     sweeping = true;
+    // Streams opened with the same token for the same toolset share one verdict.
+    const verdicts = new Map<string, Promise<boolean>>();
     try {
       for (const [sessionId, stream] of [...streams]) {
-        if (!(await exchanges.stillAdmitted(stream.params, stream.authorization))) endStream(sessionId, stream);
+        const key = `${stream.authorization}\u0000${stream.params.workspaceId}\u0000${stream.params.toolset}`;
+        let verdict = verdicts.get(key);
+        if (!verdict) verdicts.set(key, (verdict = exchanges.stillAdmitted(stream.params, stream.authorization)));
+        if (!(await verdict)) endStream(sessionId, stream);
       }
     } finally {
       sweeping = false;
