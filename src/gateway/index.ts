@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { DomainError, isDomainError, notFound } from '../domain/errors.js';
 import { takeOrRefuse, type RateLimit, type RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { GatewayClient, GatewayService, ServedToolset } from '../services/gateway-service.js';
 import { TransportError, toGatewayFailure } from './errors.js';
 import { createOriginCheck } from './origin.js';
+import { createSseStreams } from './sse-streams.js';
 import { answerRequest, checkBatchAllowed, createAnswerBudget, initializeResult, isRequest, negotiateVersion, readMessages } from './protocol.js';
 
 /** What the gateway bounds on every transport (see the GATEWAY_* settings and ALLOWED_ORIGINS). */
@@ -33,8 +34,6 @@ export interface GatewayRouteOptions extends GatewayOptions {
   readonly exchanges: GatewayExchanges;
   /** Seconds between keep-alive comments on an SSE stream. */
   readonly sseKeepAliveSeconds: number;
-  /** How often open SSE streams are checked against their client and toolset; 1 s by default. */
-  readonly streamCheckMs?: number;
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -44,6 +43,8 @@ const SESSION_HEADER = 'mcp-session-id';
 const VERSION_HEADER = 'mcp-protocol-version';
 /** The protocol version of the legacy HTTP+SSE transport. */
 const SSE_PROTOCOL_VERSION = '2024-11-05';
+/** How often the holders of open SSE streams are checked: a disabled client's stream ends within about this long. */
+const STREAM_CHECK_MS = 1000;
 /** The code the SDK's own server transport gives its HTTP-level refusals. */
 const SERVER_ERROR = -32000;
 
@@ -246,16 +247,6 @@ function send(reply: FastifyReply, answer: GatewayAnswer) {
   return answer.body === undefined ? reply.send() : reply.send(answer.body);
 }
 
-/** An open stream of the legacy SSE transport, and what it was admitted with (checked again while it lasts). */
-interface OpenStream {
-  readonly response: ServerResponse;
-  readonly keepAlive: NodeJS.Timeout;
-  readonly params: Params;
-  readonly authorization: string | undefined;
-  /** workspace and access client: what the per-client cap counts by. */
-  readonly clientKey: string;
-}
-
 /**
  * The MCP gateway: every toolset at `/mcp/{workspaceId}/{toolset}` (Streamable HTTP, JSON answers) and at
  * `/sse/{workspaceId}/{toolset}` (the legacy HTTP+SSE transport). Session ids are signed, so any node can
@@ -263,46 +254,7 @@ interface OpenStream {
  */
 export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteOptions): Promise<void> {
   const { gateway, exchanges, limits } = options;
-  const streams = new Map<string, OpenStream>();
-  const streamsPerClient = new Map<string, number>();
-  let checking: NodeJS.Timeout | undefined;
-  let sweeping = false;
-
-  function endStream(sessionId: string, stream: OpenStream) {
-    if (!streams.delete(sessionId)) return;
-    clearInterval(stream.keepAlive);
-    const open = (streamsPerClient.get(stream.clientKey) ?? 1) - 1;
-    if (open > 0) streamsPerClient.set(stream.clientKey, open);
-    else streamsPerClient.delete(stream.clientKey);
-    if (!stream.response.writableEnded) stream.response.end();
-  }
-
-  /**
-   * Ends the streams whose client was disabled, whose token was revoked or whose toolset was deleted, on
-   * whichever node that happened: the lookups it repeats are cached until the store's change stamps move
-   * (a NOTIFY from another PostgreSQL node), so a quiet second costs no query.
-   */
-  async function sweep() {
-    if (sweeping) return;
-    if (streams.size === 0) {
-      clearInterval(checking);
-      checking = undefined;
-      return;
-    }
-    sweeping = true;
-    // Streams opened with the same token for the same toolset share one verdict.
-    const verdicts = new Map<string, Promise<boolean>>();
-    try {
-      for (const [sessionId, stream] of [...streams]) {
-        const key = `${stream.authorization}\u0000${stream.params.workspaceId}\u0000${stream.params.toolset}`;
-        let verdict = verdicts.get(key);
-        if (!verdict) verdicts.set(key, (verdict = exchanges.stillAdmitted(stream.params, stream.authorization)));
-        if (!(await verdict)) endStream(sessionId, stream);
-      }
-    } finally {
-      sweeping = false;
-    }
-  }
+  const streams = createSseStreams({ maxPerClient: limits.maxStreamsPerClient, checkMs: STREAM_CHECK_MS, keepAliveSeconds: options.sseKeepAliveSeconds });
 
   // Bodies arrive as text: a malformed one is a JSON-RPC parse error, not a Fastify 400.
   app.removeContentTypeParser('application/json');
@@ -310,10 +262,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
   app.setErrorHandler((error, request, reply) => send(reply, exchanges.failure(error, fromFastify(request))));
   // Before anything else on every route of the gateway, the 405 included (the fast path checks in exchanges.post).
   app.addHook('onRequest', (request, _reply, done) => done(exchanges.refusedOrigin(request.headers)));
-  app.addHook('preClose', async () => {
-    clearInterval(checking);
-    for (const [sessionId, stream] of [...streams]) endStream(sessionId, stream);
-  });
+  app.addHook('preClose', async () => streams.closeAll());
 
   async function admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted> {
     const headers: Record<string, string> = {};
@@ -347,9 +296,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
 
   app.get('/sse/:workspaceId/:toolset', hidden, async (request, reply) => {
     const { client, toolset } = await admit(request, reply);
+    const params = request.params as Params;
+    const { authorization } = request.headers;
     const clientKey = `${client.workspaceId}\u0000${client.id}`;
-    const open = streamsPerClient.get(clientKey) ?? 0;
-    if (open >= limits.maxStreamsPerClient) {
+    if (!streams.hasRoom(clientKey)) {
       throw new TransportError(429, SERVER_ERROR, `Too many streams: access client "${client.id}" may have at most ${limits.maxStreamsPerClient} open SSE streams on this server; close one first.`);
     }
     const sessionId = gateway.sessions.open(client, toolset.name, SSE_PROTOCOL_VERSION);
@@ -363,23 +313,18 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     });
     // Relative to the stream's URL, so that it stays right behind a proxy that mounts plugboard under a path.
     response.write(`event: endpoint\ndata: ${toolset.name}/messages?sessionId=${encodeURIComponent(sessionId)}\n\n`);
-    const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), options.sseKeepAliveSeconds * 1000);
-    keepAlive.unref();
-    const stream: OpenStream = { response, keepAlive, params: request.params as Params, authorization: request.headers.authorization, clientKey };
-    streams.set(sessionId, stream);
-    streamsPerClient.set(clientKey, open + 1);
-    response.on('close', () => endStream(sessionId, stream));
-    if (!checking) {
-      checking = setInterval(() => void sweep(), options.streamCheckMs ?? 1000);
-      checking.unref();
-    }
+    streams.add(sessionId, response, {
+      clientKey,
+      grantKey: `${authorization}\u0000${params.workspaceId}\u0000${params.toolset}`,
+      stillAdmitted: () => exchanges.stillAdmitted(params, authorization),
+    });
   });
 
   app.post('/sse/:workspaceId/:toolset/messages', hidden, async (request, reply) => {
     const admitted = await admit(request, reply);
     const sessionId = (request.query as { sessionId?: unknown }).sessionId;
     if (typeof sessionId !== 'string' || sessionId === '') throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: the sessionId query parameter is required.');
-    const stream = streams.get(sessionId);
+    const stream = streams.responseOf(sessionId);
     const claims = stream ? await gateway.sessions.check(sessionId, admitted.client, admitted.toolset.name) : undefined;
     if (!stream || !claims) {
       throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found: the SSE stream of this session is not open on this server.');
@@ -388,7 +333,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     checkBatchAllowed(batch, claims.protocolVersion);
     reply.code(202).send('Accepted');
     for (const answer of await exchanges.answerAll(admitted, messages, fromFastify(request))) {
-      if (!stream.response.writableEnded) stream.response.write(`event: message\ndata: ${answer}\n\n`);
+      if (!stream.writableEnded) stream.write(`event: message\ndata: ${answer}\n\n`);
     }
     return reply;
   });
