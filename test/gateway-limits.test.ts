@@ -253,9 +253,9 @@ for (const engine of ENGINES) {
 
     it('charges each item of a batch to the access client\'s rate limit: the upstream sees at most the budget', async () => {
       const limited = await createClient({ toolsets: ['shop'], rateLimit: 1 });
+      const started = Date.now();
       const headers = await session('2025-03-26', limited);
       upstream.seen.length = 0;
-      const started = Date.now();
       const calls = Array.from({ length: 5 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'echo', arguments: { value: String(i) } } }));
       const batch = await post(calls, headers, 'shop', limited);
       const elapsedSeconds = Math.floor((Date.now() - started) / 1000);

@@ -123,12 +123,10 @@ export function createGatewayExchanges(options: GatewayOptions) {
   }
 
   /**
-   * Checks the origin, authenticates the bearer token, checks the toolset is the client's to call, and spends
-   * one unit of its budget. Headers the answer must carry whatever happens next (Retry-After) are added to `headers`.
+   * Authenticates the bearer token, checks the toolset is the client's to call, and spends one unit of its
+   * budget. Headers the answer must carry whatever happens next (Retry-After) are added to `headers`.
    */
   async function admit(request: Pick<GatewayRequest, 'params' | 'headers' | 'log'>, headers: Record<string, string>): Promise<Admitted> {
-    const origin = refusedOrigin(request.headers);
-    if (origin) throw origin;
     const client = await identify(request.params, request.headers.authorization);
     const refused = await charge(client, request.log);
     if (refused) {
