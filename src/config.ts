@@ -41,7 +41,7 @@ export interface Config {
     readonly rateLimit: { readonly perSecond: number; readonly burst: number } | undefined;
     /** Items of one JSON-RPC batch (protocol versions before 2025-06-18; later ones refuse batches). */
     readonly maxBatchItems: number;
-    /** Bytes of the results in one HTTP answer (or SSE message) of the gateway. */
+    /** Bytes of the results in one HTTP answer of the gateway (legacy SSE: the messages answering one POST). */
     readonly maxAnswerBytes: number;
     /** Open SSE streams per access client on one node. */
     readonly maxStreamsPerClient: number;
