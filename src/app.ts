@@ -183,6 +183,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       huaweiFabricTimeoutMs: config.huaweiFabricTimeoutMs,
       bailianRateLimit: config.bailianRateLimit,
       gatewayRateLimit: config.gateway.rateLimit,
+      gatewayLimits: config.gateway,
       nodeId: config.nodeId,
       version: VERSION,
     });

@@ -39,6 +39,14 @@ export interface Config {
     readonly maxResponseBytes: number;
     readonly sessionTtlSeconds: number;
     readonly rateLimit: { readonly perSecond: number; readonly burst: number } | undefined;
+    /** Items of one JSON-RPC batch (protocol versions before 2025-06-18; later ones refuse batches). */
+    readonly maxBatchItems: number;
+    /** Bytes of the results in one HTTP answer of the gateway (legacy SSE: the messages answering one POST). */
+    readonly maxAnswerBytes: number;
+    /** Open SSE streams per access client on one node. */
+    readonly maxStreamsPerClient: number;
+    /** Origins a browser may call the gateway from: PUBLIC_URL's and ALLOWED_ORIGINS, each as `scheme://host[:port]`. */
+    readonly allowedOrigins: readonly string[];
   };
   /** Model Studio (Bailian) dialect calls per principal and operation; undefined turns the limit off. */
   readonly bailianRateLimit: { readonly perSecond: number; readonly burst: number } | undefined;
@@ -126,6 +134,33 @@ function parseBailianRateLimit(env: NodeJS.ProcessEnv, problems: string[]) {
   return perSecond === 0 ? undefined : { perSecond, burst: perSecond - 1 };
 }
 
+/**
+ * PUBLIC_URL's origin plus ALLOWED_ORIGINS (comma-separated `scheme://host[:port]`), each as the URL parser
+ * serialises an origin, which is how browsers send the Origin header (RFC 6454 §6.1).
+ */
+function parseAllowedOrigins(publicUrl: string, value: string | undefined, problems: string[]): string[] {
+  const origins = new Set<string>();
+  try {
+    origins.add(new URL(publicUrl).origin);
+  } catch {
+    // PUBLIC_URL's own check names the problem.
+  }
+  for (const entry of (value ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    let url: URL | undefined;
+    try {
+      url = /^https?:\/\/[^/?#@\s]+\/?$/i.test(entry) ? new URL(entry) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url) {
+      problems.push(`ALLOWED_ORIGINS: "${entry}" is not an origin; expected scheme://host[:port] such as https://agents.example.com, without a path.`);
+      continue;
+    }
+    origins.add(url.origin);
+  }
+  return [...origins];
+}
+
 /** Every environment variable `loadConfig` reads; deployment files may set no other (test/deploy.test.ts). */
 export const CONFIG_ENV_NAMES = [
   'PORT',
@@ -155,6 +190,10 @@ export const CONFIG_ENV_NAMES = [
   'RATE_LIMIT_WRITE_BURST',
   'RATE_LIMIT_GATEWAY_PER_SECOND',
   'RATE_LIMIT_GATEWAY_BURST',
+  'GATEWAY_MAX_BATCH_ITEMS',
+  'GATEWAY_MAX_ANSWER_BYTES',
+  'GATEWAY_MAX_STREAMS_PER_CLIENT',
+  'ALLOWED_ORIGINS',
 ] as const;
 
 /** Parses and checks the whole configuration; throws a ConfigError naming every problem. */
@@ -186,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   const host = flags.host ?? env.HOST ?? '127.0.0.1';
   if (host.trim() === '') problems.push('HOST: must not be empty.');
 
+  const publicUrl = (env.PUBLIC_URL || `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${flags.port ?? env.PORT ?? 8080}`).replace(/\/+$/, '');
   const config: Config = {
     port: parseInteger('PORT', flags.port ?? env.PORT, 8080, 0, 65535, problems),
     host,
@@ -199,7 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     logLevel,
     bodyLimit: parseInteger('BODY_LIMIT', env.BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
     requireIfMatch: flags.requireIfMatch ?? parseBoolean('REQUIRE_IF_MATCH', env.REQUIRE_IF_MATCH, problems) ?? false,
-    publicUrl: (env.PUBLIC_URL || `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${flags.port ?? env.PORT ?? 8080}`).replace(/\/+$/, ''),
+    publicUrl,
     reconcileIntervalMs: parseInteger('RECONCILE_INTERVAL_MS', env.RECONCILE_INTERVAL_MS, 5000, 100, 3_600_000, problems),
     shutdownDrainMs: parseInteger('SHUTDOWN_DRAIN_MS', env.SHUTDOWN_DRAIN_MS, 0, 0, 600_000, problems),
     connectionTestTimeoutMs: parseInteger('CONNECTION_TEST_TIMEOUT_MS', env.CONNECTION_TEST_TIMEOUT_MS, 5000, 100, 120_000, problems),
@@ -211,6 +251,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       maxResponseBytes: parseInteger('GATEWAY_MAX_RESPONSE_BYTES', env.GATEWAY_MAX_RESPONSE_BYTES, 10 * 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
       sessionTtlSeconds: parseInteger('MCP_SESSION_TTL_SECONDS', env.MCP_SESSION_TTL_SECONDS, 24 * 3600, 60, 30 * 24 * 3600, problems),
       rateLimit: parseRateLimit(env, 'GATEWAY', { perSecond: 50, burst: 50 }, problems),
+      maxBatchItems: parseInteger('GATEWAY_MAX_BATCH_ITEMS', env.GATEWAY_MAX_BATCH_ITEMS, 20, 1, 1000, problems),
+      maxAnswerBytes: parseInteger('GATEWAY_MAX_ANSWER_BYTES', env.GATEWAY_MAX_ANSWER_BYTES, 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024, problems),
+      maxStreamsPerClient: parseInteger('GATEWAY_MAX_STREAMS_PER_CLIENT', env.GATEWAY_MAX_STREAMS_PER_CLIENT, 10, 1, 10_000, problems),
+      allowedOrigins: parseAllowedOrigins(publicUrl, env.ALLOWED_ORIGINS, problems),
     },
     bailianRateLimit: parseBailianRateLimit(env, problems),
     rateLimits: {

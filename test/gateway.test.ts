@@ -242,8 +242,9 @@ for (const engine of ENGINES) {
       assert.equal((await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers)).status, 202);
       assert.deepEqual((await post({ jsonrpc: '2.0', id: 7, method: 'ping' }, headers)).body, { jsonrpc: '2.0', id: 7, result: {} });
       // A node that never saw the session serves it too: nothing about it lives in this process.
-      const batch = await post([{ jsonrpc: '2.0', id: 'a', method: 'ping' }, { jsonrpc: '2.0', id: 'b', method: 'tools/list' }], headers);
-      assert.deepEqual(batch.body.map((m: any) => m.id), ['a', 'b']);
+      assert.equal((await post({ jsonrpc: '2.0', id: 'b', method: 'tools/list' }, headers)).body.result.tools.length, 6);
+      // No batches on this protocol version (see test/gateway-limits.test.ts).
+      assert.equal((await post([{ jsonrpc: '2.0', id: 'a', method: 'ping' }], headers)).status, 400);
       assert.equal((await post({ jsonrpc: '2.0', id: 8, method: 'resources/list' }, headers)).body.error.code, ErrorCode.MethodNotFound);
       // Tampered, foreign, missing.
       assert.equal((await post({ jsonrpc: '2.0', id: 9, method: 'ping' }, { ...headers, 'mcp-session-id': `${session.slice(0, -2)}xx` })).status, 404);

@@ -12,7 +12,7 @@ import { registerIdempotency } from './idempotency.js';
 import { countingRejections, registerMetrics, type Metrics } from './metrics.js';
 import { registerRateLimit, type RateLimits } from './rate-limit.js';
 import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
-import { createGatewayExchanges, gatewayRoutes } from '../gateway/index.js';
+import { createGatewayExchanges, gatewayRoutes, type GatewayLimits } from '../gateway/index.js';
 import { createFastPath } from '../gateway/fast-path.js';
 import { webConsole } from './console.js';
 import { alibabaDialects } from '../dialects/alibaba/index.js';
@@ -47,6 +47,8 @@ export interface ServerOptions {
   readonly rateLimits: RateLimits;
   /** Calls per second of an access client without a limit of its own; undefined for none. */
   readonly gatewayRateLimit: RateLimit | undefined;
+  /** Batches, answer sizes, SSE streams per client and allowed origins of the MCP gateway. */
+  readonly gatewayLimits: GatewayLimits;
   /** Sent as X-Plugboard-Node on every answer. */
   readonly nodeId: string;
   /** Model Studio (Bailian) calls per principal and operation; undefined for none. */
@@ -70,7 +72,7 @@ function requestIdOf(request: IncomingMessage): string {
 export async function buildServer(services: Services, given: ServerOptions): Promise<FastifyInstance> {
   // Every edge spends from the same limiter, which counts the 429s of all of them.
   const options = { ...given, rateLimiter: countingRejections(given.rateLimiter, given.metrics.rateLimitRejections) };
-  const exchanges = createGatewayExchanges({ gateway: services.gateway, rateLimiter: options.rateLimiter, defaultRateLimit: options.gatewayRateLimit });
+  const exchanges = createGatewayExchanges({ gateway: services.gateway, rateLimiter: options.rateLimiter, defaultRateLimit: options.gatewayRateLimit, limits: options.gatewayLimits });
   let closing = false;
   const app = Fastify({
     loggerInstance: options.logger,
@@ -221,6 +223,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     gateway: services.gateway,
     rateLimiter: options.rateLimiter,
     defaultRateLimit: options.gatewayRateLimit,
+    limits: options.gatewayLimits,
     exchanges,
     sseKeepAliveSeconds: 15,
   });

@@ -1,5 +1,6 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { credentialSpellings, redactSpellings } from '../domain/redact-credential.js';
 import type { ToolOperation } from '../openapi/convert-openapi.js';
 
 /** An API key as a toolset's authConfig places it into every upstream request. */
@@ -20,6 +21,19 @@ export interface UpstreamCall {
 }
 
 const MAX_POOLS = 512;
+
+const spellingsOf = new WeakMap<UpstreamCredential, readonly string[]>();
+
+/**
+ * Text from the upstream (its body, its error) without the credential the call injected: an upstream that
+ * reflects the request (headers in an error page, the URL with its query) would otherwise hand it to the client.
+ */
+export function redactCredential(text: string, credential: UpstreamCredential | null): string {
+  if (credential === null) return text;
+  let spellings = spellingsOf.get(credential);
+  if (!spellings) spellingsOf.set(credential, (spellings = credentialSpellings(credential.value)));
+  return redactSpellings(text, spellings);
+}
 
 const failure = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
 
@@ -132,7 +146,7 @@ function buildRequest(call: UpstreamCall): BuiltRequest | string {
  * Calls the upstream operation behind a tool and turns its answer into a tool result: the body as text,
  * plus `structuredContent` when it is a JSON object. Every failure (a 4xx or 5xx, a refused connection, a
  * timeout) comes back as an `isError` result. Messages name the operation, never the URL: with a query
- * credential the URL holds the secret.
+ * credential the URL holds the secret. Whatever the upstream sends back has the injected credential redacted.
  */
 export interface UpstreamClient {
   call(call: UpstreamCall): Promise<CallToolResult>;
@@ -229,12 +243,12 @@ function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamCall): 
         },
         onComplete() {
           const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-          finish(resultOf(status, contentType, text, what));
+          finish(resultOf(status, contentType, redactCredential(text, call.credential), what));
         },
         onError(error: Error) {
           const e = error as { code?: string; message?: string; cause?: { code?: string } };
           if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return finish(failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`));
-          finish(failure(`The upstream could not be reached for ${what}: ${e.code ?? e.cause?.code ?? e.message ?? 'unknown error'}.`));
+          finish(failure(redactCredential(`The upstream could not be reached for ${what}: ${e.code ?? e.cause?.code ?? e.message ?? 'unknown error'}.`, call.credential)));
         },
       } as unknown as Dispatcher.DispatchHandler,
     );

@@ -1,17 +1,32 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { DomainError, notFound } from '../domain/errors.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { DomainError, isDomainError, notFound } from '../domain/errors.js';
 import { takeOrRefuse, type RateLimit, type RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { GatewayClient, GatewayService, ServedToolset } from '../services/gateway-service.js';
 import { TransportError, toGatewayFailure } from './errors.js';
-import { answerRequest, initializeResult, isRequest, negotiateVersion, readMessages, type RpcAnswer } from './protocol.js';
+import { createOriginCheck } from './origin.js';
+import { createSseStreams } from './sse-streams.js';
+import { answerRequest, checkBatchAllowed, createAnswerBudget, initializeResult, isRequest, negotiateVersion, readMessages } from './protocol.js';
+
+/** What the gateway bounds on every transport (see the GATEWAY_* settings and ALLOWED_ORIGINS). */
+export interface GatewayLimits {
+  /** Messages in one JSON-RPC batch, on the protocol versions that have batches. */
+  readonly maxBatchItems: number;
+  /** Bytes of the answers to one HTTP request. */
+  readonly maxAnswerBytes: number;
+  /** Open SSE streams per access client on this node. */
+  readonly maxStreamsPerClient: number;
+  /** Origins browsers may call from, each `scheme://host[:port]`. */
+  readonly allowedOrigins: readonly string[];
+}
 
 export interface GatewayOptions {
   readonly gateway: GatewayService;
   readonly rateLimiter: RateLimiter;
   /** Calls per second for clients without a rate limit of their own; undefined for none. */
   readonly defaultRateLimit: RateLimit | undefined;
+  readonly limits: GatewayLimits;
 }
 
 export interface GatewayRouteOptions extends GatewayOptions {
@@ -28,6 +43,10 @@ const SESSION_HEADER = 'mcp-session-id';
 const VERSION_HEADER = 'mcp-protocol-version';
 /** The protocol version of the legacy HTTP+SSE transport. */
 const SSE_PROTOCOL_VERSION = '2024-11-05';
+/** How often the holders of open SSE streams are checked: a disabled client's stream ends within about this long. */
+const STREAM_CHECK_MS = 1000;
+/** The code the SDK's own server transport gives its HTTP-level refusals. */
+const SERVER_ERROR = -32000;
 
 export interface Params {
   workspaceId: string;
@@ -72,29 +91,65 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
  * protocol, its checks and its error mapping exist once.
  */
 export function createGatewayExchanges(options: GatewayOptions) {
-  const { gateway, rateLimiter, defaultRateLimit } = options;
+  const { gateway, rateLimiter, defaultRateLimit, limits } = options;
+  const originAllowed = createOriginCheck(limits.allowedOrigins);
+
+  /** The 403 of a request sent by a page of an origin not allowed (see createOriginCheck); undefined for any other. */
+  function refusedOrigin(headers: IncomingHttpHeaders): TransportError | undefined {
+    if (originAllowed(headers.origin)) return undefined;
+    return new TransportError(403, SERVER_ERROR, 'Forbidden: this gateway takes no requests from pages of this origin (allowed: PUBLIC_URL\'s origin and ALLOWED_ORIGINS).');
+  }
+
+  /** The access client of a bearer token, if it may use the toolset; throws unauthenticated or forbidden. */
+  async function identify(params: Params, authorization: string | undefined): Promise<GatewayClient> {
+    const { workspaceId, toolset: name } = params;
+    const match = BEARER.exec(authorization ?? '');
+    const client = match ? await gateway.authenticate(match[1]!) : undefined;
+    if (!client) throw new DomainError('unauthenticated', 'A valid access-client token is required: send "Authorization: Bearer pbac_…".');
+    if (!gateway.allows(client, workspaceId, name)) throw new DomainError('forbidden', `Access client "${client.id}" may not use toolset "${name}" of workspace "${workspaceId}".`);
+    return client;
+  }
+
+  /** Spends one unit of the client's budget: undefined when spent, else the refusal and its Retry-After seconds. */
+  async function charge(client: GatewayClient, log: GatewayRequest['log']): Promise<{ error: DomainError; retryAfter: string } | undefined> {
+    const limit = client.rateLimit === null ? defaultRateLimit : { perSecond: client.rateLimit, burst: client.rateLimit };
+    if (!limit) return undefined;
+    const decision = await takeOrRefuse(rateLimiter, `gateway:${client.workspaceId}:${client.id}`, limit, 'gateway', { error: (details, message) => log().error(details, message) });
+    if (decision.allowed) return undefined;
+    return {
+      error: new DomainError('rate-limited', `Too many calls for access client "${client.id}": at most ${limit.perSecond} per second.`),
+      retryAfter: String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))),
+    };
+  }
 
   /**
    * Authenticates the bearer token, checks the toolset is the client's to call, and spends one unit of its
    * budget. Headers the answer must carry whatever happens next (Retry-After) are added to `headers`.
    */
   async function admit(request: Pick<GatewayRequest, 'params' | 'headers' | 'log'>, headers: Record<string, string>): Promise<Admitted> {
-    const { workspaceId, toolset: name } = request.params;
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    const client = match ? await gateway.authenticate(match[1]!) : undefined;
-    if (!client) throw new DomainError('unauthenticated', 'A valid access-client token is required: send "Authorization: Bearer pbac_…".');
-    if (!gateway.allows(client, workspaceId, name)) throw new DomainError('forbidden', `Access client "${client.id}" may not use toolset "${name}" of workspace "${workspaceId}".`);
-    const limit = client.rateLimit === null ? defaultRateLimit : { perSecond: client.rateLimit, burst: client.rateLimit };
-    if (limit) {
-      const decision = await takeOrRefuse(rateLimiter, `gateway:${workspaceId}:${client.id}`, limit, 'gateway', { error: (details, message) => request.log().error(details, message) });
-      if (!decision.allowed) {
-        headers['retry-after'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
-        throw new DomainError('rate-limited', `Too many calls for access client "${client.id}": at most ${limit.perSecond} per second.`);
-      }
+    const client = await identify(request.params, request.headers.authorization);
+    const refused = await charge(client, request.log);
+    if (refused) {
+      headers['retry-after'] = refused.retryAfter;
+      throw refused.error;
     }
+    const { workspaceId, toolset: name } = request.params;
     const toolset = await gateway.toolset(workspaceId, name);
     if (!toolset) throw notFound(`Toolset "${name}" in workspace "${workspaceId}"`);
     return { client, toolset };
+  }
+
+  /**
+   * Whether whoever opened a stream would still be let in: the token still names an active client that may
+   * use the toolset, and the toolset still exists. A failure of the store is no verdict: the stream stays.
+   */
+  async function stillAdmitted(params: Params, authorization: string | undefined): Promise<boolean> {
+    try {
+      await identify(params, authorization);
+      return (await gateway.toolset(params.workspaceId, params.toolset)) !== undefined;
+    } catch (error) {
+      return !isDomainError(error);
+    }
   }
 
   /** The gateway's one way of answering a failure that is not a single request's JSON-RPC error. */
@@ -104,49 +159,75 @@ export function createGatewayExchanges(options: GatewayOptions) {
     return json(failed.status, { jsonrpc: '2.0', error: failed.error, id: null }, { ...headers, ...failed.headers });
   }
 
-  async function answerAll(toolset: ServedToolset, messages: JSONRPCMessage[], requestId: string): Promise<RpcAnswer[]> {
-    if (messages.length === 1) return isRequest(messages[0]!) ? [await answerRequest(gateway, toolset, messages[0], requestId)] : [];
-    return Promise.all(messages.filter(isRequest).map((message) => answerRequest(gateway, toolset, message, requestId)));
+  /**
+   * The serialised answers to the requests among `messages`, within one answer budget (GATEWAY_MAX_ANSWER_BYTES).
+   * The HTTP request's admission paid for the first request; each further one of a batch pays a unit of its
+   * own, in order, and those the client's budget does not cover are answered with the rate limit's error
+   * instead of running. Never throws.
+   */
+  async function answerAll(admitted: Admitted, messages: JSONRPCMessage[], request: Pick<GatewayRequest, 'requestId' | 'log'>): Promise<string[]> {
+    const fit = createAnswerBudget(limits.maxAnswerBytes);
+    const { toolset, client } = admitted;
+    if (messages.length === 1) return isRequest(messages[0]!) ? [fit(await answerRequest(gateway, toolset, messages[0], request.requestId))] : [];
+    const requests = messages.filter(isRequest);
+    let paid = Math.min(1, requests.length);
+    let refusal: unknown;
+    while (paid < requests.length && refusal === undefined) {
+      try {
+        refusal = (await charge(client, request.log))?.error;
+      } catch (error) {
+        refusal = error;
+      }
+      if (refusal === undefined) paid++;
+    }
+    const refused = (message: JSONRPCRequest) => fit({ jsonrpc: '2.0', id: message.id, error: toGatewayFailure(refusal, request.requestId, true).error });
+    return Promise.all(requests.map((message, i) => (i < paid ? answerRequest(gateway, toolset, message, request.requestId).then(fit) : refused(message))));
   }
 
   /** POST: initialize opens a session; anything else needs one. Never throws. */
   async function post(request: GatewayRequest): Promise<GatewayAnswer> {
     const headers: Record<string, string> = {};
     try {
+      const origin = refusedOrigin(request.headers);
+      if (origin) throw origin;
       const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/json') throw new TransportError(415, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json.');
-      const { client, toolset } = await admit(request, headers);
+      const admitted = await admit(request, headers);
       const accept = request.headers.accept ?? '*/*';
       if (!/application\/json|\*\/\*|application\/\*/i.test(accept)) {
         throw new TransportError(406, ErrorCode.ConnectionClosed, 'Not Acceptable: this server answers with application/json.');
       }
-      const { messages, batch } = readMessages(request.body);
+      const { messages, batch } = readMessages(request.body, limits.maxBatchItems);
       const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize') as (JSONRPCMessage & { id: string | number; params?: { protocolVersion?: unknown } }) | undefined;
       if (initialize) {
         if (messages.length > 1) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own.');
         const version = negotiateVersion(initialize.params?.protocolVersion);
-        headers[SESSION_HEADER] = gateway.sessions.open(client, toolset.name, version);
-        const answer = { jsonrpc: '2.0', id: initialize.id, result: initializeResult(version, toolset) };
+        checkBatchAllowed(batch, version);
+        headers[SESSION_HEADER] = gateway.sessions.open(admitted.client, admitted.toolset.name, version);
+        const answer = { jsonrpc: '2.0', id: initialize.id, result: initializeResult(version, admitted.toolset) };
         return json(200, batch ? [answer] : answer, headers);
       }
       const sessionId = request.headers[SESSION_HEADER];
       if (typeof sessionId !== 'string' || sessionId === '') {
         throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required (send initialize first).');
       }
-      if (!(await gateway.sessions.check(sessionId, client, toolset.name))) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
+      const claims = await gateway.sessions.check(sessionId, admitted.client, admitted.toolset.name);
+      if (!claims) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
       const version = request.headers[VERSION_HEADER];
       if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
         throw new TransportError(400, ErrorCode.ConnectionClosed, `Bad Request: unsupported protocol version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}).`);
       }
-      const answers = await answerAll(toolset, messages, request.requestId);
+      // Without the header, the version the session was opened with: leaving it out does not bring batches back.
+      checkBatchAllowed(batch, typeof version === 'string' ? version : claims.protocolVersion);
+      const answers = await answerAll(admitted, messages, request);
       if (answers.length === 0) return { status: 202, headers };
-      return json(200, batch ? answers : answers[0], headers);
+      return { status: 200, headers: { ...headers, ...JSON_HEADERS }, body: batch ? `[${answers.join(',')}]` : answers[0] };
     } catch (error) {
       return failure(error, request, headers);
     }
   }
 
-  return { admit, failure, post };
+  return { admit, answerAll, failure, post, refusedOrigin, stillAdmitted };
 }
 
 export type GatewayExchanges = ReturnType<typeof createGatewayExchanges>;
@@ -170,20 +251,16 @@ function send(reply: FastifyReply, answer: GatewayAnswer) {
  * serve any request of a Streamable HTTP session; only an SSE stream lives on the node that holds it.
  */
 export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteOptions): Promise<void> {
-  const { gateway, exchanges } = options;
-  const streams = new Map<string, { response: ServerResponse; keepAlive: NodeJS.Timeout }>();
+  const { gateway, exchanges, limits } = options;
+  const streams = createSseStreams({ maxPerClient: limits.maxStreamsPerClient, checkMs: STREAM_CHECK_MS, keepAliveSeconds: options.sseKeepAliveSeconds });
 
   // Bodies arrive as text: a malformed one is a JSON-RPC parse error, not a Fastify 400.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.setErrorHandler((error, request, reply) => send(reply, exchanges.failure(error, fromFastify(request))));
-  app.addHook('preClose', async () => {
-    for (const { response, keepAlive } of streams.values()) {
-      clearInterval(keepAlive);
-      response.end();
-    }
-    streams.clear();
-  });
+  // Before anything else on every route of the gateway, the 405 included (the fast path checks in exchanges.post).
+  app.addHook('onRequest', (request, _reply, done) => done(exchanges.refusedOrigin(request.headers)));
+  app.addHook('preClose', async () => streams.closeAll());
 
   async function admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted> {
     const headers: Record<string, string> = {};
@@ -217,6 +294,12 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
 
   app.get('/sse/:workspaceId/:toolset', hidden, async (request, reply) => {
     const { client, toolset } = await admit(request, reply);
+    const params = request.params as Params;
+    const { authorization } = request.headers;
+    const clientKey = `${client.workspaceId}\u0000${client.id}`;
+    if (!streams.hasRoom(clientKey)) {
+      throw new TransportError(429, SERVER_ERROR, `Too many streams: access client "${client.id}" may have at most ${limits.maxStreamsPerClient} open SSE streams on this server; close one first.`);
+    }
     const sessionId = gateway.sessions.open(client, toolset.name, SSE_PROTOCOL_VERSION);
     reply.hijack();
     const response = reply.raw;
@@ -228,31 +311,27 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     });
     // Relative to the stream's URL, so that it stays right behind a proxy that mounts plugboard under a path.
     response.write(`event: endpoint\ndata: ${toolset.name}/messages?sessionId=${encodeURIComponent(sessionId)}\n\n`);
-    const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), options.sseKeepAliveSeconds * 1000);
-    keepAlive.unref();
-    streams.set(sessionId, { response, keepAlive });
-    response.on('close', () => {
-      clearInterval(keepAlive);
-      streams.delete(sessionId);
+    streams.add(sessionId, response, {
+      clientKey,
+      grantKey: `${authorization}\u0000${params.workspaceId}\u0000${params.toolset}`,
+      stillAdmitted: () => exchanges.stillAdmitted(params, authorization),
     });
   });
 
   app.post('/sse/:workspaceId/:toolset/messages', hidden, async (request, reply) => {
-    const { client, toolset } = await admit(request, reply);
+    const admitted = await admit(request, reply);
     const sessionId = (request.query as { sessionId?: unknown }).sessionId;
     if (typeof sessionId !== 'string' || sessionId === '') throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: the sessionId query parameter is required.');
-    const stream = streams.get(sessionId);
-    if (!stream || !(await gateway.sessions.check(sessionId, client, toolset.name))) {
+    const stream = streams.responseOf(sessionId);
+    const claims = stream ? await gateway.sessions.check(sessionId, admitted.client, admitted.toolset.name) : undefined;
+    if (!stream || !claims) {
       throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found: the SSE stream of this session is not open on this server.');
     }
-    const { messages } = readMessages(typeof request.body === 'string' ? request.body : '');
+    const { messages, batch } = readMessages(typeof request.body === 'string' ? request.body : '', limits.maxBatchItems);
+    checkBatchAllowed(batch, claims.protocolVersion);
     reply.code(202).send('Accepted');
-    for (const message of messages.filter(isRequest)) {
-      const answer =
-        message.method === 'initialize'
-          ? { jsonrpc: '2.0', id: message.id, result: initializeResult(negotiateVersion((message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion), toolset) }
-          : await answerRequest(gateway, toolset, message, request.id);
-      if (!stream.response.writableEnded) stream.response.write(`event: message\ndata: ${JSON.stringify(answer)}\n\n`);
+    for (const answer of await exchanges.answerAll(admitted, messages, fromFastify(request))) {
+      if (!stream.writableEnded) stream.write(`event: message\ndata: ${answer}\n\n`);
     }
     return reply;
   });

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
-import { isPlainRequest, readMessages } from './protocol.js';
+import { checkBatchAllowed, createAnswerBudget, isPlainRequest, readMessages } from './protocol.js';
 
 /** Values shaped like JSON-RPC messages, right and wrong in every field. */
 const messageLike = fc.record(
@@ -44,7 +44,7 @@ describe('JSON-RPC messages', () => {
         const accepted = JSONRPCMessageSchema.safeParse(JSON.parse(text)).success;
         let read: boolean;
         try {
-          readMessages(text);
+          readMessages(text, 1);
           read = true;
         } catch {
           read = false;
@@ -53,5 +53,27 @@ describe('JSON-RPC messages', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('gateway bounds on messages', () => {
+  it('refuses batches from protocol 2025-06-18 on, and longer batches than allowed before anything is checked', () => {
+    assert.doesNotThrow(() => checkBatchAllowed(true, '2025-03-26'));
+    assert.doesNotThrow(() => checkBatchAllowed(false, '2025-11-25'));
+    for (const version of ['2025-06-18', '2025-11-25']) assert.throws(() => checkBatchAllowed(true, version), { status: 400, rpcCode: -32600 });
+    const batch = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' })));
+    assert.equal(readMessages(batch(3), 3).messages.length, 3);
+    assert.throws(() => readMessages(batch(4), 3), { status: 413, message: /a batch of 4 messages; this server takes at most 3/ });
+    assert.throws(() => readMessages('[1, 2, 3, 4]', 3), { status: 413 }, 'counted before the items are checked');
+  });
+
+  it('keeps one answer within its byte budget, replacing the answers that would overflow it by short errors', () => {
+    const fit = createAnswerBudget(100);
+    const answer = (id: number, text: string) => ({ jsonrpc: '2.0' as const, id, result: { text } });
+    const first = fit(answer(1, 'é'.repeat(20)));
+    assert.deepEqual(JSON.parse(first).result, { text: 'é'.repeat(20) });
+    const second = JSON.parse(fit(answer(2, 'x'.repeat(60))));
+    assert.equal(second.id, 2);
+    assert.match(second.error.message, /larger than 100 bytes/);
   });
 });

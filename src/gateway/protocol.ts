@@ -42,11 +42,21 @@ export function isPlainRequest(value: unknown): value is JSONRPCRequest {
   );
 }
 
+/** The first protocol version without JSON-RPC batches: its revision of the transports removed them. */
+const BATCHES_REMOVED_IN = '2025-06-18';
+
+/** Refuses a batch on a protocol version that has none (versions are dates, so they compare as text). */
+export function checkBatchAllowed(batch: boolean, protocolVersion: string): void {
+  if (batch && protocolVersion >= BATCHES_REMOVED_IN) {
+    throw new TransportError(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${protocolVersion} (removed in ${BATCHES_REMOVED_IN}); send one message per request.`);
+  }
+}
+
 /**
- * Reads a POSTed body into JSON-RPC messages (one, or a batch), each checked against the SDK's schema.
- * Throws a TransportError with the JSON-RPC code a parse or shape failure gets.
+ * Reads a POSTed body into JSON-RPC messages (one, or a batch of at most `maxBatchItems`), each checked
+ * against the SDK's schema. Throws a TransportError with the JSON-RPC code a parse or shape failure gets.
  */
-export function readMessages(text: string): { messages: JSONRPCMessage[]; batch: boolean } {
+export function readMessages(text: string, maxBatchItems: number): { messages: JSONRPCMessage[]; batch: boolean } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -56,6 +66,10 @@ export function readMessages(text: string): { messages: JSONRPCMessage[]; batch:
   const batch = Array.isArray(parsed);
   const items = batch ? (parsed as unknown[]) : [parsed];
   if (items.length === 0) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: an empty batch.');
+  // Refused whole and before any item is looked at: each item is work the gateway would do.
+  if (items.length > maxBatchItems) {
+    throw new TransportError(413, ErrorCode.InvalidRequest, `Invalid Request: a batch of ${items.length} messages; this server takes at most ${maxBatchItems} in one.`);
+  }
   const messages = items.map((item) => {
     if (isPlainRequest(item)) return item;
     const checked = JSONRPCMessageSchema.safeParse(item);
@@ -106,4 +120,28 @@ export async function answerRequest(gateway: GatewayService, toolset: ServedTool
   } catch (error) {
     return { jsonrpc: '2.0', id: request.id, error: toGatewayFailure(error, requestId, true).error };
   }
+}
+
+/**
+ * Serialises the answers of one HTTP answer (or one SSE POST) within `maxBytes`: each answer as soon as it is
+ * ready, so that no more than the budget plus one answer is ever built. An answer that would not fit is
+ * replaced by a short error of its own id; the client can ask again with fewer requests at once.
+ */
+export function createAnswerBudget(maxBytes: number) {
+  let used = 0;
+  return (answer: RpcAnswer): string => {
+    const text = JSON.stringify(answer);
+    const size = Buffer.byteLength(text);
+    if (used + size <= maxBytes) {
+      used += size;
+      return text;
+    }
+    const refused = JSON.stringify({
+      jsonrpc: '2.0',
+      id: answer.id,
+      error: { code: ErrorCode.InternalError, message: `The answer to this request would make the gateway's answer larger than ${maxBytes} bytes; send it on its own or ask for less.` },
+    });
+    used += Buffer.byteLength(refused);
+    return refused;
+  };
 }

@@ -8,7 +8,7 @@ import { DomainError, notFound, validationFailed } from '../domain/errors.js';
 import { isSealed } from '../domain/secrets.js';
 import type { ToolsetSpec } from '../domain/toolset.js';
 import { toFieldErrors } from '../domain/validate.js';
-import { createUpstreamClient, type UpstreamCredential } from '../gateway/call-openapi-tool.js';
+import { createUpstreamClient, redactCredential, type UpstreamCredential } from '../gateway/call-openapi-tool.js';
 import { createSessionIds, sessionHash, type SessionClaims } from '../gateway/session-ids.js';
 import type { ToolOperation } from '../openapi/convert-openapi.js';
 import { createStampedCache } from '../storage/change-stamps.js';
@@ -76,6 +76,23 @@ function credentialOf(vault: Vault, spec: ToolsetSpec): UpstreamCredential | nul
     return { in: legacy.in === 'query' ? 'query' : 'header', key: typeof legacy.name === 'string' && legacy.name !== '' ? legacy.name : 'Authorization', value };
   }
   return null;
+}
+
+/**
+ * An MCP upstream's result without the credential the gateway injected (a tool that reports the headers it
+ * got, say). Redacted in its JSON text, so every string of the result is covered; a result the redaction would
+ * break (the credential inside a number) is withheld.
+ */
+function redactMcpResult(result: CallToolResult, credential: UpstreamCredential | null): CallToolResult {
+  if (credential === null) return result;
+  const text = JSON.stringify(result);
+  const redacted = redactCredential(text, credential);
+  if (redacted === text) return result;
+  try {
+    return JSON.parse(redacted) as CallToolResult;
+  } catch {
+    return { content: [{ type: 'text', text: 'The upstream MCP server\'s answer held the toolset\'s credential and was withheld.' }], isError: true };
+  }
 }
 
 /**
@@ -166,10 +183,12 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     if (!toolset.mcpTarget) return { content: [{ type: 'text', text: 'The toolset names no valid upstream MCP server.' }], isError: true };
     try {
       const client = await upstreamClient(toolset);
-      return (await client.callTool({ name, arguments: args }, undefined, { timeout: options.upstreamTimeoutMs })) as CallToolResult;
+      const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: options.upstreamTimeoutMs })) as CallToolResult;
+      return redactMcpResult(result, toolset.credential);
     } catch (error) {
       upstreamClients.delete(`${toolset.workspaceId}\u0000${toolset.name}`);
-      return { content: [{ type: 'text', text: `The upstream MCP server failed on tool "${name}": ${(error as Error).message}` }], isError: true };
+      const message = redactCredential((error as Error).message, toolset.credential);
+      return { content: [{ type: 'text', text: `The upstream MCP server failed on tool "${name}": ${message}` }], isError: true };
     }
   }
 
