@@ -100,7 +100,7 @@ export function parseAddress(text: string): Address | undefined {
  * Why the policy refuses `address:port` reached through `host`, or undefined when it allows it. Pure apart
  * from `listeners`; the table above and PRIVATE say what each range means.
  */
-export function refusalOf(host: string, resolved: string, port: number, rules: EgressRules, listeners: readonly Listener[]): string | undefined {
+function refusalOf(host: string, resolved: string, port: number, rules: EgressRules, listeners: readonly Listener[]): string | undefined {
   const parsed = parseAddress(resolved);
   if (parsed === undefined) return `${host} resolved to ${resolved}, which is not an IP address`;
   const address = (parsed.kind() === 'ipv6' && embeddedIPv4(parsed as ipaddr.IPv6)) || parsed;
@@ -127,7 +127,7 @@ function isListenerAddress(bound: string, address: Address): boolean {
 }
 
 /** dns.lookup with every answer, in the resolver's order; an address literal is taken as it is, without a lookup. */
-export const systemResolver: Resolver = async (host) => {
+const systemResolver: Resolver = async (host) => {
   const literal = parseAddress(host);
   if (literal !== undefined) return [addressOf(literal)];
   const answers = await lookup(host, { all: true, verbatim: true });
