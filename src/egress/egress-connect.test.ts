@@ -106,6 +106,25 @@ describe('connecting through the egress policy', () => {
     assert.equal(checked.seen.length, 1);
   });
 
+  it('tries the next checked address when nothing answers at one, as happy eyeballs would', async () => {
+    reset();
+    // Nothing listens on 127.0.0.3: like `localhost` answering ::1 first to a service bound to 127.0.0.1 only.
+    const resolver: Resolver = async () => [
+      { address: '127.0.0.3', family: 4 },
+      { address: '127.0.0.1', family: 4 },
+    ];
+    const egress = createEgressPolicy({ rules: { denyPrivate: false, allow: open }, resolver });
+    const http = await probeConnection({ type: 'http', content: { url: `http://two.test:${checked.port}/` } }, { timeoutMs: 1000, egress });
+    assert.equal(http?.ok, true, http?.message);
+    await probeConnection({ type: 'redis', content: { host: 'two.test', port: checked.port } }, { timeoutMs: 1000, egress });
+    const client = createUpstreamClient(egress);
+    const operation = { method: 'get', path: '/items', parameters: [], serverUrl: `http://two.test:${checked.port}`, body: null } as unknown as ToolOperation;
+    const result = await client.call({ operation, baseUrl: null, credential: null, arguments: {}, timeoutMs: 1000, maxResponseBytes: 1000 });
+    await client.close();
+    assert.equal(result.isError, undefined, JSON.stringify(result));
+    assert.equal(checked.seen.length, 3);
+  });
+
   it('checks the target of every redirect fetch follows', async () => {
     const redirector = createServer((socket) => {
       socket.once('data', () => socket.end('HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));

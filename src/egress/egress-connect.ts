@@ -19,17 +19,34 @@ export function serverNameOf(host: string): string | undefined {
   return parseAddress(host) === undefined ? host : undefined;
 }
 
+/** Socket errors after which the next address of the same host is worth a try: nothing answered at this one. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT']);
+
+/** Whether an error (or its cause, as drivers wrap them) says nothing answered at the address tried. */
+export function isUnreachable(error: unknown, depth = 0): boolean {
+  if (depth > 4 || typeof error !== 'object' || error === null) return false;
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === 'string' && UNREACHABLE.has(code)) return true;
+  return isUnreachable(cause, depth + 1) || (Array.isArray(errors) && errors.some((e) => isUnreachable(e, depth + 1)));
+}
+
 /**
  * An undici connector that resolves each new connection's host through the policy and connects to the
- * first checked address. undici keeps the origin's host for the Host header and for SNI (`host` is left
- * as it is), so only the socket's destination changes.
+ * checked addresses in turn (the next only when one is unreachable). undici keeps the origin's host for the
+ * Host header and for SNI (`host` is left as it is), so only the socket's destination changes.
  */
 export function egressConnector(egress: EgressPolicy, options: buildConnector.BuildOptions = {}): buildConnector.connector {
   const connect = buildConnector(options);
   return (target, callback) => {
     const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
+    const servername = target.servername ?? serverNameOf(target.hostname);
+    const attempt = (addresses: readonly ResolvedAddress[], index: number) =>
+      connect({ ...target, hostname: addresses[index]!.address, servername }, (...args) => {
+        if (args[0] !== null && index + 1 < addresses.length && isUnreachable(args[0])) attempt(addresses, index + 1);
+        else callback(...args);
+      });
     egress.resolve(target.hostname, port).then(
-      ([to]) => connect({ ...target, hostname: to!.address, servername: target.servername ?? serverNameOf(target.hostname) }, callback),
+      (addresses) => attempt(addresses, 0),
       (error: Error) => callback(error, null),
     );
   };

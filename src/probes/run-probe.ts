@@ -1,3 +1,4 @@
+import { isUnreachable } from '../egress/egress-connect.js';
 import { EgressRefused, type EgressPolicy, type ResolvedAddress } from '../egress/egress-policy.js';
 import type { ProbeResult } from './probe-connection.js';
 
@@ -17,7 +18,8 @@ export interface ProbeSession {
 /**
  * Runs one session against a single deadline that covers the lookup, connecting and the round trip, and
  * always destroys the socket, whether the check passed, failed or ran out of time. The host is resolved
- * once, by the egress policy, and the session connects to the address it checked.
+ * once, by the egress policy, and the session connects to the addresses it checked, the next one only when
+ * the one before was unreachable (as net's happy eyeballs would for `localhost` answering ::1 first).
  */
 export async function runProbe(plan: {
   readonly timeoutMs: number;
@@ -45,16 +47,26 @@ export async function runProbe(plan: {
     if (resolved === 'timed out') {
       return { ok: false, message: `timed out after ${plan.timeoutMs} ms waiting for ${plan.address}`, latencyMs: elapsed() };
     }
-    session = plan.open(resolved[0]!);
-    const checking = session.check();
-    // When the deadline wins, destroying the socket makes the check reject later with nobody listening.
-    checking.catch(() => undefined);
-    const verdict = await Promise.race([checking, deadline]);
+    let verdict: Verdict | 'timed out' = 'timed out';
+    for (const [index, to] of resolved.entries()) {
+      session?.destroy();
+      const opened = plan.open(to);
+      session = opened;
+      const checking = opened.check();
+      // When the deadline wins, destroying the socket makes the check reject later with nobody listening.
+      checking.catch(() => undefined);
+      try {
+        verdict = await Promise.race([checking, deadline]);
+        break;
+      } catch (error) {
+        if (index === resolved.length - 1 || !isUnreachable(error)) throw error;
+      }
+    }
     const latencyMs = elapsed();
     if (verdict === 'timed out') {
       return { ok: false, message: `timed out after ${plan.timeoutMs} ms waiting for ${plan.address}`, latencyMs };
     }
-    await Promise.race([session.close().catch(() => undefined), deadline]);
+    await Promise.race([session!.close().catch(() => undefined), deadline]);
     if (!verdict.ok) return { ok: false, message: verdict.message, latencyMs };
     const note = verdict.note === undefined ? '' : `; ${verdict.note}`;
     return { ok: true, message: `connected in ${latencyMs} ms${note}`, latencyMs };
