@@ -2,6 +2,8 @@ import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createMetrics } from './api/metrics.js';
+import { createEgressPolicy, type EgressPolicy } from './egress/egress-policy.js';
+import { ownListeners } from './egress/own-listeners.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
@@ -116,6 +118,7 @@ export function createServices(deps: {
   reconciler: Pick<ToolsetReconciler, 'trigger'>;
   urls: GatewayUrls;
   gateway: GatewayOptions;
+  egress: EgressPolicy;
   /** Keeps request nonces in Redis instead of the store. */
   redisUrl?: string;
 }): Services {
@@ -133,7 +136,7 @@ export function createServices(deps: {
     audit: createAuditService({ db }),
     idempotency: createIdempotencyService({ writer, clock }),
     toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
-    gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway }),
+    gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress }),
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
   };
 }
@@ -159,14 +162,21 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
     const metrics = createMetrics({ followsChanges: () => db.changes.current() !== undefined });
     // One budget per principal across every node when Redis is configured; per process otherwise.
     rateLimiter = config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl }) : createMemoryRateLimiter();
+    // Every outbound connection a user can aim is checked against it, and against this node's own listeners.
+    let listening: FastifyInstance | undefined;
+    const egress = createEgressPolicy({
+      rules: config.egress,
+      listeners: () => ownListeners({ address: config.host, port: config.port }, listening?.server.listening ? listening.addresses() : []),
+    });
     const tester = createConnectionTester({
       vault,
+      egress,
       timeoutMs: config.connectionTestTimeoutMs,
       onResult: (type, ok) => metrics.connectionTests.inc({ type, result: ok ? 'ok' : 'failing' }),
     });
     const writer = createWriter(db);
-    reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs });
-    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl), gateway: config.gateway, redisUrl: config.redisUrl });
+    reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress });
+    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl), gateway: config.gateway, egress, redisUrl: config.redisUrl });
     opened = services;
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
     // Picks up toolset generations that no node has reconciled (one written just before a crash, say).
@@ -187,6 +197,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       nodeId: config.nodeId,
       version: VERSION,
     });
+    listening = server;
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.
     const housekeeping = setInterval(() => {
       services.idempotency.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'could not purge idempotency records'));

@@ -67,3 +67,20 @@ describe('the list of configuration variables', () => {
     assert.deepEqual(CONFIG_ENV_NAMES.filter((name) => !read.has(name)), [], 'listed, but loadConfig never reads them');
   });
 });
+
+describe('the egress settings', () => {
+  it('allow private addresses and make no exceptions unless told otherwise', () => {
+    const { egress } = loadConfig({});
+    assert.deepEqual([egress.denyPrivate, egress.allow.cidrs.length, egress.allow.hosts.size], [false, 0, 0]);
+  });
+
+  it('read EGRESS_DENY_PRIVATE and EGRESS_ALLOW, and name every entry of EGRESS_ALLOW they cannot use', () => {
+    const { egress } = loadConfig({ EGRESS_DENY_PRIVATE: 'true', EGRESS_ALLOW: '10.0.0.0/8, db.internal' });
+    assert.deepEqual([egress.denyPrivate, egress.allow.cidrs.length, [...egress.allow.hosts]], [true, 1, ['db.internal']]);
+    assert.throws(() => loadConfig({ EGRESS_DENY_PRIVATE: 'maybe', EGRESS_ALLOW: '10.0.0.0/40,ok.example,http://x' }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems.filter((p) => p.startsWith('EGRESS')).length, 3, error.message);
+      return true;
+    });
+  });
+});

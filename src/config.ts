@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { parseEgressAllow, type EgressRules } from './egress/egress-policy.js';
 import type { MasterKey } from './services/vault.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -55,6 +56,8 @@ export interface Config {
     readonly read: { readonly perSecond: number; readonly burst: number } | undefined;
     readonly write: { readonly perSecond: number; readonly burst: number } | undefined;
   };
+  /** The egress policy of every outbound connection a user can aim: EGRESS_DENY_PRIVATE, EGRESS_ALLOW. */
+  readonly egress: EgressRules;
 }
 
 /** Settings given on the command line; they win over the environment. */
@@ -194,6 +197,8 @@ export const CONFIG_ENV_NAMES = [
   'GATEWAY_MAX_ANSWER_BYTES',
   'GATEWAY_MAX_STREAMS_PER_CLIENT',
   'ALLOWED_ORIGINS',
+  'EGRESS_DENY_PRIVATE',
+  'EGRESS_ALLOW',
 ] as const;
 
 /** Parses and checks the whole configuration; throws a ConfigError naming every problem. */
@@ -221,6 +226,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
 
   const logLevel = (flags.logLevel ?? env.LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
+
+  const egressAllow = parseEgressAllow(env.EGRESS_ALLOW);
+  problems.push(...egressAllow.problems);
 
   const host = flags.host ?? env.HOST ?? '127.0.0.1';
   if (host.trim() === '') problems.push('HOST: must not be empty.');
@@ -261,6 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       read: parseRateLimit(env, 'READ', { perSecond: 100, burst: 200 }, problems),
       write: parseRateLimit(env, 'WRITE', { perSecond: 50, burst: 100 }, problems),
     },
+    egress: { denyPrivate: parseBoolean('EGRESS_DENY_PRIVATE', env.EGRESS_DENY_PRIVATE, problems) ?? false, allow: egressAllow.allow },
   };
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');
   if (!/^[\x21-\x7e]{1,128}$/.test(config.nodeId)) problems.push('NODE_ID: expected 1–128 visible ASCII characters.');

@@ -260,6 +260,7 @@ describe('the compose file', () => {
       assert.match(env.DATABASE_URL!, /@postgres:5432\//, name);
       assert.equal(env.REDIS_URL, 'redis://redis:6379', name);
       assert.equal(env.PLUGBOARD_MASTER_KEYS, validMasterKeys, name);
+      assert.equal(config.egress.denyPrivate, true, `${name}: nodes shared by several teams deny private egress`);
     }
     const envs = nodeServices.map(([, s]) => JSON.stringify(nodeEnv(s)));
     assert.equal(new Set(envs).size, 1, 'every node gets the same settings');
@@ -340,6 +341,7 @@ describe('the Kubernetes manifests', () => {
     assert.equal(config.database.engine, 'postgres');
     assert.equal(config.host, '0.0.0.0');
     assert.ok(config.redisUrl);
+    assert.equal(config.egress.denyPrivate, true, 'pods shared by several teams deny private egress');
   });
 
   it('run as a non-root user on a read-only root file system, with resources set', () => {

@@ -8,6 +8,8 @@ import { migrateToLatest } from '../storage/database.js';
 import { findWorkspace } from '../storage/workspace-repo.js';
 import { createWriter } from '../storage/writer.js';
 import { systemClock, type Actor } from '../services/context.js';
+import { createEgressPolicy } from '../egress/egress-policy.js';
+import { ownListeners } from '../egress/own-listeners.js';
 import { createToolsetReconciler } from '../services/toolset-reconciler.js';
 import { createToolsetService } from '../services/toolset-service.js';
 import { createVault } from '../services/vault.js';
@@ -40,7 +42,9 @@ export async function importToolset(
     const writer = createWriter(db);
     const clock = systemClock;
     const logger = pino({ level: 'silent' });
-    const reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs });
+    // The same policy as the server's: an import converts OpenAPI only, but the reconciler reaches no upstream without one.
+    const egress = createEgressPolicy({ rules: config.egress, listeners: () => ownListeners({ address: config.host, port: config.port }, []) });
+    const reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress });
     const urls = gatewayUrls(config.publicUrl);
     const toolsets = createToolsetService({ db, writer, vault: createVault(loadMasterKeys(config)), clock, urls, onSpecChange: () => undefined });
     const actor = operator(options.workspace);

@@ -1,6 +1,8 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { credentialSpellings, redactSpellings } from '../domain/redact-credential.js';
+import { egressConnector } from '../egress/egress-connect.js';
+import { EgressRefused, type EgressPolicy } from '../egress/egress-policy.js';
 import type { ToolOperation } from '../openapi/convert-openapi.js';
 
 /** An API key as a toolset's authConfig places it into every upstream request. */
@@ -156,10 +158,12 @@ export interface UpstreamClient {
 
 /**
  * Keep-alive connection pools to upstreams, one per origin. undici's client costs a fraction of node:http's
- * per request, which matters on a path that adds one upstream call to each of its own.
+ * per request, which matters on a path that adds one upstream call to each of its own. Every connection a
+ * pool opens goes through the egress policy, to the address it checked.
  */
-export function createUpstreamClient(): UpstreamClient {
+export function createUpstreamClient(egress: EgressPolicy): UpstreamClient {
   const pools = new Map<string, Pool>();
+  const connect = egressConnector(egress);
   const poolOf = (origin: string): Pool => {
     let pool = pools.get(origin);
     if (!pool) {
@@ -168,7 +172,7 @@ export function createUpstreamClient(): UpstreamClient {
         pools.delete(oldest);
         void idle.close();
       }
-      pool = new Pool(origin, { connections: 256, keepAliveTimeout: 30_000 });
+      pool = new Pool(origin, { connections: 256, keepAliveTimeout: 30_000, connect });
       pools.set(origin, pool);
     }
     return pool;
@@ -248,6 +252,7 @@ function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamCall): 
         onError(error: Error) {
           const e = error as { code?: string; message?: string; cause?: { code?: string } };
           if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return finish(failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`));
+          if (error instanceof EgressRefused) return finish(failure(`The upstream of ${what} was ${error.message}.`));
           finish(failure(redactCredential(`The upstream could not be reached for ${what}: ${e.code ?? e.cause?.code ?? e.message ?? 'unknown error'}.`, call.credential)));
         },
       } as unknown as Dispatcher.DispatchHandler,

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROBED_TYPES, probeConnection } from './probe-connection.js';
+import { defaultEgress } from '../../test/support/egress.js';
 
 describe('probing a connection', () => {
   it('lists the types it can probe, aliases included', () => {
@@ -8,19 +9,19 @@ describe('probing a connection', () => {
   });
 
   it('returns undefined for a type it has no probe for', () => {
-    assert.equal(probeConnection({ type: 'smtp', content: { host: 'mail' } }, { timeoutMs: 1000 }), undefined);
-    assert.equal(probeConnection({ type: 'constructor', content: {} }, { timeoutMs: 1000 }), undefined);
+    assert.equal(probeConnection({ type: 'smtp', content: { host: 'mail' } }, { timeoutMs: 1000, egress: defaultEgress }), undefined);
+    assert.equal(probeConnection({ type: 'constructor', content: {} }, { timeoutMs: 1000, egress: defaultEgress }), undefined);
   });
 
   it('refuses a timeout that is not a positive number of milliseconds', () => {
     for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-      assert.throws(() => probeConnection({ type: 'redis', content: {} }, { timeoutMs }), RangeError);
+      assert.throws(() => probeConnection({ type: 'redis', content: {} }, { timeoutMs, egress: defaultEgress }), RangeError);
     }
   });
 
   it('checks the settings of every probed type before connecting', async () => {
     for (const type of PROBED_TYPES) {
-      const result = await probeConnection({ type, content: {} }, { timeoutMs: 1000 });
+      const result = await probeConnection({ type, content: {} }, { timeoutMs: 1000, egress: defaultEgress });
       assert.equal(result?.ok, false, type);
       assert.equal(result?.latencyMs, 0, type);
       assert.match(result?.message ?? '', /^invalid settings: (host|url) is missing/, type);
@@ -31,7 +32,7 @@ describe('probing a connection', () => {
     // Whatever the resolver says (not found, no answer, timed out), the message names the host.
     const result = await probeConnection(
       { type: 'redis', content: { host: 'hunter2-9c1e.invalid', password: 'hunter2-9c1e' } },
-      { timeoutMs: 2000 },
+      { timeoutMs: 2000, egress: defaultEgress },
     );
     assert.equal(result?.ok, false);
     assert.match(result?.message ?? '', /\*{6}\.invalid/);

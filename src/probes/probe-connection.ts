@@ -1,3 +1,4 @@
+import type { EgressPolicy } from '../egress/egress-policy.js';
 import { probeHttp } from './probe-http.js';
 import { probeMysql } from './probe-mysql.js';
 import { probePostgresql } from './probe-postgresql.js';
@@ -18,7 +19,13 @@ export interface ProbeTarget {
   readonly baseUrl?: string | null;
 }
 
-type Probe = (target: ProbeTarget, timeoutMs: number) => Promise<ProbeResult>;
+/** How a probe runs: within `timeoutMs`, and only to addresses the egress policy allows. */
+export interface ProbeOptions {
+  readonly timeoutMs: number;
+  readonly egress: EgressPolicy;
+}
+
+type Probe = (target: ProbeTarget, options: ProbeOptions) => Promise<ProbeResult>;
 
 // `family` is the type whose secret keys apply: an alias shares its family's.
 const probes = new Map<string, { readonly family: string; readonly probe: Probe }>([
@@ -36,20 +43,21 @@ export const PROBED_TYPES: readonly string[] = Object.freeze([...probes.keys()])
 /**
  * Tests whether a connection's settings reach its system: connects, runs the cheapest round trip and
  * closes, all within `timeoutMs`. Resolves, never rejects. `undefined` when plugboard has no probe for
- * this type.
+ * this type. An address the egress policy refuses fails the probe before anything is sent.
  *
  * @example
- * const result = await probeConnection({ type: 'redis', content: { host: '127.0.0.1' } }, { timeoutMs: 2000 });
+ * const egress = createEgressPolicy({ rules: { denyPrivate: false, allow: parseEgressAllow('').allow } });
+ * const result = await probeConnection({ type: 'redis', content: { host: '127.0.0.1' } }, { timeoutMs: 2000, egress });
  * // result?.message === 'connected in 1 ms'
  */
-export function probeConnection(target: ProbeTarget, options: { timeoutMs: number }): Promise<ProbeResult> | undefined {
+export function probeConnection(target: ProbeTarget, options: ProbeOptions): Promise<ProbeResult> | undefined {
   const entry = probes.get(target.type);
   if (entry === undefined) return undefined;
   if (!(options.timeoutMs > 0 && Number.isFinite(options.timeoutMs))) {
     throw new RangeError(`timeoutMs must be a positive number of milliseconds, not ${options.timeoutMs}`);
   }
   return entry
-    .probe(target, options.timeoutMs)
+    .probe(target, options)
     .catch((error: unknown): ProbeResult => ({ ok: false, message: `probe failed: ${String(error)}`, latencyMs: 0 }))
     .then((result) => ({ ...result, message: scrubSecrets(result.message, target.content, entry.family) }));
 }

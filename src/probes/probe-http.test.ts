@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { probeConnection, type ProbeResult } from './probe-connection.js';
+import { defaultEgress } from '../../test/support/egress.js';
 import { assertNoSocketTo, closedPort, probeHungServer } from '../../test/support/probe-servers.js';
 
 const requests: string[] = [];
@@ -19,7 +20,7 @@ const server = createServer((request, response) => {
 let base = '';
 
 function probe(content: Record<string, unknown>, baseUrl?: string | null, timeoutMs = 5000): Promise<ProbeResult> {
-  const result = probeConnection({ type: 'http', content, baseUrl }, { timeoutMs });
+  const result = probeConnection({ type: 'http', content, baseUrl }, { timeoutMs, egress: defaultEgress });
   assert.ok(result, 'plugboard should probe http');
   return result;
 }

@@ -1,7 +1,8 @@
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { pinnedLookup } from '../egress/egress-connect.js';
 import { describeNetworkError, messageOf } from './describe-network-error.js';
-import type { ProbeResult, ProbeTarget } from './probe-connection.js';
+import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe-connection.js';
 import { runProbe, type Verdict } from './run-probe.js';
 
 /**
@@ -9,22 +10,25 @@ import { runProbe, type Verdict } from './run-probe.js';
  * `baseUrl`, and judges the status. The probe sends no credentials, and it does not follow redirects, so
  * it never talks to a host the settings do not name.
  */
-export async function probeHttp(target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+export async function probeHttp(target: ProbeTarget, { timeoutMs, egress }: ProbeOptions): Promise<ProbeResult> {
   const parsed = parseTarget(target);
   if (!parsed.ok) return { ok: false, message: `invalid settings: ${parsed.problem}`, latencyMs: 0 };
   const { url, shown } = parsed;
-  const endpoint = { host: url.hostname, address: `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}` };
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  const endpoint = { host: url.hostname, port, address: `${url.hostname}:${port}` };
 
   return runProbe({
     timeoutMs,
+    egress,
+    endpoint,
     address: shown,
-    open: () => {
+    open: (to) => {
       let current: ClientRequest | undefined;
       // node:http rather than fetch: an aborted fetch leaves its socket in undici's pool for seconds, and the
       // probe must hang up at once. `agent: false` gives each request its own socket, closed after use.
       const send = (method: 'HEAD' | 'GET') =>
         new Promise<number>((resolve, reject) => {
-          const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, agent: false, headers: { 'user-agent': 'plugboard-probe' } }, (response) => {
+          const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, agent: false, lookup: pinnedLookup(to), headers: { 'user-agent': 'plugboard-probe' } }, (response) => {
             // Only the status matters: dropping the request skips the body and closes the socket.
             request.destroy();
             resolve(response.statusCode ?? 0);

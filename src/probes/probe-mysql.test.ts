@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from 'mysql2/promise';
 import { probeConnection, type ProbeResult } from './probe-connection.js';
+import { defaultEgress } from '../../test/support/egress.js';
 import { assertNoSocketTo, probeHungServer, requireService } from '../../test/support/probe-servers.js';
 
 const host = '127.0.0.1';
@@ -9,7 +10,7 @@ const port = 3306;
 const root = { host, port, username: 'root', password: '', database: 'test' };
 
 function probe(content: Record<string, unknown>, timeoutMs = 5000, type = 'mysql'): Promise<ProbeResult> {
-  const result = probeConnection({ type, content }, { timeoutMs });
+  const result = probeConnection({ type, content }, { timeoutMs, egress: defaultEgress });
   assert.ok(result, `plugboard should probe ${type}`);
   return result;
 }

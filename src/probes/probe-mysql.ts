@@ -2,12 +2,12 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { createConnection } from 'mysql2';
 import { describeNetworkError, messageOf } from './describe-network-error.js';
-import type { ProbeResult, ProbeTarget } from './probe-connection.js';
+import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe-connection.js';
 import { readSettings } from './read-settings.js';
 import { runProbe } from './run-probe.js';
 
 /** Connects to MySQL or MariaDB, runs `SELECT 1` and quits. */
-export async function probeMysql(target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+export async function probeMysql(target: ProbeTarget, { timeoutMs, egress }: ProbeOptions): Promise<ProbeResult> {
   const read = readSettings(target.content);
   const endpoint = read.endpoint(3306);
   const user = read.requiredText('username', 'user');
@@ -19,13 +19,16 @@ export async function probeMysql(target: ProbeTarget, timeoutMs: number): Promis
 
   return runProbe({
     timeoutMs,
+    egress,
+    endpoint,
     address: endpoint.address,
-    open: () => {
+    open: (to) => {
       // mysql2's own destroy() only half-closes, which leaves the socket open against a server that never
       // answers; owning the socket lets the probe really drop it.
-      const socket = connect({ host: endpoint.host, port: endpoint.port });
+      const socket = connect({ host: to.address, port: endpoint.port });
       const connection = createConnection({
         stream: socket,
+        // Only for TLS: mysql2 takes the server name and the certificate's expected name from it.
         host: endpoint.host,
         user,
         password,

@@ -1,6 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { probeConnection, type ProbeResult } from './probe-connection.js';
+import { defaultEgress } from '../../test/support/egress.js';
 import { assertNoSocketTo, probeHungServer, requireService } from '../../test/support/probe-servers.js';
 
 const host = '127.0.0.1';
@@ -8,7 +9,7 @@ const port = 5432;
 const postgres = { host, port, username: 'postgres', database: 'test' };
 
 function probe(content: Record<string, unknown>, timeoutMs = 5000, type = 'postgresql'): Promise<ProbeResult> {
-  const result = probeConnection({ type, content }, { timeoutMs });
+  const result = probeConnection({ type, content }, { timeoutMs, egress: defaultEgress });
   assert.ok(result, `plugboard should probe ${type}`);
   return result;
 }

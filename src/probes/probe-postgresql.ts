@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { describeNetworkError, messageOf } from './describe-network-error.js';
-import type { ProbeResult, ProbeTarget } from './probe-connection.js';
+import { serverNameOf } from '../egress/egress-connect.js';
+import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe-connection.js';
 import { readSettings } from './read-settings.js';
 import { runProbe } from './run-probe.js';
 
 /** Connects to PostgreSQL, runs `SELECT 1` and ends the session. */
-export async function probePostgresql(target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+export async function probePostgresql(target: ProbeTarget, { timeoutMs, egress }: ProbeOptions): Promise<ProbeResult> {
   const read = readSettings(target.content);
   const endpoint = read.endpoint(5432);
   const user = read.requiredText('username', 'user');
@@ -18,17 +19,20 @@ export async function probePostgresql(target: ProbeTarget, timeoutMs: number): P
 
   return runProbe({
     timeoutMs,
+    egress,
+    endpoint,
     address: endpoint.address,
-    open: () => {
+    open: (to) => {
       const client = new pg.Client({
-        host: endpoint.host,
+        host: to.address,
         port: endpoint.port,
         user,
         database,
         // Given as a function because pg falls back to PGPASSWORD and ~/.pgpass for a missing or empty
         // string: the probe must test the settings, not whatever the plugboard host has lying around.
         password: () => password,
-        ssl: tls,
+        // TLS checks the certificate against the host name of the settings, not the address connected to.
+        ssl: tls ? { servername: serverNameOf(endpoint.host) } : false,
         application_name: 'plugboard probe',
       });
       // Failures reach connect() and query(); this listener only keeps a late one from crashing.

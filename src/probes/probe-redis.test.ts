@@ -1,13 +1,14 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { probeConnection, type ProbeResult } from './probe-connection.js';
+import { defaultEgress } from '../../test/support/egress.js';
 import { assertNoSocketTo, probeHungServer, requireService } from '../../test/support/probe-servers.js';
 
 const host = '127.0.0.1';
 const port = 6379;
 
 function probe(content: Record<string, unknown>, timeoutMs = 5000): Promise<ProbeResult> {
-  const result = probeConnection({ type: 'redis', content }, { timeoutMs });
+  const result = probeConnection({ type: 'redis', content }, { timeoutMs, egress: defaultEgress });
   assert.ok(result, 'plugboard should probe redis');
   return result;
 }

@@ -1,11 +1,12 @@
 import { Redis } from 'ioredis';
 import { describeNetworkError, messageOf } from './describe-network-error.js';
-import type { ProbeResult, ProbeTarget } from './probe-connection.js';
+import { serverNameOf } from '../egress/egress-connect.js';
+import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe-connection.js';
 import { readSettings } from './read-settings.js';
 import { runProbe } from './run-probe.js';
 
 /** Connects to Redis, authenticates and selects the database when the settings say so, sends PING and quits. */
-export async function probeRedis(target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+export async function probeRedis(target: ProbeTarget, { timeoutMs, egress }: ProbeOptions): Promise<ProbeResult> {
   const read = readSettings(target.content);
   const endpoint = read.endpoint(6379);
   const username = read.text('username', 'user');
@@ -18,12 +19,14 @@ export async function probeRedis(target: ProbeTarget, timeoutMs: number): Promis
 
   return runProbe({
     timeoutMs,
+    egress,
+    endpoint,
     address: endpoint.address,
-    open: () => {
+    open: (to) => {
       const redis = new Redis({
-        host: endpoint.host,
+        host: to.address,
         port: endpoint.port,
-        tls: tls ? { servername: endpoint.host } : undefined,
+        tls: tls ? { servername: serverNameOf(endpoint.host) } : undefined,
         lazyConnect: true,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,

@@ -1,6 +1,7 @@
 import type { Connection } from '../domain/connection.js';
 import type { Connector } from '../domain/connector.js';
 import { validationFailed } from '../domain/errors.js';
+import type { EgressPolicy } from '../egress/egress-policy.js';
 import { isSealed } from '../domain/secrets.js';
 import { PROBED_TYPES, probeConnection, type ProbeResult } from '../probes/probe-connection.js';
 import type { Vault } from './vault.js';
@@ -21,13 +22,14 @@ function openSettings(vault: Vault, value: unknown): unknown {
 export function createConnectionTester(deps: {
   vault: Vault;
   timeoutMs: number;
+  egress: EgressPolicy;
   onResult?: (type: string, ok: boolean) => void;
 }): ConnectionTester {
-  const { vault, timeoutMs, onResult } = deps;
+  const { vault, timeoutMs, egress, onResult } = deps;
   return {
     async test(connection, connector) {
       const content = openSettings(vault, connection.content) as Record<string, unknown>;
-      const probe = probeConnection({ type: connection.type, content, baseUrl: connector?.baseUrl }, { timeoutMs });
+      const probe = probeConnection({ type: connection.type, content, baseUrl: connector?.baseUrl }, { timeoutMs, egress });
       if (!probe) {
         throw validationFailed(
           [{ path: '/type', message: `has no connection test; plugboard tests ${PROBED_TYPES.join(', ')}` }],

@@ -8,6 +8,8 @@ import { DomainError, notFound, validationFailed } from '../domain/errors.js';
 import { isSealed } from '../domain/secrets.js';
 import type { ToolsetSpec } from '../domain/toolset.js';
 import { toFieldErrors } from '../domain/validate.js';
+import { egressFetch } from '../egress/egress-connect.js';
+import type { EgressPolicy } from '../egress/egress-policy.js';
 import { createUpstreamClient, redactCredential, type UpstreamCredential } from '../gateway/call-openapi-tool.js';
 import { createSessionIds, sessionHash, type SessionClaims } from '../gateway/session-ids.js';
 import type { ToolOperation } from '../openapi/convert-openapi.js';
@@ -100,12 +102,14 @@ function redactMcpResult(result: CallToolResult, credential: UpstreamCredential 
  * calling one. Toolsets are compiled once per stored revision (argument validators included) and checked
  * against the store's revision on every call, so a change made through any node is served at once.
  */
-export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; options: GatewayOptions }) {
+export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; options: GatewayOptions; egress: EgressPolicy }) {
   const { db, writer, vault, clock, options } = deps;
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
   const cache = new Map<string, ServedToolset>();
   const upstreamClients = new Map<string, { revision: number; client: Promise<Client> }>();
-  const upstream = createUpstreamClient();
+  // Every upstream, OpenAPI or MCP, is reached through the egress policy.
+  const upstream = createUpstreamClient(deps.egress);
+  const upstreamFetch = egressFetch(deps.egress);
   // Derived once per master key: HKDF on every request would cost more than checking the signature.
   const sessionKeys = new Map(vault.keyIds.map((id) => [id, vault.deriveKey(SESSION_KEY_PURPOSE, id)!]));
   const sessionIds = createSessionIds({ activeKeyId: vault.activeKeyId, key: (id) => sessionKeys.get(id) });
@@ -168,7 +172,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     if (toolset.credential?.in === 'header') headers[toolset.credential.key] = toolset.credential.value;
     const url = new URL(target.url);
     if (toolset.credential?.in === 'query') url.searchParams.set(toolset.credential.key, toolset.credential.value);
-    const transport = target.transportType === 'sse' ? new SSEClientTransport(url, { requestInit: { headers } }) : new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+    const transport = target.transportType === 'sse' ? new SSEClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch }) : new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch });
     const client = new Client({ name: 'plugboard-gateway', version: VERSION_INFO.version });
     client.onclose = () => {
       if (upstreamClients.get(key)?.client === connected) upstreamClients.delete(key);

@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ToolsetTool } from '../domain/toolset.js';
+import type { FetchLike } from '../egress/egress-connect.js';
 import { VERSION_INFO } from './version-info.js';
 
 /** An upstream MCP server as a toolset of type MCP names it. */
@@ -27,10 +28,13 @@ export function parseMcpTarget(detail: string): McpTarget {
   return { url, transportType };
 }
 
-/** Connects to an upstream MCP server with the official client and lists its tools (every page). */
-export async function listUpstreamTools(target: McpTarget, timeoutMs: number): Promise<ToolsetTool[]> {
+/**
+ * Connects to an upstream MCP server with the official client and lists its tools (every page). `fetch`
+ * is the egress policy's (egressFetch): the transports send every request through it.
+ */
+export async function listUpstreamTools(target: McpTarget, timeoutMs: number, fetch: FetchLike): Promise<ToolsetTool[]> {
   const url = new URL(target.url);
-  const transport = target.transportType === 'sse' ? new SSEClientTransport(url) : new StreamableHTTPClientTransport(url);
+  const transport = target.transportType === 'sse' ? new SSEClientTransport(url, { fetch }) : new StreamableHTTPClientTransport(url, { fetch });
   const client = new Client({ name: 'plugboard-reconciler', version: VERSION_INFO.version });
   const options = { timeout: timeoutMs };
   try {

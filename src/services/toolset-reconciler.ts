@@ -4,6 +4,8 @@ import { OpenApiError, convertOpenApi } from '../openapi/convert-openapi.js';
 import type { Db } from '../storage/database.js';
 import * as toolsets from '../storage/toolset-repo.js';
 import type { Writer } from '../storage/writer.js';
+import { egressFetch } from '../egress/egress-connect.js';
+import type { EgressPolicy } from '../egress/egress-policy.js';
 import type { Clock } from './context.js';
 import { listUpstreamTools, parseMcpTarget, type McpTarget } from './mcp-upstream.js';
 
@@ -41,12 +43,15 @@ export function createToolsetReconciler(deps: {
   clock: Clock;
   logger: Logger;
   mcpTimeoutMs: number;
+  /** MCP upstreams are reached only through it. */
+  egress: EgressPolicy;
   claimTtlMs?: number;
   listMcpTools?: (target: McpTarget, timeoutMs: number) => Promise<ToolsetTool[]>;
 }) {
   const { db, writer, clock, logger, mcpTimeoutMs } = deps;
   const claimTtlMs = deps.claimTtlMs ?? 60_000;
-  const listMcpTools = deps.listMcpTools ?? listUpstreamTools;
+  const mcpFetch = egressFetch(deps.egress);
+  const listMcpTools = deps.listMcpTools ?? ((target: McpTarget, timeoutMs: number) => listUpstreamTools(target, timeoutMs, mcpFetch));
   const running = new Set<Promise<unknown>>();
   let timer: NodeJS.Timeout | undefined;
 
