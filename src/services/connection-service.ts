@@ -11,6 +11,7 @@ import {
 import type { Connector } from '../domain/connector.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { DomainError, conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
+import { newUid } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
 import { MASK } from '../domain/secrets.js';
@@ -222,6 +223,8 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     async create(actor: Actor, workspaceId: string, body: unknown, options: WriteOptions = {}): Promise<Connection> {
       authorize(actor, 'connection:create', workspaceId);
       const input = checkInput(body);
+      // Minted before anything is sealed: a connection's id comes from the store, its uid from here.
+      const uid = newUid('connection');
       let health: Health = { state: 'unknown', checkedAt: null, message: null };
       if (options.test) {
         const connector = await connectorOf(db.kysely, workspaceId, input.connectorId);
@@ -235,6 +238,7 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
           const now = clock.now();
           const connection = await connections.insertConnection(tx, {
             workspaceId,
+            uid,
             ...fields,
             variables: inheritVariables(connector?.connectionVariables ?? [], fields.variables),
             health,

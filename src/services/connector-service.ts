@@ -14,7 +14,7 @@ import { changedFields, type NewAuditEvent } from '../domain/audit.js';
 import { canonicalVariables, sameJson } from '../domain/common.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
+import { newId, newUid } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
 import { viewConnector } from '../domain/views.js';
@@ -245,6 +245,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       const connector: Connector = {
         workspaceId,
         id,
+        uid: newUid('connector'),
         ...connectorFieldsFrom(input),
         authSchemeConfigs: configs.map((c, i) => buildAuthSchemeConfig(vault, c, undefined, `/authSchemeConfigs/${i}`)),
         connectionVariables: canonicalVariables(input.connectionVariables ?? []),

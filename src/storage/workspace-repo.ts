@@ -4,6 +4,7 @@ import type { Executor, ReadOptions } from './writer.js';
 
 const toWorkspace = (row: WorkspaceRow): Workspace => ({
   id: row.id,
+  uid: row.uid,
   name: row.name,
   projectId: Number(row.project_id),
   createdAt: row.created_at,
@@ -51,6 +52,7 @@ export async function insertWorkspace(db: Executor, workspace: Workspace): Promi
     .insertInto('workspaces')
     .values({
       id: workspace.id,
+      uid: workspace.uid,
       project_id: workspace.projectId,
       name: workspace.name,
       created_at: workspace.createdAt,
