@@ -125,7 +125,7 @@ export function createGatewayExchanges(options: GatewayOptions) {
       if (initialize) {
         if (messages.length > 1) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own.');
         const version = negotiateVersion(initialize.params?.protocolVersion);
-        headers[SESSION_HEADER] = gateway.sessions.open(client, toolset.name, version);
+        headers[SESSION_HEADER] = gateway.sessions.open(client, toolset, version);
         const answer = { jsonrpc: '2.0', id: initialize.id, result: initializeResult(version, toolset) };
         return json(200, batch ? [answer] : answer, headers);
       }
@@ -133,7 +133,7 @@ export function createGatewayExchanges(options: GatewayOptions) {
       if (typeof sessionId !== 'string' || sessionId === '') {
         throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required (send initialize first).');
       }
-      if (!(await gateway.sessions.check(sessionId, client, toolset.name))) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
+      if (!(await gateway.sessions.check(sessionId, client, toolset))) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
       const version = request.headers[VERSION_HEADER];
       if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
         throw new TransportError(400, ErrorCode.ConnectionClosed, `Bad Request: unsupported protocol version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}).`);
@@ -207,7 +207,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     const { client, toolset } = await admit(request, reply);
     const sessionId = request.headers[SESSION_HEADER];
     if (typeof sessionId !== 'string' || sessionId === '') throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required.');
-    const claims = await gateway.sessions.check(sessionId, client, toolset.name);
+    const claims = await gateway.sessions.check(sessionId, client, toolset);
     if (!claims) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
     await gateway.sessions.end(sessionId, claims);
     return reply.code(200).send();
@@ -217,7 +217,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
 
   app.get('/sse/:workspaceId/:toolset', hidden, async (request, reply) => {
     const { client, toolset } = await admit(request, reply);
-    const sessionId = gateway.sessions.open(client, toolset.name, SSE_PROTOCOL_VERSION);
+    const sessionId = gateway.sessions.open(client, toolset, SSE_PROTOCOL_VERSION);
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, {
@@ -242,7 +242,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     const sessionId = (request.query as { sessionId?: unknown }).sessionId;
     if (typeof sessionId !== 'string' || sessionId === '') throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: the sessionId query parameter is required.');
     const stream = streams.get(sessionId);
-    if (!stream || !(await gateway.sessions.check(sessionId, client, toolset.name))) {
+    if (!stream || !(await gateway.sessions.check(sessionId, client, toolset))) {
       throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found: the SSE stream of this session is not open on this server.');
     }
     const { messages } = readMessages(typeof request.body === 'string' ? request.body : '');

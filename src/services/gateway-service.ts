@@ -26,6 +26,8 @@ import { VERSION_INFO } from './version-info.js';
 export interface GatewayClient {
   readonly workspaceId: string;
   readonly id: string;
+  /** The client itself, where `id` is only its address (sessions are bound to it). */
+  readonly uid: string;
   readonly toolsets: readonly string[];
   /** Calls per second, or null for the server default. */
   readonly rateLimit: number | null;
@@ -38,10 +40,12 @@ interface ServedTool {
   validate?: ValidateFunction;
 }
 
-/** A toolset compiled for serving; rebuilt whenever its stored revision moves. */
+/** A toolset compiled for serving; rebuilt whenever its stored uid or revision moves. */
 export interface ServedToolset {
   readonly workspaceId: string;
   readonly name: string;
+  /** The toolset itself: a toolset created again under the same name is another one, never served from this copy. */
+  readonly uid: string;
   readonly revision: number;
   readonly description: string | null;
   readonly tools: readonly Tool[];
@@ -62,6 +66,8 @@ const SESSION_KEY_PURPOSE = 'mcp-session-ids';
 const CACHE_LIMIT = 1000;
 /** Lookups kept per node between changes of the store (see ChangeStamps): tokens, toolset revisions, sessions. */
 const LOOKUP_LIMIT = 10_000;
+/** How often, at most, compiled toolsets and upstream clients are checked against the store once it changed. */
+const SWEEP_INTERVAL_MS = 1000;
 /** The longest a cached lookup is used, whatever the change stamps say. */
 const LOOKUP_MAX_AGE_MS = 30_000;
 
@@ -82,11 +88,17 @@ function credentialOf(vault: Vault, spec: ToolsetSpec): UpstreamCredential | nul
  * What the MCP gateway does behind its transports: who a bearer token is, which tools a toolset serves, and
  * calling one. Toolsets are compiled once per stored revision (argument validators included) and checked
  * against the store's revision on every call, so a change made through any node is served at once.
+ *
+ * Names are only addresses: what is compiled, connected to upstream and signed into session ids is keyed by the
+ * toolset's uid (and revision), so a toolset or workspace deleted and created again under the same names, whose
+ * revision starts again at 1, never gets the old one's tools, upstream or credential.
  */
 export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; options: GatewayOptions }) {
   const { db, writer, vault, clock, options } = deps;
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+  /** Compiled toolsets by uid. */
   const cache = new Map<string, ServedToolset>();
+  /** Connected MCP upstream clients by toolset uid. */
   const upstreamClients = new Map<string, { revision: number; client: Promise<Client> }>();
   const upstream = createUpstreamClient();
   // Derived once per master key: HKDF on every request would cost more than checking the signature.
@@ -96,8 +108,39 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
   // then served from memory until the store signals a change to access clients, toolsets or ended sessions.
   const lookups = { limit: LOOKUP_LIMIT, maxAgeMs: LOOKUP_MAX_AGE_MS };
   const clientsByToken = createStampedCache<string, gateway.GatewayClientRow>(db.changes, lookups);
-  const revisions = createStampedCache<string, number>(db.changes, lookups);
+  /** By workspace id and name: which toolset (uid) the name stands for now, and its revision. */
+  const versions = createStampedCache<string, gateway.ToolsetVersion>(db.changes, lookups);
   const openSessions = createStampedCache<string, SessionClaims>(db.changes, lookups);
+
+  /** Drops what was kept for a toolset: its compiled copy (with its opened credential) and its upstream client. */
+  function forget(uid: string): void {
+    cache.delete(uid);
+    const client = upstreamClients.get(uid);
+    upstreamClients.delete(uid);
+    if (client) void client.client.then((c) => c.close()).catch(() => undefined);
+  }
+
+  // A delete anywhere (another node's included: the change stamps follow PostgreSQL notifications) drops what
+  // this node kept of the deleted toolsets within about a second, whether or not their names are called again.
+  let sweptStamp: number | undefined;
+  let sweeping = false;
+  async function sweep(): Promise<void> {
+    const stamp = db.changes.current();
+    if (sweeping || stamp === undefined || stamp === sweptStamp) return;
+    const uids = [...new Set([...cache.keys(), ...upstreamClients.keys()])];
+    sweeping = true;
+    try {
+      const stored = await gateway.findStoredToolsetUids(db.kysely, uids);
+      sweptStamp = stamp;
+      for (const uid of uids) if (!stored.has(uid)) forget(uid);
+    } catch {
+      // The store is unreachable: try again on the next tick.
+    } finally {
+      sweeping = false;
+    }
+  }
+  const sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
+  sweeper.unref();
 
   function compile(workspaceId: string, name: string, row: gateway.ServableToolsetRow): ServedToolset {
     const byName = new Map<string, ServedTool>();
@@ -118,6 +161,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     return {
       workspaceId,
       name,
+      uid: row.uid,
       revision: row.revision,
       description: null,
       tools,
@@ -142,7 +186,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
 
   /** A connected client of an MCP upstream, one per toolset revision, made again after a failure. */
   function upstreamClient(toolset: ServedToolset): Promise<Client> {
-    const key = `${toolset.workspaceId}\u0000${toolset.name}`;
+    const key = toolset.uid;
     const cached = upstreamClients.get(key);
     if (cached && cached.revision === toolset.revision) return cached.client;
     if (cached) void cached.client.then((c) => c.close()).catch(() => undefined);
@@ -168,7 +212,8 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
       const client = await upstreamClient(toolset);
       return (await client.callTool({ name, arguments: args }, undefined, { timeout: options.upstreamTimeoutMs })) as CallToolResult;
     } catch (error) {
-      upstreamClients.delete(`${toolset.workspaceId}\u0000${toolset.name}`);
+      const broken = upstreamClients.get(toolset.uid);
+      if (broken?.revision === toolset.revision) upstreamClients.delete(toolset.uid);
       return { content: [{ type: 'text', text: `The upstream MCP server failed on tool "${name}": ${(error as Error).message}` }], isError: true };
     }
   }
@@ -180,7 +225,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
       const hash = hashApiKey(token);
       const row = await clientsByToken.get(hash, () => gateway.findGatewayClient(db.kysely, hash));
       if (!row || row.status !== 'active' || (row.expiresAt !== null && isExpired(row, clock.now()))) return undefined;
-      return { workspaceId: row.workspaceId, id: row.id, toolsets: row.toolsets, rateLimit: row.rateLimit };
+      return { workspaceId: row.workspaceId, id: row.id, uid: row.uid, toolsets: row.toolsets, rateLimit: row.rateLimit };
     },
 
     /** Whether a client may use a toolset of its workspace. */
@@ -189,20 +234,16 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
 
     /** The toolset as currently stored, compiled; undefined when it does not exist. */
     async toolset(workspaceId: string, name: string): Promise<ServedToolset | undefined> {
-      const key = `${workspaceId}\u0000${name}`;
-      const revision = await revisions.get(key, () => gateway.findToolsetRevision(db.kysely, workspaceId, name));
-      if (revision === undefined) {
-        cache.delete(key);
-        return undefined;
-      }
-      const cached = cache.get(key);
-      if (cached && cached.revision === revision) return cached;
+      const version = await versions.get(`${workspaceId}\u0000${name}`, () => gateway.findToolsetVersion(db.kysely, workspaceId, name));
+      if (version === undefined) return undefined;
+      const cached = cache.get(version.uid);
+      if (cached && cached.revision === version.revision) return cached;
       const row = await gateway.findServableToolset(db.kysely, workspaceId, name);
       if (!row) return undefined;
       const served = compile(workspaceId, name, row);
-      cache.delete(key);
+      cache.delete(row.uid);
       if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-      cache.set(key, served);
+      cache.set(row.uid, served);
       return served;
     },
 
@@ -231,20 +272,23 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     },
 
     sessions: {
-      open(client: GatewayClient, toolset: string, protocolVersion: string): string {
+      open(client: GatewayClient, toolset: ServedToolset, protocolVersion: string): string {
         const expiresAt = Math.floor(Date.parse(clock.now()) / 1000) + options.sessionTtlSeconds;
-        return sessionIds.issue({ workspaceId: client.workspaceId, toolset, clientId: client.id, protocolVersion, expiresAt });
+        const claims = { workspaceId: client.workspaceId, toolset: toolset.name, toolsetUid: toolset.uid, clientId: client.id, clientUid: client.uid };
+        return sessionIds.issue({ ...claims, protocolVersion, expiresAt });
       },
       /**
        * The claims of a session id that this client opened for this toolset and that is neither expired nor
-       * ended; undefined otherwise (the transports answer 404, and the client starts a new session).
+       * ended; undefined otherwise (the transports answer 404, and the client starts a new session). Client and
+       * toolset are compared by uid: a session never carries over to others created under the same names.
        */
-      async check(id: string, client: GatewayClient, toolset: string): Promise<SessionClaims | undefined> {
+      async check(id: string, client: GatewayClient, toolset: ServedToolset): Promise<SessionClaims | undefined> {
         const claims = await openSessions.get(id, async () => {
           const verified = sessionIds.verify(id);
           return verified && !(await gateway.isSessionEnded(db.kysely, sessionHash(id))) ? verified : undefined;
         });
-        if (!claims || claims.clientId !== client.id || claims.workspaceId !== client.workspaceId || claims.toolset !== toolset) return undefined;
+        if (!claims || claims.clientUid !== client.uid || claims.toolsetUid !== toolset.uid) return undefined;
+        if (claims.clientId !== client.id || claims.workspaceId !== client.workspaceId || claims.toolset !== toolset.name) return undefined;
         if (claims.expiresAt * 1000 <= Date.parse(clock.now())) return undefined;
         return claims;
       },
@@ -255,6 +299,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     },
 
     async close(): Promise<void> {
+      clearInterval(sweeper);
       const clients = [...upstreamClients.values()];
       upstreamClients.clear();
       await Promise.all(clients.map((c) => c.client.then((client) => client.close()).catch(() => undefined)));
