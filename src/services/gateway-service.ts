@@ -19,7 +19,7 @@ import { hashApiKey } from './access-service.js';
 import { ACCESS_CLIENT_TOKEN_PREFIX } from './access-client-service.js';
 import type { Clock } from './context.js';
 import { parseMcpTarget, type McpTarget } from './mcp-upstream.js';
-import type { Vault } from './vault.js';
+import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 import { VERSION_INFO } from './version-info.js';
 
 /** An access client as the gateway sees it on each call. */
@@ -53,6 +53,8 @@ export interface ServedToolset {
   readonly type: ToolsetSpec['schema']['type'];
   readonly baseUrl: string | null;
   readonly credential: UpstreamCredential | null;
+  /** Why the stored credential cannot be used (a sealed value that does not belong to this toolset); no call goes out. */
+  readonly credentialProblem: string | null;
   readonly mcpTarget: McpTarget | null;
 }
 
@@ -71,14 +73,21 @@ const SWEEP_INTERVAL_MS = 1000;
 /** The longest a cached lookup is used, whatever the change stamps say. */
 const LOOKUP_MAX_AGE_MS = 30_000;
 
-/** The API key of a toolset's authConfig, opened; null when it has none. */
-function credentialOf(vault: Vault, spec: ToolsetSpec): UpstreamCredential | null {
+const API_KEY_PATH = '/spec/authConfig/parameters/apiKeyParameter/value';
+const LEGACY_KEY_PATH = '/spec/authorization/authConfig/key';
+
+/**
+ * The API key of a toolset's authConfig, opened at its place (the toolset's); null when it has none. A sealed
+ * value that was not sealed for this toolset throws MisplacedSealedValue and is never sent.
+ */
+function credentialOf(vault: Vault, spec: ToolsetSpec, owner: Omit<SealPlace, 'path'>): UpstreamCredential | null {
+  const open = (value: string, path: string) => (isSealed(value) ? vault.open(value, { ...owner, path }) : value);
   const parameter = spec.authConfig?.parameters.apiKeyParameter;
-  if (parameter?.value) return { in: parameter.in, key: parameter.key, value: isSealed(parameter.value) ? vault.open(parameter.value) : parameter.value };
+  if (parameter?.value) return { in: parameter.in, key: parameter.key, value: open(parameter.value, API_KEY_PATH) };
   // The older DevS form: authorization {type: "APIKey", authConfig: {key, in?, name?}}.
   const legacy = spec.authorization?.authConfig as { key?: unknown; in?: unknown; name?: unknown } | undefined;
   if (typeof legacy?.key === 'string' && legacy.key !== '') {
-    const value = isSealed(legacy.key) ? vault.open(legacy.key) : legacy.key;
+    const value = open(legacy.key, LEGACY_KEY_PATH);
     return { in: legacy.in === 'query' ? 'query' : 'header', key: typeof legacy.name === 'string' && legacy.name !== '' ? legacy.name : 'Authorization', value };
   }
   return null;
@@ -168,9 +177,18 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
       byName,
       type: row.spec.schema.type,
       baseUrl: row.spec.baseUrl ?? null,
-      credential: credentialOf(vault, row.spec),
+      ...openCredential(row),
       mcpTarget,
     };
+  }
+
+  function openCredential(row: gateway.ServableToolsetRow): Pick<ServedToolset, 'credential' | 'credentialProblem'> {
+    try {
+      return { credential: credentialOf(vault, row.spec, { workspaceUid: row.workspaceUid, resourceUid: row.uid }), credentialProblem: null };
+    } catch (error) {
+      if (!(error instanceof MisplacedSealedValue)) throw error;
+      return { credential: null, credentialProblem: `The toolset's stored credential cannot be used: ${error.message}` };
+    }
   }
 
   function validatorOf(served: ServedTool): ValidateFunction {
@@ -259,6 +277,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
         const errors = toFieldErrors(validate.errors, '');
         throw validationFailed(errors, `Invalid arguments for tool "${name}": ${errors.map((e) => `${e.path || 'arguments'} ${e.message}`).join('; ')}.`);
       }
+      if (toolset.credentialProblem) return { content: [{ type: 'text', text: toolset.credentialProblem }], isError: true };
       if (toolset.type === 'MCP') return callMcpTool(toolset, name, args);
       if (!served.operation) return { content: [{ type: 'text', text: `Tool "${name}" has no upstream operation recorded.` }], isError: true };
       return upstream.call({

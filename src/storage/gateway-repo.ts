@@ -89,6 +89,8 @@ export async function findStoredToolsetUids(db: Executor, uids: readonly string[
 }
 
 export interface ServableToolsetRow extends ToolsetVersion {
+  /** The uid of the toolset's workspace: with the toolset's, the place its sealed credential is bound to. */
+  readonly workspaceUid: string;
   readonly spec: ToolsetSpec;
   readonly status: ToolsetStatus;
   /** How to call each served OpenAPI tool, by tool name; null until a spec first converted. */
@@ -97,14 +99,16 @@ export interface ServableToolsetRow extends ToolsetVersion {
 
 export async function findServableToolset(db: Executor, workspaceId: string, name: string): Promise<ServableToolsetRow | undefined> {
   const row = await db
-    .selectFrom('toolsets')
-    .select(['uid', 'revision', 'spec', 'status', 'operations'])
-    .where('workspace_id', '=', workspaceId)
-    .where('name', '=', name)
+    .selectFrom('toolsets as t')
+    .innerJoin('workspaces as w', 'w.id', 't.workspace_id')
+    .select(['t.uid', 'w.uid as workspace_uid', 't.revision', 't.spec', 't.status', 't.operations'])
+    .where('t.workspace_id', '=', workspaceId)
+    .where('t.name', '=', name)
     .executeTakeFirst();
   return (
     row && {
       uid: row.uid,
+      workspaceUid: row.workspace_uid,
       revision: row.revision,
       spec: JSON.parse(row.spec) as ToolsetSpec,
       status: JSON.parse(row.status) as ToolsetStatus,

@@ -19,6 +19,12 @@ export async function findWorkspace(db: Executor, id: string, options: ReadOptio
   return row && toWorkspace(row);
 }
 
+/** The uid of the workspace stored under an id now, if any: what sealed values and audit events are bound to. */
+export async function findWorkspaceUid(db: Executor, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom('workspaces').select('uid').where('id', '=', id).executeTakeFirst();
+  return row?.uid;
+}
+
 /** The id of the workspace with this project id (the DataWorks dialect's ProjectId), if any. */
 export async function findWorkspaceIdByProjectId(db: Executor, projectId: number): Promise<string | undefined> {
   const row = await db.selectFrom('workspaces').select('id').where('project_id', '=', projectId).executeTakeFirst();

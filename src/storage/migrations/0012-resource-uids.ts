@@ -27,6 +27,8 @@ export function resourceUids(engine: Engine): Migration {
         await sql`update ${sql.table(table)} set uid = ${`${prefix}_`} || ${random}`.execute(db);
         await db.schema.createIndex(`${table}_uid`).on(table).column('uid').unique().execute();
       }
+      // Toolsets had a uid from the start (DevS's numeric one); now it is what the gateway keys on, so it must be unique.
+      await db.schema.createIndex('toolsets_uid').on('toolsets').column('uid').unique().execute();
       await db.schema.alterTable('audit_events').addColumn('workspace_uid', 'text').execute();
       await sql`update audit_events set workspace_uid = (
           select w.uid from workspaces w where w.id = audit_events.workspace_id and w.created_at <= audit_events.at)`.execute(db);
