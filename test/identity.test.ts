@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import { ENGINES, OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
+import { createKeyRotationService } from '../src/services/key-rotation-service.js';
+import { runCli } from './support/cli-process.js';
+import { openStored, sealUnbound, sealedPlaces } from './support/sealed.js';
+import { ENGINES, OWNER_KEY, TEST_MASTER_KEYS, startTestApp, type TestApp } from './support/stores.js';
 import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 
 const API = '/api/v1';
@@ -158,6 +161,18 @@ for (const engine of ENGINES) {
       );
       const history = await app.call('GET', `${API}/workspaces/audited/connectors/secret-crm/history`, { key: otherKey });
       assert.deepEqual(history.body?.items ?? [], []);
+
+      // The operator still reads them all, each with the uid of the workspace it belongs to.
+      const uid = (await app.call('GET', `${API}/workspaces/audited`, { key: otherKey })).body.uid;
+      const all = await runCli(['admin', 'audit', '--workspace', 'audited'], app.store.env);
+      assert.equal(all.code, 0, all.stderr);
+      const lines = all.stdout.trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(lines.map((e) => e.action), ['workspace:create', 'workspace:delete', 'connector:create', 'workspace:create']);
+      assert.equal(lines[0].workspaceUid, uid);
+      assert.equal(new Set(lines.slice(1).map((e) => e.workspaceUid)).size, 1);
+      assert.notEqual(lines[1].workspaceUid, uid);
+      const current = await runCli(['admin', 'audit', '--workspace-uid', uid], app.store.env);
+      assert.deepEqual(current.stdout.trim().split('\n').map((line) => JSON.parse(line).action), ['workspace:create']);
     });
 
     it('gives a resource created again under the same names a new uid, kept for its whole life', async () => {
@@ -188,6 +203,99 @@ for (const engine of ENGINES) {
       assert.equal((await app.call('POST', `${API}/workspaces/again/access-clients`, { body: { id: 'bot', name: 'bot' } })).status, 201);
       const after = await Promise.all([...urls.slice(0, 2), `${API}/workspaces/again/connections/${again.body.id}`, urls[3]!].map(uidOf));
       for (let i = 0; i < urls.length; i++) assert.notEqual(after[i], before[i], urls[i]);
+    });
+
+    it('refuses a sealed value moved to another connection, field or workspace, naming the field and never showing the plaintext', async () => {
+      const canary = 'canary-pw-5e1d';
+      assert.equal((await app.call('POST', `${API}/workspaces`, { body: { id: 'moved', name: 'Moved' } })).status, 201);
+      const create = async (workspace: string, name: string) => {
+        const reply = await app.call('POST', `${API}/workspaces/${workspace}/connections`, {
+          body: { name, type: 'postgresql', content: { host: '127.0.0.1', port: 9, database: 'app', username: 'u', password: canary } },
+        });
+        assert.equal(reply.status, 201, reply.text);
+        return reply.body.id as number;
+      };
+      const [a, b, c] = [await create('default', 'pg-a'), await create('default', 'pg-b'), await create('moved', 'pg-c')];
+      const contentOf = async (id: number) => JSON.parse((await app.db.kysely.selectFrom('connections').select('content').where('id', '=', id).executeTakeFirstOrThrow()).content);
+      const store = (id: number, content: unknown) => app.db.kysely.updateTable('connections').set({ content: JSON.stringify(content) }).where('id', '=', id).execute();
+      const test = (workspace: string, id: number) => app.call('POST', `${API}/workspaces/${workspace}/connections/${id}/test`);
+
+      const own = await test('default', a);
+      assert.equal(own.status, 200, `at its place the value opens and the probe runs: ${own.text}`);
+      const sealed = (await contentOf(a)).password;
+      for (const [workspace, id] of [['default', b], ['moved', c]] as const) {
+        await store(id, { ...(await contentOf(id)), password: sealed });
+        const refused = await test(workspace, id);
+        assert.equal(refused.status, 400, refused.text);
+        assert.match(refused.text, /\/content\/password/);
+        assert.ok(!refused.text.includes(canary));
+      }
+      await store(a, { ...(await contentOf(a)), username: sealed });
+      const otherField = await test('default', a);
+      assert.ok(!otherField.text.includes(canary), otherField.text);
+      assert.notEqual(otherField.status, 200, otherField.text);
+    });
+
+    it('never sends a toolset key moved into another workspace\'s toolset', async () => {
+      await serve('default', 'keyed', upstream.document(), K1, OWNER_KEY);
+      assert.equal((await app.call('POST', `${API}/workspaces`, { body: { id: 'thieves', name: 'Thieves' } })).status, 201);
+      const token = await serve('thieves', 'thief', upstream.document(), K2, OWNER_KEY);
+      const specOf = async (workspace: string, name: string) =>
+        JSON.parse((await app.db.kysely.selectFrom('toolsets').select('spec').where('workspace_id', '=', workspace).where('name', '=', name).executeTakeFirstOrThrow()).spec);
+      const stolen = (await specOf('default', 'keyed')).authConfig.parameters.apiKeyParameter.value;
+      const spec = await specOf('thieves', 'thief');
+      spec.authConfig.parameters.apiKeyParameter.value = stolen;
+      await app.db.kysely
+        .updateTable('toolsets')
+        .set((eb) => ({ spec: JSON.stringify(spec), revision: eb('revision', '+', 1) }))
+        .where('workspace_id', '=', 'thieves')
+        .where('name', '=', 'thief')
+        .execute();
+
+      upstream.seen.length = 0;
+      const client = await connect('thieves', 'thief', token);
+      const result = await client.callTool({ name: 'getItem', arguments: { id: '1' } });
+      assert.equal(result.isError, true);
+      assert.match((result.content as any)[0].text, /not sealed for this place/);
+      assert.deepEqual(sentKeys(), []);
+    });
+
+    it('keys rewrap binds values of the older format to their place, and they keep working', async () => {
+      const master = { id: 'test', key: Buffer.from(TEST_MASTER_KEYS.split(':')[1]!, 'base64') };
+      const token = await serve('default', 'legacy', upstream.document(), K1, OWNER_KEY);
+      const created = await app.call('POST', `${API}/workspaces/default/connections`, { body: { name: 'legacy-db', type: 'http', content: { url: 'http://127.0.0.1:9', password: 'pw-legacy' } } });
+      assert.equal(created.status, 201, created.text);
+      // Both values as a plugboard from before bound values stored them.
+      const row = await app.db.kysely.selectFrom('toolsets').select('spec').where('workspace_id', '=', 'default').where('name', '=', 'legacy').executeTakeFirstOrThrow();
+      const spec = JSON.parse(row.spec);
+      spec.authConfig.parameters.apiKeyParameter.value = sealUnbound(master, K1);
+      await app.db.kysely.updateTable('toolsets').set({ spec: JSON.stringify(spec) }).where('workspace_id', '=', 'default').where('name', '=', 'legacy').execute();
+      await app.db.kysely
+        .updateTable('connections')
+        .set({ content: JSON.stringify({ url: 'http://127.0.0.1:9', password: sealUnbound(master, 'pw-legacy') }) })
+        .where('id', '=', created.body.id)
+        .execute();
+
+      const rotation = createKeyRotationService({ db: app.db, vault: app.vault });
+      assert.equal((await rotation.status()).unbound, 2);
+      const result = await rotation.rewrap({ batchSize: 10 });
+      assert.equal(result.valuesRewrapped, 2);
+      // The values the two tests before copied elsewhere (three connection fields, one toolset key) open nowhere:
+      // left as they are, and counted.
+      assert.equal(result.misplaced, 4);
+      assert.equal(result.after.unbound, 0);
+      const places = await sealedPlaces(app.db);
+      for (const sealed of places.keys()) assert.ok(app.vault.isBound(sealed), sealed.slice(0, 12));
+      const content = JSON.parse((await app.db.kysely.selectFrom('connections').select('content').where('id', '=', created.body.id).executeTakeFirstOrThrow()).content);
+      assert.equal(await openStored(app.db, app.vault, content.password), 'pw-legacy');
+
+      // A change of the toolset makes the gateway read its (now bound) key again.
+      assert.equal((await app.call('PATCH', `${API}/workspaces/default/toolsets/legacy`, { body: { description: 'rewrapped' } })).status, 200);
+      upstream.seen.length = 0;
+      const client = await connect('default', 'legacy', token);
+      const called = await client.callTool({ name: 'getItem', arguments: { id: '1' } });
+      assert.equal(called.isError, undefined, JSON.stringify(called));
+      assert.deepEqual(sentKeys(), [K1]);
     });
   });
 }

@@ -118,6 +118,27 @@ export async function listAuditEvents(db: Executor, filter: AuditFilter): Promis
   return rows.map(toEvent);
 }
 
+/** An event as the operator reads it: with the uid of the workspace it belongs to (null: before uids, of a workspace since deleted). */
+export interface OperatorAuditEvent extends AuditEvent {
+  readonly workspaceUid: string | null;
+}
+
+/**
+ * Every event recorded under a workspace id, of the workspace stored there now and of any deleted before it
+ * (or of one workspace only, by uid), newest first: what the operator reads from the command line.
+ */
+export async function listAuditEventsForOperator(
+  db: Executor,
+  filter: { readonly workspaceId?: string; readonly workspaceUid?: string; readonly before?: number; readonly limit: number },
+): Promise<OperatorAuditEvent[]> {
+  let query = db.selectFrom('audit_events').selectAll();
+  if (filter.workspaceId !== undefined) query = query.where('workspace_id', '=', filter.workspaceId);
+  if (filter.workspaceUid !== undefined) query = query.where('workspace_uid', '=', filter.workspaceUid);
+  if (filter.before !== undefined) query = query.where('id', '<', filter.before);
+  const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
+  return rows.map((row) => ({ ...toEvent(row), workspaceUid: row.workspace_uid }));
+}
+
 /**
  * Records one event per connection of a connector in a single statement: before variables propagate (only
  * the rows whose variables differ, as `connection:update`) or before a forced delete (`connection:delete`).
