@@ -249,6 +249,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       const now = clock.now();
       const id = input.id ?? newId('conn');
       const uid = newUid('connector');
+      // The workspace's uid is read only when there is something to seal: most connectors are created without configs.
       const owner = configs.length > 0 ? await sealOwnerIn(db.kysely, workspaceId, uid) : { workspaceUid: '', resourceUid: uid };
       const connector: Connector = {
         workspaceId,
