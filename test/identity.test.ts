@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
 import { createKeyRotationService } from '../src/services/key-rotation-service.js';
 import { runCli } from './support/cli-process.js';
 import { openStored, sealUnbound, sealedPlaces } from './support/sealed.js';
@@ -296,6 +298,40 @@ for (const engine of ENGINES) {
       const called = await client.callTool({ name: 'getItem', arguments: { id: '1' } });
       assert.equal(called.isError, undefined, JSON.stringify(called));
       assert.deepEqual(sentKeys(), [K1]);
+    });
+
+    // Two nodes on one PostgreSQL database: the other node learns of the change by the store's notifications.
+    if (engine === 'postgres') it('another node never sends the old key, nor honours an old session, once a toolset is created again through this one', async () => {
+      const token = await serve('default', 'twonode', upstream.document(), K1, OWNER_KEY);
+      const config = loadConfig({ ...app.store.env, PLUGBOARD_ADMIN_KEY: OWNER_KEY, RATE_LIMIT_GATEWAY_PER_SECOND: '0', RECONCILE_INTERVAL_MS: '3600000' });
+      const other = await createApp(config);
+      try {
+        const otherBase = await other.server.listen({ port: 0, host: '127.0.0.1' });
+        const onOther = async () => {
+          const client = new Client({ name: 'identity-test', version: '1.0.0' });
+          await client.connect(new StreamableHTTPClientTransport(new URL(`${otherBase}/mcp/default/twonode`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+          clients.push(client);
+          return client;
+        };
+        const first = await onOther();
+        upstream.seen.length = 0;
+        await first.callTool({ name: 'getItem', arguments: { id: '1' } });
+        assert.deepEqual(sentKeys(), [K1]);
+
+        assert.equal((await app.call('DELETE', `${API}/workspaces/default/toolsets/twonode`)).status, 204);
+        const created = await app.call('POST', `${API}/workspaces/default/toolsets`, { body: { name: 'twonode', spec: { schema: { type: 'OpenAPI', detail: upstream.document() }, authConfig: authConfig(K2) } } });
+        assert.equal(created.status, 201, created.text);
+        await settled('default', 'twonode', OWNER_KEY);
+
+        upstream.seen.length = 0;
+        // The old session is refused on the other node (its client starts over), then a new one sends the new key.
+        await assert.rejects(first.callTool({ name: 'getItem', arguments: { id: '2' } }));
+        const second = await onOther();
+        await second.callTool({ name: 'getItem', arguments: { id: '3' } });
+        assert.deepEqual(sentKeys(), [K2]);
+      } finally {
+        await other.close();
+      }
     });
   });
 }
