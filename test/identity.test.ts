@@ -99,6 +99,10 @@ for (const engine of ENGINES) {
       assert.deepEqual(sentKeys(), [K1]);
 
       assert.equal((await app.call('DELETE', `${API}/workspaces/team?force=true`)).status, 204);
+      upstream.seen.length = 0;
+      // At once, not when a cached lookup expires: the workspace took its client and toolset with it.
+      await assert.rejects(first.callTool({ name: 'getItem', arguments: { id: '1' } }));
+      assert.deepEqual(sentKeys(), []);
       const recreated = await app.call('POST', `${API}/workspaces`, { key: otherKey, body: { id: 'team', name: 'Team B' } });
       assert.equal(recreated.status, 201, recreated.text);
       const tokenB = await serve('team', 'shop', otherDocument(upstream.url), K2, otherKey, 'agent');
