@@ -66,8 +66,10 @@ for (const engine of ENGINES) {
         assert.equal(reply.headers['cache-control'], 'no-store');
         assert.match(reply.body.secret, TOKEN);
         const { secret, secrets, createdAt, updatedAt, ...rest } = reply.body;
+        assert.match(reply.body.uid, /^acu_[a-z0-9]{16}$/);
         assert.deepEqual(rest, {
           id: reply.body.id,
+          uid: reply.body.uid,
           workspaceId: 'default',
           name: 'Support bot',
           description: null,

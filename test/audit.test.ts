@@ -53,7 +53,7 @@ for (const engine of ENGINES) {
       const history = await app.call('GET', `${WS}/connections/${id}/history`);
       assert.equal(history.status, 200);
       assert.deepEqual(history.body.items[0].changedFields, ['content.password']);
-      assert.deepEqual(history.body.items[1].changedFields.sort(), ['connectorId', 'content.host', 'content.password', 'credentials', 'description', 'envType', 'health', 'id', 'name', 'status', 'type', 'variables', 'workspaceId'].sort());
+      assert.deepEqual(history.body.items[1].changedFields.sort(), ['connectorId', 'content.host', 'content.password', 'credentials', 'description', 'envType', 'health', 'id', 'name', 'status', 'type', 'uid', 'variables', 'workspaceId'].sort());
       const rows = await app.db.kysely.selectFrom('audit_events').selectAll().execute();
       assert.ok(!JSON.stringify(rows).includes(canary));
     });

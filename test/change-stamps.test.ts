@@ -107,6 +107,12 @@ for (const engine of ENGINES) {
       if (engine === 'postgres') assert.equal(db.changes.current(), stamp, 'a rolled-back transaction changed nothing');
     });
 
+    it('moves when a workspace is deleted: the delete takes its toolsets, access clients and memberships with it', async () => {
+      const stamp = await settledStamp(db.changes);
+      await createWriter(db).write((tx) => tx.deleteFrom('workspaces').where('id', '=', 'nope').execute());
+      assert.notEqual(db.changes.current(), stamp);
+    });
+
     it('moves when another connection or node commits to a table the gateway caches', async () => {
       const before = await settledStamp(db.changes);
       await createWriter(other).write((tx) => sql`insert into mcp_ended_sessions (session_hash, expires_at) values ('other', '2999-01-01')`.execute(tx));

@@ -14,6 +14,7 @@ import { createVault, type MasterKey, type Vault } from '../src/services/vault.j
 import type { Db } from '../src/storage/database.js';
 import { ENGINES, OWNER_KEY, createTestStore, type TestStore } from './support/stores.js';
 import { runCli, startCli } from './support/cli-process.js';
+import { openStored, placeOfStored, sealedPlaces } from './support/sealed.js';
 
 const WS = '/api/v1/workspaces/default';
 /** The writers here go as fast as the server lets them; request rate limits are not what is under test. */
@@ -81,29 +82,32 @@ async function snapshot(db: Db) {
 
 type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 
-/** Opens every sealed value of the store with `vault`: each must open, whatever key it names. */
-function assertAllOpen(state: Snapshot, vault: Vault): number {
+/** Opens every sealed value of the store with `vault` at its place: each must open, whatever key it names. */
+async function assertAllOpen(db: Db, state: Snapshot, vault: Vault): Promise<number> {
   const texts = [
     ...state.connections.flatMap((c) => [c.content, c.credentials]),
     ...state.connectors.map((c) => c.auth_scheme_configs),
     ...state.accessKeys.map((k) => k.secret),
   ];
   const sealed = texts.flatMap((text) => listSealed(JSON.parse(text)));
-  for (const value of sealed) assert.doesNotThrow(() => vault.open(value), `cannot open ${value.slice(0, 24)}…`);
+  const places = await sealedPlaces(db);
+  for (const value of sealed) assert.doesNotThrow(() => vault.open(value, places.get(value)!), `cannot open ${value.slice(0, 24)}…`);
   return sealed.length;
 }
 
-function assertSecrets(state: Snapshot, vault: Vault, expected: ReadonlyMap<number, Secrets>, clientSecret: string): void {
+async function assertSecrets(db: Db, state: Snapshot, vault: Vault, expected: ReadonlyMap<number, Secrets>, clientSecret: string): Promise<void> {
+  const places = await sealedPlaces(db);
+  const open = (sealed: string) => vault.open(sealed, places.get(sealed)!);
   for (const [id, secrets] of expected) {
     const row = state.connections.find((c) => Number(c.id) === id);
     assert.ok(row, `connection ${id} is stored`);
     const content = JSON.parse(row.content);
-    assert.equal(vault.open(content.password), secrets.password, `password of ${id}`);
-    assert.equal(vault.open(content.nested.token), secrets.token, `nested token of ${id}`);
-    assert.equal(vault.open(JSON.parse(row.credentials)[0].secret), secrets.cred, `credential of ${id}`);
+    assert.equal(open(content.password), secrets.password, `password of ${id}`);
+    assert.equal(open(content.nested.token), secrets.token, `nested token of ${id}`);
+    assert.equal(open(JSON.parse(row.credentials)[0].secret), secrets.cred, `credential of ${id}`);
   }
   const configs = JSON.parse(state.connectors[0]!.auth_scheme_configs);
-  assert.equal(vault.open(configs[0].config.clientSecret), clientSecret);
+  assert.equal(open(configs[0].config.clientSecret), clientSecret);
 }
 
 for (const engine of ENGINES) {
@@ -197,9 +201,9 @@ for (const engine of ENGINES) {
       assert.equal(after.audit, before.audit);
       const keep = (s: Snapshot) => [...s.connections, ...s.connectors].map((r) => `${r.id} ${r.revision} ${r.updated_at}`);
       assert.deepEqual(keep(after), keep(before));
-      assertSecrets(after, createVault([NEW.key]), expected, clientSecret);
-      assert.equal(createVault([NEW.key]).open(JSON.parse(after.accessKeys[0]!.secret)), accessKeySecret);
-      assert.equal(assertAllOpen(after, createVault([NEW.key])), 17);
+      await assertSecrets(app!.db, after, createVault([NEW.key]), expected, clientSecret);
+      assert.equal(await openStored(app!.db, createVault([NEW.key]), JSON.parse(after.accessKeys[0]!.secret)), accessKeySecret);
+      assert.equal(await assertAllOpen(app!.db, after, createVault([NEW.key])), 17);
 
       const again = await rotation([NEW.key, OLD.key]).rewrap({ batchSize: 2 });
       assert.equal(again.valuesRewrapped, 0);
@@ -216,7 +220,8 @@ for (const engine of ENGINES) {
         const row = await app!.db.kysely.selectFrom('connections').select('content').where('id', '=', id).executeTakeFirstOrThrow();
         // A node that still seals with "old" writes a new password while the rewrap runs.
         const racedPassword = `pw-${tag}-raced-later`;
-        const written = JSON.stringify({ ...JSON.parse(row.content), password: createVault([OLD.key]).seal(racedPassword) });
+        const place = await placeOfStored(app!.db, JSON.parse(row.content).password);
+        const written = JSON.stringify({ ...JSON.parse(row.content), password: createVault([OLD.key]).seal(racedPassword, place) });
 
         const side = new pg.Client({ connectionString: store.env.DATABASE_URL });
         await side.connect();
@@ -242,8 +247,8 @@ for (const engine of ENGINES) {
         }
         const content = JSON.parse((await snapshot(app!.db)).connections.find((c) => Number(c.id) === id)!.content);
         const onlyNew = createVault([NEW.key]);
-        assert.equal(onlyNew.open(content.password), racedPassword, 'the concurrent write survives');
-        assert.equal(onlyNew.open(content.nested.token), expected.get(id)!.token);
+        assert.equal(await openStored(app!.db, onlyNew, content.password), racedPassword, 'the concurrent write survives');
+        assert.equal(await openStored(app!.db, onlyNew, content.nested.token), expected.get(id)!.token);
       },
     );
   });
@@ -373,8 +378,8 @@ for (const engine of ENGINES) {
       try {
         const state = await snapshot(db);
         const onlyNew = createVault([NEW.key]);
-        assert.equal(assertAllOpen(state, onlyNew), 151);
-        assertSecrets(state, onlyNew, acked, clientSecret);
+        assert.equal(await assertAllOpen(db, state, onlyNew), 151);
+        await assertSecrets(db, state, onlyNew, acked, clientSecret);
         for (const [id, values] of acked) {
           const row = state.connections.find((c) => Number(c.id) === id)!;
           assert.equal(JSON.parse(row.content).host, values.host);

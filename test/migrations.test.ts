@@ -73,3 +73,45 @@ describe('migrations [postgres] beside schemas dropped by others', () => {
     }
   });
 });
+
+for (const engine of ENGINES) {
+  describe(`migration 0012-resource-uids [${engine}]`, () => {
+    it('gives every existing workspace, connector, connection and access client a uid of its own, and audit events their workspace\'s', async () => {
+      const store = await createTestStore(engine);
+      const config = loadConfig(store.env);
+      const db = openDb(config.database.engine === 'sqlite' ? { engine: 'sqlite', location: config.database.file } : { engine: 'postgres', location: config.database.url });
+      try {
+        await migrateToLatest(db, '0011-connection-order');
+        const at = (minute: number) => `2026-01-01T00:${String(minute).padStart(2, '0')}:00.000Z`;
+        for (const [i, id] of ['a', 'b'].entries()) {
+          await sql`insert into workspaces (id, project_id, name, created_at, updated_at, revision) values (${id}, ${i + 1}, ${id}, ${at(10)}, ${at(10)}, 1)`.execute(db.kysely);
+          await sql`insert into access_clients (workspace_id, id, name, description, toolsets, rate_limit, status, created_at, updated_at, revision)
+            values (${id}, 'bot', 'bot', null, '[]', null, 'active', ${at(11)}, ${at(11)}, 1)`.execute(db.kysely);
+          await sql`insert into connections (workspace_id, connector_id, scope, name, type, env_type, description, status, content, variables, credentials, health, created_at, updated_at, revision)
+            values (${id}, null, '', 'db', 'http', 0, null, 'active', '{}', '[]', '[]', '{}', ${at(11)}, ${at(11)}, 1)`.execute(db.kysely);
+        }
+        // An event of an older workspace "a", deleted before today's "a" was created, and one of today's.
+        for (const minute of [5, 12]) {
+          await sql`insert into audit_events (at, principal_id, workspace_id, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields)
+            values (${at(minute)}, 'p', 'a', 'workspace:update', 'workspace', 'a', 'r', 1, 2, '[]')`.execute(db.kysely);
+        }
+
+        assert.deepEqual((await migrateToLatest(db)).applied, ['0012-resource-uids']);
+        const uids: string[] = [];
+        for (const [table, prefix] of [['workspaces', 'wsu_'], ['access_clients', 'acu_'], ['connections', 'cnu_']] as const) {
+          const { rows } = await sql<{ uid: string }>`select uid from ${sql.table(table)}`.execute(db.kysely);
+          assert.equal(rows.length, 2);
+          for (const row of rows) assert.ok(row.uid.startsWith(prefix) && row.uid.length === prefix.length + 32, `${table}: ${row.uid}`);
+          uids.push(...rows.map((row) => row.uid));
+        }
+        assert.equal(new Set(uids).size, uids.length, 'every uid is different');
+        const { rows: events } = await sql<{ at: string; workspace_uid: string | null }>`select at, workspace_uid from audit_events order by at`.execute(db.kysely);
+        const { rows: workspace } = await sql<{ uid: string }>`select uid from workspaces where id = 'a'`.execute(db.kysely);
+        assert.deepEqual(events.map((e) => e.workspace_uid), [null, workspace[0]!.uid]);
+      } finally {
+        await db.close();
+        await store.drop();
+      }
+    });
+  });
+}

@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createApp, type App } from '../src/app.js';
 import { ENGINES, OWNER_KEY, TEST_DATABASE_URL, createTestStore, startTestApp, type Reply, type TestApp, type TestStore } from './support/stores.js';
+import { openStored } from './support/sealed.js';
 
 const WS = '/api/v1/workspaces/default';
 const CONNECTORS = `${WS}/connectors`;
@@ -170,8 +171,8 @@ for (const engine of ENGINES) {
       assert.equal(put.body.revision, read.body.revision + 1);
       const after = await rawConnection(app, created.id);
       assert.equal(after.content.port, 3307);
-      assert.equal(app.vault.open(after.content.password), PASSWORD);
-      assert.equal(app.vault.open(after.credentials[0]!.secret!), CRED_ACTION);
+      assert.equal(await openStored(app.db, app.vault, after.content.password), PASSWORD);
+      assert.equal(await openStored(app.db, app.vault, after.credentials[0]!.secret!), CRED_ACTION);
       assert.equal(after.content.password, before.content.password, 'the ciphertext itself is kept');
 
       // The same for a connector's auth-scheme config, through the connector and through the config.
@@ -186,7 +187,7 @@ for (const engine of ENGINES) {
       assert.equal(patched.status, 200, patched.text);
       assert.deepEqual(patched.body.config, { tokenUrl: 'https://auth.example.com/token', clientId: 'cid-2', clientSecret: MASK });
       const stored = (await rawConfigs(app, 'host')).configs.find((c) => c.id === 'oauth')!;
-      assert.equal(app.vault.open(stored.config.clientSecret), CLIENT_SECRET);
+      assert.equal(await openStored(app.db, app.vault, stored.config.clientSecret), CLIENT_SECRET);
     });
 
     it('never stores a plaintext secret in the raw columns or the database files', async () => {
@@ -195,11 +196,11 @@ for (const engine of ENGINES) {
       const secrets = [PASSWORD, CRED_ACTION, CLIENT_SECRET];
       const connection = await rawConnection(app, created.id);
       assertNoPlaintext(connection.text, secrets, 'connections.content/credentials');
-      assert.match(connection.content.password, /^pbenc:v1:/);
-      assert.match(connection.credentials[0]!.secret!, /^pbenc:v1:/);
+      assert.match(connection.content.password, /^pbenc:v2:/);
+      assert.match(connection.credentials[0]!.secret!, /^pbenc:v2:/);
       const configs = await rawConfigs(app, 'host');
       assertNoPlaintext(configs.text, secrets, 'connectors.auth_scheme_configs');
-      assert.match(configs.configs[0]!.config.clientSecret, /^pbenc:v1:/);
+      assert.match(configs.configs[0]!.config.clientSecret, /^pbenc:v2:/);
 
       if (engine === 'sqlite') {
         const dir = app.store.env.DATA_DIR!;
@@ -273,8 +274,8 @@ for (const engine of ENGINES) {
       assert.equal(replaced.body.revision, unrelated.body.revision + 1);
       const now = await rawConnection(app, created.id);
       assert.notEqual(now.content.password, first.content.password);
-      assert.equal(app.vault.open(now.content.password), 'pw-new-value');
-      assert.equal(app.vault.open(now.credentials[0]!.secret!), 'cred-new-value');
+      assert.equal(await openStored(app.db, app.vault, now.content.password), 'pw-new-value');
+      assert.equal(await openStored(app.db, app.vault, now.credentials[0]!.secret!), 'cred-new-value');
       assert.equal(now.content.port, 1);
       assertNoPlaintext(now.text, ['pw-new-value', 'cred-new-value'], 'the raw row');
     });
@@ -322,9 +323,9 @@ for (const engine of ENGINES) {
       const expected = Object.fromEntries(Object.keys(values).map((k) => [k, MASK]));
       assert.deepEqual(created.content, { ...expected, nested: { Api_Key: MASK }, bearer_token: MASK, harmless: 'visible' });
       const raw = await rawConnection(app, created.id);
-      for (const [key, value] of Object.entries(values)) assert.equal(app.vault.open(raw.content[key]), value, key);
-      assert.equal(app.vault.open(raw.content.nested.Api_Key), 'v-nested-6');
-      assert.equal(app.vault.open(raw.content.bearer_token), 'v-bearer-7');
+      for (const [key, value] of Object.entries(values)) assert.equal(await openStored(app.db, app.vault, raw.content[key]), value, key);
+      assert.equal(await openStored(app.db, app.vault, raw.content.nested.Api_Key), 'v-nested-6');
+      assert.equal(await openStored(app.db, app.vault, raw.content.bearer_token), 'v-bearer-7');
       assert.equal(raw.content.harmless, 'visible');
       assertNoPlaintext(raw.text, [...Object.values(values), 'v-nested-6', 'v-bearer-7'], 'the raw row');
 
@@ -341,8 +342,8 @@ for (const engine of ENGINES) {
       assert.equal(config.body.config.client_secret, MASK);
       assert.equal(config.body.config['Client-Secret'], MASK);
       const stored = (await rawConfigs(app, 'host')).configs.find((c) => c.id === 'snake')!;
-      assert.equal(app.vault.open(stored.config.client_secret), 'v-snake-8');
-      assert.equal(app.vault.open(stored.config['Client-Secret']), 'v-kebab-9');
+      assert.equal(await openStored(app.db, app.vault, stored.config.client_secret), 'v-snake-8');
+      assert.equal(await openStored(app.db, app.vault, stored.config['Client-Secret']), 'v-kebab-9');
     });
 
     it('keeps each credential secret with its own kind and auth-scheme config when the list is reordered', async () => {
@@ -362,7 +363,7 @@ for (const engine of ENGINES) {
       const check = async (order: string[]) => {
         const raw = await rawConnection(app, created.id);
         assert.deepEqual(raw.credentials.map((c) => `${c.kind}/${c.authSchemeConfigId}`), order);
-        for (const c of raw.credentials) assert.equal(app.vault.open(c.secret!), expected.get(`${c.kind}/${c.authSchemeConfigId}`));
+        for (const c of raw.credentials) assert.equal(await openStored(app.db, app.vault, c.secret!), expected.get(`${c.kind}/${c.authSchemeConfigId}`));
       };
       const reversed = [...created.credentials].reverse();
       const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { ...created, credentials: reversed } });
@@ -392,7 +393,7 @@ for (const engine of ENGINES) {
       assert.equal(retyped.status, 200, retyped.text);
       assert.equal(retyped.body.content.accessToken, '******');
       const row = await app.db.kysely.selectFrom('connections').select('content').where('id', '=', created.body.id).executeTakeFirstOrThrow();
-      assert.equal(app.vault.open(JSON.parse(row.content).accessToken), 'tok-123');
+      assert.equal(await openStored(app.db, app.vault, JSON.parse(row.content).accessToken), 'tok-123');
     });
 
     it('never echoes a plaintext secret in an error response', async () => {
@@ -429,7 +430,7 @@ for (const engine of ENGINES) {
         assertNoPlaintext(reply.text, [leaked, long, PASSWORD, CRED_ACTION], `a ${reply.status} response`);
       }
       const raw = await rawConnection(app, created.id);
-      assert.equal(app.vault.open(raw.content.password), PASSWORD, 'no failed write touched the stored secret');
+      assert.equal(await openStored(app.db, app.vault, raw.content.password), PASSWORD, 'no failed write touched the stored secret');
     });
   });
 
@@ -519,7 +520,7 @@ for (const engine of ENGINES) {
             assert.equal(second.vault.activeKeyId, keyId);
             const raw = await rawConnection(second, id);
             assert.equal(second.vault.keyIdOf(raw.content.token), keyId);
-            assert.equal(second.vault.open(raw.content.token), 'tok-Rr40-across-restart');
+            assert.equal(await openStored(second.db, second.vault, raw.content.token), 'tok-Rr40-across-restart');
             // Writing the same plaintext again is recognised (it decrypts), so nothing changes.
             const again = await inject(second, 'PATCH', `${CONNECTIONS}/${id}`, { body: { content: { token: 'tok-Rr40-across-restart' } } });
             assert.equal(again.status, 200, again.text);

@@ -8,6 +8,7 @@ import { loadMasterKeys } from '../src/app.js';
 import { createKeyRotationService } from '../src/services/key-rotation-service.js';
 import { createVault } from '../src/services/vault.js';
 import { ENGINES, OWNER_KEY, startTestApp, type Reply, type TestApp } from './support/stores.js';
+import { openStored } from './support/sealed.js';
 
 const API = '/api/v1';
 const WS = `${API}/workspaces/default`;
@@ -100,7 +101,7 @@ for (const engine of ENGINES) {
 
         const row = await app.db.kysely.selectFrom('access_keys').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
         assert.ok(!JSON.stringify(row).includes(created.secret), 'the stored row holds the plaintext secret');
-        assert.match(row.secret, /^"pbenc:v1:/);
+        assert.match(row.secret, /^"pbenc:v2:/);
         const found = kind === 'alibaba' ? await app.services.accessKeys.findAccessKey(created.id) : await app.services.accessKeys.findAkSk(created.id);
         assert.ok(found);
         assert.equal(found.secret, created.secret);
@@ -276,7 +277,7 @@ for (const engine of ENGINES) {
       const row = await app.db.kysely.selectFrom('access_keys').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
       const sealed = JSON.parse(row.secret) as string;
       assert.equal(vault.keyIdOf(sealed), 'next');
-      assert.equal(vault.open(sealed), created.secret);
+      assert.equal(await openStored(app.db, vault, sealed), created.secret);
     });
   });
 

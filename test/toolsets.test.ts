@@ -5,6 +5,7 @@ import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { ENGINES, OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
 import { startUpstreamMcp, type UpstreamMcp } from './support/mcp-upstream.js';
+import { openStored } from './support/sealed.js';
 
 const WS = '/api/v1/workspaces/default';
 const TOOLSETS = `${WS}/toolsets`;
@@ -105,7 +106,7 @@ for (const engine of ENGINES) {
       const row = await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', 'keyed').executeTakeFirstOrThrow();
       assert.ok(!row.spec.includes('upstream-key-123'));
       const sealed = JSON.parse(row.spec).authConfig.parameters.apiKeyParameter.value;
-      assert.equal(app.vault.open(sealed), 'upstream-key-123');
+      assert.equal(await openStored(app.db, app.vault, sealed), 'upstream-key-123');
       const noStored = await app.call('POST', TOOLSETS, { body: { name: 'masked', ...openApi(petstore, { authConfig: { ...authConfig, parameters: { apiKeyParameter: { ...authConfig.parameters.apiKeyParameter, value: '******' } } } }) } });
       assert.equal(noStored.status, 400);
       assert.equal(noStored.body.errors[0].path, '/spec/authConfig/parameters/apiKeyParameter/value');

@@ -3,6 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENGINES, startTestApp, type Reply, type TestApp } from './support/stores.js';
+import { openStored } from './support/sealed.js';
 
 const WS = '/api/v1/workspaces/default';
 const CONNECTORS = `${WS}/connectors`;
@@ -358,7 +359,7 @@ for (const engine of ENGINES) {
         assert.equal(reply.status, 200, reply.text);
         assert.deepEqual(reply.body.content, { port: 3307, options: { ssl: true, charset: 'utf8' }, database: 'app', password: '******' });
         const row = await app.db.kysely.selectFrom('connections').select('content').where('id', '=', created.id).executeTakeFirstOrThrow();
-        assert.equal(app.vault.open(JSON.parse(row.content).password), 'pw-1');
+        assert.equal(await openStored(app.db, app.vault, JSON.parse(row.content).password), 'pw-1');
       });
 
       it('reads a PATCH sent as plain application/json as a merge patch', async () => {
@@ -736,7 +737,7 @@ for (const engine of ENGINES) {
         assert.equal(afterwards.content.password, '******');
         assert.equal(afterwards.revision, created.revision + 20);
         const row = await app.db.kysely.selectFrom('connections').select('content').where('id', '=', created.id).executeTakeFirstOrThrow();
-        assert.equal(app.vault.open(JSON.parse(row.content).password), 'pw-race');
+        assert.equal(await openStored(app.db, app.vault, JSON.parse(row.content).password), 'pw-race');
       });
     });
   });

@@ -72,10 +72,21 @@ async function median(times: number, run: () => Promise<number>): Promise<number
   return samples[Math.floor(samples.length / 2)]!;
 }
 
-/** The SELECT list that makes copy `n` of the template: its own name, the template's connector for the first ones. */
-const copyOf = (columns: readonly string[]) =>
+/** A fresh uid in SQL: every copy is another connection. */
+const RANDOM_UID = { sqlite: "'cnu_' || lower(hex(randomblob(16)))", postgres: "'cnu_' || replace(gen_random_uuid()::text, '-', '')" } as const;
+
+/** The SELECT list that makes copy `n` of the template: its own name and uid, the template's connector for the first ones. */
+const copyOf = (columns: readonly string[], engine: keyof typeof RANDOM_UID) =>
   columns.map((c) =>
-    c === 'name' ? "'bench-conn-' || n" : c === 'connector_id' ? `case when n < ${OF_CONNECTOR} then connector_id end` : c === 'scope' ? `case when n < ${OF_CONNECTOR} then scope else '' end` : quote(c),
+    c === 'name'
+      ? "'bench-conn-' || n"
+      : c === 'uid'
+        ? RANDOM_UID[engine]
+        : c === 'connector_id'
+          ? `case when n < ${OF_CONNECTOR} then connector_id end`
+          : c === 'scope'
+            ? `case when n < ${OF_CONNECTOR} then scope else '' end`
+            : quote(c),
   );
 
 /** Copies the template connection into 999,999 more: the first 9,999 of the template's connector, the rest of none. */
@@ -86,7 +97,7 @@ async function seed(store: ReadStore, templateId: number): Promise<void> {
     try {
       db.pragma('busy_timeout = 30000');
       const columns = db.prepare<[], { name: string }>("select name from pragma_table_info('connections')").all().map((c) => c.name).filter((c) => c !== 'id');
-      const select = copyOf(columns);
+      const select = copyOf(columns, 'sqlite');
       db.prepare(
         `with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ?)
          insert into connections (${columns.map(quote).join(', ')}) select ${select.join(', ')} from connections, seq where id = ?`,
@@ -103,7 +114,7 @@ async function seed(store: ReadStore, templateId: number): Promise<void> {
       "select column_name as name from information_schema.columns where table_schema = current_schema() and table_name = 'connections' and column_name <> 'id' order by ordinal_position",
     );
     const columns = rows.map((r) => r.name);
-    const select = copyOf(columns);
+    const select = copyOf(columns, 'postgres');
     await client.query(
       `insert into connections (${columns.map(quote).join(', ')}) select ${select.join(', ')} from connections, generate_series(1, $1::integer) as n where id = $2`,
       [count, templateId],

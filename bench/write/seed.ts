@@ -34,7 +34,8 @@ export function cloneInSqlite(file: string, count: number): void {
   try {
     db.pragma('busy_timeout = 10000');
     const columns = db.prepare<[], { name: string }>("select name from pragma_table_info('connectors')").all().map((c) => c.name);
-    const select = columns.map((c) => (c === 'id' ? "printf('c-%05d', n)" : quote(c))).join(', ');
+    // Every copy is another connector: its own id and its own uid.
+    const select = columns.map((c) => (c === 'id' ? "printf('c-%05d', n)" : c === 'uid' ? "'ctu_' || lower(hex(randomblob(16)))" : quote(c))).join(', ');
     db.prepare(
       `with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ?)
        insert into connectors (${columns.map(quote).join(', ')})
@@ -52,7 +53,9 @@ export async function cloneInPostgres(admin: pg.Client, schema: string, count: n
     [schema],
   );
   const columns = rows.map((r) => r.name);
-  const select = columns.map((c) => (c === 'id' ? "'c-' || lpad(n::text, greatest(5, length(n::text)), '0')" : quote(c))).join(', ');
+  const select = columns
+    .map((c) => (c === 'id' ? "'c-' || lpad(n::text, greatest(5, length(n::text)), '0')" : c === 'uid' ? "'ctu_' || replace(gen_random_uuid()::text, '-', '')" : quote(c)))
+    .join(', ');
   const table = `${quote(schema)}.connectors`;
   await admin.query(
     `insert into ${table} (${columns.map(quote).join(', ')})

@@ -19,6 +19,9 @@ const Timestamp = Type.String({ format: 'date-time' });
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 const Stored = { createdAt: Timestamp, updatedAt: Timestamp, revision: Type.Integer({ minimum: 1 }) };
 /** Server-managed fields a client may send back in a PUT body; they are ignored. */
+/** Read-only: minted at creation and never reused, unlike ids and names, which a delete frees for reuse. */
+export const Uid = Type.String({ description: 'Server-managed and immutable: the resource itself, where its id or name is only an address. A resource deleted and created again under the same id gets another uid.' });
+
 const Ignored = (names: string[]) => Object.fromEntries(names.map((n) => [n, Type.Optional(Type.Unknown({ description: 'Server-managed; ignored.' }))]));
 
 export const ProblemSchema = Type.Object(
@@ -45,9 +48,9 @@ export const PageQuery = Type.Object(
 export const pageOf = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: NullableString });
 
-export const WorkspaceView = Type.Object({ id: Slug, ...WorkspaceFields, projectId: Type.Integer({ minimum: 1 }), ...Stored });
+export const WorkspaceView = Type.Object({ id: Slug, uid: Uid, ...WorkspaceFields, projectId: Type.Integer({ minimum: 1 }), ...Stored });
 export const WorkspacePutBody = Type.Object(
-  { ...WorkspaceFields, ...Ignored(['id', 'projectId', 'createdAt', 'updatedAt', 'revision']) },
+  { ...WorkspaceFields, ...Ignored(['id', 'uid', 'projectId', 'createdAt', 'updatedAt', 'revision']) },
   { additionalProperties: false },
 );
 
@@ -76,6 +79,7 @@ export const VersionBody = Type.Object(
 
 export const ConnectorView = Type.Object({
   id: Slug,
+  uid: Uid,
   workspaceId: Slug,
   name: Type.String(),
   description: NullableString,
@@ -98,7 +102,7 @@ export const ConnectorPutBody = Type.Object(
     ...ConnectorCommands,
     authSchemeConfigs: Type.Optional(Type.Unknown({ description: 'Read-only here: may be echoed back unchanged.' })),
     versions: Type.Optional(Type.Unknown({ description: 'Read-only here: may be echoed back unchanged.' })),
-    ...Ignored(['id', 'workspaceId', 'createdAt', 'updatedAt', 'revision']),
+    ...Ignored(['id', 'uid', 'workspaceId', 'createdAt', 'updatedAt', 'revision']),
   },
   { additionalProperties: false },
 );
@@ -109,6 +113,7 @@ export const AuthSchemeConfigBody = Type.Object(
 
 export const ConnectionView = Type.Object({
   id: Type.Integer({ minimum: 1 }),
+  uid: Uid,
   workspaceId: Slug,
   connectorId: Type.Union([Slug, Type.Null()]),
   name: Type.String(),
@@ -128,7 +133,7 @@ export const ConnectionPutBody = Type.Object(
   {
     connectorId: Nullable(Slug),
     ...ConnectionFields,
-    ...Ignored(['id', 'workspaceId', 'health', 'createdAt', 'updatedAt', 'revision']),
+    ...Ignored(['id', 'uid', 'workspaceId', 'health', 'createdAt', 'updatedAt', 'revision']),
   },
   { additionalProperties: false },
 );

@@ -34,6 +34,7 @@ function printStatus(status: KeyStatus, out: Output): void {
   const { total, withSealedValues, toRewrap } = status.rows;
   out(`rows: ${total} (${withSealedValues} hold sealed values, ${toRewrap} need a rewrap)`);
   if (status.unrecognised > 0) out(`${status.unrecognised} strings look sealed but are in no format this version reads`);
+  if (status.unbound > 0) out(`${status.unbound} values are not bound to their place (older format): run plugboard keys rewrap`);
   const off = valuesOffActive(status);
   out(off === 0 ? 'every sealed value uses the active key: keys other than it can be removed' : `${off} values use older keys: run plugboard keys rewrap`);
 }
@@ -43,7 +44,10 @@ export async function keysStatus(config: Config, out: Output): Promise<void> {
   printStatus(await withKeyRotation(config, (rotation) => rotation.status()), out);
 }
 
-/** `plugboard keys rewrap`: moves every sealed value onto the active key. False when some are still left. */
+/**
+ * `plugboard keys rewrap`: moves every sealed value onto the active key, bound to its place (older unbound values
+ * are sealed again). False when some are still left.
+ */
 export async function keysRewrap(config: Config, options: { batchSize: number }, out: Output): Promise<boolean> {
   return withKeyRotation(config, async (rotation, activeKeyId) => {
     out(`re-wrapping onto key "${activeKeyId}", ${options.batchSize} rows per batch`);
@@ -55,8 +59,11 @@ export async function keysRewrap(config: Config, options: { batchSize: number },
       `done: ${result.valuesRewrapped} values in ${result.rowsRewrapped} of ${result.rowsScanned} rows re-wrapped; ` +
         `${result.retries} times a row changed under the rewrap and was read again`,
     );
+    if (result.misplaced > 0) {
+      out(`${result.misplaced} values do not belong where they are stored (sealed for another field, resource or workspace) and were left as they are: they open nowhere; enter those secrets again`);
+    }
     printStatus(result.after, out);
-    const left = valuesOffActive(result.after);
+    const left = valuesOffActive(result.after) + result.after.unbound;
     // Only a node that still seals with an older key (not restarted with the new list) writes such values.
     if (left > 0) out(`${left} values were written with an older key during the run: restart every node with the new key first, then run again`);
     return left === 0;

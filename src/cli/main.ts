@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type ConfigFlags } from '../config.js';
 import { ROLES, type Role } from '../domain/permissions.js';
 import { VERSION, createApp, loadMasterKeys, openStore } from '../app.js';
@@ -11,6 +11,7 @@ import { issueAccessKey } from '../services/access-key-service.js';
 import { issueKey } from '../services/access-service.js';
 import { systemClock } from '../services/context.js';
 import { createVault } from '../services/vault.js';
+import { printAuditEvents } from './audit.js';
 import { keysRewrap, keysStatus, parseBatchSize } from './keys.js';
 import { importToolset } from './toolsets.js';
 
@@ -37,6 +38,12 @@ async function run(body: () => Promise<void>) {
 function banner(key: string) {
   const line = '-'.repeat(72);
   return `${line}\nplugboard created workspace "default" and an owner API key. It is shown only this once:\n\n  ${key}\n\nConsole: open http://HOST:PORT/console/ and sign in with this key\nTry it:  curl -H "Authorization: Bearer ${key}" http://HOST:PORT/api/v1/workspaces\n${line}\n`;
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return n;
 }
 
 const program = new Command('plugboard').description('Self-hosted connector hub.').version(VERSION);
@@ -140,6 +147,21 @@ storeOptions(
       await db.close();
     }
   }),
+);
+
+storeOptions(
+  admin
+    .command('audit')
+    .description('Print the audit events recorded under a workspace id (deleted workspaces of that id included) or of one workspace uid, newest first, as JSON lines.')
+    .option('-w, --workspace <id>', 'workspace id: events of every workspace that had it')
+    .option('-u, --workspace-uid <uid>', 'workspace uid: events of that workspace only')
+    .option('--limit <n>', 'at most this many events', parseLimit, 1000),
+).action((flags: ConfigFlags & { workspace?: string; workspaceUid?: string; limit: number }) =>
+  run(() =>
+    printAuditEvents(loadConfig(process.env, flags), { workspaceId: flags.workspace, workspaceUid: flags.workspaceUid, limit: flags.limit }, (line) =>
+      process.stdout.write(`${line}\n`),
+    ),
+  ),
 );
 
 const toolsetsCommand = program.command('toolsets').description('Toolsets: APIs turned into tools for AI agents.');

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, duplicateIndexes, type Stored } from './common.js';
+import { Nullable, duplicateIndexes, type Identified, type Stored } from './common.js';
 import type { FieldError } from './errors.js';
 import { TOOLSET_NAME_PATTERN } from './toolset.js';
 
@@ -27,7 +27,7 @@ export interface AccessClientSecret {
 }
 
 /** A consumer of the MCP gateway: which toolsets it may call, how fast, and the tokens it proves itself with. */
-export interface AccessClient extends Stored {
+export interface AccessClient extends Stored, Identified {
   readonly workspaceId: string;
   readonly id: string;
   readonly name: string;

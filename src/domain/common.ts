@@ -34,6 +34,11 @@ export interface Variable {
 }
 
 /** Fields every stored resource carries and the server alone manages. */
+/** A resource that has a uid: minted at creation, never reused when its names are (see src/domain/ids.ts). */
+export interface Identified {
+  readonly uid: string;
+}
+
 export interface Stored {
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Slug, Variables, duplicateIndexes, type Stored, type Variable } from './common.js';
+import { Nullable, Slug, Variables, duplicateIndexes, type Identified, type Stored, type Variable } from './common.js';
 import type { FieldError } from './errors.js';
 
 export const CONNECTION_STATUSES = ['active', 'disabled'] as const;
@@ -23,7 +23,7 @@ export interface Health {
 }
 
 /** One set of credentials and settings for reaching a system. */
-export interface Connection extends Stored {
+export interface Connection extends Stored, Identified {
   readonly id: number;
   readonly workspaceId: string;
   readonly connectorId: string | null;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { HttpUrl, Nullable, Slug, Tags, Variables, duplicateIndexes, type Stored, type Variable } from './common.js';
+import { HttpUrl, Nullable, Slug, Tags, Variables, duplicateIndexes, type Identified, type Stored, type Variable } from './common.js';
 import { validationFailed, type FieldError } from './errors.js';
 
 export const PROTOCOL_TYPES = ['http', 'bigquery', 'mysql', 'postgresql', 'mcp'] as const;
@@ -40,7 +40,7 @@ export interface ConnectorVersion {
 }
 
 /** A description of an external system; its configs, variables and versions are one aggregate with one revision. */
-export interface Connector extends Stored {
+export interface Connector extends Stored, Identified {
   readonly workspaceId: string;
   readonly id: string;
   readonly name: string;

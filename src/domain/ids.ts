@@ -8,6 +8,15 @@ export function isSlug(value: string): boolean {
   return slug.test(value);
 }
 
+/**
+ * Prefixes of resource uids. A uid is minted when a resource is created and never changes or comes back: a
+ * resource deleted and created again under the same names is another resource, with another uid.
+ */
+export const UID_PREFIXES = { workspace: 'wsu', connector: 'ctu', connection: 'cnu', accessClient: 'acu' } as const;
+
+/** A new uid for a resource of this kind, such as `wsu_5k2x…`. */
+export const newUid = (kind: keyof typeof UID_PREFIXES): string => newId(UID_PREFIXES[kind]);
+
 const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 /** A prefixed random id such as `conn_5k2x…`: 16 base-36 characters, about 82 bits. */

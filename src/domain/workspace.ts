@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Slug, type Stored } from './common.js';
+import { Slug, type Identified, type Stored } from './common.js';
 
-export interface Workspace extends Stored {
+export interface Workspace extends Stored, Identified {
   readonly id: string;
   readonly name: string;
   /** A stable positive integer; the DataWorks dialect calls it ProjectId. */

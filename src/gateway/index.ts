@@ -114,7 +114,7 @@ export function createGatewayExchanges(options: GatewayOptions) {
   async function charge(client: GatewayClient, log: GatewayRequest['log']): Promise<{ error: DomainError; retryAfter: string } | undefined> {
     const limit = client.rateLimit === null ? defaultRateLimit : { perSecond: client.rateLimit, burst: client.rateLimit };
     if (!limit) return undefined;
-    const decision = await takeOrRefuse(rateLimiter, `gateway:${client.workspaceId}:${client.id}`, limit, 'gateway', { error: (details, message) => log().error(details, message) });
+    const decision = await takeOrRefuse(rateLimiter, `gateway:${client.uid}`, limit, 'gateway', { error: (details, message) => log().error(details, message) });
     if (decision.allowed) return undefined;
     return {
       error: new DomainError('rate-limited', `Too many calls for access client "${client.id}": at most ${limit.perSecond} per second.`),
@@ -140,13 +140,15 @@ export function createGatewayExchanges(options: GatewayOptions) {
   }
 
   /**
-   * Whether whoever opened a stream would still be let in: the token still names an active client that may
-   * use the toolset, and the toolset still exists. A failure of the store is no verdict: the stream stays.
+   * Whether whoever opened a stream would still be let in: the token still names the same active client, which
+   * may use the toolset, and the same toolset still exists (a client or toolset deleted and created again under
+   * its names is another one). A failure of the store is no verdict: the stream stays.
    */
-  async function stillAdmitted(params: Params, authorization: string | undefined): Promise<boolean> {
+  async function stillAdmitted(params: Params, authorization: string | undefined, opened: Admitted): Promise<boolean> {
     try {
-      await identify(params, authorization);
-      return (await gateway.toolset(params.workspaceId, params.toolset)) !== undefined;
+      const client = await identify(params, authorization);
+      const toolset = await gateway.toolset(params.workspaceId, params.toolset);
+      return client.uid === opened.client.uid && toolset?.uid === opened.toolset.uid;
     } catch (error) {
       return !isDomainError(error);
     }
@@ -203,7 +205,7 @@ export function createGatewayExchanges(options: GatewayOptions) {
         if (messages.length > 1) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own.');
         const version = negotiateVersion(initialize.params?.protocolVersion);
         checkBatchAllowed(batch, version);
-        headers[SESSION_HEADER] = gateway.sessions.open(admitted.client, admitted.toolset.name, version);
+        headers[SESSION_HEADER] = gateway.sessions.open(admitted.client, admitted.toolset, version);
         const answer = { jsonrpc: '2.0', id: initialize.id, result: initializeResult(version, admitted.toolset) };
         return json(200, batch ? [answer] : answer, headers);
       }
@@ -211,7 +213,7 @@ export function createGatewayExchanges(options: GatewayOptions) {
       if (typeof sessionId !== 'string' || sessionId === '') {
         throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required (send initialize first).');
       }
-      const claims = await gateway.sessions.check(sessionId, admitted.client, admitted.toolset.name);
+      const claims = await gateway.sessions.check(sessionId, admitted.client, admitted.toolset);
       if (!claims) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
       const version = request.headers[VERSION_HEADER];
       if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
@@ -284,7 +286,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     const { client, toolset } = await admit(request, reply);
     const sessionId = request.headers[SESSION_HEADER];
     if (typeof sessionId !== 'string' || sessionId === '') throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required.');
-    const claims = await gateway.sessions.check(sessionId, client, toolset.name);
+    const claims = await gateway.sessions.check(sessionId, client, toolset);
     if (!claims) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
     await gateway.sessions.end(sessionId, claims);
     return reply.code(200).send();
@@ -300,7 +302,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     if (!streams.hasRoom(clientKey)) {
       throw new TransportError(429, SERVER_ERROR, `Too many streams: access client "${client.id}" may have at most ${limits.maxStreamsPerClient} open SSE streams on this server; close one first.`);
     }
-    const sessionId = gateway.sessions.open(client, toolset.name, SSE_PROTOCOL_VERSION);
+    const sessionId = gateway.sessions.open(client, toolset, SSE_PROTOCOL_VERSION);
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, {
@@ -313,8 +315,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     response.write(`event: endpoint\ndata: ${toolset.name}/messages?sessionId=${encodeURIComponent(sessionId)}\n\n`);
     streams.add(sessionId, response, {
       clientKey,
-      grantKey: `${authorization}\u0000${params.workspaceId}\u0000${params.toolset}`,
-      stillAdmitted: () => exchanges.stillAdmitted(params, authorization),
+      grantKey: `${authorization}\u0000${client.uid}\u0000${toolset.uid}`,
+      stillAdmitted: () => exchanges.stillAdmitted(params, authorization, { client, toolset }),
     });
   });
 
@@ -323,7 +325,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     const sessionId = (request.query as { sessionId?: unknown }).sessionId;
     if (typeof sessionId !== 'string' || sessionId === '') throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: the sessionId query parameter is required.');
     const stream = streams.responseOf(sessionId);
-    const claims = stream ? await gateway.sessions.check(sessionId, admitted.client, admitted.toolset.name) : undefined;
+    const claims = stream ? await gateway.sessions.check(sessionId, admitted.client, admitted.toolset) : undefined;
     if (!stream || !claims) {
       throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found: the SSE stream of this session is not open on this server.');
     }

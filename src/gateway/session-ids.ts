@@ -1,10 +1,15 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** What a gateway session id carries: who opened it, for which toolset, and until when it is good. */
+/**
+ * What a gateway session id carries: who opened it, for which toolset, and until when it is good. The uids
+ * make it good for those very resources only: not for a toolset or client created later under the same names.
+ */
 export interface SessionClaims {
   readonly workspaceId: string;
   readonly toolset: string;
+  readonly toolsetUid: string;
   readonly clientId: string;
+  readonly clientUid: string;
   readonly protocolVersion: string;
   /** Seconds since the epoch. */
   readonly expiresAt: number;

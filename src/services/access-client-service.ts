@@ -12,7 +12,7 @@ import {
 import { sameJson } from '../domain/common.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
+import { newId, newUid } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import { compileCheck } from '../domain/validate.js';
@@ -124,7 +124,7 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
       const id = input.id ?? newId('ac', '-');
       const token = generateClientToken();
       const row = secretRowFor({ workspaceId, id }, token, now);
-      const fields = { workspaceId, id, ...accessClientFieldsFrom(input), createdAt: now, updatedAt: now, revision: 1 };
+      const fields = { workspaceId, id, uid: newUid('accessClient'), ...accessClientFieldsFrom(input), createdAt: now, updatedAt: now, revision: 1 };
       return writeWithRetry(
         writer,
         async (tx) => {

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { ACCESS_KEY_KINDS, generateAccessKeyPair, type AccessKeyKind } from '../domain/access-key.js';
 import { forbidden, notFound, validationFailed } from '../domain/errors.js';
+import { ACCESS_KEY_SECRET_PATH } from '../domain/sealed-places.js';
 import { newId } from '../domain/ids.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import { ROLES, canGrant, type Principal, type Role } from '../domain/permissions.js';
@@ -12,7 +13,7 @@ import * as principals from '../storage/principal-repo.js';
 import type { Executor, Tx, Writer } from '../storage/writer.js';
 import { recordChange } from './audit-service.js';
 import { authorize, writeWithRetry, type Actor, type Clock } from './context.js';
-import type { Vault } from './vault.js';
+import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 
 export const AccessKeyInput = Type.Object(
   {
@@ -37,6 +38,9 @@ export interface SigningKey {
   readonly defaultWorkspaceId: string | null;
 }
 
+/** Where a signing key's secret is bound: the key (its id is generated, never reused) and no workspace (it is a principal's). */
+const placeOfKey = (id: string): SealPlace => ({ workspaceUid: '', resourceUid: id, path: ACCESS_KEY_SECRET_PATH });
+
 /**
  * Creates a service principal with a role in one workspace and a signing key pair for it, the key's default
  * workspace being that one. Used by the API and the CLI.
@@ -51,7 +55,7 @@ export async function issueAccessKey(
   const { id, secret } = generateAccessKeyPair(input.kind);
   await principals.insertPrincipal(tx, { id: principalId, name: input.name, kind: 'service', status: 'active', created_at: now });
   await principals.upsertMembership(tx, input.workspaceId, principalId, input.role, now);
-  const row = { id, kind: input.kind, principal_id: principalId, name: input.name, secret: JSON.stringify(vault.seal(secret)), default_workspace_id: input.workspaceId, created_at: now };
+  const row = { id, kind: input.kind, principal_id: principalId, name: input.name, secret: JSON.stringify(vault.seal(secret, placeOfKey(id))), default_workspace_id: input.workspaceId, created_at: now };
   await accessKeys.insertAccessKey(tx, row);
   return { secret, accessKey: { id, kind: input.kind, name: input.name, principalId, defaultWorkspaceId: input.workspaceId, createdAt: now } };
 }
@@ -71,7 +75,15 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
   async function findSigningKey(kind: AccessKeyKind, id: string, includeDisabled = false): Promise<SigningKey | undefined> {
     const found = await accessKeys.findSealedAccessKey(db.kysely, kind, id);
     if (!found || (found.principal.status !== 'active' && !includeDisabled)) return undefined;
-    return { principal: found.principal, secret: vault.open(JSON.parse(found.sealedSecret) as string), defaultWorkspaceId: found.defaultWorkspaceId };
+    let secret: string;
+    try {
+      secret = vault.open(JSON.parse(found.sealedSecret) as string, placeOfKey(id));
+    } catch (error) {
+      // A secret copied here from another key signs nothing: the key is as good as unknown.
+      if (error instanceof MisplacedSealedValue) return undefined;
+      throw error;
+    }
+    return { principal: found.principal, secret, defaultWorkspaceId: found.defaultWorkspaceId };
   }
 
   return {

@@ -11,8 +11,10 @@ import {
 import type { Connector } from '../domain/connector.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { DomainError, conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
+import { newUid } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
+import { credentialSecretPath } from '../domain/sealed-places.js';
 import { MASK } from '../domain/secrets.js';
 import { compileCheck } from '../domain/validate.js';
 import { viewConnection } from '../domain/views.js';
@@ -23,7 +25,7 @@ import type { Executor, Writer } from '../storage/writer.js';
 import type { ConnectionTester } from './connection-tester.js';
 import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
-import { sealSettings, sealValue } from './secret-fields.js';
+import { sealOwnerIn, sealSettings, sealValue, type SealOwner } from './secret-fields.js';
 import type { Vault } from './vault.js';
 
 const checkInput = compileCheck(ConnectionInput);
@@ -63,14 +65,15 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
   }
 
   /** Seals credential secrets, matching each to the stored one of the same kind and scheme config. */
-  function sealCredentials(input: ConnectionInput, previous: readonly Credential[]): Credential[] {
+  function sealCredentials(input: ConnectionInput, previous: readonly Credential[], owner: SealOwner): Credential[] {
     const errors: FieldError[] = [];
     const sealed = (input.credentials ?? []).map((c, i): Credential => {
       const stored = previous.find((p) => p.kind === c.kind && p.authSchemeConfigId === c.authSchemeConfigId)?.secret;
       if (c.secret === MASK && !stored) {
         errors.push({ path: `/credentials/${i}/secret`, message: `is the mask "${MASK}" but no secret is stored here to keep` });
       }
-      const secret = c.secret === undefined || c.secret === null ? null : sealValue(vault, c.secret === MASK ? undefined : c.secret, stored);
+      const place = { ...owner, path: credentialSecretPath(c) };
+      const secret = c.secret === undefined || c.secret === null ? null : sealValue(vault, c.secret === MASK ? undefined : c.secret, stored, place);
       return { kind: c.kind, authSchemeConfigId: c.authSchemeConfigId, secret };
     });
     if (errors.length > 0) throw validationFailed(errors);
@@ -78,7 +81,7 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
   }
 
   /** Checks an input in full and builds the stored fields; nothing is written until this has passed. */
-  function build(input: ConnectionInput, connector: Connector | undefined, previous: Connection | undefined) {
+  function build(input: ConnectionInput, connector: Connector | undefined, previous: Connection | undefined, owner: SealOwner) {
     const errors = [...checkConnectionRules(input), ...checkCredentials(input.credentials ?? [], connector)];
     if (errors.length > 0) throw validationFailed(errors);
     return {
@@ -88,9 +91,9 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       envType: input.envType ?? 0,
       description: input.description ?? null,
       status: input.status ?? 'active',
-      content: sealSettings(vault, input.content ?? {}, previous?.content, '/content', input.type),
+      content: sealSettings(vault, input.content ?? {}, previous?.content, '/content', input.type, { owner, base: '/content' }),
       variables: canonicalVariables(input.variables ?? []),
-      credentials: sealCredentials(input, previous?.credentials ?? []),
+      credentials: sealCredentials(input, previous?.credentials ?? [], owner),
     } as const;
   }
 
@@ -100,13 +103,15 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       throw validationFailed([{ path: '/connectorId', message: 'cannot change after creation; create a new connection instead' }]);
     }
     const connector = await connectorOf(db, workspaceId, current.connectorId);
-    const next: Connection = { ...current, ...build({ ...input, connectorId: current.connectorId }, connector, current) };
+    const owner = await sealOwnerIn(db, workspaceId, current.uid);
+    const next: Connection = { ...current, ...build({ ...input, connectorId: current.connectorId }, connector, current, owner) };
     return { next, connector };
   }
 
   /** Tries settings against the real system; a failure refuses the write that asked for the test. */
-  async function healthOf(connection: Pick<Connection, 'type' | 'content'>, connector: Connector | undefined, refuseFailure: boolean) {
-    const result = await tester.test(connection, connector);
+  async function healthOf(connection: Pick<Connection, 'uid' | 'type' | 'content'>, workspaceId: string, connector: Connector | undefined, refuseFailure: boolean) {
+    const owner = await sealOwnerIn(db.kysely, workspaceId, connection.uid);
+    const result = await tester.test(connection, connector, owner.workspaceUid);
     const health: Health = { state: result.ok ? 'ok' : 'failing', checkedAt: clock.now(), message: result.message };
     if (refuseFailure && !result.ok) {
       throw new DomainError('connection-test-failed', `The connection test failed, so nothing was saved: ${result.message}`);
@@ -133,7 +138,7 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       if (!current) throw notFound(`Connection ${id}`);
       if (!checkPrecondition(current, precondition)) throw preconditionFailed();
       const { next, connector } = await nextState(db.kysely, workspaceId, current, toInput(current));
-      tested = { revision: current.revision, health: (await healthOf(next, connector, true)).health };
+      tested = { revision: current.revision, health: (await healthOf(next, workspaceId, connector, true)).health };
     }
     let input: ConnectionInput | undefined;
     return writeWithRetry(
@@ -222,19 +227,23 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     async create(actor: Actor, workspaceId: string, body: unknown, options: WriteOptions = {}): Promise<Connection> {
       authorize(actor, 'connection:create', workspaceId);
       const input = checkInput(body);
+      // Minted before anything is sealed: a connection's id comes from the store, its uid from here.
+      const uid = newUid('connection');
       let health: Health = { state: 'unknown', checkedAt: null, message: null };
       if (options.test) {
         const connector = await connectorOf(db.kysely, workspaceId, input.connectorId);
-        health = (await healthOf(build(input, connector, undefined), connector, true)).health;
+        const owner = await sealOwnerIn(db.kysely, workspaceId, uid);
+        health = (await healthOf({ ...build(input, connector, undefined, owner), uid }, workspaceId, connector, true)).health;
       }
       return writeWithRetry(
         writer,
         async (tx) => {
           const connector = await connectorOf(tx, workspaceId, input.connectorId);
-          const fields = build(input, connector, undefined);
+          const fields = build(input, connector, undefined, await sealOwnerIn(tx, workspaceId, uid));
           const now = clock.now();
           const connection = await connections.insertConnection(tx, {
             workspaceId,
+            uid,
             ...fields,
             variables: inheritVariables(connector?.connectionVariables ?? [], fields.variables),
             health,
@@ -275,7 +284,7 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       authorize(actor, 'connection:test', workspaceId);
       const tried = await connections.findConnection(db.kysely, workspaceId, id);
       if (!tried) throw notFound(`Connection ${id}`);
-      const { health, latencyMs } = await healthOf(tried, await connectorOf(db.kysely, workspaceId, tried.connectorId), false);
+      const { health, latencyMs } = await healthOf(tried, workspaceId, await connectorOf(db.kysely, workspaceId, tried.connectorId), false);
       const connection = await writeWithRetry(writer, async (tx) => {
         const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
         if (!current) throw notFound(`Connection ${id}`);

@@ -1,22 +1,36 @@
 import type { Connection } from '../domain/connection.js';
 import type { Connector } from '../domain/connector.js';
 import { validationFailed } from '../domain/errors.js';
+import { mapSealedAt } from '../domain/sealed-places.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
-import { isSealed } from '../domain/secrets.js';
 import { PROBED_TYPES, probeConnection, type ProbeResult } from '../probes/probe-connection.js';
-import type { Vault } from './vault.js';
+import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 
 /** Tries a connection's settings against the real system. */
 export interface ConnectionTester {
-  test(connection: Pick<Connection, 'type' | 'content'>, connector: Pick<Connector, 'baseUrl'> | undefined): Promise<ProbeResult>;
+  /** `workspaceUid`: the uid of the connection's workspace, part of the place its sealed values are bound to. */
+  test(connection: Pick<Connection, 'uid' | 'type' | 'content'>, connector: Pick<Connector, 'baseUrl'> | undefined, workspaceUid: string): Promise<ProbeResult>;
 }
 
-/** Opens every sealed value of a settings object: secrets are decrypted only here, at the moment of use. */
-function openSettings(vault: Vault, value: unknown): unknown {
-  if (isSealed(value)) return vault.open(value);
-  if (Array.isArray(value)) return value.map((item) => openSettings(vault, item));
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, openSettings(vault, child)]));
+/**
+ * Opens every sealed value of a settings object at its place: secrets are decrypted only here, at the moment of
+ * use. A value sealed for another place (copied from elsewhere) is refused by its path, never opened.
+ */
+function openSettings(vault: Vault, content: unknown, owner: Omit<SealPlace, 'path'>): unknown {
+  const misplaced: string[] = [];
+  const opened = mapSealedAt(content, '/content', (sealed, path) => {
+    try {
+      return vault.open(sealed, { ...owner, path });
+    } catch (error) {
+      if (!(error instanceof MisplacedSealedValue)) throw error;
+      misplaced.push(path);
+      return '';
+    }
+  });
+  if (misplaced.length > 0) {
+    throw validationFailed(misplaced.map((path) => ({ path, message: 'holds a sealed value that was not sealed for this connection and field; enter the secret again' })));
+  }
+  return opened;
 }
 
 export function createConnectionTester(deps: {
@@ -27,8 +41,8 @@ export function createConnectionTester(deps: {
 }): ConnectionTester {
   const { vault, timeoutMs, egress, onResult } = deps;
   return {
-    async test(connection, connector) {
-      const content = openSettings(vault, connection.content) as Record<string, unknown>;
+    async test(connection, connector, workspaceUid) {
+      const content = openSettings(vault, connection.content, { workspaceUid, resourceUid: connection.uid }) as Record<string, unknown>;
       const probe = probeConnection({ type: connection.type, content, baseUrl: connector?.baseUrl }, { timeoutMs, egress });
       if (!probe) {
         throw validationFailed(

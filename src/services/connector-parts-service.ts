@@ -18,6 +18,7 @@ import { compileCheck } from '../domain/validate.js';
 import { countConnectionsUsingConfig } from '../storage/connection-repo.js';
 import type { Actor, Clock } from './context.js';
 import { buildAuthSchemeConfig, type ConnectorService } from './connector-service.js';
+import { sealOwnerIn } from './secret-fields.js';
 import type { Vault } from './vault.js';
 
 const checkConfig = compileCheck(AuthSchemeConfigInput);
@@ -57,13 +58,13 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
     precondition?: Precondition,
   ): Promise<Part<AuthSchemeConfig>> {
     let id = configId;
-    const { connector } = await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
+    const { connector } = await connectors.mutate(actor, ws, connectorId, precondition, async (current, tx) => {
       const previous = configId === undefined ? undefined : findConfig(current, configId);
       const input = checkConfig(build(previous));
       if (previous && input.id !== undefined && input.id !== previous.id) {
         throw validationFailed([{ path: '/id', message: 'cannot change; create a new config instead' }]);
       }
-      const config = buildAuthSchemeConfig(vault, input, previous, '');
+      const config = buildAuthSchemeConfig(vault, input, previous, '', await sealOwnerIn(tx, ws, current.uid));
       if (!previous && current.authSchemeConfigs.some((c) => c.id === config.id)) {
         throw conflict(`Connector "${connectorId}" already has an auth-scheme config "${config.id}".`);
       }

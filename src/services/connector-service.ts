@@ -14,7 +14,8 @@ import { changedFields, type NewAuditEvent } from '../domain/audit.js';
 import { canonicalVariables, sameJson } from '../domain/common.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
+import { newId, newUid } from '../domain/ids.js';
+import { authSchemeConfigPath } from '../domain/sealed-places.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
 import { viewConnector } from '../domain/views.js';
@@ -27,7 +28,7 @@ import type { Tx, Writer } from '../storage/writer.js';
 import { insertAuditEvent, insertConnectorConnectionEvents } from '../storage/audit-repo.js';
 import { changeEvent, recordChange } from './audit-service.js';
 import { StaleWrite, authorize, withRetry, writeWithRetry, type Actor, type Clock } from './context.js';
-import { sealSettings } from './secret-fields.js';
+import { sealOwnerIn, sealSettings, type SealOwner } from './secret-fields.js';
 import type { Vault } from './vault.js';
 
 export interface ConnectorServiceDeps {
@@ -61,16 +62,21 @@ export type KeptField = 'description' | 'status' | 'protocolType';
 const checkCreate = compileCheck(ConnectorCreateInput);
 const checkInput = compileCheck(ConnectorInput);
 
-/** Builds a stored auth-scheme config from input: secrets sealed, validation messages computed. */
+/**
+ * Builds a stored auth-scheme config from input: secrets sealed for the connector (`owner`) under the config's
+ * id, validation messages computed.
+ */
 export function buildAuthSchemeConfig(
   vault: Vault,
   input: AuthSchemeConfigInput,
   previous: AuthSchemeConfig | undefined,
   path: string,
+  owner: SealOwner,
 ): AuthSchemeConfig {
-  const config = sealSettings(vault, input.config ?? {}, previous?.config, `${path}/config`);
+  const id = input.id ?? previous?.id ?? newId('asc');
+  const config = sealSettings(vault, input.config ?? {}, previous?.config, `${path}/config`, undefined, { owner, base: authSchemeConfigPath(id) });
   return {
-    id: input.id ?? previous?.id ?? newId('asc'),
+    id,
     schemeType: input.schemeType,
     description: input.description ?? null,
     config,
@@ -242,11 +248,15 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       if (errors.length > 0) throw validationFailed(errors);
       const now = clock.now();
       const id = input.id ?? newId('conn');
+      const uid = newUid('connector');
+      // The workspace's uid is read only when there is something to seal: most connectors are created without configs.
+      const owner = configs.length > 0 ? await sealOwnerIn(db.kysely, workspaceId, uid) : { workspaceUid: '', resourceUid: uid };
       const connector: Connector = {
         workspaceId,
         id,
+        uid,
         ...connectorFieldsFrom(input),
-        authSchemeConfigs: configs.map((c, i) => buildAuthSchemeConfig(vault, c, undefined, `/authSchemeConfigs/${i}`)),
+        authSchemeConfigs: configs.map((c, i) => buildAuthSchemeConfig(vault, c, undefined, `/authSchemeConfigs/${i}`, owner)),
         connectionVariables: canonicalVariables(input.connectionVariables ?? []),
         versions: [],
         createdAt: now,

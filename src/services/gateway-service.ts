@@ -21,13 +21,15 @@ import { hashApiKey } from './access-service.js';
 import { ACCESS_CLIENT_TOKEN_PREFIX } from './access-client-service.js';
 import type { Clock } from './context.js';
 import { parseMcpTarget, type McpTarget } from './mcp-upstream.js';
-import type { Vault } from './vault.js';
+import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 import { VERSION_INFO } from './version-info.js';
 
 /** An access client as the gateway sees it on each call. */
 export interface GatewayClient {
   readonly workspaceId: string;
   readonly id: string;
+  /** The client itself, where `id` is only its address (sessions are bound to it). */
+  readonly uid: string;
   readonly toolsets: readonly string[];
   /** Calls per second, or null for the server default. */
   readonly rateLimit: number | null;
@@ -40,10 +42,12 @@ interface ServedTool {
   validate?: ValidateFunction;
 }
 
-/** A toolset compiled for serving; rebuilt whenever its stored revision moves. */
+/** A toolset compiled for serving; rebuilt whenever its stored uid or revision moves. */
 export interface ServedToolset {
   readonly workspaceId: string;
   readonly name: string;
+  /** The toolset itself: a toolset created again under the same name is another one, never served from this copy. */
+  readonly uid: string;
   readonly revision: number;
   readonly description: string | null;
   readonly tools: readonly Tool[];
@@ -51,6 +55,8 @@ export interface ServedToolset {
   readonly type: ToolsetSpec['schema']['type'];
   readonly baseUrl: string | null;
   readonly credential: UpstreamCredential | null;
+  /** Why the stored credential cannot be used (a sealed value that does not belong to this toolset); no call goes out. */
+  readonly credentialProblem: string | null;
   readonly mcpTarget: McpTarget | null;
 }
 
@@ -64,17 +70,26 @@ const SESSION_KEY_PURPOSE = 'mcp-session-ids';
 const CACHE_LIMIT = 1000;
 /** Lookups kept per node between changes of the store (see ChangeStamps): tokens, toolset revisions, sessions. */
 const LOOKUP_LIMIT = 10_000;
+/** How often, at most, compiled toolsets and upstream clients are checked against the store once it changed. */
+const SWEEP_INTERVAL_MS = 1000;
 /** The longest a cached lookup is used, whatever the change stamps say. */
 const LOOKUP_MAX_AGE_MS = 30_000;
 
-/** The API key of a toolset's authConfig, opened; null when it has none. */
-function credentialOf(vault: Vault, spec: ToolsetSpec): UpstreamCredential | null {
+const API_KEY_PATH = '/spec/authConfig/parameters/apiKeyParameter/value';
+const LEGACY_KEY_PATH = '/spec/authorization/authConfig/key';
+
+/**
+ * The API key of a toolset's authConfig, opened at its place (the toolset's); null when it has none. A sealed
+ * value that was not sealed for this toolset throws MisplacedSealedValue and is never sent.
+ */
+function credentialOf(vault: Vault, spec: ToolsetSpec, owner: Omit<SealPlace, 'path'>): UpstreamCredential | null {
+  const open = (value: string, path: string) => (isSealed(value) ? vault.open(value, { ...owner, path }) : value);
   const parameter = spec.authConfig?.parameters.apiKeyParameter;
-  if (parameter?.value) return { in: parameter.in, key: parameter.key, value: isSealed(parameter.value) ? vault.open(parameter.value) : parameter.value };
+  if (parameter?.value) return { in: parameter.in, key: parameter.key, value: open(parameter.value, API_KEY_PATH) };
   // The older DevS form: authorization {type: "APIKey", authConfig: {key, in?, name?}}.
   const legacy = spec.authorization?.authConfig as { key?: unknown; in?: unknown; name?: unknown } | undefined;
   if (typeof legacy?.key === 'string' && legacy.key !== '') {
-    const value = isSealed(legacy.key) ? vault.open(legacy.key) : legacy.key;
+    const value = open(legacy.key, LEGACY_KEY_PATH);
     return { in: legacy.in === 'query' ? 'query' : 'header', key: typeof legacy.name === 'string' && legacy.name !== '' ? legacy.name : 'Authorization', value };
   }
   return null;
@@ -101,11 +116,17 @@ function redactMcpResult(result: CallToolResult, credential: UpstreamCredential 
  * What the MCP gateway does behind its transports: who a bearer token is, which tools a toolset serves, and
  * calling one. Toolsets are compiled once per stored revision (argument validators included) and checked
  * against the store's revision on every call, so a change made through any node is served at once.
+ *
+ * Names are only addresses: what is compiled, connected to upstream and signed into session ids is keyed by the
+ * toolset's uid (and revision), so a toolset or workspace deleted and created again under the same names, whose
+ * revision starts again at 1, never gets the old one's tools, upstream or credential.
  */
 export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; options: GatewayOptions; egress: EgressPolicy }) {
   const { db, writer, vault, clock, options } = deps;
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+  /** Compiled toolsets by uid. */
   const cache = new Map<string, ServedToolset>();
+  /** Connected MCP upstream clients by toolset uid. */
   const upstreamClients = new Map<string, { revision: number; client: Promise<Client> }>();
   // Every upstream, OpenAPI or MCP, is reached through the egress policy.
   const upstream = createUpstreamClient(deps.egress);
@@ -117,8 +138,39 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
   // then served from memory until the store signals a change to access clients, toolsets or ended sessions.
   const lookups = { limit: LOOKUP_LIMIT, maxAgeMs: LOOKUP_MAX_AGE_MS };
   const clientsByToken = createStampedCache<string, gateway.GatewayClientRow>(db.changes, lookups);
-  const revisions = createStampedCache<string, number>(db.changes, lookups);
+  /** By workspace id and name: which toolset (uid) the name stands for now, and its revision. */
+  const versions = createStampedCache<string, gateway.ToolsetVersion>(db.changes, lookups);
   const openSessions = createStampedCache<string, SessionClaims>(db.changes, lookups);
+
+  /** Drops what was kept for a toolset: its compiled copy (with its opened credential) and its upstream client. */
+  function forget(uid: string): void {
+    cache.delete(uid);
+    const client = upstreamClients.get(uid);
+    upstreamClients.delete(uid);
+    if (client) void client.client.then((c) => c.close()).catch(() => undefined);
+  }
+
+  // A delete anywhere (another node's included: the change stamps follow PostgreSQL notifications) drops what
+  // this node kept of the deleted toolsets within about a second, whether or not their names are called again.
+  let sweptStamp: number | undefined;
+  let sweeping = false;
+  async function sweep(): Promise<void> {
+    const stamp = db.changes.current();
+    if (sweeping || stamp === undefined || stamp === sweptStamp) return;
+    const uids = [...new Set([...cache.keys(), ...upstreamClients.keys()])];
+    sweeping = true;
+    try {
+      const stored = await gateway.findStoredToolsetUids(db.kysely, uids);
+      sweptStamp = stamp;
+      for (const uid of uids) if (!stored.has(uid)) forget(uid);
+    } catch {
+      // The store is unreachable: try again on the next tick.
+    } finally {
+      sweeping = false;
+    }
+  }
+  const sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
+  sweeper.unref();
 
   function compile(workspaceId: string, name: string, row: gateway.ServableToolsetRow): ServedToolset {
     const byName = new Map<string, ServedTool>();
@@ -139,15 +191,25 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     return {
       workspaceId,
       name,
+      uid: row.uid,
       revision: row.revision,
       description: null,
       tools,
       byName,
       type: row.spec.schema.type,
       baseUrl: row.spec.baseUrl ?? null,
-      credential: credentialOf(vault, row.spec),
+      ...openCredential(row),
       mcpTarget,
     };
+  }
+
+  function openCredential(row: gateway.ServableToolsetRow): Pick<ServedToolset, 'credential' | 'credentialProblem'> {
+    try {
+      return { credential: credentialOf(vault, row.spec, { workspaceUid: row.workspaceUid, resourceUid: row.uid }), credentialProblem: null };
+    } catch (error) {
+      if (!(error instanceof MisplacedSealedValue)) throw error;
+      return { credential: null, credentialProblem: `The toolset's stored credential cannot be used: ${error.message}` };
+    }
   }
 
   function validatorOf(served: ServedTool): ValidateFunction {
@@ -163,7 +225,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
 
   /** A connected client of an MCP upstream, one per toolset revision, made again after a failure. */
   function upstreamClient(toolset: ServedToolset): Promise<Client> {
-    const key = `${toolset.workspaceId}\u0000${toolset.name}`;
+    const key = toolset.uid;
     const cached = upstreamClients.get(key);
     if (cached && cached.revision === toolset.revision) return cached.client;
     if (cached) void cached.client.then((c) => c.close()).catch(() => undefined);
@@ -190,7 +252,8 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
       const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: options.upstreamTimeoutMs })) as CallToolResult;
       return redactMcpResult(result, toolset.credential);
     } catch (error) {
-      upstreamClients.delete(`${toolset.workspaceId}\u0000${toolset.name}`);
+      const broken = upstreamClients.get(toolset.uid);
+      if (broken?.revision === toolset.revision) upstreamClients.delete(toolset.uid);
       const message = redactCredential((error as Error).message, toolset.credential);
       return { content: [{ type: 'text', text: `The upstream MCP server failed on tool "${name}": ${message}` }], isError: true };
     }
@@ -203,7 +266,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
       const hash = hashApiKey(token);
       const row = await clientsByToken.get(hash, () => gateway.findGatewayClient(db.kysely, hash));
       if (!row || row.status !== 'active' || (row.expiresAt !== null && isExpired(row, clock.now()))) return undefined;
-      return { workspaceId: row.workspaceId, id: row.id, toolsets: row.toolsets, rateLimit: row.rateLimit };
+      return { workspaceId: row.workspaceId, id: row.id, uid: row.uid, toolsets: row.toolsets, rateLimit: row.rateLimit };
     },
 
     /** Whether a client may use a toolset of its workspace. */
@@ -212,20 +275,16 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
 
     /** The toolset as currently stored, compiled; undefined when it does not exist. */
     async toolset(workspaceId: string, name: string): Promise<ServedToolset | undefined> {
-      const key = `${workspaceId}\u0000${name}`;
-      const revision = await revisions.get(key, () => gateway.findToolsetRevision(db.kysely, workspaceId, name));
-      if (revision === undefined) {
-        cache.delete(key);
-        return undefined;
-      }
-      const cached = cache.get(key);
-      if (cached && cached.revision === revision) return cached;
+      const version = await versions.get(`${workspaceId}\u0000${name}`, () => gateway.findToolsetVersion(db.kysely, workspaceId, name));
+      if (version === undefined) return undefined;
+      const cached = cache.get(version.uid);
+      if (cached && cached.revision === version.revision) return cached;
       const row = await gateway.findServableToolset(db.kysely, workspaceId, name);
       if (!row) return undefined;
       const served = compile(workspaceId, name, row);
-      cache.delete(key);
+      cache.delete(row.uid);
       if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-      cache.set(key, served);
+      cache.set(row.uid, served);
       return served;
     },
 
@@ -241,6 +300,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
         const errors = toFieldErrors(validate.errors, '');
         throw validationFailed(errors, `Invalid arguments for tool "${name}": ${errors.map((e) => `${e.path || 'arguments'} ${e.message}`).join('; ')}.`);
       }
+      if (toolset.credentialProblem) return { content: [{ type: 'text', text: toolset.credentialProblem }], isError: true };
       if (toolset.type === 'MCP') return callMcpTool(toolset, name, args);
       if (!served.operation) return { content: [{ type: 'text', text: `Tool "${name}" has no upstream operation recorded.` }], isError: true };
       return upstream.call({
@@ -254,20 +314,23 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     },
 
     sessions: {
-      open(client: GatewayClient, toolset: string, protocolVersion: string): string {
+      open(client: GatewayClient, toolset: ServedToolset, protocolVersion: string): string {
         const expiresAt = Math.floor(Date.parse(clock.now()) / 1000) + options.sessionTtlSeconds;
-        return sessionIds.issue({ workspaceId: client.workspaceId, toolset, clientId: client.id, protocolVersion, expiresAt });
+        const claims = { workspaceId: client.workspaceId, toolset: toolset.name, toolsetUid: toolset.uid, clientId: client.id, clientUid: client.uid };
+        return sessionIds.issue({ ...claims, protocolVersion, expiresAt });
       },
       /**
        * The claims of a session id that this client opened for this toolset and that is neither expired nor
-       * ended; undefined otherwise (the transports answer 404, and the client starts a new session).
+       * ended; undefined otherwise (the transports answer 404, and the client starts a new session). Client and
+       * toolset are compared by uid: a session never carries over to others created under the same names.
        */
-      async check(id: string, client: GatewayClient, toolset: string): Promise<SessionClaims | undefined> {
+      async check(id: string, client: GatewayClient, toolset: ServedToolset): Promise<SessionClaims | undefined> {
         const claims = await openSessions.get(id, async () => {
           const verified = sessionIds.verify(id);
           return verified && !(await gateway.isSessionEnded(db.kysely, sessionHash(id))) ? verified : undefined;
         });
-        if (!claims || claims.clientId !== client.id || claims.workspaceId !== client.workspaceId || claims.toolset !== toolset) return undefined;
+        if (!claims || claims.clientUid !== client.uid || claims.toolsetUid !== toolset.uid) return undefined;
+        if (claims.clientId !== client.id || claims.workspaceId !== client.workspaceId || claims.toolset !== toolset.name) return undefined;
         if (claims.expiresAt * 1000 <= Date.parse(clock.now())) return undefined;
         return claims;
       },
@@ -278,6 +341,7 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     },
 
     async close(): Promise<void> {
+      clearInterval(sweeper);
       const clients = [...upstreamClients.values()];
       upstreamClients.clear();
       await Promise.all(clients.map((c) => c.client.then((client) => client.close()).catch(() => undefined)));

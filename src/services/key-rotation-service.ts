@@ -1,4 +1,5 @@
-import { listSealed, mapSealed } from '../domain/secrets.js';
+import { mapSealedInColumn, type SealedColumn } from '../domain/sealed-places.js';
+import { listSealed } from '../domain/secrets.js';
 import type { Db } from '../storage/database.js';
 import {
   SEALED_TABLES,
@@ -9,10 +10,11 @@ import {
   swapSealedText,
   yieldRowLocks,
   type RowKey,
+  type SealedRow,
   type SealedTable,
 } from '../storage/sealed-values-repo.js';
 import { createWriter, type Executor, type Tx } from '../storage/writer.js';
-import type { Vault } from './vault.js';
+import { MisplacedSealedValue, type Vault } from './vault.js';
 
 /** How many sealed values one master key wraps. */
 export interface KeyUsage {
@@ -28,6 +30,8 @@ export interface KeyStatus {
   /** Configured keys first (active first), then key ids found only in the store. */
   readonly keys: readonly KeyUsage[];
   readonly rows: { readonly total: number; readonly withSealedValues: number; readonly toRewrap: number };
+  /** Values of the older format, not bound to their place: `keys rewrap` seals them again, bound. */
+  readonly unbound: number;
   /** Strings that start like a sealed value but are not one this version can parse; no key opens them. */
   readonly unrecognised: number;
 }
@@ -36,6 +40,11 @@ export interface RewrapTotals {
   readonly rowsScanned: number;
   readonly rowsRewrapped: number;
   readonly valuesRewrapped: number;
+  /**
+   * Values that do not belong where they are stored (sealed for another field, resource or workspace: copied
+   * there). They open nowhere, so they are left as they are; the secrets must be entered again.
+   */
+  readonly misplaced: number;
   /** Times a row changed between our read and our write, or was locked by a writer, and was read again. */
   readonly retries: number;
 }
@@ -57,7 +66,8 @@ const describeRow = (table: SealedTable, key: RowKey, column: string) => `${tabl
 
 /**
  * Master-key rotation over the whole store: which keys the sealed values use, and re-wrapping them onto
- * the active key in short batches while the servers keep writing. Re-wrapping changes no logical value, so
+ * the active key in short batches while the servers keep writing. Values of the older unbound format are sealed
+ * again, bound to their place (workspace uid, resource uid, field path). Re-wrapping changes no logical value, so
  * it bumps no revision, touches no timestamp and writes no audit event.
  */
 export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
@@ -85,6 +95,7 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
     const counts = new Map<string, number>(vault.keyIds.map((id) => [id, 0]));
     const rows = { total: 0, withSealedValues: 0, toRewrap: 0 };
     let unrecognised = 0;
+    let unbound = 0;
     for (const table of SEALED_TABLES) {
       rows.total += await countRows(db.kysely, table);
       for await (const row of allRows(db.kysely, table)) {
@@ -98,7 +109,9 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
               continue;
             }
             sealed++;
-            stale ||= keyId !== vault.activeKeyId;
+            const isBound = vault.isBound(value);
+            if (!isBound) unbound++;
+            stale ||= keyId !== vault.activeKeyId || !isBound;
             counts.set(keyId, (counts.get(keyId) ?? 0) + 1);
           }
         }
@@ -108,43 +121,54 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
     }
     const configured = new Set(vault.keyIds);
     const keys = [...counts].map(([keyId, values]) => ({ keyId, values, isActive: keyId === vault.activeKeyId, isConfigured: configured.has(keyId) }));
-    return { activeKeyId: vault.activeKeyId, keys, rows, unrecognised };
+    return { activeKeyId: vault.activeKeyId, keys, rows, unrecognised, unbound };
   }
 
-  /** The column's JSON with every sealed value on the active key, and how many values that changed. */
-  function rewrapText(text: string, where: string): { text: string; changed: number } {
+  /**
+   * The column's JSON with every sealed value on the active key and bound to its place (the row's uids and the
+   * value's path), how many values that changed, and how many do not belong there (left as they are).
+   */
+  function rewrapText(text: string, where: string, row: Pick<SealedRow, 'owner'>, column: SealedColumn) {
     const parsed: unknown = JSON.parse(text);
     // The store writes JSON.stringify output; anything else would not survive the round trip byte for byte.
     if (JSON.stringify(parsed) !== text) throw new Error(`${where} is not stored as plugboard writes JSON; it was left as it is.`);
     let changed = 0;
-    const next = mapSealed(parsed, (sealed) => {
+    let misplaced = 0;
+    const next = mapSealedInColumn(column, parsed, (sealed, path) => {
       if (keyIdOf(sealed) === undefined) return sealed;
       let rewrapped: string;
       try {
-        rewrapped = vault.rewrap(sealed);
+        rewrapped = vault.rewrap(sealed, { ...row.owner, path });
       } catch (error) {
+        if (error instanceof MisplacedSealedValue) {
+          misplaced++;
+          return sealed;
+        }
         throw new Error(`Cannot re-wrap a value in ${where}: ${(error as Error).message}`, { cause: error });
       }
       if (rewrapped !== sealed) changed++;
       return rewrapped;
     });
-    return changed === 0 ? { text, changed } : { text: JSON.stringify(next), changed };
+    return { text: changed === 0 ? text : JSON.stringify(next), changed, misplaced };
   }
 
   /** Re-wraps one column of one row; on a lost compare-and-swap it reads the row again and retries. */
-  async function rewrapColumn(tx: Tx, table: SealedTable, key: RowKey, column: string, read: string) {
+  async function rewrapColumn(tx: Tx, table: SealedTable, row: SealedRow, column: SealedColumn) {
+    const { key } = row;
     const where = describeRow(table, key, column);
-    let text: string | undefined = read;
+    let text: string | undefined = row.texts[column]!;
+    let misplaced = 0;
     let attempt = 1;
     for (; text !== undefined; attempt++) {
-      const next = rewrapText(text, where);
+      const next = rewrapText(text, where, row, column);
+      misplaced = next.misplaced;
       if (next.changed === 0) break;
-      if (await swapSealedText(tx, table, key, column, text, next.text)) return { changed: next.changed, retries: attempt - 1 };
+      if (await swapSealedText(tx, table, key, column, text, next.text)) return { changed: next.changed, misplaced, retries: attempt - 1 };
       if (attempt === MAX_ATTEMPTS) throw new Error(`${where} changed ${MAX_ATTEMPTS} times while being re-wrapped; run the rewrap again.`);
       // Someone wrote the row since we read it: start again from what is stored now (undefined: deleted).
       text = await findSealedText(tx, table, key, column);
     }
-    return { changed: 0, retries: attempt - 1 };
+    return { changed: 0, misplaced, retries: attempt - 1 };
   }
 
   async function rewrapBatch(table: SealedTable, after: RowKey | undefined, batchSize: number) {
@@ -153,18 +177,20 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
       const rows = await pageSealedRows(tx, table, after, batchSize);
       let rowsRewrapped = 0;
       let valuesRewrapped = 0;
+      let misplaced = 0;
       let retries = 0;
       for (const row of rows) {
         let changedInRow = 0;
         for (const column of table.columns) {
-          const outcome = await rewrapColumn(tx, table, row.key, column, row.texts[column]!);
+          const outcome = await rewrapColumn(tx, table, row, column);
           changedInRow += outcome.changed;
+          misplaced += outcome.misplaced;
           retries += outcome.retries;
         }
         valuesRewrapped += changedInRow;
         if (changedInRow > 0) rowsRewrapped++;
       }
-      return { last: rows[rows.length - 1]?.key, rows: rows.length, rowsRewrapped, valuesRewrapped, retries };
+      return { last: rows[rows.length - 1]?.key, rows: rows.length, rowsRewrapped, valuesRewrapped, misplaced, retries };
     });
   }
 
@@ -191,13 +217,14 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
       const list = missing.map((k) => `"${k.keyId}" (${k.values} values)`).join(', ');
       throw new Error(`The store holds values sealed with master keys that are not configured: ${list}. Add them to PLUGBOARD_MASTER_KEYS and run again; nothing was re-wrapped.`);
     }
-    const totals = { rowsScanned: 0, rowsRewrapped: 0, valuesRewrapped: 0, retries: 0 };
+    const totals = { rowsScanned: 0, rowsRewrapped: 0, valuesRewrapped: 0, misplaced: 0, retries: 0 };
     for (const table of SEALED_TABLES) {
       for (let after: RowKey | undefined; ; ) {
         const batch = await rewrapBatchYielding(table, after, options.batchSize);
         totals.rowsScanned += batch.rows;
         totals.rowsRewrapped += batch.rowsRewrapped;
         totals.valuesRewrapped += batch.valuesRewrapped;
+        totals.misplaced += batch.misplaced;
         totals.retries += batch.retries;
         if (batch.rows > 0) options.onProgress?.({ table: table.name, ...totals });
         if (batch.last === undefined || batch.rows < options.batchSize) break;

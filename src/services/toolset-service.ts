@@ -20,7 +20,7 @@ import * as toolsets from '../storage/toolset-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
-import { sealValue } from './secret-fields.js';
+import { sealOwnerIn, sealValue, type SealOwner } from './secret-fields.js';
 import type { Vault } from './vault.js';
 
 const checkCreate = compileCheck(ToolsetCreateInput);
@@ -32,7 +32,7 @@ export interface GatewayUrls {
 }
 
 /** The two places a toolset spec holds a secret: the API key value, and the older `authorization.authConfig.key`. */
-function sealSpec(vault: Vault, spec: ToolsetSpec, stored: ToolsetSpec | undefined): ToolsetSpec {
+function sealSpec(vault: Vault, spec: ToolsetSpec, stored: ToolsetSpec | undefined, owner: SealOwner): ToolsetSpec {
   const errors: { path: string; message: string }[] = [];
   const seal = (value: string | null | undefined, previous: unknown, path: string): string | null => {
     if (value === undefined || value === null) return null;
@@ -40,7 +40,8 @@ function sealSpec(vault: Vault, spec: ToolsetSpec, stored: ToolsetSpec | undefin
       errors.push({ path, message: `is the mask "${MASK}" but no secret is stored here to keep` });
       return null;
     }
-    return sealValue(vault, value === MASK ? undefined : value, previous);
+    // The request path of a spec field is also its place in the toolset.
+    return sealValue(vault, value === MASK ? undefined : value, previous, { ...owner, path });
   };
   const apiKey = spec.authConfig?.parameters.apiKeyParameter;
   const legacyKey = spec.authorization?.authConfig?.key;
@@ -115,7 +116,7 @@ export function createToolsetService(deps: {
       if (!current) throw notFound(`Toolset "${name}"`);
       if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
       const input = checkInput(toInput(current));
-      const spec = sealSpec(vault, input.spec, current.spec);
+      const spec = sealSpec(vault, input.spec, current.spec, await sealOwnerIn(tx, workspaceId, current.uid));
       const specChanged = !sameJson(spec, current.spec);
       const fields = { description: input.description ?? null, labels: input.labels ?? {}, spec };
       if (!specChanged && sameJson(fields, { description: current.description, labels: current.labels, spec: current.spec })) {
@@ -158,16 +159,18 @@ export function createToolsetService(deps: {
       const input = checkCreate(body);
       const now = clock.now();
       const { internetUrl, intranetUrl, mcpUrl } = urls.urlsOf(workspaceId, input.name);
+      const uid = newUid();
+      const owner = await sealOwnerIn(db.kysely, workspaceId, uid);
       const toolset: Toolset = {
         workspaceId,
         name: input.name,
-        uid: newUid(),
+        uid,
         kind: 'Toolset',
         generation: 1,
         description: input.description ?? null,
         labels: input.labels ?? {},
         createdTime: now,
-        spec: sealSpec(vault, input.spec, undefined),
+        spec: sealSpec(vault, input.spec, undefined, owner),
         status: pendingStatus({ internetUrl, intranetUrl }, mcpUrl),
         revision: 1,
         updatedAt: now,

@@ -1,42 +1,92 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { createVault } from './vault.js';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { MisplacedSealedValue, createVault, type SealPlace } from './vault.js';
 
 const key = (id: string) => ({ id, key: randomBytes(32) });
+const P: SealPlace = { workspaceUid: 'wsu_a', resourceUid: 'cnu_a', path: '/content/password' };
 
 describe('vault', () => {
   it('opens what it sealed and never stores the plaintext', () => {
     const vault = createVault([key('a')]);
-    const sealed = vault.seal('hunter2');
+    const sealed = vault.seal('hunter2', P);
     assert.ok(!sealed.includes('hunter2'));
-    assert.equal(vault.open(sealed), 'hunter2');
+    assert.equal(vault.open(sealed, P), 'hunter2');
     assert.equal(vault.keyIdOf(sealed), 'a');
   });
 
   it('seals the same plaintext differently every time', () => {
     const vault = createVault([key('a')]);
-    assert.notEqual(vault.seal('x'), vault.seal('x'));
+    assert.notEqual(vault.seal('x', P), vault.seal('x', P));
   });
 
   it('keeps opening values sealed with an older key after a new key is put first', () => {
     const old = key('old');
-    const sealed = createVault([old]).seal('s3cret');
+    const sealed = createVault([old]).seal('s3cret', P);
     const rotated = createVault([key('new'), old]);
-    assert.equal(rotated.open(sealed), 's3cret');
-    assert.equal(rotated.keyIdOf(rotated.seal('y')), 'new');
+    assert.equal(rotated.open(sealed, P), 's3cret');
+    assert.equal(rotated.keyIdOf(rotated.seal('y', P)), 'new');
   });
 
   it('refuses a tampered ciphertext', () => {
     const vault = createVault([key('a')]);
-    const sealed = vault.seal('value');
+    const sealed = vault.seal('value', P);
     const last = sealed.at(-2) === 'A' ? 'B' : 'A';
-    assert.throws(() => vault.open(`${sealed.slice(0, -2)}${last}${sealed.at(-1)}`));
+    assert.throws(() => vault.open(`${sealed.slice(0, -2)}${last}${sealed.at(-1)}`, P));
   });
 
   it('says which key is missing when a value was sealed with an unknown key', () => {
-    const sealed = createVault([key('gone')]).seal('v');
-    assert.throws(() => createVault([key('other')]).open(sealed), /"gone"/);
+    const sealed = createVault([key('gone')]).seal('v', P);
+    assert.throws(() => createVault([key('other')]).open(sealed, P), /"gone"/);
+  });
+
+  describe('places', () => {
+    const vault = createVault([key('a')]);
+    /** A v1 value as plugboard sealed them before values were bound: AES-GCM without additional data. */
+    const legacySeal = (plaintext: string, master: { id: string; key: Buffer }) => {
+      const gcm = (k: Buffer, data: Buffer) => {
+        const iv = randomBytes(12);
+        const cipher = createCipheriv('aes-256-gcm', k, iv);
+        return Buffer.concat([iv, cipher.update(data), cipher.final(), cipher.getAuthTag()]).toString('base64url');
+      };
+      const dataKey = randomBytes(32);
+      return `pbenc:v1:${master.id}:${gcm(master.key, dataKey)}:${gcm(dataKey, Buffer.from(plaintext))}`;
+    };
+
+    it('opens a value only at the place it was sealed for: not in another field, resource or workspace', () => {
+      const sealed = vault.seal('hunter2', P);
+      assert.ok(vault.isBound(sealed));
+      assert.ok(!sealed.includes(P.resourceUid) && !sealed.includes(P.path), 'the place is supplied by the opener, not stored');
+      for (const elsewhere of [
+        { ...P, path: '/content/host' },
+        { ...P, resourceUid: 'cnu_b' },
+        { ...P, workspaceUid: 'wsu_b' },
+      ]) {
+        assert.throws(
+          () => vault.open(sealed, elsewhere),
+          (error: unknown) => error instanceof MisplacedSealedValue && !error.message.includes('hunter2') && error.message.includes(elsewhere.path),
+        );
+      }
+    });
+
+    it('keeps opening unbound v1 values anywhere, and rewrap seals them again bound to their place', () => {
+      const master = key('a');
+      const bound = createVault([master]);
+      const legacy = legacySeal('old-secret', master);
+      assert.equal(bound.isBound(legacy), false);
+      assert.equal(bound.open(legacy, P), 'old-secret');
+      const rewrapped = bound.rewrap(legacy, P);
+      assert.ok(bound.isBound(rewrapped));
+      assert.equal(bound.open(rewrapped, P), 'old-secret');
+      assert.throws(() => bound.open(rewrapped, { ...P, resourceUid: 'cnu_b' }), MisplacedSealedValue);
+      assert.equal(bound.rewrap(rewrapped, P), rewrapped, 'bound and on the active key: nothing to do');
+    });
+
+    it('refuses to rewrap a bound value at a place it does not belong to', () => {
+      const old = key('old');
+      const sealed = createVault([old]).seal('v', P);
+      assert.throws(() => createVault([key('new'), old]).rewrap(sealed, { ...P, path: '/content/other' }), MisplacedSealedValue);
+    });
   });
 
   describe('rewrap', () => {
@@ -44,35 +94,35 @@ describe('vault', () => {
     const fresh = key('new');
 
     it('wraps the data key with the active key and keeps the ciphertext part', () => {
-      const sealed = createVault([old]).seal('s3cret');
+      const sealed = createVault([old]).seal('s3cret', P);
       const rotated = createVault([fresh, old]);
-      const rewrapped = rotated.rewrap(sealed);
+      const rewrapped = rotated.rewrap(sealed, P);
       assert.equal(rotated.keyIdOf(rewrapped), 'new');
       assert.equal(rewrapped.split(':')[4], sealed.split(':')[4]);
       assert.notEqual(rewrapped.split(':')[3], sealed.split(':')[3]);
-      assert.equal(createVault([fresh]).open(rewrapped), 's3cret');
+      assert.equal(createVault([fresh]).open(rewrapped, P), 's3cret');
     });
 
     it('returns a value already on the active key unchanged', () => {
       const vault = createVault([fresh, old]);
-      const sealed = vault.seal('v');
-      assert.equal(vault.rewrap(sealed), sealed);
+      const sealed = vault.seal('v', P);
+      assert.equal(vault.rewrap(sealed, P), sealed);
     });
 
     it('says which key is missing when the value cannot be opened', () => {
-      const sealed = createVault([key('gone')]).seal('v');
-      assert.throws(() => createVault([fresh, old]).rewrap(sealed), /"gone"/);
+      const sealed = createVault([key('gone')]).seal('v', P);
+      assert.throws(() => createVault([fresh, old]).rewrap(sealed, P), /"gone"/);
     });
 
     it('refuses a value whose ciphertext does not belong to its data key', () => {
       const vault = createVault([old]);
-      const [a, b] = [vault.seal('a'), vault.seal('b')];
+      const [a, b] = [vault.seal('a', P), vault.seal('b', P)];
       const spliced = [...a.split(':').slice(0, 4), b.split(':')[4]].join(':');
-      assert.throws(() => createVault([fresh, old]).rewrap(spliced));
+      assert.throws(() => createVault([fresh, old]).rewrap(spliced, P));
     });
 
     it('refuses a value that is not sealed', () => {
-      assert.throws(() => createVault([fresh]).rewrap('pbenc:v9:new:x:y'), /known version/);
+      assert.throws(() => createVault([fresh]).rewrap('pbenc:v9:new:x:y', P), /known version/);
     });
   });
 

@@ -1,17 +1,37 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { SEALED_PREFIX } from '../domain/secrets.js';
 
+/**
+ * Where a sealed value lives: the workspace and resource (by uid, never by a name that can be reused) and the
+ * field inside the resource (a path that reordering a list does not change). A value opens only at its place.
+ */
+export interface SealPlace {
+  /** The workspace's uid; '' for what belongs to no workspace (a principal's signing key). */
+  readonly workspaceUid: string;
+  readonly resourceUid: string;
+  readonly path: string;
+}
+
 /** Seals and opens secrets. Callers see strings only; the key material stays inside. */
 export interface Vault {
-  seal(plaintext: string): string;
-  open(sealed: string): string;
+  /** Seals a secret for one place: the additional authenticated data of AES-GCM binds it there. */
+  seal(plaintext: string, place: SealPlace): string;
+  /**
+   * Opens a value at the place it is read from. A value sealed for another place (copied to another field,
+   * resource or workspace) throws {@link MisplacedSealedValue}. Values of the older unbound format open anywhere
+   * until `keys rewrap` binds them.
+   */
+  open(sealed: string, place: SealPlace): string;
   /** The master-key id a sealed value was wrapped with. */
   keyIdOf(sealed: string): string;
+  /** Whether a sealed value is bound to its place (format v2); v1 values are not. */
+  isBound(sealed: string): boolean;
   /**
-   * The same sealed value with its data key wrapped by the active master key; the ciphertext part is kept.
-   * A value already on the active key comes back unchanged.
+   * The same value on the active master key and bound to `place`: an unbound (v1) value is sealed again for it;
+   * a bound one must belong there and keeps its ciphertext part, its data key wrapped by the active key. A value
+   * already both bound and on the active key comes back unchanged.
    */
-  rewrap(sealed: string): string;
+  rewrap(sealed: string, place: SealPlace): string;
   /**
    * A 32-byte key for one purpose (signing gateway session ids, say), derived with HKDF from a master key:
    * the active one by default. Undefined for a key id that is not configured.
@@ -27,22 +47,37 @@ export interface MasterKey {
   readonly key: Buffer;
 }
 
-const VERSION = 'v1';
+/** Unbound values, sealed before values were bound to their place: still opened, re-sealed by `keys rewrap`. */
+const LEGACY = 'v1';
+const VERSION = 'v2';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-function encrypt(key: Buffer, plaintext: Buffer): Buffer {
+/** Thrown when a sealed value is opened somewhere it was not sealed for; it says where, never what. */
+export class MisplacedSealedValue extends Error {
+  constructor(readonly path: string) {
+    super(`The sealed value at ${path} was not sealed for this place (copied from another field, resource or workspace?); it is not opened. Enter the secret again.`);
+    this.name = 'MisplacedSealedValue';
+  }
+}
+
+/** The additional authenticated data of a bound value: unambiguous, whatever characters the parts hold. */
+const aadOf = (place: SealPlace) => Buffer.from(JSON.stringify(['plugboard-sealed-v2', place.workspaceUid, place.resourceUid, place.path]), 'utf8');
+
+function encrypt(key: Buffer, plaintext: Buffer, aad?: Buffer): Buffer {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
+  if (aad) cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([iv, body, cipher.getAuthTag()]);
 }
 
-function decrypt(key: Buffer, sealed: Buffer): Buffer {
+function decrypt(key: Buffer, sealed: Buffer, aad?: Buffer): Buffer {
   const iv = sealed.subarray(0, IV_BYTES);
   const tag = sealed.subarray(sealed.length - TAG_BYTES);
   const decipher = createDecipheriv('aes-256-gcm', key, iv);
   decipher.setAuthTag(tag);
+  if (aad) decipher.setAAD(aad);
   return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
 }
 
@@ -51,7 +86,10 @@ function decrypt(key: Buffer, sealed: Buffer): Buffer {
  * master key. The stored form names the master key id, so older keys keep opening what they sealed while
  * new writes use the first key of the list.
  *
- * Stored form: `pbenc:v1:<keyId>:<wrapped data key>:<ciphertext>`, both parts base64url of iv|data|tag.
+ * Stored form: `pbenc:v2:<keyId>:<wrapped data key>:<ciphertext>`, both parts base64url of iv|data|tag. The
+ * ciphertext's additional authenticated data is its place (workspace uid, resource uid, field path), which the
+ * opener supplies: the place is not in the stored form, and a value moved anywhere else fails to open. The older
+ * `pbenc:v1:` form has no place.
  */
 export function createVault(keys: readonly MasterKey[]): Vault {
   const active = keys[0];
@@ -60,10 +98,11 @@ export function createVault(keys: readonly MasterKey[]): Vault {
 
   const parse = (sealed: string) => {
     const parts = sealed.split(':');
-    if (parts.length !== 5 || `${parts[0]}:` !== SEALED_PREFIX || parts[1] !== VERSION) {
+    if (parts.length !== 5 || `${parts[0]}:` !== SEALED_PREFIX || (parts[1] !== VERSION && parts[1] !== LEGACY)) {
       throw new Error('Not a sealed value of a known version.');
     }
-    return { keyId: parts[2]!, wrapped: Buffer.from(parts[3]!, 'base64url'), body: Buffer.from(parts[4]!, 'base64url'), bodyText: parts[4]! };
+    const body = Buffer.from(parts[4]!, 'base64url');
+    return { bound: parts[1] === VERSION, keyId: parts[2]!, wrapped: Buffer.from(parts[3]!, 'base64url'), body, bodyText: parts[4]! };
   };
 
   const dataKeyOf = (keyId: string, wrapped: Buffer) => {
@@ -72,32 +111,45 @@ export function createVault(keys: readonly MasterKey[]): Vault {
     return decrypt(masterKey, wrapped);
   };
 
+  /** The plaintext of a bound value at its place; anything else is a value that does not belong there. */
+  const openBound = (dataKey: Buffer, body: Buffer, place: SealPlace) => {
+    try {
+      return decrypt(dataKey, body, aadOf(place));
+    } catch {
+      throw new MisplacedSealedValue(place.path);
+    }
+  };
+
   const format = (wrapped: Buffer, bodyText: string) => `${SEALED_PREFIX}${VERSION}:${active.id}:${wrapped.toString('base64url')}:${bodyText}`;
+
+  const seal = (plaintext: string, place: SealPlace) => {
+    const dataKey = randomBytes(32);
+    const body = encrypt(dataKey, Buffer.from(plaintext, 'utf8'), aadOf(place));
+    return format(encrypt(active.key, dataKey), body.toString('base64url'));
+  };
 
   return {
     activeKeyId: active.id,
     keyIds: keys.map((k) => k.id),
-    seal(plaintext) {
-      const dataKey = randomBytes(32);
-      const body = encrypt(dataKey, Buffer.from(plaintext, 'utf8'));
-      return format(encrypt(active.key, dataKey), body.toString('base64url'));
-    },
-    open(sealed) {
-      const { keyId, wrapped, body } = parse(sealed);
-      return decrypt(dataKeyOf(keyId, wrapped), body).toString('utf8');
+    seal,
+    open(sealed, place) {
+      const { bound, keyId, wrapped, body } = parse(sealed);
+      const dataKey = dataKeyOf(keyId, wrapped);
+      return (bound ? openBound(dataKey, body, place) : decrypt(dataKey, body)).toString('utf8');
     },
     keyIdOf: (sealed) => parse(sealed).keyId,
+    isBound: (sealed) => parse(sealed).bound,
     deriveKey(purpose, keyId = active.id) {
       const masterKey = byId.get(keyId);
       return masterKey && Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `plugboard:${purpose}`, 32));
     },
-    rewrap(sealed) {
-      const { keyId, wrapped, body, bodyText } = parse(sealed);
-      if (keyId === active.id) return sealed;
+    rewrap(sealed, place) {
+      const { bound, keyId, wrapped, body, bodyText } = parse(sealed);
       const dataKey = dataKeyOf(keyId, wrapped);
-      // Opening the ciphertext proves the data key belongs to it before anything is rewritten.
-      decrypt(dataKey, body);
-      return format(encrypt(active.key, dataKey), bodyText);
+      if (!bound) return seal(decrypt(dataKey, body).toString('utf8'), place);
+      // Opening the ciphertext proves the data key belongs to it, and the value to this place, before anything is rewritten.
+      openBound(dataKey, body, place);
+      return keyId === active.id ? sealed : format(encrypt(active.key, dataKey), bodyText);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
+import { newId, newUid } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import { compileCheck } from '../domain/validate.js';
@@ -20,6 +20,7 @@ const checkInput = compileCheck(WorkspaceInput);
 export async function insertNewWorkspace(tx: Tx, input: { id?: string; name: string }, now: string): Promise<Workspace> {
   const workspace: Workspace = {
     id: input.id ?? newId('ws'),
+    uid: newUid('workspace'),
     name: input.name,
     projectId: await workspaces.nextCounter(tx, 'project_id'),
     createdAt: now,
@@ -108,9 +109,10 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
         if (contents > 0 && !options.force) {
           throw conflict(`Workspace "${id}" still holds ${contents} connector(s), connection(s), toolset(s) and access client(s); pass force=true to delete them with it.`);
         }
+        // Recorded first: the event belongs to the workspace's uid, which it reads from the row about to go.
+        await recordChange(tx, actor, { workspaceId: id, action: 'workspace:delete', resourceType: 'workspace', resourceId: id, before: current }, clock.now());
         await deleteConnectionsOfWorkspace(tx, id);
         if (!(await workspaces.deleteWorkspace(tx, id, current.revision))) throw new StaleWrite();
-        await recordChange(tx, actor, { workspaceId: id, action: 'workspace:delete', resourceType: 'workspace', resourceId: id, before: current }, clock.now());
       });
     },
   };

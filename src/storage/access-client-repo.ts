@@ -15,6 +15,7 @@ const toSecret = (row: AccessClientSecretRow): AccessClientSecret => ({
 const toClient = (row: AccessClientRow, secrets: readonly AccessClientSecret[]): AccessClient => ({
   workspaceId: row.workspace_id,
   id: row.id,
+  uid: row.uid,
   name: row.name,
   description: row.description,
   toolsets: JSON.parse(row.toolsets) as string[],
@@ -29,6 +30,7 @@ const toClient = (row: AccessClientRow, secrets: readonly AccessClientSecret[]):
 const toRow = (c: ClientFields): AccessClientRow => ({
   workspace_id: c.workspaceId,
   id: c.id,
+  uid: c.uid,
   name: c.name,
   description: c.description,
   toolsets: JSON.stringify(c.toolsets),
@@ -102,7 +104,7 @@ export async function insertAccessClient(db: Executor, client: ClientFields): Pr
 
 /** Writes a new state if the stored one still has `expectedRevision`; false when someone else won. */
 export async function updateAccessClient(db: Executor, client: ClientFields, expectedRevision: number): Promise<boolean> {
-  const { workspace_id, id, created_at, ...changes } = toRow(client);
+  const { workspace_id, id, uid: _uid, created_at, ...changes } = toRow(client);
   const result = await db
     .updateTable('access_clients')
     .set(changes)

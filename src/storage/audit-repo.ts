@@ -1,4 +1,4 @@
-import { sql, type QueryCreator } from 'kysely';
+import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import type { AuditEvent, NewAuditEvent } from '../domain/audit.js';
 import type { Variable } from '../domain/common.js';
 import type { AuditEventRow, Database } from './schema.js';
@@ -32,16 +32,26 @@ const toValues = (event: NewAuditEvent) => ({
   changed_fields: JSON.stringify(event.changedFields),
 });
 
+/**
+ * The uid of the workspace stored under an id, read by the statement that records the event: an event belongs
+ * to the workspace as it is when the change commits, never to one created later under the same id.
+ */
+const workspaceUidOf = (workspaceId: RawBuilder<unknown> | string) => sql<string | null>`(select w.uid from workspaces w where w.id = ${workspaceId})`;
+
+const toInsert = (event: NewAuditEvent) => ({ ...toValues(event), workspace_uid: workspaceUidOf(event.workspaceId) });
+
 export async function insertAuditEvent(db: Executor, event: NewAuditEvent): Promise<void> {
-  await db.insertInto('audit_events').values(toValues(event)).execute();
+  await db.insertInto('audit_events').values(toInsert(event)).execute();
 }
 
 /** Several events in one statement, in order. */
 export async function insertAuditEvents(db: Executor, events: readonly NewAuditEvent[]): Promise<void> {
-  if (events.length > 0) await db.insertInto('audit_events').values(events.map(toValues)).execute();
+  if (events.length > 0) await db.insertInto('audit_events').values(events.map(toInsert)).execute();
 }
 
-const AUDIT_COLUMNS = ['at', 'principal_id', 'workspace_id', 'action', 'resource_type', 'resource_id', 'request_id', 'from_revision', 'to_revision', 'changed_fields'] as const;
+const AUDIT_COLUMNS = [
+  'at', 'principal_id', 'workspace_id', 'workspace_uid', 'action', 'resource_type', 'resource_id', 'request_id', 'from_revision', 'to_revision', 'changed_fields',
+] as const;
 
 /**
  * The INSERT of the events in a JSON parameter (objects with the columns of {@link toValues}, `n` for their
@@ -55,7 +65,7 @@ export function insertEventsFromJson(db: QueryCreator<Database>, onlyWritten?: s
     .insertInto('audit_events')
     .columns([...AUDIT_COLUMNS])
     .expression(
-      sql`select at, principal_id, workspace_id, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields
+      sql`select at, principal_id, workspace_id, ${workspaceUidOf(sql.ref('e.workspace_id'))}, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields
       from json_to_recordset(${'[]'}::json) as e(n integer, i integer, at text, principal_id text, workspace_id text, action text, resource_type text,
         resource_id text, request_id text, from_revision integer, to_revision integer, changed_fields text)
       where ${written}
@@ -92,7 +102,12 @@ export interface AuditFilter {
 
 /** Events of a workspace, newest first, filtered; served by the (workspace, …, id) indexes. */
 export async function listAuditEvents(db: Executor, filter: AuditFilter): Promise<AuditEvent[]> {
-  let query = db.selectFrom('audit_events').selectAll().where('workspace_id', '=', filter.workspaceId);
+  let query = db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('workspace_id', '=', filter.workspaceId)
+    // Only the events of the workspace stored under this id now, not of one deleted before it was created.
+    .where('workspace_uid', '=', workspaceUidOf(filter.workspaceId));
   if (filter.resourceType !== undefined) query = query.where('resource_type', '=', filter.resourceType);
   if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
   if (filter.principalId !== undefined) query = query.where('principal_id', '=', filter.principalId);
@@ -101,6 +116,27 @@ export async function listAuditEvents(db: Executor, filter: AuditFilter): Promis
   if (filter.before !== undefined) query = query.where('id', '<', filter.before);
   const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
   return rows.map(toEvent);
+}
+
+/** An event as the operator reads it: with the uid of the workspace it belongs to (null: before uids, of a workspace since deleted). */
+export interface OperatorAuditEvent extends AuditEvent {
+  readonly workspaceUid: string | null;
+}
+
+/**
+ * Every event recorded under a workspace id, of the workspace stored there now and of any deleted before it
+ * (or of one workspace only, by uid), newest first: what the operator reads from the command line.
+ */
+export async function listAuditEventsForOperator(
+  db: Executor,
+  filter: { readonly workspaceId?: string; readonly workspaceUid?: string; readonly before?: number; readonly limit: number },
+): Promise<OperatorAuditEvent[]> {
+  let query = db.selectFrom('audit_events').selectAll();
+  if (filter.workspaceId !== undefined) query = query.where('workspace_id', '=', filter.workspaceId);
+  if (filter.workspaceUid !== undefined) query = query.where('workspace_uid', '=', filter.workspaceUid);
+  if (filter.before !== undefined) query = query.where('id', '<', filter.before);
+  const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
+  return rows.map((row) => ({ ...toEvent(row), workspaceUid: row.workspace_uid }));
 }
 
 /**
@@ -121,6 +157,7 @@ export async function insertConnectorConnectionEvents(
       eb.val(meta.at).as('at'),
       eb.val(meta.principalId).as('principal_id'),
       'workspace_id',
+      workspaceUidOf(sql.ref('connections.workspace_id')).as('workspace_uid'),
       eb.val(change.kind === 'delete' ? 'connection:delete' : 'connection:update').as('action'),
       eb.val('connection').as('resource_type'),
       sql<string>`cast(id as text)`.as('resource_id'),

@@ -231,6 +231,13 @@ export const WATCHED_TABLES: ReadonlySet<string> = new Set([
   'memberships',
 ]);
 
+/**
+ * Tables whose deletes cascade into watched ones (a workspace takes its toolsets, access clients and memberships
+ * with it). Other PostgreSQL nodes hear of it from the watched tables' own triggers, which cascades fire too; this
+ * process sees only the statement, so a delete from these counts as a write to a watched table.
+ */
+const CASCADING_INTO_WATCHED: ReadonlySet<string> = new Set(['workspaces']);
+
 /** Statements that cannot write: transaction control, reads, SQLite pragmas. */
 const CONTROL = /^\s*(select|savepoint|release|rollback|begin|start\s+transaction|commit|pragma|set\s|show\s|listen\s)/i;
 
@@ -263,7 +270,10 @@ function mayWriteWatched(node: OperationNode): boolean {
     }
     case 'DeleteQueryNode': {
       const remove = node as DeleteQueryNode;
-      return withMayWriteWatched(remove.with) || remove.from.froms.some((from) => WATCHED_TABLES.has(tableName(from) ?? ''));
+      return (
+        withMayWriteWatched(remove.with) ||
+        remove.from.froms.some((from) => WATCHED_TABLES.has(tableName(from) ?? '') || CASCADING_INTO_WATCHED.has(tableName(from) ?? ''))
+      );
     }
     default:
       return true;

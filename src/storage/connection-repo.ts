@@ -8,6 +8,7 @@ type StoredRow = Omit<ConnectionRow, 'id'> & { id: number };
 
 const toConnection = (row: StoredRow): Connection => ({
   id: Number(row.id),
+  uid: row.uid,
   workspaceId: row.workspace_id,
   connectorId: row.connector_id,
   name: row.name,
@@ -25,6 +26,7 @@ const toConnection = (row: StoredRow): Connection => ({
 });
 
 const toValues = (c: Omit<Connection, 'id'>) => ({
+  uid: c.uid,
   workspace_id: c.workspaceId,
   connector_id: c.connectorId,
   scope: c.connectorId ?? '',
@@ -115,7 +117,7 @@ export async function insertConnection(db: Executor, connection: Omit<Connection
 }
 
 export async function updateConnection(db: Executor, connection: Connection, expectedRevision: number): Promise<boolean> {
-  const { workspace_id, created_at, ...changes } = toValues(connection);
+  const { workspace_id, uid: _uid, created_at, ...changes } = toValues(connection);
   const result = await db
     .updateTable('connections')
     .set(changes)

@@ -11,6 +11,7 @@ import type { Executor, ReadOptions, RowStore, RowWrite, Tx } from './writer.js'
 const toConnector = (row: ConnectorRow): Connector => ({
   workspaceId: row.workspace_id,
   id: row.id,
+  uid: row.uid,
   name: row.name,
   description: row.description,
   protocolType: row.protocol_type as ProtocolType,
@@ -36,6 +37,7 @@ const toConnector = (row: ConnectorRow): Connector => ({
 const columnsOf = <J>(c: Connector, json: (value: unknown) => J) => ({
   workspace_id: c.workspaceId,
   id: c.id,
+  uid: c.uid,
   name: c.name,
   description: c.description,
   protocol_type: c.protocolType,
@@ -59,7 +61,7 @@ const columnsOf = <J>(c: Connector, json: (value: unknown) => J) => ({
  * a later migration adds does not change their result.
  */
 const connectorColumns = [
-  'workspace_id', 'id', 'name', 'description', 'protocol_type', 'documentation_url', 'icon_url', 'base_url', 'dataset_id', 'is_public',
+  'workspace_id', 'id', 'uid', 'name', 'description', 'protocol_type', 'documentation_url', 'icon_url', 'base_url', 'dataset_id', 'is_public',
   'tags', 'status', 'auth_scheme_configs', 'connection_variables', 'versions', 'created_at', 'updated_at', 'revision',
 ] as const satisfies readonly (keyof ConnectorRow)[];
 // A column of ConnectorRow missing from the list above fails to compile here.
@@ -132,7 +134,7 @@ export async function insertConnector(db: Executor, connector: Connector): Promi
 
 /** Writes a new state if the stored one still has `expectedRevision`; false when someone else won. */
 export async function updateConnector(db: Executor, connector: Connector, expectedRevision: number): Promise<boolean> {
-  const { workspace_id, id, created_at, ...changes } = toRow(connector);
+  const { workspace_id, id, uid: _uid, created_at, ...changes } = toRow(connector);
   const result = await db
     .updateTable('connectors')
     .set(changes)

@@ -34,6 +34,7 @@ import { versoriFields } from './migrations/0008-versori-fields.js';
 import { mcpSessions } from './migrations/0009-mcp-sessions.js';
 import { changeNotify } from './migrations/0010-change-notify.js';
 import { connectionOrder } from './migrations/0011-connection-order.js';
+import { resourceUids } from './migrations/0012-resource-uids.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -226,6 +227,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0009-mcp-sessions': mcpSessions(),
     '0010-change-notify': changeNotify(engine),
     '0011-connection-order': connectionOrder(),
+    '0012-resource-uids': resourceUids(engine),
   };
 }
 
@@ -257,8 +259,11 @@ async function refuseNewerSchema(db: Db, known: readonly string[], schema: strin
   if (unknown.length > 0) throw new NewerSchemaError(unknown);
 }
 
-/** Brings the schema up to date. On PostgreSQL Kysely holds an advisory lock, so several nodes may call it at once. */
-export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
+/**
+ * Brings the schema up to date. On PostgreSQL Kysely holds an advisory lock, so several nodes may call it at once.
+ * `through` stops after the named migration: for tests that store rows as an older version did.
+ */
+export async function migrateToLatest(db: Db, through?: string): Promise<{ applied: string[] }> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db.engine) };
   // Without a schema, Kysely takes its bookkeeping tables in *any* schema of the database for ours (and then
   // fails to find them on the search path); name the schema the store lives in.
@@ -268,7 +273,7 @@ export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
   // so a store that already ran later ones simply runs the missing one.
   const migrator = new Migrator({ db: db.kysely, provider, migrationTableSchema, allowUnorderedMigrations: true });
   await refuseNewerSchema(db, Object.keys(migrationsFor(db.engine)), migrationTableSchema);
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (through === undefined ? migrator.migrateToLatest() : migrator.migrateTo(through));
   if (error) {
     throw new Error(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }

@@ -29,6 +29,8 @@ async function runCompiled<R>(db: Executor, name: string, build: (...markers: st
 export interface GatewayClientRow {
   readonly workspaceId: string;
   readonly id: string;
+  /** The client itself: another client created later under the same id has another uid. */
+  readonly uid: string;
   readonly toolsets: readonly string[];
   readonly rateLimit: number | null;
   readonly status: string;
@@ -44,7 +46,7 @@ export async function findGatewayClient(db: Executor, tokenHash: string): Promis
       db
         .selectFrom('access_client_secrets as s')
         .innerJoin('access_clients as c', (join) => join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'))
-        .select(['c.workspace_id', 'c.id', 'c.toolsets', 'c.rate_limit', 'c.status', 's.expires_at'])
+        .select(['c.workspace_id', 'c.id', 'c.uid', 'c.toolsets', 'c.rate_limit', 'c.status', 's.expires_at'])
         .where('s.token_hash', '=', hash!),
     [tokenHash],
   );
@@ -52,6 +54,7 @@ export async function findGatewayClient(db: Executor, tokenHash: string): Promis
     row && {
       workspaceId: row.workspace_id,
       id: row.id,
+      uid: row.uid,
       toolsets: JSON.parse(row.toolsets) as string[],
       rateLimit: row.rate_limit,
       status: row.status,
@@ -60,19 +63,34 @@ export async function findGatewayClient(db: Executor, tokenHash: string): Promis
   );
 }
 
-/** The stored revision of a toolset: what tells the gateway whether its compiled copy is still current. */
-export async function findToolsetRevision(db: Executor, workspaceId: string, name: string): Promise<number | undefined> {
-  const [row] = await runCompiled(
-    db,
-    'revision',
-    (ws, toolset) => db.selectFrom('toolsets').select('revision').where('workspace_id', '=', ws!).where('name', '=', toolset!),
-    [workspaceId, name],
-  );
-  return row?.revision;
+/** Which toolset a name stands for now, and at which revision. */
+export interface ToolsetVersion {
+  /** A toolset deleted and created again under its name has another uid, and starts again at revision 1. */
+  readonly uid: string;
+  readonly revision: number;
 }
 
-export interface ServableToolsetRow {
-  readonly revision: number;
+/** The uid and stored revision of a toolset: what tells the gateway whether its compiled copy is still current. */
+export async function findToolsetVersion(db: Executor, workspaceId: string, name: string): Promise<ToolsetVersion | undefined> {
+  const [row] = await runCompiled(
+    db,
+    'version',
+    (ws, toolset) => db.selectFrom('toolsets').select(['uid', 'revision']).where('workspace_id', '=', ws!).where('name', '=', toolset!),
+    [workspaceId, name],
+  );
+  return row && { uid: row.uid, revision: row.revision };
+}
+
+/** Which of these toolset uids are still stored: the others were deleted (with their workspace, maybe). */
+export async function findStoredToolsetUids(db: Executor, uids: readonly string[]): Promise<Set<string>> {
+  if (uids.length === 0) return new Set();
+  const rows = await db.selectFrom('toolsets').select('uid').where('uid', 'in', [...uids]).execute();
+  return new Set(rows.map((row) => row.uid));
+}
+
+export interface ServableToolsetRow extends ToolsetVersion {
+  /** The uid of the toolset's workspace: with the toolset's, the place its sealed credential is bound to. */
+  readonly workspaceUid: string;
   readonly spec: ToolsetSpec;
   readonly status: ToolsetStatus;
   /** How to call each served OpenAPI tool, by tool name; null until a spec first converted. */
@@ -81,13 +99,16 @@ export interface ServableToolsetRow {
 
 export async function findServableToolset(db: Executor, workspaceId: string, name: string): Promise<ServableToolsetRow | undefined> {
   const row = await db
-    .selectFrom('toolsets')
-    .select(['revision', 'spec', 'status', 'operations'])
-    .where('workspace_id', '=', workspaceId)
-    .where('name', '=', name)
+    .selectFrom('toolsets as t')
+    .innerJoin('workspaces as w', 'w.id', 't.workspace_id')
+    .select(['t.uid', 'w.uid as workspace_uid', 't.revision', 't.spec', 't.status', 't.operations'])
+    .where('t.workspace_id', '=', workspaceId)
+    .where('t.name', '=', name)
     .executeTakeFirst();
   return (
     row && {
+      uid: row.uid,
+      workspaceUid: row.workspace_uid,
       revision: row.revision,
       spec: JSON.parse(row.spec) as ToolsetSpec,
       status: JSON.parse(row.status) as ToolsetStatus,

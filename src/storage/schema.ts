@@ -3,6 +3,8 @@ import type { Generated } from 'kysely';
 /** Rows as stored. JSON columns hold text so that both back ends store the same bytes. */
 export interface WorkspaceRow {
   id: string;
+  /** Minted at creation, never reused (migration 0012): what caches, sealed values and audit events hang on. */
+  uid: string;
   project_id: number;
   name: string;
   created_at: string;
@@ -59,6 +61,7 @@ export interface AuthTokenRow {
 export interface ConnectorRow {
   workspace_id: string;
   id: string;
+  uid: string;
   name: string;
   description: string | null;
   protocol_type: string;
@@ -81,6 +84,7 @@ export interface ConnectorRow {
 
 export interface ConnectionRow {
   id: Generated<number>;
+  uid: string;
   workspace_id: string;
   connector_id: string | null;
   /** The connector id, or '' when there is none: names are unique per scope. */
@@ -104,6 +108,8 @@ export interface AuditEventRow {
   at: string;
   principal_id: string;
   workspace_id: string;
+  /** The uid of the workspace the event belongs to; null for events older than migration 0012 of a workspace deleted since. */
+  workspace_uid: string | null;
   action: string;
   resource_type: string;
   resource_id: string;
@@ -127,6 +133,7 @@ export interface IdempotencyRow {
 export interface AccessClientRow {
   workspace_id: string;
   id: string;
+  uid: string;
   name: string;
   description: string | null;
   toolsets: string;

@@ -1,20 +1,26 @@
 import { sql, type RawBuilder } from 'kysely';
+import type { SealedColumn } from '../domain/sealed-places.js';
 import { SEALED_PREFIX } from '../domain/secrets.js';
 import type { Engine } from './database.js';
 import type { Executor, Tx } from './writer.js';
 
 /** A table whose JSON text columns hold sealed values, and the primary key that pages through it. */
 export interface SealedTable {
-  readonly name: 'connections' | 'connectors' | 'access_keys';
+  readonly name: 'connections' | 'connectors' | 'access_keys' | 'toolsets';
   readonly primaryKey: readonly string[];
-  readonly columns: readonly string[];
+  readonly columns: readonly SealedColumn[];
+  /** The column holding the uid its values are bound to. */
+  readonly uid: string;
+  /** Whether rows belong to a workspace (whose uid the values are bound to too); access keys belong to a principal. */
+  readonly inWorkspace: boolean;
 }
 
 /** Every place the store keeps sealed values. A new secret-bearing column must be listed here to be rotated. */
 export const SEALED_TABLES: readonly SealedTable[] = [
-  { name: 'connections', primaryKey: ['id'], columns: ['content', 'credentials'] },
-  { name: 'connectors', primaryKey: ['workspace_id', 'id'], columns: ['auth_scheme_configs'] },
-  { name: 'access_keys', primaryKey: ['id'], columns: ['secret'] },
+  { name: 'connections', primaryKey: ['id'], columns: ['content', 'credentials'], uid: 'uid', inWorkspace: true },
+  { name: 'connectors', primaryKey: ['workspace_id', 'id'], columns: ['auth_scheme_configs'], uid: 'uid', inWorkspace: true },
+  { name: 'access_keys', primaryKey: ['id'], columns: ['secret'], uid: 'id', inWorkspace: false },
+  { name: 'toolsets', primaryKey: ['workspace_id', 'name'], columns: ['spec'], uid: 'uid', inWorkspace: true },
 ];
 
 /** A primary key's values, in the order of `SealedTable.primaryKey`. */
@@ -22,6 +28,8 @@ export type RowKey = readonly (string | number)[];
 
 export interface SealedRow {
   readonly key: RowKey;
+  /** The uids the row's values are bound to ('' for no workspace). */
+  readonly owner: { readonly workspaceUid: string; readonly resourceUid: string };
   /** Column name → the JSON text as stored. */
   readonly texts: Readonly<Record<string, string>>;
 }
@@ -37,13 +45,17 @@ const holdsSealed = (columns: readonly string[]) =>
 
 function toRow(table: SealedTable, row: Record<string, unknown>): SealedRow {
   const key = table.primaryKey.map((column) => row[column] as string | number);
-  return { key, texts: Object.fromEntries(table.columns.map((column) => [column, String(row[column])])) };
+  const owner = { workspaceUid: String(row.plugboard_workspace_uid ?? ''), resourceUid: String(row.plugboard_resource_uid) };
+  return { key, owner, texts: Object.fromEntries(table.columns.map((column) => [column, String(row[column])])) };
 }
 
 /** Rows after `after` (keyset order of the primary key) that hold anything sealed, at most `limit`. */
 export async function pageSealedRows(db: Executor, table: SealedTable, after: RowKey | undefined, limit: number): Promise<SealedRow[]> {
   const keyset: RawBuilder<unknown> = after ? sql`(${refs(table.primaryKey)}) > (${params(after)}) and ` : sql``;
-  const query = sql<Record<string, unknown>>`select ${refs([...table.primaryKey, ...table.columns])} from ${sql.table(table.name)}
+  const workspaceUid = table.inWorkspace ? sql`(select w.uid from workspaces w where w.id = t.workspace_id)` : sql`''`;
+  const query = sql<Record<string, unknown>>`select ${refs([...table.primaryKey, ...table.columns])},
+      ${sql.ref(`t.${table.uid}`)} as plugboard_resource_uid, ${workspaceUid} as plugboard_workspace_uid
+    from ${sql.table(table.name)} as t
     where ${keyset}(${holdsSealed(table.columns)})
     order by ${refs(table.primaryKey)} limit ${limit}`;
   const { rows } = await query.execute(db);

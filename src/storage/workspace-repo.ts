@@ -4,6 +4,7 @@ import type { Executor, ReadOptions } from './writer.js';
 
 const toWorkspace = (row: WorkspaceRow): Workspace => ({
   id: row.id,
+  uid: row.uid,
   name: row.name,
   projectId: Number(row.project_id),
   createdAt: row.created_at,
@@ -16,6 +17,12 @@ export async function findWorkspace(db: Executor, id: string, options: ReadOptio
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   return row && toWorkspace(row);
+}
+
+/** The uid of the workspace stored under an id now, if any: what sealed values and audit events are bound to. */
+export async function findWorkspaceUid(db: Executor, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom('workspaces').select('uid').where('id', '=', id).executeTakeFirst();
+  return row?.uid;
 }
 
 /** The id of the workspace with this project id (the DataWorks dialect's ProjectId), if any. */
@@ -51,6 +58,7 @@ export async function insertWorkspace(db: Executor, workspace: Workspace): Promi
     .insertInto('workspaces')
     .values({
       id: workspace.id,
+      uid: workspace.uid,
       project_id: workspace.projectId,
       name: workspace.name,
       created_at: workspace.createdAt,

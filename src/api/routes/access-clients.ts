@@ -5,14 +5,15 @@ import { ACCESS_CLIENT_STATUSES, AccessClientCreateInput, AccessClientFields, Ac
 import { Slug } from '../../domain/common.js';
 import type { AccessClientService, IssuedClientSecret } from '../../services/access-client-service.js';
 import { errorResponses, pageRequestOf, preconditionOf, sendPage, sendVersioned, withoutFields, writeErrorResponses, type RouteOptions } from '../http.js';
-import { MergePatchBody, PageQuery, pageOf } from '../schemas.js';
+import { MergePatchBody, PageQuery, Uid, pageOf } from '../schemas.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableString = Type.Union([Type.String(), Type.Null()]);
-const SERVER_MANAGED = ['id', 'workspaceId', 'secrets', 'createdAt', 'updatedAt', 'revision'];
+const SERVER_MANAGED = ['id', 'uid', 'workspaceId', 'secrets', 'createdAt', 'updatedAt', 'revision'];
 
 const AccessClientView = Type.Object({
   id: AccessClientId,
+  uid: Uid,
   workspaceId: Slug,
   name: Type.String(),
   description: NullableString,

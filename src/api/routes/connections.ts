@@ -57,7 +57,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
   app.put(`${base}/:connectionId`, {
     schema: { tags, summary: 'Replace a connection', description: `Full replacement: omitted optional fields are unset; connectorId cannot change. ${secretsNote}`, params: Params, querystring: TestQuery, body: ConnectionPutBody, response: { 200: ConnectionView, ...writeErrorResponses } },
   }, async (request, reply) => {
-    const body = withoutFields(request.body, ['id', 'workspaceId', 'health', 'createdAt', 'updatedAt', 'revision']);
+    const body = withoutFields(request.body, ['id', 'uid', 'workspaceId', 'health', 'createdAt', 'updatedAt', 'revision']);
     const { workspaceId, connectionId } = request.params;
     const connection = await connections.replace(request.actor, workspaceId, idOf(connectionId), body, preconditionOf(request, options), { test: request.query.test });
     return sendVersioned(request, reply, connection, connection);

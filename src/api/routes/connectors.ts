@@ -72,7 +72,7 @@ export const connectorRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connect
     },
   }, async (request, reply) => {
     const { authSchemeConfigs, versions } = request.body;
-    const body = withoutFields(request.body, ['id', 'workspaceId', 'createdAt', 'updatedAt', 'revision', 'authSchemeConfigs', 'versions']);
+    const body = withoutFields(request.body, ['id', 'uid', 'workspaceId', 'createdAt', 'updatedAt', 'revision', 'authSchemeConfigs', 'versions']);
     const { workspaceId, connectorId } = request.params;
     const result = await connectors.replace(request.actor, workspaceId, connectorId, body, { authSchemeConfigs, versions }, preconditionOf(request, options));
     return sendWrite(request, reply, result);

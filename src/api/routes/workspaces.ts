@@ -35,7 +35,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions & { workspa
   app.put('/workspaces/:workspaceId', {
     schema: { tags, summary: 'Replace a workspace', params: Params, body: WorkspacePutBody, response: { 200: WorkspaceView, ...writeErrorResponses } },
   }, async (request, reply) => {
-    const body = withoutFields(request.body, ['id', 'projectId', 'createdAt', 'updatedAt', 'revision']);
+    const body = withoutFields(request.body, ['id', 'uid', 'projectId', 'createdAt', 'updatedAt', 'revision']);
     const workspace = await workspaces.replace(request.actor, request.params.workspaceId, body, preconditionOf(request, options));
     return sendVersioned(request, reply, workspace, workspace);
   });

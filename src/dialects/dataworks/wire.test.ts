@@ -17,6 +17,7 @@ const codeOf = (run: () => unknown): string => {
 
 const connection: Connection = {
   id: 7,
+  uid: 'cnu_0123456789abcdef',
   workspaceId: 'default',
   connectorId: null,
   name: 'Warehouse',
