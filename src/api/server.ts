@@ -17,6 +17,7 @@ import { createFastPath } from '../gateway/fast-path.js';
 import { webConsole } from './console.js';
 import { alibabaDialects } from '../dialects/alibaba/index.js';
 import { authenticateRequest } from './authenticate.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-input.js';
 import { nulCharacterAt } from './nul-character.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
@@ -110,13 +111,14 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
   const bodyAjv = createAjv();
   const textAjv = createAjv({ coerceTypes: true });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
-  // JSON bodies are parsed with Fastify's prototype-poisoning guard; a DELETE or GET from a client that always
-  // sends Content-Type: application/json but no body is not a malformed request.
+  // JSON bodies are parsed with Fastify's prototype-poisoning guard, once their depth is known to be bounded; a
+  // DELETE or GET from a client that always sends Content-Type: application/json but no body is not malformed.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   for (const type of JSON_TYPES) {
     app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
       if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
+      if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(tooDeep(''), undefined);
       parseJson(request, body as string, done);
     });
   }
@@ -195,7 +197,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
             return done(new DomainError('unsupported-media-type', `${request.method} takes Content-Type ${accepted.join(' or ')}, not ${type}.`));
           }
         }
-        const path = nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
+        const path = nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
         if (path !== undefined) return done(validationFailed([{ path, message: 'must not contain the NUL character (U+0000)' }]));
         done();
       });

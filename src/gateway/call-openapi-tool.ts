@@ -1,6 +1,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolOperation } from '../openapi/convert-openapi.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../api/json-input.js';
 
 /** An API key as a toolset's authConfig places it into every upstream request. */
 export interface UpstreamCredential {
@@ -247,7 +248,8 @@ function resultOf(status: number, contentType: string | undefined, text: string,
   }
   const type = contentType ?? '';
   let structured: unknown;
-  if (/json/i.test(type) && text !== '') {
+  // An answer nested deeper than any client may send stays text: the MCP answer is walked and serialised again.
+  if (/json/i.test(type) && text !== '' && !nestsDeeperThan(text, MAX_JSON_DEPTH)) {
     try {
       structured = JSON.parse(text);
     } catch {
