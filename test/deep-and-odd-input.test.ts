@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { ENGINES, OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
 import { createAlibabaKey, injectAcs3, type AccessKeyPair } from './support/alibaba.js';
 import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 
@@ -18,6 +18,30 @@ const nestedArrays = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)
 const TOO_DEEP = [10_000, 65];
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+
+/** JSON values that parse, or nearly do, but that no well-behaved client sends. */
+const ODD_VALUES = [
+  '"\\ud800"',
+  '"\\udfff\\ud800x"',
+  '1e400',
+  '-1e400',
+  '123456789012345678901234567890',
+  '0.000000000000000000000000000000000000000000001',
+  `[${Array.from({ length: 100_000 }, () => '1').join(',')}]`,
+  `[${Array.from({ length: 100_000 }, () => '"x"').join(',')}]`,
+  '{"__proto__":{"polluted":true}}',
+  '{"constructor":{"prototype":{"polluted":true}}}',
+  '{"a":1,"a":2}',
+];
+/** Whole bodies: odd values in a field and as the name, duplicate and prototype keys at the top, bytes that are not UTF-8. */
+const ODD_BODIES = (fields: string): (string | Buffer)[] => [
+  ...ODD_VALUES.map((value) => `{${fields},"x":${value}}`),
+  ...ODD_VALUES.map((value) => `{"name":${value},${fields}}`),
+  `{${fields},${fields}}`,
+  `{"__proto__":{"isAdmin":true},${fields}}`,
+  Buffer.concat([Buffer.from(`{${fields},"name":"`), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]),
+];
+const ODD_TYPES = ['text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'application/x-www-form-urlencoded', 'application/octet-stream', 'application/jsonx'];
 
 function assert4xx(reply: { status: number; text: string }, what: string, status = 400) {
   assert.equal(reply.status, status, `${what} answered ${reply.status}: ${reply.text.slice(0, 300)}`);
@@ -109,6 +133,82 @@ for (const engine of ENGINES) {
           const reply = await app.call(method, url, { body });
           assert4xx(reply, `${method} ${url}`);
           assert.equal(reply.body.code, 'validation-failed', reply.text);
+        }
+      });
+    });
+
+    describe('odd input', () => {
+      const sane = (reply: { status: number; text: string }, what: string) => assert.ok(reply.status < 500, `${what} answered ${reply.status}: ${reply.text.slice(0, 300)}`);
+      const raw = async (method: string, url: string, payload: string | Buffer, headers: Record<string, string>) => {
+        const reply = await app.server.inject({ method: method as 'POST', url, payload, headers });
+        return { status: reply.statusCode, text: reply.body };
+      };
+      const bearer = { authorization: `Bearer ${OWNER_KEY}` };
+      const short = (body: string | Buffer) => String(body).slice(0, 80);
+      let unique = 0;
+
+      it('answers odd JSON, content types and queries on the native API with 2xx or 4xx, never 5xx', async () => {
+        for (const body of ODD_BODIES(`"id":"odd${++unique}","connectorId":"gh","type":"http","content":{"k":1}`)) {
+          for (const [method, url] of [['POST', `${WS}/connectors`], ['POST', `${WS}/connections`], ['PATCH', `${WS}/connectors/gh`], ['PUT', `${WS}/connectors/gh`]] as const) {
+            sane(await raw(method, url, body, { ...bearer, 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }), `${method} ${url} ${short(body)}`);
+          }
+        }
+        for (const type of ODD_TYPES) sane(await raw('POST', `${WS}/connectors`, 'id=x&name=y', { ...bearer, 'content-type': type }), type);
+        for (const query of ['limit=1e400', 'limit=99999999999999999999', 'limit=1&limit=2', 'cursor=%ED%A0%80', 'cursor[a]=1', 'limit[]=1', 'cursor=%FF']) {
+          sane(await raw('GET', `${WS}/connectors?${query}`, '', bearer), query);
+        }
+        assert.equal(({} as Record<string, unknown>).isAdmin ?? ({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
+      });
+
+      it('answers odd JSON and content types on Versori, Fabric, DevS and the gateway with 2xx or 4xx, never 5xx', async () => {
+        for (const body of ODD_BODIES(`"name":"odd${++unique}","baseUrl":"https://a.example"`)) {
+          sane(await raw('POST', '/o/default/protocols/http/connectors', body, { ...bearer, 'content-type': 'application/json' }), `Versori ${short(body)}`);
+          sane(await raw('POST', '/v1/access-clients', body, { 'x-auth-token': fabricToken, 'content-type': 'application/json' }), `Fabric ${short(body)}`);
+          sane(await injectAcs3(app, alibaba, { method: 'POST', path: '/2023-07-14/toolsets', body: String(body), contentType: 'application/json' }), `DevS ${short(body)}`);
+          sane(await mcpPost(`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":${String(body)}}}`), `gateway ${short(body)}`);
+        }
+        for (const type of ODD_TYPES) {
+          sane(await raw('POST', '/o/default/protocols/http/connectors', '{"name":"t"}', { ...bearer, 'content-type': type }), `Versori ${type}`);
+          sane(await raw('POST', '/v1/access-clients', '{"name":"t"}', { 'x-auth-token': fabricToken, 'content-type': type }), `Fabric ${type}`);
+          sane(await injectAcs3(app, alibaba, { method: 'POST', path: '/2023-07-14/toolsets', body: '{"name":"t"}', contentType: type }), `DevS ${type}`);
+        }
+      });
+
+      it('answers odd values in Model Studio and DataWorks forms with 2xx or 4xx, never 5xx', async () => {
+        for (const value of [...ODD_VALUES, '\ud800', 'x'.repeat(100_000)]) {
+          const bailian = await injectAcs3(app, alibaba, {
+            method: 'POST',
+            path: '/default/datacenter/connector',
+            contentType: FORM,
+            headers: { 'x-acs-action': 'AddConnector', 'x-acs-version': '2023-12-29' },
+            body: form({ ConnectorName: `odd${++unique}`, ConnectorType: 'file', Description: value.slice(0, 1000), FileConnectorConfig: value }),
+          });
+          sane(bailian, `Model Studio ${value.slice(0, 60)}`);
+          const dataworks = await injectAcs3(app, alibaba, {
+            method: 'POST',
+            path: '/',
+            contentType: FORM,
+            headers: { 'x-acs-action': 'CreateConnection', 'x-acs-version': '2020-05-18' },
+            body: form({ RegionId: 'cn-shanghai', ProjectId: String(projectId), Name: `odd${++unique}`, ConnectionType: 'postgresql', EnvType: '0', Content: `{"host":"db","x":${value}}` }),
+          });
+          sane(dataworks, `DataWorks ${value.slice(0, 60)}`);
+        }
+        for (const id of ['9999999999999999999', '9007199254740993', '18446744073709551616']) {
+          for (const [action, fields] of [
+            ['ListConnections', { ProjectId: id }],
+            ['DeleteConnection', { ConnectionId: id }],
+            ['UpdateConnection', { ConnectionId: id, Content: '{}', EnvType: '0' }],
+            ['DeleteConnection', { ConnectionId: id, ProjectId: id }],
+          ] as const) {
+            const reply = await injectAcs3(app, alibaba, {
+              method: 'POST',
+              path: '/',
+              contentType: FORM,
+              headers: { 'x-acs-action': action, 'x-acs-version': '2020-05-18' },
+              body: form({ RegionId: 'cn-shanghai', ...fields }),
+            });
+            sane(reply, `DataWorks ${action} ${JSON.stringify(fields)}`);
+          }
         }
       });
     });
