@@ -184,6 +184,8 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       bailianRateLimit: config.bailianRateLimit,
       gatewayRateLimit: config.gateway.rateLimit,
       nodeId: config.nodeId,
+      connections: config.connections,
+      metricsToken: config.metricsToken,
       version: VERSION,
     });
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.

@@ -50,16 +50,26 @@ export interface ServerOptions {
   readonly gatewayRateLimit: RateLimit | undefined;
   /** Sent as X-Plugboard-Node on every answer. */
   readonly nodeId: string;
+  /** The socket cap and the timeouts against slow and idle clients (Config['connections']). */
+  readonly connections: ServerConnections;
+  /** When set, GET /metrics needs it as a bearer token. */
+  readonly metricsToken: string | undefined;
   /** Model Studio (Bailian) calls per principal and operation; undefined for none. */
   readonly bailianRateLimit?: RateLimit;
   /** How long a Huawei DataArts Fabric call may take before it is answered with 408. */
   readonly huaweiFabricTimeoutMs: number;
 }
 
+/** How many sockets the server holds, and how long a client may take or idle (milliseconds). */
+export interface ServerConnections {
+  readonly max: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_TYPES = ['application/json', 'application/merge-patch+json'];
-/** Fastify's default, kept now that the server is made here (see serverFactory below). */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /** The caller's X-Request-Id when it is well-formed, else a new one. */
 function requestIdOf(request: IncomingMessage): string {
@@ -92,10 +102,21 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
         isDraining: options.isDraining,
         isClosing: () => closing,
       });
-      const server = createServer((request, response) => {
-        if (!fastPath(request, response)) handler(request, response);
-      });
-      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      const { connections } = options;
+      const server = createServer(
+        {
+          headersTimeout: connections.headersTimeoutMs,
+          requestTimeout: connections.requestTimeoutMs,
+          // Node checks both timeouts on this interval (30 s by default), which would let a slow client stay that much longer.
+          connectionsCheckingInterval: Math.min(1000, Math.ceil(connections.headersTimeoutMs / 2)),
+        },
+        (request, response) => {
+          if (!fastPath(request, response)) handler(request, response);
+        },
+      );
+      server.keepAliveTimeout = connections.keepAliveTimeoutMs;
+      // Above the cap a new socket is closed as soon as it is accepted: idle clients cannot use up the descriptors.
+      server.maxConnections = connections.max;
       return server;
     },
     return503OnClosing: true,
@@ -172,7 +193,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerMetrics(app as unknown as FastifyInstance, options.metrics);
+  registerMetrics(app as unknown as FastifyInstance, options.metrics, options.metricsToken);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
