@@ -362,6 +362,11 @@ for (const engine of ENGINES) {
         const reply = await mcpPost(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'a\u0000b' } } }));
         assert4xx(reply, 'NUL in arguments');
         assert.equal(typeof reply.body.error.code, 'number');
+        for (const [method, path] of [['POST', '/mcp/de%00fault/shop'], ['POST', '/mcp/default/sh%00op'], ['GET', '/sse/default/sh%00op'], ['POST', '/sse/default/shop/messages?sessionId=a%00b']]) {
+          const response = await fetch(new URL(path!, mcpUrl), { method, headers: { authorization: `Bearer ${mcpToken}`, 'content-type': 'application/json', accept: 'application/json' }, body: method === 'POST' ? '{"jsonrpc":"2.0","id":1,"method":"ping"}' : undefined });
+          assert.ok(response.status >= 400 && response.status < 500, `${method} ${path} answered ${response.status}`);
+          await response.body?.cancel();
+        }
       });
     });
   });
