@@ -1,5 +1,5 @@
 import { validationFailed, type DomainError } from '../domain/errors.js';
-import { nulCharacterAt } from './nul-character.js';
+import { nulCharacterAt, nulCharacterFound } from './nul-character.js';
 
 /**
  * How deep objects and arrays may sit inside each other in any JSON a client sends, on every edge. Everything
@@ -68,6 +68,6 @@ export function parseJsonInput(text: string, path = ''): unknown {
   checkJsonDepth(text, path);
   const value: unknown = JSON.parse(text);
   const nul = text.includes('\\u0000') ? nulCharacterAt(value, path) : undefined;
-  if (nul !== undefined) throw validationFailed([{ path: nul, message: 'must not contain the NUL character (U+0000)' }]);
+  if (nul !== undefined) throw nulCharacterFound(nul);
   return value;
 }

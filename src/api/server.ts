@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { DomainError, validationFailed } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 import { createAjv } from '../domain/validate.js';
 import type { Services } from '../app.js';
 import { registerIdempotency } from './idempotency.js';
@@ -18,7 +18,7 @@ import { webConsole } from './console.js';
 import { alibabaDialects } from '../dialects/alibaba/index.js';
 import { authenticateRequest } from './authenticate.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-input.js';
-import { nulCharacterAt } from './nul-character.js';
+import { nulCharacterAt, nulCharacterFound } from './nul-character.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 import { accessRoutes } from './routes/access.js';
@@ -219,7 +219,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
           }
         }
         const path = nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
-        if (path !== undefined) return done(validationFailed([{ path, message: 'must not contain the NUL character (U+0000)' }]));
+        if (path !== undefined) return done(nulCharacterFound(path));
         done();
       });
       registerIdempotency(api, services.idempotency);

@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessKeyService, SigningKey } from '../../services/access-key-service.js';
 import type { NonceService } from '../../services/nonce-service.js';
 import { authenticateAlibaba, type AuthOptions } from './authenticate.js';
-import { nulCharacterAt } from '../../api/nul-character.js';
-import { validationFailed } from '../../domain/errors.js';
+import { nulCharacterAt, nulCharacterFound } from '../../api/nul-character.js';
 import { AlibabaError } from './errors.js';
 
 export interface AlibabaDeps {
@@ -48,7 +47,7 @@ export function queryOf(request: FastifyRequest): Record<string, string> {
  */
 function refuseNulCharacter(request: FastifyRequest): void {
   const path = nulCharacterAt(request.params, '') ?? nulCharacterAt(queryOf(request), '') ?? nulCharacterAt(formOf(request), '');
-  if (path !== undefined) throw validationFailed([{ path, message: 'must not contain the NUL character (U+0000)' }]);
+  if (path !== undefined) throw nulCharacterFound(path);
 }
 
 /**
