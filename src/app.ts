@@ -195,6 +195,8 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       gatewayRateLimit: config.gateway.rateLimit,
       gatewayLimits: config.gateway,
       nodeId: config.nodeId,
+      connections: config.connections,
+      metricsToken: config.metricsToken,
       version: VERSION,
     });
     listening = server;

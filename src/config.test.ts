@@ -84,3 +84,32 @@ describe('the egress settings', () => {
     });
   });
 });
+
+describe('connection limits, the metrics token and the node id', () => {
+  const problemsOf = (env: NodeJS.ProcessEnv) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+  };
+
+  it('defaults to 10,000 connections and timeouts that outlast a load balancer\'s idle sockets', () => {
+    assert.deepEqual(loadConfig({}).connections, { max: 10_000, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 72_000 });
+    assert.equal(loadConfig({}).metricsToken, undefined);
+  });
+
+  it('refuses a header timeout longer than the request timeout and a short metrics token', () => {
+    assert.match(problemsOf({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }).join('\n'), /HEADERS_TIMEOUT_MS/);
+    assert.match(problemsOf({ METRICS_TOKEN: 'short' }).join('\n'), /METRICS_TOKEN/);
+    assert.match(problemsOf({ MAX_CONNECTIONS: '0' }).join('\n'), /MAX_CONNECTIONS/);
+  });
+
+  it('names a node by NODE_ID, else by a random id that says nothing about its host or process', () => {
+    assert.equal(loadConfig({ NODE_ID: 'node-a' }).nodeId, 'node-a');
+    const id = loadConfig({}).nodeId;
+    assert.match(id, /^node-[0-9a-f]{12}$/);
+    assert.equal(id.includes(String(process.pid)), false);
+  });
+});

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseEgressAllow, type EgressRules } from './egress/egress-policy.js';
 import type { MasterKey } from './services/vault.js';
@@ -28,8 +28,20 @@ export interface Config {
   readonly publicUrl: string;
   /** How often each node looks for toolset generations nobody has reconciled. */
   readonly reconcileIntervalMs: number;
-  /** This node's name in the X-Plugboard-Node header of every answer (which node served a request). */
+  /**
+   * This node's name in the X-Plugboard-Node header of every answer (which node served a request): NODE_ID, or
+   * a random id per start, so that the header never tells a client the host name or the process id.
+   */
   readonly nodeId: string;
+  /** How many sockets one node holds open, and how long a slow or idle client may keep one (see README). */
+  readonly connections: {
+    readonly max: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+  };
+  /** When set, GET /metrics needs `Authorization: Bearer <this>`. */
+  readonly metricsToken: string | undefined;
   /** Shared state for several nodes (rate limits); memory of this process when unset. */
   readonly redisUrl: string | undefined;
   /** A Huawei DataArts Fabric call still unanswered after this long gets 408 `common.00000408`. */
@@ -182,6 +194,11 @@ export const CONFIG_ENV_NAMES = [
   'CONNECTION_TEST_TIMEOUT_MS',
   'REDIS_URL',
   'NODE_ID',
+  'MAX_CONNECTIONS',
+  'HEADERS_TIMEOUT_MS',
+  'REQUEST_TIMEOUT_MS',
+  'KEEP_ALIVE_TIMEOUT_MS',
+  'METRICS_TOKEN',
   'HUAWEI_FABRIC_TIMEOUT_MS',
   'BAILIAN_RATE_LIMIT_PER_SECOND',
   'GATEWAY_UPSTREAM_TIMEOUT_MS',
@@ -252,7 +269,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     shutdownDrainMs: parseInteger('SHUTDOWN_DRAIN_MS', env.SHUTDOWN_DRAIN_MS, 0, 0, 600_000, problems),
     connectionTestTimeoutMs: parseInteger('CONNECTION_TEST_TIMEOUT_MS', env.CONNECTION_TEST_TIMEOUT_MS, 5000, 100, 120_000, problems),
     redisUrl: env.REDIS_URL || undefined,
-    nodeId: env.NODE_ID || `${hostname()}:${process.pid}`,
+    nodeId: env.NODE_ID || `node-${randomBytes(6).toString('hex')}`,
+    connections: {
+      max: parseInteger('MAX_CONNECTIONS', env.MAX_CONNECTIONS, 10_000, 1, 1_000_000, problems),
+      headersTimeoutMs: parseInteger('HEADERS_TIMEOUT_MS', env.HEADERS_TIMEOUT_MS, 10_000, 100, 600_000, problems),
+      requestTimeoutMs: parseInteger('REQUEST_TIMEOUT_MS', env.REQUEST_TIMEOUT_MS, 60_000, 100, 3_600_000, problems),
+      keepAliveTimeoutMs: parseInteger('KEEP_ALIVE_TIMEOUT_MS', env.KEEP_ALIVE_TIMEOUT_MS, 72_000, 100, 600_000, problems),
+    },
+    metricsToken: env.METRICS_TOKEN || undefined,
     huaweiFabricTimeoutMs: parseInteger('HUAWEI_FABRIC_TIMEOUT_MS', env.HUAWEI_FABRIC_TIMEOUT_MS, 30_000, 10, 600_000, problems),
     gateway: {
       upstreamTimeoutMs: parseInteger('GATEWAY_UPSTREAM_TIMEOUT_MS', env.GATEWAY_UPSTREAM_TIMEOUT_MS, 30_000, 100, 600_000, problems),
@@ -273,6 +297,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   };
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');
   if (!/^[\x21-\x7e]{1,128}$/.test(config.nodeId)) problems.push('NODE_ID: expected 1–128 visible ASCII characters.');
+  // Node refuses a server whose header timeout is longer than its request timeout.
+  if (config.connections.headersTimeoutMs > config.connections.requestTimeoutMs) problems.push('HEADERS_TIMEOUT_MS: must not be longer than REQUEST_TIMEOUT_MS.');
+  if (config.metricsToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(config.metricsToken)) {
+    problems.push('METRICS_TOKEN: expected 16–512 visible ASCII characters (try: openssl rand -hex 32).');
+  }
   if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
     problems.push('REDIS_URL: expected a redis:// or rediss:// URL.');
   }

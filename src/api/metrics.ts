@@ -1,5 +1,7 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { unauthenticated } from '../domain/errors.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 
 /** The Prometheus metrics of one server. A registry per instance, so that several apps in one process stay apart. */
@@ -75,15 +77,25 @@ export function countingRejections(limiter: RateLimiter, rejections: Metrics['ra
   };
 }
 
-/** Counts every response by its route template (never the raw URL, so ids do not explode the label space). */
-export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
+/** Whether `authorization` is `Bearer <token>`, compared in constant time (digests, so lengths do not show either). */
+function isBearer(authorization: string | undefined, token: string): boolean {
+  const given = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1] ?? '';
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(token).digest());
+}
+
+/**
+ * Counts every response by its route template (never the raw URL, so ids do not explode the label space) and
+ * serves GET /metrics; with a `token`, only to a scraper that sends it as a bearer token.
+ */
+export function registerMetrics(app: FastifyInstance, metrics: Metrics, token?: string): void {
   app.addHook('onResponse', (request, reply, done) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (token !== undefined && !isBearer(request.headers.authorization, token)) throw unauthenticated('/metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -1,3 +1,5 @@
+import { validationFailed, type DomainError } from '../domain/errors.js';
+
 /**
  * Where the first string or key holding U+0000 sits in a parsed body or query, as a JSON Pointer under
  * `prefix`; undefined when there is none. PostgreSQL text cannot store that character, so every edge refuses it
@@ -21,4 +23,9 @@ function nulCharacterPath(value: unknown): string[] | undefined {
     }
   }
   return undefined;
+}
+
+/** The refusal of U+0000 at `path`, the same on every edge. */
+export function nulCharacterFound(path: string): DomainError {
+  return validationFailed([{ path, message: 'must not contain the NUL character (U+0000)' }]);
 }

@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { DomainError, validationFailed } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 import { createAjv } from '../domain/validate.js';
 import type { Services } from '../app.js';
 import { registerIdempotency } from './idempotency.js';
@@ -17,7 +17,8 @@ import { createFastPath } from '../gateway/fast-path.js';
 import { webConsole } from './console.js';
 import { alibabaDialects } from '../dialects/alibaba/index.js';
 import { authenticateRequest } from './authenticate.js';
-import { nulCharacterAt } from './nul-character.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-input.js';
+import { nulCharacterAt, nulCharacterFound } from './nul-character.js';
 import { sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 import { accessRoutes } from './routes/access.js';
@@ -51,16 +52,26 @@ export interface ServerOptions {
   readonly gatewayLimits: GatewayLimits;
   /** Sent as X-Plugboard-Node on every answer. */
   readonly nodeId: string;
+  /** The socket cap and the timeouts against slow and idle clients (Config['connections']). */
+  readonly connections: ServerConnections;
+  /** When set, GET /metrics needs it as a bearer token. */
+  readonly metricsToken: string | undefined;
   /** Model Studio (Bailian) calls per principal and operation; undefined for none. */
   readonly bailianRateLimit?: RateLimit;
   /** How long a Huawei DataArts Fabric call may take before it is answered with 408. */
   readonly huaweiFabricTimeoutMs: number;
 }
 
+/** How many sockets the server holds, and how long a client may take or idle (milliseconds). */
+export interface ServerConnections {
+  readonly max: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_TYPES = ['application/json', 'application/merge-patch+json'];
-/** Fastify's default, kept now that the server is made here (see serverFactory below). */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /** The caller's X-Request-Id when it is well-formed, else a new one. */
 function requestIdOf(request: IncomingMessage): string {
@@ -93,10 +104,21 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
         isDraining: options.isDraining,
         isClosing: () => closing,
       });
-      const server = createServer((request, response) => {
-        if (!fastPath(request, response)) handler(request, response);
-      });
-      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      const { connections } = options;
+      const server = createServer(
+        {
+          headersTimeout: connections.headersTimeoutMs,
+          requestTimeout: connections.requestTimeoutMs,
+          // Node checks both timeouts on this interval (30 s by default), which would let a slow client stay that much longer.
+          connectionsCheckingInterval: Math.min(1000, Math.ceil(connections.headersTimeoutMs / 2)),
+        },
+        (request, response) => {
+          if (!fastPath(request, response)) handler(request, response);
+        },
+      );
+      server.keepAliveTimeout = connections.keepAliveTimeoutMs;
+      // Above the cap a new socket is closed as soon as it is accepted: idle clients cannot use up the descriptors.
+      server.maxConnections = connections.max;
       return server;
     },
     return503OnClosing: true,
@@ -112,13 +134,14 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
   const bodyAjv = createAjv();
   const textAjv = createAjv({ coerceTypes: true });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
-  // JSON bodies are parsed with Fastify's prototype-poisoning guard; a DELETE or GET from a client that always
-  // sends Content-Type: application/json but no body is not a malformed request.
+  // JSON bodies are parsed with Fastify's prototype-poisoning guard, once their depth is known to be bounded; a
+  // DELETE or GET from a client that always sends Content-Type: application/json but no body is not malformed.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   for (const type of JSON_TYPES) {
     app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
       if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
+      if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(tooDeep(''), undefined);
       parseJson(request, body as string, done);
     });
   }
@@ -172,7 +195,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerMetrics(app as unknown as FastifyInstance, options.metrics);
+  registerMetrics(app as unknown as FastifyInstance, options.metrics, options.metricsToken);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
@@ -197,8 +220,8 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
             return done(new DomainError('unsupported-media-type', `${request.method} takes Content-Type ${accepted.join(' or ')}, not ${type}.`));
           }
         }
-        const path = nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
-        if (path !== undefined) return done(validationFailed([{ path, message: 'must not contain the NUL character (U+0000)' }]));
+        const path = nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
+        if (path !== undefined) return done(nulCharacterFound(path));
         done();
       });
       registerIdempotency(api, services.idempotency);

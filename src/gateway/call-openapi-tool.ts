@@ -4,6 +4,7 @@ import { credentialSpellings, redactSpellings } from '../domain/redact-credentia
 import { egressConnector } from '../egress/egress-connect.js';
 import { EgressRefused, type EgressPolicy } from '../egress/egress-policy.js';
 import type { ToolOperation } from '../openapi/convert-openapi.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../api/json-input.js';
 
 /** An API key as a toolset's authConfig places it into every upstream request. */
 export interface UpstreamCredential {
@@ -266,7 +267,8 @@ function resultOf(status: number, contentType: string | undefined, text: string,
   }
   const type = contentType ?? '';
   let structured: unknown;
-  if (/json/i.test(type) && text !== '') {
+  // An answer nested deeper than any client may send stays text: the MCP answer is walked and serialised again.
+  if (/json/i.test(type) && text !== '' && !nestsDeeperThan(text, MAX_JSON_DEPTH)) {
     try {
       structured = JSON.parse(text);
     } catch {

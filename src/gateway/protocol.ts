@@ -6,6 +6,7 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import { parseJsonInput } from '../api/json-input.js';
 import { VERSION_INFO } from '../services/version-info.js';
 import type { GatewayService, ServedToolset } from '../services/gateway-service.js';
 import { TransportError, toGatewayFailure } from './errors.js';
@@ -54,13 +55,15 @@ export function checkBatchAllowed(batch: boolean, protocolVersion: string): void
 
 /**
  * Reads a POSTed body into JSON-RPC messages (one, or a batch of at most `maxBatchItems`), each checked
- * against the SDK's schema. Throws a TransportError with the JSON-RPC code a parse or shape failure gets.
+ * against the SDK's schema. Throws a TransportError with the JSON-RPC code a parse or shape failure gets; JSON
+ * nested too deep or holding U+0000 is the validation failure every edge gives it.
  */
 export function readMessages(text: string, maxBatchItems: number): { messages: JSONRPCMessage[]; batch: boolean } {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
-  } catch {
+    parsed = parseJsonInput(text);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
     throw new TransportError(400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON.');
   }
   const batch = Array.isArray(parsed);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessKeyService, SigningKey } from '../../services/access-key-service.js';
 import type { NonceService } from '../../services/nonce-service.js';
 import { authenticateAlibaba, type AuthOptions } from './authenticate.js';
+import { nulCharacterAt, nulCharacterFound } from '../../api/nul-character.js';
 import { AlibabaError } from './errors.js';
 
 export interface AlibabaDeps {
@@ -40,6 +41,16 @@ export function queryOf(request: FastifyRequest): Record<string, string> {
 }
 
 /**
+ * Refuses U+0000 in the path, the query and a form body before anything reads them (the signature check looks
+ * up the AccessKey and records the nonce): PostgreSQL text cannot hold it. A parameter is named as the product
+ * names it (`/ConnectorName`); JSON inside one is checked where it is parsed (parseJsonInput).
+ */
+function refuseNulCharacter(request: FastifyRequest): void {
+  const path = nulCharacterAt(request.params, '') ?? nulCharacterAt(queryOf(request), '') ?? nulCharacterAt(formOf(request), '');
+  if (path !== undefined) throw nulCharacterFound(path);
+}
+
+/**
  * Makes every route of this (encapsulated) plugin take its body as raw bytes, so that the body hash is
  * computed over exactly what arrived (chunked or not), and authenticates each request by its Alibaba
  * signature before any route runs. The request's actor is the AccessKey's principal.
@@ -51,6 +62,7 @@ export function registerAlibabaAuth(app: FastifyInstance, deps: AlibabaDeps, opt
     done(null, body);
   });
   app.addHook('preValidation', async (request) => {
+    refuseNulCharacter(request);
     const at = request.url.indexOf('?');
     const signer = await authenticateAlibaba(
       {

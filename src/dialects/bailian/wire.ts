@@ -1,3 +1,4 @@
+import { parseJsonInput } from '../../api/json-input.js';
 import { AlibabaError } from '../alibaba/errors.js';
 
 /** Model Studio's API version these routes speak. */
@@ -30,8 +31,9 @@ export function fileConnectorConfigOf(value: string | undefined): string[] {
   if (value === undefined || value === '') return [];
   let parsed: unknown;
   try {
-    parsed = JSON.parse(value);
-  } catch {
+    parsed = parseJsonInput(value, '/FileConnectorConfig');
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
     throw new AlibabaError(400, 'InvalidParameter', 'FileConnectorConfig must be a JSON object or array of objects.');
   }
   const items = Array.isArray(parsed) ? parsed : [parsed];

@@ -1,3 +1,4 @@
+import { parseJsonInput } from '../../api/json-input.js';
 import type { Connection } from '../../domain/connection.js';
 import { AlibabaError } from '../alibaba/errors.js';
 
@@ -68,8 +69,9 @@ export function regionIdOf(value: string): string {
 export function contentOf(value: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(value);
+    parsed = parseJsonInput(value, '/content');
   } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
     throw new AlibabaError(400, 'InvalidParameter', `Specified parameter Content is not valid: it must be a JSON object in a string (${(error as Error).message}).`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -1,3 +1,4 @@
+import { parseJsonInput } from '../../api/json-input.js';
 import type { Toolset } from '../../domain/toolset.js';
 import { AlibabaError } from '../alibaba/errors.js';
 
@@ -17,8 +18,9 @@ export function jsonObjectOf(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) throw new AlibabaError(400, 'MissingBody', 'The request body is required: a Toolset JSON object.');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
+    parsed = parseJsonInput(raw.toString('utf8'));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
     throw new AlibabaError(400, 'InvalidParameter', 'The request body is not valid JSON.');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

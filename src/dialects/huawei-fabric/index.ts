@@ -1,3 +1,4 @@
+import { parseJsonInput } from '../../api/json-input.js';
 import { nulCharacterAt } from '../../api/nul-character.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DomainError, forbidden, unauthenticated, validationFailed } from '../../domain/errors.js';
@@ -31,8 +32,9 @@ function parseBody(request: FastifyRequest, raw: Buffer | undefined): unknown {
   if (raw === undefined || raw.length === 0) throw validationFailed([], 'The request body is empty; send a JSON object.');
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
+    body = parseJsonInput(raw.toString('utf8'));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
     throw validationFailed([], 'failed to read http request, please check your input, code: 400, reason: the body is not valid JSON.');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationFailed([], 'The request body must be a JSON object.');
@@ -83,7 +85,7 @@ async function fabricContext(app: FastifyInstance, options: HuaweiFabricOptions)
       // The core's per-principal limit for the request's class, shared with the native API.
       await takePrincipalBudget(request, reply.header.bind(reply), principal.id, options.rateLimiter, options.rateLimits);
       request.body = WITH_BODY.has(request.method) ? parseBody(request, raw) : undefined;
-      if ((nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '')) !== undefined) throw validationFailed([], 'The request must not contain the NUL character (U+0000).');
+      if ((nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '')) !== undefined) throw validationFailed([], 'The request must not contain the NUL character (U+0000).');
     } catch (error) {
       // Answered already by the timeout: nothing more to say to this caller.
       if (reply.sent) return;

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Services } from '../../app.js';
 import { registerIdempotency } from '../../api/idempotency.js';
-import { nulCharacterAt } from '../../api/nul-character.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../../api/json-input.js';
+import { nulCharacterAt, nulCharacterFound } from '../../api/nul-character.js';
 import { registerRateLimit, type RateLimits } from '../../api/rate-limit.js';
-import { DomainError, validationFailed } from '../../domain/errors.js';
+import { DomainError } from '../../domain/errors.js';
 import type { RateLimiter } from '../../rate-limit/rate-limiter.js';
 import { authenticateVersori } from './auth.js';
 import { sendVersoriError } from './errors.js';
@@ -31,6 +32,7 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
+    if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(tooDeep(''), undefined);
     parseJson(request, body as string, done);
   });
 
@@ -43,8 +45,8 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
     if ((request.method === 'PUT' || request.method === 'POST') && type !== '' && type !== 'application/json') {
       throw new DomainError('unsupported-media-type', `Send JSON: Content-Type application/json, not ${type}.`);
     }
-    const path = nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
-    if (path !== undefined) throw validationFailed([{ path, message: 'must not contain the NUL character (U+0000)' }]);
+    const path = nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
+    if (path !== undefined) throw nulCharacterFound(path);
   });
   registerIdempotency(app, services.idempotency);
   await app.register(versoriRoutes, { services });
