@@ -262,8 +262,16 @@ describe('the compose file', () => {
       assert.equal(env.PLUGBOARD_MASTER_KEYS, validMasterKeys, name);
       assert.equal(config.egress.denyPrivate, true, `${name}: nodes shared by several teams deny private egress`);
     }
-    const envs = nodeServices.map(([, s]) => JSON.stringify(nodeEnv(s)));
-    assert.equal(new Set(envs).size, 1, 'every node gets the same settings');
+    const envs = nodeServices.map(([, s]) => {
+      const { NODE_ID: _own, ...shared } = nodeEnv(s);
+      return JSON.stringify(shared);
+    });
+    assert.equal(new Set(envs).size, 1, 'every node gets the same settings but its own NODE_ID');
+    assert.deepEqual(
+      nodeServices.map(([, s]) => nodeEnv(s).NODE_ID),
+      nodeServices.map(([name]) => name),
+      'each node names itself in X-Plugboard-Node',
+    );
   });
 
   it('takes the master keys and the database password from the environment and refuses to start without them', () => {
