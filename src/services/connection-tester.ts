@@ -1,21 +1,13 @@
 import type { Connection } from '../domain/connection.js';
 import type { Connector } from '../domain/connector.js';
 import { validationFailed } from '../domain/errors.js';
-import { isSealed } from '../domain/secrets.js';
+import { openSecrets } from '../domain/secrets.js';
 import { PROBED_TYPES, probeConnection, type ProbeResult } from '../probes/probe-connection.js';
 import type { Vault } from './vault.js';
 
 /** Tries a connection's settings against the real system. */
 export interface ConnectionTester {
   test(connection: Pick<Connection, 'type' | 'content'>, connector: Pick<Connector, 'baseUrl'> | undefined): Promise<ProbeResult>;
-}
-
-/** Opens every sealed value of a settings object: secrets are decrypted only here, at the moment of use. */
-function openSettings(vault: Vault, value: unknown): unknown {
-  if (isSealed(value)) return vault.open(value);
-  if (Array.isArray(value)) return value.map((item) => openSettings(vault, item));
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, openSettings(vault, child)]));
 }
 
 export function createConnectionTester(deps: {
@@ -26,7 +18,8 @@ export function createConnectionTester(deps: {
   const { vault, timeoutMs, onResult } = deps;
   return {
     async test(connection, connector) {
-      const content = openSettings(vault, connection.content) as Record<string, unknown>;
+      // Secrets are decrypted only here, at the moment of use, and only where a secret belongs (see openSecrets).
+      const content = openSecrets(connection.content, connection.type, (sealed) => vault.open(sealed)) as Record<string, unknown>;
       const probe = probeConnection({ type: connection.type, content, baseUrl: connector?.baseUrl }, { timeoutMs });
       if (!probe) {
         throw validationFailed(

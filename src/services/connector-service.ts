@@ -17,6 +17,8 @@ import { conflict, notFound, preconditionFailed, validationFailed, type FieldErr
 import { newId } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
+import { checkSecretsStay, destinationsOf, keptSecretsOf } from '../domain/secret-destinations.js';
+import { refuseSealedInput } from '../domain/secrets.js';
 import { viewConnector } from '../domain/views.js';
 import { compileCheck } from '../domain/validate.js';
 import * as connectors from '../storage/connector-repo.js';
@@ -68,6 +70,11 @@ export function buildAuthSchemeConfig(
   previous: AuthSchemeConfig | undefined,
   path: string,
 ): AuthSchemeConfig {
+  refuseSealedInput(input, path);
+  if (previous) {
+    const at = `${path}/config`;
+    checkSecretsStay(destinationsOf(previous.config, at), destinationsOf(input.config, at), keptSecretsOf(input.config, at));
+  }
   const config = sealSettings(vault, input.config ?? {}, previous?.config, `${path}/config`);
   return {
     id: input.id ?? previous?.id ?? newId('asc'),
@@ -237,6 +244,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     async create(actor: Actor, workspaceId: string, body: unknown): Promise<Connector> {
       authorize(actor, 'connector:create', workspaceId);
       const input = checkCreate(body);
+      refuseSealedInput(input);
       const configs = input.authSchemeConfigs ?? [];
       const errors = [...checkVariables(input.connectionVariables ?? [], '/connectionVariables'), ...checkConfigIds(configs, '/authSchemeConfigs')];
       if (errors.length > 0) throw validationFailed(errors);
@@ -271,11 +279,14 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition, keep: readonly KeptField[] = []) {
       authorize(actor, 'connector:update', workspaceId);
       const input = checkInput(body);
+      refuseSealedInput(input);
       return update(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo, false, keep));
     },
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields, then validated as a whole. */
     patch(actor: Actor, workspaceId: string, id: string, patch: Record<string, unknown>, precondition?: Precondition) {
+      authorize(actor, 'connector:update', workspaceId);
+      refuseSealedInput(patch);
       return update(actor, workspaceId, id, precondition, (current) => {
         const { connectionVariables: _v, authSchemeConfigIds: _o, ...fields } = patch;
         const base = {

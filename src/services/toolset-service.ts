@@ -4,7 +4,7 @@ import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed } from '../domain/errors.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { decodeCursor, encodeCursor, pageOf, type Page, type PageRequest } from '../domain/page.js';
-import { MASK, isSealed } from '../domain/secrets.js';
+import { MASK, isSealed, refuseSealedInput } from '../domain/secrets.js';
 import {
   ToolsetCreateInput,
   ToolsetInput,
@@ -21,6 +21,7 @@ import type { Writer } from '../storage/writer.js';
 import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
 import { sealValue } from './secret-fields.js';
+import { checkToolsetSecretsStay } from './toolset-destinations.js';
 import type { Vault } from './vault.js';
 
 const checkCreate = compileCheck(ToolsetCreateInput);
@@ -115,6 +116,7 @@ export function createToolsetService(deps: {
       if (!current) throw notFound(`Toolset "${name}"`);
       if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
       const input = checkInput(toInput(current));
+      checkToolsetSecretsStay(current.spec, input.spec);
       const spec = sealSpec(vault, input.spec, current.spec);
       const specChanged = !sameJson(spec, current.spec);
       const fields = { description: input.description ?? null, labels: input.labels ?? {}, spec };
@@ -156,6 +158,7 @@ export function createToolsetService(deps: {
     async create(actor: Actor, workspaceId: string, body: unknown): Promise<Toolset> {
       authorize(actor, 'toolset:create', workspaceId);
       const input = checkCreate(body);
+      refuseSealedInput(input);
       const now = clock.now();
       const { internetUrl, intranetUrl, mcpUrl } = urls.urlsOf(workspaceId, input.name);
       const toolset: Toolset = {
@@ -188,11 +191,14 @@ export function createToolsetService(deps: {
     replace(actor: Actor, workspaceId: string, name: string, body: unknown, precondition?: Precondition) {
       authorize(actor, 'toolset:update', workspaceId);
       const input = checkInput(body);
+      refuseSealedInput(input);
       return mutate(actor, workspaceId, name, precondition, () => input);
     },
 
     /** PATCH: a JSON merge patch over the writable fields (spec merges key by key). */
     patch(actor: Actor, workspaceId: string, name: string, patch: Record<string, unknown>, precondition?: Precondition) {
+      authorize(actor, 'toolset:update', workspaceId);
+      refuseSealedInput(patch);
       return mutate(actor, workspaceId, name, precondition, (current) => {
         const view = viewToolset(current);
         return applyMergePatch({ description: view.description, labels: view.labels, spec: view.spec }, patch);

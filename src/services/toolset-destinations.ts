@@ -1,0 +1,53 @@
+import { checkSecretsStay } from '../domain/secret-destinations.js';
+import { MASK } from '../domain/secrets.js';
+import type { ToolsetSpec } from '../domain/toolset.js';
+import { parseDocument } from '../openapi/parse-document.js';
+import { documentServerUrls } from '../openapi/server-urls.js';
+import { parseMcpTarget } from './mcp-upstream.js';
+
+/** The two places a toolset spec keeps its API key; the mask in either keeps the stored one. */
+function keptKeys(spec: ToolsetSpec): string[] {
+  const kept: string[] = [];
+  if (spec.authConfig?.parameters.apiKeyParameter.value === MASK) kept.push('/spec/authConfig/parameters/apiKeyParameter/value');
+  if (spec.authorization?.authConfig?.key === MASK) kept.push('/spec/authorization/authConfig/key');
+  return kept;
+}
+
+function mcpUrlOf(detail: string): string {
+  try {
+    return parseMcpTarget(detail).url;
+  } catch {
+    return detail.trim();
+  }
+}
+
+/** The server URLs of an OpenAPI document as one comparable text; a document that does not parse is its own. */
+function serversOf(detail: string): string {
+  try {
+    return JSON.stringify(documentServerUrls(parseDocument(detail)));
+  } catch {
+    return 'unreadable';
+  }
+}
+
+/**
+ * Refuses a spec change that sends the stored API key somewhere else while keeping it by its mask: a new
+ * `baseUrl`, a document naming other servers (when no baseUrl replaces them), another MCP upstream URL. The
+ * document is parsed only when a key is kept and its text changed.
+ */
+export function checkToolsetSecretsStay(before: ToolsetSpec, after: ToolsetSpec): void {
+  const kept = keptKeys(after);
+  if (kept.length === 0) return;
+  const sameText = before.schema.type === after.schema.type && before.schema.detail === after.schema.detail;
+  const target = (spec: ToolsetSpec): string => {
+    if (spec.schema.type === 'MCP') return mcpUrlOf(spec.schema.detail);
+    if (spec.baseUrl) return 'the baseUrl';
+    return sameText ? 'the same document' : serversOf(spec.schema.detail);
+  };
+  const destinations = (spec: ToolsetSpec) =>
+    new Map([
+      ['/spec/baseUrl', spec.baseUrl ?? ''],
+      ['/spec/schema/detail', target(spec)],
+    ]);
+  checkSecretsStay(destinations(before), destinations(after), kept);
+}
