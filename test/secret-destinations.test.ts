@@ -246,6 +246,32 @@ for (const engine of ENGINES) {
       });
     });
 
+    describe('credentials inside toolset URLs', () => {
+      it('shows viewers a masked baseUrl and MCP URL, and keeps them when the spec is written back', async () => {
+        const detail = `http://127.0.0.1:9/mcp?token=${OWNER_SECRET}&v=1`;
+        const baseUrl = `https://bot:${OWNER_SECRET}1@api.example/v1`;
+        const mcp = await app.call('POST', TOOLSETS, { body: { name: 'relay-token', spec: { schema: { type: 'MCP', detail } } } });
+        assert.equal(mcp.status, 201, mcp.text);
+        const api = await app.call('POST', TOOLSETS, { body: { name: 'api-userinfo', spec: { schema: { type: 'OpenAPI', detail: '{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{}}' }, baseUrl } } });
+        assert.equal(api.status, 201, api.text);
+        for (const name of ['relay-token', 'api-userinfo']) {
+          const seen = await app.call('GET', `${TOOLSETS}/${name}`, { key: viewer });
+          assert.equal(seen.status, 200);
+          assert.ok(!seen.text.includes(OWNER_SECRET), seen.text);
+          const stored = async () => (await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', name).executeTakeFirstOrThrow()).spec;
+          const before = await stored();
+          const back = await app.call('PUT', `${TOOLSETS}/${name}`, { key: editor, body: { spec: seen.body.spec } });
+          assert.equal(back.status, 200, back.text);
+          assert.equal(back.body.generation, seen.body.generation, 'writing back what was read changes nothing');
+          assert.equal(await stored(), before);
+        }
+        assert.equal((await app.call('GET', `${TOOLSETS}/relay-token`, { key: viewer })).body.spec.schema.detail, `http://127.0.0.1:9/mcp?token=${MASK}&v=1`);
+        assert.equal((await app.call('GET', `${TOOLSETS}/api-userinfo`, { key: viewer })).body.spec.baseUrl, `https://bot:${MASK}@api.example/v1`);
+        const moved = await app.call('PATCH', `${TOOLSETS}/relay-token`, { key: editor, body: { spec: { schema: { type: 'MCP', detail: `${listener.url}/mcp?token=${MASK}&v=1` } } } });
+        assertRetargetRefused(moved, ['/spec/schema/detail']);
+      });
+    });
+
     describe('moving a toolset while keeping its API key', () => {
       let upstream: UpstreamApi;
       let attacker: UpstreamApi;

@@ -1,24 +1,20 @@
-import { checkSecretsStay } from '../domain/secret-destinations.js';
-import { MASK } from '../domain/secrets.js';
+import { checkSecretsStay, keptSecretsOf } from '../domain/secret-destinations.js';
+import { MASK, maskInside } from '../domain/secrets.js';
 import type { ToolsetSpec } from '../domain/toolset.js';
+import { mcpUrlOf } from '../domain/toolset-urls.js';
 import { parseDocument } from '../openapi/parse-document.js';
 import { documentServerUrls } from '../openapi/server-urls.js';
-import { parseMcpTarget } from './mcp-upstream.js';
 
-/** The two places a toolset spec keeps its API key; the mask in either keeps the stored one. */
+/**
+ * Where a toolset spec keeps a stored secret by its mask: the API key (or the older `authorization.authConfig.key`),
+ * and a credential inside its baseUrl or MCP upstream URL.
+ */
 function keptKeys(spec: ToolsetSpec): string[] {
-  const kept: string[] = [];
+  const kept: string[] = [...keptSecretsOf(spec.baseUrl, '/spec/baseUrl')];
+  if (spec.schema.type === 'MCP') kept.push(...keptSecretsOf(mcpUrlOf(spec.schema.detail), '/spec/schema/detail'));
   if (spec.authConfig?.parameters.apiKeyParameter.value === MASK) kept.push('/spec/authConfig/parameters/apiKeyParameter/value');
   if (spec.authorization?.authConfig?.key === MASK) kept.push('/spec/authorization/authConfig/key');
   return kept;
-}
-
-function mcpUrlOf(detail: string): string {
-  try {
-    return parseMcpTarget(detail).url;
-  } catch {
-    return detail.trim();
-  }
 }
 
 /** The server URLs of an OpenAPI document as one comparable text; a document that does not parse is its own. */
@@ -40,13 +36,13 @@ export function checkToolsetSecretsStay(before: ToolsetSpec, after: ToolsetSpec)
   if (kept.length === 0) return;
   const sameText = before.schema.type === after.schema.type && before.schema.detail === after.schema.detail;
   const target = (spec: ToolsetSpec): string => {
-    if (spec.schema.type === 'MCP') return mcpUrlOf(spec.schema.detail);
+    if (spec.schema.type === 'MCP') return maskInside(mcpUrlOf(spec.schema.detail) ?? spec.schema.detail.trim());
     if (spec.baseUrl) return 'the baseUrl';
     return sameText ? 'the same document' : serversOf(spec.schema.detail);
   };
   const destinations = (spec: ToolsetSpec) =>
     new Map([
-      ['/spec/baseUrl', spec.baseUrl ?? ''],
+      ['/spec/baseUrl', maskInside(spec.baseUrl ?? '')],
       ['/spec/schema/detail', target(spec)],
     ]);
   checkSecretsStay(destinations(before), destinations(after), kept);

@@ -14,6 +14,7 @@ import {
   type ToolsetTool,
   versionOf,
 } from '../domain/toolset.js';
+import { keepSpecUrls, maskSpecUrls } from '../domain/toolset-urls.js';
 import { compileCheck } from '../domain/validate.js';
 import type { Db } from '../storage/database.js';
 import * as toolsets from '../storage/toolset-repo.js';
@@ -33,7 +34,8 @@ export interface GatewayUrls {
 }
 
 /** The two places a toolset spec holds a secret: the API key value, and the older `authorization.authConfig.key`. */
-function sealSpec(vault: Vault, spec: ToolsetSpec, stored: ToolsetSpec | undefined): ToolsetSpec {
+function sealSpec(vault: Vault, given: ToolsetSpec, stored: ToolsetSpec | undefined): ToolsetSpec {
+  const spec = keepSpecUrls(given, stored);
   const errors: { path: string; message: string }[] = [];
   const seal = (value: string | null | undefined, previous: unknown, path: string): string | null => {
     if (value === undefined || value === null) return null;
@@ -75,7 +77,7 @@ function sealSpec(vault: Vault, spec: ToolsetSpec, stored: ToolsetSpec | undefin
 
 /** The read view: secrets masked. */
 export function viewToolset(toolset: Toolset): Toolset {
-  const { spec } = toolset;
+  const spec = maskSpecUrls(toolset.spec);
   const apiKey = spec.authConfig?.parameters.apiKeyParameter;
   const legacyKey = spec.authorization?.authConfig?.key;
   return {
