@@ -152,6 +152,19 @@ for (const engine of ENGINES) {
         assert.equal(renamed.status, 200, 'a change that moves nothing keeps the secrets');
       });
 
+      it('refuses a new tokenUrl for an auth-scheme config whose client secret is kept, on the config routes', async () => {
+        const config = { tokenUrl: 'https://auth.example/token', clientId: 'cid', clientSecret: OWNER_SECRET };
+        const created = await app.call('POST', `${WS}/connectors`, { body: { id: 'oauth-host', name: 'OAuth host', authSchemeConfigs: [{ id: 'oauth', schemeType: 'oauth2-client-credentials', config }] } });
+        assert.equal(created.status, 201, created.text);
+        const url = `${WS}/connectors/oauth-host/auth-scheme-configs/oauth`;
+        const moved = { tokenUrl: `${listener.url}/token` };
+        assertRetargetRefused(await app.call('PATCH', url, { key: editor, body: { config: moved } }), ['/config/tokenUrl', '/config/clientSecret']);
+        const shown = (await app.call('GET', url, { key: editor })).body;
+        assertRetargetRefused(await app.call('PUT', url, { key: editor, body: { schemeType: shown.schemeType, config: { ...shown.config, ...moved } } }), ['/config/clientSecret']);
+        const entered = await app.call('PATCH', url, { key: editor, body: { config: { ...moved, clientSecret: 'the-editors-own' } } });
+        assert.equal(entered.status, 200, entered.text);
+      });
+
       it('refuses exactly the writes that move a destination while keeping a secret (property)', async () => {
         const created = await createConnection({
           name: 'property',

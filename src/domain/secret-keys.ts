@@ -18,9 +18,12 @@ const secretWords = ['password', 'passwd', 'secret', 'token', 'apikey'];
 
 /**
  * Endings that make such a name describe a secret rather than hold one: `tokenUrl` is where to get a token,
- * `apiKeyHeader` the header to put it in, `passwordHint` a reminder.
+ * `apiKeyHeader` the header to put it in, `passwordHint` a reminder, `secretId` the public half of a key pair.
  */
-const describingEndings = ['url', 'uri', 'endpoint', 'type', 'name', 'hint', 'path', 'file', 'header', 'param', 'parameter', 'field', 'in', 'location', 'ttl', 'expiry', 'expiresat', 'expiresin', 'length', 'policy'];
+const describingEndings = [
+  'url', 'uri', 'endpoint', 'type', 'name', 'id', 'hint', 'path', 'file', 'header', 'param', 'parameter', 'field', 'in', 'location',
+  'prefix', 'scheme', 'format', 'style', 'ttl', 'expiry', 'expiresat', 'expiresin', 'length', 'policy',
+];
 
 /** URL query parameters that carry credentials besides the secret keys: `?key=` (Google), `?sig=` (Azure SAS), … */
 const secretParameters = ['key', 'sig', 'signature', 'pwd', 'pass', 'auth', 'credential', 'accesstoken', 'refreshtoken', 'idtoken'];

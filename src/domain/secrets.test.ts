@@ -53,7 +53,7 @@ describe('secrets inside other settings', () => {
     for (const key of ['Authorization', 'Proxy-Authorization', 'X-API-Key', 'x-goog-api-key', 'X-Auth-Token', 'client-secret', 'Cookie']) {
       assert.ok(isSecretKey(key), key);
     }
-    for (const key of ['tokenUrl', 'tokenType', 'apiKeyHeader', 'secretName', 'passwordHint', 'Accept']) assert.ok(!isSecretKey(key), key);
+    for (const key of ['tokenUrl', 'tokenType', 'apiKeyHeader', 'secretName', 'secretId', 'tokenPrefix', 'passwordHint', 'Accept']) assert.ok(!isSecretKey(key), key);
   });
 
   it('masks URL userinfo, token query parameters and DSN passwords on read, leaving the rest readable', () => {

@@ -125,18 +125,20 @@ export function maskInside(text: string): string {
  * The settings a probe uses: sealed values opened where a secret belongs (a secret key, or a secret's place
  * inside a URL or DSN) and nowhere else. A sealed value anywhere else was not put there by plugboard, so it
  * stays shut and goes out as the mask: opening it would send its plaintext where its owner never meant it to go.
+ * `open` gets each value's JSON Pointer below `path` (where it was sealed).
  */
-export function openSecrets(value: unknown, type: string | undefined, open: (sealed: string) => string): unknown {
-  if (Array.isArray(value)) return value.map((item) => openSecrets(item, type, open));
+export function openSecrets(value: unknown, type: string | undefined, open: (sealed: string, path: string) => string, path = ''): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => openSecrets(item, type, open, `${path}/${index}`));
   if (typeof value === 'string') {
     if (isSealed(value)) return MASK;
     const spans = secretSpans(value);
-    return spans.length === 0 ? value : replaceSpans(value, spans, (part) => (isSealed(part) ? open(part) : part));
+    return spans.length === 0 ? value : replaceSpans(value, spans, (part) => (isSealed(part) ? open(part, path) : part));
   }
   if (!isRecord(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value)) {
-    out[key] = isSecretKey(key, type) && isSealed(child) ? open(child) : openSecrets(child, type, open);
+    const at = pointerOf(path, key);
+    out[key] = isSecretKey(key, type) && isSealed(child) ? open(child, at) : openSecrets(child, type, open, at);
   }
   return out;
 }

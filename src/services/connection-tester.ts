@@ -19,7 +19,7 @@ export function createConnectionTester(deps: {
   return {
     async test(connection, connector) {
       // Secrets are decrypted only here, at the moment of use, and only where a secret belongs (see openSecrets).
-      const content = openSecrets(connection.content, connection.type, (sealed) => vault.open(sealed)) as Record<string, unknown>;
+      const content = openSecrets(connection.content, connection.type, (sealed) => vault.open(sealed), '/content') as Record<string, unknown>;
       const probe = probeConnection({ type: connection.type, content, baseUrl: connector?.baseUrl }, { timeoutMs });
       if (!probe) {
         throw validationFailed(
