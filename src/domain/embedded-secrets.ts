@@ -19,7 +19,7 @@ export function secretSpans(text: string): Span[] {
   const start = URL_START.exec(text);
   if (start) return urlSpans(text, start[0].length);
   // ADO.NET separates pairs with `;` and lets values hold spaces; libpq separates them with spaces.
-  return keywordSpans(text, 0, text.length, text.includes(';') ? /;/ : /\s/);
+  return keywordSpans(text, 0, text.length, text.includes(';') ? ';' : ' \t\r\n');
 }
 
 function urlSpans(text: string, authorityStart: number): Span[] {
@@ -40,20 +40,25 @@ function urlSpans(text: string, authorityStart: number): Span[] {
 
 /** `name=value` pairs between `from` and `to`, split by `&` (or `;`), whose name is a credential's. */
 function parameterSpans(text: string, from: number, to: number): Span[] {
-  return keywordSpans(text, from, to, /[&;]/);
+  return keywordSpans(text, from, to, '&;');
 }
 
-function keywordSpans(text: string, from: number, to: number, separator: RegExp): Span[] {
+/** One pass over the text (a value may be megabytes long): each pair's first `=` is noted on the way. */
+function keywordSpans(text: string, from: number, to: number, separators: string): Span[] {
   const spans: Span[] = [];
   let pairStart = from;
+  let equals = -1;
   for (let i = from; i <= to; i++) {
-    if (i < to && !separator.test(text[i]!)) continue;
-    const equals = text.indexOf('=', pairStart);
-    if (equals !== -1 && equals < i && equals + 1 < i) {
+    if (i < to && !separators.includes(text[i]!)) {
+      if (equals === -1 && text[i] === '=') equals = i;
+      continue;
+    }
+    if (equals !== -1 && equals + 1 < i) {
       const name = safeDecode(text.slice(pairStart, equals).trim());
       if (name !== '' && isSecretParameter(name)) spans.push({ start: equals + 1, end: i });
     }
     pairStart = i + 1;
+    equals = -1;
   }
   return spans;
 }
