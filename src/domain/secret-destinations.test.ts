@@ -13,6 +13,13 @@ describe('secrets bound to their destination', () => {
     assert.deepEqual([...found.keys()].sort(), ['/content/host', '/content/nested/webhook', '/content/port', '/content/tokenUrl']);
   });
 
+  it('counts a connection string with a password inside as a destination, whatever its key', () => {
+    const before = destinationsOf({ connection: 'Server=db;User Id=app;Password=pbenc:v1:k:a:b;' }, '');
+    const moved = destinationsOf({ connection: `Server=evil;User Id=app;Password=${MASK};` }, '');
+    assert.throws(() => checkSecretsStay(before, moved, keptSecretsOf({ connection: `Server=evil;User Id=app;Password=${MASK};` }, '')), refusal);
+    checkSecretsStay(before, destinationsOf({ connection: `Server=db;User Id=app;Password=${MASK};` }, ''), ['/connection']);
+  });
+
   it('compares URLs with their embedded secrets masked, so re-entering a password is not a move', () => {
     const before = destinationsOf({ url: 'postgres://u:pbenc:v1:k:AAA:BBB@db/x' }, '');
     const after = destinationsOf({ url: 'postgres://u:new-password@db/x' }, '');

@@ -30,7 +30,8 @@ const pointerOf = (path: string, key: string) => `${path}/${key.replace(/~/g, '~
 
 /**
  * The destination fields of a settings value, at any depth: keys that name a host, port, URL or TLS switch,
- * and any other text that is a URL (a webhook, a DSN). Absent and null fields are left out.
+ * any other text that is a URL (a webhook, a DSN), and any text with a secret inside (a connection string).
+ * Absent and null fields are left out.
  */
 export function destinationsOf(settings: unknown, path: string): Map<string, string> {
   const found = new Map<string, string>();
@@ -39,7 +40,8 @@ export function destinationsOf(settings: unknown, path: string): Map<string, str
     if (key !== undefined && isDestinationKey(key) && !isRecord(value) && !Array.isArray(value)) {
       found.set(at, comparable(value));
     } else if (typeof value === 'string') {
-      if (LOOKS_LIKE_URL.test(value)) found.set(at, comparable(value));
+      // A text that carries a secret of its own (`Server=db;Password=…`) names where that secret goes.
+      if (LOOKS_LIKE_URL.test(value) || secretSpans(value).length > 0) found.set(at, comparable(value));
     } else if (Array.isArray(value)) {
       value.forEach((item, index) => walk(item, `${at}/${index}`, key));
     } else if (isRecord(value)) {
