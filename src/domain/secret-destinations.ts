@@ -1,7 +1,7 @@
 import { secretSpans } from './embedded-secrets.js';
 import { validationFailed, type FieldError } from './errors.js';
 import { normaliseKey } from './secret-keys.js';
-import { MASK, isSealed, maskInside } from './secrets.js';
+import { MASK, isSealed, maskInside, pointerOf } from './secrets.js';
 
 /** Where a resource sends its secrets: each destination field's JSON Pointer and its value, secrets masked. */
 export type Destinations = ReadonlyMap<string, string>;
@@ -25,8 +25,6 @@ function comparable(value: unknown): string {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-
-const pointerOf = (path: string, key: string) => `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 
 /**
  * The destination fields of a settings value, at any depth: keys that name a host, port, URL or TLS switch,

@@ -21,7 +21,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const pointerOf = (path: string, key: string) => `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+/** `path` extended by one key, escaped as RFC 6901 says. */
+export const pointerOf = (path: string, key: string) => `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 
 /**
  * Rebuilds a JSON value with every sealed string replaced by what `replace` returns, at any depth and
