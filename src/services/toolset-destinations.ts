@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { checkSecretsStay, keptSecretsOf } from '../domain/secret-destinations.js';
 import { MASK, maskInside } from '../domain/secrets.js';
 import type { ToolsetSpec } from '../domain/toolset.js';
@@ -26,12 +27,31 @@ function serversOf(detail: string): string {
   }
 }
 
+/** How many documents' servers a check remembers: a write checks before its transaction and again inside it. */
+const RECENT_LIMIT = 8;
+
 /**
- * Refuses a spec change that sends the stored API key somewhere else while keeping it by its mask: a new
- * `baseUrl`, a document naming other servers (when no baseUrl replaces them), another MCP upstream URL. The
- * document is parsed only when a key is kept and its text changed.
+ * A check that refuses a spec change sending the stored API key somewhere else while keeping it by its mask: a
+ * new `baseUrl`, a document naming other servers (when no baseUrl replaces them), another MCP upstream URL. A
+ * document is parsed only when a key is kept and its text changed, and its servers are remembered for the
+ * next few checks.
  */
-export function checkToolsetSecretsStay(before: ToolsetSpec, after: ToolsetSpec): void {
+export function createToolsetSecretsCheck(): (before: ToolsetSpec, after: ToolsetSpec) => void {
+  const recent = new Map<string, string>();
+  const remembered = (detail: string): string => {
+    // Keyed by a digest, so that no document is kept alive by the memory of its servers.
+    const key = createHash('sha256').update(detail).digest('base64');
+    const known = recent.get(key);
+    if (known !== undefined) return known;
+    const servers = serversOf(detail);
+    if (recent.size >= RECENT_LIMIT) recent.delete(recent.keys().next().value!);
+    recent.set(key, servers);
+    return servers;
+  };
+  return (before, after) => checkToolsetSecretsStay(before, after, remembered);
+}
+
+function checkToolsetSecretsStay(before: ToolsetSpec, after: ToolsetSpec, serversOf: (detail: string) => string): void {
   const kept = keptKeys(after);
   if (kept.length === 0) return;
   const sameText = before.schema.type === after.schema.type && before.schema.detail === after.schema.detail;

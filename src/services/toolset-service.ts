@@ -22,7 +22,7 @@ import type { Writer } from '../storage/writer.js';
 import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
 import { sealValue } from './secret-fields.js';
-import { checkToolsetSecretsStay } from './toolset-destinations.js';
+import { createToolsetSecretsCheck } from './toolset-destinations.js';
 import type { Vault } from './vault.js';
 
 const checkCreate = compileCheck(ToolsetCreateInput);
@@ -110,9 +110,14 @@ export function createToolsetService(deps: {
   onSpecChange: (key: { workspaceId: string; name: string; generation: number }) => void;
 }) {
   const { db, writer, vault, clock, urls, onSpecChange } = deps;
+  const checkToolsetSecretsStay = createToolsetSecretsCheck();
 
   async function mutate(actor: Actor, workspaceId: string, name: string, precondition: Precondition | undefined, toInput: (current: Toolset) => unknown) {
     authorize(actor, 'toolset:update', workspaceId);
+    // Checked once before the transaction too: a document that must be parsed for its servers is parsed here,
+    // not while the writer holds every other write back (the check inside then finds the parse remembered).
+    const before = await toolsets.findToolset(db.kysely, workspaceId, name);
+    if (before) checkToolsetSecretsStay(before.spec, checkInput(toInput(before)).spec);
     const result = await writeWithRetry(writer, async (tx) => {
       const current = await toolsets.findToolset(tx, workspaceId, name, { forUpdate: db.engine === 'postgres' });
       if (!current) throw notFound(`Toolset "${name}"`);
