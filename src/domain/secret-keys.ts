@@ -22,7 +22,8 @@ const secretWords = ['password', 'passwd', 'secret', 'token', 'apikey'];
  */
 const describingEndings = [
   'url', 'uri', 'endpoint', 'type', 'name', 'id', 'hint', 'path', 'file', 'header', 'param', 'parameter', 'field', 'in', 'location',
-  'prefix', 'scheme', 'format', 'style', 'ttl', 'expiry', 'expiresat', 'expiresin', 'length', 'policy',
+  'prefix', 'scheme', 'format', 'style', 'ttl', 'expiry', 'expiresat', 'expiresin', 'lifetime', 'length', 'policy', 'tokens', 'count',
+  'limit', 'size', 'timeout', 'enabled', 'required', 'mode', 'version', 'algorithm', 'encoding', 'source', 'provider', 'arn', 'ref',
 ];
 
 /** URL query parameters that carry credentials besides the secret keys: `?key=` (Google), `?sig=` (Azure SAS), … */
@@ -30,11 +31,20 @@ const secretParameters = ['key', 'sig', 'signature', 'pwd', 'pass', 'auth', 'cre
 
 export const normaliseKey = (key: string) => key.toLowerCase().replace(/[_\-\s.]/g, '');
 
-/** Whether a key of a settings object holds a secret (case and `_`/`-` are ignored: `client_secret` counts). */
-export function isSecretKey(key: string, type?: string): boolean {
+/** Whether a key is secret by name alone, whatever its value: the common secret keys, the type's, credential headers. */
+export function isDeclaredSecretKey(key: string, type?: string): boolean {
   const k = normaliseKey(key);
-  if (baseSecretKeys.includes(k) || credentialHeaders.includes(k)) return true;
-  if (type !== undefined && (secretKeysByType[type]?.includes(k) ?? false)) return true;
+  return baseSecretKeys.includes(k) || credentialHeaders.includes(k) || (type !== undefined && (secretKeysByType[type]?.includes(k) ?? false));
+}
+
+/**
+ * Whether a key of a settings object holds a secret (case and `_`/`-` are ignored: `client_secret` counts):
+ * a declared one, or a name with a secret word in it that does not describe one. For the latter only a text
+ * value is a secret (`maxTokens: 1024` is a number, not a token).
+ */
+export function isSecretKey(key: string, type?: string): boolean {
+  if (isDeclaredSecretKey(key, type)) return true;
+  const k = normaliseKey(key);
   return secretWords.some((word) => k.includes(word)) && !describingEndings.some((ending) => k.endsWith(ending) && !secretWords.some((word) => k.endsWith(word)));
 }
 

@@ -53,7 +53,14 @@ describe('secrets inside other settings', () => {
     for (const key of ['Authorization', 'Proxy-Authorization', 'X-API-Key', 'x-goog-api-key', 'X-Auth-Token', 'client-secret', 'Cookie']) {
       assert.ok(isSecretKey(key), key);
     }
-    for (const key of ['tokenUrl', 'tokenType', 'apiKeyHeader', 'secretName', 'secretId', 'tokenPrefix', 'passwordHint', 'Accept']) assert.ok(!isSecretKey(key), key);
+    for (const key of ['tokenUrl', 'tokenType', 'apiKeyHeader', 'secretName', 'secretId', 'tokenPrefix', 'passwordHint', 'maxTokens', 'Accept']) {
+      assert.ok(!isSecretKey(key), key);
+    }
+  });
+
+  it('takes only text as a secret under a name that merely contains a secret word', () => {
+    const out = mapSecrets({ sessionToken: 's', tokenBudget: 500, authToken: { nested: 'n' } }, undefined, { path: '', seal });
+    assert.deepEqual(out, { sessionToken: 'pbenc:s', tokenBudget: 500, authToken: { nested: 'n' } });
   });
 
   it('masks URL userinfo, token query parameters and DSN passwords on read, leaving the rest readable', () => {

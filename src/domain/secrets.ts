@@ -1,6 +1,6 @@
 import { replaceSpans, secretSpans } from './embedded-secrets.js';
 import { validationFailed, type FieldError } from './errors.js';
-import { isSecretKey } from './secret-keys.js';
+import { isDeclaredSecretKey, isSecretKey } from './secret-keys.js';
 
 export { isSecretKey } from './secret-keys.js';
 
@@ -82,7 +82,8 @@ export function mapSecrets(next: unknown, stored: unknown, options: { readonly p
     for (const [key, child] of Object.entries(value)) {
       const childPath = pointerOf(path, key);
       const previousChild = isRecord(previous) ? previous[key] : undefined;
-      if (!isSecretKey(key, options.type)) {
+      const holdsSecret = isSecretKey(key, options.type) && (typeof child === 'string' || child === null || isDeclaredSecretKey(key, options.type));
+      if (!holdsSecret) {
         // A sealed value under a key that is not (or no longer) secret reads as the mask too; echoing that
         // mask back keeps it rather than storing "******".
         out[key] = child === MASK && isSealed(previousChild) ? previousChild : walk(child, previousChild, childPath);
