@@ -1,4 +1,4 @@
-import { isDeclaredSecretKey } from '../domain/secret-keys.js';
+import { isDeclaredSecretKey, isSecretParameter } from '../domain/secret-keys.js';
 import { MASK, isSecretKey } from '../domain/secrets.js';
 
 /**
@@ -47,7 +47,7 @@ function collectUrlSecrets(text: string, type: string | undefined, add: (secret:
     add(url.password);
     add(safeDecode(url.password));
   }
-  for (const [key, value] of url.searchParams) if (isSecretKey(key, type)) add(value);
+  for (const [key, value] of url.searchParams) if (isSecretKey(key, type) || isSecretParameter(key)) add(value);
 }
 
 function safeDecode(text: string): string {
