@@ -25,7 +25,7 @@ export function swaggerUrl(doc: Readonly<Record<string, unknown>>): string[] {
 
 /**
  * Every server URL a document names, wherever it names one (document, path items, operations, links; Swagger 2's
- * host), sorted and without repeats: the places its tool calls may go. Null when the text is not a document.
+ * host), sorted and without repeats: the places its tool calls may go. Null when the document is not an object.
  */
 export function documentServerUrls(doc: unknown): string[] | null {
   if (!isRecord(doc)) return null;
