@@ -9,10 +9,14 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { MASK } from '../src/domain/secrets.js';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../src/config.js';
+import { createApp } from '../src/app.js';
+import { MASK, listSealed } from '../src/domain/secrets.js';
 import { createConnectionTester } from '../src/services/connection-tester.js';
-import type { Vault } from '../src/services/vault.js';
-import { ENGINES, startTestApp, type Reply, type TestApp } from './support/stores.js';
+import { createKeyRotationService } from '../src/services/key-rotation-service.js';
+import { createVault, type Vault } from '../src/services/vault.js';
+import { ENGINES, OWNER_KEY, createTestStore, startTestApp, type Reply, type TestApp } from './support/stores.js';
 import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 
 const WS = '/api/v1/workspaces/default';
@@ -343,6 +347,33 @@ for (const engine of ENGINES) {
         const moved = await app.call('PATCH', url, { key: editor, body: { spec: { baseUrl: attacker.url, authConfig: entered } } });
         assert.equal(moved.status, 200, 'the key entered again goes along');
       });
+    });
+  });
+}
+
+for (const engine of ENGINES) {
+  describe(`secrets inside settings under key rotation [${engine}]`, () => {
+    it('re-wraps the sealed parts of URLs and connection strings, so they open with the new key alone', async () => {
+      const old = { id: 'old', key: randomBytes(32) };
+      const next = { id: 'new', key: randomBytes(32) };
+      const entry = (k: { id: string; key: Buffer }) => `${k.id}:${k.key.toString('base64')}`;
+      const store = await createTestStore(engine);
+      const app = await createApp(loadConfig({ ...store.env, PLUGBOARD_MASTER_KEYS: entry(old), PLUGBOARD_ADMIN_KEY: OWNER_KEY }));
+      try {
+        const content = { url: `https://bot:${OWNER_SECRET}@api.example/v1?token=${OWNER_SECRET}t`, ado: `Server=db;Password=${OWNER_SECRET}p;` };
+        const created = await app.server.inject({ method: 'POST', url: CONNECTIONS, headers: { authorization: `Bearer ${OWNER_KEY}`, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'rotated', type: 'http', content }) });
+        assert.equal(created.statusCode, 201, created.body);
+        const rotation = createKeyRotationService({ db: app.db, vault: createVault([next, old]) });
+        assert.equal((await rotation.status()).keys.find((k) => k.keyId === 'old')?.values, 3);
+        const result = await rotation.rewrap({ batchSize: 10 });
+        assert.equal(result.valuesRewrapped, 3);
+        const row = await app.db.kysely.selectFrom('connections').select('content').where('id', '=', JSON.parse(created.body).id).executeTakeFirstOrThrow();
+        const onlyNew = createVault([next]);
+        assert.deepEqual(listSealed(JSON.parse(row.content)).map((sealed) => onlyNew.open(sealed)), [OWNER_SECRET, `${OWNER_SECRET}t`, `${OWNER_SECRET}p`]);
+      } finally {
+        await app.close();
+        await store.drop();
+      }
     });
   });
 }
