@@ -98,7 +98,7 @@ for (const engine of ENGINES) {
 
       const put = await app.call('PUT', `${CONNECTIONS}/${saved.body.id}?test=true`, { body: { ...saved.body, content: { ...mariadb, database: 'pb_missing_db' } } });
       assert.equal(put.status, 422, put.text);
-      const patch = await app.call('PATCH', `${CONNECTIONS}/${saved.body.id}?test=true`, { body: { content: { port: 1 } } });
+      const patch = await app.call('PATCH', `${CONNECTIONS}/${saved.body.id}?test=true`, { body: { content: { port: 1, password: '' } } });
       assert.equal(patch.status, 422, patch.text);
       const unchanged = await app.call('GET', `${CONNECTIONS}/${saved.body.id}`);
       assert.equal(unchanged.body.revision, saved.body.revision);

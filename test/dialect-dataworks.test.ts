@@ -169,6 +169,18 @@ for (const engine of ENGINES) {
           assert.equal(after.password, before.password, 'the sealed secret is the same');
         });
 
+        it('refuses UpdateConnection that moves the host while keeping the password by the mask, or carries a sealed value', async () => {
+          const before = await storedContent(connectionId);
+          const moved = await sdkError(() => update(client, connectionId, { Content: JSON.stringify({ ...mariadb, host: 'elsewhere.example', password: MASK }) }));
+          assertSdkError(moved, 400, 'InvalidParameter');
+          assert.match(String(moved.data.Message), /enter the secret again when you change where it is sent/);
+          assert.match(String(moved.data.Message), /Content\.host/);
+          const copied = await sdkError(() => update(client, connectionId, { Content: JSON.stringify({ ...mariadb, password: MASK, database: before.password }) }));
+          assertSdkError(copied, 400, 'InvalidParameter');
+          assert.ok(!String(copied.data.Message).includes(before.password), 'the sealed value is not echoed');
+          assert.deepEqual(await storedContent(connectionId), before);
+        });
+
         it('records exactly one audit event for a change, by the AccessKey principal, and none when nothing changes', async () => {
           const content = JSON.stringify({ ...mariadb, password: MASK, database: `db_${mode}` });
           const before = (await auditOf(app, 'connection', String(connectionId))).length;
@@ -184,7 +196,7 @@ for (const engine of ENGINES) {
 
         it('shows a change made through the native API to ListConnections, with the secrets masked', async () => {
           const before = (await auditOf(app, 'connection', String(connectionId))).length;
-          const patched = await app.call('PATCH', `${WS}/connections/${connectionId}`, { body: { description: `native ${mode}`, content: { port: 3307 } } });
+          const patched = await app.call('PATCH', `${WS}/connections/${connectionId}`, { body: { description: `native ${mode}`, content: { database: `native_${mode}` } } });
           assert.equal(patched.status, 200, patched.text);
           const events = (await auditOf(app, 'connection', String(connectionId))).length;
           assert.equal(events, before + 1, 'the native change writes exactly one audit event');
@@ -196,7 +208,7 @@ for (const engine of ENGINES) {
           assert.equal(item.Description, `native ${mode}`);
           assert.equal(item.ProjectId, projectId);
           const content = JSON.parse(item.Content);
-          assert.equal(content.port, 3307);
+          assert.equal(content.database, `native_${mode}`);
           assert.equal(content.password, MASK);
           assert.equal((await auditOf(app, 'connection', String(connectionId))).length, events, 'a read writes no audit event');
         });

@@ -92,6 +92,25 @@ for (const engine of ENGINES) {
       assert.ok(row.spec.includes('pbenc:'), 'and still there');
     });
 
+    it('refuses to point a toolset at another server while keeping its API key by the mask, and a sealed value', async () => {
+      const got = await client.getToolsetWithOptions('pets', {}, {} as never);
+      const spec = got.body!.spec!;
+      assert.equal(spec.authConfig?.parameters?.apiKeyParameter?.value, MASK);
+      spec.schema!.detail = petstore.replace('https://{region}.pets.example.com/v1', 'http://127.0.0.1:9/elsewhere');
+      const moved = await sdkError(() => update('pets', { spec }));
+      assertSdkError(moved, 400, 'InvalidParameter');
+      assert.match(moved.message, /enter the secret again when you change where it is sent/);
+      assert.match(moved.message, /spec\.schema\.detail/);
+      const row = await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', 'pets').executeTakeFirstOrThrow();
+      const sealed = JSON.parse(row.spec).authConfig.parameters.apiKeyParameter.value as string;
+      spec.schema!.detail = petstore;
+      spec.authConfig!.parameters!.apiKeyParameter!.value = sealed;
+      const copied = await sdkError(() => update('pets', { spec }));
+      assertSdkError(copied, 400, 'InvalidParameter');
+      assert.ok(!copied.message.includes(sealed), 'the sealed value is not echoed');
+      assert.equal((await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', 'pets').executeTakeFirstOrThrow()).spec, row.spec);
+    });
+
     it('shows a change made through the native API to GetToolset, and the reverse', async () => {
       const patched = await app.call('PATCH', `${WS}/toolsets/pets`, { body: { description: 'from native' } });
       assert.equal(patched.status, 200, patched.text);

@@ -160,7 +160,9 @@ for (const engine of ENGINES) {
       assert.equal(slow.isError, true);
       assert.match((slow.content as any)[0].text, /within 400 ms/);
       // The same document pointed at a port nobody listens on, through spec.baseUrl.
-      const patched = await app.call('PATCH', `${WS}/toolsets/other`, { body: { spec: { baseUrl: 'http://127.0.0.1:1' } } });
+      // A new destination takes the API key entered again: a kept one would be refused.
+      const authConfig = { type: 'APIKey', parameters: { apiKeyParameter: { in: 'header', key: 'X-Api-Key', value: API_KEY } } };
+      const patched = await app.call('PATCH', `${WS}/toolsets/other`, { body: { spec: { baseUrl: 'http://127.0.0.1:1', authConfig } } });
       assert.equal(patched.status, 200, patched.text);
       await settled(app, 'other');
       const other = await connect('other', await createClient({ toolsets: ['other'] }));

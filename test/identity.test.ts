@@ -237,9 +237,9 @@ for (const engine of ENGINES) {
         assert.ok(!refused.text.includes(canary));
       }
       await store(a, { ...(await contentOf(a)), username: sealed });
+      // Under a key that is not secret a sealed value is never opened at all: the probe gets the mask.
       const otherField = await test('default', a);
       assert.ok(!otherField.text.includes(canary), otherField.text);
-      assert.notEqual(otherField.status, 200, otherField.text);
     });
 
     it('never sends a toolset key moved into another workspace\'s toolset', async () => {

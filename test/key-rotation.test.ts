@@ -261,7 +261,7 @@ for (const engine of ENGINES) {
     const adminKey = `pbk_rotation_${tag}_owner`;
     const clientSecret = `cs-${tag}`;
     /** The last acknowledged value of every field the writers change, per connection id. */
-    const acked = new Map<number, Secrets & { host: string; description: string | null }>();
+    const acked = new Map<number, Secrets & { database: string | undefined; description: string | null }>();
     let store: TestStore;
     let server: { app: App; url: string } | undefined;
 
@@ -303,7 +303,7 @@ for (const engine of ENGINES) {
           const secrets = { password: `pw-${tag}-${i}`, token: `tk-${tag}-${i}`, cred: `cr-${tag}-${i}` };
           const reply = await api('POST', '/connections', connectionBody(`conn-${i}`, secrets));
           assert.equal(reply.status, 201, reply.text);
-          acked.set(reply.body.id, { ...secrets, host: 'h', description: null });
+          acked.set(reply.body.id, { ...secrets, database: undefined, description: null });
         }),
       );
       assert.deepEqual(countsOf(await createKeyRotationService({ db: server!.app.db, vault: server!.app.vault }).status()), { old: 151 });
@@ -332,7 +332,7 @@ for (const engine of ENGINES) {
               ? [{ content: { password: `pw-${value}` } }, { ...current, password: `pw-${value}` }]
               : n % 3 === 1
                 ? [{ credentials: [{ kind: 'action', authSchemeConfigId: 'token', secret: `cr-${value}` }] }, { ...current, cred: `cr-${value}` }]
-                : [{ description: `d-${value}`, content: { host: `h-${value}` } }, { ...current, description: `d-${value}`, host: `h-${value}` }];
+                : [{ description: `d-${value}`, content: { database: `db-${value}` } }, { ...current, description: `d-${value}`, database: `db-${value}` }];
           try {
             const reply = await api('PATCH', `/connections/${id}`, patch);
             if (reply.status === 200) {
@@ -382,7 +382,7 @@ for (const engine of ENGINES) {
         await assertSecrets(db, state, onlyNew, acked, clientSecret);
         for (const [id, values] of acked) {
           const row = state.connections.find((c) => Number(c.id) === id)!;
-          assert.equal(JSON.parse(row.content).host, values.host);
+          assert.equal(JSON.parse(row.content).database, values.database);
         }
         const descriptions = await db.kysely.selectFrom('connections').select(['id', 'description']).execute();
         for (const row of descriptions) assert.equal(row.description, acked.get(Number(row.id))!.description);

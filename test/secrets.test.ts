@@ -165,12 +165,12 @@ for (const engine of ENGINES) {
       const created = await createConnection('round-trip');
       const before = await rawConnection(app, created.id);
       const read = await app.call('GET', `${CONNECTIONS}/${created.id}`);
-      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { ...read.body, description: 'edited', content: { ...read.body.content, port: 3307 } } });
+      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { ...read.body, description: 'edited', content: { ...read.body.content, database: 'edited_db' } } });
       assert.equal(put.status, 200, put.text);
       assert.equal(put.body.description, 'edited');
       assert.equal(put.body.revision, read.body.revision + 1);
       const after = await rawConnection(app, created.id);
-      assert.equal(after.content.port, 3307);
+      assert.equal(after.content.database, 'edited_db');
       assert.equal(await openStored(app.db, app.vault, after.content.password), PASSWORD);
       assert.equal(await openStored(app.db, app.vault, after.credentials[0]!.secret!), CRED_ACTION);
       assert.equal(after.content.password, before.content.password, 'the ciphertext itself is kept');
@@ -260,7 +260,7 @@ for (const engine of ENGINES) {
     it('keeps a secret that a PATCH leaves out and replaces it with a new value', async () => {
       const created = await createConnection('patched');
       const first = await rawConnection(app, created.id);
-      const unrelated = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { description: 'no secrets here', content: { port: 1 } } });
+      const unrelated = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { description: 'no secrets here', content: { database: 'other' } } });
       assert.equal(unrelated.status, 200, unrelated.text);
       const kept = await rawConnection(app, created.id);
       assert.equal(kept.content.password, first.content.password);
@@ -276,7 +276,7 @@ for (const engine of ENGINES) {
       assert.notEqual(now.content.password, first.content.password);
       assert.equal(await openStored(app.db, app.vault, now.content.password), 'pw-new-value');
       assert.equal(await openStored(app.db, app.vault, now.credentials[0]!.secret!), 'cred-new-value');
-      assert.equal(now.content.port, 1);
+      assert.equal(now.content.database, 'other');
       assertNoPlaintext(now.text, ['pw-new-value', 'cred-new-value'], 'the raw row');
     });
 

@@ -351,22 +351,22 @@ for (const engine of ENGINES) {
 
       it('merges a PATCH of content key by key (RFC 7396)', async () => {
         const created = await createConnection('conn-host', 'patch-content', {
-          content: { host: 'db.internal', port: 3306, options: { ssl: true, timeout: 5 }, password: 'pw-1' },
+          content: { host: 'db.internal', port: 3306, schema: 'public', options: { ssl: true, timeout: 5 }, password: 'pw-1' },
         });
         const reply = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
-          body: { content: { port: 3307, host: null, options: { timeout: null, charset: 'utf8' }, database: 'app' } },
+          body: { content: { schema: null, options: { timeout: null, charset: 'utf8' }, database: 'app' } },
         });
         assert.equal(reply.status, 200, reply.text);
-        assert.deepEqual(reply.body.content, { port: 3307, options: { ssl: true, charset: 'utf8' }, database: 'app', password: '******' });
+        assert.deepEqual(reply.body.content, { host: 'db.internal', port: 3306, options: { ssl: true, charset: 'utf8' }, database: 'app', password: '******' });
         const row = await app.db.kysely.selectFrom('connections').select('content').where('id', '=', created.id).executeTakeFirstOrThrow();
         assert.equal(await openStored(app.db, app.vault, JSON.parse(row.content).password), 'pw-1');
       });
 
       it('reads a PATCH sent as plain application/json as a merge patch', async () => {
         const created = await createConnection('conn-host', 'patch-plain-json');
-        const reply = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { content: { port: 1 } }, contentType: 'application/json' });
+        const reply = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { content: { database: 'plain' } }, contentType: 'application/json' });
         assert.equal(reply.status, 200, reply.text);
-        assert.deepEqual(reply.body.content, { ...created.content, port: 1 });
+        assert.deepEqual(reply.body.content, { ...created.content, database: 'plain' });
       });
 
       it('refuses an unknown field in a PATCH or a PUT with 400 and changes nothing', async () => {

@@ -1,4 +1,4 @@
-import { isSealed } from './secrets.js';
+import { replaceSealedIn } from './secrets.js';
 
 /**
  * The paths sealed values are bound to inside their resource (see the vault's SealPlace). A path names a field
@@ -21,11 +21,15 @@ export const ACCESS_KEY_SECRET_PATH = '/secret';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Rebuilds a JSON value with every sealed string replaced by `replace(sealed, path)`, path being `base` + its JSON pointer. */
+/**
+ * Rebuilds a JSON value with every sealed value replaced by `replace(sealed, path)`, path being `base` + the JSON
+ * pointer of the string that holds it (a value sealed inside a longer string, a URL's password, is bound to
+ * the setting that holds it).
+ */
 export function mapSealedAt(value: unknown, base: string, replace: (sealed: string, path: string) => string): unknown {
   if (Array.isArray(value)) return value.map((item, index) => mapSealedAt(item, `${base}/${index}`, replace));
   if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, mapSealedAt(child, `${base}/${pointerToken(key)}`, replace)]));
-  return isSealed(value) ? replace(value, base) : value;
+  return typeof value === 'string' ? replaceSealedIn(value, (sealed) => replace(sealed, base)) : value;
 }
 
 /** The stored columns that hold sealed values. */

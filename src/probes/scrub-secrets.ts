@@ -1,3 +1,4 @@
+import { isDeclaredSecretKey, isSecretParameter } from '../domain/secret-keys.js';
 import { MASK, isSecretKey } from '../domain/secrets.js';
 
 /**
@@ -24,7 +25,8 @@ function collectSecrets(value: unknown, type: string | undefined, add: (secret: 
     for (const item of value) collectSecrets(item, type, add);
   } else if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) {
-      if (isSecretKey(key, type) && (typeof child === 'string' || typeof child === 'number')) add(String(child));
+      // A number is a secret only under a declared secret key: `tokenBudget: 5` would otherwise mask every 5.
+      if ((typeof child === 'string' && isSecretKey(key, type)) || (typeof child === 'number' && isDeclaredSecretKey(key, type))) add(String(child));
       else collectSecrets(child, type, add);
     }
   } else if (typeof value === 'string') {
@@ -45,7 +47,7 @@ function collectUrlSecrets(text: string, type: string | undefined, add: (secret:
     add(url.password);
     add(safeDecode(url.password));
   }
-  for (const [key, value] of url.searchParams) if (isSecretKey(key, type)) add(value);
+  for (const [key, value] of url.searchParams) if (isSecretKey(key, type) || isSecretParameter(key)) add(value);
 }
 
 function safeDecode(text: string): string {

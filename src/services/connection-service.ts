@@ -15,7 +15,8 @@ import { newUid } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
 import { credentialSecretPath } from '../domain/sealed-places.js';
-import { MASK } from '../domain/secrets.js';
+import { checkSecretsStay, destinationsOf, keptSecretsOf } from '../domain/secret-destinations.js';
+import { MASK, refuseSealedInput } from '../domain/secrets.js';
 import { compileCheck } from '../domain/validate.js';
 import { viewConnection } from '../domain/views.js';
 import * as connections from '../storage/connection-repo.js';
@@ -84,6 +85,10 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
   function build(input: ConnectionInput, connector: Connector | undefined, previous: Connection | undefined, owner: SealOwner) {
     const errors = [...checkConnectionRules(input), ...checkCredentials(input.credentials ?? [], connector)];
     if (errors.length > 0) throw validationFailed(errors);
+    if (previous) {
+      const kept = [...keptSecretsOf(input.content, '/content'), ...keptSecretsOf(input.credentials, '/credentials')];
+      checkSecretsStay(destinationsOf(previous.content, '/content'), destinationsOf(input.content, '/content'), kept);
+    }
     return {
       connectorId: input.connectorId ?? null,
       name: input.name,
@@ -227,6 +232,7 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     async create(actor: Actor, workspaceId: string, body: unknown, options: WriteOptions = {}): Promise<Connection> {
       authorize(actor, 'connection:create', workspaceId);
       const input = checkInput(body);
+      refuseSealedInput(input);
       // Minted before anything is sealed: a connection's id comes from the store, its uid from here.
       const uid = newUid('connection');
       let health: Health = { state: 'unknown', checkedAt: null, message: null };
@@ -263,11 +269,14 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     replace(actor: Actor, workspaceId: string, id: number, body: unknown, precondition?: Precondition, options: WriteOptions = {}) {
       authorize(actor, 'connection:update', workspaceId);
       const input = checkInput(body);
+      refuseSealedInput(input);
       return mutate(actor, workspaceId, id, precondition, () => input, options);
     },
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields; omitted secrets keep their values. */
     patch(actor: Actor, workspaceId: string, id: number, patch: Record<string, unknown>, precondition?: Precondition, options: WriteOptions = {}) {
+      authorize(actor, 'connection:update', workspaceId);
+      refuseSealedInput(patch);
       return mutate(actor, workspaceId, id, precondition, (current) => {
         const merged = applyMergePatch(inputOf(current), patch) as Record<string, unknown>;
         // `null` unsets in a merge patch: unsetting connectorId is changing it, which mutate refuses.

@@ -1,7 +1,7 @@
 import type { Connection } from '../domain/connection.js';
 import type { Connector } from '../domain/connector.js';
 import { validationFailed } from '../domain/errors.js';
-import { mapSealedAt } from '../domain/sealed-places.js';
+import { openSecrets } from '../domain/secrets.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
 import { PROBED_TYPES, probeConnection, type ProbeResult } from '../probes/probe-connection.js';
 import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
@@ -13,20 +13,26 @@ export interface ConnectionTester {
 }
 
 /**
- * Opens every sealed value of a settings object at its place: secrets are decrypted only here, at the moment of
- * use. A value sealed for another place (copied from elsewhere) is refused by its path, never opened.
+ * Opens the secrets of a settings object at their places: secrets are decrypted only here, at the moment of use,
+ * and only where a secret belongs (see openSecrets). A value sealed for another place (copied from elsewhere) is
+ * refused by its path, never opened.
  */
-function openSettings(vault: Vault, content: unknown, owner: Omit<SealPlace, 'path'>): unknown {
+function openSettings(vault: Vault, content: unknown, type: string, owner: Omit<SealPlace, 'path'>): unknown {
   const misplaced: string[] = [];
-  const opened = mapSealedAt(content, '/content', (sealed, path) => {
-    try {
-      return vault.open(sealed, { ...owner, path });
-    } catch (error) {
-      if (!(error instanceof MisplacedSealedValue)) throw error;
-      misplaced.push(path);
-      return '';
-    }
-  });
+  const opened = openSecrets(
+    content,
+    type,
+    (sealed, path) => {
+      try {
+        return vault.open(sealed, { ...owner, path });
+      } catch (error) {
+        if (!(error instanceof MisplacedSealedValue)) throw error;
+        misplaced.push(path);
+        return '';
+      }
+    },
+    '/content',
+  );
   if (misplaced.length > 0) {
     throw validationFailed(misplaced.map((path) => ({ path, message: 'holds a sealed value that was not sealed for this connection and field; enter the secret again' })));
   }
@@ -42,7 +48,7 @@ export function createConnectionTester(deps: {
   const { vault, timeoutMs, egress, onResult } = deps;
   return {
     async test(connection, connector, workspaceUid) {
-      const content = openSettings(vault, connection.content, { workspaceUid, resourceUid: connection.uid }) as Record<string, unknown>;
+      const content = openSettings(vault, connection.content, connection.type, { workspaceUid, resourceUid: connection.uid }) as Record<string, unknown>;
       const probe = probeConnection({ type: connection.type, content, baseUrl: connector?.baseUrl }, { timeoutMs, egress });
       if (!probe) {
         throw validationFailed(

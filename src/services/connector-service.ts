@@ -18,6 +18,8 @@ import { newId, newUid } from '../domain/ids.js';
 import { authSchemeConfigPath } from '../domain/sealed-places.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
+import { checkSecretsStay, destinationsOf, keptSecretsOf } from '../domain/secret-destinations.js';
+import { refuseSealedInput } from '../domain/secrets.js';
 import { viewConnector } from '../domain/views.js';
 import { compileCheck } from '../domain/validate.js';
 import * as connectors from '../storage/connector-repo.js';
@@ -73,6 +75,11 @@ export function buildAuthSchemeConfig(
   path: string,
   owner: SealOwner,
 ): AuthSchemeConfig {
+  refuseSealedInput(input, path);
+  if (previous) {
+    const at = `${path}/config`;
+    checkSecretsStay(destinationsOf(previous.config, at), destinationsOf(input.config, at), keptSecretsOf(input.config, at));
+  }
   const id = input.id ?? previous?.id ?? newId('asc');
   const config = sealSettings(vault, input.config ?? {}, previous?.config, `${path}/config`, undefined, { owner, base: authSchemeConfigPath(id) });
   return {
@@ -243,6 +250,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     async create(actor: Actor, workspaceId: string, body: unknown): Promise<Connector> {
       authorize(actor, 'connector:create', workspaceId);
       const input = checkCreate(body);
+      refuseSealedInput(input);
       const configs = input.authSchemeConfigs ?? [];
       const errors = [...checkVariables(input.connectionVariables ?? [], '/connectionVariables'), ...checkConfigIds(configs, '/authSchemeConfigs')];
       if (errors.length > 0) throw validationFailed(errors);
@@ -281,11 +289,14 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition, keep: readonly KeptField[] = []) {
       authorize(actor, 'connector:update', workspaceId);
       const input = checkInput(body);
+      refuseSealedInput(input);
       return update(actor, workspaceId, id, precondition, (current) => applyInput(current, input, echo, false, keep));
     },
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields, then validated as a whole. */
     patch(actor: Actor, workspaceId: string, id: string, patch: Record<string, unknown>, precondition?: Precondition) {
+      authorize(actor, 'connector:update', workspaceId);
+      refuseSealedInput(patch);
       return update(actor, workspaceId, id, precondition, (current) => {
         const { connectionVariables: _v, authSchemeConfigIds: _o, ...fields } = patch;
         const base = {

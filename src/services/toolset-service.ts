@@ -4,7 +4,7 @@ import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed } from '../domain/errors.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
 import { decodeCursor, encodeCursor, pageOf, type Page, type PageRequest } from '../domain/page.js';
-import { MASK, isSealed } from '../domain/secrets.js';
+import { MASK, isSealed, refuseSealedInput } from '../domain/secrets.js';
 import {
   ToolsetCreateInput,
   ToolsetInput,
@@ -14,6 +14,7 @@ import {
   type ToolsetTool,
   versionOf,
 } from '../domain/toolset.js';
+import { keepSpecUrls, maskSpecUrls } from '../domain/toolset-urls.js';
 import { compileCheck } from '../domain/validate.js';
 import type { Db } from '../storage/database.js';
 import * as toolsets from '../storage/toolset-repo.js';
@@ -21,6 +22,7 @@ import type { Writer } from '../storage/writer.js';
 import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
 import { sealOwnerIn, sealValue, type SealOwner } from './secret-fields.js';
+import { createToolsetSecretsCheck } from './toolset-destinations.js';
 import type { Vault } from './vault.js';
 
 const checkCreate = compileCheck(ToolsetCreateInput);
@@ -32,7 +34,8 @@ export interface GatewayUrls {
 }
 
 /** The two places a toolset spec holds a secret: the API key value, and the older `authorization.authConfig.key`. */
-function sealSpec(vault: Vault, spec: ToolsetSpec, stored: ToolsetSpec | undefined, owner: SealOwner): ToolsetSpec {
+function sealSpec(vault: Vault, given: ToolsetSpec, stored: ToolsetSpec | undefined, owner: SealOwner): ToolsetSpec {
+  const spec = keepSpecUrls(given, stored);
   const errors: { path: string; message: string }[] = [];
   const seal = (value: string | null | undefined, previous: unknown, path: string): string | null => {
     if (value === undefined || value === null) return null;
@@ -75,7 +78,7 @@ function sealSpec(vault: Vault, spec: ToolsetSpec, stored: ToolsetSpec | undefin
 
 /** The read view: secrets masked. */
 export function viewToolset(toolset: Toolset): Toolset {
-  const { spec } = toolset;
+  const spec = maskSpecUrls(toolset.spec);
   const apiKey = spec.authConfig?.parameters.apiKeyParameter;
   const legacyKey = spec.authorization?.authConfig?.key;
   return {
@@ -108,14 +111,20 @@ export function createToolsetService(deps: {
   onSpecChange: (key: { workspaceId: string; name: string; generation: number }) => void;
 }) {
   const { db, writer, vault, clock, urls, onSpecChange } = deps;
+  const checkToolsetSecretsStay = createToolsetSecretsCheck();
 
   async function mutate(actor: Actor, workspaceId: string, name: string, precondition: Precondition | undefined, toInput: (current: Toolset) => unknown) {
     authorize(actor, 'toolset:update', workspaceId);
+    // Checked once before the transaction too: a document that must be parsed for its servers is parsed here,
+    // not while the writer holds every other write back (the check inside then finds the parse remembered).
+    const before = await toolsets.findToolset(db.kysely, workspaceId, name);
+    if (before) checkToolsetSecretsStay(before.spec, checkInput(toInput(before)).spec);
     const result = await writeWithRetry(writer, async (tx) => {
       const current = await toolsets.findToolset(tx, workspaceId, name, { forUpdate: db.engine === 'postgres' });
       if (!current) throw notFound(`Toolset "${name}"`);
       if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
       const input = checkInput(toInput(current));
+      checkToolsetSecretsStay(current.spec, input.spec);
       const spec = sealSpec(vault, input.spec, current.spec, await sealOwnerIn(tx, workspaceId, current.uid));
       const specChanged = !sameJson(spec, current.spec);
       const fields = { description: input.description ?? null, labels: input.labels ?? {}, spec };
@@ -157,6 +166,7 @@ export function createToolsetService(deps: {
     async create(actor: Actor, workspaceId: string, body: unknown): Promise<Toolset> {
       authorize(actor, 'toolset:create', workspaceId);
       const input = checkCreate(body);
+      refuseSealedInput(input);
       const now = clock.now();
       const { internetUrl, intranetUrl, mcpUrl } = urls.urlsOf(workspaceId, input.name);
       const uid = newUid();
@@ -191,11 +201,14 @@ export function createToolsetService(deps: {
     replace(actor: Actor, workspaceId: string, name: string, body: unknown, precondition?: Precondition) {
       authorize(actor, 'toolset:update', workspaceId);
       const input = checkInput(body);
+      refuseSealedInput(input);
       return mutate(actor, workspaceId, name, precondition, () => input);
     },
 
     /** PATCH: a JSON merge patch over the writable fields (spec merges key by key). */
     patch(actor: Actor, workspaceId: string, name: string, patch: Record<string, unknown>, precondition?: Precondition) {
+      authorize(actor, 'toolset:update', workspaceId);
+      refuseSealedInput(patch);
       return mutate(actor, workspaceId, name, precondition, (current) => {
         const view = viewToolset(current);
         return applyMergePatch({ description: view.description, labels: view.labels, spec: view.spec }, patch);
