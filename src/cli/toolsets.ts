@@ -8,7 +8,7 @@ import { migrateToLatest } from '../storage/database.js';
 import { findWorkspace } from '../storage/workspace-repo.js';
 import { createWriter } from '../storage/writer.js';
 import { systemClock, type Actor } from '../services/context.js';
-import { createToolsetReconciler } from '../services/toolset-reconciler.js';
+import { createToolsetReconciler, type ToolsetReconciler } from '../services/toolset-reconciler.js';
 import { createToolsetService } from '../services/toolset-service.js';
 import { createVault } from '../services/vault.js';
 
@@ -34,13 +34,14 @@ export async function importToolset(
 ): Promise<boolean> {
   const detail = readFileSync(options.file, 'utf8');
   const db = openStore(config);
+  let reconciler: ToolsetReconciler | undefined;
   try {
     await migrateToLatest(db);
     if (!(await findWorkspace(db.kysely, options.workspace))) throw new Error(`workspace "${options.workspace}" does not exist`);
     const writer = createWriter(db);
     const clock = systemClock;
     const logger = pino({ level: 'silent' });
-    const reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs });
+    reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, ...config.toolsets });
     const urls = gatewayUrls(config.publicUrl);
     const toolsets = createToolsetService({ db, writer, vault: createVault(loadMasterKeys(config)), clock, urls, onSpecChange: () => undefined });
     const actor = operator(options.workspace);
@@ -67,6 +68,8 @@ export async function importToolset(
     out(`MCP URL: ${status.outputs.mcpServerConfig.url}`);
     return true;
   } finally {
+    // Its conversion worker would keep the command running.
+    await reconciler?.stop();
     await db.close();
   }
 }

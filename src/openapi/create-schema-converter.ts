@@ -33,16 +33,17 @@ export function createSchemaConverter(root: unknown): SchemaConverter {
   const cyclic = new Set<string>();
   const defs = new Map<string, { readonly schema: JsonSchema; readonly defs: ReadonlySet<string> }>();
   const defNames = new Map<string, string>();
+  const taken = new Set<string>();
   const open = new Set<object>();
 
   function defName(target: string): string {
     const known = defNames.get(target);
     if (known !== undefined) return known;
     const base = (pointerTokens(target).at(-1) ?? 'root').replace(/[^A-Za-z0-9_.-]+/g, '_') || 'schema';
-    const taken = new Set(defNames.values());
     let name = base;
     for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
     defNames.set(target, name);
+    taken.add(name);
     return name;
   }
 
