@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { deepSchemaBomb, fanOutBomb, sharedSchemaBomb, yamlAliasBomb } from './support/bomb-documents.js';
 import { startLoopProbe } from './support/loop-probe.js';
-import { startEndlessMcp } from './support/mcp-upstream.js';
+import { startEndlessMcp, startUpstreamMcp } from './support/mcp-upstream.js';
 import { ENGINES, OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
 
 const TOOLSETS = '/api/v1/workspaces/default/toolsets';
@@ -104,6 +104,83 @@ for (const engine of ENGINES) {
         assert.ok(report.rssGrowthMb < MAX_RSS_GROWTH_MB, `RSS grew by ${report.rssGrowthMb} MB`);
       } finally {
         await endless.close();
+      }
+    });
+  });
+}
+
+/** A port nothing listens on (yet): connections to it are refused. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+for (const engine of ENGINES) {
+  describe(`toolset retries [${engine}]`, () => {
+    let app: TestApp;
+    let offsetMs = 0;
+    const clock = { now: () => new Date(Date.now() + offsetMs).toISOString() };
+    before(async () => {
+      app = await startTestApp(engine, { clock, env: { RECONCILE_INTERVAL_MS: '3600000', TOOLSET_MAX_OPERATIONS: '2' } });
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    async function settled(name: string): Promise<any> {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const reply = await app.call('GET', `${TOOLSETS}/${name}`);
+        if (reply.body.status.observedGeneration === reply.body.generation) return reply.body;
+        if (Date.now() > deadline) throw new Error(`toolset ${name} was not reconciled: ${reply.text}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+
+    it('does not try a generation that failed a limit again, even long after, until its spec changes', async () => {
+      const paths = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`/p${i}`, { get: { operationId: `p${i}` } }]));
+      const doc = (n: number) => JSON.stringify({ openapi: '3.0.3', info: { title: 't', version: '1' }, paths: paths(n) });
+      assert.equal((await app.call('POST', TOOLSETS, { body: { name: 'many', spec: { schema: { type: 'OpenAPI', detail: doc(3) } } } })).status, 201);
+      const failed = await settled('many');
+      assert.equal(failed.status.phase, 'Failed');
+      assert.match(failed.status.message, /3 operations, over the limit of 2 per toolset \(TOOLSET_MAX_OPERATIONS\)/);
+      offsetMs += 24 * 3600_000;
+      await app.reconciler.sweep();
+      assert.equal(await app.reconciler.reconcile({ workspaceId: 'default', name: 'many', generation: failed.generation }), false);
+      const later = await app.call('GET', `${TOOLSETS}/many`);
+      assert.equal(later.headers.etag, (await app.call('GET', `${TOOLSETS}/many`)).headers.etag);
+      assert.equal(later.body.status.observedTime, failed.status.observedTime, 'the failed generation was converted again');
+      assert.equal((await app.call('PATCH', `${TOOLSETS}/many`, { body: { spec: { schema: { detail: doc(2) } } } })).status, 200);
+      assert.equal((await settled('many')).status.phase, 'Installed');
+    });
+
+    it('tries an unreachable MCP upstream again, later each time, until it answers', async () => {
+      const port = await freePort();
+      const detail = `http://127.0.0.1:${port}/mcp`;
+      assert.equal((await app.call('POST', TOOLSETS, { body: { name: 'later', spec: { schema: { type: 'MCP', detail } } } })).status, 201);
+      const first = await settled('later');
+      assert.equal(first.status.phase, 'Failed');
+      assert.match(first.status.message, /trying again in 2 s$/);
+      await app.reconciler.sweep();
+      assert.equal((await app.call('GET', `${TOOLSETS}/later`)).body.status.observedTime, first.status.observedTime, 'tried again before its time');
+      offsetMs += 5_000;
+      await app.reconciler.sweep();
+      const second = (await app.call('GET', `${TOOLSETS}/later`)).body;
+      assert.notEqual(second.status.observedTime, first.status.observedTime);
+      // Tried 5 s after the first failure: the next try waits twice that.
+      assert.match(second.status.message, /trying again in 10 s$/);
+      const upstream = await startUpstreamMcp(port);
+      try {
+        offsetMs += 11_000;
+        await app.reconciler.sweep();
+        const installed = (await app.call('GET', `${TOOLSETS}/later`)).body;
+        assert.equal(installed.status.phase, 'Installed', installed.status.message);
+        assert.deepEqual(installed.status.outputs.tools.map((t: any) => t.name).sort(), ['add', 'echo']);
+      } finally {
+        await upstream.close();
       }
     });
   });

@@ -12,8 +12,8 @@ export interface UpstreamMcp {
   close(): Promise<void>;
 }
 
-/** A stateless Streamable HTTP MCP server with two tools, on 127.0.0.1 and a free port. */
-export async function startUpstreamMcp(): Promise<UpstreamMcp> {
+/** A stateless Streamable HTTP MCP server with two tools, on 127.0.0.1 and `port` (a free one by default). */
+export async function startUpstreamMcp(port = 0): Promise<UpstreamMcp> {
   const server: HttpServer = createServer(async (request, response) => {
     const mcp = new McpServer({ name: 'upstream', version: '1.0.0' });
     mcp.registerTool('echo', { description: 'Echoes the text back', inputSchema: { text: z.string() } }, async ({ text }) => ({
@@ -29,10 +29,10 @@ export async function startUpstreamMcp(): Promise<UpstreamMcp> {
     for await (const chunk of request) body += chunk;
     await transport.handleRequest(request, response, body === '' ? undefined : JSON.parse(body));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: bound } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${bound}/mcp`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
