@@ -53,6 +53,7 @@ export interface ConversionResult {
 
 const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
 const maxDescription = 1024;
+const maxTextForLines = 1024 * 1024;
 
 /**
  * Turns an OpenAPI 3.0/3.1 or Swagger 2.0 document (YAML or JSON text) into one MCP tool per operation.
@@ -67,12 +68,12 @@ export function convertOpenApi(text: string, limits: ConversionLimits = UNLIMITE
   try {
     return convertDocument(parseDocument(text), limits);
   } catch (error) {
-    if (error instanceof ConversionLimitError && error.line === null && error.pointer !== '') {
+    // Finding the line parses the text again, at one to four seconds per MB: past that the pointer alone says where.
+    const withLine = error instanceof OpenApiError && error.line === null && error.pointer !== '' && text.length <= maxTextForLines;
+    if (withLine && error instanceof ConversionLimitError) {
       throw new ConversionLimitError(error.limit, error.message, error.pointer, lineOfPointer(text, error.pointer));
     }
-    if (error instanceof OpenApiError && error.line === null && error.pointer !== '') {
-      throw new OpenApiError(error.message, error.pointer, lineOfPointer(text, error.pointer));
-    }
+    if (withLine) throw new OpenApiError(error.message, error.pointer, lineOfPointer(text, error.pointer));
     // A document nested deep enough to exhaust the stack is broken for our purposes, not a crash.
     if (error instanceof RangeError) throw new OpenApiError('the document is nested too deeply', '');
     throw error;

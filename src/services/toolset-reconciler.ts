@@ -45,8 +45,8 @@ function describeFailure(error: unknown): string {
     const where = [error.pointer === '' ? 'the document root' : `#${error.pointer}`, error.line === null ? null : `line ${error.line}`]
       .filter(Boolean)
       .join(', ');
-    const setting = error instanceof ConversionLimitError ? ` (${LIMIT_SETTINGS[error.limit]})` : '';
-    return `${error.message}${setting} (at ${where})`;
+    const setting = error instanceof ConversionLimitError ? `${LIMIT_SETTINGS[error.limit]}; ` : '';
+    return `${error.message} (${setting}at ${where})`;
   }
   if (error instanceof LimitExceeded) return `${error.message} (${LIMIT_SETTINGS[error.limit]})`;
   return error instanceof Error ? error.message : String(error);
