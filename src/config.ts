@@ -147,7 +147,8 @@ const MB = 1024 * 1024;
 /**
  * TOOLSET_* and MCP_LIST_*. The defaults leave room for large real APIs (thousands of operations, tools of tens
  * of kB) and stop what is built to stall a node: a shared schema copied into 1,800 tools, an upstream that pages
- * forever.
+ * forever. The byte budgets also bound what the main thread later parses and writes for the toolset (every read
+ * of it, the gateway's tools/list): a few MB of JSON is tens of milliseconds.
  */
 function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config['toolsets'] {
   return {
@@ -156,13 +157,13 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
       memoryMb: parseInteger('TOOLSET_CONVERSION_MEMORY_MB', env.TOOLSET_CONVERSION_MEMORY_MB, 256, 32, 16_384, problems),
       threads: parseInteger('TOOLSET_CONVERSION_THREADS', env.TOOLSET_CONVERSION_THREADS, 1, 1, 64, problems),
       maxOperations: parseInteger('TOOLSET_MAX_OPERATIONS', env.TOOLSET_MAX_OPERATIONS, 5000, 1, 1_000_000, problems),
-      maxToolSchemaBytes: parseInteger('TOOLSET_MAX_TOOL_SCHEMA_BYTES', env.TOOLSET_MAX_TOOL_SCHEMA_BYTES, 256 * 1024, 1024, 1024 * MB, problems),
-      maxToolsetSchemaBytes: parseInteger('TOOLSET_MAX_SCHEMA_BYTES', env.TOOLSET_MAX_SCHEMA_BYTES, 8 * MB, 1024, 1024 * MB, problems),
+      maxToolSchemaBytes: parseInteger('TOOLSET_MAX_TOOL_SCHEMA_BYTES', env.TOOLSET_MAX_TOOL_SCHEMA_BYTES, 128 * 1024, 1024, 1024 * MB, problems),
+      maxToolsetSchemaBytes: parseInteger('TOOLSET_MAX_SCHEMA_BYTES', env.TOOLSET_MAX_SCHEMA_BYTES, 4 * MB, 1024, 1024 * MB, problems),
     },
     mcpListing: {
       maxPages: parseInteger('MCP_LIST_MAX_PAGES', env.MCP_LIST_MAX_PAGES, 100, 1, 100_000, problems),
       maxTools: parseInteger('MCP_LIST_MAX_TOOLS', env.MCP_LIST_MAX_TOOLS, 5000, 1, 1_000_000, problems),
-      maxBytes: parseInteger('MCP_LIST_MAX_BYTES', env.MCP_LIST_MAX_BYTES, 8 * MB, 1024, 1024 * MB, problems),
+      maxBytes: parseInteger('MCP_LIST_MAX_BYTES', env.MCP_LIST_MAX_BYTES, 4 * MB, 1024, 1024 * MB, problems),
       timeoutMs: parseInteger('MCP_LIST_TIMEOUT_MS', env.MCP_LIST_TIMEOUT_MS, 30_000, 100, 600_000, problems),
     },
   };

@@ -52,8 +52,8 @@ for (const engine of ENGINES) {
 
     it('keeps answering /healthz while bomb documents fail against the conversion limits, memory bounded', async (t) => {
       const bombs = [
-        { name: 'shared', detail: sharedSchemaBomb(), message: /262,144 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post, line \d+\)/ },
-        { name: 'fan-out', detail: fanOutBomb(), message: /8,388,608 bytes per toolset \(TOOLSET_MAX_SCHEMA_BYTES; at #\/paths\// },
+        { name: 'shared', detail: sharedSchemaBomb(), message: /131,072 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post, line \d+\)/ },
+        { name: 'fan-out', detail: fanOutBomb(), message: /4,194,304 bytes per toolset \(TOOLSET_MAX_SCHEMA_BYTES; at #\/paths\// },
         { name: 'deep', detail: deepSchemaBomb(), message: /nested too deeply/ },
         { name: 'laughs', detail: yamlAliasBomb(), message: /YAML aliases/ },
       ];

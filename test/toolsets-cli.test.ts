@@ -52,7 +52,7 @@ for (const engine of ENGINES) {
       writeFileSync(bomb, sharedSchemaBomb());
       const overLimit = await runCli(['toolsets', 'import', bomb, '-n', 'bomb'], env());
       assert.equal(overLimit.code, 1, overLimit.stderr);
-      assert.match(overLimit.stdout, /did not convert: .*over the limit of 262,144 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post/);
+      assert.match(overLimit.stdout, /did not convert: .*over the limit of 131,072 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post/);
       const missing = await runCli(['toolsets', 'import', PETSTORE, '-n', 'x', '-w', 'nope'], env());
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /workspace "nope" does not exist/);

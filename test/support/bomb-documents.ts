@@ -26,14 +26,14 @@ export function sharedSchemaBomb(): string {
 }
 
 /**
- * JSON with a huge enum/oneOf fan-out: a union of 300 enums of 40 values, ten times in one shared body, used by
- * 500 operations. Each tool stays under the per-tool limit; together they are hundreds of megabytes.
+ * JSON with a huge enum/oneOf fan-out: a union of 300 enums of 40 values in one shared body, used by 500
+ * operations. Each tool (120 kB) stays under the per-tool limit; together they are 60 MB.
  */
 export function fanOutBomb(): string {
   const schemas: Record<string, unknown> = {};
   for (let c = 0; c < 300; c++) schemas[`Choice${c}`] = { type: 'string', enum: Array.from({ length: 40 }, (_, v) => `c${c}v${v}`) };
   schemas.Union = { oneOf: Array.from({ length: 300 }, (_, c) => ({ $ref: `#/components/schemas/Choice${c}` })) };
-  schemas.Body = { type: 'object', properties: Object.fromEntries(Array.from({ length: 1 }, (_, p) => [`p${p}`, { $ref: '#/components/schemas/Union' }])) };
+  schemas.Body = { type: 'object', properties: { choice: { $ref: '#/components/schemas/Union' } } };
   return JSON.stringify(openApi(operations(500, '#/components/schemas/Body'), schemas));
 }
 
