@@ -172,10 +172,19 @@ function operationDraft(
   serverUrl: string | null,
   converter: SchemaConverter,
 ): Draft {
-  const uses: SchemaUses = { defs: new Set(), size: 0 };
-  const params = readParameters(doc, path, pathItem, operation, converter, uses);
-  const body = readRequestBody(doc, operation, params, converter, uses);
-  const input = buildInputSchema(params.inputs, body, converter.defsFor(uses));
+  const paramUses: SchemaUses = { defs: new Set(), size: 0 };
+  const bodyUses: SchemaUses = { defs: new Set(), size: 0 };
+  const params = readParameters(doc, path, pathItem, operation, converter, paramUses);
+  const body = readRequestBody(doc, operation, params, converter, bodyUses);
+  // A body spread from a $def into the top level needs what that def refers to, not the def itself (unless
+  // something else refers to it): a large shared body would otherwise be served twice in every tool.
+  const defsFor = (spread: string | null) =>
+    converter.defsFor(
+      spread === null
+        ? [...paramUses.defs, ...bodyUses.defs]
+        : [...paramUses.defs, ...[...bodyUses.defs].filter((name) => name !== spread), ...converter.defsUsedBy(spread)],
+    );
+  const input = buildInputSchema(params.inputs, body, defsFor);
   const operationId = typeof operation.value.operationId === 'string' ? operation.value.operationId : null;
   return {
     baseName: baseToolName(operationId, method, path),
