@@ -52,13 +52,13 @@ function describeFailure(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A spec that cannot work as written (an MCP detail that names no URL, say). */
+class InvalidSpec extends Error {}
+
 /** Errors that another try may not meet: the upstream or the network, not the spec or a limit. */
 function isTransient(error: unknown): boolean {
   return !(error instanceof OpenApiError || error instanceof LimitExceeded || error instanceof InvalidSpec);
 }
-
-/** A spec that cannot work as written (an MCP detail that names no URL, say). */
-class InvalidSpec extends Error {}
 
 /**
  * Turns each toolset generation into status, once, whichever node gets to it first: a node claims a
