@@ -175,7 +175,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       onResult: (type, ok) => metrics.connectionTests.inc({ type, result: ok ? 'ok' : 'failing' }),
     });
     const writer = createWriter(db);
-    reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress });
+    reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress, ...config.toolsets });
     const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl), gateway: config.gateway, egress, redisUrl: config.redisUrl });
     opened = services;
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);

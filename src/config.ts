@@ -70,6 +70,22 @@ export interface Config {
   };
   /** The egress policy of every outbound connection a user can aim: EGRESS_DENY_PRIVATE, EGRESS_ALLOW. */
   readonly egress: EgressRules;
+  /** Bounds on turning a toolset's spec into tools, so that no upload or upstream can stall or exhaust a node. */
+  readonly toolsets: {
+    /** OpenAPI conversion, on worker threads: its deadline, memory and threads, and how much it may produce. */
+    readonly conversion: {
+      readonly timeoutMs: number;
+      readonly memoryMb: number;
+      readonly threads: number;
+      readonly maxOperations: number;
+      /** JSON bytes of one tool's input schema as served, shared schemas counted at each use. */
+      readonly maxToolSchemaBytes: number;
+      /** The same, summed over the tools of one toolset. */
+      readonly maxToolsetSchemaBytes: number;
+    };
+    /** Listing an upstream MCP server's tools (tools/list, page after page). */
+    readonly mcpListing: { readonly maxPages: number; readonly maxTools: number; readonly maxBytes: number; readonly timeoutMs: number };
+  };
 }
 
 /** Settings given on the command line; they win over the environment. */
@@ -176,6 +192,33 @@ function parseAllowedOrigins(publicUrl: string, value: string | undefined, probl
   return [...origins];
 }
 
+const MB = 1024 * 1024;
+
+/**
+ * TOOLSET_* and MCP_LIST_*. The defaults leave room for large real APIs (thousands of operations, tools of tens
+ * of kB) and stop what is built to stall a node: a shared schema copied into 1,800 tools, an upstream that pages
+ * forever. The byte budgets also bound what the main thread later parses and writes for the toolset (every read
+ * of it, the gateway's tools/list): a few MB of JSON is tens of milliseconds.
+ */
+function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config['toolsets'] {
+  return {
+    conversion: {
+      timeoutMs: parseInteger('TOOLSET_CONVERSION_TIMEOUT_MS', env.TOOLSET_CONVERSION_TIMEOUT_MS, 20_000, 100, 600_000, problems),
+      memoryMb: parseInteger('TOOLSET_CONVERSION_MEMORY_MB', env.TOOLSET_CONVERSION_MEMORY_MB, 256, 32, 16_384, problems),
+      threads: parseInteger('TOOLSET_CONVERSION_THREADS', env.TOOLSET_CONVERSION_THREADS, 1, 1, 64, problems),
+      maxOperations: parseInteger('TOOLSET_MAX_OPERATIONS', env.TOOLSET_MAX_OPERATIONS, 5000, 1, 1_000_000, problems),
+      maxToolSchemaBytes: parseInteger('TOOLSET_MAX_TOOL_SCHEMA_BYTES', env.TOOLSET_MAX_TOOL_SCHEMA_BYTES, 128 * 1024, 1024, 1024 * MB, problems),
+      maxToolsetSchemaBytes: parseInteger('TOOLSET_MAX_SCHEMA_BYTES', env.TOOLSET_MAX_SCHEMA_BYTES, 4 * MB, 1024, 1024 * MB, problems),
+    },
+    mcpListing: {
+      maxPages: parseInteger('MCP_LIST_MAX_PAGES', env.MCP_LIST_MAX_PAGES, 100, 1, 100_000, problems),
+      maxTools: parseInteger('MCP_LIST_MAX_TOOLS', env.MCP_LIST_MAX_TOOLS, 5000, 1, 1_000_000, problems),
+      maxBytes: parseInteger('MCP_LIST_MAX_BYTES', env.MCP_LIST_MAX_BYTES, 4 * MB, 1024, 1024 * MB, problems),
+      timeoutMs: parseInteger('MCP_LIST_TIMEOUT_MS', env.MCP_LIST_TIMEOUT_MS, 30_000, 100, 600_000, problems),
+    },
+  };
+}
+
 /** Every environment variable `loadConfig` reads; deployment files may set no other (test/deploy.test.ts). */
 export const CONFIG_ENV_NAMES = [
   'PORT',
@@ -216,6 +259,16 @@ export const CONFIG_ENV_NAMES = [
   'ALLOWED_ORIGINS',
   'EGRESS_DENY_PRIVATE',
   'EGRESS_ALLOW',
+  'TOOLSET_CONVERSION_TIMEOUT_MS',
+  'TOOLSET_CONVERSION_MEMORY_MB',
+  'TOOLSET_CONVERSION_THREADS',
+  'TOOLSET_MAX_OPERATIONS',
+  'TOOLSET_MAX_TOOL_SCHEMA_BYTES',
+  'TOOLSET_MAX_SCHEMA_BYTES',
+  'MCP_LIST_MAX_PAGES',
+  'MCP_LIST_MAX_TOOLS',
+  'MCP_LIST_MAX_BYTES',
+  'MCP_LIST_TIMEOUT_MS',
 ] as const;
 
 /** Parses and checks the whole configuration; throws a ConfigError naming every problem. */
@@ -294,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       write: parseRateLimit(env, 'WRITE', { perSecond: 50, burst: 100 }, problems),
     },
     egress: { denyPrivate: parseBoolean('EGRESS_DENY_PRIVATE', env.EGRESS_DENY_PRIVATE, problems) ?? false, allow: egressAllow.allow },
+    toolsets: parseToolsetLimits(env, problems),
   };
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');
   if (!/^[\x21-\x7e]{1,128}$/.test(config.nodeId)) problems.push('NODE_ID: expected 1–128 visible ASCII characters.');

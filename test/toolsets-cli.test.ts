@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sharedSchemaBomb } from './support/bomb-documents.js';
 import { runCli } from './support/cli-process.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 
@@ -41,12 +42,17 @@ for (const engine of ENGINES) {
       assert.equal(toolset.body.status.observedGeneration, 2);
     });
 
-    it('exits non-zero saying why when the document does not convert, or the workspace is missing', async () => {
+    it('exits non-zero saying why when the document does not convert (a limit named), or the workspace is missing', async () => {
       const bad = join(app.store.env.DATA_DIR!, 'bad.yaml');
       writeFileSync(bad, 'openapi: 9.0.0\ninfo: {title: t, version: "1"}\npaths: {}\n');
       const failed = await runCli(['toolsets', 'import', bad, '-n', 'broken'], env());
       assert.equal(failed.code, 1);
       assert.match(failed.stdout, /did not convert: .*#\/openapi/);
+      const bomb = join(app.store.env.DATA_DIR!, 'bomb.yaml');
+      writeFileSync(bomb, sharedSchemaBomb());
+      const overLimit = await runCli(['toolsets', 'import', bomb, '-n', 'bomb'], env());
+      assert.equal(overLimit.code, 1, overLimit.stderr);
+      assert.match(overLimit.stdout, /did not convert: .*over the limit of 131,072 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post/);
       const missing = await runCli(['toolsets', 'import', PETSTORE, '-n', 'x', '-w', 'nope'], env());
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /workspace "nope" does not exist/);

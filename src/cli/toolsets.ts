@@ -10,7 +10,7 @@ import { createWriter } from '../storage/writer.js';
 import { systemClock, type Actor } from '../services/context.js';
 import { createEgressPolicy } from '../egress/egress-policy.js';
 import { ownListeners } from '../egress/own-listeners.js';
-import { createToolsetReconciler } from '../services/toolset-reconciler.js';
+import { createToolsetReconciler, type ToolsetReconciler } from '../services/toolset-reconciler.js';
 import { createToolsetService } from '../services/toolset-service.js';
 import { createVault } from '../services/vault.js';
 
@@ -36,6 +36,7 @@ export async function importToolset(
 ): Promise<boolean> {
   const detail = readFileSync(options.file, 'utf8');
   const db = openStore(config);
+  let reconciler: ToolsetReconciler | undefined;
   try {
     await migrateToLatest(db);
     if (!(await findWorkspace(db.kysely, options.workspace))) throw new Error(`workspace "${options.workspace}" does not exist`);
@@ -44,7 +45,7 @@ export async function importToolset(
     const logger = pino({ level: 'silent' });
     // The same policy as the server's: an import converts OpenAPI only, but the reconciler reaches no upstream without one.
     const egress = createEgressPolicy({ rules: config.egress, listeners: () => ownListeners({ address: config.host, port: config.port }, []) });
-    const reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress });
+    reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress, ...config.toolsets });
     const urls = gatewayUrls(config.publicUrl);
     const toolsets = createToolsetService({ db, writer, vault: createVault(loadMasterKeys(config)), clock, urls, onSpecChange: () => undefined });
     const actor = operator(options.workspace);
@@ -71,6 +72,8 @@ export async function importToolset(
     out(`MCP URL: ${status.outputs.mcpServerConfig.url}`);
     return true;
   } finally {
+    // Its conversion worker would keep the command running.
+    await reconciler?.stop();
     await db.close();
   }
 }

@@ -21,8 +21,10 @@ const flatKeywords = new Set(['type', 'properties', 'required', 'additionalPrope
 export function buildInputSchema(
   inputs: readonly InputParameter[],
   body: RequestBody | null,
-  defs: Readonly<Record<string, JsonSchema>> | null,
+  /** The $defs the tool needs; `spread` names a def whose properties were spread into the top level. */
+  defsFor: (spread: string | null) => Readonly<Record<string, JsonSchema>> | null,
 ): ToolInput {
+  let defs = defsFor(null);
   const properties: [string, JsonSchema][] = [];
   const required: string[] = [];
   const parameters: ToolParameter[] = [];
@@ -40,6 +42,7 @@ export function buildInputSchema(
   const bodyShape = body === null ? null : referencedDef(body.schema, defs);
   if (body !== null && bodyShape !== null && isFlattenable(bodyShape, taken)) {
     const schema = bodyShape;
+    if (bodyShape !== body.schema) defs = defsFor(defName(body.schema));
     properties.push(...Object.entries(schema.properties));
     required.push(...(schema.required ?? []));
     additionalProperties = schema.additionalProperties === false ? false : undefined;
@@ -75,9 +78,14 @@ function isFlattenable(schema: JsonSchema, taken: ReadonlySet<string>): schema i
 
 /** A body that is itself a cycle ({"$ref": "#/$defs/Tree"}) can still spread its properties: they refer on into $defs. */
 function referencedDef(schema: JsonSchema, defs: Readonly<Record<string, JsonSchema>> | null): JsonSchema {
-  if (!isRecord(schema) || typeof schema.$ref !== 'string' || Object.keys(schema).length !== 1 || defs === null) return schema;
-  const name = schema.$ref.slice('#/$defs/'.length);
-  return Object.hasOwn(defs, name) ? (defs[name] as JsonSchema) : schema;
+  const name = defName(schema);
+  return name !== null && defs !== null && Object.hasOwn(defs, name) ? (defs[name] as JsonSchema) : schema;
+}
+
+/** The $defs entry a schema that is only a reference to one names, else null. */
+function defName(schema: JsonSchema): string | null {
+  if (!isRecord(schema) || typeof schema.$ref !== 'string' || Object.keys(schema).length !== 1) return null;
+  return schema.$ref.startsWith('#/$defs/') ? schema.$ref.slice('#/$defs/'.length) : null;
 }
 
 function freeName(taken: ReadonlySet<string>): string {

@@ -210,6 +210,26 @@ describe('convertOpenApi on schemas with cycles, allOf and oneOf', () => {
     assert.ok(!list({ head: { value: 1, next: { value: 'two' } } }));
   });
 
+  it('spreads a large shared body into the top level without serving it again in $defs', () => {
+    const big = { type: 'object', properties: Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`f${i}`, { type: 'string' }])) };
+    const body = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Big' } } } };
+    const query = { name: 'filter', in: 'query', schema: { $ref: '#/components/schemas/Big' } };
+    const { tools } = convertOpenApi(
+      JSON.stringify({
+        openapi: '3.0.3',
+        info: { title: 't', version: '1' },
+        paths: { '/a': { post: { operationId: 'spread', requestBody: body } }, '/b': { post: { operationId: 'both', parameters: [query], requestBody: body } } },
+        components: { schemas: { Big: big } },
+      }),
+    );
+    const [spread, both] = tools;
+    assert.equal(Object.keys(spread!.inputSchema.properties as object).length, 2500);
+    assert.equal(spread!.inputSchema.$defs, undefined);
+    // The query parameter still refers to the def, so it stays.
+    assert.deepEqual((both!.inputSchema.properties as Record<string, unknown>).filter, { $ref: '#/$defs/Big' });
+    assert.deepEqual(Object.keys(both!.inputSchema.$defs as object), ['Big']);
+  });
+
   it('merges allOf into one object with the properties and required names of every part', () => {
     const dog = tool(result, 'addDog');
     assert.deepEqual(dog.inputSchema.properties, {

@@ -1,7 +1,9 @@
 import { buildInputSchema } from './build-input-schema.js';
+import { ConversionLimitError, UNLIMITED, formatCount, type ConversionLimits } from './conversion-limits.js';
 import { createSchemaConverter, type SchemaConverter, type SchemaUses } from './create-schema-converter.js';
 import { derefObject, type Located } from './deref-object.js';
 import { childPointer, isRecord } from './json-pointer.js';
+import { createJsonSizer } from './json-size.js';
 import { lineOfPointer } from './line-of-pointer.js';
 import { baseToolName, uniqueToolNames } from './name-tools.js';
 import { OpenApiError } from './openapi-error.js';
@@ -51,29 +53,34 @@ export interface ConversionResult {
 
 const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
 const maxDescription = 1024;
+const maxTextForLines = 1024 * 1024;
 
 /**
  * Turns an OpenAPI 3.0/3.1 or Swagger 2.0 document (YAML or JSON text) into one MCP tool per operation.
- * Throws {@link OpenApiError} naming the pointer and line of the first problem.
+ * Throws {@link OpenApiError} naming the pointer and line of the first problem, and its subclass
+ * {@link ConversionLimitError} as soon as the tools would outgrow `limits`.
  *
  * @example
  * const { tools } = convertOpenApi('openapi: 3.1.0\ninfo: {title: t, version: "1"}\npaths: {/ping: {get: {operationId: ping}}}');
  * tools[0]?.name; // 'ping'
  */
-export function convertOpenApi(text: string): ConversionResult {
+export function convertOpenApi(text: string, limits: ConversionLimits = UNLIMITED): ConversionResult {
   try {
-    return convertDocument(parseDocument(text));
+    return convertDocument(parseDocument(text), limits);
   } catch (error) {
-    if (error instanceof OpenApiError && error.line === null && error.pointer !== '') {
-      throw new OpenApiError(error.message, error.pointer, lineOfPointer(text, error.pointer));
+    // Finding the line parses the text again, at one to four seconds per MB: past that the pointer alone says where.
+    const withLine = error instanceof OpenApiError && error.line === null && error.pointer !== '' && text.length <= maxTextForLines;
+    if (withLine && error instanceof ConversionLimitError) {
+      throw new ConversionLimitError(error.limit, error.message, error.pointer, lineOfPointer(text, error.pointer));
     }
+    if (withLine) throw new OpenApiError(error.message, error.pointer, lineOfPointer(text, error.pointer));
     // A document nested deep enough to exhaust the stack is broken for our purposes, not a crash.
     if (error instanceof RangeError) throw new OpenApiError('the document is nested too deeply', '');
     throw error;
   }
 }
 
-function convertDocument(doc: unknown): ConversionResult {
+function convertDocument(doc: unknown, limits: ConversionLimits): ConversionResult {
   if (!isRecord(doc)) throw new OpenApiError('the document must be an object', '');
   const isSwagger = doc.openapi === undefined && (doc.swagger === '2.0' || doc.swagger === 2);
   if (!isSwagger && !(typeof doc.openapi === 'string' && /^3\.[01]\.\d+/.test(doc.openapi))) {
@@ -83,7 +90,7 @@ function convertDocument(doc: unknown): ConversionResult {
   }
   const info = isRecord(doc.info) ? doc.info : {};
   const servers = isSwagger ? swaggerUrl(doc) : serverUrls(doc.servers);
-  const drafts = operationDrafts(doc, servers[0] ?? null);
+  const drafts = operationDrafts(doc, servers[0] ?? null, limits);
   const names = uniqueToolNames(drafts.map((draft) => draft.baseName));
   return {
     title: typeof info.title === 'string' ? info.title : null,
@@ -98,23 +105,62 @@ interface Draft {
   readonly tool: Omit<GeneratedTool, 'name'>;
 }
 
-function operationDrafts(doc: Readonly<Record<string, unknown>>, docServer: string | null): Draft[] {
+function operationDrafts(doc: Readonly<Record<string, unknown>>, docServer: string | null, limits: ConversionLimits): Draft[] {
   // OpenAPI 3.1 makes paths optional (a document may hold only webhooks or components).
   if (doc.paths === undefined && typeof doc.openapi === 'string' && doc.openapi.startsWith('3.1')) return [];
   if (!isRecord(doc.paths)) throw new OpenApiError('paths must be an object', '/paths');
+  const pathItems = Object.entries(doc.paths)
+    .filter(([path]) => !path.startsWith('x-'))
+    .map(([path, rawItem]) => ({ path, item: derefObject(doc, rawItem, childPointer('/paths', path), 'a path item') }));
+  // Counted before anything is converted: an oversized document fails at once.
+  const count = pathItems.reduce((sum, { item }) => sum + methods.filter((method) => item.value[method] !== undefined).length, 0);
+  if (count > limits.maxOperations) {
+    throw new ConversionLimitError('maxOperations', `the document has ${formatCount(count)} operations, over the limit of ${formatCount(limits.maxOperations)} per toolset`, '/paths');
+  }
   const converter = createSchemaConverter(doc);
+  const budget = createSchemaBudget(limits);
   const drafts: Draft[] = [];
-  for (const [path, rawItem] of Object.entries(doc.paths)) {
-    if (path.startsWith('x-')) continue;
-    const pathItem = derefObject(doc, rawItem, childPointer('/paths', path), 'a path item');
+  for (const { path, item: pathItem } of pathItems) {
     const pathServer = serverUrls(pathItem.value.servers)[0] ?? docServer;
     for (const method of methods) {
       if (pathItem.value[method] === undefined) continue;
       const operation = derefObject(doc, pathItem.value[method], childPointer(pathItem.pointer, method), 'an operation');
-      drafts.push(operationDraft(doc, path, method, pathItem, operation, serverUrls(operation.value.servers)[0] ?? pathServer, converter));
+      const draft = operationDraft(doc, path, method, pathItem, operation, serverUrls(operation.value.servers)[0] ?? pathServer, converter);
+      budget.charge(draft.tool.inputSchema, operation.pointer);
+      drafts.push(draft);
     }
   }
   return drafts;
+}
+
+/**
+ * Counts each tool's input schema as it is made, and stops the conversion at the first one over a limit: the
+ * tools of a document whose shared schemas are copied into every tool on the way out would otherwise be
+ * gigabytes, made in full before anything looked at their size.
+ */
+function createSchemaBudget(limits: ConversionLimits) {
+  const sizeOf = createJsonSizer();
+  let total = 0;
+  return {
+    charge(inputSchema: unknown, pointer: string): void {
+      const size = sizeOf(inputSchema);
+      if (size > limits.maxToolSchemaBytes) {
+        throw new ConversionLimitError(
+          'maxToolSchemaBytes',
+          `the input schema of this operation is ${formatCount(size)} bytes, over the limit of ${formatCount(limits.maxToolSchemaBytes)} bytes per tool`,
+          pointer,
+        );
+      }
+      total += size;
+      if (total > limits.maxToolsetSchemaBytes) {
+        throw new ConversionLimitError(
+          'maxToolsetSchemaBytes',
+          `the input schemas of the tools up to this operation are ${formatCount(total)} bytes, over the limit of ${formatCount(limits.maxToolsetSchemaBytes)} bytes per toolset`,
+          pointer,
+        );
+      }
+    },
+  };
 }
 
 function operationDraft(
@@ -126,10 +172,19 @@ function operationDraft(
   serverUrl: string | null,
   converter: SchemaConverter,
 ): Draft {
-  const uses: SchemaUses = { defs: new Set(), size: 0 };
-  const params = readParameters(doc, path, pathItem, operation, converter, uses);
-  const body = readRequestBody(doc, operation, params, converter, uses);
-  const input = buildInputSchema(params.inputs, body, converter.defsFor(uses));
+  const paramUses: SchemaUses = { defs: new Set(), size: 0 };
+  const bodyUses: SchemaUses = { defs: new Set(), size: 0 };
+  const params = readParameters(doc, path, pathItem, operation, converter, paramUses);
+  const body = readRequestBody(doc, operation, params, converter, bodyUses);
+  // A body spread from a $def into the top level needs what that def refers to, not the def itself (unless
+  // something else refers to it): a large shared body would otherwise be served twice in every tool.
+  const defsFor = (spread: string | null) =>
+    converter.defsFor(
+      spread === null
+        ? [...paramUses.defs, ...bodyUses.defs]
+        : [...paramUses.defs, ...[...bodyUses.defs].filter((name) => name !== spread), ...converter.defsUsedBy(spread)],
+    );
+  const input = buildInputSchema(params.inputs, body, defsFor);
   const operationId = typeof operation.value.operationId === 'string' ? operation.value.operationId : null;
   return {
     baseName: baseToolName(operationId, method, path),

@@ -12,8 +12,10 @@ export interface SchemaUses {
 /** Converts OpenAPI schemas to JSON Schema 2020-12, adding what each result uses to `uses`. */
 export interface SchemaConverter {
   convert(node: unknown, pointer: string, uses: SchemaUses): JsonSchema;
-  /** The $defs a tool needs for `uses`, including the ones those defs need in turn; sorted by name. */
-  defsFor(uses: SchemaUses): Readonly<Record<string, JsonSchema>> | null;
+  /** The $defs a tool needs for the named ones, including the ones those defs need in turn; sorted by name. */
+  defsFor(names: Iterable<string>): Readonly<Record<string, JsonSchema>> | null;
+  /** The $defs the named one refers to directly. */
+  defsUsedBy(name: string): ReadonlySet<string>;
 }
 
 type Converted = { readonly schema: JsonSchema; readonly defs: ReadonlySet<string>; readonly size: number } | { readonly defName: string };
@@ -33,16 +35,17 @@ export function createSchemaConverter(root: unknown): SchemaConverter {
   const cyclic = new Set<string>();
   const defs = new Map<string, { readonly schema: JsonSchema; readonly defs: ReadonlySet<string> }>();
   const defNames = new Map<string, string>();
+  const taken = new Set<string>();
   const open = new Set<object>();
 
   function defName(target: string): string {
     const known = defNames.get(target);
     if (known !== undefined) return known;
     const base = (pointerTokens(target).at(-1) ?? 'root').replace(/[^A-Za-z0-9_.-]+/g, '_') || 'schema';
-    const taken = new Set(defNames.values());
     let name = base;
     for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
     defNames.set(target, name);
+    taken.add(name);
     return name;
   }
 
@@ -145,9 +148,9 @@ export function createSchemaConverter(root: unknown): SchemaConverter {
     return Object.freeze(Object.fromEntries(kept));
   }
 
-  function defsFor(uses: SchemaUses): Readonly<Record<string, JsonSchema>> | null {
+  function defsFor(roots: Iterable<string>): Readonly<Record<string, JsonSchema>> | null {
     const needed = new Set<string>();
-    const queue = [...uses.defs];
+    const queue = [...roots];
     for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
       if (needed.has(name)) continue;
       needed.add(name);
@@ -158,7 +161,7 @@ export function createSchemaConverter(root: unknown): SchemaConverter {
     return Object.freeze(Object.fromEntries(names.map((name) => [name, defs.get(name)?.schema ?? true])));
   }
 
-  return { convert, defsFor };
+  return { convert, defsFor, defsUsedBy: (name) => defs.get(name)?.defs ?? new Set() };
 }
 
 function declares(properties: unknown, name: string): boolean {

@@ -3,6 +3,8 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ToolsetTool } from '../domain/toolset.js';
 import type { FetchLike } from '../egress/egress-connect.js';
+import { formatCount } from '../openapi/conversion-limits.js';
+import { LimitExceeded } from './limit-exceeded.js';
 import { VERSION_INFO } from './version-info.js';
 
 /** An upstream MCP server as a toolset of type MCP names it. */
@@ -28,28 +30,53 @@ export function parseMcpTarget(detail: string): McpTarget {
   return { url, transportType };
 }
 
+/** How far a listing goes: an upstream may page forever, or send ever larger pages. */
+export interface ListingCaps {
+  readonly maxPages: number;
+  readonly maxTools: number;
+  /** JSON bytes of all the tools listed. */
+  readonly maxBytes: number;
+  /** The whole listing, connecting included. */
+  readonly timeoutMs: number;
+}
+
 /**
- * Connects to an upstream MCP server with the official client and lists its tools (every page). `fetch`
- * is the egress policy's (egressFetch): the transports send every request through it.
+ * Connects to an upstream MCP server with the official client and lists its tools, page after page up to `caps`
+ * (past one: {@link LimitExceeded}); `timeoutMs` bounds each request. `fetch` is the egress policy's
+ * (egressFetch): the transports send every request through it.
  */
-export async function listUpstreamTools(target: McpTarget, timeoutMs: number, fetch: FetchLike): Promise<ToolsetTool[]> {
+export async function listUpstreamTools(target: McpTarget, timeoutMs: number, caps: ListingCaps, fetch: FetchLike): Promise<ToolsetTool[]> {
   const url = new URL(target.url);
   const transport = target.transportType === 'sse' ? new SSEClientTransport(url, { fetch }) : new StreamableHTTPClientTransport(url, { fetch });
   const client = new Client({ name: 'plugboard-reconciler', version: VERSION_INFO.version });
-  const options = { timeout: timeoutMs };
+  const deadline = Date.now() + caps.timeoutMs;
+  // Each request may take what is left of the listing's time, and at most `timeoutMs`.
+  const options = () => ({ timeout: Math.max(1, Math.min(timeoutMs, deadline - Date.now())) });
   try {
-    await client.connect(transport, options);
-    const tools: ToolsetTool[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor === undefined ? {} : { cursor }, options);
-      for (const tool of page.tools) {
-        tools.push({ name: tool.name, description: tool.description ?? '', inputSchema: tool.inputSchema as Record<string, unknown> });
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
-    return tools;
+    await client.connect(transport, options());
+    return await listPages(client, options, caps);
+  } catch (error) {
+    if (Date.now() >= deadline) throw new LimitExceeded('mcpListTimeoutMs', `listing the upstream MCP server's tools took longer than ${formatCount(caps.timeoutMs)} ms`);
+    throw error;
   } finally {
     await client.close().catch(() => undefined);
   }
+}
+
+async function listPages(client: Client, options: () => { timeout: number }, caps: ListingCaps): Promise<ToolsetTool[]> {
+  const tools: ToolsetTool[] = [];
+  let bytes = 0;
+  let cursor: string | undefined;
+  for (let pages = 0; pages === 0 || cursor; pages++) {
+    if (pages === caps.maxPages) throw new LimitExceeded('mcpListMaxPages', `the upstream MCP server lists its tools on more than ${formatCount(caps.maxPages)} pages`);
+    const page = await client.listTools(cursor === undefined ? {} : { cursor }, options());
+    for (const tool of page.tools) {
+      if (tools.length === caps.maxTools) throw new LimitExceeded('mcpListMaxTools', `the upstream MCP server lists more than ${formatCount(caps.maxTools)} tools`);
+      bytes += Buffer.byteLength(JSON.stringify(tool));
+      if (bytes > caps.maxBytes) throw new LimitExceeded('mcpListMaxBytes', `the upstream MCP server's tools are more than ${formatCount(caps.maxBytes)} bytes`);
+      tools.push({ name: tool.name, description: tool.description ?? '', inputSchema: tool.inputSchema as Record<string, unknown> });
+    }
+    cursor = page.nextCursor;
+  }
+  return tools;
 }

@@ -1,5 +1,6 @@
 import type { Toolset, ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
-import type { ToolsetRow } from './schema.js';
+import type { Expression, ExpressionBuilder } from 'kysely';
+import type { Database, ToolsetRow } from './schema.js';
 import type { Executor, ReadOptions } from './writer.js';
 
 const toToolset = (row: ToolsetRow): Toolset => ({
@@ -84,8 +85,21 @@ export async function deleteToolset(db: Executor, workspaceId: string, name: str
 }
 
 /**
+ * A generation is due when nobody has observed it and nobody holds a live claim on it, or when its retry is due:
+ * a status written with a retry time keeps the claim on its (observed) generation until then.
+ */
+const isDue = (eb: ExpressionBuilder<Database, 'toolsets'>, generation: number | Expression<number>, now: string) =>
+  eb.or([
+    eb.and([
+      eb.or([eb('observed_generation', 'is', null), eb('observed_generation', '<', generation)]),
+      eb.or([eb('claim_generation', 'is', null), eb('claim_generation', '<', generation), eb('claim_expires_at', '<', now)]),
+    ]),
+    eb.and([eb('claim_generation', '=', generation), eb('claim_expires_at', '<', now)]),
+  ]);
+
+/**
  * Claims the reconciliation of one generation: succeeds for exactly one caller, across processes, unless
- * that generation is already observed or another claim on it is still live.
+ * that generation is already observed (and no retry of it is due) or another claim on it is still live.
  */
 export async function claimGeneration(
   db: Executor,
@@ -99,15 +113,15 @@ export async function claimGeneration(
     .where('workspace_id', '=', key.workspaceId)
     .where('name', '=', key.name)
     .where('generation', '=', key.generation)
-    .where((eb) => eb.or([eb('observed_generation', 'is', null), eb('observed_generation', '<', key.generation)]))
-    .where((eb) =>
-      eb.or([eb('claim_generation', 'is', null), eb('claim_generation', '<', key.generation), eb('claim_expires_at', '<', now)]),
-    )
+    .where((eb) => isDue(eb, key.generation, now))
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** Stores the result of a claimed reconciliation, if the spec did not move on meanwhile. */
+/**
+ * Stores the result of a claimed reconciliation, if the spec did not move on meanwhile. With `retryAt`, the
+ * claim stays until then and the generation is due again at that time (a transient failure).
+ */
 export async function writeStatus(
   db: Executor,
   key: { workspaceId: string; name: string; generation: number },
@@ -115,6 +129,7 @@ export async function writeStatus(
   now: string,
   /** How to call the tools now served; left as it was when the new spec failed (the last good tools stay). */
   operations?: Readonly<Record<string, unknown>>,
+  retryAt?: string,
 ): Promise<boolean> {
   const result = await db
     .updateTable('toolsets')
@@ -122,8 +137,8 @@ export async function writeStatus(
       ...(operations ? { operations: JSON.stringify(operations) } : {}),
       status: JSON.stringify(status),
       observed_generation: status.observedGeneration,
-      claim_generation: null,
-      claim_expires_at: null,
+      claim_generation: retryAt === undefined ? null : key.generation,
+      claim_expires_at: retryAt ?? null,
       updated_at: now,
       revision: eb('revision', '+', 1),
     }))
@@ -140,8 +155,7 @@ export async function listUnreconciled(db: Executor, now: string, limit: number)
   const rows = await db
     .selectFrom('toolsets')
     .select(['workspace_id', 'name', 'generation'])
-    .where((eb) => eb.or([eb('observed_generation', 'is', null), eb('observed_generation', '<', eb.ref('generation'))]))
-    .where((eb) => eb.or([eb('claim_generation', 'is', null), eb('claim_generation', '<', eb.ref('generation')), eb('claim_expires_at', '<', now)]))
+    .where((eb) => isDue(eb, eb.ref('generation'), now))
     .limit(limit)
     .execute();
   return rows.map((r) => ({ workspaceId: r.workspace_id, name: r.name, generation: r.generation }));

@@ -1,0 +1,74 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConversionLimitError, UNLIMITED } from './conversion-limits.js';
+import { convertOpenApiTask } from './convert-openapi-task.js';
+import { convertOpenApi } from './convert-openapi.js';
+
+/** `count` operations whose bodies all use one shared schema of `properties` properties. */
+function sharedDocument(count: number, properties: number): string {
+  const shared = { type: 'object', properties: Object.fromEntries(Array.from({ length: properties }, (_, i) => [`f${i}`, { type: 'string' }])) };
+  const body = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Shared' } } } };
+  const paths = Object.fromEntries(Array.from({ length: count }, (_, i) => [`/r${i}`, { post: { operationId: `op${i}`, requestBody: body } }]));
+  return JSON.stringify({ openapi: '3.0.3', info: { title: 't', version: '1' }, paths, components: { schemas: { Shared: shared } } }, null, 1);
+}
+
+function limitError(text: string, limits: Partial<typeof UNLIMITED>): ConversionLimitError {
+  try {
+    convertOpenApi(text, { ...UNLIMITED, ...limits });
+  } catch (error) {
+    assert.ok(error instanceof ConversionLimitError, String(error));
+    return error;
+  }
+  assert.fail('converted within the limits');
+}
+
+describe('conversion limits', () => {
+  it('counts operations before converting any', () => {
+    const error = limitError(sharedDocument(3, 1), { maxOperations: 2 });
+    assert.equal(error.limit, 'maxOperations');
+    assert.equal(error.message, 'the document has 3 operations, over the limit of 2 per toolset');
+    assert.equal(error.pointer, '/paths');
+    assert.equal(convertOpenApi(sharedDocument(2, 1), { ...UNLIMITED, maxOperations: 2 }).tools.length, 2);
+  });
+
+  it("counts a tool's input schema in JSON bytes as served, stopping at the operation that outgrows it", () => {
+    const text = sharedDocument(2, 50);
+    const served = convertOpenApi(text).tools.map((tool) => Buffer.byteLength(JSON.stringify(tool.inputSchema)));
+    assert.equal(convertOpenApi(text, { ...UNLIMITED, maxToolSchemaBytes: Math.max(...served) }).tools.length, 2);
+    const error = limitError(text, { maxToolSchemaBytes: Math.max(...served) - 1 });
+    assert.equal(error.limit, 'maxToolSchemaBytes');
+    assert.equal(error.pointer, '/paths/~1r0/post');
+    assert.equal(typeof error.line, 'number');
+    assert.match(error.message, new RegExp(`is ${served[0]!.toLocaleString('en')} bytes, over the limit of`));
+  });
+
+  it('sums the tools of a document, a shared schema counted at each use', () => {
+    const text = sharedDocument(10, 50);
+    const total = convertOpenApi(text).tools.reduce((sum, tool) => sum + Buffer.byteLength(JSON.stringify(tool.inputSchema)), 0);
+    assert.equal(convertOpenApi(text, { ...UNLIMITED, maxToolsetSchemaBytes: total }).tools.length, 10);
+    const error = limitError(text, { maxToolsetSchemaBytes: total - 1 });
+    assert.equal(error.limit, 'maxToolsetSchemaBytes');
+    assert.equal(error.pointer, '/paths/~1r9/post');
+  });
+
+  it('stops a document whose shared schema would be copied into 1,800 tools at the first one', () => {
+    const error = limitError(sharedDocument(1800, 15_000), { maxToolSchemaBytes: 256 * 1024 });
+    assert.equal(error.pointer, '/paths/~1r0/post');
+  });
+
+  it('answers a worker thread with plain data, limits named', () => {
+    const ok = convertOpenApiTask({ text: sharedDocument(1, 1), limits: UNLIMITED });
+    assert.ok(ok.ok);
+    assert.equal(ok.result.tools.length, 1);
+    assert.deepEqual(convertOpenApiTask({ text: sharedDocument(3, 1), limits: { ...UNLIMITED, maxOperations: 2 } }), {
+      ok: false,
+      message: 'the document has 3 operations, over the limit of 2 per toolset',
+      pointer: '/paths',
+      line: 7,
+      limit: 'maxOperations',
+    });
+    const broken = convertOpenApiTask({ text: 'openapi: 9.0.0', limits: UNLIMITED });
+    assert.equal(broken.ok, false);
+    assert.equal(!broken.ok && broken.limit, null);
+  });
+});

@@ -1,0 +1,76 @@
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { ConversionLimitError, formatCount, type ConversionLimits } from '../openapi/conversion-limits.js';
+import type { ConversionReply } from '../openapi/convert-openapi-task.js';
+import { OpenApiError, type ConversionResult } from '../openapi/convert-openapi.js';
+import { LimitExceeded } from './limit-exceeded.js';
+
+/** The limits of one conversion, and how many may run at once. */
+export interface ConversionBounds extends ConversionLimits {
+  readonly timeoutMs: number;
+  readonly memoryMb: number;
+  readonly threads: number;
+}
+
+// The task module next to this one's layer: .ts when running from the sources (tsx, whose loader the worker
+// inherits through execArgv), .js in dist/.
+const here = fileURLToPath(import.meta.url);
+const TASK_FILE = join(dirname(here), '..', 'openapi', `convert-openapi-task${extname(here)}`);
+
+/**
+ * Converts OpenAPI documents on worker threads. Parsing and converting an upload can take seconds and much
+ * memory; on a worker it neither stalls the event loop nor grows the node's heap, and a worker past its
+ * deadline or memory is stopped (terminated), which a function on the main thread could never be.
+ */
+export function createOpenApiConverter(bounds: ConversionBounds) {
+  const pool = new Piscina({
+    filename: TASK_FILE,
+    name: 'convertOpenApiTask',
+    minThreads: 0,
+    maxThreads: bounds.threads,
+    // A worker kept a while serves the next conversion without starting again; an idle one gives its memory back.
+    idleTimeout: 30_000,
+    resourceLimits: { maxOldGenerationSizeMb: bounds.memoryMb },
+  });
+  const limits: ConversionLimits = {
+    maxOperations: bounds.maxOperations,
+    maxToolSchemaBytes: bounds.maxToolSchemaBytes,
+    maxToolsetSchemaBytes: bounds.maxToolsetSchemaBytes,
+  };
+  // Conversions wait here for a thread rather than in the pool, so that each deadline starts when its work does.
+  const waiting: (() => void)[] = [];
+  let active = 0;
+
+  async function runBounded(text: string): Promise<ConversionReply> {
+    if (active >= bounds.threads) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    const signal = AbortSignal.timeout(bounds.timeoutMs);
+    try {
+      return (await pool.run({ text, limits }, { signal })) as ConversionReply;
+    } catch (error) {
+      if (signal.aborted) throw new LimitExceeded('conversionTimeoutMs', `the conversion took longer than ${formatCount(bounds.timeoutMs)} ms`);
+      if ((error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        throw new LimitExceeded('conversionMemoryMb', `the conversion needed more than ${formatCount(bounds.memoryMb)} MB of memory`);
+      }
+      throw error;
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  }
+
+  return {
+    /** Like convertOpenApi, with `bounds`; throws OpenApiError (ConversionLimitError) or LimitExceeded. */
+    async convert(text: string): Promise<ConversionResult> {
+      const reply = await runBounded(text);
+      if (reply.ok) return reply.result;
+      if (reply.limit !== null) throw new ConversionLimitError(reply.limit, reply.message, reply.pointer, reply.line);
+      throw new OpenApiError(reply.message, reply.pointer, reply.line);
+    },
+    /** Stops the workers; a conversion still running fails. */
+    close: () => pool.destroy(),
+  };
+}
+
+export type OpenApiConverter = ReturnType<typeof createOpenApiConverter>;
