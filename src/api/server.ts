@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
 import { createAjv } from '../domain/validate.js';
-import type { Services } from '../app.js';
+import type { Services } from '../services/services.js';
 import { registerIdempotency } from './idempotency.js';
 import { countingRejections, registerMetrics, type Metrics } from './metrics.js';
 import { registerRateLimit, type RateLimits } from './rate-limit.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services/services.js';
 import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
 import { bailianDialect } from '../bailian/index.js';
 import { dataworksDialect } from '../dataworks/index.js';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services/services.js';
 import { preconditionOf } from '../../api/http.js';
 import { Slug } from '../../domain/common.js';
 import { MAX_CONNECTION_ID, type Connection } from '../../domain/connection.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services/services.js';
 import { registerIdempotency } from '../../api/idempotency.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../../api/json-input.js';
 import { nulCharacterAt, nulCharacterFound } from '../../api/nul-character.js';

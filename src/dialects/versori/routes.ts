@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services/services.js';
 import { preconditionOf } from '../../api/http.js';
 import { Slug } from '../../domain/common.js';
 import type { Connection } from '../../domain/connection.js';
