@@ -1,13 +1,13 @@
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import { createMetrics } from './api/metrics.js';
+import { createMetrics } from './http/metrics.js';
 import { createEgressPolicy } from './egress/egress-policy.js';
 import { ownListeners } from './egress/own-listeners.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
-import { buildServer } from './api/server.js';
+import { buildServer } from './build-server.js';
 import { isReachable, migrateToLatest, openDb, type Db } from './storage/database.js';
 import { createWriter } from './storage/writer.js';
 import type { GatewayUrls } from './services/toolset-service.js';

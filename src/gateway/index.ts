@@ -8,6 +8,7 @@ import { TransportError, toGatewayFailure } from './errors.js';
 import { createOriginCheck } from './origin.js';
 import { createSseStreams } from './sse-streams.js';
 import { answerRequest, checkBatchAllowed, createAnswerBudget, initializeResult, isRequest, negotiateVersion, readMessages } from './protocol.js';
+import { mediaTypeOf } from '../http/media-type.js';
 
 /** What the gateway bounds on every transport (see the GATEWAY_* settings and ALLOWED_ORIGINS). */
 export interface GatewayLimits {
@@ -192,7 +193,7 @@ export function createGatewayExchanges(options: GatewayOptions) {
     try {
       const origin = refusedOrigin(request.headers);
       if (origin) throw origin;
-      const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const type = mediaTypeOf(request.headers);
       if (type !== 'application/json') throw new TransportError(415, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json.');
       const admitted = await admit(request, headers);
       const accept = request.headers.accept ?? '*/*';

@@ -1,4 +1,4 @@
-import { parseJsonInput } from '../../api/json-input.js';
+import { parseJsonInput } from '../../domain/json-input.js';
 import { AlibabaError } from '../alibaba/errors.js';
 
 /** Model Studio's API version these routes speak. */

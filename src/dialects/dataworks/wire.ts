@@ -1,4 +1,4 @@
-import { parseJsonInput } from '../../api/json-input.js';
+import { parseJsonInput } from '../../domain/json-input.js';
 import type { Connection } from '../../domain/connection.js';
 import { AlibabaError } from '../alibaba/errors.js';
 
