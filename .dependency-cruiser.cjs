@@ -72,6 +72,13 @@ module.exports = {
       to: { path: '^src/dialects/[^/]+/', pathNot: '^src/dialects/$1/' },
     },
     {
+      name: 'alibaba-products-are-siblings',
+      comment: 'Bailian, DataWorks and DevS share Alibaba\'s signing, errors and throttling (the files directly under alibaba/), not each other.',
+      severity: 'error',
+      from: { path: '^src/dialects/alibaba/([^/]+)/', pathNot: TESTS },
+      to: { path: '^src/dialects/alibaba/[^/]+/', pathNot: '^src/dialects/alibaba/$1/' },
+    },
+    {
       name: 'edges-below-the-root',
       comment: 'Only the composition root (app.ts and the files beside it) and the CLI import app.ts or cli/.',
       severity: 'error',

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services/services.js';
 import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
-import { bailianDialect } from '../bailian/index.js';
-import { dataworksDialect } from '../dataworks/index.js';
-import { devsDialect } from '../devs/index.js';
-import { DEVS_VERSION } from '../devs/wire.js';
+import { bailianDialect } from './bailian/index.js';
+import { dataworksDialect } from './dataworks/index.js';
+import { devsDialect } from './devs/index.js';
+import { DEVS_VERSION } from './devs/wire.js';
 
 export interface AlibabaDialectsOptions {
   readonly services: Services;

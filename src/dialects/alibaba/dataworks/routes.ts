@@ -1,15 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Connection, ConnectionInput } from '../../domain/connection.js';
-import { etagOf } from '../../domain/etag.js';
-import { DomainError } from '../../domain/errors.js';
-import { can } from '../../domain/permissions.js';
-import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
-import type { ConnectionService } from '../../services/connection-service.js';
-import type { WorkspaceService } from '../../services/workspace-service.js';
-import { AlibabaError } from '../alibaba/errors.js';
-import { formOf, queryOf } from '../alibaba/signed-requests.js';
-import { throttled } from '../alibaba/throttle.js';
-import { takePrincipalBudget } from '../../http/rate-limit.js';
+import type { Connection, ConnectionInput } from '../../../domain/connection.js';
+import { etagOf } from '../../../domain/etag.js';
+import { DomainError } from '../../../domain/errors.js';
+import { can } from '../../../domain/permissions.js';
+import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
+import type { ConnectionService } from '../../../services/connection-service.js';
+import type { WorkspaceService } from '../../../services/workspace-service.js';
+import { AlibabaError } from '../errors.js';
+import { formOf, queryOf } from '../signed-requests.js';
+import { throttled } from '../throttle.js';
+import { takePrincipalBudget } from '../../../http/rate-limit.js';
 import { connectionNotExists, projectNotExists, unknownAction, userNotInProject } from './errors.js';
 import {
   DATAWORKS_ACTIONS,
@@ -27,7 +27,7 @@ import {
   statusOf,
   type DataWorksAction,
 } from './wire.js';
-import { mediaTypeOf } from '../../http/media-type.js';
+import { mediaTypeOf } from '../../../http/media-type.js';
 
 export interface DataWorksRouteOptions {
   readonly connections: ConnectionService;

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { can, type Action } from '../../domain/permissions.js';
-import type { ConnectorService } from '../../services/connector-service.js';
-import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
-import { DomainError } from '../../domain/errors.js';
-import { AlibabaError } from '../alibaba/errors.js';
-import { throttled } from '../alibaba/throttle.js';
-import { takeBudget } from '../../http/rate-limit.js';
-import { formOf, queryOf } from '../alibaba/signed-requests.js';
+import { can, type Action } from '../../../domain/permissions.js';
+import type { ConnectorService } from '../../../services/connector-service.js';
+import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
+import { DomainError } from '../../../domain/errors.js';
+import { AlibabaError } from '../errors.js';
+import { throttled } from '../throttle.js';
+import { takeBudget } from '../../../http/rate-limit.js';
+import { formOf, queryOf } from '../signed-requests.js';
 import { BAILIAN_VERSION, FILE_CONFIG_TAG, TYPE_TAG, bailianSuccess, connectorData, fileConnectorConfigOf, requiredParameter } from './wire.js';
 
 export interface BailianRouteOptions {
