@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { registerNativeApi } from './api/native-api.js';
 import { webConsole } from './api/console.js';
 import { sendProblem } from './api/problem.js';
-import { alibabaDialects } from './dialects/alibaba/index.js';
-import { huaweiFabricDialect } from './dialects/huawei-fabric/index.js';
-import { versoriDialect } from './dialects/versori/index.js';
+import { alibabaDialect } from './dialects/alibaba/index.js';
+import type { Dialect } from './dialects/dialect.js';
+import { huaweiFabric } from './dialects/huawei-fabric/index.js';
+import { versori } from './dialects/versori/index.js';
 import { createFastPath } from './gateway/fast-path.js';
-import { createGatewayExchanges, gatewayRoutes, type GatewayLimits } from './gateway/index.js';
+import { createGatewayExchanges, gatewayRoutes, type GatewayLimits } from './gateway/gateway-routes.js';
 import { createServer, type ServerSetup } from './http/create-server.js';
 import { countingRejections } from './http/metrics.js';
 import type { RateLimits } from './http/rate-limit.js';
@@ -55,7 +56,6 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
   });
   await registerNativeApi(app, { services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, requireIfMatch: options.requireIfMatch });
   await app.register(webConsole);
-  await app.register(alibabaDialects, { services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, bailianRateLimit: options.bailianRateLimit });
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.
   await app.register(gatewayRoutes, {
     gateway: services.gateway,
@@ -65,13 +65,14 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     exchanges,
     sseKeepAliveSeconds: 15,
   });
-  // The vendors document their own routes: /openapi.json stays about the native API.
-  await app.register(async (dialects) => {
-    dialects.addHook('onRoute', (route) => {
+  // Every dialect in one scope; the vendors document their own routes, so /openapi.json stays about the native API.
+  const dialectDeps = { services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, bailianRateLimit: options.bailianRateLimit, huaweiFabricTimeoutMs: options.huaweiFabricTimeoutMs };
+  const dialects: readonly Dialect<typeof dialectDeps>[] = [alibabaDialect, huaweiFabric, versori];
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, hide: true };
     });
-    await dialects.register(huaweiFabricDialect, { ...services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, timeoutMs: options.huaweiFabricTimeoutMs });
-    await dialects.register(versoriDialect, { prefix: '/o', services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits });
+    for (const dialect of dialects) await dialect.register(scope, dialectDeps);
   });
   return app;
 }

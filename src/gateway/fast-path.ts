@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../http/metrics.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { TransportError } from './errors.js';
-import type { GatewayAnswer, GatewayExchanges, Params } from './index.js';
+import type { GatewayAnswer, GatewayExchanges, Params } from './gateway-routes.js';
 
 export interface FastPathOptions {
   readonly exchanges: GatewayExchanges;

@@ -60,7 +60,7 @@ export interface ServedToolset {
   readonly mcpTarget: McpTarget | null;
 }
 
-export interface GatewayOptions {
+export interface GatewayServiceOptions {
   readonly upstreamTimeoutMs: number;
   readonly maxResponseBytes: number;
   readonly sessionTtlSeconds: number;
@@ -121,7 +121,7 @@ function redactMcpResult(result: CallToolResult, credential: UpstreamCredential 
  * toolset's uid (and revision), so a toolset or workspace deleted and created again under the same names, whose
  * revision starts again at 1, never gets the old one's tools, upstream or credential.
  */
-export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; options: GatewayOptions; egress: EgressPolicy }) {
+export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; options: GatewayServiceOptions; egress: EgressPolicy }) {
   const { db, writer, vault, clock, options } = deps;
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
   /** Compiled toolsets by uid. */

@@ -10,7 +10,7 @@ import { createConnectionService } from './connection-service.js';
 import { createConnectorPartsService } from './connector-parts-service.js';
 import { createConnectorService } from './connector-service.js';
 import type { Clock } from './context.js';
-import { createGatewayService, type GatewayOptions } from './gateway-service.js';
+import { createGatewayService, type GatewayServiceOptions } from './gateway-service.js';
 import { createIdempotencyService } from './idempotency-service.js';
 import { createNonceService, type NonceService } from './nonce-service.js';
 import { createTokenService } from './token-service.js';
@@ -46,7 +46,7 @@ export function createServices(deps: {
   tester: ConnectionTester;
   reconciler: Pick<ToolsetReconciler, 'trigger'>;
   urls: GatewayUrls;
-  gateway: GatewayOptions;
+  gateway: GatewayServiceOptions;
   egress: EgressPolicy;
   /** Keeps request nonces in Redis instead of the store. */
   redisUrl?: string;

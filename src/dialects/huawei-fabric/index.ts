@@ -1,3 +1,5 @@
+import type { Dialect } from '../dialect.js';
+import type { Services } from '../../services/services.js';
 import { parseJsonInput } from '../../domain/json-input.js';
 import { nulCharacterAt } from '../../domain/nul-character.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -119,4 +121,19 @@ async function claimOnce(request: FastifyRequest, nonces: Pick<NonceService, 'cl
  */
 export const huaweiFabricDialect: FastifyPluginAsync<HuaweiFabricOptions> = async (app, options) => {
   await app.register(fabricContext, { ...options, prefix: PREFIX });
+};
+
+/** What the Fabric dialect takes from the composition root. */
+export interface HuaweiFabricDeps {
+  readonly services: Pick<Services, 'accessClients' | 'accessKeys' | 'tokens' | 'nonces'>;
+  readonly rateLimiter: RateLimiter;
+  readonly rateLimits: RateLimits;
+  readonly huaweiFabricTimeoutMs: number;
+}
+
+export const huaweiFabric: Dialect<HuaweiFabricDeps> = {
+  name: 'huawei-fabric',
+  register: async (app, { services, rateLimiter, rateLimits, huaweiFabricTimeoutMs }) => {
+    await app.register(huaweiFabricDialect, { ...services, rateLimiter, rateLimits, timeoutMs: huaweiFabricTimeoutMs });
+  },
 };

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Dialect } from '../dialect.js';
 import type { Services } from '../../services/services.js';
 import { registerIdempotency } from '../../http/idempotency.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../../domain/json-input.js';
@@ -20,7 +21,7 @@ export interface VersoriOptions {
 /**
  * Versori Connect API v1 (connectors, their auth-scheme configs, connections and versions) under
  * `/o/{organisationId}`, where the organisation is a plugboard workspace. Encapsulated: its error body and
- * 404s never leak into other routes. Register with `{ prefix: '/o' }`.
+ * 404s never leak into other routes.
  */
 export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: FastifyInstance, options) => {
   const { services } = options;
@@ -51,4 +52,12 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
   });
   registerIdempotency(app, services.idempotency);
   await app.register(versoriRoutes, { services });
+};
+
+/** Versori's routes under `/o`. */
+export const versori: Dialect<VersoriOptions> = {
+  name: 'versori',
+  register: async (app, deps) => {
+    await app.register(versoriDialect, { ...deps, prefix: '/o' });
+  },
 };

@@ -22,7 +22,7 @@ export interface GatewayLimits {
   readonly allowedOrigins: readonly string[];
 }
 
-export interface GatewayOptions {
+export interface GatewayExchangeOptions {
   readonly gateway: GatewayService;
   readonly rateLimiter: RateLimiter;
   /** Calls per second for clients without a rate limit of their own; undefined for none. */
@@ -30,7 +30,7 @@ export interface GatewayOptions {
   readonly limits: GatewayLimits;
 }
 
-export interface GatewayRouteOptions extends GatewayOptions {
+export interface GatewayRouteOptions extends GatewayExchangeOptions {
   /** What the Streamable HTTP POST does, shared with the server's fast path (see createGatewayExchanges). */
   readonly exchanges: GatewayExchanges;
   /** Seconds between keep-alive comments on an SSE stream. */
@@ -91,7 +91,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
  * server's fast path for `POST /mcp/…` (src/gateway/fast-path.ts) both answer through these, so that the
  * protocol, its checks and its error mapping exist once.
  */
-export function createGatewayExchanges(options: GatewayOptions) {
+export function createGatewayExchanges(options: GatewayExchangeOptions) {
   const { gateway, rateLimiter, defaultRateLimit, limits } = options;
   const originAllowed = createOriginCheck(limits.allowedOrigins);
 
