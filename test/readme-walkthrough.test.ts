@@ -88,7 +88,7 @@ describe('the README walkthrough', () => {
     assert.equal(run.code, 0, `the walkthrough failed:\n${run.stdout}\n${run.stderr}`);
     const lines = run.stdout.trim().split('\n');
     assert.deepEqual(JSON.parse(lines.at(-1)!).map((n: { text: string }) => n.text), ['Welcome to plugboard', 'Water the plants']);
-    assert.ok(lines.includes(`${pb}/mcp/default/notes`), 'the toolset gives its MCP URL on this server');
+    assert.ok(lines.some((l) => l.startsWith(`${pb}/mcp/default/notes pbac_`)), 'the toolset gives its MCP URL on this server, the client its token');
     for (const tool of ['listNotes', 'createNote', 'getNote', 'deleteNote']) assert.match(run.stdout, new RegExp(`"name":"${tool}"`));
   });
 });
