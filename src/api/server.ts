@@ -26,6 +26,7 @@ import { accessClientRoutes } from './routes/access-clients.js';
 import { accessKeyRoutes } from './routes/access-keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { toolsetRoutes } from './routes/toolsets.js';
+import { requestOriginOf } from '../http/request-origin.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorPartRoutes } from './routes/connector-parts.js';
 import { connectorRoutes } from './routes/connectors.js';
@@ -208,7 +209,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
       // Authentication comes first, before the body is read or anything is validated: a caller without a
       // valid key learns nothing but 401.
       api.addHook('onRequest', async (request) => {
-        request.actor = { ...(await authenticateRequest(request.headers, services)), requestId: request.id };
+        request.actor = { ...(await authenticateRequest(request.headers, services)), requestId: request.id, requestOrigin: requestOriginOf(request) };
       });
       registerRateLimit(api, options.rateLimiter, options.rateLimits);
       // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).

@@ -46,7 +46,7 @@ export async function importToolset(
     // The same policy as the server's: an import converts OpenAPI only, but the reconciler reaches no upstream without one.
     const egress = createEgressPolicy({ rules: config.egress, listeners: () => ownListeners({ address: config.host, port: config.port }, []) });
     reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress, ...config.toolsets });
-    const urls = gatewayUrls(config.publicUrl);
+    const urls = gatewayUrls(config);
     const toolsets = createToolsetService({ db, writer, vault: createVault(loadMasterKeys(config)), clock, urls, onSpecChange: () => undefined });
     const actor = operator(options.workspace);
     const spec = { schema: { type: 'OpenAPI', detail } };

@@ -135,7 +135,7 @@ export function createToolsetReconciler(deps: {
         ...toolset.status,
         phase: 'Installed',
         message: null,
-        outputs: { ...toolset.status.outputs, tools: converted.tools, openApiTools: converted.openApiTools },
+        outputs: { tools: converted.tools, openApiTools: converted.openApiTools },
         observedTime: clock.now(),
         observedGeneration: key.generation,
       };
