@@ -174,10 +174,7 @@ storeOptions(
     .option('-w, --workspace <id>', 'workspace', 'default')
     .option('-d, --description <text>', 'description'),
 ).action((file: string, flags: ConfigFlags & { name: string; workspace: string; description?: string }) =>
-  run(async () => {
-    const ok = await importToolset(loadConfig(process.env, flags), { file, ...flags }, (line) => process.stdout.write(`${line}\n`));
-    if (!ok) process.exitCode = 1;
-  }),
+  run(() => importToolset(loadConfig(process.env, flags), { file, ...flags }, (line) => process.stdout.write(`${line}\n`))),
 );
 
 const keys = program.command('keys').description('Master-key rotation: which keys the stored secrets use, and re-wrapping them onto the active key.');
