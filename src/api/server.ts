@@ -14,7 +14,7 @@ import { registerRateLimit, type RateLimits } from './rate-limit.js';
 import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
 import { createGatewayExchanges, gatewayRoutes, type GatewayLimits } from '../gateway/index.js';
 import { createFastPath } from '../gateway/fast-path.js';
-import { webConsole } from './console.js';
+import { isFrontPage, webConsole } from './console.js';
 import { alibabaDialects } from '../dialects/alibaba/index.js';
 import { authenticateRequest } from './authenticate.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-input.js';
@@ -149,7 +149,9 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
   app.addSchema(ProblemSchema);
   app.setErrorHandler((error, request, reply) => sendProblem(error as Error, request, reply));
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply),
+    isFrontPage(request)
+      ? reply.redirect('/console/')
+      : sendProblem(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply),
   );
 
   app.addHook('preClose', async () => {
