@@ -14,7 +14,7 @@ import { registerRateLimit, type RateLimits } from './rate-limit.js';
 import type { RateLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
 import { createGatewayExchanges, gatewayRoutes, type GatewayLimits } from '../gateway/index.js';
 import { createFastPath } from '../gateway/fast-path.js';
-import { webConsole } from './console.js';
+import { isFrontPage, webConsole } from './console.js';
 import { alibabaDialects } from '../dialects/alibaba/index.js';
 import { authenticateRequest } from './authenticate.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-input.js';
@@ -26,6 +26,7 @@ import { accessClientRoutes } from './routes/access-clients.js';
 import { accessKeyRoutes } from './routes/access-keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { toolsetRoutes } from './routes/toolsets.js';
+import { requestOriginOf } from '../http/request-origin.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorPartRoutes } from './routes/connector-parts.js';
 import { connectorRoutes } from './routes/connectors.js';
@@ -148,7 +149,9 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
   app.addSchema(ProblemSchema);
   app.setErrorHandler((error, request, reply) => sendProblem(error as Error, request, reply));
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply),
+    isFrontPage(request)
+      ? reply.redirect('/console/')
+      : sendProblem(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply),
   );
 
   app.addHook('preClose', async () => {
@@ -208,7 +211,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
       // Authentication comes first, before the body is read or anything is validated: a caller without a
       // valid key learns nothing but 401.
       api.addHook('onRequest', async (request) => {
-        request.actor = { ...(await authenticateRequest(request.headers, services)), requestId: request.id };
+        request.actor = { ...(await authenticateRequest(request.headers, services)), requestId: request.id, requestOrigin: requestOriginOf(request) };
       });
       registerRateLimit(api, options.rateLimiter, options.rateLimits);
       // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).

@@ -3,6 +3,7 @@ import type { AccessKeyService, SigningKey } from '../../services/access-key-ser
 import type { NonceService } from '../../services/nonce-service.js';
 import { authenticateAlibaba, type AuthOptions } from './authenticate.js';
 import { nulCharacterAt, nulCharacterFound } from '../../api/nul-character.js';
+import { requestOriginOf } from '../../http/request-origin.js';
 import { AlibabaError } from './errors.js';
 
 export interface AlibabaDeps {
@@ -77,7 +78,7 @@ export function registerAlibabaAuth(app: FastifyInstance, deps: AlibabaDeps, opt
       options,
     );
     signers.set(request, signer);
-    request.actor = { principal: signer.principal, requestId: request.id };
+    request.actor = { principal: signer.principal, requestId: request.id, requestOrigin: requestOriginOf(request) };
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-acs-request-id', request.id);
