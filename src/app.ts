@@ -70,12 +70,15 @@ export function loadMasterKeys(config: Config, logger?: Logger) {
   return keys;
 }
 
-/** Where the gateway serves each toolset, as its status outputs tell clients. */
-export function gatewayUrls(publicUrl: string): GatewayUrls {
+/**
+ * Where the gateway serves each toolset, as its status outputs tell clients: on PUBLIC_URL when the operator set
+ * it, else on the origin the caller addressed, else on this node's own address (HOST and PORT).
+ */
+export function gatewayUrls(config: Pick<Config, 'publicUrl' | 'isPublicUrlSet'>): GatewayUrls {
   return {
-    urlsOf(workspaceId, name) {
-      const mcpUrl = `${publicUrl}/mcp/${encodeURIComponent(workspaceId)}/${encodeURIComponent(name)}`;
-      return { internetUrl: mcpUrl, intranetUrl: mcpUrl, mcpUrl };
+    mcpUrlOf(workspaceId, name, requestOrigin) {
+      const base = config.isPublicUrlSet ? config.publicUrl : (requestOrigin ?? config.publicUrl);
+      return `${base}/mcp/${encodeURIComponent(workspaceId)}/${encodeURIComponent(name)}`;
     },
   };
 }
@@ -115,7 +118,7 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
     });
     const writer = createWriter(db);
     reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress, ...config.toolsets });
-    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config.publicUrl), gateway: config.gateway, egress, redisUrl: config.redisUrl });
+    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config), gateway: config.gateway, egress, redisUrl: config.redisUrl });
     opened = services;
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
     // Picks up toolset generations that no node has reconciled (one written just before a crash, say).

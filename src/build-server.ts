@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { registerNativeApi } from './api/native-api.js';
-import { webConsole } from './api/console.js';
+import { isFrontPage, webConsole } from './api/console.js';
 import { sendProblem } from './api/problem.js';
 import { alibabaDialect } from './dialects/alibaba/index.js';
 import type { Dialect } from './dialects/dialect.js';
@@ -16,7 +16,7 @@ import type { RateLimit, RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Services } from './services/services.js';
 
 /** Everything the server and its edges need besides the services (app.ts gathers it from the config). */
-export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'frontHandler'> {
+export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirectOf' | 'frontHandler'> {
   readonly requireIfMatch: boolean;
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: RateLimits;
@@ -41,6 +41,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
   const app = await createServer({
     ...options,
     sendError: sendProblem,
+    redirectOf: (request) => (isFrontPage(request) ? '/console/' : undefined),
     // MCP tool calls take a path of their own in front of Fastify (src/gateway/fast-path.ts).
     frontHandler: (isClosing) =>
       createFastPath({

@@ -26,6 +26,8 @@ export interface Config {
   readonly shutdownDrainMs: number;
   /** The base URL clients reach this server at, for the MCP URLs in toolset status. */
   readonly publicUrl: string;
+  /** Whether PUBLIC_URL was set; if not, `publicUrl` is this node's own address and MCP URLs follow the caller's Host. */
+  readonly isPublicUrlSet: boolean;
   /** How often each node looks for toolset generations nobody has reconciled. */
   readonly reconcileIntervalMs: number;
   /**
@@ -318,6 +320,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     bodyLimit: parseInteger('BODY_LIMIT', env.BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
     requireIfMatch: flags.requireIfMatch ?? parseBoolean('REQUIRE_IF_MATCH', env.REQUIRE_IF_MATCH, problems) ?? false,
     publicUrl,
+    isPublicUrlSet: Boolean(env.PUBLIC_URL),
     reconcileIntervalMs: parseInteger('RECONCILE_INTERVAL_MS', env.RECONCILE_INTERVAL_MS, 5000, 100, 3_600_000, problems),
     shutdownDrainMs: parseInteger('SHUTDOWN_DRAIN_MS', env.SHUTDOWN_DRAIN_MS, 0, 0, 600_000, problems),
     connectionTestTimeoutMs: parseInteger('CONNECTION_TEST_TIMEOUT_MS', env.CONNECTION_TEST_TIMEOUT_MS, 5000, 100, 120_000, problems),

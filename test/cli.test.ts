@@ -3,6 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ENGINES, createTestStore, type TestStore } from './support/stores.js';
 
@@ -205,6 +206,73 @@ for (const engine of ENGINES) {
       const result = await run(['migrate'], store.env);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /up to date/);
+    });
+  });
+
+  describe(`plugboard serve on a port in use [${engine}]`, () => {
+    let store: TestStore;
+    let server: Server | undefined;
+    const taken = createServer();
+    before(async () => {
+      store = await createTestStore(engine);
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    });
+    after(async () => {
+      await stop(server);
+      taken.close();
+      await store?.drop();
+    });
+
+    it('stops with one line naming the port and PORT, and prints no key', async () => {
+      const port = String((taken.address() as AddressInfo).port);
+      const result = await run(['serve'], { ...store.env, PORT: port, HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+      assert.notEqual(result.code, 0, result.stdout);
+      assert.ok(!KEY.test(result.stdout) && !KEY.test(result.stderr), `a key was printed:\n${result.stdout}\n${result.stderr}`);
+      assert.ok(!result.stdout.includes('created workspace'), result.stdout);
+      const message = result.stderr.trim();
+      assert.equal(message.split('\n').length, 1, `more than one line:\n${result.stderr}`);
+      assert.match(message, new RegExp(`127\\.0\\.0\\.1:${port}.*in use.*PORT`));
+    });
+
+    it('keeps the owner key for the next start that listens', async () => {
+      server = await serve(store.env);
+      assert.match(server.process.output.stdout, /created workspace "default" and an owner API key/);
+    });
+  });
+
+  describe(`plugboard serve's start line [${engine}]`, () => {
+    let store: TestStore;
+    let started: Started | undefined;
+    before(async () => {
+      store = await createTestStore(engine);
+    });
+    after(async () => {
+      if (started && started.child.exitCode === null) {
+        started.child.kill('SIGTERM');
+        await started.exited;
+      }
+      await store?.drop();
+    });
+
+    it('prints one line with the URL and the console\'s, before the banner, even with LOG_LEVEL=silent', async () => {
+      started = start(['serve'], { ...store.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }, 300_000);
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      let match: RegExpExecArray | null = null;
+      while (!(match = /^plugboard listening on (http:\/\/127\.0\.0\.1:(\d+)) \(console: (\S+)\)$/m.exec(started.output.stdout))) {
+        assert.ok(started.child.exitCode === null, `serve exited:\n${started.output.stdout}\n${started.output.stderr}`);
+        assert.ok(Date.now() < deadline, `no start line:\n${started.output.stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const [, url, port, consoleUrl] = match;
+      assert.notEqual(port, '0');
+      assert.equal(consoleUrl, `${url}/console/`);
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      // The banner tells where to go on the port it really listens on.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const { stdout } = started.output;
+      assert.ok(stdout.indexOf('plugboard listening on') < stdout.indexOf('created workspace'), stdout);
+      assert.ok(stdout.includes(`${url}/console/ and sign in`), stdout);
+      assert.ok(!stdout.includes('{'), `a log line with LOG_LEVEL=silent:\n${stdout}`);
     });
   });
 

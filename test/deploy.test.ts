@@ -212,16 +212,16 @@ describe('the HAProxy configuration', () => {
     assert.match(directive(sse, 'balance')?.[1] ?? '', /^(hdr\(|source|url_param)/);
   });
 
-  it('is accepted by haproxy -c as shipped and as the README turns it for 127.0.0.1', async (t) => {
+  it('is accepted by haproxy -c as shipped and as the operations guide turns it for 127.0.0.1', async (t) => {
     const version = await run('haproxy', ['-v']).catch(() => undefined);
     if (!version) {
       t.diagnostic('haproxy is not installed here: checked the file only');
       return;
     }
     await run('haproxy', ['-c', '-f', join(root, 'deploy/haproxy.cfg')]);
-    const readme = read('README.md');
-    const sed = /sed '(s\/node[^']+)' deploy\/haproxy\.cfg/.exec(readme);
-    assert.ok(sed, 'the README turns deploy/haproxy.cfg into a local one with sed');
+    const guide = read('docs/operations.md');
+    const sed = /sed '(s\/node[^']+)' deploy\/haproxy\.cfg/.exec(guide);
+    assert.ok(sed, 'docs/operations.md turns deploy/haproxy.cfg into a local one with sed');
     const { stdout: local } = await run('sed', [sed[1]!, join(root, 'deploy/haproxy.cfg')]);
     const localServers = parseHaproxy(local).flatMap((s) => s.directives.filter((d) => d[0] === 'server').map((d) => d[2]));
     assert.deepEqual([...new Set(localServers)], ['127.0.0.1:8081', '127.0.0.1:8082', '127.0.0.1:8083']);

@@ -108,7 +108,7 @@ for (const engine of ENGINES) {
       assert.equal((await app.call('GET', '/api/v1/workspaces/elsewhere')).body.projectId, elsewhereProjectId);
     });
 
-    it('answers an unsigned RPC call with a DataWorks JSON error, and leaves other requests to / to the server 404', async () => {
+    it('answers an unsigned RPC call with a DataWorks JSON error, and leaves other requests to / to the server (404, or the console for a GET)', async () => {
       for (const [method, url] of [['POST', '/'], ['GET', '/?Action=ListConnections&ProjectId=1']] as const) {
         const reply = await app.call(method, url, { key: null, headers: { 'x-acs-action': 'ListConnections' } });
         assert.equal(reply.status, 400, reply.text);
@@ -119,11 +119,12 @@ for (const engine of ENGINES) {
       }
       const form = await app.call('POST', '/', { key: null, body: 'Action=ListConnections&ProjectId=1', contentType: 'application/x-www-form-urlencoded' });
       assert.equal(form.body.Code, 'MissingAccessKeyId');
-      for (const [method, body] of [['GET', undefined], ['POST', { name: 'n' }]] as const) {
-        const plain = await app.call(method, '/', { body });
-        assert.equal(plain.status, 404, plain.text);
-        assert.equal(plain.body.code, 'not-found');
-      }
+      const plain = await app.call('POST', '/', { body: { name: 'n' } });
+      assert.equal(plain.status, 404, plain.text);
+      assert.equal(plain.body.code, 'not-found');
+      const page = await app.call('GET', '/');
+      assert.equal(page.status, 302, page.text);
+      assert.equal(page.headers.location, '/console/');
     });
 
     for (const mode of MODES) {

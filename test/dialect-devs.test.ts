@@ -119,6 +119,20 @@ for (const engine of ENGINES) {
       assert.equal((await app.call('GET', `${WS}/toolsets/pets`)).body.description, 'from devs');
     });
 
+    it('gives the MCP URL on the address the SDK called, not a URL a converting process stored', async () => {
+      const where = app.db.kysely.updateTable('toolsets').where('workspace_id', '=', 'default').where('name', '=', 'pets');
+      const row = await app.db.kysely.selectFrom('toolsets').select('status').where('workspace_id', '=', 'default').where('name', '=', 'pets').executeTakeFirstOrThrow();
+      const stale = 'http://127.0.0.1:8080/mcp/default/pets';
+      const status = JSON.parse(row.status as string);
+      status.outputs = { ...status.outputs, urls: { internetUrl: stale, intranetUrl: stale }, mcpServerConfig: { url: stale, transportType: 'streamable-http', headers: {} } };
+      await where.set({ status: JSON.stringify(status) }).execute();
+      const expected = `http://${endpoint}/mcp/default/pets`;
+      const got = (await client.getToolsetWithOptions('pets', {}, {} as never)).body?.status?.outputs;
+      assert.deepEqual([got?.mcpServerConfig?.url, got?.urls?.internetUrl, got?.urls?.intranetUrl], [expected, expected, expected]);
+      const listed = (await client.listToolsetsWithOptions(new devs.ListToolsetsRequest({}), {}, {} as never)).body?.data?.find((t) => t.name === 'pets');
+      assert.equal(listed?.status?.outputs?.mcpServerConfig?.url, expected);
+    });
+
     it('lists toolsets with keyword, labelSelector and page numbers', async () => {
       for (const [name, labels] of [['alpha', { env: 'prod', team: 'x' }], ['beta', { env: 'dev' }], ['gamma', { env: 'prod' }]] as const) {
         await client.createToolsetWithOptions(new devs.CreateToolsetRequest({ body: toolset({ name, labels, spec: apiKeySpec('k') }) }), {}, {} as never);

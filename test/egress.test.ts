@@ -6,22 +6,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { settledToolset } from './support/toolsets.js';
 import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 import { startUpstreamMcp, type UpstreamMcp } from './support/mcp-upstream.js';
 
 const WS = '/api/v1/workspaces/default';
-
-/** Waits until the reconciler has observed the toolset's current generation. */
-async function settled(app: TestApp, name: string): Promise<any> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const reply = await app.call('GET', `${WS}/toolsets/${name}`);
-    assert.equal(reply.status, 200, reply.text);
-    if (reply.body.status.observedGeneration === reply.body.generation) return reply.body;
-    if (Date.now() > deadline) throw new Error(`toolset ${name} was not reconciled: ${reply.text}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Starts an app listening on 127.0.0.1, counting the connections its own server accepts. */
 async function start(engine: (typeof ENGINES)[number], env: Record<string, string> = {}) {
@@ -116,7 +105,7 @@ for (const engine of ENGINES) {
       ] as const) {
         const created = await app.call('POST', `${WS}/toolsets`, { body: { name, spec: { schema: { type: 'OpenAPI', detail: upstream.document(server) } } } });
         assert.equal(created.status, 201, created.text);
-        assert.equal((await settled(app, name)).status.phase, 'Installed');
+        assert.equal((await settledToolset(app, name)).status.phase, 'Installed');
         const before = accepted.count;
         const result = await callTool(app, base, name, 'getItem', { id: '1' });
         assert.equal(result.isError, true);
@@ -130,7 +119,7 @@ for (const engine of ENGINES) {
       const created = await app.call('POST', `${WS}/toolsets`, { body: { name: 'loop', spec: { schema: { type: 'MCP', detail: `${base}/mcp/default/loop` } } } });
       assert.equal(created.status, 201, created.text);
       const before = accepted.count;
-      const status = (await settled(app, 'loop')).status;
+      const status = (await settledToolset(app, 'loop')).status;
       assert.equal(status.phase, 'Failed');
       assert.match(status.message, /refused by the egress policy: 127\.0\.0\.1 port \d+ is plugboard's own listener/);
       assert.equal(accepted.count, before);
@@ -178,7 +167,7 @@ for (const engine of ENGINES) {
       it(allowed ? 'lets a tool call reach its upstream on 127.0.0.1' : 'answers a tool call to 127.0.0.1 with an error naming the setting', async () => {
         const created = await app.call('POST', `${WS}/toolsets`, { body: { name: 'shop', spec: { schema: { type: 'OpenAPI', detail: upstream.document() } } } });
         assert.equal(created.status, 201, created.text);
-        await settled(app, 'shop');
+        await settledToolset(app, 'shop');
         const result = await callTool(app, base, 'shop', 'getItem', { id: 'x1' });
         if (allowed) assert.deepEqual(result.structuredContent, { id: 'x1', verbose: null, tags: [] });
         else {
@@ -196,7 +185,7 @@ for (const engine of ENGINES) {
           const detail = JSON.stringify({ url: upstreamMcp.url, transportType });
           const created = await app.call('POST', `${WS}/toolsets`, { body: { name, spec: { schema: { type: 'MCP', detail } } } });
           assert.equal(created.status, 201, created.text);
-          const status = (await settled(app, name)).status;
+          const status = (await settledToolset(app, name)).status;
           if (allowed) assert.equal(status.phase, 'Installed', status.message);
           if (!allowed) {
             assert.equal(status.phase, 'Failed');

@@ -13,6 +13,7 @@ import { ErrorCode, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/ty
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { settledToolset } from './support/toolsets.js';
 import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 
 const WS = '/api/v1/workspaces/default';
@@ -92,17 +93,6 @@ async function startReflectingMcp(): Promise<{ url: string; broken: boolean; clo
   return state;
 }
 
-async function settled(app: TestApp, name: string): Promise<any> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const reply = await app.call('GET', `${WS}/toolsets/${name}`);
-    assert.equal(reply.status, 200, reply.text);
-    if (reply.body.status.observedGeneration === reply.body.generation) return reply.body;
-    if (Date.now() > deadline) throw new Error(`toolset ${name} was not reconciled: ${reply.text}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** An open SSE stream read by hand: `ended` settles when the server ends it. */
 async function openStream(base: string, secret: string, toolset = 'shop', headers: Record<string, string> = {}) {
   const controller = new AbortController();
@@ -152,7 +142,7 @@ for (const engine of ENGINES) {
     async function createToolset(name: string, spec: object): Promise<void> {
       const created = await app.call('POST', `${WS}/toolsets`, { body: { name, spec } });
       assert.equal(created.status, 201, created.text);
-      assert.equal((await settled(app, name)).status.phase, 'Installed');
+      assert.equal((await settledToolset(app, name)).status.phase, 'Installed');
     }
 
     async function connect(toolset: string, secret = token): Promise<Client> {

@@ -7,6 +7,7 @@ import { ErrorCode, LATEST_PROTOCOL_VERSION, McpError } from '@modelcontextproto
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { ENGINES, OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
+import { settledToolset } from './support/toolsets.js';
 import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 import { startUpstreamMcp, type UpstreamMcp } from './support/mcp-upstream.js';
 
@@ -22,18 +23,6 @@ async function eventually<T>(read: () => Promise<T>, expected: T, message: strin
     last = await read();
   }
   assert.equal(last, expected, message);
-}
-
-/** Waits until the reconciler has observed the toolset's current generation. */
-async function settled(app: TestApp, name: string): Promise<any> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const reply = await app.call('GET', `${WS}/toolsets/${name}`);
-    assert.equal(reply.status, 200, reply.text);
-    if (reply.body.status.observedGeneration === reply.body.generation) return reply.body;
-    if (Date.now() > deadline) throw new Error(`toolset ${name} was not reconciled: ${reply.text}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 for (const engine of ENGINES) {
@@ -87,7 +76,7 @@ for (const engine of ENGINES) {
       }
       const mcp = await app.call('POST', `${WS}/toolsets`, { body: { name: 'relay', spec: { schema: { type: 'MCP', detail: upstreamMcp.url } } } });
       assert.equal(mcp.status, 201, mcp.text);
-      for (const name of ['shop', 'other', 'relay']) assert.equal((await settled(app, name)).status.phase, 'Installed');
+      for (const name of ['shop', 'other', 'relay']) assert.equal((await settledToolset(app, name)).status.phase, 'Installed');
       token = await createClient({ toolsets: ['shop', 'relay'] });
     });
 
@@ -164,7 +153,7 @@ for (const engine of ENGINES) {
       const authConfig = { type: 'APIKey', parameters: { apiKeyParameter: { in: 'header', key: 'X-Api-Key', value: API_KEY } } };
       const patched = await app.call('PATCH', `${WS}/toolsets/other`, { body: { spec: { baseUrl: 'http://127.0.0.1:1', authConfig } } });
       assert.equal(patched.status, 200, patched.text);
-      await settled(app, 'other');
+      await settledToolset(app, 'other');
       const other = await connect('other', await createClient({ toolsets: ['other'] }));
       const refused = await other.callTool({ name: 'getItem', arguments: { id: '1' } });
       assert.equal(refused.isError, true);
@@ -207,7 +196,7 @@ for (const engine of ENGINES) {
       doc.paths['/items'].post.operationId = 'addItem';
       const patched = await app.call('PATCH', `${WS}/toolsets/shop`, { body: { spec: { schema: { type: 'OpenAPI', detail: JSON.stringify(doc) } } } });
       assert.equal(patched.status, 200, patched.text);
-      await settled(app, 'shop');
+      await settledToolset(app, 'shop');
       const names = (await client.listTools()).tools.map((t) => t.name);
       assert.ok(names.includes('addItem') && !names.includes('createItem'), names.join());
       await assert.rejects(client.callTool({ name: 'addItem', arguments: { name: 'x' } }), /qty is required/);

@@ -327,10 +327,18 @@ for (const engine of ENGINES) {
         ['POST', `${WS}/connectors/gh/reboot`, undefined],
         ['DELETE', `${API}/workspaces`, undefined],
         ['PATCH', `${WS}/connectors`, undefined],
-        ['GET', '/', null],
+        ['POST', '/', null],
       ] as const) {
         const reply = await app.call(method, url, { key });
         assertProblem(reply, 404, 'not-found', `${method} ${url}`);
+      }
+    });
+
+    it('sends a person who opens the server\'s address to the web console', async () => {
+      for (const [method, url] of [['GET', '/'], ['HEAD', '/'], ['GET', '/?from=bookmark']] as const) {
+        const reply = await app.call(method, url, { key: null });
+        assert.equal(reply.status, 302, `${method} ${url}: ${reply.text}`);
+        assert.equal(reply.headers.location, '/console/');
       }
     });
 

@@ -1,4 +1,4 @@
-// Master-key rotation without downtime (SPEC §4): `keys status` counts the sealed values per key id,
+// Master-key rotation without downtime (docs/operations.md): `keys status` counts the sealed values per key id,
 // `keys rewrap` moves them onto the active key in short batches while a server keeps writing, and the old
 // key can then be removed with every secret still readable.
 import { describe, it, before, after } from 'node:test';

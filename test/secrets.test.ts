@@ -1,4 +1,4 @@
-// Write-only secrets (SPEC §4): masked on every read, sealed at rest, kept when the mask is written back,
+// Write-only secrets (SECURITY.md, docs/api.md): masked on every read, sealed at rest, kept when the mask is written back,
 // cleared by null, never in a log line or an error, and the key file of the embedded default.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

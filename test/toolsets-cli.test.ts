@@ -42,20 +42,38 @@ for (const engine of ENGINES) {
       assert.equal(toolset.body.status.observedGeneration, 2);
     });
 
-    it('exits non-zero saying why when the document does not convert (a limit named), or the workspace is missing', async () => {
+    it('exits non-zero saying why when the document does not convert (a limit named), creating nothing, or the workspace is missing', async () => {
       const bad = join(app.store.env.DATA_DIR!, 'bad.yaml');
       writeFileSync(bad, 'openapi: 9.0.0\ninfo: {title: t, version: "1"}\npaths: {}\n');
       const failed = await runCli(['toolsets', 'import', bad, '-n', 'broken'], env());
       assert.equal(failed.code, 1);
-      assert.match(failed.stdout, /did not convert: .*#\/openapi/);
+      assert.match(failed.stderr, /^plugboard: the document did not convert: .*#\/openapi/);
+      assert.doesNotMatch(failed.stdout, /created/);
+      assert.equal((await app.call('GET', '/api/v1/workspaces/default/toolsets/broken')).status, 404, 'a toolset was left behind');
       const bomb = join(app.store.env.DATA_DIR!, 'bomb.yaml');
       writeFileSync(bomb, sharedSchemaBomb());
       const overLimit = await runCli(['toolsets', 'import', bomb, '-n', 'bomb'], env());
       assert.equal(overLimit.code, 1, overLimit.stderr);
-      assert.match(overLimit.stdout, /did not convert: .*over the limit of 131,072 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post/);
+      assert.match(overLimit.stderr, /did not convert: .*over the limit of 131,072 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post/);
+      assert.equal((await app.call('GET', '/api/v1/workspaces/default/toolsets/bomb')).status, 404, 'a toolset was left behind');
       const missing = await runCli(['toolsets', 'import', PETSTORE, '-n', 'x', '-w', 'nope'], env());
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /workspace "nope" does not exist/);
+    });
+
+    it('leaves an existing toolset untouched when the new document does not convert', async () => {
+      const before = await app.call('GET', '/api/v1/workspaces/default/toolsets/pets');
+      const history = (await app.call('GET', '/api/v1/workspaces/default/toolsets/pets/history')).body.items.length;
+      const bad = join(app.store.env.DATA_DIR!, 'bad-update.yaml');
+      writeFileSync(bad, 'openapi: 9.0.0\ninfo: {title: t, version: "1"}\npaths: {}\n');
+      const failed = await runCli(['toolsets', 'import', bad, '-n', 'pets', '-d', 'never'], env());
+      assert.equal(failed.code, 1, failed.stderr);
+      assert.match(failed.stderr, /^plugboard: the document did not convert: .*#\/openapi/);
+      assert.doesNotMatch(failed.stdout, /updated/);
+      const after = await app.call('GET', '/api/v1/workspaces/default/toolsets/pets');
+      assert.deepEqual(after.body, before.body);
+      assert.equal(after.headers.etag, before.headers.etag);
+      assert.equal((await app.call('GET', '/api/v1/workspaces/default/toolsets/pets/history')).body.items.length, history);
     });
   });
 }

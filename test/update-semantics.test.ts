@@ -1,4 +1,4 @@
-// PUT replaces, PATCH merges, ETags guard every write (README "How the API behaves", SPEC §3), through the
+// PUT replaces, PATCH merges, ETags guard every write (docs/api.md, "How the API behaves"), through the
 // HTTP API down to the store, on both engines.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -65,6 +65,14 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions) {
   });
 }
 
+/**
+ * Whether a request that no route took is someone opening the server's address: they are sent to the console.
+ * (`/` itself belongs to the DataWorks RPC API, which passes on every request that is not one of its calls.)
+ */
+export function isFrontPage(request: FastifyRequest): boolean {
+  return (request.method === 'GET' || request.method === 'HEAD') && request.url.split('?')[0] === '/';
+}
+
 export interface ConsoleOptions {
   /** The built console; by default dist/console. */
   readonly dir?: string;

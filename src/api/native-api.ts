@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import { nulCharacterAt, nulCharacterFound } from '../domain/nul-character.js';
 import { registerIdempotency } from '../http/idempotency.js';
+import { requestOriginOf } from '../http/request-origin.js';
 import { JSON_TYPES, mediaTypeOf } from '../http/media-type.js';
 import { registerRateLimit, type RateLimits } from '../http/rate-limit.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
@@ -34,7 +35,7 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
       // Authentication comes first, before the body is read or anything is validated: a caller without a
       // valid key learns nothing but 401.
       api.addHook('onRequest', async (request) => {
-        request.actor = { ...(await authenticateRequest(request.headers, deps.services)), requestId: request.id };
+        request.actor = { ...(await authenticateRequest(request.headers, deps.services)), requestId: request.id, requestOrigin: requestOriginOf(request) };
       });
       registerRateLimit(api, deps.rateLimiter, deps.rateLimits);
       // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).

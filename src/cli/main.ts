@@ -13,6 +13,7 @@ import { systemClock } from '../services/context.js';
 import { createVault } from '../services/vault.js';
 import { printAuditEvents } from './audit.js';
 import { keysRewrap, keysStatus, parseBatchSize } from './keys.js';
+import { browsableUrl, checkCanListen, listenProblem, startLine } from './listen.js';
 import { importToolset } from './toolsets.js';
 
 const storeOptions = (command: Command) =>
@@ -35,9 +36,9 @@ async function run(body: () => Promise<void>) {
   }
 }
 
-function banner(key: string) {
+function banner(key: string, url: string) {
   const line = '-'.repeat(72);
-  return `${line}\nplugboard created workspace "default" and an owner API key. It is shown only this once:\n\n  ${key}\n\nConsole: open http://HOST:PORT/console/ and sign in with this key\nTry it:  curl -H "Authorization: Bearer ${key}" http://HOST:PORT/api/v1/workspaces\n${line}\n`;
+  return `${line}\nplugboard created workspace "default" and an owner API key. It is shown only this once:\n\n  ${key}\n\nConsole: open ${url}/console/ and sign in with this key\nTry it:  curl -H "Authorization: Bearer ${key}" ${url}/api/v1/workspaces\n${line}\n`;
 }
 
 function parseLimit(value: string): number {
@@ -59,12 +60,9 @@ storeOptions(
 ).action((flags: ConfigFlags) =>
   run(async () => {
     const config = loadConfig(process.env, flags);
+    // Checked before the store is touched: a start that cannot listen must not create an owner key nobody sees.
+    await checkCanListen(config.host, config.port);
     const app = await createApp(config);
-    if (app.bootstrapKey?.generated) {
-      process.stdout.write(banner(app.bootstrapKey.key).replaceAll('HOST:PORT', `${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`));
-    } else if (app.bootstrapKey) {
-      app.logger.info('created workspace "default" with PLUGBOARD_ADMIN_KEY as its owner key');
-    }
     // Graceful stop: /readyz turns not-ready at once so a load balancer stops sending work, then after the
     // drain period the server stops accepting, finishes what is in flight and closes the store. A second
     // signal stops at once.
@@ -79,8 +77,22 @@ storeOptions(
     };
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
-    const address = await app.server.listen({ port: config.port, host: config.host });
+    let address: string;
+    try {
+      address = await app.server.listen({ port: config.port, host: config.host });
+    } catch (error) {
+      await app.close();
+      throw new Error(listenProblem(error, config.host, config.port) ?? (error as Error).message);
+    }
     app.logger.info({ address, console: `${address}/console/`, store: config.database.engine }, 'plugboard is listening');
+    // For a person, whatever LOG_LEVEL says; the key only now that the server it opens is there.
+    const url = browsableUrl(address);
+    process.stdout.write(`${startLine(address, config.isPublicUrlSet ? config.publicUrl : url)}\n`);
+    if (app.bootstrapKey?.generated) {
+      process.stdout.write(banner(app.bootstrapKey.key, url));
+    } else if (app.bootstrapKey) {
+      app.logger.info('created workspace "default" with PLUGBOARD_ADMIN_KEY as its owner key');
+    }
   }),
 );
 
@@ -174,10 +186,7 @@ storeOptions(
     .option('-w, --workspace <id>', 'workspace', 'default')
     .option('-d, --description <text>', 'description'),
 ).action((file: string, flags: ConfigFlags & { name: string; workspace: string; description?: string }) =>
-  run(async () => {
-    const ok = await importToolset(loadConfig(process.env, flags), { file, ...flags }, (line) => process.stdout.write(`${line}\n`));
-    if (!ok) process.exitCode = 1;
-  }),
+  run(() => importToolset(loadConfig(process.env, flags), { file, ...flags }, (line) => process.stdout.write(`${line}\n`))),
 );
 
 const keys = program.command('keys').description('Master-key rotation: which keys the stored secrets use, and re-wrapping them onto the active key.');

@@ -26,14 +26,15 @@ const operator = (workspaceId: string): Actor => ({
 });
 
 /**
- * Creates or updates a toolset from an OpenAPI file, on the store directly, and reconciles it at once so
- * that the command can say what came of it. Returns false when the document did not convert.
+ * Creates or updates a toolset from an OpenAPI file, on the store directly. The document is converted first and
+ * the toolset written only if it converts (else this throws, saying why, and nothing changes); its status is
+ * then written from that conversion at once.
  */
 export async function importToolset(
   config: Config,
   options: { file: string; name: string; workspace: string; description?: string },
   out: Output,
-): Promise<boolean> {
+): Promise<void> {
   const detail = readFileSync(options.file, 'utf8');
   const db = openStore(config);
   let reconciler: ToolsetReconciler | undefined;
@@ -46,10 +47,12 @@ export async function importToolset(
     // The same policy as the server's: an import converts OpenAPI only, but the reconciler reaches no upstream without one.
     const egress = createEgressPolicy({ rules: config.egress, listeners: () => ownListeners({ address: config.host, port: config.port }, []) });
     reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress, ...config.toolsets });
-    const urls = gatewayUrls(config.publicUrl);
+    const urls = gatewayUrls(config);
     const toolsets = createToolsetService({ db, writer, vault: createVault(loadMasterKeys(config)), clock, urls, onSpecChange: () => undefined });
     const actor = operator(options.workspace);
-    const spec = { schema: { type: 'OpenAPI', detail } };
+    const spec = { schema: { type: 'OpenAPI' as const, detail } };
+    const checked = await reconciler.tryConvert(spec);
+    if (!checked.ok) throw new Error(`the document did not convert: ${checked.message}`);
     let toolset;
     try {
       toolset = await toolsets.patch(actor, options.workspace, options.name, {
@@ -62,15 +65,10 @@ export async function importToolset(
       toolset = await toolsets.create(actor, options.workspace, { name: options.name, description: options.description ?? null, spec });
       out(`created toolset "${options.name}"`);
     }
-    await reconciler.reconcile({ workspaceId: options.workspace, name: options.name, generation: toolset.generation });
+    await reconciler.reconcile({ workspaceId: options.workspace, name: options.name, generation: toolset.generation }, checked.converted);
     const { status } = await toolsets.get(actor, options.workspace, options.name);
-    if (status.phase !== 'Installed') {
-      out(`the document did not convert: ${status.message ?? status.phase}`);
-      return false;
-    }
     out(`${status.outputs.tools.length} tools: ${status.outputs.tools.map((t) => t.name).join(', ')}`);
     out(`MCP URL: ${status.outputs.mcpServerConfig.url}`);
-    return true;
   } finally {
     // Its conversion worker would keep the command running.
     await reconciler?.stop();

@@ -1,7 +1,7 @@
 import { secretSpans } from './embedded-secrets.js';
 import { validationFailed, type FieldError } from './errors.js';
 import { normaliseKey } from './secret-keys.js';
-import { MASK, isSealed, maskInside, pointerOf } from './secrets.js';
+import { MASK, forEachString, isSealed, maskInside, pointerOf } from './secrets.js';
 
 /** Where a resource sends its secrets: each destination field's JSON Pointer and its value, secrets masked. */
 export type Destinations = ReadonlyMap<string, string>;
@@ -53,16 +53,9 @@ export function destinationsOf(settings: unknown, path: string): Map<string, str
 /** Paths of client input that keep a stored secret by its mask: the whole value, or a secret inside a URL. */
 export function keptSecretsOf(input: unknown, path: string): string[] {
   const kept: string[] = [];
-  const walk = (value: unknown, at: string): void => {
-    if (typeof value === 'string') {
-      if (value === MASK || secretSpans(value).some((span) => value.slice(span.start, span.end) === MASK)) kept.push(at);
-    } else if (Array.isArray(value)) {
-      value.forEach((item, index) => walk(item, `${at}/${index}`));
-    } else if (isRecord(value)) {
-      for (const [key, child] of Object.entries(value)) walk(child, pointerOf(at, key));
-    }
-  };
-  walk(input, path);
+  forEachString(input, path, (value, at) => {
+    if (value === MASK || secretSpans(value).some((span) => value.slice(span.start, span.end) === MASK)) kept.push(at);
+  });
   return kept;
 }
 

@@ -160,19 +160,19 @@ export function openSecrets(value: unknown, type: string | undefined, open: (sea
  */
 export function findSealedLooking(value: unknown, path: string): FieldError[] {
   const errors: FieldError[] = [];
-  const walk = (node: unknown, at: string): void => {
-    if (typeof node === 'string') {
-      if (node.includes(SEALED_PREFIX)) {
-        errors.push({ path: at, message: `holds a sealed value ("${SEALED_PREFIX}…"), which only plugboard writes; send the secret itself, or "${MASK}" to keep the stored one` });
-      }
-    } else if (Array.isArray(node)) {
-      node.forEach((item, index) => walk(item, `${at}/${index}`));
-    } else if (isRecord(node)) {
-      for (const [key, child] of Object.entries(node)) walk(child, pointerOf(at, key));
+  forEachString(value, path, (text, at) => {
+    if (text.includes(SEALED_PREFIX)) {
+      errors.push({ path: at, message: `holds a sealed value ("${SEALED_PREFIX}…"), which only plugboard writes; send the secret itself, or "${MASK}" to keep the stored one` });
     }
-  };
-  walk(value, path);
+  });
   return errors;
+}
+
+/** Calls `visit` with every string inside a JSON value and its JSON pointer (`path` + RFC 6901 tokens), in document order. */
+export function forEachString(value: unknown, path: string, visit: (text: string, at: string) => void): void {
+  if (typeof value === 'string') visit(value, path);
+  else if (Array.isArray(value)) value.forEach((item, index) => forEachString(item, `${path}/${index}`, visit));
+  else if (isRecord(value)) for (const [key, child] of Object.entries(value)) forEachString(child, pointerOf(path, key), visit);
 }
 
 /** Throws a validation failure naming every string of client input that looks sealed (see `findSealedLooking`). */

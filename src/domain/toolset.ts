@@ -20,18 +20,25 @@ export interface OpenApiToolRef {
   readonly path: string;
 }
 
-/** What the reconciler last made of a toolset's spec, in the DevS status shape. */
+/**
+ * What the reconciler last made of a toolset's spec, as stored: the DevS status shape without its URLs, which
+ * depend on the node that serves the toolset and are added when it is read (`withEndpoints`).
+ */
 export interface ToolsetStatus {
   readonly phase: ToolsetPhase;
   readonly message: string | null;
   readonly outputs: {
-    readonly urls: { readonly internetUrl: string; readonly intranetUrl: string };
-    readonly mcpServerConfig: { readonly url: string; readonly transportType: string; readonly headers: Readonly<Record<string, string>> };
     readonly openApiTools: readonly OpenApiToolRef[];
     readonly tools: readonly ToolsetTool[];
   };
   readonly observedTime: string | null;
   readonly observedGeneration: number | null;
+}
+
+/** Where the gateway serves a toolset, in DevS's status outputs. */
+export interface ToolsetEndpoints {
+  readonly urls: { readonly internetUrl: string; readonly intranetUrl: string };
+  readonly mcpServerConfig: { readonly url: string; readonly transportType: string; readonly headers: Readonly<Record<string, string>> };
 }
 
 /** How tool calls authenticate upstream: an API key in a header or the query; `value` is a secret. */
@@ -122,20 +129,25 @@ export interface Toolset {
   readonly updatedAt: string;
 }
 
+/** A toolset as read: its status outputs say where the gateway serves it. */
+export type ToolsetView = Toolset & { readonly status: ToolsetStatus & { readonly outputs: ToolsetStatus['outputs'] & ToolsetEndpoints } };
+
 /** The status of a toolset nobody has reconciled yet. */
-export function pendingStatus(urls: ToolsetStatus['outputs']['urls'], mcpUrl: string): ToolsetStatus {
-  return {
-    phase: 'Pending',
-    message: null,
-    outputs: {
-      urls,
-      mcpServerConfig: { url: mcpUrl, transportType: 'streamable-http', headers: { Authorization: 'Bearer <access-client secret>' } },
-      openApiTools: [],
-      tools: [],
-    },
-    observedTime: null,
-    observedGeneration: null,
+export const PENDING_STATUS: ToolsetStatus = {
+  phase: 'Pending',
+  message: null,
+  outputs: { openApiTools: [], tools: [] },
+  observedTime: null,
+  observedGeneration: null,
+};
+
+/** The toolset with where it is served put in its status, over any URLs an older version stored there. */
+export function withEndpoints(toolset: Toolset, mcpUrl: string): ToolsetView {
+  const endpoints: ToolsetEndpoints = {
+    urls: { internetUrl: mcpUrl, intranetUrl: mcpUrl },
+    mcpServerConfig: { url: mcpUrl, transportType: 'streamable-http', headers: { Authorization: 'Bearer <access-client secret>' } },
   };
+  return { ...toolset, status: { ...toolset.status, outputs: { ...toolset.status.outputs, ...endpoints } } };
 }
 
 /** A toolset's state for ETags and preconditions (DevS names its creation time `createdTime`). */

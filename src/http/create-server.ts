@@ -29,6 +29,8 @@ export interface ServerSetup {
   readonly metricsToken: string | undefined;
   /** Answers every failure no edge answered itself (unmatched routes, the router's own refusals). */
   readonly sendError: (error: FastifyError | DomainError | Error, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+  /** Where an unmatched request is sent instead of a 404 (a person opening `/` goes to the console); undefined for a 404. */
+  readonly redirectOf?: (request: FastifyRequest) => string | undefined;
   /**
    * A handler in front of Fastify for the hottest route (the gateway's tool calls): it returns false for every
    * request it does not take. `isClosing` turns true once the server closes.
@@ -105,9 +107,11 @@ export async function createServer(options: ServerSetup): Promise<FastifyInstanc
     });
   }
   app.setErrorHandler((error, request, reply) => options.sendError(error as Error, request, reply));
-  app.setNotFoundHandler((request, reply) =>
-    options.sendError(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const location = options.redirectOf?.(request);
+    if (location !== undefined) return reply.redirect(location);
+    return options.sendError(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply);
+  });
 
   app.addHook('preClose', async () => {
     closing = true;

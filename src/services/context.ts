@@ -15,6 +15,11 @@ export interface Actor {
   readonly requestId: string;
   /** Unset for callers that are not requests (the CLI, bootstrap). */
   readonly credential?: CallerCredential;
+  /**
+   * The origin (`http://host:port`) the caller addressed, from its Host header: only for URLs sent back to this
+   * caller, never stored. Unset for callers that are not requests, or whose Host is no host name.
+   */
+  readonly requestOrigin?: string;
 }
 
 /** A principal as a credential proved it. */

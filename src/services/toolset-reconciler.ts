@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { OpenApiToolRef, Toolset, ToolsetStatus, ToolsetTool } from '../domain/toolset.js';
+import type { OpenApiToolRef, Toolset, ToolsetSpec, ToolsetStatus, ToolsetTool } from '../domain/toolset.js';
 import { ConversionLimitError, type ConversionLimits } from '../openapi/conversion-limits.js';
 import { OpenApiError } from '../openapi/convert-openapi.js';
 import type { Db } from '../storage/database.js';
@@ -19,7 +19,7 @@ export interface ToolsetKey {
 }
 
 /** What a spec turned into: the tools to serve and, for OpenAPI, how to call each upstream. */
-interface Converted {
+export interface Converted {
   readonly tools: readonly ToolsetTool[];
   readonly openApiTools: readonly OpenApiToolRef[];
   readonly operations: Readonly<Record<string, unknown>>;
@@ -118,8 +118,23 @@ export function createToolsetReconciler(deps: {
     return Math.min(LAST_RETRY_MS, Math.max(FIRST_RETRY_MS, 2 * since));
   }
 
-  /** Reconciles one generation if this node wins its claim; true when it wrote a status. */
-  async function reconcile(key: ToolsetKey): Promise<boolean> {
+  /**
+   * Converts a spec without storing anything, for a caller that writes the toolset only if it converts (the CLI
+   * import); the message is the one a Failed status would carry.
+   */
+  async function tryConvert(spec: ToolsetSpec): Promise<{ ok: true; converted: Converted } | { ok: false; message: string }> {
+    try {
+      return { ok: true, converted: await convert(spec.schema.type, spec.schema.detail) };
+    } catch (error) {
+      return { ok: false, message: describeFailure(error) };
+    }
+  }
+
+  /**
+   * Reconciles one generation if this node wins its claim; true when it wrote a status. `converted` is what
+   * `tryConvert` made of this generation's spec, when the caller has it already.
+   */
+  async function reconcile(key: ToolsetKey, converted?: Converted): Promise<boolean> {
     const claimedAt = clock.now();
     const expires = new Date(Date.parse(claimedAt) + claimTtlMs).toISOString();
     if (!(await writer.write((tx) => toolsets.claimGeneration(tx, key, claimedAt, expires)))) return false;
@@ -129,13 +144,13 @@ export function createToolsetReconciler(deps: {
     let operations: Readonly<Record<string, unknown>> | undefined;
     let retryAt: string | undefined;
     try {
-      const converted = await convert(toolset.spec.schema.type, toolset.spec.schema.detail);
-      operations = converted.operations;
+      const { tools, openApiTools, operations: calls } = converted ?? (await convert(toolset.spec.schema.type, toolset.spec.schema.detail));
+      operations = calls;
       status = {
         ...toolset.status,
         phase: 'Installed',
         message: null,
-        outputs: { ...toolset.status.outputs, tools: converted.tools, openApiTools: converted.openApiTools },
+        outputs: { tools, openApiTools },
         observedTime: clock.now(),
         observedGeneration: key.generation,
       };
@@ -167,6 +182,7 @@ export function createToolsetReconciler(deps: {
 
   return {
     reconcile,
+    tryConvert,
     sweep,
     /** Reconcile soon, without making the caller wait. */
     trigger: (key: ToolsetKey) => track(reconcile(key)),

@@ -8,11 +8,13 @@ import { MASK, isSealed, refuseSealedInput } from '../domain/secrets.js';
 import {
   ToolsetCreateInput,
   ToolsetInput,
-  pendingStatus,
+  PENDING_STATUS,
   type Toolset,
   type ToolsetSpec,
   type ToolsetTool,
+  type ToolsetView,
   versionOf,
+  withEndpoints,
 } from '../domain/toolset.js';
 import { keepSpecUrls, maskSpecUrls } from '../domain/toolset-urls.js';
 import { compileCheck } from '../domain/validate.js';
@@ -28,9 +30,10 @@ import type { Vault } from './vault.js';
 const checkCreate = compileCheck(ToolsetCreateInput);
 const checkInput = compileCheck(ToolsetInput);
 
-/** Where a toolset's MCP endpoints are, for its status outputs. */
+/** Where the gateway serves a toolset, built for each read and never stored: it depends on the node that answers. */
 export interface GatewayUrls {
-  urlsOf(workspaceId: string, name: string): { internetUrl: string; intranetUrl: string; mcpUrl: string };
+  /** `requestOrigin`: the origin the caller addressed (`Actor.requestOrigin`), if it sent a usable one. */
+  mcpUrlOf(workspaceId: string, name: string, requestOrigin: string | undefined): string;
 }
 
 /** The two places a toolset spec holds a secret: the API key value, and the older `authorization.authConfig.key`. */
@@ -76,8 +79,8 @@ function sealSpec(vault: Vault, given: ToolsetSpec, stored: ToolsetSpec | undefi
   return sealed;
 }
 
-/** The read view: secrets masked. */
-export function viewToolset(toolset: Toolset): Toolset {
+/** The stored toolset with its secrets masked. */
+function maskToolset(toolset: Toolset): Toolset {
   const spec = maskSpecUrls(toolset.spec);
   const apiKey = spec.authConfig?.parameters.apiKeyParameter;
   const legacyKey = spec.authorization?.authConfig?.key;
@@ -113,6 +116,10 @@ export function createToolsetService(deps: {
   const { db, writer, vault, clock, urls, onSpecChange } = deps;
   const checkToolsetSecretsStay = createToolsetSecretsCheck();
 
+  /** The read view for this caller: secrets masked, and where the gateway serves the toolset as this caller reaches it. */
+  const viewToolset = (actor: Actor, toolset: Toolset): ToolsetView =>
+    withEndpoints(maskToolset(toolset), urls.mcpUrlOf(toolset.workspaceId, toolset.name, actor.requestOrigin));
+
   async function mutate(actor: Actor, workspaceId: string, name: string, precondition: Precondition | undefined, toInput: (current: Toolset) => unknown) {
     authorize(actor, 'toolset:update', workspaceId);
     // Checked once before the transaction too: a document that must be parsed for its servers is parsed here,
@@ -138,23 +145,23 @@ export function createToolsetService(deps: {
       return { toolset: next, specChanged };
     });
     if (result.specChanged) onSpecChange({ workspaceId, name, generation: result.toolset.generation });
-    return viewToolset(result.toolset);
+    return viewToolset(actor, result.toolset);
   }
 
   return {
-    async list(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<Toolset>> {
+    async list(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<ToolsetView>> {
       authorize(actor, 'toolset:read', workspaceId);
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
       const rows = await toolsets.listToolsets(db.kysely, workspaceId, after, request.limit + 1);
-      const items = rows.slice(0, request.limit).map(viewToolset);
+      const items = rows.slice(0, request.limit).map((row) => viewToolset(actor, row));
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.name) : null };
     },
 
-    async get(actor: Actor, workspaceId: string, name: string): Promise<Toolset> {
+    async get(actor: Actor, workspaceId: string, name: string): Promise<ToolsetView> {
       authorize(actor, 'toolset:read', workspaceId);
       const toolset = await toolsets.findToolset(db.kysely, workspaceId, name);
       if (!toolset) throw notFound(`Toolset "${name}"`);
-      return viewToolset(toolset);
+      return viewToolset(actor, toolset);
     },
 
     /** The tools the gateway serves for this toolset (the last ones that converted). */
@@ -163,12 +170,11 @@ export function createToolsetService(deps: {
       return pageOf(toolset.status.outputs.tools, (t) => t.name, request);
     },
 
-    async create(actor: Actor, workspaceId: string, body: unknown): Promise<Toolset> {
+    async create(actor: Actor, workspaceId: string, body: unknown): Promise<ToolsetView> {
       authorize(actor, 'toolset:create', workspaceId);
       const input = checkCreate(body);
       refuseSealedInput(input);
       const now = clock.now();
-      const { internetUrl, intranetUrl, mcpUrl } = urls.urlsOf(workspaceId, input.name);
       const uid = newUid();
       const owner = await sealOwnerIn(db.kysely, workspaceId, uid);
       const toolset: Toolset = {
@@ -181,7 +187,7 @@ export function createToolsetService(deps: {
         labels: input.labels ?? {},
         createdTime: now,
         spec: sealSpec(vault, input.spec, undefined, owner),
-        status: pendingStatus({ internetUrl, intranetUrl }, mcpUrl),
+        status: PENDING_STATUS,
         revision: 1,
         updatedAt: now,
       };
@@ -194,7 +200,7 @@ export function createToolsetService(deps: {
         () => conflict(`A toolset named "${input.name}" already exists in this workspace.`),
       );
       onSpecChange({ workspaceId, name: toolset.name, generation: 1 });
-      return viewToolset(toolset);
+      return viewToolset(actor, toolset);
     },
 
     /** PUT: description, labels and spec take the body's values (omitted optional fields are unset). */
@@ -210,7 +216,7 @@ export function createToolsetService(deps: {
       authorize(actor, 'toolset:update', workspaceId);
       refuseSealedInput(patch);
       return mutate(actor, workspaceId, name, precondition, (current) => {
-        const view = viewToolset(current);
+        const view = maskToolset(current);
         return applyMergePatch({ description: view.description, labels: view.labels, spec: view.spec }, patch);
       });
     },

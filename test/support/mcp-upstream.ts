@@ -12,16 +12,13 @@ export interface UpstreamMcp {
   close(): Promise<void>;
 }
 
-/** A stateless Streamable HTTP MCP server with two tools, on 127.0.0.1 and `port` (a free one by default). */
-export async function startUpstreamMcp(port = 0): Promise<UpstreamMcp> {
+/**
+ * Serves a new MCP server from `build` for each request over stateless Streamable HTTP (JSON answers), on
+ * 127.0.0.1 and `port` (a free one by default).
+ */
+async function serveStateless(build: () => Server | McpServer, port = 0): Promise<UpstreamMcp> {
   const server: HttpServer = createServer(async (request, response) => {
-    const mcp = new McpServer({ name: 'upstream', version: '1.0.0' });
-    mcp.registerTool('echo', { description: 'Echoes the text back', inputSchema: { text: z.string() } }, async ({ text }) => ({
-      content: [{ type: 'text', text }],
-    }));
-    mcp.registerTool('add', { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({
-      content: [{ type: 'text', text: String(a + b) }],
-    }));
+    const mcp = build();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     response.on('close', () => void transport.close());
     await mcp.connect(transport);
@@ -33,8 +30,26 @@ export async function startUpstreamMcp(port = 0): Promise<UpstreamMcp> {
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}/mcp`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
+}
+
+/** A stateless Streamable HTTP MCP server with two tools, on 127.0.0.1 and `port` (a free one by default). */
+export function startUpstreamMcp(port = 0): Promise<UpstreamMcp> {
+  return serveStateless(() => {
+    const mcp = new McpServer({ name: 'upstream', version: '1.0.0' });
+    mcp.registerTool('echo', { description: 'Echoes the text back', inputSchema: { text: z.string() } }, async ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }));
+    mcp.registerTool('add', { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({
+      content: [{ type: 'text', text: String(a + b) }],
+    }));
+    return mcp;
+  }, port);
 }
 
 /**
@@ -43,7 +58,7 @@ export async function startUpstreamMcp(port = 0): Promise<UpstreamMcp> {
  */
 export async function startEndlessMcp(perPage = 10): Promise<UpstreamMcp & { pagesServed(): number }> {
   let pages = 0;
-  const server: HttpServer = createServer(async (request, response) => {
+  const upstream = await serveStateless(() => {
     const mcp = new Server({ name: 'endless', version: '1.0.0' }, { capabilities: { tools: {} } });
     mcp.setRequestHandler(ListToolsRequestSchema, async (list) => {
       const page = Number(list.params?.cursor ?? 0);
@@ -55,21 +70,7 @@ export async function startEndlessMcp(perPage = 10): Promise<UpstreamMcp & { pag
       }));
       return { tools, nextCursor: String(page + 1) };
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    response.on('close', () => void transport.close());
-    await mcp.connect(transport);
-    let body = '';
-    for await (const chunk of request) body += chunk;
-    await transport.handleRequest(request, response, body === '' ? undefined : JSON.parse(body));
+    return mcp;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    pagesServed: () => pages,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { ...upstream, pagesServed: () => pages };
 }

@@ -3,6 +3,7 @@ import type { AccessKeyService, SigningKey } from '../../services/access-key-ser
 import type { NonceService } from '../../services/nonce-service.js';
 import { authenticateAlibaba, type AuthOptions } from './authenticate.js';
 import { nulCharacterAt, nulCharacterFound } from '../../domain/nul-character.js';
+import { requestOriginOf } from '../../http/request-origin.js';
 import { AlibabaError } from './errors.js';
 import { mediaTypeOf } from '../../http/media-type.js';
 
@@ -78,7 +79,7 @@ export function registerAlibabaAuth(app: FastifyInstance, deps: AlibabaDeps, opt
       options,
     );
     signers.set(request, signer);
-    request.actor = { principal: signer.principal, requestId: request.id };
+    request.actor = { principal: signer.principal, requestId: request.id, requestOrigin: requestOriginOf(request) };
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-acs-request-id', request.id);
