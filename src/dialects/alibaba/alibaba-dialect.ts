@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Dialect } from '../dialect.js';
 import type { Services } from '../../services/services.js';
 import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
-import { bailianDialect } from './bailian/index.js';
-import { dataworksDialect } from './dataworks/index.js';
-import { devsDialect } from './devs/index.js';
+import { bailianDialect } from './bailian/bailian-dialect.js';
+import { dataworksDialect } from './dataworks/dataworks-dialect.js';
+import { devsDialect } from './devs/devs-dialect.js';
 import { DEVS_VERSION } from './devs/wire.js';
 
 export interface AlibabaDeps {
