@@ -1,53 +1,24 @@
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import { createMetrics } from './api/metrics.js';
-import { createEgressPolicy, type EgressPolicy } from './egress/egress-policy.js';
+import { createMetrics } from './http/metrics.js';
+import { createEgressPolicy } from './egress/egress-policy.js';
 import { ownListeners } from './egress/own-listeners.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
-import { buildServer } from './api/server.js';
+import { buildServer } from './build-server.js';
 import { isReachable, migrateToLatest, openDb, type Db } from './storage/database.js';
-import { createWriter, type Writer } from './storage/writer.js';
-import { createToolsetService, type GatewayUrls } from './services/toolset-service.js';
+import { createWriter } from './storage/writer.js';
+import type { GatewayUrls } from './services/toolset-service.js';
+import { createServices, type Services } from './services/services.js';
 import { createToolsetReconciler, type ToolsetReconciler } from './services/toolset-reconciler.js';
-import { createAccessClientService } from './services/access-client-service.js';
-import { createGatewayService, type GatewayOptions } from './services/gateway-service.js';
-import { createAccessKeyService } from './services/access-key-service.js';
-import { createAccessService } from './services/access-service.js';
-import { createAuditService } from './services/audit-service.js';
-import { createIdempotencyService } from './services/idempotency-service.js';
 import { bootstrapEmptyStore } from './services/bootstrap.js';
-import { createConnectionService } from './services/connection-service.js';
-import { createConnectionTester, type ConnectionTester } from './services/connection-tester.js';
-import { createConnectorPartsService } from './services/connector-parts-service.js';
-import { createConnectorService } from './services/connector-service.js';
-import { createNonceService, type NonceService } from './services/nonce-service.js';
+import { createConnectionTester } from './services/connection-tester.js';
 import { systemClock, type Clock } from './services/context.js';
 import { loadOrCreateKeyFile } from './services/master-keys.js';
 import { createVault, type Vault } from './services/vault.js';
-import { createTokenService } from './services/token-service.js';
-import { createWorkspaceService } from './services/workspace-service.js';
 import { VERSION_INFO } from './services/version-info.js';
-
-/** Every service, built once; the edges receive this and nothing else. */
-export interface Services {
-  readonly workspaces: ReturnType<typeof createWorkspaceService>;
-  readonly connectors: ReturnType<typeof createConnectorService>;
-  readonly connectorParts: ReturnType<typeof createConnectorPartsService>;
-  readonly connections: ReturnType<typeof createConnectionService>;
-  readonly access: ReturnType<typeof createAccessService>;
-  readonly accessKeys: ReturnType<typeof createAccessKeyService>;
-  readonly accessClients: ReturnType<typeof createAccessClientService>;
-  readonly tokens: ReturnType<typeof createTokenService>;
-  readonly audit: ReturnType<typeof createAuditService>;
-  readonly toolsets: ReturnType<typeof createToolsetService>;
-  readonly idempotency: ReturnType<typeof createIdempotencyService>;
-  readonly gateway: ReturnType<typeof createGatewayService>;
-  /** Nonces of signed requests (vendor dialects), shared by every node. */
-  readonly nonces: NonceService;
-}
 
 export interface App {
   readonly config: Config;
@@ -109,38 +80,6 @@ export function gatewayUrls(config: Pick<Config, 'publicUrl' | 'isPublicUrlSet'>
       const base = config.isPublicUrlSet ? config.publicUrl : (requestOrigin ?? config.publicUrl);
       return `${base}/mcp/${encodeURIComponent(workspaceId)}/${encodeURIComponent(name)}`;
     },
-  };
-}
-
-export function createServices(deps: {
-  db: Db;
-  writer: Writer;
-  vault: Vault;
-  clock: Clock;
-  tester: ConnectionTester;
-  reconciler: Pick<ToolsetReconciler, 'trigger'>;
-  urls: GatewayUrls;
-  gateway: GatewayOptions;
-  egress: EgressPolicy;
-  /** Keeps request nonces in Redis instead of the store. */
-  redisUrl?: string;
-}): Services {
-  const { db, writer, vault, clock, tester, reconciler, urls } = deps;
-  const connectors = createConnectorService({ db, writer, vault, clock });
-  return {
-    workspaces: createWorkspaceService({ db, writer, clock }),
-    connectors,
-    connectorParts: createConnectorPartsService({ connectors, vault, clock }),
-    connections: createConnectionService({ db, writer, vault, clock, tester }),
-    access: createAccessService({ db, writer, clock }),
-    accessKeys: createAccessKeyService({ db, writer, vault, clock }),
-    accessClients: createAccessClientService({ db, writer, clock }),
-    tokens: createTokenService({ db, writer, clock }),
-    audit: createAuditService({ db }),
-    idempotency: createIdempotencyService({ writer, clock }),
-    toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
-    gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress }),
-    nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
   };
 }
 

@@ -1,36 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { etagOf, ifNoneMatchHits, parseEtagList, type Precondition, type Versioned } from '../domain/etag.js';
-import { DomainError } from '../domain/errors.js';
+import { etagOf, ifNoneMatchHits, parseEtagList, type Versioned } from '../domain/etag.js';
 import { DEFAULT_PAGE_SIZE, type Page, type PageRequest } from '../domain/page.js';
-import type { Actor } from '../services/context.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The authenticated caller; set by the auth hook on every /api/v1 route. */
-    actor: Actor;
-  }
-}
-
-/** Options every route module receives from the server. */
-export interface RouteOptions {
-  readonly requireIfMatch: boolean;
-}
-
-/**
- * The caller's If-Match, for the service to check inside its write. With `requireIfMatch` on, a write
- * without one is refused (428) so that nobody overwrites a change they never saw.
- */
-export function preconditionOf(request: FastifyRequest, options: RouteOptions): Precondition {
-  const ifMatch = parseEtagList(request.headers['if-match']);
-  if (ifMatch === undefined && options.requireIfMatch) {
-    throw new DomainError(
-      'precondition-required',
-      'This server requires If-Match on updates and deletes: send the ETag you last read.',
-    );
-  }
-  return ifMatch === undefined ? {} : { ifMatch };
-}
 
 export function pageRequestOf(query: { limit?: number; cursor?: string }): PageRequest {
   return { limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor };

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode, type FieldError } from '../domain/errors.js';
-import { toFieldErrors } from '../domain/validate.js';
+import { toDomainError, type FastifyWording } from '../http/to-domain-error.js';
 
 /** HTTP status of every domain error code: the one map from the core's failures to the native API. */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -63,48 +63,27 @@ export function problemOf(code: ErrorCode | 'internal', detail: string, requestI
   };
 }
 
-const VALIDATION_PREFIX: Record<string, string> = { body: '', querystring: 'query', params: 'path', headers: 'header' };
-
-/** Fastify's own request failures (parsing, limits, schema validation), as domain codes. */
-function fromFastify(error: FastifyError): { code: ErrorCode; detail: string; errors?: FieldError[] } | undefined {
-  if (error.validation) {
-    const errors = toFieldErrors(error.validation, VALIDATION_PREFIX[error.validationContext ?? 'body'] ?? '');
-    const where = error.validationContext === 'body' ? 'body' : error.validationContext === 'querystring' ? 'query string' : 'path';
-    return { code: 'validation-failed', detail: `The request ${where} is not valid: ${errors.map((e) => `${e.path || where} ${e.message}`).join('; ')}.`, errors };
-  }
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'payload-too-large', detail: 'The request body is larger than this server accepts (BODY_LIMIT).' };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { code: 'unsupported-media-type', detail: 'Send JSON: Content-Type application/json (or application/merge-patch+json for PATCH).' };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { code: 'validation-failed', detail: 'The request body is empty; send a JSON object.' };
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { code: 'validation-failed', detail: `The request body is not valid JSON: ${error.message}` };
-  }
-  if (error instanceof SyntaxError || error.statusCode === 400) {
-    return { code: 'validation-failed', detail: `The request could not be read: ${error.message}` };
-  }
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    const code = (Object.entries(STATUS_OF).find(([, status]) => status === error.statusCode)?.[0] as ErrorCode | undefined) ?? 'bad-request';
-    return { code, detail: error.message };
-  }
-  return undefined;
-}
+/** The native API's words for Fastify's own failures (parsing, limits, schema validation). */
+const NATIVE_WORDING: FastifyWording = {
+  validation: ({ errors, context }) => {
+    const where = context === 'body' ? 'body' : context === 'querystring' ? 'query string' : 'path';
+    return new DomainError('validation-failed', `The request ${where} is not valid: ${errors.map((e) => `${e.path || where} ${e.message}`).join('; ')}.`, errors);
+  },
+  'body-too-large': () => new DomainError('payload-too-large', 'The request body is larger than this server accepts (BODY_LIMIT).'),
+  'media-type': () => new DomainError('unsupported-media-type', 'Send JSON: Content-Type application/json (or application/merge-patch+json for PATCH).'),
+  unreadable: ({ message }) => new DomainError('validation-failed', `The request could not be read: ${message}`),
+  status: ({ status, message }) => new DomainError((Object.entries(STATUS_OF).find(([, code]) => code === status)?.[0] as ErrorCode | undefined) ?? 'bad-request', message),
+};
 
 /** The native API's error handler: every failure leaves as problem+json; unknown ones are logged once as 500s. */
 export function sendProblem(error: FastifyError | DomainError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   let problem: Problem;
-  if (error instanceof DomainError) {
-    problem = problemOf(error.code, error.message, request.id, error.errors);
+  const known = toDomainError(error, NATIVE_WORDING);
+  if (known) {
+    problem = problemOf(known.code, known.message, request.id, known.errors);
   } else {
-    const known = fromFastify(error as FastifyError);
-    if (known) {
-      problem = problemOf(known.code, known.detail, request.id, known.errors);
-    } else {
-      request.log.error({ err: error }, 'request failed');
-      problem = problemOf('internal', 'Something went wrong on our side. Quote the request id when you report it.', request.id);
-    }
+    request.log.error({ err: error }, 'request failed');
+    problem = problemOf('internal', 'Something went wrong on our side. Quote the request id when you report it.', request.id);
   }
   if (problem.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="plugboard"');
   return reply.code(problem.status).type('application/problem+json').send(problem);

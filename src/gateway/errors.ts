@@ -1,5 +1,6 @@
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { isDomainError, type DomainError } from '../domain/errors.js';
+import { fastifyFailureOf } from '../http/to-domain-error.js';
 
 /** A failure of the transport itself (a missing session header, say), with the HTTP status it is answered with. */
 export class TransportError extends Error {
@@ -53,13 +54,14 @@ export function toGatewayFailure(error: unknown, requestId: string, inRequest = 
     const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="plugboard-mcp"' } : {};
     return { status, error: { code: SERVER_ERROR, message: error.message }, headers };
   }
-  const fastify = error as { statusCode?: number; code?: string; message?: string } | null;
-  if (fastify?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, error: { code: ErrorCode.InvalidRequest, message: 'The request body is too large.' }, headers: {} };
-  if (fastify?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+  // Fastify's own refusals are the transport's: JSON-RPC's InvalidRequest, unlike the same codes from the core.
+  const fastify = fastifyFailureOf(error);
+  if (fastify?.kind === 'body-too-large') return { status: 413, error: { code: ErrorCode.InvalidRequest, message: 'The request body is too large.' }, headers: {} };
+  if (fastify?.kind === 'media-type') {
     return { status: 415, error: { code: ErrorCode.InvalidRequest, message: 'Unsupported Media Type: Content-Type must be application/json.' }, headers: {} };
   }
-  if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
-    return { status: fastify.statusCode, error: { code: ErrorCode.InvalidRequest, message: fastify.message ?? 'Bad request.' }, headers: {} };
+  if (fastify?.status !== undefined && fastify.status >= 400 && fastify.status < 500) {
+    return { status: fastify.status, error: { code: ErrorCode.InvalidRequest, message: fastify.message }, headers: {} };
   }
   return { status: inRequest ? 200 : 500, error: { code: ErrorCode.InternalError, message: `Internal error (request ${requestId}).` }, headers: {} };
 }

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Metrics } from '../api/metrics.js';
+import type { Metrics } from '../http/metrics.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { TransportError } from './errors.js';
-import type { GatewayAnswer, GatewayExchanges, Params } from './index.js';
+import type { GatewayAnswer, GatewayExchanges, Params } from './gateway-routes.js';
 
 export interface FastPathOptions {
   readonly exchanges: GatewayExchanges;

@@ -6,7 +6,7 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import { parseJsonInput } from '../api/json-input.js';
+import { parseJsonInput } from '../domain/json-input.js';
 import { VERSION_INFO } from '../services/version-info.js';
 import type { GatewayService, ServedToolset } from '../services/gateway-service.js';
 import { TransportError, toGatewayFailure } from './errors.js';

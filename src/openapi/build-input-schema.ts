@@ -1,4 +1,4 @@
-import type { ToolOperation, ToolParameter } from './convert-openapi.js';
+import type { ToolOperation, ToolParameter } from './tool-operation.js';
 import { isRecord } from './json-pointer.js';
 import type { JsonSchema } from './merge-all-of.js';
 import type { InputParameter } from './read-parameters.js';

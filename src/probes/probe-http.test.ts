@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { probeConnection, type ProbeResult } from './probe-connection.js';
+import { probeConnection } from './probe-connection.js';
+import type { ProbeResult } from './probe.js';
 import { defaultEgress } from '../../test/support/egress.js';
 import { assertNoSocketTo, closedPort, probeHungServer } from '../../test/support/probe-servers.js';
 

@@ -2,7 +2,7 @@ import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { pinnedLookup } from '../egress/egress-connect.js';
 import { describeNetworkError, messageOf } from './describe-network-error.js';
-import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe-connection.js';
+import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe.js';
 import { runProbe, type Verdict } from './run-probe.js';
 
 /**

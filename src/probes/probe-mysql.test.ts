@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from 'mysql2/promise';
-import { probeConnection, type ProbeResult } from './probe-connection.js';
+import { probeConnection } from './probe-connection.js';
+import type { ProbeResult } from './probe.js';
 import { defaultEgress } from '../../test/support/egress.js';
 import { assertNoSocketTo, probeHungServer, requireService } from '../../test/support/probe-servers.js';
 

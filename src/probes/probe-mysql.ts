@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { createConnection } from 'mysql2';
 import { describeNetworkError, messageOf } from './describe-network-error.js';
-import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe-connection.js';
+import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe.js';
 import { readSettings } from './read-settings.js';
 import { runProbe } from './run-probe.js';
 

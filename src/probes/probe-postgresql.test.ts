@@ -1,6 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { probeConnection, type ProbeResult } from './probe-connection.js';
+import { probeConnection } from './probe-connection.js';
+import type { ProbeResult } from './probe.js';
 import { defaultEgress } from '../../test/support/egress.js';
 import { assertNoSocketTo, probeHungServer, requireService } from '../../test/support/probe-servers.js';
 

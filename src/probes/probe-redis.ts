@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describeNetworkError, messageOf } from './describe-network-error.js';
 import { serverNameOf } from '../egress/egress-connect.js';
-import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe-connection.js';
+import type { ProbeOptions, ProbeResult, ProbeTarget } from './probe.js';
 import { readSettings } from './read-settings.js';
 import { runProbe } from './run-probe.js';
 

@@ -1,4 +1,4 @@
-import type { ProbeResult } from './probe-connection.js';
+import type { ProbeResult } from './probe.js';
 
 /** Where a probe connects; `address` is how messages name it. */
 export interface Endpoint {

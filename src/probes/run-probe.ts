@@ -1,6 +1,6 @@
 import { isUnreachable } from '../egress/egress-connect.js';
 import { EgressRefused, type EgressPolicy, type ResolvedAddress } from '../egress/egress-policy.js';
-import type { ProbeResult } from './probe-connection.js';
+import type { ProbeResult } from './probe.js';
 
 /** What a probe's round trip concluded: reachable (with a note for the message) or not. */
 export type Verdict = { readonly ok: true; readonly note?: string } | { readonly ok: false; readonly message: string };

@@ -3,7 +3,8 @@ import type { Connector } from '../domain/connector.js';
 import { validationFailed } from '../domain/errors.js';
 import { openSecrets } from '../domain/secrets.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
-import { PROBED_TYPES, probeConnection, type ProbeResult } from '../probes/probe-connection.js';
+import { PROBED_TYPES, probeConnection } from '../probes/probe-connection.js';
+import type { ProbeResult } from '../probes/probe.js';
 import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 
 /** Tries a connection's settings against the real system. */

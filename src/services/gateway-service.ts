@@ -10,9 +10,9 @@ import type { ToolsetSpec } from '../domain/toolset.js';
 import { toFieldErrors } from '../domain/validate.js';
 import { egressFetch } from '../egress/egress-connect.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
-import { createUpstreamClient, redactCredential, type UpstreamCredential } from '../gateway/call-openapi-tool.js';
-import { createSessionIds, sessionHash, type SessionClaims } from '../gateway/session-ids.js';
-import type { ToolOperation } from '../openapi/convert-openapi.js';
+import { createUpstreamClient, redactCredential, type UpstreamCredential } from './call-openapi-tool.js';
+import { createSessionIds, sessionHash, type SessionClaims } from './session-ids.js';
+import type { ToolOperation } from '../openapi/tool-operation.js';
 import { createStampedCache } from '../storage/change-stamps.js';
 import type { Db } from '../storage/database.js';
 import * as gateway from '../storage/gateway-repo.js';
@@ -60,7 +60,7 @@ export interface ServedToolset {
   readonly mcpTarget: McpTarget | null;
 }
 
-export interface GatewayOptions {
+export interface GatewayServiceOptions {
   readonly upstreamTimeoutMs: number;
   readonly maxResponseBytes: number;
   readonly sessionTtlSeconds: number;
@@ -121,7 +121,7 @@ function redactMcpResult(result: CallToolResult, credential: UpstreamCredential 
  * toolset's uid (and revision), so a toolset or workspace deleted and created again under the same names, whose
  * revision starts again at 1, never gets the old one's tools, upstream or credential.
  */
-export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; options: GatewayOptions; egress: EgressPolicy }) {
+export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; options: GatewayServiceOptions; egress: EgressPolicy }) {
   const { db, writer, vault, clock, options } = deps;
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
   /** Compiled toolsets by uid. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import type { ProbeResult } from '../../src/probes/probe-connection.js';
+import type { ProbeResult } from '../../src/probes/probe.js';
 
 /** Fails with the service's name and address when nothing listens there: these tests need the real thing. */
 export async function requireService(name: string, host: string, port: number): Promise<void> {

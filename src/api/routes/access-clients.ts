@@ -4,7 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ACCESS_CLIENT_STATUSES, AccessClientCreateInput, AccessClientFields, AccessClientId, RotateSecretInput } from '../../domain/access-client.js';
 import { Slug } from '../../domain/common.js';
 import type { AccessClientService, IssuedClientSecret } from '../../services/access-client-service.js';
-import { errorResponses, pageRequestOf, preconditionOf, sendPage, sendVersioned, withoutFields, writeErrorResponses, type RouteOptions } from '../http.js';
+import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
+import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { MergePatchBody, PageQuery, Uid, pageOf } from '../schemas.js';
 
 const Timestamp = Type.String({ format: 'date-time' });

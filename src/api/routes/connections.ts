@@ -4,7 +4,8 @@ import { ConnectionInput, MAX_CONNECTION_ID } from '../../domain/connection.js';
 import { notFound } from '../../domain/errors.js';
 import { Slug } from '../../domain/common.js';
 import type { ConnectionService } from '../../services/connection-service.js';
-import { errorResponses, pageRequestOf, preconditionOf, sendPage, sendVersioned, withoutFields, writeErrorResponses, type RouteOptions } from '../http.js';
+import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
+import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { ConnectionPutBody, ConnectionView, MergePatchBody, PageQuery, pageOf } from '../schemas.js';
 
 const WorkspaceParams = Type.Object({ workspaceId: Slug });

@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Slug } from '../../domain/common.js';
 import type { ConnectorPartsService } from '../../services/connector-parts-service.js';
-import { errorResponses, pageRequestOf, preconditionOf, sendPage, sendVersioned, withoutFields, writeErrorResponses, type RouteOptions } from '../http.js';
+import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
+import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { AuthSchemeConfigBody, AuthSchemeConfigView, MergePatchBody, PageQuery, VersionBody, VersionView, pageOf } from '../schemas.js';
 
 const ConnectorParams = Type.Object({ workspaceId: Slug, connectorId: Slug });

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ConnectorCreateInput } from '../../domain/connector.js';
 import { Slug } from '../../domain/common.js';
 import type { ConnectorService, ConnectorWrite } from '../../services/connector-service.js';
-import { errorResponses, pageRequestOf, preconditionOf, sendPage, sendVersioned, withoutFields, writeErrorResponses, type RouteOptions } from '../http.js';
+import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
+import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { ConnectorPutBody, ConnectorView, MergePatchBody, PageQuery, pageOf } from '../schemas.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Slug } from '../../domain/common.js';
 import { TOOLSET_NAME_PATTERN, TOOLSET_PHASES, ToolsetCreateInput, ToolsetFields, ToolsetSpec, versionOf } from '../../domain/toolset.js';
 import type { ToolsetService } from '../../services/toolset-service.js';
-import { errorResponses, pageRequestOf, preconditionOf, sendPage, sendVersioned, withoutFields, writeErrorResponses, type RouteOptions } from '../http.js';
+import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
+import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { MergePatchBody, PageQuery, pageOf } from '../schemas.js';
 
 const WorkspaceParams = Type.Object({ workspaceId: Slug });

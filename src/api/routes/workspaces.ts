@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkspaceCreateInput } from '../../domain/workspace.js';
 import { Slug } from '../../domain/common.js';
 import type { WorkspaceService } from '../../services/workspace-service.js';
-import { errorResponses, pageRequestOf, preconditionOf, sendPage, sendVersioned, withoutFields, writeErrorResponses, type RouteOptions } from '../http.js';
+import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
+import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { MergePatchBody, PageQuery, WorkspacePutBody, WorkspaceView, pageOf } from '../schemas.js';
 
 const Params = Type.Object({ workspaceId: Slug });

@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode, type FieldError } from '../../domain/errors.js';
+import { toDomainError, type FastifyFailure, type FastifyWording } from '../../http/to-domain-error.js';
 
 /** A failure already in Alibaba's terms (signature checks, a product's own parameter rules). */
 export class AlibabaError extends Error {
@@ -47,15 +48,9 @@ export interface AlibabaErrorStyle {
   readonly extraFields?: (status: number) => Record<string, unknown>;
 }
 
-/** Fastify's own failures (body too large, unreadable body) as core errors; undefined for bugs. */
-function fromFastify(error: FastifyError): DomainError | undefined {
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new DomainError('payload-too-large', 'The request body is larger than this server accepts.');
-  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new DomainError('unsupported-media-type', 'This content type is not accepted here.');
-  if (error.validation || error instanceof SyntaxError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
-    return new DomainError('bad-request', `The request could not be read: ${error.message}`);
-  }
-  return undefined;
-}
+/** Fastify's own failures in Alibaba's words: anything unreadable is one `InvalidParameter`. */
+const unreadable = ({ message }: FastifyFailure) => new DomainError('bad-request', `The request could not be read: ${message}`);
+const ALIBABA_WORDING: FastifyWording = { validation: unreadable, 'empty-json': unreadable, 'invalid-json': unreadable, unreadable, status: unreadable };
 
 function messageOf(error: DomainError, style: AlibabaErrorStyle): string {
   if (error.code !== 'validation-failed' || error.errors.length === 0 || !style.fieldName) return error.message;
@@ -77,7 +72,7 @@ export function alibabaErrorHandler(style: AlibabaErrorStyle = {}) {
       message = error.message;
       for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
     } else {
-      const known = error instanceof DomainError ? error : fromFastify(error as FastifyError);
+      const known = toDomainError(error, ALIBABA_WORDING);
       if (known) {
         [status, code] = style.codes?.[known.code] ?? DEFAULT_CODES[known.code];
         message = messageOf(known, style);

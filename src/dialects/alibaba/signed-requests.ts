@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessKeyService, SigningKey } from '../../services/access-key-service.js';
 import type { NonceService } from '../../services/nonce-service.js';
 import { authenticateAlibaba, type AuthOptions } from './authenticate.js';
-import { nulCharacterAt, nulCharacterFound } from '../../api/nul-character.js';
+import { nulCharacterAt, nulCharacterFound } from '../../domain/nul-character.js';
 import { requestOriginOf } from '../../http/request-origin.js';
 import { AlibabaError } from './errors.js';
+import { mediaTypeOf } from '../../http/media-type.js';
 
 export interface AlibabaDeps {
   readonly accessKeys: AccessKeyService;
@@ -25,7 +26,7 @@ export function signerOf(request: FastifyRequest): SigningKey {
 }
 
 const isForm = (request: FastifyRequest) =>
-  (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+  mediaTypeOf(request.headers) === 'application/x-www-form-urlencoded';
 
 /** Decoded `name=value` pairs; a repeated name keeps its last value, as the SDKs never repeat one. */
 export function parametersOf(text: string): Record<string, string> {

@@ -1,6 +1,6 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode } from '../../domain/errors.js';
-import { toFieldErrors } from '../../domain/validate.js';
+import { toDomainError, type FastifyFailure, type FastifyWording } from '../../http/to-domain-error.js';
 
 /** A Fabric call that was not answered within the server's limit (HUAWEI_FABRIC_TIMEOUT_MS). */
 export class RequestTimedOut extends Error {
@@ -69,22 +69,19 @@ function fromDomain(error: DomainError): FabricError {
   return flat(mapped.status, mapped.code, error.message, mapped.solution);
 }
 
-const VALIDATION_PREFIX: Record<string, string> = { body: '', querystring: 'query', params: 'path', headers: 'header' };
-
-/** Fastify's own request failures (schema validation, body limits), as domain errors. */
-function fromFastify(error: FastifyError): DomainError | undefined {
-  if (error.validation) {
-    const errors = toFieldErrors(error.validation, VALIDATION_PREFIX[error.validationContext ?? 'body'] ?? '');
-    // Spring's wording, which Fabric's own 400s carry, followed by every field that failed.
-    const reason = errors.map((e) => `${e.path || 'body'} ${e.message}`).join('; ');
-    return new DomainError('validation-failed', `failed to read http request, please check your input, code: 400, reason: ${reason}`, errors);
-  }
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new DomainError('payload-too-large', 'The request body is larger than this server accepts.');
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    return new DomainError('bad-request', `failed to read http request, please check your input, code: 400, reason: ${error.message}`);
-  }
-  return undefined;
-}
+/** Fastify's own failures in Fabric's words (Spring's, which Fabric's own 400s carry); a bare SyntaxError is a bug here. */
+const readFailed = ({ status, message }: FastifyFailure) =>
+  status !== undefined && status >= 400 && status < 500 ? new DomainError('bad-request', `failed to read http request, please check your input, code: 400, reason: ${message}`) : undefined;
+const FABRIC_WORDING: FastifyWording = {
+  // Spring's wording followed by every field that failed.
+  validation: ({ errors }) =>
+    new DomainError('validation-failed', `failed to read http request, please check your input, code: 400, reason: ${errors.map((e) => `${e.path || 'body'} ${e.message}`).join('; ')}`, errors),
+  'media-type': readFailed,
+  'empty-json': readFailed,
+  'invalid-json': readFailed,
+  unreadable: readFailed,
+  status: readFailed,
+};
 
 /** The one map from any failure to Fabric's error body; `internal` is true for the failures nobody anticipated. */
 export function fabricErrorOf(error: unknown): FabricError & { internal: boolean } {
@@ -92,7 +89,7 @@ export function fabricErrorOf(error: unknown): FabricError & { internal: boolean
   if (error instanceof RequestTimedOut) {
     return { ...flat(408, TIMEOUT, error.message, 'Retry later; the change may have been made, so read the access client before repeating a write.'), internal: false };
   }
-  const known = error instanceof Error ? fromFastify(error as FastifyError) : undefined;
+  const known = toDomainError(error, FABRIC_WORDING);
   if (known) return { ...fromDomain(known), internal: false };
   return { ...flat(500, INTERNAL, 'internal error', 'Retry later. Quote the X-Request-Id of this answer when you report it.'), internal: true };
 }

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Services } from '../../app.js';
-import { preconditionOf } from '../../api/http.js';
+import type { Services } from '../../services/services.js';
+import { preconditionOf } from '../../http/precondition.js';
 import { Slug } from '../../domain/common.js';
 import { MAX_CONNECTION_ID, type Connection } from '../../domain/connection.js';
 import { etagOf } from '../../domain/etag.js';
 import { DomainError, conflict, fieldError, notFound, validationFailed } from '../../domain/errors.js';
 import type { Actor } from '../../services/context.js';
-import { WindowQuery, windowRequestOf, type Reader } from './routes.js';
+import { WindowQuery, windowRequestOf, type Reader } from './reader.js';
 import { connectionInputOf, connectionOut, connectionSummaryOut, credentialPathsOf, decodeConnectionCreate, decodeConnectionUpdate, reorderedCredentials } from './wire.js';
 
 const ConnectorParams = Type.Object({ organisationId: Slug, connectorId: Slug });

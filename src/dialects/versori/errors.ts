@@ -1,6 +1,6 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode, type FieldError } from '../../domain/errors.js';
-import { toFieldErrors } from '../../domain/validate.js';
+import { toDomainError, type FastifyWording } from '../../http/to-domain-error.js';
 import { versoriFieldOf } from './wire.js';
 
 /** Versori's error body for every non-2xx answer (`Error` in its API document). */
@@ -31,29 +31,23 @@ const STATUS: Record<ErrorCode | 'internal', [number, string]> = {
   internal: [500, 'internal'],
 };
 
-const CONTEXT: Record<string, string> = { querystring: 'query', params: 'path', headers: 'header', body: '' };
+const couldNotRead = () => new DomainError('bad-request', 'The request could not be read.');
+const BY_STATUS: Readonly<Record<number, () => DomainError>> = {
+  404: () => new DomainError('not-found', 'No such route.'),
+  405: () => new DomainError('method-not-allowed', 'That method is not allowed here.'),
+  413: () => new DomainError('payload-too-large', 'The request body is larger than this server accepts.'),
+  415: () => new DomainError('unsupported-media-type', 'Send JSON: Content-Type application/json.'),
+};
 
-/** Fastify's own request failures (parsing, limits, path and query validation) as core codes. */
-function fromFastify(error: FastifyError): DomainError | undefined {
-  if (error.validation) {
-    const errors = toFieldErrors(error.validation, CONTEXT[error.validationContext ?? 'body'] ?? '');
-    return new DomainError('validation-failed', `The request is not valid: ${errors.map((e) => `${versoriFieldOf(e.path)} ${e.message}`).join('; ')}.`, errors);
-  }
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new DomainError('payload-too-large', 'The request body is larger than this server accepts.');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new DomainError('unsupported-media-type', 'Send JSON: Content-Type application/json.');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new DomainError('validation-failed', 'The request body is not valid JSON.');
-  }
-  if (error instanceof SyntaxError || error.statusCode === 400) return new DomainError('bad-request', 'The request could not be read.');
-  if (error.statusCode === 404) return new DomainError('not-found', 'No such route.');
-  if (error.statusCode === 405) return new DomainError('method-not-allowed', 'That method is not allowed here.');
-  if (error.statusCode === 413) return new DomainError('payload-too-large', 'The request body is larger than this server accepts.');
-  if (error.statusCode === 415) return new DomainError('unsupported-media-type', 'Send JSON: Content-Type application/json.');
-  return undefined;
-}
+/** Fastify's own failures (parsing, limits, path and query validation) in Versori's words; other statuses are bugs here. */
+const VERSORI_WORDING: FastifyWording = {
+  validation: ({ errors }) => new DomainError('validation-failed', `The request is not valid: ${errors.map((e) => `${versoriFieldOf(e.path)} ${e.message}`).join('; ')}.`, errors),
+  'media-type': BY_STATUS[415],
+  'empty-json': couldNotRead,
+  'invalid-json': () => new DomainError('validation-failed', 'The request body is not valid JSON.'),
+  unreadable: couldNotRead,
+  status: ({ status }) => BY_STATUS[status ?? 0]?.(),
+};
 
 /** A core error as Versori's body; field paths become Versori's `field1.field2[0].field3` with Versori's names. */
 export function versoriErrorOf(error: DomainError, requestId: string): { status: number; body: VersoriError } {
@@ -65,7 +59,7 @@ export function versoriErrorOf(error: DomainError, requestId: string): { status:
 
 /** The Versori dialect's error handler: every failure leaves as Versori's error body; unknown ones are logged once as 500s. */
 export function sendVersoriError(error: Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const known = error instanceof DomainError ? error : fromFastify(error as FastifyError);
+  const known = toDomainError(error, VERSORI_WORDING);
   if (!known) {
     request.log.error({ err: error }, 'request failed');
     const body: VersoriError = { code: 'internal', message: 'Something went wrong on our side. Quote the request id when you report it.', details: `request id ${request.id}` };

@@ -1,14 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import type { Services } from '../../app.js';
-import { preconditionOf } from '../../api/http.js';
+import type { Services } from '../../services/services.js';
+import { preconditionOf } from '../../http/precondition.js';
 import { Slug } from '../../domain/common.js';
 import type { Connector, ConnectorVersion } from '../../domain/connector.js';
 import { etagOf } from '../../domain/etag.js';
 import { conflict, fieldError, notFound } from '../../domain/errors.js';
 import { windowOf } from '../../domain/page.js';
-import { WindowQuery, windowRequestOf, type Reader } from './routes.js';
+import { WindowQuery, windowRequestOf, type Reader } from './reader.js';
 import { checkVersionReadOnly, decodeVersionCreate, decodeVersionUpdate, versionOut } from './wire.js';
 
 const ConnectorParams = Type.Object({ organisationId: Slug, connectorId: Slug });

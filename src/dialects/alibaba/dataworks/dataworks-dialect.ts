@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { registerAlibabaAuth, type AlibabaDeps } from '../alibaba/signed-requests.js';
+import { registerAlibabaAuth, type AlibabaDeps } from '../signed-requests.js';
 import { sendDataWorksError } from './errors.js';
 import { dataworksRoutes, type DataWorksRouteOptions } from './routes.js';
 

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
-import type { ToolsetService } from '../../services/toolset-service.js';
-import { AlibabaError } from '../alibaba/errors.js';
-import { registerAlibabaAuth, type AlibabaDeps } from '../alibaba/signed-requests.js';
-import { registerPrincipalRateLimit } from '../alibaba/throttle.js';
+import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
+import type { ToolsetService } from '../../../services/toolset-service.js';
+import { AlibabaError } from '../errors.js';
+import { registerAlibabaAuth, type AlibabaDeps } from '../signed-requests.js';
+import { registerPrincipalRateLimit } from '../../../http/rate-limit.js';
+import { throttled } from '../throttle.js';
 import { sendDevsError } from './errors.js';
 import { devsRoutes } from './routes.js';
 import { DEVS_VERSION } from './wire.js';
@@ -21,6 +22,6 @@ export async function devsDialect(app: FastifyInstance, options: DevsOptions): P
     throw new AlibabaError(404, 'InvalidApi.NotFound', `Specified api is not found, please check your url and method (DevS ${DEVS_VERSION}).`);
   });
   registerAlibabaAuth(app, options, { acceptRpcSignature: false });
-  registerPrincipalRateLimit(app, options.rateLimiter, options.rateLimits);
+  registerPrincipalRateLimit(app, options.rateLimiter, options.rateLimits, throttled);
   await devsRoutes(app, options);
 }

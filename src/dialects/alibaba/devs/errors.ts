@@ -1,4 +1,4 @@
-import { alibabaErrorHandler } from '../alibaba/errors.js';
+import { alibabaErrorHandler } from '../errors.js';
 import { devsFieldName } from './wire.js';
 
 /** DevS's error body: the common Alibaba one, naming fields by their camelCase Toolset paths. */

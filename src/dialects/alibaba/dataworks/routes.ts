@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Connection, ConnectionInput } from '../../domain/connection.js';
-import { etagOf } from '../../domain/etag.js';
-import { DomainError } from '../../domain/errors.js';
-import { can } from '../../domain/permissions.js';
-import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
-import type { ConnectionService } from '../../services/connection-service.js';
-import type { WorkspaceService } from '../../services/workspace-service.js';
-import { AlibabaError } from '../alibaba/errors.js';
-import { formOf, queryOf } from '../alibaba/signed-requests.js';
-import { takeOrThrottle } from '../alibaba/throttle.js';
+import type { Connection, ConnectionInput } from '../../../domain/connection.js';
+import { etagOf } from '../../../domain/etag.js';
+import { DomainError } from '../../../domain/errors.js';
+import { can } from '../../../domain/permissions.js';
+import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
+import type { ConnectionService } from '../../../services/connection-service.js';
+import type { WorkspaceService } from '../../../services/workspace-service.js';
+import { AlibabaError } from '../errors.js';
+import { formOf, queryOf } from '../signed-requests.js';
+import { throttled } from '../throttle.js';
+import { takePrincipalBudget } from '../../../http/rate-limit.js';
 import { connectionNotExists, projectNotExists, unknownAction, userNotInProject } from './errors.js';
 import {
   DATAWORKS_ACTIONS,
@@ -26,6 +27,7 @@ import {
   statusOf,
   type DataWorksAction,
 } from './wire.js';
+import { mediaTypeOf } from '../../../http/media-type.js';
 
 export interface DataWorksRouteOptions {
   readonly connections: ConnectionService;
@@ -179,7 +181,7 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
    */
   function isRpcCall(request: FastifyRequest): boolean {
     const query = queryOf(request);
-    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = mediaTypeOf(request.headers);
     return (
       request.headers['x-acs-action'] !== undefined ||
       (headerOf(request, 'authorization') ?? '').startsWith('ACS3-') ||
@@ -209,8 +211,7 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
       if (name === '') throw new AlibabaError(400, 'MissingAction', 'The input parameter "Action" that is mandatory for processing this request is not supplied.');
       if (!isAction(name)) throw unknownAction(name);
       const kind = name === 'ListConnections' ? 'read' : 'write';
-      const limit = rateLimits[kind];
-      if (limit) await takeOrThrottle(request, rateLimiter, `${request.actor.principal.id}:${kind}`, limit, `${kind} requests`, kind);
+      await takePrincipalBudget(request, request.actor.principal.id, rateLimiter, rateLimits, throttled, { kind });
       // RegionId is recorded here, in the request's log line; the audit event of any change carries the same requestId.
       request.log.info({ requestId: request.id, dataworksAction: name, regionId: parameters.RegionId ?? null }, 'dataworks action');
       return actions[name](request, parameters);

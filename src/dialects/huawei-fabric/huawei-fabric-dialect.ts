@@ -1,8 +1,10 @@
-import { parseJsonInput } from '../../api/json-input.js';
-import { nulCharacterAt } from '../../api/nul-character.js';
+import type { Dialect } from '../dialect.js';
+import type { Services } from '../../services/services.js';
+import { parseJsonInput } from '../../domain/json-input.js';
+import { nulCharacterAt } from '../../domain/nul-character.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DomainError, forbidden, unauthenticated, validationFailed } from '../../domain/errors.js';
-import { takePrincipalBudget, type RateLimits } from '../../api/rate-limit.js';
+import { problemOverBudget, takePrincipalBudget, type RateLimits } from '../../http/rate-limit.js';
 import type { RateLimiter } from '../../rate-limit/rate-limiter.js';
 import type { AccessKeyService } from '../../services/access-key-service.js';
 import type { NonceService } from '../../services/nonce-service.js';
@@ -10,6 +12,7 @@ import type { TokenService } from '../../services/token-service.js';
 import { authenticate } from './auth.js';
 import { RequestTimedOut, sendFabricError } from './errors.js';
 import { fabricRoutes, type FabricContext, type FabricRouteOptions } from './routes.js';
+import { mediaTypeOf } from '../../http/media-type.js';
 
 export interface HuaweiFabricOptions {
   readonly accessClients: FabricRouteOptions['accessClients'];
@@ -27,7 +30,7 @@ const WITH_BODY = new Set(['POST', 'PUT']);
 
 /** The JSON object of a POST or PUT, read from the bytes the signature was checked over. */
 function parseBody(request: FastifyRequest, raw: Buffer | undefined): unknown {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaTypeOf(request.headers);
   if (type !== 'application/json') throw new DomainError('unsupported-media-type', 'Send the body as JSON with Content-Type: application/json.');
   if (raw === undefined || raw.length === 0) throw validationFailed([], 'The request body is empty; send a JSON object.');
   let body: unknown;
@@ -83,7 +86,8 @@ async function fabricContext(app: FastifyInstance, options: HuaweiFabricOptions)
       if (workspaceId === null) throw forbidden('This credential has no default workspace; issue the token or access key for a workspace.');
       contexts.set(request, { actor: { principal, requestId: request.id }, workspaceId });
       // The core's per-principal limit for the request's class, shared with the native API.
-      await takePrincipalBudget(request, reply.header.bind(reply), principal.id, options.rateLimiter, options.rateLimits);
+      const { refuse, remaining } = problemOverBudget(reply.header.bind(reply));
+      await takePrincipalBudget(request, principal.id, options.rateLimiter, options.rateLimits, refuse, { remaining });
       request.body = WITH_BODY.has(request.method) ? parseBody(request, raw) : undefined;
       if ((nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '')) !== undefined) throw validationFailed([], 'The request must not contain the NUL character (U+0000).');
     } catch (error) {
@@ -117,4 +121,19 @@ async function claimOnce(request: FastifyRequest, nonces: Pick<NonceService, 'cl
  */
 export const huaweiFabricDialect: FastifyPluginAsync<HuaweiFabricOptions> = async (app, options) => {
   await app.register(fabricContext, { ...options, prefix: PREFIX });
+};
+
+/** What the Fabric dialect takes from the composition root. */
+export interface HuaweiFabricDeps {
+  readonly services: Pick<Services, 'accessClients' | 'accessKeys' | 'tokens' | 'nonces'>;
+  readonly rateLimiter: RateLimiter;
+  readonly rateLimits: RateLimits;
+  readonly huaweiFabricTimeoutMs: number;
+}
+
+export const huaweiFabric: Dialect<HuaweiFabricDeps> = {
+  name: 'huawei-fabric',
+  register: async (app, { services, rateLimiter, rateLimits, huaweiFabricTimeoutMs }) => {
+    await app.register(huaweiFabricDialect, { ...services, rateLimiter, rateLimits, timeoutMs: huaweiFabricTimeoutMs });
+  },
 };

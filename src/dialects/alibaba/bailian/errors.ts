@@ -1,4 +1,4 @@
-import { alibabaErrorHandler } from '../alibaba/errors.js';
+import { alibabaErrorHandler } from '../errors.js';
 import { bailianFieldName } from './wire.js';
 
 /** Model Studio's error body: the common Alibaba one, with `Success: false` and the status as `Status`, like its answers. */

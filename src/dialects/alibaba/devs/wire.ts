@@ -1,6 +1,6 @@
-import { parseJsonInput } from '../../api/json-input.js';
-import type { Toolset } from '../../domain/toolset.js';
-import { AlibabaError } from '../alibaba/errors.js';
+import { parseJsonInput } from '../../../domain/json-input.js';
+import type { Toolset } from '../../../domain/toolset.js';
+import { AlibabaError } from '../errors.js';
 
 /** DevS's API version, which is also the first segment of its paths. */
 export const DEVS_VERSION = '2023-07-14';

@@ -1,5 +1,5 @@
-import { parseJsonInput } from '../../api/json-input.js';
-import { AlibabaError } from '../alibaba/errors.js';
+import { parseJsonInput } from '../../../domain/json-input.js';
+import { AlibabaError } from '../errors.js';
 
 /** Model Studio's API version these routes speak. */
 export const BAILIAN_VERSION = '2023-12-29';

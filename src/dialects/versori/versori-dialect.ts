@@ -1,14 +1,16 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Services } from '../../app.js';
-import { registerIdempotency } from '../../api/idempotency.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../../api/json-input.js';
-import { nulCharacterAt, nulCharacterFound } from '../../api/nul-character.js';
-import { registerRateLimit, type RateLimits } from '../../api/rate-limit.js';
+import type { Dialect } from '../dialect.js';
+import type { Services } from '../../services/services.js';
+import { registerIdempotency } from '../../http/idempotency.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../../domain/json-input.js';
+import { nulCharacterAt, nulCharacterFound } from '../../domain/nul-character.js';
+import { registerRateLimit, type RateLimits } from '../../http/rate-limit.js';
 import { DomainError } from '../../domain/errors.js';
 import type { RateLimiter } from '../../rate-limit/rate-limiter.js';
 import { authenticateVersori } from './auth.js';
 import { sendVersoriError } from './errors.js';
 import { versoriRoutes } from './routes.js';
+import { mediaTypeOf } from '../../http/media-type.js';
 
 export interface VersoriOptions {
   readonly services: Services;
@@ -19,7 +21,7 @@ export interface VersoriOptions {
 /**
  * Versori Connect API v1 (connectors, their auth-scheme configs, connections and versions) under
  * `/o/{organisationId}`, where the organisation is a plugboard workspace. Encapsulated: its error body and
- * 404s never leak into other routes. Register with `{ prefix: '/o' }`.
+ * 404s never leak into other routes.
  */
 export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: FastifyInstance, options) => {
   const { services } = options;
@@ -41,7 +43,7 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
   });
   registerRateLimit(app, options.rateLimiter, options.rateLimits);
   app.addHook('preValidation', async (request) => {
-    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = mediaTypeOf(request.headers);
     if ((request.method === 'PUT' || request.method === 'POST') && type !== '' && type !== 'application/json') {
       throw new DomainError('unsupported-media-type', `Send JSON: Content-Type application/json, not ${type}.`);
     }
@@ -50,4 +52,12 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
   });
   registerIdempotency(app, services.idempotency);
   await app.register(versoriRoutes, { services });
+};
+
+/** Versori's routes under `/o`. */
+export const versori: Dialect<VersoriOptions> = {
+  name: 'versori',
+  register: async (app, deps) => {
+    await app.register(versoriDialect, { ...deps, prefix: '/o' });
+  },
 };

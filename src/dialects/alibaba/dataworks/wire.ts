@@ -1,6 +1,6 @@
-import { parseJsonInput } from '../../api/json-input.js';
-import type { Connection } from '../../domain/connection.js';
-import { AlibabaError } from '../alibaba/errors.js';
+import { parseJsonInput } from '../../../domain/json-input.js';
+import type { Connection } from '../../../domain/connection.js';
+import { AlibabaError } from '../errors.js';
 
 /** The DataWorks API version these actions speak (the connection family; 2024-05-18 renamed it). */
 export const DATAWORKS_VERSION = '2020-05-18';

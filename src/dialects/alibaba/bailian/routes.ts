@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { can, type Action } from '../../domain/permissions.js';
-import type { ConnectorService } from '../../services/connector-service.js';
-import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
-import { DomainError } from '../../domain/errors.js';
-import { AlibabaError } from '../alibaba/errors.js';
-import { takeOrThrottle } from '../alibaba/throttle.js';
-import { formOf, queryOf } from '../alibaba/signed-requests.js';
+import { can, type Action } from '../../../domain/permissions.js';
+import type { ConnectorService } from '../../../services/connector-service.js';
+import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
+import { DomainError } from '../../../domain/errors.js';
+import { AlibabaError } from '../errors.js';
+import { throttled } from '../throttle.js';
+import { takeBudget } from '../../../http/rate-limit.js';
+import { formOf, queryOf } from '../signed-requests.js';
 import { BAILIAN_VERSION, FILE_CONFIG_TAG, TYPE_TAG, bailianSuccess, connectorData, fileConnectorConfigOf, requiredParameter } from './wire.js';
 
 export interface BailianRouteOptions {
@@ -39,7 +40,7 @@ export async function bailianRoutes(app: FastifyInstance, options: BailianRouteO
     if (can(request.actor.principal, action, workspaceId) === 'not-member') {
       throw new AlibabaError(403, 'NoPermission', `You are not authorized to access workspace "${workspaceId}": the AccessKey's principal is not a member of it.`);
     }
-    if (rateLimit) await takeOrThrottle(request, rateLimiter, `bailian:${operation}:${request.actor.principal.id}`, rateLimit, `${operation} calls`, 'bailian');
+    if (rateLimit) await takeBudget(request, rateLimiter, { key: `bailian:${operation}:${request.actor.principal.id}`, limit: rateLimit, name: 'bailian', what: `${operation} calls` }, throttled);
     return workspaceId;
   }
 

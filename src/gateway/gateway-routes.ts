@@ -8,6 +8,7 @@ import { TransportError, toGatewayFailure } from './errors.js';
 import { createOriginCheck } from './origin.js';
 import { createSseStreams } from './sse-streams.js';
 import { answerRequest, checkBatchAllowed, createAnswerBudget, initializeResult, isRequest, negotiateVersion, readMessages } from './protocol.js';
+import { mediaTypeOf } from '../http/media-type.js';
 
 /** What the gateway bounds on every transport (see the GATEWAY_* settings and ALLOWED_ORIGINS). */
 export interface GatewayLimits {
@@ -21,7 +22,7 @@ export interface GatewayLimits {
   readonly allowedOrigins: readonly string[];
 }
 
-export interface GatewayOptions {
+export interface GatewayExchangeOptions {
   readonly gateway: GatewayService;
   readonly rateLimiter: RateLimiter;
   /** Calls per second for clients without a rate limit of their own; undefined for none. */
@@ -29,7 +30,7 @@ export interface GatewayOptions {
   readonly limits: GatewayLimits;
 }
 
-export interface GatewayRouteOptions extends GatewayOptions {
+export interface GatewayRouteOptions extends GatewayExchangeOptions {
   /** What the Streamable HTTP POST does, shared with the server's fast path (see createGatewayExchanges). */
   readonly exchanges: GatewayExchanges;
   /** Seconds between keep-alive comments on an SSE stream. */
@@ -90,7 +91,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
  * server's fast path for `POST /mcp/…` (src/gateway/fast-path.ts) both answer through these, so that the
  * protocol, its checks and its error mapping exist once.
  */
-export function createGatewayExchanges(options: GatewayOptions) {
+export function createGatewayExchanges(options: GatewayExchangeOptions) {
   const { gateway, rateLimiter, defaultRateLimit, limits } = options;
   const originAllowed = createOriginCheck(limits.allowedOrigins);
 
@@ -192,7 +193,7 @@ export function createGatewayExchanges(options: GatewayOptions) {
     try {
       const origin = refusedOrigin(request.headers);
       if (origin) throw origin;
-      const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const type = mediaTypeOf(request.headers);
       if (type !== 'application/json') throw new TransportError(415, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json.');
       const admitted = await admit(request, headers);
       const accept = request.headers.accept ?? '*/*';

@@ -3,8 +3,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { credentialSpellings, redactSpellings } from '../domain/redact-credential.js';
 import { egressConnector } from '../egress/egress-connect.js';
 import { EgressRefused, type EgressPolicy } from '../egress/egress-policy.js';
-import type { ToolOperation } from '../openapi/convert-openapi.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../api/json-input.js';
+import type { ToolOperation } from '../openapi/tool-operation.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../domain/json-input.js';
 
 /** An API key as a toolset's authConfig places it into every upstream request. */
 export interface UpstreamCredential {

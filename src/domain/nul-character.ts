@@ -1,4 +1,4 @@
-import { validationFailed, type DomainError } from '../domain/errors.js';
+import { validationFailed, type DomainError } from './errors.js';
 
 /**
  * Where the first string or key holding U+0000 sits in a parsed body or query, as a JSON Pointer under

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { etagOf } from '../../domain/etag.js';
-import { DomainError } from '../../domain/errors.js';
-import { versionOf, type Toolset } from '../../domain/toolset.js';
-import type { ToolsetService } from '../../services/toolset-service.js';
-import { defaultWorkspaceOf, queryOf, rawBodyOf } from '../alibaba/signed-requests.js';
+import { etagOf } from '../../../domain/etag.js';
+import { DomainError } from '../../../domain/errors.js';
+import { versionOf, type Toolset } from '../../../domain/toolset.js';
+import type { ToolsetService } from '../../../services/toolset-service.js';
+import { defaultWorkspaceOf, queryOf, rawBodyOf } from '../signed-requests.js';
 import { jsonObjectOf, listQueryOf, matches, toolsetBody, updatePatchOf, writableFieldsOf } from './wire.js';
 
 interface NameParams {

@@ -1,4 +1,4 @@
-import { AlibabaError, alibabaErrorHandler } from '../alibaba/errors.js';
+import { AlibabaError, alibabaErrorHandler } from '../errors.js';
 import { DATAWORKS_ACTIONS, DATAWORKS_VERSION, dataworksFieldName } from './wire.js';
 
 /**

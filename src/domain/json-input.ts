@@ -1,4 +1,4 @@
-import { validationFailed, type DomainError } from '../domain/errors.js';
+import { validationFailed, type DomainError } from './errors.js';
 import { nulCharacterAt, nulCharacterFound } from './nul-character.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Connection } from '../../domain/connection.js';
-import { AlibabaError } from '../alibaba/errors.js';
+import type { Connection } from '../../../domain/connection.js';
+import { AlibabaError } from '../errors.js';
 import { connectionItem, contentOf, dataworksFieldName, envTypeOf, filterOf, longOf, matches, pageParameterOf, required, statusOf } from './wire.js';
 
 const codeOf = (run: () => unknown): string => {

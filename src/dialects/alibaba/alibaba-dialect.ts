@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../app.js';
+import type { Dialect } from '../dialect.js';
+import type { Services } from '../../services/services.js';
 import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
-import { bailianDialect } from '../bailian/index.js';
-import { dataworksDialect } from '../dataworks/index.js';
-import { devsDialect } from '../devs/index.js';
-import { DEVS_VERSION } from '../devs/wire.js';
+import { bailianDialect } from './bailian/bailian-dialect.js';
+import { dataworksDialect } from './dataworks/dataworks-dialect.js';
+import { devsDialect } from './devs/devs-dialect.js';
+import { DEVS_VERSION } from './devs/wire.js';
 
-export interface AlibabaDialectsOptions {
-  readonly services: Services;
+export interface AlibabaDeps {
+  readonly services: Pick<Services, 'accessKeys' | 'nonces' | 'connectors' | 'toolsets' | 'connections' | 'workspaces'>;
   readonly rateLimiter: RateLimiter;
   /** The native API's per-principal budgets, which the dialects spend from too. */
   readonly rateLimits: { read: RateLimit | undefined; write: RateLimit | undefined };
@@ -20,15 +21,13 @@ export interface AlibabaDialectsOptions {
  * Model Studio connectors at `/{WorkspaceId}/datacenter/connector`, DevS toolsets under `/2023-07-14`,
  * DataWorks connections at `/` (RPC).
  */
-export async function alibabaDialects(app: FastifyInstance, options: AlibabaDialectsOptions): Promise<void> {
+async function register(app: FastifyInstance, options: AlibabaDeps): Promise<void> {
   const { services } = options;
-  // The vendors document these routes; the native API's OpenAPI document stays about the native API.
-  app.addHook('onRoute', (route) => {
-    route.schema = { ...route.schema, hide: true };
-  });
   const signing = { accessKeys: services.accessKeys, nonces: services.nonces };
   const limits = { rateLimiter: options.rateLimiter, rateLimits: options.rateLimits };
   await app.register(bailianDialect, { ...signing, ...limits, connectors: services.connectors, rateLimit: options.bailianRateLimit });
   await app.register(devsDialect, { ...signing, ...limits, toolsets: services.toolsets, prefix: `/${DEVS_VERSION}` });
   await app.register(dataworksDialect, { ...signing, ...limits, connections: services.connections, workspaces: services.workspaces });
 }
+
+export const alibabaDialect: Dialect<AlibabaDeps> = { name: 'alibaba', register };

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { ConnectorService } from '../../services/connector-service.js';
-import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
-import { registerAlibabaAuth, type AlibabaDeps } from '../alibaba/signed-requests.js';
-import { registerPrincipalRateLimit } from '../alibaba/throttle.js';
+import type { ConnectorService } from '../../../services/connector-service.js';
+import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
+import { registerAlibabaAuth, type AlibabaDeps } from '../signed-requests.js';
+import { registerPrincipalRateLimit } from '../../../http/rate-limit.js';
+import { throttled } from '../throttle.js';
 import { sendBailianError } from './errors.js';
 import { bailianRoutes } from './routes.js';
 
@@ -17,6 +18,6 @@ export interface BailianOptions extends AlibabaDeps {
 export async function bailianDialect(app: FastifyInstance, options: BailianOptions): Promise<void> {
   app.setErrorHandler(sendBailianError);
   registerAlibabaAuth(app, options, { acceptRpcSignature: false });
-  registerPrincipalRateLimit(app, options.rateLimiter, options.rateLimits);
+  registerPrincipalRateLimit(app, options.rateLimiter, options.rateLimits, throttled);
   await bailianRoutes(app, options);
 }

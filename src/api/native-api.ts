@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import { DomainError } from '../domain/errors.js';
+import { nulCharacterAt, nulCharacterFound } from '../domain/nul-character.js';
+import { registerIdempotency } from '../http/idempotency.js';
+import { requestOriginOf } from '../http/request-origin.js';
+import { JSON_TYPES, mediaTypeOf } from '../http/media-type.js';
+import { registerRateLimit, type RateLimits } from '../http/rate-limit.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import type { Services } from '../services/services.js';
+import { authenticateRequest } from './authenticate.js';
+import { ProblemSchema } from './schemas.js';
+import { accessRoutes } from './routes/access.js';
+import { accessClientRoutes } from './routes/access-clients.js';
+import { accessKeyRoutes } from './routes/access-keys.js';
+import { auditRoutes } from './routes/audit.js';
+import { toolsetRoutes } from './routes/toolsets.js';
+import { connectionRoutes } from './routes/connections.js';
+import { connectorPartRoutes } from './routes/connector-parts.js';
+import { connectorRoutes } from './routes/connectors.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { workspaceRoutes } from './routes/workspaces.js';
+
+export interface NativeApiDeps {
+  readonly services: Services;
+  readonly rateLimiter: RateLimiter;
+  readonly rateLimits: RateLimits;
+  readonly requireIfMatch: boolean;
+}
+
+/** The native API under /api/v1: API-key authentication, rate budgets, JSON only, idempotent writes, every resource's routes. */
+export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDeps): Promise<void> {
+  app.addSchema(ProblemSchema);
+  await app.register(
+    async (api) => {
+      // Authentication comes first, before the body is read or anything is validated: a caller without a
+      // valid key learns nothing but 401.
+      api.addHook('onRequest', async (request) => {
+        request.actor = { ...(await authenticateRequest(request.headers, deps.services)), requestId: request.id, requestOrigin: requestOriginOf(request) };
+      });
+      registerRateLimit(api, deps.rateLimiter, deps.rateLimits);
+      // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).
+      api.addHook('preValidation', (request, _reply, done) => {
+        const accepted = request.method === 'PATCH' ? JSON_TYPES : request.method === 'POST' || request.method === 'PUT' ? JSON_TYPES.slice(0, 1) : [];
+        if (accepted.length > 0) {
+          const type = mediaTypeOf(request.headers);
+          if (type !== '' && !accepted.includes(type)) {
+            return done(new DomainError('unsupported-media-type', `${request.method} takes Content-Type ${accepted.join(' or ')}, not ${type}.`));
+          }
+        }
+        const path = nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
+        if (path !== undefined) return done(nulCharacterFound(path));
+        done();
+      });
+      registerIdempotency(api, deps.services.idempotency);
+      const routeOptions = { requireIfMatch: deps.requireIfMatch };
+      await api.register(accessRoutes, { access: deps.services.access });
+      await api.register(accessKeyRoutes, { accessKeys: deps.services.accessKeys });
+      await api.register(tokenRoutes, { tokens: deps.services.tokens });
+      await api.register(workspaceRoutes, { ...routeOptions, workspaces: deps.services.workspaces });
+      await api.register(connectorRoutes, { ...routeOptions, connectors: deps.services.connectors });
+      await api.register(connectorPartRoutes, { ...routeOptions, parts: deps.services.connectorParts });
+      await api.register(connectionRoutes, { ...routeOptions, connections: deps.services.connections });
+      await api.register(accessClientRoutes, { ...routeOptions, accessClients: deps.services.accessClients });
+      await api.register(toolsetRoutes, { ...routeOptions, toolsets: deps.services.toolsets });
+      await api.register(auditRoutes, { audit: deps.services.audit });
+    },
+    { prefix: '/api/v1' },
+  );
+}

@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import { registerNativeApi } from './api/native-api.js';
+import { isFrontPage, webConsole } from './api/console.js';
+import { sendProblem } from './api/problem.js';
+import { alibabaDialect } from './dialects/alibaba/alibaba-dialect.js';
+import type { Dialect } from './dialects/dialect.js';
+import { huaweiFabric } from './dialects/huawei-fabric/huawei-fabric-dialect.js';
+import { versori } from './dialects/versori/versori-dialect.js';
+import { createFastPath } from './gateway/fast-path.js';
+import { createGatewayExchanges, gatewayRoutes, type GatewayLimits } from './gateway/gateway-routes.js';
+import { createServer, type ServerSetup } from './http/create-server.js';
+import { countingRejections } from './http/metrics.js';
+import type { RateLimits } from './http/rate-limit.js';
+import { requestIdOf } from './http/request-id.js';
+import type { RateLimit, RateLimiter } from './rate-limit/rate-limiter.js';
+import type { Services } from './services/services.js';
+
+/** Everything the server and its edges need besides the services (app.ts gathers it from the config). */
+export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirectOf' | 'frontHandler'> {
+  readonly requireIfMatch: boolean;
+  readonly rateLimiter: RateLimiter;
+  readonly rateLimits: RateLimits;
+  /** Calls per second of an access client without a limit of its own; undefined for none. */
+  readonly gatewayRateLimit: RateLimit | undefined;
+  /** Batches, answer sizes, SSE streams per client and allowed origins of the MCP gateway. */
+  readonly gatewayLimits: GatewayLimits;
+  /** Model Studio (Bailian) calls per principal and operation; undefined for none. */
+  readonly bailianRateLimit?: RateLimit;
+  /** How long a Huawei DataArts Fabric call may take before it is answered with 408. */
+  readonly huaweiFabricTimeoutMs: number;
+}
+
+/**
+ * The HTTP server with every edge mounted: the native API under /api/v1, the web console, the vendor dialects
+ * and the MCP gateway, all over the same services.
+ */
+export async function buildServer(services: Services, given: ServerOptions): Promise<FastifyInstance> {
+  // Every edge spends from the same limiter, which counts the 429s of all of them.
+  const options = { ...given, rateLimiter: countingRejections(given.rateLimiter, given.metrics.rateLimitRejections) };
+  const exchanges = createGatewayExchanges({ gateway: services.gateway, rateLimiter: options.rateLimiter, defaultRateLimit: options.gatewayRateLimit, limits: options.gatewayLimits });
+  const app = await createServer({
+    ...options,
+    sendError: sendProblem,
+    redirectOf: (request) => (isFrontPage(request) ? '/console/' : undefined),
+    // MCP tool calls take a path of their own in front of Fastify (src/gateway/fast-path.ts).
+    frontHandler: (isClosing) =>
+      createFastPath({
+        exchanges,
+        logger: options.logger,
+        metrics: options.metrics,
+        bodyLimit: options.bodyLimit,
+        nodeId: options.nodeId,
+        requestIdOf,
+        isDraining: options.isDraining,
+        isClosing,
+      }),
+  });
+  await registerNativeApi(app, { services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, requireIfMatch: options.requireIfMatch });
+  await app.register(webConsole);
+  // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.
+  await app.register(gatewayRoutes, {
+    gateway: services.gateway,
+    rateLimiter: options.rateLimiter,
+    defaultRateLimit: options.gatewayRateLimit,
+    limits: options.gatewayLimits,
+    exchanges,
+    sseKeepAliveSeconds: 15,
+  });
+  // Every dialect in one scope; the vendors document their own routes, so /openapi.json stays about the native API.
+  const dialectDeps = { services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, bailianRateLimit: options.bailianRateLimit, huaweiFabricTimeoutMs: options.huaweiFabricTimeoutMs };
+  const dialects: readonly Dialect<typeof dialectDeps>[] = [alibabaDialect, huaweiFabric, versori];
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, hide: true };
+    });
+    for (const dialect of dialects) await dialect.register(scope, dialectDeps);
+  });
+  return app;
+}

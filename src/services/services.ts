@@ -1,0 +1,71 @@
+import type { EgressPolicy } from '../egress/egress-policy.js';
+import type { Db } from '../storage/database.js';
+import type { Writer } from '../storage/writer.js';
+import { createAccessClientService } from './access-client-service.js';
+import { createAccessKeyService } from './access-key-service.js';
+import { createAccessService } from './access-service.js';
+import { createAuditService } from './audit-service.js';
+import type { ConnectionTester } from './connection-tester.js';
+import { createConnectionService } from './connection-service.js';
+import { createConnectorPartsService } from './connector-parts-service.js';
+import { createConnectorService } from './connector-service.js';
+import type { Clock } from './context.js';
+import { createGatewayService, type GatewayServiceOptions } from './gateway-service.js';
+import { createIdempotencyService } from './idempotency-service.js';
+import { createNonceService, type NonceService } from './nonce-service.js';
+import { createTokenService } from './token-service.js';
+import type { ToolsetReconciler } from './toolset-reconciler.js';
+import { createToolsetService, type GatewayUrls } from './toolset-service.js';
+import type { Vault } from './vault.js';
+import { createWorkspaceService } from './workspace-service.js';
+
+/** Every service, built once; the edges receive this and nothing else. */
+export interface Services {
+  readonly workspaces: ReturnType<typeof createWorkspaceService>;
+  readonly connectors: ReturnType<typeof createConnectorService>;
+  readonly connectorParts: ReturnType<typeof createConnectorPartsService>;
+  readonly connections: ReturnType<typeof createConnectionService>;
+  readonly access: ReturnType<typeof createAccessService>;
+  readonly accessKeys: ReturnType<typeof createAccessKeyService>;
+  readonly accessClients: ReturnType<typeof createAccessClientService>;
+  readonly tokens: ReturnType<typeof createTokenService>;
+  readonly audit: ReturnType<typeof createAuditService>;
+  readonly toolsets: ReturnType<typeof createToolsetService>;
+  readonly idempotency: ReturnType<typeof createIdempotencyService>;
+  readonly gateway: ReturnType<typeof createGatewayService>;
+  /** Nonces of signed requests (vendor dialects), shared by every node. */
+  readonly nonces: NonceService;
+}
+
+/** Builds every service over one store, writer and vault; app.ts calls it once. */
+export function createServices(deps: {
+  db: Db;
+  writer: Writer;
+  vault: Vault;
+  clock: Clock;
+  tester: ConnectionTester;
+  reconciler: Pick<ToolsetReconciler, 'trigger'>;
+  urls: GatewayUrls;
+  gateway: GatewayServiceOptions;
+  egress: EgressPolicy;
+  /** Keeps request nonces in Redis instead of the store. */
+  redisUrl?: string;
+}): Services {
+  const { db, writer, vault, clock, tester, reconciler, urls } = deps;
+  const connectors = createConnectorService({ db, writer, vault, clock });
+  return {
+    workspaces: createWorkspaceService({ db, writer, clock }),
+    connectors,
+    connectorParts: createConnectorPartsService({ connectors, vault, clock }),
+    connections: createConnectionService({ db, writer, vault, clock, tester }),
+    access: createAccessService({ db, writer, clock }),
+    accessKeys: createAccessKeyService({ db, writer, vault, clock }),
+    accessClients: createAccessClientService({ db, writer, clock }),
+    tokens: createTokenService({ db, writer, clock }),
+    audit: createAuditService({ db }),
+    idempotency: createIdempotencyService({ writer, clock }),
+    toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
+    gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress }),
+    nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
+  };
+}
