@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createQueryId, type Compilable, type CompiledQuery, type QueryResult } from 'kysely';
-import type { Executor } from './writer.js';
+import type { Executor } from './engine.js';
 
 /** SQL text of every {@link compiledOnce} statement compiled so far → the name it is prepared under on PostgreSQL. */
 const prepared = new Map<string, string>();

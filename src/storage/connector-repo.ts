@@ -5,8 +5,9 @@ import type { ConnectorRow, Database } from './schema.js';
 import { compiledOnce } from './compiled-once.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
 import type { NewAuditEvent } from '../domain/audit.js';
-import type { Engine } from './database.js';
-import type { Executor, ReadOptions, RowStore, RowWrite, Tx } from './writer.js';
+import type { Engine } from './engine.js';
+import type { RowStore, RowWrite } from './writer.js';
+import type { Executor, ReadOptions, Tx } from './engine.js';
 
 const toConnector = (row: ConnectorRow): Connector => ({
   workspaceId: row.workspace_id,

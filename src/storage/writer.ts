@@ -1,12 +1,8 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { NewAuditEvent } from '../domain/audit.js';
 import { insertAuditEvents, insertAuditEventBatch } from './audit-repo.js';
 import type { Db } from './database.js';
-import type { Database } from './schema.js';
-
-/** What repositories run queries on: the database itself for reads, a transaction for writes. */
-export type Executor = Kysely<Database> | Transaction<Database>;
-export type Tx = Transaction<Database>;
+import type { Executor, Tx } from './engine.js';
 
 /** Thrown inside a unit of work when a conditional write lost a race; the whole unit is retried. */
 export class StaleWrite extends Error {
@@ -524,15 +520,6 @@ export function createGroupCommitWriter(db: Db, maxBatch: number): Pick<Writer, 
       });
     },
   };
-}
-
-/**
- * Row locking for a read that precedes a conditional write. PostgreSQL takes the row lock at once, so
- * concurrent writers of one row queue instead of failing their revision check and retrying; SQLite
- * transactions are already serialised and have no FOR UPDATE.
- */
-export interface ReadOptions {
-  readonly forUpdate?: boolean;
 }
 
 /**
