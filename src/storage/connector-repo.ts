@@ -5,9 +5,8 @@ import type { ConnectorRow, Database } from './schema.js';
 import { compiledOnce } from './compiled-once.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
 import type { NewAuditEvent } from '../domain/audit.js';
-import type { Engine } from './engine.js';
-import type { RowStore, RowWrite } from './writer.js';
-import type { Executor, ReadOptions, Tx } from './engine.js';
+import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
+import type { RowStore, RowWrite } from './row-change.js';
 
 const toConnector = (row: ConnectorRow): Connector => ({
   workspaceId: row.workspace_id,
