@@ -17,7 +17,7 @@ export interface RowStore<Row> {
 }
 
 /**
- * Reading and writing rows outside a transaction, for {@link createRowChangeBatcher}: each call is one
+ * Reading and writing rows outside a transaction, for the optimistic path (optimistic-row-changes.ts): each call is one
  * autocommit statement, so a write is atomic and durable by itself.
  */
 export interface OptimisticRowStore<Row> {
