@@ -14,7 +14,7 @@
  * - `batched`: the writes of concurrent requests in one transaction of three statements (up to 64 requests,
  *   4 transactions in flight): one SELECT … FOR UPDATE of every row, one UPDATE … FROM unnest(…), one INSERT …
  *   SELECT FROM unnest(…); requests for the same row are applied one after another in memory. What the writer's
- *   row changes do for connector PUT/PATCH (src/storage/writer.ts), minus their per-change bookkeeping.
+ *   row changes do for connector PUT/PATCH (src/storage/row-change-batcher.ts), minus their per-change bookkeeping.
  *
  * It prints requests/s and CPU per request of this process (the pg client) and of PostgreSQL (every `postgres`
  * process, from /proc). It measures no plugboard code: it is the evidence for how plugboard's PostgreSQL writes

@@ -9,7 +9,8 @@ import { createStampedCache } from '../storage/change-stamps.js';
 import type { Db } from '../storage/database.js';
 import * as principals from '../storage/principal-repo.js';
 import type { ApiKeyRecord, Member } from '../storage/principal-repo.js';
-import type { Tx, Writer } from '../storage/writer.js';
+import type { Writer } from '../storage/writer.js';
+import type { Tx } from '../storage/engine.js';
 import { recordChange } from './audit-service.js';
 import { authorize, writeWithRetry, type Actor, type Authenticated, type Clock } from './context.js';
 

@@ -2,7 +2,7 @@ import { changedFields, type AuditEvent, type NewAuditEvent } from '../domain/au
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import * as audit from '../storage/audit-repo.js';
 import type { Db } from '../storage/database.js';
-import type { Tx } from '../storage/writer.js';
+import type { Tx } from '../storage/engine.js';
 import { authorize, type Actor } from './context.js';
 
 /** What a write tells the audit log; the service adds who, when and the request id. */

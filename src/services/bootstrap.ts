@@ -1,5 +1,6 @@
 import { countPrincipals } from '../storage/principal-repo.js';
-import { isUniqueViolation, type Writer } from '../storage/writer.js';
+import type { Writer } from '../storage/writer.js';
+import { isUniqueViolation } from '../storage/write-conflicts.js';
 import { issueKey } from './access-service.js';
 import type { Clock } from './context.js';
 import { insertNewWorkspace } from './workspace-service.js';

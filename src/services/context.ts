@@ -1,6 +1,8 @@
 import { can, type Action, type Principal } from '../domain/permissions.js';
 import { conflict, forbidden, notFound } from '../domain/errors.js';
-import { StaleWrite, isTransientConflict, isUniqueViolation, type Tx, type Writer } from '../storage/writer.js';
+import type { Writer } from '../storage/writer.js';
+import { StaleWrite, isTransientConflict, isUniqueViolation } from '../storage/write-conflicts.js';
+import type { Tx } from '../storage/engine.js';
 
 /** The credential a request was authenticated with, for the few uses that depend on it (issuing tokens). */
 export interface CallerCredential {

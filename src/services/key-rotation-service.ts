@@ -13,7 +13,8 @@ import {
   type SealedRow,
   type SealedTable,
 } from '../storage/sealed-values-repo.js';
-import { createWriter, type Executor, type Tx } from '../storage/writer.js';
+import { createWriter } from '../storage/writer.js';
+import type { Executor, Tx } from '../storage/engine.js';
 import { MisplacedSealedValue, type Vault } from './vault.js';
 
 /** How many sealed values one master key wraps. */

@@ -1,7 +1,7 @@
 import { notFound } from '../domain/errors.js';
 import { isSealed, mapSecrets } from '../domain/secrets.js';
 import { findWorkspaceUid } from '../storage/workspace-repo.js';
-import type { Executor } from '../storage/writer.js';
+import type { Executor } from '../storage/engine.js';
 import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 
 /** The resource a write seals secrets for: its workspace's uid and its own. */

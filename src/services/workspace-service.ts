@@ -9,7 +9,8 @@ import type { Db } from '../storage/database.js';
 import { deleteConnectionsOfWorkspace } from '../storage/connection-repo.js';
 import { upsertMembership } from '../storage/principal-repo.js';
 import * as workspaces from '../storage/workspace-repo.js';
-import type { Tx, Writer } from '../storage/writer.js';
+import type { Writer } from '../storage/writer.js';
+import type { Tx } from '../storage/engine.js';
 import { recordChange } from './audit-service.js';
 import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
 

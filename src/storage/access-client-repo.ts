@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { AccessClient, AccessClientSecret } from '../domain/access-client.js';
 import type { AccessClientRow, AccessClientSecretRow } from './schema.js';
-import type { Executor, ReadOptions } from './writer.js';
+import type { Executor, ReadOptions } from './engine.js';
 
 type ClientFields = Omit<AccessClient, 'secrets'>;
 

@@ -2,7 +2,7 @@ import type { AccessKeyKind } from '../domain/access-key.js';
 import type { Principal } from '../domain/permissions.js';
 import { loadPrincipal } from './principal-repo.js';
 import type { AccessKeyRow } from './schema.js';
-import type { Executor } from './writer.js';
+import type { Executor } from './engine.js';
 
 /** An access key as it may be shown: never its secret. */
 export interface AccessKeyRecord {

@@ -3,7 +3,7 @@ import type { AuditEvent, NewAuditEvent } from '../domain/audit.js';
 import type { Variable } from '../domain/common.js';
 import type { AuditEventRow, Database } from './schema.js';
 import { compiledOnce } from './compiled-once.js';
-import type { Executor } from './writer.js';
+import type { Executor } from './engine.js';
 
 const toEvent = (row: Omit<AuditEventRow, 'id'> & { id: number }): AuditEvent => ({
   id: Number(row.id),

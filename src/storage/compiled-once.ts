@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createQueryId, type Compilable, type CompiledQuery, type QueryResult } from 'kysely';
-import type { Executor } from './writer.js';
+import type { Executor } from './engine.js';
 
 /** SQL text of every {@link compiledOnce} statement compiled so far → the name it is prepared under on PostgreSQL. */
 const prepared = new Map<string, string>();
@@ -15,9 +15,8 @@ export const preparedStatementName = (text: string): string | undefined => prepa
  * A statement whose SQL text is the same every time (its values all in parameters, many rows in one JSON
  * parameter, say), built and compiled by Kysely on its first run and then only run with new parameters:
  * building and compiling a wide statement costs more than the store takes to run it. On PostgreSQL it is also
- * a prepared statement of each connection (see {@link preparedStatementName}): a batch's statement, with its
- * CTEs and JSON recordsets, cost 0.46 ms of parsing and planning per run in the server before
- * (bench:write, 2026-12-03), more than the rows' own work.
+ * a prepared statement of each connection (see {@link preparedStatementName}): parsing and planning a batch's
+ * statement, with its CTEs and JSON recordsets, cost the server more than the rows' own work (bench/README.md).
  */
 export function compiledOnce(build: (db: Executor) => Compilable<unknown>): (db: Executor, parameters: readonly unknown[]) => Promise<QueryResult<unknown>> {
   let compiled: CompiledQuery<unknown> | undefined;

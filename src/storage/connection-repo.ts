@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Credential, Connection, Health } from '../domain/connection.js';
 import type { Variable } from '../domain/common.js';
 import type { ConnectionRow } from './schema.js';
-import type { Executor, ReadOptions } from './writer.js';
+import type { Executor, ReadOptions } from './engine.js';
 
 type StoredRow = Omit<ConnectionRow, 'id'> & { id: number };
 

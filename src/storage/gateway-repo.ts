@@ -1,6 +1,6 @@
 import type { Compilable, CompiledQuery } from 'kysely';
 import type { ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
-import type { Executor } from './writer.js';
+import type { Executor } from './engine.js';
 
 /**
  * The gateway runs the same three lookups on every call; building each with Kysely every time costs more than

@@ -1,5 +1,5 @@
 import type { IdempotencyRow } from './schema.js';
-import type { Executor } from './writer.js';
+import type { Executor } from './engine.js';
 
 export interface StoredResponse {
   readonly status: number;

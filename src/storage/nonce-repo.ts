@@ -1,4 +1,4 @@
-import type { Executor } from './writer.js';
+import type { Executor } from './engine.js';
 
 /**
  * Records a nonce unless a live record of it exists; true when this call recorded it. The primary key makes

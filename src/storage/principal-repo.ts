@@ -1,6 +1,6 @@
 import type { Principal, Role } from '../domain/permissions.js';
 import type { ApiKeyRow, PrincipalRow } from './schema.js';
-import type { Executor } from './writer.js';
+import type { Executor } from './engine.js';
 
 export interface ApiKeyRecord {
   readonly id: string;

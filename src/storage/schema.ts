@@ -189,6 +189,7 @@ export interface RequestNonceRow {
   expires_at: string;
 }
 
+/** The tables Kysely checks queries against: types only (an open store is a `Db`, from `openDb` in database.ts). */
 export interface Database {
   workspaces: WorkspaceRow;
   principals: PrincipalRow;

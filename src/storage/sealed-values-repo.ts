@@ -1,8 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { SealedColumn } from '../domain/sealed-places.js';
 import { SEALED_PREFIX } from '../domain/secrets.js';
-import type { Engine } from './database.js';
-import type { Executor, Tx } from './writer.js';
+import type { Engine } from './engine.js';
+import type { Executor, Tx } from './engine.js';
 
 /** A table whose JSON text columns hold sealed values, and the primary key that pages through it. */
 export interface SealedTable {

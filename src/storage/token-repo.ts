@@ -1,7 +1,7 @@
 import type { Principal } from '../domain/permissions.js';
 import { loadPrincipal } from './principal-repo.js';
 import type { AuthTokenRow } from './schema.js';
-import type { Executor } from './writer.js';
+import type { Executor } from './engine.js';
 
 /** A token as it may be shown: never the token itself. */
 export interface TokenRecord {

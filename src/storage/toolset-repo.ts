@@ -1,7 +1,7 @@
 import type { Toolset, ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
 import type { Expression, ExpressionBuilder } from 'kysely';
 import type { Database, ToolsetRow } from './schema.js';
-import type { Executor, ReadOptions } from './writer.js';
+import type { Executor, ReadOptions } from './engine.js';
 
 const toToolset = (row: ToolsetRow): Toolset => ({
   workspaceId: row.workspace_id,

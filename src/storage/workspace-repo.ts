@@ -1,6 +1,6 @@
 import type { Workspace } from '../domain/workspace.js';
 import type { WorkspaceRow } from './schema.js';
-import type { Executor, ReadOptions } from './writer.js';
+import type { Executor, ReadOptions } from './engine.js';
 
 const toWorkspace = (row: WorkspaceRow): Workspace => ({
   id: row.id,

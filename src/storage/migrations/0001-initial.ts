@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import type { Engine } from '../database.js';
+import type { Engine } from '../engine.js';
 
 /** Workspaces, principals and their keys, connectors and connections. */
 export function initial(engine: Engine): Migration {

@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import type { Engine } from '../database.js';
+import type { Engine } from '../engine.js';
 
 /** The audit log: one row per successful write, written in the same transaction as the change. */
 export function audit(engine: Engine): Migration {

@@ -1,6 +1,11 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import type { Engine } from '../database.js';
-import { CHANGES_CHANNEL, WATCHED_TABLES } from '../change-stamps.js';
+import type { Engine } from '../engine.js';
+
+/** The channel the change listener LISTENs on (copied, not imported: see change-stamps.ts). */
+const CHANGES_CHANNEL = 'plugboard_changes';
+
+/** The tables per-node caches kept when this migration was written (copied, not imported: see change-stamps.ts). */
+const WATCHED_TABLES = ['access_clients', 'access_client_secrets', 'toolsets', 'mcp_ended_sessions', 'api_keys', 'principals', 'memberships'];
 
 /**
  * PostgreSQL: every statement that changes a table some node caches (WATCHED_TABLES) notifies

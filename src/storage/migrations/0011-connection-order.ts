@@ -2,8 +2,8 @@ import type { Kysely, Migration } from 'kysely';
 
 /**
  * Connections are listed in id order within a workspace (and within a connector). Without an index that
- * holds that order, SQLite reads every connection of the workspace and sorts them for each page (66 ms a page
- * at 1,000,000 connections); with it, a page is a range scan of its own rows at any depth.
+ * holds that order, SQLite reads every connection of the workspace and sorts them for each page; with it, a page
+ * is a range scan of its own rows at any depth (bench/README.md has the figures).
  */
 export function connectionOrder(): Migration {
   return {

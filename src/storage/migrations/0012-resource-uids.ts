@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import type { Engine } from '../database.js';
+import type { Engine } from '../engine.js';
 
 /** Tables whose rows are addressed by names a client may reuse, and the prefix of their uids (copied, not imported). */
 const TABLES = [

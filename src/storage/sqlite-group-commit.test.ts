@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openDb, type Db } from './database.js';
-import { createGroupCommitWriter } from './writer.js';
+import { createGroupCommitWriter } from './sqlite-group-commit.js';
 
 describe('group commit on SQLite', () => {
   let dir: string;
