@@ -35,7 +35,7 @@ export interface Config {
    * a random id per start, so that the header never tells a client the host name or the process id.
    */
   readonly nodeId: string;
-  /** How many sockets one node holds open, and how long a slow or idle client may keep one (see README). */
+  /** How many sockets one node holds open, and how long a slow or idle client may keep one (docs/configuration.md). */
   readonly connections: {
     readonly max: number;
     readonly headersTimeoutMs: number;

@@ -175,7 +175,7 @@ export function checkConfigIds(configs: readonly { id?: string }[], path: string
   }));
 }
 
-/** Applies an `authSchemeConfigIds` reorder; it must be a permutation of the existing ids (SPEC §3). */
+/** Applies an `authSchemeConfigIds` reorder; it must be a permutation of the existing ids (docs/api.md). */
 export function reorderConfigs(configs: readonly AuthSchemeConfig[], ids: readonly string[]): AuthSchemeConfig[] {
   const byId = new Map(configs.map((c) => [c.id, c]));
   const errors: FieldError[] = [];

@@ -139,7 +139,7 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
       );
     },
 
-    /** PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). */
+    /** PUT: every field takes the body's value; omitted optional fields are unset (docs/api.md). */
     replace(actor: Actor, workspaceId: string, id: string, body: unknown, precondition?: Precondition): Promise<AccessClient> {
       authorize(actor, 'access-client:update', workspaceId);
       const input = checked(checkInput(body));

@@ -266,7 +266,7 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       );
     },
 
-    /** PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). */
+    /** PUT: every field takes the body's value; omitted optional fields are unset (docs/api.md). */
     replace(actor: Actor, workspaceId: string, id: number, body: unknown, precondition?: Precondition, options: WriteOptions = {}) {
       authorize(actor, 'connection:update', workspaceId);
       const input = checkInput(body);

@@ -284,7 +284,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     },
 
     /**
-     * PUT: every field takes the body's value; omitted optional fields are unset (SPEC §3). `keep` names fields
+     * PUT: every field takes the body's value; omitted optional fields are unset (docs/api.md). `keep` names fields
      * a wire format does not carry (a dialect's full replacement cannot mean to unset what it cannot express).
      */
     replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition, keep: readonly KeptField[] = []) {
