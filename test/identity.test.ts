@@ -9,6 +9,7 @@ import { createKeyRotationService } from '../src/services/key-rotation-service.j
 import { runCli } from './support/cli-process.js';
 import { openStored, sealUnbound, sealedPlaces } from './support/sealed.js';
 import { ENGINES, OWNER_KEY, TEST_MASTER_KEYS, startTestApp, type TestApp } from './support/stores.js';
+import { settledToolset } from './support/toolsets.js';
 import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 
 const API = '/api/v1';
@@ -35,22 +36,11 @@ for (const engine of ENGINES) {
     let otherKey: string;
     const clients: Client[] = [];
 
-    async function settled(workspace: string, name: string, key: string): Promise<any> {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const reply = await app.call('GET', `${API}/workspaces/${workspace}/toolsets/${name}`, { key });
-        assert.equal(reply.status, 200, reply.text);
-        if (reply.body.status.observedGeneration === reply.body.generation) return reply.body;
-        if (Date.now() > deadline) throw new Error(`toolset ${name} was not reconciled: ${reply.text}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
-
     /** Creates a toolset and an access client that may call it; the client's token. */
     async function serve(workspace: string, name: string, detail: string, apiKey: string, key: string, clientId?: string): Promise<string> {
       const created = await app.call('POST', `${API}/workspaces/${workspace}/toolsets`, { key, body: { name, spec: { schema: { type: 'OpenAPI', detail }, authConfig: authConfig(apiKey) } } });
       assert.equal(created.status, 201, created.text);
-      assert.equal((await settled(workspace, name, key)).status.phase, 'Installed');
+      assert.equal((await settledToolset(app, name, { workspaceId: workspace, key })).status.phase, 'Installed');
       const client = await app.call('POST', `${API}/workspaces/${workspace}/access-clients`, { key, body: { ...(clientId ? { id: clientId } : {}), name: 'agent', toolsets: [name] } });
       assert.equal(client.status, 201, client.text);
       return client.body.secret;
@@ -128,7 +118,7 @@ for (const engine of ENGINES) {
       assert.equal((await app.call('DELETE', `${API}/workspaces/default/toolsets/leaky`)).status, 204);
       const created = await app.call('POST', `${API}/workspaces/default/toolsets`, { body: { name: 'leaky', spec: { schema: { type: 'OpenAPI', detail: upstream.document() }, authConfig: authConfig(K2) } } });
       assert.equal(created.status, 201, created.text);
-      await settled('default', 'leaky', OWNER_KEY);
+      await settledToolset(app, 'leaky');
 
       upstream.seen.length = 0;
       const second = await connect('default', 'leaky', token);
@@ -147,7 +137,7 @@ for (const engine of ENGINES) {
       assert.equal((await app.call('DELETE', `${API}/workspaces/default/toolsets/sessions`)).status, 204);
       const created = await app.call('POST', `${API}/workspaces/default/toolsets`, { body: { name: 'sessions', spec: { schema: { type: 'OpenAPI', detail: upstream.document() }, authConfig: authConfig(K2) } } });
       assert.equal(created.status, 201, created.text);
-      await settled('default', 'sessions', OWNER_KEY);
+      await settledToolset(app, 'sessions');
 
       const refused = await post('default', 'sessions', token, { jsonrpc: '2.0', id: 3, method: 'tools/list' }, session);
       assert.equal(refused.status, 404, refused.text);
@@ -325,7 +315,7 @@ for (const engine of ENGINES) {
         assert.equal((await app.call('DELETE', `${API}/workspaces/default/toolsets/twonode`)).status, 204);
         const created = await app.call('POST', `${API}/workspaces/default/toolsets`, { body: { name: 'twonode', spec: { schema: { type: 'OpenAPI', detail: upstream.document() }, authConfig: authConfig(K2) } } });
         assert.equal(created.status, 201, created.text);
-        await settled('default', 'twonode', OWNER_KEY);
+        await settledToolset(app, 'twonode');
 
         upstream.seen.length = 0;
         // The old session is refused on the other node (its client starts over), then a new one sends the new key.

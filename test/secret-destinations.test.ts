@@ -17,6 +17,7 @@ import { createConnectionTester } from '../src/services/connection-tester.js';
 import { createKeyRotationService } from '../src/services/key-rotation-service.js';
 import { createVault, type Vault } from '../src/services/vault.js';
 import { ENGINES, OWNER_KEY, createTestStore, startTestApp, type Reply, type TestApp } from './support/stores.js';
+import { settledToolset } from './support/toolsets.js';
 import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 import { defaultEgress } from './support/egress.js';
 import { openStored } from './support/sealed.js';
@@ -300,23 +301,13 @@ for (const engine of ENGINES) {
       let token: string;
       const authConfig = { type: 'APIKey', parameters: { apiKeyParameter: { in: 'header', key: 'X-Api-Key', value: API_KEY } } };
 
-      async function settled(name: string) {
-        const deadline = Date.now() + 10_000;
-        for (;;) {
-          const reply = await app.call('GET', `${TOOLSETS}/${name}`);
-          if (reply.body.status.observedGeneration === reply.body.generation) return reply.body;
-          if (Date.now() > deadline) throw new Error(`not reconciled: ${reply.text}`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-
       before(async () => {
         upstream = await startUpstreamApi();
         attacker = await startUpstreamApi();
         base = await app.server.listen({ port: 0, host: '127.0.0.1' });
         const created = await app.call('POST', TOOLSETS, { body: { name: 'shop', spec: { schema: { type: 'OpenAPI', detail: upstream.document() }, authConfig } } });
         assert.equal(created.status, 201, created.text);
-        await settled('shop');
+        await settledToolset(app, 'shop');
         const client = await app.call('POST', `${WS}/access-clients`, { body: { name: 'agent', toolsets: ['shop'] } });
         token = client.body.secret;
       });
@@ -336,7 +327,7 @@ for (const engine of ENGINES) {
         // The same document with a comment added moves nothing.
         const same = await app.call('PATCH', url, { key: editor, body: { spec: { schema: { type: 'OpenAPI', detail: `${upstream.document()}\n` } } } });
         assert.equal(same.status, 200, same.text);
-        await settled('shop');
+        await settledToolset(app, 'shop');
 
         const client = new Client({ name: 'agent', version: '1' });
         await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp/default/shop`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
