@@ -24,7 +24,8 @@ module.exports = {
     },
     {
       name: 'libraries-below-services',
-      comment: 'openapi/, egress/, probes/ and rate-limit/ are libraries the services (and http/) call: they know only the domain and each other.',
+      comment:
+        'openapi/, egress/, probes/ and rate-limit/ are libraries the services (and http/) call: they know only the domain and each other.',
       severity: 'error',
       from: { path: '^src/(openapi|egress|probes|rate-limit)/', pathNot: TESTS },
       to: { path: '^src/', pathNot: '^src/(domain|openapi|egress|probes|rate-limit)/' },
@@ -38,7 +39,8 @@ module.exports = {
     },
     {
       name: 'migrations-are-frozen',
-      comment: 'A migration runs the same way forever: it imports Kysely and the storage engine module, nothing that changes with the app.',
+      comment:
+        'A migration runs the same way forever: it imports Kysely and the storage engine module, nothing that changes with the app.',
       severity: 'error',
       from: { path: '^src/storage/migrations/', pathNot: TESTS },
       to: { path: '^src/|^node_modules/', pathNot: ['^src/storage/(engine|executor)\\.ts$', '^node_modules/kysely/'] },
@@ -66,14 +68,16 @@ module.exports = {
     },
     {
       name: 'dialects-are-siblings',
-      comment: 'A dialect imports its own folder and the code dialects share (the files directly under dialects/), no other dialect.',
+      comment:
+        'A dialect imports its own folder and the code dialects share (the files directly under dialects/), no other dialect.',
       severity: 'error',
       from: { path: '^src/dialects/([^/]+)/', pathNot: TESTS },
       to: { path: '^src/dialects/[^/]+/', pathNot: '^src/dialects/$1/' },
     },
     {
       name: 'alibaba-products-are-siblings',
-      comment: 'Bailian, DataWorks and DevS share Alibaba\'s signing, errors and throttling (the files directly under alibaba/), not each other.',
+      comment:
+        "Bailian, DataWorks and DevS share Alibaba's signing, errors and throttling (the files directly under alibaba/), not each other.",
       severity: 'error',
       from: { path: '^src/dialects/alibaba/([^/]+)/', pathNot: TESTS },
       to: { path: '^src/dialects/alibaba/[^/]+/', pathNot: '^src/dialects/alibaba/$1/' },

@@ -62,9 +62,15 @@ function main() {
   }
   process.stdout.write(`building: ${reason}\n`);
   const started = newestSource(root);
-  const result = spawnSync(command[0], command.slice(1), { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  const result = spawnSync(command[0], command.slice(1), {
+    cwd: root,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+  });
   if (result.status !== 0) {
-    process.stderr.write(`build-if-stale: ${command.join(' ')} failed${result.error ? `: ${result.error.message}` : ''}\n`);
+    process.stderr.write(
+      `build-if-stale: ${command.join(' ')} failed${result.error ? `: ${result.error.message}` : ''}\n`,
+    );
     process.exitCode = result.status || 1;
     return;
   }

@@ -13,7 +13,10 @@ function find(dir) {
 }
 
 const filter = process.argv.slice(2);
-const files = ['src', 'test'].flatMap(find).filter((f) => filter.length === 0 || filter.some((part) => f.includes(part))).sort();
+const files = ['src', 'test']
+  .flatMap(find)
+  .filter((f) => filter.length === 0 || filter.some((part) => f.includes(part)))
+  .sort();
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);

@@ -41,7 +41,10 @@ export function createLogger(level: Config['logLevel']): Logger {
   return pino({
     level,
     base: { service: 'plugboard' },
-    redact: { paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'headers.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'headers.authorization'],
+      censor: '[redacted]',
+    },
   });
 }
 
@@ -66,7 +69,11 @@ export function openStore(config: Config, logger?: Logger): Db {
 export function loadMasterKeys(config: Config, logger?: Logger) {
   if (config.masterKeys) return config.masterKeys;
   const { keys, created } = loadOrCreateKeyFile(config.masterKeyFile);
-  if (created) logger?.warn({ file: config.masterKeyFile }, 'generated a new master key file; back it up: without it no stored secret can be read');
+  if (created)
+    logger?.warn(
+      { file: config.masterKeyFile },
+      'generated a new master key file; back it up: without it no stored secret can be read',
+    );
   return keys;
 }
 
@@ -87,7 +94,10 @@ export function gatewayUrls(config: Pick<Config, 'publicUrl' | 'isPublicUrlSet'>
  * Composition root: opens the store, migrates it, builds the services and the server. On an empty store it
  * creates the `default` workspace and an owner key, returned once in `bootstrapKey`.
  */
-export async function createApp(config: Config, options: { logger?: Logger; clock?: Clock } = {}): Promise<App & { bootstrapKey?: { key: string; generated: boolean } }> {
+export async function createApp(
+  config: Config,
+  options: { logger?: Logger; clock?: Clock } = {},
+): Promise<App & { bootstrapKey?: { key: string; generated: boolean } }> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const db = openStore(config, logger);
@@ -108,7 +118,11 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
     let listening: FastifyInstance | undefined;
     const egress = createEgressPolicy({
       rules: config.egress,
-      listeners: () => ownListeners({ address: config.host, port: config.port }, listening?.server.listening ? listening.addresses() : []),
+      listeners: () =>
+        ownListeners(
+          { address: config.host, port: config.port },
+          listening?.server.listening ? listening.addresses() : [],
+        ),
     });
     const tester = createConnectionTester({
       vault,
@@ -117,8 +131,27 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
       onResult: (type, ok) => metrics.connectionTests.inc({ type, result: ok ? 'ok' : 'failing' }),
     });
     const writer = createWriter(db);
-    reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress, ...config.toolsets });
-    const services = createServices({ db, writer, vault, clock, tester, reconciler, urls: gatewayUrls(config), gateway: config.gateway, egress, redisUrl: config.redisUrl });
+    reconciler = createToolsetReconciler({
+      db,
+      writer,
+      clock,
+      logger,
+      mcpTimeoutMs: config.connectionTestTimeoutMs,
+      egress,
+      ...config.toolsets,
+    });
+    const services = createServices({
+      db,
+      writer,
+      vault,
+      clock,
+      tester,
+      reconciler,
+      urls: gatewayUrls(config),
+      gateway: config.gateway,
+      egress,
+      redisUrl: config.redisUrl,
+    });
     opened = services;
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
     // Picks up toolset generations that no node has reconciled (one written just before a crash, say).
@@ -143,11 +176,20 @@ export async function createApp(config: Config, options: { logger?: Logger; cloc
     });
     listening = server;
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.
-    const housekeeping = setInterval(() => {
-      services.idempotency.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'could not purge idempotency records'));
-      services.gateway.sessions.purgeEnded().catch((error: unknown) => logger.warn({ err: error }, 'could not purge ended gateway sessions'));
-      services.nonces.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired request nonces'));
-    }, 10 * 60 * 1000);
+    const housekeeping = setInterval(
+      () => {
+        services.idempotency
+          .purgeExpired()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge idempotency records'));
+        services.gateway.sessions
+          .purgeEnded()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge ended gateway sessions'));
+        services.nonces
+          .purgeExpired()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired request nonces'));
+      },
+      10 * 60 * 1000,
+    );
     housekeeping.unref();
     return {
       config,

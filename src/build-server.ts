@@ -37,7 +37,12 @@ export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirect
 export async function buildServer(services: Services, given: ServerOptions): Promise<FastifyInstance> {
   // Every edge spends from the same limiter, which counts the 429s of all of them.
   const options = { ...given, rateLimiter: countingRejections(given.rateLimiter, given.metrics.rateLimitRejections) };
-  const exchanges = createGatewayExchanges({ gateway: services.gateway, rateLimiter: options.rateLimiter, defaultRateLimit: options.gatewayRateLimit, limits: options.gatewayLimits });
+  const exchanges = createGatewayExchanges({
+    gateway: services.gateway,
+    rateLimiter: options.rateLimiter,
+    defaultRateLimit: options.gatewayRateLimit,
+    limits: options.gatewayLimits,
+  });
   const app = await createServer({
     ...options,
     sendError: sendProblem,
@@ -55,7 +60,12 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
         isClosing,
       }),
   });
-  await registerNativeApi(app, { services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, requireIfMatch: options.requireIfMatch });
+  await registerNativeApi(app, {
+    services,
+    rateLimiter: options.rateLimiter,
+    rateLimits: options.rateLimits,
+    requireIfMatch: options.requireIfMatch,
+  });
   await app.register(webConsole);
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.
   await app.register(gatewayRoutes, {
@@ -67,7 +77,13 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     sseKeepAliveSeconds: 15,
   });
   // Every dialect in one scope; the vendors document their own routes, so /openapi.json stays about the native API.
-  const dialectDeps = { services, rateLimiter: options.rateLimiter, rateLimits: options.rateLimits, bailianRateLimit: options.bailianRateLimit, huaweiFabricTimeoutMs: options.huaweiFabricTimeoutMs };
+  const dialectDeps = {
+    services,
+    rateLimiter: options.rateLimiter,
+    rateLimits: options.rateLimits,
+    bailianRateLimit: options.bailianRateLimit,
+    huaweiFabricTimeoutMs: options.huaweiFabricTimeoutMs,
+  };
   const dialects: readonly Dialect<typeof dialectDeps>[] = [alibabaDialect, huaweiFabric, versori];
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route) => {

@@ -11,8 +11,13 @@ function expandTemplate(template: string): string[] {
   const placeholder = /\$\{(\w+)\}/.exec(template);
   if (!placeholder) return [template];
   const union = new RegExp(`\\b${placeholder[1]}\\s*:\\s*((?:'[A-Z0-9_]+'\\s*\\|?\\s*)+)`).exec(source);
-  assert.ok(union, `config.ts reads env[\`${template}\`]: give "${placeholder[1]}" a union of string literals, or read the names literally`);
-  return [...union[1]!.matchAll(/'([A-Z0-9_]+)'/g)].flatMap((m) => expandTemplate(template.replace(placeholder[0], m[1]!)));
+  assert.ok(
+    union,
+    `config.ts reads env[\`${template}\`]: give "${placeholder[1]}" a union of string literals, or read the names literally`,
+  );
+  return [...union[1]!.matchAll(/'([A-Z0-9_]+)'/g)].flatMap((m) =>
+    expandTemplate(template.replace(placeholder[0], m[1]!)),
+  );
 }
 
 /** An environment that remembers every name asked of it. */
@@ -46,16 +51,30 @@ describe('the list of configuration variables', () => {
     const quoted = [...source.matchAll(/\benv\[\s*(['"])([^'"]+)\1\s*\]/g)].map((m) => m[2]!);
     const templated = [...source.matchAll(/\benv\[\s*`([^`]+)`\s*\]/g)].flatMap((m) => expandTemplate(m[1]!));
     const found = [...literal, ...quoted, ...templated];
-    assert.ok(found.length >= CONFIG_ENV_NAMES.length / 2, 'the scan found too few reads: has the way config.ts reads env changed?');
-    assert.deepEqual(found.filter((name) => !listed.has(name)), [], 'config.ts reads these without listing them in CONFIG_ENV_NAMES');
-    assert.deepEqual(CONFIG_ENV_NAMES.filter((name) => !found.includes(name)), [], 'CONFIG_ENV_NAMES lists these, which config.ts never reads');
+    assert.ok(
+      found.length >= CONFIG_ENV_NAMES.length / 2,
+      'the scan found too few reads: has the way config.ts reads env changed?',
+    );
+    assert.deepEqual(
+      found.filter((name) => !listed.has(name)),
+      [],
+      'config.ts reads these without listing them in CONFIG_ENV_NAMES',
+    );
+    assert.deepEqual(
+      CONFIG_ENV_NAMES.filter((name) => !found.includes(name)),
+      [],
+      'CONFIG_ENV_NAMES lists these, which config.ts never reads',
+    );
   });
 
   it('is exactly what loadConfig asks of the environment, on SQLite and on PostgreSQL', () => {
     const read = new Set<string>();
     const scenarios: Record<string, string>[] = [
       {},
-      { DATABASE_URL: 'postgres://plugboard@127.0.0.1:5432/plugboard', PLUGBOARD_MASTER_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` },
+      {
+        DATABASE_URL: 'postgres://plugboard@127.0.0.1:5432/plugboard',
+        PLUGBOARD_MASTER_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      },
       Object.fromEntries(CONFIG_ENV_NAMES.map((name) => [name, 'not a valid value'])),
     ];
     for (const values of scenarios) {
@@ -63,8 +82,16 @@ describe('the list of configuration variables', () => {
       load(recording.env);
       for (const name of recording.read) read.add(name);
     }
-    assert.deepEqual([...read].filter((name) => !listed.has(name)), [], 'loadConfig reads these without listing them');
-    assert.deepEqual(CONFIG_ENV_NAMES.filter((name) => !read.has(name)), [], 'listed, but loadConfig never reads them');
+    assert.deepEqual(
+      [...read].filter((name) => !listed.has(name)),
+      [],
+      'loadConfig reads these without listing them',
+    );
+    assert.deepEqual(
+      CONFIG_ENV_NAMES.filter((name) => !read.has(name)),
+      [],
+      'listed, but loadConfig never reads them',
+    );
   });
 });
 
@@ -76,12 +103,18 @@ describe('the egress settings', () => {
 
   it('read EGRESS_DENY_PRIVATE and EGRESS_ALLOW, and name every entry of EGRESS_ALLOW they cannot use', () => {
     const { egress } = loadConfig({ EGRESS_DENY_PRIVATE: 'true', EGRESS_ALLOW: '10.0.0.0/8, db.internal' });
-    assert.deepEqual([egress.denyPrivate, egress.allow.cidrs.length, [...egress.allow.hosts]], [true, 1, ['db.internal']]);
-    assert.throws(() => loadConfig({ EGRESS_DENY_PRIVATE: 'maybe', EGRESS_ALLOW: '10.0.0.0/40,ok.example,http://x' }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.deepEqual(error.problems.filter((p) => p.startsWith('EGRESS')).length, 3, error.message);
-      return true;
-    });
+    assert.deepEqual(
+      [egress.denyPrivate, egress.allow.cidrs.length, [...egress.allow.hosts]],
+      [true, 1, ['db.internal']],
+    );
+    assert.throws(
+      () => loadConfig({ EGRESS_DENY_PRIVATE: 'maybe', EGRESS_ALLOW: '10.0.0.0/40,ok.example,http://x' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems.filter((p) => p.startsWith('EGRESS')).length, 3, error.message);
+        return true;
+      },
+    );
   });
 });
 
@@ -95,13 +128,21 @@ describe('connection limits, the metrics token and the node id', () => {
     }
   };
 
-  it('defaults to 10,000 connections and timeouts that outlast a load balancer\'s idle sockets', () => {
-    assert.deepEqual(loadConfig({}).connections, { max: 10_000, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 72_000 });
+  it("defaults to 10,000 connections and timeouts that outlast a load balancer's idle sockets", () => {
+    assert.deepEqual(loadConfig({}).connections, {
+      max: 10_000,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 72_000,
+    });
     assert.equal(loadConfig({}).metricsToken, undefined);
   });
 
   it('refuses a header timeout longer than the request timeout and a short metrics token', () => {
-    assert.match(problemsOf({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }).join('\n'), /HEADERS_TIMEOUT_MS/);
+    assert.match(
+      problemsOf({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }).join('\n'),
+      /HEADERS_TIMEOUT_MS/,
+    );
     assert.match(problemsOf({ METRICS_TOKEN: 'short' }).join('\n'), /METRICS_TOKEN/);
     assert.match(problemsOf({ MAX_CONNECTIONS: '0' }).join('\n'), /MAX_CONNECTIONS/);
   });

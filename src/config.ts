@@ -86,7 +86,12 @@ export interface Config {
       readonly maxToolsetSchemaBytes: number;
     };
     /** Listing an upstream MCP server's tools (tools/list, page after page). */
-    readonly mcpListing: { readonly maxPages: number; readonly maxTools: number; readonly maxBytes: number; readonly timeoutMs: number };
+    readonly mcpListing: {
+      readonly maxPages: number;
+      readonly maxTools: number;
+      readonly maxBytes: number;
+      readonly timeoutMs: number;
+    };
   };
 }
 
@@ -114,17 +119,24 @@ export const ADMIN_KEY_PATTERN = /^pbk_[A-Za-z0-9_-]{16,200}$/;
 
 function parseMasterKeys(value: string, problems: string[]): MasterKey[] | undefined {
   const keys: MasterKey[] = [];
-  for (const [index, entry] of value.split(',').map((e) => e.trim()).entries()) {
+  for (const [index, entry] of value
+    .split(',')
+    .map((e) => e.trim())
+    .entries()) {
     const separator = entry.indexOf(':');
     const id = separator > 0 ? entry.slice(0, separator) : '';
     const material = separator > 0 ? entry.slice(separator + 1) : '';
     if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
-      problems.push(`PLUGBOARD_MASTER_KEYS entry ${index + 1}: expected "id:base64key" with an id of 1–32 letters, digits, "_" or "-".`);
+      problems.push(
+        `PLUGBOARD_MASTER_KEYS entry ${index + 1}: expected "id:base64key" with an id of 1–32 letters, digits, "_" or "-".`,
+      );
       continue;
     }
     const key = Buffer.from(material, 'base64');
     if (key.length !== 32 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(material)) {
-      problems.push(`PLUGBOARD_MASTER_KEYS key "${id}": must be 32 bytes, base64-encoded (try: openssl rand -base64 32).`);
+      problems.push(
+        `PLUGBOARD_MASTER_KEYS key "${id}": must be 32 bytes, base64-encoded (try: openssl rand -base64 32).`,
+      );
       continue;
     }
     if (keys.some((k) => k.id === id)) {
@@ -144,7 +156,14 @@ function parseBoolean(name: string, value: string | undefined, problems: string[
   return undefined;
 }
 
-function parseInteger(name: string, value: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
+function parseInteger(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -155,15 +174,41 @@ function parseInteger(name: string, value: string | undefined, fallback: number,
 }
 
 /** RATE_LIMIT_<CLASS>_PER_SECOND (0 turns the limit off) and RATE_LIMIT_<CLASS>_BURST; GATEWAY is per access client. */
-function parseRateLimit(env: NodeJS.ProcessEnv, kind: 'READ' | 'WRITE' | 'GATEWAY', fallback: { perSecond: number; burst: number }, problems: string[]) {
-  const perSecond = parseInteger(`RATE_LIMIT_${kind}_PER_SECOND`, env[`RATE_LIMIT_${kind}_PER_SECOND`], fallback.perSecond, 0, 1_000_000, problems);
-  const burst = parseInteger(`RATE_LIMIT_${kind}_BURST`, env[`RATE_LIMIT_${kind}_BURST`], fallback.burst, 0, 1_000_000, problems);
+function parseRateLimit(
+  env: NodeJS.ProcessEnv,
+  kind: 'READ' | 'WRITE' | 'GATEWAY',
+  fallback: { perSecond: number; burst: number },
+  problems: string[],
+) {
+  const perSecond = parseInteger(
+    `RATE_LIMIT_${kind}_PER_SECOND`,
+    env[`RATE_LIMIT_${kind}_PER_SECOND`],
+    fallback.perSecond,
+    0,
+    1_000_000,
+    problems,
+  );
+  const burst = parseInteger(
+    `RATE_LIMIT_${kind}_BURST`,
+    env[`RATE_LIMIT_${kind}_BURST`],
+    fallback.burst,
+    0,
+    1_000_000,
+    problems,
+  );
   return perSecond === 0 ? undefined : { perSecond, burst };
 }
 
 /** BAILIAN_RATE_LIMIT_PER_SECOND (default 5, as Model Studio documents; 0 turns it off): that many calls at once, then that many a second. */
 function parseBailianRateLimit(env: NodeJS.ProcessEnv, problems: string[]) {
-  const perSecond = parseInteger('BAILIAN_RATE_LIMIT_PER_SECOND', env.BAILIAN_RATE_LIMIT_PER_SECOND, 5, 0, 1_000_000, problems);
+  const perSecond = parseInteger(
+    'BAILIAN_RATE_LIMIT_PER_SECOND',
+    env.BAILIAN_RATE_LIMIT_PER_SECOND,
+    5,
+    0,
+    1_000_000,
+    problems,
+  );
   return perSecond === 0 ? undefined : { perSecond, burst: perSecond - 1 };
 }
 
@@ -178,7 +223,10 @@ function parseAllowedOrigins(publicUrl: string, value: string | undefined, probl
   } catch {
     // PUBLIC_URL's own check names the problem.
   }
-  for (const entry of (value ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of (value ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     let url: URL | undefined;
     try {
       url = /^https?:\/\/[^/?#@\s]+\/?$/i.test(entry) ? new URL(entry) : undefined;
@@ -186,7 +234,9 @@ function parseAllowedOrigins(publicUrl: string, value: string | undefined, probl
       url = undefined;
     }
     if (!url) {
-      problems.push(`ALLOWED_ORIGINS: "${entry}" is not an origin; expected scheme://host[:port] such as https://agents.example.com, without a path.`);
+      problems.push(
+        `ALLOWED_ORIGINS: "${entry}" is not an origin; expected scheme://host[:port] such as https://agents.example.com, without a path.`,
+      );
       continue;
     }
     origins.add(url.origin);
@@ -205,12 +255,40 @@ const MB = 1024 * 1024;
 function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config['toolsets'] {
   return {
     conversion: {
-      timeoutMs: parseInteger('TOOLSET_CONVERSION_TIMEOUT_MS', env.TOOLSET_CONVERSION_TIMEOUT_MS, 20_000, 100, 600_000, problems),
-      memoryMb: parseInteger('TOOLSET_CONVERSION_MEMORY_MB', env.TOOLSET_CONVERSION_MEMORY_MB, 256, 32, 16_384, problems),
+      timeoutMs: parseInteger(
+        'TOOLSET_CONVERSION_TIMEOUT_MS',
+        env.TOOLSET_CONVERSION_TIMEOUT_MS,
+        20_000,
+        100,
+        600_000,
+        problems,
+      ),
+      memoryMb: parseInteger(
+        'TOOLSET_CONVERSION_MEMORY_MB',
+        env.TOOLSET_CONVERSION_MEMORY_MB,
+        256,
+        32,
+        16_384,
+        problems,
+      ),
       threads: parseInteger('TOOLSET_CONVERSION_THREADS', env.TOOLSET_CONVERSION_THREADS, 1, 1, 64, problems),
       maxOperations: parseInteger('TOOLSET_MAX_OPERATIONS', env.TOOLSET_MAX_OPERATIONS, 5000, 1, 1_000_000, problems),
-      maxToolSchemaBytes: parseInteger('TOOLSET_MAX_TOOL_SCHEMA_BYTES', env.TOOLSET_MAX_TOOL_SCHEMA_BYTES, 128 * 1024, 1024, 1024 * MB, problems),
-      maxToolsetSchemaBytes: parseInteger('TOOLSET_MAX_SCHEMA_BYTES', env.TOOLSET_MAX_SCHEMA_BYTES, 4 * MB, 1024, 1024 * MB, problems),
+      maxToolSchemaBytes: parseInteger(
+        'TOOLSET_MAX_TOOL_SCHEMA_BYTES',
+        env.TOOLSET_MAX_TOOL_SCHEMA_BYTES,
+        128 * 1024,
+        1024,
+        1024 * MB,
+        problems,
+      ),
+      maxToolsetSchemaBytes: parseInteger(
+        'TOOLSET_MAX_SCHEMA_BYTES',
+        env.TOOLSET_MAX_SCHEMA_BYTES,
+        4 * MB,
+        1024,
+        1024 * MB,
+        problems,
+      ),
     },
     mcpListing: {
       maxPages: parseInteger('MCP_LIST_MAX_PAGES', env.MCP_LIST_MAX_PAGES, 100, 1, 100_000, problems),
@@ -287,7 +365,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   const masterKeys = keysValue ? parseMasterKeys(keysValue, problems) : undefined;
   if (usesPostgres && !keysValue) {
     problems.push(
-      'PLUGBOARD_MASTER_KEYS is required with DATABASE_URL: every node must share the same master keys (a key file in one node\'s data dir would lock the others out).',
+      "PLUGBOARD_MASTER_KEYS is required with DATABASE_URL: every node must share the same master keys (a key file in one node's data dir would lock the others out).",
     );
   }
 
@@ -297,7 +375,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   }
 
   const logLevel = (flags.logLevel ?? env.LOG_LEVEL ?? 'info') as Config['logLevel'];
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
+  if (!LOG_LEVELS.includes(logLevel))
+    problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
 
   const egressAllow = parseEgressAllow(env.EGRESS_ALLOW);
   problems.push(...egressAllow.problems);
@@ -305,13 +384,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   const host = flags.host ?? env.HOST ?? '127.0.0.1';
   if (host.trim() === '') problems.push('HOST: must not be empty.');
 
-  const publicUrl = (env.PUBLIC_URL || `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${flags.port ?? env.PORT ?? 8080}`).replace(/\/+$/, '');
+  const publicUrl = (
+    env.PUBLIC_URL ||
+    `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${flags.port ?? env.PORT ?? 8080}`
+  ).replace(/\/+$/, '');
   const config: Config = {
     port: parseInteger('PORT', flags.port ?? env.PORT, 8080, 0, 65535, problems),
     host,
     dataDir,
     database: usesPostgres
-      ? { engine: 'postgres', url: databaseUrl, poolSize: parseInteger('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 16, 1, 1000, problems) }
+      ? {
+          engine: 'postgres',
+          url: databaseUrl,
+          poolSize: parseInteger('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 16, 1, 1000, problems),
+        }
       : { engine: 'sqlite', file: resolve(dataDir, 'plugboard.db') },
     masterKeys,
     masterKeyFile: resolve(dataDir, 'master.key'),
@@ -321,27 +407,90 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     requireIfMatch: flags.requireIfMatch ?? parseBoolean('REQUIRE_IF_MATCH', env.REQUIRE_IF_MATCH, problems) ?? false,
     publicUrl,
     isPublicUrlSet: Boolean(env.PUBLIC_URL),
-    reconcileIntervalMs: parseInteger('RECONCILE_INTERVAL_MS', env.RECONCILE_INTERVAL_MS, 5000, 100, 3_600_000, problems),
+    reconcileIntervalMs: parseInteger(
+      'RECONCILE_INTERVAL_MS',
+      env.RECONCILE_INTERVAL_MS,
+      5000,
+      100,
+      3_600_000,
+      problems,
+    ),
     shutdownDrainMs: parseInteger('SHUTDOWN_DRAIN_MS', env.SHUTDOWN_DRAIN_MS, 0, 0, 600_000, problems),
-    connectionTestTimeoutMs: parseInteger('CONNECTION_TEST_TIMEOUT_MS', env.CONNECTION_TEST_TIMEOUT_MS, 5000, 100, 120_000, problems),
+    connectionTestTimeoutMs: parseInteger(
+      'CONNECTION_TEST_TIMEOUT_MS',
+      env.CONNECTION_TEST_TIMEOUT_MS,
+      5000,
+      100,
+      120_000,
+      problems,
+    ),
     redisUrl: env.REDIS_URL || undefined,
     nodeId: env.NODE_ID || `node-${randomBytes(6).toString('hex')}`,
     connections: {
       max: parseInteger('MAX_CONNECTIONS', env.MAX_CONNECTIONS, 10_000, 1, 1_000_000, problems),
       headersTimeoutMs: parseInteger('HEADERS_TIMEOUT_MS', env.HEADERS_TIMEOUT_MS, 10_000, 100, 600_000, problems),
       requestTimeoutMs: parseInteger('REQUEST_TIMEOUT_MS', env.REQUEST_TIMEOUT_MS, 60_000, 100, 3_600_000, problems),
-      keepAliveTimeoutMs: parseInteger('KEEP_ALIVE_TIMEOUT_MS', env.KEEP_ALIVE_TIMEOUT_MS, 72_000, 100, 600_000, problems),
+      keepAliveTimeoutMs: parseInteger(
+        'KEEP_ALIVE_TIMEOUT_MS',
+        env.KEEP_ALIVE_TIMEOUT_MS,
+        72_000,
+        100,
+        600_000,
+        problems,
+      ),
     },
     metricsToken: env.METRICS_TOKEN || undefined,
-    huaweiFabricTimeoutMs: parseInteger('HUAWEI_FABRIC_TIMEOUT_MS', env.HUAWEI_FABRIC_TIMEOUT_MS, 30_000, 10, 600_000, problems),
+    huaweiFabricTimeoutMs: parseInteger(
+      'HUAWEI_FABRIC_TIMEOUT_MS',
+      env.HUAWEI_FABRIC_TIMEOUT_MS,
+      30_000,
+      10,
+      600_000,
+      problems,
+    ),
     gateway: {
-      upstreamTimeoutMs: parseInteger('GATEWAY_UPSTREAM_TIMEOUT_MS', env.GATEWAY_UPSTREAM_TIMEOUT_MS, 30_000, 100, 600_000, problems),
-      maxResponseBytes: parseInteger('GATEWAY_MAX_RESPONSE_BYTES', env.GATEWAY_MAX_RESPONSE_BYTES, 10 * 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
-      sessionTtlSeconds: parseInteger('MCP_SESSION_TTL_SECONDS', env.MCP_SESSION_TTL_SECONDS, 24 * 3600, 60, 30 * 24 * 3600, problems),
+      upstreamTimeoutMs: parseInteger(
+        'GATEWAY_UPSTREAM_TIMEOUT_MS',
+        env.GATEWAY_UPSTREAM_TIMEOUT_MS,
+        30_000,
+        100,
+        600_000,
+        problems,
+      ),
+      maxResponseBytes: parseInteger(
+        'GATEWAY_MAX_RESPONSE_BYTES',
+        env.GATEWAY_MAX_RESPONSE_BYTES,
+        10 * 1024 * 1024,
+        1024,
+        256 * 1024 * 1024,
+        problems,
+      ),
+      sessionTtlSeconds: parseInteger(
+        'MCP_SESSION_TTL_SECONDS',
+        env.MCP_SESSION_TTL_SECONDS,
+        24 * 3600,
+        60,
+        30 * 24 * 3600,
+        problems,
+      ),
       rateLimit: parseRateLimit(env, 'GATEWAY', { perSecond: 50, burst: 50 }, problems),
       maxBatchItems: parseInteger('GATEWAY_MAX_BATCH_ITEMS', env.GATEWAY_MAX_BATCH_ITEMS, 20, 1, 1000, problems),
-      maxAnswerBytes: parseInteger('GATEWAY_MAX_ANSWER_BYTES', env.GATEWAY_MAX_ANSWER_BYTES, 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024, problems),
-      maxStreamsPerClient: parseInteger('GATEWAY_MAX_STREAMS_PER_CLIENT', env.GATEWAY_MAX_STREAMS_PER_CLIENT, 10, 1, 10_000, problems),
+      maxAnswerBytes: parseInteger(
+        'GATEWAY_MAX_ANSWER_BYTES',
+        env.GATEWAY_MAX_ANSWER_BYTES,
+        32 * 1024 * 1024,
+        1024,
+        1024 * 1024 * 1024,
+        problems,
+      ),
+      maxStreamsPerClient: parseInteger(
+        'GATEWAY_MAX_STREAMS_PER_CLIENT',
+        env.GATEWAY_MAX_STREAMS_PER_CLIENT,
+        10,
+        1,
+        10_000,
+        problems,
+      ),
       allowedOrigins: parseAllowedOrigins(publicUrl, env.ALLOWED_ORIGINS, problems),
     },
     bailianRateLimit: parseBailianRateLimit(env, problems),
@@ -349,13 +498,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       read: parseRateLimit(env, 'READ', { perSecond: 100, burst: 200 }, problems),
       write: parseRateLimit(env, 'WRITE', { perSecond: 50, burst: 100 }, problems),
     },
-    egress: { denyPrivate: parseBoolean('EGRESS_DENY_PRIVATE', env.EGRESS_DENY_PRIVATE, problems) ?? false, allow: egressAllow.allow },
+    egress: {
+      denyPrivate: parseBoolean('EGRESS_DENY_PRIVATE', env.EGRESS_DENY_PRIVATE, problems) ?? false,
+      allow: egressAllow.allow,
+    },
     toolsets: parseToolsetLimits(env, problems),
   };
-  if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');
+  if (!/^https?:\/\/[^/]+/.test(config.publicUrl))
+    problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');
   if (!/^[\x21-\x7e]{1,128}$/.test(config.nodeId)) problems.push('NODE_ID: expected 1–128 visible ASCII characters.');
   // Node refuses a server whose header timeout is longer than its request timeout.
-  if (config.connections.headersTimeoutMs > config.connections.requestTimeoutMs) problems.push('HEADERS_TIMEOUT_MS: must not be longer than REQUEST_TIMEOUT_MS.');
+  if (config.connections.headersTimeoutMs > config.connections.requestTimeoutMs)
+    problems.push('HEADERS_TIMEOUT_MS: must not be longer than REQUEST_TIMEOUT_MS.');
   if (config.metricsToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(config.metricsToken)) {
     problems.push('METRICS_TOKEN: expected 16–512 visible ASCII characters (try: openssl rand -hex 32).');
   }

@@ -20,7 +20,8 @@ const pathsOf = (reply: Reply): string[] => ((reply.body?.errors ?? []) as any[]
 function assertProblem(reply: Reply, status: number, path?: string) {
   assert.equal(reply.status, status, reply.text);
   assert.match(String(reply.headers['content-type']), /^application\/problem\+json/);
-  if (path !== undefined) assert.ok(pathsOf(reply).includes(path), `expected an error at ${path}, got ${JSON.stringify(reply.body?.errors)}`);
+  if (path !== undefined)
+    assert.ok(pathsOf(reply).includes(path), `expected an error at ${path}, got ${JSON.stringify(reply.body?.errors)}`);
 }
 
 for (const engine of ENGINES) {
@@ -38,7 +39,9 @@ for (const engine of ENGINES) {
     });
 
     async function create(body: Record<string, unknown> = {}, ws = WS): Promise<{ client: any; secret: string }> {
-      const reply = await app.call('POST', `${ws}/access-clients`, { body: { id: fresh('client'), name: 'Agent', ...body } });
+      const reply = await app.call('POST', `${ws}/access-clients`, {
+        body: { id: fresh('client'), name: 'Agent', ...body },
+      });
       assert.equal(reply.status, 201, reply.text);
       const { secret, ...client } = reply.body;
       return { client, secret };
@@ -51,7 +54,9 @@ for (const engine of ENGINES) {
     const authenticate = (token: string) => app.services.accessClients.authenticateClient(token);
 
     async function issueKey(role: string, ws = 'default'): Promise<string> {
-      const reply = await app.call('POST', `${API}/${ws}/api-keys`, { body: { name: `${role} ${fresh('key')}`, role } });
+      const reply = await app.call('POST', `${API}/${ws}/api-keys`, {
+        body: { name: `${role} ${fresh('key')}`, role },
+      });
       assert.equal(reply.status, 201, reply.text);
       return reply.body.key;
     }
@@ -87,11 +92,25 @@ for (const engine of ENGINES) {
 
       it('takes a client-given id and every field, and refuses a second client with the same id with 409', async () => {
         const id = fresh('Mixed-Case-9');
-        const body = { id, name: 'n'.repeat(64), description: 'Runs the nightly report', toolsets: ['weather', 'crm_v2-eu'], rateLimit: 25, status: 'disabled' };
+        const body = {
+          id,
+          name: 'n'.repeat(64),
+          description: 'Runs the nightly report',
+          toolsets: ['weather', 'crm_v2-eu'],
+          rateLimit: 25,
+          status: 'disabled',
+        };
         const reply = await app.call('POST', CLIENTS, { body });
         assert.equal(reply.status, 201, reply.text);
         assert.deepEqual(
-          { id: reply.body.id, name: reply.body.name, description: reply.body.description, toolsets: reply.body.toolsets, rateLimit: reply.body.rateLimit, status: reply.body.status },
+          {
+            id: reply.body.id,
+            name: reply.body.name,
+            description: reply.body.description,
+            toolsets: reply.body.toolsets,
+            rateLimit: reply.body.rateLimit,
+            status: reply.body.status,
+          },
           body,
         );
         const dup = await app.call('POST', CLIENTS, { body: { id, name: 'Again' } });
@@ -115,7 +134,9 @@ for (const engine of ENGINES) {
         assert.equal('secret' in reply.body, false);
         assert.equal(reply.text.includes(secret), false);
         assert.equal(reply.headers['cache-control'], undefined);
-        const cached = await app.call('GET', `${CLIENTS}/${client.id}`, { headers: { 'if-none-match': String(reply.headers.etag) } });
+        const cached = await app.call('GET', `${CLIENTS}/${client.id}`, {
+          headers: { 'if-none-match': String(reply.headers.etag) },
+        });
         assert.equal(cached.status, 304);
         assertProblem(await get('no-such-client'), 404);
       });
@@ -124,7 +145,8 @@ for (const engine of ENGINES) {
         const ws = fresh('list-ws');
         assert.equal((await app.call('POST', API, { body: { id: ws, name: 'Lists' } })).status, 201);
         const secrets: string[] = [];
-        for (const id of ['c-3', 'c-1', 'c-2', 'c-5', 'c-4']) secrets.push((await create({ id }, `${API}/${ws}`)).secret);
+        for (const id of ['c-3', 'c-1', 'c-2', 'c-5', 'c-4'])
+          secrets.push((await create({ id }, `${API}/${ws}`)).secret);
         const seen: string[] = [];
         let url = `${API}/${ws}/access-clients?limit=2`;
         for (;;) {
@@ -178,7 +200,11 @@ for (const engine of ENGINES) {
       it('refuses the same values in a PUT and a PATCH, changing nothing', async () => {
         const { client } = await create({ toolsets: ['weather'], rateLimit: 3 });
         const url = `${CLIENTS}/${client.id}`;
-        assertProblem(await app.call('PUT', url, { body: { name: 'x', toolsets: ['*', 'weather'] } }), 400, '/toolsets');
+        assertProblem(
+          await app.call('PUT', url, { body: { name: 'x', toolsets: ['*', 'weather'] } }),
+          400,
+          '/toolsets',
+        );
         assertProblem(await app.call('PUT', url, { body: { name: 'x', rateLimit: 0 } }), 400, '/rateLimit');
         assertProblem(await app.call('PATCH', url, { body: { toolsets: ['a', 'a'] } }), 400, '/toolsets/1');
         assertProblem(await app.call('PATCH', url, { body: { rateLimit: 0 } }), 400, '/rateLimit');
@@ -195,7 +221,12 @@ for (const engine of ENGINES) {
 
     describe('PUT and PATCH', () => {
       it('replaces with PUT: omitted optional fields are unset, tokens are kept', async () => {
-        const { client, secret } = await create({ description: 'd', toolsets: ['weather'], rateLimit: 9, status: 'disabled' });
+        const { client, secret } = await create({
+          description: 'd',
+          toolsets: ['weather'],
+          rateLimit: 9,
+          status: 'disabled',
+        });
         const reply = await app.call('PUT', `${CLIENTS}/${client.id}`, { body: { name: 'Renamed' } });
         assert.equal(reply.status, 200, reply.text);
         assert.equal(reply.body.name, 'Renamed');
@@ -211,7 +242,11 @@ for (const engine of ENGINES) {
 
       it('refuses a PUT without a name with 400', async () => {
         const { client } = await create();
-        assertProblem(await app.call('PUT', `${CLIENTS}/${client.id}`, { body: { description: 'no name' } }), 400, '/name');
+        assertProblem(
+          await app.call('PUT', `${CLIENTS}/${client.id}`, { body: { description: 'no name' } }),
+          400,
+          '/name',
+        );
       });
 
       it('accepts a GET body sent back with PUT, ignoring server-managed fields, and keeps the revision when nothing changed', async () => {
@@ -221,7 +256,10 @@ for (const engine of ENGINES) {
         assert.equal(reply.status, 200, reply.text);
         assert.deepEqual(reply.body, client);
         const history = await app.call('GET', `${WS}/audit?resourceType=access-client&resourceId=${client.id}`);
-        assert.deepEqual(history.body.items.map((e: any) => e.action), ['access-client:create']);
+        assert.deepEqual(
+          history.body.items.map((e: any) => e.action),
+          ['access-client:create'],
+        );
       });
 
       it('merges with PATCH: only given fields change, null unsets, a required field cannot be unset', async () => {
@@ -257,7 +295,10 @@ for (const engine of ENGINES) {
         const { client } = await create();
         const url = `${CLIENTS}/${client.id}`;
         const stale = String((await get(client.id)).headers.etag);
-        const changed = await app.call('PATCH', url, { body: { description: 'moved on' }, headers: { 'if-match': stale } });
+        const changed = await app.call('PATCH', url, {
+          body: { description: 'moved on' },
+          headers: { 'if-match': stale },
+        });
         assert.equal(changed.status, 200, changed.text);
         assert.notEqual(changed.headers.etag, stale);
         for (const [method, suffix, body] of [
@@ -274,7 +315,10 @@ for (const engine of ENGINES) {
         const current = String(changed.headers.etag);
         const put = await app.call('PUT', url, { body: { name: 'Fresh' }, headers: { 'if-match': current } });
         assert.equal(put.status, 200, put.text);
-        assert.equal((await app.call('DELETE', url, { headers: { 'if-match': String(put.headers.etag) } })).status, 204);
+        assert.equal(
+          (await app.call('DELETE', url, { headers: { 'if-match': String(put.headers.etag) } })).status,
+          204,
+        );
       });
     });
 
@@ -297,7 +341,11 @@ for (const engine of ENGINES) {
           for (const token of tokens) assert.equal(reply.text.includes(token.slice(12)), false);
         }
         const clientRows = await app.db.kysely.selectFrom('access_clients').selectAll().execute();
-        const secretRows = await app.db.kysely.selectFrom('access_client_secrets').selectAll().where('client_id', '=', client.id).execute();
+        const secretRows = await app.db.kysely
+          .selectFrom('access_client_secrets')
+          .selectAll()
+          .where('client_id', '=', client.id)
+          .execute();
         const raw = JSON.stringify([clientRows, secretRows]);
         for (const token of tokens) {
           assert.equal(raw.includes(token), false);
@@ -309,7 +357,8 @@ for (const engine of ENGINES) {
           const dir = app.store.env.DATA_DIR!;
           for (const name of readdirSync(dir).filter((n) => n.startsWith('plugboard.db'))) {
             const bytes = readFileSync(join(dir, name));
-            for (const token of tokens) assert.equal(bytes.includes(token.slice(12)), false, `${name} contains a token`);
+            for (const token of tokens)
+              assert.equal(bytes.includes(token.slice(12)), false, `${name} contains a token`);
           }
           assert.ok(existsSync(join(dir, 'plugboard.db')));
         }
@@ -339,7 +388,9 @@ for (const engine of ENGINES) {
 
       it('rotates with a grace period: the old token works until it runs out, the new one from the start', async () => {
         const { client, secret: old } = await create();
-        const rotated = await app.call('POST', `${CLIENTS}/${client.id}/secrets`, { body: { gracePeriodSeconds: 600 } });
+        const rotated = await app.call('POST', `${CLIENTS}/${client.id}/secrets`, {
+          body: { gracePeriodSeconds: 600 },
+        });
         assert.equal(rotated.status, 200, rotated.text);
         assert.equal(rotated.headers['cache-control'], 'no-store');
         assert.match(rotated.body.secret, TOKEN);
@@ -368,7 +419,9 @@ for (const engine of ENGINES) {
           const rotated = await app.call('POST', `${CLIENTS}/${client.id}/secrets`, { body });
           assert.equal(rotated.status, 200, rotated.text);
           const retiring = rotated.body.secrets.filter((s: any) => s.expiresAt !== null);
-          assert.ok(retiring.every((s: any) => Date.parse(s.expiresAt) - Date.parse(rotated.body.updatedAt) <= 3_600_000));
+          assert.ok(
+            retiring.every((s: any) => Date.parse(s.expiresAt) - Date.parse(rotated.body.updatedAt) <= 3_600_000),
+          );
           assert.equal(Date.parse(retiring.at(-1).expiresAt) - Date.parse(rotated.body.updatedAt), 3_600_000);
         }
         assert.equal((await authenticate(old))?.client.id, client.id);
@@ -393,15 +446,26 @@ for (const engine of ENGINES) {
         assert.equal(rotated.status, 200, rotated.text);
         assert.equal(await authenticate(old), undefined);
         assert.equal((await authenticate(rotated.body.secret))?.client.id, client.id);
-        assert.deepEqual(rotated.body.secrets.map((s: any) => s.prefix), [rotated.body.secret.slice(0, 12)]);
+        assert.deepEqual(
+          rotated.body.secrets.map((s: any) => s.prefix),
+          [rotated.body.secret.slice(0, 12)],
+        );
       });
 
       it('refuses a grace period outside 0..604800 seconds with 400, changing nothing', async () => {
         const { client, secret } = await create();
         for (const gracePeriodSeconds of [-1, 604_801, 1.5, '60']) {
-          assertProblem(await app.call('POST', `${CLIENTS}/${client.id}/secrets`, { body: { gracePeriodSeconds } }), 400, '/gracePeriodSeconds');
+          assertProblem(
+            await app.call('POST', `${CLIENTS}/${client.id}/secrets`, { body: { gracePeriodSeconds } }),
+            400,
+            '/gracePeriodSeconds',
+          );
         }
-        assertProblem(await app.call('POST', `${CLIENTS}/${client.id}/secrets`, { body: { token: 'mine' } }), 400, '/token');
+        assertProblem(
+          await app.call('POST', `${CLIENTS}/${client.id}/secrets`, { body: { token: 'mine' } }),
+          400,
+          '/token',
+        );
         assert.deepEqual((await get(client.id)).body, client);
         assert.equal((await authenticate(secret))?.client.id, client.id);
       });
@@ -411,7 +475,11 @@ for (const engine of ENGINES) {
         assert.equal((await app.call('DELETE', `${CLIENTS}/${client.id}`)).status, 204);
         assertProblem(await get(client.id), 404);
         assert.equal(await authenticate(secret), undefined);
-        const rows = await app.db.kysely.selectFrom('access_client_secrets').selectAll().where('client_id', '=', client.id).execute();
+        const rows = await app.db.kysely
+          .selectFrom('access_client_secrets')
+          .selectAll()
+          .where('client_id', '=', client.id)
+          .execute();
         assert.deepEqual(rows, []);
       });
 
@@ -434,7 +502,9 @@ for (const engine of ENGINES) {
         await app.call('DELETE', url);
         const reply = await app.call('GET', `${url}/history`);
         assert.equal(reply.status, 200, reply.text);
-        const events = [...reply.body.items].reverse().map((e: any) => [e.action, e.fromRevision, e.toRevision, e.changedFields]);
+        const events = [...reply.body.items]
+          .reverse()
+          .map((e: any) => [e.action, e.fromRevision, e.toRevision, e.changedFields]);
         assert.deepEqual(events.slice(1), [
           ['access-client:update', 1, 2, ['description', 'rateLimit']],
           ['access-client:rotate-secret', 2, 3, ['secrets']],
@@ -519,14 +589,21 @@ for (const engine of ENGINES) {
       const created = await app.call('POST', CLIENTS, { body: { id: 'guarded', name: 'Guarded' } });
       assert.equal(created.status, 201, created.text);
       const url = `${CLIENTS}/guarded`;
-      for (const [method, body] of [['PUT', { name: 'x' }], ['PATCH', { name: 'x' }], ['DELETE', undefined]] as const) {
+      for (const [method, body] of [
+        ['PUT', { name: 'x' }],
+        ['PATCH', { name: 'x' }],
+        ['DELETE', undefined],
+      ] as const) {
         const reply = await app.call(method, url, { body });
         assertProblem(reply, 428);
         assert.equal(reply.body.code, 'precondition-required');
       }
       const rotated = await app.call('POST', `${url}/secrets`, { body: {} });
       assert.equal(rotated.status, 200, rotated.text);
-      const put = await app.call('PUT', url, { body: { name: 'x' }, headers: { 'if-match': String(rotated.headers.etag) } });
+      const put = await app.call('PUT', url, {
+        body: { name: 'x' },
+        headers: { 'if-match': String(rotated.headers.etag) },
+      });
       assert.equal(put.status, 200, put.text);
     });
   });

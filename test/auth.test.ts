@@ -22,7 +22,13 @@ interface IssuedKey {
   readonly principalId: string;
 }
 
-async function createKey(app: TestApp, workspaceId: string, role: Role, by: string = OWNER_KEY, name = `${role} key`): Promise<IssuedKey> {
+async function createKey(
+  app: TestApp,
+  workspaceId: string,
+  role: Role,
+  by: string = OWNER_KEY,
+  name = `${role} key`,
+): Promise<IssuedKey> {
   const reply = await app.call('POST', `${API}/workspaces/${workspaceId}/api-keys`, { body: { name, role }, key: by });
   assert.equal(reply.status, 201, reply.text);
   assert.match(reply.body.key, /^pbk_/);
@@ -76,7 +82,11 @@ for (const engine of ENGINES) {
         for (const { method, url } of operations) {
           const what = `${method} ${url}`;
           const withBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
-          const reply = await app.call(method, url, { key: null, headers: variant.headers, body: withBody ? {} : undefined });
+          const reply = await app.call(method, url, {
+            key: null,
+            headers: variant.headers,
+            body: withBody ? {} : undefined,
+          });
           assertProblem(reply, 401, 'unauthenticated', what);
           assert.match(String(reply.headers['www-authenticate']), /^Bearer /, what);
           assert.ok(reply.headers['x-request-id'], what);
@@ -98,7 +108,10 @@ for (const engine of ENGINES) {
     });
 
     it('accepts the scheme name in any case and the owner key on every read', async () => {
-      const reply = await app.call('GET', `${API}/me`, { key: null, headers: { authorization: `bearer ${OWNER_KEY}` } });
+      const reply = await app.call('GET', `${API}/me`, {
+        key: null,
+        headers: { authorization: `bearer ${OWNER_KEY}` },
+      });
       assert.equal(reply.status, 200, reply.text);
       assert.deepEqual(reply.body.roles, { default: 'owner' });
     });
@@ -122,7 +135,9 @@ for (const engine of ENGINES) {
       const version = await app.call('POST', `${WS}/connectors/base/versions`, { body: { name: 'v1' } });
       assert.equal(version.status, 201, version.text);
       versionId = version.body.id;
-      const connection = await app.call('POST', `${WS}/connections`, { body: { connectorId: 'base', name: 'c1', type: 'http' } });
+      const connection = await app.call('POST', `${WS}/connections`, {
+        body: { connectorId: 'base', name: 'c1', type: 'http' },
+      });
       assert.equal(connection.status, 201, connection.text);
       connectionId = connection.body.id;
     });
@@ -131,35 +146,136 @@ for (const engine of ENGINES) {
     });
 
     /** Every write of the native API in workspace default, with the weakest role allowed to do it. */
-    const writes = () => [
-      { name: 'create a connector', method: 'POST', url: `${WS}/connectors`, body: { name: 'New' }, min: 'editor' },
-      { name: 'replace a connector', method: 'PUT', url: `${WS}/connectors/base`, body: { name: 'Base 2' }, min: 'editor' },
-      { name: 'patch a connector', method: 'PATCH', url: `${WS}/connectors/base`, body: { description: 'd' }, min: 'editor' },
-      { name: 'delete a connector', method: 'DELETE', url: `${WS}/connectors/base`, min: 'editor' },
-      { name: 'add an auth-scheme config', method: 'POST', url: `${WS}/connectors/base/auth-scheme-configs`, body: { id: 'cfg2', schemeType: 'basic-auth' }, min: 'editor' },
-      { name: 'replace an auth-scheme config', method: 'PUT', url: `${WS}/connectors/base/auth-scheme-configs/cfg`, body: { schemeType: 'api-key' }, min: 'editor' },
-      { name: 'patch an auth-scheme config', method: 'PATCH', url: `${WS}/connectors/base/auth-scheme-configs/cfg`, body: { description: 'd' }, min: 'editor' },
-      { name: 'delete an auth-scheme config', method: 'DELETE', url: `${WS}/connectors/base/auth-scheme-configs/cfg`, min: 'editor' },
-      { name: 'create a version', method: 'POST', url: `${WS}/connectors/base/versions`, body: { name: 'v2' }, min: 'editor' },
-      { name: 'replace a version', method: 'PUT', url: `${WS}/connectors/base/versions/${versionId}`, body: { name: 'v1b' }, min: 'editor' },
-      { name: 'patch a version', method: 'PATCH', url: `${WS}/connectors/base/versions/${versionId}`, body: { description: 'd' }, min: 'editor' },
-      { name: 'delete a version', method: 'DELETE', url: `${WS}/connectors/base/versions/${versionId}`, min: 'editor' },
-      { name: 'create a connection', method: 'POST', url: `${WS}/connections`, body: { connectorId: 'base', name: 'c2', type: 'http' }, min: 'editor' },
-      { name: 'replace a connection', method: 'PUT', url: `${WS}/connections/${connectionId}`, body: { connectorId: 'base', name: 'c1b', type: 'http' }, min: 'editor' },
-      { name: 'patch a connection', method: 'PATCH', url: `${WS}/connections/${connectionId}`, body: { description: 'd' }, min: 'editor' },
-      { name: 'delete a connection', method: 'DELETE', url: `${WS}/connections/${connectionId}`, min: 'editor' },
-      { name: 'list API keys', method: 'GET', url: `${WS}/api-keys`, min: 'admin' },
-      { name: 'create an API key', method: 'POST', url: `${WS}/api-keys`, body: { name: 'k', role: 'viewer' }, min: 'admin' },
-      { name: 'revoke an API key', method: 'DELETE', url: `${WS}/api-keys/${target.id}`, min: 'admin' },
-      { name: 'change a member\'s role', method: 'PUT', url: `${WS}/members/${target.principalId}`, body: { role: 'editor' }, min: 'admin' },
-      { name: 'remove a member', method: 'DELETE', url: `${WS}/members/${target.principalId}`, min: 'admin' },
-      { name: 'replace the workspace', method: 'PUT', url: WS, body: { name: 'Renamed' }, min: 'admin' },
-      { name: 'rename the workspace with a patch', method: 'PATCH', url: WS, body: { name: 'Renamed' }, min: 'admin' },
-      { name: 'delete the workspace', method: 'DELETE', url: `${WS}?force=true`, min: 'owner' },
-    ] as { name: string; method: string; url: string; body?: unknown; min: Role }[];
+    const writes = () =>
+      [
+        { name: 'create a connector', method: 'POST', url: `${WS}/connectors`, body: { name: 'New' }, min: 'editor' },
+        {
+          name: 'replace a connector',
+          method: 'PUT',
+          url: `${WS}/connectors/base`,
+          body: { name: 'Base 2' },
+          min: 'editor',
+        },
+        {
+          name: 'patch a connector',
+          method: 'PATCH',
+          url: `${WS}/connectors/base`,
+          body: { description: 'd' },
+          min: 'editor',
+        },
+        { name: 'delete a connector', method: 'DELETE', url: `${WS}/connectors/base`, min: 'editor' },
+        {
+          name: 'add an auth-scheme config',
+          method: 'POST',
+          url: `${WS}/connectors/base/auth-scheme-configs`,
+          body: { id: 'cfg2', schemeType: 'basic-auth' },
+          min: 'editor',
+        },
+        {
+          name: 'replace an auth-scheme config',
+          method: 'PUT',
+          url: `${WS}/connectors/base/auth-scheme-configs/cfg`,
+          body: { schemeType: 'api-key' },
+          min: 'editor',
+        },
+        {
+          name: 'patch an auth-scheme config',
+          method: 'PATCH',
+          url: `${WS}/connectors/base/auth-scheme-configs/cfg`,
+          body: { description: 'd' },
+          min: 'editor',
+        },
+        {
+          name: 'delete an auth-scheme config',
+          method: 'DELETE',
+          url: `${WS}/connectors/base/auth-scheme-configs/cfg`,
+          min: 'editor',
+        },
+        {
+          name: 'create a version',
+          method: 'POST',
+          url: `${WS}/connectors/base/versions`,
+          body: { name: 'v2' },
+          min: 'editor',
+        },
+        {
+          name: 'replace a version',
+          method: 'PUT',
+          url: `${WS}/connectors/base/versions/${versionId}`,
+          body: { name: 'v1b' },
+          min: 'editor',
+        },
+        {
+          name: 'patch a version',
+          method: 'PATCH',
+          url: `${WS}/connectors/base/versions/${versionId}`,
+          body: { description: 'd' },
+          min: 'editor',
+        },
+        {
+          name: 'delete a version',
+          method: 'DELETE',
+          url: `${WS}/connectors/base/versions/${versionId}`,
+          min: 'editor',
+        },
+        {
+          name: 'create a connection',
+          method: 'POST',
+          url: `${WS}/connections`,
+          body: { connectorId: 'base', name: 'c2', type: 'http' },
+          min: 'editor',
+        },
+        {
+          name: 'replace a connection',
+          method: 'PUT',
+          url: `${WS}/connections/${connectionId}`,
+          body: { connectorId: 'base', name: 'c1b', type: 'http' },
+          min: 'editor',
+        },
+        {
+          name: 'patch a connection',
+          method: 'PATCH',
+          url: `${WS}/connections/${connectionId}`,
+          body: { description: 'd' },
+          min: 'editor',
+        },
+        { name: 'delete a connection', method: 'DELETE', url: `${WS}/connections/${connectionId}`, min: 'editor' },
+        { name: 'list API keys', method: 'GET', url: `${WS}/api-keys`, min: 'admin' },
+        {
+          name: 'create an API key',
+          method: 'POST',
+          url: `${WS}/api-keys`,
+          body: { name: 'k', role: 'viewer' },
+          min: 'admin',
+        },
+        { name: 'revoke an API key', method: 'DELETE', url: `${WS}/api-keys/${target.id}`, min: 'admin' },
+        {
+          name: "change a member's role",
+          method: 'PUT',
+          url: `${WS}/members/${target.principalId}`,
+          body: { role: 'editor' },
+          min: 'admin',
+        },
+        { name: 'remove a member', method: 'DELETE', url: `${WS}/members/${target.principalId}`, min: 'admin' },
+        { name: 'replace the workspace', method: 'PUT', url: WS, body: { name: 'Renamed' }, min: 'admin' },
+        {
+          name: 'rename the workspace with a patch',
+          method: 'PATCH',
+          url: WS,
+          body: { name: 'Renamed' },
+          min: 'admin',
+        },
+        { name: 'delete the workspace', method: 'DELETE', url: `${WS}?force=true`, min: 'owner' },
+      ] as { name: string; method: string; url: string; body?: unknown; min: Role }[];
 
     async function snapshot() {
-      const urls = [WS, `${WS}/connectors/base`, `${WS}/connections/${connectionId}`, `${WS}/members`, `${WS}/api-keys`];
+      const urls = [
+        WS,
+        `${WS}/connectors/base`,
+        `${WS}/connections/${connectionId}`,
+        `${WS}/members`,
+        `${WS}/api-keys`,
+      ];
       return Promise.all(urls.map(async (url) => (await app.call('GET', url)).text));
     }
 
@@ -199,13 +315,21 @@ for (const engine of ENGINES) {
         assert.equal(reply.status, 200, `${url}: ${reply.text}`);
       }
       const connectors = await app.call('GET', `${WS}/connectors`, { key });
-      assert.deepEqual(connectors.body.items.map((c: any) => c.id), ['base']);
+      assert.deepEqual(
+        connectors.body.items.map((c: any) => c.id),
+        ['base'],
+      );
     });
 
     it('lets an editor create, change and delete connectors, their parts and connections', async () => {
       const key = keys.editor.key;
       const steps: [string, string, unknown, number][] = [
-        ['POST', `${WS}/connectors`, { id: 'ed', name: 'Editor', authSchemeConfigs: [{ id: 'a', schemeType: 'bearer' }] }, 201],
+        [
+          'POST',
+          `${WS}/connectors`,
+          { id: 'ed', name: 'Editor', authSchemeConfigs: [{ id: 'a', schemeType: 'bearer' }] },
+          201,
+        ],
         ['PUT', `${WS}/connectors/ed`, { name: 'Editor 2', description: 'x' }, 200],
         ['PATCH', `${WS}/connectors/ed`, { description: null }, 200],
         ['POST', `${WS}/connectors/ed/auth-scheme-configs`, { id: 'b', schemeType: 'basic-auth' }, 201],
@@ -221,7 +345,10 @@ for (const engine of ENGINES) {
       }
       const connection = (await app.call('GET', `${WS}/connections?connectorId=ed`, { key })).body.items[0];
       const base = `${WS}/connections/${connection.id}`;
-      assert.equal((await app.call('PUT', base, { key, body: { connectorId: 'ed', name: 'ec2', type: 'http' } })).status, 200);
+      assert.equal(
+        (await app.call('PUT', base, { key, body: { connectorId: 'ed', name: 'ec2', type: 'http' } })).status,
+        200,
+      );
       assert.equal((await app.call('PATCH', base, { key, body: { description: 'changed' } })).status, 200);
       assert.equal((await app.call('DELETE', base, { key })).status, 204);
       assert.equal((await app.call('DELETE', `${WS}/connectors/ed`, { key })).status, 204);
@@ -237,7 +364,10 @@ for (const engine of ENGINES) {
 
       const owner = await app.call('POST', `${WS}/api-keys`, { key, body: { name: 'boss', role: 'owner' } });
       assertProblem(owner, 400, 'validation-failed');
-      assert.deepEqual(owner.body.errors.map((e: any) => e.path), ['/role']);
+      assert.deepEqual(
+        owner.body.errors.map((e: any) => e.path),
+        ['/role'],
+      );
 
       const listed = await app.call('GET', `${WS}/api-keys`, { key });
       assert.equal(listed.status, 200);
@@ -286,9 +416,18 @@ for (const engine of ENGINES) {
       assert.equal((await app.call('POST', `${API}/workspaces`, { body: { id: 'ws-b', name: 'B' } })).status, 201);
       keyA = await createKey(app, 'default', 'admin');
       keyB = await createKey(app, 'ws-b', 'admin');
-      assert.equal((await app.call('POST', `${B}/connectors`, { body: { id: 'cb', name: 'CB', authSchemeConfigs: [{ id: 'cfg', schemeType: 'bearer' }] } })).status, 201);
+      assert.equal(
+        (
+          await app.call('POST', `${B}/connectors`, {
+            body: { id: 'cb', name: 'CB', authSchemeConfigs: [{ id: 'cfg', schemeType: 'bearer' }] },
+          })
+        ).status,
+        201,
+      );
       assert.equal((await app.call('POST', `${B}/connectors/cb/versions`, { body: { name: 'v1' } })).status, 201);
-      const connection = await app.call('POST', `${B}/connections`, { body: { connectorId: 'cb', name: 'secret-db', type: 'mysql', content: { password: 'pw' } } });
+      const connection = await app.call('POST', `${B}/connections`, {
+        body: { connectorId: 'cb', name: 'secret-db', type: 'mysql', content: { password: 'pw' } },
+      });
       assert.equal(connection.status, 201, connection.text);
       connectionB = connection.body.id;
     });
@@ -315,7 +454,11 @@ for (const engine of ENGINES) {
         { method: 'GET', url: `${base}/connections` },
         { method: 'POST', url: `${base}/connections`, body: { name: 'planted', type: 'http' } },
         { method: 'GET', url: `${base}/connections/${connectionId}` },
-        { method: 'PUT', url: `${base}/connections/${connectionId}`, body: { connectorId: 'cb', name: 'x', type: 'http' } },
+        {
+          method: 'PUT',
+          url: `${base}/connections/${connectionId}`,
+          body: { connectorId: 'cb', name: 'x', type: 'http' },
+        },
         { method: 'DELETE', url: `${base}/connections/${connectionId}` },
         { method: 'GET', url: `${base}/members` },
         { method: 'GET', url: `${base}/members/${keyB.principalId}` },
@@ -339,35 +482,67 @@ for (const engine of ENGINES) {
 
     it('lists only the workspaces a key belongs to', async () => {
       const a = await app.call('GET', `${API}/workspaces`, { key: keyA.key });
-      assert.deepEqual(a.body.items.map((w: any) => w.id), ['default']);
+      assert.deepEqual(
+        a.body.items.map((w: any) => w.id),
+        ['default'],
+      );
       const b = await app.call('GET', `${API}/workspaces`, { key: keyB.key });
-      assert.deepEqual(b.body.items.map((w: any) => w.id), ['ws-b']);
+      assert.deepEqual(
+        b.body.items.map((w: any) => w.id),
+        ['ws-b'],
+      );
       const owner = await app.call('GET', `${API}/workspaces`);
       assert.deepEqual(owner.body.items.map((w: any) => w.id).sort(), ['default', 'ws-b']);
       assert.deepEqual((await me(app, keyA.key)).roles, { default: 'admin' });
     });
 
     it('gives the same 404 for a workspace that exists but is not yours as for one that does not exist', async () => {
-      const strip = (reply: Reply) => ({ status: reply.status, type: reply.headers['content-type'], body: { ...reply.body, requestId: undefined } });
+      const strip = (reply: Reply) => ({
+        status: reply.status,
+        type: reply.headers['content-type'],
+        body: { ...reply.body, requestId: undefined },
+      });
       const ask = async () =>
-        Promise.all(probes('ws-later', 1).map(async (p) => strip(await app.call(p.method, p.url, { body: p.body, key: keyA.key }))));
+        Promise.all(
+          probes('ws-later', 1).map(async (p) =>
+            strip(await app.call(p.method, p.url, { body: p.body, key: keyA.key })),
+          ),
+        );
       const missing = await ask();
-      assert.equal((await app.call('POST', `${API}/workspaces`, { body: { id: 'ws-later', name: 'Later' } })).status, 201);
-      assert.equal((await app.call('POST', `${API}/workspaces/ws-later/connectors`, { body: { id: 'cb', name: 'CB' } })).status, 201);
-      const connection = await app.call('POST', `${API}/workspaces/ws-later/connections`, { body: { name: 'first', type: 'http' } });
+      assert.equal(
+        (await app.call('POST', `${API}/workspaces`, { body: { id: 'ws-later', name: 'Later' } })).status,
+        201,
+      );
+      assert.equal(
+        (await app.call('POST', `${API}/workspaces/ws-later/connectors`, { body: { id: 'cb', name: 'CB' } })).status,
+        201,
+      );
+      const connection = await app.call('POST', `${API}/workspaces/ws-later/connections`, {
+        body: { name: 'first', type: 'http' },
+      });
       assert.equal(connection.status, 201);
       const hidden = await ask();
       assert.deepEqual(hidden, missing);
       for (const reply of hidden) assert.equal(reply.status, 404);
     });
 
-    it('does not find a connection or connector of workspace B under workspace A\'s path', async () => {
+    it("does not find a connection or connector of workspace B under workspace A's path", async () => {
       for (const key of [OWNER_KEY, keyA.key]) {
         for (const method of ['GET', 'PUT', 'PATCH', 'DELETE']) {
           const body = method === 'PUT' ? { name: 'x', type: 'http' } : method === 'PATCH' ? { name: 'x' } : undefined;
-          assertProblem(await app.call(method, `${WS}/connections/${connectionB}`, { key, body }), 404, 'not-found', `${method} connection`);
+          assertProblem(
+            await app.call(method, `${WS}/connections/${connectionB}`, { key, body }),
+            404,
+            'not-found',
+            `${method} connection`,
+          );
           const connectorBody = method === 'PUT' ? { name: 'x' } : body;
-          assertProblem(await app.call(method, `${WS}/connectors/cb`, { key, body: connectorBody }), 404, 'not-found', `${method} connector`);
+          assertProblem(
+            await app.call(method, `${WS}/connectors/cb`, { key, body: connectorBody }),
+            404,
+            'not-found',
+            `${method} connector`,
+          );
         }
         assertProblem(await app.call('GET', `${WS}/connectors/cb/versions`, { key }), 404, 'not-found');
         const list = await app.call('GET', `${WS}/connections`, { key });
@@ -382,7 +557,11 @@ for (const engine of ENGINES) {
     it('does not let a key of workspace B revoke keys or change members of workspace A', async () => {
       assertProblem(await app.call('DELETE', `${B}/api-keys/${keyA.id}`, { key: keyB.key }), 404, 'not-found');
       assertProblem(await app.call('DELETE', `${B}/members/${keyA.principalId}`, { key: keyB.key }), 404, 'not-found');
-      assertProblem(await app.call('PUT', `${B}/members/${keyA.principalId}`, { key: keyB.key, body: { role: 'viewer' } }), 404, 'not-found');
+      assertProblem(
+        await app.call('PUT', `${B}/members/${keyA.principalId}`, { key: keyB.key, body: { role: 'viewer' } }),
+        404,
+        'not-found',
+      );
       assert.deepEqual((await me(app, keyA.key)).roles, { default: 'admin' });
     });
   });
@@ -413,9 +592,13 @@ for (const engine of ENGINES) {
       assertProblem(await app.call('GET', `${WS}/members/nobody`), 404, 'not-found');
     });
 
-    it('changes a member\'s role, and the new role takes effect on the next request', async () => {
+    it("changes a member's role, and the new role takes effect on the next request", async () => {
       const member = await createKey(app, 'default', 'viewer');
-      assertProblem(await app.call('POST', `${WS}/connectors`, { key: member.key, body: { name: 'x' } }), 403, 'forbidden');
+      assertProblem(
+        await app.call('POST', `${WS}/connectors`, { key: member.key, body: { name: 'x' } }),
+        403,
+        'forbidden',
+      );
       const changed = await app.call('PUT', `${WS}/members/${member.principalId}`, { body: { role: 'editor' } });
       assert.equal(changed.status, 200, changed.text);
       assert.equal(changed.body.role, 'editor');
@@ -434,28 +617,57 @@ for (const engine of ENGINES) {
     });
 
     it('lets an owner step down once there is another owner', async () => {
-      assert.equal((await app.call('POST', `${API}/workspaces`, { body: { id: 'handover', name: 'Handover' } })).status, 201);
+      assert.equal(
+        (await app.call('POST', `${API}/workspaces`, { body: { id: 'handover', name: 'Handover' } })).status,
+        201,
+      );
       const base = `${API}/workspaces/handover`;
       const heir = await createKey(app, 'handover', 'owner', OWNER_KEY, 'heir');
       const stepped = await app.call('PUT', `${base}/members/${ownerId}`, { body: { role: 'admin' } });
       assert.equal(stepped.status, 200, stepped.text);
       assert.equal((await me(app, OWNER_KEY)).roles.handover, 'admin');
-      assertProblem(await app.call('PUT', `${base}/members/${heir.principalId}`, { key: heir.key, body: { role: 'editor' } }), 409, 'conflict');
-      assertProblem(await app.call('DELETE', `${base}/members/${heir.principalId}`, { key: heir.key }), 409, 'conflict');
+      assertProblem(
+        await app.call('PUT', `${base}/members/${heir.principalId}`, { key: heir.key, body: { role: 'editor' } }),
+        409,
+        'conflict',
+      );
+      assertProblem(
+        await app.call('DELETE', `${base}/members/${heir.principalId}`, { key: heir.key }),
+        409,
+        'conflict',
+      );
       assertProblem(await app.call('DELETE', base, { key: OWNER_KEY }), 403, 'forbidden');
     });
 
-    it('does not let an admin change an owner\'s membership or grant owner', async () => {
+    it("does not let an admin change an owner's membership or grant owner", async () => {
       const admin = await createKey(app, 'default', 'admin');
       const viewer = await createKey(app, 'default', 'viewer');
-      assertProblem(await app.call('PUT', `${WS}/members/${ownerId}`, { key: admin.key, body: { role: 'viewer' } }), 403, 'forbidden');
-      assertProblem(await app.call('PUT', `${WS}/members/${ownerId}`, { key: admin.key, body: { role: 'owner' } }), 403, 'forbidden');
+      assertProblem(
+        await app.call('PUT', `${WS}/members/${ownerId}`, { key: admin.key, body: { role: 'viewer' } }),
+        403,
+        'forbidden',
+      );
+      assertProblem(
+        await app.call('PUT', `${WS}/members/${ownerId}`, { key: admin.key, body: { role: 'owner' } }),
+        403,
+        'forbidden',
+      );
       assertProblem(await app.call('DELETE', `${WS}/members/${ownerId}`, { key: admin.key }), 403, 'forbidden');
-      assertProblem(await app.call('PUT', `${WS}/members/${viewer.principalId}`, { key: admin.key, body: { role: 'owner' } }), 403, 'forbidden');
-      const ownerKeyId = (await app.call('GET', `${WS}/api-keys?limit=200`)).body.items.find((k: any) => k.principalId === ownerId).id;
+      assertProblem(
+        await app.call('PUT', `${WS}/members/${viewer.principalId}`, { key: admin.key, body: { role: 'owner' } }),
+        403,
+        'forbidden',
+      );
+      const ownerKeyId = (await app.call('GET', `${WS}/api-keys?limit=200`)).body.items.find(
+        (k: any) => k.principalId === ownerId,
+      ).id;
       assertProblem(await app.call('DELETE', `${WS}/api-keys/${ownerKeyId}`, { key: admin.key }), 403, 'forbidden');
       assert.deepEqual((await me(app, OWNER_KEY)).roles.default, 'owner');
-      assert.equal((await app.call('PUT', `${WS}/members/${viewer.principalId}`, { key: admin.key, body: { role: 'admin' } })).status, 200);
+      assert.equal(
+        (await app.call('PUT', `${WS}/members/${viewer.principalId}`, { key: admin.key, body: { role: 'admin' } }))
+          .status,
+        200,
+      );
     });
 
     it('makes a revoked API key fail with 401 on the very next request', async () => {
@@ -473,12 +685,19 @@ for (const engine of ENGINES) {
       // A viewer of default creates a workspace of its own and so owns it; its key still belongs to default:
       // it is neither listed nor revocable through the other workspace.
       const viewer = await createKey(app, 'default', 'viewer');
-      const own = await app.call('POST', `${API}/workspaces`, { key: viewer.key, body: { id: 'viewers-own', name: 'Own' } });
+      const own = await app.call('POST', `${API}/workspaces`, {
+        key: viewer.key,
+        body: { id: 'viewers-own', name: 'Own' },
+      });
       assert.equal(own.status, 201, own.text);
       const listed = await app.call('GET', `${API}/workspaces/viewers-own/api-keys?limit=200`, { key: viewer.key });
       assert.equal(listed.status, 200, listed.text);
       assert.ok(!listed.body.items.some((k: any) => k.id === viewer.id));
-      assertProblem(await app.call('DELETE', `${API}/workspaces/viewers-own/api-keys/${viewer.id}`, { key: viewer.key }), 404, 'not-found');
+      assertProblem(
+        await app.call('DELETE', `${API}/workspaces/viewers-own/api-keys/${viewer.id}`, { key: viewer.key }),
+        404,
+        'not-found',
+      );
       assert.ok((await app.call('GET', `${WS}/api-keys?limit=200`)).body.items.some((k: any) => k.id === viewer.id));
     });
 
@@ -498,7 +717,15 @@ for (const engine of ENGINES) {
         assert.equal(item.prefix, key.slice(0, item.prefix.length));
         assert.ok(item.prefix.length < 16, `prefix "${item.prefix}" is short`);
       }
-      for (const item of reply.body.items) assert.deepEqual(Object.keys(item).sort(), ['createdAt', 'defaultWorkspaceId', 'id', 'name', 'prefix', 'principalId']);
+      for (const item of reply.body.items)
+        assert.deepEqual(Object.keys(item).sort(), [
+          'createdAt',
+          'defaultWorkspaceId',
+          'id',
+          'name',
+          'prefix',
+          'principalId',
+        ]);
     });
 
     it('shuts a removed member out of the workspace while its key still identifies it', async () => {
@@ -529,21 +756,33 @@ for (const engine of ENGINES) {
       const mine = await me(app, OWNER_KEY);
       assert.deepEqual(mine.roles, { default: 'owner', team: 'owner' });
       const members = await app.call('GET', `${API}/workspaces/team/members`);
-      assert.deepEqual(members.body.items.map((m: any) => [m.principalId, m.role]), [[mine.principalId, 'owner']]);
+      assert.deepEqual(
+        members.body.items.map((m: any) => [m.principalId, m.role]),
+        [[mine.principalId, 'owner']],
+      );
     });
 
     it('lets any member, even a viewer, create a workspace and own it', async () => {
       const viewer = await createKey(app, 'default', 'viewer');
-      const created = await app.call('POST', `${API}/workspaces`, { key: viewer.key, body: { name: 'Viewer\'s own' } });
+      const created = await app.call('POST', `${API}/workspaces`, { key: viewer.key, body: { name: "Viewer's own" } });
       assert.equal(created.status, 201, created.text);
       assert.match(created.body.id, /^[A-Za-z0-9_-]{1,64}$/);
       assert.deepEqual((await me(app, viewer.key)).roles, { default: 'viewer', [created.body.id]: 'owner' });
-      assert.equal((await app.call('POST', `${API}/workspaces/${created.body.id}/connectors`, { key: viewer.key, body: { name: 'mine' } })).status, 201);
+      assert.equal(
+        (
+          await app.call('POST', `${API}/workspaces/${created.body.id}/connectors`, {
+            key: viewer.key,
+            body: { name: 'mine' },
+          })
+        ).status,
+        201,
+      );
       assertProblem(await app.call('GET', `${API}/workspaces/${created.body.id}`), 404, 'not-found');
     });
 
     it('gives every workspace a distinct positive integer projectId', async () => {
-      for (const name of ['p1', 'p2', 'p3']) assert.equal((await app.call('POST', `${API}/workspaces`, { body: { id: name, name } })).status, 201);
+      for (const name of ['p1', 'p2', 'p3'])
+        assert.equal((await app.call('POST', `${API}/workspaces`, { body: { id: name, name } })).status, 201);
       assert.equal((await app.call('POST', `${API}/workspaces`, { body: { name: 'generated id' } })).status, 201);
       const list = await app.call('GET', `${API}/workspaces?limit=200`);
       const ids = list.body.items.map((w: any) => w.projectId);
@@ -557,8 +796,16 @@ for (const engine of ENGINES) {
 
     it('refuses a duplicate workspace id with 409', async () => {
       assert.equal((await app.call('POST', `${API}/workspaces`, { body: { id: 'dup', name: 'first' } })).status, 201);
-      assertProblem(await app.call('POST', `${API}/workspaces`, { body: { id: 'dup', name: 'second' } }), 409, 'conflict');
-      assertProblem(await app.call('POST', `${API}/workspaces`, { body: { id: 'default', name: 'again' } }), 409, 'conflict');
+      assertProblem(
+        await app.call('POST', `${API}/workspaces`, { body: { id: 'dup', name: 'second' } }),
+        409,
+        'conflict',
+      );
+      assertProblem(
+        await app.call('POST', `${API}/workspaces`, { body: { id: 'default', name: 'again' } }),
+        409,
+        'conflict',
+      );
       assert.equal((await app.call('GET', `${API}/workspaces/dup`)).body.name, 'first');
     });
 
@@ -568,7 +815,7 @@ for (const engine of ENGINES) {
       assert.deepEqual(reply.body.errors.map((e: any) => e.path).sort(), ['/id', '/name']);
     });
 
-    it('shows the caller\'s principal, name and roles at /me', async () => {
+    it("shows the caller's principal, name and roles at /me", async () => {
       const editor = await createKey(app, 'default', 'editor', OWNER_KEY, 'robot');
       const body = await me(app, editor.key);
       assert.deepEqual(body, { principalId: editor.principalId, name: 'robot', roles: { default: 'editor' } });

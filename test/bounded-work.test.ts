@@ -28,10 +28,17 @@ for (const engine of ENGINES) {
     /** A native API call over the socket, as a client on the network makes it. */
     async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
       const text = body === undefined ? undefined : JSON.stringify(body);
-      if (text !== undefined) assert.ok(Buffer.byteLength(text) < BODY_LIMIT, `the request body is ${Buffer.byteLength(text)} bytes, over the body limit`);
+      if (text !== undefined)
+        assert.ok(
+          Buffer.byteLength(text) < BODY_LIMIT,
+          `the request body is ${Buffer.byteLength(text)} bytes, over the body limit`,
+        );
       const reply = await fetch(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${OWNER_KEY}`, ...(text === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${OWNER_KEY}`,
+          ...(text === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: text,
       });
       return { status: reply.status, body: await reply.json() };
@@ -52,8 +59,16 @@ for (const engine of ENGINES) {
 
     it('keeps answering /healthz while bomb documents fail against the conversion limits, memory bounded', async (t) => {
       const bombs = [
-        { name: 'shared', detail: sharedSchemaBomb(), message: /131,072 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post, line \d+\)/ },
-        { name: 'fan-out', detail: fanOutBomb(), message: /4,194,304 bytes per toolset \(TOOLSET_MAX_SCHEMA_BYTES; at #\/paths\// },
+        {
+          name: 'shared',
+          detail: sharedSchemaBomb(),
+          message: /131,072 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post, line \d+\)/,
+        },
+        {
+          name: 'fan-out',
+          detail: fanOutBomb(),
+          message: /4,194,304 bytes per toolset \(TOOLSET_MAX_SCHEMA_BYTES; at #\/paths\//,
+        },
         { name: 'deep', detail: deepSchemaBomb(), message: /nested too deeply/ },
         { name: 'laughs', detail: yamlAliasBomb(), message: /YAML aliases/ },
       ];
@@ -62,7 +77,10 @@ for (const engine of ENGINES) {
       const results = [];
       try {
         for (const bomb of bombs) {
-          const created = await call('POST', TOOLSETS, { name: bomb.name, spec: { schema: { type: 'OpenAPI', detail: bomb.detail } } });
+          const created = await call('POST', TOOLSETS, {
+            name: bomb.name,
+            spec: { schema: { type: 'OpenAPI', detail: bomb.detail } },
+          });
           assert.equal(created.status, 201, JSON.stringify(created.body));
         }
         for (const bomb of bombs) results.push(await settled(bomb.name));
@@ -70,7 +88,9 @@ for (const engine of ENGINES) {
         await probe.stop();
       }
       const report = await probe.stop();
-      t.diagnostic(`${report.probes} probes in ${Math.round(performance.now() - started)} ms: /healthz at most ${report.maxHealthzMs.toFixed(1)} ms, loop stalled at most ${report.maxLoopDelayMs.toFixed(1)} ms, RSS +${report.rssGrowthMb.toFixed(0)} MB`);
+      t.diagnostic(
+        `${report.probes} probes in ${Math.round(performance.now() - started)} ms: /healthz at most ${report.maxHealthzMs.toFixed(1)} ms, loop stalled at most ${report.maxLoopDelayMs.toFixed(1)} ms, RSS +${report.rssGrowthMb.toFixed(0)} MB`,
+      );
       for (const [i, bomb] of bombs.entries()) {
         assert.equal(results[i].status.phase, 'Failed', `${bomb.name}: ${results[i].status.message}`);
         assert.match(results[i].status.message, bomb.message, bomb.name);
@@ -87,14 +107,19 @@ for (const engine of ENGINES) {
         const probe = startLoopProbe(base);
         let toolset;
         try {
-          const created = await call('POST', TOOLSETS, { name: 'endless', spec: { schema: { type: 'MCP', detail: endless.url } } });
+          const created = await call('POST', TOOLSETS, {
+            name: 'endless',
+            spec: { schema: { type: 'MCP', detail: endless.url } },
+          });
           assert.equal(created.status, 201, JSON.stringify(created.body));
           toolset = await settled('endless');
         } finally {
           await probe.stop();
         }
         const report = await probe.stop();
-        t.diagnostic(`${endless.pagesServed()} pages listed; /healthz at most ${report.maxHealthzMs.toFixed(1)} ms, RSS +${report.rssGrowthMb.toFixed(0)} MB`);
+        t.diagnostic(
+          `${endless.pagesServed()} pages listed; /healthz at most ${report.maxHealthzMs.toFixed(1)} ms, RSS +${report.rssGrowthMb.toFixed(0)} MB`,
+        );
         assert.equal(toolset.status.phase, 'Failed');
         assert.match(toolset.status.message, /more than 100 pages \(MCP_LIST_MAX_PAGES\)/);
         const served = endless.pagesServed();
@@ -124,7 +149,10 @@ for (const engine of ENGINES) {
     let offsetMs = 0;
     const clock = { now: () => new Date(Date.now() + offsetMs).toISOString() };
     before(async () => {
-      app = await startTestApp(engine, { clock, env: { RECONCILE_INTERVAL_MS: '3600000', TOOLSET_MAX_OPERATIONS: '2' } });
+      app = await startTestApp(engine, {
+        clock,
+        env: { RECONCILE_INTERVAL_MS: '3600000', TOOLSET_MAX_OPERATIONS: '2' },
+      });
     });
     after(async () => {
       await app?.stop();
@@ -141,31 +169,61 @@ for (const engine of ENGINES) {
     }
 
     it('does not try a generation that failed a limit again, even long after, until its spec changes', async () => {
-      const paths = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`/p${i}`, { get: { operationId: `p${i}` } }]));
-      const doc = (n: number) => JSON.stringify({ openapi: '3.0.3', info: { title: 't', version: '1' }, paths: paths(n) });
-      assert.equal((await app.call('POST', TOOLSETS, { body: { name: 'many', spec: { schema: { type: 'OpenAPI', detail: doc(3) } } } })).status, 201);
+      const paths = (n: number) =>
+        Object.fromEntries(Array.from({ length: n }, (_, i) => [`/p${i}`, { get: { operationId: `p${i}` } }]));
+      const doc = (n: number) =>
+        JSON.stringify({ openapi: '3.0.3', info: { title: 't', version: '1' }, paths: paths(n) });
+      assert.equal(
+        (
+          await app.call('POST', TOOLSETS, {
+            body: { name: 'many', spec: { schema: { type: 'OpenAPI', detail: doc(3) } } },
+          })
+        ).status,
+        201,
+      );
       const failed = await settled('many');
       assert.equal(failed.status.phase, 'Failed');
-      assert.match(failed.status.message, /3 operations, over the limit of 2 per toolset \(TOOLSET_MAX_OPERATIONS; at #\/paths, line 1\)/);
+      assert.match(
+        failed.status.message,
+        /3 operations, over the limit of 2 per toolset \(TOOLSET_MAX_OPERATIONS; at #\/paths, line 1\)/,
+      );
       offsetMs += 24 * 3600_000;
       await app.reconciler.sweep();
-      assert.equal(await app.reconciler.reconcile({ workspaceId: 'default', name: 'many', generation: failed.generation }), false);
+      assert.equal(
+        await app.reconciler.reconcile({ workspaceId: 'default', name: 'many', generation: failed.generation }),
+        false,
+      );
       const later = await app.call('GET', `${TOOLSETS}/many`);
       assert.equal(later.headers.etag, (await app.call('GET', `${TOOLSETS}/many`)).headers.etag);
-      assert.equal(later.body.status.observedTime, failed.status.observedTime, 'the failed generation was converted again');
-      assert.equal((await app.call('PATCH', `${TOOLSETS}/many`, { body: { spec: { schema: { detail: doc(2) } } } })).status, 200);
+      assert.equal(
+        later.body.status.observedTime,
+        failed.status.observedTime,
+        'the failed generation was converted again',
+      );
+      assert.equal(
+        (await app.call('PATCH', `${TOOLSETS}/many`, { body: { spec: { schema: { detail: doc(2) } } } })).status,
+        200,
+      );
       assert.equal((await settled('many')).status.phase, 'Installed');
     });
 
     it('tries an unreachable MCP upstream again, later each time, until it answers', async () => {
       const port = await freePort();
       const detail = `http://127.0.0.1:${port}/mcp`;
-      assert.equal((await app.call('POST', TOOLSETS, { body: { name: 'later', spec: { schema: { type: 'MCP', detail } } } })).status, 201);
+      assert.equal(
+        (await app.call('POST', TOOLSETS, { body: { name: 'later', spec: { schema: { type: 'MCP', detail } } } }))
+          .status,
+        201,
+      );
       const first = await settled('later');
       assert.equal(first.status.phase, 'Failed');
       assert.match(first.status.message, /trying again in 2 s$/);
       await app.reconciler.sweep();
-      assert.equal((await app.call('GET', `${TOOLSETS}/later`)).body.status.observedTime, first.status.observedTime, 'tried again before its time');
+      assert.equal(
+        (await app.call('GET', `${TOOLSETS}/later`)).body.status.observedTime,
+        first.status.observedTime,
+        'tried again before its time',
+      );
       offsetMs += 5_000;
       await app.reconciler.sweep();
       const second = (await app.call('GET', `${TOOLSETS}/later`)).body;

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('../scripts/build-if-stale.mjs', import.meta.url));
-const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  scripts: Record<string, string>;
+};
 
 /** A build that writes what a real one leaves in dist/ and counts itself in builds.log. */
 const FAKE_BUILD = `
@@ -24,8 +26,10 @@ fs.appendFileSync('builds.log', 'built\\n');
 describe('scripts/build-if-stale.mjs', () => {
   let root: string;
   let later = Date.now() / 1000 + 10;
-  const builds = () => (existsSync(join(root, 'builds.log')) ? readFileSync(join(root, 'builds.log'), 'utf8').split('\n').length - 1 : 0);
-  const run = (command = ['-e', FAKE_BUILD]) => spawnSync(process.execPath, [SCRIPT, '--root', root, '--', process.execPath, ...command], { encoding: 'utf8' });
+  const builds = () =>
+    existsSync(join(root, 'builds.log')) ? readFileSync(join(root, 'builds.log'), 'utf8').split('\n').length - 1 : 0;
+  const run = (command = ['-e', FAKE_BUILD]) =>
+    spawnSync(process.execPath, [SCRIPT, '--root', root, '--', process.execPath, ...command], { encoding: 'utf8' });
   /** Saves a file with a time after everything before it. */
   const touch = (path: string) => {
     mkdirSync(join(root, path, '..'), { recursive: true });
@@ -36,7 +40,14 @@ describe('scripts/build-if-stale.mjs', () => {
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'plugboard-build-'));
-    for (const path of ['src/cli/main.ts', 'console/src/main.tsx', 'console/index.html', 'package.json', 'tsconfig.json']) touch(path);
+    for (const path of [
+      'src/cli/main.ts',
+      'console/src/main.tsx',
+      'console/index.html',
+      'package.json',
+      'tsconfig.json',
+    ])
+      touch(path);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -38,7 +38,9 @@ async function moved(stamps: ChangeStamps, from: number, ms = 2000): Promise<voi
 
 function openStore(store: TestStore): Db {
   const { database } = loadConfig(store.env);
-  return database.engine === 'sqlite' ? openDb({ engine: 'sqlite', location: database.file }) : openDb({ engine: 'postgres', location: database.url });
+  return database.engine === 'sqlite'
+    ? openDb({ engine: 'sqlite', location: database.file })
+    : openDb({ engine: 'postgres', location: database.url });
 }
 
 for (const engine of ENGINES) {
@@ -60,22 +62,28 @@ for (const engine of ENGINES) {
       await store?.drop();
     });
 
-    it('moves on this process\'s own commits at once', async () => {
+    it("moves on this process's own commits at once", async () => {
       const before = await listening(db.changes);
-      await createWriter(db).write((tx) => sql`insert into mcp_ended_sessions (session_hash, expires_at) values ('own', '2999-01-01')`.execute(tx));
+      await createWriter(db).write((tx) =>
+        sql`insert into mcp_ended_sessions (session_hash, expires_at) values ('own', '2999-01-01')`.execute(tx),
+      );
       assert.notEqual(db.changes.current(), before);
     });
 
     it('moves for writes to watched tables only, at commit, and for raw SQL it cannot read', async () => {
       const writer = createWriter(db);
       let stamp = await settledStamp(db.changes);
-      await writer.write((tx) => tx.updateTable('workspaces').set({ name: 'renamed' }).where('id', '=', 'nope').execute());
+      await writer.write((tx) =>
+        tx.updateTable('workspaces').set({ name: 'renamed' }).where('id', '=', 'nope').execute(),
+      );
       await writer.write((tx) => tx.selectFrom('access_clients').selectAll().execute());
       assert.equal(db.changes.current(), stamp, 'an unwatched table, and a read');
       if (engine === 'postgres') {
         // (SQLite has no data-modifying WITH clauses.)
         await db.kysely
-          .with('renamed', (qb) => qb.updateTable('workspaces').set({ name: 'renamed' }).where('id', '=', 'nope').returning('id'))
+          .with('renamed', (qb) =>
+            qb.updateTable('workspaces').set({ name: 'renamed' }).where('id', '=', 'nope').returning('id'),
+          )
           .selectFrom('renamed')
           .selectAll()
           .execute();
@@ -100,10 +108,12 @@ for (const engine of ENGINES) {
       assert.notEqual(db.changes.current(), stamp, 'raw SQL outside a transaction, at once');
       // (On PostgreSQL the triggers notify of that statement too, a moment later.)
       stamp = await settledStamp(db.changes);
-      await assert.rejects(writer.write(async (tx) => {
-        await tx.deleteFrom('api_keys').where('id', '=', 'nothing').execute();
-        throw new Error('rolled back');
-      }));
+      await assert.rejects(
+        writer.write(async (tx) => {
+          await tx.deleteFrom('api_keys').where('id', '=', 'nothing').execute();
+          throw new Error('rolled back');
+        }),
+      );
       if (engine === 'postgres') assert.equal(db.changes.current(), stamp, 'a rolled-back transaction changed nothing');
     });
 
@@ -115,7 +125,9 @@ for (const engine of ENGINES) {
 
     it('moves when another connection or node commits to a table the gateway caches', async () => {
       const before = await settledStamp(db.changes);
-      await createWriter(other).write((tx) => sql`insert into mcp_ended_sessions (session_hash, expires_at) values ('other', '2999-01-01')`.execute(tx));
+      await createWriter(other).write((tx) =>
+        sql`insert into mcp_ended_sessions (session_hash, expires_at) values ('other', '2999-01-01')`.execute(tx),
+      );
       await moved(db.changes, before);
     });
 
@@ -137,7 +149,10 @@ for (const engine of ENGINES) {
 
       it('tells its owner once when listening fails, and once when it listens again', async () => {
         const events: string[] = [];
-        const record = { lost: (error: Error) => events.push(`lost: ${error.message}`), restored: () => events.push('restored') };
+        const record = {
+          lost: (error: Error) => events.push(`lost: ${error.message}`),
+          restored: () => events.push('restored'),
+        };
         const unreachable = postgresChangeStamps('postgres://postgres@127.0.0.1:1/none', record);
         try {
           unreachable.current();
@@ -158,13 +173,19 @@ for (const engine of ENGINES) {
         try {
           const first = await listening(stamps);
           assert.equal(events.length, 0, 'nothing to say while it listens');
-          await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`.execute(db.kysely);
+          await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`.execute(
+            db.kysely,
+          );
           const deadline = Date.now() + 5000;
           while (!events.includes('restored') && Date.now() < deadline) await sleep(20);
           assert.equal(events.length, 2, events.join(' | '));
           assert.match(events[0]!, /^lost: /);
           assert.equal(events[1], 'restored');
-          assert.notEqual(await listening(stamps), first, 'notifications may have been missed while it was down: the stamp moved');
+          assert.notEqual(
+            await listening(stamps),
+            first,
+            'notifications may have been missed while it was down: the stamp moved',
+          );
         } finally {
           await stamps.close();
         }
@@ -219,7 +240,7 @@ for (const engine of ENGINES) {
       await app?.stop();
     });
 
-    it('reports in /metrics that the node follows other nodes\' changes', async () => {
+    it("reports in /metrics that the node follows other nodes' changes", async () => {
       const deadline = Date.now() + 5000;
       for (;;) {
         const metrics = await app.server.inject({ method: 'GET', url: '/metrics' });

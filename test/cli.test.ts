@@ -39,7 +39,11 @@ function envFor(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function start(args: string[], env: Record<string, string>, timeoutMs = RUN_TIMEOUT_MS): Started {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: envFor(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, ...args], {
+    cwd: ROOT,
+    env: envFor(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   const output = { stdout: '', stderr: '' };
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
@@ -109,7 +113,10 @@ async function stop(server: Server | undefined): Promise<Run | undefined> {
 async function api(server: Server, method: string, path: string, key: string | undefined, body?: unknown) {
   const response = await fetch(`${server.url}/api/v1${path}`, {
     method,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -139,18 +146,27 @@ for (const engine of ENGINES) {
       assert.match(stdout, /created workspace "default" and an owner API key/);
       assert.ok(!stderr.includes(firstKey), 'the key also went to stderr');
       assert.equal(stdout.split(firstKey).length - 1, 2, 'the key appears in the banner and its curl example only');
-      const log = stdout.split('\n').filter((line) => line.startsWith('{')).join('\n');
+      const log = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .join('\n');
       assert.ok(!log.includes(firstKey), 'the key is in a log line');
 
       const me = await api(server, 'GET', '/me', firstKey);
       assert.equal(me.status, 200);
       assert.deepEqual(me.body.roles, { default: 'owner' });
       const list = await api(server, 'GET', '/workspaces', firstKey);
-      assert.deepEqual(list.body.items.map((w: any) => w.id), ['default']);
+      assert.deepEqual(
+        list.body.items.map((w: any) => w.id),
+        ['default'],
+      );
       assert.equal((await api(server, 'GET', '/workspaces', undefined)).status, 401);
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
-      assert.equal((await api(server, 'POST', '/workspaces/default/connectors', firstKey, { id: 'kept', name: 'Kept' })).status, 201);
+      assert.equal(
+        (await api(server, 'POST', '/workspaces/default/connectors', firstKey, { id: 'kept', name: 'Kept' })).status,
+        201,
+      );
 
       const result = await stop(server);
       server = undefined;
@@ -181,9 +197,15 @@ for (const engine of ENGINES) {
       const write = await api(server!, 'POST', '/workspaces/default/connectors', key, { name: 'nope' });
       assert.equal(write.status, 403);
       assert.equal(write.body.code, 'forbidden');
-      const editor = await run(['admin', 'create-key', '--workspace', 'default', '--role', 'editor', '--name', 'ed'], store.env);
+      const editor = await run(
+        ['admin', 'create-key', '--workspace', 'default', '--role', 'editor', '--name', 'ed'],
+        store.env,
+      );
       assert.equal(editor.code, 0, editor.stderr);
-      assert.equal((await api(server!, 'POST', '/workspaces/default/connectors', editor.stdout.trim(), { name: 'yes' })).status, 201);
+      assert.equal(
+        (await api(server!, 'POST', '/workspaces/default/connectors', editor.stdout.trim(), { name: 'yes' })).status,
+        201,
+      );
     });
 
     it('refuses admin create-key for a workspace that does not exist, or a role that does not', async () => {
@@ -227,7 +249,10 @@ for (const engine of ENGINES) {
       const port = String((taken.address() as AddressInfo).port);
       const result = await run(['serve'], { ...store.env, PORT: port, HOST: '127.0.0.1', LOG_LEVEL: 'info' });
       assert.notEqual(result.code, 0, result.stdout);
-      assert.ok(!KEY.test(result.stdout) && !KEY.test(result.stderr), `a key was printed:\n${result.stdout}\n${result.stderr}`);
+      assert.ok(
+        !KEY.test(result.stdout) && !KEY.test(result.stderr),
+        `a key was printed:\n${result.stdout}\n${result.stderr}`,
+      );
       assert.ok(!result.stdout.includes('created workspace'), result.stdout);
       const message = result.stderr.trim();
       assert.equal(message.split('\n').length, 1, `more than one line:\n${result.stderr}`);
@@ -254,11 +279,15 @@ for (const engine of ENGINES) {
       await store?.drop();
     });
 
-    it('prints one line with the URL and the console\'s, before the banner, even with LOG_LEVEL=silent', async () => {
+    it("prints one line with the URL and the console's, before the banner, even with LOG_LEVEL=silent", async () => {
       started = start(['serve'], { ...store.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }, 300_000);
       const deadline = Date.now() + RUN_TIMEOUT_MS;
       let match: RegExpExecArray | null = null;
-      while (!(match = /^plugboard listening on (http:\/\/127\.0\.0\.1:(\d+)) \(console: (\S+)\)$/m.exec(started.output.stdout))) {
+      while (
+        !(match = /^plugboard listening on (http:\/\/127\.0\.0\.1:(\d+)) \(console: (\S+)\)$/m.exec(
+          started.output.stdout,
+        ))
+      ) {
         assert.ok(started.child.exitCode === null, `serve exited:\n${started.output.stdout}\n${started.output.stderr}`);
         assert.ok(Date.now() < deadline, `no start line:\n${started.output.stdout}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -355,7 +384,12 @@ describe('plugboard configuration errors', { concurrency: true }, () => {
   });
 
   it('refuses DATABASE_URL without PLUGBOARD_MASTER_KEYS, and an ill-formed PLUGBOARD_ADMIN_KEY', async () => {
-    const result = await run(['serve'], { DATABASE_URL: 'postgres://127.0.0.1:1/none', PLUGBOARD_ADMIN_KEY: 'letmein', BODY_LIMIT: '1', REQUIRE_IF_MATCH: 'maybe' });
+    const result = await run(['serve'], {
+      DATABASE_URL: 'postgres://127.0.0.1:1/none',
+      PLUGBOARD_ADMIN_KEY: 'letmein',
+      BODY_LIMIT: '1',
+      REQUIRE_IF_MATCH: 'maybe',
+    });
     assert.equal(result.code, 2, result.stderr);
     for (const name of ['PLUGBOARD_MASTER_KEYS', 'PLUGBOARD_ADMIN_KEY', 'BODY_LIMIT', 'REQUIRE_IF_MATCH']) {
       assert.match(result.stderr, new RegExp(`^  - ${name}`, 'm'), `stderr does not name ${name}:\n${result.stderr}`);
@@ -365,9 +399,17 @@ describe('plugboard configuration errors', { concurrency: true }, () => {
 
 describe('plugboard --help', { concurrency: true }, () => {
   const cases: [string[], RegExp, string[]][] = [
-    [['serve', '--help'], /^Usage: plugboard serve/m, ['--port', '--host', '--data-dir', '--database-url', '--log-level', '--require-if-match']],
+    [
+      ['serve', '--help'],
+      /^Usage: plugboard serve/m,
+      ['--port', '--host', '--data-dir', '--database-url', '--log-level', '--require-if-match'],
+    ],
     [['migrate', '--help'], /^Usage: plugboard migrate/m, ['--data-dir', '--database-url']],
-    [['admin', 'create-key', '--help'], /^Usage: plugboard admin create-key/m, ['--workspace', '--role', '--name', 'viewer']],
+    [
+      ['admin', 'create-key', '--help'],
+      /^Usage: plugboard admin create-key/m,
+      ['--workspace', '--role', '--name', 'viewer'],
+    ],
     [['--help'], /^Usage: plugboard/m, ['serve', 'migrate', 'admin']],
   ];
   for (const [args, usage, words] of cases) {

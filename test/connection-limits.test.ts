@@ -63,7 +63,10 @@ function openPeer(port: number): Promise<Peer> {
 
 /** Resolves true if the promise settles within `ms`, false otherwise. */
 const within = (promise: Promise<unknown>, ms: number) =>
-  Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+  Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref()),
+  ]);
 
 async function listen(app: TestApp): Promise<number> {
   await app.server.listen({ host: '127.0.0.1', port: 0 });
@@ -101,7 +104,7 @@ describe('the connection cap', () => {
     await peers[1]!.closed;
     // The server counts the closed socket out when it sees the close, a moment after the client did.
     let status: number | undefined;
-    for (const deadline = Date.now() + 2000; status === undefined && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 2000; status === undefined && Date.now() < deadline;) {
       const next = await openPeer(port);
       peers.push(next);
       status = await next.get('/healthz').catch(() => undefined);
@@ -121,7 +124,9 @@ describe('slow clients', () => {
     return peer;
   };
   before(async () => {
-    app = await startTestApp('sqlite', { env: { HEADERS_TIMEOUT_MS: '500', REQUEST_TIMEOUT_MS: '1000', KEEP_ALIVE_TIMEOUT_MS: '1200' } });
+    app = await startTestApp('sqlite', {
+      env: { HEADERS_TIMEOUT_MS: '500', REQUEST_TIMEOUT_MS: '1000', KEEP_ALIVE_TIMEOUT_MS: '1200' },
+    });
     port = await listen(app);
   });
   after(async () => {
@@ -150,7 +155,9 @@ describe('slow clients', () => {
 
   it('disconnects a client that sends its body too slowly', async () => {
     const peer = await open();
-    peer.socket.write('POST /api/v1/workspaces HTTP/1.1\r\nhost: plugboard.test\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{');
+    peer.socket.write(
+      'POST /api/v1/workspaces HTTP/1.1\r\nhost: plugboard.test\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{',
+    );
     const dribble = setInterval(() => peer.socket.write(' '), 100);
     try {
       assert.equal(await within(peer.closed, 4000), true, 'the socket is closed');
@@ -182,14 +189,29 @@ describe('the /metrics token', () => {
   });
 
   it('answers /metrics only with Authorization: Bearer METRICS_TOKEN, and 401 otherwise', async () => {
-    for (const authorization of [undefined, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${TOKEN}`, 'Bearer ', TOKEN]) {
-      const reply = await app.server.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+    for (const authorization of [
+      undefined,
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      `Basic ${TOKEN}`,
+      'Bearer ',
+      TOKEN,
+    ]) {
+      const reply = await app.server.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: authorization === undefined ? {} : { authorization },
+      });
       assert.equal(reply.statusCode, 401, `${authorization}: ${reply.body.slice(0, 200)}`);
       assert.match(String(reply.headers['content-type']), /^application\/problem\+json/);
       assert.doesNotMatch(reply.body, /plugboard_http_requests_total/);
       assert.doesNotMatch(reply.body, new RegExp(TOKEN));
     }
-    const reply = await app.server.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
+    const reply = await app.server.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     assert.equal(reply.statusCode, 200);
     assert.match(reply.body, /plugboard_http_requests_total/);
   });
@@ -208,7 +230,14 @@ describe('the X-Plugboard-Node header', () => {
   it('carries NODE_ID on every edge', async () => {
     const app = await startTestApp('sqlite', { env: { NODE_ID: 'node-a' } });
     try {
-      for (const url of ['/healthz', '/api/v1/workspaces', '/o/default/connectors', '/v1/access-clients', '/2023-07-14/toolsets', '/nowhere']) {
+      for (const url of [
+        '/healthz',
+        '/api/v1/workspaces',
+        '/o/default/connectors',
+        '/v1/access-clients',
+        '/2023-07-14/toolsets',
+        '/nowhere',
+      ]) {
         const reply = await app.server.inject({ method: 'GET', url });
         assert.equal(reply.headers['x-plugboard-node'], 'node-a', url);
       }
@@ -221,7 +250,9 @@ describe('the X-Plugboard-Node header', () => {
     const app = await startTestApp('sqlite');
     try {
       const first = String((await app.server.inject({ method: 'GET', url: '/healthz' })).headers['x-plugboard-node']);
-      const second = String((await app.server.inject({ method: 'GET', url: '/api/v1/workspaces' })).headers['x-plugboard-node']);
+      const second = String(
+        (await app.server.inject({ method: 'GET', url: '/api/v1/workspaces' })).headers['x-plugboard-node'],
+      );
       assert.equal(first, second);
       assert.equal(first.includes(hostname()), false, first);
       assert.equal(first.includes(String(process.pid)), false, first);

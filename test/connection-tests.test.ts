@@ -58,7 +58,11 @@ for (const engine of ENGINES) {
     }
 
     it('reports a refused login by name and never echoes the password', async () => {
-      const created = await create({ name: 'bad-login', type: 'mysql', content: { ...mariadb, username: 'pb_nobody', password: PASSWORD } });
+      const created = await create({
+        name: 'bad-login',
+        type: 'mysql',
+        content: { ...mariadb, username: 'pb_nobody', password: PASSWORD },
+      });
       const reply = await test(created.body.id);
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.body.health.state, 'failing');
@@ -68,7 +72,11 @@ for (const engine of ENGINES) {
     });
 
     it('names an unknown database, a closed port and an HTTP error', async () => {
-      const database = await create({ name: 'no-db', type: 'postgresql', content: { ...postgres, database: 'pb_missing_db' } });
+      const database = await create({
+        name: 'no-db',
+        type: 'postgresql',
+        content: { ...postgres, database: 'pb_missing_db' },
+      });
       assert.match((await test(database.body.id)).body.health.message, /pb_missing_db.*does not exist|does not exist/);
       const closed = await create({ name: 'closed', type: 'redis', content: { host: '127.0.0.1', port: 1 } });
       assert.match((await test(closed.body.id)).body.health.message, /refused/);
@@ -78,15 +86,20 @@ for (const engine of ENGINES) {
       assert.match(reply.body.health.message, /404/);
     });
 
-    it('tests an http connection against its connector\'s baseUrl', async () => {
-      const connector = await app.call('POST', `${WS}/connectors`, { body: { name: 'upstream', baseUrl: upstreamUrl } });
+    it("tests an http connection against its connector's baseUrl", async () => {
+      const connector = await app.call('POST', `${WS}/connectors`, {
+        body: { name: 'upstream', baseUrl: upstreamUrl },
+      });
       const created = await create({ name: 'via-connector', type: 'http', connectorId: connector.body.id });
       assert.equal((await test(created.body.id)).body.health.state, 'ok');
     });
 
     it('saves nothing when a test-before-save fails, and saves with the health when it passes', async () => {
       const before = (await app.call('GET', `${CONNECTIONS}?limit=200`)).body.items.length;
-      const refused = await create({ name: 'checked', type: 'mysql', content: { ...mariadb, port: 1, password: PASSWORD } }, '?test=true');
+      const refused = await create(
+        { name: 'checked', type: 'mysql', content: { ...mariadb, port: 1, password: PASSWORD } },
+        '?test=true',
+      );
       assert.equal(refused.status, 422, refused.text);
       assert.equal(refused.body.code, 'connection-test-failed');
       assert.ok(!refused.text.includes(PASSWORD));
@@ -96,15 +109,21 @@ for (const engine of ENGINES) {
       assert.equal(saved.status, 201, saved.text);
       assert.equal(saved.body.health.state, 'ok');
 
-      const put = await app.call('PUT', `${CONNECTIONS}/${saved.body.id}?test=true`, { body: { ...saved.body, content: { ...mariadb, database: 'pb_missing_db' } } });
+      const put = await app.call('PUT', `${CONNECTIONS}/${saved.body.id}?test=true`, {
+        body: { ...saved.body, content: { ...mariadb, database: 'pb_missing_db' } },
+      });
       assert.equal(put.status, 422, put.text);
-      const patch = await app.call('PATCH', `${CONNECTIONS}/${saved.body.id}?test=true`, { body: { content: { port: 1, password: '' } } });
+      const patch = await app.call('PATCH', `${CONNECTIONS}/${saved.body.id}?test=true`, {
+        body: { content: { port: 1, password: '' } },
+      });
       assert.equal(patch.status, 422, patch.text);
       const unchanged = await app.call('GET', `${CONNECTIONS}/${saved.body.id}`);
       assert.equal(unchanged.body.revision, saved.body.revision);
       assert.equal(unchanged.body.content.database, 'test');
 
-      const good = await app.call('PATCH', `${CONNECTIONS}/${saved.body.id}?test=true`, { body: { description: 'tested' } });
+      const good = await app.call('PATCH', `${CONNECTIONS}/${saved.body.id}?test=true`, {
+        body: { description: 'tested' },
+      });
       assert.equal(good.status, 200, good.text);
       assert.equal(good.body.health.state, 'ok');
     });
@@ -122,7 +141,10 @@ for (const engine of ENGINES) {
     it('counts test results in /metrics', async () => {
       const metrics = await app.server.inject({ method: 'GET', url: '/metrics' });
       assert.match(metrics.body, /plugboard_connection_tests_total\{type="mysql",result="ok"\} \d+/);
-      assert.match(metrics.body, /plugboard_http_requests_total\{method="POST",route="\/api\/v1\/workspaces\/:workspaceId\/connections\/:connectionId\/test",status="200"\} \d+/);
+      assert.match(
+        metrics.body,
+        /plugboard_http_requests_total\{method="POST",route="\/api\/v1\/workspaces\/:workspaceId\/connections\/:connectionId\/test",status="200"\} \d+/,
+      );
     });
   });
 }

@@ -14,7 +14,8 @@ const pathsOf = (reply: Reply): string[] => ((reply.body?.errors ?? []) as any[]
 function assertProblem(reply: Reply, status: number, path?: string) {
   assert.equal(reply.status, status, reply.text);
   assert.match(String(reply.headers['content-type']), /^application\/problem\+json/);
-  if (path !== undefined) assert.ok(pathsOf(reply).includes(path), `expected an error at ${path}, got ${JSON.stringify(reply.body?.errors)}`);
+  if (path !== undefined)
+    assert.ok(pathsOf(reply).includes(path), `expected an error at ${path}, got ${JSON.stringify(reply.body?.errors)}`);
 }
 
 for (const engine of ENGINES) {
@@ -49,7 +50,9 @@ for (const engine of ENGINES) {
       it('creates connections with positive integer ids that increase, a Location header and an ETag', async () => {
         const ids: number[] = [];
         for (let i = 0; i < 4; i++) {
-          const reply = await app.call('POST', `${WS}/connections`, { body: { name: fresh('numbered'), type: 'mysql', content: { host: 'db', port: 3306 } } });
+          const reply = await app.call('POST', `${WS}/connections`, {
+            body: { name: fresh('numbered'), type: 'mysql', content: { host: 'db', port: 3306 } },
+          });
           assert.equal(reply.status, 201, reply.text);
           assert.equal(typeof reply.body.id, 'number');
           assert.ok(Number.isSafeInteger(reply.body.id) && reply.body.id > 0, `id ${reply.body.id}`);
@@ -68,7 +71,12 @@ for (const engine of ENGINES) {
       });
 
       it('gets a connection by id, and answers 404 for an id that names none', async () => {
-        const created = await createConnection({ name: fresh('readable'), description: 'd', envType: 1, content: { host: 'h' } });
+        const created = await createConnection({
+          name: fresh('readable'),
+          description: 'd',
+          envType: 1,
+          content: { host: 'h' },
+        });
         const reply = await app.call('GET', `${WS}/connections/${created.id}`);
         assert.equal(reply.status, 200, reply.text);
         assert.deepEqual(reply.body, created);
@@ -78,7 +86,19 @@ for (const engine of ENGINES) {
 
       it('answers 400 or 404, never 500, for ids that are not positive integers or are too large', async () => {
         const body = { name: 'whatever', type: 'http' };
-        const bad = ['abc', '0', '-1', '1.5', '1e3', '0x10', '007', '99999999999999999999', '9007199254740993', '9999999999999999', '%20'];
+        const bad = [
+          'abc',
+          '0',
+          '-1',
+          '1.5',
+          '1e3',
+          '0x10',
+          '007',
+          '99999999999999999999',
+          '9007199254740993',
+          '9999999999999999',
+          '%20',
+        ];
         for (const id of bad) {
           for (const [method, options] of [
             ['GET', {}],
@@ -87,7 +107,10 @@ for (const engine of ENGINES) {
             ['DELETE', {}],
           ] as const) {
             const reply = await app.call(method, `${WS}/connections/${id}`, options);
-            assert.ok(reply.status === 400 || reply.status === 404, `${method} /connections/${id} gave ${reply.status}: ${reply.text}`);
+            assert.ok(
+              reply.status === 400 || reply.status === 404,
+              `${method} /connections/${id} gave ${reply.status}: ${reply.text}`,
+            );
             assert.match(String(reply.headers['content-type']), /^application\/problem\+json/);
           }
         }
@@ -99,11 +122,16 @@ for (const engine of ENGINES) {
       it('keeps a name unique within its connector with 409', async () => {
         const connector = await createConnector({ name: 'Names' });
         const first = await createConnection({ connectorId: connector.id, name: 'prod' });
-        const dup = await app.call('POST', `${WS}/connections`, { body: { connectorId: connector.id, name: 'prod', type: 'http' } });
+        const dup = await app.call('POST', `${WS}/connections`, {
+          body: { connectorId: connector.id, name: 'prod', type: 'http' },
+        });
         assertProblem(dup, 409);
         assert.equal(dup.body.code, 'conflict');
         const listed = await app.call('GET', `${WS}/connections?connectorId=${connector.id}`);
-        assert.deepEqual(listed.body.items.map((c: any) => c.id), [first.id]);
+        assert.deepEqual(
+          listed.body.items.map((c: any) => c.id),
+          [first.id],
+        );
       });
 
       it('allows the same name under another connector and without a connector', async () => {
@@ -132,23 +160,43 @@ for (const engine of ENGINES) {
         await createConnection({ connectorId: connector.id, name: 'taken' });
         const other = await createConnection({ connectorId: connector.id, name: 'free' });
         assertProblem(await app.call('PATCH', `${WS}/connections/${other.id}`, { body: { name: 'taken' } }), 409);
-        assertProblem(await app.call('PUT', `${WS}/connections/${other.id}`, { body: { name: 'taken', type: 'http' } }), 409);
+        assertProblem(
+          await app.call('PUT', `${WS}/connections/${other.id}`, { body: { name: 'taken', type: 'http' } }),
+          409,
+        );
         assert.deepEqual(await getConnection(other.id), other);
       });
     });
 
     describe('references and credentials', () => {
       it('rejects a connectorId that names no connector at /connectorId', async () => {
-        const reply = await app.call('POST', `${WS}/connections`, { body: { connectorId: 'no-such-connector', name: fresh('orphan'), type: 'http' } });
+        const reply = await app.call('POST', `${WS}/connections`, {
+          body: { connectorId: 'no-such-connector', name: fresh('orphan'), type: 'http' },
+        });
         assertProblem(reply, 400, '/connectorId');
-        assertProblem(await app.call('POST', `${WS}/connections`, { body: { connectorId: 'has space', name: 'x', type: 'http' } }), 400, '/connectorId');
+        assertProblem(
+          await app.call('POST', `${WS}/connections`, { body: { connectorId: 'has space', name: 'x', type: 'http' } }),
+          400,
+          '/connectorId',
+        );
       });
 
       it('rejects a credential whose authSchemeConfigId is not a config of the connector', async () => {
-        const connector = await createConnector({ name: 'Creds', authSchemeConfigs: [{ id: 'token', schemeType: 'bearer' }] });
-        const elsewhere = await createConnector({ name: 'Elsewhere', authSchemeConfigs: [{ id: 'other', schemeType: 'bearer' }] });
+        const connector = await createConnector({
+          name: 'Creds',
+          authSchemeConfigs: [{ id: 'token', schemeType: 'bearer' }],
+        });
+        const elsewhere = await createConnector({
+          name: 'Elsewhere',
+          authSchemeConfigs: [{ id: 'other', schemeType: 'bearer' }],
+        });
         const reply = await app.call('POST', `${WS}/connections`, {
-          body: { connectorId: connector.id, name: 'c', type: 'http', credentials: [{ kind: 'action', authSchemeConfigId: 'other', secret: 's' }] },
+          body: {
+            connectorId: connector.id,
+            name: 'c',
+            type: 'http',
+            credentials: [{ kind: 'action', authSchemeConfigId: 'other', secret: 's' }],
+          },
         });
         assertProblem(reply, 400, '/credentials/0/authSchemeConfigId');
         const second = await app.call('POST', `${WS}/connections`, {
@@ -156,15 +204,24 @@ for (const engine of ENGINES) {
             connectorId: connector.id,
             name: 'c',
             type: 'http',
-            credentials: [{ kind: 'action', authSchemeConfigId: 'token', secret: 's' }, { kind: 'trigger', authSchemeConfigId: 'missing', secret: 's' }],
+            credentials: [
+              { kind: 'action', authSchemeConfigId: 'token', secret: 's' },
+              { kind: 'trigger', authSchemeConfigId: 'missing', secret: 's' },
+            ],
           },
         });
         assertProblem(second, 400, '/credentials/1/authSchemeConfigId');
         assert.ok(!pathsOf(second).includes('/credentials/0/authSchemeConfigId'));
 
-        const ok = await createConnection({ connectorId: connector.id, name: 'c', credentials: [{ kind: 'action', authSchemeConfigId: 'token', secret: 's' }] });
+        const ok = await createConnection({
+          connectorId: connector.id,
+          name: 'c',
+          credentials: [{ kind: 'action', authSchemeConfigId: 'token', secret: 's' }],
+        });
         assertProblem(
-          await app.call('PATCH', `${WS}/connections/${ok.id}`, { body: { credentials: [{ kind: 'action', authSchemeConfigId: 'other', secret: 's' }] } }),
+          await app.call('PATCH', `${WS}/connections/${ok.id}`, {
+            body: { credentials: [{ kind: 'action', authSchemeConfigId: 'other', secret: 's' }] },
+          }),
           400,
           '/credentials/0/authSchemeConfigId',
         );
@@ -173,7 +230,10 @@ for (const engine of ENGINES) {
       });
 
       it('rejects two credentials with the same kind and authSchemeConfigId', async () => {
-        const connector = await createConnector({ name: 'Dup creds', authSchemeConfigs: [{ id: 'token', schemeType: 'bearer' }] });
+        const connector = await createConnector({
+          name: 'Dup creds',
+          authSchemeConfigs: [{ id: 'token', schemeType: 'bearer' }],
+        });
         const reply = await app.call('POST', `${WS}/connections`, {
           body: {
             connectorId: connector.id,
@@ -187,9 +247,19 @@ for (const engine of ENGINES) {
           },
         });
         assertProblem(reply, 400);
-        assert.ok(pathsOf(reply).some((p) => p.startsWith('/credentials/2')), JSON.stringify(reply.body.errors));
+        assert.ok(
+          pathsOf(reply).some((p) => p.startsWith('/credentials/2')),
+          JSON.stringify(reply.body.errors),
+        );
         const noConnector = await app.call('POST', `${WS}/connections`, {
-          body: { name: fresh('dup'), type: 'http', credentials: [{ kind: 'action', authSchemeConfigId: 'x' }, { kind: 'action', authSchemeConfigId: 'x' }] },
+          body: {
+            name: fresh('dup'),
+            type: 'http',
+            credentials: [
+              { kind: 'action', authSchemeConfigId: 'x' },
+              { kind: 'action', authSchemeConfigId: 'x' },
+            ],
+          },
         });
         assertProblem(noConnector, 400);
         assert.ok(pathsOf(noConnector).some((p) => p.startsWith('/credentials/1')));
@@ -215,7 +285,10 @@ for (const engine of ENGINES) {
           ],
         });
         assert.deepEqual(order(created), ['trigger:c', 'action:a', 'action:b']);
-        assert.deepEqual(created.credentials.map((c: any) => c.secret), ['******', '******', null]);
+        assert.deepEqual(
+          created.credentials.map((c: any) => c.secret),
+          ['******', '******', null],
+        );
         assert.deepEqual(order(await getConnection(created.id)), ['trigger:c', 'action:a', 'action:b']);
 
         const put = await app.call('PUT', `${WS}/connections/${created.id}`, {
@@ -233,7 +306,11 @@ for (const engine of ENGINES) {
         assert.deepEqual(order(put.body), ['action:b', 'trigger:c', 'action:a']);
         const read = await getConnection(created.id);
         assert.deepEqual(order(read), ['action:b', 'trigger:c', 'action:a']);
-        assert.deepEqual(read.credentials.map((c: any) => c.secret), [null, '******', '******'], 'the masks kept the stored secrets');
+        assert.deepEqual(
+          read.credentials.map((c: any) => c.secret),
+          [null, '******', '******'],
+          'the masks kept the stored secrets',
+        );
         assert.equal(read.connectorId, connector.id, 'a PUT that omits connectorId keeps it');
 
         const listed = await app.call('GET', `${WS}/connections?connectorId=${connector.id}`);
@@ -247,17 +324,36 @@ for (const engine of ENGINES) {
         const prod = await createConnection({ name: fresh('prod'), envType: 1 });
         assert.equal(prod.envType, 1);
         for (const envType of ['1', 2, -1, 0.5, true]) {
-          assertProblem(await app.call('POST', `${WS}/connections`, { body: { name: fresh('env'), type: 'http', envType } }), 400, '/envType');
+          assertProblem(
+            await app.call('POST', `${WS}/connections`, { body: { name: fresh('env'), type: 'http', envType } }),
+            400,
+            '/envType',
+          );
         }
-        assertProblem(await app.call('PATCH', `${WS}/connections/${prod.id}`, { body: { envType: '0' } }), 400, '/envType');
-        assertProblem(await app.call('PUT', `${WS}/connections/${prod.id}`, { body: { name: prod.name, type: 'http', envType: 2 } }), 400, '/envType');
+        assertProblem(
+          await app.call('PATCH', `${WS}/connections/${prod.id}`, { body: { envType: '0' } }),
+          400,
+          '/envType',
+        );
+        assertProblem(
+          await app.call('PUT', `${WS}/connections/${prod.id}`, {
+            body: { name: prod.name, type: 'http', envType: 2 },
+          }),
+          400,
+          '/envType',
+        );
         assert.equal((await getConnection(prod.id)).envType, 1);
       });
 
       it('requires type to match its pattern', async () => {
-        for (const type of ['mysql', 'postgresql', 'redis', 'x', 'my-sql2']) await createConnection({ name: fresh('typed'), type });
+        for (const type of ['mysql', 'postgresql', 'redis', 'x', 'my-sql2'])
+          await createConnection({ name: fresh('typed'), type });
         for (const type of ['', 'MySQL', '1sql', 'my_sql', 'my sql', '-http', 'a'.repeat(33)]) {
-          assertProblem(await app.call('POST', `${WS}/connections`, { body: { name: fresh('typed'), type } }), 400, '/type');
+          assertProblem(
+            await app.call('POST', `${WS}/connections`, { body: { name: fresh('typed'), type } }),
+            400,
+            '/type',
+          );
         }
         assertProblem(await app.call('POST', `${WS}/connections`, { body: { name: fresh('untyped') } }), 400, '/type');
       });
@@ -290,7 +386,17 @@ for (const engine of ENGINES) {
         const loose = await createConnection({ name: fresh('no-connector'), variables: [{ name: 'x', value: '1' }] });
         assert.deepEqual(loose.variables, [{ name: 'x', value: '1' }]);
         assertProblem(
-          await app.call('POST', `${WS}/connections`, { body: { connectorId: connector.id, name: 'dupvars', type: 'http', variables: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }] } }),
+          await app.call('POST', `${WS}/connections`, {
+            body: {
+              connectorId: connector.id,
+              name: 'dupvars',
+              type: 'http',
+              variables: [
+                { name: 'a', value: '1' },
+                { name: 'a', value: '2' },
+              ],
+            },
+          }),
           400,
           '/variables/1/name',
         );
@@ -302,13 +408,43 @@ for (const engine of ENGINES) {
         const one = await createConnector({ name: 'Fixed one' });
         const two = await createConnector({ name: 'Fixed two' });
         const connection = await createConnection({ connectorId: one.id, name: 'fixed' });
-        assertProblem(await app.call('PUT', `${WS}/connections/${connection.id}`, { body: { connectorId: two.id, name: 'fixed', type: 'http' } }), 400, '/connectorId');
-        assertProblem(await app.call('PUT', `${WS}/connections/${connection.id}`, { body: { connectorId: null, name: 'fixed', type: 'http' } }), 400, '/connectorId');
-        assertProblem(await app.call('PATCH', `${WS}/connections/${connection.id}`, { body: { connectorId: two.id } }), 400, '/connectorId');
-        assertProblem(await app.call('PATCH', `${WS}/connections/${connection.id}`, { body: { connectorId: null } }), 400, '/connectorId');
+        assertProblem(
+          await app.call('PUT', `${WS}/connections/${connection.id}`, {
+            body: { connectorId: two.id, name: 'fixed', type: 'http' },
+          }),
+          400,
+          '/connectorId',
+        );
+        assertProblem(
+          await app.call('PUT', `${WS}/connections/${connection.id}`, {
+            body: { connectorId: null, name: 'fixed', type: 'http' },
+          }),
+          400,
+          '/connectorId',
+        );
+        assertProblem(
+          await app.call('PATCH', `${WS}/connections/${connection.id}`, { body: { connectorId: two.id } }),
+          400,
+          '/connectorId',
+        );
+        assertProblem(
+          await app.call('PATCH', `${WS}/connections/${connection.id}`, { body: { connectorId: null } }),
+          400,
+          '/connectorId',
+        );
         const loose = await createConnection({ name: fresh('loose') });
-        assertProblem(await app.call('PUT', `${WS}/connections/${loose.id}`, { body: { connectorId: one.id, name: loose.name, type: 'http' } }), 400, '/connectorId');
-        assertProblem(await app.call('PATCH', `${WS}/connections/${loose.id}`, { body: { connectorId: one.id } }), 400, '/connectorId');
+        assertProblem(
+          await app.call('PUT', `${WS}/connections/${loose.id}`, {
+            body: { connectorId: one.id, name: loose.name, type: 'http' },
+          }),
+          400,
+          '/connectorId',
+        );
+        assertProblem(
+          await app.call('PATCH', `${WS}/connections/${loose.id}`, { body: { connectorId: one.id } }),
+          400,
+          '/connectorId',
+        );
         assert.deepEqual(await getConnection(connection.id), connection);
         assert.deepEqual(await getConnection(loose.id), loose);
 
@@ -316,27 +452,41 @@ for (const engine of ENGINES) {
         const sameLoose = await app.call('PATCH', `${WS}/connections/${loose.id}`, { body: { connectorId: null } });
         assert.equal(sameLoose.status, 200, sameLoose.text);
         assert.deepEqual(sameLoose.body, loose);
-        const sameConnector = await app.call('PATCH', `${WS}/connections/${connection.id}`, { body: { connectorId: one.id } });
+        const sameConnector = await app.call('PATCH', `${WS}/connections/${connection.id}`, {
+          body: { connectorId: one.id },
+        });
         assert.equal(sameConnector.status, 200, sameConnector.text);
         assert.deepEqual(sameConnector.body, connection);
       });
 
       it('keeps connectorId when a PUT omits it or repeats it', async () => {
-        const connector = await createConnector({ name: 'Kept', authSchemeConfigs: [{ id: 'k', schemeType: 'bearer' }] });
+        const connector = await createConnector({
+          name: 'Kept',
+          authSchemeConfigs: [{ id: 'k', schemeType: 'bearer' }],
+        });
         const connection = await createConnection({ connectorId: connector.id, name: 'kept' });
         const omitted = await app.call('PUT', `${WS}/connections/${connection.id}`, {
-          body: { name: 'kept', type: 'http', description: 'omitted', credentials: [{ kind: 'action', authSchemeConfigId: 'k', secret: 't' }] },
+          body: {
+            name: 'kept',
+            type: 'http',
+            description: 'omitted',
+            credentials: [{ kind: 'action', authSchemeConfigId: 'k', secret: 't' }],
+          },
         });
         assert.equal(omitted.status, 200, omitted.text);
         assert.equal(omitted.body.connectorId, connector.id);
         assert.equal(omitted.body.revision, connection.revision + 1);
         // The credential check still uses the kept connector.
         assertProblem(
-          await app.call('PUT', `${WS}/connections/${connection.id}`, { body: { name: 'kept', type: 'http', credentials: [{ kind: 'action', authSchemeConfigId: 'nope' }] } }),
+          await app.call('PUT', `${WS}/connections/${connection.id}`, {
+            body: { name: 'kept', type: 'http', credentials: [{ kind: 'action', authSchemeConfigId: 'nope' }] },
+          }),
           400,
           '/credentials/0/authSchemeConfigId',
         );
-        const repeated = await app.call('PUT', `${WS}/connections/${connection.id}`, { body: { ...omitted.body, description: 'repeated' } });
+        const repeated = await app.call('PUT', `${WS}/connections/${connection.id}`, {
+          body: { ...omitted.body, description: 'repeated' },
+        });
         assert.equal(repeated.status, 200, repeated.text);
         assert.equal(repeated.body.connectorId, connector.id);
         assert.equal((await getConnection(connection.id)).connectorId, connector.id);
@@ -355,7 +505,10 @@ for (const engine of ENGINES) {
         const pages: number[][] = [];
         let cursor: string | null = null;
         do {
-          const reply: Reply = await app.call('GET', `${WS}/connections?connectorId=${connector.id}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+          const reply: Reply = await app.call(
+            'GET',
+            `${WS}/connections?connectorId=${connector.id}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          );
           assert.equal(reply.status, 200, reply.text);
           pages.push(reply.body.items.map((c: any) => c.id));
           for (const item of reply.body.items) assert.equal(item.connectorId, connector.id);
@@ -377,7 +530,10 @@ for (const engine of ENGINES) {
         const sizes: number[] = [];
         let cursor: string | null = null;
         do {
-          const reply: Reply = await app.call('GET', `${API}/${ws}/connections?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+          const reply: Reply = await app.call(
+            'GET',
+            `${API}/${ws}/connections?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          );
           assert.equal(reply.status, 200, reply.text);
           sizes.push(reply.body.items.length);
           seen.push(...reply.body.items.map((c: any) => c.id));
@@ -385,13 +541,20 @@ for (const engine of ENGINES) {
         } while (cursor !== null && sizes.length < 10);
         assert.deepEqual(sizes, [4, 4, 3]);
         assert.deepEqual(seen, ids);
-        assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+        assert.deepEqual(
+          seen,
+          [...seen].sort((a, b) => a - b),
+        );
       });
 
       it('rejects a cursor the list never handed out with 400', async () => {
         const stringKey = Buffer.from(JSON.stringify({ k: 'conn_x' })).toString('base64url');
         for (const cursor of ['garbage!!', stringKey]) {
-          assertProblem(await app.call('GET', `${WS}/connections?cursor=${encodeURIComponent(cursor)}`), 400, 'query/cursor');
+          assertProblem(
+            await app.call('GET', `${WS}/connections?cursor=${encodeURIComponent(cursor)}`),
+            400,
+            'query/cursor',
+          );
         }
         assertProblem(await app.call('GET', `${WS}/connections?limit=0`), 400);
         assertProblem(await app.call('GET', `${WS}/connections?limit=201`), 400);
@@ -423,8 +586,14 @@ for (const engine of ENGINES) {
         assertProblem(await app.call('GET', `${API}/${ws}`), 404);
         assertProblem(await app.call('GET', `${API}/${ws}/connections/${withConnector.id}`), 404);
         const db = app.db.kysely;
-        assert.equal((await db.selectFrom('connections').select('id').where('workspace_id', '=', ws).execute()).length, 0);
-        assert.equal((await db.selectFrom('connectors').select('id').where('workspace_id', '=', ws).execute()).length, 0);
+        assert.equal(
+          (await db.selectFrom('connections').select('id').where('workspace_id', '=', ws).execute()).length,
+          0,
+        );
+        assert.equal(
+          (await db.selectFrom('connectors').select('id').where('workspace_id', '=', ws).execute()).length,
+          0,
+        );
 
         // An empty workspace goes without force, and `default` is untouched by all of this.
         const empty = fresh('empty');

@@ -43,12 +43,22 @@ function newestMtime(dir: string): number {
 /** Builds the console when dist/console is missing or older than any of its sources. */
 function ensureConsoleBuilt() {
   if (existsSync(CONSOLE_INDEX) && statSync(CONSOLE_INDEX).mtimeMs >= newestMtime(CONSOLE_SRC)) return;
-  const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'console', '--logLevel', 'warn'], { cwd: ROOT, encoding: 'utf8' });
+  const result = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'console', '--logLevel', 'warn'],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   assert.equal(result.status, 0, `vite build console failed:\n${result.stdout}\n${result.stderr}`);
 }
 
 async function createMariaDbLogin() {
-  const db = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '', database: 'test' });
+  const db = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: 3306,
+    user: 'root',
+    password: '',
+    database: 'test',
+  });
   try {
     await db.query(`CREATE USER IF NOT EXISTS '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}'`);
     await db.query(`ALTER USER '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}'`);
@@ -80,7 +90,10 @@ describe('web console in Chromium', () => {
    * A fresh tab (its own session storage) that fails the test on any console error or page error. The
    * browser itself logs an error for every 4xx answer; a test names the statuses it provokes on purpose.
    */
-  async function withPage(body: (page: Page, context: BrowserContext) => Promise<void>, options: { expectedStatuses?: number[] } = {}) {
+  async function withPage(
+    body: (page: Page, context: BrowserContext) => Promise<void>,
+    options: { expectedStatuses?: number[] } = {},
+  ) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     const errors: string[] = [];
@@ -120,7 +133,8 @@ describe('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   const api = async (method: string, url: string, body?: unknown) => {
     const reply = await app.call(method, url, { body });
     assert.ok(reply.status < 300, `${method} ${url}: ${reply.status} ${reply.text}`);
@@ -128,25 +142,28 @@ describe('web console in Chromium', () => {
   };
 
   it('refuses a wrong key with a 401 message, signs in with the right one and keeps it in session storage', async () => {
-    await withPage(async (page) => {
-      await page.goto(`${base}/console`);
-      await page.getByLabel('API key').fill('pbk_wrong_key_0000000000');
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('alert').filter({ hasText: 'That API key was not accepted (401).' }).waitFor();
-      assert.equal(await page.evaluate(STORED_KEY), null);
-      await shot(page, 'sign-in');
+    await withPage(
+      async (page) => {
+        await page.goto(`${base}/console`);
+        await page.getByLabel('API key').fill('pbk_wrong_key_0000000000');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('alert').filter({ hasText: 'That API key was not accepted (401).' }).waitFor();
+        assert.equal(await page.evaluate(STORED_KEY), null);
+        await shot(page, 'sign-in');
 
-      await page.getByLabel('API key').fill(OWNER_KEY);
-      await page.getByLabel('API key').press('Enter');
-      await page.getByRole('heading', { name: 'Connectors' }).waitFor();
-      assert.equal(await page.evaluate(STORED_KEY), OWNER_KEY);
-      assert.equal(new URL(page.url()).pathname, '/console/w/default/connectors');
-      await page.reload();
-      await page.getByRole('heading', { name: 'Connectors' }).waitFor();
-      await page.getByRole('button', { name: 'Sign out' }).click();
-      await page.getByLabel('API key').waitFor();
-      assert.equal(await page.evaluate(STORED_KEY), null);
-    }, { expectedStatuses: [401] });
+        await page.getByLabel('API key').fill(OWNER_KEY);
+        await page.getByLabel('API key').press('Enter');
+        await page.getByRole('heading', { name: 'Connectors' }).waitFor();
+        assert.equal(await page.evaluate(STORED_KEY), OWNER_KEY);
+        assert.equal(new URL(page.url()).pathname, '/console/w/default/connectors');
+        await page.reload();
+        await page.getByRole('heading', { name: 'Connectors' }).waitFor();
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByLabel('API key').waitFor();
+        assert.equal(await page.evaluate(STORED_KEY), null);
+      },
+      { expectedStatuses: [401] },
+    );
   });
 
   it('switches workspace and shows the connectors of the chosen one', async () => {
@@ -167,7 +184,10 @@ describe('web console in Chromium', () => {
   it('pages through connectors with cursors and searches by name', async () => {
     await api('POST', '/api/v1/workspaces', { id: 'catalog', name: 'Catalog' });
     for (let i = 1; i <= 25; i++) {
-      await api('POST', '/api/v1/workspaces/catalog/connectors', { id: `c${String(i).padStart(2, '0')}`, name: i % 5 === 0 ? `Zebra ${i}` : `Item ${i}` });
+      await api('POST', '/api/v1/workspaces/catalog/connectors', {
+        id: `c${String(i).padStart(2, '0')}`,
+        name: i % 5 === 0 ? `Zebra ${i}` : `Item ${i}`,
+      });
     }
     await withPage(async (page) => {
       await signIn(page, '/console/w/catalog/connectors');
@@ -191,68 +211,74 @@ describe('web console in Chromium', () => {
   });
 
   it('creates a connector by keyboard alone, shows field errors beside their fields, and disables the button while saving', async () => {
-    await withPage(async (page) => {
-      await signIn(page, '/console/w/default/connectors');
-      await page.getByRole('link', { name: 'New connector' }).click();
-      await page.getByLabel('Id').focus();
-      await page.keyboard.type('kb-made');
-      await page.keyboard.press('Tab');
-      await page.keyboard.type('Keyboard made');
-      await page.getByLabel('Base URL').focus();
-      await page.keyboard.type('not a url');
-      // Slow the create down so the in-flight state can be seen.
-      await page.route('**/api/v1/workspaces/default/connectors', async (route) => {
-        await new Promise((resolve) => setTimeout(resolve, 400));
-        await route.continue();
-      });
-      await page.keyboard.press('Enter');
-      const saving = page.getByRole('button', { name: 'Saving…' });
-      await saving.waitFor();
-      assert.ok(await saving.isDisabled());
-      const baseUrl = page.locator('.field', { has: page.getByLabel('Base URL') });
-      await baseUrl.locator('.field-error').waitFor();
-      assert.match(await baseUrl.locator('.field-error').innerText(), /must/);
-      assert.equal(await page.getByLabel('Base URL').getAttribute('aria-invalid'), 'true');
-      await shot(page, 'connector-field-error');
+    await withPage(
+      async (page) => {
+        await signIn(page, '/console/w/default/connectors');
+        await page.getByRole('link', { name: 'New connector' }).click();
+        await page.getByLabel('Id').focus();
+        await page.keyboard.type('kb-made');
+        await page.keyboard.press('Tab');
+        await page.keyboard.type('Keyboard made');
+        await page.getByLabel('Base URL').focus();
+        await page.keyboard.type('not a url');
+        // Slow the create down so the in-flight state can be seen.
+        await page.route('**/api/v1/workspaces/default/connectors', async (route) => {
+          await new Promise((resolve) => setTimeout(resolve, 400));
+          await route.continue();
+        });
+        await page.keyboard.press('Enter');
+        const saving = page.getByRole('button', { name: 'Saving…' });
+        await saving.waitFor();
+        assert.ok(await saving.isDisabled());
+        const baseUrl = page.locator('.field', { has: page.getByLabel('Base URL') });
+        await baseUrl.locator('.field-error').waitFor();
+        assert.match(await baseUrl.locator('.field-error').innerText(), /must/);
+        assert.equal(await page.getByLabel('Base URL').getAttribute('aria-invalid'), 'true');
+        await shot(page, 'connector-field-error');
 
-      await page.getByLabel('Base URL').fill('https://api.example.com');
-      await page.getByLabel('Base URL').press('Enter');
-      await page.getByRole('heading', { name: 'Connector Keyboard made' }).waitFor();
-      assert.equal(new URL(page.url()).pathname, '/console/w/default/connectors/kb-made');
-      const stored = await app.call('GET', `${WS}/connectors/kb-made`);
-      assert.equal(stored.body.baseUrl, 'https://api.example.com');
-    }, { expectedStatuses: [400] });
+        await page.getByLabel('Base URL').fill('https://api.example.com');
+        await page.getByLabel('Base URL').press('Enter');
+        await page.getByRole('heading', { name: 'Connector Keyboard made' }).waitFor();
+        assert.equal(new URL(page.url()).pathname, '/console/w/default/connectors/kb-made');
+        const stored = await app.call('GET', `${WS}/connectors/kb-made`);
+        assert.equal(stored.body.baseUrl, 'https://api.example.com');
+      },
+      { expectedStatuses: [400] },
+    );
   });
 
   it('saves with If-Match, shows a 412 from another tab as "changed since you opened it", and names the edits a reload drops', async () => {
     await api('POST', `${WS}/connectors`, { id: 'shared', name: 'Shared', description: 'first' });
-    await withPage(async (first, context) => {
-      const second = await context.newPage();
-      await signIn(first, '/console/w/default/connectors/shared');
-      await signIn(second, '/console/w/default/connectors/shared');
-      await first.getByLabel('Description', { exact: true }).fill('changed in the first tab');
-      await first.getByRole('button', { name: 'Save connector' }).click();
-      await first.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await withPage(
+      async (first, context) => {
+        const second = await context.newPage();
+        await signIn(first, '/console/w/default/connectors/shared');
+        await signIn(second, '/console/w/default/connectors/shared');
+        await first.getByLabel('Description', { exact: true }).fill('changed in the first tab');
+        await first.getByRole('button', { name: 'Save connector' }).click();
+        await first.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
 
-      await second.getByLabel('Name', { exact: true }).fill('Renamed in the second tab');
-      await second.getByRole('button', { name: 'Save connector' }).click();
-      await second.getByText('This connector was changed since you opened it.').waitFor();
-      assert.ok(await second.getByRole('button', { name: 'Save connector' }).isDisabled());
-      await shot(second, 'connector-412');
-      await second.getByRole('button', { name: 'Reload the latest version' }).click();
-      const notice = second.getByRole('status').filter({ hasText: 'Reloaded the latest version.' });
-      await notice.waitFor();
-      assert.match(await notice.innerText(), /Name: yours “Renamed in the second tab”, now “Shared”/);
-      assert.equal(await second.getByLabel('Description', { exact: true }).inputValue(), 'changed in the first tab');
-      assert.equal(await second.getByLabel('Name', { exact: true }).inputValue(), 'Shared');
-      assert.equal((await app.call('GET', `${WS}/connectors/shared`)).body.name, 'Shared');
+        await second.getByLabel('Name', { exact: true }).fill('Renamed in the second tab');
+        await second.getByRole('button', { name: 'Save connector' }).click();
+        await second.getByText('This connector was changed since you opened it.').waitFor();
+        assert.ok(await second.getByRole('button', { name: 'Save connector' }).isDisabled());
+        await shot(second, 'connector-412');
+        await second.getByRole('button', { name: 'Reload the latest version' }).click();
+        const notice = second.getByRole('status').filter({ hasText: 'Reloaded the latest version.' });
+        await notice.waitFor();
+        assert.match(await notice.innerText(), /Name: yours “Renamed in the second tab”, now “Shared”/);
+        assert.equal(await second.getByLabel('Description', { exact: true }).inputValue(), 'changed in the first tab');
+        assert.equal(await second.getByLabel('Name', { exact: true }).inputValue(), 'Shared');
+        assert.equal((await app.call('GET', `${WS}/connectors/shared`)).body.name, 'Shared');
 
-      await second.getByLabel('Name', { exact: true }).fill('Renamed after reload');
-      await second.getByRole('button', { name: 'Save connector' }).click();
-      await second.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
-      const stored = (await app.call('GET', `${WS}/connectors/shared`)).body;
-      assert.deepEqual([stored.name, stored.description], ['Renamed after reload', 'changed in the first tab']);
-    }, { expectedStatuses: [412] });
+        await second.getByLabel('Name', { exact: true }).fill('Renamed after reload');
+        await second.getByRole('button', { name: 'Save connector' }).click();
+        await second.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+        const stored = (await app.call('GET', `${WS}/connectors/shared`)).body;
+        assert.deepEqual([stored.name, stored.description], ['Renamed after reload', 'changed in the first tab']);
+      },
+      { expectedStatuses: [412] },
+    );
   });
 
   it('shows default and latest version badges and reorders auth-scheme configs with the keyboard', async () => {
@@ -286,18 +312,37 @@ describe('web console in Chromium', () => {
       await page.getByRole('button', { name: 'Save connector' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
       const stored = (await app.call('GET', `${WS}/connectors/ordered`)).body;
-      assert.deepEqual(stored.authSchemeConfigs.map((c: { id: string }) => c.id), ['first', 'third', 'second']);
+      assert.deepEqual(
+        stored.authSchemeConfigs.map((c: { id: string }) => c.id),
+        ['first', 'third', 'second'],
+      );
       await page.getByRole('button', { name: 'Make v2 default' }).click();
       await page.getByRole('button', { name: 'Make v1 default' }).waitFor();
       const versions = (await app.call('GET', `${WS}/connectors/ordered`)).body.versions;
-      assert.deepEqual(versions.map((v: { name: string; isDefault: boolean }) => [v.name, v.isDefault]), [['v1', false], ['v2', true]]);
+      assert.deepEqual(
+        versions.map((v: { name: string; isDefault: boolean }) => [v.name, v.isDefault]),
+        [
+          ['v1', false],
+          ['v2', true],
+        ],
+      );
       await shot(page, 'connector-edit');
     });
   });
 
   it('shows how many connections an edit of connection variables will change before saving', async () => {
-    await api('POST', `${WS}/connectors`, { id: 'varied', name: 'Varied', connectionVariables: [{ name: 'region', value: 'eu' }] });
-    for (const name of ['one', 'two']) await api('POST', `${WS}/connections`, { name, type: 'http', connectorId: 'varied', content: { url: 'http://127.0.0.1:1' } });
+    await api('POST', `${WS}/connectors`, {
+      id: 'varied',
+      name: 'Varied',
+      connectionVariables: [{ name: 'region', value: 'eu' }],
+    });
+    for (const name of ['one', 'two'])
+      await api('POST', `${WS}/connections`, {
+        name,
+        type: 'http',
+        connectorId: 'varied',
+        content: { url: 'http://127.0.0.1:1' },
+      });
     await withPage(async (page) => {
       await signIn(page, '/console/w/default/connectors/varied');
       const variables = page.getByRole('group', { name: 'Connection variables' });
@@ -308,7 +353,10 @@ describe('web console in Chromium', () => {
       await page.getByRole('button', { name: 'Save connector' }).click();
       await page.getByRole('status').filter({ hasText: 'The variables of 2 connections changed.' }).waitFor();
       const connections = (await app.call('GET', `${WS}/connections?connectorId=varied`)).body.items;
-      assert.deepEqual(connections.map((c: { variables: unknown }) => c.variables), [[{ name: 'region', value: 'us' }], [{ name: 'region', value: 'us' }]]);
+      assert.deepEqual(
+        connections.map((c: { variables: unknown }) => c.variables),
+        [[{ name: 'region', value: 'us' }], [{ name: 'region', value: 'us' }]],
+      );
     });
   });
 
@@ -388,7 +436,13 @@ describe('web console in Chromium', () => {
 
       await page.getByRole('link', { name: '← Toolsets' }).click();
       await page.getByRole('link', { name: 'Import OpenAPI' }).click();
-      await page.getByLabel('OpenAPI file').setInputFiles({ name: 'broken.yaml', mimeType: 'text/yaml', buffer: Buffer.from(petstore.replace('openapi: 3.0.3', 'openapi: 9.0.0')) });
+      await page
+        .getByLabel('OpenAPI file')
+        .setInputFiles({
+          name: 'broken.yaml',
+          mimeType: 'text/yaml',
+          buffer: Buffer.from(petstore.replace('openapi: 3.0.3', 'openapi: 9.0.0')),
+        });
       await page.getByText('Read broken.yaml').waitFor();
       assert.equal(await page.getByLabel('Toolset name').inputValue(), 'broken');
       await page.getByRole('button', { name: 'Import toolset' }).click();
@@ -401,7 +455,9 @@ describe('web console in Chromium', () => {
   });
 
   it('creates an access client with its secret shown once and copied, then rotates, disables and restricts it', async () => {
-    const toolset = await app.call('POST', `${WS}/toolsets`, { body: { name: 'clienttools', spec: { schema: { type: 'OpenAPI', detail: petstore } } } });
+    const toolset = await app.call('POST', `${WS}/toolsets`, {
+      body: { name: 'clienttools', spec: { schema: { type: 'OpenAPI', detail: petstore } } },
+    });
     assert.equal(toolset.status, 201, toolset.text);
     await withPage(async (page) => {
       await signIn(page, '/console/w/default/access-clients');
@@ -432,7 +488,10 @@ describe('web console in Chromium', () => {
       assert.equal((await app.call('GET', `${WS}/access-clients/support-bot`)).body.status, 'disabled');
 
       await page.getByRole('button', { name: 'Allowed toolsets of support-bot' }).click();
-      await page.getByRole('group', { name: 'Toolsets support-bot may call' }).getByLabel('All toolsets of the workspace').check();
+      await page
+        .getByRole('group', { name: 'Toolsets support-bot may call' })
+        .getByLabel('All toolsets of the workspace')
+        .check();
       await page.getByRole('button', { name: 'Save toolsets' }).click();
       await page.locator('tr', { hasText: 'support-bot' }).filter({ hasText: 'all' }).waitFor();
       assert.deepEqual((await app.call('GET', `${WS}/access-clients/support-bot`)).body.toolsets, ['*']);
@@ -473,8 +532,11 @@ describe('web console in Chromium', () => {
     const redirect = await fetch(`${base}/console`, { redirect: 'manual' });
     assert.deepEqual([redirect.status, redirect.headers.get('location')], [302, '/console/']);
     assert.equal((await fetch(`${base}/console/assets/missing.js`)).status, 404);
-    const document = await (await fetch(`${base}/openapi.json`)).json() as { paths: Record<string, unknown> };
-    assert.deepEqual(Object.keys(document.paths).filter((p) => p.startsWith('/console')), []);
+    const document = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    assert.deepEqual(
+      Object.keys(document.paths).filter((p) => p.startsWith('/console')),
+      [],
+    );
   });
 });
 

@@ -17,11 +17,21 @@ for (const engine of ENGINES) {
   describe(`crash safety [${engine}]`, () => {
     it('keeps every acknowledged write and no half-applied one across a SIGKILL', async () => {
       const store = await createTestStore(engine);
-      const node = createNode('crash', await freePort(), { ...store.env, PLUGBOARD_ADMIN_KEY: OWNER_KEY, RATE_LIMIT_WRITE_PER_SECOND: '0', RATE_LIMIT_READ_PER_SECOND: '0' });
+      const node = createNode('crash', await freePort(), {
+        ...store.env,
+        PLUGBOARD_ADMIN_KEY: OWNER_KEY,
+        RATE_LIMIT_WRITE_PER_SECOND: '0',
+        RATE_LIMIT_READ_PER_SECOND: '0',
+      });
       const call = async (method: string, path: string, body?: unknown) => {
         const response = await fetch(`${node.url}${path}`, {
           method,
-          headers: { authorization: `Bearer ${OWNER_KEY}`, ...(body === undefined ? {} : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }) },
+          headers: {
+            authorization: `Bearer ${OWNER_KEY}`,
+            ...(body === undefined
+              ? {}
+              : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         return { status: response.status, body: (await response.json()) as any };
@@ -30,7 +40,12 @@ for (const engine of ENGINES) {
         await node.start();
         const ids: number[] = [];
         for (let i = 0; i < WRITERS; i++) {
-          const created = await call('POST', `${WS}/connections`, { name: `crash-${i}`, type: 'http', description: 'seq 0', content: { url: 'https://example.com', password: 'pw-0' } });
+          const created = await call('POST', `${WS}/connections`, {
+            name: `crash-${i}`,
+            type: 'http',
+            description: 'seq 0',
+            content: { url: 'https://example.com', password: 'pw-0' },
+          });
           assert.equal(created.status, 201, JSON.stringify(created.body));
           ids.push(created.body.id);
         }
@@ -41,7 +56,10 @@ for (const engine of ENGINES) {
           for (let n = 1; !killed; n++) {
             sent.set(id, n);
             try {
-              const reply = await call('PATCH', `${WS}/connections/${id}`, { description: `seq ${n}`, content: { password: `pw-${n}` } });
+              const reply = await call('PATCH', `${WS}/connections/${id}`, {
+                description: `seq ${n}`,
+                content: { password: `pw-${n}` },
+              });
               if (reply.status === 200) acknowledged.set(id, n);
             } catch {
               return; // the server is gone: this write's outcome is unknown
@@ -62,17 +80,27 @@ for (const engine of ENGINES) {
           const stored = await call('GET', `${WS}/connections/${id}`);
           assert.equal(stored.status, 200);
           const seq = Number(/^seq (\d+)$/.exec(stored.body.description)?.[1]);
-          assert.ok(seq >= acknowledged.get(id)!, `connection ${id}: stored seq ${seq}, acknowledged ${acknowledged.get(id)}`);
+          assert.ok(
+            seq >= acknowledged.get(id)!,
+            `connection ${id}: stored seq ${seq}, acknowledged ${acknowledged.get(id)}`,
+          );
           assert.ok(seq <= sent.get(id)!, `connection ${id}: stored seq ${seq} was never sent`);
           // One audit event per stored revision: the create and every update that landed, none more or less.
           const events: any[] = [];
           for (let cursor: string | null = null, first = true; first || cursor; first = false) {
-            const page = await call('GET', `${WS}/connections/${id}/history?limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+            const page = await call(
+              'GET',
+              `${WS}/connections/${id}/history?limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+            );
             assert.equal(page.status, 200);
             events.push(...page.body.items);
             cursor = page.body.nextCursor;
           }
-          assert.equal(events.length, stored.body.revision, `connection ${id}: revision ${stored.body.revision}, ${events.length} audit events`);
+          assert.equal(
+            events.length,
+            stored.body.revision,
+            `connection ${id}: revision ${stored.body.revision}, ${events.length} audit events`,
+          );
           assert.equal(events[0].toRevision, stored.body.revision);
         }
         await node.stop('SIGTERM');

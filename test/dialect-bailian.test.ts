@@ -8,19 +8,44 @@ import { randomBytes } from 'node:crypto';
 import BailianModule, * as bailian from '@alicloud/bailian20231229';
 import { acs3Signature, sha256Hex } from '../src/dialects/alibaba/acs3-signature.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
-import { assertSdkError, auditOf, createAlibabaKey, listenForSdk, sdkConfig, sdkError, type AccessKeyPair } from './support/alibaba.js';
+import {
+  assertSdkError,
+  auditOf,
+  createAlibabaKey,
+  listenForSdk,
+  sdkConfig,
+  sdkError,
+  type AccessKeyPair,
+} from './support/alibaba.js';
 
 // The package is CommonJS: under Node's ESM loader its client class is the module's `default` export.
 const Bailian = BailianModule.default;
 type BailianClient = InstanceType<typeof Bailian>;
 const WS = '/api/v1/workspaces/default';
 
-const clientFor = (endpoint: string, pair: { id: string; secret: string }): BailianClient => new Bailian(sdkConfig(endpoint, pair));
-const update = (client: BailianClient, workspaceId: string, connectorId: string, fields: { connectorName?: string; description?: string }, headers: Record<string, string> = {}) =>
-  client.updateConnectorWithOptions(workspaceId, connectorId, new bailian.UpdateConnectorRequest(fields), headers, {} as never);
+const clientFor = (endpoint: string, pair: { id: string; secret: string }): BailianClient =>
+  new Bailian(sdkConfig(endpoint, pair));
+const update = (
+  client: BailianClient,
+  workspaceId: string,
+  connectorId: string,
+  fields: { connectorName?: string; description?: string },
+  headers: Record<string, string> = {},
+) =>
+  client.updateConnectorWithOptions(
+    workspaceId,
+    connectorId,
+    new bailian.UpdateConnectorRequest(fields),
+    headers,
+    {} as never,
+  );
 
 /** A correctly signed request sent by hand (chunked), for what the SDK cannot be made to send. */
-function sendSigned(endpoint: string, pair: AccessKeyPair, options: { method: string; path: string; body: string; declaredBody?: string }): Promise<{ status: number; body: any }> {
+function sendSigned(
+  endpoint: string,
+  pair: AccessKeyPair,
+  options: { method: string; path: string; body: string; declaredBody?: string },
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {
     host: endpoint,
     'x-acs-action': 'UpdateConnector',
@@ -35,11 +60,14 @@ function sendSigned(endpoint: string, pair: AccessKeyPair, options: { method: st
   headers.authorization = `ACS3-HMAC-SHA256 Credential=${pair.id},SignedHeaders=${signedHeaders},Signature=${signature}`;
   const [host, port] = endpoint.split(':');
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host, port: Number(port), method: options.method, path: options.path, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-    });
+    const req = httpRequest(
+      { host, port: Number(port), method: options.method, path: options.path, headers },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     // Two writes without Content-Length: the body goes chunked, as the SDKs send it.
     req.write(options.body.slice(0, 5));
@@ -59,8 +87,18 @@ for (const engine of ENGINES) {
       endpoint = await listenForSdk(app);
       editor = await createAlibabaKey(app, 'editor');
       client = clientFor(endpoint, editor);
-      assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id: 'conn_1', name: 'Before', description: 'old', baseUrl: 'https://api.example.com' } })).status, 201);
-      assert.equal((await app.call('POST', '/api/v1/workspaces', { body: { id: 'elsewhere', name: 'Elsewhere' } })).status, 201);
+      assert.equal(
+        (
+          await app.call('POST', `${WS}/connectors`, {
+            body: { id: 'conn_1', name: 'Before', description: 'old', baseUrl: 'https://api.example.com' },
+          })
+        ).status,
+        201,
+      );
+      assert.equal(
+        (await app.call('POST', '/api/v1/workspaces', { body: { id: 'elsewhere', name: 'Elsewhere' } })).status,
+        201,
+      );
     });
     after(async () => {
       await app?.stop();
@@ -97,10 +135,17 @@ for (const engine of ENGINES) {
     });
 
     it('shows a change made through the native API to GetConnector', async () => {
-      const patched = await app.call('PATCH', `${WS}/connectors/conn_1`, { body: { name: 'Native name', description: 'native' } });
+      const patched = await app.call('PATCH', `${WS}/connectors/conn_1`, {
+        body: { name: 'Native name', description: 'native' },
+      });
       assert.equal(patched.status, 200, patched.text);
       const before = (await auditOf(app, 'connector', 'conn_1')).length;
-      const response = await client.getConnectorWithOptions('default', new bailian.GetConnectorRequest({ connectorId: 'conn_1' }), {}, {} as never);
+      const response = await client.getConnectorWithOptions(
+        'default',
+        new bailian.GetConnectorRequest({ connectorId: 'conn_1' }),
+        {},
+        {} as never,
+      );
       assert.equal(response.body?.data?.connectorName, 'Native name');
       assert.equal(response.body?.data?.description, 'native');
       assert.equal((await auditOf(app, 'connector', 'conn_1')).length, before, 'a read writes no audit event');
@@ -108,29 +153,52 @@ for (const engine of ENGINES) {
 
     it('refuses UpdateConnector without ConnectorName or with an empty Description, changing nothing', async () => {
       const before = (await app.call('GET', `${WS}/connectors/conn_1`)).body;
-      assertSdkError(await sdkError(() => update(client, 'default', 'conn_1', { description: 'd' })), 400, 'MissingConnectorName', 'ClientError');
-      assertSdkError(await sdkError(() => update(client, 'default', 'conn_1', { connectorName: 'x', description: '' })), 400, 'MissingDescription', 'ClientError');
+      assertSdkError(
+        await sdkError(() => update(client, 'default', 'conn_1', { description: 'd' })),
+        400,
+        'MissingConnectorName',
+        'ClientError',
+      );
+      assertSdkError(
+        await sdkError(() => update(client, 'default', 'conn_1', { connectorName: 'x', description: '' })),
+        400,
+        'MissingDescription',
+        'ClientError',
+      );
       assert.deepEqual((await app.call('GET', `${WS}/connectors/conn_1`)).body, before);
     });
 
     it('names the field when the core refuses a value', async () => {
-      const error = await sdkError(() => update(client, 'default', 'conn_1', { connectorName: 'x'.repeat(200), description: 'd' }));
+      const error = await sdkError(() =>
+        update(client, 'default', 'conn_1', { connectorName: 'x'.repeat(200), description: 'd' }),
+      );
       assertSdkError(error, 400, 'InvalidParameter', 'ClientError');
       assert.match(error.message, /ConnectorName/);
     });
 
     it('answers 404 for an unknown connector', async () => {
-      assertSdkError(await sdkError(() => update(client, 'default', 'nope', { connectorName: 'x', description: 'd' })), 404, 'NotFound', 'ClientError');
+      assertSdkError(
+        await sdkError(() => update(client, 'default', 'nope', { connectorName: 'x', description: 'd' })),
+        404,
+        'NotFound',
+        'ClientError',
+      );
     });
 
     it("answers 403 NoPermission in a workspace the key's principal is not a member of", async () => {
-      const error = await sdkError(() => update(client, 'elsewhere', 'conn_1', { connectorName: 'x', description: 'd' }));
+      const error = await sdkError(() =>
+        update(client, 'elsewhere', 'conn_1', { connectorName: 'x', description: 'd' }),
+      );
       assertSdkError(error, 403, 'NoPermission', 'ClientError');
     });
 
     it('answers 403 NoPermission to a viewer', async () => {
       const viewer = clientFor(endpoint, await createAlibabaKey(app, 'viewer'));
-      assertSdkError(await sdkError(() => update(viewer, 'default', 'conn_1', { connectorName: 'x', description: 'd' })), 403, 'NoPermission');
+      assertSdkError(
+        await sdkError(() => update(viewer, 'default', 'conn_1', { connectorName: 'x', description: 'd' })),
+        403,
+        'NoPermission',
+      );
     });
 
     it('refuses a wrong secret with SignatureDoesNotMatch', async () => {
@@ -142,13 +210,31 @@ for (const engine of ENGINES) {
 
     it('refuses an unknown AccessKey id', async () => {
       const stranger = clientFor(endpoint, { id: 'LTAI00000000000000000000', secret: 'x'.repeat(30) });
-      assertSdkError(await sdkError(() => update(stranger, 'default', 'conn_1', { connectorName: 'x', description: 'd' })), 404, 'InvalidAccessKeyId.NotFound');
+      assertSdkError(
+        await sdkError(() => update(stranger, 'default', 'conn_1', { connectorName: 'x', description: 'd' })),
+        404,
+        'InvalidAccessKeyId.NotFound',
+      );
     });
 
     it('refuses a replayed nonce', async () => {
       const nonce = randomBytes(32).toString('hex');
-      await update(client, 'default', 'conn_1', { connectorName: 'Once', description: 'd' }, { 'x-acs-signature-nonce': nonce });
-      const error = await sdkError(() => update(client, 'default', 'conn_1', { connectorName: 'Twice', description: 'd' }, { 'x-acs-signature-nonce': nonce }));
+      await update(
+        client,
+        'default',
+        'conn_1',
+        { connectorName: 'Once', description: 'd' },
+        { 'x-acs-signature-nonce': nonce },
+      );
+      const error = await sdkError(() =>
+        update(
+          client,
+          'default',
+          'conn_1',
+          { connectorName: 'Twice', description: 'd' },
+          { 'x-acs-signature-nonce': nonce },
+        ),
+      );
       assertSdkError(error, 400, 'SignatureNonceUsed', 'ClientError');
       assert.equal((await app.call('GET', `${WS}/connectors/conn_1`)).body.name, 'Once');
     });
@@ -157,24 +243,55 @@ for (const engine of ENGINES) {
       const old = new Date(Date.now() - 16 * 60 * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
       const future = new Date(Date.now() + 16 * 60 * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
       for (const date of [old, future]) {
-        assertSdkError(await sdkError(() => update(client, 'default', 'conn_1', { connectorName: 'x', description: 'd' }, { 'x-acs-date': date })), 400, 'InvalidTimeStamp.Expired');
+        assertSdkError(
+          await sdkError(() =>
+            update(client, 'default', 'conn_1', { connectorName: 'x', description: 'd' }, { 'x-acs-date': date }),
+          ),
+          400,
+          'InvalidTimeStamp.Expired',
+        );
       }
       const recent = new Date(Date.now() - 10 * 60 * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      await update(client, 'default', 'conn_1', { connectorName: 'Ten minutes late', description: 'd' }, { 'x-acs-date': recent });
+      await update(
+        client,
+        'default',
+        'conn_1',
+        { connectorName: 'Ten minutes late', description: 'd' },
+        { 'x-acs-date': recent },
+      );
     });
 
     it('refuses the key of a disabled principal', async () => {
       const pair = await createAlibabaKey(app, 'editor');
-      await app.db.kysely.updateTable('principals').set({ status: 'disabled' }).where('id', '=', pair.principalId).execute();
-      assertSdkError(await sdkError(() => update(clientFor(endpoint, pair), 'default', 'conn_1', { connectorName: 'x', description: 'd' })), 400, 'InvalidAccessKeyId.Inactive');
+      await app.db.kysely
+        .updateTable('principals')
+        .set({ status: 'disabled' })
+        .where('id', '=', pair.principalId)
+        .execute();
+      assertSdkError(
+        await sdkError(() =>
+          update(clientFor(endpoint, pair), 'default', 'conn_1', { connectorName: 'x', description: 'd' }),
+        ),
+        400,
+        'InvalidAccessKeyId.Inactive',
+      );
     });
 
     it('hashes the chunked body actually received and refuses one that differs from x-acs-content-sha256', async () => {
       const path = '/default/datacenter/connector/conn_1';
-      const good = await sendSigned(endpoint, editor, { method: 'PUT', path, body: 'ConnectorName=Chunked&Description=d' });
+      const good = await sendSigned(endpoint, editor, {
+        method: 'PUT',
+        path,
+        body: 'ConnectorName=Chunked&Description=d',
+      });
       assert.equal(good.status, 200, JSON.stringify(good.body));
       assert.equal((await app.call('GET', `${WS}/connectors/conn_1`)).body.name, 'Chunked');
-      const bad = await sendSigned(endpoint, editor, { method: 'PUT', path, body: 'ConnectorName=Evil&Description=d', declaredBody: 'ConnectorName=Fine&Description=d' });
+      const bad = await sendSigned(endpoint, editor, {
+        method: 'PUT',
+        path,
+        body: 'ConnectorName=Evil&Description=d',
+        declaredBody: 'ConnectorName=Fine&Description=d',
+      });
       assert.equal(bad.status, 400);
       assert.equal(bad.body.Code, 'SignatureDoesNotMatch');
       assert.equal((await app.call('GET', `${WS}/connectors/conn_1`)).body.name, 'Chunked');
@@ -187,7 +304,11 @@ for (const engine of ENGINES) {
           connectorName: 'Docs bucket',
           connectorType: 'FILE',
           description: 'files',
-          fileConnectorConfig: new bailian.AddConnectorRequestFileConnectorConfig({ bucketName: 'b', regionId: 'cn-hangzhou', storageType: 'OSS_CUSTOM' }),
+          fileConnectorConfig: new bailian.AddConnectorRequestFileConnectorConfig({
+            bucketName: 'b',
+            regionId: 'cn-hangzhou',
+            storageType: 'OSS_CUSTOM',
+          }),
         }),
         {},
         {} as never,
@@ -197,25 +318,65 @@ for (const engine of ENGINES) {
       assert.ok(id);
       const native = await app.call('GET', `${WS}/connectors/${id}`);
       assert.equal(native.body.name, 'Docs bucket');
-      const byId = await client.getConnectorWithOptions('default', new bailian.GetConnectorRequest({ connectorId: id }), {}, {} as never);
+      const byId = await client.getConnectorWithOptions(
+        'default',
+        new bailian.GetConnectorRequest({ connectorId: id }),
+        {},
+        {} as never,
+      );
       assert.deepEqual(
         { ...byId.body?.data },
         { connectorId: id, connectorName: 'Docs bucket', connectorType: 'FILE', description: 'files' },
       );
-      const byName = await client.getConnectorWithOptions('default', new bailian.GetConnectorRequest({ connectorName: 'Docs bucket' }), {}, {} as never);
+      const byName = await client.getConnectorWithOptions(
+        'default',
+        new bailian.GetConnectorRequest({ connectorName: 'Docs bucket' }),
+        {},
+        {} as never,
+      );
       assert.equal(byName.body?.data?.connectorId, id);
-      const deleted = await client.deleteConnectorWithOptions(id, 'default', new bailian.DeleteConnectorRequest({}), {}, {} as never);
+      const deleted = await client.deleteConnectorWithOptions(
+        id,
+        'default',
+        new bailian.DeleteConnectorRequest({}),
+        {},
+        {} as never,
+      );
       assert.equal(deleted.body?.data?.connectorId, id);
       assert.equal((await app.call('GET', `${WS}/connectors/${id}`)).status, 404);
-      assertSdkError(await sdkError(() => client.getConnectorWithOptions('default', new bailian.GetConnectorRequest({ connectorId: id }), {}, {} as never)), 404, 'NotFound');
+      assertSdkError(
+        await sdkError(() =>
+          client.getConnectorWithOptions(
+            'default',
+            new bailian.GetConnectorRequest({ connectorId: id }),
+            {},
+            {} as never,
+          ),
+        ),
+        404,
+        'NotFound',
+      );
       const deletes = (await auditOf(app, 'connector', id)).filter((e) => e.action === 'connector:delete');
       assert.equal(deletes.length, 1);
     });
 
     it('refuses AddConnector without ConnectorType and GetConnector without either key', async () => {
-      const error = await sdkError(() => client.addConnectorWithOptions('default', new bailian.AddConnectorRequest({ connectorName: 'x', description: 'd' }), {}, {} as never));
+      const error = await sdkError(() =>
+        client.addConnectorWithOptions(
+          'default',
+          new bailian.AddConnectorRequest({ connectorName: 'x', description: 'd' }),
+          {},
+          {} as never,
+        ),
+      );
       assertSdkError(error, 400, 'MissingConnectorType');
-      assertSdkError(await sdkError(() => client.getConnectorWithOptions('default', new bailian.GetConnectorRequest({}), {}, {} as never)), 400, 'MissingConnectorId');
+      assertSdkError(
+        await sdkError(() =>
+          client.getConnectorWithOptions('default', new bailian.GetConnectorRequest({}), {}, {} as never),
+        ),
+        400,
+        'MissingConnectorId',
+      );
     });
   });
 
@@ -234,18 +395,29 @@ for (const engine of ENGINES) {
 
     it('throttles a principal past 5 UpdateConnector calls a second with a ThrottlingError and x-acs-retry-after', async () => {
       const client = clientFor(endpoint, await createAlibabaKey(app, 'editor'));
-      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => update(client, 'default', 'busy', { connectorName: `n${i}`, description: 'd' })));
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) =>
+          update(client, 'default', 'busy', { connectorName: `n${i}`, description: 'd' }),
+        ),
+      );
       const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
       assert.ok(results.filter((r) => r.status === 'fulfilled').length >= 5, 'the first five pass');
       assert.ok(refused.length >= 1, 'the rest are throttled');
       for (const error of refused) {
         assertSdkError(error, 429, 'Throttling.User', 'ThrottlingError');
-        assert.ok(typeof error.retryAfter === 'number' && error.retryAfter > 0, 'retryAfter comes from x-acs-retry-after');
+        assert.ok(
+          typeof error.retryAfter === 'number' && error.retryAfter > 0,
+          'retryAfter comes from x-acs-retry-after',
+        );
       }
       const other = clientFor(endpoint, await createAlibabaKey(app, 'editor'));
       await update(other, 'default', 'busy', { connectorName: 'other principal', description: 'd' });
       const metrics = await app.server.inject({ method: 'GET', url: '/metrics' });
-      assert.match(metrics.body, new RegExp(`plugboard_rate_limit_rejections_total\\{class="bailian"\\} ${refused.length}$`, 'm'), 'every refusal counted');
+      assert.match(
+        metrics.body,
+        new RegExp(`plugboard_rate_limit_rejections_total\\{class="bailian"\\} ${refused.length}$`, 'm'),
+        'every refusal counted',
+      );
     });
   });
 }

@@ -6,7 +6,15 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import DevsModule, * as devs from '@alicloud/devs20230714';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
-import { assertSdkError, auditOf, createAlibabaKey, listenForSdk, sdkConfig, sdkError, type AccessKeyPair } from './support/alibaba.js';
+import {
+  assertSdkError,
+  auditOf,
+  createAlibabaKey,
+  listenForSdk,
+  sdkConfig,
+  sdkError,
+  type AccessKeyPair,
+} from './support/alibaba.js';
 
 // The package is CommonJS: under Node's ESM loader its client class is the module's `default` export.
 const Devs = DevsModule.default;
@@ -15,14 +23,17 @@ const WS = '/api/v1/workspaces/default';
 const petstore = readFileSync(new URL('../src/openapi/fixtures/petstore-3.0.yaml', import.meta.url), 'utf8');
 const MASK = '******';
 
-const clientFor = (endpoint: string, pair: { id: string; secret: string }): DevsClient => new Devs(sdkConfig(endpoint, pair));
+const clientFor = (endpoint: string, pair: { id: string; secret: string }): DevsClient =>
+  new Devs(sdkConfig(endpoint, pair));
 const toolset = (fields: Record<string, unknown>) => new devs.Toolset(fields);
 const apiKeySpec = (value: string) =>
   new devs.ToolsetSpec({
     schema: new devs.ToolsetSchema({ type: 'OpenAPI', detail: petstore }),
     authConfig: new devs.Authorization({
       type: 'APIKey',
-      parameters: new devs.AuthorizationParameters({ apiKeyParameter: new devs.APIKeyAuthParameter({ in: 'header', key: 'X-Api-Key', value, encrypted: true }) }),
+      parameters: new devs.AuthorizationParameters({
+        apiKeyParameter: new devs.APIKeyAuthParameter({ in: 'header', key: 'X-Api-Key', value, encrypted: true }),
+      }),
     }),
   });
 
@@ -33,7 +44,12 @@ for (const engine of ENGINES) {
     let editor: AccessKeyPair;
     let client: DevsClient;
     const update = (name: string, fields: Record<string, unknown>, headers: Record<string, string> = {}) =>
-      client.updateToolsetWithOptions(name, new devs.UpdateToolsetRequest({ body: toolset(fields) }), headers, {} as never);
+      client.updateToolsetWithOptions(
+        name,
+        new devs.UpdateToolsetRequest({ body: toolset(fields) }),
+        headers,
+        {} as never,
+      );
 
     before(async () => {
       app = await startTestApp(engine);
@@ -47,7 +63,14 @@ for (const engine of ENGINES) {
 
     it('creates a toolset with CreateToolset and returns the bare Toolset with its key masked', async () => {
       const response = await client.createToolsetWithOptions(
-        new devs.CreateToolsetRequest({ body: toolset({ name: 'pets', description: 'Pet shop', labels: { team: 'a' }, spec: apiKeySpec('sk-live-1') }) }),
+        new devs.CreateToolsetRequest({
+          body: toolset({
+            name: 'pets',
+            description: 'Pet shop',
+            labels: { team: 'a' },
+            spec: apiKeySpec('sk-live-1'),
+          }),
+        }),
         {},
         {} as never,
       );
@@ -87,7 +110,11 @@ for (const engine of ENGINES) {
       const response = await update('pets', { spec });
       assert.equal(response.body?.generation, 2);
       assert.equal(response.body?.spec?.authConfig?.parameters?.apiKeyParameter?.value, MASK);
-      const row = await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', 'pets').executeTakeFirstOrThrow();
+      const row = await app.db.kysely
+        .selectFrom('toolsets')
+        .select('spec')
+        .where('name', '=', 'pets')
+        .executeTakeFirstOrThrow();
       assert.ok(!row.spec.includes('sk-live-1'), 'the key is stored sealed');
       assert.ok(row.spec.includes('pbenc:'), 'and still there');
     });
@@ -101,14 +128,22 @@ for (const engine of ENGINES) {
       assertSdkError(moved, 400, 'InvalidParameter');
       assert.match(moved.message, /enter the secret again when you change where it is sent/);
       assert.match(moved.message, /spec\.schema\.detail/);
-      const row = await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', 'pets').executeTakeFirstOrThrow();
+      const row = await app.db.kysely
+        .selectFrom('toolsets')
+        .select('spec')
+        .where('name', '=', 'pets')
+        .executeTakeFirstOrThrow();
       const sealed = JSON.parse(row.spec).authConfig.parameters.apiKeyParameter.value as string;
       spec.schema!.detail = petstore;
       spec.authConfig!.parameters!.apiKeyParameter!.value = sealed;
       const copied = await sdkError(() => update('pets', { spec }));
       assertSdkError(copied, 400, 'InvalidParameter');
       assert.ok(!copied.message.includes(sealed), 'the sealed value is not echoed');
-      assert.equal((await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', 'pets').executeTakeFirstOrThrow()).spec, row.spec);
+      assert.equal(
+        (await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', 'pets').executeTakeFirstOrThrow())
+          .spec,
+        row.spec,
+      );
     });
 
     it('shows a change made through the native API to GetToolset, and the reverse', async () => {
@@ -120,34 +155,72 @@ for (const engine of ENGINES) {
     });
 
     it('gives the MCP URL on the address the SDK called, not a URL a converting process stored', async () => {
-      const where = app.db.kysely.updateTable('toolsets').where('workspace_id', '=', 'default').where('name', '=', 'pets');
-      const row = await app.db.kysely.selectFrom('toolsets').select('status').where('workspace_id', '=', 'default').where('name', '=', 'pets').executeTakeFirstOrThrow();
+      const where = app.db.kysely
+        .updateTable('toolsets')
+        .where('workspace_id', '=', 'default')
+        .where('name', '=', 'pets');
+      const row = await app.db.kysely
+        .selectFrom('toolsets')
+        .select('status')
+        .where('workspace_id', '=', 'default')
+        .where('name', '=', 'pets')
+        .executeTakeFirstOrThrow();
       const stale = 'http://127.0.0.1:8080/mcp/default/pets';
       const status = JSON.parse(row.status as string);
-      status.outputs = { ...status.outputs, urls: { internetUrl: stale, intranetUrl: stale }, mcpServerConfig: { url: stale, transportType: 'streamable-http', headers: {} } };
+      status.outputs = {
+        ...status.outputs,
+        urls: { internetUrl: stale, intranetUrl: stale },
+        mcpServerConfig: { url: stale, transportType: 'streamable-http', headers: {} },
+      };
       await where.set({ status: JSON.stringify(status) }).execute();
       const expected = `http://${endpoint}/mcp/default/pets`;
       const got = (await client.getToolsetWithOptions('pets', {}, {} as never)).body?.status?.outputs;
-      assert.deepEqual([got?.mcpServerConfig?.url, got?.urls?.internetUrl, got?.urls?.intranetUrl], [expected, expected, expected]);
-      const listed = (await client.listToolsetsWithOptions(new devs.ListToolsetsRequest({}), {}, {} as never)).body?.data?.find((t) => t.name === 'pets');
+      assert.deepEqual(
+        [got?.mcpServerConfig?.url, got?.urls?.internetUrl, got?.urls?.intranetUrl],
+        [expected, expected, expected],
+      );
+      const listed = (
+        await client.listToolsetsWithOptions(new devs.ListToolsetsRequest({}), {}, {} as never)
+      ).body?.data?.find((t) => t.name === 'pets');
       assert.equal(listed?.status?.outputs?.mcpServerConfig?.url, expected);
     });
 
     it('lists toolsets with keyword, labelSelector and page numbers', async () => {
-      for (const [name, labels] of [['alpha', { env: 'prod', team: 'x' }], ['beta', { env: 'dev' }], ['gamma', { env: 'prod' }]] as const) {
-        await client.createToolsetWithOptions(new devs.CreateToolsetRequest({ body: toolset({ name, labels, spec: apiKeySpec('k') }) }), {}, {} as never);
+      for (const [name, labels] of [
+        ['alpha', { env: 'prod', team: 'x' }],
+        ['beta', { env: 'dev' }],
+        ['gamma', { env: 'prod' }],
+      ] as const) {
+        await client.createToolsetWithOptions(
+          new devs.CreateToolsetRequest({ body: toolset({ name, labels, spec: apiKeySpec('k') }) }),
+          {},
+          {} as never,
+        );
       }
-      const list = (request: Record<string, unknown>) => client.listToolsetsWithOptions(new devs.ListToolsetsRequest(request), {}, {} as never);
+      const list = (request: Record<string, unknown>) =>
+        client.listToolsetsWithOptions(new devs.ListToolsetsRequest(request), {}, {} as never);
       const prod = await list({ labelSelector: ['env=prod'] });
-      assert.deepEqual(prod.body?.data?.map((t) => t.name), ['alpha', 'gamma']);
+      assert.deepEqual(
+        prod.body?.data?.map((t) => t.name),
+        ['alpha', 'gamma'],
+      );
       const both = await list({ labelSelector: ['env=prod', 'team=x'] });
-      assert.deepEqual(both.body?.data?.map((t) => t.name), ['alpha']);
+      assert.deepEqual(
+        both.body?.data?.map((t) => t.name),
+        ['alpha'],
+      );
       const keyword = await list({ keyword: 'amm' });
-      assert.deepEqual(keyword.body?.data?.map((t) => t.name), ['gamma']);
+      assert.deepEqual(
+        keyword.body?.data?.map((t) => t.name),
+        ['gamma'],
+      );
       const page2 = await list({ pageNumber: 2, pageSize: 2 });
       assert.equal(page2.body?.pageNumber, 2);
       assert.equal(page2.body?.pageSize, 2);
-      assert.deepEqual(page2.body?.data?.map((t) => t.name), ['gamma', 'pets']);
+      assert.deepEqual(
+        page2.body?.data?.map((t) => t.name),
+        ['gamma', 'pets'],
+      );
       assert.equal(page2.body?.data?.[1]?.spec?.authConfig?.parameters?.apiKeyParameter?.value, MASK);
     });
 
@@ -158,18 +231,38 @@ for (const engine of ENGINES) {
     });
 
     it('answers 404 for an unknown toolset and 409 for a duplicate name', async () => {
-      assertSdkError(await sdkError(() => client.getToolsetWithOptions('nope', {}, {} as never)), 404, 'NotFound', 'ClientError');
+      assertSdkError(
+        await sdkError(() => client.getToolsetWithOptions('nope', {}, {} as never)),
+        404,
+        'NotFound',
+        'ClientError',
+      );
       assertSdkError(await sdkError(() => update('nope', { description: 'x' })), 404, 'NotFound');
       assertSdkError(await sdkError(() => client.deleteToolsetWithOptions('nope', {}, {} as never)), 404, 'NotFound');
-      const duplicate = () => client.createToolsetWithOptions(new devs.CreateToolsetRequest({ body: toolset({ name: 'alpha', spec: apiKeySpec('k') }) }), {}, {} as never);
+      const duplicate = () =>
+        client.createToolsetWithOptions(
+          new devs.CreateToolsetRequest({ body: toolset({ name: 'alpha', spec: apiKeySpec('k') }) }),
+          {},
+          {} as never,
+        );
       assertSdkError(await sdkError(duplicate), 409, 'Conflict');
     });
 
     it('names the field of a value the core refuses', async () => {
-      const error = await sdkError(() => update('pets', { spec: new devs.ToolsetSpec({ schema: new devs.ToolsetSchema({ type: 'GraphQL', detail: 'x' }) }) }));
+      const error = await sdkError(() =>
+        update('pets', {
+          spec: new devs.ToolsetSpec({ schema: new devs.ToolsetSchema({ type: 'GraphQL', detail: 'x' }) }),
+        }),
+      );
       assertSdkError(error, 400, 'InvalidParameter', 'ClientError');
       assert.match(error.message, /spec\.schema\.type/);
-      const badName = await sdkError(() => client.createToolsetWithOptions(new devs.CreateToolsetRequest({ body: toolset({ name: 'Bad Name', spec: apiKeySpec('k') }) }), {}, {} as never));
+      const badName = await sdkError(() =>
+        client.createToolsetWithOptions(
+          new devs.CreateToolsetRequest({ body: toolset({ name: 'Bad Name', spec: apiKeySpec('k') }) }),
+          {},
+          {} as never,
+        ),
+      );
       assertSdkError(badName, 400, 'InvalidParameter');
       assert.match(badName.message, /name/);
     });
@@ -177,17 +270,41 @@ for (const engine of ENGINES) {
     it('refuses a viewer write with NoPermission', async () => {
       const viewer = clientFor(endpoint, await createAlibabaKey(app, 'viewer'));
       assert.equal((await viewer.getToolsetWithOptions('pets', {}, {} as never)).body?.name, 'pets');
-      assertSdkError(await sdkError(() => viewer.updateToolsetWithOptions('pets', new devs.UpdateToolsetRequest({ body: toolset({ description: 'x' }) }), {}, {} as never)), 403, 'NoPermission');
+      assertSdkError(
+        await sdkError(() =>
+          viewer.updateToolsetWithOptions(
+            'pets',
+            new devs.UpdateToolsetRequest({ body: toolset({ description: 'x' }) }),
+            {},
+            {} as never,
+          ),
+        ),
+        403,
+        'NoPermission',
+      );
     });
 
     it('refuses a wrong secret, a replayed nonce and an expired timestamp', async () => {
       const wrong = clientFor(endpoint, { id: editor.id, secret: 'x'.repeat(30) });
-      assertSdkError(await sdkError(() => wrong.getToolsetWithOptions('pets', {}, {} as never)), 400, 'SignatureDoesNotMatch', 'ClientError');
+      assertSdkError(
+        await sdkError(() => wrong.getToolsetWithOptions('pets', {}, {} as never)),
+        400,
+        'SignatureDoesNotMatch',
+        'ClientError',
+      );
       const nonce = randomBytes(32).toString('hex');
       await client.getToolsetWithOptions('pets', { 'x-acs-signature-nonce': nonce }, {} as never);
-      assertSdkError(await sdkError(() => client.getToolsetWithOptions('pets', { 'x-acs-signature-nonce': nonce }, {} as never)), 400, 'SignatureNonceUsed');
+      assertSdkError(
+        await sdkError(() => client.getToolsetWithOptions('pets', { 'x-acs-signature-nonce': nonce }, {} as never)),
+        400,
+        'SignatureNonceUsed',
+      );
       const old = new Date(Date.now() - 20 * 60 * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      assertSdkError(await sdkError(() => update('pets', { description: 'late' }, { 'x-acs-date': old })), 400, 'InvalidTimeStamp.Expired');
+      assertSdkError(
+        await sdkError(() => update('pets', { description: 'late' }, { 'x-acs-date': old })),
+        400,
+        'InvalidTimeStamp.Expired',
+      );
       assert.equal((await app.call('GET', `${WS}/toolsets/pets`)).body.description, 'from devs');
     });
 

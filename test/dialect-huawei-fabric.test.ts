@@ -40,7 +40,10 @@ interface SdkClient {
 function akskClient(endpoint: string, ak: string, sk: string, projectId?: string): SdkClient {
   const credentials = new BasicCredentials().withAk(ak).withSk(sk);
   if (projectId !== undefined) credentials.withProjectId(projectId);
-  return new ClientBuilder((hcClient: SdkClient) => hcClient).withCredential(credentials).withEndpoint(endpoint).build();
+  return new ClientBuilder((hcClient: SdkClient) => hcClient)
+    .withCredential(credentials)
+    .withEndpoint(endpoint)
+    .build();
 }
 
 /** The core SDK's HcClient without a credential: the token goes in X-Auth-Token. */
@@ -62,7 +65,9 @@ function send(client: SdkClient & { token?: string }, call: Call): Promise<any> 
 }
 
 /** The exception the SDK throws for a call, with the fields it surfaces. */
-async function failure(promise: Promise<unknown>): Promise<{ httpStatusCode: number; errorCode: string; errorMsg: string; requestId: string; name: string }> {
+async function failure(
+  promise: Promise<unknown>,
+): Promise<{ httpStatusCode: number; errorCode: string; errorMsg: string; requestId: string; name: string }> {
   try {
     await promise;
   } catch (error) {
@@ -71,7 +76,12 @@ async function failure(promise: Promise<unknown>): Promise<{ httpStatusCode: num
   assert.fail('the call succeeded');
 }
 
-function assertFailure(error: Awaited<ReturnType<typeof failure>>, status: number, code: string, kind = status >= 500 ? 'ServerResponseException' : 'ClientRequestException') {
+function assertFailure(
+  error: Awaited<ReturnType<typeof failure>>,
+  status: number,
+  code: string,
+  kind = status >= 500 ? 'ServerResponseException' : 'ClientRequestException',
+) {
   assert.equal(error.httpStatusCode, status, `${error.httpStatusCode} ${error.errorCode} ${error.errorMsg}`);
   assert.equal(String(error.errorCode), code, error.errorMsg);
   assert.equal(error.constructor.name, kind);
@@ -80,11 +90,28 @@ function assertFailure(error: Awaited<ReturnType<typeof failure>>, status: numbe
   assert.match(String(error.requestId), /^[A-Za-z0-9._:-]{1,128}$/, 'the SDK found no X-Request-Id');
 }
 
-const show = (id: string): Call => ({ method: 'GET', url: '/v1/access-clients/{client_id}', pathParams: { client_id: id } });
-const rename = (id: string, name: unknown): Call => ({ method: 'PUT', url: '/v1/access-clients/{client_id}', pathParams: { client_id: id }, data: { name } });
-const remove = (id: string): Call => ({ method: 'DELETE', url: '/v1/access-clients/{client_id}', pathParams: { client_id: id } });
+const show = (id: string): Call => ({
+  method: 'GET',
+  url: '/v1/access-clients/{client_id}',
+  pathParams: { client_id: id },
+});
+const rename = (id: string, name: unknown): Call => ({
+  method: 'PUT',
+  url: '/v1/access-clients/{client_id}',
+  pathParams: { client_id: id },
+  data: { name },
+});
+const remove = (id: string): Call => ({
+  method: 'DELETE',
+  url: '/v1/access-clients/{client_id}',
+  pathParams: { client_id: id },
+});
 const create = (data: Record<string, unknown>): Call => ({ method: 'POST', url: '/v1/access-clients', data });
-const list = (queryParams: Record<string, unknown> = {}): Call => ({ method: 'GET', url: '/v1/access-clients', queryParams });
+const list = (queryParams: Record<string, unknown> = {}): Call => ({
+  method: 'GET',
+  url: '/v1/access-clients',
+  queryParams,
+});
 
 /**
  * What a Huawei user's script looks like: everything vendor-specific is the endpoint and the AK/SK, so pointing
@@ -109,7 +136,11 @@ async function renameAccessClient(endpoint: string, ak: string, sk: string, clie
 const sha256 = (body: string) => createHash('sha256').update(body).digest('hex');
 
 /** X-Sdk-Date `offsetMs` from now, in the signer's basic format (20261123T082425Z). */
-const sdkDate = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const sdkDate = (offsetMs: number) =>
+  new Date(Date.now() + offsetMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 interface Fixture {
   readonly name: string;
@@ -124,7 +155,10 @@ function loadFixtures(): Fixture[] {
   return readdirSync(root).flatMap((operation) =>
     readdirSync(new URL(`${operation}/`, root))
       .filter((file) => file.endsWith('.json'))
-      .map((file) => ({ name: `${operation}/${file.slice(0, -5)}`, ...JSON.parse(readFileSync(new URL(`${operation}/${file}`, root), 'utf8')) })),
+      .map((file) => ({
+        name: `${operation}/${file.slice(0, -5)}`,
+        ...JSON.parse(readFileSync(new URL(`${operation}/${file}`, root), 'utf8')),
+      })),
   );
 }
 
@@ -146,7 +180,9 @@ for (const engine of ENGINES) {
     const fresh = () => `fab-${engine}-${++unique}`;
 
     async function accessKey(role: string) {
-      const reply = await app.call('POST', `${WS}/access-keys`, { body: { name: `fabric ${role}`, kind: 'huawei', role } });
+      const reply = await app.call('POST', `${WS}/access-keys`, {
+        body: { name: `fabric ${role}`, kind: 'huawei', role },
+      });
       assert.equal(reply.status, 201, reply.text);
       return reply.body;
     }
@@ -191,7 +227,8 @@ for (const engine of ENGINES) {
         assert.ok(reply.headers['x-request-id']);
         const expected = JSON.parse(fill(JSON.stringify(fixture.response.body))) as Record<string, unknown>;
         if (Object.keys(expected).length === 0) assert.deepEqual(reply.body, {});
-        for (const [key, value] of Object.entries(expected)) assert.deepEqual(reply.body[key], value, `${key} in ${reply.text}`);
+        for (const [key, value] of Object.entries(expected))
+          assert.deepEqual(reply.body[key], value, `${key} in ${reply.text}`);
       });
     }
 
@@ -210,13 +247,24 @@ for (const engine of ENGINES) {
       const shown = await send(sdk, show(created.id));
       assert.deepEqual(
         { ...shown, httpStatusCode: undefined },
-        { id: created.id, name: 'vpc client', description: null, status: 'RUNNING', create_time: created.create_time, update_time: created.update_time, httpStatusCode: undefined },
+        {
+          id: created.id,
+          name: 'vpc client',
+          description: null,
+          status: 'RUNNING',
+          create_time: created.create_time,
+          update_time: created.update_time,
+          httpStatusCode: undefined,
+        },
       );
       assert.ok(!JSON.stringify(shown).includes(created.secret));
 
       const listed = await send(sdk, list({ id: created.id }));
       assert.equal(listed.total, 1);
-      assert.deepEqual(listed.access_client_infos, [{ ...shown, httpStatusCode: undefined }].map(({ httpStatusCode: _, ...rest }) => rest));
+      assert.deepEqual(
+        listed.access_client_infos,
+        [{ ...shown, httpStatusCode: undefined }].map(({ httpStatusCode: _, ...rest }) => rest),
+      );
 
       const renamed = await send(sdk, rename(created.id, 'zzh_test1122'));
       assert.equal(renamed.httpStatusCode, 200);
@@ -288,15 +336,27 @@ for (const engine of ENGINES) {
       const sdk = akskClient(endpoint, editor.id, editor.secret);
       const first = await send(sdk, list({ name: tag.toUpperCase(), limit: 2 }));
       assert.equal(first.total, 5);
-      assert.deepEqual(first.access_client_infos.map((c: any) => c.id), [...ids].sort().slice(0, 2));
+      assert.deepEqual(
+        first.access_client_infos.map((c: any) => c.id),
+        [...ids].sort().slice(0, 2),
+      );
       const last = await send(sdk, list({ name: tag, offset: 4, limit: 2 }));
-      assert.deepEqual(last.access_client_infos.map((c: any) => c.id), [...ids].sort().slice(4));
+      assert.deepEqual(
+        last.access_client_infos.map((c: any) => c.id),
+        [...ids].sort().slice(4),
+      );
       assert.equal(last.total, 5);
       const wildcard = await send(sdk, list({ name: '%_' }));
-      assert.deepEqual(wildcard.access_client_infos.map((c: any) => c.name), ['100%_literal']);
+      assert.deepEqual(
+        wildcard.access_client_infos.map((c: any) => c.name),
+        ['100%_literal'],
+      );
       await nativeCreate(`café au lait ${tag}`);
       const spaced = await send(sdk, list({ name: `é au lait ${tag}` }));
-      assert.deepEqual(spaced.access_client_infos.map((c: any) => c.name), [`café au lait ${tag}`]);
+      assert.deepEqual(
+        spaced.access_client_infos.map((c: any) => c.name),
+        [`café au lait ${tag}`],
+      );
       const byId = await send(sdk, list({ id: ids[2] }));
       assert.equal(byId.total, 1);
       const slash = await fetch(`${endpoint}/v1/access-clients/?id=${ids[2]}`, { headers: { 'x-auth-token': token } });
@@ -369,7 +429,11 @@ for (const engine of ENGINES) {
       const signed = (method: 'PUT' | 'GET', body: string): RequestInit => {
         const headers = { 'content-type': 'application/json', host: new URL(endpoint).host, 'x-sdk-date': sdkDate(0) };
         const names = ['content-type', 'host', 'x-sdk-date'];
-        const canonical = canonicalRequest({ method, url: new URL(url).pathname, headers, body: Buffer.from(body) }, names, sha256(body))!;
+        const canonical = canonicalRequest(
+          { method, url: new URL(url).pathname, headers, body: Buffer.from(body) },
+          names,
+          sha256(body),
+        )!;
         const signature = signatureOf(editor.secret, stringToSign(headers['x-sdk-date'], canonical));
         const authorization = `SDK-HMAC-SHA256 Access=${editor.id}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
         return { method, headers: { ...headers, authorization }, ...(body === '' ? {} : { body }) };
@@ -399,7 +463,11 @@ for (const engine of ENGINES) {
       const doomed = await accessKey('editor');
       const signer = akskClient(endpoint, doomed.id, doomed.secret);
       assert.equal((await send(signer, show(id))).httpStatusCode, 200);
-      await app.db.kysely.updateTable('principals').set({ status: 'disabled' }).where('id', '=', doomed.principalId).execute();
+      await app.db.kysely
+        .updateTable('principals')
+        .set({ status: 'disabled' })
+        .where('id', '=', doomed.principalId)
+        .execute();
       assertFailure(await failure(send(signer, rename(id, 'x'))), 401, 'APIG.1002');
     });
 
@@ -412,7 +480,10 @@ for (const engine of ENGINES) {
       assertFailure(await failure(send(sdk, create({ name: 'x' }))), 403, '403');
       assertFailure(await failure(send(sdk, remove(id))), 403, '403');
 
-      const raw = await fetch(`${endpoint}/v1/access-clients/${id}`, { method: 'DELETE', headers: { 'x-auth-token': await viewerToken() } });
+      const raw = await fetch(`${endpoint}/v1/access-clients/${id}`, {
+        method: 'DELETE',
+        headers: { 'x-auth-token': await viewerToken() },
+      });
       assert.equal(raw.status, 403);
       const body = (await raw.json()) as any;
       assert.deepEqual(Object.keys(body).sort(), ['error', 'error_code', 'error_msg', 'title']);
@@ -435,9 +506,19 @@ for (const engine of ENGINES) {
       assertFailure(await failure(send(sdk, show('no-such-client'))), 404, 'common.01000001');
       assertFailure(await failure(send(sdk, rename('no-such-client', 'x'))), 404, 'common.01000001');
       assertFailure(await failure(send(sdk, remove('no-such-client'))), 404, 'common.01000001');
-      assert.equal((await app.call('POST', `${API}/workspaces`, { body: { id: `other-${engine}`, name: 'Other' } })).status, 201);
+      assert.equal(
+        (await app.call('POST', `${API}/workspaces`, { body: { id: `other-${engine}`, name: 'Other' } })).status,
+        201,
+      );
       const elsewhere = fresh();
-      assert.equal((await app.call('POST', `${API}/workspaces/other-${engine}/access-clients`, { body: { id: elsewhere, name: 'x' } })).status, 201);
+      assert.equal(
+        (
+          await app.call('POST', `${API}/workspaces/other-${engine}/access-clients`, {
+            body: { id: elsewhere, name: 'x' },
+          })
+        ).status,
+        201,
+      );
       assertFailure(await failure(send(sdk, show(elsewhere))), 404, 'common.01000001');
     });
 
@@ -466,12 +547,41 @@ for (const engine of ENGINES) {
       const cases: [string, RequestInit, number, string][] = [
         ['/v1/access-clients', {}, 401, 'APIG.1002'],
         ['/v1/access-clients/x/y', { headers: { 'x-auth-token': token } }, 404, 'common.01000001'],
-        ['/v1/access-clients/x', { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: '{"name":' }, 400, 'common.01000001'],
-        ['/v1/access-clients/x', { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: '["x"]' }, 400, 'common.01000001'],
-        ['/v1/access-clients/x', { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: '' }, 400, 'common.01000001'],
-        ['/v1/access-clients/x', { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: '{"name":"a\\u0000b"}' }, 400, 'common.01000001'],
+        [
+          '/v1/access-clients/x',
+          { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: '{"name":' },
+          400,
+          'common.01000001',
+        ],
+        [
+          '/v1/access-clients/x',
+          { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: '["x"]' },
+          400,
+          'common.01000001',
+        ],
+        [
+          '/v1/access-clients/x',
+          { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: '' },
+          400,
+          'common.01000001',
+        ],
+        [
+          '/v1/access-clients/x',
+          {
+            method: 'PUT',
+            headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+            body: '{"name":"a\\u0000b"}',
+          },
+          400,
+          'common.01000001',
+        ],
         ['/v1/access-clients?name=a%00b', { headers: { 'x-auth-token': token } }, 400, 'common.01000001'],
-        ['/v1/access-clients/x', { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'text/plain' }, body: 'name=x' }, 415, 'common.01000001'],
+        [
+          '/v1/access-clients/x',
+          { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'text/plain' }, body: 'name=x' },
+          415,
+          'common.01000001',
+        ],
       ];
       for (const [path, init, status, code] of cases) {
         const reply = await fetch(`${endpoint}${path}`, init);
@@ -492,10 +602,14 @@ for (const engine of ENGINES) {
     });
 
     it('shares the native per-principal rate limit and answers 429 APIG.0308 over it', async () => {
-      const limited = await startTestApp(engine, { env: { RATE_LIMIT_READ_PER_SECOND: '1', RATE_LIMIT_READ_BURST: '0' } });
+      const limited = await startTestApp(engine, {
+        env: { RATE_LIMIT_READ_PER_SECOND: '1', RATE_LIMIT_READ_BURST: '0' },
+      });
       try {
         const url = await listen(limited);
-        const key = await limited.call('POST', `${WS}/access-keys`, { body: { name: 'rl', kind: 'huawei', role: 'viewer' } });
+        const key = await limited.call('POST', `${WS}/access-keys`, {
+          body: { name: 'rl', kind: 'huawei', role: 'viewer' },
+        });
         const sdk = akskClient(url, key.body.id, key.body.secret);
         assert.equal((await send(sdk, list())).httpStatusCode, 200);
         assertFailure(await failure(send(sdk, list())), 429, 'APIG.0308');
@@ -508,7 +622,9 @@ for (const engine of ENGINES) {
       const slow = await startTestApp(engine, { env: { HUAWEI_FABRIC_TIMEOUT_MS: '200' } });
       try {
         const url = await listen(slow);
-        const key = await slow.call('POST', `${WS}/access-keys`, { body: { name: 'slow', kind: 'huawei', role: 'editor' } });
+        const key = await slow.call('POST', `${WS}/access-keys`, {
+          body: { name: 'slow', kind: 'huawei', role: 'editor' },
+        });
         const created = await slow.call('POST', `${WS}/access-clients`, { body: { id: 'slow-1', name: 'slow' } });
         assert.equal(created.status, 201, created.text);
         const service = slow.services.accessClients as { get: (...args: unknown[]) => Promise<unknown> };

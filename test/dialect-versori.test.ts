@@ -51,7 +51,12 @@ for (const engine of ENGINES) {
       await app?.stop();
     });
 
-    async function v(method: string, path: string, body?: unknown, options: { key?: string | null; headers?: Record<string, string> } = {}): Promise<VReply> {
+    async function v(
+      method: string,
+      path: string,
+      body?: unknown,
+      options: { key?: string | null; headers?: Record<string, string> } = {},
+    ): Promise<VReply> {
       const key = options.key === undefined ? OWNER_KEY : options.key;
       const response = await fetch(`${base}${path}`, {
         method,
@@ -67,9 +72,16 @@ for (const engine of ENGINES) {
     }
 
     const native = (method: string, path: string, body?: unknown) => app.call(method, `${NATIVE}${path}`, { body });
-    const history = async (id: string) => (await native('GET', `/connectors/${id}/history?limit=200`)).body.items as any[];
+    const history = async (id: string) =>
+      (await native('GET', `/connectors/${id}/history?limit=200`)).body.items as any[];
 
-    const apiKeyConfig = (id: string, name = 'X-Api-Key') => ({ id, description: `key ${id}`, schemeType: 'api-key', name, in: 'header' });
+    const apiKeyConfig = (id: string, name = 'X-Api-Key') => ({
+      id,
+      description: `key ${id}`,
+      schemeType: 'api-key',
+      name,
+      in: 'header',
+    });
 
     async function createHttp(extra: Record<string, unknown> = {}) {
       const reply = await v('POST', `/o/${ORG}/protocols/http/connectors`, {
@@ -94,10 +106,13 @@ for (const engine of ENGINES) {
     });
 
     describe('authentication and errors', () => {
-      it('refuses a request without a bearer key with 401 in Versori\'s error body', async () => {
+      it("refuses a request without a bearer key with 401 in Versori's error body", async () => {
         assertVersoriError(await v('GET', `/o/${ORG}/connectors`, undefined, { key: null }), 401);
         assertVersoriError(await v('GET', `/o/${ORG}/connectors`, undefined, { key: 'pbk_not_a_key' }), 401);
-        const reply = await v('GET', `/o/${ORG}/connectors`, undefined, { key: null, headers: { authorization: 'Basic Zm9vOmJhcg==' } });
+        const reply = await v('GET', `/o/${ORG}/connectors`, undefined, {
+          key: null,
+          headers: { authorization: 'Basic Zm9vOmJhcg==' },
+        });
         assertVersoriError(reply, 401);
         assert.equal(reply.headers.get('www-authenticate'), 'Bearer realm="plugboard"');
       });
@@ -106,7 +121,7 @@ for (const engine of ENGINES) {
         assertVersoriError(await v('GET', '/o/elsewhere/connectors'), 404);
       });
 
-      it('answers unknown routes, bad JSON and wrong media types in Versori\'s body, and leaves the native API alone', async () => {
+      it("answers unknown routes, bad JSON and wrong media types in Versori's body, and leaves the native API alone", async () => {
         assertVersoriError(await v('GET', `/o/${ORG}/nothing-here`), 404);
         assertVersoriError(await v('PUT', `/o/${ORG}/connectors/x`, '{"name":'), 400);
         const text = await fetch(`${base}/o/${ORG}/protocols/http/connectors`, {
@@ -128,11 +143,22 @@ for (const engine of ENGINES) {
 
     describe('create, get, list and delete', () => {
       it('creates an HTTP connector (201) and a BigQuery connector, both visible in the native API', async () => {
-        const http = await createHttp({ tags: { team: ['data'] }, public: true, connectionVariables: [{ name: 'region', value: 'eu' }] });
+        const http = await createHttp({
+          tags: { team: ['data'] },
+          public: true,
+          connectionVariables: [{ name: 'region', value: 'eu' }],
+        });
         assert.equal(http.protocol, 'http');
         assert.equal(http.public, true);
-        assert.deepEqual(http.authSchemeConfigs.map((c: any) => c.id), ['cfg-a', 'cfg-b']);
-        const bq = await v('POST', `/o/${ORG}/protocols/bigquery/connectors`, { name: fresh('BQ'), datasetId: 'my-project.sales', connections: [] });
+        assert.deepEqual(
+          http.authSchemeConfigs.map((c: any) => c.id),
+          ['cfg-a', 'cfg-b'],
+        );
+        const bq = await v('POST', `/o/${ORG}/protocols/bigquery/connectors`, {
+          name: fresh('BQ'),
+          datasetId: 'my-project.sales',
+          connections: [],
+        });
         assert.equal(bq.status, 201, JSON.stringify(bq.body));
         assertConforms(schemas.Connector, bq.body);
         assert.equal(bq.body.datasetId, 'my-project.sales');
@@ -151,7 +177,20 @@ for (const engine of ENGINES) {
           baseUrl: 'https://api.example.com',
           authSchemeConfigs: [apiKeyConfig('k1')],
           connectionVariables: [{ name: 'tenant', value: 'acme' }],
-          connections: [{ name: 'prod', credentials: { action: [{ authSchemeConfig: { id: 'k1' }, credential: { name: 'key', type: 'string', data: { value: 's3cret' } } }] }, variables: [] }],
+          connections: [
+            {
+              name: 'prod',
+              credentials: {
+                action: [
+                  {
+                    authSchemeConfig: { id: 'k1' },
+                    credential: { name: 'key', type: 'string', data: { value: 's3cret' } },
+                  },
+                ],
+              },
+              variables: [],
+            },
+          ],
         });
         assert.equal(reply.status, 201, JSON.stringify(reply.body));
         assertConforms(schemas.Connector, reply.body);
@@ -162,15 +201,42 @@ for (const engine of ENGINES) {
       });
 
       it('refuses a create without its required fields, naming them', async () => {
-        assertVersoriError(await v('POST', `/o/${ORG}/protocols/http/connectors`, { name: 'x', authSchemeConfigs: [] }), 400, 'baseUrl');
-        assertVersoriError(await v('POST', `/o/${ORG}/protocols/http/connectors`, { baseUrl: 'https://a.example', authSchemeConfigs: [] }), 400, 'name');
-        assertVersoriError(await v('POST', `/o/${ORG}/protocols/bigquery/connectors`, { name: 'x', connections: [] }), 400, 'datasetId');
         assertVersoriError(
-          await v('POST', `/o/${ORG}/protocols/http/connectors`, { name: 'x', baseUrl: 'https://a.example', authSchemeConfigs: [{ id: 'k', description: '', schemeType: 'api-key' }] }),
+          await v('POST', `/o/${ORG}/protocols/http/connectors`, { name: 'x', authSchemeConfigs: [] }),
+          400,
+          'baseUrl',
+        );
+        assertVersoriError(
+          await v('POST', `/o/${ORG}/protocols/http/connectors`, {
+            baseUrl: 'https://a.example',
+            authSchemeConfigs: [],
+          }),
+          400,
+          'name',
+        );
+        assertVersoriError(
+          await v('POST', `/o/${ORG}/protocols/bigquery/connectors`, { name: 'x', connections: [] }),
+          400,
+          'datasetId',
+        );
+        assertVersoriError(
+          await v('POST', `/o/${ORG}/protocols/http/connectors`, {
+            name: 'x',
+            baseUrl: 'https://a.example',
+            authSchemeConfigs: [{ id: 'k', description: '', schemeType: 'api-key' }],
+          }),
           400,
           'authSchemeConfigs[0].name',
         );
-        assertVersoriError(await v('POST', `/o/${ORG}/protocols/http/connectors`, { name: 'x', baseUrl: 'not a url', authSchemeConfigs: [] }), 400, 'baseUrl');
+        assertVersoriError(
+          await v('POST', `/o/${ORG}/protocols/http/connectors`, {
+            name: 'x',
+            baseUrl: 'not a url',
+            authSchemeConfigs: [],
+          }),
+          400,
+          'baseUrl',
+        );
       });
 
       it('gets a connector with an ETag and refuses connectors of protocols Versori does not know', async () => {
@@ -198,8 +264,13 @@ for (const engine of ENGINES) {
         assert.equal(third.body.connectors.length, 1);
         assert.equal(third.body.next, undefined);
         const back = await v('GET', `/o/${ORG}/connectors?first=2&name=${prefix}&before=${third.body.prev}`);
-        assert.deepEqual(back.body.connectors.map((c: any) => c.id), second.body.connectors.map((c: any) => c.id));
-        const all = [...first.body.connectors, ...second.body.connectors, ...third.body.connectors].map((c: any) => c.name);
+        assert.deepEqual(
+          back.body.connectors.map((c: any) => c.id),
+          second.body.connectors.map((c: any) => c.id),
+        );
+        const all = [...first.body.connectors, ...second.body.connectors, ...third.body.connectors].map(
+          (c: any) => c.name,
+        );
         assert.deepEqual(new Set(all).size, 5);
         assertVersoriError(await v('GET', `/o/${ORG}/connectors?first=0`), 400, 'first');
         assertVersoriError(await v('GET', `/o/${ORG}/connectors?after=bogus`), 400, 'after');
@@ -209,7 +280,11 @@ for (const engine of ENGINES) {
 
       it('refuses to delete a connector in use without force (409), and deletes it with force', async () => {
         const c = await createHttp();
-        const conn = await v('POST', `/o/${ORG}/connectors/${c.id}/connections`, { name: 'in-use', credentials: {}, variables: [] });
+        const conn = await v('POST', `/o/${ORG}/connectors/${c.id}/connections`, {
+          name: 'in-use',
+          credentials: {},
+          variables: [],
+        });
         assert.equal(conn.status, 200, JSON.stringify(conn.body));
         assertVersoriError(await v('DELETE', `/o/${ORG}/connectors/${c.id}`), 409);
         const gone = await v('DELETE', `/o/${ORG}/connectors/${c.id}?force=true`);
@@ -225,7 +300,14 @@ for (const engine of ENGINES) {
         const reply = await v(
           'PUT',
           `/o/${ORG}/connectors/${c.id}`,
-          updateOf(c, { name: 'Renamed', baseUrl: 'https://new.example.com', documentationURL: 'https://docs.example.com', imageURL: 'https://img.example.com/i.png', tags: { env: ['prod', 'eu'] }, public: true }),
+          updateOf(c, {
+            name: 'Renamed',
+            baseUrl: 'https://new.example.com',
+            documentationURL: 'https://docs.example.com',
+            imageURL: 'https://img.example.com/i.png',
+            tags: { env: ['prod', 'eu'] },
+            public: true,
+          }),
         );
         assert.equal(reply.status, 200, JSON.stringify(reply.body));
         assertConforms(schemas.Connector, reply.body);
@@ -245,7 +327,14 @@ for (const engine of ENGINES) {
         const events = await history(c.id);
         assert.equal(events.length, 2);
         assert.equal(events[0].action, 'connector:update');
-        assert.deepEqual([...events[0].changedFields].sort(), ['baseUrl', 'documentationUrl', 'iconUrl', 'isPublic', 'name', 'tags']);
+        assert.deepEqual([...events[0].changedFields].sort(), [
+          'baseUrl',
+          'documentationUrl',
+          'iconUrl',
+          'isPublic',
+          'name',
+          'tags',
+        ]);
       });
 
       for (const [field, value, cleared] of [
@@ -280,24 +369,76 @@ for (const engine of ENGINES) {
       }
 
       it('refuses a bigquery body without datasetId, a protocol change, and ids that contradict the path', async () => {
-        const bq = (await v('POST', `/o/${ORG}/protocols/bigquery/connectors`, { name: fresh('BQ'), datasetId: 'p.d', connections: [] })).body;
-        assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${bq.id}`, { id: bq.id, organisationId: ORG, name: 'n', protocol: 'bigquery' }), 400, 'datasetId');
-        const ok = await v('PUT', `/o/${ORG}/connectors/${bq.id}`, { id: bq.id, organisationId: ORG, name: 'n', protocol: 'bigquery', datasetId: 'p2.d2' });
+        const bq = (
+          await v('POST', `/o/${ORG}/protocols/bigquery/connectors`, {
+            name: fresh('BQ'),
+            datasetId: 'p.d',
+            connections: [],
+          })
+        ).body;
+        assertVersoriError(
+          await v('PUT', `/o/${ORG}/connectors/${bq.id}`, {
+            id: bq.id,
+            organisationId: ORG,
+            name: 'n',
+            protocol: 'bigquery',
+          }),
+          400,
+          'datasetId',
+        );
+        const ok = await v('PUT', `/o/${ORG}/connectors/${bq.id}`, {
+          id: bq.id,
+          organisationId: ORG,
+          name: 'n',
+          protocol: 'bigquery',
+          datasetId: 'p2.d2',
+        });
         assert.equal(ok.status, 200);
         assertConforms(schemas.Connector, ok.body);
         assert.equal(ok.body.datasetId, 'p2.d2');
-        assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${bq.id}`, { id: bq.id, organisationId: ORG, name: 'n', protocol: 'http', baseUrl: 'https://a.example' }), 400, 'protocol');
-        assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${bq.id}`, { id: bq.id, organisationId: ORG, name: 'n', protocol: 'soap' }), 400, 'protocol');
+        assertVersoriError(
+          await v('PUT', `/o/${ORG}/connectors/${bq.id}`, {
+            id: bq.id,
+            organisationId: ORG,
+            name: 'n',
+            protocol: 'http',
+            baseUrl: 'https://a.example',
+          }),
+          400,
+          'protocol',
+        );
+        assertVersoriError(
+          await v('PUT', `/o/${ORG}/connectors/${bq.id}`, {
+            id: bq.id,
+            organisationId: ORG,
+            name: 'n',
+            protocol: 'soap',
+          }),
+          400,
+          'protocol',
+        );
         const c = await createHttp();
         assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${c.id}`, { ...updateOf(c), id: 'other' }), 400, 'id');
-        assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${c.id}`, { ...updateOf(c), organisationId: 'other' }), 400, 'organisationId');
-        assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${c.id}`, { ...updateOf(c), datasetId: 'p.d' }), 400, 'datasetId');
+        assertVersoriError(
+          await v('PUT', `/o/${ORG}/connectors/${c.id}`, { ...updateOf(c), organisationId: 'other' }),
+          400,
+          'organisationId',
+        );
+        assertVersoriError(
+          await v('PUT', `/o/${ORG}/connectors/${c.id}`, { ...updateOf(c), datasetId: 'p.d' }),
+          400,
+          'datasetId',
+        );
         assertVersoriError(await v('PUT', `/o/${ORG}/connectors/nope`, { ...updateOf(c), id: 'nope' }), 404);
       });
 
       it('changes nothing when the same body is sent again: same revision, ETag and updatedAt, no audit event', async () => {
         const c = await createHttp({ connectionVariables: [{ name: 'a', value: '1' }] });
-        const body = updateOf(c, { documentationURL: 'https://docs.example.com', tags: { t: ['1'] }, connectionVariables: [{ name: 'a', value: '2' }] });
+        const body = updateOf(c, {
+          documentationURL: 'https://docs.example.com',
+          tags: { t: ['1'] },
+          connectionVariables: [{ name: 'a', value: '2' }],
+        });
         const first = await v('PUT', `/o/${ORG}/connectors/${c.id}`, body);
         const events = (await history(c.id)).length;
         const second = await v('PUT', `/o/${ORG}/connectors/${c.id}`, body);
@@ -326,16 +467,33 @@ for (const engine of ENGINES) {
 
       it('reorders auth-scheme configs with a permutation, refuses anything else, and leaves them alone when omitted', async () => {
         const c = await createHttp();
-        const reordered = await v('PUT', `/o/${ORG}/connectors/${c.id}`, updateOf(c, { authSchemeConfigIds: ['cfg-b', 'cfg-a'] }));
+        const reordered = await v(
+          'PUT',
+          `/o/${ORG}/connectors/${c.id}`,
+          updateOf(c, { authSchemeConfigIds: ['cfg-b', 'cfg-a'] }),
+        );
         assert.equal(reordered.status, 200);
-        assert.deepEqual(reordered.body.authSchemeConfigs.map((a: any) => a.id), ['cfg-b', 'cfg-a']);
+        assert.deepEqual(
+          reordered.body.authSchemeConfigs.map((a: any) => a.id),
+          ['cfg-b', 'cfg-a'],
+        );
         for (const ids of [['cfg-a'], ['cfg-a', 'cfg-b', 'cfg-c'], ['cfg-a', 'cfg-a'], [], ['cfg-b', 'nope']]) {
-          const reply = await v('PUT', `/o/${ORG}/connectors/${c.id}`, updateOf(c, { authSchemeConfigIds: ids, name: 'Not applied' }));
+          const reply = await v(
+            'PUT',
+            `/o/${ORG}/connectors/${c.id}`,
+            updateOf(c, { authSchemeConfigIds: ids, name: 'Not applied' }),
+          );
           assertVersoriError(reply, 400);
-          assert.ok(reply.body.fields.every((f: any) => f.field.startsWith('authSchemeConfigIds')), JSON.stringify(reply.body));
+          assert.ok(
+            reply.body.fields.every((f: any) => f.field.startsWith('authSchemeConfigIds')),
+            JSON.stringify(reply.body),
+          );
         }
         const untouched = await v('PUT', `/o/${ORG}/connectors/${c.id}`, updateOf(c, { name: 'Omitted' }));
-        assert.deepEqual(untouched.body.authSchemeConfigs.map((a: any) => a.id), ['cfg-b', 'cfg-a']);
+        assert.deepEqual(
+          untouched.body.authSchemeConfigs.map((a: any) => a.id),
+          ['cfg-b', 'cfg-a'],
+        );
         assert.equal((await native('GET', `/connectors/${c.id}`)).body.name, 'Omitted');
       });
 
@@ -348,7 +506,10 @@ for (const engine of ENGINES) {
         assert.equal(reply.status, 200, JSON.stringify(reply.body));
         assert.equal(reply.body.createdAt, c.createdAt);
         assert.deepEqual(reply.body.authSchemeConfigs[0].validationMessages, []);
-        const upsert = await v('PUT', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/cfg-a`, { ...apiKeyConfig('cfg-a'), validationMessages: [{ text: 'forged', severity: 'error' }] });
+        const upsert = await v('PUT', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/cfg-a`, {
+          ...apiKeyConfig('cfg-a'),
+          validationMessages: [{ text: 'forged', severity: 'error' }],
+        });
         assert.equal(upsert.status, 200, JSON.stringify(upsert.body));
         assert.deepEqual(upsert.body.authSchemeConfigs[0].validationMessages, []);
       });
@@ -359,16 +520,33 @@ for (const engine of ENGINES) {
         for (let batch = 0; batch < 50; batch++) {
           const created = await Promise.all(
             Array.from({ length: 20 }, (_unused, i) =>
-              app.services.connections.create(actor, ORG, { connectorId: c.id, name: `conn-${batch}-${i}`, type: 'http', variables: [] }),
+              app.services.connections.create(actor, ORG, {
+                connectorId: c.id,
+                name: `conn-${batch}-${i}`,
+                type: 'http',
+                variables: [],
+              }),
             ),
           );
           ids.push(...created.map((x) => x.id));
         }
         assert.equal(ids.length, 1000);
         // A bad list changes nothing anywhere.
-        const refused = await v('PUT', `/o/${ORG}/connectors/${c.id}`, updateOf(c, { connectionVariables: [{ name: 'dup', value: '1' }, { name: 'dup', value: '2' }] }));
+        const refused = await v(
+          'PUT',
+          `/o/${ORG}/connectors/${c.id}`,
+          updateOf(c, {
+            connectionVariables: [
+              { name: 'dup', value: '1' },
+              { name: 'dup', value: '2' },
+            ],
+          }),
+        );
         assertVersoriError(refused, 400, 'connectionVariables[1].name');
-        const variables = [{ name: 'region', value: 'us' }, { name: 'tier', value: 'gold' }];
+        const variables = [
+          { name: 'region', value: 'us' },
+          { name: 'tier', value: 'gold' },
+        ];
         const reply = await v('PUT', `/o/${ORG}/connectors/${c.id}`, updateOf(c, { connectionVariables: variables }));
         assert.equal(reply.status, 200);
         assertConforms(schemas.Connector, reply.body);
@@ -392,7 +570,9 @@ for (const engine of ENGINES) {
 
       it('honours If-Match when a client sends one', async () => {
         const c = await createHttp();
-        const stale = await v('PUT', `/o/${ORG}/connectors/${c.id}`, updateOf(c, { name: 'x' }), { headers: { 'if-match': '"99-abc"' } });
+        const stale = await v('PUT', `/o/${ORG}/connectors/${c.id}`, updateOf(c, { name: 'x' }), {
+          headers: { 'if-match': '"99-abc"' },
+        });
         assertVersoriError(stale, 412);
       });
     });
@@ -413,17 +593,39 @@ for (const engine of ENGINES) {
         const added = await v('PUT', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/oauth`, oauth);
         assert.equal(added.status, 200, JSON.stringify(added.body));
         assertConforms(schemas.Connector, added.body);
-        assert.deepEqual(added.body.authSchemeConfigs.map((a: any) => a.id), ['cfg-a', 'cfg-b', 'oauth']);
+        assert.deepEqual(
+          added.body.authSchemeConfigs.map((a: any) => a.id),
+          ['cfg-a', 'cfg-b', 'oauth'],
+        );
         assert.equal(added.body.authSchemeConfigs[2].grant.clientSecret, '******');
         assert.ok(!JSON.stringify(added.body).includes('very-secret'));
-        const replaced = await v('PUT', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/cfg-a`, apiKeyConfig('cfg-a', 'Authorization'));
+        const replaced = await v(
+          'PUT',
+          `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/cfg-a`,
+          apiKeyConfig('cfg-a', 'Authorization'),
+        );
         assert.equal(replaced.body.authSchemeConfigs[0].name, 'Authorization');
-        assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/cfg-a`, apiKeyConfig('other')), 400, 'id');
-        assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/x`, { id: 'x', description: '', schemeType: 'magic' }), 400, 'schemeType');
+        assertVersoriError(
+          await v('PUT', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/cfg-a`, apiKeyConfig('other')),
+          400,
+          'id',
+        );
+        assertVersoriError(
+          await v('PUT', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/x`, {
+            id: 'x',
+            description: '',
+            schemeType: 'magic',
+          }),
+          400,
+          'schemeType',
+        );
         const deleted = await v('DELETE', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/oauth`);
         assert.equal(deleted.status, 200);
         assertConforms(schemas.Connector, deleted.body);
-        assert.deepEqual(deleted.body.authSchemeConfigs.map((a: any) => a.id), ['cfg-a', 'cfg-b']);
+        assert.deepEqual(
+          deleted.body.authSchemeConfigs.map((a: any) => a.id),
+          ['cfg-a', 'cfg-b'],
+        );
         assertVersoriError(await v('DELETE', `/o/${ORG}/connectors/${c.id}/auth-scheme-configs/oauth`), 404);
         assert.equal((await history(c.id)).length, 4);
       });
@@ -436,7 +638,10 @@ for (const engine of ENGINES) {
           name: 'primary',
           credentials: {
             action: [
-              { authSchemeConfig: apiKeyConfig('cfg-a'), credential: { name: 'key', type: 'string', data: { value: 'k-123' } } },
+              {
+                authSchemeConfig: apiKeyConfig('cfg-a'),
+                credential: { name: 'key', type: 'string', data: { value: 'k-123' } },
+              },
               { authSchemeConfig: { id: 'cfg-b' }, credential: { name: 'none', type: 'none', data: {} } },
             ],
           },
@@ -444,16 +649,38 @@ for (const engine of ENGINES) {
         });
         assert.equal(created.status, 200, JSON.stringify(created.body));
         assertConforms(schemas.Connection, created.body);
-        assert.deepEqual(created.body.variables, [{ name: 'region', value: 'eu' }, { name: 'tenant', value: 't1' }]);
+        assert.deepEqual(created.body.variables, [
+          { name: 'region', value: 'eu' },
+          { name: 'tenant', value: 't1' },
+        ]);
         assert.ok(!JSON.stringify(created.body).includes('k-123'));
         const id = created.body.id;
         assertVersoriError(
-          await v('POST', `/o/${ORG}/connectors/${c.id}/connections`, { name: 'bad', credentials: { action: [{ authSchemeConfig: { id: 'nope' }, credential: { name: 'k', type: 'string', data: { value: 'v' } } }] }, variables: [] }),
+          await v('POST', `/o/${ORG}/connectors/${c.id}/connections`, {
+            name: 'bad',
+            credentials: {
+              action: [
+                { authSchemeConfig: { id: 'nope' }, credential: { name: 'k', type: 'string', data: { value: 'v' } } },
+              ],
+            },
+            variables: [],
+          }),
           400,
           'credentials.action[0].authSchemeConfig.id',
         );
-        assertVersoriError(await v('POST', `/o/${ORG}/connectors/${c.id}/connections`, { name: 'primary', credentials: {}, variables: [] }), 409);
-        assertVersoriError(await v('POST', `/o/${ORG}/connectors/${c.id}/connections`, { credentials: {}, variables: [] }), 400, 'name');
+        assertVersoriError(
+          await v('POST', `/o/${ORG}/connectors/${c.id}/connections`, {
+            name: 'primary',
+            credentials: {},
+            variables: [],
+          }),
+          409,
+        );
+        assertVersoriError(
+          await v('POST', `/o/${ORG}/connectors/${c.id}/connections`, { credentials: {}, variables: [] }),
+          400,
+          'name',
+        );
 
         await v('POST', `/o/${ORG}/connectors/${c.id}/connections`, { name: 'second', credentials: {}, variables: [] });
         const page = await v('GET', `/o/${ORG}/connectors/${c.id}/connections?first=1`);
@@ -476,14 +703,36 @@ for (const engine of ENGINES) {
         assert.equal(updated.status, 200, JSON.stringify(updated.body));
         assertConforms(schemas.Connection, updated.body);
         assert.equal(updated.body.name, 'renamed');
-        assert.deepEqual(updated.body.credentials.action.map((x: any) => x.id), [secondCredential.id, first.id]);
+        assert.deepEqual(
+          updated.body.credentials.action.map((x: any) => x.id),
+          [secondCredential.id, first.id],
+        );
         assert.deepEqual(updated.body.variables, got.body.variables);
         const nativeConnection = (await native('GET', `/connections/${id}`)).body;
         assert.equal(nativeConnection.name, 'renamed');
-        assert.deepEqual(nativeConnection.credentials.map((x: any) => x.secret), [null, '******']);
-        assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${c.id}/connections/${id}`, { id, name: 'x', credentials: { action: [first] } }), 400, 'credentials.action');
-        assertVersoriError(await v('PUT', `/o/${ORG}/connectors/${c.id}/connections/${id}`, { id: '999', name: 'x' }), 400, 'id');
-        const vars = await v('PUT', `/o/${ORG}/connectors/${c.id}/connections/${id}`, { id, name: 'renamed', variables: [] });
+        assert.deepEqual(
+          nativeConnection.credentials.map((x: any) => x.secret),
+          [null, '******'],
+        );
+        assertVersoriError(
+          await v('PUT', `/o/${ORG}/connectors/${c.id}/connections/${id}`, {
+            id,
+            name: 'x',
+            credentials: { action: [first] },
+          }),
+          400,
+          'credentials.action',
+        );
+        assertVersoriError(
+          await v('PUT', `/o/${ORG}/connectors/${c.id}/connections/${id}`, { id: '999', name: 'x' }),
+          400,
+          'id',
+        );
+        const vars = await v('PUT', `/o/${ORG}/connectors/${c.id}/connections/${id}`, {
+          id,
+          name: 'renamed',
+          variables: [],
+        });
         assert.deepEqual(vars.body.variables, []);
 
         const other = await createHttp();
@@ -526,8 +775,16 @@ for (const engine of ENGINES) {
         assert.ok(published.body.version.publishedAt);
         const again = await v('POST', `${base_}/1.0.0/publish`);
         assert.equal(again.body.version.publishedAt, published.body.version.publishedAt);
-        assertVersoriError(await v('PUT', `${base_}/1.0.0`, { ...published.body.version, publishedAt: null }), 400, 'publishedAt');
-        const renamed = await v('PUT', `${base_}/1.0.0`, { ...published.body.version, description: undefined, isDefault: true });
+        assertVersoriError(
+          await v('PUT', `${base_}/1.0.0`, { ...published.body.version, publishedAt: null }),
+          400,
+          'publishedAt',
+        );
+        const renamed = await v('PUT', `${base_}/1.0.0`, {
+          ...published.body.version,
+          description: undefined,
+          isDefault: true,
+        });
         assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
         assert.equal(renamed.body.description, '');
         assert.equal(renamed.body.isDefault, true);
@@ -540,9 +797,15 @@ for (const engine of ENGINES) {
         assertVersoriError(await v('GET', `${base_}/1.0.0`), 404);
         const connector = await v('GET', `/o/${ORG}/connectors/${c.id}`);
         assertConforms(schemas.Connector, connector.body);
-        assert.deepEqual(connector.body.versions.map((x: any) => x.name), ['1.1.0']);
+        assert.deepEqual(
+          connector.body.versions.map((x: any) => x.name),
+          ['1.1.0'],
+        );
         const nativeVersions = (await native('GET', `/connectors/${c.id}/versions`)).body.items;
-        assert.deepEqual(nativeVersions.map((x: any) => x.name), ['1.1.0']);
+        assert.deepEqual(
+          nativeVersions.map((x: any) => x.name),
+          ['1.1.0'],
+        );
       });
     });
 

@@ -27,7 +27,11 @@ function anchorsOf(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const anchors = new Set<string>();
   for (const [, text] of prose(markdown).matchAll(/^#{1,6} (.+)$/gm)) {
-    const base = text!.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    const base = text!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} _-]/gu, '')
+      .replace(/ /g, '-');
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     anchors.add(count === 0 ? base : `${base}-${count}`);
@@ -48,7 +52,11 @@ describe('the documentation', () => {
           broken.push(`${page}: ${target} (no ${file})`);
           continue;
         }
-        if (anchor !== undefined && file.endsWith('.md') && !anchorsOf(readFileSync(join(ROOT, file), 'utf8')).has(anchor)) {
+        if (
+          anchor !== undefined &&
+          file.endsWith('.md') &&
+          !anchorsOf(readFileSync(join(ROOT, file), 'utf8')).has(anchor)
+        ) {
           broken.push(`${page}: ${target} (no heading #${anchor} in ${file})`);
         }
       }
@@ -72,7 +80,9 @@ describe('the documentation', () => {
     const folders = filesUnder('src', (p, isDir) => isDir && !p.split('/').slice(2).includes('fixtures'));
     const missing = folders.filter((folder) => {
       const name = folder.split('/').slice(1).join('/');
-      return !architecture.includes(`${folder}/`) && !new RegExp(`^\\s+${name.split('/').at(-1)}/`, 'm').test(architecture);
+      return (
+        !architecture.includes(`${folder}/`) && !new RegExp(`^\\s+${name.split('/').at(-1)}/`, 'm').test(architecture)
+      );
     });
     assert.deepEqual(missing, []);
   });

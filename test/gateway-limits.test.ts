@@ -43,7 +43,9 @@ async function startReflector(): Promise<{ url: string; document(): string; seen
     const reflected = { url: request.url, headers: request.headers, decoded };
     seen.push(JSON.stringify(reflected));
     if (request.url!.startsWith('/reflect-fail')) {
-      response.writeHead(502, { 'content-type': 'text/plain' }).end(`bad gateway; you sent ${request.url} with ${JSON.stringify(request.headers)} (${decoded})`);
+      response
+        .writeHead(502, { 'content-type': 'text/plain' })
+        .end(`bad gateway; you sent ${request.url} with ${JSON.stringify(request.headers)} (${decoded})`);
     } else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reflected));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,7 +54,13 @@ async function startReflector(): Promise<{ url: string; document(): string; seen
   return {
     url,
     seen,
-    document: () => JSON.stringify({ openapi: '3.0.3', info: { title: 'Mirror', version: '1' }, servers: [{ url }], paths: { '/reflect': operation('reflect'), '/reflect-fail': operation('reflectFail') } }),
+    document: () =>
+      JSON.stringify({
+        openapi: '3.0.3',
+        info: { title: 'Mirror', version: '1' },
+        servers: [{ url }],
+        paths: { '/reflect': operation('reflect'), '/reflect-fail': operation('reflectFail') },
+      }),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -96,7 +104,10 @@ async function startReflectingMcp(): Promise<{ url: string; broken: boolean; clo
 /** An open SSE stream read by hand: `ended` settles when the server ends it. */
 async function openStream(base: string, secret: string, toolset = 'shop', headers: Record<string, string> = {}) {
   const controller = new AbortController();
-  const response = await fetch(`${base}/sse/default/${toolset}`, { headers: { authorization: `Bearer ${secret}`, accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const response = await fetch(`${base}/sse/default/${toolset}`, {
+    headers: { authorization: `Bearer ${secret}`, accept: 'text/event-stream', ...headers },
+    signal: controller.signal,
+  });
   if (response.status !== 200) return { response, ended: Promise.resolve(), abort: () => undefined };
   const reader = response.body!.getReader();
   const first = new TextDecoder().decode((await reader.read()).value);
@@ -113,7 +124,10 @@ async function openStream(base: string, secret: string, toolset = 'shop', header
 
 /** Resolves true when `promise` settles within `ms`, false otherwise. */
 const within = (promise: Promise<unknown>, ms: number) =>
-  Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+  Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref()),
+  ]);
 
 for (const engine of ENGINES) {
   describe(`MCP gateway limits [${engine}]`, () => {
@@ -134,7 +148,9 @@ for (const engine of ENGINES) {
     };
 
     async function createClient(body: object = {}): Promise<string> {
-      const reply = await app.call('POST', `${WS}/access-clients`, { body: { name: 'agent', toolsets: ['*'], ...body } });
+      const reply = await app.call('POST', `${WS}/access-clients`, {
+        body: { name: 'agent', toolsets: ['*'], ...body },
+      });
       assert.equal(reply.status, 201, reply.text);
       return reply.body.secret;
     }
@@ -147,7 +163,11 @@ for (const engine of ENGINES) {
 
     async function connect(toolset: string, secret = token): Promise<Client> {
       const client = new Client({ name: 'limits-agent', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp/default/${toolset}`), { requestInit: { headers: { authorization: `Bearer ${secret}` } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${base}/mcp/default/${toolset}`), {
+          requestInit: { headers: { authorization: `Bearer ${secret}` } },
+        }),
+      );
       clients.push(client);
       return client;
     }
@@ -156,7 +176,9 @@ for (const engine of ENGINES) {
       const headers = { authorization: `Bearer ${secret}` };
       const transport = new SSEClientTransport(new URL(`${base}/sse/default/${toolset}`), {
         requestInit: { headers },
-        eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...(init?.headers as object), ...headers } }) },
+        eventSourceInit: {
+          fetch: (url, init) => fetch(url, { ...init, headers: { ...(init?.headers as object), ...headers } }),
+        },
       });
       const client = new Client({ name: 'legacy-agent', version: '1.0.0' });
       await client.connect(transport);
@@ -167,16 +189,36 @@ for (const engine of ENGINES) {
     async function post(body: unknown, headers: Record<string, string> = {}, toolset = 'shop', secret = token) {
       const response = await fetch(`${base}/mcp/default/${toolset}`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        headers: {
+          authorization: `Bearer ${secret}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...headers,
+        },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await response.text();
-      return { status: response.status, headers: response.headers, text, body: text === '' ? undefined : JSON.parse(text) };
+      return {
+        status: response.status,
+        headers: response.headers,
+        text,
+        body: text === '' ? undefined : JSON.parse(text),
+      };
     }
 
     /** Opens a session on `version` by hand; the headers every later request of it carries. */
     async function session(version: string, secret = token): Promise<Record<string, string>> {
-      const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }, {}, 'shop', secret);
+      const init = await post(
+        {
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        },
+        {},
+        'shop',
+        secret,
+      );
       assert.equal(init.status, 200, init.text);
       assert.equal(init.body.result.protocolVersion, version);
       return { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': version };
@@ -190,12 +232,30 @@ for (const engine of ENGINES) {
       reflectingMcp = await startReflectingMcp();
       app = await startTestApp(engine, { env });
       base = await app.server.listen({ port: 0, host: '127.0.0.1' });
-      const apiKey = (place: 'header' | 'query', key: string, value: string) => ({ type: 'APIKey', parameters: { apiKeyParameter: { in: place, key, value } } });
-      await createToolset('shop', { schema: { type: 'OpenAPI', detail: upstream.document() }, authConfig: apiKey('header', 'X-Api-Key', API_KEY) });
-      await createToolset('reflect-header', { schema: { type: 'OpenAPI', detail: reflector.document() }, authConfig: apiKey('header', 'X-Api-Key', API_KEY) });
-      await createToolset('reflect-query', { schema: { type: 'OpenAPI', detail: reflector.document() }, authConfig: apiKey('query', 'api_key', QUERY_KEY) });
-      await createToolset('reflect-basic', { schema: { type: 'OpenAPI', detail: reflector.document() }, authConfig: apiKey('header', 'Authorization', BASIC) });
-      await createToolset('reflect-mcp', { schema: { type: 'MCP', detail: reflectingMcp.url }, authConfig: apiKey('header', 'X-Mcp-Key', MCP_KEY) });
+      const apiKey = (place: 'header' | 'query', key: string, value: string) => ({
+        type: 'APIKey',
+        parameters: { apiKeyParameter: { in: place, key, value } },
+      });
+      await createToolset('shop', {
+        schema: { type: 'OpenAPI', detail: upstream.document() },
+        authConfig: apiKey('header', 'X-Api-Key', API_KEY),
+      });
+      await createToolset('reflect-header', {
+        schema: { type: 'OpenAPI', detail: reflector.document() },
+        authConfig: apiKey('header', 'X-Api-Key', API_KEY),
+      });
+      await createToolset('reflect-query', {
+        schema: { type: 'OpenAPI', detail: reflector.document() },
+        authConfig: apiKey('query', 'api_key', QUERY_KEY),
+      });
+      await createToolset('reflect-basic', {
+        schema: { type: 'OpenAPI', detail: reflector.document() },
+        authConfig: apiKey('header', 'Authorization', BASIC),
+      });
+      await createToolset('reflect-mcp', {
+        schema: { type: 'MCP', detail: reflectingMcp.url },
+        authConfig: apiKey('header', 'X-Mcp-Key', MCP_KEY),
+      });
       token = await createClient();
     });
 
@@ -213,7 +273,13 @@ for (const engine of ENGINES) {
       for (const version of ['2025-06-18', LATEST_PROTOCOL_VERSION]) {
         const headers = await session(version);
         upstream.seen.length = 0;
-        const batch = await post([...pings(1), { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { value: 'x' } } }], headers);
+        const batch = await post(
+          [
+            ...pings(1),
+            { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { value: 'x' } } },
+          ],
+          headers,
+        );
         assert.equal(batch.status, 400, `${version}: ${batch.text}`);
         assert.equal(batch.body.error.code, ErrorCode.InvalidRequest);
         assert.match(batch.body.error.message, new RegExp(`batch.*${version}`, 'i'));
@@ -223,7 +289,14 @@ for (const engine of ENGINES) {
         assert.equal((await post(pings(2), bare)).status, 400);
         assert.deepEqual((await post(pings(1)[0], headers)).body, { jsonrpc: '2.0', id: 1, result: {} });
       }
-      const batchedInit = await post([{ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }]);
+      const batchedInit = await post([
+        {
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        },
+      ]);
       assert.equal(batchedInit.status, 400, batchedInit.text);
     });
 
@@ -231,9 +304,17 @@ for (const engine of ENGINES) {
       const headers = await session('2025-03-26');
       const five = await post(pings(5), headers);
       assert.equal(five.status, 200, five.text);
-      assert.deepEqual(five.body.map((m: any) => m.id), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        five.body.map((m: any) => m.id),
+        [1, 2, 3, 4, 5],
+      );
       upstream.seen.length = 0;
-      const calls = Array.from({ length: 6 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'echo', arguments: { value: String(i) } } }));
+      const calls = Array.from({ length: 6 }, (_, i) => ({
+        jsonrpc: '2.0',
+        id: i,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { value: String(i) } },
+      }));
       const six = await post(calls, headers);
       assert.equal(six.status, 413, six.text);
       assert.equal(six.body.error.code, ErrorCode.InvalidRequest);
@@ -241,18 +322,30 @@ for (const engine of ENGINES) {
       assert.equal(upstream.seen.length, 0);
     });
 
-    it('charges each item of a batch to the access client\'s rate limit: the upstream sees at most the budget', async () => {
+    it("charges each item of a batch to the access client's rate limit: the upstream sees at most the budget", async () => {
       const limited = await createClient({ toolsets: ['shop'], rateLimit: 1 });
       const started = Date.now();
       const headers = await session('2025-03-26', limited);
       upstream.seen.length = 0;
-      const calls = Array.from({ length: 5 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'echo', arguments: { value: String(i) } } }));
+      const calls = Array.from({ length: 5 }, (_, i) => ({
+        jsonrpc: '2.0',
+        id: i,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { value: String(i) } },
+      }));
       const batch = await post(calls, headers, 'shop', limited);
       const elapsedSeconds = Math.floor((Date.now() - started) / 1000);
       assert.equal(batch.status, 200, batch.text);
-      assert.deepEqual(batch.body.map((m: any) => m.id), [0, 1, 2, 3, 4], 'every item answered');
+      assert.deepEqual(
+        batch.body.map((m: any) => m.id),
+        [0, 1, 2, 3, 4],
+        'every item answered',
+      );
       // Rate 1/s with burst 1: two units at once, one of them spent on initialize.
-      assert.ok(upstream.seen.length >= 1 && upstream.seen.length <= 1 + elapsedSeconds, `${upstream.seen.length} calls reached the upstream`);
+      assert.ok(
+        upstream.seen.length >= 1 && upstream.seen.length <= 1 + elapsedSeconds,
+        `${upstream.seen.length} calls reached the upstream`,
+      );
       const refused = batch.body.filter((m: any) => m.error);
       assert.equal(refused.length, 5 - upstream.seen.length);
       for (const answer of refused) {
@@ -265,7 +358,10 @@ for (const engine of ENGINES) {
       const headers = await session('2025-03-26');
       const lists = Array.from({ length: 5 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/list' }));
       const one = await post(lists[0], headers);
-      assert.ok(one.text.length * 2 < MAX_ANSWER && one.text.length * 5 > MAX_ANSWER, `one tools/list is ${one.text.length} bytes`);
+      assert.ok(
+        one.text.length * 2 < MAX_ANSWER && one.text.length * 5 > MAX_ANSWER,
+        `one tools/list is ${one.text.length} bytes`,
+      );
       const batch = await post(lists, headers);
       assert.equal(batch.status, 200, batch.text.slice(0, 200));
       assert.ok(Buffer.byteLength(batch.text) <= MAX_ANSWER, `${Buffer.byteLength(batch.text)} bytes`);
@@ -275,8 +371,13 @@ for (const engine of ENGINES) {
       for (const answer of tooLarge) assert.match(answer.error.message, new RegExp(`larger than ${MAX_ANSWER} bytes`));
       // One request whose answer alone is too large: a JSON-RPC error of its own, seen by the SDK client.
       const client = await connect('shop');
-      await assert.rejects(client.callTool({ name: 'echo', arguments: { value: 'x'.repeat(MAX_ANSWER) } }), new RegExp(`larger than ${MAX_ANSWER} bytes`));
-      assert.deepEqual((await client.callTool({ name: 'echo', arguments: { value: 'small' } })).structuredContent, { value: 'small' });
+      await assert.rejects(
+        client.callTool({ name: 'echo', arguments: { value: 'x'.repeat(MAX_ANSWER) } }),
+        new RegExp(`larger than ${MAX_ANSWER} bytes`),
+      );
+      assert.deepEqual((await client.callTool({ name: 'echo', arguments: { value: 'small' } })).structuredContent, {
+        value: 'small',
+      });
     });
 
     // ---- SSE streams -----------------------------------------------------------------------------------
@@ -313,7 +414,10 @@ for (const engine of ENGINES) {
       const stream = await openStream(base, secret);
       const errored = new Promise((resolve) => (client.onerror = resolve));
       const current = await app.call('GET', `${WS}/access-clients/to-disable`);
-      const patched = await app.call('PATCH', `${WS}/access-clients/to-disable`, { body: { status: 'disabled' }, headers: { 'if-match': current.headers.etag as string } });
+      const patched = await app.call('PATCH', `${WS}/access-clients/to-disable`, {
+        body: { status: 'disabled' },
+        headers: { 'if-match': current.headers.etag as string },
+      });
       assert.equal(patched.status, 200, patched.text);
       assert.ok(await within(stream.ended, 4000), 'the stream ended');
       assert.ok(await within(errored, 4000), 'the SDK client saw its stream end');
@@ -323,7 +427,9 @@ for (const engine of ENGINES) {
     it('ends an open SSE stream within seconds when its secret is revoked or its toolset deleted', async () => {
       const secret = await createClient({ id: 'to-rotate' });
       const revoked = await openStream(base, secret);
-      const rotated = await app.call('POST', `${WS}/access-clients/to-rotate/secrets`, { body: { gracePeriodSeconds: 0 } });
+      const rotated = await app.call('POST', `${WS}/access-clients/to-rotate/secrets`, {
+        body: { gracePeriodSeconds: 0 },
+      });
       assert.equal(rotated.status, 200, rotated.text);
       assert.ok(await within(revoked.ended, 4000), 'the stream of the revoked secret ended');
       const fresh = await openStream(base, rotated.body.secret);
@@ -339,27 +445,43 @@ for (const engine of ENGINES) {
       kept.abort();
     });
 
-    if (engine === 'postgres') it('ends a stream held by another node when the client is disabled through this one', async () => {
-      const second = await createApp(loadConfig({ ...app.store.env, ...env, RATE_LIMIT_GATEWAY_PER_SECOND: '0', LOG_LEVEL: 'silent' }));
-      try {
-        const secondBase = await second.server.listen({ port: 0, host: '127.0.0.1' });
-        const secret = await createClient({ id: 'disabled-elsewhere' });
-        const stream = await openStream(secondBase, secret);
-        assert.equal(stream.response.status, 200);
-        const current = await app.call('GET', `${WS}/access-clients/disabled-elsewhere`);
-        const patched = await app.call('PATCH', `${WS}/access-clients/disabled-elsewhere`, { body: { status: 'disabled' }, headers: { 'if-match': current.headers.etag as string } });
-        assert.equal(patched.status, 200);
-        assert.ok(await within(stream.ended, 5000), 'the other node ended the stream');
-      } finally {
-        await second.close();
-      }
-    });
+    if (engine === 'postgres')
+      it('ends a stream held by another node when the client is disabled through this one', async () => {
+        const second = await createApp(
+          loadConfig({ ...app.store.env, ...env, RATE_LIMIT_GATEWAY_PER_SECOND: '0', LOG_LEVEL: 'silent' }),
+        );
+        try {
+          const secondBase = await second.server.listen({ port: 0, host: '127.0.0.1' });
+          const secret = await createClient({ id: 'disabled-elsewhere' });
+          const stream = await openStream(secondBase, secret);
+          assert.equal(stream.response.status, 200);
+          const current = await app.call('GET', `${WS}/access-clients/disabled-elsewhere`);
+          const patched = await app.call('PATCH', `${WS}/access-clients/disabled-elsewhere`, {
+            body: { status: 'disabled' },
+            headers: { 'if-match': current.headers.etag as string },
+          });
+          assert.equal(patched.status, 200);
+          assert.ok(await within(stream.ended, 5000), 'the other node ended the stream');
+        } finally {
+          await second.close();
+        }
+      });
 
     // ---- Origin ----------------------------------------------------------------------------------------
 
-    it('refuses a request from a foreign Origin with 403 on every gateway route, and serves PUBLIC_URL\'s, ALLOWED_ORIGINS and none', async () => {
-      const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'o', version: '1' } } };
-      for (const origin of ['https://evil.example', 'null', 'https://plugboard.example.com:8443', 'http://plugboard.example.com']) {
+    it("refuses a request from a foreign Origin with 403 on every gateway route, and serves PUBLIC_URL's, ALLOWED_ORIGINS and none", async () => {
+      const init = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'o', version: '1' } },
+      };
+      for (const origin of [
+        'https://evil.example',
+        'null',
+        'https://plugboard.example.com:8443',
+        'http://plugboard.example.com',
+      ]) {
         const refused = await post(init, { origin });
         assert.equal(refused.status, 403, `${origin}: ${refused.text}`);
         assert.equal(refused.body.error.code, -32000);
@@ -368,10 +490,17 @@ for (const engine of ENGINES) {
         const sse = await openStream(base, token, 'shop', { origin });
         assert.equal(sse.response.status, 403);
         for (const method of ['GET', 'DELETE']) {
-          const other = await fetch(`${base}/mcp/default/shop`, { method, headers: { authorization: `Bearer ${token}`, origin, accept: 'text/event-stream' } });
+          const other = await fetch(`${base}/mcp/default/shop`, {
+            method,
+            headers: { authorization: `Bearer ${token}`, origin, accept: 'text/event-stream' },
+          });
           assert.equal(other.status, 403, `${method} from ${origin}`);
         }
-        const message = await fetch(`${base}/sse/default/shop/messages?sessionId=x`, { method: 'POST', headers: { authorization: `Bearer ${token}`, origin, 'content-type': 'application/json' }, body: JSON.stringify(init) });
+        const message = await fetch(`${base}/sse/default/shop/messages?sessionId=x`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, origin, 'content-type': 'application/json' },
+          body: JSON.stringify(init),
+        });
         assert.equal(message.status, 403);
       }
       for (const origin of [PUBLIC_URL, ALLOWED, 'http://localhost:3000', 'HTTPS://Agents.Example.com']) {
@@ -395,11 +524,18 @@ for (const engine of ENGINES) {
       ] as const) {
         const client = await connect(toolset);
         reflector.seen.length = 0;
-        const results = [await client.callTool({ name: 'reflect', arguments: {} }), await client.callTool({ name: 'reflectFail', arguments: {} })];
+        const results = [
+          await client.callTool({ name: 'reflect', arguments: {} }),
+          await client.callTool({ name: 'reflectFail', arguments: {} }),
+        ];
         assert.equal(results[1]!.isError, true);
-        assert.ok(reflector.seen.length === 2 && reflector.seen.some((line) => forms.some((form) => line.includes(form))), `the upstream got the ${toolset} credential`);
+        assert.ok(
+          reflector.seen.length === 2 && reflector.seen.some((line) => forms.some((form) => line.includes(form))),
+          `the upstream got the ${toolset} credential`,
+        );
         const text = JSON.stringify(results);
-        for (const form of forms) assert.equal(text.includes(form), false, `${toolset}: "${form}" came back in ${text}`);
+        for (const form of forms)
+          assert.equal(text.includes(form), false, `${toolset}: "${form}" came back in ${text}`);
         assert.match(text, /\[redacted\]/);
       }
     });

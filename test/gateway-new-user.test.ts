@@ -39,7 +39,10 @@ for (const engine of ENGINES) {
     it('imports with the CLI, then lists and calls a tool with the printed MCP URL and an access-client token', async () => {
       const file = join(app.store.env.DATA_DIR!, 'shop.json');
       writeFileSync(file, upstream.document());
-      const imported = await runCli(['toolsets', 'import', file, '--name', 'shop'], { ...app.store.env, PUBLIC_URL: publicUrl });
+      const imported = await runCli(['toolsets', 'import', file, '--name', 'shop'], {
+        ...app.store.env,
+        PUBLIC_URL: publicUrl,
+      });
       assert.equal(imported.code, 0, imported.stderr);
       const mcpUrl = /MCP URL: (\S+)/.exec(imported.stdout)?.[1];
       assert.equal(mcpUrl, `${publicUrl}/mcp/default/shop`);
@@ -53,7 +56,11 @@ for (const engine of ENGINES) {
       const { secret } = (await created.json()) as { secret: string };
 
       const client = new Client({ name: 'new-user-agent', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl!), { requestInit: { headers: { Authorization: `Bearer ${secret}` } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(mcpUrl!), {
+          requestInit: { headers: { Authorization: `Bearer ${secret}` } },
+        }),
+      );
       try {
         const { tools } = await client.listTools();
         assert.ok(tools.some((t) => t.name === 'getItem'));

@@ -41,7 +41,11 @@ function assertSane(reply: Reply, what: string, url = '') {
     assert.equal(typeof reply.body?.message, 'string', what);
     return;
   }
-  assert.match(String(reply.headers['content-type']), /^application\/problem\+json/, `${what}: ${reply.text.slice(0, 300)}`);
+  assert.match(
+    String(reply.headers['content-type']),
+    /^application\/problem\+json/,
+    `${what}: ${reply.text.slice(0, 300)}`,
+  );
   assert.equal(reply.body?.status, reply.status, what);
 }
 
@@ -52,7 +56,9 @@ for (const engine of ENGINES) {
     before(async () => {
       app = await startTestApp(engine);
       assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id: 'gh', name: 'GitHub' } })).status, 201);
-      const connection = await app.call('POST', `${WS}/connections`, { body: { connectorId: 'gh', name: 'bot', type: 'http' } });
+      const connection = await app.call('POST', `${WS}/connections`, {
+        body: { connectorId: 'gh', name: 'bot', type: 'http' },
+      });
       assert.equal(connection.status, 201, connection.text);
       connectionId = connection.body.id;
     });
@@ -82,7 +88,12 @@ for (const engine of ENGINES) {
         ['PATCH', `${WS}/connectors/gh`, 'application/merge-patch+json'],
         ['POST', `${WS}/connections`, 'application/json'],
       ] as const) {
-        assertProblem(await app.call(method, url, { body: '', contentType }), 400, 'validation-failed', `${method} ${url}`);
+        assertProblem(
+          await app.call(method, url, { body: '', contentType }),
+          400,
+          'validation-failed',
+          `${method} ${url}`,
+        );
       }
     });
 
@@ -109,9 +120,15 @@ for (const engine of ENGINES) {
         const reply = await app.call(method, url, { body: '{"name":"x"}', contentType });
         assertProblem(reply, 415, 'unsupported-media-type', `${method} ${url} ${contentType}`);
       }
-      const charset = await app.call('POST', `${WS}/connectors`, { body: '{"name":"with charset"}', contentType: 'application/json; charset=utf-8' });
+      const charset = await app.call('POST', `${WS}/connectors`, {
+        body: '{"name":"with charset"}',
+        contentType: 'application/json; charset=utf-8',
+      });
       assert.equal(charset.status, 201, charset.text);
-      const patch = await app.call('PATCH', `${WS}/connectors/gh`, { body: '{"description":"plain json patch"}', contentType: 'application/json' });
+      const patch = await app.call('PATCH', `${WS}/connectors/gh`, {
+        body: '{"description":"plain json patch"}',
+        contentType: 'application/json',
+      });
       assert.equal(patch.status, 200, patch.text);
     });
 
@@ -134,11 +151,26 @@ for (const engine of ENGINES) {
     it('rejects unknown fields with 400 naming each one by path', async () => {
       const cases: [string, string, unknown, string[]][] = [
         ['POST', `${WS}/connectors`, { name: 'x', bogus: 1 }, ['/bogus']],
-        ['POST', `${WS}/connectors`, { name: 'x', authSchemeConfigs: [{ id: 'a', schemeType: 'bearer', extra: true }] }, ['/authSchemeConfigs/0/extra']],
+        [
+          'POST',
+          `${WS}/connectors`,
+          { name: 'x', authSchemeConfigs: [{ id: 'a', schemeType: 'bearer', extra: true }] },
+          ['/authSchemeConfigs/0/extra'],
+        ],
         ['PUT', `${WS}/connectors/gh`, { name: 'x', colour: 'red', size: 2 }, ['/colour', '/size']],
         ['POST', `${WS}/connections`, { name: 'x', type: 'http', passwd: 'p' }, ['/passwd']],
-        ['POST', `${WS}/connections`, { name: 'x', type: 'http', credentials: [{ kind: 'action', authSchemeConfigId: 'a', secret: 's', note: 1 }] }, ['/credentials/0/note']],
-        ['PUT', `${WS}/connections/${connectionId}`, { connectorId: 'gh', name: 'bot', type: 'http', extra: 1 }, ['/extra']],
+        [
+          'POST',
+          `${WS}/connections`,
+          { name: 'x', type: 'http', credentials: [{ kind: 'action', authSchemeConfigId: 'a', secret: 's', note: 1 }] },
+          ['/credentials/0/note'],
+        ],
+        [
+          'PUT',
+          `${WS}/connections/${connectionId}`,
+          { connectorId: 'gh', name: 'bot', type: 'http', extra: 1 },
+          ['/extra'],
+        ],
         ['PATCH', `${WS}/connections/${connectionId}`, { extra: 1 }, ['/extra']],
         ['PATCH', `${WS}/connectors/gh`, { extra: 1 }, ['/extra']],
         ['POST', `${API}/workspaces`, { name: 'x', owner: 'me' }, ['/owner']],
@@ -148,7 +180,11 @@ for (const engine of ENGINES) {
       for (const [method, url, body, paths] of cases) {
         const reply = await app.call(method, url, { body });
         assertProblem(reply, 400, 'validation-failed', `${method} ${url}`);
-        for (const path of paths) assert.ok(pathsOf(reply).includes(path), `${method} ${url}: ${JSON.stringify(reply.body.errors)} lacks ${path}`);
+        for (const path of paths)
+          assert.ok(
+            pathsOf(reply).includes(path),
+            `${method} ${url}: ${JSON.stringify(reply.body.errors)} lacks ${path}`,
+          );
       }
       assert.equal((await app.call('GET', `${WS}/connectors/gh`)).body.name, 'GitHub');
     });
@@ -186,7 +222,10 @@ for (const engine of ENGINES) {
         const body = method === 'PUT' ? { name: 'x', type: 'http' } : method === 'PATCH' ? {} : undefined;
         const reply = await app.call(method, url, { body });
         assertProblem(reply, status, status === 404 ? 'not-found' : reply.body?.code, `${method} ${url}`);
-        assert.ok(['validation-failed', 'bad-request', 'not-found'].includes(reply.body.code), `${method} ${url}: ${reply.body.code}`);
+        assert.ok(
+          ['validation-failed', 'bad-request', 'not-found'].includes(reply.body.code),
+          `${method} ${url}: ${reply.body.code}`,
+        );
       }
       const dotted = await app.call('GET', `${WS}/connectors/../x`);
       assert.ok(dotted.status === 400 || dotted.status === 404, `../x answered ${dotted.status}`);
@@ -232,7 +271,12 @@ for (const engine of ENGINES) {
       const cases: [string, string, unknown, string][] = [
         ['POST', `${WS}/connectors`, { name: 'a\u0000b' }, '/name'],
         ['PATCH', `${WS}/connectors/gh`, { description: 'x\u0000' }, '/description'],
-        ['PUT', `${WS}/connectors/gh`, { name: 'GitHub', connectionVariables: [{ name: 'v', value: '\u0000' }] }, '/connectionVariables/0/value'],
+        [
+          'PUT',
+          `${WS}/connectors/gh`,
+          { name: 'GitHub', connectionVariables: [{ name: 'v', value: '\u0000' }] },
+          '/connectionVariables/0/value',
+        ],
         ['POST', `${WS}/connections`, { name: 'c\u0000', type: 'http' }, '/name'],
         ['PATCH', `${WS}/connections/${connectionId}`, { content: { 'a/b\u0000': 1 } }, '/content/a~1b\u0000'],
         ['POST', `${API}/workspaces`, { name: '\u0000' }, '/name'],
@@ -276,7 +320,13 @@ for (const engine of ENGINES) {
       const replies: [string, Reply][] = [
         ['200', await app.call('GET', `${WS}/connectors/gh`)],
         ['201', await app.call('POST', `${WS}/connectors`, { body: { name: 'rid' } })],
-        ['204', await app.call('DELETE', `${WS}/connectors/${(await app.call('POST', `${WS}/connectors`, { body: { name: 'gone' } })).body.id}`)],
+        [
+          '204',
+          await app.call(
+            'DELETE',
+            `${WS}/connectors/${(await app.call('POST', `${WS}/connectors`, { body: { name: 'gone' } })).body.id}`,
+          ),
+        ],
         ['304', await app.call('GET', `${WS}/connectors/gh`, { headers: { 'if-none-match': etag } })],
         ['400', await app.call('GET', `${WS}/connectors?limit=0`)],
         ['400 bad url', await app.call('GET', `${WS}/connectors/%ZZ`)],
@@ -303,7 +353,10 @@ for (const engine of ENGINES) {
         const problem = await app.call('GET', `${WS}/connectors/missing`, { headers: { 'x-request-id': id } });
         assertProblem(problem, 404, 'not-found');
         assert.equal(problem.body.requestId, id);
-        const unauthenticated = await app.call('GET', `${WS}/connectors`, { key: null, headers: { 'x-request-id': id } });
+        const unauthenticated = await app.call('GET', `${WS}/connectors`, {
+          key: null,
+          headers: { 'x-request-id': id },
+        });
         assert.equal(unauthenticated.body.requestId, id);
       }
     });
@@ -334,8 +387,12 @@ for (const engine of ENGINES) {
       }
     });
 
-    it('sends a person who opens the server\'s address to the web console', async () => {
-      for (const [method, url] of [['GET', '/'], ['HEAD', '/'], ['GET', '/?from=bookmark']] as const) {
+    it("sends a person who opens the server's address to the web console", async () => {
+      for (const [method, url] of [
+        ['GET', '/'],
+        ['HEAD', '/'],
+        ['GET', '/?from=bookmark'],
+      ] as const) {
         const reply = await app.call(method, url, { key: null });
         assert.equal(reply.status, 302, `${method} ${url}: ${reply.text}`);
         assert.equal(reply.headers.location, '/console/');
@@ -349,8 +406,19 @@ for (const engine of ENGINES) {
       assert.match(doc.openapi, /^3\.1\./);
       assert.equal(typeof doc.info.title, 'string');
       const paths = Object.keys(doc.paths);
-      for (const segment of ['/workspaces', '/connectors', '/auth-scheme-configs', '/versions', '/connections', '/members', '/api-keys']) {
-        assert.ok(paths.some((p) => p.startsWith(API) && p.includes(segment)), `no path for ${segment}`);
+      for (const segment of [
+        '/workspaces',
+        '/connectors',
+        '/auth-scheme-configs',
+        '/versions',
+        '/connections',
+        '/members',
+        '/api-keys',
+      ]) {
+        assert.ok(
+          paths.some((p) => p.startsWith(API) && p.includes(segment)),
+          `no path for ${segment}`,
+        );
       }
       assert.ok(paths.includes(`${API}/workspaces/{workspaceId}/connections/{connectionId}`));
       let operations = 0;
@@ -371,7 +439,9 @@ for (const engine of ENGINES) {
       let reply = await app.call('GET', '/docs', { key: null });
       for (let hops = 0; reply.status >= 300 && reply.status < 400 && hops < 3; hops++) {
         const location = String(reply.headers.location);
-        reply = await app.call('GET', location.startsWith('/') ? location : `/docs/${location.replace(/^\.\//, '')}`, { key: null });
+        reply = await app.call('GET', location.startsWith('/') ? location : `/docs/${location.replace(/^\.\//, '')}`, {
+          key: null,
+        });
       }
       assert.equal(reply.status, 200);
       assert.match(String(reply.headers['content-type']), /^text\/html/);
@@ -432,12 +502,23 @@ for (const engine of ENGINES) {
     before(async () => {
       app = await startTestApp(engine);
       const connector = await app.call('POST', `${WS}/connectors`, {
-        body: { id: 'fz', name: 'Fuzz', authSchemeConfigs: [{ id: 'cfg', schemeType: 'api-key', config: { apiKey: 'k' } }], connectionVariables: [{ name: 'v', value: '1' }] },
+        body: {
+          id: 'fz',
+          name: 'Fuzz',
+          authSchemeConfigs: [{ id: 'cfg', schemeType: 'api-key', config: { apiKey: 'k' } }],
+          connectionVariables: [{ name: 'v', value: '1' }],
+        },
       });
       assert.equal(connector.status, 201, connector.text);
       assert.equal((await app.call('POST', `${WS}/connectors/fz/versions`, { body: { name: 'v1' } })).status, 201);
       const connection = await app.call('POST', `${WS}/connections`, {
-        body: { connectorId: 'fz', name: 'fuzzed', type: 'mysql', content: { host: 'h', password: 'p' }, credentials: [{ kind: 'action', authSchemeConfigId: 'cfg', secret: 's' }] },
+        body: {
+          connectorId: 'fz',
+          name: 'fuzzed',
+          type: 'mysql',
+          content: { host: 'h', password: 'p' },
+          credentials: [{ kind: 'action', authSchemeConfigId: 'cfg', secret: 's' }],
+        },
       });
       assert.equal(connection.status, 201, connection.text);
       connectionId = connection.body.id;
@@ -459,15 +540,45 @@ for (const engine of ENGINES) {
     ];
 
     const fieldNames = [
-      'id', 'name', 'description', 'protocolType', 'baseUrl', 'iconUrl', 'documentationUrl', 'status', 'authSchemeConfigs',
-      'authSchemeConfigIds', 'connectionVariables', 'versions', 'connectorId', 'type', 'envType', 'content', 'variables',
-      'credentials', 'schemeType', 'config', 'isLatest', 'isDefault', 'revision', 'createdAt', 'health', 'workspaceId',
+      'id',
+      'name',
+      'description',
+      'protocolType',
+      'baseUrl',
+      'iconUrl',
+      'documentationUrl',
+      'status',
+      'authSchemeConfigs',
+      'authSchemeConfigIds',
+      'connectionVariables',
+      'versions',
+      'connectorId',
+      'type',
+      'envType',
+      'content',
+      'variables',
+      'credentials',
+      'schemeType',
+      'config',
+      'isLatest',
+      'isDefault',
+      'revision',
+      'createdAt',
+      'health',
+      'workspaceId',
     ];
     // Strings of any code point, control characters and U+0000 included: what a store may choke on.
     const anyText = fc.string({ unit: 'binary', maxLength: 40 });
     const anyJson = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }));
-    const nearlyValid = fc.dictionary(fc.oneof(fc.constantFrom(...fieldNames), fc.string({ maxLength: 8 }), anyText), anyJson, { maxKeys: 8 });
-    const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 });
+    const nearlyValid = fc.dictionary(
+      fc.oneof(fc.constantFrom(...fieldNames), fc.string({ maxLength: 8 }), anyText),
+      anyJson,
+      { maxKeys: 8 },
+    );
+    const printable = fc.string({
+      unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+      maxLength: 80,
+    });
 
     it('never fails with a 5xx on random JSON bodies', async () => {
       await fc.assert(
@@ -485,7 +596,13 @@ for (const engine of ENGINES) {
         fc.string({ maxLength: 200 }),
         fc.json({ maxDepth: 3 }).chain((json) => fc.nat(json.length).map((cut) => json.slice(0, cut))),
       );
-      const contentType = fc.constantFrom('application/json', 'application/merge-patch+json', 'application/json; charset=latin1', 'text/plain', 'application/octet-stream');
+      const contentType = fc.constantFrom(
+        'application/json',
+        'application/merge-patch+json',
+        'application/json; charset=latin1',
+        'text/plain',
+        'application/octet-stream',
+      );
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...writeRoutes()), text, contentType, async (route, body, type) => {
           const reply = await app.call(route.method, route.url, { body, contentType: type });
@@ -497,10 +614,24 @@ for (const engine of ENGINES) {
 
     it('never fails with a 5xx on random precondition and other header values', async () => {
       const etagish = fc
-        .array(fc.oneof(fc.constantFrom('*', 'W/', '"', ',', ' ', '"1-', '-', '"*"'), fc.stringMatching(/^[0-9a-z-]{0,12}$/)), { maxLength: 10 })
+        .array(
+          fc.oneof(
+            fc.constantFrom('*', 'W/', '"', ',', ' ', '"1-', '-', '"*"'),
+            fc.stringMatching(/^[0-9a-z-]{0,12}$/),
+          ),
+          { maxLength: 10 },
+        )
         .map((parts) => parts.join(''));
       const value = fc.oneof(printable, etagish);
-      const header = fc.constantFrom('if-match', 'if-none-match', 'authorization', 'x-request-id', 'content-type', 'accept', 'content-encoding');
+      const header = fc.constantFrom(
+        'if-match',
+        'if-none-match',
+        'authorization',
+        'x-request-id',
+        'content-type',
+        'accept',
+        'content-encoding',
+      );
       const requests = () => [
         { method: 'GET', url: `${WS}/connectors/fz` },
         { method: 'GET', url: `${WS}/connectors` },
@@ -511,10 +642,14 @@ for (const engine of ENGINES) {
         { method: 'DELETE', url: `${WS}/connectors/not-there` },
       ];
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...requests()), fc.dictionary(header, value, { maxKeys: 3 }), async (request, headers) => {
-          const reply = await app.call(request.method, request.url, { body: request.body, headers });
-          assertSane(reply, `${request.method} ${request.url} ${JSON.stringify(headers)}`);
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(...requests()),
+          fc.dictionary(header, value, { maxKeys: 3 }),
+          async (request, headers) => {
+            const reply = await app.call(request.method, request.url, { body: request.body, headers });
+            assertSane(reply, `${request.method} ${request.url} ${JSON.stringify(headers)}`);
+          },
+        ),
         { numRuns: FUZZ_RUNS },
       );
     });
@@ -542,7 +677,12 @@ for (const engine of ENGINES) {
         fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }).map(String),
         fc.constantFrom('..', '.', '%', '%2', '%2F', '%00', '%C0%AF', '%FF', '', '~', '%25', 'x%20y', '1', '0'),
       );
-      const cursor = fc.oneof(anyJson.map((k) => JSON.stringify({ k })), anyText).map((text) => Buffer.from(text).toString('base64url'));
+      const cursor = fc
+        .oneof(
+          anyJson.map((k) => JSON.stringify({ k })),
+          anyText,
+        )
+        .map((text) => Buffer.from(text).toString('base64url'));
       const query = fc.option(
         fc.array(
           fc.tuple(
@@ -555,14 +695,21 @@ for (const engine of ENGINES) {
       );
       const method = fc.constantFrom('GET', 'PUT', 'PATCH', 'POST', 'DELETE');
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...templates), fc.array(segment, { minLength: 2, maxLength: 2 }), query, method, async (template, segments, params, verb) => {
-          let index = 0;
-          let url = template.replace(/\{\}/g, () => segments[index++]!);
-          if (params) url += `?${params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
-          const body = verb === 'GET' || verb === 'DELETE' ? undefined : { name: 'n' };
-          const reply = await app.call(verb, url, { body });
-          assertSane(reply, `${verb} ${url}`, url);
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(...templates),
+          fc.array(segment, { minLength: 2, maxLength: 2 }),
+          query,
+          method,
+          async (template, segments, params, verb) => {
+            let index = 0;
+            let url = template.replace(/\{\}/g, () => segments[index++]!);
+            if (params)
+              url += `?${params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
+            const body = verb === 'GET' || verb === 'DELETE' ? undefined : { name: 'n' };
+            const reply = await app.call(verb, url, { body });
+            assertSane(reply, `${verb} ${url}`, url);
+          },
+        ),
         { numRuns: FUZZ_RUNS },
       );
       assert.equal((await app.call('GET', WS)).status, 200);

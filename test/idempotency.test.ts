@@ -33,19 +33,34 @@ for (const engine of ENGINES) {
     });
 
     it('refuses the same key with a different body with 422', async () => {
-      const reply = await app.call('POST', `${WS}/connections`, { body: { name: 'idem-2', type: 'http' }, headers: { 'idempotency-key': 'create-1' } });
+      const reply = await app.call('POST', `${WS}/connections`, {
+        body: { name: 'idem-2', type: 'http' },
+        headers: { 'idempotency-key': 'create-1' },
+      });
       assert.equal(reply.status, 422, reply.text);
       assert.equal(reply.body.code, 'idempotency-mismatch');
     });
 
     it('replays a PUT and a PATCH, including their headers, without a second revision', async () => {
       await app.call('POST', `${WS}/connectors`, { body: { id: 'idem', name: 'I' } });
-      const put = await app.call('PUT', `${WS}/connectors/idem`, { body: { name: 'I2' }, headers: { 'idempotency-key': 'put-1' } });
+      const put = await app.call('PUT', `${WS}/connectors/idem`, {
+        body: { name: 'I2' },
+        headers: { 'idempotency-key': 'put-1' },
+      });
       const patchBody = { connectionVariables: [{ name: 'a', value: '1' }] };
-      const patch = await app.call('PATCH', `${WS}/connectors/idem`, { body: patchBody, headers: { 'idempotency-key': 'patch-1' } });
+      const patch = await app.call('PATCH', `${WS}/connectors/idem`, {
+        body: patchBody,
+        headers: { 'idempotency-key': 'patch-1' },
+      });
       assert.equal(patch.body.revision, 3);
-      const putAgain = await app.call('PUT', `${WS}/connectors/idem`, { body: { name: 'I2' }, headers: { 'idempotency-key': 'put-1' } });
-      const patchAgain = await app.call('PATCH', `${WS}/connectors/idem`, { body: patchBody, headers: { 'idempotency-key': 'patch-1' } });
+      const putAgain = await app.call('PUT', `${WS}/connectors/idem`, {
+        body: { name: 'I2' },
+        headers: { 'idempotency-key': 'put-1' },
+      });
+      const patchAgain = await app.call('PATCH', `${WS}/connectors/idem`, {
+        body: patchBody,
+        headers: { 'idempotency-key': 'patch-1' },
+      });
       assert.equal(putAgain.text, put.text);
       assert.equal(patchAgain.text, patch.text);
       assert.equal(patchAgain.headers['plugboard-connections-updated'], patch.headers['plugboard-connections-updated']);
@@ -56,7 +71,10 @@ for (const engine of ENGINES) {
 
     it('replays a refused request as refused, and does not keep server errors', async () => {
       const stale = { 'if-match': '"9-zzz"', 'idempotency-key': 'stale-1' };
-      assert.equal((await app.call('PUT', `${WS}/connectors/idem`, { body: { name: 'x' }, headers: stale })).status, 412);
+      assert.equal(
+        (await app.call('PUT', `${WS}/connectors/idem`, { body: { name: 'x' }, headers: stale })).status,
+        412,
+      );
       const again = await app.call('PUT', `${WS}/connectors/idem`, { body: { name: 'x' }, headers: stale });
       assert.equal(again.status, 412);
       assert.equal(again.headers['idempotent-replayed'], 'true');
@@ -66,7 +84,11 @@ for (const engine of ENGINES) {
       const key = await app.call('POST', `${WS}/api-keys`, { body: { name: 'other', role: 'editor' } });
       const body = { name: 'idem-scoped', type: 'http' };
       const mine = await app.call('POST', `${WS}/connections`, { body, headers: { 'idempotency-key': 'shared' } });
-      const theirs = await app.call('POST', `${WS}/connections`, { body: { ...body, name: 'idem-scoped-2' }, key: key.body.key, headers: { 'idempotency-key': 'shared' } });
+      const theirs = await app.call('POST', `${WS}/connections`, {
+        body: { ...body, name: 'idem-scoped-2' },
+        key: key.body.key,
+        headers: { 'idempotency-key': 'shared' },
+      });
       assert.equal(mine.status, 201);
       assert.equal(theirs.status, 201);
       assert.notEqual(theirs.headers['idempotent-replayed'], 'true');
@@ -86,7 +108,10 @@ for (const engine of ENGINES) {
     });
 
     it('refuses a malformed key', async () => {
-      const reply = await app.call('POST', `${WS}/connections`, { body: { name: 'bad-key', type: 'http' }, headers: { 'idempotency-key': 'has space' } });
+      const reply = await app.call('POST', `${WS}/connections`, {
+        body: { name: 'bad-key', type: 'http' },
+        headers: { 'idempotency-key': 'has space' },
+      });
       assert.equal(reply.status, 400);
       assert.equal(reply.body.errors[0].path, 'header/idempotency-key');
     });
@@ -95,10 +120,15 @@ for (const engine of ENGINES) {
       const before = await connectionCount();
       const body = { name: 'idem-race', type: 'http' };
       const replies = await Promise.all(
-        Array.from({ length: 10 }, () => app.call('POST', `${WS}/connections`, { body, headers: { 'idempotency-key': 'race-1' } })),
+        Array.from({ length: 10 }, () =>
+          app.call('POST', `${WS}/connections`, { body, headers: { 'idempotency-key': 'race-1' } }),
+        ),
       );
       const statuses = replies.map((r) => r.status);
-      assert.ok(statuses.every((s) => s === 201 || s === 409), statuses.join());
+      assert.ok(
+        statuses.every((s) => s === 201 || s === 409),
+        statuses.join(),
+      );
       assert.ok(statuses.includes(201));
       assert.equal(await connectionCount(), before + 1);
     });
@@ -111,7 +141,11 @@ for (const engine of ENGINES) {
         const replay = await second.server.inject({
           method: 'POST',
           url: `${WS}/connections`,
-          headers: { authorization: `Bearer ${OWNER_KEY}`, 'content-type': 'application/json', 'idempotency-key': 'cross-1' },
+          headers: {
+            authorization: `Bearer ${OWNER_KEY}`,
+            'content-type': 'application/json',
+            'idempotency-key': 'cross-1',
+          },
           payload: JSON.stringify(body),
         });
         assert.equal(replay.statusCode, 201);

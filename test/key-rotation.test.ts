@@ -33,7 +33,11 @@ const connectorBody = (clientSecret: string) => ({
   id: 'rotated',
   name: 'Rotated',
   authSchemeConfigs: [
-    { id: 'oauth', schemeType: 'oauth2-client-credentials', config: { tokenUrl: 'https://auth.example.com/token', clientId: 'cid', clientSecret } },
+    {
+      id: 'oauth',
+      schemeType: 'oauth2-client-credentials',
+      config: { tokenUrl: 'https://auth.example.com/token', clientId: 'cid', clientSecret },
+    },
     { id: 'token', schemeType: 'bearer' },
   ],
 });
@@ -64,19 +68,36 @@ async function call(app: App, method: string, path: string, body?: unknown): Pro
     url: `${WS}${path}`,
     headers: {
       authorization: `Bearer ${OWNER_KEY}`,
-      ...(body === undefined ? {} : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }),
+      ...(body === undefined
+        ? {}
+        : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }),
     },
     payload: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined, text: response.body };
+  return {
+    status: response.statusCode,
+    body: response.body ? JSON.parse(response.body) : undefined,
+    text: response.body,
+  };
 }
 
 /** Every stored row that can hold sealed values, and how many audit events there are. */
 async function snapshot(db: Db) {
-  const connections = await db.kysely.selectFrom('connections').select(['id', 'revision', 'updated_at', 'content', 'credentials']).orderBy('id').execute();
-  const connectors = await db.kysely.selectFrom('connectors').select(['id', 'revision', 'updated_at', 'auth_scheme_configs']).orderBy('id').execute();
+  const connections = await db.kysely
+    .selectFrom('connections')
+    .select(['id', 'revision', 'updated_at', 'content', 'credentials'])
+    .orderBy('id')
+    .execute();
+  const connectors = await db.kysely
+    .selectFrom('connectors')
+    .select(['id', 'revision', 'updated_at', 'auth_scheme_configs'])
+    .orderBy('id')
+    .execute();
   const accessKeys = await db.kysely.selectFrom('access_keys').select(['id', 'secret']).orderBy('id').execute();
-  const audit = await db.kysely.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const audit = await db.kysely
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return { connections, connectors, accessKeys, audit: Number(audit.n) };
 }
 
@@ -91,11 +112,18 @@ async function assertAllOpen(db: Db, state: Snapshot, vault: Vault): Promise<num
   ];
   const sealed = texts.flatMap((text) => listSealed(JSON.parse(text)));
   const places = await sealedPlaces(db);
-  for (const value of sealed) assert.doesNotThrow(() => vault.open(value, places.get(value)!), `cannot open ${value.slice(0, 24)}…`);
+  for (const value of sealed)
+    assert.doesNotThrow(() => vault.open(value, places.get(value)!), `cannot open ${value.slice(0, 24)}…`);
   return sealed.length;
 }
 
-async function assertSecrets(db: Db, state: Snapshot, vault: Vault, expected: ReadonlyMap<number, Secrets>, clientSecret: string): Promise<void> {
+async function assertSecrets(
+  db: Db,
+  state: Snapshot,
+  vault: Vault,
+  expected: ReadonlyMap<number, Secrets>,
+  clientSecret: string,
+): Promise<void> {
   const places = await sealedPlaces(db);
   const open = (sealed: string) => vault.open(sealed, places.get(sealed)!);
   for (const [id, secrets] of expected) {
@@ -124,7 +152,9 @@ for (const engine of ENGINES) {
     /** (Re)starts the app in process on the same store with these master keys. */
     async function restart(keys: string): Promise<App> {
       await app?.close();
-      app = await createApp(loadConfig({ ...store.env, ...NO_RATE_LIMITS, PLUGBOARD_MASTER_KEYS: keys, PLUGBOARD_ADMIN_KEY: OWNER_KEY }));
+      app = await createApp(
+        loadConfig({ ...store.env, ...NO_RATE_LIMITS, PLUGBOARD_MASTER_KEYS: keys, PLUGBOARD_ADMIN_KEY: OWNER_KEY }),
+      );
       return app;
     }
 
@@ -178,7 +208,10 @@ for (const engine of ENGINES) {
     it('refuses to rewrap when values use a key that is not configured, naming it and writing nothing', async () => {
       const before = await snapshot(app!.db);
       const onlyNew = rotation([NEW.key]);
-      assert.deepEqual((await onlyNew.status()).keys.find((k) => k.keyId === 'old'), { keyId: 'old', values: 10, isActive: false, isConfigured: false });
+      assert.deepEqual(
+        (await onlyNew.status()).keys.find((k) => k.keyId === 'old'),
+        { keyId: 'old', values: 10, isActive: false, isConfigured: false },
+      );
       await assert.rejects(onlyNew.rewrap({ batchSize: 2 }), /"old" \(10 values\)/);
       assert.deepEqual(await snapshot(app!.db), before);
     });
@@ -188,7 +221,12 @@ for (const engine of ENGINES) {
       const progress: { table: string; rowsScanned: number }[] = [];
       const result = await rotation([NEW.key, OLD.key]).rewrap({ batchSize: 2, onProgress: (p) => progress.push(p) });
       assert.deepEqual(
-        { rowsScanned: result.rowsScanned, rowsRewrapped: result.rowsRewrapped, valuesRewrapped: result.valuesRewrapped, retries: result.retries },
+        {
+          rowsScanned: result.rowsScanned,
+          rowsRewrapped: result.rowsRewrapped,
+          valuesRewrapped: result.valuesRewrapped,
+          retries: result.retries,
+        },
         { rowsScanned: 7, rowsRewrapped: 5, valuesRewrapped: 10, retries: 0 },
       );
       assert.deepEqual(countsOf(result.after), { new: 17, old: 0 });
@@ -199,10 +237,14 @@ for (const engine of ENGINES) {
 
       const after = await snapshot(app!.db);
       assert.equal(after.audit, before.audit);
-      const keep = (s: Snapshot) => [...s.connections, ...s.connectors].map((r) => `${r.id} ${r.revision} ${r.updated_at}`);
+      const keep = (s: Snapshot) =>
+        [...s.connections, ...s.connectors].map((r) => `${r.id} ${r.revision} ${r.updated_at}`);
       assert.deepEqual(keep(after), keep(before));
       await assertSecrets(app!.db, after, createVault([NEW.key]), expected, clientSecret);
-      assert.equal(await openStored(app!.db, createVault([NEW.key]), JSON.parse(after.accessKeys[0]!.secret)), accessKeySecret);
+      assert.equal(
+        await openStored(app!.db, createVault([NEW.key]), JSON.parse(after.accessKeys[0]!.secret)),
+        accessKeySecret,
+      );
       assert.equal(await assertAllOpen(app!.db, after, createVault([NEW.key])), 17);
 
       const again = await rotation([NEW.key, OLD.key]).rewrap({ batchSize: 2 });
@@ -211,17 +253,23 @@ for (const engine of ENGINES) {
     });
 
     // Only PostgreSQL lets a write in between: a SQLite batch holds the write lock from its read to its commit.
-    if (engine === 'postgres') it(
-      're-reads and re-wraps a row that a concurrent write changed after the batch read it',
-      async () => {
+    if (engine === 'postgres')
+      it('re-reads and re-wraps a row that a concurrent write changed after the batch read it', async () => {
         await restart(OLD.entry);
         const id = await createConnection('raced');
         await restart(`${NEW.entry},${OLD.entry}`);
-        const row = await app!.db.kysely.selectFrom('connections').select('content').where('id', '=', id).executeTakeFirstOrThrow();
+        const row = await app!.db.kysely
+          .selectFrom('connections')
+          .select('content')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow();
         // A node that still seals with "old" writes a new password while the rewrap runs.
         const racedPassword = `pw-${tag}-raced-later`;
         const place = await placeOfStored(app!.db, JSON.parse(row.content).password);
-        const written = JSON.stringify({ ...JSON.parse(row.content), password: createVault([OLD.key]).seal(racedPassword, place) });
+        const written = JSON.stringify({
+          ...JSON.parse(row.content),
+          password: createVault([OLD.key]).seal(racedPassword, place),
+        });
 
         const side = new pg.Client({ connectionString: store.env.DATABASE_URL });
         await side.connect();
@@ -233,7 +281,9 @@ for (const engine of ENGINES) {
           const deadline = Date.now() + 10_000;
           for (;;) {
             const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-              where wait_event_type = 'Lock' and query like 'update "connections" set "content"%'`.execute(app!.db.kysely);
+              where wait_event_type = 'Lock' and query like 'update "connections" set "content"%'`.execute(
+              app!.db.kysely,
+            );
             if (rows[0]!.n > 0) break;
             assert.ok(Date.now() < deadline, 'the rewrap never waited on the locked row');
             await new Promise((resolve) => setTimeout(resolve, 20));
@@ -247,10 +297,13 @@ for (const engine of ENGINES) {
         }
         const content = JSON.parse((await snapshot(app!.db)).connections.find((c) => Number(c.id) === id)!.content);
         const onlyNew = createVault([NEW.key]);
-        assert.equal(await openStored(app!.db, onlyNew, content.password), racedPassword, 'the concurrent write survives');
+        assert.equal(
+          await openStored(app!.db, onlyNew, content.password),
+          racedPassword,
+          'the concurrent write survives',
+        );
         assert.equal(await openStored(app!.db, onlyNew, content.nested.token), expected.get(id)!.token);
-      },
-    );
+      });
   });
 
   // The server listens on a real port in this process; the rewrap is a separate process, as an operator runs it.
@@ -265,7 +318,12 @@ for (const engine of ENGINES) {
     let store: TestStore;
     let server: { app: App; url: string } | undefined;
 
-    const env = (keys: string) => ({ ...store.env, ...NO_RATE_LIMITS, PLUGBOARD_MASTER_KEYS: keys, PLUGBOARD_ADMIN_KEY: adminKey });
+    const env = (keys: string) => ({
+      ...store.env,
+      ...NO_RATE_LIMITS,
+      PLUGBOARD_MASTER_KEYS: keys,
+      PLUGBOARD_ADMIN_KEY: adminKey,
+    });
 
     async function restart(keys: string): Promise<void> {
       await server?.app.close();
@@ -279,7 +337,9 @@ for (const engine of ENGINES) {
         method,
         headers: {
           authorization: `Bearer ${adminKey}`,
-          ...(body === undefined ? {} : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }),
+          ...(body === undefined
+            ? {}
+            : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -306,7 +366,10 @@ for (const engine of ENGINES) {
           acked.set(reply.body.id, { ...secrets, database: undefined, description: null });
         }),
       );
-      assert.deepEqual(countsOf(await createKeyRotationService({ db: server!.app.db, vault: server!.app.vault }).status()), { old: 151 });
+      assert.deepEqual(
+        countsOf(await createKeyRotationService({ db: server!.app.db, vault: server!.app.vault }).status()),
+        { old: 151 },
+      );
     });
 
     it('keys rewrap exits non-zero and names the old key when it is not configured', async () => {
@@ -331,8 +394,14 @@ for (const engine of ENGINES) {
             n % 3 === 0
               ? [{ content: { password: `pw-${value}` } }, { ...current, password: `pw-${value}` }]
               : n % 3 === 1
-                ? [{ credentials: [{ kind: 'action', authSchemeConfigId: 'token', secret: `cr-${value}` }] }, { ...current, cred: `cr-${value}` }]
-                : [{ description: `d-${value}`, content: { database: `db-${value}` } }, { ...current, description: `d-${value}`, database: `db-${value}` }];
+                ? [
+                    { credentials: [{ kind: 'action', authSchemeConfigId: 'token', secret: `cr-${value}` }] },
+                    { ...current, cred: `cr-${value}` },
+                  ]
+                : [
+                    { description: `d-${value}`, content: { database: `db-${value}` } },
+                    { ...current, description: `d-${value}`, database: `db-${value}` },
+                  ];
           try {
             const reply = await api('PATCH', `/connections/${id}`, patch);
             if (reply.status === 200) {
@@ -357,7 +426,9 @@ for (const engine of ENGINES) {
       assert.ok(writesDuringRewrap > 0, 'the server acknowledged writes while the rewrap ran');
       assert.ok((run.stdout.match(/^connections: \d+ rows scanned/gm) ?? []).length >= 7, run.stdout);
       assert.match(run.stdout, /^done: \d+ values in \d+ of 51 rows re-wrapped/m);
-      t.diagnostic(`${writesDuringRewrap} writes acknowledged while the rewrap ran; ${run.stdout.match(/^done: .*$/m)![0]}`);
+      t.diagnostic(
+        `${writesDuringRewrap} writes acknowledged while the rewrap ran; ${run.stdout.match(/^done: .*$/m)![0]}`,
+      );
 
       const status = await runCli(['keys', 'status'], env(`${NEW.entry},${OLD.entry}`));
       assert.equal(status.code, 0, status.stderr);
@@ -395,7 +466,10 @@ for (const engine of ENGINES) {
 
 describe('keys commands', () => {
   it('explain themselves with --help', async () => {
-    const [status, rewrap] = await Promise.all([runCli(['keys', 'status', '--help'], {}), runCli(['keys', 'rewrap', '--help'], {})]);
+    const [status, rewrap] = await Promise.all([
+      runCli(['keys', 'status', '--help'], {}),
+      runCli(['keys', 'rewrap', '--help'], {}),
+    ]);
     assert.equal(status.code, 0);
     assert.match(status.stdout, /Usage: plugboard keys status/);
     assert.match(status.stdout, /--database-url/);

@@ -16,19 +16,31 @@ for (const engine of ENGINES) {
       const store = await createTestStore(engine);
       try {
         const config = loadConfig(store.env);
-        const db = openDb(config.database.engine === 'sqlite' ? { engine: 'sqlite', location: config.database.file } : { engine: 'postgres', location: config.database.url });
+        const db = openDb(
+          config.database.engine === 'sqlite'
+            ? { engine: 'sqlite', location: config.database.file }
+            : { engine: 'postgres', location: config.database.url },
+        );
         try {
           assert.ok((await migrateToLatest(db)).applied.length > 0);
           assert.deepEqual((await migrateToLatest(db)).applied, [], 'a second run has nothing to do');
-          await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', '2030-01-01T00:00:00.000Z')`.execute(db.kysely);
-          await assert.rejects(migrateToLatest(db), (error: unknown) => error instanceof NewerSchemaError && /9999-from-the-future/.test(error.message));
+          await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', '2030-01-01T00:00:00.000Z')`.execute(
+            db.kysely,
+          );
+          await assert.rejects(
+            migrateToLatest(db),
+            (error: unknown) => error instanceof NewerSchemaError && /9999-from-the-future/.test(error.message),
+          );
         } finally {
           await db.close();
         }
         await assert.rejects(createApp(config), NewerSchemaError);
         const run = await runCli(['serve', '--port', '0'], store.env);
         assert.equal(run.code, 1);
-        assert.match(run.stderr, /schema is newer than this version of plugboard: it has migration 9999-from-the-future/);
+        assert.match(
+          run.stderr,
+          /schema is newer than this version of plugboard: it has migration 9999-from-the-future/,
+        );
       } finally {
         await store.drop();
       }
@@ -42,7 +54,10 @@ describe('migrations [postgres] and the watched tables', () => {
     const store = await createTestStore('postgres');
     try {
       const config = loadConfig(store.env);
-      const db = openDb({ engine: 'postgres', location: config.database.engine === 'postgres' ? config.database.url : '' });
+      const db = openDb({
+        engine: 'postgres',
+        location: config.database.engine === 'postgres' ? config.database.url : '',
+      });
       try {
         await migrateToLatest(db);
         const { rows } = await sql<{ table: string }>`
@@ -82,7 +97,10 @@ describe('migrations [postgres] beside schemas dropped by others', () => {
         try {
           const config = loadConfig(store.env);
           assert.equal(config.database.engine, 'postgres');
-          const db = openDb({ engine: 'postgres', location: config.database.engine === 'postgres' ? config.database.url : '' });
+          const db = openDb({
+            engine: 'postgres',
+            location: config.database.engine === 'postgres' ? config.database.url : '',
+          });
           try {
             assert.ok((await migrateToLatest(db)).applied.length > 0);
           } finally {
@@ -102,19 +120,27 @@ describe('migrations [postgres] beside schemas dropped by others', () => {
 
 for (const engine of ENGINES) {
   describe(`migration 0012-resource-uids [${engine}]`, () => {
-    it('gives every existing workspace, connector, connection and access client a uid of its own, and audit events their workspace\'s', async () => {
+    it("gives every existing workspace, connector, connection and access client a uid of its own, and audit events their workspace's", async () => {
       const store = await createTestStore(engine);
       const config = loadConfig(store.env);
-      const db = openDb(config.database.engine === 'sqlite' ? { engine: 'sqlite', location: config.database.file } : { engine: 'postgres', location: config.database.url });
+      const db = openDb(
+        config.database.engine === 'sqlite'
+          ? { engine: 'sqlite', location: config.database.file }
+          : { engine: 'postgres', location: config.database.url },
+      );
       try {
         await migrateToLatest(db, '0011-connection-order');
         const at = (minute: number) => `2026-01-01T00:${String(minute).padStart(2, '0')}:00.000Z`;
         for (const [i, id] of ['a', 'b'].entries()) {
-          await sql`insert into workspaces (id, project_id, name, created_at, updated_at, revision) values (${id}, ${i + 1}, ${id}, ${at(10)}, ${at(10)}, 1)`.execute(db.kysely);
+          await sql`insert into workspaces (id, project_id, name, created_at, updated_at, revision) values (${id}, ${i + 1}, ${id}, ${at(10)}, ${at(10)}, 1)`.execute(
+            db.kysely,
+          );
           await sql`insert into access_clients (workspace_id, id, name, description, toolsets, rate_limit, status, created_at, updated_at, revision)
             values (${id}, 'bot', 'bot', null, '[]', null, 'active', ${at(11)}, ${at(11)}, 1)`.execute(db.kysely);
           await sql`insert into connections (workspace_id, connector_id, scope, name, type, env_type, description, status, content, variables, credentials, health, created_at, updated_at, revision)
-            values (${id}, null, '', 'db', 'http', 0, null, 'active', '{}', '[]', '[]', '{}', ${at(11)}, ${at(11)}, 1)`.execute(db.kysely);
+            values (${id}, null, '', 'db', 'http', 0, null, 'active', '{}', '[]', '[]', '{}', ${at(11)}, ${at(11)}, 1)`.execute(
+            db.kysely,
+          );
         }
         // An event of an older workspace "a", deleted before today's "a" was created, and one of today's.
         for (const minute of [5, 12]) {
@@ -124,16 +150,29 @@ for (const engine of ENGINES) {
 
         assert.deepEqual((await migrateToLatest(db)).applied, ['0012-resource-uids']);
         const uids: string[] = [];
-        for (const [table, prefix] of [['workspaces', 'wsu_'], ['access_clients', 'acu_'], ['connections', 'cnu_']] as const) {
+        for (const [table, prefix] of [
+          ['workspaces', 'wsu_'],
+          ['access_clients', 'acu_'],
+          ['connections', 'cnu_'],
+        ] as const) {
           const { rows } = await sql<{ uid: string }>`select uid from ${sql.table(table)}`.execute(db.kysely);
           assert.equal(rows.length, 2);
-          for (const row of rows) assert.ok(row.uid.startsWith(prefix) && row.uid.length === prefix.length + 32, `${table}: ${row.uid}`);
+          for (const row of rows)
+            assert.ok(row.uid.startsWith(prefix) && row.uid.length === prefix.length + 32, `${table}: ${row.uid}`);
           uids.push(...rows.map((row) => row.uid));
         }
         assert.equal(new Set(uids).size, uids.length, 'every uid is different');
-        const { rows: events } = await sql<{ at: string; workspace_uid: string | null }>`select at, workspace_uid from audit_events order by at`.execute(db.kysely);
-        const { rows: workspace } = await sql<{ uid: string }>`select uid from workspaces where id = 'a'`.execute(db.kysely);
-        assert.deepEqual(events.map((e) => e.workspace_uid), [null, workspace[0]!.uid]);
+        const { rows: events } = await sql<{
+          at: string;
+          workspace_uid: string | null;
+        }>`select at, workspace_uid from audit_events order by at`.execute(db.kysely);
+        const { rows: workspace } = await sql<{ uid: string }>`select uid from workspaces where id = 'a'`.execute(
+          db.kysely,
+        );
+        assert.deepEqual(
+          events.map((e) => e.workspace_uid),
+          [null, workspace[0]!.uid],
+        );
       } finally {
         await db.close();
         await store.drop();

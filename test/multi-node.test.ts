@@ -30,12 +30,18 @@ describe('several nodes behind HAProxy [postgres]', () => {
   let nodes: Node[] = [];
   let clientToken: string;
 
-  async function call(method: string, path: string, options: { body?: unknown; key?: string; headers?: Record<string, string>; base?: string } = {}): Promise<Answer> {
+  async function call(
+    method: string,
+    path: string,
+    options: { body?: unknown; key?: string; headers?: Record<string, string>; base?: string } = {},
+  ): Promise<Answer> {
     const response = await fetch(`${options.base ?? balancer.url}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${options.key ?? OWNER_KEY}`,
-        ...(options.body === undefined ? {} : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }),
+        ...(options.body === undefined
+          ? {}
+          : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }),
         ...options.headers,
       },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
@@ -45,7 +51,9 @@ describe('several nodes behind HAProxy [postgres]', () => {
     try {
       body = text === '' ? undefined : JSON.parse(text);
     } catch {
-      throw new Error(`${method} ${path} answered ${response.status} with non-JSON (from the balancer?): ${text.slice(0, 300)}`);
+      throw new Error(
+        `${method} ${path} answered ${response.status} with non-JSON (from the balancer?): ${text.slice(0, 300)}`,
+      );
     }
     return { status: response.status, node: response.headers.get('x-plugboard-node'), headers: response.headers, body };
   }
@@ -73,8 +81,12 @@ describe('several nodes behind HAProxy [postgres]', () => {
     while (want.some((id) => !seen.has(id))) {
       if (Date.now() > deadline) {
         const missing = want.filter((id) => !seen.has(id));
-        const logs = nodes.filter((node) => missing.includes(node.id)).map((node) => `${node.id}:\n${node.output().slice(-3000)}`);
-        throw new Error(`the balancer sent nothing to ${missing.join(', ')} for ${timeoutMs} ms\nHAProxy:\n${balancer.output().slice(-3000)}\n${logs.join('\n')}`);
+        const logs = nodes
+          .filter((node) => missing.includes(node.id))
+          .map((node) => `${node.id}:\n${node.output().slice(-3000)}`);
+        throw new Error(
+          `the balancer sent nothing to ${missing.join(', ')} for ${timeoutMs} ms\nHAProxy:\n${balancer.output().slice(-3000)}\n${logs.join('\n')}`,
+        );
       }
       // Not call(): until a node is in, HAProxy itself answers 503 with a page of its own.
       const response = await fetch(`${balancer.url}/healthz`);
@@ -95,7 +107,10 @@ describe('several nodes behind HAProxy [postgres]', () => {
     };
     const client = new Client({ name: 'balanced-agent', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${balancer.url}/mcp/default/shop`), { fetch: recording, requestInit: { headers: { authorization: `Bearer ${clientToken}` } } }),
+      new StreamableHTTPClientTransport(new URL(`${balancer.url}/mcp/default/shop`), {
+        fetch: recording,
+        requestInit: { headers: { authorization: `Bearer ${clientToken}` } },
+      }),
     );
     return client;
   }
@@ -125,9 +140,13 @@ describe('several nodes behind HAProxy [postgres]', () => {
     await Promise.all(nodes.map((node) => node.start()));
     // Until each node has passed two health checks the balancer may not send it anything.
     await allServing();
-    const toolset = await call('POST', `${WS}/toolsets`, { body: { name: 'shop', spec: { schema: { type: 'OpenAPI', detail: upstream.document() } } } });
+    const toolset = await call('POST', `${WS}/toolsets`, {
+      body: { name: 'shop', spec: { schema: { type: 'OpenAPI', detail: upstream.document() } } },
+    });
     assert.equal(toolset.status, 201, JSON.stringify(toolset.body));
-    const client = await call('POST', `${WS}/access-clients`, { body: { id: 'agent', name: 'agent', toolsets: ['shop'] } });
+    const client = await call('POST', `${WS}/access-clients`, {
+      body: { id: 'agent', name: 'agent', toolsets: ['shop'] },
+    });
     assert.equal(client.status, 201);
     clientToken = client.body.secret;
     await settled('shop');
@@ -185,13 +204,23 @@ describe('several nodes behind HAProxy [postgres]', () => {
   it('honours on one node the ETag another node gave', async () => {
     const created = await call('POST', `${WS}/connectors`, { body: { id: 'etag-check', name: 'ETag' } });
     const etag = created.headers.get('etag')!;
-    const updated = await call('PATCH', `${WS}/connectors/etag-check`, { body: { name: 'ETag 2' }, headers: { 'if-match': etag } });
+    const updated = await call('PATCH', `${WS}/connectors/etag-check`, {
+      body: { name: 'ETag 2' },
+      headers: { 'if-match': etag },
+    });
     assert.notEqual(updated.node, created.node);
     assert.equal(updated.status, 200);
-    const stale = await call('PATCH', `${WS}/connectors/etag-check`, { body: { name: 'ETag 3' }, headers: { 'if-match': etag } });
+    const stale = await call('PATCH', `${WS}/connectors/etag-check`, {
+      body: { name: 'ETag 3' },
+      headers: { 'if-match': etag },
+    });
     assert.notEqual(stale.node, updated.node);
     assert.equal(stale.status, 412);
-    assert.equal((await call('GET', `${WS}/connectors/etag-check`, { headers: { 'if-none-match': updated.headers.get('etag')! } })).status, 304);
+    assert.equal(
+      (await call('GET', `${WS}/connectors/etag-check`, { headers: { 'if-none-match': updated.headers.get('etag')! } }))
+        .status,
+      304,
+    );
   });
 
   it('admits no more than the rate limit (+ burst) per principal across all nodes together', async () => {
@@ -213,7 +242,10 @@ describe('several nodes behind HAProxy [postgres]', () => {
     await Promise.all([reader(), reader(), reader(), reader()]);
     const seconds = (Date.now() - started) / 1000;
     assert.equal(nodesSeen.size, 3, `${[...nodesSeen].join()}\nHAProxy:\n${balancer.output().slice(-2000)}`);
-    assert.ok(admitted <= Math.ceil(READS_PER_SECOND * seconds) + READ_BURST + 1, `admitted ${admitted} in ${seconds} s`);
+    assert.ok(
+      admitted <= Math.ceil(READS_PER_SECOND * seconds) + READ_BURST + 1,
+      `admitted ${admitted} in ${seconds} s`,
+    );
     assert.ok(admitted >= 1, 'nothing was admitted');
     // The budget refills: after a pause the principal is admitted again (a lower bound on `admitted` would
     // measure how fast a loaded machine sends requests, not the limiter).
@@ -225,7 +257,10 @@ describe('several nodes behind HAProxy [postgres]', () => {
     const before = await call('GET', `${WS}/toolsets/shop`);
     const doc = JSON.parse(upstream.document());
     doc.info.version = '2.0.0';
-    const patched = await call('PATCH', `${WS}/toolsets/shop`, { body: { spec: { schema: { type: 'OpenAPI', detail: JSON.stringify(doc) } } }, headers: { 'if-match': before.headers.get('etag')! } });
+    const patched = await call('PATCH', `${WS}/toolsets/shop`, {
+      body: { spec: { schema: { type: 'OpenAPI', detail: JSON.stringify(doc) } } },
+      headers: { 'if-match': before.headers.get('etag')! },
+    });
     assert.equal(patched.status, 200);
     assert.equal(patched.body.generation, before.body.generation + 1);
     const after = await settled('shop');
@@ -233,10 +268,17 @@ describe('several nodes behind HAProxy [postgres]', () => {
     await new Promise((resolve) => setTimeout(resolve, 800));
     const final = await call('GET', `${WS}/toolsets/shop`);
     assert.equal(final.body.status.observedGeneration, patched.body.generation);
-    assert.equal(final.headers.get('etag'), after === undefined ? null : (await call('GET', `${WS}/toolsets/shop`)).headers.get('etag'));
+    assert.equal(
+      final.headers.get('etag'),
+      after === undefined ? null : (await call('GET', `${WS}/toolsets/shop`)).headers.get('etag'),
+    );
     // One revision for the change, one for the one status write.
     const revision = (etag: string | null) => Number(/"(\d+)/.exec(etag ?? '')?.[1] ?? NaN);
-    assert.equal(revision(final.headers.get('etag')), revision(patched.headers.get('etag')) + 1, `${patched.headers.get('etag')} → ${final.headers.get('etag')}`);
+    assert.equal(
+      revision(final.headers.get('etag')),
+      revision(patched.headers.get('etag')) + 1,
+      `${patched.headers.get('etag')} → ${final.headers.get('etag')}`,
+    );
   });
 
   interface LoadStats {
@@ -266,8 +308,12 @@ describe('several nodes behind HAProxy [postgres]', () => {
     const writer = async (id: string) => {
       for (let n = 1; running; n++) {
         try {
-          const reply = await call('PATCH', `${WS}/connectors/${id}`, { body: { description: `seq ${n}` }, headers: { 'if-match': etags.get(id)! } });
-          if (reply.status !== 200) throw new Error(`${reply.status} from ${reply.node}: ${JSON.stringify(reply.body)}`);
+          const reply = await call('PATCH', `${WS}/connectors/${id}`, {
+            body: { description: `seq ${n}` },
+            headers: { 'if-match': etags.get(id)! },
+          });
+          if (reply.status !== 200)
+            throw new Error(`${reply.status} from ${reply.node}: ${JSON.stringify(reply.body)}`);
           etags.set(id, reply.headers.get('etag')!);
           stats.acknowledged.set(id, n);
           stats.writes++;
@@ -293,7 +339,8 @@ describe('several nodes behind HAProxy [postgres]', () => {
         const value = randomUUID();
         try {
           const result = await client.callTool({ name: 'echo', arguments: { value } });
-          if ((result.structuredContent as { value?: string } | undefined)?.value !== value) throw new Error(`wrong reply ${JSON.stringify(result)}`);
+          if ((result.structuredContent as { value?: string } | undefined)?.value !== value)
+            throw new Error(`wrong reply ${JSON.stringify(result)}`);
           stats.calls++;
         } catch (error) {
           stats.failures.push(`call: ${(error as Error).message}`);
@@ -350,7 +397,9 @@ describe('several nodes behind HAProxy [postgres]', () => {
   });
 
   it('refuses a rotated access-client secret on every node once its grace period is over', async () => {
-    const issued = await call('POST', `${WS}/access-clients`, { body: { id: 'rotating', name: 'rotating', toolsets: ['shop'] } });
+    const issued = await call('POST', `${WS}/access-clients`, {
+      body: { id: 'rotating', name: 'rotating', toolsets: ['shop'] },
+    });
     const old: string = issued.body.secret;
     const rotated = await call('POST', `${WS}/access-clients/rotating/secrets`, { body: { gracePeriodSeconds: 1 } });
     assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
@@ -358,7 +407,12 @@ describe('several nodes behind HAProxy [postgres]', () => {
       fetch(`${node.url}/mcp/default/shop`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+        }),
       }).then((r) => r.status);
     for (const node of nodes) assert.equal(await ping(node, old), 200, `${node.id} during the grace period`);
     await new Promise((resolve) => setTimeout(resolve, 1300));

@@ -74,7 +74,9 @@ describe('rate limits shared through Redis', () => {
     const { url } = redis;
     await redis.close();
     apps.push(await startTestApp('postgres', { env: { ...limits(10, 5), REDIS_URL: url } }));
-    second = await createApp(loadConfig({ ...apps[0]!.store.env, ...limits(10, 5), REDIS_URL: url, PLUGBOARD_ADMIN_KEY: OWNER_KEY }));
+    second = await createApp(
+      loadConfig({ ...apps[0]!.store.env, ...limits(10, 5), REDIS_URL: url, PLUGBOARD_ADMIN_KEY: OWNER_KEY }),
+    );
   });
   after(async () => {
     await second?.close();

@@ -22,16 +22,25 @@ function walkthroughBlocks(markdown: string): string[] {
 async function waitUntilReady(base: string, output: { stdout: string; stderr: string }): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`plugboard did not get ready:\n${output.stdout}\n${output.stderr}`);
 }
 
-function runShell(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runShell(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const shell = spawn('sh', ['-c', script], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+    const shell = spawn('sh', ['-c', script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    });
     let stdout = '';
     let stderr = '';
     shell.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -65,7 +74,11 @@ describe('the README walkthrough', () => {
     });
     upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
     pb = `http://127.0.0.1:${port}`;
-    server = startCli(['serve'], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, PLUGBOARD_ADMIN_KEY: OWNER_KEY, LOG_LEVEL: 'warn' }, 120_000);
+    server = startCli(
+      ['serve'],
+      { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, PLUGBOARD_ADMIN_KEY: OWNER_KEY, LOG_LEVEL: 'warn' },
+      120_000,
+    );
     await waitUntilReady(pb, server.output);
   });
 
@@ -82,13 +95,20 @@ describe('the README walkthrough', () => {
     assert.ok(blocks.length >= 4, `found ${blocks.length} walkthrough blocks`);
   });
 
-  it('runs as written in one POSIX shell, and the tool call returns the upstream\'s notes', async () => {
+  it("runs as written in one POSIX shell, and the tool call returns the upstream's notes", async () => {
     const script = ['set -eu', ...blocks].join('\n');
     const run = await runShell(script, { PB: pb, UPSTREAM: upstreamUrl, KEY: OWNER_KEY });
     assert.equal(run.code, 0, `the walkthrough failed:\n${run.stdout}\n${run.stderr}`);
     const lines = run.stdout.trim().split('\n');
-    assert.deepEqual(JSON.parse(lines.at(-1)!).map((n: { text: string }) => n.text), ['Welcome to plugboard', 'Water the plants']);
-    assert.ok(lines.some((l) => l.startsWith(`${pb}/mcp/default/notes pbac_`)), 'the toolset gives its MCP URL on this server, the client its token');
-    for (const tool of ['listNotes', 'createNote', 'getNote', 'deleteNote']) assert.match(run.stdout, new RegExp(`"name":"${tool}"`));
+    assert.deepEqual(
+      JSON.parse(lines.at(-1)!).map((n: { text: string }) => n.text),
+      ['Welcome to plugboard', 'Water the plants'],
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith(`${pb}/mcp/default/notes pbac_`)),
+      'the toolset gives its MCP URL on this server, the client its token',
+    );
+    for (const tool of ['listNotes', 'createNote', 'getNote', 'deleteNote'])
+      assert.match(run.stdout, new RegExp(`"name":"${tool}"`));
   });
 });

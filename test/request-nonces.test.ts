@@ -29,7 +29,10 @@ for (const engine of ENGINES) {
         const first = createNonceService({ writer: createWriter(app.db), clock });
         const other = createNonceService({ writer: createWriter(second), clock });
         const nonce = randomUUID();
-        const claims = await Promise.all([first.claim('alibaba:key', nonce, 60_000), other.claim('alibaba:key', nonce, 60_000)]);
+        const claims = await Promise.all([
+          first.claim('alibaba:key', nonce, 60_000),
+          other.claim('alibaba:key', nonce, 60_000),
+        ]);
         assert.deepEqual(claims.sort(), [false, true]);
         assert.equal(await other.claim('alibaba:other-key', nonce, 60_000), true, 'nonces are scoped per key');
       } finally {

@@ -36,7 +36,11 @@ for (const engine of ENGINES) {
     let app: TestApp;
     before(async () => {
       app = await startTestApp(engine);
-      for (let i = 0; i < 10; i++) assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id: `c${i}`, name: `C${i}` } })).status, 201);
+      for (let i = 0; i < 10; i++)
+        assert.equal(
+          (await app.call('POST', `${WS}/connectors`, { body: { id: `c${i}`, name: `C${i}` } })).status,
+          201,
+        );
     });
     after(async () => {
       await app?.stop();
@@ -45,23 +49,42 @@ for (const engine of ENGINES) {
     const auditOf = async (id: string) => {
       const reply = await app.call('GET', `${WS}/audit?resourceType=connector&resourceId=${id}&limit=200`);
       assert.equal(reply.status, 200, reply.text);
-      return (reply.body.items as { action: string; fromRevision: number; toRevision: number }[]).filter((e) => e.action === 'connector:update');
+      return (reply.body.items as { action: string; fromRevision: number; toRevision: number }[]).filter(
+        (e) => e.action === 'connector:update',
+      );
     };
 
     it('applies every PUT of one connector, one after another: no update is lost', async () => {
       const replies = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => app.call('PUT', `${WS}/connectors/c0`, { body: { name: 'C0', description: `d${i}` }, headers: { 'if-match': '*' } })),
+        Array.from({ length: 30 }, (_, i) =>
+          app.call('PUT', `${WS}/connectors/c0`, {
+            body: { name: 'C0', description: `d${i}` },
+            headers: { 'if-match': '*' },
+          }),
+        ),
       );
       assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.text).join('\n'));
       const revisions = replies.map((r) => r.body.revision as number).sort((a, b) => a - b);
-      assert.deepEqual(revisions, Array.from({ length: 30 }, (_, i) => i + 2), 'each answer has a revision of its own');
+      assert.deepEqual(
+        revisions,
+        Array.from({ length: 30 }, (_, i) => i + 2),
+        'each answer has a revision of its own',
+      );
       assert.equal(new Set(replies.map((r) => r.headers.etag)).size, 30);
       const stored = await app.call('GET', `${WS}/connectors/c0`);
       assert.equal(stored.body.revision, 31);
-      assert.equal(stored.body.description, replies.find((r) => r.body.revision === 31)!.body.description, 'the last one applied is the one stored');
+      assert.equal(
+        stored.body.description,
+        replies.find((r) => r.body.revision === 31)!.body.description,
+        'the last one applied is the one stored',
+      );
       const events = await auditOf('c0');
       assert.equal(events.length, 30);
-      assert.deepEqual(events.map((e) => e.fromRevision), Array.from({ length: 30 }, (_, i) => 30 - i), 'newest first: audit ids follow the revisions');
+      assert.deepEqual(
+        events.map((e) => e.fromRevision),
+        Array.from({ length: 30 }, (_, i) => 30 - i),
+        'newest first: audit ids follow the revisions',
+      );
       for (const event of events) assert.equal(event.toRevision, event.fromRevision + 1);
     });
 
@@ -69,7 +92,10 @@ for (const engine of ENGINES) {
       const current = await app.call('GET', `${WS}/connectors/c1`);
       const replies = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          app.call('PUT', `${WS}/connectors/c1`, { body: { name: 'C1', description: `race ${i}` }, headers: { 'if-match': current.headers.etag as string } }),
+          app.call('PUT', `${WS}/connectors/c1`, {
+            body: { name: 'C1', description: `race ${i}` },
+            headers: { 'if-match': current.headers.etag as string },
+          }),
         ),
       );
       assert.equal(replies.filter((r) => r.status === 200).length, 1, replies.map((r) => r.status).join());
@@ -81,20 +107,37 @@ for (const engine of ENGINES) {
     it('answers each request of a mixed batch for itself: changes, misses, stale ETags, no-ops and PATCHes', async () => {
       const before = await Promise.all([2, 3, 4, 5].map((i) => app.call('GET', `${WS}/connectors/c${i}`)));
       const replies = await Promise.all([
-        app.call('PUT', `${WS}/connectors/c2`, { body: { name: 'C2 renamed' }, headers: { 'if-match': before[0]!.headers.etag as string } }),
+        app.call('PUT', `${WS}/connectors/c2`, {
+          body: { name: 'C2 renamed' },
+          headers: { 'if-match': before[0]!.headers.etag as string },
+        }),
         app.call('PUT', `${WS}/connectors/missing`, { body: { name: 'nobody' } }),
         app.call('PUT', `${WS}/connectors/c3`, { body: { name: 'C3' }, headers: { 'if-match': '"999"' } }),
         app.call('PUT', `${WS}/connectors/c4`, { body: { name: 'C4' } }),
-        app.call('PATCH', `${WS}/connectors/c5`, { body: { description: 'patched', connectionVariables: [{ name: 'region', value: 'eu' }] } }),
+        app.call('PATCH', `${WS}/connectors/c5`, {
+          body: { description: 'patched', connectionVariables: [{ name: 'region', value: 'eu' }] },
+        }),
         app.call('PUT', `${WS}/connectors/c6`, { body: { name: 'C6', description: 'six' } }),
       ]);
-      assert.deepEqual(replies.map((r) => r.status), [200, 404, 412, 200, 200, 200], replies.map((r) => r.text).join('\n'));
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [200, 404, 412, 200, 200, 200],
+        replies.map((r) => r.text).join('\n'),
+      );
       assert.equal(replies[0]!.body.name, 'C2 renamed');
       assert.equal(replies[0]!.body.revision, before[0]!.body.revision + 1);
-      assert.equal(replies[3]!.body.revision, before[2]!.body.revision, 'a PUT that changes nothing keeps the revision');
+      assert.equal(
+        replies[3]!.body.revision,
+        before[2]!.body.revision,
+        'a PUT that changes nothing keeps the revision',
+      );
       assert.equal((await auditOf('c4')).length, 0, 'and writes no audit row');
       assert.deepEqual(replies[4]!.body.connectionVariables, [{ name: 'region', value: 'eu' }]);
-      assert.equal((await app.call('GET', `${WS}/connectors/c3`)).body.revision, before[1]!.body.revision, 'the stale one changed nothing');
+      assert.equal(
+        (await app.call('GET', `${WS}/connectors/c3`)).body.revision,
+        before[1]!.body.revision,
+        'the stale one changed nothing',
+      );
       assert.equal((await app.call('GET', `${WS}/connectors/c6`)).body.description, 'six');
     });
 
@@ -119,16 +162,33 @@ for (const engine of ENGINES) {
               };
             },
           });
-        const together = await Promise.allSettled([rename('c7', 'seven'), rename('c8', 'eight'), rename('nope', 'x'), rename('c9', 'nine')]);
-        assert.deepEqual(together.map((s) => s.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+        const together = await Promise.allSettled([
+          rename('c7', 'seven'),
+          rename('c8', 'eight'),
+          rename('nope', 'x'),
+          rename('c9', 'nine'),
+        ]);
+        assert.deepEqual(
+          together.map((s) => s.status),
+          ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+        );
         assert.equal(transactions, 1, 'one transaction for the batch');
 
         transactions = 0;
-        const failing = await Promise.allSettled([rename('c7', 'seven again'), rename('c8', 'eight again', true), rename('c9', 'nine again')]);
-        assert.deepEqual(failing.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+        const failing = await Promise.allSettled([
+          rename('c7', 'seven again'),
+          rename('c8', 'eight again', true),
+          rename('c9', 'nine again'),
+        ]);
+        assert.deepEqual(
+          failing.map((s) => s.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
         assert.equal((failing[1] as PromiseRejectedResult).reason.message, 'after failed');
         assert.equal(transactions, 4, 'the batch, then each change alone');
-        const names = await Promise.all(['c7', 'c8', 'c9'].map(async (id) => (await app.call('GET', `${WS}/connectors/${id}`)).body.name));
+        const names = await Promise.all(
+          ['c7', 'c8', 'c9'].map(async (id) => (await app.call('GET', `${WS}/connectors/${id}`)).body.name),
+        );
         assert.deepEqual(names, ['seven again', 'eight', 'nine again']);
       });
 
@@ -139,7 +199,9 @@ for (const engine of ENGINES) {
           assert.equal(created.status, 201, created.text);
         }
         const jsonColumns = () =>
-          sql<object>`select tags, auth_scheme_configs, connection_variables, versions from connectors where workspace_id = 'default' and id = 'o1'`.execute(app.db.kysely);
+          sql<object>`select tags, auth_scheme_configs, connection_variables, versions from connectors where workspace_id = 'default' and id = 'o1'`.execute(
+            app.db.kysely,
+          );
         const insertedJson = (await jsonColumns()).rows[0];
         let transactions = 0;
         const write: Writer['write'] = (work) => {
@@ -169,9 +231,16 @@ for (const engine of ENGINES) {
             key: connectorKey('default', id),
             apply: (current) => {
               if (!current) throw new Error(`no ${id}`);
-              if (atRevision !== undefined && current.revision !== atRevision) throw new Error(`${id} is at revision ${current.revision}`);
+              if (atRevision !== undefined && current.revision !== atRevision)
+                throw new Error(`${id} is at revision ${current.revision}`);
               // New objects for the JSON columns, equal to the stored ones: they travel in the batch's JSON again.
-              const next = { ...current, name, tags: structuredClone(current.tags), connectionVariables: structuredClone(current.connectionVariables), revision: current.revision + 1 };
+              const next = {
+                ...current,
+                name,
+                tags: structuredClone(current.tags),
+                connectionVariables: structuredClone(current.connectionVariables),
+                revision: current.revision + 1,
+              };
               const audit = {
                 at: new Date().toISOString(),
                 principalId: 'test',
@@ -187,26 +256,46 @@ for (const engine of ENGINES) {
               return { next, audit, result: next.revision };
             },
           });
-        const stored = async (id: string) => (await app.call('GET', `${WS}/connectors/${id}`)).body as { name: string; description: string; revision: number };
+        const stored = async (id: string) =>
+          (await app.call('GET', `${WS}/connectors/${id}`)).body as {
+            name: string;
+            description: string;
+            revision: number;
+          };
         const audits = async (id: string) => (await auditOf(id)).length;
 
         const together = await Promise.allSettled([rename('o1', 'one'), rename('o2', 'two'), rename('nope', 'x')]);
-        assert.deepEqual(together.map((s) => s.status), ['fulfilled', 'fulfilled', 'rejected']);
+        assert.deepEqual(
+          together.map((s) => s.status),
+          ['fulfilled', 'fulfilled', 'rejected'],
+        );
         assert.equal(transactions, 0, 'no transaction');
         assert.equal(counted.statements, 2, 'one read, one write with its audit rows');
         assert.deepEqual([(await stored('o1')).name, (await stored('o2')).name], ['one', 'two']);
         assert.deepEqual([await audits('o1'), await audits('o2')], [1, 1]);
-        assert.deepEqual((await jsonColumns()).rows[0], insertedJson, 'JSON columns stored as the same text as an INSERT stores them');
+        assert.deepEqual(
+          (await jsonColumns()).rows[0],
+          insertedJson,
+          'JSON columns stored as the same text as an INSERT stores them',
+        );
 
         const before = await stored('o2');
-        meanwhile = () => sql`update connectors set description = 'moved', revision = revision + 1 where workspace_id = 'default' and id = 'o2'`.execute(app.db.kysely);
+        meanwhile = () =>
+          sql`update connectors set description = 'moved', revision = revision + 1 where workspace_id = 'default' and id = 'o2'`.execute(
+            app.db.kysely,
+          );
         transactions = 0;
         counted.statements = 0;
         const [o2, o3] = await Promise.all([rename('o2', 'two again'), rename('o3', 'three')]);
         assert.equal(transactions, 1, 'the moved row, under its lock');
         assert.equal(counted.statements, 2, 'the others as before');
         assert.equal(o2, before.revision + 2, 'applied to the row the other writer left');
-        assert.deepEqual(await stored('o2'), { ...(await stored('o2')), name: 'two again', description: 'moved', revision: before.revision + 2 });
+        assert.deepEqual(await stored('o2'), {
+          ...(await stored('o2')),
+          name: 'two again',
+          description: 'moved',
+          revision: before.revision + 2,
+        });
         assert.equal(await audits('o2'), 2, 'one audit row per change: none for the write that did not land');
         assert.equal(o3, (await stored('o3')).revision);
         assert.equal((await stored('o3')).name, 'three');
@@ -218,28 +307,50 @@ for (const engine of ENGINES) {
         assert.deepEqual([counted.statements, transactions], [1, 0], 'one statement for a row it wrote last');
 
         // A remembered row another writer moved: a change that fails on the old copy is tried on the stored row.
-        await sql`update connectors set description = 'moved again', revision = revision + 1 where workspace_id = 'default' and id = 'o1'`.execute(app.db.kysely);
+        await sql`update connectors set description = 'moved again', revision = revision + 1 where workspace_id = 'default' and id = 'o1'`.execute(
+          app.db.kysely,
+        );
         const moved = (await stored('o1')).revision;
         assert.equal(await rename('o1', 'one, moved', moved), moved + 1);
         assert.deepEqual([(await stored('o1')).name, (await stored('o1')).description], ['one, moved', 'moved again']);
-        await assert.rejects(rename('o1', 'stale', moved), /o1 is at revision/, 'and a change that fails on the stored row fails');
+        await assert.rejects(
+          rename('o1', 'stale', moved),
+          /o1 is at revision/,
+          'and a change that fails on the stored row fails',
+        );
 
         // Deleted and created again under its id, at the revision the batcher remembers: not written over.
         const remembered = await stored('o3');
         assert.equal((await app.call('DELETE', `${WS}/connectors/o3`)).status, 204);
-        assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id: 'o3', name: 'o3', description: 'second life' } })).status, 201);
+        assert.equal(
+          (await app.call('POST', `${WS}/connectors`, { body: { id: 'o3', name: 'o3', description: 'second life' } }))
+            .status,
+          201,
+        );
         while ((await stored('o3')).revision < remembered.revision) {
-          assert.equal((await app.call('PUT', `${WS}/connectors/o3`, { body: { name: 'o3', description: 'second life', tags: { n: [String(Math.random())] } } })).status, 200);
+          assert.equal(
+            (
+              await app.call('PUT', `${WS}/connectors/o3`, {
+                body: { name: 'o3', description: 'second life', tags: { n: [String(Math.random())] } },
+              })
+            ).status,
+            200,
+          );
         }
         assert.equal((await stored('o3')).revision, remembered.revision);
         assert.equal(await rename('o3', 'three, again'), remembered.revision + 1);
-        const reborn = (await app.call('GET', `${WS}/connectors/o3`)).body as { name: string; description: string; createdAt: string };
+        const reborn = (await app.call('GET', `${WS}/connectors/o3`)).body as {
+          name: string;
+          description: string;
+          createdAt: string;
+        };
         assert.deepEqual([reborn.name, reborn.description], ['three, again', 'second life']);
         assert.notEqual(reborn.createdAt, (remembered as unknown as { createdAt: string }).createdAt);
       });
 
       it('reads the row of a change while it waits for a batch, and answers from that read only the changes that arrived before it', async () => {
-        for (const id of ['w1', 'w2', 'w3', 'w4']) assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id, name: id } })).status, 201);
+        for (const id of ['w1', 'w2', 'w3', 'w4'])
+          assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id, name: id } })).status, 201);
         const base = connectorRows('postgres');
         const idOf = (key: string) => key.split('\u0000')[1]!;
         /** Reads of these ids wait for the promise: the batch that made them holds the only batch slot. */
@@ -277,18 +388,30 @@ for (const engine of ENGINES) {
             key: connectorKey('default', id),
             apply: (current) => {
               if (!current) throw new Error(`no ${id}`);
-              if (atRevision !== undefined && current.revision !== atRevision) throw new Error(`${id} is at revision ${current.revision}`);
+              if (atRevision !== undefined && current.revision !== atRevision)
+                throw new Error(`${id} is at revision ${current.revision}`);
               if (current.description === description) return { result: current.revision };
               const next = { ...current, description, revision: current.revision + 1 };
               return { next, result: next.revision };
             },
           });
         const tick = () => new Promise((resolve) => setImmediate(resolve));
-        const revisionOf = async (id: string) => (await app.call('GET', `${WS}/connectors/${id}`)).body.revision as number;
-        const [w1, w2, w3, w4] = (await Promise.all(['w1', 'w2', 'w3', 'w4'].map(revisionOf))) as [number, number, number, number];
+        const revisionOf = async (id: string) =>
+          (await app.call('GET', `${WS}/connectors/${id}`)).body.revision as number;
+        const [w1, w2, w3, w4] = (await Promise.all(['w1', 'w2', 'w3', 'w4'].map(revisionOf))) as [
+          number,
+          number,
+          number,
+          number,
+        ];
         /** Waits for the read of `id`, which must come while the slot is held. */
         const readWhileHeld = (read: Promise<void>, id: string) =>
-          Promise.race([read, new Promise((_, reject) => setTimeout(() => reject(new Error(`${id} was not read while its change waited`)), 5000).unref())]);
+          Promise.race([
+            read,
+            new Promise((_, reject) =>
+              setTimeout(() => reject(new Error(`${id} was not read while its change waited`)), 5000).unref(),
+            ),
+          ]);
 
         // w1 takes the only batch slot and holds it; a change of w2 that arrives meanwhile has its row read while it waits,
         // and, as it changes nothing, is answered from that read.
@@ -313,7 +436,9 @@ for (const engine of ENGINES) {
         const w4Read = wasRead('w4');
         const before = describe('w4', null);
         await readWhileHeld(w4Read, 'w4');
-        await sql`update connectors set name = 'moved', revision = revision + 1 where workspace_id = 'default' and id = 'w4'`.execute(app.db.kysely);
+        await sql`update connectors set name = 'moved', revision = revision + 1 where workspace_id = 'default' and id = 'w4'`.execute(
+          app.db.kysely,
+        );
         const after = describe('w4', 'after the move', w4 + 1);
         release();
         assert.equal(await third, w3 + 1);
@@ -325,12 +450,21 @@ for (const engine of ENGINES) {
 
       it('remembers at most `rememberedRows` rows, forgetting the least recently used first', async () => {
         const ids = Array.from({ length: 12 }, (_, i) => `lru${i}`);
-        for (const id of ids) assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id, name: id } })).status, 201);
+        for (const id of ids)
+          assert.equal((await app.call('POST', `${WS}/connectors`, { body: { id, name: id } })).status, 201);
         const counted = countingStatements(app.db.kysely);
-        const change = createRowChangeBatcher((work) => app.db.kysely.transaction().execute(work), { maxBatch: 64, inFlight: 1, direct: counted.direct, rememberedRows: 10 });
+        const change = createRowChangeBatcher((work) => app.db.kysely.transaction().execute(work), {
+          maxBatch: 64,
+          inFlight: 1,
+          direct: counted.direct,
+          rememberedRows: 10,
+        });
         const rows = connectorRows('postgres');
         const rename = (id: string, name: string) =>
-          change(rows, { key: connectorKey('default', id), apply: (current) => ({ next: { ...current!, name, revision: current!.revision + 1 }, result: name }) });
+          change(rows, {
+            key: connectorKey('default', id),
+            apply: (current) => ({ next: { ...current!, name, revision: current!.revision + 1 }, result: name }),
+          });
         const costOf = async (id: string, name: string) => {
           counted.statements = 0;
           assert.equal(await rename(id, name), name);
@@ -344,7 +478,9 @@ for (const engine of ENGINES) {
         assert.equal(await costOf('lru3', 'again'), 1);
         assert.equal(await costOf('lru1', 'again'), 2, 'forgotten');
         assert.deepEqual(
-          (await Promise.all(ids.map(async (id) => (await app.call('GET', `${WS}/connectors/${id}`)).body.name))).filter((name) => name.startsWith('again')).length,
+          (
+            await Promise.all(ids.map(async (id) => (await app.call('GET', `${WS}/connectors/${id}`)).body.name))
+          ).filter((name) => name.startsWith('again')).length,
           3,
         );
       });
@@ -352,15 +488,31 @@ for (const engine of ENGINES) {
       it('sends the batch statements as statements each connection prepares once', async () => {
         const db = openDb({ engine: 'postgres', location: app.store.env.DATABASE_URL!, poolSize: 1 });
         try {
-          const change = createRowChangeBatcher((work) => db.kysely.transaction().execute(work), { maxBatch: 64, inFlight: 1, direct: db.kysely });
+          const change = createRowChangeBatcher((work) => db.kysely.transaction().execute(work), {
+            maxBatch: 64,
+            inFlight: 1,
+            direct: db.kysely,
+          });
           const rows = connectorRows('postgres');
           const rename = (id: string, name: string) =>
-            change(rows, { key: connectorKey('default', id), apply: (current) => ({ next: { ...current!, name, revision: current!.revision + 1 }, result: name }) });
+            change(rows, {
+              key: connectorKey('default', id),
+              apply: (current) => ({ next: { ...current!, name, revision: current!.revision + 1 }, result: name }),
+            });
           const jsonOf = async (id: string) =>
-            (await sql<object>`select tags, auth_scheme_configs, connection_variables, versions from connectors where workspace_id = 'default' and id = ${id}`.execute(db.kysely)).rows[0];
+            (
+              await sql<object>`select tags, auth_scheme_configs, connection_variables, versions from connectors where workspace_id = 'default' and id = ${id}`.execute(
+                db.kysely,
+              )
+            ).rows[0];
           const before = await jsonOf('c5');
           const prepared = async () =>
-            (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements order by name`.execute(db.kysely)).rows;
+            (
+              await sql<{
+                name: string;
+                statement: string;
+              }>`select name, statement from pg_prepared_statements order by name`.execute(db.kysely)
+            ).rows;
           assert.deepEqual(await prepared(), []);
           await Promise.all([rename('c5', 'five'), rename('c6', 'six')]);
           const once = await prepared();
@@ -369,8 +521,18 @@ for (const engine of ENGINES) {
           assert.match(once.map((p) => p.statement).join('\n'), /with "written" as \(update "connectors"/);
           await Promise.all([rename('c5', 'five again'), rename('c6', 'six again')]);
           assert.deepEqual(await prepared(), once, 'the same statements, not prepared again');
-          assert.deepEqual([(await app.call('GET', `${WS}/connectors/c5`)).body.name, (await app.call('GET', `${WS}/connectors/c6`)).body.name], ['five again', 'six again']);
-          assert.deepEqual(await jsonOf('c5'), before, 'JSON columns the change kept (the objects read) keep their stored text');
+          assert.deepEqual(
+            [
+              (await app.call('GET', `${WS}/connectors/c5`)).body.name,
+              (await app.call('GET', `${WS}/connectors/c6`)).body.name,
+            ],
+            ['five again', 'six again'],
+          );
+          assert.deepEqual(
+            await jsonOf('c5'),
+            before,
+            'JSON columns the change kept (the objects read) keep their stored text',
+          );
         } finally {
           await db.close();
         }
@@ -394,11 +556,17 @@ for (const engine of ENGINES) {
             await sql`select 1 from connectors where workspace_id = 'default' and id = ${first} for update`.execute(tx);
             if (++holding === 2) bothHold();
             await deadlocked;
-            await sql`update connectors set description = ${`set by ${index}`} where workspace_id = 'default' and id = ${second}`.execute(tx);
+            await sql`update connectors set description = ${`set by ${index}`} where workspace_id = 'default' and id = ${second}`.execute(
+              tx,
+            );
             return index;
           });
         assert.deepEqual(await Promise.all([unit(0, 'c7', 'c8'), unit(1, 'c8', 'c7')]), [0, 1]);
-        assert.equal(attempts[0]! + attempts[1]!, 3, `attempts: ${attempts.join()}; one of the two was failed and ran again`);
+        assert.equal(
+          attempts[0]! + attempts[1]!,
+          3,
+          `attempts: ${attempts.join()}; one of the two was failed and ran again`,
+        );
       });
     }
   });

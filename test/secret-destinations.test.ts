@@ -63,14 +63,27 @@ async function listen(): Promise<Listener> {
 
 /** The connection types with a secret, each stored pointing at a closed port, and how to move it. */
 const CASES = [
-  { type: 'mysql', content: { host: '127.0.0.1', port: 9, username: 'app', password: OWNER_SECRET, database: 'shop' }, secret: '/content/password' },
-  { type: 'postgresql', content: { host: '127.0.0.1', port: 9, username: 'app', password: OWNER_SECRET }, secret: '/content/password' },
+  {
+    type: 'mysql',
+    content: { host: '127.0.0.1', port: 9, username: 'app', password: OWNER_SECRET, database: 'shop' },
+    secret: '/content/password',
+  },
+  {
+    type: 'postgresql',
+    content: { host: '127.0.0.1', port: 9, username: 'app', password: OWNER_SECRET },
+    secret: '/content/password',
+  },
   { type: 'redis', content: { host: '127.0.0.1', port: 9, password: OWNER_SECRET }, secret: '/content/password' },
   { type: 'redis', content: { host: '127.0.0.1', port: 9, auth: OWNER_SECRET }, secret: '/content/auth' },
-  { type: 'http', content: { url: 'http://127.0.0.1:9/v1', bearerToken: OWNER_SECRET }, secret: '/content/bearerToken' },
+  {
+    type: 'http',
+    content: { url: 'http://127.0.0.1:9/v1', bearerToken: OWNER_SECRET },
+    secret: '/content/bearerToken',
+  },
 ] as const;
 
-const moveTo = (type: string, listener: Listener) => (type === 'http' ? { url: `${listener.url}/v1` } : { host: '127.0.0.1', port: listener.port });
+const moveTo = (type: string, listener: Listener) =>
+  type === 'http' ? { url: `${listener.url}/v1` } : { host: '127.0.0.1', port: listener.port };
 
 function assertRetargetRefused(reply: Reply, fields: readonly string[]): void {
   assert.equal(reply.status, 400, reply.text);
@@ -99,10 +112,13 @@ for (const engine of ENGINES) {
       return reply.body;
     };
     const rawContent = async (id: number) =>
-      (await app.db.kysely.selectFrom('connections').select('content').where('id', '=', id).executeTakeFirstOrThrow()).content;
+      (await app.db.kysely.selectFrom('connections').select('content').where('id', '=', id).executeTakeFirstOrThrow())
+        .content;
 
     before(async () => {
-      app = await startTestApp(engine, { env: { CONNECTION_TEST_TIMEOUT_MS: '1500', RECONCILE_INTERVAL_MS: '3600000' } });
+      app = await startTestApp(engine, {
+        env: { CONNECTION_TEST_TIMEOUT_MS: '1500', RECONCILE_INTERVAL_MS: '3600000' },
+      });
       editor = await keyOf('editor');
       viewer = await keyOf('viewer');
       listener = await listen();
@@ -119,16 +135,30 @@ for (const engine of ENGINES) {
           const url = `${CONNECTIONS}/${created.id}`;
           const moved = moveTo(type, listener);
           // The host stays 127.0.0.1: only the port (or the url) moves.
-          const movedFields = Object.keys(moved).filter((k) => k !== 'host').map((k) => `/content/${k}`);
+          const movedFields = Object.keys(moved)
+            .filter((k) => k !== 'host')
+            .map((k) => `/content/${k}`);
           const stored = await rawContent(created.id);
           listener.connections = 0;
           listener.received = '';
           // PATCH: the omitted secret is kept.
-          assertRetargetRefused(await app.call('PATCH', url, { key: editor, body: { content: moved } }), [...movedFields, secret]);
-          assertRetargetRefused(await app.call('PATCH', `${url}?test=true`, { key: editor, body: { content: moved } }), [secret]);
+          assertRetargetRefused(await app.call('PATCH', url, { key: editor, body: { content: moved } }), [
+            ...movedFields,
+            secret,
+          ]);
+          assertRetargetRefused(
+            await app.call('PATCH', `${url}?test=true`, { key: editor, body: { content: moved } }),
+            [secret],
+          );
           // PUT: the secret written back as the mask, as a GET shows it.
           const shown = (await app.call('GET', url, { key: editor })).body;
-          assertRetargetRefused(await app.call('PUT', url, { key: editor, body: { name: shown.name, type, content: { ...shown.content, ...moved } } }), [secret]);
+          assertRetargetRefused(
+            await app.call('PUT', url, {
+              key: editor,
+              body: { name: shown.name, type, content: { ...shown.content, ...moved } },
+            }),
+            [secret],
+          );
           const tested = await app.call('POST', `${url}/test`, { key: editor });
           assert.equal(tested.status, 200, tested.text);
           assert.equal(listener.connections, 0, 'the listener saw no connection');
@@ -137,7 +167,10 @@ for (const engine of ENGINES) {
 
           // Entering the secret again along with the new destination is allowed, and does reach it.
           const key = secret.split('/').pop()!;
-          const entered = await app.call('PATCH', url, { key: editor, body: { content: { ...moved, [key]: 'the-editors-own' } } });
+          const entered = await app.call('PATCH', url, {
+            key: editor,
+            body: { content: { ...moved, [key]: 'the-editors-own' } },
+          });
           assert.equal(entered.status, 200, entered.text);
           await app.call('POST', `${url}/test`, { key: editor });
           assert.ok(listener.connections > 0, 'the listener is reachable: the refusals above were not an accident');
@@ -145,7 +178,13 @@ for (const engine of ENGINES) {
       }
 
       it('counts credential secrets kept by their mask, and a change of TLS, as moving the secrets', async () => {
-        await app.call('POST', `${WS}/connectors`, { body: { id: 'with-key', name: 'With key', authSchemeConfigs: [{ id: 'key', schemeType: 'api-key', config: { name: 'X-Api-Key', in: 'header' } }] } });
+        await app.call('POST', `${WS}/connectors`, {
+          body: {
+            id: 'with-key',
+            name: 'With key',
+            authSchemeConfigs: [{ id: 'key', schemeType: 'api-key', config: { name: 'X-Api-Key', in: 'header' } }],
+          },
+        });
         const created = await createConnection({
           connectorId: 'with-key',
           name: 'creds',
@@ -154,23 +193,49 @@ for (const engine of ENGINES) {
           credentials: [{ kind: 'action', authSchemeConfigId: 'key', secret: OWNER_SECRET }],
         });
         const url = `${CONNECTIONS}/${created.id}`;
-        const moved = await app.call('PATCH', url, { key: editor, body: { content: { port: listener.port, password: 'new-one' } } });
+        const moved = await app.call('PATCH', url, {
+          key: editor,
+          body: { content: { port: listener.port, password: 'new-one' } },
+        });
         assertRetargetRefused(moved, ['/content/port', '/credentials/0/secret']);
-        assertRetargetRefused(await app.call('PATCH', url, { key: editor, body: { content: { tls: false } } }), ['/content/tls']);
-        const renamed = await app.call('PATCH', url, { key: editor, body: { content: { database: 'other' }, description: 'same host' } });
+        assertRetargetRefused(await app.call('PATCH', url, { key: editor, body: { content: { tls: false } } }), [
+          '/content/tls',
+        ]);
+        const renamed = await app.call('PATCH', url, {
+          key: editor,
+          body: { content: { database: 'other' }, description: 'same host' },
+        });
         assert.equal(renamed.status, 200, 'a change that moves nothing keeps the secrets');
       });
 
       it('refuses a new tokenUrl for an auth-scheme config whose client secret is kept, on the config routes', async () => {
         const config = { tokenUrl: 'https://auth.example/token', clientId: 'cid', clientSecret: OWNER_SECRET };
-        const created = await app.call('POST', `${WS}/connectors`, { body: { id: 'oauth-host', name: 'OAuth host', authSchemeConfigs: [{ id: 'oauth', schemeType: 'oauth2-client-credentials', config }] } });
+        const created = await app.call('POST', `${WS}/connectors`, {
+          body: {
+            id: 'oauth-host',
+            name: 'OAuth host',
+            authSchemeConfigs: [{ id: 'oauth', schemeType: 'oauth2-client-credentials', config }],
+          },
+        });
         assert.equal(created.status, 201, created.text);
         const url = `${WS}/connectors/oauth-host/auth-scheme-configs/oauth`;
         const moved = { tokenUrl: `${listener.url}/token` };
-        assertRetargetRefused(await app.call('PATCH', url, { key: editor, body: { config: moved } }), ['/config/tokenUrl', '/config/clientSecret']);
+        assertRetargetRefused(await app.call('PATCH', url, { key: editor, body: { config: moved } }), [
+          '/config/tokenUrl',
+          '/config/clientSecret',
+        ]);
         const shown = (await app.call('GET', url, { key: editor })).body;
-        assertRetargetRefused(await app.call('PUT', url, { key: editor, body: { schemeType: shown.schemeType, config: { ...shown.config, ...moved } } }), ['/config/clientSecret']);
-        const entered = await app.call('PATCH', url, { key: editor, body: { config: { ...moved, clientSecret: 'the-editors-own' } } });
+        assertRetargetRefused(
+          await app.call('PUT', url, {
+            key: editor,
+            body: { schemeType: shown.schemeType, config: { ...shown.config, ...moved } },
+          }),
+          ['/config/clientSecret'],
+        );
+        const entered = await app.call('PATCH', url, {
+          key: editor,
+          body: { config: { ...moved, clientSecret: 'the-editors-own' } },
+        });
         assert.equal(entered.status, 200, entered.text);
       });
 
@@ -178,26 +243,43 @@ for (const engine of ENGINES) {
         const created = await createConnection({
           name: 'property',
           type: 'postgresql',
-          content: { host: 'db.internal', port: 5432, username: 'app', password: OWNER_SECRET, database: 'shop', tls: true },
+          content: {
+            host: 'db.internal',
+            port: 5432,
+            username: 'app',
+            password: OWNER_SECRET,
+            database: 'shop',
+            tls: true,
+          },
         });
         const url = `${CONNECTIONS}/${created.id}`;
         let round = 0;
         await fc.assert(
-          fc.asyncProperty(fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), async (host, port, tls, database, keep) => {
-            const current = (await app.call('GET', url)).body;
-            round++;
-            const content = {
-              ...current.content,
-              ...(host ? { host: `db-${round}.internal` } : {}),
-              ...(port ? { port: current.content.port + 1 } : {}),
-              ...(tls ? { tls: !current.content.tls } : {}),
-              ...(database ? { database: `shop_${round}` } : {}),
-              password: keep ? MASK : `entered-${round}`,
-            };
-            const reply = await app.call('PUT', url, { key: editor, body: { name: 'property', type: 'postgresql', content } });
-            if ((host || port || tls) && keep) assertRetargetRefused(reply, []);
-            else assert.equal(reply.status, 200, reply.text);
-          }),
+          fc.asyncProperty(
+            fc.boolean(),
+            fc.boolean(),
+            fc.boolean(),
+            fc.boolean(),
+            fc.boolean(),
+            async (host, port, tls, database, keep) => {
+              const current = (await app.call('GET', url)).body;
+              round++;
+              const content = {
+                ...current.content,
+                ...(host ? { host: `db-${round}.internal` } : {}),
+                ...(port ? { port: current.content.port + 1 } : {}),
+                ...(tls ? { tls: !current.content.tls } : {}),
+                ...(database ? { database: `shop_${round}` } : {}),
+                password: keep ? MASK : `entered-${round}`,
+              };
+              const reply = await app.call('PUT', url, {
+                key: editor,
+                body: { name: 'property', type: 'postgresql', content },
+              });
+              if ((host || port || tls) && keep) assertRetargetRefused(reply, []);
+              else assert.equal(reply.status, 200, reply.text);
+            },
+          ),
           { numRuns: 24 },
         );
       });
@@ -205,15 +287,32 @@ for (const engine of ENGINES) {
 
     describe('sealed values sent by a client', () => {
       it('refuses a pbenc: value copied from storage into a non-secret setting, without echoing it, and the tester never opens it', async () => {
-        const created = await createConnection({ name: 'oracle', type: 'postgresql', content: { host: '127.0.0.1', port: 5432, username: 'postgres', password: OWNER_SECRET, database: 'test' } });
+        const created = await createConnection({
+          name: 'oracle',
+          type: 'postgresql',
+          content: { host: '127.0.0.1', port: 5432, username: 'postgres', password: OWNER_SECRET, database: 'test' },
+        });
         const sealed = JSON.parse(await rawContent(created.id)).password as string;
         assert.match(sealed, /^pbenc:/);
         const url = `${CONNECTIONS}/${created.id}`;
         for (const reply of [
           await app.call('PATCH', url, { key: editor, body: { content: { database: sealed } } }),
-          await app.call('PATCH', url, { key: editor, body: { content: { database: `x${sealed}` }, description: 'embedded' } }),
-          await app.call('POST', CONNECTIONS, { key: editor, body: { name: 'copy', type: 'postgresql', content: { host: '127.0.0.1', username: 'postgres', database: sealed } } }),
-          await app.call('PATCH', url, { key: editor, body: { credentials: [{ kind: 'action', authSchemeConfigId: 'x', secret: sealed }] } }),
+          await app.call('PATCH', url, {
+            key: editor,
+            body: { content: { database: `x${sealed}` }, description: 'embedded' },
+          }),
+          await app.call('POST', CONNECTIONS, {
+            key: editor,
+            body: {
+              name: 'copy',
+              type: 'postgresql',
+              content: { host: '127.0.0.1', username: 'postgres', database: sealed },
+            },
+          }),
+          await app.call('PATCH', url, {
+            key: editor,
+            body: { credentials: [{ kind: 'action', authSchemeConfigId: 'x', secret: sealed }] },
+          }),
         ]) {
           assert.equal(reply.status, 400, reply.text);
           assert.ok(!reply.text.includes(sealed), 'the value is not echoed');
@@ -221,7 +320,11 @@ for (const engine of ENGINES) {
         }
         // A row written before this rule (or by hand) with a sealed value in a non-secret setting: not opened.
         const stored = JSON.parse(await rawContent(created.id));
-        await app.db.kysely.updateTable('connections').set({ content: JSON.stringify({ ...stored, database: sealed }) }).where('id', '=', created.id).execute();
+        await app.db.kysely
+          .updateTable('connections')
+          .set({ content: JSON.stringify({ ...stored, database: sealed }) })
+          .where('id', '=', created.id)
+          .execute();
         const tested = await app.call('POST', `${url}/test`, { key: editor });
         assert.equal(tested.status, 200, tested.text);
         assert.ok(!tested.text.includes(OWNER_SECRET), tested.body.health.message);
@@ -231,7 +334,15 @@ for (const engine of ENGINES) {
         const opened: string[] = [];
         const vault = { open: (sealed: string) => (opened.push(sealed), 'plain') } as unknown as Vault;
         const tester = createConnectionTester({ vault, timeoutMs: 200, egress: defaultEgress });
-        await tester.test({ uid: 'cnu_x', type: 'redis', content: { host: '127.0.0.1', port: 9, password: 'pbenc:v1:k:a:b', username: 'pbenc:v1:k:c:d' } }, undefined, 'wsu_x');
+        await tester.test(
+          {
+            uid: 'cnu_x',
+            type: 'redis',
+            content: { host: '127.0.0.1', port: 9, password: 'pbenc:v1:k:a:b', username: 'pbenc:v1:k:c:d' },
+          },
+          undefined,
+          'wsu_x',
+        );
         assert.deepEqual(opened, ['pbenc:v1:k:a:b']);
       });
     });
@@ -240,7 +351,11 @@ for (const engine of ENGINES) {
       it('shows viewers masks for URL userinfo, token parameters, header settings and DSNs, and keeps them when written back', async () => {
         const content = {
           url: `https://user:${OWNER_SECRET}@api.example/v1?token=${OWNER_SECRET}1&page=2`,
-          headers: { Authorization: `Bearer ${OWNER_SECRET}2`, 'X-API-Key': `${OWNER_SECRET}3`, Accept: 'application/json' },
+          headers: {
+            Authorization: `Bearer ${OWNER_SECRET}2`,
+            'X-API-Key': `${OWNER_SECRET}3`,
+            Accept: 'application/json',
+          },
           dsn: `postgres://app:${OWNER_SECRET}4@db.internal:5432/shop`,
           ado: `Server=db;User Id=app;Password=${OWNER_SECRET}5;`,
         };
@@ -259,12 +374,18 @@ for (const engine of ENGINES) {
         assert.ok(!listed.text.includes(OWNER_SECRET));
         const raw = await rawContent(created.id);
         assert.ok(!raw.includes(OWNER_SECRET), 'stored sealed');
-        const back = await app.call('PUT', url, { key: editor, body: { name: 'embedded', type: 'http', content: seen.body.content } });
+        const back = await app.call('PUT', url, {
+          key: editor,
+          body: { name: 'embedded', type: 'http', content: seen.body.content },
+        });
         assert.equal(back.status, 200, back.text);
         assert.equal(back.body.revision, created.revision, 'writing back what was read changes nothing');
         assert.equal(await rawContent(created.id), raw);
         const elsewhere = { ...seen.body.content, dsn: `postgres://app:${MASK}@evil.example:5432/shop` };
-        assertRetargetRefused(await app.call('PUT', url, { key: editor, body: { name: 'embedded', type: 'http', content: elsewhere } }), ['/content/dsn']);
+        assertRetargetRefused(
+          await app.call('PUT', url, { key: editor, body: { name: 'embedded', type: 'http', content: elsewhere } }),
+          ['/content/dsn'],
+        );
       });
     });
 
@@ -272,24 +393,50 @@ for (const engine of ENGINES) {
       it('shows viewers a masked baseUrl and MCP URL, and keeps them when the spec is written back', async () => {
         const detail = `http://127.0.0.1:9/mcp?token=${OWNER_SECRET}&v=1`;
         const baseUrl = `https://bot:${OWNER_SECRET}1@api.example/v1`;
-        const mcp = await app.call('POST', TOOLSETS, { body: { name: 'relay-token', spec: { schema: { type: 'MCP', detail } } } });
+        const mcp = await app.call('POST', TOOLSETS, {
+          body: { name: 'relay-token', spec: { schema: { type: 'MCP', detail } } },
+        });
         assert.equal(mcp.status, 201, mcp.text);
-        const api = await app.call('POST', TOOLSETS, { body: { name: 'api-userinfo', spec: { schema: { type: 'OpenAPI', detail: '{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{}}' }, baseUrl } } });
+        const api = await app.call('POST', TOOLSETS, {
+          body: {
+            name: 'api-userinfo',
+            spec: {
+              schema: { type: 'OpenAPI', detail: '{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{}}' },
+              baseUrl,
+            },
+          },
+        });
         assert.equal(api.status, 201, api.text);
         for (const name of ['relay-token', 'api-userinfo']) {
           const seen = await app.call('GET', `${TOOLSETS}/${name}`, { key: viewer });
           assert.equal(seen.status, 200);
           assert.ok(!seen.text.includes(OWNER_SECRET), seen.text);
-          const stored = async () => (await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', name).executeTakeFirstOrThrow()).spec;
+          const stored = async () =>
+            (
+              await app.db.kysely
+                .selectFrom('toolsets')
+                .select('spec')
+                .where('name', '=', name)
+                .executeTakeFirstOrThrow()
+            ).spec;
           const before = await stored();
           const back = await app.call('PUT', `${TOOLSETS}/${name}`, { key: editor, body: { spec: seen.body.spec } });
           assert.equal(back.status, 200, back.text);
           assert.equal(back.body.generation, seen.body.generation, 'writing back what was read changes nothing');
           assert.equal(await stored(), before);
         }
-        assert.equal((await app.call('GET', `${TOOLSETS}/relay-token`, { key: viewer })).body.spec.schema.detail, `http://127.0.0.1:9/mcp?token=${MASK}&v=1`);
-        assert.equal((await app.call('GET', `${TOOLSETS}/api-userinfo`, { key: viewer })).body.spec.baseUrl, `https://bot:${MASK}@api.example/v1`);
-        const moved = await app.call('PATCH', `${TOOLSETS}/relay-token`, { key: editor, body: { spec: { schema: { type: 'MCP', detail: `${listener.url}/mcp?token=${MASK}&v=1` } } } });
+        assert.equal(
+          (await app.call('GET', `${TOOLSETS}/relay-token`, { key: viewer })).body.spec.schema.detail,
+          `http://127.0.0.1:9/mcp?token=${MASK}&v=1`,
+        );
+        assert.equal(
+          (await app.call('GET', `${TOOLSETS}/api-userinfo`, { key: viewer })).body.spec.baseUrl,
+          `https://bot:${MASK}@api.example/v1`,
+        );
+        const moved = await app.call('PATCH', `${TOOLSETS}/relay-token`, {
+          key: editor,
+          body: { spec: { schema: { type: 'MCP', detail: `${listener.url}/mcp?token=${MASK}&v=1` } } },
+        });
         assertRetargetRefused(moved, ['/spec/schema/detail']);
       });
     });
@@ -299,13 +446,18 @@ for (const engine of ENGINES) {
       let attacker: UpstreamApi;
       let base: string;
       let token: string;
-      const authConfig = { type: 'APIKey', parameters: { apiKeyParameter: { in: 'header', key: 'X-Api-Key', value: API_KEY } } };
+      const authConfig = {
+        type: 'APIKey',
+        parameters: { apiKeyParameter: { in: 'header', key: 'X-Api-Key', value: API_KEY } },
+      };
 
       before(async () => {
         upstream = await startUpstreamApi();
         attacker = await startUpstreamApi();
         base = await app.server.listen({ port: 0, host: '127.0.0.1' });
-        const created = await app.call('POST', TOOLSETS, { body: { name: 'shop', spec: { schema: { type: 'OpenAPI', detail: upstream.document() }, authConfig } } });
+        const created = await app.call('POST', TOOLSETS, {
+          body: { name: 'shop', spec: { schema: { type: 'OpenAPI', detail: upstream.document() }, authConfig } },
+        });
         assert.equal(created.status, 201, created.text);
         await settledToolset(app, 'shop');
         const client = await app.call('POST', `${WS}/access-clients`, { body: { name: 'agent', toolsets: ['shop'] } });
@@ -318,26 +470,53 @@ for (const engine of ENGINES) {
 
       it('refuses a new baseUrl, a document with another server URL, and a new MCP URL while the key is kept', async () => {
         const url = `${TOOLSETS}/shop`;
-        assertRetargetRefused(await app.call('PATCH', url, { key: editor, body: { spec: { baseUrl: attacker.url } } }), ['/spec/baseUrl', '/spec/authConfig/parameters/apiKeyParameter/value']);
-        assertRetargetRefused(await app.call('PATCH', url, { key: editor, body: { spec: { schema: { type: 'OpenAPI', detail: attacker.document() } } } }), ['/spec/schema/detail']);
+        assertRetargetRefused(
+          await app.call('PATCH', url, { key: editor, body: { spec: { baseUrl: attacker.url } } }),
+          ['/spec/baseUrl', '/spec/authConfig/parameters/apiKeyParameter/value'],
+        );
+        assertRetargetRefused(
+          await app.call('PATCH', url, {
+            key: editor,
+            body: { spec: { schema: { type: 'OpenAPI', detail: attacker.document() } } },
+          }),
+          ['/spec/schema/detail'],
+        );
         const shown = (await app.call('GET', url, { key: editor })).body;
-        assertRetargetRefused(await app.call('PUT', url, { key: editor, body: { spec: { ...shown.spec, baseUrl: attacker.url } } }), ['/spec/baseUrl']);
+        assertRetargetRefused(
+          await app.call('PUT', url, { key: editor, body: { spec: { ...shown.spec, baseUrl: attacker.url } } }),
+          ['/spec/baseUrl'],
+        );
         const mcp = { ...shown.spec, schema: { type: 'MCP', detail: `${attacker.url}/mcp` } };
-        assertRetargetRefused(await app.call('PUT', url, { key: editor, body: { spec: mcp } }), ['/spec/schema/detail']);
+        assertRetargetRefused(await app.call('PUT', url, { key: editor, body: { spec: mcp } }), [
+          '/spec/schema/detail',
+        ]);
         // The same document with a comment added moves nothing.
-        const same = await app.call('PATCH', url, { key: editor, body: { spec: { schema: { type: 'OpenAPI', detail: `${upstream.document()}\n` } } } });
+        const same = await app.call('PATCH', url, {
+          key: editor,
+          body: { spec: { schema: { type: 'OpenAPI', detail: `${upstream.document()}\n` } } },
+        });
         assert.equal(same.status, 200, same.text);
         await settledToolset(app, 'shop');
 
         const client = new Client({ name: 'agent', version: '1' });
-        await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp/default/shop`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+        await client.connect(
+          new StreamableHTTPClientTransport(new URL(`${base}/mcp/default/shop`), {
+            requestInit: { headers: { authorization: `Bearer ${token}` } },
+          }),
+        );
         await client.callTool({ name: 'getItem', arguments: { id: '1' } });
         await client.close();
         assert.equal(attacker.seen.length, 0, 'no tool call reached the listener');
         assert.equal(upstream.seen.at(-1)?.headers['x-api-key'], API_KEY);
 
-        const entered = { ...authConfig, parameters: { apiKeyParameter: { ...authConfig.parameters.apiKeyParameter, value: 'editors-own' } } };
-        const moved = await app.call('PATCH', url, { key: editor, body: { spec: { baseUrl: attacker.url, authConfig: entered } } });
+        const entered = {
+          ...authConfig,
+          parameters: { apiKeyParameter: { ...authConfig.parameters.apiKeyParameter, value: 'editors-own' } },
+        };
+        const moved = await app.call('PATCH', url, {
+          key: editor,
+          body: { spec: { baseUrl: attacker.url, authConfig: entered } },
+        });
         assert.equal(moved.status, 200, 'the key entered again goes along');
       });
     });
@@ -351,18 +530,34 @@ for (const engine of ENGINES) {
       const next = { id: 'new', key: randomBytes(32) };
       const entry = (k: { id: string; key: Buffer }) => `${k.id}:${k.key.toString('base64')}`;
       const store = await createTestStore(engine);
-      const app = await createApp(loadConfig({ ...store.env, PLUGBOARD_MASTER_KEYS: entry(old), PLUGBOARD_ADMIN_KEY: OWNER_KEY }));
+      const app = await createApp(
+        loadConfig({ ...store.env, PLUGBOARD_MASTER_KEYS: entry(old), PLUGBOARD_ADMIN_KEY: OWNER_KEY }),
+      );
       try {
-        const content = { url: `https://bot:${OWNER_SECRET}@api.example/v1?token=${OWNER_SECRET}t`, ado: `Server=db;Password=${OWNER_SECRET}p;` };
-        const created = await app.server.inject({ method: 'POST', url: CONNECTIONS, headers: { authorization: `Bearer ${OWNER_KEY}`, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'rotated', type: 'http', content }) });
+        const content = {
+          url: `https://bot:${OWNER_SECRET}@api.example/v1?token=${OWNER_SECRET}t`,
+          ado: `Server=db;Password=${OWNER_SECRET}p;`,
+        };
+        const created = await app.server.inject({
+          method: 'POST',
+          url: CONNECTIONS,
+          headers: { authorization: `Bearer ${OWNER_KEY}`, 'content-type': 'application/json' },
+          payload: JSON.stringify({ name: 'rotated', type: 'http', content }),
+        });
         assert.equal(created.statusCode, 201, created.body);
         const rotation = createKeyRotationService({ db: app.db, vault: createVault([next, old]) });
         assert.equal((await rotation.status()).keys.find((k) => k.keyId === 'old')?.values, 3);
         const result = await rotation.rewrap({ batchSize: 10 });
         assert.equal(result.valuesRewrapped, 3);
-        const row = await app.db.kysely.selectFrom('connections').select('content').where('id', '=', JSON.parse(created.body).id).executeTakeFirstOrThrow();
+        const row = await app.db.kysely
+          .selectFrom('connections')
+          .select('content')
+          .where('id', '=', JSON.parse(created.body).id)
+          .executeTakeFirstOrThrow();
         const onlyNew = createVault([next]);
-        const opened = await Promise.all(listSealed(JSON.parse(row.content)).map((sealed) => openStored(app.db, onlyNew, sealed)));
+        const opened = await Promise.all(
+          listSealed(JSON.parse(row.content)).map((sealed) => openStored(app.db, onlyNew, sealed)),
+        );
         assert.deepEqual(opened, [OWNER_SECRET, `${OWNER_SECRET}t`, `${OWNER_SECRET}p`]);
       } finally {
         await app.close();

@@ -9,7 +9,16 @@ import pino from 'pino';
 import { sql } from 'kysely';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createApp, type App } from '../src/app.js';
-import { ENGINES, OWNER_KEY, TEST_DATABASE_URL, createTestStore, startTestApp, type Reply, type TestApp, type TestStore } from './support/stores.js';
+import {
+  ENGINES,
+  OWNER_KEY,
+  TEST_DATABASE_URL,
+  createTestStore,
+  startTestApp,
+  type Reply,
+  type TestApp,
+  type TestStore,
+} from './support/stores.js';
 import { openStored } from './support/sealed.js';
 
 const WS = '/api/v1/workspaces/default';
@@ -25,14 +34,21 @@ const CRED_OTHER = 'cred-Pj66-other-secret';
 const CLIENT_SECRET = 'cs-Hv93-oauth-client-secret';
 
 /** Calls an app built outside `startTestApp`, the same way its `call` helper does. */
-async function inject(app: App, method: string, url: string, options: { body?: unknown; headers?: Record<string, string>; contentType?: string } = {}): Promise<Reply> {
+async function inject(
+  app: App,
+  method: string,
+  url: string,
+  options: { body?: unknown; headers?: Record<string, string>; contentType?: string } = {},
+): Promise<Reply> {
   const { body, headers = {}, contentType } = options;
   const response = await app.server.inject({
     method: method as 'GET',
     url,
     headers: {
       authorization: `Bearer ${OWNER_KEY}`,
-      ...(body !== undefined ? { 'content-type': contentType ?? (method === 'PATCH' ? 'application/merge-patch+json' : 'application/json') } : {}),
+      ...(body !== undefined
+        ? { 'content-type': contentType ?? (method === 'PATCH' ? 'application/merge-patch+json' : 'application/json') }
+        : {}),
       ...headers,
     },
     payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -56,7 +72,11 @@ function hostConnector(id: string) {
     id,
     name: `Host ${id}`,
     authSchemeConfigs: [
-      { id: 'oauth', schemeType: 'oauth2-client-credentials', config: { tokenUrl: 'https://auth.example.com/token', clientId: 'cid', clientSecret: CLIENT_SECRET } },
+      {
+        id: 'oauth',
+        schemeType: 'oauth2-client-credentials',
+        config: { tokenUrl: 'https://auth.example.com/token', clientId: 'cid', clientSecret: CLIENT_SECRET },
+      },
       { id: 'key', schemeType: 'api-key', config: { name: 'X-Api-Key', in: 'header' } },
     ],
   };
@@ -74,7 +94,11 @@ function connectionBody(connectorId: string, name: string) {
 }
 
 async function rawConnection(app: App, id: number) {
-  const row = await app.db.kysely.selectFrom('connections').select(['content', 'credentials']).where('id', '=', id).executeTakeFirstOrThrow();
+  const row = await app.db.kysely
+    .selectFrom('connections')
+    .select(['content', 'credentials'])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
   return {
     content: JSON.parse(row.content) as Record<string, any>,
     credentials: JSON.parse(row.credentials) as { kind: string; authSchemeConfigId: string; secret: string | null }[],
@@ -83,8 +107,15 @@ async function rawConnection(app: App, id: number) {
 }
 
 async function rawConfigs(app: App, connectorId: string) {
-  const row = await app.db.kysely.selectFrom('connectors').select('auth_scheme_configs').where('id', '=', connectorId).executeTakeFirstOrThrow();
-  return { configs: JSON.parse(row.auth_scheme_configs) as { id: string; config: Record<string, any> }[], text: row.auth_scheme_configs };
+  const row = await app.db.kysely
+    .selectFrom('connectors')
+    .select('auth_scheme_configs')
+    .where('id', '=', connectorId)
+    .executeTakeFirstOrThrow();
+  return {
+    configs: JSON.parse(row.auth_scheme_configs) as { id: string; config: Record<string, any> }[],
+    text: row.auth_scheme_configs,
+  };
 }
 
 for (const engine of ENGINES) {
@@ -100,7 +131,10 @@ for (const engine of ENGINES) {
       await app?.stop();
     });
 
-    async function createConnection(name: string, body: Record<string, unknown> = connectionBody('host', name)): Promise<any> {
+    async function createConnection(
+      name: string,
+      body: Record<string, unknown> = connectionBody('host', name),
+    ): Promise<any> {
       const reply = await app.call('POST', CONNECTIONS, { body });
       assert.equal(reply.status, 201, reply.text);
       return reply.body;
@@ -112,7 +146,9 @@ for (const engine of ENGINES) {
       const created = await app.call('POST', CONNECTORS, { body: hostConnector('mask-host') });
       connectorReplies.push(created);
       connectorReplies.push(await app.call('GET', `${CONNECTORS}/mask-host`));
-      connectorReplies.push(await app.call('PUT', `${CONNECTORS}/mask-host`, { body: { ...created.body, description: 'put' } }));
+      connectorReplies.push(
+        await app.call('PUT', `${CONNECTORS}/mask-host`, { body: { ...created.body, description: 'put' } }),
+      );
       connectorReplies.push(await app.call('PATCH', `${CONNECTORS}/mask-host`, { body: { description: 'patched' } }));
       for (const reply of connectorReplies) {
         assert.ok(reply.status === 200 || reply.status === 201, reply.text);
@@ -121,16 +157,27 @@ for (const engine of ENGINES) {
         assertNoPlaintext(reply.text, secrets, `${reply.status} connector response`);
       }
       const list = await app.call('GET', `${CONNECTORS}?limit=200`);
-      assert.equal(list.body.items.find((c: any) => c.id === 'mask-host').authSchemeConfigs[0].config.clientSecret, MASK);
+      assert.equal(
+        list.body.items.find((c: any) => c.id === 'mask-host').authSchemeConfigs[0].config.clientSecret,
+        MASK,
+      );
       assertNoPlaintext(list.text, secrets, 'connector list');
 
       const configUrl = `${CONNECTORS}/mask-host/auth-scheme-configs`;
       const configReplies: Reply[] = [];
       configReplies.push(await app.call('GET', `${configUrl}/oauth`));
-      configReplies.push(await app.call('PUT', `${configUrl}/oauth`, { body: { ...configReplies[0]!.body, description: 'put' } }));
+      configReplies.push(
+        await app.call('PUT', `${configUrl}/oauth`, { body: { ...configReplies[0]!.body, description: 'put' } }),
+      );
       configReplies.push(await app.call('PATCH', `${configUrl}/oauth`, { body: { description: 'patched' } }));
       configReplies.push(
-        await app.call('POST', configUrl, { body: { id: 'second', schemeType: 'oauth2-client-credentials', config: { tokenUrl: 'https://t.example.com', clientSecret: CLIENT_SECRET } } }),
+        await app.call('POST', configUrl, {
+          body: {
+            id: 'second',
+            schemeType: 'oauth2-client-credentials',
+            config: { tokenUrl: 'https://t.example.com', clientSecret: CLIENT_SECRET },
+          },
+        }),
       );
       for (const reply of configReplies) {
         assert.ok(reply.status === 200 || reply.status === 201, reply.text);
@@ -138,15 +185,28 @@ for (const engine of ENGINES) {
         assertNoPlaintext(reply.text, secrets, `${reply.status} config response`);
       }
       const configs = await app.call('GET', configUrl);
-      assert.deepEqual(configs.body.items.map((c: any) => [c.id, c.config.clientSecret]), [['oauth', MASK], ['key', undefined], ['second', MASK]]);
+      assert.deepEqual(
+        configs.body.items.map((c: any) => [c.id, c.config.clientSecret]),
+        [
+          ['oauth', MASK],
+          ['key', undefined],
+          ['second', MASK],
+        ],
+      );
       assertNoPlaintext(configs.text, secrets, 'config list');
 
       const connectionReplies: Reply[] = [];
       const connection = await app.call('POST', CONNECTIONS, { body: connectionBody('mask-host', 'masked') });
       connectionReplies.push(connection);
       connectionReplies.push(await app.call('GET', `${CONNECTIONS}/${connection.body.id}`));
-      connectionReplies.push(await app.call('PUT', `${CONNECTIONS}/${connection.body.id}`, { body: { ...connection.body, description: 'put' } }));
-      connectionReplies.push(await app.call('PATCH', `${CONNECTIONS}/${connection.body.id}`, { body: { description: 'patched' } }));
+      connectionReplies.push(
+        await app.call('PUT', `${CONNECTIONS}/${connection.body.id}`, {
+          body: { ...connection.body, description: 'put' },
+        }),
+      );
+      connectionReplies.push(
+        await app.call('PATCH', `${CONNECTIONS}/${connection.body.id}`, { body: { description: 'patched' } }),
+      );
       for (const reply of connectionReplies) {
         assert.ok(reply.status === 200 || reply.status === 201, reply.text);
         assert.equal(reply.body.content.password, MASK);
@@ -165,7 +225,9 @@ for (const engine of ENGINES) {
       const created = await createConnection('round-trip');
       const before = await rawConnection(app, created.id);
       const read = await app.call('GET', `${CONNECTIONS}/${created.id}`);
-      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { ...read.body, description: 'edited', content: { ...read.body.content, database: 'edited_db' } } });
+      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+        body: { ...read.body, description: 'edited', content: { ...read.body.content, database: 'edited_db' } },
+      });
       assert.equal(put.status, 200, put.text);
       assert.equal(put.body.description, 'edited');
       assert.equal(put.body.revision, read.body.revision + 1);
@@ -177,15 +239,25 @@ for (const engine of ENGINES) {
 
       // The same for a connector's auth-scheme config, through the connector and through the config.
       const connector = await app.call('GET', `${CONNECTORS}/host`);
-      const echoed = await app.call('PUT', `${CONNECTORS}/host`, { body: { ...connector.body, description: 'edited' } });
+      const echoed = await app.call('PUT', `${CONNECTORS}/host`, {
+        body: { ...connector.body, description: 'edited' },
+      });
       assert.equal(echoed.status, 200, echoed.text);
       const config = await app.call('GET', `${CONNECTORS}/host/auth-scheme-configs/oauth`);
-      const replaced = await app.call('PUT', `${CONNECTORS}/host/auth-scheme-configs/oauth`, { body: { ...config.body, description: 'edited' } });
+      const replaced = await app.call('PUT', `${CONNECTORS}/host/auth-scheme-configs/oauth`, {
+        body: { ...config.body, description: 'edited' },
+      });
       assert.equal(replaced.status, 200, replaced.text);
       assert.equal(replaced.body.description, 'edited');
-      const patched = await app.call('PATCH', `${CONNECTORS}/host/auth-scheme-configs/oauth`, { body: { config: { clientId: 'cid-2' } } });
+      const patched = await app.call('PATCH', `${CONNECTORS}/host/auth-scheme-configs/oauth`, {
+        body: { config: { clientId: 'cid-2' } },
+      });
       assert.equal(patched.status, 200, patched.text);
-      assert.deepEqual(patched.body.config, { tokenUrl: 'https://auth.example.com/token', clientId: 'cid-2', clientSecret: MASK });
+      assert.deepEqual(patched.body.config, {
+        tokenUrl: 'https://auth.example.com/token',
+        clientId: 'cid-2',
+        clientSecret: MASK,
+      });
       const stored = (await rawConfigs(app, 'host')).configs.find((c) => c.id === 'oauth')!;
       assert.equal(await openStored(app.db, app.vault, stored.config.clientSecret), CLIENT_SECRET);
     });
@@ -219,7 +291,9 @@ for (const engine of ENGINES) {
         if (existsSync(wal)) for (const secret of secrets) assert.equal(readFileSync(wal).includes(secret), false);
       } else {
         for (const table of ['connections', 'connectors']) {
-          const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(table)} t`.execute(app.db.kysely);
+          const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(table)} t`.execute(
+            app.db.kysely,
+          );
           assert.ok(rows.rows.length > 0);
           for (const row of rows.rows) assertNoPlaintext(row.row, secrets, `a ${table} row`);
           if (table === 'connections') assert.ok(rows.rows.some((r) => r.row.includes('db.internal')));
@@ -230,7 +304,11 @@ for (const engine of ENGINES) {
     it('clears a secret written as null', async () => {
       const created = await createConnection('cleared');
       const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
-        body: { ...created, content: { ...created.content, password: null }, credentials: [{ kind: 'action', authSchemeConfigId: 'oauth', secret: null }] },
+        body: {
+          ...created,
+          content: { ...created.content, password: null },
+          credentials: [{ kind: 'action', authSchemeConfigId: 'oauth', secret: null }],
+        },
       });
       assert.equal(put.status, 200, put.text);
       assert.equal(put.body.content.password, null);
@@ -251,7 +329,9 @@ for (const engine of ENGINES) {
 
       // An auth-scheme config's secret, likewise.
       await app.call('POST', CONNECTORS, { body: hostConnector('clear-host') });
-      const config = await app.call('PATCH', `${CONNECTORS}/clear-host/auth-scheme-configs/oauth`, { body: { config: { clientSecret: null } } });
+      const config = await app.call('PATCH', `${CONNECTORS}/clear-host/auth-scheme-configs/oauth`, {
+        body: { config: { clientSecret: null } },
+      });
       assert.equal(config.status, 200, config.text);
       assert.equal('clientSecret' in config.body.config, false);
       assert.equal('clientSecret' in (await rawConfigs(app, 'clear-host')).configs[0]!.config, false);
@@ -260,14 +340,19 @@ for (const engine of ENGINES) {
     it('keeps a secret that a PATCH leaves out and replaces it with a new value', async () => {
       const created = await createConnection('patched');
       const first = await rawConnection(app, created.id);
-      const unrelated = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { description: 'no secrets here', content: { database: 'other' } } });
+      const unrelated = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
+        body: { description: 'no secrets here', content: { database: 'other' } },
+      });
       assert.equal(unrelated.status, 200, unrelated.text);
       const kept = await rawConnection(app, created.id);
       assert.equal(kept.content.password, first.content.password);
       assert.equal(kept.credentials[0]!.secret, first.credentials[0]!.secret);
 
       const replaced = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
-        body: { content: { password: 'pw-new-value' }, credentials: [{ kind: 'action', authSchemeConfigId: 'oauth', secret: 'cred-new-value' }] },
+        body: {
+          content: { password: 'pw-new-value' },
+          credentials: [{ kind: 'action', authSchemeConfigId: 'oauth', secret: 'cred-new-value' }],
+        },
       });
       assert.equal(replaced.status, 200, replaced.text);
       assert.equal(replaced.body.content.password, MASK);
@@ -281,32 +366,57 @@ for (const engine of ENGINES) {
     });
 
     it('refuses the mask where nothing is stored with 400 naming the field', async () => {
-      const fresh = await app.call('POST', CONNECTIONS, { body: { ...connectionBody('host', 'mask-on-create'), content: { host: 'h', password: MASK } } });
+      const fresh = await app.call('POST', CONNECTIONS, {
+        body: { ...connectionBody('host', 'mask-on-create'), content: { host: 'h', password: MASK } },
+      });
       assert.equal(fresh.status, 400, fresh.text);
       assert.equal(fresh.body.code, 'validation-failed');
-      assert.deepEqual(fresh.body.errors.map((e: any) => e.path), ['/content/password']);
+      assert.deepEqual(
+        fresh.body.errors.map((e: any) => e.path),
+        ['/content/password'],
+      );
 
       const created = await createConnection('mask-after-clear');
       await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { content: { password: null } } });
       const before = await app.call('GET', `${CONNECTIONS}/${created.id}`);
-      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { ...before.body, content: { ...before.body.content, password: MASK } } });
+      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+        body: { ...before.body, content: { ...before.body.content, password: MASK } },
+      });
       assert.equal(put.status, 400, put.text);
-      assert.deepEqual(put.body.errors.map((e: any) => e.path), ['/content/password']);
+      assert.deepEqual(
+        put.body.errors.map((e: any) => e.path),
+        ['/content/password'],
+      );
       const patch = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { content: { password: MASK } } });
       assert.equal(patch.status, 400, patch.text);
-      assert.deepEqual(patch.body.errors.map((e: any) => e.path), ['/content/password']);
+      assert.deepEqual(
+        patch.body.errors.map((e: any) => e.path),
+        ['/content/password'],
+      );
 
       const credential = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
-        body: { credentials: [...before.body.credentials, { kind: 'trigger', authSchemeConfigId: 'oauth', secret: MASK }] },
+        body: {
+          credentials: [...before.body.credentials, { kind: 'trigger', authSchemeConfigId: 'oauth', secret: MASK }],
+        },
       });
       assert.equal(credential.status, 400, credential.text);
-      assert.deepEqual(credential.body.errors.map((e: any) => e.path), ['/credentials/1/secret']);
+      assert.deepEqual(
+        credential.body.errors.map((e: any) => e.path),
+        ['/credentials/1/secret'],
+      );
 
       const config = await app.call('POST', CONNECTORS, {
-        body: { id: 'mask-config', name: 'x', authSchemeConfigs: [{ id: 'o', schemeType: 'oauth2', config: { clientSecret: MASK } }] },
+        body: {
+          id: 'mask-config',
+          name: 'x',
+          authSchemeConfigs: [{ id: 'o', schemeType: 'oauth2', config: { clientSecret: MASK } }],
+        },
       });
       assert.equal(config.status, 400, config.text);
-      assert.deepEqual(config.body.errors.map((e: any) => e.path), ['/authSchemeConfigs/0/config/clientSecret']);
+      assert.deepEqual(
+        config.body.errors.map((e: any) => e.path),
+        ['/authSchemeConfigs/0/config/clientSecret'],
+      );
       assert.equal((await app.call('GET', `${CONNECTORS}/mask-config`)).status, 404);
 
       const afterwards = await app.call('GET', `${CONNECTIONS}/${created.id}`);
@@ -314,29 +424,47 @@ for (const engine of ENGINES) {
     });
 
     it('treats keys as secret in any case and with _ or - ignored', async () => {
-      const values = { client_secret: 'v-client-secret-1', API_KEY: 'v-api-key-2', 'Private-Key': 'v-private-key-3', PassWord: 'v-password-4', access_key_secret: 'v-aks-5' };
+      const values = {
+        client_secret: 'v-client-secret-1',
+        API_KEY: 'v-api-key-2',
+        'Private-Key': 'v-private-key-3',
+        PassWord: 'v-password-4',
+        access_key_secret: 'v-aks-5',
+      };
       const created = await createConnection('spelled', {
         name: 'spelled',
         type: 'http',
         content: { ...values, nested: { Api_Key: 'v-nested-6' }, bearer_token: 'v-bearer-7', harmless: 'visible' },
       });
       const expected = Object.fromEntries(Object.keys(values).map((k) => [k, MASK]));
-      assert.deepEqual(created.content, { ...expected, nested: { Api_Key: MASK }, bearer_token: MASK, harmless: 'visible' });
+      assert.deepEqual(created.content, {
+        ...expected,
+        nested: { Api_Key: MASK },
+        bearer_token: MASK,
+        harmless: 'visible',
+      });
       const raw = await rawConnection(app, created.id);
-      for (const [key, value] of Object.entries(values)) assert.equal(await openStored(app.db, app.vault, raw.content[key]), value, key);
+      for (const [key, value] of Object.entries(values))
+        assert.equal(await openStored(app.db, app.vault, raw.content[key]), value, key);
       assert.equal(await openStored(app.db, app.vault, raw.content.nested.Api_Key), 'v-nested-6');
       assert.equal(await openStored(app.db, app.vault, raw.content.bearer_token), 'v-bearer-7');
       assert.equal(raw.content.harmless, 'visible');
       assertNoPlaintext(raw.text, [...Object.values(values), 'v-nested-6', 'v-bearer-7'], 'the raw row');
 
       // Sent back masked, each spelling keeps its own stored value.
-      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { ...created, description: 'spelled again' } });
+      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+        body: { ...created, description: 'spelled again' },
+      });
       assert.equal(put.status, 200, put.text);
       const after = await rawConnection(app, created.id);
       for (const key of Object.keys(values)) assert.equal(after.content[key], raw.content[key], key);
 
       const config = await app.call('POST', `${CONNECTORS}/host/auth-scheme-configs`, {
-        body: { id: 'snake', schemeType: 'oauth2', config: { tokenUrl: 'https://t.example.com', client_secret: 'v-snake-8', 'Client-Secret': 'v-kebab-9' } },
+        body: {
+          id: 'snake',
+          schemeType: 'oauth2',
+          config: { tokenUrl: 'https://t.example.com', client_secret: 'v-snake-8', 'Client-Secret': 'v-kebab-9' },
+        },
       });
       assert.equal(config.status, 201, config.text);
       assert.equal(config.body.config.client_secret, MASK);
@@ -362,11 +490,20 @@ for (const engine of ENGINES) {
       ]);
       const check = async (order: string[]) => {
         const raw = await rawConnection(app, created.id);
-        assert.deepEqual(raw.credentials.map((c) => `${c.kind}/${c.authSchemeConfigId}`), order);
-        for (const c of raw.credentials) assert.equal(await openStored(app.db, app.vault, c.secret!), expected.get(`${c.kind}/${c.authSchemeConfigId}`));
+        assert.deepEqual(
+          raw.credentials.map((c) => `${c.kind}/${c.authSchemeConfigId}`),
+          order,
+        );
+        for (const c of raw.credentials)
+          assert.equal(
+            await openStored(app.db, app.vault, c.secret!),
+            expected.get(`${c.kind}/${c.authSchemeConfigId}`),
+          );
       };
       const reversed = [...created.credentials].reverse();
-      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { ...created, credentials: reversed } });
+      const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+        body: { ...created, credentials: reversed },
+      });
       assert.equal(put.status, 200, put.text);
       assert.deepEqual(put.body.credentials, reversed);
       await check(['action/key', 'trigger/oauth', 'action/oauth']);
@@ -377,22 +514,35 @@ for (const engine of ENGINES) {
       await check(['trigger/oauth', 'action/oauth', 'action/key']);
 
       // Dropping one credential and re-adding it needs its secret again: the mask has nothing to keep.
-      const dropped = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { credentials: rotated.slice(0, 2) } });
+      const dropped = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
+        body: { credentials: rotated.slice(0, 2) },
+      });
       assert.equal(dropped.status, 200, dropped.text);
       const readded = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { credentials: rotated } });
       assert.equal(readded.status, 400, readded.text);
-      assert.deepEqual(readded.body.errors.map((e: any) => e.path), ['/credentials/2/secret']);
+      assert.deepEqual(
+        readded.body.errors.map((e: any) => e.path),
+        ['/credentials/2/secret'],
+      );
     });
 
     it('keeps a sealed value whose key stopped being secret when its mask is sent back', async () => {
-      const created = await app.call('POST', CONNECTIONS, { body: { name: 'retyped', type: 'http', content: { host: 'h', accessToken: 'tok-123' } } });
+      const created = await app.call('POST', CONNECTIONS, {
+        body: { name: 'retyped', type: 'http', content: { host: 'h', accessToken: 'tok-123' } },
+      });
       assert.equal(created.status, 201, created.text);
       assert.equal(created.body.content.accessToken, '******');
       // accessToken is secret for http only; after the type change the stored value must survive the echo.
-      const retyped = await app.call('PUT', `${CONNECTIONS}/${created.body.id}`, { body: { ...created.body, type: 'mysql' } });
+      const retyped = await app.call('PUT', `${CONNECTIONS}/${created.body.id}`, {
+        body: { ...created.body, type: 'mysql' },
+      });
       assert.equal(retyped.status, 200, retyped.text);
       assert.equal(retyped.body.content.accessToken, '******');
-      const row = await app.db.kysely.selectFrom('connections').select('content').where('id', '=', created.body.id).executeTakeFirstOrThrow();
+      const row = await app.db.kysely
+        .selectFrom('connections')
+        .select('content')
+        .where('id', '=', created.body.id)
+        .executeTakeFirstOrThrow();
       assert.equal(await openStored(app.db, app.vault, JSON.parse(row.content).accessToken), 'tok-123');
     });
 
@@ -403,23 +553,55 @@ for (const engine of ENGINES) {
       const long = `long-secret-${'x'.repeat(17000)}`;
       const replies: Reply[] = [
         // 400: an unknown field next to a secret; a bad credential next to its secret; a secret of the wrong type.
-        await app.call('POST', CONNECTIONS, { body: { ...connectionBody('host', 'bad-1'), content: { password: leaked }, colour: 'blue' } }),
-        await app.call('POST', CONNECTIONS, { body: { name: 'bad-2', type: 'http', credentials: [{ kind: 'sometimes', authSchemeConfigId: 'oauth', secret: leaked }] } }),
-        await app.call('POST', CONNECTIONS, { body: { name: 'bad-3', type: 'http', connectorId: 'missing', content: { password: leaked } } }),
-        await app.call('POST', CONNECTIONS, { body: { name: 'bad-4', type: 'http', credentials: [{ kind: 'action', authSchemeConfigId: 'oauth', secret: long }] } }),
-        await app.call('POST', CONNECTIONS, { body: `{"name":"bad-5","type":"http","content":{"password":"${leaked}"},}` }),
+        await app.call('POST', CONNECTIONS, {
+          body: { ...connectionBody('host', 'bad-1'), content: { password: leaked }, colour: 'blue' },
+        }),
+        await app.call('POST', CONNECTIONS, {
+          body: {
+            name: 'bad-2',
+            type: 'http',
+            credentials: [{ kind: 'sometimes', authSchemeConfigId: 'oauth', secret: leaked }],
+          },
+        }),
+        await app.call('POST', CONNECTIONS, {
+          body: { name: 'bad-3', type: 'http', connectorId: 'missing', content: { password: leaked } },
+        }),
+        await app.call('POST', CONNECTIONS, {
+          body: {
+            name: 'bad-4',
+            type: 'http',
+            credentials: [{ kind: 'action', authSchemeConfigId: 'oauth', secret: long }],
+          },
+        }),
+        await app.call('POST', CONNECTIONS, {
+          body: `{"name":"bad-5","type":"http","content":{"password":"${leaked}"},}`,
+        }),
         await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: `{"content":{"password":"${leaked}"` }),
         await app.call('POST', CONNECTORS, {
-          body: { id: 'bad-config', name: 'x', authSchemeConfigs: [{ id: 'o', schemeType: 'oauth9', config: { clientSecret: leaked } }] },
+          body: {
+            id: 'bad-config',
+            name: 'x',
+            authSchemeConfigs: [{ id: 'o', schemeType: 'oauth9', config: { clientSecret: leaked } }],
+          },
         }),
         // 409: a duplicate name.
-        await app.call('POST', CONNECTIONS, { body: { ...connectionBody('host', 'errors'), content: { password: leaked } } }),
+        await app.call('POST', CONNECTIONS, {
+          body: { ...connectionBody('host', 'errors'), content: { password: leaked } },
+        }),
         // 412: a stale If-Match.
-        await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { ...read.body, content: { password: leaked } }, headers: { 'if-match': '"1-stale"' } }),
+        await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+          body: { ...read.body, content: { password: leaked } },
+          headers: { 'if-match': '"1-stale"' },
+        }),
         // 404: nothing to write to.
-        await app.call('PUT', `${CONNECTIONS}/999999`, { body: { name: 'x', type: 'http', content: { password: leaked } } }),
+        await app.call('PUT', `${CONNECTIONS}/999999`, {
+          body: { name: 'x', type: 'http', content: { password: leaked } },
+        }),
         // 415: the wrong media type.
-        await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: JSON.stringify({ name: 'x', type: 'http', content: { password: leaked } }), contentType: 'text/plain' }),
+        await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+          body: JSON.stringify({ name: 'x', type: 'http', content: { password: leaked } }),
+          contentType: 'text/plain',
+        }),
       ];
       assert.deepEqual(
         replies.map((r) => r.status),
@@ -430,7 +612,11 @@ for (const engine of ENGINES) {
         assertNoPlaintext(reply.text, [leaked, long, PASSWORD, CRED_ACTION], `a ${reply.status} response`);
       }
       const raw = await rawConnection(app, created.id);
-      assert.equal(await openStored(app.db, app.vault, raw.content.password), PASSWORD, 'no failed write touched the stored secret');
+      assert.equal(
+        await openStored(app.db, app.vault, raw.content.password),
+        PASSWORD,
+        'no failed write touched the stored secret',
+      );
     });
   });
 
@@ -467,14 +653,33 @@ for (const engine of ENGINES) {
       const created = record(await inject(app, 'POST', CONNECTIONS, { body: connectionBody('log-host', 'logged') }));
       const url = `${CONNECTIONS}/${created.body.id}`;
       const read = record(await inject(app, 'GET', url));
-      record(await inject(app, 'PUT', url, { body: { ...read.body, content: { ...read.body.content, password: 'pw-Tz18-log-only' } } }));
+      record(
+        await inject(app, 'PUT', url, {
+          body: { ...read.body, content: { ...read.body.content, password: 'pw-Tz18-log-only' } },
+        }),
+      );
       record(await inject(app, 'PATCH', url, { body: { content: { password: PASSWORD } } }));
-      record(await inject(app, 'PATCH', `${CONNECTORS}/log-host/auth-scheme-configs/oauth`, { body: { config: { clientSecret: CLIENT_SECRET } } }));
-      record(await inject(app, 'POST', CONNECTIONS, { body: { ...connectionBody('log-host', 'bad'), colour: 'blue' } }));
+      record(
+        await inject(app, 'PATCH', `${CONNECTORS}/log-host/auth-scheme-configs/oauth`, {
+          body: { config: { clientSecret: CLIENT_SECRET } },
+        }),
+      );
+      record(
+        await inject(app, 'POST', CONNECTIONS, { body: { ...connectionBody('log-host', 'bad'), colour: 'blue' } }),
+      );
       record(await inject(app, 'POST', CONNECTIONS, { body: `{"name":"bad","content":{"password":"${PASSWORD}"}` }));
-      record(await inject(app, 'PUT', url, { body: { ...read.body, content: { password: PASSWORD } }, headers: { 'if-match': '"1-stale"' } }));
+      record(
+        await inject(app, 'PUT', url, {
+          body: { ...read.body, content: { password: PASSWORD } },
+          headers: { 'if-match': '"1-stale"' },
+        }),
+      );
       record(await inject(app, 'POST', CONNECTIONS, { body: connectionBody('log-host', 'logged') }));
-      record(await inject(app, 'PATCH', url, { body: { credentials: [{ kind: 'action', authSchemeConfigId: 'nope', secret: CRED_ACTION }] } }));
+      record(
+        await inject(app, 'PATCH', url, {
+          body: { credentials: [{ kind: 'action', authSchemeConfigId: 'nope', secret: CRED_ACTION }] },
+        }),
+      );
       assert.deepEqual(statuses, [201, 201, 200, 200, 200, 200, 400, 400, 412, 409, 400]);
 
       const log = chunks.join('');
@@ -506,7 +711,9 @@ for (const engine of ENGINES) {
             keyText = readFileSync(keyFile, 'utf8');
             keyId = first.vault.activeKeyId;
             assert.ok(keyText.startsWith(`${keyId}:`));
-            const created = await inject(first, 'POST', CONNECTIONS, { body: { name: 'kept', type: 'http', content: { token: 'tok-Rr40-across-restart' } } });
+            const created = await inject(first, 'POST', CONNECTIONS, {
+              body: { name: 'kept', type: 'http', content: { token: 'tok-Rr40-across-restart' } },
+            });
             assert.equal(created.status, 201, created.text);
             id = created.body.id;
           } finally {
@@ -522,7 +729,9 @@ for (const engine of ENGINES) {
             assert.equal(second.vault.keyIdOf(raw.content.token), keyId);
             assert.equal(await openStored(second.db, second.vault, raw.content.token), 'tok-Rr40-across-restart');
             // Writing the same plaintext again is recognised (it decrypts), so nothing changes.
-            const again = await inject(second, 'PATCH', `${CONNECTIONS}/${id}`, { body: { content: { token: 'tok-Rr40-across-restart' } } });
+            const again = await inject(second, 'PATCH', `${CONNECTIONS}/${id}`, {
+              body: { content: { token: 'tok-Rr40-across-restart' } },
+            });
             assert.equal(again.status, 200, again.text);
             assert.equal(again.body.revision, 1);
           } finally {
@@ -538,7 +747,10 @@ for (const engine of ENGINES) {
           () => loadConfig({ DATA_DIR: '/tmp/plugboard-unused', DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: 'silent' }),
           (error: unknown) => {
             assert.ok(error instanceof ConfigError);
-            assert.ok(error.problems.some((p) => p.includes('PLUGBOARD_MASTER_KEYS')), error.message);
+            assert.ok(
+              error.problems.some((p) => p.includes('PLUGBOARD_MASTER_KEYS')),
+              error.message,
+            );
             return true;
           },
         );

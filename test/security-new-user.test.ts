@@ -13,7 +13,12 @@ const API = '/api/v1/workspaces';
 const OWNER_PASSWORD = 'team-a-owner-db-password-7f3e';
 
 /** A TCP listener of the attacker's that records every byte it is sent. */
-async function listen(): Promise<{ port: number; connections: () => number; received: () => string; close(): Promise<void> }> {
+async function listen(): Promise<{
+  port: number;
+  connections: () => number;
+  received: () => string;
+  close(): Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   let connections = 0;
   let received = '';
@@ -56,11 +61,19 @@ for (const engine of ENGINES) {
       assert.equal(key.status, 201, key.text);
       editorA = key.body.key;
       const secretOfB = await app.call('POST', `${API}/team-b/connections`, {
-        body: { name: 'b-db', type: 'postgresql', content: { host: 'db.team-b.internal', port: 5432, database: 'b', username: 'b', password: 'team-b-secret' } },
+        body: {
+          name: 'b-db',
+          type: 'postgresql',
+          content: { host: 'db.team-b.internal', port: 5432, database: 'b', username: 'b', password: 'team-b-secret' },
+        },
       });
       assert.equal(secretOfB.status, 201, secretOfB.text);
       const owned = await app.call('POST', `${API}/team-a/connections`, {
-        body: { name: 'a-db', type: 'postgresql', content: { host: 'db.team-a.internal', port: 5432, database: 'a', username: 'a', password: OWNER_PASSWORD } },
+        body: {
+          name: 'a-db',
+          type: 'postgresql',
+          content: { host: 'db.team-a.internal', port: 5432, database: 'a', username: 'a', password: OWNER_PASSWORD },
+        },
       });
       assert.equal(owned.status, 201, owned.text);
       ownerConnection = owned.body.id;
@@ -73,7 +86,7 @@ for (const engine of ENGINES) {
 
     const asEditor = (method: string, url: string, body?: unknown) => app.call(method, url, { key: editorA, body });
 
-    it('refuses team A\'s editor everything of team B, as if it did not exist', async () => {
+    it("refuses team A's editor everything of team B, as if it did not exist", async () => {
       for (const path of ['', '/connections', '/toolsets', '/audit']) {
         const reply = await asEditor('GET', `${API}/team-b${path}`);
         assert.equal(reply.status, 404, `${path}: ${reply.text}`);
@@ -81,9 +94,11 @@ for (const engine of ENGINES) {
       }
     });
 
-    it('refuses to send the owner\'s password to the editor\'s listener, and the listener hears nothing', async () => {
+    it("refuses to send the owner's password to the editor's listener, and the listener hears nothing", async () => {
       const url = `${API}/team-a/connections/${ownerConnection}`;
-      const moved = await asEditor('PATCH', url, { content: { host: '127.0.0.1', port: attacker.port, password: '******' } });
+      const moved = await asEditor('PATCH', url, {
+        content: { host: '127.0.0.1', port: attacker.port, password: '******' },
+      });
       assert.equal(moved.status, 400, moved.text);
       assert.match(moved.text, /enter the secret again when you change where it is sent/);
       const omitted = await asEditor('PATCH', url, { content: { host: '127.0.0.1', port: attacker.port } });
@@ -120,7 +135,10 @@ for (const engine of ENGINES) {
 
     it('keeps answering /healthz while the editor uploads a document built to stop the node, which ends Failed', async (t) => {
       // Built before probing starts: the test's client shares the node's event loop.
-      const upload = JSON.stringify({ name: 'bomb', spec: { schema: { type: 'OpenAPI', detail: sharedSchemaBomb() } } });
+      const upload = JSON.stringify({
+        name: 'bomb',
+        spec: { schema: { type: 'OpenAPI', detail: sharedSchemaBomb() } },
+      });
       const probe = startLoopProbe(base);
       let toolset: any;
       try {

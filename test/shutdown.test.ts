@@ -58,7 +58,10 @@ for (const engine of ENGINES) {
       const { id } = (await created.json()) as { id: number };
       assert.equal((await fetch(`${base}/readyz`)).status, 200);
 
-      const inFlight = fetch(`${base}${WS}/connections/${id}/test`, { method: 'POST', headers: { authorization: headers.authorization } });
+      const inFlight = fetch(`${base}${WS}/connections/${id}/test`, {
+        method: 'POST',
+        headers: { authorization: headers.authorization },
+      });
       await new Promise((resolve) => setTimeout(resolve, 200));
       server.child.kill('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -22,20 +22,34 @@ function assertProblem(reply: Reply, status: number, code: string, what = '') {
   assert.equal(reply.body.code, code, what);
 }
 
-async function createApiKey(app: TestApp, role: string, workspaceId = 'default'): Promise<{ key: string; id: string; principalId: string }> {
-  const reply = await app.call('POST', `${API}/workspaces/${workspaceId}/api-keys`, { body: { name: `${role} key`, role } });
+async function createApiKey(
+  app: TestApp,
+  role: string,
+  workspaceId = 'default',
+): Promise<{ key: string; id: string; principalId: string }> {
+  const reply = await app.call('POST', `${API}/workspaces/${workspaceId}/api-keys`, {
+    body: { name: `${role} key`, role },
+  });
   assert.equal(reply.status, 201, reply.text);
   return reply.body;
 }
 
-async function createAccessKey(app: TestApp, body: Record<string, unknown>, key = OWNER_KEY, workspaceId = 'default'): Promise<any> {
+async function createAccessKey(
+  app: TestApp,
+  body: Record<string, unknown>,
+  key = OWNER_KEY,
+  workspaceId = 'default',
+): Promise<any> {
   const reply = await app.call('POST', `${API}/workspaces/${workspaceId}/access-keys`, { body, key });
   assert.equal(reply.status, 201, reply.text);
   return reply.body;
 }
 
 /** Runs the CLI to its end with the test store's environment. */
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: root,
@@ -73,9 +87,14 @@ for (const engine of ENGINES) {
       await app?.stop();
     });
 
-    for (const [kind, format] of [['alibaba', ALIBABA], ['huawei', HUAWEI]] as const) {
+    for (const [kind, format] of [
+      ['alibaba', ALIBABA],
+      ['huawei', HUAWEI],
+    ] as const) {
       it(`creates a key pair of kind ${kind} whose secret is shown once and stored sealed`, async () => {
-        const reply = await app.call('POST', `${WS}/access-keys`, { body: { name: `${kind} signer`, kind, role: 'editor' } });
+        const reply = await app.call('POST', `${WS}/access-keys`, {
+          body: { name: `${kind} signer`, kind, role: 'editor' },
+        });
         assert.equal(reply.status, 201, reply.text);
         const created = reply.body;
         assert.match(created.id, format.id);
@@ -99,10 +118,17 @@ for (const engine of ENGINES) {
         assert.deepEqual(item, one.body);
         for (const listed of list.body.items) assert.deepEqual(Object.keys(listed).sort(), VIEW_FIELDS);
 
-        const row = await app.db.kysely.selectFrom('access_keys').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
+        const row = await app.db.kysely
+          .selectFrom('access_keys')
+          .selectAll()
+          .where('id', '=', created.id)
+          .executeTakeFirstOrThrow();
         assert.ok(!JSON.stringify(row).includes(created.secret), 'the stored row holds the plaintext secret');
         assert.match(row.secret, /^"pbenc:v2:/);
-        const found = kind === 'alibaba' ? await app.services.accessKeys.findAccessKey(created.id) : await app.services.accessKeys.findAkSk(created.id);
+        const found =
+          kind === 'alibaba'
+            ? await app.services.accessKeys.findAccessKey(created.id)
+            : await app.services.accessKeys.findAkSk(created.id);
         assert.ok(found);
         assert.equal(found.secret, created.secret);
         assert.equal(found.principal.id, created.principalId);
@@ -125,14 +151,26 @@ for (const engine of ENGINES) {
       assert.equal(created.role, 'viewer');
       const member = await app.call('GET', `${WS}/members/${created.principalId}`);
       assert.equal(member.status, 200, member.text);
-      assert.deepEqual({ name: member.body.name, kind: member.body.kind, role: member.body.role }, { name: 'reader', kind: 'service', role: 'viewer' });
-      assert.deepEqual([...(await app.services.accessKeys.findAkSk(created.id))!.principal.roles], [['default', 'viewer']]);
+      assert.deepEqual(
+        { name: member.body.name, kind: member.body.kind, role: member.body.role },
+        { name: 'reader', kind: 'service', role: 'viewer' },
+      );
+      assert.deepEqual(
+        [...(await app.services.accessKeys.findAkSk(created.id))!.principal.roles],
+        [['default', 'viewer']],
+      );
     });
 
-    it('refuses a role above the caller\'s own, and lets an admin grant up to admin', async () => {
-      const refused = await app.call('POST', `${WS}/access-keys`, { key: admin.key, body: { name: 'up', kind: 'alibaba', role: 'owner' } });
+    it("refuses a role above the caller's own, and lets an admin grant up to admin", async () => {
+      const refused = await app.call('POST', `${WS}/access-keys`, {
+        key: admin.key,
+        body: { name: 'up', kind: 'alibaba', role: 'owner' },
+      });
       assertProblem(refused, 400, 'validation-failed');
-      assert.deepEqual(refused.body.errors.map((e: any) => e.path), ['/role']);
+      assert.deepEqual(
+        refused.body.errors.map((e: any) => e.path),
+        ['/role'],
+      );
       const granted = await createAccessKey(app, { name: 'peer', kind: 'alibaba', role: 'admin' }, admin.key);
       assert.equal(granted.role, 'admin');
     });
@@ -142,7 +180,11 @@ for (const engine of ENGINES) {
       for (const key of [viewer.key, editor.key]) {
         assertProblem(await app.call('GET', `${WS}/access-keys`, { key }), 403, 'forbidden');
         assertProblem(await app.call('GET', `${WS}/access-keys/${target.id}`, { key }), 403, 'forbidden');
-        assertProblem(await app.call('POST', `${WS}/access-keys`, { key, body: { name: 'x', kind: 'alibaba', role: 'viewer' } }), 403, 'forbidden');
+        assertProblem(
+          await app.call('POST', `${WS}/access-keys`, { key, body: { name: 'x', kind: 'alibaba', role: 'viewer' } }),
+          403,
+          'forbidden',
+        );
         assertProblem(await app.call('DELETE', `${WS}/access-keys/${target.id}`, { key }), 403, 'forbidden');
       }
       assert.equal((await app.call('GET', `${WS}/access-keys/${target.id}`)).status, 200);
@@ -159,7 +201,10 @@ for (const engine of ENGINES) {
       for (const [body, path] of cases) {
         const reply = await app.call('POST', `${WS}/access-keys`, { body });
         assertProblem(reply, 400, 'validation-failed', JSON.stringify(body));
-        assert.ok(reply.body.errors.some((e: any) => e.path === path), `${JSON.stringify(body)}: ${reply.text}`);
+        assert.ok(
+          reply.body.errors.some((e: any) => e.path === path),
+          `${JSON.stringify(body)}: ${reply.text}`,
+        );
       }
     });
 
@@ -180,7 +225,12 @@ for (const engine of ENGINES) {
     });
 
     it('answers 404 for a key of another workspace, and hides the other workspace from non-members', async () => {
-      const elsewhere = await createAccessKey(app, { name: 'elsewhere', kind: 'alibaba', role: 'editor' }, OWNER_KEY, 'other');
+      const elsewhere = await createAccessKey(
+        app,
+        { name: 'elsewhere', kind: 'alibaba', role: 'editor' },
+        OWNER_KEY,
+        'other',
+      );
       assert.equal(elsewhere.defaultWorkspaceId, 'other');
       assertProblem(await app.call('GET', `${WS}/access-keys/${elsewhere.id}`), 404, 'not-found');
       assertProblem(await app.call('DELETE', `${WS}/access-keys/${elsewhere.id}`), 404, 'not-found');
@@ -210,20 +260,37 @@ for (const engine of ENGINES) {
       } while (cursor !== null);
       assert.equal(new Set(seen).size, seen.length);
       const all = await app.call('GET', `${WS}/access-keys?limit=200`);
-      assert.deepEqual(seen, all.body.items.map((k: any) => k.id));
+      assert.deepEqual(
+        seen,
+        all.body.items.map((k: any) => k.id),
+      );
     });
 
     it('stops finding the keys of a disabled principal', async () => {
       const created = await createAccessKey(app, { name: 'to disable', kind: 'alibaba', role: 'editor' });
       assert.ok(await app.services.accessKeys.findAccessKey(created.id));
-      await app.db.kysely.updateTable('principals').set({ status: 'disabled' }).where('id', '=', created.principalId).execute();
+      await app.db.kysely
+        .updateTable('principals')
+        .set({ status: 'disabled' })
+        .where('id', '=', created.principalId)
+        .execute();
       assert.equal(await app.services.accessKeys.findAccessKey(created.id), undefined);
     });
 
     it('records an audit event for every create and revoke, without the secret', async () => {
-      const created = await app.call('POST', `${WS}/access-keys`, { body: { name: 'audited', kind: 'huawei', role: 'editor' }, headers: { 'x-request-id': 'req-ak-create' } });
+      const created = await app.call('POST', `${WS}/access-keys`, {
+        body: { name: 'audited', kind: 'huawei', role: 'editor' },
+        headers: { 'x-request-id': 'req-ak-create' },
+      });
       assert.equal(created.status, 201);
-      assert.equal((await app.call('DELETE', `${WS}/access-keys/${created.body.id}`, { headers: { 'x-request-id': 'req-ak-delete' } })).status, 204);
+      assert.equal(
+        (
+          await app.call('DELETE', `${WS}/access-keys/${created.body.id}`, {
+            headers: { 'x-request-id': 'req-ak-delete' },
+          })
+        ).status,
+        204,
+      );
       const events = await app.call('GET', `${WS}/audit?resourceType=access-key&resourceId=${created.body.id}`);
       assert.equal(events.status, 200, events.text);
       const owner = (await app.call('GET', `${API}/me`)).body.principalId;
@@ -239,7 +306,10 @@ for (const engine of ENGINES) {
     });
 
     it('creates a key pair from the command line, printing the id and then the secret once', async () => {
-      const run = await runCli(['admin', 'create-access-key', '-w', 'default', '-r', 'editor', '-n', 'from cli', '--kind', 'huawei'], app.store.env);
+      const run = await runCli(
+        ['admin', 'create-access-key', '-w', 'default', '-r', 'editor', '-n', 'from cli', '--kind', 'huawei'],
+        app.store.env,
+      );
       assert.equal(run.code, 0, run.stderr);
       const [ak, sk, extra] = run.stdout.split('\n');
       assert.match(ak!, HUAWEI.id);
@@ -274,7 +344,11 @@ for (const engine of ENGINES) {
       const created = await createAccessKey(app, { name: 'rotated', kind: 'alibaba' });
       const vault = createVault([{ id: 'next', key: Buffer.alloc(32, 9) }, ...loadMasterKeys(app.config)]);
       await createKeyRotationService({ db: app.db, vault }).rewrap({ batchSize: 10 });
-      const row = await app.db.kysely.selectFrom('access_keys').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
+      const row = await app.db.kysely
+        .selectFrom('access_keys')
+        .selectAll()
+        .where('id', '=', created.id)
+        .executeTakeFirstOrThrow();
       const sealed = JSON.parse(row.secret) as string;
       assert.equal(vault.keyIdOf(sealed), 'next');
       assert.equal(await openStored(app.db, vault, sealed), created.secret);
@@ -338,7 +412,10 @@ for (const engine of ENGINES) {
       for (const ttlSeconds of [59, 86_401, 0, -1, 1.5, '600']) {
         const reply = await app.call('POST', `${API}/tokens`, { body: { ttlSeconds } });
         assertProblem(reply, 400, 'validation-failed', String(ttlSeconds));
-        assert.ok(reply.body.errors.some((e: any) => e.path === '/ttlSeconds'), reply.text);
+        assert.ok(
+          reply.body.errors.some((e: any) => e.path === '/ttlSeconds'),
+          reply.text,
+        );
       }
       assertProblem(await app.call('POST', `${API}/tokens`, { body: { scope: 'all' } }), 400, 'validation-failed');
     });
@@ -406,9 +483,21 @@ for (const engine of ENGINES) {
       assert.equal(found.principal.id, chosen.principalId);
       assert.equal(found.principal.roles.get('other'), 'owner');
       const viewer = await createApiKey(app, 'viewer');
-      assertProblem(await app.call('POST', `${API}/tokens`, { key: viewer.key, body: { defaultWorkspaceId: 'other' } }), 404, 'not-found');
-      assertProblem(await app.call('POST', `${API}/tokens`, { key: viewer.key, body: { defaultWorkspaceId: 'no-such' } }), 404, 'not-found');
-      assertProblem(await app.call('POST', `${API}/tokens`, { body: { defaultWorkspaceId: 'bad id' } }), 400, 'validation-failed');
+      assertProblem(
+        await app.call('POST', `${API}/tokens`, { key: viewer.key, body: { defaultWorkspaceId: 'other' } }),
+        404,
+        'not-found',
+      );
+      assertProblem(
+        await app.call('POST', `${API}/tokens`, { key: viewer.key, body: { defaultWorkspaceId: 'no-such' } }),
+        404,
+        'not-found',
+      );
+      assertProblem(
+        await app.call('POST', `${API}/tokens`, { body: { defaultWorkspaceId: 'bad id' } }),
+        400,
+        'validation-failed',
+      );
     });
 
     it('revokes the tokens of a revoked API key', async () => {
@@ -422,7 +511,11 @@ for (const engine of ENGINES) {
     it('stops accepting the token and API key of a disabled principal', async () => {
       const key = await createApiKey(app, 'editor');
       const { token } = await issue({}, key.key);
-      await app.db.kysely.updateTable('principals').set({ status: 'disabled' }).where('id', '=', key.principalId).execute();
+      await app.db.kysely
+        .updateTable('principals')
+        .set({ status: 'disabled' })
+        .where('id', '=', key.principalId)
+        .execute();
       assertProblem(await withToken('GET', `${API}/me`, token), 401, 'unauthenticated');
       assertProblem(await app.call('GET', `${API}/me`, { key: key.key }), 401, 'unauthenticated');
     });
@@ -432,10 +525,13 @@ for (const engine of ENGINES) {
       assert.equal((await app.call('DELETE', `${API}/tokens/${id}`)).status, 204);
       const events = await app.call('GET', `${WS}/audit?resourceType=token&resourceId=${id}`);
       assert.equal(events.status, 200, events.text);
-      assert.deepEqual(events.body.items.map((e: any) => [e.action, e.changedFields]), [
-        ['token:delete', []],
-        ['token:create', ['expiresAt']],
-      ]);
+      assert.deepEqual(
+        events.body.items.map((e: any) => [e.action, e.changedFields]),
+        [
+          ['token:delete', []],
+          ['token:create', ['expiresAt']],
+        ],
+      );
     });
 
     it('lists the token routes and the X-Auth-Token scheme in /openapi.json', async () => {
@@ -448,8 +544,10 @@ for (const engine of ENGINES) {
       });
       assert.ok(doc.paths[`${API}/tokens`].post.summary);
       assert.ok(doc.paths[`${API}/tokens/{tokenId}`].delete.summary);
-      for (const method of ['get', 'post']) assert.ok(doc.paths[`${API}/workspaces/{workspaceId}/access-keys`][method].summary);
-      for (const method of ['get', 'delete']) assert.ok(doc.paths[`${API}/workspaces/{workspaceId}/access-keys/{accessKeyId}`][method].summary);
+      for (const method of ['get', 'post'])
+        assert.ok(doc.paths[`${API}/workspaces/{workspaceId}/access-keys`][method].summary);
+      for (const method of ['get', 'delete'])
+        assert.ok(doc.paths[`${API}/workspaces/{workspaceId}/access-keys/{accessKeyId}`][method].summary);
     });
   });
 }

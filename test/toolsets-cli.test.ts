@@ -13,7 +13,9 @@ for (const engine of ENGINES) {
   describe(`plugboard toolsets import [${engine}]`, () => {
     let app: TestApp;
     before(async () => {
-      app = await startTestApp(engine, { env: { PUBLIC_URL: 'https://pb.example.com', RECONCILE_INTERVAL_MS: '3600000' } });
+      app = await startTestApp(engine, {
+        env: { PUBLIC_URL: 'https://pb.example.com', RECONCILE_INTERVAL_MS: '3600000' },
+      });
     });
     after(async () => {
       await app?.stop();
@@ -49,13 +51,24 @@ for (const engine of ENGINES) {
       assert.equal(failed.code, 1);
       assert.match(failed.stderr, /^plugboard: the document did not convert: .*#\/openapi/);
       assert.doesNotMatch(failed.stdout, /created/);
-      assert.equal((await app.call('GET', '/api/v1/workspaces/default/toolsets/broken')).status, 404, 'a toolset was left behind');
+      assert.equal(
+        (await app.call('GET', '/api/v1/workspaces/default/toolsets/broken')).status,
+        404,
+        'a toolset was left behind',
+      );
       const bomb = join(app.store.env.DATA_DIR!, 'bomb.yaml');
       writeFileSync(bomb, sharedSchemaBomb());
       const overLimit = await runCli(['toolsets', 'import', bomb, '-n', 'bomb'], env());
       assert.equal(overLimit.code, 1, overLimit.stderr);
-      assert.match(overLimit.stderr, /did not convert: .*over the limit of 131,072 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post/);
-      assert.equal((await app.call('GET', '/api/v1/workspaces/default/toolsets/bomb')).status, 404, 'a toolset was left behind');
+      assert.match(
+        overLimit.stderr,
+        /did not convert: .*over the limit of 131,072 bytes per tool \(TOOLSET_MAX_TOOL_SCHEMA_BYTES; at #\/paths\/~1r0\/post/,
+      );
+      assert.equal(
+        (await app.call('GET', '/api/v1/workspaces/default/toolsets/bomb')).status,
+        404,
+        'a toolset was left behind',
+      );
       const missing = await runCli(['toolsets', 'import', PETSTORE, '-n', 'x', '-w', 'nope'], env());
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /workspace "nope" does not exist/);
@@ -73,7 +86,10 @@ for (const engine of ENGINES) {
       const after = await app.call('GET', '/api/v1/workspaces/default/toolsets/pets');
       assert.deepEqual(after.body, before.body);
       assert.equal(after.headers.etag, before.headers.etag);
-      assert.equal((await app.call('GET', '/api/v1/workspaces/default/toolsets/pets/history')).body.items.length, history);
+      assert.equal(
+        (await app.call('GET', '/api/v1/workspaces/default/toolsets/pets/history')).body.items.length,
+        history,
+      );
     });
   });
 }

@@ -41,7 +41,9 @@ for (const engine of ENGINES) {
     });
 
     it('turns an OpenAPI document into one tool per operation, with the MCP URL of the toolset', async () => {
-      const created = await app.call('POST', TOOLSETS, { body: { name: 'pets', description: 'Pet shop', labels: { team: 'a' }, ...openApi(petstore) } });
+      const created = await app.call('POST', TOOLSETS, {
+        body: { name: 'pets', description: 'Pet shop', labels: { team: 'a' }, ...openApi(petstore) },
+      });
       assert.equal(created.status, 201, created.text);
       assert.equal(created.headers.location, `${TOOLSETS}/pets`);
       assert.equal(created.body.kind, 'Toolset');
@@ -59,17 +61,24 @@ for (const engine of ENGINES) {
       assert.equal(toolset.status.outputs.mcpServerConfig.url, `${PUBLIC_URL}/mcp/default/pets`);
       assert.equal(toolset.status.outputs.urls.internetUrl, `${PUBLIC_URL}/mcp/default/pets`);
       const tools = await app.call('GET', `${TOOLSETS}/pets/tools`);
-      assert.deepEqual(tools.body.items.map((t: any) => t.name), names);
+      assert.deepEqual(
+        tools.body.items.map((t: any) => t.name),
+        names,
+      );
       assert.equal(tools.body.items[0].inputSchema.type, 'object');
     });
 
     it('bumps generation on a change of spec only, and reconciles the new one', async () => {
       const before = await settled(app, 'pets');
-      const described = await app.call('PATCH', `${TOOLSETS}/pets`, { body: { description: 'Pets and more', labels: { team: 'b' } } });
+      const described = await app.call('PATCH', `${TOOLSETS}/pets`, {
+        body: { description: 'Pets and more', labels: { team: 'b' } },
+      });
       assert.equal(described.status, 200, described.text);
       assert.equal(described.body.generation, before.generation);
       const trimmed = petstore.replace(/operationId: listPets/, 'operationId: browsePets');
-      const respecced = await app.call('PATCH', `${TOOLSETS}/pets`, { body: { spec: { schema: { detail: trimmed } } } });
+      const respecced = await app.call('PATCH', `${TOOLSETS}/pets`, {
+        body: { spec: { schema: { detail: trimmed } } },
+      });
       assert.equal(respecced.body.generation, before.generation + 1);
       const after = await settled(app, 'pets');
       assert.equal(after.status.observedGeneration, before.generation + 1);
@@ -84,42 +93,78 @@ for (const engine of ENGINES) {
       const good = await settled(app, 'pets');
       const broken = petstore.replace('openapi: 3.0.3', 'openapi: 9.0.0');
       assert.notEqual(broken, petstore);
-      assert.equal((await app.call('PATCH', `${TOOLSETS}/pets`, { body: { spec: { schema: { detail: broken } } } })).status, 200);
+      assert.equal(
+        (await app.call('PATCH', `${TOOLSETS}/pets`, { body: { spec: { schema: { detail: broken } } } })).status,
+        200,
+      );
       const failed = await settled(app, 'pets');
       assert.equal(failed.status.phase, 'Failed');
       assert.match(failed.status.message, /#\/openapi, line 1/);
       assert.deepEqual(failed.status.outputs.tools, good.status.outputs.tools);
-      const yaml = await app.call('PATCH', `${TOOLSETS}/pets`, { body: { spec: { schema: { detail: 'openapi: 3.0.0\ninfo: [unclosed' } } } });
+      const yaml = await app.call('PATCH', `${TOOLSETS}/pets`, {
+        body: { spec: { schema: { detail: 'openapi: 3.0.0\ninfo: [unclosed' } } },
+      });
       assert.equal(yaml.status, 200);
       assert.equal((await settled(app, 'pets')).status.phase, 'Failed');
     });
 
     it('keeps the API key write-only: masked on read, kept when the mask comes back, sealed at rest', async () => {
-      const authConfig = { type: 'APIKey', parameters: { apiKeyParameter: { in: 'header', key: 'X-Api-Key', value: 'upstream-key-123' } } };
-      const created = await app.call('POST', TOOLSETS, { body: { name: 'keyed', ...openApi(petstore, { authConfig }) } });
+      const authConfig = {
+        type: 'APIKey',
+        parameters: { apiKeyParameter: { in: 'header', key: 'X-Api-Key', value: 'upstream-key-123' } },
+      };
+      const created = await app.call('POST', TOOLSETS, {
+        body: { name: 'keyed', ...openApi(petstore, { authConfig }) },
+      });
       assert.equal(created.status, 201, created.text);
       assert.equal(created.body.spec.authConfig.parameters.apiKeyParameter.value, '******');
       const read = await settled(app, 'keyed');
       const echoed = await app.call('PUT', `${TOOLSETS}/keyed`, { body: { description: 'echoed', spec: read.spec } });
       assert.equal(echoed.status, 200, echoed.text);
       assert.equal(echoed.body.generation, read.generation, 'writing the mask back is no change of spec');
-      const row = await app.db.kysely.selectFrom('toolsets').select('spec').where('name', '=', 'keyed').executeTakeFirstOrThrow();
+      const row = await app.db.kysely
+        .selectFrom('toolsets')
+        .select('spec')
+        .where('name', '=', 'keyed')
+        .executeTakeFirstOrThrow();
       assert.ok(!row.spec.includes('upstream-key-123'));
       const sealed = JSON.parse(row.spec).authConfig.parameters.apiKeyParameter.value;
       assert.equal(await openStored(app.db, app.vault, sealed), 'upstream-key-123');
-      const noStored = await app.call('POST', TOOLSETS, { body: { name: 'masked', ...openApi(petstore, { authConfig: { ...authConfig, parameters: { apiKeyParameter: { ...authConfig.parameters.apiKeyParameter, value: '******' } } } }) } });
+      const noStored = await app.call('POST', TOOLSETS, {
+        body: {
+          name: 'masked',
+          ...openApi(petstore, {
+            authConfig: {
+              ...authConfig,
+              parameters: { apiKeyParameter: { ...authConfig.parameters.apiKeyParameter, value: '******' } },
+            },
+          }),
+        },
+      });
       assert.equal(noStored.status, 400);
       assert.equal(noStored.body.errors[0].path, '/spec/authConfig/parameters/apiKeyParameter/value');
     });
 
     it('lists the tools of an upstream MCP server for a toolset of type MCP', async () => {
-      const created = await app.call('POST', TOOLSETS, { body: { name: 'upstream', spec: { schema: { type: 'MCP', detail: upstream.url } } } });
+      const created = await app.call('POST', TOOLSETS, {
+        body: { name: 'upstream', spec: { schema: { type: 'MCP', detail: upstream.url } } },
+      });
       assert.equal(created.status, 201, created.text);
       const toolset = await settled(app, 'upstream');
       assert.equal(toolset.status.phase, 'Installed', toolset.status.message);
       assert.deepEqual(toolset.status.outputs.tools.map((t: any) => t.name).sort(), ['add', 'echo']);
-      assert.equal(toolset.status.outputs.tools.find((t: any) => t.name === 'echo').inputSchema.properties.text.type, 'string');
-      const unreachable = await app.call('POST', TOOLSETS, { body: { name: 'gone', spec: { schema: { type: 'MCP', detail: '{"url":"http://127.0.0.1:1/mcp","transportType":"streamable-http"}' } } } });
+      assert.equal(
+        toolset.status.outputs.tools.find((t: any) => t.name === 'echo').inputSchema.properties.text.type,
+        'string',
+      );
+      const unreachable = await app.call('POST', TOOLSETS, {
+        body: {
+          name: 'gone',
+          spec: {
+            schema: { type: 'MCP', detail: '{"url":"http://127.0.0.1:1/mcp","transportType":"streamable-http"}' },
+          },
+        },
+      });
       assert.equal(unreachable.status, 201);
       assert.equal((await settled(app, 'gone')).status.phase, 'Failed');
     });
@@ -155,7 +200,14 @@ for (const engine of ENGINES) {
       // between reconcilers of one node.
       const second: App | undefined =
         engine === 'postgres'
-          ? await createApp(loadConfig({ ...app.store.env, PLUGBOARD_ADMIN_KEY: OWNER_KEY, PUBLIC_URL, RECONCILE_INTERVAL_MS: '3600000' }))
+          ? await createApp(
+              loadConfig({
+                ...app.store.env,
+                PLUGBOARD_ADMIN_KEY: OWNER_KEY,
+                PUBLIC_URL,
+                RECONCILE_INTERVAL_MS: '3600000',
+              }),
+            )
           : undefined;
       const other = second ?? app;
       try {
@@ -163,7 +215,12 @@ for (const engine of ENGINES) {
         // reconcilers below (two per node) race for it.
         await app.db.kysely.updateTable('toolsets').set({ generation: 5 }).where('name', '=', 'raced').execute();
         const key = { workspaceId: 'default', name: 'raced', generation: 5 };
-        const results = await Promise.all([app.reconciler.reconcile(key), other.reconciler.reconcile(key), app.reconciler.reconcile(key), other.reconciler.reconcile(key)]);
+        const results = await Promise.all([
+          app.reconciler.reconcile(key),
+          other.reconciler.reconcile(key),
+          app.reconciler.reconcile(key),
+          other.reconciler.reconcile(key),
+        ]);
         assert.equal(results.filter(Boolean).length, 1, JSON.stringify(results));
         const after = await settled(app, 'raced');
         assert.equal(after.status.observedGeneration, 5);

@@ -71,7 +71,11 @@ for (const engine of ENGINES) {
     }
 
     /** A connector to hang connections on, and a full connection under it. */
-    async function createConnection(connectorId: string, name: string, extra: Record<string, unknown> = {}): Promise<any> {
+    async function createConnection(
+      connectorId: string,
+      name: string,
+      extra: Record<string, unknown> = {},
+    ): Promise<any> {
       const reply = await app.call('POST', CONNECTIONS, {
         body: {
           connectorId,
@@ -118,7 +122,9 @@ for (const engine of ENGINES) {
       it('refuses a PUT without a name with 400 naming /name and changes nothing', async () => {
         await createConnector('put-no-name');
         const before = await getConnector('put-no-name');
-        const reply = await app.call('PUT', `${CONNECTORS}/put-no-name`, { body: { description: 'no name here', status: 'active' } });
+        const reply = await app.call('PUT', `${CONNECTORS}/put-no-name`, {
+          body: { description: 'no name here', status: 'active' },
+        });
         assertProblem(reply, 400, 'validation-failed');
         assert.deepEqual(errorPaths(reply), ['/name']);
         const afterwards = await getConnector('put-no-name');
@@ -152,14 +158,20 @@ for (const engine of ENGINES) {
         assert.deepEqual(reply.body.authSchemeConfigs, read.body.authSchemeConfigs);
         assert.deepEqual(reply.body.connectionVariables, read.body.connectionVariables);
         assert.equal((await app.call('GET', `${CONNECTORS}/someone-else`)).status, 404);
-        const row = await app.db.kysely.selectFrom('connectors').select(['id', 'created_at', 'revision']).where('id', '=', 'echo-back').executeTakeFirstOrThrow();
+        const row = await app.db.kysely
+          .selectFrom('connectors')
+          .select(['id', 'created_at', 'revision'])
+          .where('id', '=', 'echo-back')
+          .executeTakeFirstOrThrow();
         assert.equal(row.created_at, read.body.createdAt);
         assert.equal(row.revision, read.body.revision + 1);
       });
 
       it('changes only the fields a PATCH names and unsets the ones set to null', async () => {
         const created = await createConnector('patch-some');
-        const reply = await app.call('PATCH', `${CONNECTORS}/patch-some`, { body: { description: 'patched', baseUrl: null, status: null } });
+        const reply = await app.call('PATCH', `${CONNECTORS}/patch-some`, {
+          body: { description: 'patched', baseUrl: null, status: null },
+        });
         assert.equal(reply.status, 200, reply.text);
         const body = (await getConnector('patch-some')).body;
         assert.deepEqual(reply.body, body);
@@ -178,7 +190,9 @@ for (const engine of ENGINES) {
       it('refuses an unknown field in a PATCH or a PUT with 400 and changes nothing', async () => {
         await createConnector('unknown-field');
         const before = await getConnector('unknown-field');
-        const patch = await app.call('PATCH', `${CONNECTORS}/unknown-field`, { body: { description: 'x', colour: 'blue' } });
+        const patch = await app.call('PATCH', `${CONNECTORS}/unknown-field`, {
+          body: { description: 'x', colour: 'blue' },
+        });
         assertProblem(patch, 400, 'validation-failed');
         assert.deepEqual(errorPaths(patch), ['/colour']);
         const put = await app.call('PUT', `${CONNECTORS}/unknown-field`, { body: { name: 'x', colour: 'blue' } });
@@ -203,19 +217,32 @@ for (const engine of ENGINES) {
         const reply = await app.call('PUT', `${CONNECTORS}/put-commands`, { body: { name: 'kept children' } });
         assert.equal(reply.status, 200, reply.text);
         assert.deepEqual(reply.body.connectionVariables, [{ name: 'region', value: 'eu-1' }]);
-        assert.deepEqual(reply.body.authSchemeConfigs.map((c: any) => c.id), ['key', 'bearer']);
+        assert.deepEqual(
+          reply.body.authSchemeConfigs.map((c: any) => c.id),
+          ['key', 'bearer'],
+        );
       });
 
       it('reorders the configs by authSchemeConfigIds and refuses a list that is not a permutation', async () => {
         await createConnector('put-reorder');
-        const reordered = await app.call('PUT', `${CONNECTORS}/put-reorder`, { body: { name: 'reordered', authSchemeConfigIds: ['bearer', 'key'] } });
+        const reordered = await app.call('PUT', `${CONNECTORS}/put-reorder`, {
+          body: { name: 'reordered', authSchemeConfigIds: ['bearer', 'key'] },
+        });
         assert.equal(reordered.status, 200, reordered.text);
-        assert.deepEqual(reordered.body.authSchemeConfigs.map((c: any) => c.id), ['bearer', 'key']);
+        assert.deepEqual(
+          reordered.body.authSchemeConfigs.map((c: any) => c.id),
+          ['bearer', 'key'],
+        );
         const before = await getConnector('put-reorder');
         for (const ids of [['bearer'], ['bearer', 'key', 'nope'], ['key', 'key']]) {
-          const reply = await app.call('PUT', `${CONNECTORS}/put-reorder`, { body: { name: 'bad order', authSchemeConfigIds: ids } });
+          const reply = await app.call('PUT', `${CONNECTORS}/put-reorder`, {
+            body: { name: 'bad order', authSchemeConfigIds: ids },
+          });
           assertProblem(reply, 400, 'validation-failed');
-          assert.ok(errorPaths(reply).every((p) => p.startsWith('/authSchemeConfigIds')), reply.text);
+          assert.ok(
+            errorPaths(reply).every((p) => p.startsWith('/authSchemeConfigIds')),
+            reply.text,
+          );
         }
         const afterwards = await getConnector('put-reorder');
         assert.deepEqual(afterwards.body, before.body);
@@ -229,14 +256,20 @@ for (const engine of ENGINES) {
         const read = await getConnector('echo-children');
         assert.equal(read.body.versions.length, 1);
 
-        const same = await app.call('PUT', `${CONNECTORS}/echo-children`, { body: { ...read.body, description: 'echoed' } });
+        const same = await app.call('PUT', `${CONNECTORS}/echo-children`, {
+          body: { ...read.body, description: 'echoed' },
+        });
         assert.equal(same.status, 200, same.text);
         assert.deepEqual(same.body.authSchemeConfigs, read.body.authSchemeConfigs);
         assert.deepEqual(same.body.versions, read.body.versions);
 
         const current = await getConnector('echo-children');
-        const changedConfigs = read.body.authSchemeConfigs.map((c: any) => (c.id === 'bearer' ? { ...c, description: 'changed here' } : c));
-        const configs = await app.call('PUT', `${CONNECTORS}/echo-children`, { body: { ...current.body, authSchemeConfigs: changedConfigs } });
+        const changedConfigs = read.body.authSchemeConfigs.map((c: any) =>
+          c.id === 'bearer' ? { ...c, description: 'changed here' } : c,
+        );
+        const configs = await app.call('PUT', `${CONNECTORS}/echo-children`, {
+          body: { ...current.body, authSchemeConfigs: changedConfigs },
+        });
         assertProblem(configs, 400, 'validation-failed');
         assert.deepEqual(errorPaths(configs), ['/authSchemeConfigs']);
         const reversed = await app.call('PUT', `${CONNECTORS}/echo-children`, {
@@ -263,7 +296,9 @@ for (const engine of ENGINES) {
       it('unsets every optional field that a PUT with only name and type leaves out', async () => {
         const created = await createConnection('conn-host', 'put-minimal');
         assert.equal(created.envType, 1);
-        const reply = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { name: 'put-minimal', type: 'mysql' } });
+        const reply = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+          body: { name: 'put-minimal', type: 'mysql' },
+        });
         assert.equal(reply.status, 200, reply.text);
         for (const body of [reply.body, (await getConnection(created.id)).body]) {
           assert.equal(body.description, null);
@@ -275,7 +310,11 @@ for (const engine of ENGINES) {
           assert.equal(body.connectorId, 'conn-host', 'connectorId is fixed at creation');
           assert.equal(body.revision, created.revision + 1);
         }
-        const row = await app.db.kysely.selectFrom('connections').select(['content', 'credentials', 'variables']).where('id', '=', created.id).executeTakeFirstOrThrow();
+        const row = await app.db.kysely
+          .selectFrom('connections')
+          .select(['content', 'credentials', 'variables'])
+          .where('id', '=', created.id)
+          .executeTakeFirstOrThrow();
         assert.deepEqual(JSON.parse(row.content), {});
         assert.deepEqual(JSON.parse(row.credentials), []);
         assert.deepEqual(JSON.parse(row.variables), []);
@@ -328,7 +367,9 @@ for (const engine of ENGINES) {
 
       it('changes only the fields a PATCH names and unsets the ones set to null', async () => {
         const created = await createConnection('conn-host', 'patch-some');
-        const reply = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { description: null, envType: null, status: 'active' } });
+        const reply = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
+          body: { description: null, envType: null, status: 'active' },
+        });
         assert.equal(reply.status, 200, reply.text);
         const body = (await getConnection(created.id)).body;
         assert.deepEqual(reply.body, body);
@@ -342,7 +383,9 @@ for (const engine of ENGINES) {
         assert.deepEqual(body.credentials, created.credentials);
         assert.equal(body.revision, created.revision + 1);
 
-        const cleared = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { variables: null, credentials: null, content: null } });
+        const cleared = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
+          body: { variables: null, credentials: null, content: null },
+        });
         assert.equal(cleared.status, 200, cleared.text);
         assert.deepEqual(cleared.body.variables, []);
         assert.deepEqual(cleared.body.credentials, []);
@@ -351,20 +394,39 @@ for (const engine of ENGINES) {
 
       it('merges a PATCH of content key by key (RFC 7396)', async () => {
         const created = await createConnection('conn-host', 'patch-content', {
-          content: { host: 'db.internal', port: 3306, schema: 'public', options: { ssl: true, timeout: 5 }, password: 'pw-1' },
+          content: {
+            host: 'db.internal',
+            port: 3306,
+            schema: 'public',
+            options: { ssl: true, timeout: 5 },
+            password: 'pw-1',
+          },
         });
         const reply = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
           body: { content: { schema: null, options: { timeout: null, charset: 'utf8' }, database: 'app' } },
         });
         assert.equal(reply.status, 200, reply.text);
-        assert.deepEqual(reply.body.content, { host: 'db.internal', port: 3306, options: { ssl: true, charset: 'utf8' }, database: 'app', password: '******' });
-        const row = await app.db.kysely.selectFrom('connections').select('content').where('id', '=', created.id).executeTakeFirstOrThrow();
+        assert.deepEqual(reply.body.content, {
+          host: 'db.internal',
+          port: 3306,
+          options: { ssl: true, charset: 'utf8' },
+          database: 'app',
+          password: '******',
+        });
+        const row = await app.db.kysely
+          .selectFrom('connections')
+          .select('content')
+          .where('id', '=', created.id)
+          .executeTakeFirstOrThrow();
         assert.equal(await openStored(app.db, app.vault, JSON.parse(row.content).password), 'pw-1');
       });
 
       it('reads a PATCH sent as plain application/json as a merge patch', async () => {
         const created = await createConnection('conn-host', 'patch-plain-json');
-        const reply = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { content: { database: 'plain' } }, contentType: 'application/json' });
+        const reply = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
+          body: { content: { database: 'plain' } },
+          contentType: 'application/json',
+        });
         assert.equal(reply.status, 200, reply.text);
         assert.deepEqual(reply.body.content, { ...created.content, database: 'plain' });
       });
@@ -372,10 +434,14 @@ for (const engine of ENGINES) {
       it('refuses an unknown field in a PATCH or a PUT with 400 and changes nothing', async () => {
         const created = await createConnection('conn-host', 'unknown-field');
         const before = await getConnection(created.id);
-        const patch = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { description: 'x', colour: 'blue' } });
+        const patch = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
+          body: { description: 'x', colour: 'blue' },
+        });
         assertProblem(patch, 400, 'validation-failed');
         assert.deepEqual(errorPaths(patch), ['/colour']);
-        const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { name: 'x', type: 'mysql', colour: 'blue' } });
+        const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+          body: { name: 'x', type: 'mysql', colour: 'blue' },
+        });
         assertProblem(put, 400, 'validation-failed');
         assert.deepEqual(errorPaths(put), ['/colour']);
         const afterwards = await getConnection(created.id);
@@ -388,7 +454,9 @@ for (const engine of ENGINES) {
         const created = await createConnection('conn-host', 'fixed-connector');
         const before = await getConnection(created.id);
         for (const method of ['PUT', 'PATCH']) {
-          const reply = await app.call(method, `${CONNECTIONS}/${created.id}`, { body: { name: 'fixed-connector', type: 'mysql', connectorId: 'conn-other' } });
+          const reply = await app.call(method, `${CONNECTIONS}/${created.id}`, {
+            body: { name: 'fixed-connector', type: 'mysql', connectorId: 'conn-other' },
+          });
           assertProblem(reply, 400, 'validation-failed');
           assert.deepEqual(errorPaths(reply), ['/connectorId']);
         }
@@ -402,7 +470,14 @@ for (const engine of ENGINES) {
         assert.equal(created.status, 201, created.text);
         const read = await app.call('GET', '/api/v1/workspaces/ws-put');
         const reply = await app.call('PUT', '/api/v1/workspaces/ws-put', {
-          body: { ...read.body, name: 'After', id: 'ws-other', projectId: 9999, createdAt: '2001-01-01T00:00:00.000Z', revision: 77 },
+          body: {
+            ...read.body,
+            name: 'After',
+            id: 'ws-other',
+            projectId: 9999,
+            createdAt: '2001-01-01T00:00:00.000Z',
+            revision: 77,
+          },
         });
         assert.equal(reply.status, 200, reply.text);
         assert.equal(reply.body.id, 'ws-put');
@@ -449,14 +524,26 @@ for (const engine of ENGINES) {
         replies.push(await app.call('GET', `${CONNECTORS}/etag-all`));
         replies.push(await app.call('PUT', `${CONNECTORS}/etag-all`, { body: { name: 'etag' } }));
         replies.push(await app.call('PATCH', `${CONNECTORS}/etag-all`, { body: { description: 'etag' } }));
-        replies.push(await app.call('POST', `${CONNECTORS}/etag-all/auth-scheme-configs`, { body: { id: 'extra', schemeType: 'basic-auth' } }));
+        replies.push(
+          await app.call('POST', `${CONNECTORS}/etag-all/auth-scheme-configs`, {
+            body: { id: 'extra', schemeType: 'basic-auth' },
+          }),
+        );
         replies.push(await app.call('GET', `${CONNECTORS}/etag-all/auth-scheme-configs/extra`));
-        replies.push(await app.call('PATCH', `${CONNECTORS}/etag-all/auth-scheme-configs/extra`, { body: { description: 'x' } }));
+        replies.push(
+          await app.call('PATCH', `${CONNECTORS}/etag-all/auth-scheme-configs/extra`, { body: { description: 'x' } }),
+        );
         replies.push(await app.call('POST', `${CONNECTORS}/etag-all/versions`, { body: { name: 'v1' } }));
-        const connection = await app.call('POST', CONNECTIONS, { body: { connectorId: 'etag-all', name: 'etag', type: 'http' } });
+        const connection = await app.call('POST', CONNECTIONS, {
+          body: { connectorId: 'etag-all', name: 'etag', type: 'http' },
+        });
         replies.push(connection);
         replies.push(await app.call('GET', `${CONNECTIONS}/${connection.body.id}`));
-        replies.push(await app.call('PUT', `${CONNECTIONS}/${connection.body.id}`, { body: { name: 'etag', type: 'http', description: 'x' } }));
+        replies.push(
+          await app.call('PUT', `${CONNECTIONS}/${connection.body.id}`, {
+            body: { name: 'etag', type: 'http', description: 'x' },
+          }),
+        );
         replies.push(await app.call('PATCH', `${CONNECTIONS}/${connection.body.id}`, { body: { description: 'y' } }));
         replies.push(await app.call('GET', WS));
         for (const reply of replies) {
@@ -478,11 +565,20 @@ for (const engine of ENGINES) {
         const stale = first.headers.etag as string;
         assert.notEqual(current.headers.etag, stale);
 
-        const put = await app.call('PUT', `${CONNECTORS}/etag-stale`, { body: { name: 'lost' }, headers: { 'if-match': stale } });
+        const put = await app.call('PUT', `${CONNECTORS}/etag-stale`, {
+          body: { name: 'lost' },
+          headers: { 'if-match': stale },
+        });
         assertProblem(put, 412, 'precondition-failed');
-        const patch = await app.call('PATCH', `${CONNECTORS}/etag-stale`, { body: { name: 'lost' }, headers: { 'if-match': stale } });
+        const patch = await app.call('PATCH', `${CONNECTORS}/etag-stale`, {
+          body: { name: 'lost' },
+          headers: { 'if-match': stale },
+        });
         assertProblem(patch, 412, 'precondition-failed');
-        const weak = await app.call('PATCH', `${CONNECTORS}/etag-stale`, { body: { name: 'lost' }, headers: { 'if-match': `W/${current.headers.etag as string}` } });
+        const weak = await app.call('PATCH', `${CONNECTORS}/etag-stale`, {
+          body: { name: 'lost' },
+          headers: { 'if-match': `W/${current.headers.etag as string}` },
+        });
         assertProblem(weak, 412, 'precondition-failed');
         const remove = await app.call('DELETE', `${CONNECTORS}/etag-stale`, { headers: { 'if-match': stale } });
         assertProblem(remove, 412, 'precondition-failed');
@@ -496,21 +592,33 @@ for (const engine of ENGINES) {
         await createConnector('etag-match');
         const read = await getConnector('etag-match');
         const etag = read.headers.etag as string;
-        const reply = await app.call('PATCH', `${CONNECTORS}/etag-match`, { body: { description: 'matched' }, headers: { 'if-match': etag } });
+        const reply = await app.call('PATCH', `${CONNECTORS}/etag-match`, {
+          body: { description: 'matched' },
+          headers: { 'if-match': etag },
+        });
         assert.equal(reply.status, 200, reply.text);
         const next = assertStrongEtag(reply);
         assert.notEqual(next, etag);
         assert.equal((await getConnector('etag-match')).headers.etag, next);
         // A list of tags passes when any of them matches.
-        const listed = await app.call('PUT', `${CONNECTORS}/etag-match`, { body: { name: 'listed' }, headers: { 'if-match': `"nope", ${next}` } });
+        const listed = await app.call('PUT', `${CONNECTORS}/etag-match`, {
+          body: { name: 'listed' },
+          headers: { 'if-match': `"nope", ${next}` },
+        });
         assert.equal(listed.status, 200, listed.text);
       });
 
       it('lets If-Match: * through on PUT, PATCH and DELETE', async () => {
         await createConnector('etag-star');
-        const put = await app.call('PUT', `${CONNECTORS}/etag-star`, { body: { name: 'star' }, headers: { 'if-match': '*' } });
+        const put = await app.call('PUT', `${CONNECTORS}/etag-star`, {
+          body: { name: 'star' },
+          headers: { 'if-match': '*' },
+        });
         assert.equal(put.status, 200, put.text);
-        const patch = await app.call('PATCH', `${CONNECTORS}/etag-star`, { body: { description: 'star' }, headers: { 'if-match': '*' } });
+        const patch = await app.call('PATCH', `${CONNECTORS}/etag-star`, {
+          body: { description: 'star' },
+          headers: { 'if-match': '*' },
+        });
         assert.equal(patch.status, 200, patch.text);
         const remove = await app.call('DELETE', `${CONNECTORS}/etag-star`, { headers: { 'if-match': '*' } });
         assert.equal(remove.status, 204, remove.text);
@@ -521,11 +629,15 @@ for (const engine of ENGINES) {
         const created = await createConnection('conn-host', 'etag-delete');
         const first = await getConnection(created.id);
         await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { description: 'moved on' } });
-        const stale = await app.call('DELETE', `${CONNECTIONS}/${created.id}`, { headers: { 'if-match': first.headers.etag as string } });
+        const stale = await app.call('DELETE', `${CONNECTIONS}/${created.id}`, {
+          headers: { 'if-match': first.headers.etag as string },
+        });
         assertProblem(stale, 412, 'precondition-failed');
         const current = await getConnection(created.id);
         assert.equal(current.body.description, 'moved on');
-        const remove = await app.call('DELETE', `${CONNECTIONS}/${created.id}`, { headers: { 'if-match': current.headers.etag as string } });
+        const remove = await app.call('DELETE', `${CONNECTIONS}/${created.id}`, {
+          headers: { 'if-match': current.headers.etag as string },
+        });
         assert.equal(remove.status, 204, remove.text);
         assert.equal((await app.call('GET', `${CONNECTIONS}/${created.id}`)).status, 404);
       });
@@ -535,13 +647,22 @@ for (const engine of ENGINES) {
         const first = await getConnection(created.id);
         await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { description: 'moved on' } });
         const current = await getConnection(created.id);
-        const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { name: 'lost', type: 'mysql' }, headers: { 'if-match': first.headers.etag as string } });
+        const put = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+          body: { name: 'lost', type: 'mysql' },
+          headers: { 'if-match': first.headers.etag as string },
+        });
         assertProblem(put, 412, 'precondition-failed');
-        const patch = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { name: 'lost' }, headers: { 'if-match': first.headers.etag as string } });
+        const patch = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
+          body: { name: 'lost' },
+          headers: { 'if-match': first.headers.etag as string },
+        });
         assertProblem(patch, 412, 'precondition-failed');
         const afterwards = await getConnection(created.id);
         assert.deepEqual(afterwards.body, current.body);
-        const ok = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: { ...current.body, name: 'won' }, headers: { 'if-match': current.headers.etag as string } });
+        const ok = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
+          body: { ...current.body, name: 'won' },
+          headers: { 'if-match': current.headers.etag as string },
+        });
         assert.equal(ok.status, 200, ok.text);
         assert.equal(ok.body.name, 'won');
         assert.notEqual(ok.headers.etag, current.headers.etag);
@@ -550,19 +671,25 @@ for (const engine of ENGINES) {
       it('answers a GET with 304 when If-None-Match names the current ETag and 200 for an old one', async () => {
         await createConnector('etag-none-match');
         const first = await getConnector('etag-none-match');
-        const notModified = await app.call('GET', `${CONNECTORS}/etag-none-match`, { headers: { 'if-none-match': first.headers.etag as string } });
+        const notModified = await app.call('GET', `${CONNECTORS}/etag-none-match`, {
+          headers: { 'if-none-match': first.headers.etag as string },
+        });
         assert.equal(notModified.status, 304);
         assert.equal(notModified.text, '');
         assert.equal(notModified.headers.etag, first.headers.etag);
         await app.call('PATCH', `${CONNECTORS}/etag-none-match`, { body: { description: 'changed' } });
-        const modified = await app.call('GET', `${CONNECTORS}/etag-none-match`, { headers: { 'if-none-match': first.headers.etag as string } });
+        const modified = await app.call('GET', `${CONNECTORS}/etag-none-match`, {
+          headers: { 'if-none-match': first.headers.etag as string },
+        });
         assert.equal(modified.status, 200);
         assert.equal(modified.body.description, 'changed');
         assert.notEqual(modified.headers.etag, first.headers.etag);
 
         const connection = await createConnection('conn-host', 'etag-none-match');
         const read = await getConnection(connection.id);
-        const hit = await app.call('GET', `${CONNECTIONS}/${connection.id}`, { headers: { 'if-none-match': read.headers.etag as string } });
+        const hit = await app.call('GET', `${CONNECTIONS}/${connection.id}`, {
+          headers: { 'if-none-match': read.headers.etag as string },
+        });
         assert.equal(hit.status, 304);
       });
 
@@ -580,10 +707,14 @@ for (const engine of ENGINES) {
         assert.ok(changed.body.items.some((c: any) => c.id === 'etag-list'));
 
         const connections = await app.call('GET', `${CONNECTIONS}?limit=200`);
-        const connectionsAgain = await app.call('GET', `${CONNECTIONS}?limit=200`, { headers: { 'if-none-match': assertStrongEtag(connections) } });
+        const connectionsAgain = await app.call('GET', `${CONNECTIONS}?limit=200`, {
+          headers: { 'if-none-match': assertStrongEtag(connections) },
+        });
         assert.equal(connectionsAgain.status, 304);
         const workspaces = await app.call('GET', '/api/v1/workspaces');
-        const workspacesAgain = await app.call('GET', '/api/v1/workspaces', { headers: { 'if-none-match': assertStrongEtag(workspaces) } });
+        const workspacesAgain = await app.call('GET', '/api/v1/workspaces', {
+          headers: { 'if-none-match': assertStrongEtag(workspaces) },
+        });
         assert.equal(workspacesAgain.status, 304);
       });
     });
@@ -603,9 +734,15 @@ for (const engine of ENGINES) {
           baseUrl: read.body.baseUrl,
           status: read.body.status,
         };
-        const putFields = await app.call('PUT', `${CONNECTORS}/noop-connector`, { body: { ...minimal, authSchemeConfigIds: ['key', 'bearer'] } });
-        const patch = await app.call('PATCH', `${CONNECTORS}/noop-connector`, { body: { description: read.body.description, status: 'disabled' } });
-        const patchVariables = await app.call('PATCH', `${CONNECTORS}/noop-connector`, { body: { connectionVariables: read.body.connectionVariables } });
+        const putFields = await app.call('PUT', `${CONNECTORS}/noop-connector`, {
+          body: { ...minimal, authSchemeConfigIds: ['key', 'bearer'] },
+        });
+        const patch = await app.call('PATCH', `${CONNECTORS}/noop-connector`, {
+          body: { description: read.body.description, status: 'disabled' },
+        });
+        const patchVariables = await app.call('PATCH', `${CONNECTORS}/noop-connector`, {
+          body: { connectionVariables: read.body.connectionVariables },
+        });
         for (const reply of [put, putFields, patch, patchVariables]) {
           assert.equal(reply.status, 200, reply.text);
           assert.equal(reply.body.revision, read.body.revision);
@@ -615,24 +752,34 @@ for (const engine of ENGINES) {
         const afterwards = await getConnector('noop-connector');
         assert.deepEqual(afterwards.body, read.body);
         // A real change after the no-ops bumps the revision by exactly one.
-        const real = await app.call('PATCH', `${CONNECTORS}/noop-connector`, { body: { description: 'really changed' } });
+        const real = await app.call('PATCH', `${CONNECTORS}/noop-connector`, {
+          body: { description: 'really changed' },
+        });
         assert.equal(real.body.revision, read.body.revision + 1);
       });
 
       it('keeps the connector revision when an auth-scheme config or a version is written back unchanged', async () => {
         await createConnector('noop-parts', {
           ...fullConnector('noop-parts'),
-          authSchemeConfigs: [{ id: 'oauth', schemeType: 'oauth2', config: { tokenUrl: 'https://t.example.com', clientSecret: 'cs-1' } }],
+          authSchemeConfigs: [
+            { id: 'oauth', schemeType: 'oauth2', config: { tokenUrl: 'https://t.example.com', clientSecret: 'cs-1' } },
+          ],
         });
-        const version = await app.call('POST', `${CONNECTORS}/noop-parts/versions`, { body: { name: 'v1', description: 'first' } });
+        const version = await app.call('POST', `${CONNECTORS}/noop-parts/versions`, {
+          body: { name: 'v1', description: 'first' },
+        });
         assert.equal(version.status, 201, version.text);
         const read = await getConnector('noop-parts');
         const config = await app.call('GET', `${CONNECTORS}/noop-parts/auth-scheme-configs/oauth`);
         const replies = [
           await app.call('PUT', `${CONNECTORS}/noop-parts/auth-scheme-configs/oauth`, { body: config.body }),
-          await app.call('PATCH', `${CONNECTORS}/noop-parts/auth-scheme-configs/oauth`, { body: { config: { clientSecret: 'cs-1' } } }),
+          await app.call('PATCH', `${CONNECTORS}/noop-parts/auth-scheme-configs/oauth`, {
+            body: { config: { clientSecret: 'cs-1' } },
+          }),
           await app.call('PUT', `${CONNECTORS}/noop-parts/versions/${version.body.id}`, { body: version.body }),
-          await app.call('PATCH', `${CONNECTORS}/noop-parts/versions/${version.body.id}`, { body: { description: 'first' } }),
+          await app.call('PATCH', `${CONNECTORS}/noop-parts/versions/${version.body.id}`, {
+            body: { description: 'first' },
+          }),
         ];
         for (const reply of replies) {
           assert.equal(reply.status, 200, reply.text);
@@ -646,7 +793,11 @@ for (const engine of ENGINES) {
         const read = await getConnection(created.id);
         assert.equal(read.body.content.password, '******');
         assert.equal(read.body.credentials[0].secret, '******');
-        const rowBefore = await app.db.kysely.selectFrom('connections').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
+        const rowBefore = await app.db.kysely
+          .selectFrom('connections')
+          .selectAll()
+          .where('id', '=', created.id)
+          .executeTakeFirstOrThrow();
 
         const masked = await app.call('PUT', `${CONNECTIONS}/${created.id}`, { body: read.body });
         const plaintext = await app.call('PUT', `${CONNECTIONS}/${created.id}`, {
@@ -656,15 +807,23 @@ for (const engine of ENGINES) {
             credentials: [{ kind: 'action', authSchemeConfigId: 'key', secret: 'cred-1' }],
           },
         });
-        const patchSame = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { description: read.body.description, content: { password: 'pw-1', port: 3306 } } });
-        const patchMask = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { content: { password: '******' }, credentials: read.body.credentials } });
+        const patchSame = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
+          body: { description: read.body.description, content: { password: 'pw-1', port: 3306 } },
+        });
+        const patchMask = await app.call('PATCH', `${CONNECTIONS}/${created.id}`, {
+          body: { content: { password: '******' }, credentials: read.body.credentials },
+        });
         for (const reply of [masked, plaintext, patchSame, patchMask]) {
           assert.equal(reply.status, 200, reply.text);
           assert.equal(reply.body.revision, read.body.revision);
           assert.equal(reply.body.updatedAt, read.body.updatedAt);
           assert.equal(reply.headers.etag, read.headers.etag);
         }
-        const rowAfter = await app.db.kysely.selectFrom('connections').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
+        const rowAfter = await app.db.kysely
+          .selectFrom('connections')
+          .selectAll()
+          .where('id', '=', created.id)
+          .executeTakeFirstOrThrow();
         assert.deepEqual(rowAfter, rowBefore, 'the stored ciphertexts are kept as they were');
       });
     });
@@ -675,7 +834,10 @@ for (const engine of ENGINES) {
         const read = await getConnector('race-patch');
         const replies = await Promise.all(
           Array.from({ length: 20 }, (_, i) =>
-            app.call('PATCH', `${CONNECTORS}/race-patch`, { body: { description: `writer ${i}` }, headers: { 'if-match': read.headers.etag as string } }),
+            app.call('PATCH', `${CONNECTORS}/race-patch`, {
+              body: { description: `writer ${i}` },
+              headers: { 'if-match': read.headers.etag as string },
+            }),
           ),
         );
         const won = replies.filter((r) => r.status === 200);
@@ -717,7 +879,9 @@ for (const engine of ENGINES) {
           { protocolType: 'postgresql' },
           { connectionVariables: [{ name: 'zone', value: 'b' }] },
         ];
-        const replies = await Promise.all(patches.map((body) => app.call('PATCH', `${CONNECTORS}/race-fields`, { body })));
+        const replies = await Promise.all(
+          patches.map((body) => app.call('PATCH', `${CONNECTORS}/race-fields`, { body })),
+        );
         for (const reply of replies) assert.equal(reply.status, 200, reply.text);
         const afterwards = (await getConnector('race-fields')).body;
         for (const patch of patches) {
@@ -729,14 +893,20 @@ for (const engine of ENGINES) {
       it('keeps every one of 20 concurrent PATCHes without If-Match to different content keys', async () => {
         const created = await createConnection('conn-host', 'race-content', { content: { password: 'pw-race' } });
         const replies = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { content: { [`key${i}`]: i } } })),
+          Array.from({ length: 20 }, (_, i) =>
+            app.call('PATCH', `${CONNECTIONS}/${created.id}`, { body: { content: { [`key${i}`]: i } } }),
+          ),
         );
         for (const reply of replies) assert.equal(reply.status, 200, reply.text);
         const afterwards = (await getConnection(created.id)).body;
         for (let i = 0; i < 20; i++) assert.equal(afterwards.content[`key${i}`], i, `key${i}`);
         assert.equal(afterwards.content.password, '******');
         assert.equal(afterwards.revision, created.revision + 20);
-        const row = await app.db.kysely.selectFrom('connections').select('content').where('id', '=', created.id).executeTakeFirstOrThrow();
+        const row = await app.db.kysely
+          .selectFrom('connections')
+          .select('content')
+          .where('id', '=', created.id)
+          .executeTakeFirstOrThrow();
         assert.equal(await openStored(app.db, app.vault, JSON.parse(row.content).password), 'pw-race');
       });
     });
@@ -757,11 +927,15 @@ for (const engine of ENGINES) {
       assert.equal(workspace.status, 201, workspace.text);
       const connector = await app.call('POST', CONNECTORS, { body: fullConnector('strict-create') });
       assert.equal(connector.status, 201, connector.text);
-      const config = await app.call('POST', `${CONNECTORS}/strict-create/auth-scheme-configs`, { body: { id: 'basic', schemeType: 'basic-auth' } });
+      const config = await app.call('POST', `${CONNECTORS}/strict-create/auth-scheme-configs`, {
+        body: { id: 'basic', schemeType: 'basic-auth' },
+      });
       assert.equal(config.status, 201, config.text);
       const version = await app.call('POST', `${CONNECTORS}/strict-create/versions`, { body: { name: 'v1' } });
       assert.equal(version.status, 201, version.text);
-      const connection = await app.call('POST', CONNECTIONS, { body: { connectorId: 'strict-create', name: 'strict', type: 'http' } });
+      const connection = await app.call('POST', CONNECTIONS, {
+        body: { connectorId: 'strict-create', name: 'strict', type: 'http' },
+      });
       assert.equal(connection.status, 201, connection.text);
     });
 
@@ -776,9 +950,15 @@ for (const engine of ENGINES) {
       assert.equal(afterwards.status, 200);
       assert.deepEqual(afterwards.body, before.body);
 
-      const put = await app.call('PUT', url, { body: { name: 'x' }, headers: { 'if-match': before.headers.etag as string } });
+      const put = await app.call('PUT', url, {
+        body: { name: 'x' },
+        headers: { 'if-match': before.headers.etag as string },
+      });
       assert.equal(put.status, 200, put.text);
-      const patch = await app.call('PATCH', url, { body: { description: 'x' }, headers: { 'if-match': put.headers.etag as string } });
+      const patch = await app.call('PATCH', url, {
+        body: { description: 'x' },
+        headers: { 'if-match': put.headers.etag as string },
+      });
       assert.equal(patch.status, 200, patch.text);
       const remove = await app.call('DELETE', url, { headers: { 'if-match': patch.headers.etag as string } });
       assert.equal(remove.status, 204, remove.text);
@@ -803,23 +983,39 @@ for (const engine of ENGINES) {
 
     it('refuses PUT, PATCH and DELETE of a connection and a workspace without If-Match with 428', async () => {
       await app.call('POST', CONNECTORS, { body: fullConnector('strict-host') });
-      const connection = await app.call('POST', CONNECTIONS, { body: { connectorId: 'strict-host', name: 'strict-c', type: 'http' } });
+      const connection = await app.call('POST', CONNECTIONS, {
+        body: { connectorId: 'strict-host', name: 'strict-c', type: 'http' },
+      });
       const url = `${CONNECTIONS}/${connection.body.id}`;
       assertProblem(await app.call('PUT', url, { body: { name: 'x', type: 'http' } }), 428, 'precondition-required');
       assertProblem(await app.call('PATCH', url, { body: { description: 'x' } }), 428, 'precondition-required');
       assertProblem(await app.call('DELETE', url), 428, 'precondition-required');
       const read = await app.call('GET', url);
       assert.equal(read.body.revision, connection.body.revision);
-      const patched = await app.call('PATCH', url, { body: { description: 'x' }, headers: { 'if-match': read.headers.etag as string } });
+      const patched = await app.call('PATCH', url, {
+        body: { description: 'x' },
+        headers: { 'if-match': read.headers.etag as string },
+      });
       assert.equal(patched.status, 200, patched.text);
       const removed = await app.call('DELETE', url, { headers: { 'if-match': patched.headers.etag as string } });
       assert.equal(removed.status, 204, removed.text);
 
       const ws = await app.call('POST', '/api/v1/workspaces', { body: { id: 'ws-strict-2', name: 'Strict' } });
-      assertProblem(await app.call('PUT', '/api/v1/workspaces/ws-strict-2', { body: { name: 'x' } }), 428, 'precondition-required');
-      assertProblem(await app.call('PATCH', '/api/v1/workspaces/ws-strict-2', { body: { name: 'x' } }), 428, 'precondition-required');
+      assertProblem(
+        await app.call('PUT', '/api/v1/workspaces/ws-strict-2', { body: { name: 'x' } }),
+        428,
+        'precondition-required',
+      );
+      assertProblem(
+        await app.call('PATCH', '/api/v1/workspaces/ws-strict-2', { body: { name: 'x' } }),
+        428,
+        'precondition-required',
+      );
       assertProblem(await app.call('DELETE', '/api/v1/workspaces/ws-strict-2'), 428, 'precondition-required');
-      const renamed = await app.call('PUT', '/api/v1/workspaces/ws-strict-2', { body: { name: 'x' }, headers: { 'if-match': ws.headers.etag as string } });
+      const renamed = await app.call('PUT', '/api/v1/workspaces/ws-strict-2', {
+        body: { name: 'x' },
+        headers: { 'if-match': ws.headers.etag as string },
+      });
       assert.equal(renamed.status, 200, renamed.text);
       assert.equal(renamed.body.name, 'x');
     });

@@ -35,10 +35,16 @@ export function plugboardCommand(mode: string): { args: string[]; how: string } 
       return Math.max(max, e.isDirectory() ? newest(path) : statSync(path).mtimeMs);
     }, 0);
   if (built < newest(join(ROOT, 'src'))) {
-    say(built === 0 ? 'building plugboard (dist/ is missing)…' : 'building plugboard (src/ changed since the last build)…');
+    say(
+      built === 0
+        ? 'building plugboard (dist/ is missing)…'
+        : 'building plugboard (src/ changed since the last build)…',
+    );
     const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
     if (build.status !== 0) {
-      say(`npm run build failed; running plugboard from src/ through tsx instead.\n${(build.stdout + build.stderr).trim().split('\n').slice(-10).join('\n')}`);
+      say(
+        `npm run build failed; running plugboard from src/ through tsx instead.\n${(build.stdout + build.stderr).trim().split('\n').slice(-10).join('\n')}`,
+      );
       return { ...tsx, how: 'src/ through tsx (npm run build failed)' };
     }
   }
@@ -49,7 +55,12 @@ export function plugboardCommand(mode: string): { args: string[]; how: string } 
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of Object.keys(env)) {
-    if (/^(DATABASE_|RATE_LIMIT_|PLUGBOARD_|REDIS_URL|REQUIRE_IF_MATCH|BODY_LIMIT|CONNECTION_TEST_|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_OPTIONS|GATEWAY_|RECONCILE_)/.test(name)) delete env[name];
+    if (
+      /^(DATABASE_|RATE_LIMIT_|PLUGBOARD_|REDIS_URL|REQUIRE_IF_MATCH|BODY_LIMIT|CONNECTION_TEST_|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_OPTIONS|GATEWAY_|RECONCILE_)/.test(
+        name,
+      )
+    )
+      delete env[name];
   }
   return env;
 }

@@ -29,6 +29,13 @@ const text = format === 'YAML' ? stringify(document) : JSON.stringify(document);
     tools = convertOpenApi(text).tools.length;
     times.push(performance.now() - started);
   }
-  const timing: ConvertTiming = { format, operations: resources * 4, kib: Math.round(Buffer.byteLength(text) / 1024), tools, firstMs: times[0]!, secondMs: times[1]! };
+  const timing: ConvertTiming = {
+    format,
+    operations: resources * 4,
+    kib: Math.round(Buffer.byteLength(text) / 1024),
+    tools,
+    firstMs: times[0]!,
+    secondMs: times[1]!,
+  };
   process.stdout.write(`${JSON.stringify(timing)}\n`);
 }

@@ -14,7 +14,12 @@ import { LATEST_PROTOCOL_VERSION, type CallToolResult } from '@modelcontextproto
 /** What the load talks to: the upstream itself, or an MCP endpoint with its tool. */
 export type Target =
   | { readonly kind: 'direct'; readonly url: string }
-  | { readonly kind: 'mcp'; readonly url: string; readonly headers: Readonly<Record<string, string>>; readonly tool: string };
+  | {
+      readonly kind: 'mcp';
+      readonly url: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly tool: string;
+    };
 
 /** Outcomes of the calls of one run, by kind. */
 export interface Outcomes {
@@ -58,7 +63,9 @@ export class Samples {
   /** p-th percentile (nearest rank), NaN when empty. */
   percentile(p: number): number {
     const sorted = this.values.slice(0, this.length).sort();
-    return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+    return sorted.length === 0
+      ? NaN
+      : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
   }
   static concat(all: readonly Samples[]): Samples {
     const merged = new Samples();
@@ -74,7 +81,8 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
     outcomes.ok += o.ok;
     outcomes.misrouted += o.misrouted;
     outcomes.failed += o.failed;
-    for (const [status, count] of Object.entries(o.statuses)) outcomes.statuses[status] = (outcomes.statuses[status] ?? 0) + count;
+    for (const [status, count] of Object.entries(o.statuses))
+      outcomes.statuses[status] = (outcomes.statuses[status] ?? 0) + count;
     outcomes.firstFailure ??= o.firstFailure;
   }
   return {
@@ -97,7 +105,11 @@ const run = Date.now().toString(36);
 const uniqueValue = (connection: number | string) => `${run}-${connection}-${++sequence}`;
 
 /** The echoed value in a tools/call result: structuredContent, checked against the text content. */
-function echoedValue(result: { structuredContent?: unknown; content?: unknown; isError?: unknown }): string | undefined {
+function echoedValue(result: {
+  structuredContent?: unknown;
+  content?: unknown;
+  isError?: unknown;
+}): string | undefined {
   const structured = result.structuredContent as { value?: unknown } | undefined;
   const text = Array.isArray(result.content) ? (result.content[0] as { text?: unknown } | undefined)?.text : undefined;
   if (typeof structured?.value !== 'string' || typeof text !== 'string') return undefined;
@@ -115,7 +127,11 @@ function checkCall(outcomes: Outcomes, status: number, body: string, sent: { id:
     outcomes.firstFailure ??= `HTTP ${status}: ${body.slice(0, 200)}`;
     return;
   }
-  let message: { id?: unknown; result?: { structuredContent?: unknown; content?: unknown; isError?: unknown }; error?: { message?: unknown } };
+  let message: {
+    id?: unknown;
+    result?: { structuredContent?: unknown; content?: unknown; isError?: unknown };
+    error?: { message?: unknown };
+  };
   try {
     message = JSON.parse(body);
   } catch {
@@ -203,7 +219,11 @@ export async function drive(target: Target, seconds: number, connections: number
     };
   } else {
     const path = new URL(target.url).pathname;
-    const base = { ...target.headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const base = {
+      ...target.headers,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
     request = {
       method: 'POST',
       path,
@@ -216,7 +236,16 @@ export async function drive(target: Target, seconds: number, connections: number
         ctx.state = state;
         if (state.phase === 'start' || state.phase === 'initializing' || state.session === undefined) {
           state.phase = 'initializing';
-          const body = { jsonrpc: '2.0', id: ++state.nextId, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'bench', version: '1' } } };
+          const body = {
+            jsonrpc: '2.0',
+            id: ++state.nextId,
+            method: 'initialize',
+            params: {
+              protocolVersion: LATEST_PROTOCOL_VERSION,
+              capabilities: {},
+              clientInfo: { name: 'bench', version: '1' },
+            },
+          };
           return { ...req, headers: base, body: JSON.stringify(body) };
         }
         const headers = { ...base, 'mcp-session-id': state.session, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
@@ -227,7 +256,12 @@ export async function drive(target: Target, seconds: number, connections: number
         const sent = { id: ++state.nextId, value: uniqueValue(state.name) };
         ctx.sent = sent;
         ctx.started = process.hrtime.bigint();
-        const body = { jsonrpc: '2.0', id: sent.id, method: 'tools/call', params: { name: target.tool, arguments: { value: sent.value } } };
+        const body = {
+          jsonrpc: '2.0',
+          id: sent.id,
+          method: 'tools/call',
+          params: { name: target.tool, arguments: { value: sent.value } },
+        };
         return { ...req, headers, body: JSON.stringify(body) };
       },
       onResponse(status, body, context, headers) {
@@ -254,7 +288,14 @@ export async function drive(target: Target, seconds: number, connections: number
       },
     };
   }
-  const result = await autocannon({ url: target.url, connections, pipelining: 1, duration: seconds, timeout: 10, requests: [request] });
+  const result = await autocannon({
+    url: target.url,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 10,
+    requests: [request],
+  });
   return { calls, seconds: result.duration, samples, outcomes, errors: result.errors + result.timeouts };
 }
 
@@ -272,7 +313,9 @@ export async function sdkClientPool(target: Extract<Target, { kind: 'mcp' }>, cl
   const connected = await Promise.all(
     Array.from({ length: clients }, async () => {
       const client = new Client({ name: 'bench-sdk-client', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: { ...target.headers } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: { ...target.headers } } }),
+      );
       return client;
     }),
   );
@@ -325,15 +368,28 @@ function connection(url: string) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const target = new URL(url);
   return {
-    post(headers: Record<string, string>, body: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+    post(
+      headers: Record<string, string>,
+      body: string,
+    ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
       const payload = Buffer.from(body);
       return new Promise((resolve, reject) => {
-        const req = httpRequest(target, { method: 'POST', agent, headers: { ...headers, 'content-length': String(payload.length) } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        });
+        const req = httpRequest(
+          target,
+          { method: 'POST', agent, headers: { ...headers, 'content-length': String(payload.length) } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                text: Buffer.concat(chunks).toString('utf8'),
+              }),
+            );
+            res.on('error', reject);
+          },
+        );
         req.on('error', reject);
         req.end(payload);
       });
@@ -358,12 +414,28 @@ export async function latencyProbe(target: Target): Promise<LatencyProbe> {
   let nextId = 0;
   if (target.kind === 'mcp') {
     headers = { ...target.headers, ...headers, accept: 'application/json, text/event-stream' };
-    const init = await http.post(headers, JSON.stringify({ jsonrpc: '2.0', id: ++nextId, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'bench-latency', version: '1' } } }));
+    const init = await http.post(
+      headers,
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: ++nextId,
+        method: 'initialize',
+        params: {
+          protocolVersion: LATEST_PROTOCOL_VERSION,
+          capabilities: {},
+          clientInfo: { name: 'bench-latency', version: '1' },
+        },
+      }),
+    );
     const session = init.headers['mcp-session-id'];
-    if (init.status !== 200 || typeof session !== 'string') throw new Error(`initialize on ${target.url} answered ${init.status}: ${init.text.slice(0, 300)}`);
+    if (init.status !== 200 || typeof session !== 'string')
+      throw new Error(`initialize on ${target.url} answered ${init.status}: ${init.text.slice(0, 300)}`);
     headers = { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
     const notified = await http.post(headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
-    if (notified.status !== 202) throw new Error(`notifications/initialized on ${target.url} answered ${notified.status}: ${notified.text.slice(0, 300)}`);
+    if (notified.status !== 202)
+      throw new Error(
+        `notifications/initialized on ${target.url} answered ${notified.status}: ${notified.text.slice(0, 300)}`,
+      );
   }
   return {
     async calls(count, keep) {
@@ -372,7 +444,12 @@ export async function latencyProbe(target: Target): Promise<LatencyProbe> {
         const body =
           target.kind === 'direct'
             ? JSON.stringify({ value: sent.value })
-            : JSON.stringify({ jsonrpc: '2.0', id: sent.id, method: 'tools/call', params: { name: target.tool, arguments: { value: sent.value } } });
+            : JSON.stringify({
+                jsonrpc: '2.0',
+                id: sent.id,
+                method: 'tools/call',
+                params: { name: target.tool, arguments: { value: sent.value } },
+              });
         const started = process.hrtime.bigint();
         const answer = await http.post(headers, body);
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -384,7 +461,8 @@ export async function latencyProbe(target: Target): Promise<LatencyProbe> {
           } catch {
             echoed = undefined;
           }
-          if (answer.status !== 200 || typeof echoed !== 'string') fail(outcomes, `HTTP ${answer.status}: ${answer.text.slice(0, 200)}`);
+          if (answer.status !== 200 || typeof echoed !== 'string')
+            fail(outcomes, `HTTP ${answer.status}: ${answer.text.slice(0, 200)}`);
           else if (echoed === sent.value) outcomes.ok++;
           else outcomes.misrouted++;
         } else checkCall(outcomes, answer.status, answer.text, sent);

@@ -12,7 +12,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, cleanEnv, intEnv, plugboardCommand, say } from '../common/plugboard.js';
 import { CLK_TCK, cpuTicks, freePort, startServer, ticksToMs, waitIdle, type Server } from '../common/processes.js';
 import type { ConvertTiming } from './convert.js';
-import { drive, latencyProbe, mergeResults, sdkClientPool, type LoadResult, type SdkClientPool, type Target } from './load.js';
+import {
+  drive,
+  latencyProbe,
+  mergeResults,
+  sdkClientPool,
+  type LoadResult,
+  type SdkClientPool,
+  type Target,
+} from './load.js';
 import { echoDocument } from './openapi-document.js';
 import { SERVER_LABEL, printReport, type LatencyRow, type LoadRow, type ServerName } from './report.js';
 
@@ -47,7 +55,13 @@ function timeConverter(): ConvertTiming[] {
 }
 
 /** One call of plugboard's native API with the admin key. */
-async function api(origin: string, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function api(
+  origin: string,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const response = await fetch(`${origin}${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -61,31 +75,49 @@ async function api(origin: string, key: string, method: string, path: string, bo
  * Seeds plugboard through its native API: a toolset whose OpenAPI document has the one `echo` operation pointing
  * at the upstream, installed by the reconciler, and an access client allowed to use it. Returns the MCP target.
  */
-async function seedPlugboard(plugboard: Server, adminKey: string, upstreamOrigin: string): Promise<Extract<Target, { kind: 'mcp' }>> {
+async function seedPlugboard(
+  plugboard: Server,
+  adminKey: string,
+  upstreamOrigin: string,
+): Promise<Extract<Target, { kind: 'mcp' }>> {
   const ws = `/api/v1/workspaces/${WORKSPACE}`;
   const created = await api(plugboard.origin, adminKey, 'POST', `${ws}/toolsets`, {
     name: TOOLSET,
     description: 'bench:gateway echo API',
     spec: { schema: { type: 'OpenAPI', detail: echoDocument(upstreamOrigin) } },
   });
-  if (created.status !== 201) throw new Error(`creating the toolset answered ${created.status}: ${JSON.stringify(created.body)}`);
+  if (created.status !== 201)
+    throw new Error(`creating the toolset answered ${created.status}: ${JSON.stringify(created.body)}`);
   const deadline = Date.now() + 30_000;
   let toolset = created.body;
   while (toolset.status?.phase !== 'Installed' || toolset.status?.observedGeneration !== toolset.generation) {
-    if (toolset.status?.phase === 'Failed') throw new Error(`the toolset failed to install: ${JSON.stringify(toolset.status)}`);
-    if (Date.now() > deadline) throw new Error(`the toolset was not installed within 30 s: ${JSON.stringify(toolset.status)}`);
+    if (toolset.status?.phase === 'Failed')
+      throw new Error(`the toolset failed to install: ${JSON.stringify(toolset.status)}`);
+    if (Date.now() > deadline)
+      throw new Error(`the toolset was not installed within 30 s: ${JSON.stringify(toolset.status)}`);
     await sleep(50);
     const read = await api(plugboard.origin, adminKey, 'GET', `${ws}/toolsets/${TOOLSET}`);
-    if (read.status !== 200) throw new Error(`reading the toolset answered ${read.status}: ${JSON.stringify(read.body)}`);
+    if (read.status !== 200)
+      throw new Error(`reading the toolset answered ${read.status}: ${JSON.stringify(read.body)}`);
     toolset = read.body;
   }
   const tools: { name: string }[] = toolset.status.outputs.tools;
-  if (!tools.some((t) => t.name === TOOL)) throw new Error(`the installed toolset has no tool "${TOOL}": ${tools.map((t) => t.name).join(', ')}`);
-  const client = await api(plugboard.origin, adminKey, 'POST', `${ws}/access-clients`, { name: 'bench-gateway', toolsets: [TOOLSET] });
-  if (client.status !== 201 || typeof client.body?.secret !== 'string') throw new Error(`creating the access client answered ${client.status}: ${JSON.stringify(client.body)}`);
+  if (!tools.some((t) => t.name === TOOL))
+    throw new Error(`the installed toolset has no tool "${TOOL}": ${tools.map((t) => t.name).join(', ')}`);
+  const client = await api(plugboard.origin, adminKey, 'POST', `${ws}/access-clients`, {
+    name: 'bench-gateway',
+    toolsets: [TOOLSET],
+  });
+  if (client.status !== 201 || typeof client.body?.secret !== 'string')
+    throw new Error(`creating the access client answered ${client.status}: ${JSON.stringify(client.body)}`);
   // The URL plugboard prints for MCP clients, on the origin this run reaches it at.
   const advertised = new URL(toolset.status.outputs.mcpServerConfig.url as string, plugboard.origin);
-  return { kind: 'mcp', url: `${plugboard.origin}${advertised.pathname}`, headers: { authorization: `Bearer ${client.body.secret as string}` }, tool: TOOL };
+  return {
+    kind: 'mcp',
+    url: `${plugboard.origin}${advertised.pathname}`,
+    headers: { authorization: `Bearer ${client.body.secret as string}` },
+    tool: TOOL,
+  };
 }
 
 interface Servers {
@@ -102,7 +134,13 @@ function ticksOf(servers: Servers, server: ServerName): { server: number; upstre
 }
 
 const quiet = (servers: Servers) =>
-  waitIdle(() => cpuTicks(servers.upstream.pid) + cpuTicks(servers.sdk.pid) + cpuTicks(servers.sdkLean.pid) + cpuTicks(servers.plugboard.pid));
+  waitIdle(
+    () =>
+      cpuTicks(servers.upstream.pid) +
+      cpuTicks(servers.sdk.pid) +
+      cpuTicks(servers.sdkLean.pid) +
+      cpuTicks(servers.plugboard.pid),
+  );
 
 /** CPU ticks and calls of one server's slices, added up. */
 interface Tally {
@@ -150,7 +188,8 @@ function rowOf(load: LoadRow['load'], server: ServerName, tally: Tally): LoadRow
 /** The slices of one loaded row: BENCH_SECONDS cut into BENCH_SLICE_SECONDS pieces (the last one may be shorter). */
 function slices(): number[] {
   const parts: number[] = [];
-  for (let left = settings.seconds; left > 0; left -= settings.sliceSeconds) parts.push(Math.min(settings.sliceSeconds, left));
+  for (let left = settings.seconds; left > 0; left -= settings.sliceSeconds)
+    parts.push(Math.min(settings.sliceSeconds, left));
   return parts;
 }
 
@@ -165,7 +204,9 @@ async function measureRaw(servers: Servers, targets: Record<ServerName, Target>)
   const names: ServerName[] = ['direct', 'sdk', 'sdkLean', 'plugboard'];
   const tallies = new Map(names.map((name) => [name, newTally()]));
   for (const name of names) {
-    say(`raw JSON-RPC, ${SERVER_LABEL[name]}: ${settings.warmupSeconds} s warm-up, ${settings.connections} connections…`);
+    say(
+      `raw JSON-RPC, ${SERVER_LABEL[name]}: ${settings.warmupSeconds} s warm-up, ${settings.connections} connections…`,
+    );
     await drive(targets[name], settings.warmupSeconds, settings.connections);
   }
   const parts = slices();
@@ -190,7 +231,9 @@ async function measureSdkClients(servers: Servers, targets: Record<ServerName, T
   const pools = new Map<ServerName, SdkClientPool>();
   try {
     for (const name of names) {
-      say(`SDK clients, ${SERVER_LABEL[name]}: connecting ${settings.connections} clients, ${settings.warmupSeconds} s warm-up…`);
+      say(
+        `SDK clients, ${SERVER_LABEL[name]}: connecting ${settings.connections} clients, ${settings.warmupSeconds} s warm-up…`,
+      );
       const pool = await sdkClientPool(targets[name] as Extract<Target, { kind: 'mcp' }>, settings.connections);
       pools.set(name, pool);
       await pool.run(settings.warmupSeconds);
@@ -363,8 +406,11 @@ async function main() {
     loadRows.push(...(await measureSdkClients(servers, targets)));
     latency = await measureLatency(servers, targets);
   } finally {
-    if (servers) for (const server of [servers.plugboard, servers.sdkLean, servers.sdk, servers.upstream]) await stopServer(server);
-    if (settings.keep || settings.cpuProfile) say(`kept ${dir} (logs${settings.cpuProfile ? ', plugboard CPU profile under cpu-profile/' : ''})`);
+    if (servers)
+      for (const server of [servers.plugboard, servers.sdkLean, servers.sdk, servers.upstream])
+        await stopServer(server);
+    if (settings.keep || settings.cpuProfile)
+      say(`kept ${dir} (logs${settings.cpuProfile ? ', plugboard CPU profile under cpu-profile/' : ''})`);
     else rmSync(dir, { recursive: true, force: true });
   }
 
@@ -372,11 +418,17 @@ async function main() {
   for (const row of loadRows) {
     const o = row.result.outcomes;
     const bad = o.failed + o.misrouted + row.result.errors + Object.values(o.statuses).reduce((a, b) => a + b, 0);
-    if (bad > 0) problems.push(`${row.load} / ${SERVER_LABEL[row.server]}: ${bad} calls not answered with their own value${o.firstFailure ? ` (first: ${o.firstFailure})` : ''}`);
+    if (bad > 0)
+      problems.push(
+        `${row.load} / ${SERVER_LABEL[row.server]}: ${bad} calls not answered with their own value${o.firstFailure ? ` (first: ${o.firstFailure})` : ''}`,
+      );
   }
   for (const row of latency) {
     const o = row.outcomes;
-    if (o.failed + o.misrouted > 0) problems.push(`one connection / ${SERVER_LABEL[row.server]}: ${o.failed + o.misrouted} calls not answered with their own value${o.firstFailure ? ` (first: ${o.firstFailure})` : ''}`);
+    if (o.failed + o.misrouted > 0)
+      problems.push(
+        `one connection / ${SERVER_LABEL[row.server]}: ${o.failed + o.misrouted} calls not answered with their own value${o.firstFailure ? ` (first: ${o.firstFailure})` : ''}`,
+      );
   }
 
   printReport({

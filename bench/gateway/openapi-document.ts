@@ -19,11 +19,21 @@ export function echoDocument(serverUrl: string): string {
             required: true,
             content: {
               'application/json': {
-                schema: { type: 'object', required: ['value'], properties: { value: { type: 'string' } }, additionalProperties: false },
+                schema: {
+                  type: 'object',
+                  required: ['value'],
+                  properties: { value: { type: 'string' } },
+                  additionalProperties: false,
+                },
               },
             },
           },
-          responses: { '200': { description: 'The body it received', content: { 'application/json': { schema: { type: 'object' } } } } },
+          responses: {
+            '200': {
+              description: 'The body it received',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+          },
         },
       },
     },
@@ -44,7 +54,10 @@ export function generatedDocument(resources: number): Record<string, unknown> {
       get: {
         operationId: `listResources${i}`,
         summary: `List resources of kind ${i}`,
-        parameters: [{ $ref: '#/components/parameters/Limit' }, { name: 'filter', in: 'query', schema: { type: 'string' } }],
+        parameters: [
+          { $ref: '#/components/parameters/Limit' },
+          { name: 'filter', in: 'query', schema: { type: 'string' } },
+        ],
       },
       post: {
         operationId: `createResource${i}`,
@@ -52,14 +65,27 @@ export function generatedDocument(resources: number): Record<string, unknown> {
       },
     };
     paths[`/tenants/{tenantId}/resources${i}/{id}`] = {
-      parameters: [{ $ref: '#/components/parameters/TenantId' }, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      parameters: [
+        { $ref: '#/components/parameters/TenantId' },
+        { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+      ],
       put: { operationId: `replaceResource${i}`, requestBody: { content: { 'application/json': { schema: item } } } },
       delete: { description: 'Deletes one resource; no operationId, so the name comes from method and path.' },
     };
   }
   const schemas: Record<string, unknown> = {
-    Node: { type: 'object', properties: { label: { type: 'string' }, children: { type: 'array', items: { $ref: '#/components/schemas/Node' } } } },
-    Base: { type: 'object', required: ['name'], properties: { id: { type: 'string', readOnly: true }, name: { type: 'string' } } },
+    Node: {
+      type: 'object',
+      properties: {
+        label: { type: 'string' },
+        children: { type: 'array', items: { $ref: '#/components/schemas/Node' } },
+      },
+    },
+    Base: {
+      type: 'object',
+      required: ['name'],
+      properties: { id: { type: 'string', readOnly: true }, name: { type: 'string' } },
+    },
   };
   for (let k = 0; k < 50; k++) {
     schemas[`Item${k}`] = {

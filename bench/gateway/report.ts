@@ -47,19 +47,26 @@ const ms = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 
 
 function failures(o: Outcomes, errors: number): string {
   const statuses = Object.entries(o.statuses).map(([status, count]) => `${status}×${count}`);
-  const parts = [...statuses, o.failed > 0 ? `${o.failed} failed` : '', errors > 0 ? `${errors} errors` : ''].filter(Boolean);
+  const parts = [...statuses, o.failed > 0 ? `${o.failed} failed` : '', errors > 0 ? `${errors} errors` : ''].filter(
+    Boolean,
+  );
   return parts.length === 0 ? '0' : parts.join(' ');
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], left: ReadonlySet<number>): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
 /** Prints the report on stdout and returns whether every target was met. */
 export function printReport(report: Report): boolean {
-  const find = (load: LoadRow['load'], server: ServerName) => report.loadRows.find((r) => r.load === load && r.server === server);
+  const find = (load: LoadRow['load'], server: ServerName) =>
+    report.loadRows.find((r) => r.load === load && r.server === server);
   const out: string[] = [
     '',
     'bench:gateway: one MCP tools/call (POST /echo upstream, ~30 bytes of JSON) through plugboard vs a minimal official-SDK gateway vs the upstream itself',
@@ -91,16 +98,38 @@ export function printReport(report: Report): boolean {
   });
   out.push(
     ...table(
-      ['load', 'server', 'calls/s', '×direct', '×SDK gw', '×lean', 'p50 ms', 'p99 ms', 'server CPU ms/call', 'upstream CPU ms/call', 'load-gen CPU ms/call', 'misrouted', 'failed'],
+      [
+        'load',
+        'server',
+        'calls/s',
+        '×direct',
+        '×SDK gw',
+        '×lean',
+        'p50 ms',
+        'p99 ms',
+        'server CPU ms/call',
+        'upstream CPU ms/call',
+        'load-gen CPU ms/call',
+        'misrouted',
+        'failed',
+      ],
       loadTable,
       new Set([0, 1, 12]),
     ),
   );
 
-  const latency = report.latency.map((row) => ({ ...row, calls: row.samples.length, p50: row.samples.percentile(50), p99: row.samples.percentile(99) }));
+  const latency = report.latency.map((row) => ({
+    ...row,
+    calls: row.samples.length,
+    p50: row.samples.percentile(50),
+    p99: row.samples.percentile(99),
+  }));
   const direct = latency.find((r) => r.server === 'direct');
   const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(3)}`;
-  out.push('', 'one connection, sequential calls, µs timer (process.hrtime): latency, and latency added to the direct call');
+  out.push(
+    '',
+    'one connection, sequential calls, µs timer (process.hrtime): latency, and latency added to the direct call',
+  );
   out.push(
     ...table(
       ['server', 'calls', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'misrouted', 'failed'],
@@ -118,11 +147,21 @@ export function printReport(report: Report): boolean {
     ),
   );
 
-  out.push('', 'convertOpenApi on a generated 2,000-operation document (one cold process per format; the first run includes compiling the code paths)');
+  out.push(
+    '',
+    'convertOpenApi on a generated 2,000-operation document (one cold process per format; the first run includes compiling the code paths)',
+  );
   out.push(
     ...table(
       ['format', 'operations', 'size KiB', 'tools', 'first ms', 'again ms'],
-      report.convert.map((c) => [c.format, String(c.operations), String(c.kib), String(c.tools), c.firstMs.toFixed(0), c.secondMs.toFixed(0)]),
+      report.convert.map((c) => [
+        c.format,
+        String(c.operations),
+        String(c.kib),
+        String(c.tools),
+        c.firstMs.toFixed(0),
+        c.secondMs.toFixed(0),
+      ]),
       new Set([0]),
     ),
   );
@@ -133,31 +172,77 @@ export function printReport(report: Report): boolean {
   const sdk = find('raw', 'sdk');
   const lean = find('raw', 'sdkLean');
   const dr = find('raw', 'direct');
-  if (pb && sdk) checks.push({ what: 'calls/s, plugboard ÷ minimal SDK gateway, as documented (raw JSON-RPC)', target: '≥ 3.00', figure: (rate(pb.result) / rate(sdk.result)).toFixed(2), pass: rate(pb.result) / rate(sdk.result) >= 3 });
-  if (pb && lean) checks.push({ what: 'calls/s, plugboard ÷ lean SDK gateway (not a target: a harder baseline)', target: '-', figure: (rate(pb.result) / rate(lean.result)).toFixed(2), pass: undefined });
-  if (pb && dr) checks.push({ what: 'calls/s, plugboard ÷ upstream direct (raw JSON-RPC; issue: about 0.2×)', target: '≥ 0.20', figure: (rate(pb.result) / rate(dr.result)).toFixed(2), pass: rate(pb.result) / rate(dr.result) >= 0.2 });
+  if (pb && sdk)
+    checks.push({
+      what: 'calls/s, plugboard ÷ minimal SDK gateway, as documented (raw JSON-RPC)',
+      target: '≥ 3.00',
+      figure: (rate(pb.result) / rate(sdk.result)).toFixed(2),
+      pass: rate(pb.result) / rate(sdk.result) >= 3,
+    });
+  if (pb && lean)
+    checks.push({
+      what: 'calls/s, plugboard ÷ lean SDK gateway (not a target: a harder baseline)',
+      target: '-',
+      figure: (rate(pb.result) / rate(lean.result)).toFixed(2),
+      pass: undefined,
+    });
+  if (pb && dr)
+    checks.push({
+      what: 'calls/s, plugboard ÷ upstream direct (raw JSON-RPC; issue: about 0.2×)',
+      target: '≥ 0.20',
+      figure: (rate(pb.result) / rate(dr.result)).toFixed(2),
+      pass: rate(pb.result) / rate(dr.result) >= 0.2,
+    });
   const pbLatency = latency.find((r) => r.server === 'plugboard');
   if (pbLatency && direct) {
     const p50 = pbLatency.p50 - direct.p50;
     const p99 = pbLatency.p99 - direct.p99;
-    checks.push({ what: 'added latency on one connection, p50 (plugboard − direct)', target: '< 0.300 ms', figure: `${p50.toFixed(3)} ms`, pass: p50 < 0.3 });
-    checks.push({ what: 'added latency on one connection, p99 (plugboard − direct)', target: '< 1.500 ms', figure: `${p99.toFixed(3)} ms`, pass: p99 < 1.5 });
+    checks.push({
+      what: 'added latency on one connection, p50 (plugboard − direct)',
+      target: '< 0.300 ms',
+      figure: `${p50.toFixed(3)} ms`,
+      pass: p50 < 0.3,
+    });
+    checks.push({
+      what: 'added latency on one connection, p99 (plugboard − direct)',
+      target: '< 1.500 ms',
+      figure: `${p99.toFixed(3)} ms`,
+      pass: p99 < 1.5,
+    });
   }
-  const misrouted = report.loadRows.reduce((n, r) => n + r.result.outcomes.misrouted, 0) + report.latency.reduce((n, r) => n + r.outcomes.misrouted, 0);
+  const misrouted =
+    report.loadRows.reduce((n, r) => n + r.result.outcomes.misrouted, 0) +
+    report.latency.reduce((n, r) => n + r.outcomes.misrouted, 0);
   const answered = report.loadRows.reduce((n, r) => n + r.result.outcomes.ok + r.result.outcomes.misrouted, 0);
-  checks.push({ what: `misrouted replies, all rows (${answered} checked under load)`, target: '0', figure: String(misrouted), pass: misrouted === 0 && answered > 0 });
+  checks.push({
+    what: `misrouted replies, all rows (${answered} checked under load)`,
+    target: '0',
+    figure: String(misrouted),
+    pass: misrouted === 0 && answered > 0,
+  });
   for (const c of report.convert) {
-    checks.push({ what: `convertOpenApi, 2,000 operations, ${c.format}, first run`, target: '< 1000 ms', figure: `${c.firstMs.toFixed(0)} ms`, pass: c.firstMs < 1000 && c.tools === c.operations });
+    checks.push({
+      what: `convertOpenApi, 2,000 operations, ${c.format}, first run`,
+      target: '< 1000 ms',
+      figure: `${c.firstMs.toFixed(0)} ms`,
+      pass: c.firstMs < 1000 && c.tools === c.operations,
+    });
   }
   out.push('', 'targets (issue 7, item 7)');
-  out.push(...table(['check', 'target', 'figure', 'result'], checks.map((c) => [c.what, c.target, c.figure, c.pass === undefined ? 'info' : c.pass ? 'pass' : 'FAIL']), new Set([0, 3])));
+  out.push(
+    ...table(
+      ['check', 'target', 'figure', 'result'],
+      checks.map((c) => [c.what, c.target, c.figure, c.pass === undefined ? 'info' : c.pass ? 'pass' : 'FAIL']),
+      new Set([0, 3]),
+    ),
+  );
 
   out.push(
     '',
     'How to read it:',
     '- calls/s counts tools/call answers (direct: upstream answers) over the measured seconds; ×direct, ×SDK gw and ×lean divide by the raw',
     '  JSON-RPC direct row and by the two SDK gateways under the same load. Absolute figures move ±15 % between runs on a shared machine.',
-    '- minimal SDK gateway: McpServer + StreamableHTTPServerTransport (stateful, JSON answers) as the SDK\'s example server is built:',
+    "- minimal SDK gateway: McpServer + StreamableHTTPServerTransport (stateful, JSON answers) as the SDK's example server is built:",
     '  createMcpExpressApp() (Express, JSON body parser, localhost Host check) and fetch to the upstream. lean SDK gateway: the same SDK',
     '  objects on bare node:http with a keep-alive http.Agent to the upstream, i.e. less than the documentation does around the SDK.',
     '- raw JSON-RPC: autocannon, one request in flight per keep-alive connection; each connection opens its own MCP session',

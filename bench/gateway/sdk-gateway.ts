@@ -13,7 +13,14 @@
  * PORT and UPSTREAM (the upstream's origin) from the environment; `GET /healthz` says it is up.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -28,19 +35,28 @@ const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 const callUpstream = STYLE === 'lean' ? callUpstreamOverAgent : callUpstreamWithFetch;
 
 async function callUpstreamWithFetch(body: unknown): Promise<{ status: number; text: string }> {
-  const response = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(upstream, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
   return { status: response.status, text: await response.text() };
 }
 
 function callUpstreamOverAgent(body: unknown): Promise<{ status: number; text: string }> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = httpRequest(upstream, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      upstream,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(30_000, () => req.destroy(new Error('upstream timeout')));
     req.on('error', reject);
     req.end(payload);
@@ -55,7 +71,8 @@ function createMcpServer(): McpServer {
     async (args): Promise<CallToolResult> => {
       try {
         const { status, text } = await callUpstream(args);
-        if (status < 200 || status >= 300) return { content: [{ type: 'text', text: `upstream answered ${status}: ${text}` }], isError: true };
+        if (status < 200 || status >= 300)
+          return { content: [{ type: 'text', text: `upstream answered ${status}: ${text}` }], isError: true };
         return { content: [{ type: 'text', text }], structuredContent: JSON.parse(text) as Record<string, unknown> };
       } catch (error) {
         return { content: [{ type: 'text', text: `upstream failed: ${(error as Error).message}` }], isError: true };
@@ -108,11 +125,20 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       return sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null });
     }
     if (existing) return existing.handleRequest(req, res, body);
-    if (sessionId === undefined && isInitializeRequest(body)) return (await openSession()).handleRequest(req, res, body);
-    return sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: No valid session ID provided' }, id: null });
+    if (sessionId === undefined && isInitializeRequest(body))
+      return (await openSession()).handleRequest(req, res, body);
+    return sendJson(res, 400, {
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Bad Request: No valid session ID provided' },
+      id: null,
+    });
   }
   if ((req.method === 'GET' || req.method === 'DELETE') && existing) return existing.handleRequest(req, res);
-  return sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: No valid session ID provided' }, id: null });
+  return sendJson(res, 400, {
+    jsonrpc: '2.0',
+    error: { code: -32000, message: 'Bad Request: No valid session ID provided' },
+    id: null,
+  });
 }
 
 /** The documented build: the SDK's Express app, routes as in its JSON-response example server. */
@@ -125,17 +151,27 @@ function documentedApp() {
       const sessionId = req.headers['mcp-session-id'];
       const existing = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
       if (existing) return await existing.handleRequest(req, res, req.body);
-      if (sessionId === undefined && isInitializeRequest(req.body)) return await (await openSession()).handleRequest(req, res, req.body);
-      sendJson(res, sessionId ? 404 : 400, { jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: No valid session ID provided' }, id: null });
+      if (sessionId === undefined && isInitializeRequest(req.body))
+        return await (await openSession()).handleRequest(req, res, req.body);
+      sendJson(res, sessionId ? 404 : 400, {
+        jsonrpc: '2.0',
+        error: { code: -32000, message: 'Bad Request: No valid session ID provided' },
+        id: null,
+      });
     } catch (error) {
-      if (!res.headersSent) sendJson(res, 500, { jsonrpc: '2.0', error: { code: -32603, message: (error as Error).message }, id: null });
+      if (!res.headersSent)
+        sendJson(res, 500, { jsonrpc: '2.0', error: { code: -32603, message: (error as Error).message }, id: null });
     }
   });
   const other = async (req: Request, res: ServerResponse) => {
     const sessionId = req.headers['mcp-session-id'];
     const existing = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
     if (existing) return existing.handleRequest(req, res);
-    sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: No valid session ID provided' }, id: null });
+    sendJson(res, 400, {
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Bad Request: No valid session ID provided' },
+      id: null,
+    });
   };
   app.get('/mcp', other);
   app.delete('/mcp', other);
@@ -146,7 +182,12 @@ const http: Server =
   STYLE === 'lean'
     ? createServer((req, res) => {
         handle(req, res).catch((error: unknown) => {
-          if (!res.headersSent) sendJson(res, 500, { jsonrpc: '2.0', error: { code: -32603, message: (error as Error).message }, id: null });
+          if (!res.headersSent)
+            sendJson(res, 500, {
+              jsonrpc: '2.0',
+              error: { code: -32603, message: (error as Error).message },
+              id: null,
+            });
           else res.end();
         });
       })

@@ -54,7 +54,11 @@ interface Row {
 async function json(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(url, {
     method,
-    headers: { authorization: `Bearer ${KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      authorization: `Bearer ${KEY}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -62,7 +66,13 @@ async function json(method: string, url: string, body?: unknown, headers: Record
   return { headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
 }
 
-async function load(origin: string, kind: Row['kind'], seconds: number, session: { token: string; id: string }, overallRate?: number) {
+async function load(
+  origin: string,
+  kind: Row['kind'],
+  seconds: number,
+  session: { token: string; id: string },
+  overallRate?: number,
+) {
   const put: autocannon.Request = {
     method: 'PUT',
     setupRequest: (req) => {
@@ -71,7 +81,11 @@ async function load(origin: string, kind: Row['kind'], seconds: number, session:
         ...req,
         path: `${WS}/connectors/${id}`,
         headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'if-match': '*' },
-        body: JSON.stringify({ name: id, description: `scale ${randomBytes(6).toString('hex')}`, baseUrl: 'https://api.example.com' }),
+        body: JSON.stringify({
+          name: id,
+          description: `scale ${randomBytes(6).toString('hex')}`,
+          baseUrl: 'https://api.example.com',
+        }),
       };
     },
   };
@@ -80,8 +94,18 @@ async function load(origin: string, kind: Row['kind'], seconds: number, session:
     setupRequest: (req) => ({
       ...req,
       path: '/mcp/default/echo',
-      headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session.id },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { value: randomBytes(8).toString('hex') } } }),
+      headers: {
+        authorization: `Bearer ${session.token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': session.id,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { value: randomBytes(8).toString('hex') } },
+      }),
     }),
   };
   const result = await autocannon({
@@ -124,7 +148,8 @@ async function measure(
   };
 }
 
-const urlFor = (schema: string) => `${POSTGRES}${POSTGRES.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+const urlFor = (schema: string) =>
+  `${POSTGRES}${POSTGRES.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
 /** Starts a plugboard node on `schema`; with `redis`, on the shared Redis too. */
 async function startNode(name: string, dir: string, schema: string, redis: boolean): Promise<Server> {
@@ -133,7 +158,13 @@ async function startNode(name: string, dir: string, schema: string, redis: boole
   say(`starting ${name} (${command.how})…`);
   return startServer({
     name,
-    args: [...(process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, `cpu-profile-${name}`)}`] : []), ...command.args, 'serve'],
+    args: [
+      ...(process.env.BENCH_CPU_PROF === '1'
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, `cpu-profile-${name}`)}`]
+        : []),
+      ...command.args,
+      'serve',
+    ],
     cwd: ROOT,
     port,
     logFile: join(dir, `${name}.log`),
@@ -157,7 +188,11 @@ async function startNode(name: string, dir: string, schema: string, redis: boole
 
 /** The connectors and the echo toolset, through the node at `origin` on `schema`. */
 async function seed(admin: pg.Client, origin: string, schema: string, upstreamUrl: string): Promise<void> {
-  await json('POST', `${origin}${WS}/connectors`, { id: 'c-00000', name: 'c-00000', baseUrl: 'https://api.example.com' });
+  await json('POST', `${origin}${WS}/connectors`, {
+    id: 'c-00000',
+    name: 'c-00000',
+    baseUrl: 'https://api.example.com',
+  });
   // The rest copied in SQL: creating thousands through the API would measure seeding, not scaling.
   await admin.query(
     `insert into ${schema}.connectors select (c).* from (select jsonb_populate_record(c0, jsonb_build_object('id', 'c-' || lpad(n::text, 5, '0'), 'name', 'c-' || lpad(n::text, 5, '0'))) as c from ${schema}.connectors c0, generate_series(1, $1 - 1) n where c0.id = 'c-00000') s`,
@@ -167,10 +202,23 @@ async function seed(admin: pg.Client, origin: string, schema: string, upstreamUr
     openapi: '3.0.3',
     info: { title: 'echo', version: '1' },
     servers: [{ url: upstreamUrl }],
-    paths: { '/echo': { post: { operationId: 'echo', requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { value: { type: 'string' } } } } } }, responses: { '200': { description: 'ok' } } } } },
+    paths: {
+      '/echo': {
+        post: {
+          operationId: 'echo',
+          requestBody: {
+            content: { 'application/json': { schema: { type: 'object', properties: { value: { type: 'string' } } } } },
+          },
+          responses: { '200': { description: 'ok' } },
+        },
+      },
+    },
   };
-  await json('POST', `${origin}${WS}/toolsets`, { name: 'echo', spec: { schema: { type: 'OpenAPI', detail: JSON.stringify(document) } } });
-  for (let settled = false; !settled; ) {
+  await json('POST', `${origin}${WS}/toolsets`, {
+    name: 'echo',
+    spec: { schema: { type: 'OpenAPI', detail: JSON.stringify(document) } },
+  });
+  for (let settled = false; !settled;) {
     const toolset = await json('GET', `${origin}${WS}/toolsets/echo`);
     settled = toolset.body.status.phase === 'Installed';
     if (!settled) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -203,7 +251,8 @@ async function main() {
     await seed(admin, nodes[0]!.origin, schema, upstreamUrl);
     for (const [i, own] of ownSchemas.entries()) await seed(admin, apart[i]!.origin, own, upstreamUrl);
     const first = nodes[0]!.origin;
-    const token: string = (await json('POST', `${first}${WS}/access-clients`, { name: 'bench', toolsets: ['echo'] })).body.secret;
+    const token: string = (await json('POST', `${first}${WS}/access-clients`, { name: 'bench', toolsets: ['echo'] }))
+      .body.secret;
     // The same client and token in the control group's stores (tokens are kept as digests; sessions are signed
     // with the master key all nodes share), so that one session serves every node of either group.
     for (const own of ownSchemas) {
@@ -212,8 +261,17 @@ async function main() {
     }
     const initialized = await fetch(`${first}/mcp/default/echo`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+      }),
     });
     const session = { token, id: initialized.headers.get('mcp-session-id')! };
 
@@ -233,18 +291,31 @@ async function main() {
     }
 
     const everyone = [...nodes, ...apart];
-    for (const [count, active, group] of [[1, nodes.slice(0, 1), 'shared'], [2, nodes.slice(0, 2), 'shared'], [3, nodes, 'shared'], [3, apart, 'apart']] as const) {
+    for (const [count, active, group] of [
+      [1, nodes.slice(0, 1), 'shared'],
+      [2, nodes.slice(0, 2), 'shared'],
+      [3, nodes, 'shared'],
+      [3, apart, 'apart'],
+    ] as const) {
       const balancer = await startHaproxy(active.map((n) => Number(new URL(n.origin).port)));
       await new Promise((resolve) => setTimeout(resolve, 1000));
       try {
         for (const kind of ['PUT', 'tools/call'] as const) {
           say(`${count} node(s), ${group}, ${kind}: ${WARMUP} s warm-up + ${SECONDS} s flat out…`);
           await load(balancer.url, kind, WARMUP, session);
-          rows.push({ ...(await measure(everyone, active, count, kind, 'max', () => load(balancer.url, kind, SECONDS, session))), group });
+          rows.push({
+            ...(await measure(everyone, active, count, kind, 'max', () => load(balancer.url, kind, SECONDS, session))),
+            group,
+          });
           const oneNode = rows.find((r) => r.kind === kind && r.nodes === 1 && r.load === 'max')!;
           const rate = Math.max(1, Math.round((count * oneNode.perSecond * RATE_PERCENT) / 100));
           say(`${count} node(s), ${group}, ${kind}: ${SECONDS} s at ${rate} req/s…`);
-          rows.push({ ...(await measure(everyone, active, count, kind, 'node', () => load(balancer.url, kind, SECONDS, session, rate))), group });
+          rows.push({
+            ...(await measure(everyone, active, count, kind, 'node', () =>
+              load(balancer.url, kind, SECONDS, session, rate),
+            )),
+            group,
+          });
         }
       } finally {
         await balancer.stop();
@@ -267,12 +338,16 @@ async function main() {
     '-----  ------  ----------  ----  ------  ------  ------  -------  ----------------------  ---------------------  ----------------',
     ...rows.map(
       (r) =>
-        `${String(r.nodes).padEnd(5)}  ${(r.group ?? '').padEnd(6)}  ${r.kind.padEnd(10)}  ${r.load.padEnd(4)}  ${r.perSecond.toFixed(0).padStart(6)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.non2xx).padStart(7)}  ${r.cpuPerRequest.toFixed(3).padStart(22)}  ${r.cpuPerNode.map((c) => c.toFixed(3)).join(' / ').padEnd(21)}  ${r.standbyCpuPerSecond.toFixed(1).padStart(16)}`,
+        `${String(r.nodes).padEnd(5)}  ${(r.group ?? '').padEnd(6)}  ${r.kind.padEnd(10)}  ${r.load.padEnd(4)}  ${r.perSecond.toFixed(0).padStart(6)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.non2xx).padStart(7)}  ${r.cpuPerRequest.toFixed(3).padStart(22)}  ${r.cpuPerNode
+          .map((c) => c.toFixed(3))
+          .join(' / ')
+          .padEnd(21)}  ${r.standbyCpuPerSecond.toFixed(1).padStart(16)}`,
     ),
     '',
   ];
   let failed = false;
-  const find = (kind: Row['kind'], how: Row['load'], nodes: number, group: Row['group']) => rows.find((r) => r.kind === kind && r.load === how && r.nodes === nodes && r.group === group)!;
+  const find = (kind: Row['kind'], how: Row['load'], nodes: number, group: Row['group']) =>
+    rows.find((r) => r.kind === kind && r.load === how && r.nodes === nodes && r.group === group)!;
   for (const how of ['max', 'node'] as const) {
     for (const kind of ['PUT', 'tools/call'] as const) {
       const one = find(kind, how, 1, 'shared');

@@ -111,7 +111,8 @@ function openSqlite(file: string): Store {
   // `.all()`, never `.get()`, on DML with RETURNING: `.get()` resets the statement before SQLite finishes it,
   // its WAL hook never runs, and automatic checkpoints stop (the -wal file grows without bound).
   return {
-    insert: async (ws, b, now) => insert.all(ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now)[0],
+    insert: async (ws, b, now) =>
+      insert.all(ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now)[0],
     update: async (ws, id, b, expected, now) => update.all(...fieldValues(b), now, ws, id, expected, expected)[0],
     close: async () => {
       db.close();
@@ -122,11 +123,13 @@ function openSqlite(file: string): Store {
 function openPostgres(url: string): Store {
   const pool = new pg.Pool({ connectionString: url, max: 16 });
   // Named statements are parsed and planned once per connection, as any tuned pg application would do.
-  const run = async (name: string, text: string, values: unknown[]) => (await pool.query<Row>({ name, text, values })).rows[0];
+  const run = async (name: string, text: string, values: unknown[]) =>
+    (await pool.query<Row>({ name, text, values })).rows[0];
   const insert = numbered(INSERT);
   const update = numbered(UPDATE);
   return {
-    insert: (ws, b, now) => run('insert', insert, [ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now]),
+    insert: (ws, b, now) =>
+      run('insert', insert, [ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now]),
     update: (ws, id, b, expected, now) => run('update', update, [...fieldValues(b), now, ws, id, expected, expected]),
     close: () => pool.end(),
   };
@@ -165,7 +168,8 @@ const fieldsSchema = {
 async function main() {
   const engine = process.env.BARE_ENGINE;
   const location = process.env.BARE_DB;
-  if ((engine !== 'sqlite' && engine !== 'postgres') || !location) throw new Error('set BARE_ENGINE=sqlite|postgres and BARE_DB');
+  if ((engine !== 'sqlite' && engine !== 'postgres') || !location)
+    throw new Error('set BARE_ENGINE=sqlite|postgres and BARE_DB');
   if (engine === 'postgres') {
     // The orchestrator's fresh schema is on the search path; make the table there before serving.
     const client = new pg.Client({ connectionString: location });
@@ -181,28 +185,51 @@ async function main() {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  app.post<{ Params: { ws: string }; Body: CreateBody }>(base, {
-    schema: { body: { type: 'object', required: ['id', 'name'], properties: { ...fieldsSchema, id: { type: 'string' }, authSchemeConfigs: { type: 'array' } } } },
-  }, async (request, reply) => {
-    const row = await store.insert(request.params.ws, request.body, new Date().toISOString());
-    if (!row) return reply.code(409).send({ title: 'exists' });
-    return reply.code(201).header('etag', `"${row.revision}"`).send(view(row));
-  });
+  app.post<{ Params: { ws: string }; Body: CreateBody }>(
+    base,
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['id', 'name'],
+          properties: { ...fieldsSchema, id: { type: 'string' }, authSchemeConfigs: { type: 'array' } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const row = await store.insert(request.params.ws, request.body, new Date().toISOString());
+      if (!row) return reply.code(409).send({ title: 'exists' });
+      return reply.code(201).header('etag', `"${row.revision}"`).send(view(row));
+    },
+  );
 
-  app.put<{ Params: Params; Body: Fields }>(`${base}/:id`, {
-    schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: fieldsSchema } },
-  }, async (request, reply) => {
-    const ifMatch = request.headers['if-match']?.trim();
-    let expected: number | null = null;
-    if (ifMatch !== undefined && ifMatch !== '*') {
-      const match = /^"(\d+)"$/.exec(ifMatch);
-      if (!match) return reply.code(412).send({ title: 'precondition failed' });
-      expected = Number(match[1]);
-    }
-    const row = await store.update(request.params.ws, request.params.id, request.body, expected, new Date().toISOString());
-    if (!row) return reply.code(expected === null ? 404 : 412).send({ title: expected === null ? 'not found' : 'precondition failed' });
-    return reply.header('etag', `"${row.revision}"`).send(view(row));
-  });
+  app.put<{ Params: Params; Body: Fields }>(
+    `${base}/:id`,
+    {
+      schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: fieldsSchema } },
+    },
+    async (request, reply) => {
+      const ifMatch = request.headers['if-match']?.trim();
+      let expected: number | null = null;
+      if (ifMatch !== undefined && ifMatch !== '*') {
+        const match = /^"(\d+)"$/.exec(ifMatch);
+        if (!match) return reply.code(412).send({ title: 'precondition failed' });
+        expected = Number(match[1]);
+      }
+      const row = await store.update(
+        request.params.ws,
+        request.params.id,
+        request.body,
+        expected,
+        new Date().toISOString(),
+      );
+      if (!row)
+        return reply
+          .code(expected === null ? 404 : 412)
+          .send({ title: expected === null ? 'not found' : 'precondition failed' });
+      return reply.header('etag', `"${row.revision}"`).send(view(row));
+    },
+  );
 
   const shutdown = async () => {
     await app.close();

@@ -47,7 +47,12 @@ let sequence = 0;
  * uniform: each request picks a random id that no other connection is writing, and sends the ETag of that
  *          id's previous answer. A correct server therefore answers no 412 at all.
  */
-export async function drive(target: Target, scenario: Scenario, seconds: number, connections: number): Promise<LoadResult> {
+export async function drive(
+  target: Target,
+  scenario: Scenario,
+  seconds: number,
+  connections: number,
+): Promise<LoadResult> {
   const ids = [...target.etags.keys()].filter((id) => id !== HOT_ID && !target.retired.has(id));
   const inFlight = new Set<string>();
   const statuses: Record<string, number> = {};
@@ -85,7 +90,14 @@ export async function drive(target: Target, scenario: Scenario, seconds: number,
     },
   };
 
-  const result = await autocannon({ url: target.origin, connections, pipelining: 1, duration: seconds, timeout: 10, requests: [request] });
+  const result = await autocannon({
+    url: target.origin,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 10,
+    requests: [request],
+  });
   for (const id of inFlight) target.retired.add(id);
   return {
     requests: result.requests.total,

@@ -71,7 +71,13 @@ interface Pair {
   readonly dbFiles?: { bare: string; plugboard: string };
 }
 
-async function startPair(store: 'sqlite' | 'postgres', dir: string, plugboard: { args: string[] }, adminKey: string, schemas?: { bare: string; plugboard: string }): Promise<Pair> {
+async function startPair(
+  store: 'sqlite' | 'postgres',
+  dir: string,
+  plugboard: { args: string[] },
+  adminKey: string,
+  schemas?: { bare: string; plugboard: string },
+): Promise<Pair> {
   const env = cleanEnv();
   const bareDb = store === 'sqlite' ? join(dir, 'bare.db') : inSchema(settings.postgresUrl, schemas!.bare);
   const barePort = await freePort();
@@ -136,10 +142,20 @@ async function measure(
   const before = cpuTicks(server.pid);
   const result: LoadResult = await drive(target, scenario, seconds, settings.connections);
   const serverMs = ticksToMs(cpuTicks(server.pid) - before);
-  const pgMs = postgres && pgBefore ? ticksToMs(ticksBetween(pgBefore, await postgresTicks(postgres.admin, postgres.schema))) : undefined;
-  const walBytes = admin && lsn
-    ? Number((await admin.query<{ bytes: string }>('select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text as bytes', [lsn])).rows[0]!.bytes)
-    : undefined;
+  const pgMs =
+    postgres && pgBefore
+      ? ticksToMs(ticksBetween(pgBefore, await postgresTicks(postgres.admin, postgres.schema)))
+      : undefined;
+  const walBytes =
+    admin && lsn
+      ? Number(
+          (
+            await admin.query<{ bytes: string }>('select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text as bytes', [
+              lsn,
+            ])
+          ).rows[0]!.bytes,
+        )
+      : undefined;
   await waitIdle(() => cpuTicks(server.pid));
   const answered2xx = result.requests - result.non2xx;
   return {
@@ -154,7 +170,12 @@ async function measure(
   };
 }
 
-async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard: { args: string[] }, reads: ReadFigures[]): Promise<Row[]> {
+async function benchStore(
+  store: 'sqlite' | 'postgres',
+  root: string,
+  plugboard: { args: string[] },
+  reads: ReadFigures[],
+): Promise<Row[]> {
   const dir = join(root, store);
   mkdirSync(dir, { recursive: true });
   const adminKey = `pbk_bench_${randomBytes(18).toString('base64url')}`;
@@ -166,7 +187,8 @@ async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard:
     const run = `${process.pid}_${Date.now().toString(36)}`;
     schemas = { bare: `bench_write_${run}_bare`, plugboard: `bench_write_${run}_plugboard` };
     for (const schema of Object.values(schemas)) await admin.query(`create schema ${schema}`);
-    const sync = (await admin.query<{ synchronous_commit: string }>('show synchronous_commit')).rows[0]!.synchronous_commit;
+    const sync = (await admin.query<{ synchronous_commit: string }>('show synchronous_commit')).rows[0]!
+      .synchronous_commit;
     say(`postgres: schemas ${schemas.bare}, ${schemas.plugboard}; synchronous_commit=${sync}`);
   }
   let pair: Pair | undefined;
@@ -175,7 +197,12 @@ async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard:
     pair = await startPair(store, dir, plugboard, adminKey, schemas);
     const targets = {
       bare: { origin: pair.bare.origin, headers: {}, etags: new Map(), retired: new Set() } satisfies Target,
-      plugboard: { origin: pair.plugboard.origin, headers: { authorization: `Bearer ${adminKey}` }, etags: new Map(), retired: new Set() } satisfies Target,
+      plugboard: {
+        origin: pair.plugboard.origin,
+        headers: { authorization: `Bearer ${adminKey}` },
+        etags: new Map(),
+        retired: new Set(),
+      } satisfies Target,
     };
     for (const name of ['bare', 'plugboard'] as const) {
       const started = performance.now();
@@ -183,7 +210,9 @@ async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard:
       if (store === 'sqlite') cloneInSqlite(pair.dbFiles![name], settings.connectors);
       else await cloneInPostgres(admin!, schemas![name], settings.connectors);
       for (let i = 0; i < settings.connectors; i++) targets[name].etags.set(connectorId(i), etag);
-      say(`${store}: seeded ${settings.connectors} connectors into ${name} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      say(
+        `${store}: seeded ${settings.connectors} connectors into ${name} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
     }
     const rows: Row[] = [];
     for (const scenario of (['hot', 'uniform'] as const).filter((s) => settings.scenarios.includes(s))) {
@@ -195,16 +224,30 @@ async function benchStore(store: 'sqlite' | 'postgres', root: string, plugboard:
         // A full warm-up before a server's first round; a short one before the others, to refill its caches.
         for (const name of round % 2 === 0 ? (['bare', 'plugboard'] as const) : (['plugboard', 'bare'] as const)) {
           const warmup = round < 2 ? settings.warmupSeconds : Math.min(1, settings.warmupSeconds);
-          say(`${store}: ${scenario}, ${name}, round ${round + 1}/${settings.rounds}: ${warmup} s warm-up + ${seconds.toFixed(1)} s…`);
+          say(
+            `${store}: ${scenario}, ${name}, round ${round + 1}/${settings.rounds}: ${warmup} s warm-up + ${seconds.toFixed(1)} s…`,
+          );
           const postgres = admin && schemas ? { admin, schema: schemas[name] } : undefined;
-          rounds[name].push(await measure(store, scenario, pair[name], targets[name], postgres, pair.dbFiles && `${pair.dbFiles[name]}-wal`, seconds, warmup));
+          rounds[name].push(
+            await measure(
+              store,
+              scenario,
+              pair[name],
+              targets[name],
+              postgres,
+              pair.dbFiles && `${pair.dbFiles[name]}-wal`,
+              seconds,
+              warmup,
+            ),
+          );
         }
       }
       rows.push(combineRounds(rounds.bare), combineRounds(rounds.plugboard));
     }
     if (settings.reads) {
       say(`${store}: reads with 1,000,000 connections…`);
-      const location = store === 'sqlite' ? pair.dbFiles!.plugboard : inSchema(settings.postgresUrl, schemas!.plugboard);
+      const location =
+        store === 'sqlite' ? pair.dbFiles!.plugboard : inSchema(settings.postgresUrl, schemas!.plugboard);
       reads.push(await benchReads({ engine: store, location }, pair.plugboard.origin, targets.plugboard.headers, say));
     }
     return rows;
@@ -238,7 +281,8 @@ async function main() {
   const root = mkdtempSync(join(tmpdir(), 'plugboard-bench-write-'));
   // fsync on tmpfs returns at once: SQLite figures from there would say nothing about durable writes.
   const TMPFS_MAGIC = 0x01021994;
-  if (statfsSync(root).type === TMPFS_MAGIC) say(`warning: ${root} is on tmpfs, where fsync costs nothing; set TMPDIR to a directory on a disk`);
+  if (statfsSync(root).type === TMPFS_MAGIC)
+    say(`warning: ${root} is on tmpfs, where fsync costs nothing; set TMPDIR to a directory on a disk`);
   say(`working in ${root}`);
 
   const rows: Row[] = [];
@@ -249,11 +293,14 @@ async function main() {
     const unknown = settings.scenarios.filter((s) => s !== 'hot' && s !== 'uniform');
     if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS: unknown scenario "${unknown[0]}" (hot, uniform)`);
     for (const store of settings.stores) {
-      if (store !== 'sqlite' && store !== 'postgres') throw new Error(`BENCH_STORES: unknown store "${store}" (sqlite, postgres)`);
+      if (store !== 'sqlite' && store !== 'postgres')
+        throw new Error(`BENCH_STORES: unknown store "${store}" (sqlite, postgres)`);
       if (store === 'postgres') {
         const problem = await postgresReachable();
         if (problem) {
-          skipped.push(`postgres: not reachable at ${settings.postgresUrl} (${problem}); set BENCH_POSTGRES_URL, or BENCH_STORES=sqlite`);
+          skipped.push(
+            `postgres: not reachable at ${settings.postgresUrl} (${problem}); set BENCH_POSTGRES_URL, or BENCH_STORES=sqlite`,
+          );
           failed = true;
           continue;
         }
@@ -262,7 +309,8 @@ async function main() {
     }
   } finally {
     closeReads();
-    if (settings.keep || settings.cpuProfile) say(`kept ${root} (logs${settings.cpuProfile ? ', CPU profiles under */cpu-profile' : ''})`);
+    if (settings.keep || settings.cpuProfile)
+      say(`kept ${root} (logs${settings.cpuProfile ? ', CPU profiles under */cpu-profile' : ''})`);
     else rmSync(root, { recursive: true, force: true });
   }
 

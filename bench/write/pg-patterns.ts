@@ -34,7 +34,6 @@ const WRITERS = 32;
 const HOT = 'c-00042';
 const WS = 'ws';
 
-
 /** utime + stime of every PostgreSQL process (backends, WAL writer, checkpointer), in ticks. */
 function postgresTicks(): number {
   let ticks = 0;
@@ -78,7 +77,8 @@ const fullRow = (r: ConnectorRow, description: string, at: string) => [
 const SET_FULL_ROW =
   'name=$3, description=$4, protocol_type=$5, documentation_url=$6, icon_url=$7, base_url=$8, dataset_id=$9, is_public=$10, tags=$11, status=$12, ' +
   'auth_scheme_configs=$13, connection_variables=$14, versions=$15, updated_at=$16, revision=$17 where workspace_id=$1 and id=$2 and revision=$18';
-const AUDIT_COLUMNS = 'at, principal_id, workspace_id, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields';
+const AUDIT_COLUMNS =
+  'at, principal_id, workspace_id, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields';
 
 function patterns(pool: pg.Pool): Record<string, (id: string) => Promise<void>> {
   async function inTransaction(work: (client: pg.PoolClient) => Promise<void>) {
@@ -97,22 +97,28 @@ function patterns(pool: pg.Pool): Record<string, (id: string) => Promise<void>> 
 
   const perRequest = (named: boolean) => (id: string) =>
     inTransaction(async (client) => {
-      const q = (name: string, text: string, values: unknown[]) => client.query(named ? { name, text, values } : { text, values });
-      const row = (await q('p-select', 'select * from connectors where workspace_id=$1 and id=$2 for update', [WS, id])).rows[0] as ConnectorRow;
+      const q = (name: string, text: string, values: unknown[]) =>
+        client.query(named ? { name, text, values } : { text, values });
+      const row = (await q('p-select', 'select * from connectors where workspace_id=$1 and id=$2 for update', [WS, id]))
+        .rows[0] as ConnectorRow;
       const at = now();
       await q('p-update', `update connectors set ${SET_FULL_ROW}`, [WS, id, ...fullRow(row, described(), at)]);
-      await q('p-audit', `insert into audit_events (${AUDIT_COLUMNS}) values ($1,'bench',$2,'connector:update','connector',$3,'req',$4,$5,'["description"]')`, [
-        at,
-        WS,
-        id,
-        row.revision,
-        row.revision + 1,
-      ]);
+      await q(
+        'p-audit',
+        `insert into audit_events (${AUDIT_COLUMNS}) values ($1,'bench',$2,'connector:update','connector',$3,'req',$4,$5,'["description"]')`,
+        [at, WS, id, row.revision, row.revision + 1],
+      );
     });
 
   async function oneStatement(id: string): Promise<void> {
     for (;;) {
-      const row = (await pool.query({ name: 'o-select', text: 'select * from connectors where workspace_id=$1 and id=$2', values: [WS, id] })).rows[0] as ConnectorRow;
+      const row = (
+        await pool.query({
+          name: 'o-select',
+          text: 'select * from connectors where workspace_id=$1 and id=$2',
+          values: [WS, id],
+        })
+      ).rows[0] as ConnectorRow;
       const written = await pool.query({
         name: 'o-write',
         text: `with u as (update connectors set ${SET_FULL_ROW} returning id) insert into audit_events (${AUDIT_COLUMNS}) select $16, 'bench', $1, 'connector:update', 'connector', u.id, 'req', $18, $17, '["description"]' from u`,
@@ -138,7 +144,13 @@ function patterns(pool: pg.Pool): Record<string, (id: string) => Promise<void>> 
     try {
       await inTransaction(async (client) => {
         const ids = [...new Set(batch.map((b) => b.id))].sort();
-        const rows = (await client.query({ name: 'b-select', text: 'select * from connectors where workspace_id=$1 and id = any($2) order by id for update', values: [WS, ids] })).rows as ConnectorRow[];
+        const rows = (
+          await client.query({
+            name: 'b-select',
+            text: 'select * from connectors where workspace_id=$1 and id = any($2) order by id for update',
+            values: [WS, ids],
+          })
+        ).rows as ConnectorRow[];
         const latest = new Map(rows.map((r) => [r.id, r]));
         const audit: { id: string; from: number; to: number }[] = [];
         const at = now();
@@ -156,7 +168,18 @@ function patterns(pool: pg.Pool): Record<string, (id: string) => Promise<void>> 
             'auth_scheme_configs = u.auth, connection_variables = u.variables, versions = u.versions ' +
             'from unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) ' +
             'as u(id, description, updated_at, revision, name, tags, auth, variables, versions) where c.workspace_id = $1 and c.id = u.id',
-          values: [WS, column('id'), column('description'), column('updated_at'), column('revision'), column('name'), column('tags'), column('auth_scheme_configs'), column('connection_variables'), column('versions')],
+          values: [
+            WS,
+            column('id'),
+            column('description'),
+            column('updated_at'),
+            column('revision'),
+            column('name'),
+            column('tags'),
+            column('auth_scheme_configs'),
+            column('connection_variables'),
+            column('versions'),
+          ],
         });
         await client.query({
           name: 'b-audit',
@@ -210,7 +233,11 @@ async function measure(write: (id: string) => Promise<void>, hot: boolean) {
   const requests = done;
   stop = true;
   await Promise.all(writers);
-  return { perSecond: requests / SECONDS, clientMs: (used.user + used.system) / 1000 / requests, postgresMs: pgMs / requests };
+  return {
+    perSecond: requests / SECONDS,
+    clientMs: (used.user + used.system) / 1000 / requests,
+    postgresMs: pgMs / requests,
+  };
 }
 
 async function main() {
@@ -226,7 +253,10 @@ async function main() {
     const db = openDb({ engine: 'postgres', location: url });
     await migrateToLatest(db);
     await db.close();
-    await admin.query(`insert into ${schema}.workspaces (id, project_id, name, created_at, updated_at, revision) values ($1, 1, $1, '2026-01-01', '2026-01-01', 1)`, [WS]);
+    await admin.query(
+      `insert into ${schema}.workspaces (id, project_id, name, created_at, updated_at, revision) values ($1, 1, $1, '2026-01-01', '2026-01-01', 1)`,
+      [WS],
+    );
     await admin.query(
       `insert into ${schema}.connectors (workspace_id, id, name, description, protocol_type, base_url, is_public, tags, status, auth_scheme_configs, connection_variables, versions, created_at, updated_at, revision)
        select $1, 'c-' || lpad(n::text, 5, '0'), 'c-' || lpad(n::text, 5, '0'), 'seed', 'http', 'https://api.example.com', 0, '{}', 'active',

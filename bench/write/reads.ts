@@ -48,17 +48,31 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
 /** One request on the kept-alive connection: status, headers, body and its time in ms (µs timer). */
 function call(origin: string, method: string, path: string, headers: Record<string, string>, body?: unknown) {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; ms: number }>((resolve, reject) => {
+  return new Promise<{
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    text: string;
+    ms: number;
+  }>((resolve, reject) => {
     const started = process.hrtime.bigint();
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(`${origin}${path}`, { method, agent, headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), ms: Number(process.hrtime.bigint() - started) / 1e6 }),
-      );
-      res.on('error', reject);
-    });
+    const req = request(
+      `${origin}${path}`,
+      { method, agent, headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -73,7 +87,10 @@ async function median(times: number, run: () => Promise<number>): Promise<number
 }
 
 /** A fresh uid in SQL: every copy is another connection. */
-const RANDOM_UID = { sqlite: "'cnu_' || lower(hex(randomblob(16)))", postgres: "'cnu_' || replace(gen_random_uuid()::text, '-', '')" } as const;
+const RANDOM_UID = {
+  sqlite: "'cnu_' || lower(hex(randomblob(16)))",
+  postgres: "'cnu_' || replace(gen_random_uuid()::text, '-', '')",
+} as const;
 
 /** The SELECT list that makes copy `n` of the template: its own name and uid, the template's connector for the first ones. */
 const copyOf = (columns: readonly string[], engine: keyof typeof RANDOM_UID) =>
@@ -96,7 +113,11 @@ async function seed(store: ReadStore, templateId: number): Promise<void> {
     const db = new SqliteDatabase(store.location);
     try {
       db.pragma('busy_timeout = 30000');
-      const columns = db.prepare<[], { name: string }>("select name from pragma_table_info('connections')").all().map((c) => c.name).filter((c) => c !== 'id');
+      const columns = db
+        .prepare<[], { name: string }>("select name from pragma_table_info('connections')")
+        .all()
+        .map((c) => c.name)
+        .filter((c) => c !== 'id');
       const select = copyOf(columns, 'sqlite');
       db.prepare(
         `with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ?)
@@ -148,14 +169,22 @@ async function planOf(store: ReadStore, run: (db: Kysely<Database>) => Promise<u
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
   try {
     await run(db);
-    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`explain ${captured!.sql}`, captured!.parameters as unknown[]);
+    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(
+      `explain ${captured!.sql}`,
+      captured!.parameters as unknown[],
+    );
     return rows.map((r) => r['QUERY PLAN'].trim());
   } finally {
     await db.destroy();
   }
 }
 
-export async function benchReads(store: ReadStore, origin: string, headers: Record<string, string>, say: (line: string) => void): Promise<ReadFigures> {
+export async function benchReads(
+  store: ReadStore,
+  origin: string,
+  headers: Record<string, string>,
+  say: (line: string) => void,
+): Promise<ReadFigures> {
   const base = `/api/v1/workspaces/${WORKSPACE}`;
   const connector = connectorId(1);
   const created = await call(origin, 'POST', `${base}/connections`, headers, {
@@ -164,7 +193,8 @@ export async function benchReads(store: ReadStore, origin: string, headers: Reco
     type: 'http',
     content: { url: 'http://127.0.0.1:9/' },
   });
-  if (created.status !== 201) throw new Error(`creating the template connection: HTTP ${created.status} ${created.text.slice(0, 300)}`);
+  if (created.status !== 201)
+    throw new Error(`creating the template connection: HTTP ${created.status} ${created.text.slice(0, 300)}`);
   const templateId = (JSON.parse(created.text) as { id: number }).id;
   const seeding = performance.now();
   await seed(store, templateId);
@@ -179,7 +209,8 @@ export async function benchReads(store: ReadStore, origin: string, headers: Reco
   const deepCursor = encodeCursor(ids[0]!);
   const deep = await call(origin, 'GET', page(deepCursor), headers);
   const deepItems = (JSON.parse(deep.text) as { items: { id: number }[] }).items;
-  if (deep.status !== 200 || deepItems.length !== 50 || deepItems[0]!.id <= ids[0]!) throw new Error(`the page after row 500,000 is wrong: HTTP ${deep.status} ${deep.text.slice(0, 300)}`);
+  if (deep.status !== 200 || deepItems.length !== 50 || deepItems[0]!.id <= ids[0]!)
+    throw new Error(`the page after row 500,000 is wrong: HTTP ${deep.status} ${deep.text.slice(0, 300)}`);
   const firstPageMs = await median(SAMPLES, async () => (await call(origin, 'GET', page(), headers)).ms);
   const deepPageMs = await median(SAMPLES, async () => (await call(origin, 'GET', page(deepCursor), headers)).ms);
 
@@ -187,7 +218,10 @@ export async function benchReads(store: ReadStore, origin: string, headers: Reco
   const one = await call(origin, 'GET', `${base}/connections/${last}`, headers);
   const etag = one.headers.etag as string;
   if (one.status !== 200 || !etag) throw new Error(`GET connection ${last}: HTTP ${one.status}`);
-  const getMs = await median(SAMPLES, async () => (await call(origin, 'GET', `${base}/connections/${last}`, headers)).ms);
+  const getMs = await median(
+    SAMPLES,
+    async () => (await call(origin, 'GET', `${base}/connections/${last}`, headers)).ms,
+  );
   const notModifiedMs = await median(SAMPLES, async () => {
     const answer = await call(origin, 'GET', `${base}/connections/${last}`, { ...headers, 'if-none-match': etag });
     if (answer.status !== 304) throw new Error(`If-None-Match: HTTP ${answer.status}, not 304`);
@@ -208,13 +242,23 @@ export async function benchReads(store: ReadStore, origin: string, headers: Reco
   // Propagation: new connectionVariables on the connector that 10,000 connections belong to.
   const current = await call(origin, 'GET', `${base}/connectors/${connector}`, headers);
   const stamp = `propagated-${Date.now()}`;
-  const changed = await call(origin, 'PATCH', `${base}/connectors/${connector}`, { ...headers, 'if-match': current.headers.etag as string }, {
-    connectionVariables: [{ name: 'region', value: stamp }],
-  });
-  if (changed.status !== 200) throw new Error(`PATCH connector ${connector}: HTTP ${changed.status} ${changed.text.slice(0, 300)}`);
+  const changed = await call(
+    origin,
+    'PATCH',
+    `${base}/connectors/${connector}`,
+    { ...headers, 'if-match': current.headers.etag as string },
+    {
+      connectionVariables: [{ name: 'region', value: stamp }],
+    },
+  );
+  if (changed.status !== 200)
+    throw new Error(`PATCH connector ${connector}: HTTP ${changed.status} ${changed.text.slice(0, 300)}`);
   const propagated = Number(changed.headers['plugboard-connections-updated']);
   const stored = await countWithVariable(store, stamp);
-  if (propagated !== OF_CONNECTOR || stored !== OF_CONNECTOR) throw new Error(`propagation: the server said ${propagated}, the store has ${stored} connections with the new variables (expected ${OF_CONNECTOR})`);
+  if (propagated !== OF_CONNECTOR || stored !== OF_CONNECTOR)
+    throw new Error(
+      `propagation: the server said ${propagated}, the store has ${stored} connections with the new variables (expected ${OF_CONNECTOR})`,
+    );
   return {
     store: store.engine,
     connections: CONNECTIONS,
@@ -234,7 +278,11 @@ export async function benchReads(store: ReadStore, origin: string, headers: Reco
 
 /** The ids at 0-based positions in id order. */
 /** The first row of one query on the store, written with PostgreSQL's `$n` placeholders. */
-async function firstRow(store: ReadStore, sql: string, parameters: readonly (string | number)[]): Promise<Record<string, unknown>> {
+async function firstRow(
+  store: ReadStore,
+  sql: string,
+  parameters: readonly (string | number)[],
+): Promise<Record<string, unknown>> {
   if (store.engine === 'sqlite') {
     const db = new SqliteDatabase(store.location, { readonly: true });
     try {
@@ -255,12 +303,29 @@ async function firstRow(store: ReadStore, sql: string, parameters: readonly (str
 /** The ids at 0-based positions in id order. */
 async function idsAt(store: ReadStore, positions: number[]): Promise<number[]> {
   const ids: number[] = [];
-  for (const p of positions) ids.push(Number((await firstRow(store, 'select id from connections where workspace_id = $1 order by id limit 1 offset $2', [WORKSPACE, p])).id));
+  for (const p of positions)
+    ids.push(
+      Number(
+        (
+          await firstRow(store, 'select id from connections where workspace_id = $1 order by id limit 1 offset $2', [
+            WORKSPACE,
+            p,
+          ])
+        ).id,
+      ),
+    );
   return ids;
 }
 
 async function countWithVariable(store: ReadStore, value: string): Promise<number> {
-  return Number((await firstRow(store, 'select count(*) as n from connections where workspace_id = $1 and variables like $2', [WORKSPACE, `%${value}%`])).n);
+  return Number(
+    (
+      await firstRow(store, 'select count(*) as n from connections where workspace_id = $1 and variables like $2', [
+        WORKSPACE,
+        `%${value}%`,
+      ])
+    ).n,
+  );
 }
 
 export function closeReads(): void {

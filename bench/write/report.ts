@@ -36,9 +36,12 @@ export function combineRounds(rounds: readonly Row[]): Row {
   const requests = sum((r) => r.result.requests);
   const ok = sum((r) => r.result.requests - r.result.non2xx);
   const statuses: Record<string, number> = {};
-  for (const r of rounds) for (const [status, n] of Object.entries(r.result.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+  for (const r of rounds)
+    for (const [status, n] of Object.entries(r.result.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
   const perRequest = (of: (r: Row) => number | undefined) =>
-    rounds.some((r) => of(r) === undefined) ? undefined : sum((r) => of(r)! * r.result.requests) / Math.max(1, requests);
+    rounds.some((r) => of(r) === undefined)
+      ? undefined
+      : sum((r) => of(r)! * r.result.requests) / Math.max(1, requests);
   return {
     ...last,
     result: {
@@ -68,7 +71,9 @@ function bytes(n: number): string {
 
 function non2xx(r: LoadResult): string {
   const other = Object.entries(r.statuses).filter(([status]) => !status.startsWith('2'));
-  const failures = [r.errors > 0 ? `${r.errors} errors` : '', r.timeouts > 0 ? `${r.timeouts} timeouts` : ''].filter(Boolean);
+  const failures = [r.errors > 0 ? `${r.errors} errors` : '', r.timeouts > 0 ? `${r.timeouts} timeouts` : ''].filter(
+    Boolean,
+  );
   const detail = [...other.map(([status, count]) => `${status}×${count}`), ...failures].join(' ');
   return detail ? `${r.non2xx} (${detail})` : String(r.non2xx);
 }
@@ -76,7 +81,18 @@ function non2xx(r: LoadResult): string {
 /** The reads section (issue 10, item 4) and the targets of every row. */
 function readsSection(rows: readonly Row[], reads: readonly ReadFigures[]): string[] {
   if (reads.length === 0) return [];
-  const header = ['store', 'connections', 'page 1 ms', 'page after 500,000 ms', '×page 1', 'GET ms', '304 ms', 'GET lookup', 'variables → connections', 'ms'];
+  const header = [
+    'store',
+    'connections',
+    'page 1 ms',
+    'page after 500,000 ms',
+    '×page 1',
+    'GET ms',
+    '304 ms',
+    'GET lookup',
+    'variables → connections',
+    'ms',
+  ];
   const table = reads.map((r) => [
     r.store,
     String(r.connections),
@@ -90,17 +106,30 @@ function readsSection(rows: readonly Row[], reads: readonly ReadFigures[]): stri
     r.propagationMs.toFixed(0),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 || i === 7 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  const check = (what: string, target: string, figure: string, ok: boolean) => `${what.padEnd(66)} ${target.padStart(9)}  ${figure.padStart(9)}  ${ok ? 'pass' : 'FAIL'}`;
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === 0 || i === 7 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const check = (what: string, target: string, figure: string, ok: boolean) =>
+    `${what.padEnd(66)} ${target.padStart(9)}  ${figure.padStart(9)}  ${ok ? 'pass' : 'FAIL'}`;
   const targets: string[] = [];
   for (const store of ['sqlite', 'postgres'] as const) {
-    const of = (server: string, scenario: string) => rows.find((r) => r.store === store && r.server === server && r.scenario === scenario);
+    const of = (server: string, scenario: string) =>
+      rows.find((r) => r.store === store && r.server === server && r.scenario === scenario);
     for (const scenario of ['hot', 'uniform'] as const) {
       const bare = of('bare', scenario);
       const plugboard = of('plugboard', scenario);
       if (!bare || !plugboard) continue;
       const ratio = rate(plugboard.result) / rate(bare.result);
-      targets.push(check(`${store}, ${scenario === 'hot' ? 'hot id' : 'uniform'}: plugboard req/s ÷ bare (equal durability)`, '≥ 1.00', ratio.toFixed(2), ratio >= 1));
+      targets.push(
+        check(
+          `${store}, ${scenario === 'hot' ? 'hot id' : 'uniform'}: plugboard req/s ÷ bare (equal durability)`,
+          '≥ 1.00',
+          ratio.toFixed(2),
+          ratio >= 1,
+        ),
+      );
       if (bare.rounds && plugboard.rounds && bare.rounds.length > 1) {
         const each = plugboard.rounds.map((r, i) => (rate(r.result) / rate(bare.rounds![i]!.result)).toFixed(2));
         targets.push(`  (round by round: ${each.join(', ')})`);
@@ -109,10 +138,38 @@ function readsSection(rows: readonly Row[], reads: readonly ReadFigures[]): stri
   }
   for (const r of reads) {
     const ratio = r.deepPageMs / r.firstPageMs;
-    targets.push(check(`${r.store}: page after 500,000 rows ÷ page 1 (1,000,000 connections)`, '< 1.50', ratio.toFixed(2), ratio < 1.5));
-    targets.push(check(`${r.store}: a page is a range of an index (no scan, no sort)`, 'range', r.listIsRange ? 'range' : 'scan', r.listIsRange));
-    targets.push(check(`${r.store}: GET by id and its 304 use the row's index only`, 'index', r.lookupUsesIndexOnly ? 'index' : 'scan', r.lookupUsesIndexOnly));
-    targets.push(check(`${r.store}: connectionVariables propagated to 10,000 connections`, '< 1000 ms', `${r.propagationMs.toFixed(0)} ms`, r.propagationMs < 1000));
+    targets.push(
+      check(
+        `${r.store}: page after 500,000 rows ÷ page 1 (1,000,000 connections)`,
+        '< 1.50',
+        ratio.toFixed(2),
+        ratio < 1.5,
+      ),
+    );
+    targets.push(
+      check(
+        `${r.store}: a page is a range of an index (no scan, no sort)`,
+        'range',
+        r.listIsRange ? 'range' : 'scan',
+        r.listIsRange,
+      ),
+    );
+    targets.push(
+      check(
+        `${r.store}: GET by id and its 304 use the row's index only`,
+        'index',
+        r.lookupUsesIndexOnly ? 'index' : 'scan',
+        r.lookupUsesIndexOnly,
+      ),
+    );
+    targets.push(
+      check(
+        `${r.store}: connectionVariables propagated to 10,000 connections`,
+        '< 1000 ms',
+        `${r.propagationMs.toFixed(0)} ms`,
+        r.propagationMs < 1000,
+      ),
+    );
   }
   return [
     '',
@@ -134,10 +191,31 @@ function readsSection(rows: readonly Row[], reads: readonly ReadFigures[]): stri
 export function printReport(
   rows: readonly Row[],
   reads: readonly ReadFigures[],
-  info: { machine: string; plugboard: string; load: string; elapsedSeconds: number; loadAverage: readonly number[]; skipped: readonly string[] },
+  info: {
+    machine: string;
+    plugboard: string;
+    load: string;
+    elapsedSeconds: number;
+    loadAverage: readonly number[];
+    skipped: readonly string[];
+  },
 ): void {
-  const baseline = (row: Row) => rows.find((b) => b.server === 'bare' && b.store === row.store && b.scenario === row.scenario);
-  const header = ['store', 'scenario', 'server', 'req/s', '×bare', 'p50 ms', 'p99 ms', 'non-2xx', 'CPU ms/req', '×bare', 'pg CPU ms/req', 'WAL'];
+  const baseline = (row: Row) =>
+    rows.find((b) => b.server === 'bare' && b.store === row.store && b.scenario === row.scenario);
+  const header = [
+    'store',
+    'scenario',
+    'server',
+    'req/s',
+    '×bare',
+    'p50 ms',
+    'p99 ms',
+    'non-2xx',
+    'CPU ms/req',
+    '×bare',
+    'pg CPU ms/req',
+    'WAL',
+  ];
   const table = rows.map((row) => {
     const base = baseline(row);
     return [
@@ -152,12 +230,20 @@ export function printReport(
       row.serverCpuMsPerRequest.toFixed(3),
       base ? (row.serverCpuMsPerRequest / base.serverCpuMsPerRequest).toFixed(2) : '',
       row.postgresCpuMsPerRequest === undefined ? '-' : row.postgresCpuMsPerRequest.toFixed(3),
-      row.walFileBytes !== undefined ? `file ${bytes(row.walFileBytes)}` : row.walBytesPerRequest !== undefined ? `${bytes(Math.round(row.walBytesPerRequest))}/req` : '-',
+      row.walFileBytes !== undefined
+        ? `file ${bytes(row.walFileBytes)}`
+        : row.walBytesPerRequest !== undefined
+          ? `${bytes(Math.round(row.walBytesPerRequest))}/req`
+          : '-',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
   const left = new Set([0, 1, 2, 7, 11]);
-  const line = (cells: readonly string[]) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
 
   const out = [
     '',
@@ -174,16 +260,16 @@ export function printReport(
     'How to read it:',
     '- req/s counts every answer (any status) over the measured seconds; ×bare divides by the bare server of the same store and scenario.',
     '- p50/p99 come from autocannon, whose latency histogram has 1 ms resolution.',
-    '- CPU ms/req is the server process\'s utime+stime (/proc/<pid>/stat) over the run, per answer. pg CPU ms/req does the same for',
-    '  the PostgreSQL backends of that server\'s connections plus the WAL writer, checkpointer and background writer.',
+    "- CPU ms/req is the server process's utime+stime (/proc/<pid>/stat) over the run, per answer. pg CPU ms/req does the same for",
+    "  the PostgreSQL backends of that server's connections plus the WAL writer, checkpointer and background writer.",
     '- hot id: all connections PUT one connector with `If-Match: *` (a tracked ETag would go stale for 31 of 32 writers at once).',
     '  uniform: random ids over the others, each sent with the ETag of its last answer. No two connections write one id at once',
-    '  and ids whose answer a run\'s end cut off are not written again, so every If-Match is current: a 412 there is a server bug.',
+    "  and ids whose answer a run's end cut off are not written again, so every If-Match is current: a 412 there is a server bug.",
     '- WAL: SQLite, the size of the -wal file after the row (it stays near 4 MiB while checkpoints run); PostgreSQL, WAL bytes',
     '  generated per successful request.',
     '- reads: run on the plugboard server of the rows above, after them. The page after 500,000 rows is asked for with the',
     '  cursor a client walking the list would hold there; the plan is EXPLAIN of the exact query the GET runs, captured from',
-    '  the repository; propagation is one PATCH of the connector\'s connectionVariables, timed on the client, then counted in the store.',
+    "  the repository; propagation is one PATCH of the connector's connectionVariables, timed on the client, then counted in the store.",
     ...info.skipped.map((s) => `skipped: ${s}`),
     `total time ${info.elapsedSeconds.toFixed(0)} s`,
     '',

@@ -22,7 +22,8 @@ export async function createTemplate(target: Target): Promise<string> {
   });
   const text = await response.text();
   const etag = response.headers.get('etag');
-  if (response.status !== 201 || !etag) throw new Error(`creating ${id}: HTTP ${response.status} ${text.slice(0, 300)}`);
+  if (response.status !== 201 || !etag)
+    throw new Error(`creating ${id}: HTTP ${response.status} ${text.slice(0, 300)}`);
   return etag;
 }
 
@@ -33,9 +34,16 @@ export function cloneInSqlite(file: string, count: number): void {
   const db = new SqliteDatabase(file);
   try {
     db.pragma('busy_timeout = 10000');
-    const columns = db.prepare<[], { name: string }>("select name from pragma_table_info('connectors')").all().map((c) => c.name);
+    const columns = db
+      .prepare<[], { name: string }>("select name from pragma_table_info('connectors')")
+      .all()
+      .map((c) => c.name);
     // Every copy is another connector: its own id and its own uid.
-    const select = columns.map((c) => (c === 'id' ? "printf('c-%05d', n)" : c === 'uid' ? "'ctu_' || lower(hex(randomblob(16)))" : quote(c))).join(', ');
+    const select = columns
+      .map((c) =>
+        c === 'id' ? "printf('c-%05d', n)" : c === 'uid' ? "'ctu_' || lower(hex(randomblob(16)))" : quote(c),
+      )
+      .join(', ');
     db.prepare(
       `with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ?)
        insert into connectors (${columns.map(quote).join(', ')})
@@ -54,7 +62,13 @@ export async function cloneInPostgres(admin: pg.Client, schema: string, count: n
   );
   const columns = rows.map((r) => r.name);
   const select = columns
-    .map((c) => (c === 'id' ? "'c-' || lpad(n::text, greatest(5, length(n::text)), '0')" : c === 'uid' ? "'ctu_' || replace(gen_random_uuid()::text, '-', '')" : quote(c)))
+    .map((c) =>
+      c === 'id'
+        ? "'c-' || lpad(n::text, greatest(5, length(n::text)), '0')"
+        : c === 'uid'
+          ? "'ctu_' || replace(gen_random_uuid()::text, '-', '')"
+          : quote(c),
+    )
     .join(', ');
   const table = `${quote(schema)}.connectors`;
   await admin.query(

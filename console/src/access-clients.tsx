@@ -12,35 +12,69 @@ function SecretOnce({ clientId, secret, onDone }: { clientId: string; secret: st
     <div className="banner warning secret-once" role="alert" aria-label="New secret">
       <strong>Copy the secret of {clientId} now: it is shown only this once.</strong>
       <div>plugboard keeps only a digest of it. If it is lost, rotate the secret to get a new one.</div>
-      <p><code data-testid="issued-secret">{secret}</code> <CopyButton text={secret} label="Copy secret" /></p>
-      <button type="button" onClick={onDone}>I have stored it: hide the secret</button>
+      <p>
+        <code data-testid="issued-secret">{secret}</code> <CopyButton text={secret} label="Copy secret" />
+      </p>
+      <button type="button" onClick={onDone}>
+        I have stored it: hide the secret
+      </button>
     </div>
   );
 }
 
-function ToolsetPicker(props: { legend: string; toolsets: Toolset[]; value: string[]; onChange: (value: string[]) => void; error?: string }) {
+function ToolsetPicker(props: {
+  legend: string;
+  toolsets: Toolset[];
+  value: string[];
+  onChange: (value: string[]) => void;
+  error?: string;
+}) {
   const all = props.value.includes(ALL);
-  const toggle = (name: string, on: boolean) => props.onChange(on ? [...props.value.filter((v) => v !== name), name] : props.value.filter((v) => v !== name));
+  const toggle = (name: string, on: boolean) =>
+    props.onChange(on ? [...props.value.filter((v) => v !== name), name] : props.value.filter((v) => v !== name));
   return (
     <fieldset>
       <legend>{props.legend}</legend>
       <div className="field checkbox">
-        <input id={`${props.legend}-all`} type="checkbox" checked={all} onChange={(e) => props.onChange(e.target.checked ? [ALL] : [])} />
+        <input
+          id={`${props.legend}-all`}
+          type="checkbox"
+          checked={all}
+          onChange={(e) => props.onChange(e.target.checked ? [ALL] : [])}
+        />
         <label htmlFor={`${props.legend}-all`}>All toolsets of the workspace</label>
       </div>
       {props.toolsets.map((t) => (
         <div className="field checkbox" key={t.name}>
-          <input id={`${props.legend}-${t.name}`} type="checkbox" disabled={all} checked={all || props.value.includes(t.name)} onChange={(e) => toggle(t.name, e.target.checked)} />
+          <input
+            id={`${props.legend}-${t.name}`}
+            type="checkbox"
+            disabled={all}
+            checked={all || props.value.includes(t.name)}
+            onChange={(e) => toggle(t.name, e.target.checked)}
+          />
           <label htmlFor={`${props.legend}-${t.name}`}>{t.name}</label>
         </div>
       ))}
       {props.toolsets.length === 0 ? <p className="muted">No toolsets in this workspace yet.</p> : null}
-      {props.error ? <div className="field-error" role="alert">{props.error}</div> : null}
+      {props.error ? (
+        <div className="field-error" role="alert">
+          {props.error}
+        </div>
+      ) : null}
     </fieldset>
   );
 }
 
-function CreateClient({ workspaceId, toolsets, onCreated }: { workspaceId: string; toolsets: Toolset[]; onCreated: (client: AccessClient, secret: string) => void }) {
+function CreateClient({
+  workspaceId,
+  toolsets,
+  onCreated,
+}: {
+  workspaceId: string;
+  toolsets: Toolset[];
+  onCreated: (client: AccessClient, secret: string) => void;
+}) {
   const [id, setId] = useState('');
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
@@ -73,19 +107,51 @@ function CreateClient({ workspaceId, toolsets, onCreated }: { workspaceId: strin
       <h2>New access client</h2>
       <ProblemBanner problem={problem} shownPaths={['/id', '/name', '/description', '/toolsets', '/rateLimit']} />
       <form onSubmit={submit} aria-label="New access client">
-        <TextField label="Client id" value={id} onChange={setId} error={errorAt(problem, '/id')} hint="Letters, digits and -; left empty, the server picks one." />
+        <TextField
+          label="Client id"
+          value={id}
+          onChange={setId}
+          error={errorAt(problem, '/id')}
+          hint="Letters, digits and -; left empty, the server picks one."
+        />
         <TextField label="Client name" value={name} onChange={setName} error={errorAt(problem, '/name')} required />
-        <TextField label="Client description" value={description} onChange={setDescription} error={errorAt(problem, '/description')} />
-        <ToolsetPicker legend="Allowed toolsets" toolsets={toolsets} value={allowed} onChange={setAllowed} error={errorAt(problem, '/toolsets')} />
-        <TextField label="Rate limit (calls per second)" type="number" value={rateLimit} onChange={setRateLimit} error={errorAt(problem, '/rateLimit')} hint="Empty for the server default." />
-        <ActionButton type="submit" className="primary" busy={create.busy} busyLabel="Creating…">Create access client</ActionButton>
+        <TextField
+          label="Client description"
+          value={description}
+          onChange={setDescription}
+          error={errorAt(problem, '/description')}
+        />
+        <ToolsetPicker
+          legend="Allowed toolsets"
+          toolsets={toolsets}
+          value={allowed}
+          onChange={setAllowed}
+          error={errorAt(problem, '/toolsets')}
+        />
+        <TextField
+          label="Rate limit (calls per second)"
+          type="number"
+          value={rateLimit}
+          onChange={setRateLimit}
+          error={errorAt(problem, '/rateLimit')}
+          hint="Empty for the server default."
+        />
+        <ActionButton type="submit" className="primary" busy={create.busy} busyLabel="Creating…">
+          Create access client
+        </ActionButton>
       </form>
     </section>
   );
 }
 
 /** One client's row: rotate, disable or enable, and its allowed toolsets, each guarded by its ETag. */
-function ClientRow({ workspaceId, client, toolsets, onIssued, onChanged }: {
+function ClientRow({
+  workspaceId,
+  client,
+  toolsets,
+  onIssued,
+  onChanged,
+}: {
   workspaceId: string;
   client: AccessClient;
   toolsets: Toolset[];
@@ -101,10 +167,22 @@ function ClientRow({ workspaceId, client, toolsets, onIssued, onChanged }: {
     // The list may be older than the client: a change made since it was read is shown, never overwritten.
     if (current.body.revision !== client.revision) {
       onChanged();
-      throw new Error(`${client.id} was changed since the list was loaded; the list now shows the latest version. Try again.`);
+      throw new Error(
+        `${client.id} was changed since the list was loaded; the list now shows the latest version. Try again.`,
+      );
     }
     const next = { ...client, ...change };
-    await api.put(path, { name: next.name, description: next.description, toolsets: next.toolsets, rateLimit: next.rateLimit, status: next.status }, current.etag);
+    await api.put(
+      path,
+      {
+        name: next.name,
+        description: next.description,
+        toolsets: next.toolsets,
+        rateLimit: next.rateLimit,
+        status: next.status,
+      },
+      current.etag,
+    );
     setEditing(false);
     onChanged();
   });
@@ -117,20 +195,60 @@ function ClientRow({ workspaceId, client, toolsets, onIssued, onChanged }: {
   const live = client.secrets.filter((s) => s.expiresAt === null || new Date(s.expiresAt) > new Date());
   return (
     <tr>
-      <td><code>{client.id}</code><div>{client.name}</div></td>
-      <td><span className={`badge status-${client.status}`}>{client.status}</span></td>
-      <td>{client.toolsets.length === 0 ? <span className="muted">none</span> : client.toolsets.map((t) => (t === ALL ? 'all' : t)).join(', ')}</td>
-      <td>{live.map((s) => <div key={s.id}><code>{s.prefix}…</code> <span className="muted">{s.expiresAt ? `until ${formatTime(s.expiresAt)}` : formatTime(s.createdAt)}</span></div>)}</td>
+      <td>
+        <code>{client.id}</code>
+        <div>{client.name}</div>
+      </td>
+      <td>
+        <span className={`badge status-${client.status}`}>{client.status}</span>
+      </td>
+      <td>
+        {client.toolsets.length === 0 ? (
+          <span className="muted">none</span>
+        ) : (
+          client.toolsets.map((t) => (t === ALL ? 'all' : t)).join(', ')
+        )}
+      </td>
+      <td>
+        {live.map((s) => (
+          <div key={s.id}>
+            <code>{s.prefix}…</code>{' '}
+            <span className="muted">{s.expiresAt ? `until ${formatTime(s.expiresAt)}` : formatTime(s.createdAt)}</span>
+          </div>
+        ))}
+      </td>
       <td className="actions">
-        <ActionButton busy={rotate.busy} busyLabel="Rotating…" disabled={busy} onClick={() => void rotate.run()}>Rotate secret of {client.id}</ActionButton>
-        <ActionButton busy={write.busy} disabled={busy} onClick={() => void write.run({ status: client.status === 'active' ? 'disabled' : 'active' })}>
+        <ActionButton busy={rotate.busy} busyLabel="Rotating…" disabled={busy} onClick={() => void rotate.run()}>
+          Rotate secret of {client.id}
+        </ActionButton>
+        <ActionButton
+          busy={write.busy}
+          disabled={busy}
+          onClick={() => void write.run({ status: client.status === 'active' ? 'disabled' : 'active' })}
+        >
           {client.status === 'active' ? `Disable ${client.id}` : `Enable ${client.id}`}
         </ActionButton>
-        <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>Allowed toolsets of {client.id}</button>
+        <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>
+          Allowed toolsets of {client.id}
+        </button>
         {editing ? (
-          <form onSubmit={(e) => { e.preventDefault(); void write.run({ toolsets: allowed }); }} aria-label={`Allowed toolsets of ${client.id}`}>
-            <ToolsetPicker legend={`Toolsets ${client.id} may call`} toolsets={toolsets} value={allowed} onChange={setAllowed} error={errorAt(write.problem, '/toolsets')} />
-            <ActionButton type="submit" busy={write.busy} disabled={busy}>Save toolsets</ActionButton>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              void write.run({ toolsets: allowed });
+            }}
+            aria-label={`Allowed toolsets of ${client.id}`}
+          >
+            <ToolsetPicker
+              legend={`Toolsets ${client.id} may call`}
+              toolsets={toolsets}
+              value={allowed}
+              onChange={setAllowed}
+              error={errorAt(write.problem, '/toolsets')}
+            />
+            <ActionButton type="submit" busy={write.busy} disabled={busy}>
+              Save toolsets
+            </ActionButton>
           </form>
         ) : null}
         <ProblemBanner problem={write.problem ?? rotate.problem} shownPaths={editing ? ['/toolsets'] : []} />
@@ -143,18 +261,37 @@ export function AccessClients({ workspaceId }: { workspaceId: string }) {
   const [toolsets, setToolsets] = useState<Toolset[]>([]);
   const [issued, setIssued] = useState<{ clientId: string; secret: string } | null>(null);
   const [toolsetProblem, setToolsetProblem] = useState<Problem | null>(null);
-  const paged = usePaged(async (cursor) => (await api.get<Page<AccessClient>>(wsPath(workspaceId, 'access-clients'), { limit: 20, cursor })).body, workspaceId);
+  const paged = usePaged(
+    async (cursor) =>
+      (await api.get<Page<AccessClient>>(wsPath(workspaceId, 'access-clients'), { limit: 20, cursor })).body,
+    workspaceId,
+  );
   useEffect(() => {
-    api.get<Page<Toolset>>(wsPath(workspaceId, 'toolsets'), { limit: 100 }).then((reply) => setToolsets(reply.body.items), (error) => setToolsetProblem(error.problem ?? null));
+    api.get<Page<Toolset>>(wsPath(workspaceId, 'toolsets'), { limit: 100 }).then(
+      (reply) => setToolsets(reply.body.items),
+      (error) => setToolsetProblem(error.problem ?? null),
+    );
   }, [workspaceId]);
   return (
     <section>
       <h1>Access clients</h1>
-      <p className="hint">Access clients call the MCP gateway with a bearer secret, limited to their allowed toolsets.</p>
+      <p className="hint">
+        Access clients call the MCP gateway with a bearer secret, limited to their allowed toolsets.
+      </p>
       {issued ? <SecretOnce clientId={issued.clientId} secret={issued.secret} onDone={() => setIssued(null)} /> : null}
       <ProblemBanner problem={paged.problem ?? toolsetProblem} />
       <table aria-busy={paged.loading}>
-        <thead><tr><th>Client</th><th>Status</th><th>Allowed toolsets</th><th>Secrets</th><th><span className="sr-only">Actions</span></th></tr></thead>
+        <thead>
+          <tr>
+            <th>Client</th>
+            <th>Status</th>
+            <th>Allowed toolsets</th>
+            <th>Secrets</th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
         <tbody>
           {paged.items.map((client) => (
             <ClientRow

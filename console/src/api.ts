@@ -70,7 +70,9 @@ function problemFrom(status: number, body: unknown, statusText: string): Problem
     detail: typeof b.detail === 'string' ? b.detail : `The server answered ${status} ${statusText}.`,
     code: typeof b.code === 'string' ? b.code : 'unknown',
     requestId: typeof b.requestId === 'string' ? b.requestId : undefined,
-    errors: Array.isArray(b.errors) ? b.errors.filter((e): e is FieldError => typeof e?.path === 'string' && typeof e?.message === 'string') : [],
+    errors: Array.isArray(b.errors)
+      ? b.errors.filter((e): e is FieldError => typeof e?.path === 'string' && typeof e?.message === 'string')
+      : [],
   };
 }
 
@@ -96,9 +98,20 @@ export async function request<T>(method: string, path: string, options: RequestO
   const url = `/api/v1${path}${search.size > 0 ? `?${search}` : ''}`;
   let response: Response;
   try {
-    response = await fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), cache: 'no-store' });
+    response = await fetch(url, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      cache: 'no-store',
+    });
   } catch (error) {
-    throw new ApiError({ status: 0, title: 'Network error', detail: `The server could not be reached: ${(error as Error).message}`, code: 'network', errors: [] });
+    throw new ApiError({
+      status: 0,
+      title: 'Network error',
+      detail: `The server could not be reached: ${(error as Error).message}`,
+      code: 'network',
+      errors: [],
+    });
   }
   const text = await response.text();
   let parsed: unknown;
@@ -109,7 +122,8 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
   if (!response.ok) {
     const problem = problemFrom(response.status, parsed, response.statusText);
-    if (response.status === 401 && options.key === undefined) unauthorizedListeners.forEach((listener) => listener(problem));
+    if (response.status === 401 && options.key === undefined)
+      unauthorizedListeners.forEach((listener) => listener(problem));
     throw new ApiError(problem);
   }
   return { body: parsed as T, etag: response.headers.get('etag'), headers: response.headers };
@@ -117,12 +131,15 @@ export async function request<T>(method: string, path: string, options: RequestO
 
 export const api = {
   get: <T>(path: string, query?: RequestOptions['query']) => request<T>('GET', path, { query }),
-  post: <T>(path: string, body?: unknown, query?: RequestOptions['query']) => request<T>('POST', path, { body: body ?? {}, query }),
+  post: <T>(path: string, body?: unknown, query?: RequestOptions['query']) =>
+    request<T>('POST', path, { body: body ?? {}, query }),
   put: <T>(path: string, body: unknown, ifMatch: string | null) => request<T>('PUT', path, { body, ifMatch }),
   del: (path: string, ifMatch?: string | null) => request<undefined>('DELETE', path, { ifMatch }),
 };
 
 /** Path of a workspace's collection, with every segment escaped. */
 export function wsPath(workspaceId: string, ...segments: (string | number)[]): string {
-  return ['/workspaces', workspaceId, ...segments].map((s, i) => (i === 0 ? s : encodeURIComponent(String(s)))).join('/');
+  return ['/workspaces', workspaceId, ...segments]
+    .map((s, i) => (i === 0 ? s : encodeURIComponent(String(s))))
+    .join('/');
 }

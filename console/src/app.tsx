@@ -33,10 +33,13 @@ export function App() {
       setNotice(problem);
     });
     if (session.key() !== null) {
-      api.get<Me>('/me').then(
-        (reply) => setMe(reply.body),
-        (error) => setNotice(problemOf(error)),
-      ).finally(() => setChecking(false));
+      api
+        .get<Me>('/me')
+        .then(
+          (reply) => setMe(reply.body),
+          (error) => setNotice(problemOf(error)),
+        )
+        .finally(() => setChecking(false));
     }
     return stop;
   }, []);
@@ -94,7 +97,10 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   }, [workspaceId]);
 
   const known = workspaces ?? [];
-  const options = workspaceId && !known.some((w) => w.id === workspaceId) ? [...known, { id: workspaceId, name: workspaceId }] : known;
+  const options =
+    workspaceId && !known.some((w) => w.id === workspaceId)
+      ? [...known, { id: workspaceId, name: workspaceId }]
+      : known;
   return (
     <div className="shell">
       <header>
@@ -106,22 +112,38 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
             onChange={(event) => navigate(`/w/${encodeURIComponent(event.target.value)}/${section}`)}
           >
             {options.map((w) => (
-              <option key={w.id} value={w.id}>{w.name === w.id ? w.id : `${w.name} (${w.id})`}</option>
+              <option key={w.id} value={w.id}>
+                {w.name === w.id ? w.id : `${w.name} (${w.id})`}
+              </option>
             ))}
           </select>
         </label>
         <nav aria-label="Sections">
           {workspaceId
             ? SECTIONS.map(([id, label]) => (
-                <Link key={id} to={`/w/${encodeURIComponent(workspaceId)}/${id}`} aria-current={section === id ? 'page' : undefined}>{label}</Link>
+                <Link
+                  key={id}
+                  to={`/w/${encodeURIComponent(workspaceId)}/${id}`}
+                  aria-current={section === id ? 'page' : undefined}
+                >
+                  {label}
+                </Link>
               ))
             : null}
         </nav>
-        <span className="who">{me.name} ({workspaceId ? (me.roles[workspaceId] ?? 'no role') : '—'})</span>
-        <button type="button" onClick={onSignOut}>Sign out</button>
+        <span className="who">
+          {me.name} ({workspaceId ? (me.roles[workspaceId] ?? 'no role') : '—'})
+        </span>
+        <button type="button" onClick={onSignOut}>
+          Sign out
+        </button>
       </header>
       <main>
-        {problem ? <div className="banner error" role="alert">{problem.detail}</div> : null}
+        {problem ? (
+          <div className="banner error" role="alert">
+            {problem.detail}
+          </div>
+        ) : null}
         {workspaces && workspaces.length === 0 ? <p>This key belongs to no workspace.</p> : null}
         {workspaceId ? <Screen key={workspaceId} workspaceId={workspaceId} segments={segments.slice(2)} /> : null}
       </main>
@@ -134,18 +156,34 @@ function Screen({ workspaceId, segments }: { workspaceId: string; segments: stri
   switch (section ?? 'connectors') {
     case 'connectors':
       if (id === 'new') return <ConnectorEditor workspaceId={workspaceId} />;
-      return id ? <ConnectorEditor key={id} workspaceId={workspaceId} connectorId={id} /> : <ConnectorList workspaceId={workspaceId} />;
+      return id ? (
+        <ConnectorEditor key={id} workspaceId={workspaceId} connectorId={id} />
+      ) : (
+        <ConnectorList workspaceId={workspaceId} />
+      );
     case 'connections':
       if (id === 'new') return <ConnectionEditor workspaceId={workspaceId} />;
-      return id ? <ConnectionEditor key={id} workspaceId={workspaceId} connectionId={id} /> : <ConnectionList workspaceId={workspaceId} />;
+      return id ? (
+        <ConnectionEditor key={id} workspaceId={workspaceId} connectionId={id} />
+      ) : (
+        <ConnectionList workspaceId={workspaceId} />
+      );
     case 'toolsets':
       if (id === 'new') return <ToolsetImport workspaceId={workspaceId} />;
-      return id ? <ToolsetDetail key={id} workspaceId={workspaceId} name={id} /> : <ToolsetList workspaceId={workspaceId} />;
+      return id ? (
+        <ToolsetDetail key={id} workspaceId={workspaceId} name={id} />
+      ) : (
+        <ToolsetList workspaceId={workspaceId} />
+      );
     case 'access-clients':
       return <AccessClients workspaceId={workspaceId} />;
     case 'audit':
       return <AuditTimeline workspaceId={workspaceId} />;
     default:
-      return <p>There is no page here. <Link to={`/w/${encodeURIComponent(workspaceId)}/connectors`}>Go to connectors</Link>.</p>;
+      return (
+        <p>
+          There is no page here. <Link to={`/w/${encodeURIComponent(workspaceId)}/connectors`}>Go to connectors</Link>.
+        </p>
+      );
   }
 }

@@ -1,26 +1,58 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, wsPath, type Problem } from './api';
-import { ActionButton, Field, ProblemBanner, SelectField, TextField, VariablesEditor, errorAt, formatTime, problemOf, useAction } from './forms';
-import { MASK, TEMPLATES, changedFields, connectionBody, connectionFormOf, emptyConnectionForm, looksSecret, rowsOf, type ConnectionForm, type SettingRow } from './connection-form';
+import {
+  ActionButton,
+  Field,
+  ProblemBanner,
+  SelectField,
+  TextField,
+  VariablesEditor,
+  errorAt,
+  formatTime,
+  problemOf,
+  useAction,
+} from './forms';
+import {
+  MASK,
+  TEMPLATES,
+  changedFields,
+  connectionBody,
+  connectionFormOf,
+  emptyConnectionForm,
+  looksSecret,
+  rowsOf,
+  type ConnectionForm,
+  type SettingRow,
+} from './connection-form';
 import { ENV_TYPES, HealthBadge, useConnectors } from './connections';
 import { Link, navigate } from './router';
 import type { Connection, Health } from './types';
 
 const SHOWN_PATHS = ['/name', '/type', '/envType', '/connectorId', '/description', '/content', '/variables'];
 
-function SettingsEditor(props: { rows: SettingRow[]; onChange: (rows: SettingRow[]) => void; problem: Problem | null }) {
-  const set = (index: number, patch: Partial<SettingRow>) => props.onChange(props.rows.map((r, i) => (i === index ? { ...r, ...patch } : r)));
+function SettingsEditor(props: {
+  rows: SettingRow[];
+  onChange: (rows: SettingRow[]) => void;
+  problem: Problem | null;
+}) {
+  const set = (index: number, patch: Partial<SettingRow>) =>
+    props.onChange(props.rows.map((r, i) => (i === index ? { ...r, ...patch } : r)));
   return (
     <fieldset>
       <legend>Settings</legend>
-      <p className="hint">Secret settings are write-only: a stored one shows as {MASK} and is kept unless you type a new value.</p>
+      <p className="hint">
+        Secret settings are write-only: a stored one shows as {MASK} and is kept unless you type a new value.
+      </p>
       {props.rows.map((row, index) => {
         const secret = row.storedSecret || looksSecret(row.key);
         const error = errorAt(props.problem, `/content/${row.key.trim()}`);
         return (
           <div className="row" key={index}>
             {row.storedSecret ? (
-              <div className="field"><span className="label">Setting</span><code>{row.key}</code></div>
+              <div className="field">
+                <span className="label">Setting</span>
+                <code>{row.key}</code>
+              </div>
             ) : (
               <TextField label={`Setting ${index + 1} name`} value={row.key} onChange={(key) => set(index, { key })} />
             )}
@@ -30,20 +62,47 @@ function SettingsEditor(props: { rows: SettingRow[]; onChange: (rows: SettingRow
               value={row.value}
               placeholder={row.storedSecret ? MASK : undefined}
               autoComplete={secret ? 'new-password' : 'off'}
-              hint={row.storedSecret ? (row.value === '' ? 'Stored; leave empty to keep it.' : 'Will replace the stored value.') : undefined}
+              hint={
+                row.storedSecret
+                  ? row.value === ''
+                    ? 'Stored; leave empty to keep it.'
+                    : 'Will replace the stored value.'
+                  : undefined
+              }
               error={error}
               onChange={(value) => set(index, { value })}
             />
-            <button type="button" className="link" onClick={() => props.onChange(props.rows.filter((_, i) => i !== index))}>Remove {row.key || `setting ${index + 1}`}</button>
+            <button
+              type="button"
+              className="link"
+              onClick={() => props.onChange(props.rows.filter((_, i) => i !== index))}
+            >
+              Remove {row.key || `setting ${index + 1}`}
+            </button>
           </div>
         );
       })}
-      <button type="button" onClick={() => props.onChange([...props.rows, { key: '', value: '', storedSecret: false, kind: 'string' }])}>Add setting</button>
+      <button
+        type="button"
+        onClick={() => props.onChange([...props.rows, { key: '', value: '', storedSecret: false, kind: 'string' }])}
+      >
+        Add setting
+      </button>
     </fieldset>
   );
 }
 
-function TestPanel({ path, health, dirty, onTested }: { path: string; health: Health; dirty: boolean; onTested: () => Promise<void> }) {
+function TestPanel({
+  path,
+  health,
+  dirty,
+  onTested,
+}: {
+  path: string;
+  health: Health;
+  dirty: boolean;
+  onTested: () => Promise<void>;
+}) {
   const [result, setResult] = useState<{ health: Health; latencyMs: number } | null>(null);
   const test = useAction(async () => {
     setResult((await api.post<{ health: Health; latencyMs: number }>(`${path}/test`)).body);
@@ -54,16 +113,24 @@ function TestPanel({ path, health, dirty, onTested }: { path: string; health: He
     <section className="panel" aria-label="Connection test">
       <h2>Health</h2>
       <p>
-        <HealthBadge health={shown} /> {shown.message ?? ''} <span className="muted">checked {formatTime(shown.checkedAt)}</span>
+        <HealthBadge health={shown} /> {shown.message ?? ''}{' '}
+        <span className="muted">checked {formatTime(shown.checkedAt)}</span>
       </p>
       {result ? (
-        <div className={`banner ${result.health.state === 'ok' ? 'ok' : 'error'}`} role="status" data-testid="test-result">
-          Test result: <strong>{result.health.state}</strong> — {result.health.message ?? 'no message'} ({Math.round(result.latencyMs)} ms)
+        <div
+          className={`banner ${result.health.state === 'ok' ? 'ok' : 'error'}`}
+          role="status"
+          data-testid="test-result"
+        >
+          Test result: <strong>{result.health.state}</strong> — {result.health.message ?? 'no message'} (
+          {Math.round(result.latencyMs)} ms)
         </div>
       ) : null}
       <ProblemBanner problem={test.problem} />
       {dirty ? <p className="hint">The test uses the saved settings: save first to test your changes.</p> : null}
-      <ActionButton busy={test.busy} busyLabel="Testing…" onClick={() => void test.run()}>Test connection</ActionButton>
+      <ActionButton busy={test.busy} busyLabel="Testing…" onClick={() => void test.run()}>
+        Test connection
+      </ActionButton>
     </section>
   );
 }
@@ -116,7 +183,8 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
     if (!loaded) return;
     const reply = await api.get<Connection>(path);
     const latest = reply.body;
-    const onlyHealth = latest.revision === loaded.connection.revision + 1 &&
+    const onlyHealth =
+      latest.revision === loaded.connection.revision + 1 &&
       JSON.stringify(connectionFormOf(latest)) === JSON.stringify(connectionFormOf(loaded.connection));
     if (onlyHealth) setLoaded({ connection: latest, etag: reply.etag });
   }, [loaded, path]);
@@ -124,16 +192,28 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
     const dropped = loaded ? changedFields(connectionFormOf(loaded.connection), form) : [];
     await fetchLatest();
     save.setProblem(null);
-    setNotice(dropped.length > 0 ? `Reloaded the latest version. Your edits to ${dropped.join(', ')} were not applied; enter them again if you still want them.` : 'Reloaded the latest version.');
+    setNotice(
+      dropped.length > 0
+        ? `Reloaded the latest version. Your edits to ${dropped.join(', ')} were not applied; enter them again if you still want them.`
+        : 'Reloaded the latest version.',
+    );
   });
 
   if (loadProblem) return <ProblemBanner problem={loadProblem} />;
   if (!isNew && !loaded) return <p className="loading">Loading connection…</p>;
-  const set = <K extends keyof ConnectionForm>(key: K) => (value: ConnectionForm[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const set =
+    <K extends keyof ConnectionForm>(key: K) =>
+    (value: ConnectionForm[K]) =>
+      setForm((f) => ({ ...f, [key]: value }));
   const setType = (type: string) =>
     setForm((f) => {
       // A new connection's settings follow its type until the user edits them.
-      const untouched = isNew && f.settings.every((r) => r.value === '' || Object.values(TEMPLATES).some((t) => t.some(([k, v]) => k === r.key && v === r.value)));
+      const untouched =
+        isNew &&
+        f.settings.every(
+          (r) =>
+            r.value === '' || Object.values(TEMPLATES).some((t) => t.some(([k, v]) => k === r.key && v === r.value)),
+        );
       return { ...f, type, settings: untouched && TEMPLATES[type] ? rowsOf(TEMPLATES[type]) : f.settings };
     });
   const problem = save.problem;
@@ -144,30 +224,67 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
   };
   return (
     <section>
-      <p><Link to={`/w/${encodeURIComponent(workspaceId)}/connections`}>← Connections</Link></p>
+      <p>
+        <Link to={`/w/${encodeURIComponent(workspaceId)}/connections`}>← Connections</Link>
+      </p>
       <h1>{isNew ? 'New connection' : `Connection ${loaded?.connection.name}`}</h1>
-      {loaded ? <p><Link to={`/w/${encodeURIComponent(workspaceId)}/audit?resourceType=connection&resourceId=${loaded.connection.id}`}>History</Link></p> : null}
+      {loaded ? (
+        <p>
+          <Link
+            to={`/w/${encodeURIComponent(workspaceId)}/audit?resourceType=connection&resourceId=${loaded.connection.id}`}
+          >
+            History
+          </Link>
+        </p>
+      ) : null}
       {stale ? (
         <div className="banner warning" role="alert">
           <strong>This connection was changed since you opened it.</strong>
           <div>Your changes were not saved. Reload the latest version; the fields it drops will be named.</div>
-          <ActionButton busy={reload.busy} busyLabel="Reloading…" onClick={() => void reload.run()}>Reload the latest version</ActionButton>
+          <ActionButton busy={reload.busy} busyLabel="Reloading…" onClick={() => void reload.run()}>
+            Reload the latest version
+          </ActionButton>
         </div>
       ) : (
         <ProblemBanner problem={problem} shownPaths={SHOWN_PATHS} />
       )}
-      {notice ? <div className="banner ok" role="status">{notice}</div> : null}
+      {notice ? (
+        <div className="banner ok" role="status">
+          {notice}
+        </div>
+      ) : null}
       <form onSubmit={submit} aria-label={isNew ? 'New connection' : 'Edit connection'}>
         <TextField label="Name" value={form.name} onChange={set('name')} error={errorAt(problem, '/name')} required />
-        <Field label="Type" error={errorAt(problem, '/type')} hint="mysql, postgresql, http, redis, or another lower-case name">
+        <Field
+          label="Type"
+          error={errorAt(problem, '/type')}
+          hint="mysql, postgresql, http, redis, or another lower-case name"
+        >
           {(id, describedBy) => (
             <>
-              <input id={id} list="connection-types" value={form.type} aria-describedby={describedBy} onChange={(e) => setType(e.target.value)} required />
-              <datalist id="connection-types">{Object.keys(TEMPLATES).map((t) => <option key={t} value={t} />)}</datalist>
+              <input
+                id={id}
+                list="connection-types"
+                value={form.type}
+                aria-describedby={describedBy}
+                onChange={(e) => setType(e.target.value)}
+                required
+              />
+              <datalist id="connection-types">
+                {Object.keys(TEMPLATES).map((t) => (
+                  <option key={t} value={t} />
+                ))}
+              </datalist>
             </>
           )}
         </Field>
-        <SelectField label="Environment" value={form.envType} options={ENV_TYPES} onChange={set('envType')} error={errorAt(problem, '/envType')} />
+        <SelectField
+          label="Environment"
+          value={form.envType}
+          options={ENV_TYPES}
+          onChange={set('envType')}
+          error={errorAt(problem, '/envType')}
+        />
         {isNew ? (
           <SelectField
             label="Connector"
@@ -180,18 +297,44 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
         ) : (
           <p>Connector: {loaded?.connection.connectorId ?? '(none)'}</p>
         )}
-        <TextField label="Description" value={form.description} onChange={set('description')} error={errorAt(problem, '/description')} />
-        <SelectField label="Status" value={form.status} options={[['active', 'Active'], ['disabled', 'Disabled']] as const} onChange={set('status')} />
+        <TextField
+          label="Description"
+          value={form.description}
+          onChange={set('description')}
+          error={errorAt(problem, '/description')}
+        />
+        <SelectField
+          label="Status"
+          value={form.status}
+          options={
+            [
+              ['active', 'Active'],
+              ['disabled', 'Disabled'],
+            ] as const
+          }
+          onChange={set('status')}
+        />
         <SettingsEditor rows={form.settings} onChange={set('settings')} problem={problem} />
-        <VariablesEditor legend="Variables" value={form.variables} onChange={set('variables')} problem={problem} pointer="/variables" />
+        <VariablesEditor
+          legend="Variables"
+          value={form.variables}
+          onChange={set('variables')}
+          problem={problem}
+          pointer="/variables"
+        />
         {loaded && loaded.connection.credentials.length > 0 ? (
-          <p className="muted">Credentials: {loaded.connection.credentials.map((c) => `${c.kind} via ${c.authSchemeConfigId}`).join(', ')} (kept as they are).</p>
+          <p className="muted">
+            Credentials: {loaded.connection.credentials.map((c) => `${c.kind} via ${c.authSchemeConfigId}`).join(', ')}{' '}
+            (kept as they are).
+          </p>
         ) : null}
         <ActionButton type="submit" className="primary" busy={save.busy} busyLabel="Saving…" disabled={stale}>
           {isNew ? 'Create connection' : 'Save connection'}
         </ActionButton>
       </form>
-      {loaded ? <TestPanel path={path} health={loaded.connection.health} dirty={dirty} onTested={adoptTestResult} /> : null}
+      {loaded ? (
+        <TestPanel path={path} health={loaded.connection.health} dirty={dirty} onTested={adoptTestResult} />
+      ) : null}
     </section>
   );
 }

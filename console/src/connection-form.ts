@@ -5,7 +5,20 @@ import type { Connection, Variable } from './types';
 export const MASK = '******';
 
 // The same names the server treats as secret (src/domain/secrets.ts): the form hides what is typed into them.
-const SECRET_KEYS = ['password', 'secret', 'token', 'apikey', 'accesskeysecret', 'privatekey', 'clientsecret', 'bearertoken', 'refreshtoken', 'accesstoken', 'auth', 'sslkey'];
+const SECRET_KEYS = [
+  'password',
+  'secret',
+  'token',
+  'apikey',
+  'accesskeysecret',
+  'privatekey',
+  'clientsecret',
+  'bearertoken',
+  'refreshtoken',
+  'accesstoken',
+  'auth',
+  'sslkey',
+];
 
 export const looksSecret = (key: string) => SECRET_KEYS.includes(key.toLowerCase().replace(/[_-]/g, ''));
 
@@ -31,18 +44,47 @@ export interface ConnectionForm {
 }
 
 export const TEMPLATES: Record<string, [string, string][]> = {
-  mysql: [['host', '127.0.0.1'], ['port', '3306'], ['username', ''], ['password', ''], ['database', '']],
-  postgresql: [['host', '127.0.0.1'], ['port', '5432'], ['username', ''], ['password', ''], ['database', '']],
+  mysql: [
+    ['host', '127.0.0.1'],
+    ['port', '3306'],
+    ['username', ''],
+    ['password', ''],
+    ['database', ''],
+  ],
+  postgresql: [
+    ['host', '127.0.0.1'],
+    ['port', '5432'],
+    ['username', ''],
+    ['password', ''],
+    ['database', ''],
+  ],
   http: [['url', 'https://']],
-  redis: [['host', '127.0.0.1'], ['port', '6379']],
+  redis: [
+    ['host', '127.0.0.1'],
+    ['port', '6379'],
+  ],
 };
 
 export function rowsOf(template: [string, string][]): SettingRow[] {
-  return template.map(([key, value]) => ({ key, value, storedSecret: false, kind: key === 'port' ? 'number' : 'string' }));
+  return template.map(([key, value]) => ({
+    key,
+    value,
+    storedSecret: false,
+    kind: key === 'port' ? 'number' : 'string',
+  }));
 }
 
 export function emptyConnectionForm(): ConnectionForm {
-  return { name: '', type: 'mysql', envType: '0', connectorId: '', description: '', status: 'active', settings: rowsOf(TEMPLATES.mysql!), variables: [] };
+  return {
+    name: '',
+    type: 'mysql',
+    envType: '0',
+    connectorId: '',
+    description: '',
+    status: 'active',
+    settings: rowsOf(TEMPLATES.mysql!),
+    variables: [],
+  };
 }
 
 function rowOf(key: string, value: unknown): SettingRow {
@@ -83,7 +125,9 @@ function valueOf(row: SettingRow): unknown {
 }
 
 export function connectionBody(form: ConnectionForm, loaded: Connection | null) {
-  const content = Object.fromEntries(form.settings.filter((r) => r.key.trim() !== '').map((r) => [r.key.trim(), valueOf(r)]));
+  const content = Object.fromEntries(
+    form.settings.filter((r) => r.key.trim() !== '').map((r) => [r.key.trim(), valueOf(r)]),
+  );
   return {
     // A connection's connector is chosen once, at creation.
     connectorId: loaded ? loaded.connectorId : form.connectorId || null,
@@ -102,7 +146,16 @@ export function connectionBody(form: ConnectionForm, loaded: Connection | null) 
 /** Names of the fields a reload would drop, for the "changed since you opened it" notice. */
 export function changedFields(opened: ConnectionForm, yours: ConnectionForm): string[] {
   const labels: Record<keyof ConnectionForm, string> = {
-    name: 'Name', type: 'Type', envType: 'Environment', connectorId: 'Connector', description: 'Description', status: 'Status', settings: 'Settings', variables: 'Variables',
+    name: 'Name',
+    type: 'Type',
+    envType: 'Environment',
+    connectorId: 'Connector',
+    description: 'Description',
+    status: 'Status',
+    settings: 'Settings',
+    variables: 'Variables',
   };
-  return (Object.keys(labels) as (keyof ConnectionForm)[]).filter((k) => JSON.stringify(opened[k]) !== JSON.stringify(yours[k])).map((k) => labels[k]);
+  return (Object.keys(labels) as (keyof ConnectionForm)[])
+    .filter((k) => JSON.stringify(opened[k]) !== JSON.stringify(yours[k]))
+    .map((k) => labels[k]);
 }

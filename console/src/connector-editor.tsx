@@ -1,13 +1,45 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, wsPath, type Problem } from './api';
-import { ActionButton, Field, ProblemBanner, SelectField, TextField, VariablesEditor, errorAt, problemOf, useAction } from './forms';
-import { PROTOCOLS, createBody, discardedEdits, emptyForm, formOf, putBody, sameVariables, type ConnectorForm, type DiscardedEdit } from './connector-form';
+import {
+  ActionButton,
+  Field,
+  ProblemBanner,
+  SelectField,
+  TextField,
+  VariablesEditor,
+  errorAt,
+  problemOf,
+  useAction,
+} from './forms';
+import {
+  PROTOCOLS,
+  createBody,
+  discardedEdits,
+  emptyForm,
+  formOf,
+  putBody,
+  sameVariables,
+  type ConnectorForm,
+  type DiscardedEdit,
+} from './connector-form';
 import { ConfigOrder, ConfigsSection, VersionsSection } from './connector-parts';
 import { VersionBadges } from './connectors';
 import { Link, navigate } from './router';
 import type { Connector } from './types';
 
-const SHOWN_PATHS = ['/id', '/name', '/description', '/protocolType', '/documentationUrl', '/iconUrl', '/baseUrl', '/datasetId', '/tags', '/authSchemeConfigIds', '/connectionVariables'];
+const SHOWN_PATHS = [
+  '/id',
+  '/name',
+  '/description',
+  '/protocolType',
+  '/documentationUrl',
+  '/iconUrl',
+  '/baseUrl',
+  '/datasetId',
+  '/tags',
+  '/authSchemeConfigIds',
+  '/connectionVariables',
+];
 
 interface Loaded {
   readonly connector: Connector;
@@ -40,7 +72,10 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
   useEffect(() => {
     if (isNew) return;
     fetchLatest().then(open, (error) => setLoadProblem(problemOf(error)));
-    api.get<{ connections: number }>(`${path}/connection-count`).then((reply) => setConnectionCount(reply.body.connections), () => setConnectionCount(null));
+    api.get<{ connections: number }>(`${path}/connection-count`).then(
+      (reply) => setConnectionCount(reply.body.connections),
+      () => setConnectionCount(null),
+    );
   }, [isNew, path, fetchLatest, open]);
 
   const save = useAction(async () => {
@@ -48,7 +83,9 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
     setDiscarded(null);
     if (isNew) {
       const reply = await api.post<Connector>(wsPath(workspaceId, 'connectors'), createBody(form));
-      navigate(`/w/${encodeURIComponent(workspaceId)}/connectors/${encodeURIComponent(reply.body.id)}`, { replace: true });
+      navigate(`/w/${encodeURIComponent(workspaceId)}/connectors/${encodeURIComponent(reply.body.id)}`, {
+        replace: true,
+      });
       return;
     }
     if (!loaded) return;
@@ -56,7 +93,9 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
       const reply = await api.put<Connector>(path, putBody(form, loaded.connector), loaded.etag);
       const updated = Number(reply.headers.get('plugboard-connections-updated') ?? '0');
       open({ connector: reply.body, etag: reply.etag });
-      setSaved(updated > 0 ? `Saved. The variables of ${updated} connection${updated === 1 ? '' : 's'} changed.` : 'Saved.');
+      setSaved(
+        updated > 0 ? `Saved. The variables of ${updated} connection${updated === 1 ? '' : 's'} changed.` : 'Saved.',
+      );
     } catch (error) {
       if (problemOf(error).status === 412) setStale(true);
       throw error;
@@ -76,7 +115,10 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
   if (loadProblem) return <ProblemBanner problem={loadProblem} />;
   if (!isNew && !loaded) return <p className="loading">Loading connector…</p>;
 
-  const set = <K extends keyof ConnectorForm>(key: K) => (value: ConnectorForm[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const set =
+    <K extends keyof ConnectorForm>(key: K) =>
+    (value: ConnectorForm[K]) =>
+      setForm((f) => ({ ...f, [key]: value }));
   const problem = save.problem;
   const variablesChange = loaded !== null && !sameVariables(form.variables, loaded.connector.connectionVariables);
   const isDirty = loaded !== null && JSON.stringify(form) !== JSON.stringify(formOf(loaded.connector));
@@ -87,15 +129,31 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
 
   return (
     <section>
-      <p><Link to={`/w/${encodeURIComponent(workspaceId)}/connectors`}>← Connectors</Link></p>
+      <p>
+        <Link to={`/w/${encodeURIComponent(workspaceId)}/connectors`}>← Connectors</Link>
+      </p>
       <h1>{isNew ? 'New connector' : `Connector ${loaded?.connector.name}`}</h1>
-      {loaded ? <p>Versions: <VersionBadges connector={loaded.connector} /> <span className="muted">revision {loaded.connector.revision}</span>{' '}
-        <Link to={`/w/${encodeURIComponent(workspaceId)}/audit?resourceType=connector&resourceId=${encodeURIComponent(loaded.connector.id)}`}>History</Link></p> : null}
+      {loaded ? (
+        <p>
+          Versions: <VersionBadges connector={loaded.connector} />{' '}
+          <span className="muted">revision {loaded.connector.revision}</span>{' '}
+          <Link
+            to={`/w/${encodeURIComponent(workspaceId)}/audit?resourceType=connector&resourceId=${encodeURIComponent(loaded.connector.id)}`}
+          >
+            History
+          </Link>
+        </p>
+      ) : null}
       {stale ? (
         <div className="banner warning" role="alert">
           <strong>This connector was changed since you opened it.</strong>
-          <div>Your changes were not saved. Reload the latest version; the edits it drops will be listed so you can enter them again.</div>
-          <ActionButton busy={reload.busy} busyLabel="Reloading…" onClick={() => void reload.run()}>Reload the latest version</ActionButton>
+          <div>
+            Your changes were not saved. Reload the latest version; the edits it drops will be listed so you can enter
+            them again.
+          </div>
+          <ActionButton busy={reload.busy} busyLabel="Reloading…" onClick={() => void reload.run()}>
+            Reload the latest version
+          </ActionButton>
         </div>
       ) : (
         <ProblemBanner problem={problem} shownPaths={SHOWN_PATHS} />
@@ -111,40 +169,122 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
               <div>These edits of yours were not applied; enter them again if you still want them:</div>
               <ul className="discarded">
                 {discarded.map((d) => (
-                  <li key={d.field}>{d.field}: yours “{d.yours}”, now “{d.now}”</li>
+                  <li key={d.field}>
+                    {d.field}: yours “{d.yours}”, now “{d.now}”
+                  </li>
                 ))}
               </ul>
             </>
           )}
         </div>
       ) : null}
-      {saved ? <div className="banner ok" role="status">{saved}</div> : null}
+      {saved ? (
+        <div className="banner ok" role="status">
+          {saved}
+        </div>
+      ) : null}
       <form onSubmit={submit} aria-label={isNew ? 'New connector' : 'Edit connector'}>
-        {isNew ? <TextField label="Id" value={form.id} onChange={set('id')} error={errorAt(problem, '/id')} hint="Letters, digits, _ or -; left empty, the server picks one." /> : null}
-        <TextField label="Name" value={form.name} onChange={set('name')} error={errorAt(problem, '/name')} required />
-        <TextField label="Description" value={form.description} onChange={set('description')} error={errorAt(problem, '/description')} />
-        <SelectField label="Protocol" value={form.protocolType} options={PROTOCOLS.map((p) => [p, p] as const)} onChange={set('protocolType')} error={errorAt(problem, '/protocolType')} />
-        <TextField label="Base URL" value={form.baseUrl} onChange={set('baseUrl')} error={errorAt(problem, '/baseUrl')} placeholder="https://api.example.com" />
-        <TextField label="Documentation URL" value={form.documentationUrl} onChange={set('documentationUrl')} error={errorAt(problem, '/documentationUrl')} />
-        <TextField label="Icon URL" value={form.iconUrl} onChange={set('iconUrl')} error={errorAt(problem, '/iconUrl')} />
-        {form.protocolType === 'bigquery' ? (
-          <TextField label="BigQuery dataset" value={form.datasetId} onChange={set('datasetId')} error={errorAt(problem, '/datasetId')} placeholder="project.dataset" />
+        {isNew ? (
+          <TextField
+            label="Id"
+            value={form.id}
+            onChange={set('id')}
+            error={errorAt(problem, '/id')}
+            hint="Letters, digits, _ or -; left empty, the server picks one."
+          />
         ) : null}
-        <SelectField label="Status" value={form.status} options={[['active', 'Active'], ['disabled', 'Disabled']] as const} onChange={set('status')} />
+        <TextField label="Name" value={form.name} onChange={set('name')} error={errorAt(problem, '/name')} required />
+        <TextField
+          label="Description"
+          value={form.description}
+          onChange={set('description')}
+          error={errorAt(problem, '/description')}
+        />
+        <SelectField
+          label="Protocol"
+          value={form.protocolType}
+          options={PROTOCOLS.map((p) => [p, p] as const)}
+          onChange={set('protocolType')}
+          error={errorAt(problem, '/protocolType')}
+        />
+        <TextField
+          label="Base URL"
+          value={form.baseUrl}
+          onChange={set('baseUrl')}
+          error={errorAt(problem, '/baseUrl')}
+          placeholder="https://api.example.com"
+        />
+        <TextField
+          label="Documentation URL"
+          value={form.documentationUrl}
+          onChange={set('documentationUrl')}
+          error={errorAt(problem, '/documentationUrl')}
+        />
+        <TextField
+          label="Icon URL"
+          value={form.iconUrl}
+          onChange={set('iconUrl')}
+          error={errorAt(problem, '/iconUrl')}
+        />
+        {form.protocolType === 'bigquery' ? (
+          <TextField
+            label="BigQuery dataset"
+            value={form.datasetId}
+            onChange={set('datasetId')}
+            error={errorAt(problem, '/datasetId')}
+            placeholder="project.dataset"
+          />
+        ) : null}
+        <SelectField
+          label="Status"
+          value={form.status}
+          options={
+            [
+              ['active', 'Active'],
+              ['disabled', 'Disabled'],
+            ] as const
+          }
+          onChange={set('status')}
+        />
         <Field label="Tags" error={errorAt(problem, '/tags')} hint="One per line: key=value1,value2">
-          {(id, describedBy) => <textarea id={id} rows={2} value={form.tags} aria-describedby={describedBy} onChange={(e) => set('tags')(e.target.value)} />}
+          {(id, describedBy) => (
+            <textarea
+              id={id}
+              rows={2}
+              value={form.tags}
+              aria-describedby={describedBy}
+              onChange={(e) => set('tags')(e.target.value)}
+            />
+          )}
         </Field>
         <div className="field checkbox">
-          <input id="connector-public" type="checkbox" checked={form.isPublic} onChange={(e) => set('isPublic')(e.target.checked)} />
+          <input
+            id="connector-public"
+            type="checkbox"
+            checked={form.isPublic}
+            onChange={(e) => set('isPublic')(e.target.checked)}
+          />
           <label htmlFor="connector-public">Public (may be listed beyond this workspace)</label>
         </div>
         {loaded && loaded.connector.authSchemeConfigs.length > 0 ? (
-          <ConfigOrder configs={loaded.connector.authSchemeConfigs} order={form.configOrder} onChange={set('configOrder')} error={errorAt(problem, '/authSchemeConfigIds')} />
+          <ConfigOrder
+            configs={loaded.connector.authSchemeConfigs}
+            order={form.configOrder}
+            onChange={set('configOrder')}
+            error={errorAt(problem, '/authSchemeConfigIds')}
+          />
         ) : null}
-        <VariablesEditor legend="Connection variables" value={form.variables} onChange={set('variables')} problem={problem} pointer="/connectionVariables" />
+        <VariablesEditor
+          legend="Connection variables"
+          value={form.variables}
+          onChange={set('variables')}
+          problem={problem}
+          pointer="/connectionVariables"
+        />
         {variablesChange && connectionCount !== null ? (
           <div className="banner warning" role="status" data-testid="variables-impact">
-            Saving will replace the variables of {connectionCount} connection{connectionCount === 1 ? '' : 's'} of this connector.
+            Saving will replace the variables of {connectionCount} connection{connectionCount === 1 ? '' : 's'} of this
+            connector.
           </div>
         ) : null}
         <ActionButton type="submit" className="primary" busy={save.busy} busyLabel="Saving…" disabled={stale}>
@@ -153,8 +293,20 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
       </form>
       {loaded ? (
         <>
-          <ConfigsSection workspaceId={workspaceId} loaded={loaded} locked={isDirty} onChanged={refresh} onStale={() => setStale(true)} />
-          <VersionsSection workspaceId={workspaceId} loaded={loaded} locked={isDirty} onChanged={refresh} onStale={() => setStale(true)} />
+          <ConfigsSection
+            workspaceId={workspaceId}
+            loaded={loaded}
+            locked={isDirty}
+            onChanged={refresh}
+            onStale={() => setStale(true)}
+          />
+          <VersionsSection
+            workspaceId={workspaceId}
+            loaded={loaded}
+            locked={isDirty}
+            onChanged={refresh}
+            onStale={() => setStale(true)}
+          />
         </>
       ) : null}
     </section>

@@ -36,22 +36,45 @@ export const FIELD_LABELS: Record<string, string> = {
 
 export function emptyForm(): ConnectorForm {
   return {
-    id: '', name: '', description: '', protocolType: 'http', documentationUrl: '', iconUrl: '', baseUrl: '', datasetId: '',
-    isPublic: false, status: 'active', tags: '', configOrder: [], variables: [],
+    id: '',
+    name: '',
+    description: '',
+    protocolType: 'http',
+    documentationUrl: '',
+    iconUrl: '',
+    baseUrl: '',
+    datasetId: '',
+    isPublic: false,
+    status: 'active',
+    tags: '',
+    configOrder: [],
+    variables: [],
   };
 }
 
 /** Tags as text: one key per line, `key=value1,value2`. */
 function tagsToText(tags: Record<string, string[]>): string {
-  return Object.entries(tags).map(([key, values]) => `${key}=${values.join(',')}`).join('\n');
+  return Object.entries(tags)
+    .map(([key, values]) => `${key}=${values.join(',')}`)
+    .join('\n');
 }
 
 function tagsFromText(text: string): Record<string, string[]> {
   const tags: Record<string, string[]> = {};
-  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const at = line.indexOf('=');
     const key = (at < 0 ? line : line.slice(0, at)).trim();
-    const values = at < 0 ? [] : line.slice(at + 1).split(',').map((v) => v.trim()).filter(Boolean);
+    const values =
+      at < 0
+        ? []
+        : line
+            .slice(at + 1)
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean);
     tags[key] = values;
   }
   return tags;
@@ -96,7 +119,8 @@ export function createBody(form: ConnectorForm) {
   return { ...(form.id.trim() ? { id: form.id.trim() } : {}), ...fieldsOf(form), connectionVariables: form.variables };
 }
 
-export const sameVariables = (a: readonly Variable[], b: readonly Variable[]) => JSON.stringify(a) === JSON.stringify(b);
+export const sameVariables = (a: readonly Variable[], b: readonly Variable[]) =>
+  JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * A full replacement of the connector. The order and the variables go only when they changed: variables
@@ -106,13 +130,20 @@ export function putBody(form: ConnectorForm, loaded: Connector) {
   const loadedOrder = loaded.authSchemeConfigs.map((c) => c.id);
   return {
     ...fieldsOf(form),
-    ...(JSON.stringify(form.configOrder) !== JSON.stringify(loadedOrder) ? { authSchemeConfigIds: form.configOrder } : {}),
+    ...(JSON.stringify(form.configOrder) !== JSON.stringify(loadedOrder)
+      ? { authSchemeConfigIds: form.configOrder }
+      : {}),
     ...(sameVariables(form.variables, loaded.connectionVariables) ? {} : { connectionVariables: form.variables }),
   };
 }
 
 function display(value: unknown): string {
-  if (Array.isArray(value)) return value.map((v) => (typeof v === 'object' && v ? `${(v as Variable).name}=${(v as Variable).value}` : String(v))).join(', ') || '(none)';
+  if (Array.isArray(value))
+    return (
+      value
+        .map((v) => (typeof v === 'object' && v ? `${(v as Variable).name}=${(v as Variable).value}` : String(v)))
+        .join(', ') || '(none)'
+    );
   if (value === '' || value === null || value === undefined) return '(empty)';
   return String(value);
 }
@@ -129,6 +160,10 @@ export interface DiscardedEdit {
  */
 export function discardedEdits(opened: ConnectorForm, yours: ConnectorForm, latest: ConnectorForm): DiscardedEdit[] {
   return (Object.keys(FIELD_LABELS) as (keyof ConnectorForm)[])
-    .filter((k) => JSON.stringify(yours[k]) !== JSON.stringify(opened[k]) && JSON.stringify(yours[k]) !== JSON.stringify(latest[k]))
+    .filter(
+      (k) =>
+        JSON.stringify(yours[k]) !== JSON.stringify(opened[k]) &&
+        JSON.stringify(yours[k]) !== JSON.stringify(latest[k]),
+    )
     .map((k) => ({ field: FIELD_LABELS[k] ?? k, yours: display(yours[k]), now: display(latest[k]) }));
 }

@@ -3,10 +3,25 @@ import { api, wsPath } from './api';
 import { ActionButton, Field, ProblemBanner, SelectField, TextField, errorAt, problemOf, useAction } from './forms';
 import type { AuthSchemeConfig, Connector } from './types';
 
-const SCHEME_TYPES = ['none', 'api-key', 'basic-auth', 'bearer', 'oauth2', 'oauth2-client-credentials', 'oauth2-code', 'hmac', 'certificate'] as const;
+const SCHEME_TYPES = [
+  'none',
+  'api-key',
+  'basic-auth',
+  'bearer',
+  'oauth2',
+  'oauth2-client-credentials',
+  'oauth2-code',
+  'hmac',
+  'certificate',
+] as const;
 
 /** The order in which a connection's credentials are tried: move with the buttons (keyboard) or by dragging. */
-export function ConfigOrder(props: { configs: AuthSchemeConfig[]; order: string[]; onChange: (order: string[]) => void; error?: string }) {
+export function ConfigOrder(props: {
+  configs: AuthSchemeConfig[];
+  order: string[];
+  onChange: (order: string[]) => void;
+  error?: string;
+}) {
   const buttons = useRef(new Map<string, HTMLButtonElement | null>());
   const dragged = useRef<string | null>(null);
   const byId = new Map(props.configs.map((c) => [c.id, c]));
@@ -36,19 +51,47 @@ export function ConfigOrder(props: { configs: AuthSchemeConfig[]; order: string[
             <li
               key={id}
               draggable
-              onDragStart={() => { dragged.current = id; }}
+              onDragStart={() => {
+                dragged.current = id;
+              }}
               onDragOver={(event) => event.preventDefault()}
               onDrop={(event) => onDrop(event, index)}
             >
-              <span className="drag" aria-hidden="true">⠿</span>
+              <span className="drag" aria-hidden="true">
+                ⠿
+              </span>
               <code>{id}</code> <span className="muted">{config?.schemeType}</span>
-              <button type="button" ref={(el) => { buttons.current.set(`${id}:up`, el); }} aria-label={`Move ${id} up`} disabled={index === 0} onClick={() => move(index, index - 1, `${id}:${index - 1 === 0 ? 'down' : 'up'}`)}>↑</button>
-              <button type="button" ref={(el) => { buttons.current.set(`${id}:down`, el); }} aria-label={`Move ${id} down`} disabled={index === props.order.length - 1} onClick={() => move(index, index + 1, `${id}:${index + 1 === props.order.length - 1 ? 'up' : 'down'}`)}>↓</button>
+              <button
+                type="button"
+                ref={(el) => {
+                  buttons.current.set(`${id}:up`, el);
+                }}
+                aria-label={`Move ${id} up`}
+                disabled={index === 0}
+                onClick={() => move(index, index - 1, `${id}:${index - 1 === 0 ? 'down' : 'up'}`)}
+              >
+                ↑
+              </button>
+              <button
+                type="button"
+                ref={(el) => {
+                  buttons.current.set(`${id}:down`, el);
+                }}
+                aria-label={`Move ${id} down`}
+                disabled={index === props.order.length - 1}
+                onClick={() => move(index, index + 1, `${id}:${index + 1 === props.order.length - 1 ? 'up' : 'down'}`)}
+              >
+                ↓
+              </button>
             </li>
           );
         })}
       </ol>
-      {props.error ? <div className="field-error" role="alert">{props.error}</div> : null}
+      {props.error ? (
+        <div className="field-error" role="alert">
+          {props.error}
+        </div>
+      ) : null}
     </fieldset>
   );
 }
@@ -94,7 +137,12 @@ export function ConfigsSection(props: PartProps) {
       } catch (error) {
         throw new Error(`Config is not valid JSON: ${(error as Error).message}`);
       }
-      await api.post(base, { ...(id.trim() ? { id: id.trim() } : {}), schemeType, description: description.trim() || null, config: parsed });
+      await api.post(base, {
+        ...(id.trim() ? { id: id.trim() } : {}),
+        schemeType,
+        description: description.trim() || null,
+        config: parsed,
+      });
       setId('');
       setDescription('');
     });
@@ -106,9 +154,16 @@ export function ConfigsSection(props: PartProps) {
       <ul>
         {connector.authSchemeConfigs.map((c) => (
           <li key={c.id}>
-            <code>{c.id}</code> {c.schemeType}{c.description ? ` — ${c.description}` : ''}
-            {c.validationMessages.length > 0 ? <span className="muted"> ({c.validationMessages.join('; ')})</span> : null}{' '}
-            <ActionButton busy={write.busy} disabled={props.locked} onClick={() => void write.run(() => api.del(`${base}/${encodeURIComponent(c.id)}`, etag))}>
+            <code>{c.id}</code> {c.schemeType}
+            {c.description ? ` — ${c.description}` : ''}
+            {c.validationMessages.length > 0 ? (
+              <span className="muted"> ({c.validationMessages.join('; ')})</span>
+            ) : null}{' '}
+            <ActionButton
+              busy={write.busy}
+              disabled={props.locked}
+              onClick={() => void write.run(() => api.del(`${base}/${encodeURIComponent(c.id)}`, etag))}
+            >
               Delete config {c.id}
             </ActionButton>
           </li>
@@ -116,13 +171,32 @@ export function ConfigsSection(props: PartProps) {
       </ul>
       {props.locked ? lockedNote : null}
       <form onSubmit={add} aria-label="Add an auth-scheme config">
-        <TextField label="Config id" value={id} onChange={setId} error={errorAt(write.problem, '/id')} hint="Left empty, the server picks one." />
-        <SelectField label="Scheme type" value={schemeType} options={SCHEME_TYPES.map((t) => [t, t] as const)} onChange={setSchemeType} error={errorAt(write.problem, '/schemeType')} />
-        <TextField label="Config description" value={description} onChange={setDescription} error={errorAt(write.problem, '/description')} />
+        <TextField
+          label="Config id"
+          value={id}
+          onChange={setId}
+          error={errorAt(write.problem, '/id')}
+          hint="Left empty, the server picks one."
+        />
+        <SelectField
+          label="Scheme type"
+          value={schemeType}
+          options={SCHEME_TYPES.map((t) => [t, t] as const)}
+          onChange={setSchemeType}
+          error={errorAt(write.problem, '/schemeType')}
+        />
+        <TextField
+          label="Config description"
+          value={description}
+          onChange={setDescription}
+          error={errorAt(write.problem, '/description')}
+        />
         <Field label="Settings (JSON)" error={errorAt(write.problem, '/config')}>
           {(fieldId) => <textarea id={fieldId} rows={2} value={config} onChange={(e) => setConfig(e.target.value)} />}
         </Field>
-        <ActionButton type="submit" busy={write.busy} busyLabel="Adding…" disabled={props.locked}>Add config</ActionButton>
+        <ActionButton type="submit" busy={write.busy} busyLabel="Adding…" disabled={props.locked}>
+          Add config
+        </ActionButton>
       </form>
     </section>
   );
@@ -147,7 +221,16 @@ export function VersionsSection(props: PartProps) {
       <h2>Versions</h2>
       <ProblemBanner problem={write.problem} shownPaths={['/name']} />
       <table>
-        <thead><tr><th>Version</th><th>Flags</th><th>Created</th><th><span className="sr-only">Actions</span></th></tr></thead>
+        <thead>
+          <tr>
+            <th>Version</th>
+            <th>Flags</th>
+            <th>Created</th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
         <tbody>
           {connector.versions.map((v) => (
             <tr key={v.id}>
@@ -159,7 +242,19 @@ export function VersionsSection(props: PartProps) {
               <td>{new Date(v.createdAt).toLocaleString()}</td>
               <td>
                 {!v.isDefault ? (
-                  <ActionButton busy={write.busy} disabled={props.locked} onClick={() => void write.run(() => api.put(`${base}/${encodeURIComponent(v.id)}`, { name: v.name, description: v.description, isDefault: true }, etag))}>
+                  <ActionButton
+                    busy={write.busy}
+                    disabled={props.locked}
+                    onClick={() =>
+                      void write.run(() =>
+                        api.put(
+                          `${base}/${encodeURIComponent(v.id)}`,
+                          { name: v.name, description: v.description, isDefault: true },
+                          etag,
+                        ),
+                      )
+                    }
+                  >
                     Make {v.name} default
                   </ActionButton>
                 ) : null}
@@ -170,12 +265,25 @@ export function VersionsSection(props: PartProps) {
       </table>
       {props.locked ? lockedNote : null}
       <form onSubmit={add} aria-label="Add a version">
-        <TextField label="Version name" value={name} onChange={setName} error={errorAt(write.problem, '/name')} placeholder="v1" />
+        <TextField
+          label="Version name"
+          value={name}
+          onChange={setName}
+          error={errorAt(write.problem, '/name')}
+          placeholder="v1"
+        />
         <div className="field checkbox">
-          <input id="version-default" type="checkbox" checked={makeDefault} onChange={(e) => setMakeDefault(e.target.checked)} />
+          <input
+            id="version-default"
+            type="checkbox"
+            checked={makeDefault}
+            onChange={(e) => setMakeDefault(e.target.checked)}
+          />
           <label htmlFor="version-default">Make it the default</label>
         </div>
-        <ActionButton type="submit" busy={write.busy} busyLabel="Adding…" disabled={props.locked || name.trim() === ''}>Add version</ActionButton>
+        <ActionButton type="submit" busy={write.busy} busyLabel="Adding…" disabled={props.locked || name.trim() === ''}>
+          Add version
+        </ActionButton>
       </form>
     </section>
   );

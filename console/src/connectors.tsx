@@ -32,7 +32,8 @@ export function ConnectorList({ workspaceId }: { workspaceId: string }) {
     return () => clearTimeout(timer);
   }, [search]);
   const paged = usePaged(
-    async (cursor) => (await api.get<Page<Connector>>(wsPath(workspaceId, 'connectors'), { limit: PAGE_SIZE, cursor, q: query })).body,
+    async (cursor) =>
+      (await api.get<Page<Connector>>(wsPath(workspaceId, 'connectors'), { limit: PAGE_SIZE, cursor, q: query })).body,
     `${workspaceId}\u0000${query}`,
   );
   const base = `/w/${encodeURIComponent(workspaceId)}/connectors`;
@@ -40,31 +41,59 @@ export function ConnectorList({ workspaceId }: { workspaceId: string }) {
     <section>
       <div className="title-row">
         <h1>Connectors</h1>
-        <Link className="button primary" to={`${base}/new`}>New connector</Link>
+        <Link className="button primary" to={`${base}/new`}>
+          New connector
+        </Link>
       </div>
-      <form role="search" onSubmit={(event) => { event.preventDefault(); setQuery(search.trim()); }}>
+      <form
+        role="search"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setQuery(search.trim());
+        }}
+      >
         <label htmlFor="connector-search">Search by name</label>{' '}
-        <input id="connector-search" type="search" value={search} onChange={(event) => setSearch(event.target.value)} placeholder="name contains…" />{' '}
+        <input
+          id="connector-search"
+          type="search"
+          value={search}
+          onChange={(event) => setSearch(event.target.value)}
+          placeholder="name contains…"
+        />{' '}
         <button type="submit">Search</button>
       </form>
       <ProblemBanner problem={paged.problem} />
       <table aria-busy={paged.loading}>
         <thead>
-          <tr><th>Name</th><th>Id</th><th>Protocol</th><th>Status</th><th>Versions</th></tr>
+          <tr>
+            <th>Name</th>
+            <th>Id</th>
+            <th>Protocol</th>
+            <th>Status</th>
+            <th>Versions</th>
+          </tr>
         </thead>
         <tbody>
           {paged.items.map((c) => (
             <tr key={c.id}>
-              <td><Link to={`${base}/${encodeURIComponent(c.id)}`}>{c.name}</Link></td>
-              <td><code>{c.id}</code></td>
+              <td>
+                <Link to={`${base}/${encodeURIComponent(c.id)}`}>{c.name}</Link>
+              </td>
+              <td>
+                <code>{c.id}</code>
+              </td>
               <td>{c.protocolType}</td>
               <td>{c.status}</td>
-              <td><VersionBadges connector={c} /></td>
+              <td>
+                <VersionBadges connector={c} />
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
-      {!paged.loading && paged.items.length === 0 ? <p className="muted">{query ? `No connector's name contains "${query}".` : 'No connectors yet.'}</p> : null}
+      {!paged.loading && paged.items.length === 0 ? (
+        <p className="muted">{query ? `No connector's name contains "${query}".` : 'No connectors yet.'}</p>
+      ) : null}
       <Pager {...paged} />
     </section>
   );

@@ -4,7 +4,13 @@ import { ApiError, type FieldError, type Problem } from './api';
 /** A problem, or any other failure turned into one, so screens only ever show problems. */
 export function problemOf(error: unknown): Problem {
   if (error instanceof ApiError) return error.problem;
-  return { status: 0, title: 'Something went wrong', detail: error instanceof Error ? error.message : String(error), code: 'client', errors: [] };
+  return {
+    status: 0,
+    title: 'Something went wrong',
+    detail: error instanceof Error ? error.message : String(error),
+    code: 'client',
+    errors: [],
+  };
 }
 
 /** The message of the field at `path` (a JSON Pointer into the request body), if the problem names it. */
@@ -43,7 +49,12 @@ export function useAction<A extends unknown[], R>(action: (...args: A) => Promis
 }
 
 /** A label, its control and the API's message for that field, tied together for screen readers. */
-export function Field(props: { label: string; error?: string; hint?: ReactNode; children: (id: string, describedBy: string | undefined) => ReactNode }) {
+export function Field(props: {
+  label: string;
+  error?: string;
+  hint?: ReactNode;
+  children: (id: string, describedBy: string | undefined) => ReactNode;
+}) {
   const id = useId();
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
@@ -52,8 +63,16 @@ export function Field(props: { label: string; error?: string; hint?: ReactNode; 
     <div className={props.error ? 'field has-error' : 'field'}>
       <label htmlFor={id}>{props.label}</label>
       {props.children(id, describedBy)}
-      {props.hint ? <div className="hint" id={hintId}>{props.hint}</div> : null}
-      {props.error ? <div className="field-error" id={errorId} role="alert">{props.error}</div> : null}
+      {props.hint ? (
+        <div className="hint" id={hintId}>
+          {props.hint}
+        </div>
+      ) : null}
+      {props.error ? (
+        <div className="field-error" id={errorId} role="alert">
+          {props.error}
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -101,9 +120,17 @@ export function SelectField<T extends string>(props: {
   return (
     <Field label={props.label} error={props.error} hint={props.hint}>
       {(id, describedBy) => (
-        <select id={id} value={props.value} aria-invalid={props.error ? true : undefined} aria-describedby={describedBy} onChange={(event) => props.onChange(event.target.value as T)}>
+        <select
+          id={id}
+          value={props.value}
+          aria-invalid={props.error ? true : undefined}
+          aria-describedby={describedBy}
+          onChange={(event) => props.onChange(event.target.value as T)}
+        >
           {props.options.map(([value, label]) => (
-            <option key={value} value={value}>{label}</option>
+            <option key={value} value={value}>
+              {label}
+            </option>
           ))}
         </select>
       )}
@@ -112,7 +139,13 @@ export function SelectField<T extends string>(props: {
 }
 
 /** A button for a write: disabled while the write is in flight, and says so. */
-export function ActionButton({ busy, busyLabel, children, disabled, ...rest }: { busy: boolean; busyLabel?: string } & ButtonHTMLAttributes<HTMLButtonElement>) {
+export function ActionButton({
+  busy,
+  busyLabel,
+  children,
+  disabled,
+  ...rest
+}: { busy: boolean; busyLabel?: string } & ButtonHTMLAttributes<HTMLButtonElement>) {
   return (
     <button type="button" {...rest} disabled={busy || disabled} aria-busy={busy || undefined}>
       {busy ? (busyLabel ?? 'Working…') : children}
@@ -121,18 +154,29 @@ export function ActionButton({ busy, busyLabel, children, disabled, ...rest }: {
 }
 
 /** The problem of a failed call: its title and detail, plus field errors no field on the form shows. */
-export function ProblemBanner({ problem, shownPaths = [] }: { problem: Problem | null; shownPaths?: readonly string[] }) {
+export function ProblemBanner({
+  problem,
+  shownPaths = [],
+}: {
+  problem: Problem | null;
+  shownPaths?: readonly string[];
+}) {
   if (!problem) return null;
   const shown = (e: FieldError) => shownPaths.some((p) => e.path === p || e.path.startsWith(`${p}/`));
   const rest = problem.errors.filter((e) => !shown(e));
   return (
     <div className="banner error" role="alert">
-      <strong>{problem.title}{problem.status ? ` (${problem.status})` : ''}</strong>
+      <strong>
+        {problem.title}
+        {problem.status ? ` (${problem.status})` : ''}
+      </strong>
       <div>{problem.detail}</div>
       {rest.length > 0 ? (
         <ul>
           {rest.map((e) => (
-            <li key={`${e.path}:${e.message}`}><code>{e.path || 'body'}</code> {e.message}</li>
+            <li key={`${e.path}:${e.message}`}>
+              <code>{e.path || 'body'}</code> {e.message}
+            </li>
           ))}
         </ul>
       ) : null}
@@ -157,14 +201,26 @@ export function VariablesEditor(props: {
       {rows.length === 0 ? <p className="muted">None.</p> : null}
       {rows.map((row, index) => (
         <div className="row" key={index}>
-          <TextField label={`Name ${index + 1}`} value={row.name} onChange={(name) => set(index, { name })} error={errorAt(props.problem, `${props.pointer}/${index}/name`)} />
-          <TextField label={`Value ${index + 1}`} value={row.value} onChange={(value) => set(index, { value })} error={errorAt(props.problem, `${props.pointer}/${index}/value`)} />
+          <TextField
+            label={`Name ${index + 1}`}
+            value={row.name}
+            onChange={(name) => set(index, { name })}
+            error={errorAt(props.problem, `${props.pointer}/${index}/name`)}
+          />
+          <TextField
+            label={`Value ${index + 1}`}
+            value={row.value}
+            onChange={(value) => set(index, { value })}
+            error={errorAt(props.problem, `${props.pointer}/${index}/value`)}
+          />
           <button type="button" className="link" onClick={() => props.onChange(rows.filter((_, i) => i !== index))}>
             Remove {row.name || `row ${index + 1}`}
           </button>
         </div>
       ))}
-      <button type="button" onClick={() => props.onChange([...rows, { name: '', value: '' }])}>Add variable</button>
+      <button type="button" onClick={() => props.onChange([...rows, { name: '', value: '' }])}>
+        Add variable
+      </button>
     </fieldset>
   );
 }
@@ -194,7 +250,10 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
     <button
       type="button"
       onClick={() => {
-        copyText(text).then(() => setState('copied'), () => setState('failed'));
+        copyText(text).then(
+          () => setState('copied'),
+          () => setState('failed'),
+        );
       }}
     >
       {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select and copy by hand' : label}

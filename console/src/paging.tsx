@@ -19,14 +19,16 @@ export function usePaged<T>(load: (cursor: string | undefined) => Promise<Page<T
   useEffect(() => {
     let live = true;
     setLoading(true);
-    load(cursor).then(
-      (result) => {
-        if (!live) return;
-        setPage(result);
-        setProblem(null);
-      },
-      (error) => live && setProblem(problemOf(error)),
-    ).finally(() => live && setLoading(false));
+    load(cursor)
+      .then(
+        (result) => {
+          if (!live) return;
+          setPage(result);
+          setProblem(null);
+        },
+        (error) => live && setProblem(problemOf(error)),
+      )
+      .finally(() => live && setLoading(false));
     return () => {
       live = false;
     };
@@ -46,12 +48,23 @@ export function usePaged<T>(load: (cursor: string | undefined) => Promise<Page<T
   };
 }
 
-export function Pager(props: { pageNumber: number; hasPrevious: boolean; hasNext: boolean; previous: () => void; next: () => void; loading: boolean }) {
+export function Pager(props: {
+  pageNumber: number;
+  hasPrevious: boolean;
+  hasNext: boolean;
+  previous: () => void;
+  next: () => void;
+  loading: boolean;
+}) {
   return (
     <nav className="pager" aria-label="Pages">
-      <button type="button" onClick={props.previous} disabled={!props.hasPrevious || props.loading}>Previous page</button>
+      <button type="button" onClick={props.previous} disabled={!props.hasPrevious || props.loading}>
+        Previous page
+      </button>
       <span aria-live="polite">Page {props.pageNumber}</span>
-      <button type="button" onClick={props.next} disabled={!props.hasNext || props.loading}>Next page</button>
+      <button type="button" onClick={props.next} disabled={!props.hasNext || props.loading}>
+        Next page
+      </button>
     </nav>
   );
 }

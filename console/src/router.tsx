@@ -14,7 +14,9 @@ function subscribe(callback: () => void) {
 }
 
 function currentPath(): string {
-  const path = window.location.pathname.startsWith(BASE) ? window.location.pathname.slice(BASE.length) : window.location.pathname;
+  const path = window.location.pathname.startsWith(BASE)
+    ? window.location.pathname.slice(BASE.length)
+    : window.location.pathname;
   return path === '' ? '/' : path;
 }
 
@@ -37,7 +39,10 @@ export function navigate(to: string, options: { replace?: boolean } = {}) {
 
 /** Splits a route into its segments, decoded. */
 export function segmentsOf(path: string): string[] {
-  return path.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  return path
+    .split('/')
+    .filter(Boolean)
+    .map((s) => decodeURIComponent(s));
 }
 
 /** A real link (open in a new tab works) that navigates in place on a plain click. */

@@ -19,7 +19,10 @@ export function SignIn(props: { onSignedIn: (key: string, me: Me) => void; notic
   return (
     <main className="sign-in">
       <h1>plugboard console</h1>
-      <p>Sign in with an API key (<code>pbk_…</code>). The first start of the server printed an owner key; an admin can create more with <code>plugboard admin create-key</code>.</p>
+      <p>
+        Sign in with an API key (<code>pbk_…</code>). The first start of the server printed an owner key; an admin can
+        create more with <code>plugboard admin create-key</code>.
+      </p>
       <form onSubmit={submit} aria-label="Sign in">
         {shown?.status === 401 ? (
           <div className="banner error" role="alert">
@@ -29,9 +32,21 @@ export function SignIn(props: { onSignedIn: (key: string, me: Me) => void; notic
         ) : (
           <ProblemBanner problem={shown} />
         )}
-        <TextField label="API key" type="password" value={key} onChange={setKey} required autoComplete="current-password" placeholder="pbk_…" />
-        <p className="hint">The key stays in this tab's session storage and is sent as a bearer token; closing the tab forgets it.</p>
-        <ActionButton type="submit" busy={busy} busyLabel="Signing in…" disabled={key.trim() === ''}>Sign in</ActionButton>
+        <TextField
+          label="API key"
+          type="password"
+          value={key}
+          onChange={setKey}
+          required
+          autoComplete="current-password"
+          placeholder="pbk_…"
+        />
+        <p className="hint">
+          The key stays in this tab's session storage and is sent as a bearer token; closing the tab forgets it.
+        </p>
+        <ActionButton type="submit" busy={busy} busyLabel="Signing in…" disabled={key.trim() === ''}>
+          Sign in
+        </ActionButton>
       </form>
     </main>
   );

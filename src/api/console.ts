@@ -24,7 +24,8 @@ const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
-const NOT_BUILT = 'The web console is not built yet: run `npm run build` (npm start does it for you), then reload this page.\n';
+const NOT_BUILT =
+  'The web console is not built yet: run `npm run build` (npm start does it for you), then reload this page.\n';
 
 /** A client-side route of the single-page app (no file extension in its last segment), answered with index.html. */
 function isAppRoute(request: FastifyRequest): boolean {
@@ -35,10 +36,12 @@ function isAppRoute(request: FastifyRequest): boolean {
 }
 
 async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions) {
-  const root = options.dir === undefined ? builtConsoleDir() : existsSync(`${options.dir}/index.html`) ? options.dir : undefined;
+  const root =
+    options.dir === undefined ? builtConsoleDir() : existsSync(`${options.dir}/index.html`) ? options.dir : undefined;
   const hide = { schema: { hide: true } };
   if (root === undefined) {
-    const notBuilt = async (_request: FastifyRequest, reply: FastifyReply) => reply.code(503).type('text/plain; charset=utf-8').header('retry-after', '60').send(NOT_BUILT);
+    const notBuilt = async (_request: FastifyRequest, reply: FastifyReply) =>
+      reply.code(503).type('text/plain; charset=utf-8').header('retry-after', '60').send(NOT_BUILT);
     app.get('/', hide, notBuilt);
     app.get('/*', hide, notBuilt);
     return;
@@ -54,14 +57,24 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions) {
     cacheControl: false,
     // Built assets carry a content hash in their names; index.html must be fetched again to find new ones.
     setHeaders: (response, path) => {
-      response.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      response.setHeader(
+        'cache-control',
+        path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
     },
   });
-  const sendIndex = (reply: FastifyReply) => reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
-  app.get('/', hide, async (request, reply) => (request.url.split('?')[0] === '/console' ? reply.redirect('/console/') : sendIndex(reply)));
+  const sendIndex = (reply: FastifyReply) =>
+    reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
+  app.get('/', hide, async (request, reply) =>
+    request.url.split('?')[0] === '/console' ? reply.redirect('/console/') : sendIndex(reply),
+  );
   app.setNotFoundHandler((request, reply) => {
     if (isAppRoute(request)) return sendIndex(reply);
-    return sendProblem(new DomainError('not-found', `No file ${request.url.split('?')[0]} in the web console.`), request, reply);
+    return sendProblem(
+      new DomainError('not-found', `No file ${request.url.split('?')[0]} in the web console.`),
+      request,
+      reply,
+    );
   });
 }
 

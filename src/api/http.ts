@@ -8,7 +8,13 @@ export function pageRequestOf(query: { limit?: number; cursor?: string }): PageR
 }
 
 /** Sends one resource with its strong ETag; a GET whose If-None-Match matches gets 304 without a body. */
-export function sendVersioned(request: FastifyRequest, reply: FastifyReply, state: Versioned, body: unknown, status = 200) {
+export function sendVersioned(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  state: Versioned,
+  body: unknown,
+  status = 200,
+) {
   const etag = etagOf(state);
   reply.header('etag', etag);
   const ifNoneMatch = parseEtagList(request.headers['if-none-match']);

@@ -35,19 +35,36 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
       // Authentication comes first, before the body is read or anything is validated: a caller without a
       // valid key learns nothing but 401.
       api.addHook('onRequest', async (request) => {
-        request.actor = { ...(await authenticateRequest(request.headers, deps.services)), requestId: request.id, requestOrigin: requestOriginOf(request) };
+        request.actor = {
+          ...(await authenticateRequest(request.headers, deps.services)),
+          requestId: request.id,
+          requestOrigin: requestOriginOf(request),
+        };
       });
       registerRateLimit(api, deps.rateLimiter, deps.rateLimits);
       // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).
       api.addHook('preValidation', (request, _reply, done) => {
-        const accepted = request.method === 'PATCH' ? JSON_TYPES : request.method === 'POST' || request.method === 'PUT' ? JSON_TYPES.slice(0, 1) : [];
+        const accepted =
+          request.method === 'PATCH'
+            ? JSON_TYPES
+            : request.method === 'POST' || request.method === 'PUT'
+              ? JSON_TYPES.slice(0, 1)
+              : [];
         if (accepted.length > 0) {
           const type = mediaTypeOf(request.headers);
           if (type !== '' && !accepted.includes(type)) {
-            return done(new DomainError('unsupported-media-type', `${request.method} takes Content-Type ${accepted.join(' or ')}, not ${type}.`));
+            return done(
+              new DomainError(
+                'unsupported-media-type',
+                `${request.method} takes Content-Type ${accepted.join(' or ')}, not ${type}.`,
+              ),
+            );
           }
         }
-        const path = nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
+        const path =
+          nulCharacterAt(request.params, 'path') ??
+          nulCharacterAt(request.query, 'query') ??
+          nulCharacterAt(request.body, '');
         if (path !== undefined) return done(nulCharacterFound(path));
         done();
       });

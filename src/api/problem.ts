@@ -51,7 +51,12 @@ export interface Problem {
   errors: FieldError[];
 }
 
-export function problemOf(code: ErrorCode | 'internal', detail: string, requestId: string, errors: readonly FieldError[] = []): Problem {
+export function problemOf(
+  code: ErrorCode | 'internal',
+  detail: string,
+  requestId: string,
+  errors: readonly FieldError[] = [],
+): Problem {
   return {
     type: `urn:plugboard:problem:${code}`,
     title: TITLES[code],
@@ -67,23 +72,44 @@ export function problemOf(code: ErrorCode | 'internal', detail: string, requestI
 const NATIVE_WORDING: FastifyWording = {
   validation: ({ errors, context }) => {
     const where = context === 'body' ? 'body' : context === 'querystring' ? 'query string' : 'path';
-    return new DomainError('validation-failed', `The request ${where} is not valid: ${errors.map((e) => `${e.path || where} ${e.message}`).join('; ')}.`, errors);
+    return new DomainError(
+      'validation-failed',
+      `The request ${where} is not valid: ${errors.map((e) => `${e.path || where} ${e.message}`).join('; ')}.`,
+      errors,
+    );
   },
-  'body-too-large': () => new DomainError('payload-too-large', 'The request body is larger than this server accepts (BODY_LIMIT).'),
-  'media-type': () => new DomainError('unsupported-media-type', 'Send JSON: Content-Type application/json (or application/merge-patch+json for PATCH).'),
+  'body-too-large': () =>
+    new DomainError('payload-too-large', 'The request body is larger than this server accepts (BODY_LIMIT).'),
+  'media-type': () =>
+    new DomainError(
+      'unsupported-media-type',
+      'Send JSON: Content-Type application/json (or application/merge-patch+json for PATCH).',
+    ),
   unreadable: ({ message }) => new DomainError('validation-failed', `The request could not be read: ${message}`),
-  status: ({ status, message }) => new DomainError((Object.entries(STATUS_OF).find(([, code]) => code === status)?.[0] as ErrorCode | undefined) ?? 'bad-request', message),
+  status: ({ status, message }) =>
+    new DomainError(
+      (Object.entries(STATUS_OF).find(([, code]) => code === status)?.[0] as ErrorCode | undefined) ?? 'bad-request',
+      message,
+    ),
 };
 
 /** The native API's error handler: every failure leaves as problem+json; unknown ones are logged once as 500s. */
-export function sendProblem(error: FastifyError | DomainError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function sendProblem(
+  error: FastifyError | DomainError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   let problem: Problem;
   const known = toDomainError(error, NATIVE_WORDING);
   if (known) {
     problem = problemOf(known.code, known.message, request.id, known.errors);
   } else {
     request.log.error({ err: error }, 'request failed');
-    problem = problemOf('internal', 'Something went wrong on our side. Quote the request id when you report it.', request.id);
+    problem = problemOf(
+      'internal',
+      'Something went wrong on our side. Quote the request id when you report it.',
+      request.id,
+    );
   }
   if (problem.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="plugboard"');
   return reply.code(problem.status).type('application/problem+json').send(problem);

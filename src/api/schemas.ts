@@ -20,9 +20,13 @@ const NullableString = Type.Union([Type.String(), Type.Null()]);
 const Stored = { createdAt: Timestamp, updatedAt: Timestamp, revision: Type.Integer({ minimum: 1 }) };
 /** Server-managed fields a client may send back in a PUT body; they are ignored. */
 /** Read-only: minted at creation and never reused, unlike ids and names, which a delete frees for reuse. */
-export const Uid = Type.String({ description: 'Server-managed and immutable: the resource itself, where its id or name is only an address. A resource deleted and created again under the same id gets another uid.' });
+export const Uid = Type.String({
+  description:
+    'Server-managed and immutable: the resource itself, where its id or name is only an address. A resource deleted and created again under the same id gets another uid.',
+});
 
-const Ignored = (names: string[]) => Object.fromEntries(names.map((n) => [n, Type.Optional(Type.Unknown({ description: 'Server-managed; ignored.' }))]));
+const Ignored = (names: string[]) =>
+  Object.fromEntries(names.map((n) => [n, Type.Optional(Type.Unknown({ description: 'Server-managed; ignored.' }))]));
 
 export const ProblemSchema = Type.Object(
   {
@@ -48,7 +52,13 @@ export const PageQuery = Type.Object(
 export const pageOf = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: NullableString });
 
-export const WorkspaceView = Type.Object({ id: Slug, uid: Uid, ...WorkspaceFields, projectId: Type.Integer({ minimum: 1 }), ...Stored });
+export const WorkspaceView = Type.Object({
+  id: Slug,
+  uid: Uid,
+  ...WorkspaceFields,
+  projectId: Type.Integer({ minimum: 1 }),
+  ...Stored,
+});
 export const WorkspacePutBody = Type.Object(
   { ...WorkspaceFields, ...Ignored(['id', 'uid', 'projectId', 'createdAt', 'updatedAt', 'revision']) },
   { additionalProperties: false },
@@ -124,9 +134,17 @@ export const ConnectionView = Type.Object({
   content: Type.Record(Type.String(), Type.Unknown()),
   variables: Type.Array(Variable),
   credentials: Type.Array(
-    Type.Object({ kind: literals(CREDENTIAL_KINDS), authSchemeConfigId: Type.String(), secret: Type.Union([Type.Literal('******'), Type.Null()]) }),
+    Type.Object({
+      kind: literals(CREDENTIAL_KINDS),
+      authSchemeConfigId: Type.String(),
+      secret: Type.Union([Type.Literal('******'), Type.Null()]),
+    }),
   ),
-  health: Type.Object({ state: literals(HEALTH_STATES), checkedAt: Type.Union([Timestamp, Type.Null()]), message: NullableString }),
+  health: Type.Object({
+    state: literals(HEALTH_STATES),
+    checkedAt: Type.Union([Timestamp, Type.Null()]),
+    message: NullableString,
+  }),
   ...Stored,
 });
 export const ConnectionPutBody = Type.Object(

@@ -13,13 +13,18 @@ const PAGE = 500;
  * events, this also reads those of workspaces deleted before (a workspace created again under an old id is
  * another workspace, with another uid), or of one workspace by uid after its id was reused.
  */
-export async function printAuditEvents(config: Config, filter: { workspaceId?: string; workspaceUid?: string; limit: number }, out: Output): Promise<void> {
-  if (filter.workspaceId === undefined && filter.workspaceUid === undefined) throw new Error('name a workspace: --workspace <id> or --workspace-uid <uid>');
+export async function printAuditEvents(
+  config: Config,
+  filter: { workspaceId?: string; workspaceUid?: string; limit: number },
+  out: Output,
+): Promise<void> {
+  if (filter.workspaceId === undefined && filter.workspaceUid === undefined)
+    throw new Error('name a workspace: --workspace <id> or --workspace-uid <uid>');
   const db = openStore(config);
   try {
     await migrateToLatest(db);
     let left = filter.limit;
-    for (let before: number | undefined; left > 0; ) {
+    for (let before: number | undefined; left > 0;) {
       const events = await listAuditEventsForOperator(db.kysely, { ...filter, before, limit: Math.min(PAGE, left) });
       for (const event of events) out(JSON.stringify(event));
       if (events.length < Math.min(PAGE, left)) return;

@@ -23,7 +23,9 @@ export async function checkCanListen(host: string, port: number): Promise<void> 
   if (port === 0) return;
   const probe = createServer();
   await new Promise<void>((resolve, reject) => {
-    probe.once('error', (error) => reject(new Error(listenProblem(error, host, port) ?? `cannot listen on ${host}:${port}: ${error.message}`)));
+    probe.once('error', (error) =>
+      reject(new Error(listenProblem(error, host, port) ?? `cannot listen on ${host}:${port}: ${error.message}`)),
+    );
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });
 }

@@ -84,7 +84,10 @@ storeOptions(
       await app.close();
       throw new Error(listenProblem(error, config.host, config.port) ?? (error as Error).message);
     }
-    app.logger.info({ address, console: `${address}/console/`, store: config.database.engine }, 'plugboard is listening');
+    app.logger.info(
+      { address, console: `${address}/console/`, store: config.database.engine },
+      'plugboard is listening',
+    );
     // For a person, whatever LOG_LEVEL says; the key only now that the server it opens is there.
     const url = browsableUrl(address);
     process.stdout.write(`${startLine(address, config.isPublicUrlSet ? config.publicUrl : url)}\n`);
@@ -96,17 +99,18 @@ storeOptions(
   }),
 );
 
-storeOptions(program.command('migrate').description('Bring the store\'s schema up to date and exit.')).action((flags: ConfigFlags) =>
-  run(async () => {
-    const config = loadConfig(process.env, flags);
-    const db = openStore(config);
-    try {
-      const { applied } = await migrateToLatest(db);
-      process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
-    } finally {
-      await db.close();
-    }
-  }),
+storeOptions(program.command('migrate').description("Bring the store's schema up to date and exit.")).action(
+  (flags: ConfigFlags) =>
+    run(async () => {
+      const config = loadConfig(process.env, flags);
+      const db = openStore(config);
+      try {
+        const { applied } = await migrateToLatest(db);
+        process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
+      } finally {
+        await db.close();
+      }
+    }),
 );
 
 const admin = program.command('admin').description('Operator commands that work on the store directly.');
@@ -123,12 +127,15 @@ storeOptions(
     const db = openStore(config);
     try {
       await migrateToLatest(db);
-      if (!(await findWorkspace(db.kysely, flags.workspace))) throw new Error(`workspace "${flags.workspace}" does not exist`);
+      if (!(await findWorkspace(db.kysely, flags.workspace)))
+        throw new Error(`workspace "${flags.workspace}" does not exist`);
       const issued = await createWriter(db).write((tx) =>
         issueKey(tx, { name: flags.name, role: flags.role, workspaceId: flags.workspace }, systemClock.now()),
       );
       process.stdout.write(`${issued.key}\n`);
-      process.stderr.write(`key ${issued.apiKey.id} for principal ${issued.apiKey.principalId}: ${flags.role} of ${flags.workspace}\n`);
+      process.stderr.write(
+        `key ${issued.apiKey.id} for principal ${issued.apiKey.principalId}: ${flags.role} of ${flags.workspace}\n`,
+      );
     } finally {
       await db.close();
     }
@@ -138,23 +145,32 @@ storeOptions(
 storeOptions(
   admin
     .command('create-access-key')
-    .description('Create a service principal with a role in a workspace, and a key pair for signed requests; print the id, then the secret, once.')
+    .description(
+      'Create a service principal with a role in a workspace, and a key pair for signed requests; print the id, then the secret, once.',
+    )
     .requiredOption('-w, --workspace <id>', 'workspace the key acts in (also its default workspace)')
     .addOption(new Option('-r, --role <role>', 'role in that workspace').choices(ROLES).default('viewer'))
     .option('-n, --name <name>', 'a name to recognise the key by', 'cli access key')
-    .addOption(new Option('--kind <kind>', 'alibaba: AccessKey id + secret; huawei: AK/SK').choices(ACCESS_KEY_KINDS).makeOptionMandatory()),
+    .addOption(
+      new Option('--kind <kind>', 'alibaba: AccessKey id + secret; huawei: AK/SK')
+        .choices(ACCESS_KEY_KINDS)
+        .makeOptionMandatory(),
+    ),
 ).action((flags: ConfigFlags & { workspace: string; role: Role; name: string; kind: AccessKeyKind }) =>
   run(async () => {
     const config = loadConfig(process.env, flags);
     const db = openStore(config);
     try {
       await migrateToLatest(db);
-      if (!(await findWorkspace(db.kysely, flags.workspace))) throw new Error(`workspace "${flags.workspace}" does not exist`);
+      if (!(await findWorkspace(db.kysely, flags.workspace)))
+        throw new Error(`workspace "${flags.workspace}" does not exist`);
       const vault = createVault(loadMasterKeys(config));
       const input = { name: flags.name, kind: flags.kind, role: flags.role, workspaceId: flags.workspace };
       const issued = await createWriter(db).write((tx) => issueAccessKey(tx, vault, input, systemClock.now()));
       process.stdout.write(`${issued.accessKey.id}\n${issued.secret}\n`);
-      process.stderr.write(`${flags.kind} access key for principal ${issued.accessKey.principalId}: ${flags.role} of ${flags.workspace}; the secret is not shown again\n`);
+      process.stderr.write(
+        `${flags.kind} access key for principal ${issued.accessKey.principalId}: ${flags.role} of ${flags.workspace}; the secret is not shown again\n`,
+      );
     } finally {
       await db.close();
     }
@@ -164,14 +180,18 @@ storeOptions(
 storeOptions(
   admin
     .command('audit')
-    .description('Print the audit events recorded under a workspace id (deleted workspaces of that id included) or of one workspace uid, newest first, as JSON lines.')
+    .description(
+      'Print the audit events recorded under a workspace id (deleted workspaces of that id included) or of one workspace uid, newest first, as JSON lines.',
+    )
     .option('-w, --workspace <id>', 'workspace id: events of every workspace that had it')
     .option('-u, --workspace-uid <uid>', 'workspace uid: events of that workspace only')
     .option('--limit <n>', 'at most this many events', parseLimit, 1000),
 ).action((flags: ConfigFlags & { workspace?: string; workspaceUid?: string; limit: number }) =>
   run(() =>
-    printAuditEvents(loadConfig(process.env, flags), { workspaceId: flags.workspace, workspaceUid: flags.workspaceUid, limit: flags.limit }, (line) =>
-      process.stdout.write(`${line}\n`),
+    printAuditEvents(
+      loadConfig(process.env, flags),
+      { workspaceId: flags.workspace, workspaceUid: flags.workspaceUid, limit: flags.limit },
+      (line) => process.stdout.write(`${line}\n`),
     ),
   ),
 );
@@ -180,27 +200,41 @@ const toolsetsCommand = program.command('toolsets').description('Toolsets: APIs 
 storeOptions(
   toolsetsCommand
     .command('import')
-    .description('Create or update a toolset from an OpenAPI 3.0/3.1 or Swagger 2.0 file (YAML or JSON), and convert it at once.')
+    .description(
+      'Create or update a toolset from an OpenAPI 3.0/3.1 or Swagger 2.0 file (YAML or JSON), and convert it at once.',
+    )
     .argument('<file>', 'the OpenAPI document')
     .requiredOption('-n, --name <name>', 'toolset name ([a-z0-9][a-z0-9_-]{0,63})')
     .option('-w, --workspace <id>', 'workspace', 'default')
     .option('-d, --description <text>', 'description'),
 ).action((file: string, flags: ConfigFlags & { name: string; workspace: string; description?: string }) =>
-  run(() => importToolset(loadConfig(process.env, flags), { file, ...flags }, (line) => process.stdout.write(`${line}\n`))),
+  run(() =>
+    importToolset(loadConfig(process.env, flags), { file, ...flags }, (line) => process.stdout.write(`${line}\n`)),
+  ),
 );
 
-const keys = program.command('keys').description('Master-key rotation: which keys the stored secrets use, and re-wrapping them onto the active key.');
-storeOptions(keys.command('status').description('Count the sealed values per master-key id over the whole store, and name the active key.')).action(
-  (flags: ConfigFlags) => run(() => keysStatus(loadConfig(process.env, flags), (line) => process.stdout.write(`${line}\n`))),
+const keys = program
+  .command('keys')
+  .description('Master-key rotation: which keys the stored secrets use, and re-wrapping them onto the active key.');
+storeOptions(
+  keys
+    .command('status')
+    .description('Count the sealed values per master-key id over the whole store, and name the active key.'),
+).action((flags: ConfigFlags) =>
+  run(() => keysStatus(loadConfig(process.env, flags), (line) => process.stdout.write(`${line}\n`))),
 );
 storeOptions(
   keys
     .command('rewrap')
-    .description('Re-wrap every sealed value onto the active (first) master key, in short batches, while servers keep running.')
+    .description(
+      'Re-wrap every sealed value onto the active (first) master key, in short batches, while servers keep running.',
+    )
     .option('--batch-size <n>', 'rows per transaction', parseBatchSize, 100),
 ).action((flags: ConfigFlags & { batchSize: number }) =>
   run(async () => {
-    const done = await keysRewrap(loadConfig(process.env, flags), { batchSize: flags.batchSize }, (line) => process.stdout.write(`${line}\n`));
+    const done = await keysRewrap(loadConfig(process.env, flags), { batchSize: flags.batchSize }, (line) =>
+      process.stdout.write(`${line}\n`),
+    );
     if (!done) process.exitCode = 1;
   }),
 );

@@ -40,15 +40,34 @@ export async function importToolset(
   let reconciler: ToolsetReconciler | undefined;
   try {
     await migrateToLatest(db);
-    if (!(await findWorkspace(db.kysely, options.workspace))) throw new Error(`workspace "${options.workspace}" does not exist`);
+    if (!(await findWorkspace(db.kysely, options.workspace)))
+      throw new Error(`workspace "${options.workspace}" does not exist`);
     const writer = createWriter(db);
     const clock = systemClock;
     const logger = pino({ level: 'silent' });
     // The same policy as the server's: an import converts OpenAPI only, but the reconciler reaches no upstream without one.
-    const egress = createEgressPolicy({ rules: config.egress, listeners: () => ownListeners({ address: config.host, port: config.port }, []) });
-    reconciler = createToolsetReconciler({ db, writer, clock, logger, mcpTimeoutMs: config.connectionTestTimeoutMs, egress, ...config.toolsets });
+    const egress = createEgressPolicy({
+      rules: config.egress,
+      listeners: () => ownListeners({ address: config.host, port: config.port }, []),
+    });
+    reconciler = createToolsetReconciler({
+      db,
+      writer,
+      clock,
+      logger,
+      mcpTimeoutMs: config.connectionTestTimeoutMs,
+      egress,
+      ...config.toolsets,
+    });
     const urls = gatewayUrls(config);
-    const toolsets = createToolsetService({ db, writer, vault: createVault(loadMasterKeys(config)), clock, urls, onSpecChange: () => undefined });
+    const toolsets = createToolsetService({
+      db,
+      writer,
+      vault: createVault(loadMasterKeys(config)),
+      clock,
+      urls,
+      onSpecChange: () => undefined,
+    });
     const actor = operator(options.workspace);
     const spec = { schema: { type: 'OpenAPI' as const, detail } };
     const checked = await reconciler.tryConvert(spec);
@@ -62,10 +81,17 @@ export async function importToolset(
       out(`updated toolset "${options.name}" (generation ${toolset.generation})`);
     } catch (error) {
       if (!isDomainError(error) || error.code !== 'not-found') throw error;
-      toolset = await toolsets.create(actor, options.workspace, { name: options.name, description: options.description ?? null, spec });
+      toolset = await toolsets.create(actor, options.workspace, {
+        name: options.name,
+        description: options.description ?? null,
+        spec,
+      });
       out(`created toolset "${options.name}"`);
     }
-    await reconciler.reconcile({ workspaceId: options.workspace, name: options.name, generation: toolset.generation }, checked.converted);
+    await reconciler.reconcile(
+      { workspaceId: options.workspace, name: options.name, generation: toolset.generation },
+      checked.converted,
+    );
     const { status } = await toolsets.get(actor, options.workspace, options.name);
     out(`${status.outputs.tools.length} tools: ${status.outputs.tools.map((t) => t.name).join(', ')}`);
     out(`MCP URL: ${status.outputs.mcpServerConfig.url}`);

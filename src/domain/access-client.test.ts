@@ -19,8 +19,14 @@ describe('checkToolsets', () => {
   it('accepts names or "*" alone, and points at duplicates and at "*" among names', () => {
     assert.deepEqual(checkToolsets(['a', 'b']), []);
     assert.deepEqual(checkToolsets(['*']), []);
-    assert.deepEqual(checkToolsets(['a', 'b', 'a']).map((e) => e.path), ['/toolsets/2']);
-    assert.deepEqual(checkToolsets(['*', 'a']).map((e) => e.path), ['/toolsets']);
+    assert.deepEqual(
+      checkToolsets(['a', 'b', 'a']).map((e) => e.path),
+      ['/toolsets/2'],
+    );
+    assert.deepEqual(
+      checkToolsets(['*', 'a']).map((e) => e.path),
+      ['/toolsets'],
+    );
   });
 });
 

@@ -9,7 +9,10 @@ export const ALL_TOOLSETS = '*';
 
 /** Access-client ids follow the DataArts Fabric client_id: letters, digits and hyphens, no underscore. */
 export const ACCESS_CLIENT_ID_PATTERN = '^[A-Za-z0-9-]{1,64}$';
-export const AccessClientId = Type.String({ pattern: ACCESS_CLIENT_ID_PATTERN, description: '1–64 letters, digits or "-".' });
+export const AccessClientId = Type.String({
+  pattern: ACCESS_CLIENT_ID_PATTERN,
+  description: '1–64 letters, digits or "-".',
+});
 
 const ToolsetName = Type.String({
   pattern: `^(\\*|${TOOLSET_NAME_PATTERN.slice(1, -1)})$`,
@@ -43,15 +46,27 @@ export interface AccessClient extends Stored, Identified {
 export const AccessClientFields = {
   name: Type.String({ minLength: 1, maxLength: 64 }),
   description: Nullable(Type.String({ maxLength: 1024 })),
-  toolsets: Nullable(Type.Array(ToolsetName, { maxItems: 200, description: 'Toolset names this client may call, or ["*"] for all.' })),
-  rateLimit: Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Calls per second; null for the server default.' })),
-  status: Nullable(Type.Union(ACCESS_CLIENT_STATUSES.map((s) => Type.Literal(s)), { default: 'active' })),
+  toolsets: Nullable(
+    Type.Array(ToolsetName, { maxItems: 200, description: 'Toolset names this client may call, or ["*"] for all.' }),
+  ),
+  rateLimit: Nullable(
+    Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Calls per second; null for the server default.' }),
+  ),
+  status: Nullable(
+    Type.Union(
+      ACCESS_CLIENT_STATUSES.map((s) => Type.Literal(s)),
+      { default: 'active' },
+    ),
+  ),
 };
 
 export const AccessClientInput = Type.Object(AccessClientFields, { additionalProperties: false });
 export type AccessClientInput = Static<typeof AccessClientInput>;
 
-export const AccessClientCreateInput = Type.Object({ id: Type.Optional(AccessClientId), ...AccessClientFields }, { additionalProperties: false });
+export const AccessClientCreateInput = Type.Object(
+  { id: Type.Optional(AccessClientId), ...AccessClientFields },
+  { additionalProperties: false },
+);
 export type AccessClientCreateInput = Static<typeof AccessClientCreateInput>;
 
 export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
@@ -60,7 +75,12 @@ export const DEFAULT_GRACE_SECONDS = 3600;
 export const RotateSecretInput = Type.Object(
   {
     gracePeriodSeconds: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: MAX_GRACE_SECONDS, default: DEFAULT_GRACE_SECONDS, description: 'How long the previous tokens keep working; 0 revokes them at once.' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_GRACE_SECONDS,
+        default: DEFAULT_GRACE_SECONDS,
+        description: 'How long the previous tokens keep working; 0 revokes them at once.',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -80,9 +100,15 @@ export function accessClientFieldsFrom(input: AccessClientInput | AccessClientCr
 
 /** What the schema cannot say about a toolsets list: names are unique, and "*" stands alone. */
 export function checkToolsets(toolsets: readonly string[]): FieldError[] {
-  const errors = duplicateIndexes(toolsets, (t) => t).map((i) => ({ path: `/toolsets/${i}`, message: 'must be unique' }));
+  const errors = duplicateIndexes(toolsets, (t) => t).map((i) => ({
+    path: `/toolsets/${i}`,
+    message: 'must be unique',
+  }));
   if (toolsets.includes(ALL_TOOLSETS) && toolsets.length > 1) {
-    errors.push({ path: '/toolsets', message: 'must be exactly ["*"] to allow every toolset, or a list of names without "*"' });
+    errors.push({
+      path: '/toolsets',
+      message: 'must be exactly ["*"] to allow every toolset, or a list of names without "*"',
+    });
   }
   return errors;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ACCESS_KEY_FORMATS, ACCESS_KEY_KINDS, generateAccessKeyPair } from './access-key.js';
 
 describe('generateAccessKeyPair', () => {
-  it('makes ids and secrets in each vendor\'s format', () => {
+  it("makes ids and secrets in each vendor's format", () => {
     for (const kind of ACCESS_KEY_KINDS) {
       for (let i = 0; i < 50; i++) {
         const { id, secret } = generateAccessKeyPair(kind);

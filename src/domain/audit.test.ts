@@ -5,7 +5,10 @@ import { changedFields } from './audit.js';
 describe('changedFields', () => {
   it('names the top-level fields that differ, ignoring bookkeeping', () => {
     assert.deepEqual(
-      changedFields({ name: 'a', description: 'x', revision: 1, updatedAt: 't1' }, { name: 'b', description: 'x', revision: 2, updatedAt: 't2' }),
+      changedFields(
+        { name: 'a', description: 'x', revision: 1, updatedAt: 't1' },
+        { name: 'b', description: 'x', revision: 2, updatedAt: 't2' },
+      ),
       ['name'],
     );
   });
@@ -17,6 +20,9 @@ describe('changedFields', () => {
   });
 
   it('lists every field of a created or deleted resource', () => {
-    assert.deepEqual(changedFields(undefined, { name: 'a', content: { password: 'x' } }, ['content']), ['content.password', 'name']);
+    assert.deepEqual(changedFields(undefined, { name: 'a', content: { password: 'x' } }, ['content']), [
+      'content.password',
+      'name',
+    ]);
   });
 });

@@ -29,7 +29,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * (a connection's `content`, say) are named key by key (`content.password`), so a secret shows up by its
  * name only; everything else is named by its top-level field.
  */
-export function changedFields(before: object | undefined, after: object | undefined, open: readonly string[] = []): string[] {
+export function changedFields(
+  before: object | undefined,
+  after: object | undefined,
+  open: readonly string[] = [],
+): string[] {
   const a = (before ?? {}) as Record<string, unknown>;
   const b = (after ?? {}) as Record<string, unknown>;
   const out: { name: string; label: string }[] = [];

@@ -24,9 +24,13 @@ export const Variable = Type.Object(
 export const Variables = Type.Array(Variable, { maxItems: 200 });
 
 /** Labels: each key (1–128 characters) holds a list of values. */
-export const Tags = Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.Array(Type.String({ maxLength: 256 }), { maxItems: 50 }), {
-  maxProperties: 50,
-});
+export const Tags = Type.Record(
+  Type.String({ minLength: 1, maxLength: 128 }),
+  Type.Array(Type.String({ maxLength: 256 }), { maxItems: 50 }),
+  {
+    maxProperties: 50,
+  },
+);
 
 export interface Variable {
   readonly name: string;

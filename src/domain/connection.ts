@@ -55,10 +55,14 @@ export const ConnectionFields = {
   description: Nullable(Type.String({ maxLength: 1024 })),
   status: Nullable(Type.Union(CONNECTION_STATUSES.map((s) => Type.Literal(s)))),
   content: Nullable(
-    Type.Record(Type.String(), Type.Unknown(), { description: 'Settings (host, port, username, password, …); secret keys are write-only.' }),
+    Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Settings (host, port, username, password, …); secret keys are write-only.',
+    }),
   ),
   variables: Nullable(Variables),
-  credentials: Nullable(Type.Array(CredentialInput, { maxItems: 50, description: 'Applied to requests in this order.' })),
+  credentials: Nullable(
+    Type.Array(CredentialInput, { maxItems: 50, description: 'Applied to requests in this order.' }),
+  ),
 };
 
 export const ConnectionInput = Type.Object(
@@ -73,7 +77,10 @@ export function checkConnectionRules(input: ConnectionInput): FieldError[] {
     errors.push({ path: `/variables/${i}/name`, message: 'must be unique' });
   }
   for (const i of duplicateIndexes(input.credentials ?? [], (c) => `${c.kind}\u0000${c.authSchemeConfigId}`)) {
-    errors.push({ path: `/credentials/${i}`, message: 'repeats the kind and authSchemeConfigId of an earlier credential' });
+    errors.push({
+      path: `/credentials/${i}`,
+      message: 'repeats the kind and authSchemeConfigId of an earlier credential',
+    });
   }
   return errors;
 }

@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DomainError } from './errors.js';
-import { checkVersionName, ensureOneLatest, placeVersion, reorderConfigs, validationMessagesFor, type ConnectorVersion } from './connector.js';
+import {
+  checkVersionName,
+  ensureOneLatest,
+  placeVersion,
+  reorderConfigs,
+  validationMessagesFor,
+  type ConnectorVersion,
+} from './connector.js';
 
 const version = (id: string, createdAt: string, flags: Partial<ConnectorVersion> = {}): ConnectorVersion => ({
   id,
@@ -41,34 +48,56 @@ describe('connector versions', () => {
   });
 
   it('refuses to take the latest flag away without giving it to another version', () => {
-    const list = [version('a', '2026-01-01T00:00:00.000Z'), version('b', '2026-01-02T00:00:00.000Z', { isLatest: true })];
+    const list = [
+      version('a', '2026-01-01T00:00:00.000Z'),
+      version('b', '2026-01-02T00:00:00.000Z', { isLatest: true }),
+    ];
     assert.throws(() => placeVersion(list, list[1]!, { isLatest: false }), DomainError);
   });
 
   it('hands latest to the newest remaining version', () => {
-    const list = [version('a', '2026-01-01T00:00:00.000Z'), version('b', '2026-01-03T00:00:00.000Z'), version('c', '2026-01-02T00:00:00.000Z')];
+    const list = [
+      version('a', '2026-01-01T00:00:00.000Z'),
+      version('b', '2026-01-03T00:00:00.000Z'),
+      version('c', '2026-01-02T00:00:00.000Z'),
+    ];
     assert.deepEqual(latest(ensureOneLatest(list)), ['b']);
   });
 });
 
 describe('auth-scheme configs', () => {
-  const config = (id: string) => ({ id, schemeType: 'none' as const, description: null, config: {}, validationMessages: [] });
+  const config = (id: string) => ({
+    id,
+    schemeType: 'none' as const,
+    description: null,
+    config: {},
+    validationMessages: [],
+  });
 
   it('reorders by a permutation of the ids', () => {
-    assert.deepEqual(reorderConfigs([config('a'), config('b')], ['b', 'a']).map((c) => c.id), ['b', 'a']);
+    assert.deepEqual(
+      reorderConfigs([config('a'), config('b')], ['b', 'a']).map((c) => c.id),
+      ['b', 'a'],
+    );
   });
 
   it('refuses a list that is not a permutation, naming the problem', () => {
     const configs = [config('a'), config('b')];
     for (const ids of [['a'], ['a', 'b', 'c'], ['a', 'a'], ['a', 'x']]) {
-      assert.throws(() => reorderConfigs(configs, ids), (e: unknown) => e instanceof DomainError && e.errors.length > 0, ids.join());
+      assert.throws(
+        () => reorderConfigs(configs, ids),
+        (e: unknown) => e instanceof DomainError && e.errors.length > 0,
+        ids.join(),
+      );
     }
   });
 
   it('says what an api-key or OAuth config is missing', () => {
     assert.deepEqual(validationMessagesFor('api-key', {}), ['config.name is not set']);
     assert.deepEqual(validationMessagesFor('api-key', { name: 'X-Key', in: 'header' }), []);
-    assert.deepEqual(validationMessagesFor('oauth2-code', { tokenUrl: 'https://t' }), ['config.authorizeUrl is not set']);
+    assert.deepEqual(validationMessagesFor('oauth2-code', { tokenUrl: 'https://t' }), [
+      'config.authorizeUrl is not set',
+    ]);
     assert.deepEqual(validationMessagesFor('none', {}), []);
   });
 });

@@ -1,5 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { HttpUrl, Nullable, Slug, Tags, Variables, duplicateIndexes, type Identified, type Stored, type Variable } from './common.js';
+import {
+  HttpUrl,
+  Nullable,
+  Slug,
+  Tags,
+  Variables,
+  duplicateIndexes,
+  type Identified,
+  type Stored,
+  type Variable,
+} from './common.js';
 import { validationFailed, type FieldError } from './errors.js';
 
 export const PROTOCOL_TYPES = ['http', 'bigquery', 'mysql', 'postgresql', 'mcp'] as const;
@@ -64,7 +74,9 @@ export interface Connector extends Stored, Identified {
 export const AuthSchemeConfigFields = {
   schemeType: Type.Union(SCHEME_TYPES.map((t) => Type.Literal(t))),
   description: Nullable(Type.String({ maxLength: 1024 })),
-  config: Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'Scheme settings; secret keys are write-only.' })),
+  config: Nullable(
+    Type.Record(Type.String(), Type.Unknown(), { description: 'Scheme settings; secret keys are write-only.' }),
+  ),
 };
 
 export const AuthSchemeConfigInput = Type.Object(
@@ -81,16 +93,31 @@ export type AuthSchemeConfigInput = Static<typeof AuthSchemeConfigInput>;
 export const ConnectorFields = {
   name: Type.String({ minLength: 1, maxLength: 128 }),
   description: Nullable(Type.String({ maxLength: 1024 })),
-  protocolType: Nullable(Type.Union(PROTOCOL_TYPES.map((t) => Type.Literal(t)), { default: 'http' })),
+  protocolType: Nullable(
+    Type.Union(
+      PROTOCOL_TYPES.map((t) => Type.Literal(t)),
+      { default: 'http' },
+    ),
+  ),
   documentationUrl: Nullable(HttpUrl),
   iconUrl: Nullable(HttpUrl),
   baseUrl: Nullable(HttpUrl),
   datasetId: Nullable(
-    Type.String({ minLength: 3, maxLength: 1100, pattern: '^\\S+\\.[A-Za-z0-9_]{1,1024}$', description: 'BigQuery dataset: "<project_id>.<dataset_name>".' }),
+    Type.String({
+      minLength: 3,
+      maxLength: 1100,
+      pattern: '^\\S+\\.[A-Za-z0-9_]{1,1024}$',
+      description: 'BigQuery dataset: "<project_id>.<dataset_name>".',
+    }),
   ),
   isPublic: Nullable(Type.Boolean({ default: false })),
   tags: Nullable(Tags),
-  status: Nullable(Type.Union(CONNECTOR_STATUSES.map((t) => Type.Literal(t)), { default: 'active' })),
+  status: Nullable(
+    Type.Union(
+      CONNECTOR_STATUSES.map((t) => Type.Literal(t)),
+      { default: 'active' },
+    ),
+  ),
 };
 
 /** Commands carried by a write: omitted means "leave alone". */
@@ -101,7 +128,10 @@ export const ConnectorCommands = {
   connectionVariables: Nullable(Variables),
 };
 
-export const ConnectorInput = Type.Object({ ...ConnectorFields, ...ConnectorCommands }, { additionalProperties: false });
+export const ConnectorInput = Type.Object(
+  { ...ConnectorFields, ...ConnectorCommands },
+  { additionalProperties: false },
+);
 export type ConnectorInput = Static<typeof ConnectorInput>;
 
 export const ConnectorCreateInput = Type.Object(
@@ -116,7 +146,12 @@ export const ConnectorCreateInput = Type.Object(
 export type ConnectorCreateInput = Static<typeof ConnectorCreateInput>;
 
 export const VersionFields = {
-  name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\s/]+$', description: '"default" and "latest" are reserved.' }),
+  name: Type.String({
+    minLength: 1,
+    maxLength: 128,
+    pattern: '^[^\\s/]+$',
+    description: '"default" and "latest" are reserved.',
+  }),
   description: Nullable(Type.String({ maxLength: 1024 })),
   isLatest: Nullable(Type.Boolean()),
   isDefault: Nullable(Type.Boolean()),
@@ -165,7 +200,10 @@ export function validationMessagesFor(schemeType: SchemeType, config: Readonly<R
 }
 
 export function checkVariables(variables: readonly Variable[], path: string): FieldError[] {
-  return duplicateIndexes(variables, (v) => v.name).map((i) => ({ path: `${path}/${i}/name`, message: 'must be unique' }));
+  return duplicateIndexes(variables, (v) => v.name).map((i) => ({
+    path: `${path}/${i}/name`,
+    message: 'must be unique',
+  }));
 }
 
 export function checkConfigIds(configs: readonly { id?: string }[], path: string): FieldError[] {
@@ -180,14 +218,24 @@ export function reorderConfigs(configs: readonly AuthSchemeConfig[], ids: readon
   const byId = new Map(configs.map((c) => [c.id, c]));
   const errors: FieldError[] = [];
   ids.forEach((id, i) => {
-    if (!byId.has(id)) errors.push({ path: `/authSchemeConfigIds/${i}`, message: `names no auth-scheme config of this connector: ${id}` });
+    if (!byId.has(id))
+      errors.push({
+        path: `/authSchemeConfigIds/${i}`,
+        message: `names no auth-scheme config of this connector: ${id}`,
+      });
   });
-  duplicateIndexes(ids, (id) => id).forEach((i) => errors.push({ path: `/authSchemeConfigIds/${i}`, message: 'is listed twice' }));
+  duplicateIndexes(ids, (id) => id).forEach((i) =>
+    errors.push({ path: `/authSchemeConfigIds/${i}`, message: 'is listed twice' }),
+  );
   const missing = configs.filter((c) => !ids.includes(c.id)).map((c) => c.id);
   if (missing.length > 0) {
-    errors.push({ path: '/authSchemeConfigIds', message: `must list every existing config; missing: ${missing.join(', ')}` });
+    errors.push({
+      path: '/authSchemeConfigIds',
+      message: `must list every existing config; missing: ${missing.join(', ')}`,
+    });
   }
-  if (errors.length > 0) throw validationFailed(errors, 'authSchemeConfigIds must be a permutation of the existing config ids.');
+  if (errors.length > 0)
+    throw validationFailed(errors, 'authSchemeConfigIds must be a permutation of the existing config ids.');
   return ids.map((id) => byId.get(id)!);
 }
 
@@ -195,7 +243,8 @@ export function checkVersionName(name: string, others: readonly ConnectorVersion
   if (RESERVED_VERSION_NAMES.includes(name.toLowerCase())) {
     return [{ path: '/name', message: '"default" and "latest" are reserved version names' }];
   }
-  if (others.some((v) => v.name === name)) return [{ path: '/name', message: 'is already used by another version of this connector' }];
+  if (others.some((v) => v.name === name))
+    return [{ path: '/name', message: 'is already used by another version of this connector' }];
   return [];
 }
 
@@ -211,7 +260,12 @@ export function placeVersion(
   const existing = versions.find((v) => v.id === version.id);
   const refuseUnlatest = () =>
     validationFailed(
-      [{ path: '/isLatest', message: 'a connector always has one latest version: mark another version latest instead' }],
+      [
+        {
+          path: '/isLatest',
+          message: 'a connector always has one latest version: mark another version latest instead',
+        },
+      ],
       'A connector always has exactly one latest version.',
     );
   if (existing && existing.isLatest && flags.isLatest === false) throw refuseUnlatest();

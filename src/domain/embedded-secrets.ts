@@ -33,7 +33,8 @@ function urlSpans(text: string, authorityStart: number): Span[] {
   }
   const query = text.indexOf('?', authorityEnd);
   const hash = text.indexOf('#', authorityEnd);
-  if (query !== -1 && (hash === -1 || query < hash)) spans.push(...parameterSpans(text, query + 1, hash === -1 ? text.length : hash));
+  if (query !== -1 && (hash === -1 || query < hash))
+    spans.push(...parameterSpans(text, query + 1, hash === -1 ? text.length : hash));
   if (hash !== -1) spans.push(...parameterSpans(text, hash + 1, text.length));
   return spans;
 }
@@ -72,7 +73,11 @@ function safeDecode(text: string): string {
 }
 
 /** `text` with each span replaced by what `replace` makes of its content (and its index). */
-export function replaceSpans(text: string, spans: readonly Span[], replace: (part: string, index: number) => string): string {
+export function replaceSpans(
+  text: string,
+  spans: readonly Span[],
+  replace: (part: string, index: number) => string,
+): string {
   let out = '';
   let at = 0;
   spans.forEach((span, index) => {

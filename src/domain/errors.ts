@@ -37,7 +37,8 @@ export class DomainError extends Error {
 
 /** A validation failure; unless told otherwise, the detail lists every field error so it reads on its own. */
 export function validationFailed(errors: readonly FieldError[], message?: string): DomainError {
-  const detail = message ?? `The request is not valid: ${errors.map((e) => `${e.path || 'body'} ${e.message}`).join('; ')}.`;
+  const detail =
+    message ?? `The request is not valid: ${errors.map((e) => `${e.path || 'body'} ${e.message}`).join('; ')}.`;
   return new DomainError('validation-failed', detail, errors);
 }
 
@@ -58,7 +59,9 @@ export function forbidden(message = 'You do not have permission to do that in th
   return new DomainError('forbidden', message);
 }
 
-export function unauthenticated(message = 'A valid API key is required: send "Authorization: Bearer pbk_…".'): DomainError {
+export function unauthenticated(
+  message = 'A valid API key is required: send "Authorization: Bearer pbk_…".',
+): DomainError {
   return new DomainError('unauthenticated', message);
 }
 

@@ -27,8 +27,14 @@ describe('nestsDeeperThan', () => {
 
 describe('parseJsonInput', () => {
   it('refuses too deep text and U+0000 as validation failures at the path given, and passes syntax errors on', () => {
-    assert.throws(() => parseJsonInput('['.repeat(10_000), '/content'), (error: unknown) => error instanceof DomainError && error.errors[0]?.path === '/content');
-    assert.throws(() => parseJsonInput('{"a":{"b\\u0000":1}}', '/content'), (error: unknown) => error instanceof DomainError && error.errors[0]?.path === '/content/a/b\u0000');
+    assert.throws(
+      () => parseJsonInput('['.repeat(10_000), '/content'),
+      (error: unknown) => error instanceof DomainError && error.errors[0]?.path === '/content',
+    );
+    assert.throws(
+      () => parseJsonInput('{"a":{"b\\u0000":1}}', '/content'),
+      (error: unknown) => error instanceof DomainError && error.errors[0]?.path === '/content/a/b\u0000',
+    );
     assert.throws(() => parseJsonInput('{"a":'), SyntaxError);
     assert.deepEqual(parseJsonInput('{"a":"\\\\u0000"}'), { a: '\\u0000' });
   });

@@ -19,11 +19,16 @@ export function encodeCursor(key: string | number): string {
   return Buffer.from(JSON.stringify({ k: key })).toString('base64url');
 }
 
-export function decodeCursor<K extends 'string' | 'number'>(cursor: string, kind: K, path = 'query/cursor'): K extends 'string' ? string : number {
+export function decodeCursor<K extends 'string' | 'number'>(
+  cursor: string,
+  kind: K,
+  path = 'query/cursor',
+): K extends 'string' ? string : number {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown };
     // Only keys a list can have produced: integer ids, or text the stores can compare (no U+0000).
-    const valid = kind === 'number' ? Number.isSafeInteger(parsed.k) : typeof parsed.k === 'string' && !parsed.k.includes('\u0000');
+    const valid =
+      kind === 'number' ? Number.isSafeInteger(parsed.k) : typeof parsed.k === 'string' && !parsed.k.includes('\u0000');
     if (valid) return parsed.k as K extends 'string' ? string : number;
   } catch {
     // fall through to the field error
@@ -63,7 +68,8 @@ export interface WindowRequest {
 
 /** Refuses a window request that names both directions. */
 export function checkWindowRequest(request: WindowRequest): void {
-  if (request.after !== undefined && request.before !== undefined) throw fieldError('query/before', 'cannot be combined with after');
+  if (request.after !== undefined && request.before !== undefined)
+    throw fieldError('query/before', 'cannot be combined with after');
 }
 
 /**
@@ -74,7 +80,11 @@ export function windowFrom<T>(
   rows: readonly T[],
   keyOf: (item: T) => string | number,
   request: WindowRequest,
-  around: { readonly totalCount: number; readonly hasBefore: (first: T) => boolean; readonly hasAfter: (last: T) => boolean },
+  around: {
+    readonly totalCount: number;
+    readonly hasBefore: (first: T) => boolean;
+    readonly hasAfter: (last: T) => boolean;
+  },
 ): Window<T> {
   const backwards = request.before !== undefined;
   const more = rows.length > request.first;
@@ -102,8 +112,15 @@ export function windowOf<T>(all: readonly T[], keyOf: (item: T) => string, reque
   } else {
     const key = decodeCursor(cursor, 'string', request.after !== undefined ? 'query/after' : 'query/before');
     const index = all.findIndex((item) => keyOf(item) === key);
-    if (index < 0) throw fieldError(request.after !== undefined ? 'query/after' : 'query/before', 'names an item that is no longer in the list');
-    rows = request.after !== undefined ? all.slice(index + 1, index + 2 + request.first) : all.slice(Math.max(0, index - request.first - 1), index).reverse();
+    if (index < 0)
+      throw fieldError(
+        request.after !== undefined ? 'query/after' : 'query/before',
+        'names an item that is no longer in the list',
+      );
+    rows =
+      request.after !== undefined
+        ? all.slice(index + 1, index + 2 + request.first)
+        : all.slice(Math.max(0, index - request.first - 1), index).reverse();
   }
   const position = (item: T) => all.indexOf(item);
   return windowFrom(rows, keyOf, request, {

@@ -29,7 +29,11 @@ describe('can', () => {
     const order: Role[] = ['viewer', 'editor', 'admin', 'owner'];
     for (const action of ACTIONS) {
       const allowed = order.map((role) => can(principal(role), action, 'ws') === 'allowed');
-      assert.deepEqual(allowed, [...allowed].sort((a, b) => Number(a) - Number(b)), action);
+      assert.deepEqual(
+        allowed,
+        [...allowed].sort((a, b) => Number(a) - Number(b)),
+        action,
+      );
     }
   });
 
@@ -37,7 +41,7 @@ describe('can', () => {
     assert.equal(can(principal('owner', 'disabled'), 'connector:read', 'ws'), 'forbidden');
   });
 
-  it('grants roles up to one\'s own only', () => {
+  it("grants roles up to one's own only", () => {
     assert.ok(canGrant('admin', 'editor'));
     assert.ok(canGrant('admin', 'admin'));
     assert.ok(!canGrant('admin', 'owner'));

@@ -15,7 +15,14 @@ export function credentialSpellings(value: string): readonly string[] {
   const add = (form: string, min: number) => {
     if (form.length < min) return;
     const escaped = JSON.stringify(form).slice(1, -1);
-    for (const spelling of [form, escaped, escaped.replace(/\//g, '\\/'), encodeURIComponent(form), new URLSearchParams({ v: form }).toString().slice(2)]) spellings.add(spelling);
+    for (const spelling of [
+      form,
+      escaped,
+      escaped.replace(/\//g, '\\/'),
+      encodeURIComponent(form),
+      new URLSearchParams({ v: form }).toString().slice(2),
+    ])
+      spellings.add(spelling);
   };
   add(value, 1);
   const scheme = /^([A-Za-z][\w.+-]*)\s+(\S+)$/.exec(value);

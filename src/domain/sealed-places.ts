@@ -19,7 +19,8 @@ export const authSchemeConfigPath = (id: string) => `/authSchemeConfigs/${pointe
 /** The secret of a signing key (AccessKey pair, AK/SK). */
 export const ACCESS_KEY_SECRET_PATH = '/secret';
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Rebuilds a JSON value with every sealed value replaced by `replace(sealed, path)`, path being `base` + the JSON
@@ -28,7 +29,10 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  */
 export function mapSealedAt(value: unknown, base: string, replace: (sealed: string, path: string) => string): unknown {
   if (Array.isArray(value)) return value.map((item, index) => mapSealedAt(item, `${base}/${index}`, replace));
-  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, mapSealedAt(child, `${base}/${pointerToken(key)}`, replace)]));
+  if (isRecord(value))
+    return Object.fromEntries(
+      Object.entries(value).map(([key, child]) => [key, mapSealedAt(child, `${base}/${pointerToken(key)}`, replace)]),
+    );
   return typeof value === 'string' ? replaceSealedIn(value, (sealed) => replace(sealed, base)) : value;
 }
 
@@ -36,7 +40,11 @@ export function mapSealedAt(value: unknown, base: string, replace: (sealed: stri
 export type SealedColumn = 'content' | 'credentials' | 'auth_scheme_configs' | 'secret' | 'spec';
 
 /** Rebuilds a stored column's JSON value with each sealed value replaced, given the path it is bound to. */
-export function mapSealedInColumn(column: SealedColumn, value: unknown, replace: (sealed: string, path: string) => string): unknown {
+export function mapSealedInColumn(
+  column: SealedColumn,
+  value: unknown,
+  replace: (sealed: string, path: string) => string,
+): unknown {
   switch (column) {
     case 'content':
     case 'spec':
@@ -45,9 +53,17 @@ export function mapSealedInColumn(column: SealedColumn, value: unknown, replace:
       return mapSealedAt(value, ACCESS_KEY_SECRET_PATH, replace);
     case 'credentials':
       return Array.isArray(value)
-        ? value.map((c: { kind: string; authSchemeConfigId: string; secret: unknown }) => ({ ...c, secret: mapSealedAt(c.secret, credentialSecretPath(c), replace) }))
+        ? value.map((c: { kind: string; authSchemeConfigId: string; secret: unknown }) => ({
+            ...c,
+            secret: mapSealedAt(c.secret, credentialSecretPath(c), replace),
+          }))
         : value;
     case 'auth_scheme_configs':
-      return Array.isArray(value) ? value.map((c: { id: string; config: unknown }) => ({ ...c, config: mapSealedAt(c.config, authSchemeConfigPath(c.id), replace) })) : value;
+      return Array.isArray(value)
+        ? value.map((c: { id: string; config: unknown }) => ({
+            ...c,
+            config: mapSealedAt(c.config, authSchemeConfigPath(c.id), replace),
+          }))
+        : value;
   }
 }

@@ -9,15 +9,36 @@ const refusal = (error: unknown) => error instanceof DomainError && error.code =
 
 describe('secrets bound to their destination', () => {
   it('names host, port, url and other URL-valued settings as destinations, at any depth', () => {
-    const found = destinationsOf({ host: 'h', port: 5432, database: 'd', username: 'u', tokenUrl: 'https://a/t', nested: { webhook: 'https://w/x' } }, '/content');
-    assert.deepEqual([...found.keys()].sort(), ['/content/host', '/content/nested/webhook', '/content/port', '/content/tokenUrl']);
+    const found = destinationsOf(
+      {
+        host: 'h',
+        port: 5432,
+        database: 'd',
+        username: 'u',
+        tokenUrl: 'https://a/t',
+        nested: { webhook: 'https://w/x' },
+      },
+      '/content',
+    );
+    assert.deepEqual([...found.keys()].sort(), [
+      '/content/host',
+      '/content/nested/webhook',
+      '/content/port',
+      '/content/tokenUrl',
+    ]);
   });
 
   it('counts a connection string with a password inside as a destination, whatever its key', () => {
     const before = destinationsOf({ connection: 'Server=db;User Id=app;Password=pbenc:v1:k:a:b;' }, '');
     const moved = destinationsOf({ connection: `Server=evil;User Id=app;Password=${MASK};` }, '');
-    assert.throws(() => checkSecretsStay(before, moved, keptSecretsOf({ connection: `Server=evil;User Id=app;Password=${MASK};` }, '')), refusal);
-    checkSecretsStay(before, destinationsOf({ connection: `Server=db;User Id=app;Password=${MASK};` }, ''), ['/connection']);
+    assert.throws(
+      () =>
+        checkSecretsStay(before, moved, keptSecretsOf({ connection: `Server=evil;User Id=app;Password=${MASK};` }, '')),
+      refusal,
+    );
+    checkSecretsStay(before, destinationsOf({ connection: `Server=db;User Id=app;Password=${MASK};` }, ''), [
+      '/connection',
+    ]);
   });
 
   it('compares URLs with their embedded secrets masked, so re-entering a password is not a move', () => {
@@ -27,11 +48,10 @@ describe('secrets bound to their destination', () => {
   });
 
   it('finds secrets kept by their mask, whole or inside a URL', () => {
-    assert.deepEqual(keptSecretsOf({ password: MASK, url: `redis://:${MASK}@h`, host: 'h', list: [{ token: MASK }] }, '/content'), [
-      '/content/password',
-      '/content/url',
-      '/content/list/0/token',
-    ]);
+    assert.deepEqual(
+      keptSecretsOf({ password: MASK, url: `redis://:${MASK}@h`, host: 'h', list: [{ token: MASK }] }, '/content'),
+      ['/content/password', '/content/url', '/content/list/0/token'],
+    );
   });
 
   it('refuses a changed destination with a kept secret, naming both, and allows either alone', () => {
@@ -51,7 +71,14 @@ describe('secrets bound to their destination', () => {
   it('refuses exactly when some destination changes and some secret is kept (property)', () => {
     const destinationFields = ['host', 'port', 'url', 'tokenUrl', 'tls'] as const;
     const secretFields = ['password', 'token', 'apiKey'] as const;
-    const stored = { host: 'db.internal', port: 5432, url: 'https://api.example/v1', tokenUrl: 'https://auth.example/t', tls: true, database: 'd' };
+    const stored = {
+      host: 'db.internal',
+      port: 5432,
+      url: 'https://api.example/v1',
+      tokenUrl: 'https://auth.example/t',
+      tls: true,
+      database: 'd',
+    };
     fc.assert(
       fc.property(
         fc.subarray([...destinationFields]),
@@ -64,7 +91,8 @@ describe('secrets bound to their destination', () => {
             next[field] = typeof old === 'number' ? old + 1 : typeof old === 'boolean' ? !old : `${old}.elsewhere`;
           }
           for (const field of secretFields) next[field] = kept.includes(field) ? MASK : `new-${field}`;
-          const attempt = () => checkSecretsStay(destinationsOf(stored, ''), destinationsOf(next, ''), keptSecretsOf(next, ''));
+          const attempt = () =>
+            checkSecretsStay(destinationsOf(stored, ''), destinationsOf(next, ''), keptSecretsOf(next, ''));
           if (moved.length > 0 && kept.length > 0) assert.throws(attempt, refusal);
           else attempt();
         },

@@ -7,7 +7,25 @@ import { MASK, forEachString, isSealed, maskInside, pointerOf } from './secrets.
 export type Destinations = ReadonlyMap<string, string>;
 
 /** Keys that name where a system is (`host`, `port`, …) or how it is reached (`tls`: off sends secrets in clear). */
-const destinationKeys = ['host', 'hostname', 'hosts', 'port', 'url', 'uri', 'baseurl', 'endpoint', 'server', 'servers', 'address', 'socketpath', 'tls', 'ssl', 'sslmode', 'dsn', 'connectionstring'];
+const destinationKeys = [
+  'host',
+  'hostname',
+  'hosts',
+  'port',
+  'url',
+  'uri',
+  'baseurl',
+  'endpoint',
+  'server',
+  'servers',
+  'address',
+  'socketpath',
+  'tls',
+  'ssl',
+  'sslmode',
+  'dsn',
+  'connectionstring',
+];
 const destinationEndings = ['url', 'uri', 'host', 'endpoint'];
 const LOOKS_LIKE_URL = /^[a-z][a-z0-9+.-]*:(?:[a-z][a-z0-9+.-]*:)*\/\//i;
 

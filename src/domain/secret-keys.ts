@@ -21,20 +21,73 @@ const secretWords = ['password', 'passwd', 'secret', 'token', 'apikey'];
  * `apiKeyHeader` the header to put it in, `passwordHint` a reminder, `secretId` the public half of a key pair.
  */
 const describingEndings = [
-  'url', 'uri', 'endpoint', 'type', 'name', 'id', 'hint', 'path', 'file', 'header', 'param', 'parameter', 'field', 'in', 'location',
-  'prefix', 'scheme', 'format', 'style', 'ttl', 'expiry', 'expiresat', 'expiresin', 'lifetime', 'length', 'policy', 'tokens', 'count',
-  'limit', 'size', 'timeout', 'enabled', 'required', 'mode', 'version', 'algorithm', 'encoding', 'source', 'provider', 'arn', 'ref',
+  'url',
+  'uri',
+  'endpoint',
+  'type',
+  'name',
+  'id',
+  'hint',
+  'path',
+  'file',
+  'header',
+  'param',
+  'parameter',
+  'field',
+  'in',
+  'location',
+  'prefix',
+  'scheme',
+  'format',
+  'style',
+  'ttl',
+  'expiry',
+  'expiresat',
+  'expiresin',
+  'lifetime',
+  'length',
+  'policy',
+  'tokens',
+  'count',
+  'limit',
+  'size',
+  'timeout',
+  'enabled',
+  'required',
+  'mode',
+  'version',
+  'algorithm',
+  'encoding',
+  'source',
+  'provider',
+  'arn',
+  'ref',
 ];
 
 /** URL query parameters that carry credentials besides the secret keys: `?key=` (Google), `?sig=` (Azure SAS), … */
-const secretParameters = ['key', 'sig', 'signature', 'pwd', 'pass', 'auth', 'credential', 'accesstoken', 'refreshtoken', 'idtoken'];
+const secretParameters = [
+  'key',
+  'sig',
+  'signature',
+  'pwd',
+  'pass',
+  'auth',
+  'credential',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+];
 
 export const normaliseKey = (key: string) => key.toLowerCase().replace(/[_\-\s.]/g, '');
 
 /** Whether a key is secret by name alone, whatever its value: the common secret keys, the type's, credential headers. */
 export function isDeclaredSecretKey(key: string, type?: string): boolean {
   const k = normaliseKey(key);
-  return baseSecretKeys.includes(k) || credentialHeaders.includes(k) || (type !== undefined && (secretKeysByType[type]?.includes(k) ?? false));
+  return (
+    baseSecretKeys.includes(k) ||
+    credentialHeaders.includes(k) ||
+    (type !== undefined && (secretKeysByType[type]?.includes(k) ?? false))
+  );
 }
 
 /**
@@ -45,7 +98,10 @@ export function isDeclaredSecretKey(key: string, type?: string): boolean {
 export function isSecretKey(key: string, type?: string): boolean {
   if (isDeclaredSecretKey(key, type)) return true;
   const k = normaliseKey(key);
-  return secretWords.some((word) => k.includes(word)) && !describingEndings.some((ending) => k.endsWith(ending) && !secretWords.some((word) => k.endsWith(word)));
+  return (
+    secretWords.some((word) => k.includes(word)) &&
+    !describingEndings.some((ending) => k.endsWith(ending) && !secretWords.some((word) => k.endsWith(word)))
+  );
 }
 
 /** Whether a URL query (or DSN) parameter of this name carries a credential. */

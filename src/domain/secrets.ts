@@ -31,7 +31,8 @@ export const pointerOf = (path: string, key: string) => `${path}/${key.replace(/
  */
 export function mapSealed(value: unknown, replace: (sealed: string) => string): unknown {
   if (Array.isArray(value)) return value.map((item) => mapSealed(item, replace));
-  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, mapSealed(child, replace)]));
+  if (isRecord(value))
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, mapSealed(child, replace)]));
   return typeof value === 'string' ? replaceSealedIn(value, replace) : value;
 }
 
@@ -62,13 +63,19 @@ type Seal = (plaintext: string | undefined, stored: unknown, path: string) => st
  * path, so it can keep it. Secrets must be strings or null; anything else is a field error. A secret
  * inside another setting's text (see `secretSpans`) is sealed in place, so the rest stays readable.
  */
-export function mapSecrets(next: unknown, stored: unknown, options: { readonly path: string; readonly type?: string; readonly seal: Seal }): unknown {
+export function mapSecrets(
+  next: unknown,
+  stored: unknown,
+  options: { readonly path: string; readonly type?: string; readonly seal: Seal },
+): unknown {
   const errors: FieldError[] = [];
-  const maskWithoutSecret = (path: string) => errors.push({ path, message: `is the mask "${MASK}" but no secret is stored here to keep` });
+  const maskWithoutSecret = (path: string) =>
+    errors.push({ path, message: `is the mask "${MASK}" but no secret is stored here to keep` });
   /** The mask written back: the stored value, sealed now if it was stored in clear before it counted as a secret. */
   const keep = (previous: unknown, path: string): string | undefined => {
     if (isSealed(previous)) return options.seal(undefined, previous, path);
-    if (typeof previous === 'string' && previous !== '' && previous !== MASK) return options.seal(previous, undefined, path);
+    if (typeof previous === 'string' && previous !== '' && previous !== MASK)
+      return options.seal(previous, undefined, path);
     maskWithoutSecret(path);
     return undefined;
   };
@@ -82,7 +89,9 @@ export function mapSecrets(next: unknown, stored: unknown, options: { readonly p
   };
   const walk = (value: unknown, previous: unknown, path: string): unknown => {
     if (Array.isArray(value)) {
-      return value.map((item, index) => walk(item, Array.isArray(previous) ? previous[index] : undefined, `${path}/${index}`));
+      return value.map((item, index) =>
+        walk(item, Array.isArray(previous) ? previous[index] : undefined, `${path}/${index}`),
+      );
     }
     if (typeof value === 'string') return sealInside(value, previous, path);
     if (!isRecord(value)) return value;
@@ -90,7 +99,9 @@ export function mapSecrets(next: unknown, stored: unknown, options: { readonly p
     for (const [key, child] of Object.entries(value)) {
       const childPath = pointerOf(path, key);
       const previousChild = isRecord(previous) ? previous[key] : undefined;
-      const holdsSecret = isSecretKey(key, options.type) && (typeof child === 'string' || child === null || isDeclaredSecretKey(key, options.type));
+      const holdsSecret =
+        isSecretKey(key, options.type) &&
+        (typeof child === 'string' || child === null || isDeclaredSecretKey(key, options.type));
       if (!holdsSecret) {
         // A sealed value under a key that is not (or no longer) secret reads as the mask too; echoing that
         // mask back keeps it rather than storing "******".
@@ -137,12 +148,19 @@ export function maskInside(text: string): string {
  * stays shut and goes out as the mask: opening it would send its plaintext where its owner never meant it to go.
  * `open` gets each value's JSON Pointer below `path` (where it was sealed).
  */
-export function openSecrets(value: unknown, type: string | undefined, open: (sealed: string, path: string) => string, path = ''): unknown {
+export function openSecrets(
+  value: unknown,
+  type: string | undefined,
+  open: (sealed: string, path: string) => string,
+  path = '',
+): unknown {
   if (Array.isArray(value)) return value.map((item, index) => openSecrets(item, type, open, `${path}/${index}`));
   if (typeof value === 'string') {
     if (isSealed(value)) return MASK;
     const spans = secretSpans(value);
-    return spans.length === 0 ? value : replaceSpans(value, spans, (part) => (isSealed(part) ? open(part, path) : part));
+    return spans.length === 0
+      ? value
+      : replaceSpans(value, spans, (part) => (isSealed(part) ? open(part, path) : part));
   }
   if (!isRecord(value)) return value;
   const out: Record<string, unknown> = {};
@@ -162,7 +180,10 @@ export function findSealedLooking(value: unknown, path: string): FieldError[] {
   const errors: FieldError[] = [];
   forEachString(value, path, (text, at) => {
     if (text.includes(SEALED_PREFIX)) {
-      errors.push({ path: at, message: `holds a sealed value ("${SEALED_PREFIX}…"), which only plugboard writes; send the secret itself, or "${MASK}" to keep the stored one` });
+      errors.push({
+        path: at,
+        message: `holds a sealed value ("${SEALED_PREFIX}…"), which only plugboard writes; send the secret itself, or "${MASK}" to keep the stored one`,
+      });
     }
   });
   return errors;
@@ -172,7 +193,8 @@ export function findSealedLooking(value: unknown, path: string): FieldError[] {
 export function forEachString(value: unknown, path: string, visit: (text: string, at: string) => void): void {
   if (typeof value === 'string') visit(value, path);
   else if (Array.isArray(value)) value.forEach((item, index) => forEachString(item, `${path}/${index}`, visit));
-  else if (isRecord(value)) for (const [key, child] of Object.entries(value)) forEachString(child, pointerOf(path, key), visit);
+  else if (isRecord(value))
+    for (const [key, child] of Object.entries(value)) forEachString(child, pointerOf(path, key), visit);
 }
 
 /** Throws a validation failure naming every string of client input that looks sealed (see `findSealedLooking`). */

@@ -26,10 +26,20 @@ export function mcpUrlOf(detail: string): string | undefined {
 }
 
 /** A spec with each URL that may carry a credential (`baseUrl`, the MCP upstream URL) rewritten. */
-function mapSpecUrls(spec: ToolsetSpec, rewrite: (url: string, path: string, stored: string | undefined) => string, stored?: ToolsetSpec): ToolsetSpec {
-  const baseUrl = typeof spec.baseUrl === 'string' ? rewrite(spec.baseUrl, '/spec/baseUrl', stored?.baseUrl ?? undefined) : spec.baseUrl;
+function mapSpecUrls(
+  spec: ToolsetSpec,
+  rewrite: (url: string, path: string, stored: string | undefined) => string,
+  stored?: ToolsetSpec,
+): ToolsetSpec {
+  const baseUrl =
+    typeof spec.baseUrl === 'string'
+      ? rewrite(spec.baseUrl, '/spec/baseUrl', stored?.baseUrl ?? undefined)
+      : spec.baseUrl;
   const storedMcp = stored?.schema.type === 'MCP' ? mcpUrlOf(stored.schema.detail) : undefined;
-  const detail = spec.schema.type === 'MCP' ? mapMcpUrl(spec.schema.detail, (url) => rewrite(url, '/spec/schema/detail', storedMcp)) : spec.schema.detail;
+  const detail =
+    spec.schema.type === 'MCP'
+      ? mapMcpUrl(spec.schema.detail, (url) => rewrite(url, '/spec/schema/detail', storedMcp))
+      : spec.schema.detail;
   if (baseUrl === spec.baseUrl && detail === spec.schema.detail) return spec;
   return { ...spec, ...(baseUrl === spec.baseUrl ? {} : { baseUrl }), schema: { ...spec.schema, detail } };
 }
@@ -46,5 +56,9 @@ export function maskSpecUrls(spec: ToolsetSpec): ToolsetSpec {
  */
 export function keepSpecUrls(spec: ToolsetSpec, stored: ToolsetSpec | undefined): ToolsetSpec {
   const keep = (plaintext: string | undefined, previous: unknown) => plaintext ?? (previous as string);
-  return mapSpecUrls(spec, (url, path, storedUrl) => mapSecrets(url, storedUrl, { path, seal: keep }) as string, stored);
+  return mapSpecUrls(
+    spec,
+    (url, path, storedUrl) => mapSecrets(url, storedUrl, { path, seal: keep }) as string,
+    stored,
+  );
 }

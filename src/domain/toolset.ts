@@ -38,7 +38,11 @@ export interface ToolsetStatus {
 /** Where the gateway serves a toolset, in DevS's status outputs. */
 export interface ToolsetEndpoints {
   readonly urls: { readonly internetUrl: string; readonly intranetUrl: string };
-  readonly mcpServerConfig: { readonly url: string; readonly transportType: string; readonly headers: Readonly<Record<string, string>> };
+  readonly mcpServerConfig: {
+    readonly url: string;
+    readonly transportType: string;
+    readonly headers: Readonly<Record<string, string>>;
+  };
 }
 
 /** How tool calls authenticate upstream: an API key in a header or the query; `value` is a secret. */
@@ -52,7 +56,9 @@ export const ApiKeyAuthConfig = Type.Object(
             in: Type.Union([Type.Literal('header'), Type.Literal('query')]),
             key: Type.String({ minLength: 1, maxLength: 256 }),
             value: Nullable(Type.String({ maxLength: 8192, description: 'Write-only: reads show "******".' })),
-            encrypted: Type.Optional(Type.Boolean({ description: 'Always stored encrypted; accepted for DevS compatibility.' })),
+            encrypted: Type.Optional(
+              Type.Boolean({ description: 'Always stored encrypted; accepted for DevS compatibility.' }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -71,7 +77,8 @@ export const ToolsetSpec = Type.Object(
         detail: Type.String({
           minLength: 1,
           maxLength: 8 * 1024 * 1024,
-          description: 'OpenAPI 3.0/3.1 or Swagger 2.0 as YAML or JSON; for MCP the upstream URL, or JSON {"url", "transportType": "streamable-http"|"sse"}.',
+          description:
+            'OpenAPI 3.0/3.1 or Swagger 2.0 as YAML or JSON; for MCP the upstream URL, or JSON {"url", "transportType": "streamable-http"|"sse"}.',
         }),
       },
       { additionalProperties: false },
@@ -99,7 +106,9 @@ export type ToolsetSpec = Static<typeof ToolsetSpec>;
 
 export const ToolsetFields = {
   description: Nullable(Type.String({ maxLength: 1024 })),
-  labels: Nullable(Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), { description: 'String map.' })),
+  labels: Nullable(
+    Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), { description: 'String map.' }),
+  ),
   spec: ToolsetSpec,
 };
 
@@ -130,7 +139,9 @@ export interface Toolset {
 }
 
 /** A toolset as read: its status outputs say where the gateway serves it. */
-export type ToolsetView = Toolset & { readonly status: ToolsetStatus & { readonly outputs: ToolsetStatus['outputs'] & ToolsetEndpoints } };
+export type ToolsetView = Toolset & {
+  readonly status: ToolsetStatus & { readonly outputs: ToolsetStatus['outputs'] & ToolsetEndpoints };
+};
 
 /** The status of a toolset nobody has reconciled yet. */
 export const PENDING_STATUS: ToolsetStatus = {
@@ -145,10 +156,17 @@ export const PENDING_STATUS: ToolsetStatus = {
 export function withEndpoints(toolset: Toolset, mcpUrl: string): ToolsetView {
   const endpoints: ToolsetEndpoints = {
     urls: { internetUrl: mcpUrl, intranetUrl: mcpUrl },
-    mcpServerConfig: { url: mcpUrl, transportType: 'streamable-http', headers: { Authorization: 'Bearer <access-client secret>' } },
+    mcpServerConfig: {
+      url: mcpUrl,
+      transportType: 'streamable-http',
+      headers: { Authorization: 'Bearer <access-client secret>' },
+    },
   };
   return { ...toolset, status: { ...toolset.status, outputs: { ...toolset.status.outputs, ...endpoints } } };
 }
 
 /** A toolset's state for ETags and preconditions (DevS names its creation time `createdTime`). */
-export const versionOf = (toolset: Toolset): Versioned => ({ revision: toolset.revision, createdAt: toolset.createdTime });
+export const versionOf = (toolset: Toolset): Versioned => ({
+  revision: toolset.revision,
+  createdAt: toolset.createdTime,
+});

@@ -4,7 +4,8 @@ import type { TSchema, Static } from '@sinclair/typebox';
 import { validationFailed, type FieldError } from './errors.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats: FormatsPlugin = (formatsModule as unknown as { default?: FormatsPlugin }).default ?? (formatsModule as unknown as FormatsPlugin);
+const addFormats: FormatsPlugin =
+  (formatsModule as unknown as { default?: FormatsPlugin }).default ?? (formatsModule as unknown as FormatsPlugin);
 
 /** Ajv as every layer uses it: all errors at once, no coercion, unknown fields kept (and rejected by the schemas). */
 export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
@@ -21,14 +22,17 @@ export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
 
 const ajv = createAjv();
 
-const isNullBranch = (error: ErrorObject) => error.keyword === 'type' && (error.params as { type?: unknown }).type === 'null';
+const isNullBranch = (error: ErrorObject) =>
+  error.keyword === 'type' && (error.params as { type?: unknown }).type === 'null';
 
 /** Turns Ajv's errors into field errors whose paths are JSON Pointers into the validated value. */
 export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined, prefix = ''): FieldError[] {
   const seen = new Set<string>();
   const out: FieldError[] = [];
   // A nullable field that fails its real type also fails "must be null"; that second message only confuses.
-  const failedElsewhere = new Set((errors ?? []).filter((e) => !isNullBranch(e) && e.keyword !== 'anyOf').map((e) => e.instancePath));
+  const failedElsewhere = new Set(
+    (errors ?? []).filter((e) => !isNullBranch(e) && e.keyword !== 'anyOf').map((e) => e.instancePath),
+  );
   for (const error of errors ?? []) {
     if (isNullBranch(error) && failedElsewhere.has(error.instancePath)) continue;
     let path = prefix + error.instancePath;

@@ -15,5 +15,8 @@ export const WorkspaceFields = {
 export const WorkspaceInput = Type.Object(WorkspaceFields, { additionalProperties: false });
 export type WorkspaceInput = Static<typeof WorkspaceInput>;
 
-export const WorkspaceCreateInput = Type.Object({ id: Type.Optional(Slug), ...WorkspaceFields }, { additionalProperties: false });
+export const WorkspaceCreateInput = Type.Object(
+  { id: Type.Optional(Slug), ...WorkspaceFields },
+  { additionalProperties: false },
+);
 export type WorkspaceCreateInput = Static<typeof WorkspaceCreateInput>;

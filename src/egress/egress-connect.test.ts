@@ -18,7 +18,10 @@ async function recorder(host: string, port = 0) {
     socket.on('error', () => undefined);
     socket.once('data', (chunk) => {
       seen.push(chunk.toString('latin1'));
-      if (/^[A-Z]+ /.test(chunk.toString('latin1'))) socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{}');
+      if (/^[A-Z]+ /.test(chunk.toString('latin1')))
+        socket.end(
+          'HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{}',
+        );
       else socket.destroy();
     });
     // Drivers that wait for the server to speak first (MySQL) get a hang-up instead.
@@ -78,8 +81,10 @@ describe('connecting through the egress policy', () => {
       assert.equal(rebound.seen.length, 0, 'the rebound address was contacted');
       assert.ok(checked.seen.length >= 1 || type === 'mysql', 'the checked address was not contacted');
       // The host name stays the request's: HTTP's Host header, TLS's server name (SNI).
-      if (type === 'http') assert.match(checked.seen[0]!, new RegExp(`\r\nhost: rebind\\.test:${checked.port}\r\n`, 'i'));
-      if (type === 'https' || 'tls' in settings) assert.ok(checked.seen[0]!.includes('rebind.test'), 'no SNI in the ClientHello');
+      if (type === 'http')
+        assert.match(checked.seen[0]!, new RegExp(`\r\nhost: rebind\\.test:${checked.port}\r\n`, 'i'));
+      if (type === 'https' || 'tls' in settings)
+        assert.ok(checked.seen[0]!.includes('rebind.test'), 'no SNI in the ClientHello');
     });
   }
 
@@ -87,12 +92,28 @@ describe('connecting through the egress policy', () => {
     reset();
     const { asked, resolver } = rebinding('127.0.0.1', '127.0.0.2');
     const client = createUpstreamClient(createEgressPolicy({ rules: { denyPrivate: false, allow: open }, resolver }));
-    const operation = { method: 'get', path: '/items', parameters: [], serverUrl: `http://rebind.test:${checked.port}`, body: null } as unknown as ToolOperation;
-    const result = await client.call({ operation, baseUrl: null, credential: null, arguments: {}, timeoutMs: 1000, maxResponseBytes: 1000 });
+    const operation = {
+      method: 'get',
+      path: '/items',
+      parameters: [],
+      serverUrl: `http://rebind.test:${checked.port}`,
+      body: null,
+    } as unknown as ToolOperation;
+    const result = await client.call({
+      operation,
+      baseUrl: null,
+      credential: null,
+      arguments: {},
+      timeoutMs: 1000,
+      maxResponseBytes: 1000,
+    });
     await client.close();
     assert.equal(result.isError, undefined, JSON.stringify(result));
     assert.deepEqual([asked, rebound.seen.length, checked.seen.length], [['rebind.test'], 0, 1]);
-    assert.match(checked.seen[0]!, new RegExp(`^GET /items HTTP/1.1\r\n(.*\r\n)*host: rebind\\.test:${checked.port}\r\n`, 'i'));
+    assert.match(
+      checked.seen[0]!,
+      new RegExp(`^GET /items HTTP/1.1\r\n(.*\r\n)*host: rebind\\.test:${checked.port}\r\n`, 'i'),
+    );
   });
 
   it('sends fetch (the MCP transports) to the checked address, and rejects a refusal with the policy message', async () => {
@@ -102,7 +123,10 @@ describe('connecting through the egress policy', () => {
     assert.equal((await fetch(`http://rebind.test:${checked.port}/mcp`)).status, 200);
     assert.deepEqual([asked, rebound.seen.length, checked.seen.length], [['rebind.test'], 0, 1]);
     const strict = egressFetch(createEgressPolicy({ rules: { denyPrivate: true, allow: open } }));
-    await assert.rejects(strict(`http://127.0.0.1:${checked.port}/mcp`), { name: 'EgressRefused', message: 'refused by the egress policy: 127.0.0.1 is a private address (EGRESS_DENY_PRIVATE=true)' });
+    await assert.rejects(strict(`http://127.0.0.1:${checked.port}/mcp`), {
+      name: 'EgressRefused',
+      message: 'refused by the egress policy: 127.0.0.1 is a private address (EGRESS_DENY_PRIVATE=true)',
+    });
     assert.equal(checked.seen.length, 1);
   });
 
@@ -114,12 +138,31 @@ describe('connecting through the egress policy', () => {
       { address: '127.0.0.1', family: 4 },
     ];
     const egress = createEgressPolicy({ rules: { denyPrivate: false, allow: open }, resolver });
-    const http = await probeConnection({ type: 'http', content: { url: `http://two.test:${checked.port}/` } }, { timeoutMs: 1000, egress });
+    const http = await probeConnection(
+      { type: 'http', content: { url: `http://two.test:${checked.port}/` } },
+      { timeoutMs: 1000, egress },
+    );
     assert.equal(http?.ok, true, http?.message);
-    await probeConnection({ type: 'redis', content: { host: 'two.test', port: checked.port } }, { timeoutMs: 1000, egress });
+    await probeConnection(
+      { type: 'redis', content: { host: 'two.test', port: checked.port } },
+      { timeoutMs: 1000, egress },
+    );
     const client = createUpstreamClient(egress);
-    const operation = { method: 'get', path: '/items', parameters: [], serverUrl: `http://two.test:${checked.port}`, body: null } as unknown as ToolOperation;
-    const result = await client.call({ operation, baseUrl: null, credential: null, arguments: {}, timeoutMs: 1000, maxResponseBytes: 1000 });
+    const operation = {
+      method: 'get',
+      path: '/items',
+      parameters: [],
+      serverUrl: `http://two.test:${checked.port}`,
+      body: null,
+    } as unknown as ToolOperation;
+    const result = await client.call({
+      operation,
+      baseUrl: null,
+      credential: null,
+      arguments: {},
+      timeoutMs: 1000,
+      maxResponseBytes: 1000,
+    });
     await client.close();
     assert.equal(result.isError, undefined, JSON.stringify(result));
     assert.equal(checked.seen.length, 3);
@@ -127,13 +170,20 @@ describe('connecting through the egress policy', () => {
 
   it('checks the target of every redirect fetch follows', async () => {
     const redirector = createServer((socket) => {
-      socket.once('data', () => socket.end('HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));
+      socket.once('data', () =>
+        socket.end(
+          'HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+        ),
+      );
     });
     redirector.listen(0, '127.0.0.1');
     await once(redirector, 'listening');
     try {
       const fetch = egressFetch(createEgressPolicy({ rules: { denyPrivate: false, allow: open } }));
-      await assert.rejects(fetch(`http://127.0.0.1:${(redirector.address() as { port: number }).port}/`), /refused by the egress policy: 169\.254\.169\.254 is a link-local address/);
+      await assert.rejects(
+        fetch(`http://127.0.0.1:${(redirector.address() as { port: number }).port}/`),
+        /refused by the egress policy: 169\.254\.169\.254 is a link-local address/,
+      );
     } finally {
       redirector.close();
     }

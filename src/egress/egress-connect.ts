@@ -35,7 +35,10 @@ export function isUnreachable(error: unknown, depth = 0): boolean {
  * checked addresses in turn (the next only when one is unreachable). undici keeps the origin's host for the
  * Host header and for SNI (`host` is left as it is), so only the socket's destination changes.
  */
-export function egressConnector(egress: EgressPolicy, options: buildConnector.BuildOptions = {}): buildConnector.connector {
+export function egressConnector(
+  egress: EgressPolicy,
+  options: buildConnector.BuildOptions = {},
+): buildConnector.connector {
   const connect = buildConnector(options);
   return (target, callback) => {
     const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);

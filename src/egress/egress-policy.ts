@@ -67,10 +67,22 @@ const ALWAYS_DENIED: readonly { readonly cidr: Cidr; readonly why: string; reado
   // AWS's IPv6 instance metadata, and Alibaba Cloud's, which sits inside the CGNAT range.
   ['fd00:ec2::254/128', 'a cloud metadata address', true],
   ['100.100.100.200/32', 'a cloud metadata address', true],
-].map(([cidr, why, overridable]) => ({ cidr: ipaddr.parseCIDR(cidr as string), why: why as string, overridable: overridable as boolean }));
+].map(([cidr, why, overridable]) => ({
+  cidr: ipaddr.parseCIDR(cidr as string),
+  why: why as string,
+  overridable: overridable as boolean,
+}));
 
 /** Loopback, RFC 1918, CGNAT (RFC 6598) and unique local (RFC 4193): denied only with EGRESS_DENY_PRIVATE=true. */
-const PRIVATE: readonly Cidr[] = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '::1/128', 'fc00::/7'].map((c) => ipaddr.parseCIDR(c));
+const PRIVATE: readonly Cidr[] = [
+  '127.0.0.0/8',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '::1/128',
+  'fc00::/7',
+].map((c) => ipaddr.parseCIDR(c));
 
 const inRange = (address: Address, [base, bits]: Cidr) => address.kind() === base.kind() && address.match(base, bits);
 /** Whether range `inner` lies wholly inside `outer`. */
@@ -86,7 +98,8 @@ function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | undefined {
   const range = address.range();
   if (range === 'ipv4Mapped' || range === 'rfc6145' || range === 'rfc6052') return new ipaddr.IPv4(bytes.slice(12));
   if (range === '6to4') return new ipaddr.IPv4(bytes.slice(2, 6));
-  if (bytes.slice(0, 12).every((b) => b === 0) && range !== 'unspecified' && range !== 'loopback') return new ipaddr.IPv4(bytes.slice(12));
+  if (bytes.slice(0, 12).every((b) => b === 0) && range !== 'unspecified' && range !== 'loopback')
+    return new ipaddr.IPv4(bytes.slice(12));
   return undefined;
 }
 
@@ -100,18 +113,32 @@ export function parseAddress(text: string): Address | undefined {
  * Why the policy refuses `address:port` reached through `host`, or undefined when it allows it. Pure apart
  * from `listeners`; the table above and PRIVATE say what each range means.
  */
-function refusalOf(host: string, resolved: string, port: number, rules: EgressRules, listeners: readonly Listener[]): string | undefined {
+function refusalOf(
+  host: string,
+  resolved: string,
+  port: number,
+  rules: EgressRules,
+  listeners: readonly Listener[],
+): string | undefined {
   const parsed = parseAddress(resolved);
   if (parsed === undefined) return `${host} resolved to ${resolved}, which is not an IP address`;
   const address = (parsed.kind() === 'ipv6' && embeddedIPv4(parsed as ipaddr.IPv6)) || parsed;
   const shown = address.toString();
   const subject = host === shown ? shown : `${host} (${shown})`;
-  if (listeners.some((l) => l.port === port && isListenerAddress(l.address, address))) return `${subject} port ${port} is plugboard's own listener`;
-  const allowedBy = (range: Cidr | undefined) => rules.allow.cidrs.some((allow) => inRange(address, allow) && (range === undefined || within(allow, range)));
+  if (listeners.some((l) => l.port === port && isListenerAddress(l.address, address)))
+    return `${subject} port ${port} is plugboard's own listener`;
+  const allowedBy = (range: Cidr | undefined) =>
+    rules.allow.cidrs.some((allow) => inRange(address, allow) && (range === undefined || within(allow, range)));
   for (const denied of ALWAYS_DENIED) {
-    if (inRange(address, denied.cidr) && !(denied.overridable && allowedBy(denied.cidr))) return `${subject} is ${denied.why}`;
+    if (inRange(address, denied.cidr) && !(denied.overridable && allowedBy(denied.cidr)))
+      return `${subject} is ${denied.why}`;
   }
-  if (rules.denyPrivate && PRIVATE.some((range) => inRange(address, range)) && !allowedBy(undefined) && !rules.allow.hosts.has(host.toLowerCase())) {
+  if (
+    rules.denyPrivate &&
+    PRIVATE.some((range) => inRange(address, range)) &&
+    !allowedBy(undefined) &&
+    !rules.allow.hosts.has(host.toLowerCase())
+  ) {
     return `${subject} is a private address (EGRESS_DENY_PRIVATE=true)`;
   }
   return undefined;
@@ -136,7 +163,8 @@ const systemResolver: Resolver = async (host) => {
 
 /** How a socket is pointed at an address: an IPv4-mapped one as the IPv4 address it is. */
 function addressOf(address: Address): ResolvedAddress {
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) return { address: (address as ipaddr.IPv6).toIPv4Address().toString(), family: 4 };
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress())
+    return { address: (address as ipaddr.IPv6).toIPv4Address().toString(), family: 4 };
   return { address: address.toString(), family: address.kind() === 'ipv4' ? 4 : 6 };
 }
 
@@ -144,7 +172,11 @@ function addressOf(address: Address): ResolvedAddress {
  * The one egress policy for every outbound connection a user can aim: connection tests, the gateway's
  * upstream calls, MCP upstreams. `listeners` names plugboard's own sockets at the moment of the check.
  */
-export function createEgressPolicy(deps: { rules: EgressRules; listeners?: () => readonly Listener[]; resolver?: Resolver }): EgressPolicy {
+export function createEgressPolicy(deps: {
+  rules: EgressRules;
+  listeners?: () => readonly Listener[];
+  resolver?: Resolver;
+}): EgressPolicy {
   const { rules, listeners = () => [], resolver = systemResolver } = deps;
   return {
     async resolve(host, port) {
@@ -164,16 +196,26 @@ export function createEgressPolicy(deps: { rules: EgressRules; listeners?: () =>
 }
 
 /** EGRESS_ALLOW as the policy takes it, with a problem for each entry that is neither a range, an address nor a host name. */
-export function parseEgressAllow(text: string | undefined): { readonly allow: EgressAllow; readonly problems: readonly string[] } {
+export function parseEgressAllow(text: string | undefined): {
+  readonly allow: EgressAllow;
+  readonly problems: readonly string[];
+} {
   const cidrs: Cidr[] = [];
   const hosts = new Set<string>();
   const problems: string[] = [];
-  for (const entry of (text ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of (text ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const address = parseAddress(entry);
     if (ipaddr.isValidCIDR(entry)) cidrs.push(ipaddr.parseCIDR(entry));
     else if (address !== undefined) cidrs.push([address, address.kind() === 'ipv4' ? 32 : 128]);
-    else if (/^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$/i.test(entry)) hosts.add(entry.toLowerCase().replace(/\.$/, ''));
-    else problems.push(`EGRESS_ALLOW: "${entry}" is neither an address range (10.0.0.0/8, fd00::/8), an address nor a host name.`);
+    else if (/^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$/i.test(entry))
+      hosts.add(entry.toLowerCase().replace(/\.$/, ''));
+    else
+      problems.push(
+        `EGRESS_ALLOW: "${entry}" is neither an address range (10.0.0.0/8, fd00::/8), an address nor a host name.`,
+      );
   }
   return { allow: Object.freeze({ cidrs, hosts }), problems };
 }

@@ -29,7 +29,9 @@ export function isLocalAddress(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
  */
 export function ownListeners(configured: Listener, bound: readonly (AddressInfo | string)[]): readonly Listener[] {
   // A string is a Unix socket's path: nothing a TCP connection reaches.
-  const listeners: Listener[] = bound.flatMap((info) => (typeof info === 'string' ? [] : [{ address: info.address, port: info.port }]));
+  const listeners: Listener[] = bound.flatMap((info) =>
+    typeof info === 'string' ? [] : [{ address: info.address, port: info.port }],
+  );
   if (configured.port !== 0) listeners.push(configured);
   return listeners;
 }

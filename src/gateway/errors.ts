@@ -44,24 +44,49 @@ const HTTP_STATUS: Partial<Record<DomainError['code'], number>> = {
  * Unknown errors say nothing about their cause beyond the request id.
  */
 export function toGatewayFailure(error: unknown, requestId: string, inRequest = false): GatewayFailure {
-  if (error instanceof TransportError) return { status: error.status, error: { code: error.rpcCode, message: error.message }, headers: {} };
+  if (error instanceof TransportError)
+    return { status: error.status, error: { code: error.rpcCode, message: error.message }, headers: {} };
   if (isDomainError(error)) {
-    if (inRequest && (error.code === 'validation-failed' || error.code === 'not-found' || error.code === 'bad-request')) {
+    if (
+      inRequest &&
+      (error.code === 'validation-failed' || error.code === 'not-found' || error.code === 'bad-request')
+    ) {
       const data = error.errors.length > 0 ? { errors: error.errors } : undefined;
-      return { status: 200, error: { code: ErrorCode.InvalidParams, message: error.message, ...(data ? { data } : {}) }, headers: {} };
+      return {
+        status: 200,
+        error: { code: ErrorCode.InvalidParams, message: error.message, ...(data ? { data } : {}) },
+        headers: {},
+      };
     }
     const status = HTTP_STATUS[error.code] ?? 400;
-    const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="plugboard-mcp"' } : {};
+    const headers: Record<string, string> =
+      status === 401 ? { 'www-authenticate': 'Bearer realm="plugboard-mcp"' } : {};
     return { status, error: { code: SERVER_ERROR, message: error.message }, headers };
   }
   // Fastify's own refusals are the transport's: JSON-RPC's InvalidRequest, unlike the same codes from the core.
   const fastify = fastifyFailureOf(error);
-  if (fastify?.kind === 'body-too-large') return { status: 413, error: { code: ErrorCode.InvalidRequest, message: 'The request body is too large.' }, headers: {} };
+  if (fastify?.kind === 'body-too-large')
+    return {
+      status: 413,
+      error: { code: ErrorCode.InvalidRequest, message: 'The request body is too large.' },
+      headers: {},
+    };
   if (fastify?.kind === 'media-type') {
-    return { status: 415, error: { code: ErrorCode.InvalidRequest, message: 'Unsupported Media Type: Content-Type must be application/json.' }, headers: {} };
+    return {
+      status: 415,
+      error: {
+        code: ErrorCode.InvalidRequest,
+        message: 'Unsupported Media Type: Content-Type must be application/json.',
+      },
+      headers: {},
+    };
   }
   if (fastify?.status !== undefined && fastify.status >= 400 && fastify.status < 500) {
     return { status: fastify.status, error: { code: ErrorCode.InvalidRequest, message: fastify.message }, headers: {} };
   }
-  return { status: inRequest ? 200 : 500, error: { code: ErrorCode.InternalError, message: `Internal error (request ${requestId}).` }, headers: {} };
+  return {
+    status: inRequest ? 200 : 500,
+    error: { code: ErrorCode.InternalError, message: `Internal error (request ${requestId}).` },
+    headers: {},
+  };
 }

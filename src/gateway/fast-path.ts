@@ -31,7 +31,13 @@ function paramsOf(url: string): Params | undefined {
   if (slash < 0 || path.indexOf('/', slash + 1) >= 0) return undefined;
   const workspaceId = path.slice(5, slash);
   const toolset = path.slice(slash + 1);
-  if (workspaceId === '' || toolset === '' || workspaceId.length > MAX_PARAM_LENGTH || toolset.length > MAX_PARAM_LENGTH) return undefined;
+  if (
+    workspaceId === '' ||
+    toolset === '' ||
+    workspaceId.length > MAX_PARAM_LENGTH ||
+    toolset.length > MAX_PARAM_LENGTH
+  )
+    return undefined;
   if (workspaceId.includes('%') || toolset.includes('%')) {
     try {
       return { workspaceId: decodeURIComponent(workspaceId), toolset: decodeURIComponent(toolset) };
@@ -50,10 +56,15 @@ function paramsOf(url: string): Params | undefined {
  * the body limit, the request log line and the request metrics. Returns false for any request it does not
  * take (every other route, a malformed path, a closing server), which then goes to Fastify.
  */
-export function createFastPath(options: FastPathOptions): (request: IncomingMessage, response: ServerResponse) => boolean {
+export function createFastPath(
+  options: FastPathOptions,
+): (request: IncomingMessage, response: ServerResponse) => boolean {
   const { exchanges, logger, metrics, nodeId } = options;
   // Metric children by status: resolving labels on every request costs more than the observation itself.
-  const counters = new Map<number, { requests: ReturnType<Metrics['requests']['labels']>; duration: ReturnType<Metrics['duration']['labels']> }>();
+  const counters = new Map<
+    number,
+    { requests: ReturnType<Metrics['requests']['labels']>; duration: ReturnType<Metrics['duration']['labels']> }
+  >();
   const metricsOf = (status: number) => {
     let children = counters.get(status);
     if (!children) {
@@ -75,7 +86,11 @@ export function createFastPath(options: FastPathOptions): (request: IncomingMess
     const children = metricsOf(reply.status);
     children.requests.inc();
     children.duration.observe(ms / 1000);
-    if (logger.isLevelEnabled('info')) logger.info({ requestId, method: 'POST', route: ROUTE, status: reply.status, ms: Math.round(ms * 100) / 100 }, 'request');
+    if (logger.isLevelEnabled('info'))
+      logger.info(
+        { requestId, method: 'POST', route: ROUTE, status: reply.status, ms: Math.round(ms * 100) / 100 },
+        'request',
+      );
   }
 
   return (request, response) => {
@@ -90,7 +105,10 @@ export function createFastPath(options: FastPathOptions): (request: IncomingMess
     const declared = Number(request.headers['content-length'] ?? 0);
     // The rest of the body is not read: the connection closes after the answer.
     const tooLarge = () => {
-      const refused = exchanges.failure(new TransportError(413, ErrorCode.InvalidRequest, 'The request body is too large.'), { requestId, log });
+      const refused = exchanges.failure(
+        new TransportError(413, ErrorCode.InvalidRequest, 'The request body is too large.'),
+        { requestId, log },
+      );
       return { ...refused, headers: { ...refused.headers, connection: 'close' } };
     };
     if (declared > options.bodyLimit) {

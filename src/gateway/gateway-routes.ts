@@ -1,13 +1,26 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
-import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import { DomainError, isDomainError, notFound } from '../domain/errors.js';
 import { takeOrRefuse, type RateLimit, type RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { GatewayClient, GatewayService, ServedToolset } from '../services/gateway-service.js';
 import { TransportError, toGatewayFailure } from './errors.js';
 import { createOriginCheck } from './origin.js';
 import { createSseStreams } from './sse-streams.js';
-import { answerRequest, checkBatchAllowed, createAnswerBudget, initializeResult, isRequest, negotiateVersion, readMessages } from './protocol.js';
+import {
+  answerRequest,
+  checkBatchAllowed,
+  createAnswerBudget,
+  initializeResult,
+  isRequest,
+  negotiateVersion,
+  readMessages,
+} from './protocol.js';
 import { mediaTypeOf } from '../http/media-type.js';
 
 /** What the gateway bounds on every transport (see the GATEWAY_* settings and ALLOWED_ORIGINS). */
@@ -98,7 +111,11 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
   /** The 403 of a request sent by a page of an origin not allowed (see createOriginCheck); undefined for any other. */
   function refusedOrigin(headers: IncomingHttpHeaders): TransportError | undefined {
     if (originAllowed(headers.origin)) return undefined;
-    return new TransportError(403, SERVER_ERROR, 'Forbidden: this gateway takes no requests from pages of this origin (allowed: PUBLIC_URL\'s origin and ALLOWED_ORIGINS).');
+    return new TransportError(
+      403,
+      SERVER_ERROR,
+      "Forbidden: this gateway takes no requests from pages of this origin (allowed: PUBLIC_URL's origin and ALLOWED_ORIGINS).",
+    );
   }
 
   /** The access client of a bearer token, if it may use the toolset; throws unauthenticated or forbidden. */
@@ -106,19 +123,36 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     const { workspaceId, toolset: name } = params;
     const match = BEARER.exec(authorization ?? '');
     const client = match ? await gateway.authenticate(match[1]!) : undefined;
-    if (!client) throw new DomainError('unauthenticated', 'A valid access-client token is required: send "Authorization: Bearer pbac_…".');
-    if (!gateway.allows(client, workspaceId, name)) throw new DomainError('forbidden', `Access client "${client.id}" may not use toolset "${name}" of workspace "${workspaceId}".`);
+    if (!client)
+      throw new DomainError(
+        'unauthenticated',
+        'A valid access-client token is required: send "Authorization: Bearer pbac_…".',
+      );
+    if (!gateway.allows(client, workspaceId, name))
+      throw new DomainError(
+        'forbidden',
+        `Access client "${client.id}" may not use toolset "${name}" of workspace "${workspaceId}".`,
+      );
     return client;
   }
 
   /** Spends one unit of the client's budget: undefined when spent, else the refusal and its Retry-After seconds. */
-  async function charge(client: GatewayClient, log: GatewayRequest['log']): Promise<{ error: DomainError; retryAfter: string } | undefined> {
-    const limit = client.rateLimit === null ? defaultRateLimit : { perSecond: client.rateLimit, burst: client.rateLimit };
+  async function charge(
+    client: GatewayClient,
+    log: GatewayRequest['log'],
+  ): Promise<{ error: DomainError; retryAfter: string } | undefined> {
+    const limit =
+      client.rateLimit === null ? defaultRateLimit : { perSecond: client.rateLimit, burst: client.rateLimit };
     if (!limit) return undefined;
-    const decision = await takeOrRefuse(rateLimiter, `gateway:${client.uid}`, limit, 'gateway', { error: (details, message) => log().error(details, message) });
+    const decision = await takeOrRefuse(rateLimiter, `gateway:${client.uid}`, limit, 'gateway', {
+      error: (details, message) => log().error(details, message),
+    });
     if (decision.allowed) return undefined;
     return {
-      error: new DomainError('rate-limited', `Too many calls for access client "${client.id}": at most ${limit.perSecond} per second.`),
+      error: new DomainError(
+        'rate-limited',
+        `Too many calls for access client "${client.id}": at most ${limit.perSecond} per second.`,
+      ),
       retryAfter: String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))),
     };
   }
@@ -127,7 +161,10 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
    * Authenticates the bearer token, checks the toolset is the client's to call, and spends one unit of its
    * budget. Headers the answer must carry whatever happens next (Retry-After) are added to `headers`.
    */
-  async function admit(request: Pick<GatewayRequest, 'params' | 'headers' | 'log'>, headers: Record<string, string>): Promise<Admitted> {
+  async function admit(
+    request: Pick<GatewayRequest, 'params' | 'headers' | 'log'>,
+    headers: Record<string, string>,
+  ): Promise<Admitted> {
     const client = await identify(request.params, request.headers.authorization);
     const refused = await charge(client, request.log);
     if (refused) {
@@ -156,7 +193,11 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
   }
 
   /** The gateway's one way of answering a failure that is not a single request's JSON-RPC error. */
-  function failure(error: unknown, request: Pick<GatewayRequest, 'requestId' | 'log'>, headers: Record<string, string> = {}): GatewayAnswer {
+  function failure(
+    error: unknown,
+    request: Pick<GatewayRequest, 'requestId' | 'log'>,
+    headers: Record<string, string> = {},
+  ): GatewayAnswer {
     const failed = toGatewayFailure(error, request.requestId);
     if (failed.status >= 500) request.log().error({ err: error }, 'gateway failure');
     return json(failed.status, { jsonrpc: '2.0', error: failed.error, id: null }, { ...headers, ...failed.headers });
@@ -168,10 +209,17 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
    * own, in order, and those the client's budget does not cover are answered with the rate limit's error
    * instead of running. Never throws.
    */
-  async function answerAll(admitted: Admitted, messages: JSONRPCMessage[], request: Pick<GatewayRequest, 'requestId' | 'log'>): Promise<string[]> {
+  async function answerAll(
+    admitted: Admitted,
+    messages: JSONRPCMessage[],
+    request: Pick<GatewayRequest, 'requestId' | 'log'>,
+  ): Promise<string[]> {
     const fit = createAnswerBudget(limits.maxAnswerBytes);
     const { toolset, client } = admitted;
-    if (messages.length === 1) return isRequest(messages[0]!) ? [fit(await answerRequest(gateway, toolset, messages[0], request.requestId))] : [];
+    if (messages.length === 1)
+      return isRequest(messages[0]!)
+        ? [fit(await answerRequest(gateway, toolset, messages[0], request.requestId))]
+        : [];
     const requests = messages.filter(isRequest);
     let paid = Math.min(1, requests.length);
     let refusal: unknown;
@@ -183,8 +231,13 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       }
       if (refusal === undefined) paid++;
     }
-    const refused = (message: JSONRPCRequest) => fit({ jsonrpc: '2.0', id: message.id, error: toGatewayFailure(refusal, request.requestId, true).error });
-    return Promise.all(requests.map((message, i) => (i < paid ? answerRequest(gateway, toolset, message, request.requestId).then(fit) : refused(message))));
+    const refused = (message: JSONRPCRequest) =>
+      fit({ jsonrpc: '2.0', id: message.id, error: toGatewayFailure(refusal, request.requestId, true).error });
+    return Promise.all(
+      requests.map((message, i) =>
+        i < paid ? answerRequest(gateway, toolset, message, request.requestId).then(fit) : refused(message),
+      ),
+    );
   }
 
   /** POST: initialize opens a session; anything else needs one. Never throws. */
@@ -194,16 +247,31 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       const origin = refusedOrigin(request.headers);
       if (origin) throw origin;
       const type = mediaTypeOf(request.headers);
-      if (type !== 'application/json') throw new TransportError(415, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json.');
+      if (type !== 'application/json')
+        throw new TransportError(
+          415,
+          ErrorCode.InvalidRequest,
+          'Unsupported Media Type: Content-Type must be application/json.',
+        );
       const admitted = await admit(request, headers);
       const accept = request.headers.accept ?? '*/*';
       if (!/application\/json|\*\/\*|application\/\*/i.test(accept)) {
-        throw new TransportError(406, ErrorCode.ConnectionClosed, 'Not Acceptable: this server answers with application/json.');
+        throw new TransportError(
+          406,
+          ErrorCode.ConnectionClosed,
+          'Not Acceptable: this server answers with application/json.',
+        );
       }
       const { messages, batch } = readMessages(request.body, limits.maxBatchItems);
-      const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize') as (JSONRPCMessage & { id: string | number; params?: { protocolVersion?: unknown } }) | undefined;
+      const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize') as
+        (JSONRPCMessage & { id: string | number; params?: { protocolVersion?: unknown } }) | undefined;
       if (initialize) {
-        if (messages.length > 1) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own.');
+        if (messages.length > 1)
+          throw new TransportError(
+            400,
+            ErrorCode.InvalidRequest,
+            'Invalid Request: initialize must be sent on its own.',
+          );
         const version = negotiateVersion(initialize.params?.protocolVersion);
         checkBatchAllowed(batch, version);
         headers[SESSION_HEADER] = gateway.sessions.open(admitted.client, admitted.toolset, version);
@@ -212,19 +280,31 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       }
       const sessionId = request.headers[SESSION_HEADER];
       if (typeof sessionId !== 'string' || sessionId === '') {
-        throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required (send initialize first).');
+        throw new TransportError(
+          400,
+          ErrorCode.ConnectionClosed,
+          'Bad Request: Mcp-Session-Id header is required (send initialize first).',
+        );
       }
       const claims = await gateway.sessions.check(sessionId, admitted.client, admitted.toolset);
       if (!claims) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
       const version = request.headers[VERSION_HEADER];
       if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-        throw new TransportError(400, ErrorCode.ConnectionClosed, `Bad Request: unsupported protocol version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}).`);
+        throw new TransportError(
+          400,
+          ErrorCode.ConnectionClosed,
+          `Bad Request: unsupported protocol version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}).`,
+        );
       }
       // Without the header, the version the session was opened with: leaving it out does not bring batches back.
       checkBatchAllowed(batch, typeof version === 'string' ? version : claims.protocolVersion);
       const answers = await answerAll(admitted, messages, request);
       if (answers.length === 0) return { status: 202, headers };
-      return { status: 200, headers: { ...headers, ...JSON_HEADERS }, body: batch ? `[${answers.join(',')}]` : answers[0] };
+      return {
+        status: 200,
+        headers: { ...headers, ...JSON_HEADERS },
+        body: batch ? `[${answers.join(',')}]` : answers[0],
+      };
     } catch (error) {
       return failure(error, request, headers);
     }
@@ -255,7 +335,11 @@ function send(reply: FastifyReply, answer: GatewayAnswer) {
  */
 export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteOptions): Promise<void> {
   const { gateway, exchanges, limits } = options;
-  const streams = createSseStreams({ maxPerClient: limits.maxStreamsPerClient, checkMs: STREAM_CHECK_MS, keepAliveSeconds: options.sseKeepAliveSeconds });
+  const streams = createSseStreams({
+    maxPerClient: limits.maxStreamsPerClient,
+    checkMs: STREAM_CHECK_MS,
+    keepAliveSeconds: options.sseKeepAliveSeconds,
+  });
 
   // Bodies arrive as text: a malformed one is a JSON-RPC parse error, not a Fastify 400.
   app.removeContentTypeParser('application/json');
@@ -276,17 +360,31 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
 
   // ---- Streamable HTTP ----------------------------------------------------------------------------------
 
-  app.post('/mcp/:workspaceId/:toolset', hidden, async (request, reply) => send(reply, await exchanges.post(fromFastify(request))));
+  app.post('/mcp/:workspaceId/:toolset', hidden, async (request, reply) =>
+    send(reply, await exchanges.post(fromFastify(request))),
+  );
 
   // No server-initiated messages: the standalone SSE stream is not offered, which MCP allows with 405.
   app.get('/mcp/:workspaceId/:toolset', hidden, async (_request, reply) =>
-    send(reply, json(405, { jsonrpc: '2.0', error: { code: -32000, message: 'Method Not Allowed: this server sends no messages of its own.' }, id: null }, { allow: 'POST, DELETE' })),
+    send(
+      reply,
+      json(
+        405,
+        {
+          jsonrpc: '2.0',
+          error: { code: -32000, message: 'Method Not Allowed: this server sends no messages of its own.' },
+          id: null,
+        },
+        { allow: 'POST, DELETE' },
+      ),
+    ),
   );
 
   app.delete('/mcp/:workspaceId/:toolset', hidden, async (request, reply) => {
     const { client, toolset } = await admit(request, reply);
     const sessionId = request.headers[SESSION_HEADER];
-    if (typeof sessionId !== 'string' || sessionId === '') throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required.');
+    if (typeof sessionId !== 'string' || sessionId === '')
+      throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required.');
     const claims = await gateway.sessions.check(sessionId, client, toolset);
     if (!claims) throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found.');
     await gateway.sessions.end(sessionId, claims);
@@ -301,7 +399,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     const { authorization } = request.headers;
     const clientKey = `${client.workspaceId}\u0000${client.id}`;
     if (!streams.hasRoom(clientKey)) {
-      throw new TransportError(429, SERVER_ERROR, `Too many streams: access client "${client.id}" may have at most ${limits.maxStreamsPerClient} open SSE streams on this server; close one first.`);
+      throw new TransportError(
+        429,
+        SERVER_ERROR,
+        `Too many streams: access client "${client.id}" may have at most ${limits.maxStreamsPerClient} open SSE streams on this server; close one first.`,
+      );
     }
     const sessionId = gateway.sessions.open(client, toolset, SSE_PROTOCOL_VERSION);
     reply.hijack();
@@ -324,13 +426,25 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
   app.post('/sse/:workspaceId/:toolset/messages', hidden, async (request, reply) => {
     const admitted = await admit(request, reply);
     const sessionId = (request.query as { sessionId?: unknown }).sessionId;
-    if (typeof sessionId !== 'string' || sessionId === '') throw new TransportError(400, ErrorCode.ConnectionClosed, 'Bad Request: the sessionId query parameter is required.');
+    if (typeof sessionId !== 'string' || sessionId === '')
+      throw new TransportError(
+        400,
+        ErrorCode.ConnectionClosed,
+        'Bad Request: the sessionId query parameter is required.',
+      );
     const stream = streams.responseOf(sessionId);
     const claims = stream ? await gateway.sessions.check(sessionId, admitted.client, admitted.toolset) : undefined;
     if (!stream || !claims) {
-      throw new TransportError(404, ErrorCode.RequestTimeout, 'Session not found: the SSE stream of this session is not open on this server.');
+      throw new TransportError(
+        404,
+        ErrorCode.RequestTimeout,
+        'Session not found: the SSE stream of this session is not open on this server.',
+      );
     }
-    const { messages, batch } = readMessages(typeof request.body === 'string' ? request.body : '', limits.maxBatchItems);
+    const { messages, batch } = readMessages(
+      typeof request.body === 'string' ? request.body : '',
+      limits.maxBatchItems,
+    );
     checkBatchAllowed(batch, claims.protocolVersion);
     reply.code(202).send('Accepted');
     for (const answer of await exchanges.answerAll(admitted, messages, fromFastify(request))) {

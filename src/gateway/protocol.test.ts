@@ -60,10 +60,15 @@ describe('gateway bounds on messages', () => {
   it('refuses batches from protocol 2025-06-18 on, and longer batches than allowed before anything is checked', () => {
     assert.doesNotThrow(() => checkBatchAllowed(true, '2025-03-26'));
     assert.doesNotThrow(() => checkBatchAllowed(false, '2025-11-25'));
-    for (const version of ['2025-06-18', '2025-11-25']) assert.throws(() => checkBatchAllowed(true, version), { status: 400, rpcCode: -32600 });
-    const batch = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' })));
+    for (const version of ['2025-06-18', '2025-11-25'])
+      assert.throws(() => checkBatchAllowed(true, version), { status: 400, rpcCode: -32600 });
+    const batch = (n: number) =>
+      JSON.stringify(Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' })));
     assert.equal(readMessages(batch(3), 3).messages.length, 3);
-    assert.throws(() => readMessages(batch(4), 3), { status: 413, message: /a batch of 4 messages; this server takes at most 3/ });
+    assert.throws(() => readMessages(batch(4), 3), {
+      status: 413,
+      message: /a batch of 4 messages; this server takes at most 3/,
+    });
     assert.throws(() => readMessages('[1, 2, 3, 4]', 3), { status: 413 }, 'counted before the items are checked');
   });
 

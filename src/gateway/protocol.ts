@@ -20,7 +20,9 @@ export const isRequest = (message: JSONRPCMessage): message is JSONRPCRequest =>
 
 /** The protocol version a server answers `initialize` with: the client's when supported, else the latest. */
 export function negotiateVersion(requested: unknown): string {
-  return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+  return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
+    ? requested
+    : LATEST_PROTOCOL_VERSION;
 }
 
 const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
@@ -39,7 +41,8 @@ export function isPlainRequest(value: unknown): value is JSONRPCRequest {
     message.jsonrpc === '2.0' &&
     typeof message.method === 'string' &&
     (typeof id === 'string' || Number.isSafeInteger(id)) &&
-    (params === undefined || (typeof params === 'object' && params !== null && !Array.isArray(params) && !('_meta' in params)))
+    (params === undefined ||
+      (typeof params === 'object' && params !== null && !Array.isArray(params) && !('_meta' in params)))
   );
 }
 
@@ -49,7 +52,11 @@ const BATCHES_REMOVED_IN = '2025-06-18';
 /** Refuses a batch on a protocol version that has none (versions are dates, so they compare as text). */
 export function checkBatchAllowed(batch: boolean, protocolVersion: string): void {
   if (batch && protocolVersion >= BATCHES_REMOVED_IN) {
-    throw new TransportError(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${protocolVersion} (removed in ${BATCHES_REMOVED_IN}); send one message per request.`);
+    throw new TransportError(
+      400,
+      ErrorCode.InvalidRequest,
+      `Invalid Request: JSON-RPC batches are not part of protocol version ${protocolVersion} (removed in ${BATCHES_REMOVED_IN}); send one message per request.`,
+    );
   }
 }
 
@@ -71,12 +78,17 @@ export function readMessages(text: string, maxBatchItems: number): { messages: J
   if (items.length === 0) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: an empty batch.');
   // Refused whole and before any item is looked at: each item is work the gateway would do.
   if (items.length > maxBatchItems) {
-    throw new TransportError(413, ErrorCode.InvalidRequest, `Invalid Request: a batch of ${items.length} messages; this server takes at most ${maxBatchItems} in one.`);
+    throw new TransportError(
+      413,
+      ErrorCode.InvalidRequest,
+      `Invalid Request: a batch of ${items.length} messages; this server takes at most ${maxBatchItems} in one.`,
+    );
   }
   const messages = items.map((item) => {
     if (isPlainRequest(item)) return item;
     const checked = JSONRPCMessageSchema.safeParse(item);
-    if (!checked.success) throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message.');
+    if (!checked.success)
+      throw new TransportError(400, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message.');
     return checked.data;
   });
   return { messages, batch };
@@ -98,27 +110,46 @@ const ok = (id: string | number, result: Record<string, unknown>): RpcAnswer => 
  * Answers one request of an established session. Never throws: a failure becomes the JSON-RPC error of this
  * request (an unknown tool or bad arguments are the caller's -32602), so one bad call never breaks a session.
  */
-export async function answerRequest(gateway: GatewayService, toolset: ServedToolset, request: JSONRPCRequest, requestId: string): Promise<RpcAnswer> {
+export async function answerRequest(
+  gateway: GatewayService,
+  toolset: ServedToolset,
+  request: JSONRPCRequest,
+  requestId: string,
+): Promise<RpcAnswer> {
   try {
     switch (request.method) {
       case 'ping':
         return ok(request.id, {});
       case 'initialize':
         // A second initialize inside a session: answered again, the session stays as it is.
-        return ok(request.id, initializeResult(negotiateVersion((request.params as { protocolVersion?: unknown } | undefined)?.protocolVersion), toolset));
+        return ok(
+          request.id,
+          initializeResult(
+            negotiateVersion((request.params as { protocolVersion?: unknown } | undefined)?.protocolVersion),
+            toolset,
+          ),
+        );
       case 'tools/list':
         return ok(request.id, { tools: toolset.tools });
       case 'tools/call': {
         const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
-        if (typeof params.name !== 'string') throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "name" must be a string.');
+        if (typeof params.name !== 'string')
+          throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "name" must be a string.');
         const args = params.arguments ?? {};
         if (typeof args !== 'object' || args === null || Array.isArray(args)) {
           throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "arguments" must be an object.');
         }
-        return ok(request.id, (await gateway.callTool(toolset, params.name, args as Record<string, unknown>)) as Record<string, unknown>);
+        return ok(
+          request.id,
+          (await gateway.callTool(toolset, params.name, args as Record<string, unknown>)) as Record<string, unknown>,
+        );
       }
       default:
-        return { jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` } };
+        return {
+          jsonrpc: '2.0',
+          id: request.id,
+          error: { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` },
+        };
     }
   } catch (error) {
     return { jsonrpc: '2.0', id: request.id, error: toGatewayFailure(error, requestId, true).error };
@@ -142,7 +173,10 @@ export function createAnswerBudget(maxBytes: number) {
     const refused = JSON.stringify({
       jsonrpc: '2.0',
       id: answer.id,
-      error: { code: ErrorCode.InternalError, message: `The answer to this request would make the gateway's answer larger than ${maxBytes} bytes; send it on its own or ask for less.` },
+      error: {
+        code: ErrorCode.InternalError,
+        message: `The answer to this request would make the gateway's answer larger than ${maxBytes} bytes; send it on its own or ask for less.`,
+      },
     });
     used += Buffer.byteLength(refused);
     return refused;

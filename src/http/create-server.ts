@@ -1,5 +1,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -28,7 +34,11 @@ export interface ServerSetup {
   /** When set, GET /metrics needs it as a bearer token. */
   readonly metricsToken: string | undefined;
   /** Answers every failure no edge answered itself (unmatched routes, the router's own refusals). */
-  readonly sendError: (error: FastifyError | DomainError | Error, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+  readonly sendError: (
+    error: FastifyError | DomainError | Error,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) => FastifyReply;
   /** Where an unmatched request is sent instead of a 404 (a person opening `/` goes to the console); undefined for a 404. */
   readonly redirectOf?: (request: FastifyRequest) => string | undefined;
   /**
@@ -110,7 +120,11 @@ export async function createServer(options: ServerSetup): Promise<FastifyInstanc
   app.setNotFoundHandler((request, reply) => {
     const location = options.redirectOf?.(request);
     if (location !== undefined) return reply.redirect(location);
-    return options.sendError(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply);
+    return options.sendError(
+      new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+      request,
+      reply,
+    );
   });
 
   app.addHook('preClose', async () => {
@@ -131,7 +145,13 @@ export async function createServer(options: ServerSetup): Promise<FastifyInstanc
   });
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
-      { requestId: request.id, method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
+      {
+        requestId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
       'request',
     );
     done();
@@ -148,7 +168,12 @@ export async function createServer(options: ServerSetup): Promise<FastifyInstanc
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'A plugboard API key: pbk_…' },
-          authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'A short-lived token from POST /api/v1/tokens: pbt_…' },
+          authToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Auth-Token',
+            description: 'A short-lived token from POST /api/v1/tokens: pbt_…',
+          },
         },
       },
       security: [{ apiKey: [] }, { authToken: [] }],

@@ -39,9 +39,14 @@ export function registerIdempotency(api: FastifyInstance, idempotency: Idempoten
     }
     const { status, headers, body } = outcome.response;
     if (headers[WITHHELD]) {
-      throw conflict('This Idempotency-Key was used already; its response held a secret shown only once, so it is not replayed.');
+      throw conflict(
+        'This Idempotency-Key was used already; its response held a secret shown only once, so it is not replayed.',
+      );
     }
-    return reply.code(status).headers({ ...headers, 'idempotent-replayed': 'true' }).send(body === '' ? undefined : body);
+    return reply
+      .code(status)
+      .headers({ ...headers, 'idempotent-replayed': 'true' })
+      .send(body === '' ? undefined : body);
   });
 
   api.addHook('onSend', async (request, reply, payload) => {
@@ -60,7 +65,11 @@ export function registerIdempotency(api: FastifyInstance, idempotency: Idempoten
     // A response the client must not keep (a new API key) is not kept here either.
     const withhold = headers['cache-control']?.includes('no-store') === true;
     if (withhold) headers[WITHHELD] = '1';
-    await idempotency.complete(scope, { status: reply.statusCode, headers, body: withhold || typeof payload !== 'string' ? '' : payload });
+    await idempotency.complete(scope, {
+      status: reply.statusCode,
+      headers,
+      body: withhold || typeof payload !== 'string' ? '' : payload,
+    });
     return payload;
   });
 }

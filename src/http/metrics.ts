@@ -89,13 +89,18 @@ function isBearer(authorization: string | undefined, token: string): boolean {
  */
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, token?: string): void {
   app.addHook('onResponse', (request, reply, done) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    };
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (token !== undefined && !isBearer(request.headers.authorization, token)) throw unauthenticated('/metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
+    if (token !== undefined && !isBearer(request.headers.authorization, token))
+      throw unauthenticated('/metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

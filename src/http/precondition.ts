@@ -29,4 +29,3 @@ export function preconditionOf(request: FastifyRequest, options: RouteOptions): 
   }
   return ifMatch === undefined ? {} : { ifMatch };
 }
-

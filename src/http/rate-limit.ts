@@ -68,19 +68,31 @@ export async function takePrincipalBudget(
   const kind = options.kind ?? classOf(request.method);
   const limit = limits[kind];
   if (!limit) return;
-  await takeBudget(request, limiter, { key: `${principalId}:${kind}`, limit, name: kind, what: `${kind} requests` }, refuse, options.remaining);
+  await takeBudget(
+    request,
+    limiter,
+    { key: `${principalId}:${kind}`, limit, name: kind, what: `${kind} requests` },
+    refuse,
+    options.remaining,
+  );
 }
 
 /**
  * The native refusal: 429 `rate-limited` with Retry-After, and RateLimit-Remaining on every answer (both sent
  * through `header`).
  */
-export function problemOverBudget(header: (name: string, value: string) => unknown): { refuse: RefuseOverBudget; remaining: (units: number) => void } {
+export function problemOverBudget(header: (name: string, value: string) => unknown): {
+  refuse: RefuseOverBudget;
+  remaining: (units: number) => void;
+} {
   return {
     remaining: (units) => header('ratelimit-remaining', String(units)),
     refuse: ({ limit, retryAfterMs, what }) => {
       header('retry-after', retryAfterSeconds(retryAfterMs));
-      return new DomainError('rate-limited', `Too many ${what} for this principal: at most ${limit.perSecond} per second (burst ${limit.burst}).`);
+      return new DomainError(
+        'rate-limited',
+        `Too many ${what} for this principal: at most ${limit.perSecond} per second (burst ${limit.burst}).`,
+      );
     },
   };
 }
@@ -97,7 +109,12 @@ export function registerRateLimit(api: FastifyInstance, limiter: RateLimiter, li
 }
 
 /** The principal's budget for a dialect's routes, once its authentication has set `request.actor`; `refuse` words the 429. */
-export function registerPrincipalRateLimit(app: FastifyInstance, limiter: RateLimiter, limits: RateLimits, refuse: RefuseOverBudget): void {
+export function registerPrincipalRateLimit(
+  app: FastifyInstance,
+  limiter: RateLimiter,
+  limits: RateLimits,
+  refuse: RefuseOverBudget,
+): void {
   app.addHook('preHandler', async (request) => {
     await takePrincipalBudget(request, request.actor.principal.id, limiter, limits, refuse);
   });

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 
 /** A DNS name or IPv4 address, or a bracketed IPv6 address, then an optional port: RFC 9110 §7.2 uri-host [":" port]. */
-const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/i;
+const HOST =
+  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/i;
 
 /**
  * The origin the caller addressed this node at, from its Host header, for URLs shown back to that caller

@@ -25,16 +25,23 @@ describe('toDomainError', () => {
   it('lists every field of a schema failure under where it was', () => {
     const error = Object.assign(new Error('bad'), {
       statusCode: 400,
-      validation: [{ instancePath: '/limit', message: 'must be integer', keyword: 'type', params: {}, schemaPath: '#/type' }],
+      validation: [
+        { instancePath: '/limit', message: 'must be integer', keyword: 'type', params: {}, schemaPath: '#/type' },
+      ],
       validationContext: 'querystring',
     });
     const known = toDomainError(error);
     assert.equal(known?.code, 'validation-failed');
-    assert.deepEqual(known?.errors.map((e) => e.path), ['query/limit']);
+    assert.deepEqual(
+      known?.errors.map((e) => e.path),
+      ['query/limit'],
+    );
   });
 
   it('words a failure the way a wire asks, and leaves bugs undefined', () => {
-    const known = toDomainError(fastifyError('FST_ERR_CTP_BODY_TOO_LARGE', 413), { 'body-too-large': () => new DomainError('payload-too-large', 'too big') });
+    const known = toDomainError(fastifyError('FST_ERR_CTP_BODY_TOO_LARGE', 413), {
+      'body-too-large': () => new DomainError('payload-too-large', 'too big'),
+    });
     assert.equal(known?.message, 'too big');
     assert.equal(toDomainError(new TypeError('x is undefined')), undefined);
     assert.equal(fastifyFailureOf(new SyntaxError('Unexpected token'))?.kind, 'unreadable');

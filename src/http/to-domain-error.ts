@@ -3,7 +3,8 @@ import { DomainError, type ErrorCode, type FieldError } from '../domain/errors.j
 import { toFieldErrors } from '../domain/validate.js';
 
 /** The kinds of failure Fastify raises itself, before any route runs. */
-export type FastifyFailureKind = 'validation' | 'body-too-large' | 'media-type' | 'empty-json' | 'invalid-json' | 'unreadable' | 'status';
+export type FastifyFailureKind =
+  'validation' | 'body-too-large' | 'media-type' | 'empty-json' | 'invalid-json' | 'unreadable' | 'status';
 
 /** One of Fastify's own failures, classified once for every wire format. */
 export interface FastifyFailure {
@@ -34,8 +35,19 @@ const PREFIX: Readonly<Record<string, string>> = { body: '', querystring: 'query
 export function fastifyFailureOf(error: unknown): FastifyFailure | undefined {
   if (!(error instanceof Error) || error instanceof DomainError) return undefined;
   const { validation, validationContext, code, statusCode, message } = error as FastifyError;
-  const failure = (kind: FastifyFailureKind, errors: readonly FieldError[] = [], context = '') => ({ kind, message, status: statusCode, errors, context });
-  if (validation) return failure('validation', toFieldErrors(validation, PREFIX[validationContext ?? 'body'] ?? ''), validationContext ?? 'body');
+  const failure = (kind: FastifyFailureKind, errors: readonly FieldError[] = [], context = '') => ({
+    kind,
+    message,
+    status: statusCode,
+    errors,
+    context,
+  });
+  if (validation)
+    return failure(
+      'validation',
+      toFieldErrors(validation, PREFIX[validationContext ?? 'body'] ?? ''),
+      validationContext ?? 'body',
+    );
   const kind = BY_CODE[code];
   if (kind !== undefined) return failure(kind);
   if (error instanceof SyntaxError || statusCode === 400) return failure('unreadable');
@@ -43,14 +55,26 @@ export function fastifyFailureOf(error: unknown): FastifyFailure | undefined {
   return undefined;
 }
 
-const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = { 404: 'not-found', 405: 'method-not-allowed', 413: 'payload-too-large', 415: 'unsupported-media-type', 429: 'rate-limited' };
+const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
+  404: 'not-found',
+  405: 'method-not-allowed',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  429: 'rate-limited',
+};
 
 const DEFAULT_WORDING: Required<FastifyWording> = {
-  validation: ({ errors }) => new DomainError('validation-failed', `The request is not valid: ${errors.map((e) => `${e.path || 'body'} ${e.message}`).join('; ')}.`, errors),
+  validation: ({ errors }) =>
+    new DomainError(
+      'validation-failed',
+      `The request is not valid: ${errors.map((e) => `${e.path || 'body'} ${e.message}`).join('; ')}.`,
+      errors,
+    ),
   'body-too-large': () => new DomainError('payload-too-large', 'The request body is larger than this server accepts.'),
   'media-type': () => new DomainError('unsupported-media-type', 'This content type is not accepted here.'),
   'empty-json': () => new DomainError('validation-failed', 'The request body is empty; send a JSON object.'),
-  'invalid-json': ({ message }) => new DomainError('validation-failed', `The request body is not valid JSON: ${message}`),
+  'invalid-json': ({ message }) =>
+    new DomainError('validation-failed', `The request body is not valid JSON: ${message}`),
   unreadable: ({ message }) => new DomainError('bad-request', `The request could not be read: ${message}`),
   status: ({ status, message }) => new DomainError(CODE_OF_STATUS[status ?? 400] ?? 'bad-request', message),
 };

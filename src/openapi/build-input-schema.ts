@@ -11,7 +11,16 @@ interface ToolInput {
 }
 
 // Keywords a body schema may have and still be spread into the top level without changing what it accepts.
-const flatKeywords = new Set(['type', 'properties', 'required', 'additionalProperties', 'title', 'description', 'deprecated', '$comment']);
+const flatKeywords = new Set([
+  'type',
+  'properties',
+  'required',
+  'additionalProperties',
+  'title',
+  'description',
+  'deprecated',
+  '$comment',
+]);
 
 /**
  * One object schema for a tool's arguments: parameters by name, then the body, spread into the top level when it is
@@ -49,7 +58,10 @@ export function buildInputSchema(
   } else if (body !== null) {
     bodyProperty = ['body', 'requestBody'].find((name) => !taken.has(name)) ?? freeName(taken);
     const described = body.description !== null && isRecord(body.schema) && !('description' in body.schema);
-    properties.push([bodyProperty, described ? { ...(body.schema as object), description: body.description } : body.schema]);
+    properties.push([
+      bodyProperty,
+      described ? { ...(body.schema as object), description: body.description } : body.schema,
+    ]);
     if (body.required) required.push(bodyProperty);
   }
   const inputSchema: Record<string, unknown> = { type: 'object', properties: Object.fromEntries(properties), required };

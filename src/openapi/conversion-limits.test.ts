@@ -6,10 +6,19 @@ import { convertOpenApi } from './convert-openapi.js';
 
 /** `count` operations whose bodies all use one shared schema of `properties` properties. */
 function sharedDocument(count: number, properties: number): string {
-  const shared = { type: 'object', properties: Object.fromEntries(Array.from({ length: properties }, (_, i) => [`f${i}`, { type: 'string' }])) };
+  const shared = {
+    type: 'object',
+    properties: Object.fromEntries(Array.from({ length: properties }, (_, i) => [`f${i}`, { type: 'string' }])),
+  };
   const body = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Shared' } } } };
-  const paths = Object.fromEntries(Array.from({ length: count }, (_, i) => [`/r${i}`, { post: { operationId: `op${i}`, requestBody: body } }]));
-  return JSON.stringify({ openapi: '3.0.3', info: { title: 't', version: '1' }, paths, components: { schemas: { Shared: shared } } }, null, 1);
+  const paths = Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [`/r${i}`, { post: { operationId: `op${i}`, requestBody: body } }]),
+  );
+  return JSON.stringify(
+    { openapi: '3.0.3', info: { title: 't', version: '1' }, paths, components: { schemas: { Shared: shared } } },
+    null,
+    1,
+  );
 }
 
 function limitError(text: string, limits: Partial<typeof UNLIMITED>): ConversionLimitError {
@@ -44,7 +53,10 @@ describe('conversion limits', () => {
 
   it('sums the tools of a document, a shared schema counted at each use', () => {
     const text = sharedDocument(10, 50);
-    const total = convertOpenApi(text).tools.reduce((sum, tool) => sum + Buffer.byteLength(JSON.stringify(tool.inputSchema)), 0);
+    const total = convertOpenApi(text).tools.reduce(
+      (sum, tool) => sum + Buffer.byteLength(JSON.stringify(tool.inputSchema)),
+      0,
+    );
     assert.equal(convertOpenApi(text, { ...UNLIMITED, maxToolsetSchemaBytes: total }).tools.length, 10);
     const error = limitError(text, { maxToolsetSchemaBytes: total - 1 });
     assert.equal(error.limit, 'maxToolsetSchemaBytes');

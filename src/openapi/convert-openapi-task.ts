@@ -13,7 +13,10 @@ export type ConversionReply =
     };
 
 /** {@link convertOpenApi} as a worker thread's task: parsing and conversion both stay off the caller's thread. */
-export function convertOpenApiTask(input: { readonly text: string; readonly limits: ConversionLimits }): ConversionReply {
+export function convertOpenApiTask(input: {
+  readonly text: string;
+  readonly limits: ConversionLimits;
+}): ConversionReply {
   try {
     return { ok: true, result: convertOpenApi(input.text, input.limits) };
   } catch (error) {
@@ -22,6 +25,12 @@ export function convertOpenApiTask(input: { readonly text: string; readonly limi
       return { ok: false, message: error.message, pointer: error.pointer, line: error.line, limit };
     }
     // The same document fails the same way every time: a converter bug is the document's failure too.
-    return { ok: false, message: `the document could not be converted: ${(error as Error).message}`, pointer: '', line: null, limit: null };
+    return {
+      ok: false,
+      message: `the document could not be converted: ${(error as Error).message}`,
+      pointer: '',
+      line: null,
+      limit: null,
+    };
   }
 }

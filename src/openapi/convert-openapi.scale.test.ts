@@ -14,7 +14,9 @@ describe('convertOpenApi at scale', () => {
   it('converts a 2,000-operation JSON document', (t) => {
     const text = JSON.stringify(document);
     const { tools } = convertOpenApi(text);
-    t.diagnostic(`2,000 operations from ${Math.round(text.length / 1024)} KiB of JSON (timed by npm run bench:gateway)`);
+    t.diagnostic(
+      `2,000 operations from ${Math.round(text.length / 1024)} KiB of JSON (timed by npm run bench:gateway)`,
+    );
     assert.equal(tools.length, 2000);
     assert.equal(new Set(tools.map((tool) => tool.name)).size, 2000);
   });
@@ -22,7 +24,9 @@ describe('convertOpenApi at scale', () => {
   it('converts the same document written as YAML', (t) => {
     const text = stringify(document);
     const { tools } = convertOpenApi(text);
-    t.diagnostic(`2,000 operations from ${Math.round(text.length / 1024)} KiB of YAML (timed by npm run bench:gateway)`);
+    t.diagnostic(
+      `2,000 operations from ${Math.round(text.length / 1024)} KiB of YAML (timed by npm run bench:gateway)`,
+    );
     assert.equal(tools.length, 2000);
   });
 
@@ -31,12 +35,22 @@ describe('convertOpenApi at scale', () => {
     const schemas: Record<string, unknown> = { Level8: { type: 'string' } };
     for (let k = 0; k < 8; k++) {
       const next = { $ref: `#/components/schemas/Level${k + 1}` };
-      schemas[`Level${k}`] = { type: 'object', properties: Object.fromEntries(Array.from({ length: 10 }, (_, p) => [`p${p}`, next])) };
+      schemas[`Level${k}`] = {
+        type: 'object',
+        properties: Object.fromEntries(Array.from({ length: 10 }, (_, p) => [`p${p}`, next])),
+      };
     }
     const text = JSON.stringify({
       openapi: '3.1.0',
       info: { title: 'Fan-out', version: '1' },
-      paths: { '/deep': { post: { operationId: 'deep', requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Level0' } } } } } } },
+      paths: {
+        '/deep': {
+          post: {
+            operationId: 'deep',
+            requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Level0' } } } },
+          },
+        },
+      },
       components: { schemas },
     });
     const [tool] = convertOpenApi(text).tools;

@@ -59,7 +59,11 @@ describe('convertOpenApi on a Petstore-like OpenAPI 3.0 YAML document', () => {
       { name: 'If-Match', in: 'header', required: true },
     ]);
     assert.equal(properties(replace)['If-Match']?.description, "The pet's current ETag");
-    assert.deepEqual(tool(result, 'deletePet').operation.parameters[1], { name: 'If-Match', in: 'header', required: false });
+    assert.deepEqual(tool(result, 'deletePet').operation.parameters[1], {
+      name: 'If-Match',
+      in: 'header',
+      required: false,
+    });
     assert.deepEqual(tool(result, 'showPetById').inputSchema.required, ['petId']);
     assert.equal(properties(tool(result, 'showPetById')).petId?.description, 'The id of the pet');
   });
@@ -134,7 +138,10 @@ describe('convertOpenApi on an OpenAPI 3.1 JSON document', () => {
     const search = tool(result, 'searchBooks');
     assert.deepEqual(properties(search).q, { type: 'string', minLength: 2, description: 'Words to look for' });
     assert.deepEqual(search.inputSchema.required, ['q']);
-    assert.deepEqual(properties(search).filter?.properties, { author: { type: 'string' }, since: { type: ['integer', 'null'] } });
+    assert.deepEqual(properties(search).filter?.properties, {
+      author: { type: 'string' },
+      since: { type: ['integer', 'null'] },
+    });
   });
 
   it('keeps the description written beside a $ref', () => {
@@ -143,7 +150,11 @@ describe('convertOpenApi on an OpenAPI 3.1 JSON document', () => {
 
   it('puts the body under body when one of its properties has a parameter name', () => {
     const update = tool(result, 'updateBook');
-    assert.deepEqual(update.operation.body, { contentType: 'application/merge-patch+json', required: false, property: 'body' });
+    assert.deepEqual(update.operation.body, {
+      contentType: 'application/merge-patch+json',
+      required: false,
+      property: 'body',
+    });
     assert.deepEqual(Object.keys(properties(update)), ['isbn', 'body']);
     assert.deepEqual(update.inputSchema.required, ['isbn']);
     assert.equal(update.inputSchema.additionalProperties, false);
@@ -211,14 +222,20 @@ describe('convertOpenApi on schemas with cycles, allOf and oneOf', () => {
   });
 
   it('spreads a large shared body into the top level without serving it again in $defs', () => {
-    const big = { type: 'object', properties: Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`f${i}`, { type: 'string' }])) };
+    const big = {
+      type: 'object',
+      properties: Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`f${i}`, { type: 'string' }])),
+    };
     const body = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Big' } } } };
     const query = { name: 'filter', in: 'query', schema: { $ref: '#/components/schemas/Big' } };
     const { tools } = convertOpenApi(
       JSON.stringify({
         openapi: '3.0.3',
         info: { title: 't', version: '1' },
-        paths: { '/a': { post: { operationId: 'spread', requestBody: body } }, '/b': { post: { operationId: 'both', parameters: [query], requestBody: body } } },
+        paths: {
+          '/a': { post: { operationId: 'spread', requestBody: body } },
+          '/b': { post: { operationId: 'both', parameters: [query], requestBody: body } },
+        },
         components: { schemas: { Big: big } },
       }),
     );
@@ -241,7 +258,10 @@ describe('convertOpenApi on schemas with cycles, allOf and oneOf', () => {
 
   it('keeps oneOf and anyOf with their branches resolved', () => {
     const source = properties(tool(result, 'pay')).source as { oneOf: { required: string[] }[] };
-    assert.deepEqual(source.oneOf.map((branch) => branch.required), [['number'], ['iban']]);
+    assert.deepEqual(
+      source.oneOf.map((branch) => branch.required),
+      [['number'], ['iban']],
+    );
     assert.deepEqual(properties(tool(result, 'pay')).memo, { anyOf: [{ type: 'string' }, { type: 'integer' }] });
     const validate = compile(tool(result, 'pay'));
     assert.ok(validate({ amount: 5, source: { method: 'card', number: '4111' } }));
@@ -249,7 +269,10 @@ describe('convertOpenApi on schemas with cycles, allOf and oneOf', () => {
   });
 
   it('makes a nullable allOf accept null', () => {
-    assert.deepEqual(properties(tool(result, 'putNote')).body, { type: ['object', 'null'], properties: { text: { type: 'string' } } });
+    assert.deepEqual(properties(tool(result, 'putNote')).body, {
+      type: ['object', 'null'],
+      properties: { text: { type: 'string' } },
+    });
   });
 });
 

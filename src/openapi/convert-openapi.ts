@@ -49,7 +49,8 @@ export function convertOpenApi(text: string, limits: ConversionLimits = UNLIMITE
     return convertDocument(parseDocument(text), limits);
   } catch (error) {
     // Finding the line parses the text again, at one to four seconds per MB: past that the pointer alone says where.
-    const withLine = error instanceof OpenApiError && error.line === null && error.pointer !== '' && text.length <= maxTextForLines;
+    const withLine =
+      error instanceof OpenApiError && error.line === null && error.pointer !== '' && text.length <= maxTextForLines;
     if (withLine && error instanceof ConversionLimitError) {
       throw new ConversionLimitError(error.limit, error.message, error.pointer, lineOfPointer(text, error.pointer));
     }
@@ -66,7 +67,10 @@ function convertDocument(doc: unknown, limits: ConversionLimits): ConversionResu
   if (!isSwagger && !(typeof doc.openapi === 'string' && /^3\.[01]\.\d+/.test(doc.openapi))) {
     const found = doc.openapi ?? doc.swagger;
     const pointer = doc.openapi === undefined && doc.swagger !== undefined ? '/swagger' : '/openapi';
-    throw new OpenApiError(`unsupported version ${JSON.stringify(found ?? null)}: expected openapi 3.0.x or 3.1.x, or swagger "2.0"`, pointer);
+    throw new OpenApiError(
+      `unsupported version ${JSON.stringify(found ?? null)}: expected openapi 3.0.x or 3.1.x, or swagger "2.0"`,
+      pointer,
+    );
   }
   const info = isRecord(doc.info) ? doc.info : {};
   const servers = isSwagger ? swaggerUrl(doc) : serverUrls(doc.servers);
@@ -85,7 +89,11 @@ interface Draft {
   readonly tool: Omit<GeneratedTool, 'name'>;
 }
 
-function operationDrafts(doc: Readonly<Record<string, unknown>>, docServer: string | null, limits: ConversionLimits): Draft[] {
+function operationDrafts(
+  doc: Readonly<Record<string, unknown>>,
+  docServer: string | null,
+  limits: ConversionLimits,
+): Draft[] {
   // OpenAPI 3.1 makes paths optional (a document may hold only webhooks or components).
   if (doc.paths === undefined && typeof doc.openapi === 'string' && doc.openapi.startsWith('3.1')) return [];
   if (!isRecord(doc.paths)) throw new OpenApiError('paths must be an object', '/paths');
@@ -93,9 +101,16 @@ function operationDrafts(doc: Readonly<Record<string, unknown>>, docServer: stri
     .filter(([path]) => !path.startsWith('x-'))
     .map(([path, rawItem]) => ({ path, item: derefObject(doc, rawItem, childPointer('/paths', path), 'a path item') }));
   // Counted before anything is converted: an oversized document fails at once.
-  const count = pathItems.reduce((sum, { item }) => sum + methods.filter((method) => item.value[method] !== undefined).length, 0);
+  const count = pathItems.reduce(
+    (sum, { item }) => sum + methods.filter((method) => item.value[method] !== undefined).length,
+    0,
+  );
   if (count > limits.maxOperations) {
-    throw new ConversionLimitError('maxOperations', `the document has ${formatCount(count)} operations, over the limit of ${formatCount(limits.maxOperations)} per toolset`, '/paths');
+    throw new ConversionLimitError(
+      'maxOperations',
+      `the document has ${formatCount(count)} operations, over the limit of ${formatCount(limits.maxOperations)} per toolset`,
+      '/paths',
+    );
   }
   const converter = createSchemaConverter(doc);
   const budget = createSchemaBudget(limits);
@@ -104,8 +119,21 @@ function operationDrafts(doc: Readonly<Record<string, unknown>>, docServer: stri
     const pathServer = serverUrls(pathItem.value.servers)[0] ?? docServer;
     for (const method of methods) {
       if (pathItem.value[method] === undefined) continue;
-      const operation = derefObject(doc, pathItem.value[method], childPointer(pathItem.pointer, method), 'an operation');
-      const draft = operationDraft(doc, path, method, pathItem, operation, serverUrls(operation.value.servers)[0] ?? pathServer, converter);
+      const operation = derefObject(
+        doc,
+        pathItem.value[method],
+        childPointer(pathItem.pointer, method),
+        'an operation',
+      );
+      const draft = operationDraft(
+        doc,
+        path,
+        method,
+        pathItem,
+        operation,
+        serverUrls(operation.value.servers)[0] ?? pathServer,
+        converter,
+      );
       budget.charge(draft.tool.inputSchema, operation.pointer);
       drafts.push(draft);
     }
@@ -177,7 +205,9 @@ function operationDraft(
 }
 
 function describe(operation: Readonly<Record<string, unknown>>, method: string, path: string): string {
-  const parts = [operation.summary, operation.description].flatMap((part) => (typeof part === 'string' && part.trim() !== '' ? [part.trim()] : []));
+  const parts = [operation.summary, operation.description].flatMap((part) =>
+    typeof part === 'string' && part.trim() !== '' ? [part.trim()] : [],
+  );
   // Many documents repeat the summary as the description.
   const text = parts.length > 0 ? [...new Set(parts)].join('\n\n') : `${method.toUpperCase()} ${path}`;
   return text.length <= maxDescription ? text : `${text.slice(0, maxDescription - 1)}…`;

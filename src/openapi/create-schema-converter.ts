@@ -18,7 +18,9 @@ export interface SchemaConverter {
   defsUsedBy(name: string): ReadonlySet<string>;
 }
 
-type Converted = { readonly schema: JsonSchema; readonly defs: ReadonlySet<string>; readonly size: number } | { readonly defName: string };
+type Converted =
+  | { readonly schema: JsonSchema; readonly defs: ReadonlySet<string>; readonly size: number }
+  | { readonly defName: string };
 
 // Inlining shared schemas can grow a document exponentially (ten properties referring to ten properties…); a target
 // that would expand past this many nodes goes to $defs instead, which bounds every tool's size.
@@ -98,7 +100,9 @@ export function createSchemaConverter(root: unknown): SchemaConverter {
       const parts: JsonSchema[] = [];
       if ('$ref' in node) parts.push(convertRef(node.$ref, childPointer(pointer, '$ref'), uses));
       if (Array.isArray(node.allOf)) {
-        node.allOf.forEach((part, i) => parts.push(convert(part, childPointer(childPointer(pointer, 'allOf'), i), uses)));
+        node.allOf.forEach((part, i) =>
+          parts.push(convert(part, childPointer(childPointer(pointer, 'allOf'), i), uses)),
+        );
       }
       const own = convertKeywords(node, pointer, uses);
       // OpenAPI 3.0 ignores $ref siblings and 3.1 applies them; merging them is right for 3.1 and harmless for 3.0's
@@ -118,7 +122,8 @@ export function createSchemaConverter(root: unknown): SchemaConverter {
       const at = childPointer(pointer, keyword);
       if (kind === 'schema') {
         // OpenAPI 3.0 and older drafts allow a list under items; 2020-12 calls that prefixItems.
-        if (keyword === 'items' && Array.isArray(value)) out.prefixItems = value.map((item, i) => convert(item, childPointer(at, i), uses));
+        if (keyword === 'items' && Array.isArray(value))
+          out.prefixItems = value.map((item, i) => convert(item, childPointer(at, i), uses));
         else out[keyword] = convert(value, at, uses);
       } else if (kind === 'schemaArray') {
         if (Array.isArray(value)) out[keyword] = value.map((item, i) => convert(item, childPointer(at, i), uses));
@@ -136,15 +141,23 @@ export function createSchemaConverter(root: unknown): SchemaConverter {
     if (isRecord(out.properties) && Array.isArray(out.required)) {
       const properties = out.properties;
       // Drop names whose property was dropped as readOnly; keep names of properties defined elsewhere (allOf).
-      out.required = out.required.filter((name: string) => Object.hasOwn(properties, name) || !declares(node.properties, name));
+      out.required = out.required.filter(
+        (name: string) => Object.hasOwn(properties, name) || !declares(node.properties, name),
+      );
     }
     return Object.freeze(out);
   }
 
   function convertSchemaMap(keyword: string, value: Readonly<Record<string, unknown>>, at: string, uses: SchemaUses) {
-    const entries = Object.entries(value).map(([name, schema]): [string, JsonSchema] => [name, convert(schema, childPointer(at, name), uses)]);
+    const entries = Object.entries(value).map(([name, schema]): [string, JsonSchema] => [
+      name,
+      convert(schema, childPointer(at, name), uses),
+    ]);
     // Every schema here describes a request, and a server sets readOnly properties itself.
-    const kept = keyword === 'properties' ? entries.filter(([, schema]) => !(isRecord(schema) && schema.readOnly === true)) : entries;
+    const kept =
+      keyword === 'properties'
+        ? entries.filter(([, schema]) => !(isRecord(schema) && schema.readOnly === true))
+        : entries;
     return Object.freeze(Object.fromEntries(kept));
   }
 
@@ -180,7 +193,12 @@ function nullable(schema: JsonSchema): JsonSchema {
 }
 
 /** Draft 4 (Swagger 2, OpenAPI 3.0) writes `exclusiveMinimum: true` beside `minimum`; 2020-12 wants the number. */
-function exclusiveBound(node: Readonly<Record<string, unknown>>, out: Record<string, unknown>, exclusive: string, bound: string): void {
+function exclusiveBound(
+  node: Readonly<Record<string, unknown>>,
+  out: Record<string, unknown>,
+  exclusive: string,
+  bound: string,
+): void {
   if (node[exclusive] === true && typeof out[bound] === 'number') {
     out[exclusive] = out[bound];
     delete out[bound];

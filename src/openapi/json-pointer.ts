@@ -11,7 +11,10 @@ export function childPointer(pointer: string, token: string | number): string {
 /** Splits a JSON Pointer into its unescaped reference tokens. */
 export function pointerTokens(pointer: string): string[] {
   if (pointer === '') return [];
-  return pointer.slice(1).split('/').map((token) => token.replaceAll('~1', '/').replaceAll('~0', '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((token) => token.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
 /** True for a non-null, non-array object: the only shape OpenAPI objects and schemas take. */
@@ -24,7 +27,8 @@ export function isRecord(value: unknown): value is Readonly<Record<string, unkno
  * Only same-document references are in scope: fetching other files would be I/O.
  */
 export function refPointer(ref: string, at: string): string {
-  if (!ref.startsWith('#')) throw new OpenApiError(`external $ref "${ref}" is not supported: only local "#/…" references are`, at);
+  if (!ref.startsWith('#'))
+    throw new OpenApiError(`external $ref "${ref}" is not supported: only local "#/…" references are`, at);
   let fragment: string;
   try {
     // The fragment is URI-encoded (RFC 3986 §3.5) before it is a JSON Pointer.

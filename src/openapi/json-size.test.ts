@@ -25,7 +25,9 @@ describe('createJsonSizer', () => {
   });
 
   it('measures a shared part once, however often it is used', () => {
-    const big = { properties: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`p${i}`, { type: 'string' }])) };
+    const big = {
+      properties: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`p${i}`, { type: 'string' }])),
+    };
     const sizeOf = createJsonSizer();
     const one = sizeOf(big);
     const started = performance.now();

@@ -9,7 +9,12 @@ describe('allOf merging', () => {
         { type: 'object', required: ['a'], properties: { a: { type: 'string' } }, description: 'base' },
         { required: ['b', 'a'], properties: { b: { type: 'integer' } }, description: 'specific' },
       ]),
-      { type: 'object', required: ['a', 'b'], properties: { a: { type: 'string' }, b: { type: 'integer' } }, description: 'specific' },
+      {
+        type: 'object',
+        required: ['a', 'b'],
+        properties: { a: { type: 'string' }, b: { type: 'integer' } },
+        description: 'specific',
+      },
     );
   });
 
@@ -18,10 +23,9 @@ describe('allOf merging', () => {
   });
 
   it('merges a property that two parts both define', () => {
-    assert.deepEqual(
-      mergeAllOf([{ properties: { a: { type: 'string' } } }, { properties: { a: { maxLength: 3 } } }]),
-      { properties: { a: { type: 'string', maxLength: 3 } } },
-    );
+    assert.deepEqual(mergeAllOf([{ properties: { a: { type: 'string' } } }, { properties: { a: { maxLength: 3 } } }]), {
+      properties: { a: { type: 'string', maxLength: 3 } },
+    });
   });
 
   it('keeps every part in allOf when two parts conflict', () => {

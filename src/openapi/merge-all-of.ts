@@ -25,7 +25,10 @@ export function mergeAllOf(parts: readonly JsonSchema[]): JsonSchema {
 }
 
 /** Merges `part` into a fresh copy of `into`, or returns null when the two constrain the same keyword differently. */
-function mergeInto(into: Readonly<Record<string, unknown>>, part: Readonly<Record<string, unknown>>): Record<string, unknown> | null {
+function mergeInto(
+  into: Readonly<Record<string, unknown>>,
+  part: Readonly<Record<string, unknown>>,
+): Record<string, unknown> | null {
   const out: Record<string, unknown> = { ...into };
   for (const [keyword, value] of Object.entries(part)) {
     const current = out[keyword];
@@ -46,7 +49,10 @@ function mergeInto(into: Readonly<Record<string, unknown>>, part: Readonly<Recor
   return out;
 }
 
-function mergeProperties(a: Readonly<Record<string, JsonSchema>>, b: Readonly<Record<string, JsonSchema>>): Record<string, JsonSchema> {
+function mergeProperties(
+  a: Readonly<Record<string, JsonSchema>>,
+  b: Readonly<Record<string, JsonSchema>>,
+): Record<string, JsonSchema> {
   const entries = Object.entries(a).map(([name, schema]): [string, JsonSchema] => {
     const other = Object.hasOwn(b, name) ? b[name] : undefined;
     return [name, other === undefined || isSameValue(schema, other) ? schema : mergeAllOf([schema, other])];

@@ -49,7 +49,11 @@ describe('convertOpenApi on broken documents', () => {
 
   it('finds the line of a missing $ref in a JSON document too', () => {
     const json = JSON.stringify(
-      { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: { '/a': { get: { parameters: [{ $ref: '#/components/parameters/Nope' }] } } } },
+      {
+        openapi: '3.1.0',
+        info: { title: 't', version: '1' },
+        paths: { '/a': { get: { parameters: [{ $ref: '#/components/parameters/Nope' }] } } },
+      },
       null,
       2,
     );
@@ -79,8 +83,16 @@ describe('convertOpenApi on broken documents', () => {
 
   it('refuses a document whose aliases expand without bound', () => {
     const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
-    assert.match(failure(`openapi: 3.0.0\n${levels.join('\n')}\n`).message, /repeats YAML aliases to more than 1,000,000 values/);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(', ')}]`,
+      );
+    assert.match(
+      failure(`openapi: 3.0.0\n${levels.join('\n')}\n`).message,
+      /repeats YAML aliases to more than 1,000,000 values/,
+    );
   });
 
   it('refuses a document that is not an object', () => {

@@ -16,7 +16,16 @@ function refusal(text: string): OpenApiError {
 describe('parseDocument', () => {
   it('reads YAML as OpenAPI tools do: dates, versions and yes/no stay strings; merge keys merge', () => {
     const parsed = parseDocument(
-      ['info:', '  version: 2024-01-31', '  x-flag: yes', '  x-num: 0x1F', 'base: &base {type: string, maxLength: 4}', 'derived:', '  <<: *base', '  maxLength: 8'].join('\n'),
+      [
+        'info:',
+        '  version: 2024-01-31',
+        '  x-flag: yes',
+        '  x-num: 0x1F',
+        'base: &base {type: string, maxLength: 4}',
+        'derived:',
+        '  <<: *base',
+        '  maxLength: 8',
+      ].join('\n'),
     );
     assert.deepEqual(parsed, {
       info: { version: '2024-01-31', 'x-flag': 'yes', 'x-num': 31 },
@@ -32,9 +41,14 @@ describe('parseDocument', () => {
 
   it('reads a document that reuses values through aliases', () => {
     const uses = Array.from({ length: 50 }, (_, i) => `  op${i}: {parameters: *common}`).join('\n');
-    const parsed = parseDocument(`common: &common [{name: id, in: path}, {name: q, in: query}]\npaths:\n${uses}\n`) as { paths: Record<string, { parameters: unknown[] }> };
+    const parsed = parseDocument(`common: &common [{name: id, in: path}, {name: q, in: query}]\npaths:\n${uses}\n`) as {
+      paths: Record<string, { parameters: unknown[] }>;
+    };
     assert.equal(Object.keys(parsed.paths).length, 50);
-    assert.deepEqual(parsed.paths.op49!.parameters, [{ name: 'id', in: 'path' }, { name: 'q', in: 'query' }]);
+    assert.deepEqual(parsed.paths.op49!.parameters, [
+      { name: 'id', in: 'path' },
+      { name: 'q', in: 'query' },
+    ]);
   });
 
   it('reports syntax errors with their line, and refuses several documents in one text', () => {

@@ -28,7 +28,8 @@ export function parseDocument(text: string): unknown {
   try {
     value = load(text, { schema: SCHEMA });
   } catch (error) {
-    if (!(error instanceof YAMLException)) throw new OpenApiError(`the document cannot be read: ${(error as Error).message}`, '');
+    if (!(error instanceof YAMLException))
+      throw new OpenApiError(`the document cannot be read: ${(error as Error).message}`, '');
     const line = error.mark === undefined ? null : error.mark.line + 1;
     throw new OpenApiError(`the document is not valid YAML or JSON: ${error.reason}`, '', line);
   }

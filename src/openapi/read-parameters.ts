@@ -68,12 +68,22 @@ export function readParameters(
         schema: parameterSchema(param, converter, uses),
       });
     } else if (location !== 'cookie') {
-      throw new OpenApiError(`parameter location "${location}" is not one of path, query, header, cookie, body, formData`, childPointer(param.pointer, 'in'));
+      throw new OpenApiError(
+        `parameter location "${location}" is not one of path, query, header, cookie, body, formData`,
+        childPointer(param.pointer, 'in'),
+      );
     }
   }
   const declared = new Set(inputs.filter((input) => input.in === 'path').map((input) => input.name));
-  const undeclared = [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1] as string).filter((name) => !declared.has(name));
-  const implied = [...new Set(undeclared)].map((name): InputParameter => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+  const undeclared = [...path.matchAll(/\{([^}]+)\}/g)]
+    .map((match) => match[1] as string)
+    .filter((name) => !declared.has(name));
+  const implied = [...new Set(undeclared)].map((name): InputParameter => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
   return { inputs: [...implied, ...inputs], body, form };
 }
 
@@ -82,22 +92,30 @@ export function parameterSchema(param: Located, converter: SchemaConverter, uses
   const { value, pointer } = param;
   const source = schemaSource(value, pointer);
   // A Swagger 2 parameter is its own schema (type, format, items, enum… sit on the parameter).
-  const schema = source === null ? converter.convert(value, pointer, uses) : converter.convert(source.value, source.pointer, uses);
+  const schema =
+    source === null ? converter.convert(value, pointer, uses) : converter.convert(source.value, source.pointer, uses);
   if (source === null) return schema;
   const extra: Record<string, unknown> = {};
-  if (typeof value.description === 'string' && !(isRecord(schema) && 'description' in schema)) extra.description = value.description;
+  if (typeof value.description === 'string' && !(isRecord(schema) && 'description' in schema))
+    extra.description = value.description;
   if (value.deprecated === true) extra.deprecated = true;
   if (Object.keys(extra).length === 0) return schema;
   return Object.freeze({ ...(isRecord(schema) ? schema : {}), ...extra });
 }
 
 /** OpenAPI 3: `schema`, or the schema of the first `content` entry; Swagger 2 (no `schema`, no `content`): null. */
-function schemaSource(value: Readonly<Record<string, unknown>>, pointer: string): { value: unknown; pointer: string } | null {
+function schemaSource(
+  value: Readonly<Record<string, unknown>>,
+  pointer: string,
+): { value: unknown; pointer: string } | null {
   if (value.schema !== undefined) return { value: value.schema, pointer: childPointer(pointer, 'schema') };
   if (isRecord(value.content)) {
     const [mediaType, media] = Object.entries(value.content)[0] ?? [];
     if (mediaType !== undefined && isRecord(media) && media.schema !== undefined) {
-      return { value: media.schema, pointer: childPointer(childPointer(childPointer(pointer, 'content'), mediaType), 'schema') };
+      return {
+        value: media.schema,
+        pointer: childPointer(childPointer(childPointer(pointer, 'content'), mediaType), 'schema'),
+      };
     }
     return { value: {}, pointer };
   }

@@ -22,7 +22,13 @@ export function readRequestBody(
   uses: SchemaUses,
 ): RequestBody | null {
   if (operation.value.requestBody !== undefined) {
-    return openApiBody(root, childPointer(operation.pointer, 'requestBody'), operation.value.requestBody, converter, uses);
+    return openApiBody(
+      root,
+      childPointer(operation.pointer, 'requestBody'),
+      operation.value.requestBody,
+      converter,
+      uses,
+    );
   }
   const consumes = stringList(operation.value.consumes) ?? stringList(isRecord(root) ? root.consumes : undefined) ?? [];
   if (params.body !== null) {
@@ -38,7 +44,13 @@ export function readRequestBody(
   return null;
 }
 
-function openApiBody(root: unknown, pointer: string, value: unknown, converter: SchemaConverter, uses: SchemaUses): RequestBody | null {
+function openApiBody(
+  root: unknown,
+  pointer: string,
+  value: unknown,
+  converter: SchemaConverter,
+  uses: SchemaUses,
+): RequestBody | null {
   const body = derefObject(root, value, pointer, 'requestBody');
   const contentAt = childPointer(body.pointer, 'content');
   if (!isRecord(body.value.content)) throw new OpenApiError('requestBody.content must be an object', contentAt);
@@ -46,7 +58,10 @@ function openApiBody(root: unknown, pointer: string, value: unknown, converter: 
   if (contentType === null) return null;
   const media = body.value.content[contentType];
   const mediaAt = childPointer(contentAt, contentType);
-  const schema = isRecord(media) && media.schema !== undefined ? converter.convert(media.schema, childPointer(mediaAt, 'schema'), uses) : {};
+  const schema =
+    isRecord(media) && media.schema !== undefined
+      ? converter.convert(media.schema, childPointer(mediaAt, 'schema'), uses)
+      : {};
   return {
     contentType,
     required: body.value.required === true,
@@ -55,13 +70,23 @@ function openApiBody(root: unknown, pointer: string, value: unknown, converter: 
   };
 }
 
-function formBody(form: readonly Located[], consumes: readonly string[], converter: SchemaConverter, uses: SchemaUses): RequestBody {
-  const properties = Object.fromEntries(form.map((param) => [param.value.name as string, parameterSchema(param, converter, uses)]));
+function formBody(
+  form: readonly Located[],
+  consumes: readonly string[],
+  converter: SchemaConverter,
+  uses: SchemaUses,
+): RequestBody {
+  const properties = Object.fromEntries(
+    form.map((param) => [param.value.name as string, parameterSchema(param, converter, uses)]),
+  );
   const required = form.filter((param) => param.value.required === true).map((param) => param.value.name as string);
   // Files can only travel as multipart (Swagger 2.0 "type: file" requires it in consumes).
   const hasFile = form.some((param) => param.value.type === 'file');
   const urlEncoded = consumes.includes('application/x-www-form-urlencoded');
-  const contentType = hasFile || (!urlEncoded && consumes.includes('multipart/form-data')) ? 'multipart/form-data' : 'application/x-www-form-urlencoded';
+  const contentType =
+    hasFile || (!urlEncoded && consumes.includes('multipart/form-data'))
+      ? 'multipart/form-data'
+      : 'application/x-www-form-urlencoded';
   return {
     contentType,
     required: required.length > 0,

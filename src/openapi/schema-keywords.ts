@@ -4,16 +4,7 @@
  * unknown keywords, and `$id`/`$schema` would change how the gateway resolves `$ref`.
  */
 type KeywordKind =
-  | 'schema'
-  | 'schemaArray'
-  | 'schemaMap'
-  | 'count'
-  | 'number'
-  | 'string'
-  | 'boolean'
-  | 'array'
-  | 'stringArray'
-  | 'any';
+  'schema' | 'schemaArray' | 'schemaMap' | 'count' | 'number' | 'string' | 'boolean' | 'array' | 'stringArray' | 'any';
 
 export const schemaKeywords: ReadonlyMap<string, KeywordKind> = new Map<string, KeywordKind>([
   ['type', 'any'],

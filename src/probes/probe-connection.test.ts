@@ -9,13 +9,22 @@ describe('probing a connection', () => {
   });
 
   it('returns undefined for a type it has no probe for', () => {
-    assert.equal(probeConnection({ type: 'smtp', content: { host: 'mail' } }, { timeoutMs: 1000, egress: defaultEgress }), undefined);
-    assert.equal(probeConnection({ type: 'constructor', content: {} }, { timeoutMs: 1000, egress: defaultEgress }), undefined);
+    assert.equal(
+      probeConnection({ type: 'smtp', content: { host: 'mail' } }, { timeoutMs: 1000, egress: defaultEgress }),
+      undefined,
+    );
+    assert.equal(
+      probeConnection({ type: 'constructor', content: {} }, { timeoutMs: 1000, egress: defaultEgress }),
+      undefined,
+    );
   });
 
   it('refuses a timeout that is not a positive number of milliseconds', () => {
     for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-      assert.throws(() => probeConnection({ type: 'redis', content: {} }, { timeoutMs, egress: defaultEgress }), RangeError);
+      assert.throws(
+        () => probeConnection({ type: 'redis', content: {} }, { timeoutMs, egress: defaultEgress }),
+        RangeError,
+      );
     }
   });
 

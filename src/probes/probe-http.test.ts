@@ -11,7 +11,15 @@ const requests: string[] = [];
 const server = createServer((request, response) => {
   requests.push(`${request.method} ${request.url}`);
   const path = request.url?.split('?')[0];
-  const status: Record<string, number> = { '/ok': 200, '/get-only': 200, '/missing': 404, '/broken': 500, '/private': 401, '/moved': 301, '/busy': 429 };
+  const status: Record<string, number> = {
+    '/ok': 200,
+    '/get-only': 200,
+    '/missing': 404,
+    '/broken': 500,
+    '/private': 401,
+    '/moved': 301,
+    '/busy': 429,
+  };
   if (path === '/get-only' && request.method !== 'GET') response.writeHead(405, { allow: 'GET' });
   else if (path === '/post-only') response.writeHead(405, { allow: 'POST' });
   else if (path === '/moved') response.writeHead(301, { location: '/elsewhere' });
@@ -73,7 +81,10 @@ describe('probing an HTTP service', { timeout: 20_000 }, () => {
   it('counts a 401 as reachable but refused, since the probe sends no credentials', async () => {
     const result = await probe({ url: `${base}/private` });
     assert.equal(result.ok, true, result.message);
-    assert.match(result.message, new RegExp(`reachable but refused: HTTP 401 from ${base}/private; the probe sends no credentials$`));
+    assert.match(
+      result.message,
+      new RegExp(`reachable but refused: HTTP 401 from ${base}/private; the probe sends no credentials$`),
+    );
   });
 
   it('counts a redirect as reachable without following it', async () => {
@@ -123,6 +134,9 @@ describe('probing an HTTP service', { timeout: 20_000 }, () => {
   it('gives up at the deadline on a server that never answers, and closes the socket', async () => {
     const result = await probeHungServer((port) => probe({ url: `http://127.0.0.1:${port}/` }, null, 300));
     assert.ok(result.tookMs < 1000, `took ${result.tookMs} ms`);
-    assert.deepEqual([result.ok, result.message], [false, `timed out after 300 ms waiting for http://127.0.0.1:${result.port}/`]);
+    assert.deepEqual(
+      [result.ok, result.message],
+      [false, `timed out after 300 ms waiting for http://127.0.0.1:${result.port}/`],
+    );
   });
 });

@@ -28,11 +28,15 @@ export async function probeHttp(target: ProbeTarget, { timeoutMs, egress }: Prob
       // probe must hang up at once. `agent: false` gives each request its own socket, closed after use.
       const send = (method: 'HEAD' | 'GET') =>
         new Promise<number>((resolve, reject) => {
-          const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, agent: false, lookup: pinnedLookup(to), headers: { 'user-agent': 'plugboard-probe' } }, (response) => {
-            // Only the status matters: dropping the request skips the body and closes the socket.
-            request.destroy();
-            resolve(response.statusCode ?? 0);
-          });
+          const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+            url,
+            { method, agent: false, lookup: pinnedLookup(to), headers: { 'user-agent': 'plugboard-probe' } },
+            (response) => {
+              // Only the status matters: dropping the request skips the body and closes the socket.
+              request.destroy();
+              resolve(response.statusCode ?? 0);
+            },
+          );
           current = request;
           request.on('error', reject);
           request.end();
@@ -62,28 +66,33 @@ function judgeStatus(status: number, shown: string, method: 'HEAD' | 'GET'): Ver
   const answer = `HTTP ${status} from ${shown}${method === 'GET' ? ' (GET, as HEAD is not allowed)' : ''}`;
   if (status >= 200 && status < 300) return { ok: true, note: answer };
   if (status >= 300 && status < 400) return { ok: true, note: `${answer}, a redirect the probe does not follow` };
-  if (status === 401 || status === 403) return { ok: true, note: `reachable but refused: ${answer}; the probe sends no credentials` };
+  if (status === 401 || status === 403)
+    return { ok: true, note: `reachable but refused: ${answer}; the probe sends no credentials` };
   if (status === 405) return { ok: true, note: `reachable, but ${answer}: the endpoint takes neither HEAD nor GET` };
   if (status === 429) return { ok: true, note: `reachable but rate-limited: ${answer}` };
   return { ok: false, message: answer };
 }
 
-type ParsedTarget = { readonly ok: true; readonly url: URL; readonly shown: string } | { readonly ok: false; readonly problem: string };
+type ParsedTarget =
+  { readonly ok: true; readonly url: URL; readonly shown: string } | { readonly ok: false; readonly problem: string };
 
 function parseTarget(target: ProbeTarget): ParsedTarget {
   const given = target.content.url;
   const base = target.baseUrl ?? undefined;
-  if (given !== undefined && given !== null && typeof given !== 'string') return { ok: false, problem: 'url must be text' };
+  if (given !== undefined && given !== null && typeof given !== 'string')
+    return { ok: false, problem: 'url must be text' };
   const field = typeof given === 'string' && given.trim() !== '' ? 'url' : 'baseUrl';
   const text = field === 'url' ? (given as string) : base;
-  if (text === undefined || text.trim() === '') return { ok: false, problem: 'url is missing, and the connector has no baseUrl' };
+  if (text === undefined || text.trim() === '')
+    return { ok: false, problem: 'url is missing, and the connector has no baseUrl' };
   let url: URL;
   try {
     url = new URL(text, field === 'url' ? base : undefined);
   } catch {
     return { ok: false, problem: `${field} is not a valid URL` };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, problem: `${field} must be an http:// or https:// URL` };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { ok: false, problem: `${field} must be an http:// or https:// URL` };
   // node:http would turn a user name and password in the URL into Basic auth; the probe sends no credentials.
   url.username = '';
   url.password = '';

@@ -76,12 +76,18 @@ describe('probing MySQL and MariaDB', { timeout: 20_000 }, () => {
   it('gives up at the deadline on a server that never answers, and closes the socket', async () => {
     const result = await probeHungServer((port) => probe({ ...root, port }, 300));
     assert.ok(result.tookMs < 1000, `took ${result.tookMs} ms`);
-    assert.deepEqual([result.ok, result.message], [false, `timed out after 300 ms waiting for 127.0.0.1:${result.port}`]);
+    assert.deepEqual(
+      [result.ok, result.message],
+      [false, `timed out after 300 ms waiting for 127.0.0.1:${result.port}`],
+    );
   });
 
   it('says the server offers no TLS when the settings ask for it', async () => {
     const result = await probe({ ...root, tls: true });
-    assert.deepEqual([result.ok, result.message], [false, 'the server at 127.0.0.1:3306 does not offer TLS, but the settings ask for it']);
+    assert.deepEqual(
+      [result.ok, result.message],
+      [false, 'the server at 127.0.0.1:3306 does not offer TLS, but the settings ask for it'],
+    );
   });
 
   it('names every missing or bad setting without connecting', async () => {

@@ -69,7 +69,9 @@ export async function probeMysql(target: ProbeTarget, { timeoutMs, egress }: Pro
       if ((error as { code?: unknown }).code === 'HANDSHAKE_NO_SSL_SUPPORT') {
         return `the server at ${endpoint.address} does not offer TLS, but the settings ask for it`;
       }
-      return describeNetworkError(error, endpoint) ?? `the MySQL server at ${endpoint.address} refused: ${messageOf(error)}`;
+      return (
+        describeNetworkError(error, endpoint) ?? `the MySQL server at ${endpoint.address} refused: ${messageOf(error)}`
+      );
     },
   });
 }

@@ -28,7 +28,11 @@ describe('probing PostgreSQL', { timeout: 20_000 }, () => {
   });
 
   it('accepts the postgres type, user instead of username and the port as text', async () => {
-    const result = await probe({ host, port: '5432', user: 'postgres', password: 'ignored-by-trust' }, 5000, 'postgres');
+    const result = await probe(
+      { host, port: '5432', user: 'postgres', password: 'ignored-by-trust' },
+      5000,
+      'postgres',
+    );
     assert.equal(result.ok, true, result.message);
   });
 
@@ -58,12 +62,18 @@ describe('probing PostgreSQL', { timeout: 20_000 }, () => {
   it('gives up at the deadline on a server that never answers, and closes the socket', async () => {
     const result = await probeHungServer((port) => probe({ ...postgres, port }, 300));
     assert.ok(result.tookMs < 1000, `took ${result.tookMs} ms`);
-    assert.deepEqual([result.ok, result.message], [false, `timed out after 300 ms waiting for 127.0.0.1:${result.port}`]);
+    assert.deepEqual(
+      [result.ok, result.message],
+      [false, `timed out after 300 ms waiting for 127.0.0.1:${result.port}`],
+    );
   });
 
   it('says the server offers no TLS when the settings ask for it', async () => {
     const result = await probe({ ...postgres, ssl: true });
-    assert.deepEqual([result.ok, result.message], [false, 'the server at 127.0.0.1:5432 does not offer TLS, but the settings ask for it']);
+    assert.deepEqual(
+      [result.ok, result.message],
+      [false, 'the server at 127.0.0.1:5432 does not offer TLS, but the settings ask for it'],
+    );
   });
 
   it('names every missing or bad setting without connecting', async () => {

@@ -66,7 +66,10 @@ export async function probePostgresql(target: ProbeTarget, { timeoutMs, egress }
       if (messageOf(error) === 'The server does not support SSL connections') {
         return `the server at ${endpoint.address} does not offer TLS, but the settings ask for it`;
       }
-      return describeNetworkError(error, endpoint) ?? `the PostgreSQL server at ${endpoint.address} refused: ${messageOf(error)}`;
+      return (
+        describeNetworkError(error, endpoint) ??
+        `the PostgreSQL server at ${endpoint.address} refused: ${messageOf(error)}`
+      );
     },
   });
 }

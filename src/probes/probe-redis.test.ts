@@ -34,7 +34,10 @@ describe('probing Redis', { timeout: 20_000 }, () => {
     const result = await probe({ host, port, password: 'wrong-pass-7f3a' });
     assert.deepEqual(
       [result.ok, result.message],
-      [false, 'authentication failed for user default: the server at 127.0.0.1:6379 has no password set, but the settings give one'],
+      [
+        false,
+        'authentication failed for user default: the server at 127.0.0.1:6379 has no password set, but the settings give one',
+      ],
     );
   });
 
@@ -45,7 +48,10 @@ describe('probing Redis', { timeout: 20_000 }, () => {
 
   it('names a database the server does not have', async () => {
     const result = await probe({ host, port, db: 100_000 });
-    assert.deepEqual([result.ok, result.message], [false, 'database 100000 does not exist on the server at 127.0.0.1:6379']);
+    assert.deepEqual(
+      [result.ok, result.message],
+      [false, 'database 100000 does not exist on the server at 127.0.0.1:6379'],
+    );
   });
 
   it('reports a refused connection with the address', async () => {
@@ -56,14 +62,18 @@ describe('probing Redis', { timeout: 20_000 }, () => {
   it('gives up at the deadline on a server that never answers, and closes the socket', async () => {
     const result = await probeHungServer((silentPort) => probe({ host, port: silentPort }, 300));
     assert.ok(result.tookMs < 1000, `took ${result.tookMs} ms`);
-    assert.deepEqual([result.ok, result.message], [false, `timed out after 300 ms waiting for 127.0.0.1:${result.port}`]);
+    assert.deepEqual(
+      [result.ok, result.message],
+      [false, `timed out after 300 ms waiting for 127.0.0.1:${result.port}`],
+    );
   });
 
   it('names every missing or bad setting without connecting', async () => {
     const result = await probe({ port: 0, db: -1 });
     assert.deepEqual(result, {
       ok: false,
-      message: 'invalid settings: host is missing, port must be a whole number from 1 to 65535, db must be a whole number from 0 to 2147483647',
+      message:
+        'invalid settings: host is missing, port must be a whole number from 1 to 65535, db must be a whole number from 0 to 2147483647',
       latencyMs: 0,
     });
   });

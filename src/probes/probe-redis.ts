@@ -65,12 +65,15 @@ export async function probeRedis(target: ProbeTarget, { timeoutMs, egress }: Pro
     },
     describe: (error) => {
       const message = messageOf(error);
-      if (message.startsWith('WRONGPASS') || message === 'ERR invalid password') return `authentication failed for user ${who}`;
+      if (message.startsWith('WRONGPASS') || message === 'ERR invalid password')
+        return `authentication failed for user ${who}`;
       if (message.includes('without any password configured') || message.includes('no password is set')) {
         return `authentication failed for user ${who}: the server at ${endpoint.address} has no password set, but the settings give one`;
       }
-      if (message.startsWith('NOAUTH')) return `authentication required: the server at ${endpoint.address} needs a password`;
-      if (message.includes('DB index is out of range')) return `database ${db} does not exist on the server at ${endpoint.address}`;
+      if (message.startsWith('NOAUTH'))
+        return `authentication required: the server at ${endpoint.address} needs a password`;
+      if (message.includes('DB index is out of range'))
+        return `database ${db} does not exist on the server at ${endpoint.address}`;
       return describeNetworkError(error, endpoint) ?? `the Redis server at ${endpoint.address} refused: ${message}`;
     },
   });

@@ -41,7 +41,8 @@ export function readSettings(content: Readonly<Record<string, unknown>>) {
     const value = content[key];
     if (value === undefined || value === null || value === '') return undefined;
     const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-    if (typeof number === 'number' && Number.isInteger(number) && number >= range.min && number <= range.max) return number;
+    if (typeof number === 'number' && Number.isInteger(number) && number >= range.min && number <= range.max)
+      return number;
     problems.push(`${key} must be a whole number from ${range.min} to ${range.max}`);
     return undefined;
   }
@@ -63,7 +64,9 @@ export function readSettings(content: Readonly<Record<string, unknown>>) {
 
   /** A failed result naming every problem found so far, or `undefined` when the settings are usable. */
   function rejection(): ProbeResult | undefined {
-    return problems.length === 0 ? undefined : { ok: false, message: `invalid settings: ${problems.join(', ')}`, latencyMs: 0 };
+    return problems.length === 0
+      ? undefined
+      : { ok: false, message: `invalid settings: ${problems.join(', ')}`, latencyMs: 0 };
   }
 
   return { text, requiredText, wholeNumber, endpoint, tls, rejection };

@@ -45,7 +45,11 @@ export async function runProbe(plan: {
     resolving.catch(() => undefined);
     const resolved = await Promise.race([resolving, deadline]);
     if (resolved === 'timed out') {
-      return { ok: false, message: `timed out after ${plan.timeoutMs} ms waiting for ${plan.address}`, latencyMs: elapsed() };
+      return {
+        ok: false,
+        message: `timed out after ${plan.timeoutMs} ms waiting for ${plan.address}`,
+        latencyMs: elapsed(),
+      };
     }
     let verdict: Verdict | 'timed out' = 'timed out';
     for (const [index, to] of resolved.entries()) {

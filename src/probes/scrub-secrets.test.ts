@@ -32,6 +32,9 @@ describe('scrubbing secrets from probe messages', () => {
   });
 
   it('leaves the message alone when a secret is empty', () => {
-    assert.equal(scrubSecrets('authentication failed for user root', { password: '' }), 'authentication failed for user root');
+    assert.equal(
+      scrubSecrets('authentication failed for user root', { password: '' }),
+      'authentication failed for user root',
+    );
   });
 });

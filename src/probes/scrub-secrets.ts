@@ -17,7 +17,9 @@ export function scrubSecrets(message: string, content: unknown, type?: string): 
   };
   collectSecrets(content, type, add);
   // Longest first, so that a secret containing another is masked whole.
-  return [...secrets].sort((a, b) => b.length - a.length).reduce((text, secret) => text.split(secret).join(MASK), message);
+  return [...secrets]
+    .sort((a, b) => b.length - a.length)
+    .reduce((text, secret) => text.split(secret).join(MASK), message);
 }
 
 function collectSecrets(value: unknown, type: string | undefined, add: (secret: string) => void): void {
@@ -26,7 +28,11 @@ function collectSecrets(value: unknown, type: string | undefined, add: (secret: 
   } else if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) {
       // A number is a secret only under a declared secret key: `tokenBudget: 5` would otherwise mask every 5.
-      if ((typeof child === 'string' && isSecretKey(key, type)) || (typeof child === 'number' && isDeclaredSecretKey(key, type))) add(String(child));
+      if (
+        (typeof child === 'string' && isSecretKey(key, type)) ||
+        (typeof child === 'number' && isDeclaredSecretKey(key, type))
+      )
+        add(String(child));
       else collectSecrets(child, type, add);
     }
   } else if (typeof value === 'string') {

@@ -34,7 +34,10 @@ export function gcra(
   const { intervalUs, toleranceUs } = timing;
   const tatUs = Math.max(storedTatUs ?? nowUs, nowUs);
   if (tatUs - nowUs > toleranceUs) {
-    return { decision: { allowed: false, retryAfterMs: Math.ceil((tatUs - toleranceUs - nowUs) / 1000), remaining: 0 }, tatUs };
+    return {
+      decision: { allowed: false, retryAfterMs: Math.ceil((tatUs - toleranceUs - nowUs) / 1000), remaining: 0 },
+      tatUs,
+    };
   }
   const nextTatUs = tatUs + intervalUs;
   const remaining = Math.floor((toleranceUs + intervalUs - (nextTatUs - nowUs)) / intervalUs);

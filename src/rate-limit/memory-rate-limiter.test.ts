@@ -4,7 +4,12 @@ import { createMemoryRateLimiter } from './memory-rate-limiter.js';
 
 function createClock() {
   let ms = 0;
-  return { now: () => ms, advance: (by: number) => { ms += by; } };
+  return {
+    now: () => ms,
+    advance: (by: number) => {
+      ms += by;
+    },
+  };
 }
 
 describe('memory rate limiter with an injected clock', () => {

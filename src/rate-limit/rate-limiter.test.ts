@@ -35,7 +35,9 @@ for (const backend of ['memory', 'redis'] as const) {
 
     it('admits exactly burst + 1 requests made at one instant on a fresh key', async () => {
       const key = randomUUID();
-      const decisions = await Promise.all(Array.from({ length: 10 }, () => limiter.take(key, { perSecond: 10, burst: 5 })));
+      const decisions = await Promise.all(
+        Array.from({ length: 10 }, () => limiter.take(key, { perSecond: 10, burst: 5 })),
+      );
       const allowed = decisions.filter((d) => d.allowed);
       assert.equal(allowed.length, 6);
       assert.deepEqual(allowed.map((d) => d.remaining).sort(), [0, 1, 2, 3, 4, 5]);
@@ -84,7 +86,12 @@ for (const backend of ['memory', 'redis'] as const) {
 
     it('refuses a limit without a positive rate or with a fractional or negative burst', async () => {
       const key = randomUUID();
-      for (const limit of [{ perSecond: 0, burst: 1 }, { perSecond: Number.NaN, burst: 1 }, { perSecond: 1, burst: 1.5 }, { perSecond: 1, burst: -1 }]) {
+      for (const limit of [
+        { perSecond: 0, burst: 1 },
+        { perSecond: Number.NaN, burst: 1 },
+        { perSecond: 1, burst: 1.5 },
+        { perSecond: 1, burst: -1 },
+      ]) {
         await assert.rejects(limiter.take(key, limit), RangeError);
       }
     });

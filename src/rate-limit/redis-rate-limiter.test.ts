@@ -13,18 +13,31 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Starts a hammer process and resolves once it is loaded and waiting for the go signal. */
 async function startHammer(args: readonly string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', HAMMER, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', HAMMER, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
   const exited = once(child, 'exit').then(([code]) => {
     if (code !== 0) throw new Error(`hammer process exited with ${code}: ${stderr}`);
     return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { admitted: number; calls: number };
   });
   await Promise.race([
-    new Promise<void>((resolve) => child.stdout.on('data', () => { if (stdout.includes('ready\n')) resolve(); })),
-    exited.then(() => { throw new Error(`hammer process exited before it was ready: ${stderr}`); }),
+    new Promise<void>((resolve) =>
+      child.stdout.on('data', () => {
+        if (stdout.includes('ready\n')) resolve();
+      }),
+    ),
+    exited.then(() => {
+      throw new Error(`hammer process exited before it was ready: ${stderr}`);
+    }),
   ]);
   return { go: () => child.stdin.end('go\n'), result: exited };
 }

@@ -69,7 +69,9 @@ export function createRedisRateLimiter(options: { url: string; prefix?: string }
       return { allowed: allowed === 1, retryAfterMs: Math.ceil(retryAfterUs / 1000), remaining };
     } catch (error) {
       const cause = lastError && lastError !== error ? ` (last connection error: ${lastError.message})` : '';
-      throw new Error(`Redis at ${where} failed to check a rate limit: ${(error as Error).message}${cause}`, { cause: error });
+      throw new Error(`Redis at ${where} failed to check a rate limit: ${(error as Error).message}${cause}`, {
+        cause: error,
+      });
     }
   }
 

@@ -49,7 +49,11 @@ export function generateClientToken(): string {
   return `${ACCESS_CLIENT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
-function secretRowFor(client: Pick<AccessClient, 'workspaceId' | 'id'>, token: string, now: string): AccessClientSecretRow {
+function secretRowFor(
+  client: Pick<AccessClient, 'workspaceId' | 'id'>,
+  token: string,
+  now: string,
+): AccessClientSecretRow {
   return {
     id: newId('acs'),
     workspace_id: client.workspaceId,
@@ -61,7 +65,12 @@ function secretRowFor(client: Pick<AccessClient, 'workspaceId' | 'id'>, token: s
   };
 }
 
-const secretOf = (row: AccessClientSecretRow) => ({ id: row.id, prefix: row.prefix, createdAt: row.created_at, expiresAt: row.expires_at });
+const secretOf = (row: AccessClientSecretRow) => ({
+  id: row.id,
+  prefix: row.prefix,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+});
 const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000).toISOString();
 
 export function createAccessClientService(deps: { db: Db; writer: Writer; clock: Clock }) {
@@ -81,7 +90,13 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
   }
 
   /** The shared write path of field changes: store the next state only if it differs, with its audit event. */
-  function mutate(actor: Actor, workspaceId: string, id: string, precondition: Precondition | undefined, change: (current: AccessClient) => AccessClientInput) {
+  function mutate(
+    actor: Actor,
+    workspaceId: string,
+    id: string,
+    precondition: Precondition | undefined,
+    change: (current: AccessClient) => AccessClientInput,
+  ) {
     authorize(actor, 'access-client:update', workspaceId);
     return writeWithRetry(writer, async (tx) => {
       const current = await load(tx, workspaceId, id, precondition);
@@ -90,7 +105,19 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
       const now = clock.now();
       const client = { ...next, updatedAt: now, revision: current.revision + 1 };
       if (!(await clients.updateAccessClient(tx, client, current.revision))) throw new StaleWrite();
-      await recordChange(tx, actor, { workspaceId, action: 'access-client:update', resourceType: 'access-client', resourceId: id, before: current, after: client }, now);
+      await recordChange(
+        tx,
+        actor,
+        {
+          workspaceId,
+          action: 'access-client:update',
+          resourceType: 'access-client',
+          resourceId: id,
+          before: current,
+          after: client,
+        },
+        now,
+      );
       return client;
     });
   }
@@ -105,7 +132,11 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
     },
 
     /** Offset paging with a filter and the number of matches, for wire formats that page that way. */
-    async search(actor: Actor, workspaceId: string, query: AccessClientFilter & { offset: number; limit: number }): Promise<{ items: AccessClient[]; total: number }> {
+    async search(
+      actor: Actor,
+      workspaceId: string,
+      query: AccessClientFilter & { offset: number; limit: number },
+    ): Promise<{ items: AccessClient[]; total: number }> {
       authorize(actor, 'access-client:read', workspaceId);
       return clients.searchAccessClients(db.kysely, workspaceId, query);
     },
@@ -125,14 +156,33 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
       const id = input.id ?? newId('ac', '-');
       const token = generateClientToken();
       const row = secretRowFor({ workspaceId, id }, token, now);
-      const fields = { workspaceId, id, uid: newUid('accessClient'), ...accessClientFieldsFrom(input), createdAt: now, updatedAt: now, revision: 1 };
+      const fields = {
+        workspaceId,
+        id,
+        uid: newUid('accessClient'),
+        ...accessClientFieldsFrom(input),
+        createdAt: now,
+        updatedAt: now,
+        revision: 1,
+      };
       return writeWithRetry(
         writer,
         async (tx) => {
           await clients.insertAccessClient(tx, fields);
           await clients.insertAccessClientSecret(tx, row);
           const client: AccessClient = { ...fields, secrets: [secretOf(row)] };
-          await recordChange(tx, actor, { workspaceId, action: 'access-client:create', resourceType: 'access-client', resourceId: id, after: client }, now);
+          await recordChange(
+            tx,
+            actor,
+            {
+              workspaceId,
+              action: 'access-client:create',
+              resourceType: 'access-client',
+              resourceId: id,
+              after: client,
+            },
+            now,
+          );
           return { client, secret: token };
         },
         () => conflict(`An access client with id "${id}" already exists in this workspace.`),
@@ -140,16 +190,34 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
     },
 
     /** PUT: every field takes the body's value; omitted optional fields are unset (docs/api.md). */
-    replace(actor: Actor, workspaceId: string, id: string, body: unknown, precondition?: Precondition): Promise<AccessClient> {
+    replace(
+      actor: Actor,
+      workspaceId: string,
+      id: string,
+      body: unknown,
+      precondition?: Precondition,
+    ): Promise<AccessClient> {
       authorize(actor, 'access-client:update', workspaceId);
       const input = checked(checkInput(body));
       return mutate(actor, workspaceId, id, precondition, () => input);
     },
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields, then validated as a whole. */
-    patch(actor: Actor, workspaceId: string, id: string, patch: Record<string, unknown>, precondition?: Precondition): Promise<AccessClient> {
+    patch(
+      actor: Actor,
+      workspaceId: string,
+      id: string,
+      patch: Record<string, unknown>,
+      precondition?: Precondition,
+    ): Promise<AccessClient> {
       return mutate(actor, workspaceId, id, precondition, (current) => {
-        const base = { name: current.name, description: current.description, toolsets: current.toolsets, rateLimit: current.rateLimit, status: current.status };
+        const base = {
+          name: current.name,
+          description: current.description,
+          toolsets: current.toolsets,
+          rateLimit: current.rateLimit,
+          status: current.status,
+        };
         return checkInput(applyMergePatch(base, patch));
       });
     },
@@ -159,7 +227,18 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
       await writeWithRetry(writer, async (tx) => {
         const current = await load(tx, workspaceId, id, precondition);
         if (!(await clients.deleteAccessClient(tx, workspaceId, id, current.revision))) throw new StaleWrite();
-        await recordChange(tx, actor, { workspaceId, action: 'access-client:delete', resourceType: 'access-client', resourceId: id, before: current }, clock.now());
+        await recordChange(
+          tx,
+          actor,
+          {
+            workspaceId,
+            action: 'access-client:delete',
+            resourceType: 'access-client',
+            resourceId: id,
+            before: current,
+          },
+          clock.now(),
+        );
       });
     },
 
@@ -167,7 +246,13 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
      * Issues a new token and retires the previous ones after a grace period (0 revokes them at once), so that
      * a consumer can switch over without downtime. The new token is in the result only.
      */
-    async rotateSecret(actor: Actor, workspaceId: string, id: string, body: unknown, precondition?: Precondition): Promise<IssuedClientSecret> {
+    async rotateSecret(
+      actor: Actor,
+      workspaceId: string,
+      id: string,
+      body: unknown,
+      precondition?: Precondition,
+    ): Promise<IssuedClientSecret> {
       authorize(actor, 'access-client:update', workspaceId);
       const grace = checkRotate(body ?? {}).gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
       const token = generateClientToken();
@@ -178,9 +263,24 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
         await clients.deleteExpiredAccessClientSecrets(tx, workspaceId, id, now);
         await clients.insertAccessClientSecret(tx, secretRowFor(current, token, now));
         const { secrets: _previous, ...fields } = current;
-        if (!(await clients.updateAccessClient(tx, { ...fields, updatedAt: now, revision: current.revision + 1 }, current.revision))) throw new StaleWrite();
+        if (
+          !(await clients.updateAccessClient(
+            tx,
+            { ...fields, updatedAt: now, revision: current.revision + 1 },
+            current.revision,
+          ))
+        )
+          throw new StaleWrite();
         const client = (await clients.findAccessClient(tx, workspaceId, id))!;
-        const change = { workspaceId, action: 'access-client:rotate-secret', resourceType: 'access-client', resourceId: id, before: current, after: client, fields: ['secrets'] };
+        const change = {
+          workspaceId,
+          action: 'access-client:rotate-secret',
+          resourceType: 'access-client',
+          resourceId: id,
+          before: current,
+          after: client,
+          fields: ['secrets'],
+        };
         await recordChange(tx, actor, change, now);
         return { client, secret: token };
       });

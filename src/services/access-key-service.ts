@@ -19,8 +19,16 @@ import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 export const AccessKeyInput = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128 }),
-    kind: Type.Union(ACCESS_KEY_KINDS.map((k) => Type.Literal(k)), { description: 'alibaba: AccessKey id + secret (ACS3 signatures); huawei: AK/SK (SDK-HMAC-SHA256).' }),
-    role: Type.Optional(Type.Union(ROLES.map((r) => Type.Literal(r)), { description: 'The new principal\'s role here; viewer when omitted.' })),
+    kind: Type.Union(
+      ACCESS_KEY_KINDS.map((k) => Type.Literal(k)),
+      { description: 'alibaba: AccessKey id + secret (ACS3 signatures); huawei: AK/SK (SDK-HMAC-SHA256).' },
+    ),
+    role: Type.Optional(
+      Type.Union(
+        ROLES.map((r) => Type.Literal(r)),
+        { description: "The new principal's role here; viewer when omitted." },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -54,11 +62,35 @@ export async function issueAccessKey(
 ): Promise<IssuedAccessKey> {
   const principalId = newId('prn');
   const { id, secret } = generateAccessKeyPair(input.kind);
-  await principals.insertPrincipal(tx, { id: principalId, name: input.name, kind: 'service', status: 'active', created_at: now });
+  await principals.insertPrincipal(tx, {
+    id: principalId,
+    name: input.name,
+    kind: 'service',
+    status: 'active',
+    created_at: now,
+  });
   await principals.upsertMembership(tx, input.workspaceId, principalId, input.role, now);
-  const row = { id, kind: input.kind, principal_id: principalId, name: input.name, secret: JSON.stringify(vault.seal(secret, placeOfKey(id))), default_workspace_id: input.workspaceId, created_at: now };
+  const row = {
+    id,
+    kind: input.kind,
+    principal_id: principalId,
+    name: input.name,
+    secret: JSON.stringify(vault.seal(secret, placeOfKey(id))),
+    default_workspace_id: input.workspaceId,
+    created_at: now,
+  };
   await accessKeys.insertAccessKey(tx, row);
-  return { secret, accessKey: { id, kind: input.kind, name: input.name, principalId, defaultWorkspaceId: input.workspaceId, createdAt: now } };
+  return {
+    secret,
+    accessKey: {
+      id,
+      kind: input.kind,
+      name: input.name,
+      principalId,
+      defaultWorkspaceId: input.workspaceId,
+      createdAt: now,
+    },
+  };
 }
 
 export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock }) {
@@ -67,13 +99,20 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
   /** The key if its principal is a member here; keys of other workspaces do not exist for this one. */
   async function findHere(tx: Executor, workspaceId: string, id: string) {
     const key = await accessKeys.findAccessKeyRecord(tx, id);
-    const owner = key?.defaultWorkspaceId === workspaceId ? await principals.findMember(tx, workspaceId, key.principalId) : undefined;
+    const owner =
+      key?.defaultWorkspaceId === workspaceId
+        ? await principals.findMember(tx, workspaceId, key.principalId)
+        : undefined;
     if (!key || !owner) throw notFound(`Access key "${id}"`);
     return { key, owner };
   }
 
   /** An active principal's key of one kind with its secret opened; undefined for unknown keys and disabled principals. */
-  async function findSigningKey(kind: AccessKeyKind, id: string, includeDisabled = false): Promise<SigningKey | undefined> {
+  async function findSigningKey(
+    kind: AccessKeyKind,
+    id: string,
+    includeDisabled = false,
+  ): Promise<SigningKey | undefined> {
     const found = await accessKeys.findSealedAccessKey(db.kysely, kind, id);
     if (!found || (found.principal.status !== 'active' && !includeDisabled)) return undefined;
     let secret: string;
@@ -111,7 +150,13 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
       return writer.write(async (tx) => {
         const now = clock.now();
         const issued = await issueAccessKey(tx, vault, { name, kind, role, workspaceId }, now);
-        const change = { workspaceId, action: 'access-key:create', resourceType: 'access-key', resourceId: issued.accessKey.id, fields: ['kind', 'name', 'role'] };
+        const change = {
+          workspaceId,
+          action: 'access-key:create',
+          resourceType: 'access-key',
+          resourceId: issued.accessKey.id,
+          fields: ['kind', 'name', 'role'],
+        };
         await recordChange(tx, actor, change, now);
         return { ...issued, role };
       });
@@ -125,7 +170,12 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
         const mine = actor.principal.roles.get(workspaceId)!;
         if (!canGrant(mine, owner.role)) throw forbidden(`A ${mine} cannot revoke the access key of a ${owner.role}.`);
         await accessKeys.deleteAccessKey(tx, id);
-        await recordChange(tx, actor, { workspaceId, action: 'access-key:delete', resourceType: 'access-key', resourceId: id, fields: [] }, clock.now());
+        await recordChange(
+          tx,
+          actor,
+          { workspaceId, action: 'access-key:delete', resourceType: 'access-key', resourceId: id, fields: [] },
+          clock.now(),
+        );
       });
     },
 

@@ -31,7 +31,9 @@ const checkMember = compileCheck(MemberInput);
  * instead of 1.4 µs here) is used where there is one.
  */
 export const hashApiKey: (key: string) => string =
-  typeof crypto.hash === 'function' ? (key) => crypto.hash('sha256', key, 'hex') : (key) => crypto.createHash('sha256').update(key).digest('hex');
+  typeof crypto.hash === 'function'
+    ? (key) => crypto.hash('sha256', key, 'hex')
+    : (key) => crypto.createHash('sha256').update(key).digest('hex');
 
 export function generateApiKey(): string {
   return `${API_KEY_PREFIX}${randomBytes(30).toString('base64url')}`;
@@ -54,7 +56,13 @@ export async function issueKey(
 ): Promise<IssuedKey> {
   const principalId = newId('prn');
   const key = input.key ?? generateApiKey();
-  await principals.insertPrincipal(tx, { id: principalId, name: input.name, kind: 'service', status: 'active', created_at: now });
+  await principals.insertPrincipal(tx, {
+    id: principalId,
+    name: input.name,
+    kind: 'service',
+    status: 'active',
+    created_at: now,
+  });
   await principals.upsertMembership(tx, input.workspaceId, principalId, input.role, now);
   const row = {
     id: newId('key'),
@@ -68,7 +76,14 @@ export async function issueKey(
   await principals.insertApiKey(tx, row);
   return {
     key,
-    apiKey: { id: row.id, principalId, name: row.name, prefix: row.prefix, defaultWorkspaceId: input.workspaceId, createdAt: now },
+    apiKey: {
+      id: row.id,
+      principalId,
+      name: row.name,
+      prefix: row.prefix,
+      defaultWorkspaceId: input.workspaceId,
+      createdAt: now,
+    },
   };
 }
 
@@ -79,7 +94,10 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
   const { db, writer, clock } = deps;
   // Every request authenticates; its key, principal and memberships change rarely. A change to any of them
   // (through this process or another, see ChangeStamps) makes the next request read them again.
-  const keys = createStampedCache<string, NonNullable<Awaited<ReturnType<typeof principals.findPrincipalByKeyHash>>>>(db.changes, KEY_CACHE);
+  const keys = createStampedCache<string, NonNullable<Awaited<ReturnType<typeof principals.findPrincipalByKeyHash>>>>(
+    db.changes,
+    KEY_CACHE,
+  );
 
   /** The caller's own role, which bounds what it may grant or take away. */
   const ownRole = (actor: Actor, workspaceId: string): Role => actor.principal.roles.get(workspaceId)!;
@@ -105,7 +123,10 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
     const found = await keys.get(hash, () => principals.findPrincipalByKeyHash(db.kysely, hash));
     if (!found) throw unauthenticated('The API key is not valid (unknown or revoked).');
     if (found.principal.status !== 'active') throw unauthenticated('The principal behind this API key is disabled.');
-    return { principal: found.principal, credential: { kind: 'api-key', id: found.keyId, defaultWorkspaceId: found.defaultWorkspaceId } };
+    return {
+      principal: found.principal,
+      credential: { kind: 'api-key', id: found.keyId, defaultWorkspaceId: found.defaultWorkspaceId },
+    };
   }
 
   return {
@@ -122,7 +143,10 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
       const rows = await principals.listMembers(db.kysely, workspaceId, after, request.limit + 1);
       const items = rows.slice(0, request.limit);
-      return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.principalId) : null };
+      return {
+        items,
+        nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.principalId) : null,
+      };
     },
 
     async getMember(actor: Actor, workspaceId: string, principalId: string): Promise<Member> {
@@ -141,7 +165,12 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
         await guardLastOwner(tx, workspaceId, target, role);
         const now = clock.now();
         await principals.upsertMembership(tx, workspaceId, principalId, role, now);
-        await recordChange(tx, actor, { workspaceId, action: 'member:update', resourceType: 'member', resourceId: principalId, fields: ['role'] }, now);
+        await recordChange(
+          tx,
+          actor,
+          { workspaceId, action: 'member:update', resourceType: 'member', resourceId: principalId, fields: ['role'] },
+          now,
+        );
         return { ...target, role };
       });
     },
@@ -152,7 +181,12 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
         const target = guardTarget(actor, workspaceId, await principals.findMember(tx, workspaceId, principalId));
         await guardLastOwner(tx, workspaceId, target);
         await principals.deleteMembership(tx, workspaceId, principalId);
-        await recordChange(tx, actor, { workspaceId, action: 'member:delete', resourceType: 'member', resourceId: principalId, fields: [] }, clock.now());
+        await recordChange(
+          tx,
+          actor,
+          { workspaceId, action: 'member:delete', resourceType: 'member', resourceId: principalId, fields: [] },
+          clock.now(),
+        );
       });
     },
 
@@ -174,7 +208,13 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
       return writer.write(async (tx) => {
         const now = clock.now();
         const issued = await issueKey(tx, { ...input, workspaceId }, now);
-        const change = { workspaceId, action: 'api-key:create', resourceType: 'api-key', resourceId: issued.apiKey.id, fields: ['name', 'role'] };
+        const change = {
+          workspaceId,
+          action: 'api-key:create',
+          resourceType: 'api-key',
+          resourceId: issued.apiKey.id,
+          fields: ['name', 'role'],
+        };
         await recordChange(tx, actor, change, now);
         return issued;
       });
@@ -185,11 +225,19 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
       await writeWithRetry(writer, async (tx) => {
         const key = await principals.findApiKey(tx, keyId);
         // Managed from the workspace it was issued for: another workspace's admin cannot cut it off.
-        const owner = key?.defaultWorkspaceId === workspaceId ? await principals.findMember(tx, workspaceId, key.principalId) : undefined;
+        const owner =
+          key?.defaultWorkspaceId === workspaceId
+            ? await principals.findMember(tx, workspaceId, key.principalId)
+            : undefined;
         if (!key || !owner) throw notFound(`API key "${keyId}"`);
         guardTarget(actor, workspaceId, owner);
         await principals.deleteApiKey(tx, keyId);
-        await recordChange(tx, actor, { workspaceId, action: 'api-key:delete', resourceType: 'api-key', resourceId: keyId, fields: [] }, clock.now());
+        await recordChange(
+          tx,
+          actor,
+          { workspaceId, action: 'api-key:delete', resourceType: 'api-key', resourceId: keyId, fields: [] },
+          clock.now(),
+        );
       });
     },
   };

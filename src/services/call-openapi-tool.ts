@@ -41,7 +41,8 @@ export function redactCredential(text: string, credential: UpstreamCredential | 
 const failure = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
 
 /** A query or header value as text: scalars as they are, arrays and objects as JSON. */
-const asText = (value: unknown) => (typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value));
+const asText = (value: unknown) =>
+  typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
 
 /** Characters a path may hold as they are; a template with anything else is normalised by the URL parser. */
 const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@%]*(?:\.[A-Za-z0-9\-_~!$&'()*+,;=:@%]+)*)*$/;
@@ -70,7 +71,8 @@ function originOf(base: string): Origin | null {
   if (/^https?:\/\//i.test(base)) {
     try {
       const url = new URL(base.replace(/\/+$/, ''));
-      if (url.search === '' && url.hash === '' && url.username === '' && url.password === '') known = { origin: url.origin, path: url.pathname.replace(/\/+$/, '') };
+      if (url.search === '' && url.hash === '' && url.username === '' && url.password === '')
+        known = { origin: url.origin, path: url.pathname.replace(/\/+$/, '') };
     } catch {
       known = null;
     }
@@ -120,7 +122,8 @@ function buildRequest(call: UpstreamCall): BuiltRequest | string {
   path = origin.path + path;
   // Templates are nearly always plain; anything else is percent-encoded and normalised as a URL would be.
   if (!PLAIN_PATH.test(path)) path = new URL(origin.origin + path).pathname;
-  if (call.credential?.in === 'query') (query ??= new URLSearchParams()).set(call.credential.key, call.credential.value);
+  if (call.credential?.in === 'query')
+    (query ??= new URLSearchParams()).set(call.credential.key, call.credential.value);
   if (call.credential?.in === 'header') headers[call.credential.key.toLowerCase()] = call.credential.value;
 
   let body: string | null = null;
@@ -192,7 +195,8 @@ export function createUpstreamClient(egress: EgressPolicy): UpstreamClient {
 function rawHeader(raw: Buffer[], name: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;
-    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) return raw[i + 1]!.toString('latin1');
+    if (key.length === name.length && key.toString('latin1').toLowerCase() === name)
+      return raw[i + 1]!.toString('latin1');
   }
   return undefined;
 }
@@ -252,9 +256,17 @@ function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamCall): 
         },
         onError(error: Error) {
           const e = error as { code?: string; message?: string; cause?: { code?: string } };
-          if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return finish(failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`));
+          if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT')
+            return finish(failure(`The upstream did not answer ${what} within ${call.timeoutMs} ms.`));
           if (error instanceof EgressRefused) return finish(failure(`The upstream of ${what} was ${error.message}.`));
-          finish(failure(redactCredential(`The upstream could not be reached for ${what}: ${e.code ?? e.cause?.code ?? e.message ?? 'unknown error'}.`, call.credential)));
+          finish(
+            failure(
+              redactCredential(
+                `The upstream could not be reached for ${what}: ${e.code ?? e.cause?.code ?? e.message ?? 'unknown error'}.`,
+                call.credential,
+              ),
+            ),
+          );
         },
       } as unknown as Dispatcher.DispatchHandler,
     );
@@ -277,6 +289,7 @@ function resultOf(status: number, contentType: string | undefined, text: string,
   }
   const result: CallToolResult = { content: [{ type: 'text', text }] };
   // structuredContent must be an object; an array or a scalar stays in the text only.
-  if (structured !== null && typeof structured === 'object' && !Array.isArray(structured)) result.structuredContent = structured as Record<string, unknown>;
+  if (structured !== null && typeof structured === 'object' && !Array.isArray(structured))
+    result.structuredContent = structured as Record<string, unknown>;
   return result;
 }

@@ -10,10 +10,26 @@ import {
 } from '../domain/connection.js';
 import type { Connector } from '../domain/connector.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
-import { DomainError, conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
+import {
+  DomainError,
+  conflict,
+  notFound,
+  preconditionFailed,
+  validationFailed,
+  type FieldError,
+} from '../domain/errors.js';
 import { newUid } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
-import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
+import {
+  checkWindowRequest,
+  decodeCursor,
+  encodeCursor,
+  windowFrom,
+  type Page,
+  type PageRequest,
+  type Window,
+  type WindowRequest,
+} from '../domain/page.js';
 import { credentialSecretPath } from '../domain/sealed-places.js';
 import { checkSecretsStay, destinationsOf, keptSecretsOf } from '../domain/secret-destinations.js';
 import { MASK, refuseSealedInput } from '../domain/secrets.js';
@@ -39,7 +55,13 @@ export interface WriteOptions {
   readonly test?: boolean;
 }
 
-export function createConnectionService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; tester: ConnectionTester }) {
+export function createConnectionService(deps: {
+  db: Db;
+  writer: Writer;
+  vault: Vault;
+  clock: Clock;
+  tester: ConnectionTester;
+}) {
   const { db, writer, vault, clock, tester } = deps;
 
   const duplicateName = (input: ConnectionInput) => () =>
@@ -49,20 +71,35 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
         : `This workspace already has a connection named "${input.name}" without a connector.`,
     );
 
-  async function connectorOf(db: Executor, workspaceId: string, connectorId: string | null | undefined): Promise<Connector | undefined> {
+  async function connectorOf(
+    db: Executor,
+    workspaceId: string,
+    connectorId: string | null | undefined,
+  ): Promise<Connector | undefined> {
     if (!connectorId) return undefined;
     const connector = await findConnector(db, workspaceId, connectorId);
-    if (!connector) throw validationFailed([{ path: '/connectorId', message: `names no connector in this workspace: ${connectorId}` }]);
+    if (!connector)
+      throw validationFailed([
+        { path: '/connectorId', message: `names no connector in this workspace: ${connectorId}` },
+      ]);
     return connector;
   }
 
-  function checkCredentials(credentials: readonly { authSchemeConfigId: string }[], connector: Connector | undefined): FieldError[] {
+  function checkCredentials(
+    credentials: readonly { authSchemeConfigId: string }[],
+    connector: Connector | undefined,
+  ): FieldError[] {
     if (!connector) return [];
     const ids = new Set(connector.authSchemeConfigs.map((c) => c.id));
     return credentials.flatMap((c, i) =>
       ids.has(c.authSchemeConfigId)
         ? []
-        : [{ path: `/credentials/${i}/authSchemeConfigId`, message: `names no auth-scheme config of connector "${connector.id}"` }],
+        : [
+            {
+              path: `/credentials/${i}/authSchemeConfigId`,
+              message: `names no auth-scheme config of connector "${connector.id}"`,
+            },
+          ],
     );
   }
 
@@ -72,10 +109,16 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     const sealed = (input.credentials ?? []).map((c, i): Credential => {
       const stored = previous.find((p) => p.kind === c.kind && p.authSchemeConfigId === c.authSchemeConfigId)?.secret;
       if (c.secret === MASK && !stored) {
-        errors.push({ path: `/credentials/${i}/secret`, message: `is the mask "${MASK}" but no secret is stored here to keep` });
+        errors.push({
+          path: `/credentials/${i}/secret`,
+          message: `is the mask "${MASK}" but no secret is stored here to keep`,
+        });
       }
       const place = { ...owner, path: credentialSecretPath(c) };
-      const secret = c.secret === undefined || c.secret === null ? null : sealValue(vault, c.secret === MASK ? undefined : c.secret, stored, place);
+      const secret =
+        c.secret === undefined || c.secret === null
+          ? null
+          : sealValue(vault, c.secret === MASK ? undefined : c.secret, stored, place);
       return { kind: c.kind, authSchemeConfigId: c.authSchemeConfigId, secret };
     });
     if (errors.length > 0) throw validationFailed(errors);
@@ -83,7 +126,12 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
   }
 
   /** Checks an input in full and builds the stored fields; nothing is written until this has passed. */
-  function build(input: ConnectionInput, connector: Connector | undefined, previous: Connection | undefined, owner: SealOwner) {
+  function build(
+    input: ConnectionInput,
+    connector: Connector | undefined,
+    previous: Connection | undefined,
+    owner: SealOwner,
+  ) {
     const errors = [...checkConnectionRules(input), ...checkCredentials(input.credentials ?? [], connector)];
     if (errors.length > 0) throw validationFailed(errors);
     if (previous) {
@@ -97,7 +145,10 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       envType: input.envType ?? 0,
       description: input.description ?? null,
       status: input.status ?? 'active',
-      content: sealSettings(vault, input.content ?? {}, previous?.content, '/content', input.type, { owner, base: '/content' }),
+      content: sealSettings(vault, input.content ?? {}, previous?.content, '/content', input.type, {
+        owner,
+        base: '/content',
+      }),
       variables: canonicalVariables(input.variables ?? []),
       credentials: sealCredentials(input, previous?.credentials ?? [], owner),
     } as const;
@@ -106,21 +157,34 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
   /** The state a write would leave: validated in full and with secrets sealed, but not written. */
   async function nextState(db: Executor, workspaceId: string, current: Connection, input: ConnectionInput) {
     if (input.connectorId !== undefined && (input.connectorId ?? null) !== current.connectorId) {
-      throw validationFailed([{ path: '/connectorId', message: 'cannot change after creation; create a new connection instead' }]);
+      throw validationFailed([
+        { path: '/connectorId', message: 'cannot change after creation; create a new connection instead' },
+      ]);
     }
     const connector = await connectorOf(db, workspaceId, current.connectorId);
     const owner = await sealOwnerIn(db, workspaceId, current.uid);
-    const next: Connection = { ...current, ...build({ ...input, connectorId: current.connectorId }, connector, current, owner) };
+    const next: Connection = {
+      ...current,
+      ...build({ ...input, connectorId: current.connectorId }, connector, current, owner),
+    };
     return { next, connector };
   }
 
   /** Tries settings against the real system; a failure refuses the write that asked for the test. */
-  async function healthOf(connection: Pick<Connection, 'uid' | 'type' | 'content'>, workspaceId: string, connector: Connector | undefined, refuseFailure: boolean) {
+  async function healthOf(
+    connection: Pick<Connection, 'uid' | 'type' | 'content'>,
+    workspaceId: string,
+    connector: Connector | undefined,
+    refuseFailure: boolean,
+  ) {
     const owner = await sealOwnerIn(db.kysely, workspaceId, connection.uid);
     const result = await tester.test(connection, connector, owner.workspaceUid);
     const health: Health = { state: result.ok ? 'ok' : 'failing', checkedAt: clock.now(), message: result.message };
     if (refuseFailure && !result.ok) {
-      throw new DomainError('connection-test-failed', `The connection test failed, so nothing was saved: ${result.message}`);
+      throw new DomainError(
+        'connection-test-failed',
+        `The connection test failed, so nothing was saved: ${result.message}`,
+      );
     }
     return { health, latencyMs: result.latencyMs };
   }
@@ -163,7 +227,20 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
         const now = clock.now();
         const stored = { ...next, updatedAt: now, revision: current.revision + 1 };
         if (!(await connections.updateConnection(tx, stored, current.revision))) throw new StaleWrite();
-        await recordChange(tx, actor, { workspaceId, action: 'connection:update', resourceType: 'connection', resourceId: id, before: current, after: stored, open: OPEN }, now);
+        await recordChange(
+          tx,
+          actor,
+          {
+            workspaceId,
+            action: 'connection:update',
+            resourceType: 'connection',
+            resourceId: id,
+            before: current,
+            after: stored,
+            open: OPEN,
+          },
+          now,
+        );
         return viewConnection(stored);
       },
       () => duplicateName(input!)(),
@@ -186,22 +263,39 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
   };
 
   return {
-    async list(actor: Actor, workspaceId: string, request: PageRequest & { connectorId?: string }): Promise<Page<Connection>> {
+    async list(
+      actor: Actor,
+      workspaceId: string,
+      request: PageRequest & { connectorId?: string },
+    ): Promise<Page<Connection>> {
       authorize(actor, 'connection:read', workspaceId);
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'number');
-      const rows = await connections.listConnections(db.kysely, workspaceId, { after, limit: request.limit + 1, connectorId: request.connectorId });
+      const rows = await connections.listConnections(db.kysely, workspaceId, {
+        after,
+        limit: request.limit + 1,
+        connectorId: request.connectorId,
+      });
       const items = rows.slice(0, request.limit).map(viewConnection);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
     },
 
     /** A window of one connector's connections in id order, walkable both ways, with their total. */
-    async windowOfConnector(actor: Actor, workspaceId: string, connectorId: string, request: WindowRequest): Promise<Window<Connection>> {
+    async windowOfConnector(
+      actor: Actor,
+      workspaceId: string,
+      connectorId: string,
+      request: WindowRequest,
+    ): Promise<Window<Connection>> {
       authorize(actor, 'connection:read', workspaceId);
       checkWindowRequest(request);
       if (!(await findConnector(db.kysely, workspaceId, connectorId))) throw notFound(`Connector "${connectorId}"`);
       const after = request.after === undefined ? undefined : decodeCursor(request.after, 'number', 'query/after');
       const before = request.before === undefined ? undefined : decodeCursor(request.before, 'number', 'query/before');
-      const rows = await connections.listConnectionsNear(db.kysely, workspaceId, connectorId, { after, before, limit: request.first + 1 });
+      const rows = await connections.listConnectionsNear(db.kysely, workspaceId, connectorId, {
+        after,
+        before,
+        limit: request.first + 1,
+      });
       const shown = rows.slice(0, request.first);
       const lowest = before === undefined ? shown[0] : shown[shown.length - 1];
       const highest = before === undefined ? shown[shown.length - 1] : shown[0];
@@ -210,7 +304,11 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
         lowest ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { below: lowest.id }) : 0,
         highest ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { above: highest.id }) : 0,
       ]);
-      const window = windowFrom(rows, (c) => c.id, request, { totalCount, hasBefore: () => below > 0, hasAfter: () => above > 0 });
+      const window = windowFrom(rows, (c) => c.id, request, {
+        totalCount,
+        hasBefore: () => below > 0,
+        hasAfter: () => above > 0,
+      });
       return { ...window, items: window.items.map(viewConnection) };
     },
 
@@ -225,7 +323,8 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
 
     async get(actor: Actor, workspaceId: string, id: number): Promise<Connection> {
       authorize(actor, 'connection:read', workspaceId);
-      const connection = id <= MAX_CONNECTION_ID ? await connections.findConnection(db.kysely, workspaceId, id) : undefined;
+      const connection =
+        id <= MAX_CONNECTION_ID ? await connections.findConnection(db.kysely, workspaceId, id) : undefined;
       if (!connection) throw notFound(`Connection ${id}`);
       return viewConnection(connection);
     },
@@ -240,7 +339,8 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
       if (options.test) {
         const connector = await connectorOf(db.kysely, workspaceId, input.connectorId);
         const owner = await sealOwnerIn(db.kysely, workspaceId, uid);
-        health = (await healthOf({ ...build(input, connector, undefined, owner), uid }, workspaceId, connector, true)).health;
+        health = (await healthOf({ ...build(input, connector, undefined, owner), uid }, workspaceId, connector, true))
+          .health;
       }
       return writeWithRetry(
         writer,
@@ -258,7 +358,14 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
             updatedAt: now,
             revision: 1,
           });
-          const change = { workspaceId, action: 'connection:create', resourceType: 'connection', resourceId: connection.id, after: connection, open: OPEN };
+          const change = {
+            workspaceId,
+            action: 'connection:create',
+            resourceType: 'connection',
+            resourceId: connection.id,
+            after: connection,
+            open: OPEN,
+          };
           await recordChange(tx, actor, change, now);
           return viewConnection(connection);
         },
@@ -267,7 +374,14 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     },
 
     /** PUT: every field takes the body's value; omitted optional fields are unset (docs/api.md). */
-    replace(actor: Actor, workspaceId: string, id: number, body: unknown, precondition?: Precondition, options: WriteOptions = {}) {
+    replace(
+      actor: Actor,
+      workspaceId: string,
+      id: number,
+      body: unknown,
+      precondition?: Precondition,
+      options: WriteOptions = {},
+    ) {
       authorize(actor, 'connection:update', workspaceId);
       const input = checkInput(body);
       refuseSealedInput(input);
@@ -275,26 +389,49 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
     },
 
     /** PATCH: a JSON merge patch (RFC 7396) over the current fields; omitted secrets keep their values. */
-    patch(actor: Actor, workspaceId: string, id: number, patch: Record<string, unknown>, precondition?: Precondition, options: WriteOptions = {}) {
+    patch(
+      actor: Actor,
+      workspaceId: string,
+      id: number,
+      patch: Record<string, unknown>,
+      precondition?: Precondition,
+      options: WriteOptions = {},
+    ) {
       authorize(actor, 'connection:update', workspaceId);
       refuseSealedInput(patch);
-      return mutate(actor, workspaceId, id, precondition, (current) => {
-        const merged = applyMergePatch(inputOf(current), patch) as Record<string, unknown>;
-        // `null` unsets in a merge patch: unsetting connectorId is changing it, which mutate refuses.
-        if (patch.connectorId === null) merged.connectorId = null;
-        return checkInput(merged);
-      }, options);
+      return mutate(
+        actor,
+        workspaceId,
+        id,
+        precondition,
+        (current) => {
+          const merged = applyMergePatch(inputOf(current), patch) as Record<string, unknown>;
+          // `null` unsets in a merge patch: unsetting connectorId is changing it, which mutate refuses.
+          if (patch.connectorId === null) merged.connectorId = null;
+          return checkInput(merged);
+        },
+        options,
+      );
     },
 
     /**
      * Tries the stored settings against the real system and records the outcome in `health`, unless the
      * connection changed while it was being tried (the outcome then describes settings that are gone).
      */
-    async test(actor: Actor, workspaceId: string, id: number): Promise<{ connection: Connection; health: Health; latencyMs: number }> {
+    async test(
+      actor: Actor,
+      workspaceId: string,
+      id: number,
+    ): Promise<{ connection: Connection; health: Health; latencyMs: number }> {
       authorize(actor, 'connection:test', workspaceId);
       const tried = await connections.findConnection(db.kysely, workspaceId, id);
       if (!tried) throw notFound(`Connection ${id}`);
-      const { health, latencyMs } = await healthOf(tried, workspaceId, await connectorOf(db.kysely, workspaceId, tried.connectorId), false);
+      const { health, latencyMs } = await healthOf(
+        tried,
+        workspaceId,
+        await connectorOf(db.kysely, workspaceId, tried.connectorId),
+        false,
+      );
       const connection = await writeWithRetry(writer, async (tx) => {
         const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
         if (!current) throw notFound(`Connection ${id}`);
@@ -302,7 +439,19 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
         const now = clock.now();
         const stored = { ...current, health, updatedAt: now, revision: current.revision + 1 };
         if (!(await connections.updateConnection(tx, stored, current.revision))) throw new StaleWrite();
-        await recordChange(tx, actor, { workspaceId, action: 'connection:test', resourceType: 'connection', resourceId: id, before: current, after: stored }, now);
+        await recordChange(
+          tx,
+          actor,
+          {
+            workspaceId,
+            action: 'connection:test',
+            resourceType: 'connection',
+            resourceId: id,
+            before: current,
+            after: stored,
+          },
+          now,
+        );
         return viewConnection(stored);
       });
       return { connection, health, latencyMs };
@@ -315,7 +464,12 @@ export function createConnectionService(deps: { db: Db; writer: Writer; vault: V
         if (!current) throw notFound(`Connection ${id}`);
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
         if (!(await connections.deleteConnection(tx, workspaceId, id, current.revision))) throw new StaleWrite();
-        await recordChange(tx, actor, { workspaceId, action: 'connection:delete', resourceType: 'connection', resourceId: id, before: current }, clock.now());
+        await recordChange(
+          tx,
+          actor,
+          { workspaceId, action: 'connection:delete', resourceType: 'connection', resourceId: id, before: current },
+          clock.now(),
+        );
       });
     },
   };

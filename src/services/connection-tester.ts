@@ -10,7 +10,11 @@ import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 /** Tries a connection's settings against the real system. */
 export interface ConnectionTester {
   /** `workspaceUid`: the uid of the connection's workspace, part of the place its sealed values are bound to. */
-  test(connection: Pick<Connection, 'uid' | 'type' | 'content'>, connector: Pick<Connector, 'baseUrl'> | undefined, workspaceUid: string): Promise<ProbeResult>;
+  test(
+    connection: Pick<Connection, 'uid' | 'type' | 'content'>,
+    connector: Pick<Connector, 'baseUrl'> | undefined,
+    workspaceUid: string,
+  ): Promise<ProbeResult>;
 }
 
 /**
@@ -35,7 +39,12 @@ function openSettings(vault: Vault, content: unknown, type: string, owner: Omit<
     '/content',
   );
   if (misplaced.length > 0) {
-    throw validationFailed(misplaced.map((path) => ({ path, message: 'holds a sealed value that was not sealed for this connection and field; enter the secret again' })));
+    throw validationFailed(
+      misplaced.map((path) => ({
+        path,
+        message: 'holds a sealed value that was not sealed for this connection and field; enter the secret again',
+      })),
+    );
   }
   return opened;
 }
@@ -49,8 +58,14 @@ export function createConnectionTester(deps: {
   const { vault, timeoutMs, egress, onResult } = deps;
   return {
     async test(connection, connector, workspaceUid) {
-      const content = openSettings(vault, connection.content, connection.type, { workspaceUid, resourceUid: connection.uid }) as Record<string, unknown>;
-      const probe = probeConnection({ type: connection.type, content, baseUrl: connector?.baseUrl }, { timeoutMs, egress });
+      const content = openSettings(vault, connection.content, connection.type, {
+        workspaceUid,
+        resourceUid: connection.uid,
+      }) as Record<string, unknown>;
+      const probe = probeConnection(
+        { type: connection.type, content, baseUrl: connector?.baseUrl },
+        { timeoutMs, egress },
+      );
       if (!probe) {
         throw validationFailed(
           [{ path: '/type', message: `has no connection test; plugboard tests ${PROBED_TYPES.join(', ')}` }],

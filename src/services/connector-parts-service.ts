@@ -89,7 +89,10 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
     const { connector } = await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
       const previous = versionId === undefined ? undefined : findVersion(current, versionId);
       const input = checkVersion(build(previous));
-      const nameErrors = checkVersionName(input.name, current.versions.filter((v) => v.id !== id));
+      const nameErrors = checkVersionName(
+        input.name,
+        current.versions.filter((v) => v.id !== id),
+      );
       if (nameErrors.length > 0) throw validationFailed(nameErrors);
       const now = clock.now();
       const version: ConnectorVersion = {
@@ -117,7 +120,12 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
   const versionFields = (v: ConnectorVersion) => ({ name: v.name, description: v.description });
 
   return {
-    async listConfigs(actor: Actor, ws: string, connectorId: string, request: PageRequest): Promise<Page<AuthSchemeConfig>> {
+    async listConfigs(
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      request: PageRequest,
+    ): Promise<Page<AuthSchemeConfig>> {
       const connector = await connectors.get(actor, ws, connectorId);
       return pageOf(connector.authSchemeConfigs, (c) => c.id, request);
     },
@@ -127,9 +135,22 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
     },
     createConfig: (actor: Actor, ws: string, connectorId: string, body: unknown, precondition?: Precondition) =>
       writeConfig(actor, ws, connectorId, undefined, () => body as AuthSchemeConfigInput, precondition),
-    replaceConfig: (actor: Actor, ws: string, connectorId: string, configId: string, body: unknown, precondition?: Precondition) =>
-      writeConfig(actor, ws, connectorId, configId, () => body as AuthSchemeConfigInput, precondition),
-    patchConfig: (actor: Actor, ws: string, connectorId: string, configId: string, patch: unknown, precondition?: Precondition) =>
+    replaceConfig: (
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      configId: string,
+      body: unknown,
+      precondition?: Precondition,
+    ) => writeConfig(actor, ws, connectorId, configId, () => body as AuthSchemeConfigInput, precondition),
+    patchConfig: (
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      configId: string,
+      patch: unknown,
+      precondition?: Precondition,
+    ) =>
       writeConfig(
         actor,
         ws,
@@ -141,46 +162,106 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
         },
         precondition,
       ),
-    async deleteConfig(actor: Actor, ws: string, connectorId: string, configId: string, precondition?: Precondition): Promise<void> {
+    async deleteConfig(
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      configId: string,
+      precondition?: Precondition,
+    ): Promise<void> {
       await connectors.mutate(actor, ws, connectorId, precondition, async (current, tx) => {
         findConfig(current, configId);
         const inUse = await countConnectionsUsingConfig(tx, ws, connectorId, configId);
         if (inUse > 0) {
-          throw conflict(`${inUse} connection(s) hold a credential for auth-scheme config "${configId}"; remove those credentials first.`);
+          throw conflict(
+            `${inUse} connection(s) hold a credential for auth-scheme config "${configId}"; remove those credentials first.`,
+          );
         }
-        return { next: { ...current, authSchemeConfigs: current.authSchemeConfigs.filter((c) => c.id !== configId) }, setsVariables: false };
+        return {
+          next: { ...current, authSchemeConfigs: current.authSchemeConfigs.filter((c) => c.id !== configId) },
+          setsVariables: false,
+        };
       });
     },
 
-    async listVersions(actor: Actor, ws: string, connectorId: string, request: PageRequest): Promise<Page<ConnectorVersion>> {
+    async listVersions(
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      request: PageRequest,
+    ): Promise<Page<ConnectorVersion>> {
       const connector = await connectors.get(actor, ws, connectorId);
       return pageOf(connector.versions, (v) => v.id, request);
     },
-    async getVersion(actor: Actor, ws: string, connectorId: string, versionId: string): Promise<Part<ConnectorVersion>> {
+    async getVersion(
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      versionId: string,
+    ): Promise<Part<ConnectorVersion>> {
       const connector = await connectors.get(actor, ws, connectorId);
       return { item: findVersion(connector, versionId), connector };
     },
     createVersion: (actor: Actor, ws: string, connectorId: string, body: unknown, precondition?: Precondition) =>
       writeVersion(actor, ws, connectorId, undefined, () => body, precondition),
-    replaceVersion: (actor: Actor, ws: string, connectorId: string, versionId: string, body: unknown, precondition?: Precondition) =>
-      writeVersion(actor, ws, connectorId, versionId, () => body, precondition),
-    patchVersion: (actor: Actor, ws: string, connectorId: string, versionId: string, patch: unknown, precondition?: Precondition) =>
-      writeVersion(actor, ws, connectorId, versionId, (previous) => applyMergePatch(versionFields(previous!), patch), precondition),
+    replaceVersion: (
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      versionId: string,
+      body: unknown,
+      precondition?: Precondition,
+    ) => writeVersion(actor, ws, connectorId, versionId, () => body, precondition),
+    patchVersion: (
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      versionId: string,
+      patch: unknown,
+      precondition?: Precondition,
+    ) =>
+      writeVersion(
+        actor,
+        ws,
+        connectorId,
+        versionId,
+        (previous) => applyMergePatch(versionFields(previous!), patch),
+        precondition,
+      ),
     /** Publishes a version (sets publishedAt) or takes it back to draft; asking for the state it is in changes nothing. */
-    async setPublished(actor: Actor, ws: string, connectorId: string, versionId: string, published: boolean, precondition?: Precondition): Promise<Part<ConnectorVersion>> {
+    async setPublished(
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      versionId: string,
+      published: boolean,
+      precondition?: Precondition,
+    ): Promise<Part<ConnectorVersion>> {
       const { connector } = await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
         const version = findVersion(current, versionId);
         if ((version.publishedAt !== null) === published) return { next: current, setsVariables: false };
         const now = clock.now();
         const changed: ConnectorVersion = { ...version, publishedAt: published ? now : null, updatedAt: now };
-        return { next: { ...current, versions: current.versions.map((v) => (v.id === versionId ? changed : v)) }, setsVariables: false };
+        return {
+          next: { ...current, versions: current.versions.map((v) => (v.id === versionId ? changed : v)) },
+          setsVariables: false,
+        };
       });
       return { item: findVersion(connector, versionId), connector };
     },
-    async deleteVersion(actor: Actor, ws: string, connectorId: string, versionId: string, precondition?: Precondition): Promise<void> {
+    async deleteVersion(
+      actor: Actor,
+      ws: string,
+      connectorId: string,
+      versionId: string,
+      precondition?: Precondition,
+    ): Promise<void> {
       await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
         findVersion(current, versionId);
-        return { next: { ...current, versions: ensureOneLatest(current.versions.filter((v) => v.id !== versionId)) }, setsVariables: false };
+        return {
+          next: { ...current, versions: ensureOneLatest(current.versions.filter((v) => v.id !== versionId)) },
+          setsVariables: false,
+        };
       });
     },
   };

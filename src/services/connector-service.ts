@@ -17,7 +17,16 @@ import { conflict, notFound, preconditionFailed, validationFailed, type FieldErr
 import { newId, newUid } from '../domain/ids.js';
 import { authSchemeConfigPath } from '../domain/sealed-places.js';
 import { applyMergePatch } from '../domain/merge-patch.js';
-import { checkWindowRequest, decodeCursor, encodeCursor, windowFrom, type Page, type PageRequest, type Window, type WindowRequest } from '../domain/page.js';
+import {
+  checkWindowRequest,
+  decodeCursor,
+  encodeCursor,
+  windowFrom,
+  type Page,
+  type PageRequest,
+  type Window,
+  type WindowRequest,
+} from '../domain/page.js';
 import { checkSecretsStay, destinationsOf, keptSecretsOf } from '../domain/secret-destinations.js';
 import { refuseSealedInput } from '../domain/secrets.js';
 import { viewConnector } from '../domain/views.js';
@@ -79,10 +88,17 @@ export function buildAuthSchemeConfig(
   refuseSealedInput(input, path);
   if (previous) {
     const at = `${path}/config`;
-    checkSecretsStay(destinationsOf(previous.config, at), destinationsOf(input.config, at), keptSecretsOf(input.config, at));
+    checkSecretsStay(
+      destinationsOf(previous.config, at),
+      destinationsOf(input.config, at),
+      keptSecretsOf(input.config, at),
+    );
   }
   const id = input.id ?? previous?.id ?? newId('asc');
-  const config = sealSettings(vault, input.config ?? {}, previous?.config, `${path}/config`, undefined, { owner, base: authSchemeConfigPath(id) });
+  const config = sealSettings(vault, input.config ?? {}, previous?.config, `${path}/config`, undefined, {
+    owner,
+    base: authSchemeConfigPath(id),
+  });
   return {
     id,
     schemeType: input.schemeType,
@@ -104,9 +120,20 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
   }
 
   /** Writes the connector's variables into its connections, with their audit rows; returns how many changed. */
-  async function propagate(tx: Tx, actor: Actor, workspaceId: string, id: string, variables: Connector['connectionVariables'], now: string): Promise<number> {
+  async function propagate(
+    tx: Tx,
+    actor: Actor,
+    workspaceId: string,
+    id: string,
+    variables: Connector['connectionVariables'],
+    now: string,
+  ): Promise<number> {
     const meta = { at: now, principalId: actor.principal.id, requestId: actor.requestId };
-    await insertConnectorConnectionEvents(tx, { workspaceId, connectorId: id, change: { kind: 'variables', variables } }, meta);
+    await insertConnectorConnectionEvents(
+      tx,
+      { workspaceId, connectorId: id, change: { kind: 'variables', variables } },
+      meta,
+    );
     return connections.setVariablesOfConnector(tx, workspaceId, id, variables, now);
   }
 
@@ -114,11 +141,30 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
    * The state a change leaves and its audit row: the current connector untouched (and no audit row) when `next`
    * differs from it only in bookkeeping, else `next` at the following revision. Shared by both write paths.
    */
-  function settle(actor: Actor, workspaceId: string, id: string, current: Connector, next: Connector, now: string): { connector: Connector; audit?: NewAuditEvent } {
+  function settle(
+    actor: Actor,
+    workspaceId: string,
+    id: string,
+    current: Connector,
+    next: Connector,
+    now: string,
+  ): { connector: Connector; audit?: NewAuditEvent } {
     const fields = changedFields(current, next);
     if (fields.length === 0) return { connector: current };
     const connector = { ...next, updatedAt: now, revision: current.revision + 1 };
-    const audit = changeEvent(actor, { workspaceId, action: 'connector:update', resourceType: 'connector', resourceId: id, before: current, after: connector, fields }, now);
+    const audit = changeEvent(
+      actor,
+      {
+        workspaceId,
+        action: 'connector:update',
+        resourceType: 'connector',
+        resourceId: id,
+        before: current,
+        after: connector,
+        fields,
+      },
+      now,
+    );
     return { connector, audit };
   }
 
@@ -126,7 +172,13 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
    * A connector change computed from the current connector alone (PUT, PATCH): a row change of the writer, so
    * that concurrent ones commit together on PostgreSQL. Same rules as {@link mutate}.
    */
-  function update(actor: Actor, workspaceId: string, id: string, precondition: Precondition | undefined, change: (current: Connector) => ConnectorChange): Promise<ConnectorWrite> {
+  function update(
+    actor: Actor,
+    workspaceId: string,
+    id: string,
+    precondition: Precondition | undefined,
+    change: (current: Connector) => ConnectorChange,
+  ): Promise<ConnectorWrite> {
     authorize(actor, 'connector:update', workspaceId);
     return withRetry(() =>
       writer.change(rows, {
@@ -139,7 +191,10 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
           const { connector, audit } = settle(actor, workspaceId, id, current, next, now);
           const result: ConnectorWrite = { connector: viewConnector(connector), connectionsUpdated: 0 };
           const after = setsVariables
-            ? async (tx: Tx): Promise<ConnectorWrite> => ({ ...result, connectionsUpdated: await propagate(tx, actor, workspaceId, id, connector.connectionVariables, now) })
+            ? async (tx: Tx): Promise<ConnectorWrite> => ({
+                ...result,
+                connectionsUpdated: await propagate(tx, actor, workspaceId, id, connector.connectionVariables, now),
+              })
             : undefined;
           return { next: audit ? connector : undefined, audit, result, after };
         },
@@ -168,7 +223,9 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         if (!(await connectors.updateConnector(tx, connector, current.revision))) throw new StaleWrite();
         await insertAuditEvent(tx, audit);
       }
-      const connectionsUpdated = setsVariables ? await propagate(tx, actor, workspaceId, id, connector.connectionVariables, now) : 0;
+      const connectionsUpdated = setsVariables
+        ? await propagate(tx, actor, workspaceId, id, connector.connectionVariables, now)
+        : 0;
       return { connector: viewConnector(connector), connectionsUpdated };
     });
   }
@@ -193,44 +250,88 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
    * `resync` says whether variables that equal the connector's current list still overwrite its connections:
    * yes for a PATCH, which names the field on purpose; no for a PUT, whose body is often a GET body sent back.
    */
-  function applyInput(current: Connector, input: ConnectorInput, echo: ReadOnlyEcho, resync: boolean, keep: readonly KeptField[] = []) {
-    const errors = [...checkEcho(current, echo), ...checkVariables(input.connectionVariables ?? [], '/connectionVariables')];
+  function applyInput(
+    current: Connector,
+    input: ConnectorInput,
+    echo: ReadOnlyEcho,
+    resync: boolean,
+    keep: readonly KeptField[] = [],
+  ) {
+    const errors = [
+      ...checkEcho(current, echo),
+      ...checkVariables(input.connectionVariables ?? [], '/connectionVariables'),
+    ];
     if (errors.length > 0) throw validationFailed(errors);
-    const variables = input.connectionVariables === undefined ? undefined : canonicalVariables(input.connectionVariables ?? []);
+    const variables =
+      input.connectionVariables === undefined ? undefined : canonicalVariables(input.connectionVariables ?? []);
     const kept = Object.fromEntries(keep.map((field) => [field, current[field]]));
     const next: Connector = {
       ...current,
       ...connectorFieldsFrom(input),
       ...kept,
-      authSchemeConfigs: input.authSchemeConfigIds ? reorderConfigs(current.authSchemeConfigs, input.authSchemeConfigIds) : current.authSchemeConfigs,
+      authSchemeConfigs: input.authSchemeConfigIds
+        ? reorderConfigs(current.authSchemeConfigs, input.authSchemeConfigIds)
+        : current.authSchemeConfigs,
       connectionVariables: variables ?? current.connectionVariables,
     };
-    return { next, setsVariables: variables !== undefined && (resync || !sameJson(variables, current.connectionVariables)) };
+    return {
+      next,
+      setsVariables: variables !== undefined && (resync || !sameJson(variables, current.connectionVariables)),
+    };
   }
 
   return {
-    async list(actor: Actor, workspaceId: string, request: PageRequest & { nameContains?: string }): Promise<Page<Connector>> {
+    async list(
+      actor: Actor,
+      workspaceId: string,
+      request: PageRequest & { nameContains?: string },
+    ): Promise<Page<Connector>> {
       authorize(actor, 'connector:read', workspaceId);
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
-      const rows = await connectors.listConnectors(db.kysely, workspaceId, { after, limit: request.limit + 1, nameContains: request.nameContains });
+      const rows = await connectors.listConnectors(db.kysely, workspaceId, {
+        after,
+        limit: request.limit + 1,
+        nameContains: request.nameContains,
+      });
       const items = rows.slice(0, request.limit).map(viewConnector);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
     },
 
     /** A window of the workspace's connectors in id order, walkable both ways, with the filtered total. */
-    async window(actor: Actor, workspaceId: string, request: WindowRequest & ConnectorFilter): Promise<Window<Connector>> {
+    async window(
+      actor: Actor,
+      workspaceId: string,
+      request: WindowRequest & ConnectorFilter,
+    ): Promise<Window<Connector>> {
       authorize(actor, 'connector:read', workspaceId);
       checkWindowRequest(request);
       const after = request.after === undefined ? undefined : decodeCursor(request.after, 'string', 'query/after');
       const before = request.before === undefined ? undefined : decodeCursor(request.before, 'string', 'query/before');
       const filter: ConnectorFilter = { nameContains: request.nameContains, protocolTypes: request.protocolTypes };
-      const rows = await connectors.listConnectorsNear(db.kysely, workspaceId, { ...filter, after, before, limit: request.first + 1 });
+      const rows = await connectors.listConnectorsNear(db.kysely, workspaceId, {
+        ...filter,
+        after,
+        before,
+        limit: request.first + 1,
+      });
       const [totalCount, below, above] = await Promise.all([
         connectors.countConnectors(db.kysely, workspaceId, filter),
-        rows.length > 0 ? connectors.countConnectors(db.kysely, workspaceId, filter, { below: (before === undefined ? rows[0] : rows[Math.min(rows.length, request.first) - 1])!.id }) : 0,
-        rows.length > 0 ? connectors.countConnectors(db.kysely, workspaceId, filter, { above: (before === undefined ? rows[Math.min(rows.length, request.first) - 1] : rows[0])!.id }) : 0,
+        rows.length > 0
+          ? connectors.countConnectors(db.kysely, workspaceId, filter, {
+              below: (before === undefined ? rows[0] : rows[Math.min(rows.length, request.first) - 1])!.id,
+            })
+          : 0,
+        rows.length > 0
+          ? connectors.countConnectors(db.kysely, workspaceId, filter, {
+              above: (before === undefined ? rows[Math.min(rows.length, request.first) - 1] : rows[0])!.id,
+            })
+          : 0,
       ]);
-      const window = windowFrom(rows, (c) => c.id, request, { totalCount, hasBefore: () => below > 0, hasAfter: () => above > 0 });
+      const window = windowFrom(rows, (c) => c.id, request, {
+        totalCount,
+        hasBefore: () => below > 0,
+        hasAfter: () => above > 0,
+      });
       return { ...window, items: window.items.map(viewConnector) };
     },
 
@@ -253,19 +354,25 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       const input = checkCreate(body);
       refuseSealedInput(input);
       const configs = input.authSchemeConfigs ?? [];
-      const errors = [...checkVariables(input.connectionVariables ?? [], '/connectionVariables'), ...checkConfigIds(configs, '/authSchemeConfigs')];
+      const errors = [
+        ...checkVariables(input.connectionVariables ?? [], '/connectionVariables'),
+        ...checkConfigIds(configs, '/authSchemeConfigs'),
+      ];
       if (errors.length > 0) throw validationFailed(errors);
       const now = clock.now();
       const id = input.id ?? newId('conn');
       const uid = newUid('connector');
       // The workspace's uid is read only when there is something to seal: most connectors are created without configs.
-      const owner = configs.length > 0 ? await sealOwnerIn(db.kysely, workspaceId, uid) : { workspaceUid: '', resourceUid: uid };
+      const owner =
+        configs.length > 0 ? await sealOwnerIn(db.kysely, workspaceId, uid) : { workspaceUid: '', resourceUid: uid };
       const connector: Connector = {
         workspaceId,
         id,
         uid,
         ...connectorFieldsFrom(input),
-        authSchemeConfigs: configs.map((c, i) => buildAuthSchemeConfig(vault, c, undefined, `/authSchemeConfigs/${i}`, owner)),
+        authSchemeConfigs: configs.map((c, i) =>
+          buildAuthSchemeConfig(vault, c, undefined, `/authSchemeConfigs/${i}`, owner),
+        ),
         connectionVariables: canonicalVariables(input.connectionVariables ?? []),
         versions: [],
         createdAt: now,
@@ -276,7 +383,12 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         writer,
         async (tx) => {
           await connectors.insertConnector(tx, connector);
-          await recordChange(tx, actor, { workspaceId, action: 'connector:create', resourceType: 'connector', resourceId: id, after: connector }, now);
+          await recordChange(
+            tx,
+            actor,
+            { workspaceId, action: 'connector:create', resourceType: 'connector', resourceId: id, after: connector },
+            now,
+          );
           return viewConnector(connector);
         },
         () => conflict(`A connector with id "${id}" already exists in this workspace.`),
@@ -287,7 +399,15 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
      * PUT: every field takes the body's value; omitted optional fields are unset (docs/api.md). `keep` names fields
      * a wire format does not carry (a dialect's full replacement cannot mean to unset what it cannot express).
      */
-    replace(actor: Actor, workspaceId: string, id: string, body: unknown, echo: ReadOnlyEcho, precondition?: Precondition, keep: readonly KeptField[] = []) {
+    replace(
+      actor: Actor,
+      workspaceId: string,
+      id: string,
+      body: unknown,
+      echo: ReadOnlyEcho,
+      precondition?: Precondition,
+      keep: readonly KeptField[] = [],
+    ) {
       authorize(actor, 'connector:update', workspaceId);
       const input = checkInput(body);
       refuseSealedInput(input);
@@ -319,13 +439,21 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       });
     },
 
-    async remove(actor: Actor, workspaceId: string, id: string, options: { force: boolean }, precondition?: Precondition): Promise<void> {
+    async remove(
+      actor: Actor,
+      workspaceId: string,
+      id: string,
+      options: { force: boolean },
+      precondition?: Precondition,
+    ): Promise<void> {
       authorize(actor, 'connector:delete', workspaceId);
       await writeWithRetry(writer, async (tx) => {
         const current = await load(tx, workspaceId, id, precondition);
         const inUse = await connections.countConnectionsOfConnector(tx, workspaceId, id);
         if (inUse > 0 && !options.force) {
-          throw conflict(`Connector "${id}" has ${inUse} connection(s); delete them first, or pass force=true to delete them with it.`);
+          throw conflict(
+            `Connector "${id}" has ${inUse} connection(s); delete them first, or pass force=true to delete them with it.`,
+          );
         }
         const now = clock.now();
         if (inUse > 0) {
@@ -334,7 +462,12 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
           await connections.deleteConnectionsOfConnector(tx, workspaceId, id);
         }
         if (!(await connectors.deleteConnector(tx, workspaceId, id, current.revision))) throw new StaleWrite();
-        await recordChange(tx, actor, { workspaceId, action: 'connector:delete', resourceType: 'connector', resourceId: id, before: current }, now);
+        await recordChange(
+          tx,
+          actor,
+          { workspaceId, action: 'connector:delete', resourceType: 'connector', resourceId: id, before: current },
+          now,
+        );
       });
     },
 
@@ -343,4 +476,3 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
 }
 
 export type ConnectorService = ReturnType<typeof createConnectorService>;
-

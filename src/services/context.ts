@@ -51,14 +51,19 @@ export { StaleWrite };
 const MAX_ATTEMPTS = 12;
 
 /** A random pause that grows with each attempt, so that writers who collided do not collide again in step. */
-const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 100)));
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 100)));
 
 /**
  * Runs a unit of work that reads, decides and writes conditionally on the revision it read. When another
  * writer got there first the unit runs again on fresh data, so a concurrent update is never lost; a caller
  * who sent If-Match then sees the new revision and gets 412 from the re-check.
  */
-export async function writeWithRetry<T>(writer: Writer, work: (tx: Tx) => Promise<T>, onDuplicate?: () => Error): Promise<T> {
+export async function writeWithRetry<T>(
+  writer: Writer,
+  work: (tx: Tx) => Promise<T>,
+  onDuplicate?: () => Error,
+): Promise<T> {
   return withRetry(() => writer.write(work), onDuplicate);
 }
 

@@ -90,7 +90,11 @@ function credentialOf(vault: Vault, spec: ToolsetSpec, owner: Omit<SealPlace, 'p
   const legacy = spec.authorization?.authConfig as { key?: unknown; in?: unknown; name?: unknown } | undefined;
   if (typeof legacy?.key === 'string' && legacy.key !== '') {
     const value = open(legacy.key, LEGACY_KEY_PATH);
-    return { in: legacy.in === 'query' ? 'query' : 'header', key: typeof legacy.name === 'string' && legacy.name !== '' ? legacy.name : 'Authorization', value };
+    return {
+      in: legacy.in === 'query' ? 'query' : 'header',
+      key: typeof legacy.name === 'string' && legacy.name !== '' ? legacy.name : 'Authorization',
+      value,
+    };
   }
   return null;
 }
@@ -108,7 +112,12 @@ function redactMcpResult(result: CallToolResult, credential: UpstreamCredential 
   try {
     return JSON.parse(redacted) as CallToolResult;
   } catch {
-    return { content: [{ type: 'text', text: 'The upstream MCP server\'s answer held the toolset\'s credential and was withheld.' }], isError: true };
+    return {
+      content: [
+        { type: 'text', text: "The upstream MCP server's answer held the toolset's credential and was withheld." },
+      ],
+      isError: true,
+    };
   }
 }
 
@@ -121,7 +130,14 @@ function redactMcpResult(result: CallToolResult, credential: UpstreamCredential 
  * toolset's uid (and revision), so a toolset or workspace deleted and created again under the same names, whose
  * revision starts again at 1, never gets the old one's tools, upstream or credential.
  */
-export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock; options: GatewayServiceOptions; egress: EgressPolicy }) {
+export function createGatewayService(deps: {
+  db: Db;
+  writer: Writer;
+  vault: Vault;
+  clock: Clock;
+  options: GatewayServiceOptions;
+  egress: EgressPolicy;
+}) {
   const { db, writer, vault, clock, options } = deps;
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
   /** Compiled toolsets by uid. */
@@ -205,10 +221,16 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
 
   function openCredential(row: gateway.ServableToolsetRow): Pick<ServedToolset, 'credential' | 'credentialProblem'> {
     try {
-      return { credential: credentialOf(vault, row.spec, { workspaceUid: row.workspaceUid, resourceUid: row.uid }), credentialProblem: null };
+      return {
+        credential: credentialOf(vault, row.spec, { workspaceUid: row.workspaceUid, resourceUid: row.uid }),
+        credentialProblem: null,
+      };
     } catch (error) {
       if (!(error instanceof MisplacedSealedValue)) throw error;
-      return { credential: null, credentialProblem: `The toolset's stored credential cannot be used: ${error.message}` };
+      return {
+        credential: null,
+        credentialProblem: `The toolset's stored credential cannot be used: ${error.message}`,
+      };
     }
   }
 
@@ -218,7 +240,10 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     try {
       served.validate = ajv.compile(schema);
     } catch (error) {
-      throw new DomainError('bad-request', `The inputSchema of tool "${served.tool.name}" cannot be compiled: ${(error as Error).message}`);
+      throw new DomainError(
+        'bad-request',
+        `The inputSchema of tool "${served.tool.name}" cannot be compiled: ${(error as Error).message}`,
+      );
     }
     return served.validate;
   }
@@ -234,7 +259,10 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     if (toolset.credential?.in === 'header') headers[toolset.credential.key] = toolset.credential.value;
     const url = new URL(target.url);
     if (toolset.credential?.in === 'query') url.searchParams.set(toolset.credential.key, toolset.credential.value);
-    const transport = target.transportType === 'sse' ? new SSEClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch }) : new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch });
+    const transport =
+      target.transportType === 'sse'
+        ? new SSEClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch })
+        : new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: upstreamFetch });
     const client = new Client({ name: 'plugboard-gateway', version: VERSION_INFO.version });
     client.onclose = () => {
       if (upstreamClients.get(key)?.client === connected) upstreamClients.delete(key);
@@ -245,17 +273,27 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     return connected;
   }
 
-  async function callMcpTool(toolset: ServedToolset, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-    if (!toolset.mcpTarget) return { content: [{ type: 'text', text: 'The toolset names no valid upstream MCP server.' }], isError: true };
+  async function callMcpTool(
+    toolset: ServedToolset,
+    name: string,
+    args: Record<string, unknown>,
+  ): Promise<CallToolResult> {
+    if (!toolset.mcpTarget)
+      return { content: [{ type: 'text', text: 'The toolset names no valid upstream MCP server.' }], isError: true };
     try {
       const client = await upstreamClient(toolset);
-      const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: options.upstreamTimeoutMs })) as CallToolResult;
+      const result = (await client.callTool({ name, arguments: args }, undefined, {
+        timeout: options.upstreamTimeoutMs,
+      })) as CallToolResult;
       return redactMcpResult(result, toolset.credential);
     } catch (error) {
       const broken = upstreamClients.get(toolset.uid);
       if (broken?.revision === toolset.revision) upstreamClients.delete(toolset.uid);
       const message = redactCredential((error as Error).message, toolset.credential);
-      return { content: [{ type: 'text', text: `The upstream MCP server failed on tool "${name}": ${message}` }], isError: true };
+      return {
+        content: [{ type: 'text', text: `The upstream MCP server failed on tool "${name}": ${message}` }],
+        isError: true,
+      };
     }
   }
 
@@ -266,7 +304,13 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
       const hash = hashApiKey(token);
       const row = await clientsByToken.get(hash, () => gateway.findGatewayClient(db.kysely, hash));
       if (!row || row.status !== 'active' || (row.expiresAt !== null && isExpired(row, clock.now()))) return undefined;
-      return { workspaceId: row.workspaceId, id: row.id, uid: row.uid, toolsets: row.toolsets, rateLimit: row.rateLimit };
+      return {
+        workspaceId: row.workspaceId,
+        id: row.id,
+        uid: row.uid,
+        toolsets: row.toolsets,
+        rateLimit: row.rateLimit,
+      };
     },
 
     /** Whether a client may use a toolset of its workspace. */
@@ -275,7 +319,9 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
 
     /** The toolset as currently stored, compiled; undefined when it does not exist. */
     async toolset(workspaceId: string, name: string): Promise<ServedToolset | undefined> {
-      const version = await versions.get(`${workspaceId}\u0000${name}`, () => gateway.findToolsetVersion(db.kysely, workspaceId, name));
+      const version = await versions.get(`${workspaceId}\u0000${name}`, () =>
+        gateway.findToolsetVersion(db.kysely, workspaceId, name),
+      );
       if (version === undefined) return undefined;
       const cached = cache.get(version.uid);
       if (cached && cached.revision === version.revision) return cached;
@@ -298,11 +344,19 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
       const validate = validatorOf(served);
       if (!validate(args)) {
         const errors = toFieldErrors(validate.errors, '');
-        throw validationFailed(errors, `Invalid arguments for tool "${name}": ${errors.map((e) => `${e.path || 'arguments'} ${e.message}`).join('; ')}.`);
+        throw validationFailed(
+          errors,
+          `Invalid arguments for tool "${name}": ${errors.map((e) => `${e.path || 'arguments'} ${e.message}`).join('; ')}.`,
+        );
       }
-      if (toolset.credentialProblem) return { content: [{ type: 'text', text: toolset.credentialProblem }], isError: true };
+      if (toolset.credentialProblem)
+        return { content: [{ type: 'text', text: toolset.credentialProblem }], isError: true };
       if (toolset.type === 'MCP') return callMcpTool(toolset, name, args);
-      if (!served.operation) return { content: [{ type: 'text', text: `Tool "${name}" has no upstream operation recorded.` }], isError: true };
+      if (!served.operation)
+        return {
+          content: [{ type: 'text', text: `Tool "${name}" has no upstream operation recorded.` }],
+          isError: true,
+        };
       return upstream.call({
         operation: served.operation,
         baseUrl: toolset.baseUrl,
@@ -316,7 +370,13 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
     sessions: {
       open(client: GatewayClient, toolset: ServedToolset, protocolVersion: string): string {
         const expiresAt = Math.floor(Date.parse(clock.now()) / 1000) + options.sessionTtlSeconds;
-        const claims = { workspaceId: client.workspaceId, toolset: toolset.name, toolsetUid: toolset.uid, clientId: client.id, clientUid: client.uid };
+        const claims = {
+          workspaceId: client.workspaceId,
+          toolset: toolset.name,
+          toolsetUid: toolset.uid,
+          clientId: client.id,
+          clientUid: client.uid,
+        };
         return sessionIds.issue({ ...claims, protocolVersion, expiresAt });
       },
       /**
@@ -330,12 +390,19 @@ export function createGatewayService(deps: { db: Db; writer: Writer; vault: Vaul
           return verified && !(await gateway.isSessionEnded(db.kysely, sessionHash(id))) ? verified : undefined;
         });
         if (!claims || claims.clientUid !== client.uid || claims.toolsetUid !== toolset.uid) return undefined;
-        if (claims.clientId !== client.id || claims.workspaceId !== client.workspaceId || claims.toolset !== toolset.name) return undefined;
+        if (
+          claims.clientId !== client.id ||
+          claims.workspaceId !== client.workspaceId ||
+          claims.toolset !== toolset.name
+        )
+          return undefined;
         if (claims.expiresAt * 1000 <= Date.parse(clock.now())) return undefined;
         return claims;
       },
       async end(id: string, claims: SessionClaims): Promise<void> {
-        await writer.write((tx) => gateway.endSession(tx, sessionHash(id), new Date(claims.expiresAt * 1000).toISOString()));
+        await writer.write((tx) =>
+          gateway.endSession(tx, sessionHash(id), new Date(claims.expiresAt * 1000).toISOString()),
+        );
       },
       purgeEnded: () => writer.write((tx) => gateway.purgeEndedSessions(tx, clock.now())),
     },

@@ -42,7 +42,10 @@ export function createIdempotencyService(deps: { writer: Writer; clock: Clock })
       const existing = await writer.write((tx) => records.claimKey(tx, { scopeKey, requestHash, now, expiresAt }));
       if (!existing) return { kind: 'proceed', scopeKey };
       if (existing.requestHash !== requestHash) {
-        throw new DomainError('idempotency-mismatch', 'This Idempotency-Key was already used with a different request body; use a new key for a new request.');
+        throw new DomainError(
+          'idempotency-mismatch',
+          'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
+        );
       }
       if (existing.response) return { kind: 'replay', response: existing.response };
       const abandoned = Date.parse(now) - Date.parse(existing.createdAt) > ABANDONED_CLAIM_MS;
@@ -53,7 +56,8 @@ export function createIdempotencyService(deps: { writer: Writer; clock: Clock })
     },
 
     /** Keeps the response for replay. */
-    complete: (scopeKey: string, response: StoredResponse) => writer.write((tx) => records.completeKey(tx, scopeKey, response)),
+    complete: (scopeKey: string, response: StoredResponse) =>
+      writer.write((tx) => records.completeKey(tx, scopeKey, response)),
 
     /** Frees the key when the request failed in a way a retry may not (a 5xx, an aborted connection). */
     release: (scopeKey: string) => writer.write((tx) => records.releaseKey(tx, scopeKey)),

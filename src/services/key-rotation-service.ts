@@ -61,7 +61,8 @@ const MAX_ATTEMPTS = 5;
 const LOCK_WAIT_MS = 200;
 const MAX_BATCH_ATTEMPTS = 20;
 
-const pause = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(10 * 2 ** attempt, 500)));
+const pause = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(10 * 2 ** attempt, 500)));
 
 const describeRow = (table: SealedTable, key: RowKey, column: string) => `${table.name} ${key.join('/')} (${column})`;
 
@@ -84,7 +85,7 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
   };
 
   async function* allRows(executor: Executor, table: SealedTable) {
-    for (let after: RowKey | undefined; ; ) {
+    for (let after: RowKey | undefined; ;) {
       const rows = await pageSealedRows(executor, table, after, STATUS_PAGE);
       yield* rows;
       if (rows.length < STATUS_PAGE) return;
@@ -121,7 +122,12 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
       }
     }
     const configured = new Set(vault.keyIds);
-    const keys = [...counts].map(([keyId, values]) => ({ keyId, values, isActive: keyId === vault.activeKeyId, isConfigured: configured.has(keyId) }));
+    const keys = [...counts].map(([keyId, values]) => ({
+      keyId,
+      values,
+      isActive: keyId === vault.activeKeyId,
+      isConfigured: configured.has(keyId),
+    }));
     return { activeKeyId: vault.activeKeyId, keys, rows, unrecognised, unbound };
   }
 
@@ -132,7 +138,8 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
   function rewrapText(text: string, where: string, row: Pick<SealedRow, 'owner'>, column: SealedColumn) {
     const parsed: unknown = JSON.parse(text);
     // The store writes JSON.stringify output; anything else would not survive the round trip byte for byte.
-    if (JSON.stringify(parsed) !== text) throw new Error(`${where} is not stored as plugboard writes JSON; it was left as it is.`);
+    if (JSON.stringify(parsed) !== text)
+      throw new Error(`${where} is not stored as plugboard writes JSON; it was left as it is.`);
     let changed = 0;
     let misplaced = 0;
     const next = mapSealedInColumn(column, parsed, (sealed, path) => {
@@ -164,8 +171,10 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
       const next = rewrapText(text, where, row, column);
       misplaced = next.misplaced;
       if (next.changed === 0) break;
-      if (await swapSealedText(tx, table, key, column, text, next.text)) return { changed: next.changed, misplaced, retries: attempt - 1 };
-      if (attempt === MAX_ATTEMPTS) throw new Error(`${where} changed ${MAX_ATTEMPTS} times while being re-wrapped; run the rewrap again.`);
+      if (await swapSealedText(tx, table, key, column, text, next.text))
+        return { changed: next.changed, misplaced, retries: attempt - 1 };
+      if (attempt === MAX_ATTEMPTS)
+        throw new Error(`${where} changed ${MAX_ATTEMPTS} times while being re-wrapped; run the rewrap again.`);
       // Someone wrote the row since we read it: start again from what is stored now (undefined: deleted).
       text = await findSealedText(tx, table, key, column);
     }
@@ -191,7 +200,14 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
         valuesRewrapped += changedInRow;
         if (changedInRow > 0) rowsRewrapped++;
       }
-      return { last: rows[rows.length - 1]?.key, rows: rows.length, rowsRewrapped, valuesRewrapped, misplaced, retries };
+      return {
+        last: rows[rows.length - 1]?.key,
+        rows: rows.length,
+        rowsRewrapped,
+        valuesRewrapped,
+        misplaced,
+        retries,
+      };
     });
   }
 
@@ -212,15 +228,20 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
    * Re-wraps every sealed value that is not on the active key, `batchSize` rows per transaction. Refuses to
    * start, writing nothing, when the store holds values of a key that is not configured.
    */
-  async function rewrap(options: { batchSize: number; onProgress?: (progress: RewrapTotals & { table: string }) => void }): Promise<RewrapResult> {
+  async function rewrap(options: {
+    batchSize: number;
+    onProgress?: (progress: RewrapTotals & { table: string }) => void;
+  }): Promise<RewrapResult> {
     const missing = (await status()).keys.filter((k) => !k.isConfigured && k.values > 0);
     if (missing.length > 0) {
       const list = missing.map((k) => `"${k.keyId}" (${k.values} values)`).join(', ');
-      throw new Error(`The store holds values sealed with master keys that are not configured: ${list}. Add them to PLUGBOARD_MASTER_KEYS and run again; nothing was re-wrapped.`);
+      throw new Error(
+        `The store holds values sealed with master keys that are not configured: ${list}. Add them to PLUGBOARD_MASTER_KEYS and run again; nothing was re-wrapped.`,
+      );
     }
     const totals = { rowsScanned: 0, rowsRewrapped: 0, valuesRewrapped: 0, misplaced: 0, retries: 0 };
     for (const table of SEALED_TABLES) {
-      for (let after: RowKey | undefined; ; ) {
+      for (let after: RowKey | undefined; ;) {
         const batch = await rewrapBatchYielding(table, after, options.batchSize);
         totals.rowsScanned += batch.rows;
         totals.rowsRewrapped += batch.rowsRewrapped;

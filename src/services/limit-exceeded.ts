@@ -1,5 +1,11 @@
 /** The bounds on work a toolset makes outside the conversion itself, named as the reconciler reports them. */
-export type WorkLimit = 'conversionTimeoutMs' | 'conversionMemoryMb' | 'mcpListMaxPages' | 'mcpListMaxTools' | 'mcpListMaxBytes' | 'mcpListTimeoutMs';
+export type WorkLimit =
+  | 'conversionTimeoutMs'
+  | 'conversionMemoryMb'
+  | 'mcpListMaxPages'
+  | 'mcpListMaxTools'
+  | 'mcpListMaxBytes'
+  | 'mcpListTimeoutMs';
 
 /** Work stopped at a limit: the same spec would stop there again, so it is a failure, not a reason to retry. */
 export class LimitExceeded extends Error {

@@ -31,7 +31,8 @@ export function loadOrCreateKeyFile(path: string): { keys: MasterKey[]; created:
     .map((line, index) => {
       const [id, material] = line.split(':');
       const key = Buffer.from(material ?? '', 'base64');
-      if (!id || key.length !== 32) throw new Error(`Master key file ${path}, line ${index + 1}: expected "id:base64key" with a 32-byte key.`);
+      if (!id || key.length !== 32)
+        throw new Error(`Master key file ${path}, line ${index + 1}: expected "id:base64key" with a 32-byte key.`);
       return { id, key };
     });
   if (keys.length === 0) throw new Error(`Master key file ${path} holds no key.`);

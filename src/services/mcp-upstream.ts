@@ -23,7 +23,8 @@ export function parseMcpTarget(detail: string): McpTarget {
     url = parsed.url;
     transportType = parsed.transportType ?? 'streamable-http';
   }
-  if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) throw new Error('spec.schema.detail: expected the upstream MCP server\'s http(s) URL');
+  if (typeof url !== 'string' || !/^https?:\/\//i.test(url))
+    throw new Error("spec.schema.detail: expected the upstream MCP server's http(s) URL");
   if (transportType !== 'streamable-http' && transportType !== 'sse') {
     throw new Error('spec.schema.detail: transportType must be "streamable-http" or "sse"');
   }
@@ -45,9 +46,17 @@ export interface ListingCaps {
  * (past one: {@link LimitExceeded}); `timeoutMs` bounds each request. `fetch` is the egress policy's
  * (egressFetch): the transports send every request through it.
  */
-export async function listUpstreamTools(target: McpTarget, timeoutMs: number, caps: ListingCaps, fetch: FetchLike): Promise<ToolsetTool[]> {
+export async function listUpstreamTools(
+  target: McpTarget,
+  timeoutMs: number,
+  caps: ListingCaps,
+  fetch: FetchLike,
+): Promise<ToolsetTool[]> {
   const url = new URL(target.url);
-  const transport = target.transportType === 'sse' ? new SSEClientTransport(url, { fetch }) : new StreamableHTTPClientTransport(url, { fetch });
+  const transport =
+    target.transportType === 'sse'
+      ? new SSEClientTransport(url, { fetch })
+      : new StreamableHTTPClientTransport(url, { fetch });
   const client = new Client({ name: 'plugboard-reconciler', version: VERSION_INFO.version });
   const deadline = Date.now() + caps.timeoutMs;
   // Each request may take what is left of the listing's time, and at most `timeoutMs`.
@@ -56,25 +65,49 @@ export async function listUpstreamTools(target: McpTarget, timeoutMs: number, ca
     await client.connect(transport, options());
     return await listPages(client, options, caps);
   } catch (error) {
-    if (Date.now() >= deadline) throw new LimitExceeded('mcpListTimeoutMs', `listing the upstream MCP server's tools took longer than ${formatCount(caps.timeoutMs)} ms`);
+    if (Date.now() >= deadline)
+      throw new LimitExceeded(
+        'mcpListTimeoutMs',
+        `listing the upstream MCP server's tools took longer than ${formatCount(caps.timeoutMs)} ms`,
+      );
     throw error;
   } finally {
     await client.close().catch(() => undefined);
   }
 }
 
-async function listPages(client: Client, options: () => { timeout: number }, caps: ListingCaps): Promise<ToolsetTool[]> {
+async function listPages(
+  client: Client,
+  options: () => { timeout: number },
+  caps: ListingCaps,
+): Promise<ToolsetTool[]> {
   const tools: ToolsetTool[] = [];
   let bytes = 0;
   let cursor: string | undefined;
   for (let pages = 0; pages === 0 || cursor; pages++) {
-    if (pages === caps.maxPages) throw new LimitExceeded('mcpListMaxPages', `the upstream MCP server lists its tools on more than ${formatCount(caps.maxPages)} pages`);
+    if (pages === caps.maxPages)
+      throw new LimitExceeded(
+        'mcpListMaxPages',
+        `the upstream MCP server lists its tools on more than ${formatCount(caps.maxPages)} pages`,
+      );
     const page = await client.listTools(cursor === undefined ? {} : { cursor }, options());
     for (const tool of page.tools) {
-      if (tools.length === caps.maxTools) throw new LimitExceeded('mcpListMaxTools', `the upstream MCP server lists more than ${formatCount(caps.maxTools)} tools`);
+      if (tools.length === caps.maxTools)
+        throw new LimitExceeded(
+          'mcpListMaxTools',
+          `the upstream MCP server lists more than ${formatCount(caps.maxTools)} tools`,
+        );
       bytes += Buffer.byteLength(JSON.stringify(tool));
-      if (bytes > caps.maxBytes) throw new LimitExceeded('mcpListMaxBytes', `the upstream MCP server's tools are more than ${formatCount(caps.maxBytes)} bytes`);
-      tools.push({ name: tool.name, description: tool.description ?? '', inputSchema: tool.inputSchema as Record<string, unknown> });
+      if (bytes > caps.maxBytes)
+        throw new LimitExceeded(
+          'mcpListMaxBytes',
+          `the upstream MCP server's tools are more than ${formatCount(caps.maxBytes)} bytes`,
+        );
+      tools.push({
+        name: tool.name,
+        description: tool.description ?? '',
+        inputSchema: tool.inputSchema as Record<string, unknown>,
+      });
     }
     cursor = page.nextCursor;
   }

@@ -35,7 +35,10 @@ describe('createOpenApiConverter', () => {
 
   it('converts on a worker thread, and gives errors back as the classes they were', async () => {
     const pets = converter({});
-    assert.deepEqual((await pets.convert(petstore)).tools.map((tool) => tool.name), ['listPets', 'createPet', 'showPetById', 'replacePet', 'deletePet']);
+    assert.deepEqual(
+      (await pets.convert(petstore)).tools.map((tool) => tool.name),
+      ['listPets', 'createPet', 'showPetById', 'replacePet', 'deletePet'],
+    );
     const broken = await rejection(pets.convert('openapi: 9.0.0'));
     assert.ok(broken instanceof OpenApiError && !(broken instanceof ConversionLimitError), String(broken));
     const limited = await rejection(converter({ maxOperations: 1 }).convert(petstore));

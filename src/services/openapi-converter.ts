@@ -49,9 +49,16 @@ export function createOpenApiConverter(bounds: ConversionBounds) {
     try {
       return (await pool.run({ text, limits }, { signal })) as ConversionReply;
     } catch (error) {
-      if (signal.aborted) throw new LimitExceeded('conversionTimeoutMs', `the conversion took longer than ${formatCount(bounds.timeoutMs)} ms`);
+      if (signal.aborted)
+        throw new LimitExceeded(
+          'conversionTimeoutMs',
+          `the conversion took longer than ${formatCount(bounds.timeoutMs)} ms`,
+        );
       if ((error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        throw new LimitExceeded('conversionMemoryMb', `the conversion needed more than ${formatCount(bounds.memoryMb)} MB of memory`);
+        throw new LimitExceeded(
+          'conversionMemoryMb',
+          `the conversion needed more than ${formatCount(bounds.memoryMb)} MB of memory`,
+        );
       }
       throw error;
     } finally {

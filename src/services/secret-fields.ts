@@ -27,7 +27,10 @@ export function sealSettings(
   type: string | undefined,
   at: { readonly owner: SealOwner; readonly base: string },
 ): Record<string, unknown> {
-  const placeOf = (childPath: string): SealPlace => ({ ...at.owner, path: `${at.base}${childPath.slice(path.length)}` });
+  const placeOf = (childPath: string): SealPlace => ({
+    ...at.owner,
+    path: `${at.base}${childPath.slice(path.length)}`,
+  });
   return mapSecrets(next, stored, {
     path,
     type,

@@ -31,7 +31,9 @@ export function createSessionIds(keys: SessionKeys) {
   return {
     issue(claims: SessionClaims): string {
       const key = keys.key(keys.activeKeyId)!;
-      const body = Buffer.from(JSON.stringify({ ...claims, n: randomBytes(12).toString('base64url') })).toString('base64url');
+      const body = Buffer.from(JSON.stringify({ ...claims, n: randomBytes(12).toString('base64url') })).toString(
+        'base64url',
+      );
       const signed = `${keys.activeKeyId}.${body}`;
       return `${signed}.${mac(key, signed)}`;
     },
@@ -47,7 +49,9 @@ export function createSessionIds(keys: SessionKeys) {
       const expected = Buffer.from(mac(key, id.slice(0, last)));
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
       try {
-        const claims = JSON.parse(Buffer.from(id.slice(first + 1, last), 'base64url').toString('utf8')) as SessionClaims;
+        const claims = JSON.parse(
+          Buffer.from(id.slice(first + 1, last), 'base64url').toString('utf8'),
+        ) as SessionClaims;
         return typeof claims.expiresAt === 'number' ? claims : undefined;
       } catch {
         return undefined;

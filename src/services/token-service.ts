@@ -16,10 +16,17 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 
 export const TokenInput = Type.Object(
   {
-    ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 86_400, description: `Lifetime in seconds; ${DEFAULT_TOKEN_TTL_SECONDS} when omitted.` })),
+    ttlSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 60,
+        maximum: 86_400,
+        description: `Lifetime in seconds; ${DEFAULT_TOKEN_TTL_SECONDS} when omitted.`,
+      }),
+    ),
     defaultWorkspaceId: Type.Optional({
       ...Slug,
-      description: 'A workspace you are a member of, for calls that name none; the API key\'s default workspace when omitted.',
+      description:
+        "A workspace you are a member of, for calls that name none; the API key's default workspace when omitted.",
     }),
   },
   { additionalProperties: false },
@@ -45,15 +52,19 @@ export function createTokenService(deps: { db: Db; writer: Writer; clock: Clock 
      */
     async issue(actor: Actor, body: unknown): Promise<IssuedToken> {
       const credential = actor.credential;
-      if (credential?.kind !== 'api-key') throw forbidden('Tokens are issued to API keys only: send "Authorization: Bearer pbk_…".');
+      if (credential?.kind !== 'api-key')
+        throw forbidden('Tokens are issued to API keys only: send "Authorization: Bearer pbk_…".');
       const input = checkToken(body ?? {});
       if (input.defaultWorkspaceId !== undefined) authorize(actor, 'workspace:read', input.defaultWorkspaceId);
       const inherited = credential.defaultWorkspaceId;
-      const defaultWorkspaceId = input.defaultWorkspaceId ?? (inherited !== null && actor.principal.roles.has(inherited) ? inherited : null);
+      const defaultWorkspaceId =
+        input.defaultWorkspaceId ?? (inherited !== null && actor.principal.roles.has(inherited) ? inherited : null);
       const token = `${TOKEN_PREFIX}${randomBytes(30).toString('base64url')}`;
       return writer.write(async (tx) => {
         const now = clock.now();
-        const expiresAt = new Date(Date.parse(now) + (input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS) * 1000).toISOString();
+        const expiresAt = new Date(
+          Date.parse(now) + (input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS) * 1000,
+        ).toISOString();
         await tokens.deleteExpiredTokens(tx, actor.principal.id, now);
         const row = {
           id: newId('tok'),
@@ -67,9 +78,23 @@ export function createTokenService(deps: { db: Db; writer: Writer; clock: Clock 
         await tokens.insertToken(tx, row);
         // The audit log is per workspace: a token without a default workspace leaves no event.
         if (defaultWorkspaceId !== null) {
-          await recordChange(tx, actor, { workspaceId: defaultWorkspaceId, action: 'token:create', resourceType: 'token', resourceId: row.id, fields: ['expiresAt'] }, now);
+          await recordChange(
+            tx,
+            actor,
+            {
+              workspaceId: defaultWorkspaceId,
+              action: 'token:create',
+              resourceType: 'token',
+              resourceId: row.id,
+              fields: ['expiresAt'],
+            },
+            now,
+          );
         }
-        return { token, record: { id: row.id, principalId: row.principal_id, defaultWorkspaceId, createdAt: now, expiresAt } };
+        return {
+          token,
+          record: { id: row.id, principalId: row.principal_id, defaultWorkspaceId, createdAt: now, expiresAt },
+        };
       });
     },
 
@@ -80,7 +105,13 @@ export function createTokenService(deps: { db: Db; writer: Writer; clock: Clock 
         if (!token || token.principalId !== actor.principal.id) throw notFound(`Token "${id}"`);
         await tokens.deleteToken(tx, id);
         if (token.defaultWorkspaceId !== null) {
-          const change = { workspaceId: token.defaultWorkspaceId, action: 'token:delete', resourceType: 'token', resourceId: id, fields: [] };
+          const change = {
+            workspaceId: token.defaultWorkspaceId,
+            action: 'token:delete',
+            resourceType: 'token',
+            resourceId: id,
+            fields: [],
+          };
           await recordChange(tx, actor, change, clock.now());
         }
       });
@@ -93,7 +124,10 @@ export function createTokenService(deps: { db: Db; writer: Writer; clock: Clock 
       const found = await tokens.findTokenByHash(db.kysely, hashToken(token));
       if (!found || Date.parse(found.token.expiresAt) <= Date.parse(clock.now())) throw refused();
       if (found.principal.status !== 'active') throw unauthenticated('The principal behind this token is disabled.');
-      return { principal: found.principal, credential: { kind: 'token', id: found.token.id, defaultWorkspaceId: found.token.defaultWorkspaceId } };
+      return {
+        principal: found.principal,
+        credential: { kind: 'token', id: found.token.id, defaultWorkspaceId: found.token.defaultWorkspaceId },
+      };
     },
   };
 }

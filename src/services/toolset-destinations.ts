@@ -13,7 +13,8 @@ import { documentServerUrls } from '../openapi/server-urls.js';
 function keptKeys(spec: ToolsetSpec): string[] {
   const kept: string[] = [...keptSecretsOf(spec.baseUrl, '/spec/baseUrl')];
   if (spec.schema.type === 'MCP') kept.push(...keptSecretsOf(mcpUrlOf(spec.schema.detail), '/spec/schema/detail'));
-  if (spec.authConfig?.parameters.apiKeyParameter.value === MASK) kept.push('/spec/authConfig/parameters/apiKeyParameter/value');
+  if (spec.authConfig?.parameters.apiKeyParameter.value === MASK)
+    kept.push('/spec/authConfig/parameters/apiKeyParameter/value');
   if (spec.authorization?.authConfig?.key === MASK) kept.push('/spec/authorization/authConfig/key');
   return kept;
 }

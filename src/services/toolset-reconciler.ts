@@ -44,7 +44,10 @@ const LAST_RETRY_MS = 10 * 60_000;
 
 function describeFailure(error: unknown): string {
   if (error instanceof OpenApiError) {
-    const where = [error.pointer === '' ? 'the document root' : `#${error.pointer}`, error.line === null ? null : `line ${error.line}`]
+    const where = [
+      error.pointer === '' ? 'the document root' : `#${error.pointer}`,
+      error.line === null ? null : `line ${error.line}`,
+    ]
       .filter(Boolean)
       .join(', ');
     const setting = error instanceof ConversionLimitError ? `${LIMIT_SETTINGS[error.limit]}; ` : '';
@@ -86,7 +89,9 @@ export function createToolsetReconciler(deps: {
   // A claim outlives the longest conversion or listing, so that no other node takes over work still running.
   const claimTtlMs = deps.claimTtlMs ?? Math.max(60_000, 2 * Math.max(deps.conversion.timeoutMs, mcpListing.timeoutMs));
   const mcpFetch = egressFetch(deps.egress);
-  const listMcpTools = deps.listMcpTools ?? ((target: McpTarget, timeoutMs: number, caps: ListingCaps) => listUpstreamTools(target, timeoutMs, caps, mcpFetch));
+  const listMcpTools =
+    deps.listMcpTools ??
+    ((target: McpTarget, timeoutMs: number, caps: ListingCaps) => listUpstreamTools(target, timeoutMs, caps, mcpFetch));
   const converter = createOpenApiConverter(deps.conversion);
   const running = new Set<Promise<unknown>>();
   let timer: NodeJS.Timeout | undefined;
@@ -105,7 +110,12 @@ export function createToolsetReconciler(deps: {
     const { tools } = await converter.convert(detail);
     return {
       tools: tools.map(({ name, description, inputSchema }) => ({ name, description, inputSchema })),
-      openApiTools: tools.map((t) => ({ toolId: t.operation.operationId ?? t.name, toolName: t.name, method: t.operation.method.toUpperCase(), path: t.operation.path })),
+      openApiTools: tools.map((t) => ({
+        toolId: t.operation.operationId ?? t.name,
+        toolName: t.name,
+        method: t.operation.method.toUpperCase(),
+        path: t.operation.path,
+      })),
       operations: Object.fromEntries(tools.map((t) => [t.name, t.operation])),
     };
   }
@@ -113,7 +123,8 @@ export function createToolsetReconciler(deps: {
   /** When to try a transiently failed generation again: twice as long after as the previous try came after its failure. */
   function retryDelayMs(toolset: Toolset, key: ToolsetKey, now: string): number {
     const { status } = toolset;
-    const isRetry = status.phase === 'Failed' && status.observedGeneration === key.generation && status.observedTime !== null;
+    const isRetry =
+      status.phase === 'Failed' && status.observedGeneration === key.generation && status.observedTime !== null;
     const since = isRetry ? Date.parse(now) - Date.parse(status.observedTime!) : 0;
     return Math.min(LAST_RETRY_MS, Math.max(FIRST_RETRY_MS, 2 * since));
   }
@@ -122,7 +133,9 @@ export function createToolsetReconciler(deps: {
    * Converts a spec without storing anything, for a caller that writes the toolset only if it converts (the CLI
    * import); the message is the one a Failed status would carry.
    */
-  async function tryConvert(spec: ToolsetSpec): Promise<{ ok: true; converted: Converted } | { ok: false; message: string }> {
+  async function tryConvert(
+    spec: ToolsetSpec,
+  ): Promise<{ ok: true; converted: Converted } | { ok: false; message: string }> {
     try {
       return { ok: true, converted: await convert(spec.schema.type, spec.schema.detail) };
     } catch (error) {
@@ -144,7 +157,11 @@ export function createToolsetReconciler(deps: {
     let operations: Readonly<Record<string, unknown>> | undefined;
     let retryAt: string | undefined;
     try {
-      const { tools, openApiTools, operations: calls } = converted ?? (await convert(toolset.spec.schema.type, toolset.spec.schema.detail));
+      const {
+        tools,
+        openApiTools,
+        operations: calls,
+      } = converted ?? (await convert(toolset.spec.schema.type, toolset.spec.schema.detail));
       operations = calls;
       status = {
         ...toolset.status,
@@ -165,13 +182,19 @@ export function createToolsetReconciler(deps: {
       status = { ...toolset.status, phase: 'Failed', message, observedTime: now, observedGeneration: key.generation };
     }
     const written = await writer.write((tx) => toolsets.writeStatus(tx, key, status, clock.now(), operations, retryAt));
-    if (written) logger.info({ workspaceId: key.workspaceId, toolset: key.name, generation: key.generation, phase: status.phase }, 'toolset reconciled');
+    if (written)
+      logger.info(
+        { workspaceId: key.workspaceId, toolset: key.name, generation: key.generation, phase: status.phase },
+        'toolset reconciled',
+      );
     return written;
   }
 
   /** Runs a reconcile in the background, keeping track of it so that `stop` can wait for it. */
   function track(work: Promise<unknown>) {
-    const tracked = work.catch((error: unknown) => logger.error({ err: error }, 'toolset reconcile failed')).finally(() => running.delete(tracked));
+    const tracked = work
+      .catch((error: unknown) => logger.error({ err: error }, 'toolset reconcile failed'))
+      .finally(() => running.delete(tracked));
     running.add(tracked);
   }
 

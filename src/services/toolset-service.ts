@@ -60,7 +60,11 @@ function sealSpec(vault: Vault, given: ToolsetSpec, stored: ToolsetSpec | undefi
             parameters: {
               apiKeyParameter: {
                 ...apiKey,
-                value: seal(apiKey.value, stored?.authConfig?.parameters.apiKeyParameter.value, '/spec/authConfig/parameters/apiKeyParameter/value'),
+                value: seal(
+                  apiKey.value,
+                  stored?.authConfig?.parameters.apiKeyParameter.value,
+                  '/spec/authConfig/parameters/apiKeyParameter/value',
+                ),
               },
             },
           },
@@ -70,7 +74,10 @@ function sealSpec(vault: Vault, given: ToolsetSpec, stored: ToolsetSpec | undefi
       ? {
           authorization: {
             ...spec.authorization,
-            authConfig: { ...spec.authorization.authConfig, key: seal(legacyKey, stored?.authorization?.authConfig?.key, '/spec/authorization/authConfig/key') },
+            authConfig: {
+              ...spec.authorization.authConfig,
+              key: seal(legacyKey, stored?.authorization?.authConfig?.key, '/spec/authorization/authConfig/key'),
+            },
           },
         }
       : {}),
@@ -89,7 +96,17 @@ function maskToolset(toolset: Toolset): Toolset {
     spec: {
       ...spec,
       ...(spec.authConfig && apiKey
-        ? { authConfig: { ...spec.authConfig, parameters: { apiKeyParameter: { ...apiKey, value: apiKey.value === null || apiKey.value === undefined ? null : MASK } } } }
+        ? {
+            authConfig: {
+              ...spec.authConfig,
+              parameters: {
+                apiKeyParameter: {
+                  ...apiKey,
+                  value: apiKey.value === null || apiKey.value === undefined ? null : MASK,
+                },
+              },
+            },
+          }
         : {}),
       ...(spec.authorization && isSealed(legacyKey)
         ? { authorization: { ...spec.authorization, authConfig: { ...spec.authorization.authConfig, key: MASK } } }
@@ -120,7 +137,13 @@ export function createToolsetService(deps: {
   const viewToolset = (actor: Actor, toolset: Toolset): ToolsetView =>
     withEndpoints(maskToolset(toolset), urls.mcpUrlOf(toolset.workspaceId, toolset.name, actor.requestOrigin));
 
-  async function mutate(actor: Actor, workspaceId: string, name: string, precondition: Precondition | undefined, toInput: (current: Toolset) => unknown) {
+  async function mutate(
+    actor: Actor,
+    workspaceId: string,
+    name: string,
+    precondition: Precondition | undefined,
+    toInput: (current: Toolset) => unknown,
+  ) {
     authorize(actor, 'toolset:update', workspaceId);
     // Checked once before the transaction too: a document that must be parsed for its servers is parsed here,
     // not while the writer holds every other write back (the check inside then finds the parse remembered).
@@ -135,13 +158,35 @@ export function createToolsetService(deps: {
       const spec = sealSpec(vault, input.spec, current.spec, await sealOwnerIn(tx, workspaceId, current.uid));
       const specChanged = !sameJson(spec, current.spec);
       const fields = { description: input.description ?? null, labels: input.labels ?? {}, spec };
-      if (!specChanged && sameJson(fields, { description: current.description, labels: current.labels, spec: current.spec })) {
+      if (
+        !specChanged &&
+        sameJson(fields, { description: current.description, labels: current.labels, spec: current.spec })
+      ) {
         return { toolset: current, specChanged: false };
       }
       const now = clock.now();
-      const next: Toolset = { ...current, ...fields, generation: current.generation + (specChanged ? 1 : 0), updatedAt: now, revision: current.revision + 1 };
+      const next: Toolset = {
+        ...current,
+        ...fields,
+        generation: current.generation + (specChanged ? 1 : 0),
+        updatedAt: now,
+        revision: current.revision + 1,
+      };
       if (!(await toolsets.updateToolset(tx, next, current.revision))) throw new StaleWrite();
-      await recordChange(tx, actor, { workspaceId, action: 'toolset:update', resourceType: 'toolset', resourceId: name, before: current, after: next, open: ['spec'] }, now);
+      await recordChange(
+        tx,
+        actor,
+        {
+          workspaceId,
+          action: 'toolset:update',
+          resourceType: 'toolset',
+          resourceId: name,
+          before: current,
+          after: next,
+          open: ['spec'],
+        },
+        now,
+      );
       return { toolset: next, specChanged };
     });
     if (result.specChanged) onSpecChange({ workspaceId, name, generation: result.toolset.generation });
@@ -195,7 +240,19 @@ export function createToolsetService(deps: {
         writer,
         async (tx) => {
           await toolsets.insertToolset(tx, toolset);
-          await recordChange(tx, actor, { workspaceId, action: 'toolset:create', resourceType: 'toolset', resourceId: toolset.name, after: toolset, open: ['spec'] }, now);
+          await recordChange(
+            tx,
+            actor,
+            {
+              workspaceId,
+              action: 'toolset:create',
+              resourceType: 'toolset',
+              resourceId: toolset.name,
+              after: toolset,
+              open: ['spec'],
+            },
+            now,
+          );
         },
         () => conflict(`A toolset named "${input.name}" already exists in this workspace.`),
       );
@@ -212,7 +269,13 @@ export function createToolsetService(deps: {
     },
 
     /** PATCH: a JSON merge patch over the writable fields (spec merges key by key). */
-    patch(actor: Actor, workspaceId: string, name: string, patch: Record<string, unknown>, precondition?: Precondition) {
+    patch(
+      actor: Actor,
+      workspaceId: string,
+      name: string,
+      patch: Record<string, unknown>,
+      precondition?: Precondition,
+    ) {
       authorize(actor, 'toolset:update', workspaceId);
       refuseSealedInput(patch);
       return mutate(actor, workspaceId, name, precondition, (current) => {
@@ -228,7 +291,12 @@ export function createToolsetService(deps: {
         if (!current) throw notFound(`Toolset "${name}"`);
         if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
         if (!(await toolsets.deleteToolset(tx, workspaceId, name, current.revision))) throw new StaleWrite();
-        await recordChange(tx, actor, { workspaceId, action: 'toolset:delete', resourceType: 'toolset', resourceId: name, before: current }, clock.now());
+        await recordChange(
+          tx,
+          actor,
+          { workspaceId, action: 'toolset:delete', resourceType: 'toolset', resourceId: name, before: current },
+          clock.now(),
+        );
       });
     },
   };

@@ -56,7 +56,10 @@ describe('vault', () => {
     it('opens a value only at the place it was sealed for: not in another field, resource or workspace', () => {
       const sealed = vault.seal('hunter2', P);
       assert.ok(vault.isBound(sealed));
-      assert.ok(!sealed.includes(P.resourceUid) && !sealed.includes(P.path), 'the place is supplied by the opener, not stored');
+      assert.ok(
+        !sealed.includes(P.resourceUid) && !sealed.includes(P.path),
+        'the place is supplied by the opener, not stored',
+      );
       for (const elsewhere of [
         { ...P, path: '/content/host' },
         { ...P, resourceUid: 'cnu_b' },
@@ -64,7 +67,10 @@ describe('vault', () => {
       ]) {
         assert.throws(
           () => vault.open(sealed, elsewhere),
-          (error: unknown) => error instanceof MisplacedSealedValue && !error.message.includes('hunter2') && error.message.includes(elsewhere.path),
+          (error: unknown) =>
+            error instanceof MisplacedSealedValue &&
+            !error.message.includes('hunter2') &&
+            error.message.includes(elsewhere.path),
         );
       }
     });
@@ -85,7 +91,10 @@ describe('vault', () => {
     it('refuses to rewrap a bound value at a place it does not belong to', () => {
       const old = key('old');
       const sealed = createVault([old]).seal('v', P);
-      assert.throws(() => createVault([key('new'), old]).rewrap(sealed, { ...P, path: '/content/other' }), MisplacedSealedValue);
+      assert.throws(
+        () => createVault([key('new'), old]).rewrap(sealed, { ...P, path: '/content/other' }),
+        MisplacedSealedValue,
+      );
     });
   });
 

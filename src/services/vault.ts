@@ -56,13 +56,16 @@ const TAG_BYTES = 16;
 /** Thrown when a sealed value is opened somewhere it was not sealed for; it says where, never what. */
 export class MisplacedSealedValue extends Error {
   constructor(readonly path: string) {
-    super(`The sealed value at ${path} was not sealed for this place (copied from another field, resource or workspace?); it is not opened. Enter the secret again.`);
+    super(
+      `The sealed value at ${path} was not sealed for this place (copied from another field, resource or workspace?); it is not opened. Enter the secret again.`,
+    );
     this.name = 'MisplacedSealedValue';
   }
 }
 
 /** The additional authenticated data of a bound value: unambiguous, whatever characters the parts hold. */
-const aadOf = (place: SealPlace) => Buffer.from(JSON.stringify(['plugboard-sealed-v2', place.workspaceUid, place.resourceUid, place.path]), 'utf8');
+const aadOf = (place: SealPlace) =>
+  Buffer.from(JSON.stringify(['plugboard-sealed-v2', place.workspaceUid, place.resourceUid, place.path]), 'utf8');
 
 function encrypt(key: Buffer, plaintext: Buffer, aad?: Buffer): Buffer {
   const iv = randomBytes(IV_BYTES);
@@ -102,7 +105,13 @@ export function createVault(keys: readonly MasterKey[]): Vault {
       throw new Error('Not a sealed value of a known version.');
     }
     const body = Buffer.from(parts[4]!, 'base64url');
-    return { bound: parts[1] === VERSION, keyId: parts[2]!, wrapped: Buffer.from(parts[3]!, 'base64url'), body, bodyText: parts[4]! };
+    return {
+      bound: parts[1] === VERSION,
+      keyId: parts[2]!,
+      wrapped: Buffer.from(parts[3]!, 'base64url'),
+      body,
+      bodyText: parts[4]!,
+    };
   };
 
   const dataKeyOf = (keyId: string, wrapped: Buffer) => {
@@ -120,7 +129,8 @@ export function createVault(keys: readonly MasterKey[]): Vault {
     }
   };
 
-  const format = (wrapped: Buffer, bodyText: string) => `${SEALED_PREFIX}${VERSION}:${active.id}:${wrapped.toString('base64url')}:${bodyText}`;
+  const format = (wrapped: Buffer, bodyText: string) =>
+    `${SEALED_PREFIX}${VERSION}:${active.id}:${wrapped.toString('base64url')}:${bodyText}`;
 
   const seal = (plaintext: string, place: SealPlace) => {
     const dataKey = randomBytes(32);

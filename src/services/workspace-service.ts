@@ -18,7 +18,11 @@ const checkCreate = compileCheck(WorkspaceCreateInput);
 const checkInput = compileCheck(WorkspaceInput);
 
 /** Creates a workspace row with the next project id; shared by the API and first-start bootstrap. */
-export async function insertNewWorkspace(tx: Tx, input: { id?: string; name: string }, now: string): Promise<Workspace> {
+export async function insertNewWorkspace(
+  tx: Tx,
+  input: { id?: string; name: string },
+  now: string,
+): Promise<Workspace> {
   const workspace: Workspace = {
     id: input.id ?? newId('ws'),
     uid: newUid('workspace'),
@@ -35,7 +39,12 @@ export async function insertNewWorkspace(tx: Tx, input: { id?: string; name: str
 export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Clock }) {
   const { db, writer, clock } = deps;
 
-  async function mutate(actor: Actor, id: string, precondition: Precondition | undefined, toInput: (current: Workspace) => unknown) {
+  async function mutate(
+    actor: Actor,
+    id: string,
+    precondition: Precondition | undefined,
+    toInput: (current: Workspace) => unknown,
+  ) {
     authorize(actor, 'workspace:update', id);
     return writeWithRetry(writer, async (tx) => {
       const current = await workspaces.findWorkspace(tx, id, { forUpdate: db.engine === 'postgres' });
@@ -46,7 +55,19 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
       const now = clock.now();
       const next = { ...current, name: input.name, updatedAt: now, revision: current.revision + 1 };
       if (!(await workspaces.updateWorkspace(tx, next, current.revision))) throw new StaleWrite();
-      await recordChange(tx, actor, { workspaceId: id, action: 'workspace:update', resourceType: 'workspace', resourceId: id, before: current, after: next }, now);
+      await recordChange(
+        tx,
+        actor,
+        {
+          workspaceId: id,
+          action: 'workspace:update',
+          resourceType: 'workspace',
+          resourceId: id,
+          before: current,
+          after: next,
+        },
+        now,
+      );
       return next;
     });
   }
@@ -86,7 +107,13 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
           const now = clock.now();
           const workspace = await insertNewWorkspace(tx, input, now);
           await upsertMembership(tx, workspace.id, actor.principal.id, 'owner', now);
-          const change = { workspaceId: workspace.id, action: 'workspace:create', resourceType: 'workspace', resourceId: workspace.id, after: workspace };
+          const change = {
+            workspaceId: workspace.id,
+            action: 'workspace:create',
+            resourceType: 'workspace',
+            resourceId: workspace.id,
+            after: workspace,
+          };
           await recordChange(tx, actor, change, now);
           return workspace;
         },
@@ -94,7 +121,8 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
       );
     },
 
-    replace: (actor: Actor, id: string, body: unknown, precondition?: Precondition) => mutate(actor, id, precondition, () => body),
+    replace: (actor: Actor, id: string, body: unknown, precondition?: Precondition) =>
+      mutate(actor, id, precondition, () => body),
 
     patch: (actor: Actor, id: string, patch: unknown, precondition?: Precondition) =>
       mutate(actor, id, precondition, (current) => applyMergePatch({ name: current.name }, patch)),
@@ -108,10 +136,17 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
         const contents = await workspaces.countWorkspaceContents(tx, id);
         if (contents > 0 && !options.force) {
-          throw conflict(`Workspace "${id}" still holds ${contents} connector(s), connection(s), toolset(s) and access client(s); pass force=true to delete them with it.`);
+          throw conflict(
+            `Workspace "${id}" still holds ${contents} connector(s), connection(s), toolset(s) and access client(s); pass force=true to delete them with it.`,
+          );
         }
         // Recorded first: the event belongs to the workspace's uid, which it reads from the row about to go.
-        await recordChange(tx, actor, { workspaceId: id, action: 'workspace:delete', resourceType: 'workspace', resourceId: id, before: current }, clock.now());
+        await recordChange(
+          tx,
+          actor,
+          { workspaceId: id, action: 'workspace:delete', resourceType: 'workspace', resourceId: id, before: current },
+          clock.now(),
+        );
         await deleteConnectionsOfWorkspace(tx, id);
         if (!(await workspaces.deleteWorkspace(tx, id, current.revision))) throw new StaleWrite();
       });

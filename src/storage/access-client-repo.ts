@@ -42,7 +42,11 @@ const toRow = (c: ClientFields): AccessClientRow => ({
 });
 
 /** The tokens of some clients of a workspace, oldest first, by client id. */
-async function secretsOf(db: Executor, workspaceId: string, clientIds: readonly string[]): Promise<Map<string, AccessClientSecret[]>> {
+async function secretsOf(
+  db: Executor,
+  workspaceId: string,
+  clientIds: readonly string[],
+): Promise<Map<string, AccessClientSecret[]>> {
   const byClient = new Map<string, AccessClientSecret[]>(clientIds.map((id) => [id, []]));
   if (clientIds.length === 0) return byClient;
   const rows = await db
@@ -57,7 +61,12 @@ async function secretsOf(db: Executor, workspaceId: string, clientIds: readonly 
   return byClient;
 }
 
-export async function findAccessClient(db: Executor, workspaceId: string, id: string, options: ReadOptions = {}): Promise<AccessClient | undefined> {
+export async function findAccessClient(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  options: ReadOptions = {},
+): Promise<AccessClient | undefined> {
   let query = db.selectFrom('access_clients').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id);
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
@@ -65,11 +74,19 @@ export async function findAccessClient(db: Executor, workspaceId: string, id: st
   return toClient(row, (await secretsOf(db, workspaceId, [id])).get(id)!);
 }
 
-export async function listAccessClients(db: Executor, workspaceId: string, options: { after?: string; limit: number }): Promise<AccessClient[]> {
+export async function listAccessClients(
+  db: Executor,
+  workspaceId: string,
+  options: { after?: string; limit: number },
+): Promise<AccessClient[]> {
   let query = db.selectFrom('access_clients').selectAll().where('workspace_id', '=', workspaceId);
   if (options.after !== undefined) query = query.where('id', '>', options.after);
   const rows = await query.orderBy('id').limit(options.limit).execute();
-  const secrets = await secretsOf(db, workspaceId, rows.map((r) => r.id));
+  const secrets = await secretsOf(
+    db,
+    workspaceId,
+    rows.map((r) => r.id),
+  );
   return rows.map((row) => toClient(row, secrets.get(row.id)!));
 }
 
@@ -94,7 +111,11 @@ export async function searchAccessClients(
   }
   const counted = await query.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
   const rows = await query.selectAll().orderBy('id').limit(filter.limit).offset(filter.offset).execute();
-  const secrets = await secretsOf(db, workspaceId, rows.map((r) => r.id));
+  const secrets = await secretsOf(
+    db,
+    workspaceId,
+    rows.map((r) => r.id),
+  );
   return { items: rows.map((row) => toClient(row, secrets.get(row.id)!)), total: Number(counted.n) };
 }
 
@@ -103,7 +124,11 @@ export async function insertAccessClient(db: Executor, client: ClientFields): Pr
 }
 
 /** Writes a new state if the stored one still has `expectedRevision`; false when someone else won. */
-export async function updateAccessClient(db: Executor, client: ClientFields, expectedRevision: number): Promise<boolean> {
+export async function updateAccessClient(
+  db: Executor,
+  client: ClientFields,
+  expectedRevision: number,
+): Promise<boolean> {
   const { workspace_id, id, uid: _uid, created_at, ...changes } = toRow(client);
   const result = await db
     .updateTable('access_clients')
@@ -116,7 +141,12 @@ export async function updateAccessClient(db: Executor, client: ClientFields, exp
 }
 
 /** Deletes a client at `expectedRevision`; its tokens go with it (foreign key cascade). */
-export async function deleteAccessClient(db: Executor, workspaceId: string, id: string, expectedRevision: number): Promise<boolean> {
+export async function deleteAccessClient(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  expectedRevision: number,
+): Promise<boolean> {
   const result = await db
     .deleteFrom('access_clients')
     .where('workspace_id', '=', workspaceId)
@@ -131,7 +161,12 @@ export async function insertAccessClientSecret(db: Executor, row: AccessClientSe
 }
 
 /** Retires a client's tokens at `expiresAt`; a token already due to expire earlier keeps its earlier time. */
-export async function expireAccessClientSecrets(db: Executor, workspaceId: string, clientId: string, expiresAt: string): Promise<void> {
+export async function expireAccessClientSecrets(
+  db: Executor,
+  workspaceId: string,
+  clientId: string,
+  expiresAt: string,
+): Promise<void> {
   await db
     .updateTable('access_client_secrets')
     .set({ expires_at: expiresAt })
@@ -142,7 +177,12 @@ export async function expireAccessClientSecrets(db: Executor, workspaceId: strin
 }
 
 /** Drops a client's tokens that expired at or before `now`: they can never be used again. */
-export async function deleteExpiredAccessClientSecrets(db: Executor, workspaceId: string, clientId: string, now: string): Promise<void> {
+export async function deleteExpiredAccessClientSecrets(
+  db: Executor,
+  workspaceId: string,
+  clientId: string,
+  now: string,
+): Promise<void> {
   await db
     .deleteFrom('access_client_secrets')
     .where('workspace_id', '=', workspaceId)
@@ -156,7 +196,11 @@ export async function findAccessClientBySecretHash(
   db: Executor,
   tokenHash: string,
 ): Promise<{ client: AccessClient; secret: AccessClientSecret } | undefined> {
-  const row = await db.selectFrom('access_client_secrets').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  const row = await db
+    .selectFrom('access_client_secrets')
+    .selectAll()
+    .where('token_hash', '=', tokenHash)
+    .executeTakeFirst();
   if (!row) return undefined;
   const client = await findAccessClient(db, row.workspace_id, row.client_id);
   return client && { client, secret: toSecret(row) };

@@ -28,7 +28,12 @@ export async function insertAccessKey(db: Executor, row: AccessKeyRow): Promise<
 }
 
 /** The keys issued for this workspace whose principal is still a member of it, by id. */
-export async function listAccessKeysInWorkspace(db: Executor, workspaceId: string, after: string | undefined, limit: number): Promise<AccessKeyRecord[]> {
+export async function listAccessKeysInWorkspace(
+  db: Executor,
+  workspaceId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<AccessKeyRecord[]> {
   let query = db
     .selectFrom('access_keys')
     .innerJoin('memberships', 'memberships.principal_id', 'access_keys.principal_id')
@@ -55,12 +60,22 @@ export async function findSealedAccessKey(
   const row = await db
     .selectFrom('access_keys')
     .innerJoin('principals', 'principals.id', 'access_keys.principal_id')
-    .select(['access_keys.secret', 'access_keys.default_workspace_id', 'principals.id', 'principals.name', 'principals.status'])
+    .select([
+      'access_keys.secret',
+      'access_keys.default_workspace_id',
+      'principals.id',
+      'principals.name',
+      'principals.status',
+    ])
     .where('access_keys.id', '=', id)
     .where('access_keys.kind', '=', kind)
     .executeTakeFirst();
   if (!row) return undefined;
-  return { principal: await loadPrincipal(db, row), sealedSecret: row.secret, defaultWorkspaceId: row.default_workspace_id };
+  return {
+    principal: await loadPrincipal(db, row),
+    sealedSecret: row.secret,
+    defaultWorkspaceId: row.default_workspace_id,
+  };
 }
 
 export async function deleteAccessKey(db: Executor, id: string): Promise<boolean> {

@@ -36,7 +36,8 @@ const toValues = (event: NewAuditEvent) => ({
  * The uid of the workspace stored under an id, read by the statement that records the event: an event belongs
  * to the workspace as it is when the change commits, never to one created later under the same id.
  */
-const workspaceUidOf = (workspaceId: RawBuilder<unknown> | string) => sql<string | null>`(select w.uid from workspaces w where w.id = ${workspaceId})`;
+const workspaceUidOf = (workspaceId: RawBuilder<unknown> | string) =>
+  sql<string | null>`(select w.uid from workspaces w where w.id = ${workspaceId})`;
 
 const toInsert = (event: NewAuditEvent) => ({ ...toValues(event), workspace_uid: workspaceUidOf(event.workspaceId) });
 
@@ -50,7 +51,17 @@ export async function insertAuditEvents(db: Executor, events: readonly NewAuditE
 }
 
 const AUDIT_COLUMNS = [
-  'at', 'principal_id', 'workspace_id', 'workspace_uid', 'action', 'resource_type', 'resource_id', 'request_id', 'from_revision', 'to_revision', 'changed_fields',
+  'at',
+  'principal_id',
+  'workspace_id',
+  'workspace_uid',
+  'action',
+  'resource_type',
+  'resource_id',
+  'request_id',
+  'from_revision',
+  'to_revision',
+  'changed_fields',
 ] as const;
 
 /**
@@ -129,7 +140,12 @@ export interface OperatorAuditEvent extends AuditEvent {
  */
 export async function listAuditEventsForOperator(
   db: Executor,
-  filter: { readonly workspaceId?: string; readonly workspaceUid?: string; readonly before?: number; readonly limit: number },
+  filter: {
+    readonly workspaceId?: string;
+    readonly workspaceUid?: string;
+    readonly before?: number;
+    readonly limit: number;
+  },
 ): Promise<OperatorAuditEvent[]> {
   let query = db.selectFrom('audit_events').selectAll();
   if (filter.workspaceId !== undefined) query = query.where('workspace_id', '=', filter.workspaceId);
@@ -146,7 +162,11 @@ export async function listAuditEventsForOperator(
  */
 export async function insertConnectorConnectionEvents(
   db: Executor,
-  scope: { workspaceId: string; connectorId: string; change: { kind: 'variables'; variables: readonly Variable[] } | { kind: 'delete' } },
+  scope: {
+    workspaceId: string;
+    connectorId: string;
+    change: { kind: 'variables'; variables: readonly Variable[] } | { kind: 'delete' };
+  },
   meta: { at: string; principalId: string; requestId: string },
 ): Promise<void> {
   const { change } = scope;

@@ -240,7 +240,8 @@ export const WATCHED_TABLES: ReadonlySet<string> = new Set([
 const CASCADING_INTO_WATCHED: ReadonlySet<string> = new Set(['workspaces']);
 
 /** Statements that cannot write: transaction control, reads, SQLite pragmas. */
-const CONTROL = /^\s*(select|savepoint|release|rollback|begin|start\s+transaction|commit|pragma|set\s|show\s|listen\s)/i;
+const CONTROL =
+  /^\s*(select|savepoint|release|rollback|begin|start\s+transaction|commit|pragma|set\s|show\s|listen\s)/i;
 
 function tableName(node: OperationNode | undefined): string | undefined {
   const table = node?.kind === 'AliasNode' ? (node as AliasNode).node : node;
@@ -267,13 +268,19 @@ function mayWriteWatched(node: OperationNode): boolean {
     }
     case 'UpdateQueryNode': {
       const update = node as UpdateQueryNode;
-      return withMayWriteWatched(update.with) || update.table === undefined || WATCHED_TABLES.has(tableName(update.table) ?? '');
+      return (
+        withMayWriteWatched(update.with) ||
+        update.table === undefined ||
+        WATCHED_TABLES.has(tableName(update.table) ?? '')
+      );
     }
     case 'DeleteQueryNode': {
       const remove = node as DeleteQueryNode;
       return (
         withMayWriteWatched(remove.with) ||
-        remove.from.froms.some((from) => WATCHED_TABLES.has(tableName(from) ?? '') || CASCADING_INTO_WATCHED.has(tableName(from) ?? ''))
+        remove.from.froms.some(
+          (from) => WATCHED_TABLES.has(tableName(from) ?? '') || CASCADING_INTO_WATCHED.has(tableName(from) ?? ''),
+        )
       );
     }
     default:
@@ -281,7 +288,8 @@ function mayWriteWatched(node: OperationNode): boolean {
   }
 }
 
-const withMayWriteWatched = (clause: WithNode | undefined) => clause !== undefined && clause.expressions.some((cte) => mayWriteWatched(cte.expression));
+const withMayWriteWatched = (clause: WithNode | undefined) =>
+  clause !== undefined && clause.expressions.some((cte) => mayWriteWatched(cte.expression));
 
 interface Watched extends DatabaseConnection {
   readonly inner: DatabaseConnection;
@@ -358,7 +366,8 @@ export function watchChanges(dialect: Dialect, changes: ChangeStamps): Dialect {
           }
         },
         savepoint: (connection, name, compile) => driver.savepoint!(innerOf(connection), name, compile),
-        rollbackToSavepoint: (connection, name, compile) => driver.rollbackToSavepoint!(innerOf(connection), name, compile),
+        rollbackToSavepoint: (connection, name, compile) =>
+          driver.rollbackToSavepoint!(innerOf(connection), name, compile),
         releaseSavepoint: (connection, name, compile) => driver.releaseSavepoint!(innerOf(connection), name, compile),
       };
     },

@@ -18,17 +18,22 @@ export const preparedStatementName = (text: string): string | undefined => prepa
  * a prepared statement of each connection (see {@link preparedStatementName}): parsing and planning a batch's
  * statement, with its CTEs and JSON recordsets, cost the server more than the rows' own work (bench/README.md).
  */
-export function compiledOnce(build: (db: Executor) => Compilable<unknown>): (db: Executor, parameters: readonly unknown[]) => Promise<QueryResult<unknown>> {
+export function compiledOnce(
+  build: (db: Executor) => Compilable<unknown>,
+): (db: Executor, parameters: readonly unknown[]) => Promise<QueryResult<unknown>> {
   let compiled: CompiledQuery<unknown> | undefined;
   return (db, parameters) => {
     if (!compiled) {
       const built = build(db).compile();
       if (built.parameters.length !== parameters.length) {
-        throw new Error(`The statement takes ${built.parameters.length} parameters, not ${parameters.length}: ${built.sql}`);
+        throw new Error(
+          `The statement takes ${built.parameters.length} parameters, not ${parameters.length}: ${built.sql}`,
+        );
       }
       // A prepared statement whose result columns change (`*` after a migration adds a column) fails on every
       // connection that prepared it, until that connection closes.
-      if (/\b(select|returning)\s+\*/i.test(built.sql)) throw new Error(`A statement compiled once must name the columns it returns: ${built.sql}`);
+      if (/\b(select|returning)\s+\*/i.test(built.sql))
+        throw new Error(`A statement compiled once must name the columns it returns: ${built.sql}`);
       compiled = built;
       // Named by the text's hash: the same text always gets the same name, and two texts never share one.
       prepared.set(built.sql, `plugboard_${createHash('sha256').update(built.sql).digest('hex').slice(0, 24)}`);

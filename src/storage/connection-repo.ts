@@ -44,7 +44,12 @@ const toValues = (c: Omit<Connection, 'id'>) => ({
   revision: c.revision,
 });
 
-export async function findConnection(db: Executor, workspaceId: string, id: number, options: ReadOptions = {}): Promise<Connection | undefined> {
+export async function findConnection(
+  db: Executor,
+  workspaceId: string,
+  id: number,
+  options: ReadOptions = {},
+): Promise<Connection | undefined> {
   let query = db.selectFrom('connections').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id);
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
@@ -76,10 +81,17 @@ export async function listConnectionsNear(
   connectorId: string,
   options: { after?: number; before?: number; limit: number },
 ): Promise<Connection[]> {
-  let query = db.selectFrom('connections').selectAll().where('workspace_id', '=', workspaceId).where('connector_id', '=', connectorId);
+  let query = db
+    .selectFrom('connections')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('connector_id', '=', connectorId);
   if (options.after !== undefined) query = query.where('id', '>', options.after);
   if (options.before !== undefined) query = query.where('id', '<', options.before);
-  const rows = await query.orderBy('id', options.before !== undefined ? 'desc' : 'asc').limit(options.limit).execute();
+  const rows = await query
+    .orderBy('id', options.before !== undefined ? 'desc' : 'asc')
+    .limit(options.limit)
+    .execute();
   return rows.map(toConnection);
 }
 
@@ -100,7 +112,11 @@ export async function countConnectionsInRange(
   return Number((await query.executeTakeFirstOrThrow()).n);
 }
 
-export async function countConnectionsOfConnector(db: Executor, workspaceId: string, connectorId: string): Promise<number> {
+export async function countConnectionsOfConnector(
+  db: Executor,
+  workspaceId: string,
+  connectorId: string,
+): Promise<number> {
   const row = await db
     .selectFrom('connections')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -116,7 +132,11 @@ export async function insertConnection(db: Executor, connection: Omit<Connection
   return { ...connection, id: Number(row.id) };
 }
 
-export async function updateConnection(db: Executor, connection: Connection, expectedRevision: number): Promise<boolean> {
+export async function updateConnection(
+  db: Executor,
+  connection: Connection,
+  expectedRevision: number,
+): Promise<boolean> {
   const { workspace_id, uid: _uid, created_at, ...changes } = toValues(connection);
   const result = await db
     .updateTable('connections')
@@ -128,7 +148,12 @@ export async function updateConnection(db: Executor, connection: Connection, exp
   return Number(result.numUpdatedRows) === 1;
 }
 
-export async function deleteConnection(db: Executor, workspaceId: string, id: number, expectedRevision: number): Promise<boolean> {
+export async function deleteConnection(
+  db: Executor,
+  workspaceId: string,
+  id: number,
+  expectedRevision: number,
+): Promise<boolean> {
   const result = await db
     .deleteFrom('connections')
     .where('workspace_id', '=', workspaceId)
@@ -138,8 +163,16 @@ export async function deleteConnection(db: Executor, workspaceId: string, id: nu
   return Number(result.numDeletedRows) === 1;
 }
 
-export async function deleteConnectionsOfConnector(db: Executor, workspaceId: string, connectorId: string): Promise<number> {
-  const result = await db.deleteFrom('connections').where('workspace_id', '=', workspaceId).where('connector_id', '=', connectorId).executeTakeFirst();
+export async function deleteConnectionsOfConnector(
+  db: Executor,
+  workspaceId: string,
+  connectorId: string,
+): Promise<number> {
+  const result = await db
+    .deleteFrom('connections')
+    .where('workspace_id', '=', workspaceId)
+    .where('connector_id', '=', connectorId)
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 
@@ -172,7 +205,12 @@ export async function setVariablesOfConnector(
 }
 
 /** How many connections of a connector hold a credential for one of its auth-scheme configs. */
-export async function countConnectionsUsingConfig(db: Executor, workspaceId: string, connectorId: string, configId: string): Promise<number> {
+export async function countConnectionsUsingConfig(
+  db: Executor,
+  workspaceId: string,
+  connectorId: string,
+  configId: string,
+): Promise<number> {
   // Credentials are stored as canonical JSON ({kind, authSchemeConfigId, secret}), so the id appears verbatim.
   const needle = `%"authSchemeConfigId":${JSON.stringify(configId).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const row = await db

@@ -17,11 +17,29 @@ import type { RowWrite } from './row-change.js';
  * a later migration adds does not change their result.
  */
 const connectorColumns = [
-  'workspace_id', 'id', 'uid', 'name', 'description', 'protocol_type', 'documentation_url', 'icon_url', 'base_url', 'dataset_id', 'is_public',
-  'tags', 'status', 'auth_scheme_configs', 'connection_variables', 'versions', 'created_at', 'updated_at', 'revision',
+  'workspace_id',
+  'id',
+  'uid',
+  'name',
+  'description',
+  'protocol_type',
+  'documentation_url',
+  'icon_url',
+  'base_url',
+  'dataset_id',
+  'is_public',
+  'tags',
+  'status',
+  'auth_scheme_configs',
+  'connection_variables',
+  'versions',
+  'created_at',
+  'updated_at',
+  'revision',
 ] as const satisfies readonly (keyof ConnectorRow)[];
 // A column of ConnectorRow missing from the list above fails to compile here.
-const everyColumnListed: Exclude<keyof ConnectorRow, (typeof connectorColumns)[number]> extends never ? true : never = true;
+const everyColumnListed: Exclude<keyof ConnectorRow, (typeof connectorColumns)[number]> extends never ? true : never =
+  true;
 void everyColumnListed;
 
 /**
@@ -75,10 +93,14 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
     })
     // The keys again, as arrays: the planner knows how many elements an array has, and so looks each row up by its
     // index. It takes any recordset for 100 rows, and a hash join with the whole table would scan it all.
-    .where(sql<boolean>`(connectors.workspace_id, connectors.id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::text[]) as k(w, i))`)
+    .where(
+      sql<boolean>`(connectors.workspace_id, connectors.id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::text[]) as k(w, i))`,
+    )
     // The creation time too: a connector deleted and created again under its id starts over at revision 1, and a
     // state read from the one before must not be written over it.
-    .where(sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected and connectors.created_at = u.created_at`);
+    .where(
+      sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected and connectors.created_at = u.created_at`,
+    );
 export const updateFromJson = compiledOnce(updateFromJsonQuery);
 
 /**

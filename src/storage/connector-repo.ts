@@ -3,12 +3,23 @@ import type { Connector } from '../domain/connector.js';
 import type { NewAuditEvent } from '../domain/audit.js';
 import type { ConnectorRow } from './schema.js';
 import { eventsAsJson } from './audit-repo.js';
-import { selectLockedByKeys, selectUnlockedByKeys, updateAuditedFromJson, updateFromJson, writtenColumns } from './connector-batch-sql.js';
+import {
+  selectLockedByKeys,
+  selectUnlockedByKeys,
+  updateAuditedFromJson,
+  updateFromJson,
+  writtenColumns,
+} from './connector-batch-sql.js';
 import { toConnector, toRow } from './connector-row.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
 
-export async function findConnector(db: Executor, workspaceId: string, id: string, options: ReadOptions = {}): Promise<Connector | undefined> {
+export async function findConnector(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  options: ReadOptions = {},
+): Promise<Connector | undefined> {
   let query = db.selectFrom('connectors').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id);
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
@@ -54,11 +65,19 @@ export async function listConnectorsNear(
   let query = filtered(db, workspaceId, options).selectAll();
   if (options.after !== undefined) query = query.where('id', '>', options.after);
   if (options.before !== undefined) query = query.where('id', '<', options.before);
-  const rows = await query.orderBy('id', options.before !== undefined ? 'desc' : 'asc').limit(options.limit).execute();
+  const rows = await query
+    .orderBy('id', options.before !== undefined ? 'desc' : 'asc')
+    .limit(options.limit)
+    .execute();
   return rows.map(toConnector);
 }
 
-export async function countConnectors(db: Executor, workspaceId: string, filter: ConnectorFilter, range: { below?: string; above?: string } = {}): Promise<number> {
+export async function countConnectors(
+  db: Executor,
+  workspaceId: string,
+  filter: ConnectorFilter,
+  range: { below?: string; above?: string } = {},
+): Promise<number> {
   let query = filtered(db, workspaceId, filter).select((eb) => eb.fn.countAll<number>().as('n'));
   if (range.below !== undefined) query = query.where('id', '<', range.below);
   if (range.above !== undefined) query = query.where('id', '>', range.above);
@@ -83,7 +102,12 @@ export async function updateConnector(db: Executor, connector: Connector, expect
   return Number(result.numUpdatedRows) === 1;
 }
 
-export async function deleteConnector(db: Executor, workspaceId: string, id: string, expectedRevision: number): Promise<boolean> {
+export async function deleteConnector(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  expectedRevision: number,
+): Promise<boolean> {
   const result = await db
     .deleteFrom('connectors')
     .where('workspace_id', '=', workspaceId)
@@ -98,13 +122,14 @@ export const connectorKey = (workspaceId: string, id: string) => `${workspaceId}
 
 /** Connectors for the writer's row changes: loaded under lock in key order, written many per statement on PostgreSQL. */
 export function connectorRows(engine: Engine): RowStore<Connector> {
-  const toMap = (rows: readonly ConnectorRow[]) => new Map(rows.map((row) => [connectorKey(row.workspace_id, row.id), toConnector(row)]));
+  const toMap = (rows: readonly ConnectorRow[]) =>
+    new Map(rows.map((row) => [connectorKey(row.workspace_id, row.id), toConnector(row)]));
   const pairsOf = (keys: readonly string[]) => keys.map((key) => key.split('\u0000') as [string, string]);
   /** (workspace, id) pairs as the two text arrays the PostgreSQL statements take. */
   const keyArrays = (pairs: readonly (readonly [string, string])[]) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
-  const keyArraysOf = (changes: readonly { row: Connector }[]) => keyArrays(changes.map(({ row }) => [row.workspaceId, row.id] as const));
+  const keyArraysOf = (changes: readonly { row: Connector }[]) =>
+    keyArrays(changes.map(({ row }) => [row.workspaceId, row.id] as const));
   const rows: RowStore<Connector> = {
-
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Connector>> {
       const pairs = pairsOf(keys);
       if (pairs.length === 1) {
@@ -117,7 +142,13 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
         await tx
           .selectFrom('connectors')
           .selectAll()
-          .where((eb) => eb(eb.refTuple('workspace_id', 'id'), 'in', pairs.map(([workspaceId, id]) => eb.tuple(workspaceId, id))))
+          .where((eb) =>
+            eb(
+              eb.refTuple('workspace_id', 'id'),
+              'in',
+              pairs.map(([workspaceId, id]) => eb.tuple(workspaceId, id)),
+            ),
+          )
           .execute(),
       );
     },
@@ -139,8 +170,16 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
       async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Connector>> {
         return toMap((await selectUnlockedByKeys(db, keyArrays(pairsOf(keys)))).rows as ConnectorRow[]);
       },
-      async storeAudited(db: Executor, changes: readonly RowWrite<Connector>[], events: readonly { event: NewAuditEvent; row: number }[]): Promise<Set<number>> {
-        const result = await updateAuditedFromJson(db, [writtenColumns(changes), ...keyArraysOf(changes), eventsAsJson(events)]);
+      async storeAudited(
+        db: Executor,
+        changes: readonly RowWrite<Connector>[],
+        events: readonly { event: NewAuditEvent; row: number }[],
+      ): Promise<Set<number>> {
+        const result = await updateAuditedFromJson(db, [
+          writtenColumns(changes),
+          ...keyArraysOf(changes),
+          eventsAsJson(events),
+        ]);
         return new Set((result.rows as { i: number }[]).map((r) => r.i));
       },
     },

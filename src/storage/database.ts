@@ -9,7 +9,13 @@ import { ImmediateSqliteDialect } from './sqlite-dialect.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 import { StorePostgresDialect } from './postgres-dialect.js';
 import { createPostgresPool } from './postgres-pool.js';
-import { postgresChangeStamps, sqliteChangeStamps, watchChanges, type ChangeStamps, type ListenerEvents } from './change-stamps.js';
+import {
+  postgresChangeStamps,
+  sqliteChangeStamps,
+  watchChanges,
+  type ChangeStamps,
+  type ListenerEvents,
+} from './change-stamps.js';
 
 export interface StoreOptions {
   readonly engine: Engine;
@@ -42,9 +48,13 @@ export function openDb(options: StoreOptions): Db {
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
     // SQLite's own lower() folds only ASCII; searches fold case the way PostgreSQL and JavaScript do.
-    database.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
+    database.function('lower', { deterministic: true }, (value: unknown) =>
+      typeof value === 'string' ? value.toLowerCase() : value,
+    );
     const changes = sqliteChangeStamps(database);
-    const kysely = new Kysely<Database>({ dialect: watchChanges(new ImmediateSqliteDialect(withStatementCache(database)), changes) });
+    const kysely = new Kysely<Database>({
+      dialect: watchChanges(new ImmediateSqliteDialect(withStatementCache(database)), changes),
+    });
     return { engine: 'sqlite', kysely, changes, close: () => kysely.destroy() };
   }
   const pool = createPostgresPool(options.location, options.poolSize ?? 16);

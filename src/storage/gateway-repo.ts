@@ -10,7 +10,12 @@ import type { Executor } from './engine.js';
 const compiled = new WeakMap<object, Map<string, CompiledQuery>>();
 const marker = (i: number) => `\u0000param${i}`;
 
-async function runCompiled<R>(db: Executor, name: string, build: (...markers: string[]) => Compilable<R>, values: readonly unknown[]): Promise<R[]> {
+async function runCompiled<R>(
+  db: Executor,
+  name: string,
+  build: (...markers: string[]) => Compilable<R>,
+  values: readonly unknown[],
+): Promise<R[]> {
   let queries = compiled.get(db);
   if (!queries) compiled.set(db, (queries = new Map()));
   let query = queries.get(name);
@@ -45,7 +50,9 @@ export async function findGatewayClient(db: Executor, tokenHash: string): Promis
     (hash) =>
       db
         .selectFrom('access_client_secrets as s')
-        .innerJoin('access_clients as c', (join) => join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'))
+        .innerJoin('access_clients as c', (join) =>
+          join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'),
+        )
         .select(['c.workspace_id', 'c.id', 'c.uid', 'c.toolsets', 'c.rate_limit', 'c.status', 's.expires_at'])
         .where('s.token_hash', '=', hash!),
     [tokenHash],
@@ -71,11 +78,20 @@ export interface ToolsetVersion {
 }
 
 /** The uid and stored revision of a toolset: what tells the gateway whether its compiled copy is still current. */
-export async function findToolsetVersion(db: Executor, workspaceId: string, name: string): Promise<ToolsetVersion | undefined> {
+export async function findToolsetVersion(
+  db: Executor,
+  workspaceId: string,
+  name: string,
+): Promise<ToolsetVersion | undefined> {
   const [row] = await runCompiled(
     db,
     'version',
-    (ws, toolset) => db.selectFrom('toolsets').select(['uid', 'revision']).where('workspace_id', '=', ws!).where('name', '=', toolset!),
+    (ws, toolset) =>
+      db
+        .selectFrom('toolsets')
+        .select(['uid', 'revision'])
+        .where('workspace_id', '=', ws!)
+        .where('name', '=', toolset!),
     [workspaceId, name],
   );
   return row && { uid: row.uid, revision: row.revision };
@@ -84,7 +100,11 @@ export async function findToolsetVersion(db: Executor, workspaceId: string, name
 /** Which of these toolset uids are still stored: the others were deleted (with their workspace, maybe). */
 export async function findStoredToolsetUids(db: Executor, uids: readonly string[]): Promise<Set<string>> {
   if (uids.length === 0) return new Set();
-  const rows = await db.selectFrom('toolsets').select('uid').where('uid', 'in', [...uids]).execute();
+  const rows = await db
+    .selectFrom('toolsets')
+    .select('uid')
+    .where('uid', 'in', [...uids])
+    .execute();
   return new Set(rows.map((row) => row.uid));
 }
 
@@ -97,7 +117,11 @@ export interface ServableToolsetRow extends ToolsetVersion {
   readonly operations: Record<string, unknown> | null;
 }
 
-export async function findServableToolset(db: Executor, workspaceId: string, name: string): Promise<ServableToolsetRow | undefined> {
+export async function findServableToolset(
+  db: Executor,
+  workspaceId: string,
+  name: string,
+): Promise<ServableToolsetRow | undefined> {
   const row = await db
     .selectFrom('toolsets as t')
     .innerJoin('workspaces as w', 'w.id', 't.workspace_id')
@@ -118,7 +142,12 @@ export async function findServableToolset(db: Executor, workspaceId: string, nam
 }
 
 export async function isSessionEnded(db: Executor, sessionHash: string): Promise<boolean> {
-  const rows = await runCompiled(db, 'ended', (hash) => db.selectFrom('mcp_ended_sessions').select('session_hash').where('session_hash', '=', hash!), [sessionHash]);
+  const rows = await runCompiled(
+    db,
+    'ended',
+    (hash) => db.selectFrom('mcp_ended_sessions').select('session_hash').where('session_hash', '=', hash!),
+    [sessionHash],
+  );
   return rows.length > 0;
 }
 

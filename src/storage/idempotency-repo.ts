@@ -20,7 +20,11 @@ const toRecord = (row: IdempotencyRow): IdempotencyRecord => ({
   createdAt: row.created_at,
   response:
     row.state === 'done'
-      ? { status: row.status!, headers: JSON.parse(row.headers ?? '{}') as Record<string, string>, body: row.body ?? '' }
+      ? {
+          status: row.status!,
+          headers: JSON.parse(row.headers ?? '{}') as Record<string, string>,
+          body: row.body ?? '',
+        }
       : undefined,
 });
 
@@ -33,7 +37,11 @@ export async function claimKey(
   claim: { scopeKey: string; requestHash: string; now: string; expiresAt: string },
 ): Promise<IdempotencyRecord | undefined> {
   // A record past its expiry no longer counts; clear it so the key can be claimed again.
-  await db.deleteFrom('idempotency_records').where('scope_key', '=', claim.scopeKey).where('expires_at', '<=', claim.now).execute();
+  await db
+    .deleteFrom('idempotency_records')
+    .where('scope_key', '=', claim.scopeKey)
+    .where('expires_at', '<=', claim.now)
+    .execute();
   const inserted = await db
     .insertInto('idempotency_records')
     .values({
@@ -49,7 +57,11 @@ export async function claimKey(
     .onConflict((oc) => oc.column('scope_key').doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return undefined;
-  const row = await db.selectFrom('idempotency_records').selectAll().where('scope_key', '=', claim.scopeKey).executeTakeFirst();
+  const row = await db
+    .selectFrom('idempotency_records')
+    .selectAll()
+    .where('scope_key', '=', claim.scopeKey)
+    .executeTakeFirst();
   // Gone between the insert and the read (expired and cleared by another claimer): report it as in progress.
   return row ? toRecord(row) : { requestHash: claim.requestHash, state: 'pending', createdAt: claim.now };
 }
@@ -68,7 +80,12 @@ export async function releaseKey(db: Executor, scopeKey: string): Promise<void> 
 }
 
 /** Takes over a claim whose request never finished (its process died), if it is still the same stale claim. */
-export async function takeOverKey(db: Executor, scopeKey: string, staleCreatedAt: string, now: string): Promise<boolean> {
+export async function takeOverKey(
+  db: Executor,
+  scopeKey: string,
+  staleCreatedAt: string,
+  now: string,
+): Promise<boolean> {
   const result = await db
     .updateTable('idempotency_records')
     .set({ created_at: now })

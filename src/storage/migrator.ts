@@ -68,14 +68,19 @@ export async function runMigrations(db: Kysely<any>, engine: Engine, through?: s
   // Without a schema, Kysely takes its bookkeeping tables in *any* schema of the database for ours (and then
   // fails to find them on the search path); name the schema the store lives in.
   const migrationTableSchema =
-    engine === 'postgres' ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]?.schema ?? undefined : undefined;
+    engine === 'postgres'
+      ? ((await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]?.schema ??
+        undefined)
+      : undefined;
   // Migrations are numbered when planned and may land out of order (0007 after 0009); each one stands alone,
   // so a store that already ran later ones simply runs the missing one.
   const migrator = new Migrator({ db, provider, migrationTableSchema, allowUnorderedMigrations: true });
   await refuseNewerSchema(db, Object.keys(migrationsFor(engine)), migrationTableSchema);
   const { error, results } = await (through === undefined ? migrator.migrateToLatest() : migrator.migrateTo(through));
   if (error) {
-    throw new Error(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
 }

@@ -4,8 +4,15 @@ import type { Executor } from './engine.js';
  * Records a nonce unless a live record of it exists; true when this call recorded it. The primary key makes
  * the claim atomic across processes; a record past its expiry is replaced.
  */
-export async function claimNonce(db: Executor, claim: { key: string; now: string; expiresAt: string }): Promise<boolean> {
-  await db.deleteFrom('request_nonces').where('nonce_key', '=', claim.key).where('expires_at', '<=', claim.now).execute();
+export async function claimNonce(
+  db: Executor,
+  claim: { key: string; now: string; expiresAt: string },
+): Promise<boolean> {
+  await db
+    .deleteFrom('request_nonces')
+    .where('nonce_key', '=', claim.key)
+    .where('expires_at', '<=', claim.now)
+    .execute();
   const inserted = await db
     .insertInto('request_nonces')
     .values({ nonce_key: claim.key, expires_at: claim.expiresAt })

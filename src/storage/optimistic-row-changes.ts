@@ -80,7 +80,8 @@ export function createOptimisticRowChanges(options: OptimisticRowChangesOptions)
           if (table.fetching.get(key)?.rows === rows) table.fetching.delete(key);
           const row = found.get(key);
           // A row this writer wrote or read since is newer than this one.
-          if (row !== undefined && !((table.remembered.get(key)?.seen ?? -1) > sent)) remember(table, key, { row, seen: sent, read: true });
+          if (row !== undefined && !((table.remembered.get(key)?.seen ?? -1) > sent))
+            remember(table, key, { row, seen: sent, read: true });
         }
         return found;
       },
@@ -134,7 +135,9 @@ export function createOptimisticRowChanges(options: OptimisticRowChangesOptions)
       else reads.set(fetching, [key]);
     }
     if (unknown.length > 0) reads.set(read(table, unknown), unknown);
-    const done = await Promise.all([...reads].map(async ([{ rows: found, sent }, readKeys]) => ({ found: await found, sent, readKeys })));
+    const done = await Promise.all(
+      [...reads].map(async ([{ rows: found, sent }, readKeys]) => ({ found: await found, sent, readKeys })),
+    );
     for (const { found: rowsFound, sent, readKeys } of done) {
       if (rowsFound === undefined) return locked(rows, table, batch);
       for (const key of readKeys) {
@@ -200,7 +203,12 @@ export function createOptimisticRowChanges(options: OptimisticRowChangesOptions)
 
   return {
     /** The state of a table with an optimistic store, empty. */
-    table: (store: OptimisticRowStore<unknown>): OptimisticTable => ({ store, remembered: new Map(), toFetch: new Set(), fetching: new Map() }),
+    table: (store: OptimisticRowStore<unknown>): OptimisticTable => ({
+      store,
+      remembered: new Map(),
+      toFetch: new Set(),
+      fetching: new Map(),
+    }),
     /** A change of `key` arrived: its row is read with the next dispatch unless it is known, being read, or in a running batch. */
     arrived(table: OptimisticTable, key: string, inRunningBatch: boolean) {
       if (!table.remembered.has(key) && !inRunningBatch && !table.fetching.has(key)) table.toFetch.add(key);

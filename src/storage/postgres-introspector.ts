@@ -25,7 +25,16 @@ export class OwnSchemaIntrospector implements DatabaseIntrospector {
   }
 
   async getTables(options: DatabaseMetadataOptions = { withInternalKyselyTables: false }): Promise<TableMetadata[]> {
-    const rows = await sql<{ schema: string; table: string; kind: string; column: string; type: string; type_schema: string; not_null: boolean; has_default: boolean }>`
+    const rows = await sql<{
+      schema: string;
+      table: string;
+      kind: string;
+      column: string;
+      type: string;
+      type_schema: string;
+      not_null: boolean;
+      has_default: boolean;
+    }>`
       select ns.nspname as schema, c.relname as table, c.relkind as kind, a.attname as column, typ.typname as type,
              tns.nspname as type_schema, a.attnotnull as not_null, a.atthasdef as has_default
       from pg_catalog.pg_class c
@@ -37,9 +46,14 @@ export class OwnSchemaIntrospector implements DatabaseIntrospector {
       order by c.relname, a.attnum`.execute(this.db);
     const tables = new Map<string, TableMetadata & { columns: TableMetadata['columns'][number][] }>();
     for (const row of rows.rows) {
-      if (!options.withInternalKyselyTables && (row.table === 'kysely_migration' || row.table === 'kysely_migration_lock')) continue;
+      if (
+        !options.withInternalKyselyTables &&
+        (row.table === 'kysely_migration' || row.table === 'kysely_migration_lock')
+      )
+        continue;
       let table = tables.get(row.table);
-      if (!table) tables.set(row.table, (table = { name: row.table, schema: row.schema, isView: row.kind === 'v', columns: [] }));
+      if (!table)
+        tables.set(row.table, (table = { name: row.table, schema: row.schema, isView: row.kind === 'v', columns: [] }));
       table.columns.push({
         name: row.column,
         dataType: row.type,

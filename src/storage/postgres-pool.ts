@@ -11,7 +11,8 @@ class PreparingClient extends pg.Client {}
 const plainQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
 PreparingClient.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const [text, values] = args;
-  const name = args.length === 2 && typeof text === 'string' && Array.isArray(values) ? preparedStatementName(text) : undefined;
+  const name =
+    args.length === 2 && typeof text === 'string' && Array.isArray(values) ? preparedStatementName(text) : undefined;
   return name === undefined ? plainQuery.apply(this, args) : plainQuery.call(this, { name, text, values });
 } as typeof pg.Client.prototype.query;
 
@@ -25,7 +26,9 @@ export function createPostgresPool(location: string, poolSize: number): pg.Pool 
     Client: PreparingClient,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+        oid === INT8_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
 }

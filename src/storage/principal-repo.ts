@@ -30,7 +30,10 @@ const toApiKey = (row: ApiKeyRow): ApiKeyRecord => ({
 });
 
 export async function countPrincipals(db: Executor): Promise<number> {
-  const row = await db.selectFrom('principals').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('principals')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -38,7 +41,13 @@ export async function insertPrincipal(db: Executor, row: PrincipalRow): Promise<
   await db.insertInto('principals').values(row).execute();
 }
 
-export async function upsertMembership(db: Executor, workspaceId: string, principalId: string, role: Role, at: string): Promise<void> {
+export async function upsertMembership(
+  db: Executor,
+  workspaceId: string,
+  principalId: string,
+  role: Role,
+  at: string,
+): Promise<void> {
   await db
     .insertInto('memberships')
     .values({ workspace_id: workspaceId, principal_id: principalId, role, created_at: at })
@@ -69,7 +78,14 @@ function membersQuery(db: Executor, workspaceId: string) {
   return db
     .selectFrom('memberships')
     .innerJoin('principals', 'principals.id', 'memberships.principal_id')
-    .select(['principals.id', 'principals.name', 'principals.kind', 'principals.status', 'memberships.role', 'memberships.created_at'])
+    .select([
+      'principals.id',
+      'principals.name',
+      'principals.kind',
+      'principals.status',
+      'memberships.role',
+      'memberships.created_at',
+    ])
     .where('memberships.workspace_id', '=', workspaceId);
 }
 
@@ -84,7 +100,12 @@ const toMember = (r: MemberRow): Member => ({
   createdAt: r.created_at,
 });
 
-export async function listMembers(db: Executor, workspaceId: string, after: string | undefined, limit: number): Promise<Member[]> {
+export async function listMembers(
+  db: Executor,
+  workspaceId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<Member[]> {
   let query = membersQuery(db, workspaceId);
   if (after !== undefined) query = query.where('principals.id', '>', after);
   const rows = await query.orderBy('principals.id').limit(limit).execute();
@@ -101,9 +122,21 @@ export async function insertApiKey(db: Executor, row: ApiKeyRow): Promise<void> 
 }
 
 /** A principal with its role in every workspace it belongs to. */
-export async function loadPrincipal(db: Executor, row: Pick<PrincipalRow, 'id' | 'name' | 'status'>): Promise<Principal> {
-  const memberships = await db.selectFrom('memberships').select(['workspace_id', 'role']).where('principal_id', '=', row.id).execute();
-  return { id: row.id, name: row.name, status: row.status, roles: new Map(memberships.map((m) => [m.workspace_id, m.role as Role])) };
+export async function loadPrincipal(
+  db: Executor,
+  row: Pick<PrincipalRow, 'id' | 'name' | 'status'>,
+): Promise<Principal> {
+  const memberships = await db
+    .selectFrom('memberships')
+    .select(['workspace_id', 'role'])
+    .where('principal_id', '=', row.id)
+    .execute();
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    roles: new Map(memberships.map((m) => [m.workspace_id, m.role as Role])),
+  };
 }
 
 /**
@@ -132,10 +165,19 @@ export async function findPrincipalByKeyHash(
   const [row] = rows;
   if (!row) return undefined;
   const roles = new Map(rows.filter((r) => r.workspace_id !== null).map((r) => [r.workspace_id!, r.role as Role]));
-  return { keyId: row.key_id, defaultWorkspaceId: row.default_workspace_id, principal: { id: row.id, name: row.name, status: row.status, roles } };
+  return {
+    keyId: row.key_id,
+    defaultWorkspaceId: row.default_workspace_id,
+    principal: { id: row.id, name: row.name, status: row.status, roles },
+  };
 }
 
-export async function listApiKeysInWorkspace(db: Executor, workspaceId: string, after: string | undefined, limit: number): Promise<ApiKeyRecord[]> {
+export async function listApiKeysInWorkspace(
+  db: Executor,
+  workspaceId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<ApiKeyRecord[]> {
   let query = db
     .selectFrom('api_keys')
     .innerJoin('memberships', 'memberships.principal_id', 'api_keys.principal_id')

@@ -34,14 +34,22 @@ interface Table {
  * locking transaction runs each of its changes again alone. No caller hears back before its change is committed.
  * The whole path, and why, is in docs/architecture.md ("The write path").
  */
-export function createRowChangeBatcher(write: <T>(work: (tx: Tx) => Promise<T>) => Promise<T>, options: RowChangeBatcherOptions) {
+export function createRowChangeBatcher(
+  write: <T>(work: (tx: Tx) => Promise<T>) => Promise<T>,
+  options: RowChangeBatcherOptions,
+) {
   const tables = new Map<RowStore<unknown>, Table>();
   let running = 0;
   let scheduled = false;
   /** Changes arrived so far: the optimistic path's clock. */
   let arrivals = 0;
   const optimisticPath = options.direct
-    ? createOptimisticRowChanges({ direct: options.direct, rememberedRows: options.rememberedRows ?? 10_000, arrivals: () => arrivals, runLocked })
+    ? createOptimisticRowChanges({
+        direct: options.direct,
+        rememberedRows: options.rememberedRows ?? 10_000,
+        arrivals: () => arrivals,
+        runLocked,
+      })
     : undefined;
 
   function dispatch() {
@@ -111,7 +119,10 @@ export function createRowChangeBatcher(write: <T>(work: (tx: Tx) => Promise<T>) 
           }
         });
         if (changed.size > 0) {
-          const written = await rows.store(tx, [...changed].map(([key, row]) => ({ row, stored: loaded.get(key)! })));
+          const written = await rows.store(
+            tx,
+            [...changed].map(([key, row]) => ({ row, stored: loaded.get(key)! })),
+          );
           if (written !== changed.size) throw new StaleWrite();
         }
         if (audits.length > 0) await insertAuditEventBatch(tx, audits);
@@ -132,9 +143,22 @@ export function createRowChangeBatcher(write: <T>(work: (tx: Tx) => Promise<T>) 
     return new Promise<T>((resolve, reject) => {
       const key = rows as RowStore<unknown>;
       let table = tables.get(key);
-      if (!table) tables.set(key, (table = { queue: [], busy: new Set(), optimistic: optimisticPath && rows.optimistic ? optimisticPath.table(rows.optimistic) : undefined }));
+      if (!table)
+        tables.set(
+          key,
+          (table = {
+            queue: [],
+            busy: new Set(),
+            optimistic: optimisticPath && rows.optimistic ? optimisticPath.table(rows.optimistic) : undefined,
+          }),
+        );
       if (table.optimistic) optimisticPath!.arrived(table.optimistic, change.key, table.busy.has(change.key));
-      table.queue.push({ change: change as RowChange<unknown, unknown>, arrived: ++arrivals, resolve: resolve as (value: unknown) => void, reject });
+      table.queue.push({
+        change: change as RowChange<unknown, unknown>,
+        arrived: ++arrivals,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       schedule();
     });
   };

@@ -28,7 +28,11 @@ export interface OptimisticRowStore<Row> {
    * row: not deleted and created again under its key since it was read), and inserts the audit events of
    * exactly the rows it wrote (`row` is the event's row's index in `rows`), in order. Answers the indexes written.
    */
-  storeAudited(db: Executor, rows: readonly RowWrite<Row>[], events: readonly { event: NewAuditEvent; row: number }[]): Promise<Set<number>>;
+  storeAudited(
+    db: Executor,
+    rows: readonly RowWrite<Row>[],
+    events: readonly { event: NewAuditEvent; row: number }[],
+  ): Promise<Set<number>>;
 }
 
 /**
@@ -75,6 +79,9 @@ export async function changeOne<Row, T>(tx: Tx, rows: RowStore<Row>, change: Row
 /** A change's outcome, refused when it would store a row that does not exist (a bug in the change, not in the input). */
 export function checkedOutcome<Row, T>(change: RowChange<Row, T>, current: Row | undefined): RowChangeOutcome<Row, T> {
   const outcome = change.apply(current);
-  if (outcome.next !== undefined && current === undefined) throw new Error(`The row change of ${JSON.stringify(change.key)} returned a row to store for a row that does not exist.`);
+  if (outcome.next !== undefined && current === undefined)
+    throw new Error(
+      `The row change of ${JSON.stringify(change.key)} returned a row to store for a row that does not exist.`,
+    );
   return outcome;
 }

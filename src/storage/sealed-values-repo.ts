@@ -18,7 +18,13 @@ export interface SealedTable {
 /** Every place the store keeps sealed values. A new secret-bearing column must be listed here to be rotated. */
 export const SEALED_TABLES: readonly SealedTable[] = [
   { name: 'connections', primaryKey: ['id'], columns: ['content', 'credentials'], uid: 'uid', inWorkspace: true },
-  { name: 'connectors', primaryKey: ['workspace_id', 'id'], columns: ['auth_scheme_configs'], uid: 'uid', inWorkspace: true },
+  {
+    name: 'connectors',
+    primaryKey: ['workspace_id', 'id'],
+    columns: ['auth_scheme_configs'],
+    uid: 'uid',
+    inWorkspace: true,
+  },
   { name: 'access_keys', primaryKey: ['id'], columns: ['secret'], uid: 'id', inWorkspace: false },
   { name: 'toolsets', primaryKey: ['workspace_id', 'name'], columns: ['spec'], uid: 'uid', inWorkspace: true },
 ];
@@ -45,12 +51,20 @@ const holdsSealed = (columns: readonly string[]) =>
 
 function toRow(table: SealedTable, row: Record<string, unknown>): SealedRow {
   const key = table.primaryKey.map((column) => row[column] as string | number);
-  const owner = { workspaceUid: String(row.plugboard_workspace_uid ?? ''), resourceUid: String(row.plugboard_resource_uid) };
+  const owner = {
+    workspaceUid: String(row.plugboard_workspace_uid ?? ''),
+    resourceUid: String(row.plugboard_resource_uid),
+  };
   return { key, owner, texts: Object.fromEntries(table.columns.map((column) => [column, String(row[column])])) };
 }
 
 /** Rows after `after` (keyset order of the primary key) that hold anything sealed, at most `limit`. */
-export async function pageSealedRows(db: Executor, table: SealedTable, after: RowKey | undefined, limit: number): Promise<SealedRow[]> {
+export async function pageSealedRows(
+  db: Executor,
+  table: SealedTable,
+  after: RowKey | undefined,
+  limit: number,
+): Promise<SealedRow[]> {
   const keyset: RawBuilder<unknown> = after ? sql`(${refs(table.primaryKey)}) > (${params(after)}) and ` : sql``;
   const workspaceUid = table.inWorkspace ? sql`(select w.uid from workspaces w where w.id = t.workspace_id)` : sql`''`;
   const query = sql<Record<string, unknown>>`select ${refs([...table.primaryKey, ...table.columns])},
@@ -63,7 +77,12 @@ export async function pageSealedRows(db: Executor, table: SealedTable, after: Ro
 }
 
 /** One column of one row as stored now, or undefined when the row is gone. */
-export async function findSealedText(db: Executor, table: SealedTable, key: RowKey, column: string): Promise<string | undefined> {
+export async function findSealedText(
+  db: Executor,
+  table: SealedTable,
+  key: RowKey,
+  column: string,
+): Promise<string | undefined> {
   const { rows } = await sql<{ text: string }>`select ${sql.ref(column)} as text from ${sql.table(table.name)}
     where (${refs(table.primaryKey)}) = (${params(key)})`.execute(db);
   return rows[0]?.text;
@@ -73,7 +92,14 @@ export async function findSealedText(db: Executor, table: SealedTable, key: RowK
  * Compare-and-swap of one column: writes `next` only if the column still holds exactly `expected`, so a
  * concurrent write is never overwritten. Revision and timestamps stay: the logical value is the same.
  */
-export async function swapSealedText(db: Executor, table: SealedTable, key: RowKey, column: string, expected: string, next: string): Promise<boolean> {
+export async function swapSealedText(
+  db: Executor,
+  table: SealedTable,
+  key: RowKey,
+  column: string,
+  expected: string,
+  next: string,
+): Promise<boolean> {
   const result = await sql`update ${sql.table(table.name)} set ${sql.ref(column)} = ${next}
     where (${refs(table.primaryKey)}) = (${params(key)}) and ${sql.ref(column)} = ${expected}`.execute(db);
   return Number(result.numAffectedRows ?? 0) === 1;

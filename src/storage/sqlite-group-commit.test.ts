@@ -20,7 +20,8 @@ describe('group commit on SQLite', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const rows = async () => (await sql<{ id: number; v: string }>`select id, v from t order by id`.execute(db.kysely)).rows;
+  const rows = async () =>
+    (await sql<{ id: number; v: string }>`select id, v from t order by id`.execute(db.kysely)).rows;
 
   it('commits concurrent units in one transaction, each isolated: a failing one is rolled back alone', async () => {
     const writer = createGroupCommitWriter(db, 64);
@@ -38,7 +39,18 @@ describe('group commit on SQLite', () => {
     );
     assert.deepEqual(
       settled.map((s) => s.status),
-      ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'],
+      [
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+      ],
     );
     assert.match(String((settled[3] as PromiseRejectedResult).reason), /precondition failed/);
     // Each unit saw the ones before it, as consecutive transactions would.
@@ -46,7 +58,10 @@ describe('group commit on SQLite', () => {
       settled.filter((s) => s.status === 'fulfilled').map((s) => (s as PromiseFulfilledResult<number>).value),
       [1, 2, 3, 4, 5, 6, 7, 8],
     );
-    assert.deepEqual((await rows()).map((r) => r.id), [0, 1, 2, 4, 5, 7, 8, 9]);
+    assert.deepEqual(
+      (await rows()).map((r) => r.id),
+      [0, 1, 2, 4, 5, 7, 8, 9],
+    );
   });
 
   it('takes at most maxBatch units per transaction and keeps going with the rest', async () => {
@@ -55,7 +70,9 @@ describe('group commit on SQLite', () => {
     await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         writer.write(async (tx) => {
-          const [{ n }] = (await sql<{ n: number }>`select count(*) as n from t where id >= 200`.execute(tx)).rows as [{ n: number }];
+          const [{ n }] = (await sql<{ n: number }>`select count(*) as n from t where id >= 200`.execute(tx)).rows as [
+            { n: number },
+          ];
           await sql`insert into t (id, v) values (${200 + i}, ${`b${i}`})`.execute(tx);
           transactions.add(Math.floor(n / 3));
         }),
@@ -70,13 +87,22 @@ describe('group commit on SQLite', () => {
     const writer = createGroupCommitWriter(db, 64);
     // A failure at commit time: a deferred foreign key is checked only when the transaction commits.
     await sql`create table parent (id integer primary key)`.execute(db.kysely);
-    await sql`create table child (id integer primary key, parent integer references parent(id) deferrable initially deferred)`.execute(db.kysely);
+    await sql`create table child (id integer primary key, parent integer references parent(id) deferrable initially deferred)`.execute(
+      db.kysely,
+    );
     await sql`pragma foreign_keys = on`.execute(db.kysely);
     const results = await Promise.allSettled([
       writer.write((tx) => sql`insert into t (id, v) values (300, 'ok')`.execute(tx)),
       writer.write((tx) => sql`insert into child (id, parent) values (1, 999)`.execute(tx)),
     ]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
-    assert.equal((await rows()).some((r) => r.id === 300), false, 'nothing of a failed batch is stored');
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.equal(
+      (await rows()).some((r) => r.id === 300),
+      false,
+      'nothing of a failed batch is stored',
+    );
   });
 });

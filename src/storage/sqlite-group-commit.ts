@@ -22,7 +22,10 @@ interface Queued {
  * A unit must only use the transaction it is given (no network calls, no waiting on other writes): the whole
  * batch waits for each unit in turn.
  */
-export function createGroupCommitWriter(db: Db, maxBatch: number): { write<T>(work: (tx: Tx) => Promise<T>): Promise<T> } {
+export function createGroupCommitWriter(
+  db: Db,
+  maxBatch: number,
+): { write<T>(work: (tx: Tx) => Promise<T>): Promise<T> } {
   const queue: Queued[] = [];
   let scheduled = false;
 

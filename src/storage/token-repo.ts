@@ -30,7 +30,10 @@ export async function findToken(db: Executor, id: string): Promise<TokenRecord |
 }
 
 /** The token behind a hash with its principal (any status, expired or not); undefined when unknown or revoked. */
-export async function findTokenByHash(db: Executor, tokenHash: string): Promise<{ token: TokenRecord; principal: Principal } | undefined> {
+export async function findTokenByHash(
+  db: Executor,
+  tokenHash: string,
+): Promise<{ token: TokenRecord; principal: Principal } | undefined> {
   const row = await db
     .selectFrom('auth_tokens')
     .innerJoin('principals', 'principals.id', 'auth_tokens.principal_id')
@@ -39,7 +42,10 @@ export async function findTokenByHash(db: Executor, tokenHash: string): Promise<
     .where('auth_tokens.token_hash', '=', tokenHash)
     .executeTakeFirst();
   if (!row) return undefined;
-  return { token: toRecord(row), principal: await loadPrincipal(db, { id: row.principal_id, name: row.name, status: row.status }) };
+  return {
+    token: toRecord(row),
+    principal: await loadPrincipal(db, { id: row.principal_id, name: row.name, status: row.status }),
+  };
 }
 
 export async function deleteToken(db: Executor, id: string): Promise<boolean> {

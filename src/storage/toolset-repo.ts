@@ -18,14 +18,24 @@ const toToolset = (row: ToolsetRow): Toolset => ({
   updatedAt: row.updated_at,
 });
 
-export async function findToolset(db: Executor, workspaceId: string, name: string, options: ReadOptions = {}): Promise<Toolset | undefined> {
+export async function findToolset(
+  db: Executor,
+  workspaceId: string,
+  name: string,
+  options: ReadOptions = {},
+): Promise<Toolset | undefined> {
   let query = db.selectFrom('toolsets').selectAll().where('workspace_id', '=', workspaceId).where('name', '=', name);
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   return row && toToolset(row);
 }
 
-export async function listToolsets(db: Executor, workspaceId: string, after: string | undefined, limit: number): Promise<Toolset[]> {
+export async function listToolsets(
+  db: Executor,
+  workspaceId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<Toolset[]> {
   let query = db.selectFrom('toolsets').selectAll().where('workspace_id', '=', workspaceId);
   if (after !== undefined) query = query.where('name', '>', after);
   return (await query.orderBy('name').limit(limit).execute()).map(toToolset);
@@ -74,7 +84,12 @@ export async function updateToolset(db: Executor, toolset: Toolset, expectedRevi
   return Number(result.numUpdatedRows) === 1;
 }
 
-export async function deleteToolset(db: Executor, workspaceId: string, name: string, expectedRevision: number): Promise<boolean> {
+export async function deleteToolset(
+  db: Executor,
+  workspaceId: string,
+  name: string,
+  expectedRevision: number,
+): Promise<boolean> {
   const result = await db
     .deleteFrom('toolsets')
     .where('workspace_id', '=', workspaceId)
@@ -92,7 +107,11 @@ const isDue = (eb: ExpressionBuilder<Database, 'toolsets'>, generation: number |
   eb.or([
     eb.and([
       eb.or([eb('observed_generation', 'is', null), eb('observed_generation', '<', generation)]),
-      eb.or([eb('claim_generation', 'is', null), eb('claim_generation', '<', generation), eb('claim_expires_at', '<', now)]),
+      eb.or([
+        eb('claim_generation', 'is', null),
+        eb('claim_generation', '<', generation),
+        eb('claim_expires_at', '<', now),
+      ]),
     ]),
     eb.and([eb('claim_generation', '=', generation), eb('claim_expires_at', '<', now)]),
   ]);
@@ -151,7 +170,11 @@ export async function writeStatus(
 }
 
 /** Toolsets whose current generation nobody has observed and nobody holds a live claim on. */
-export async function listUnreconciled(db: Executor, now: string, limit: number): Promise<{ workspaceId: string; name: string; generation: number }[]> {
+export async function listUnreconciled(
+  db: Executor,
+  now: string,
+  limit: number,
+): Promise<{ workspaceId: string; name: string; generation: number }[]> {
   const rows = await db
     .selectFrom('toolsets')
     .select(['workspace_id', 'name', 'generation'])
@@ -160,4 +183,3 @@ export async function listUnreconciled(db: Executor, now: string, limit: number)
     .execute();
   return rows.map((r) => ({ workspaceId: r.workspace_id, name: r.name, generation: r.generation }));
 }
-

@@ -12,7 +12,11 @@ const toWorkspace = (row: WorkspaceRow): Workspace => ({
   revision: row.revision,
 });
 
-export async function findWorkspace(db: Executor, id: string, options: ReadOptions = {}): Promise<Workspace | undefined> {
+export async function findWorkspace(
+  db: Executor,
+  id: string,
+  options: ReadOptions = {},
+): Promise<Workspace | undefined> {
   let query = db.selectFrom('workspaces').selectAll().where('id', '=', id);
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
@@ -31,7 +35,12 @@ export async function findWorkspaceIdByProjectId(db: Executor, projectId: number
   return row?.id;
 }
 
-export async function listWorkspacesOf(db: Executor, principalId: string, after: string | undefined, limit: number): Promise<Workspace[]> {
+export async function listWorkspacesOf(
+  db: Executor,
+  principalId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<Workspace[]> {
   let query = db
     .selectFrom('workspaces')
     .innerJoin('memberships', 'memberships.workspace_id', 'workspaces.id')
@@ -80,7 +89,11 @@ export async function updateWorkspace(db: Executor, workspace: Workspace, expect
 }
 
 export async function deleteWorkspace(db: Executor, id: string, expectedRevision: number): Promise<boolean> {
-  const result = await db.deleteFrom('workspaces').where('id', '=', id).where('revision', '=', expectedRevision).executeTakeFirst();
+  const result = await db
+    .deleteFrom('workspaces')
+    .where('id', '=', id)
+    .where('revision', '=', expectedRevision)
+    .executeTakeFirst();
   return Number(result.numDeletedRows) === 1;
 }
 
@@ -88,7 +101,13 @@ export async function deleteWorkspace(db: Executor, id: string, expectedRevision
 export async function countWorkspaceContents(db: Executor, id: string): Promise<number> {
   const tables = ['connectors', 'connections', 'toolsets', 'access_clients'] as const;
   const counts = await Promise.all(
-    tables.map((table) => db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', id).executeTakeFirstOrThrow()),
+    tables.map((table) =>
+      db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('workspace_id', '=', id)
+        .executeTakeFirstOrThrow(),
+    ),
   );
   return counts.reduce((sum, row) => sum + Number(row.n), 0);
 }

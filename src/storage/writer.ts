@@ -39,5 +39,8 @@ export function createWriter(db: Db, options: WriterOptions = {}): Writer {
   const write: Writer['write'] = (work) => db.kysely.transaction().execute(work);
   // Two batches in flight: one is built and sent while the other commits. More only makes smaller batches
   // (bench/README.md has the figures).
-  return { write, change: createRowChangeBatcher(write, { maxBatch: options.maxBatch ?? 64, inFlight: 2, direct: db.kysely }) };
+  return {
+    write,
+    change: createRowChangeBatcher(write, { maxBatch: options.maxBatch ?? 64, inFlight: 2, direct: db.kysely }),
+  };
 }

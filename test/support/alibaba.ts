@@ -20,15 +20,28 @@ export async function listenForSdk(app: TestApp): Promise<string> {
 }
 
 /** A new Alibaba AccessKey pair for a new service principal with `role` in `workspaceId`, through the native API. */
-export async function createAlibabaKey(app: TestApp, role: string, workspaceId = 'default', key = OWNER_KEY): Promise<AccessKeyPair> {
-  const reply = await app.call('POST', `/api/v1/workspaces/${workspaceId}/access-keys`, { body: { name: `alibaba ${role}`, kind: 'alibaba', role }, key });
+export async function createAlibabaKey(
+  app: TestApp,
+  role: string,
+  workspaceId = 'default',
+  key = OWNER_KEY,
+): Promise<AccessKeyPair> {
+  const reply = await app.call('POST', `/api/v1/workspaces/${workspaceId}/access-keys`, {
+    body: { name: `alibaba ${role}`, kind: 'alibaba', role },
+    key,
+  });
   assert.equal(reply.status, 201, reply.text);
   return { id: reply.body.id, secret: reply.body.secret, principalId: reply.body.principalId };
 }
 
 /** The openapi-core Config the product SDKs take, pointed at plugboard over plain HTTP. */
 export function sdkConfig(endpoint: string, pair: { id: string; secret: string }) {
-  return new core.$OpenApiUtil.Config({ accessKeyId: pair.id, accessKeySecret: pair.secret, endpoint, protocol: 'http' });
+  return new core.$OpenApiUtil.Config({
+    accessKeyId: pair.id,
+    accessKeySecret: pair.secret,
+    endpoint,
+    protocol: 'http',
+  });
 }
 
 /** What the SDK threw, with the fields scripts read. */
@@ -62,8 +75,16 @@ export function assertSdkError(error: SdkError, status: number, code: string, na
 }
 
 /** Audit events of one resource, newest first, through the native API. */
-export async function auditOf(app: TestApp, resourceType: string, resourceId: string, workspaceId = 'default'): Promise<any[]> {
-  const reply = await app.call('GET', `/api/v1/workspaces/${workspaceId}/audit?resourceType=${resourceType}&resourceId=${encodeURIComponent(resourceId)}`);
+export async function auditOf(
+  app: TestApp,
+  resourceType: string,
+  resourceId: string,
+  workspaceId = 'default',
+): Promise<any[]> {
+  const reply = await app.call(
+    'GET',
+    `/api/v1/workspaces/${workspaceId}/audit?resourceType=${resourceType}&resourceId=${encodeURIComponent(resourceId)}`,
+  );
   assert.equal(reply.status, 200, reply.text);
   return reply.body.items;
 }
@@ -81,7 +102,11 @@ export interface SignedInjection {
  * A request signed with ACS3 by hand and sent in process (no listener), for inputs the SDKs never send: odd
  * characters in a path, a query or a form, JSON nested too deep. Answers with the status and the parsed body.
  */
-export async function injectAcs3(app: TestApp, pair: { id: string; secret: string }, request: SignedInjection): Promise<{ status: number; body: any; text: string }> {
+export async function injectAcs3(
+  app: TestApp,
+  pair: { id: string; secret: string },
+  request: SignedInjection,
+): Promise<{ status: number; body: any; text: string }> {
   const { method, path, query = {}, body = '' } = request;
   const headers: Record<string, string> = {
     host: 'plugboard.test',
@@ -94,7 +119,12 @@ export async function injectAcs3(app: TestApp, pair: { id: string; secret: strin
   const signature = acs3Signature({ method, path, query, headers }, pair.secret);
   headers.authorization = `ACS3-HMAC-SHA256 Credential=${pair.id},SignedHeaders=${Object.keys(headers).sort().join(';')},Signature=${signature}`;
   const search = canonicalQuery(query);
-  const reply = await app.server.inject({ method: method as 'GET', url: search === '' ? path : `${path}?${search}`, headers, payload: body });
+  const reply = await app.server.inject({
+    method: method as 'GET',
+    url: search === '' ? path : `${path}?${search}`,
+    headers,
+    payload: body,
+  });
   let parsed: unknown;
   try {
     parsed = JSON.parse(reply.body);

@@ -13,7 +13,9 @@ const openApi = (paths: Record<string, unknown>, schemas: Record<string, unknown
 function operations(count: number, ref: string): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (let i = 0; i < count; i++) {
-    paths[`/r${i}`] = { post: { operationId: `op${i}`, requestBody: { content: { 'application/json': { schema: { $ref: ref } } } } } };
+    paths[`/r${i}`] = {
+      post: { operationId: `op${i}`, requestBody: { content: { 'application/json': { schema: { $ref: ref } } } } },
+    };
   }
   return paths;
 }
@@ -21,7 +23,8 @@ function operations(count: number, ref: string): Record<string, unknown> {
 /** About 880 KB of YAML: one large schema, referenced by 1,800 operations (1.4 GB once copied into every tool). */
 export function sharedSchemaBomb(): string {
   const properties: Record<string, unknown> = {};
-  for (let i = 0; i < 5850; i++) properties[`field_${i}`] = { type: 'string', description: `Field ${i} of the shared schema` };
+  for (let i = 0; i < 5850; i++)
+    properties[`field_${i}`] = { type: 'string', description: `Field ${i} of the shared schema` };
   return stringify(openApi(operations(1800, '#/components/schemas/Big'), { Big: { type: 'object', properties } }));
 }
 
@@ -31,7 +34,8 @@ export function sharedSchemaBomb(): string {
  */
 export function fanOutBomb(): string {
   const schemas: Record<string, unknown> = {};
-  for (let c = 0; c < 300; c++) schemas[`Choice${c}`] = { type: 'string', enum: Array.from({ length: 40 }, (_, v) => `c${c}v${v}`) };
+  for (let c = 0; c < 300; c++)
+    schemas[`Choice${c}`] = { type: 'string', enum: Array.from({ length: 40 }, (_, v) => `c${c}v${v}`) };
   schemas.Union = { oneOf: Array.from({ length: 300 }, (_, c) => ({ $ref: `#/components/schemas/Choice${c}` })) };
   schemas.Body = { type: 'object', properties: { choice: { $ref: '#/components/schemas/Union' } } };
   return JSON.stringify(openApi(operations(500, '#/components/schemas/Body'), schemas));
@@ -46,9 +50,22 @@ export function deepSchemaBomb(depth = 20_000): string {
 
 /** "Billion laughs" in YAML: nine levels of ten aliases each, a billion values once expanded. */
 export function yamlAliasBomb(): string {
-  const lines = ['openapi: 3.0.3', 'info: {title: laughs, version: "1"}', 'x-l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
-  for (let level = 1; level <= 9; level++) lines.push(`x-l${level}: &l${level} [${Array.from({ length: 10 }, () => `*l${level - 1}`).join(', ')}]`);
-  lines.push('paths:', '  /laugh:', '    post:', '      operationId: laugh', '      requestBody:', '        content:', '          application/json:');
+  const lines = [
+    'openapi: 3.0.3',
+    'info: {title: laughs, version: "1"}',
+    'x-l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+  ];
+  for (let level = 1; level <= 9; level++)
+    lines.push(`x-l${level}: &l${level} [${Array.from({ length: 10 }, () => `*l${level - 1}`).join(', ')}]`);
+  lines.push(
+    'paths:',
+    '  /laugh:',
+    '    post:',
+    '      operationId: laugh',
+    '      requestBody:',
+    '        content:',
+    '          application/json:',
+  );
   lines.push('            schema: {type: string, enum: *l9}');
   return lines.join('\n');
 }

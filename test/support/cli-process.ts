@@ -47,4 +47,5 @@ export function startCli(args: readonly string[], env: Record<string, string>, t
 }
 
 /** Runs a command to its end. */
-export const runCli = (args: readonly string[], env: Record<string, string>): Promise<Run> => startCli(args, env).exited;
+export const runCli = (args: readonly string[], env: Record<string, string>): Promise<Run> =>
+  startCli(args, env).exited;

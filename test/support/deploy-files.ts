@@ -34,7 +34,10 @@ export function parseDockerfile(text: string): { readonly stages: readonly Docke
     const args = space < 0 ? '' : line.slice(space + 1).trim();
     if (keyword === 'FROM') {
       const [image = '', as, name] = args.split(/\s+/).filter((part) => !part.startsWith('--'));
-      const resolved = image.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a: string | undefined, b: string | undefined) => globalArgs.get((a ?? b)!) ?? '');
+      const resolved = image.replace(
+        /\$\{(\w+)\}|\$(\w+)/g,
+        (_m, a: string | undefined, b: string | undefined) => globalArgs.get((a ?? b)!) ?? '',
+      );
       stages.push({ image: resolved, name: as?.toUpperCase() === 'AS' ? name : undefined, instructions: [] });
     } else if (stages.length === 0) {
       if (keyword === 'ARG') {
@@ -98,28 +101,35 @@ export function durationMs(text: string): number {
 
 /** Compose's variable interpolation: `${V}`, `${V:-default}`, `${V-default}`, `${V:?error}`, `${V?error}`, `$$`. */
 export function interpolate(text: string, vars: Readonly<Record<string, string | undefined>>): string {
-  return text.replace(/\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}|\$(\w+)/g, (match, braced?: string, op?: string, word?: string, bare?: string) => {
-    if (match === '$$') return '$';
-    const name = (braced ?? bare)!;
-    const value = vars[name];
-    const unsetOrEmpty = value === undefined || (op?.startsWith(':') === true && value === '');
-    if (op?.endsWith('-')) return unsetOrEmpty ? (word ?? '') : value!;
-    if (op?.endsWith('?')) {
-      if (unsetOrEmpty) throw new Error(`required variable ${name} is missing a value: ${word}`);
-      return value!;
-    }
-    return value ?? '';
-  });
+  return text.replace(
+    /\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}|\$(\w+)/g,
+    (match, braced?: string, op?: string, word?: string, bare?: string) => {
+      if (match === '$$') return '$';
+      const name = (braced ?? bare)!;
+      const value = vars[name];
+      const unsetOrEmpty = value === undefined || (op?.startsWith(':') === true && value === '');
+      if (op?.endsWith('-')) return unsetOrEmpty ? (word ?? '') : value!;
+      if (op?.endsWith('?')) {
+        if (unsetOrEmpty) throw new Error(`required variable ${name} is missing a value: ${word}`);
+        return value!;
+      }
+      return value ?? '';
+    },
+  );
 }
 
 /** The variables a Compose `environment:` block sets, whether written as a map or as `NAME=value` lines. */
 export function composeEnvironment(environment: unknown): Record<string, string> {
   if (environment === undefined || environment === null) return {};
   if (Array.isArray(environment)) {
-    return Object.fromEntries(environment.map((entry: string) => {
-      const eq = entry.indexOf('=');
-      return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
-    }));
+    return Object.fromEntries(
+      environment.map((entry: string) => {
+        const eq = entry.indexOf('=');
+        return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+      }),
+    );
   }
-  return Object.fromEntries(Object.entries(environment as Record<string, unknown>).map(([k, v]) => [k, v === null ? '' : String(v)]));
+  return Object.fromEntries(
+    Object.entries(environment as Record<string, unknown>).map(([k, v]) => [k, v === null ? '' : String(v)]),
+  );
 }

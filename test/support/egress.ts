@@ -2,4 +2,6 @@
 import { createEgressPolicy, parseEgressAllow, type EgressPolicy } from '../../src/egress/egress-policy.js';
 
 /** Private addresses allowed, no exceptions, no own listeners: loopback test servers are reachable. */
-export const defaultEgress: EgressPolicy = createEgressPolicy({ rules: { denyPrivate: false, allow: parseEgressAllow('').allow } });
+export const defaultEgress: EgressPolicy = createEgressPolicy({
+  rules: { denyPrivate: false, allow: parseEgressAllow('').allow },
+});

@@ -17,7 +17,9 @@ export function ensureHaproxy(): void {
     install = spawnSync('apt-get', ['install', '-y', '-q', 'haproxy'], { env, encoding: 'utf8' });
   }
   if (!onPath('haproxy')) {
-    throw new Error(`HAProxy is not installed and "apt-get install haproxy" failed; the multi-node tests need it:\n${install.stderr ?? ''}`);
+    throw new Error(
+      `HAProxy is not installed and "apt-get install haproxy" failed; the multi-node tests need it:\n${install.stderr ?? ''}`,
+    );
   }
 }
 

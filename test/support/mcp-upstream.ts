@@ -42,12 +42,20 @@ async function serveStateless(build: () => Server | McpServer, port = 0): Promis
 export function startUpstreamMcp(port = 0): Promise<UpstreamMcp> {
   return serveStateless(() => {
     const mcp = new McpServer({ name: 'upstream', version: '1.0.0' });
-    mcp.registerTool('echo', { description: 'Echoes the text back', inputSchema: { text: z.string() } }, async ({ text }) => ({
-      content: [{ type: 'text', text }],
-    }));
-    mcp.registerTool('add', { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({
-      content: [{ type: 'text', text: String(a + b) }],
-    }));
+    mcp.registerTool(
+      'echo',
+      { description: 'Echoes the text back', inputSchema: { text: z.string() } },
+      async ({ text }) => ({
+        content: [{ type: 'text', text }],
+      }),
+    );
+    mcp.registerTool(
+      'add',
+      { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } },
+      async ({ a, b }) => ({
+        content: [{ type: 'text', text: String(a + b) }],
+      }),
+    );
     return mcp;
   }, port);
 }

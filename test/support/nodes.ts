@@ -16,7 +16,8 @@ export interface Node {
 async function waitReady(url: string, timeoutMs: number, exited: () => boolean, output: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited()) throw new Error(`the node at ${url} exited while starting; its last output:\n${output().slice(-4000)}`);
+    if (exited())
+      throw new Error(`the node at ${url} exited while starting; its last output:\n${output().slice(-4000)}`);
     try {
       const response = await fetch(`${url}/readyz`);
       if (response.status === 200) return;
@@ -46,7 +47,12 @@ export function createNode(id: string, port: number, env: Record<string, string>
       void started.exited.then(() => {
         if (current === started) done = true;
       });
-      await waitReady(url, 120_000, () => done, () => started.output.stdout + started.output.stderr);
+      await waitReady(
+        url,
+        120_000,
+        () => done,
+        () => started.output.stdout + started.output.stderr,
+      );
     },
     async stop(signal = 'SIGTERM') {
       if (!current || done) return null;

@@ -15,7 +15,9 @@ export async function requireService(name: string, host: string, port: number): 
       socket.once('error', reject);
     });
   } catch (error) {
-    throw new Error(`${name} is not reachable at ${host}:${port} (${(error as Error).message}); start it before running these tests`);
+    throw new Error(
+      `${name} is not reachable at ${host}:${port} (${(error as Error).message}); start it before running these tests`,
+    );
   } finally {
     socket.destroy();
   }
@@ -49,7 +51,8 @@ async function listenSilently() {
     async allHungUp(withinMs: number): Promise<void> {
       const deadline = Date.now() + withinMs;
       while (hungUp.size < sockets.size) {
-        if (Date.now() > deadline) throw new Error(`${sockets.size - hungUp.size} client(s) still connected after ${withinMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`${sockets.size - hungUp.size} client(s) still connected after ${withinMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
@@ -65,7 +68,9 @@ async function listenSilently() {
  * Probes a server that accepts and never answers, then checks that the probe connected, that the client
  * hung up, and that it left no socket behind.
  */
-export async function probeHungServer(probe: (port: number) => Promise<ProbeResult>): Promise<ProbeResult & { port: number; tookMs: number }> {
+export async function probeHungServer(
+  probe: (port: number) => Promise<ProbeResult>,
+): Promise<ProbeResult & { port: number; tookMs: number }> {
   const silent = await listenSilently();
   try {
     const started = Date.now();
@@ -100,7 +105,9 @@ function socketsTo(port: number): number {
     }),
   );
   // Each line: sl local_address rem_address st … uid timeout inode, addresses as HEXIP:HEXPORT.
-  const lines = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) => readFileSync(table, 'utf8').trim().split('\n').slice(1));
+  const lines = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) =>
+    readFileSync(table, 'utf8').trim().split('\n').slice(1),
+  );
   return lines.filter((line) => {
     const fields = line.trim().split(/\s+/);
     return Number.parseInt(fields[2]?.split(':')[1] ?? '', 16) === port && owned.has(`socket:[${fields[9]}]`);

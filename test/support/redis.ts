@@ -16,13 +16,20 @@ export interface TestRedis {
 /** Connects to the test Redis, failing with a message naming Redis and its address when it is not there. */
 export async function openTestRedis(): Promise<TestRedis> {
   const url = `redis://${HOST}:${PORT}`;
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw new Error(`Redis is not reachable at ${HOST}:${PORT}; the rate-limit tests need a real Redis there: ${(error as Error).message}`);
+    throw new Error(
+      `Redis is not reachable at ${HOST}:${PORT}; the rate-limit tests need a real Redis there: ${(error as Error).message}`,
+    );
   }
   const prefix = `plugboard-test:rate-limit:${randomUUID()}:`;
 

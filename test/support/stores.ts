@@ -81,7 +81,11 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const store = await createTestStore(engine);
   // Rate limits are off unless a test turns them on: most tests drive one key far faster than a person would.
-  const limitsOff = { RATE_LIMIT_READ_PER_SECOND: '0', RATE_LIMIT_WRITE_PER_SECOND: '0', RATE_LIMIT_GATEWAY_PER_SECOND: '0' };
+  const limitsOff = {
+    RATE_LIMIT_READ_PER_SECOND: '0',
+    RATE_LIMIT_WRITE_PER_SECOND: '0',
+    RATE_LIMIT_GATEWAY_PER_SECOND: '0',
+  };
   const config: Config = loadConfig({ ...store.env, ...limitsOff, PLUGBOARD_ADMIN_KEY: OWNER_KEY, ...options.env });
   const app = await createApp(config, { clock: options.clock });
   return {
@@ -93,7 +97,12 @@ export async function startTestApp(
         url,
         headers: {
           ...(key ? { authorization: `Bearer ${key}` } : {}),
-          ...(body !== undefined ? { 'content-type': contentType ?? (method === 'PATCH' ? 'application/merge-patch+json' : 'application/json') } : {}),
+          ...(body !== undefined
+            ? {
+                'content-type':
+                  contentType ?? (method === 'PATCH' ? 'application/merge-patch+json' : 'application/json'),
+              }
+            : {}),
           ...headers,
         },
         payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),

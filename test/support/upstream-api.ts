@@ -31,7 +31,11 @@ export async function startUpstreamApi(): Promise<UpstreamApi> {
     const item = /^\/items\/([^/]+)$/.exec(url.pathname);
     const status = /^\/status\/(\d{3})$/.exec(url.pathname);
     if (request.method === 'GET' && item) {
-      answer = json(200, { id: decodeURIComponent(item[1]!), verbose: url.searchParams.get('verbose'), tags: url.searchParams.getAll('tag') });
+      answer = json(200, {
+        id: decodeURIComponent(item[1]!),
+        verbose: url.searchParams.get('verbose'),
+        tags: url.searchParams.getAll('tag'),
+      });
     } else if (request.method === 'POST' && url.pathname === '/items') {
       answer = json(201, { created: JSON.parse(body || 'null') });
     } else if (request.method === 'GET' && status) {
@@ -79,7 +83,12 @@ export async function startUpstreamApi(): Promise<UpstreamApi> {
                 required: true,
                 content: {
                   'application/json': {
-                    schema: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, qty: { type: 'integer', minimum: 1 } }, additionalProperties: false },
+                    schema: {
+                      type: 'object',
+                      required: ['name'],
+                      properties: { name: { type: 'string' }, qty: { type: 'integer', minimum: 1 } },
+                      additionalProperties: false,
+                    },
                   },
                 },
               },
@@ -87,13 +96,27 @@ export async function startUpstreamApi(): Promise<UpstreamApi> {
             },
           },
           '/status/{code}': {
-            get: { operationId: 'status', parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'integer' } }], responses: { default: { description: 'any' } } },
+            get: {
+              operationId: 'status',
+              parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'integer' } }],
+              responses: { default: { description: 'any' } },
+            },
           },
-          '/slow': { get: { operationId: 'slow', parameters: [{ name: 'ms', in: 'query', schema: { type: 'integer' } }], responses: { '200': { description: 'ok' } } } },
+          '/slow': {
+            get: {
+              operationId: 'slow',
+              parameters: [{ name: 'ms', in: 'query', schema: { type: 'integer' } }],
+              responses: { '200': { description: 'ok' } },
+            },
+          },
           '/echo': {
             post: {
               operationId: 'echo',
-              requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { value: { type: 'string' } } } } } },
+              requestBody: {
+                content: {
+                  'application/json': { schema: { type: 'object', properties: { value: { type: 'string' } } } },
+                },
+              },
               responses: { '200': { description: 'ok' } },
             },
           },

@@ -5,18 +5,43 @@ import { createAjv } from '../../src/domain/validate.js';
 
 const dateTime = { type: 'string', format: 'date-time' };
 const str = { type: 'string' };
-const closed = (properties: Record<string, unknown>, required: string[]) => ({ type: 'object', properties, required, additionalProperties: false });
+const closed = (properties: Record<string, unknown>, required: string[]) => ({
+  type: 'object',
+  properties,
+  required,
+  additionalProperties: false,
+});
 
-const Message = closed({ text: str, severity: { enum: ['info', 'warning', 'error'] }, detail: { type: 'array', items: str } }, ['text', 'severity']);
+const Message = closed(
+  { text: str, severity: { enum: ['info', 'warning', 'error'] }, detail: { type: 'array', items: str } },
+  ['text', 'severity'],
+);
 const configBase = { id: str, description: str, validationMessages: { type: 'array', items: Message } };
 const scheme = (schemeType: string, properties: Record<string, unknown> = {}, required: string[] = []) =>
-  closed({ ...configBase, schemeType: { const: schemeType }, ...properties }, ['id', 'description', 'schemeType', ...required]);
+  closed({ ...configBase, schemeType: { const: schemeType }, ...properties }, [
+    'id',
+    'description',
+    'schemeType',
+    ...required,
+  ]);
 const location = { enum: ['query', 'header', 'cookie'] };
 const grant = {
   oneOf: [
-    closed({ grantType: { const: 'authorization_code' }, credentialId: str, organisationId: str, clientId: str, clientSecret: str }, ['grantType']),
+    closed(
+      {
+        grantType: { const: 'authorization_code' },
+        credentialId: str,
+        organisationId: str,
+        clientId: str,
+        clientSecret: str,
+      },
+      ['grantType'],
+    ),
     closed({ grantType: { const: 'client_credentials' } }, ['grantType']),
-    closed({ grantType: { const: 'password' }, credentialId: str, organisationId: str, clientId: str, clientSecret: str }, ['grantType']),
+    closed(
+      { grantType: { const: 'password' }, credentialId: str, organisationId: str, clientId: str, clientSecret: str },
+      ['grantType'],
+    ),
   ],
 };
 export const AuthSchemeConfig = {
@@ -39,12 +64,16 @@ export const AuthSchemeConfig = {
       },
       ['authorizeUrl', 'tokenUrl', 'scopes', 'defaultScopes', 'grant'],
     ),
-    scheme('hmac', { name: str, in: location, algorithm: { enum: ['sha1', 'sha256', 'sha512'] }, digestInputs: { type: 'array', items: { enum: ['body', 'url'] } } }, [
-      'name',
-      'in',
-      'algorithm',
-      'digestInputs',
-    ]),
+    scheme(
+      'hmac',
+      {
+        name: str,
+        in: location,
+        algorithm: { enum: ['sha1', 'sha256', 'sha512'] },
+        digestInputs: { type: 'array', items: { enum: ['body', 'url'] } },
+      },
+      ['name', 'in', 'algorithm', 'digestInputs'],
+    ),
     scheme('certificate'),
   ],
 };
@@ -53,7 +82,21 @@ const Credential = closed(
   {
     id: str,
     organisationId: str,
-    type: { enum: ['none', 'string', 'binary', 'basic-auth', 'oauth2-client', 'oauth2-code', 'oauth2-password', 'oauth2-token', 'custom-function', 'certificate', 'jwt-bearer'] },
+    type: {
+      enum: [
+        'none',
+        'string',
+        'binary',
+        'basic-auth',
+        'oauth2-client',
+        'oauth2-code',
+        'oauth2-password',
+        'oauth2-token',
+        'custom-function',
+        'certificate',
+        'jwt-bearer',
+      ],
+    },
     name: str,
     usages: { type: 'array' },
     errors: { type: 'array', items: str },
@@ -63,12 +106,25 @@ const Credential = closed(
   },
   ['id', 'organisationId', 'type', 'name', 'data'],
 );
-const ConnectionCredential = closed({ id: str, authSchemeConfig: AuthSchemeConfig, credential: Credential }, ['id', 'authSchemeConfig', 'credential']);
+const ConnectionCredential = closed({ id: str, authSchemeConfig: AuthSchemeConfig, credential: Credential }, [
+  'id',
+  'authSchemeConfig',
+  'credential',
+]);
 export const Connection = closed(
   {
     id: str,
     name: str,
-    credentials: { ...closed({ action: { type: 'array', items: ConnectionCredential }, trigger: { type: 'array', items: ConnectionCredential } }, []), minProperties: 1 },
+    credentials: {
+      ...closed(
+        {
+          action: { type: 'array', items: ConnectionCredential },
+          trigger: { type: 'array', items: ConnectionCredential },
+        },
+        [],
+      ),
+      minProperties: 1,
+    },
     variables: { type: 'array', items: Variable },
     createdAt: dateTime,
     updatedAt: dateTime,
@@ -104,7 +160,18 @@ const connectorBase = {
   createdAt: dateTime,
   updatedAt: dateTime,
 };
-const baseRequired = ['id', 'organisationId', 'name', 'public', 'protocol', 'authSchemeConfigs', 'connections', 'versions', 'createdAt', 'updatedAt'];
+const baseRequired = [
+  'id',
+  'organisationId',
+  'name',
+  'public',
+  'protocol',
+  'authSchemeConfigs',
+  'connections',
+  'versions',
+  'createdAt',
+  'updatedAt',
+];
 export const Connector = {
   oneOf: [
     closed({ ...connectorBase, protocol: { const: 'http' }, baseUrl: str }, [...baseRequired, 'baseUrl']),
@@ -112,13 +179,31 @@ export const Connector = {
   ],
 };
 const pageInfo = { totalCount: { type: 'integer', minimum: 0 }, next: str, prev: str };
-export const ConnectorPage = closed({ ...pageInfo, connectors: { type: 'array', items: Connector } }, ['totalCount', 'connectors']);
-const ConnectionSummary = closed({ id: str, name: str, createdAt: dateTime, updatedAt: dateTime }, ['id', 'name', 'createdAt', 'updatedAt']);
-export const ConnectorConnectionPage = closed({ ...pageInfo, items: { type: 'array', items: ConnectionSummary } }, ['totalCount']);
-export const ConnectorVersionsPage = closed({ ...pageInfo, items: { type: 'array', items: ConnectorVersion } }, ['totalCount', 'items']);
+export const ConnectorPage = closed({ ...pageInfo, connectors: { type: 'array', items: Connector } }, [
+  'totalCount',
+  'connectors',
+]);
+const ConnectionSummary = closed({ id: str, name: str, createdAt: dateTime, updatedAt: dateTime }, [
+  'id',
+  'name',
+  'createdAt',
+  'updatedAt',
+]);
+export const ConnectorConnectionPage = closed({ ...pageInfo, items: { type: 'array', items: ConnectionSummary } }, [
+  'totalCount',
+]);
+export const ConnectorVersionsPage = closed({ ...pageInfo, items: { type: 'array', items: ConnectorVersion } }, [
+  'totalCount',
+  'items',
+]);
 export const VersionResponse = closed({ version: ConnectorVersion }, ['version']);
 export const VersoriError = closed(
-  { code: { type: 'string', minLength: 1 }, message: { type: 'string', minLength: 1 }, fields: { type: 'array', items: closed({ field: str, message: str }, ['field', 'message']) }, details: str },
+  {
+    code: { type: 'string', minLength: 1 },
+    message: { type: 'string', minLength: 1 },
+    fields: { type: 'array', items: closed({ field: str, message: str }, ['field', 'message']) },
+    details: str,
+  },
   ['code', 'message'],
 );
 

@@ -16,42 +16,82 @@ const CreatedAccessKey = Type.Object({
 const tags = ['access'];
 
 /** Key pairs for signed requests (Alibaba AccessKey, Huawei AK/SK), each with its own service principal. */
-export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ accessKeys: AccessKeyService }> = async (app, { accessKeys }) => {
+export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ accessKeys: AccessKeyService }> = async (
+  app,
+  { accessKeys },
+) => {
   const base = '/workspaces/:workspaceId/access-keys';
 
-  app.get(base, {
-    schema: { tags, summary: 'List the access keys of this workspace\'s members (never their secrets)', params: WorkspaceParams, querystring: PageQuery, response: { 200: pageOf(AccessKeyView), ...errorResponses } },
-  }, async (request, reply) => sendPage(request, reply, await accessKeys.list(request.actor, request.params.workspaceId, pageRequestOf(request.query))));
-
-  app.post(base, {
-    schema: {
-      tags,
-      summary: 'Create a service principal with a role here, and a signing key pair for it',
-      description:
-        'kind `alibaba` gives an AccessKey id (`LTAI` + 20 alphanumerics) and a 30-character secret; `huawei` an AK ' +
-        '(20 upper-case alphanumerics) and a 40-character SK. The secret is in the response once, in `secret`; it is ' +
-        'stored encrypted and never shown again. The role defaults to viewer and may not exceed yours; this workspace ' +
-        'becomes the key\'s default workspace.',
-      params: WorkspaceParams,
-      body: AccessKeyInput,
-      response: { 201: CreatedAccessKey, ...writeErrorResponses },
+  app.get(
+    base,
+    {
+      schema: {
+        tags,
+        summary: "List the access keys of this workspace's members (never their secrets)",
+        params: WorkspaceParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(AccessKeyView), ...errorResponses },
+      },
     },
-  }, async (request, reply) => {
-    const { workspaceId } = request.params;
-    const issued = await accessKeys.create(request.actor, workspaceId, request.body);
-    reply.header('cache-control', 'no-store');
-    reply.header('location', `/api/v1/workspaces/${workspaceId}/access-keys/${issued.accessKey.id}`);
-    return reply.code(201).send({ ...issued.accessKey, role: issued.role, secret: issued.secret });
-  });
+    async (request, reply) =>
+      sendPage(
+        request,
+        reply,
+        await accessKeys.list(request.actor, request.params.workspaceId, pageRequestOf(request.query)),
+      ),
+  );
 
-  app.get(`${base}/:accessKeyId`, {
-    schema: { tags, summary: 'Get an access key (never its secret)', params: KeyParams, response: { 200: AccessKeyView, ...errorResponses } },
-  }, async (request) => accessKeys.get(request.actor, request.params.workspaceId, request.params.accessKeyId));
+  app.post(
+    base,
+    {
+      schema: {
+        tags,
+        summary: 'Create a service principal with a role here, and a signing key pair for it',
+        description:
+          'kind `alibaba` gives an AccessKey id (`LTAI` + 20 alphanumerics) and a 30-character secret; `huawei` an AK ' +
+          '(20 upper-case alphanumerics) and a 40-character SK. The secret is in the response once, in `secret`; it is ' +
+          'stored encrypted and never shown again. The role defaults to viewer and may not exceed yours; this workspace ' +
+          "becomes the key's default workspace.",
+        params: WorkspaceParams,
+        body: AccessKeyInput,
+        response: { 201: CreatedAccessKey, ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId } = request.params;
+      const issued = await accessKeys.create(request.actor, workspaceId, request.body);
+      reply.header('cache-control', 'no-store');
+      reply.header('location', `/api/v1/workspaces/${workspaceId}/access-keys/${issued.accessKey.id}`);
+      return reply.code(201).send({ ...issued.accessKey, role: issued.role, secret: issued.secret });
+    },
+  );
 
-  app.delete(`${base}/:accessKeyId`, {
-    schema: { tags, summary: 'Revoke an access key (its principal and membership stay)', params: KeyParams, response: { 204: Type.Null(), ...writeErrorResponses } },
-  }, async (request, reply) => {
-    await accessKeys.revoke(request.actor, request.params.workspaceId, request.params.accessKeyId);
-    return reply.code(204).send(null);
-  });
+  app.get(
+    `${base}/:accessKeyId`,
+    {
+      schema: {
+        tags,
+        summary: 'Get an access key (never its secret)',
+        params: KeyParams,
+        response: { 200: AccessKeyView, ...errorResponses },
+      },
+    },
+    async (request) => accessKeys.get(request.actor, request.params.workspaceId, request.params.accessKeyId),
+  );
+
+  app.delete(
+    `${base}/:accessKeyId`,
+    {
+      schema: {
+        tags,
+        summary: 'Revoke an access key (its principal and membership stay)',
+        params: KeyParams,
+        response: { 204: Type.Null(), ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      await accessKeys.revoke(request.actor, request.params.workspaceId, request.params.accessKeyId);
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -12,7 +12,9 @@ const Timestamp = Type.String({ format: 'date-time' });
 const AuditQuery = Type.Object(
   {
     ...PageQuery.properties,
-    resourceType: Type.Optional(Type.String({ maxLength: 64, description: 'workspace, connector, connection, access-client, member or api-key' })),
+    resourceType: Type.Optional(
+      Type.String({ maxLength: 64, description: 'workspace, connector, connection, access-client, member or api-key' }),
+    ),
     resourceId: Type.Optional(Type.String({ maxLength: 64 })),
     principalId: Type.Optional(Type.String({ maxLength: 64 })),
     since: Type.Optional({ ...Timestamp, description: 'Events at or after this time.' }),
@@ -24,15 +26,30 @@ const tags = ['audit'];
 
 /** The audit log of a workspace, and the history of one resource: newest first, names of fields only. */
 export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = async (app, { audit }) => {
-  app.get('/workspaces/:workspaceId/audit', {
-    schema: { tags, summary: 'List audit events, newest first', params: WorkspaceParams, querystring: AuditQuery, response: { 200: pageOf(AuditEventView), ...errorResponses } },
-  }, async (request, reply) => {
-    const { limit: _l, cursor: _c, since, until, ...filters } = request.query;
-    // Stored times are ISO strings in UTC; normalise the bounds so that they compare as text.
-    const iso = (value: string | undefined) => (value === undefined ? undefined : new Date(value).toISOString());
-    const page = await audit.list(request.actor, request.params.workspaceId, { ...pageRequestOf(request.query), ...filters, since: iso(since), until: iso(until) });
-    return sendPage(request, reply, page);
-  });
+  app.get(
+    '/workspaces/:workspaceId/audit',
+    {
+      schema: {
+        tags,
+        summary: 'List audit events, newest first',
+        params: WorkspaceParams,
+        querystring: AuditQuery,
+        response: { 200: pageOf(AuditEventView), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { limit: _l, cursor: _c, since, until, ...filters } = request.query;
+      // Stored times are ISO strings in UTC; normalise the bounds so that they compare as text.
+      const iso = (value: string | undefined) => (value === undefined ? undefined : new Date(value).toISOString());
+      const page = await audit.list(request.actor, request.params.workspaceId, {
+        ...pageRequestOf(request.query),
+        ...filters,
+        since: iso(since),
+        until: iso(until),
+      });
+      return sendPage(request, reply, page);
+    },
+  );
 
   for (const [resourceType, collection, idPattern] of [
     ['connector', 'connectors', Slug],
@@ -40,17 +57,25 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = a
     ['access-client', 'access-clients', AccessClientId],
     ['toolset', 'toolsets', Type.String({ pattern: TOOLSET_NAME_PATTERN })],
   ] as const) {
-    app.get(`/workspaces/:workspaceId/${collection}/:id/history`, {
-      schema: {
-        tags,
-        summary: `The audit events of one ${resourceType}, newest first (kept after it is deleted)`,
-        params: Type.Object({ workspaceId: Slug, id: idPattern }),
-        querystring: PageQuery,
-        response: { 200: pageOf(AuditEventView), ...errorResponses },
+    app.get(
+      `/workspaces/:workspaceId/${collection}/:id/history`,
+      {
+        schema: {
+          tags,
+          summary: `The audit events of one ${resourceType}, newest first (kept after it is deleted)`,
+          params: Type.Object({ workspaceId: Slug, id: idPattern }),
+          querystring: PageQuery,
+          response: { 200: pageOf(AuditEventView), ...errorResponses },
+        },
       },
-    }, async (request, reply) => {
-      const { workspaceId, id } = request.params;
-      return sendPage(request, reply, await audit.history(request.actor, workspaceId, resourceType, id, pageRequestOf(request.query)));
-    });
+      async (request, reply) => {
+        const { workspaceId, id } = request.params;
+        return sendPage(
+          request,
+          reply,
+          await audit.history(request.actor, workspaceId, resourceType, id, pageRequestOf(request.query)),
+        );
+      },
+    );
   }
 };

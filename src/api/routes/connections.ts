@@ -10,10 +10,23 @@ import { ConnectionPutBody, ConnectionView, MergePatchBody, PageQuery, pageOf } 
 
 const WorkspaceParams = Type.Object({ workspaceId: Slug });
 /** Connection ids are positive integers below 2^53, so they survive every JSON parser. */
-const Params = Type.Object({ workspaceId: Slug, connectionId: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'A positive integer.' }) });
-const ListQuery = Type.Object({ ...PageQuery.properties, connectorId: Type.Optional(Slug) }, { additionalProperties: false });
+const Params = Type.Object({
+  workspaceId: Slug,
+  connectionId: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'A positive integer.' }),
+});
+const ListQuery = Type.Object(
+  { ...PageQuery.properties, connectorId: Type.Optional(Slug) },
+  { additionalProperties: false },
+);
 const TestQuery = Type.Object(
-  { test: Type.Optional(Type.Boolean({ default: false, description: 'Try the settings against the real system first; save only if that works (422 otherwise).' })) },
+  {
+    test: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Try the settings against the real system first; save only if that works (422 otherwise).',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 const TestResult = Type.Object({
@@ -21,9 +34,13 @@ const TestResult = Type.Object({
   latencyMs: Type.Number({ description: 'How long the test took.' }),
 });
 const tags = ['connections'];
-const secretsNote = 'Secret keys in content and credential secrets are write-only: reads show "******"; writing "******" back keeps the stored value; null clears it.';
+const secretsNote =
+  'Secret keys in content and credential secrets are write-only: reads show "******"; writing "******" back keeps the stored value; null clears it.';
 
-export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connections: ConnectionService }> = async (app, options) => {
+export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connections: ConnectionService }> = async (
+  app,
+  options,
+) => {
   const { connections } = options;
   const base = '/workspaces/:workspaceId/connections';
   // Above 2^53 a JSON number cannot name a connection exactly, so no connection has such an id.
@@ -33,64 +50,164 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
     return id;
   };
 
-  app.get(base, {
-    schema: { tags, summary: 'List connections', params: WorkspaceParams, querystring: ListQuery, response: { 200: pageOf(ConnectionView), ...errorResponses } },
-  }, async (request, reply) => {
-    const page = await connections.list(request.actor, request.params.workspaceId, { ...pageRequestOf(request.query), connectorId: request.query.connectorId });
-    return sendPage(request, reply, page);
-  });
-
-  app.post(base, {
-    schema: { tags, summary: 'Create a connection', description: `The store assigns the id. Variables start from the connector's connectionVariables. ${secretsNote}`, params: WorkspaceParams, querystring: TestQuery, body: ConnectionInput, response: { 201: ConnectionView, ...writeErrorResponses } },
-  }, async (request, reply) => {
-    const connection = await connections.create(request.actor, request.params.workspaceId, request.body, { test: request.query.test });
-    reply.header('location', `/api/v1/workspaces/${connection.workspaceId}/connections/${connection.id}`);
-    return sendVersioned(request, reply, connection, connection, 201);
-  });
-
-  app.get(`${base}/:connectionId`, {
-    schema: { tags, summary: 'Get a connection', params: Params, response: { 200: ConnectionView, ...errorResponses } },
-  }, async (request, reply) => {
-    const connection = await connections.get(request.actor, request.params.workspaceId, idOf(request.params.connectionId));
-    return sendVersioned(request, reply, connection, connection);
-  });
-
-  app.put(`${base}/:connectionId`, {
-    schema: { tags, summary: 'Replace a connection', description: `Full replacement: omitted optional fields are unset; connectorId cannot change. ${secretsNote}`, params: Params, querystring: TestQuery, body: ConnectionPutBody, response: { 200: ConnectionView, ...writeErrorResponses } },
-  }, async (request, reply) => {
-    const body = withoutFields(request.body, ['id', 'uid', 'workspaceId', 'health', 'createdAt', 'updatedAt', 'revision']);
-    const { workspaceId, connectionId } = request.params;
-    const connection = await connections.replace(request.actor, workspaceId, idOf(connectionId), body, preconditionOf(request, options), { test: request.query.test });
-    return sendVersioned(request, reply, connection, connection);
-  });
-
-  app.patch(`${base}/:connectionId`, {
-    schema: { tags, summary: 'Change some fields of a connection (JSON merge patch)', description: secretsNote, params: Params, querystring: TestQuery, body: MergePatchBody, response: { 200: ConnectionView, ...writeErrorResponses } },
-  }, async (request, reply) => {
-    const { workspaceId, connectionId } = request.params;
-    const connection = await connections.patch(request.actor, workspaceId, idOf(connectionId), request.body, preconditionOf(request, options), { test: request.query.test });
-    return sendVersioned(request, reply, connection, connection);
-  });
-
-  app.delete(`${base}/:connectionId`, {
-    schema: { tags, summary: 'Delete a connection', params: Params, response: { 204: Type.Null(), ...writeErrorResponses } },
-  }, async (request, reply) => {
-    const { workspaceId, connectionId } = request.params;
-    await connections.remove(request.actor, workspaceId, idOf(connectionId), preconditionOf(request, options));
-    return reply.code(204).send(null);
-  });
-
-  app.post(`${base}/:connectionId/test`, {
-    schema: {
-      tags,
-      summary: 'Test a connection against the real system and record the result in its health',
-      description: 'Connects with the stored settings (mysql, postgresql, http, redis), with a timeout. The result is recorded unless the connection changed meanwhile.',
-      params: Params,
-      response: { 200: TestResult, ...errorResponses },
+  app.get(
+    base,
+    {
+      schema: {
+        tags,
+        summary: 'List connections',
+        params: WorkspaceParams,
+        querystring: ListQuery,
+        response: { 200: pageOf(ConnectionView), ...errorResponses },
+      },
     },
-  }, async (request) => {
-    const { workspaceId, connectionId } = request.params;
-    const { health, latencyMs } = await connections.test(request.actor, workspaceId, idOf(connectionId));
-    return { health, latencyMs };
-  });
+    async (request, reply) => {
+      const page = await connections.list(request.actor, request.params.workspaceId, {
+        ...pageRequestOf(request.query),
+        connectorId: request.query.connectorId,
+      });
+      return sendPage(request, reply, page);
+    },
+  );
+
+  app.post(
+    base,
+    {
+      schema: {
+        tags,
+        summary: 'Create a connection',
+        description: `The store assigns the id. Variables start from the connector's connectionVariables. ${secretsNote}`,
+        params: WorkspaceParams,
+        querystring: TestQuery,
+        body: ConnectionInput,
+        response: { 201: ConnectionView, ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const connection = await connections.create(request.actor, request.params.workspaceId, request.body, {
+        test: request.query.test,
+      });
+      reply.header('location', `/api/v1/workspaces/${connection.workspaceId}/connections/${connection.id}`);
+      return sendVersioned(request, reply, connection, connection, 201);
+    },
+  );
+
+  app.get(
+    `${base}/:connectionId`,
+    {
+      schema: {
+        tags,
+        summary: 'Get a connection',
+        params: Params,
+        response: { 200: ConnectionView, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const connection = await connections.get(
+        request.actor,
+        request.params.workspaceId,
+        idOf(request.params.connectionId),
+      );
+      return sendVersioned(request, reply, connection, connection);
+    },
+  );
+
+  app.put(
+    `${base}/:connectionId`,
+    {
+      schema: {
+        tags,
+        summary: 'Replace a connection',
+        description: `Full replacement: omitted optional fields are unset; connectorId cannot change. ${secretsNote}`,
+        params: Params,
+        querystring: TestQuery,
+        body: ConnectionPutBody,
+        response: { 200: ConnectionView, ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = withoutFields(request.body, [
+        'id',
+        'uid',
+        'workspaceId',
+        'health',
+        'createdAt',
+        'updatedAt',
+        'revision',
+      ]);
+      const { workspaceId, connectionId } = request.params;
+      const connection = await connections.replace(
+        request.actor,
+        workspaceId,
+        idOf(connectionId),
+        body,
+        preconditionOf(request, options),
+        { test: request.query.test },
+      );
+      return sendVersioned(request, reply, connection, connection);
+    },
+  );
+
+  app.patch(
+    `${base}/:connectionId`,
+    {
+      schema: {
+        tags,
+        summary: 'Change some fields of a connection (JSON merge patch)',
+        description: secretsNote,
+        params: Params,
+        querystring: TestQuery,
+        body: MergePatchBody,
+        response: { 200: ConnectionView, ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, connectionId } = request.params;
+      const connection = await connections.patch(
+        request.actor,
+        workspaceId,
+        idOf(connectionId),
+        request.body,
+        preconditionOf(request, options),
+        { test: request.query.test },
+      );
+      return sendVersioned(request, reply, connection, connection);
+    },
+  );
+
+  app.delete(
+    `${base}/:connectionId`,
+    {
+      schema: {
+        tags,
+        summary: 'Delete a connection',
+        params: Params,
+        response: { 204: Type.Null(), ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, connectionId } = request.params;
+      await connections.remove(request.actor, workspaceId, idOf(connectionId), preconditionOf(request, options));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    `${base}/:connectionId/test`,
+    {
+      schema: {
+        tags,
+        summary: 'Test a connection against the real system and record the result in its health',
+        description:
+          'Connects with the stored settings (mysql, postgresql, http, redis), with a timeout. The result is recorded unless the connection changed meanwhile.',
+        params: Params,
+        response: { 200: TestResult, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { workspaceId, connectionId } = request.params;
+      const { health, latencyMs } = await connections.test(request.actor, workspaceId, idOf(connectionId));
+      return { health, latencyMs };
+    },
+  );
 };

@@ -1,7 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Slug } from '../../domain/common.js';
-import { TOOLSET_NAME_PATTERN, TOOLSET_PHASES, ToolsetCreateInput, ToolsetFields, ToolsetSpec, versionOf } from '../../domain/toolset.js';
+import {
+  TOOLSET_NAME_PATTERN,
+  TOOLSET_PHASES,
+  ToolsetCreateInput,
+  ToolsetFields,
+  ToolsetSpec,
+  versionOf,
+} from '../../domain/toolset.js';
 import type { ToolsetService } from '../../services/toolset-service.js';
 import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
 import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
@@ -10,7 +17,11 @@ import { MergePatchBody, PageQuery, pageOf } from '../schemas.js';
 const WorkspaceParams = Type.Object({ workspaceId: Slug });
 const Params = Type.Object({ workspaceId: Slug, name: Type.String({ pattern: TOOLSET_NAME_PATTERN }) });
 const NullableString = Type.Union([Type.String(), Type.Null()]);
-const Tool = Type.Object({ name: Type.String(), description: Type.String(), inputSchema: Type.Record(Type.String(), Type.Unknown()) });
+const Tool = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  inputSchema: Type.Record(Type.String(), Type.Unknown()),
+});
 
 /** The Toolset object in the DevS shape (`status` is the reconciler's; `spec` secrets read as "******"). */
 const ToolsetView = Type.Object({
@@ -27,8 +38,14 @@ const ToolsetView = Type.Object({
     message: NullableString,
     outputs: Type.Object({
       urls: Type.Object({ internetUrl: Type.String(), intranetUrl: Type.String() }),
-      mcpServerConfig: Type.Object({ url: Type.String(), transportType: Type.String(), headers: Type.Record(Type.String(), Type.String()) }),
-      openApiTools: Type.Array(Type.Object({ toolId: Type.String(), toolName: Type.String(), method: Type.String(), path: Type.String() })),
+      mcpServerConfig: Type.Object({
+        url: Type.String(),
+        transportType: Type.String(),
+        headers: Type.Record(Type.String(), Type.String()),
+      }),
+      openApiTools: Type.Array(
+        Type.Object({ toolId: Type.String(), toolName: Type.String(), method: Type.String(), path: Type.String() }),
+      ),
       tools: Type.Array(Tool),
     }),
     observedTime: NullableString,
@@ -37,65 +54,173 @@ const ToolsetView = Type.Object({
 });
 const SERVER_MANAGED = ['name', 'uid', 'kind', 'generation', 'createdTime', 'status'];
 const ToolsetPutBody = Type.Object(
-  { ...ToolsetFields, ...Object.fromEntries(SERVER_MANAGED.map((n) => [n, Type.Optional(Type.Unknown({ description: 'Server-managed; ignored.' }))])) },
+  {
+    ...ToolsetFields,
+    ...Object.fromEntries(
+      SERVER_MANAGED.map((n) => [n, Type.Optional(Type.Unknown({ description: 'Server-managed; ignored.' }))]),
+    ),
+  },
   { additionalProperties: false },
 );
 const tags = ['toolsets'];
-const note = 'A change of spec bumps generation; the reconciler then turns it into status (phase Installed, or Failed with the last good tools kept).';
+const note =
+  'A change of spec bumps generation; the reconciler then turns it into status (phase Installed, or Failed with the last good tools kept).';
 
-export const toolsetRoutes: FastifyPluginAsyncTypebox<RouteOptions & { toolsets: ToolsetService }> = async (app, options) => {
+export const toolsetRoutes: FastifyPluginAsyncTypebox<RouteOptions & { toolsets: ToolsetService }> = async (
+  app,
+  options,
+) => {
   const { toolsets } = options;
   const base = '/workspaces/:workspaceId/toolsets';
-  const send = (request: Parameters<typeof sendVersioned>[0], reply: Parameters<typeof sendVersioned>[1], toolset: Parameters<typeof versionOf>[0], status = 200) => {
+  const send = (
+    request: Parameters<typeof sendVersioned>[0],
+    reply: Parameters<typeof sendVersioned>[1],
+    toolset: Parameters<typeof versionOf>[0],
+    status = 200,
+  ) => {
     const { workspaceId: _w, revision: _r, updatedAt: _u, ...body } = toolset;
     return sendVersioned(request, reply, versionOf(toolset), body, status);
   };
 
-  app.get(base, {
-    schema: { tags, summary: 'List toolsets', params: WorkspaceParams, querystring: PageQuery, response: { 200: pageOf(ToolsetView), ...errorResponses } },
-  }, async (request, reply) => {
-    const page = await toolsets.list(request.actor, request.params.workspaceId, pageRequestOf(request.query));
-    return sendPage(request, reply, { ...page, items: page.items.map(({ workspaceId: _w, revision: _r, updatedAt: _u, ...t }) => t) });
-  });
+  app.get(
+    base,
+    {
+      schema: {
+        tags,
+        summary: 'List toolsets',
+        params: WorkspaceParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(ToolsetView), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const page = await toolsets.list(request.actor, request.params.workspaceId, pageRequestOf(request.query));
+      return sendPage(request, reply, {
+        ...page,
+        items: page.items.map(({ workspaceId: _w, revision: _r, updatedAt: _u, ...t }) => t),
+      });
+    },
+  );
 
-  app.post(base, {
-    schema: { tags, summary: 'Create a toolset from an OpenAPI document or an upstream MCP server', description: note, params: WorkspaceParams, body: ToolsetCreateInput, response: { 201: ToolsetView, ...writeErrorResponses } },
-  }, async (request, reply) => {
-    const toolset = await toolsets.create(request.actor, request.params.workspaceId, request.body);
-    reply.header('location', `/api/v1/workspaces/${toolset.workspaceId}/toolsets/${toolset.name}`);
-    return send(request, reply, toolset, 201);
-  });
+  app.post(
+    base,
+    {
+      schema: {
+        tags,
+        summary: 'Create a toolset from an OpenAPI document or an upstream MCP server',
+        description: note,
+        params: WorkspaceParams,
+        body: ToolsetCreateInput,
+        response: { 201: ToolsetView, ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const toolset = await toolsets.create(request.actor, request.params.workspaceId, request.body);
+      reply.header('location', `/api/v1/workspaces/${toolset.workspaceId}/toolsets/${toolset.name}`);
+      return send(request, reply, toolset, 201);
+    },
+  );
 
-  app.get(`${base}/:name`, {
-    schema: { tags, summary: 'Get a toolset, with its current status', params: Params, response: { 200: ToolsetView, ...errorResponses } },
-  }, async (request, reply) => send(request, reply, await toolsets.get(request.actor, request.params.workspaceId, request.params.name)));
+  app.get(
+    `${base}/:name`,
+    {
+      schema: {
+        tags,
+        summary: 'Get a toolset, with its current status',
+        params: Params,
+        response: { 200: ToolsetView, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      send(request, reply, await toolsets.get(request.actor, request.params.workspaceId, request.params.name)),
+  );
 
-  app.get(`${base}/:name/tools`, {
-    schema: { tags, summary: 'List the tools the gateway serves for a toolset', params: Params, querystring: PageQuery, response: { 200: pageOf(Tool), ...errorResponses } },
-  }, async (request, reply) => {
-    const { workspaceId, name } = request.params;
-    return sendPage(request, reply, await toolsets.listTools(request.actor, workspaceId, name, pageRequestOf(request.query)));
-  });
+  app.get(
+    `${base}/:name/tools`,
+    {
+      schema: {
+        tags,
+        summary: 'List the tools the gateway serves for a toolset',
+        params: Params,
+        querystring: PageQuery,
+        response: { 200: pageOf(Tool), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, name } = request.params;
+      return sendPage(
+        request,
+        reply,
+        await toolsets.listTools(request.actor, workspaceId, name, pageRequestOf(request.query)),
+      );
+    },
+  );
 
-  app.put(`${base}/:name`, {
-    schema: { tags, summary: 'Replace a toolset\'s description, labels and spec', description: note, params: Params, body: ToolsetPutBody, response: { 200: ToolsetView, ...writeErrorResponses } },
-  }, async (request, reply) => {
-    const { workspaceId, name } = request.params;
-    const toolset = await toolsets.replace(request.actor, workspaceId, name, withoutFields(request.body, SERVER_MANAGED), preconditionOf(request, options));
-    return send(request, reply, toolset);
-  });
+  app.put(
+    `${base}/:name`,
+    {
+      schema: {
+        tags,
+        summary: "Replace a toolset's description, labels and spec",
+        description: note,
+        params: Params,
+        body: ToolsetPutBody,
+        response: { 200: ToolsetView, ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, name } = request.params;
+      const toolset = await toolsets.replace(
+        request.actor,
+        workspaceId,
+        name,
+        withoutFields(request.body, SERVER_MANAGED),
+        preconditionOf(request, options),
+      );
+      return send(request, reply, toolset);
+    },
+  );
 
-  app.patch(`${base}/:name`, {
-    schema: { tags, summary: 'Change some fields of a toolset (JSON merge patch)', description: note, params: Params, body: MergePatchBody, response: { 200: ToolsetView, ...writeErrorResponses } },
-  }, async (request, reply) => {
-    const { workspaceId, name } = request.params;
-    return send(request, reply, await toolsets.patch(request.actor, workspaceId, name, request.body, preconditionOf(request, options)));
-  });
+  app.patch(
+    `${base}/:name`,
+    {
+      schema: {
+        tags,
+        summary: 'Change some fields of a toolset (JSON merge patch)',
+        description: note,
+        params: Params,
+        body: MergePatchBody,
+        response: { 200: ToolsetView, ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, name } = request.params;
+      return send(
+        request,
+        reply,
+        await toolsets.patch(request.actor, workspaceId, name, request.body, preconditionOf(request, options)),
+      );
+    },
+  );
 
-  app.delete(`${base}/:name`, {
-    schema: { tags, summary: 'Delete a toolset', params: Params, response: { 204: Type.Null(), ...writeErrorResponses } },
-  }, async (request, reply) => {
-    await toolsets.remove(request.actor, request.params.workspaceId, request.params.name, preconditionOf(request, options));
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    `${base}/:name`,
+    {
+      schema: {
+        tags,
+        summary: 'Delete a toolset',
+        params: Params,
+        response: { 204: Type.Null(), ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      await toolsets.remove(
+        request.actor,
+        request.params.workspaceId,
+        request.params.name,
+        preconditionOf(request, options),
+      );
+      return reply.code(204).send(null);
+    },
+  );
 };

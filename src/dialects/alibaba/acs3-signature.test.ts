@@ -2,7 +2,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BAILIAN_ACS3, DATAWORKS_RPC } from '../../../test/support/alibaba-vectors.js';
-import { acs3Signature, canonicalQuery, canonicalRequest, canonicalUri, parseAcs3Authorization, sha256Hex, stringToSign } from './acs3-signature.js';
+import {
+  acs3Signature,
+  canonicalQuery,
+  canonicalRequest,
+  canonicalUri,
+  parseAcs3Authorization,
+  sha256Hex,
+  stringToSign,
+} from './acs3-signature.js';
 
 const bailianHeaders = BAILIAN_ACS3.headers;
 const bailianRequest = { method: BAILIAN_ACS3.method, path: BAILIAN_ACS3.path, query: {}, headers: bailianHeaders };
@@ -30,15 +38,24 @@ describe('ACS3-HMAC-SHA256 signatures', () => {
       '010dd36b1f254ce2c2a5960d450f92499a32f8d8d2f92fa389c4c28beee6215d',
     ].join('\n');
     assert.equal(canonicalRequest(bailianRequest), expected);
-    assert.equal(stringToSign(bailianRequest), 'ACS3-HMAC-SHA256\n53dcdfa169c33c06a436b9cd968e1d1bdaef2d5cf968554ca9fca24b3fc297f6');
+    assert.equal(
+      stringToSign(bailianRequest),
+      'ACS3-HMAC-SHA256\n53dcdfa169c33c06a436b9cd968e1d1bdaef2d5cf968554ca9fca24b3fc297f6',
+    );
   });
 
   it('reproduces the Bailian UpdateConnector signature', () => {
-    assert.equal(acs3Signature(bailianRequest, 'testsecret'), '7f6c3983b0dab9b2c644e17ce6688f2b447174ddd1379bcaaa3f59596af7f773');
+    assert.equal(
+      acs3Signature(bailianRequest, 'testsecret'),
+      '7f6c3983b0dab9b2c644e17ce6688f2b447174ddd1379bcaaa3f59596af7f773',
+    );
   });
 
   it('does not match with another secret', () => {
-    assert.notEqual(acs3Signature(bailianRequest, 'testsecreT'), '7f6c3983b0dab9b2c644e17ce6688f2b447174ddd1379bcaaa3f59596af7f773');
+    assert.notEqual(
+      acs3Signature(bailianRequest, 'testsecreT'),
+      '7f6c3983b0dab9b2c644e17ce6688f2b447174ddd1379bcaaa3f59596af7f773',
+    );
   });
 
   it('reproduces the DataWorks RPC signature with the parameters in the query', () => {
@@ -62,12 +79,21 @@ describe('ACS3-HMAC-SHA256 signatures', () => {
         'content-length': '0',
       },
     };
-    assert.equal(stringToSign(request), 'ACS3-HMAC-SHA256\n944421a4579e45b9017f7c8a889cb8865304317a24be55a6f9d70930d8c7d160');
-    assert.equal(acs3Signature(request, 'testsecret'), '21bd91afd203b81c513c40b0cb5c6e996fd1d93ed5b923fd07aaa0c1df1c59a1');
+    assert.equal(
+      stringToSign(request),
+      'ACS3-HMAC-SHA256\n944421a4579e45b9017f7c8a889cb8865304317a24be55a6f9d70930d8c7d160',
+    );
+    assert.equal(
+      acs3Signature(request, 'testsecret'),
+      '21bd91afd203b81c513c40b0cb5c6e996fd1d93ed5b923fd07aaa0c1df1c59a1',
+    );
   });
 
   it('re-encodes a query value with a space as %20', () => {
-    assert.equal(canonicalQuery({ ConnectorName: 'a b', ConnectorId: 'conn_1' }), 'ConnectorId=conn_1&ConnectorName=a%20b');
+    assert.equal(
+      canonicalQuery({ ConnectorName: 'a b', ConnectorId: 'conn_1' }),
+      'ConnectorId=conn_1&ConnectorName=a%20b',
+    );
   });
 
   it('applies the SDK replacements to the raw path', () => {

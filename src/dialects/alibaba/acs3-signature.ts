@@ -69,7 +69,7 @@ export function canonicalHeaders(headers: Acs3Request['headers']): { lines: stri
   const lines = unique
     .map((name) => {
       const value = headers[name]!;
-      return `${name}:${(Array.isArray(value) ? value.map((v) => v.trim()).join(',') : value.trim())}\n`;
+      return `${name}:${Array.isArray(value) ? value.map((v) => v.trim()).join(',') : value.trim()}\n`;
     })
     .join('');
   return { lines, names: unique.join(';') };
@@ -79,7 +79,14 @@ export function canonicalHeaders(headers: Acs3Request['headers']): { lines: stri
 export function canonicalRequest(request: Acs3Request): string {
   const { lines, names } = canonicalHeaders(request.headers);
   const payloadHash = request.headers['x-acs-content-sha256'];
-  return [request.method.toUpperCase(), canonicalUri(request.path), canonicalQuery(request.query), lines, names, typeof payloadHash === 'string' ? payloadHash : ''].join('\n');
+  return [
+    request.method.toUpperCase(),
+    canonicalUri(request.path),
+    canonicalQuery(request.query),
+    lines,
+    names,
+    typeof payloadHash === 'string' ? payloadHash : '',
+  ].join('\n');
 }
 
 export function stringToSign(request: Acs3Request): string {

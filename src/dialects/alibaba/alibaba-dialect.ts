@@ -25,9 +25,19 @@ async function register(app: FastifyInstance, options: AlibabaDeps): Promise<voi
   const { services } = options;
   const signing = { accessKeys: services.accessKeys, nonces: services.nonces };
   const limits = { rateLimiter: options.rateLimiter, rateLimits: options.rateLimits };
-  await app.register(bailianDialect, { ...signing, ...limits, connectors: services.connectors, rateLimit: options.bailianRateLimit });
+  await app.register(bailianDialect, {
+    ...signing,
+    ...limits,
+    connectors: services.connectors,
+    rateLimit: options.bailianRateLimit,
+  });
   await app.register(devsDialect, { ...signing, ...limits, toolsets: services.toolsets, prefix: `/${DEVS_VERSION}` });
-  await app.register(dataworksDialect, { ...signing, ...limits, connections: services.connections, workspaces: services.workspaces });
+  await app.register(dataworksDialect, {
+    ...signing,
+    ...limits,
+    connections: services.connections,
+    workspaces: services.workspaces,
+  });
 }
 
 export const alibabaDialect: Dialect<AlibabaDeps> = { name: 'alibaba', register };

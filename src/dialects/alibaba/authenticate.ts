@@ -2,7 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../../domain/errors.js';
 import type { AccessKeyService, SigningKey } from '../../services/access-key-service.js';
 import type { NonceService } from '../../services/nonce-service.js';
-import { ACS3_ALGORITHM, acs3Signature, parseAcs3Authorization, sha256Hex, type Acs3Request } from './acs3-signature.js';
+import {
+  ACS3_ALGORITHM,
+  acs3Signature,
+  parseAcs3Authorization,
+  sha256Hex,
+  type Acs3Request,
+} from './acs3-signature.js';
 import { AlibabaError } from './errors.js';
 import { rpcSignature } from './rpc-signature.js';
 
@@ -43,13 +49,26 @@ function sameText(a: string, b: string): boolean {
 }
 
 function checkTimestamp(value: string | undefined, name: string, now: number): void {
-  if (value === undefined || value === '') throw new AlibabaError(400, name === 'Timestamp' ? 'MissingTimestamp' : 'MissingParameter', `${name} is mandatory for this action.`);
+  if (value === undefined || value === '')
+    throw new AlibabaError(
+      400,
+      name === 'Timestamp' ? 'MissingTimestamp' : 'MissingParameter',
+      `${name} is mandatory for this action.`,
+    );
   const at = TIMESTAMP.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(at)) {
-    throw new AlibabaError(400, 'InvalidTimeStamp.Format', `Specified time stamp or date value is not well formatted: ${name} must look like 2026-01-31T08:00:00Z (UTC).`);
+    throw new AlibabaError(
+      400,
+      'InvalidTimeStamp.Format',
+      `Specified time stamp or date value is not well formatted: ${name} must look like 2026-01-31T08:00:00Z (UTC).`,
+    );
   }
   if (Math.abs(now - at) > TIMESTAMP_WINDOW_MS) {
-    throw new AlibabaError(400, 'InvalidTimeStamp.Expired', `Specified time stamp or date value is expired: ${name} ${value} is more than 15 minutes away from the server time ${new Date(now).toISOString()}.`);
+    throw new AlibabaError(
+      400,
+      'InvalidTimeStamp.Expired',
+      `Specified time stamp or date value is expired: ${name} ${value} is more than 15 minutes away from the server time ${new Date(now).toISOString()}.`,
+    );
   }
 }
 
@@ -61,7 +80,8 @@ async function keyOf(deps: AlibabaAuthDeps, accessKeyId: string): Promise<Signin
 
 /** Checks after the signature: the principal is enabled and the nonce has not been seen in the window. */
 async function admit(deps: AlibabaAuthDeps, key: SigningKey, accessKeyId: string, nonce: string): Promise<SigningKey> {
-  if (key.principal.status !== 'active') throw new AlibabaError(400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.');
+  if (key.principal.status !== 'active')
+    throw new AlibabaError(400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.');
   let fresh: boolean;
   try {
     fresh = await deps.nonces.claim(`alibaba:${accessKeyId}`, nonce, NONCE_TTL_MS);
@@ -77,22 +97,44 @@ async function verifyAcs3(request: SignedRequest, authorization: string, deps: A
   if (!parsed) {
     const algorithm = authorization.split(' ')[0] ?? '';
     if (algorithm !== ACS3_ALGORITHM) {
-      throw new AlibabaError(400, 'InvalidSignatureMethod', `Specified signature method is not supported: sign with ${ACS3_ALGORITHM} (the SDKs' default).`);
+      throw new AlibabaError(
+        400,
+        'InvalidSignatureMethod',
+        `Specified signature method is not supported: sign with ${ACS3_ALGORITHM} (the SDKs' default).`,
+      );
     }
-    throw new AlibabaError(400, 'IncompleteSignature', 'The Authorization header must carry Credential, SignedHeaders and Signature.');
+    throw new AlibabaError(
+      400,
+      'IncompleteSignature',
+      'The Authorization header must carry Credential, SignedHeaders and Signature.',
+    );
   }
   const now = deps.now();
   checkTimestamp(headerOf(request, 'x-acs-date'), 'x-acs-date', now);
   const nonce = headerOf(request, 'x-acs-signature-nonce');
-  if (!nonce) throw new AlibabaError(400, 'MissingSignatureNonce', 'x-acs-signature-nonce is mandatory for this action.');
+  if (!nonce)
+    throw new AlibabaError(400, 'MissingSignatureNonce', 'x-acs-signature-nonce is mandatory for this action.');
   const declaredHash = headerOf(request, 'x-acs-content-sha256');
-  if (!declaredHash) throw new AlibabaError(400, 'IncompleteSignature', 'x-acs-content-sha256 is mandatory: the hex SHA-256 of the request body.');
+  if (!declaredHash)
+    throw new AlibabaError(
+      400,
+      'IncompleteSignature',
+      'x-acs-content-sha256 is mandatory: the hex SHA-256 of the request body.',
+    );
   const key = await keyOf(deps, parsed.accessKeyId);
   if (!sameText(acs3Signature(request, key.secret), parsed.signature)) {
-    throw new AlibabaError(400, 'SignatureDoesNotMatch', 'Specified signature does not match our calculation. Check the AccessKey secret and what is signed.');
+    throw new AlibabaError(
+      400,
+      'SignatureDoesNotMatch',
+      'Specified signature does not match our calculation. Check the AccessKey secret and what is signed.',
+    );
   }
   if (!sameText(sha256Hex(request.rawBody), declaredHash.toLowerCase())) {
-    throw new AlibabaError(400, 'SignatureDoesNotMatch', 'x-acs-content-sha256 does not match the SHA-256 of the request body received.');
+    throw new AlibabaError(
+      400,
+      'SignatureDoesNotMatch',
+      'x-acs-content-sha256 does not match the SHA-256 of the request body received.',
+    );
   }
   return admit(deps, key, parsed.accessKeyId, nonce);
 }
@@ -101,19 +143,28 @@ async function verifyRpc(request: SignedRequest, deps: AlibabaAuthDeps): Promise
   const parameters = { ...request.formParameters, ...request.query };
   const required = (name: string) => {
     const value = parameters[name];
-    if (value === undefined || value === '') throw new AlibabaError(400, `Missing${name}`, `${name} is mandatory for this action.`);
+    if (value === undefined || value === '')
+      throw new AlibabaError(400, `Missing${name}`, `${name} is mandatory for this action.`);
     return value;
   };
   const accessKeyId = required('AccessKeyId');
   const signature = required('Signature');
   if ((parameters.SignatureMethod ?? 'HMAC-SHA1') !== 'HMAC-SHA1') {
-    throw new AlibabaError(400, 'InvalidSignatureMethod', 'Specified signature method is not supported: SignatureMethod must be HMAC-SHA1.');
+    throw new AlibabaError(
+      400,
+      'InvalidSignatureMethod',
+      'Specified signature method is not supported: SignatureMethod must be HMAC-SHA1.',
+    );
   }
   checkTimestamp(parameters.Timestamp, 'Timestamp', deps.now());
   const nonce = required('SignatureNonce');
   const key = await keyOf(deps, accessKeyId);
   if (!sameText(rpcSignature(request.method, parameters, key.secret), signature)) {
-    throw new AlibabaError(400, 'SignatureDoesNotMatch', 'Specified signature does not match our calculation. Check the AccessKey secret and what is signed.');
+    throw new AlibabaError(
+      400,
+      'SignatureDoesNotMatch',
+      'Specified signature does not match our calculation. Check the AccessKey secret and what is signed.',
+    );
   }
   return admit(deps, key, accessKeyId, nonce);
 }
@@ -123,11 +174,22 @@ async function verifyRpc(request: SignedRequest, deps: AlibabaAuthDeps): Promise
  * HMAC-SHA1 `Signature` parameter. Refusals are Alibaba's own codes; neither secret nor signature is ever
  * part of a message.
  */
-export async function authenticateAlibaba(request: SignedRequest, deps: AlibabaAuthDeps, options: AuthOptions): Promise<SigningKey> {
+export async function authenticateAlibaba(
+  request: SignedRequest,
+  deps: AlibabaAuthDeps,
+  options: AuthOptions,
+): Promise<SigningKey> {
   const authorization = headerOf(request, 'authorization');
   if (authorization) return verifyAcs3(request, authorization, deps);
-  if (options.acceptRpcSignature && (request.query.Signature !== undefined || request.formParameters.Signature !== undefined)) {
+  if (
+    options.acceptRpcSignature &&
+    (request.query.Signature !== undefined || request.formParameters.Signature !== undefined)
+  ) {
     return verifyRpc(request, deps);
   }
-  throw new AlibabaError(400, 'MissingAccessKeyId', 'AccessKeyId is mandatory for this action: sign the request with an AccessKey pair.');
+  throw new AlibabaError(
+    400,
+    'MissingAccessKeyId',
+    'AccessKeyId is mandatory for this action: sign the request with an AccessKey pair.',
+  );
 }

@@ -49,8 +49,15 @@ export interface AlibabaErrorStyle {
 }
 
 /** Fastify's own failures in Alibaba's words: anything unreadable is one `InvalidParameter`. */
-const unreadable = ({ message }: FastifyFailure) => new DomainError('bad-request', `The request could not be read: ${message}`);
-const ALIBABA_WORDING: FastifyWording = { validation: unreadable, 'empty-json': unreadable, 'invalid-json': unreadable, unreadable, status: unreadable };
+const unreadable = ({ message }: FastifyFailure) =>
+  new DomainError('bad-request', `The request could not be read: ${message}`);
+const ALIBABA_WORDING: FastifyWording = {
+  validation: unreadable,
+  'empty-json': unreadable,
+  'invalid-json': unreadable,
+  unreadable,
+  status: unreadable,
+};
 
 function messageOf(error: DomainError, style: AlibabaErrorStyle): string {
   if (error.code !== 'validation-failed' || error.errors.length === 0 || !style.fieldName) return error.message;
@@ -78,7 +85,11 @@ export function alibabaErrorHandler(style: AlibabaErrorStyle = {}) {
         message = messageOf(known, style);
       } else {
         request.log.error({ err: error }, 'request failed');
-        [status, code, message] = [500, 'InternalError', 'The request processing has failed due to some unknown error. Quote the RequestId when you report it.'];
+        [status, code, message] = [
+          500,
+          'InternalError',
+          'The request processing has failed due to some unknown error. Quote the RequestId when you report it.',
+        ];
       }
     }
     const body = {

@@ -25,8 +25,7 @@ export function signerOf(request: FastifyRequest): SigningKey {
   return signer;
 }
 
-const isForm = (request: FastifyRequest) =>
-  mediaTypeOf(request.headers) === 'application/x-www-form-urlencoded';
+const isForm = (request: FastifyRequest) => mediaTypeOf(request.headers) === 'application/x-www-form-urlencoded';
 
 /** Decoded `name=value` pairs; a repeated name keeps its last value, as the SDKs never repeat one. */
 export function parametersOf(text: string): Record<string, string> {
@@ -34,7 +33,8 @@ export function parametersOf(text: string): Record<string, string> {
 }
 
 /** The form body's parameters; empty when the body is not a form. */
-export const formOf = (request: FastifyRequest): Record<string, string> => (isForm(request) ? parametersOf(rawBodyOf(request).toString('utf8')) : {});
+export const formOf = (request: FastifyRequest): Record<string, string> =>
+  isForm(request) ? parametersOf(rawBodyOf(request).toString('utf8')) : {};
 
 /** The query as the signature saw it: decoded from the raw URL. */
 export function queryOf(request: FastifyRequest): Record<string, string> {
@@ -48,7 +48,8 @@ export function queryOf(request: FastifyRequest): Record<string, string> {
  * names it (`/ConnectorName`); JSON inside one is checked where it is parsed (parseJsonInput).
  */
 function refuseNulCharacter(request: FastifyRequest): void {
-  const path = nulCharacterAt(request.params, '') ?? nulCharacterAt(queryOf(request), '') ?? nulCharacterAt(formOf(request), '');
+  const path =
+    nulCharacterAt(request.params, '') ?? nulCharacterAt(queryOf(request), '') ?? nulCharacterAt(formOf(request), '');
   if (path !== undefined) throw nulCharacterFound(path);
 }
 

@@ -6,7 +6,12 @@ import { AlibabaError } from './errors.js';
  * `x-acs-retry-after` in milliseconds (what their retry policy waits).
  */
 export const throttled: RefuseOverBudget = ({ limit, retryAfterMs, what }) =>
-  new AlibabaError(429, 'Throttling.User', `Request was denied due to user flow control: at most ${limit.perSecond} ${what} per second.`, {
-    'x-acs-retry-after': String(Math.max(1, retryAfterMs)),
-    'retry-after': retryAfterSeconds(retryAfterMs),
-  });
+  new AlibabaError(
+    429,
+    'Throttling.User',
+    `Request was denied due to user flow control: at most ${limit.perSecond} ${what} per second.`,
+    {
+      'x-acs-retry-after': String(Math.max(1, retryAfterMs)),
+      'retry-after': retryAfterSeconds(retryAfterMs),
+    },
+  );

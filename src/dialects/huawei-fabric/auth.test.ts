@@ -36,10 +36,17 @@ const FIRST_CANONICAL = [
   '0229d37e33daae149bf40543a5ce1db4459d10f830d5139279aa2bfd5f6485a1',
 ].join('\n');
 
-const principal: Principal = { id: 'prn_signer', name: 'signer', status: 'active', roles: new Map([['default', 'editor']]) };
+const principal: Principal = {
+  id: 'prn_signer',
+  name: 'signer',
+  status: 'active',
+  roles: new Map([['default', 'editor']]),
+};
 const signedAt = parseSdkDate(DATE);
 
-function request(overrides: { url?: string; headers?: IncomingHttpHeaders; body?: Buffer; method?: string } = {}): SignedRequest {
+function request(
+  overrides: { url?: string; headers?: IncomingHttpHeaders; body?: Buffer; method?: string } = {},
+): SignedRequest {
   return {
     method: overrides.method ?? 'PUT',
     url: overrides.url ?? '/v1/access-clients/ac-123',
@@ -59,7 +66,8 @@ function deps(overrides: Partial<AuthDeps> = {}): AuthDeps {
     findAkSk: async (ak) => (ak === AK ? { principal, secret: SK, defaultWorkspaceId: 'default' } : undefined),
     claimSignature: (() => {
       const seen = new Set<string>();
-      return async (ak: string, signature: string) => !seen.has(`${ak}:${signature}`) && Boolean(seen.add(`${ak}:${signature}`));
+      return async (ak: string, signature: string) =>
+        !seen.has(`${ak}:${signature}`) && Boolean(seen.add(`${ak}:${signature}`));
     })(),
     now: () => signedAt,
     ...overrides,
@@ -68,11 +76,17 @@ function deps(overrides: Partial<AuthDeps> = {}): AuthDeps {
 
 describe('Huawei SDK-HMAC-SHA256 signatures', () => {
   it('builds the canonical request of the first vector, trailing slash and empty query line included', () => {
-    assert.equal(canonicalRequest(request(), ['content-type', 'host', 'x-sdk-date'], FIRST_CANONICAL.split('\n').at(-1)!), FIRST_CANONICAL);
+    assert.equal(
+      canonicalRequest(request(), ['content-type', 'host', 'x-sdk-date'], FIRST_CANONICAL.split('\n').at(-1)!),
+      FIRST_CANONICAL,
+    );
   });
 
   it('hashes the canonical request into the documented string to sign', () => {
-    assert.equal(stringToSign(DATE, FIRST_CANONICAL), `SDK-HMAC-SHA256\n${DATE}\n38a12e96941be562c834856c7fe455257208ee5dc6d18f9f4de5db0924bd136a`);
+    assert.equal(
+      stringToSign(DATE, FIRST_CANONICAL),
+      `SDK-HMAC-SHA256\n${DATE}\n38a12e96941be562c834856c7fe455257208ee5dc6d18f9f4de5db0924bd136a`,
+    );
   });
 
   it('computes the signature of the first vector', () => {
@@ -128,20 +142,35 @@ describe('Huawei SDK-HMAC-SHA256 signatures', () => {
     const once = deps();
     assert.equal((await verifySignature(request(), authorization(FIRST_SIGNATURE), once)).ok, true);
     const replay = await verifySignature(request(), authorization(FIRST_SIGNATURE), once);
-    assert.deepEqual(replay, { ok: false, reason: 'this signed request was received before (a replay); sign every write anew' });
+    assert.deepEqual(replay, {
+      ok: false,
+      reason: 'this signed request was received before (a replay); sign every write anew',
+    });
     const read = request({ method: 'GET', body: Buffer.alloc(0) });
-    const canonical = canonicalRequest(read, ['content-type', 'host', 'x-sdk-date'], 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')!;
+    const canonical = canonicalRequest(
+      read,
+      ['content-type', 'host', 'x-sdk-date'],
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    )!;
     const signature = signatureOf(SK, stringToSign(DATE, canonical));
     for (let i = 0; i < 2; i++) assert.equal((await verifySignature(read, authorization(signature), once)).ok, true);
   });
 
   it('refuses an X-Sdk-Date more than 15 minutes away, either way, and accepts one within', async () => {
     for (const skew of [15 * 60 * 1000 + 1000, -(15 * 60 * 1000 + 1000)]) {
-      const result = await verifySignature(request(), authorization(FIRST_SIGNATURE), deps({ now: () => signedAt + skew }));
+      const result = await verifySignature(
+        request(),
+        authorization(FIRST_SIGNATURE),
+        deps({ now: () => signedAt + skew }),
+      );
       assert.equal(result.ok, false);
       assert.match((result as { reason: string }).reason, /15 minutes/);
     }
-    const within = await verifySignature(request(), authorization(FIRST_SIGNATURE), deps({ now: () => signedAt - 14 * 60 * 1000 }));
+    const within = await verifySignature(
+      request(),
+      authorization(FIRST_SIGNATURE),
+      deps({ now: () => signedAt - 14 * 60 * 1000 }),
+    );
     assert.equal(within.ok, true);
   });
 
@@ -182,25 +211,34 @@ describe('Huawei SDK-HMAC-SHA256 signatures', () => {
       signedHeaders: ['content-type', 'host', 'x-sdk-date'],
       signature: FIRST_SIGNATURE,
     });
-    assert.equal(parseAuthorization(`ACS3-HMAC-SHA256 Credential=${AK},SignedHeaders=host,Signature=${FIRST_SIGNATURE}`), undefined);
+    assert.equal(
+      parseAuthorization(`ACS3-HMAC-SHA256 Credential=${AK},SignedHeaders=host,Signature=${FIRST_SIGNATURE}`),
+      undefined,
+    );
   });
 });
 
 describe('Huawei Fabric authentication', () => {
   it('takes an X-Auth-Token to the core and its default workspace along', async () => {
-    const result = await authenticate(request({ headers: { 'x-auth-token': ' pbt_abc ' } }), deps({
-      authenticateToken: async (token) => {
-        assert.equal(token, 'pbt_abc');
-        return { principal, credential: { kind: 'token', id: 'tok_1', defaultWorkspaceId: 'ws' } };
-      },
-    }));
+    const result = await authenticate(
+      request({ headers: { 'x-auth-token': ' pbt_abc ' } }),
+      deps({
+        authenticateToken: async (token) => {
+          assert.equal(token, 'pbt_abc');
+          return { principal, credential: { kind: 'token', id: 'tok_1', defaultWorkspaceId: 'ws' } };
+        },
+      }),
+    );
     assert.deepEqual(result, { ok: true, caller: { principal, workspaceId: 'ws' } });
   });
 
   it('refuses a bad token, two credentials at once, and no credential', async () => {
     const bad = await authenticate(request({ headers: { 'x-auth-token': 'pbt_nope' } }), deps());
     assert.equal(bad.ok, false);
-    const both = await authenticate(request({ headers: { 'x-auth-token': 'pbt_x', authorization: authorization(FIRST_SIGNATURE) } }), deps());
+    const both = await authenticate(
+      request({ headers: { 'x-auth-token': 'pbt_x', authorization: authorization(FIRST_SIGNATURE) } }),
+      deps(),
+    );
     assert.equal(both.ok, false);
     const none = await authenticate(request(), deps());
     assert.equal(none.ok, false);

@@ -11,7 +11,8 @@ export const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-const AUTHORIZATION = /^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]{64})\s*$/;
+const AUTHORIZATION =
+  /^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]{64})\s*$/;
 
 /** A request as the signature covers it: method, the target exactly as received, headers and the raw body. */
 export interface SignedRequest {
@@ -28,7 +29,8 @@ export interface FabricCaller {
   readonly workspaceId: string | null;
 }
 
-export type AuthResult = { readonly ok: true; readonly caller: FabricCaller } | { readonly ok: false; readonly reason: string };
+export type AuthResult =
+  { readonly ok: true; readonly caller: FabricCaller } | { readonly ok: false; readonly reason: string };
 
 /** The lookups authentication needs: the core's token check and the AK's principal and SK. */
 export interface AuthDeps {
@@ -51,7 +53,10 @@ export function encodeForSigning(value: string): string {
 
 /** Each segment of the received path decoded and re-encoded, with a trailing `/` appended (the signer always adds one). */
 export function canonicalUri(path: string): string {
-  const encoded = path.split('/').map((segment) => encodeForSigning(decodeURIComponent(segment))).join('/');
+  const encoded = path
+    .split('/')
+    .map((segment) => encodeForSigning(decodeURIComponent(segment)))
+    .join('/');
   return encoded.endsWith('/') ? encoded : `${encoded}/`;
 }
 
@@ -81,13 +86,24 @@ export function canonicalHeaders(headers: IncomingHttpHeaders, names: readonly s
 }
 
 /** The canonical request of the SDK-HMAC-SHA256 scheme, or undefined when a signed header is missing. */
-export function canonicalRequest(request: SignedRequest, signedHeaders: readonly string[], payloadHash: string): string | undefined {
+export function canonicalRequest(
+  request: SignedRequest,
+  signedHeaders: readonly string[],
+  payloadHash: string,
+): string | undefined {
   const queryAt = request.url.indexOf('?');
   const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt);
   const query = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
   const headers = canonicalHeaders(request.headers, signedHeaders);
   if (headers === undefined) return undefined;
-  return [request.method.toUpperCase(), canonicalUri(path), canonicalQuery(query), headers, signedHeaders.join(';'), payloadHash].join('\n');
+  return [
+    request.method.toUpperCase(),
+    canonicalUri(path),
+    canonicalQuery(query),
+    headers,
+    signedHeaders.join(';'),
+    payloadHash,
+  ].join('\n');
 }
 
 export function stringToSign(sdkDate: string, canonical: string): string {
@@ -125,14 +141,21 @@ export function parseAuthorization(value: string): ParsedAuthorization | undefin
 }
 
 /** The payload hash the signer used: the body's, unless X-Sdk-Content-Sha256 (itself signed) says otherwise. */
-function payloadHashOf(request: SignedRequest, signedHeaders: readonly string[]): { hash: string } | { reason: string } {
+function payloadHashOf(
+  request: SignedRequest,
+  signedHeaders: readonly string[],
+): { hash: string } | { reason: string } {
   const actual = sha256Hex(request.body);
   const declared = request.headers['x-sdk-content-sha256'];
   if (declared === undefined) return { hash: actual };
-  if (typeof declared !== 'string' || !signedHeaders.includes('x-sdk-content-sha256')) return { reason: 'X-Sdk-Content-Sha256 must be signed' };
+  if (typeof declared !== 'string' || !signedHeaders.includes('x-sdk-content-sha256'))
+    return { reason: 'X-Sdk-Content-Sha256 must be signed' };
   // An unsigned payload leaves the body open to change on the way; only a request without one may say so.
-  if (declared === UNSIGNED_PAYLOAD) return request.body.length === 0 ? { hash: declared } : { reason: 'the body must be signed' };
-  return declared.toLowerCase() === actual ? { hash: declared } : { reason: 'X-Sdk-Content-Sha256 does not match the body' };
+  if (declared === UNSIGNED_PAYLOAD)
+    return request.body.length === 0 ? { hash: declared } : { reason: 'the body must be signed' };
+  return declared.toLowerCase() === actual
+    ? { hash: declared }
+    : { reason: 'X-Sdk-Content-Sha256 does not match the body' };
 }
 
 /**
@@ -145,14 +168,20 @@ export async function verifySignature(
   deps: Pick<AuthDeps, 'findAkSk' | 'claimSignature' | 'now'>,
 ): Promise<AuthResult> {
   const parsed = parseAuthorization(authorization);
-  if (!parsed) return { ok: false, reason: `the Authorization header is not "${SIGNING_ALGORITHM} Access=…, SignedHeaders=…, Signature=…"` };
+  if (!parsed)
+    return {
+      ok: false,
+      reason: `the Authorization header is not "${SIGNING_ALGORITHM} Access=…, SignedHeaders=…, Signature=…"`,
+    };
   for (const required of ['host', 'x-sdk-date']) {
-    if (!parsed.signedHeaders.includes(required)) return { ok: false, reason: `SignedHeaders must include ${required}` };
+    if (!parsed.signedHeaders.includes(required))
+      return { ok: false, reason: `SignedHeaders must include ${required}` };
   }
   const sdkDate = request.headers['x-sdk-date'];
   const at = typeof sdkDate === 'string' ? parseSdkDate(sdkDate) : Number.NaN;
   if (Number.isNaN(at)) return { ok: false, reason: 'X-Sdk-Date must be a UTC time as YYYYMMDDTHHmmssZ' };
-  if (Math.abs(deps.now() - at) > MAX_CLOCK_SKEW_MS) return { ok: false, reason: 'X-Sdk-Date is more than 15 minutes away from the server time' };
+  if (Math.abs(deps.now() - at) > MAX_CLOCK_SKEW_MS)
+    return { ok: false, reason: 'X-Sdk-Date is more than 15 minutes away from the server time' };
   const payload = payloadHashOf(request, parsed.signedHeaders);
   if ('reason' in payload) return { ok: false, reason: payload.reason };
   let canonical: string | undefined;
@@ -165,9 +194,13 @@ export async function verifySignature(
   const key = await deps.findAkSk(parsed.accessKey);
   if (!key) return { ok: false, reason: 'the AK is unknown or its principal is disabled' };
   const expected = Buffer.from(signatureOf(key.secret, stringToSign(sdkDate as string, canonical)), 'hex');
-  if (!timingSafeEqual(expected, Buffer.from(parsed.signature, 'hex'))) return { ok: false, reason: 'the signature does not match' };
+  if (!timingSafeEqual(expected, Buffer.from(parsed.signature, 'hex')))
+    return { ok: false, reason: 'the signature does not match' };
   // The signature has no nonce; a write's signature is its nonce, remembered as long as its date could pass.
-  if (isWrite(request.method) && !(await deps.claimSignature(parsed.accessKey, parsed.signature, 2 * MAX_CLOCK_SKEW_MS))) {
+  if (
+    isWrite(request.method) &&
+    !(await deps.claimSignature(parsed.accessKey, parsed.signature, 2 * MAX_CLOCK_SKEW_MS))
+  ) {
     return { ok: false, reason: 'this signed request was received before (a replay); sign every write anew' };
   }
   return { ok: true, caller: { principal: key.principal, workspaceId: key.defaultWorkspaceId } };
@@ -177,7 +210,8 @@ export async function verifySignature(
 export async function authenticate(request: SignedRequest, deps: AuthDeps): Promise<AuthResult> {
   const token = request.headers['x-auth-token'];
   const authorization = request.headers.authorization;
-  if (token !== undefined && authorization !== undefined) return { ok: false, reason: 'send X-Auth-Token or an AK/SK signature, not both' };
+  if (token !== undefined && authorization !== undefined)
+    return { ok: false, reason: 'send X-Auth-Token or an AK/SK signature, not both' };
   if (typeof token === 'string') {
     try {
       const found = await deps.authenticateToken(token.trim());

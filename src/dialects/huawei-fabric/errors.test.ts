@@ -8,7 +8,11 @@ const CODES = Object.keys(STATUS_OF) as ErrorCode[];
 
 function assertFlat(body: Record<string, unknown>) {
   assert.deepEqual(Object.keys(body).sort(), ['error_code', 'error_msg', 'solution_msg']);
-  const { error_code, error_msg, solution_msg } = body as { error_code: string; error_msg: string; solution_msg: string };
+  const { error_code, error_msg, solution_msg } = body as {
+    error_code: string;
+    error_msg: string;
+    solution_msg: string;
+  };
   assert.ok(error_code.length >= 8 && error_code.length <= 36, error_code);
   assert.ok(error_msg.length >= 2 && error_msg.length <= 512, error_msg);
   assert.ok(solution_msg.length <= 4096);
@@ -28,7 +32,10 @@ describe('Fabric error bodies', () => {
 
   it('uses the documented codes and statuses', () => {
     const of = (code: ErrorCode) => fabricErrorOf(new DomainError(code, 'x y'));
-    assert.deepEqual([of('validation-failed').status, of('validation-failed').body.error_code], [400, 'common.01000001']);
+    assert.deepEqual(
+      [of('validation-failed').status, of('validation-failed').body.error_code],
+      [400, 'common.01000001'],
+    );
     assert.deepEqual([of('unauthenticated').status, of('unauthenticated').body.error_code], [401, 'APIG.1002']);
     assert.deepEqual([of('not-found').status, of('not-found').body.error_code], [404, 'common.01000001']);
     const timeout = fabricErrorOf(new RequestTimedOut(100));
@@ -57,13 +64,24 @@ describe('Fabric error bodies', () => {
     const mapped = fabricErrorOf(new Error('ECONNREFUSED postgres://admin:hunter2@db'));
     assert.equal(mapped.status, 500);
     assert.equal(mapped.internal, true);
-    assert.deepEqual({ ...mapped.body, solution_msg: undefined }, { error_code: 'common.00000500', error_msg: 'internal error', solution_msg: undefined });
+    assert.deepEqual(
+      { ...mapped.body, solution_msg: undefined },
+      { error_code: 'common.00000500', error_msg: 'internal error', solution_msg: undefined },
+    );
     assert.ok(!JSON.stringify(mapped.body).includes('hunter2'));
   });
 
   it('reads Fastify validation failures as 400 with every failing field', () => {
     const error = Object.assign(new Error('body/name must be string'), {
-      validation: [{ instancePath: '/name', keyword: 'type', params: { type: 'string' }, message: 'must be string', schemaPath: '#/properties/name/type' }],
+      validation: [
+        {
+          instancePath: '/name',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+          schemaPath: '#/properties/name/type',
+        },
+      ],
       validationContext: 'body',
       statusCode: 400,
     });

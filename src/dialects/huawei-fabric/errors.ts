@@ -27,23 +27,48 @@ const UNAVAILABLE = 'common.00000503';
 
 /** Status, error code and a hint for every domain failure; a code added to the core fails to compile here. */
 const MAPPED: Record<Exclude<ErrorCode, 'forbidden'>, { status: number; code: string; solution: string }> = {
-  'validation-failed': { status: 400, code: BAD_INPUT, solution: 'Correct the request as the message says and send it again.' },
-  'bad-request': { status: 400, code: BAD_INPUT, solution: 'Correct the request as the message says and send it again.' },
+  'validation-failed': {
+    status: 400,
+    code: BAD_INPUT,
+    solution: 'Correct the request as the message says and send it again.',
+  },
+  'bad-request': {
+    status: 400,
+    code: BAD_INPUT,
+    solution: 'Correct the request as the message says and send it again.',
+  },
   unauthenticated: {
     status: 401,
     code: UNAUTHORIZED,
-    solution: 'Send X-Auth-Token with a token from POST /api/v1/tokens, or sign the request with an AK/SK (SDK-HMAC-SHA256) within 15 minutes of the server time.',
+    solution:
+      'Send X-Auth-Token with a token from POST /api/v1/tokens, or sign the request with an AK/SK (SDK-HMAC-SHA256) within 15 minutes of the server time.',
   },
-  'not-found': { status: 404, code: BAD_INPUT, solution: 'Check the access client id; list the access clients of your workspace with GET /v1/access-clients.' },
+  'not-found': {
+    status: 404,
+    code: BAD_INPUT,
+    solution: 'Check the access client id; list the access clients of your workspace with GET /v1/access-clients.',
+  },
   'method-not-allowed': { status: 405, code: BAD_INPUT, solution: 'Use one of the methods this resource supports.' },
   conflict: { status: 409, code: BAD_INPUT, solution: 'Read the access client again and retry.' },
   'precondition-failed': { status: 412, code: BAD_INPUT, solution: 'Read the access client again and retry.' },
   'payload-too-large': { status: 413, code: BAD_INPUT, solution: 'Send a smaller request body.' },
-  'unsupported-media-type': { status: 415, code: BAD_INPUT, solution: 'Send the body as Content-Type: application/json.' },
-  'idempotency-mismatch': { status: 422, code: BAD_INPUT, solution: 'Use a new Idempotency-Key for a different request.' },
+  'unsupported-media-type': {
+    status: 415,
+    code: BAD_INPUT,
+    solution: 'Send the body as Content-Type: application/json.',
+  },
+  'idempotency-mismatch': {
+    status: 422,
+    code: BAD_INPUT,
+    solution: 'Use a new Idempotency-Key for a different request.',
+  },
   'connection-test-failed': { status: 422, code: BAD_INPUT, solution: 'Check the connection settings.' },
   'precondition-required': { status: 428, code: BAD_INPUT, solution: 'Send If-Match with the ETag you last read.' },
-  'rate-limited': { status: 429, code: THROTTLED, solution: 'Slow down; retry after the number of seconds in Retry-After.' },
+  'rate-limited': {
+    status: 429,
+    code: THROTTLED,
+    solution: 'Slow down; retry after the number of seconds in Retry-After.',
+  },
   'service-unavailable': { status: 503, code: UNAVAILABLE, solution: 'Retry shortly.' },
 };
 
@@ -54,13 +79,24 @@ const MAX_SOLUTION = 4096;
 const clamp = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 function flat(status: number, code: string, message: string, solution: string): FabricError {
-  return { status, body: { error_code: code, error_msg: clamp(message, MAX_MESSAGE), solution_msg: clamp(solution, MAX_SOLUTION) } };
+  return {
+    status,
+    body: { error_code: code, error_msg: clamp(message, MAX_MESSAGE), solution_msg: clamp(solution, MAX_SOLUTION) },
+  };
 }
 
 /** The shape of Fabric's documented 403, with the code once as text (nested) and once as a number. */
 function forbiddenError(message: string): FabricError {
   const text = clamp(message, MAX_MESSAGE);
-  return { status: 403, body: { error: { code: '403', message: text, title: 'Forbidden' }, error_code: 403, error_msg: text, title: 'Forbidden' } };
+  return {
+    status: 403,
+    body: {
+      error: { code: '403', message: text, title: 'Forbidden' },
+      error_code: 403,
+      error_msg: text,
+      title: 'Forbidden',
+    },
+  };
 }
 
 function fromDomain(error: DomainError): FabricError {
@@ -71,11 +107,20 @@ function fromDomain(error: DomainError): FabricError {
 
 /** Fastify's own failures in Fabric's words (Spring's, which Fabric's own 400s carry); a bare SyntaxError is a bug here. */
 const readFailed = ({ status, message }: FastifyFailure) =>
-  status !== undefined && status >= 400 && status < 500 ? new DomainError('bad-request', `failed to read http request, please check your input, code: 400, reason: ${message}`) : undefined;
+  status !== undefined && status >= 400 && status < 500
+    ? new DomainError(
+        'bad-request',
+        `failed to read http request, please check your input, code: 400, reason: ${message}`,
+      )
+    : undefined;
 const FABRIC_WORDING: FastifyWording = {
   // Spring's wording followed by every field that failed.
   validation: ({ errors }) =>
-    new DomainError('validation-failed', `failed to read http request, please check your input, code: 400, reason: ${errors.map((e) => `${e.path || 'body'} ${e.message}`).join('; ')}`, errors),
+    new DomainError(
+      'validation-failed',
+      `failed to read http request, please check your input, code: 400, reason: ${errors.map((e) => `${e.path || 'body'} ${e.message}`).join('; ')}`,
+      errors,
+    ),
   'media-type': readFailed,
   'empty-json': readFailed,
   'invalid-json': readFailed,
@@ -87,11 +132,22 @@ const FABRIC_WORDING: FastifyWording = {
 export function fabricErrorOf(error: unknown): FabricError & { internal: boolean } {
   if (error instanceof DomainError) return { ...fromDomain(error), internal: false };
   if (error instanceof RequestTimedOut) {
-    return { ...flat(408, TIMEOUT, error.message, 'Retry later; the change may have been made, so read the access client before repeating a write.'), internal: false };
+    return {
+      ...flat(
+        408,
+        TIMEOUT,
+        error.message,
+        'Retry later; the change may have been made, so read the access client before repeating a write.',
+      ),
+      internal: false,
+    };
   }
   const known = toDomainError(error, FABRIC_WORDING);
   if (known) return { ...fromDomain(known), internal: false };
-  return { ...flat(500, INTERNAL, 'internal error', 'Retry later. Quote the X-Request-Id of this answer when you report it.'), internal: true };
+  return {
+    ...flat(500, INTERNAL, 'internal error', 'Retry later. Quote the X-Request-Id of this answer when you report it.'),
+    internal: true,
+  };
 }
 
 /** Sends any failure as Fabric's JSON error; a failure nobody anticipated is logged once, and only here. */

@@ -31,16 +31,22 @@ const WITH_BODY = new Set(['POST', 'PUT']);
 /** The JSON object of a POST or PUT, read from the bytes the signature was checked over. */
 function parseBody(request: FastifyRequest, raw: Buffer | undefined): unknown {
   const type = mediaTypeOf(request.headers);
-  if (type !== 'application/json') throw new DomainError('unsupported-media-type', 'Send the body as JSON with Content-Type: application/json.');
-  if (raw === undefined || raw.length === 0) throw validationFailed([], 'The request body is empty; send a JSON object.');
+  if (type !== 'application/json')
+    throw new DomainError('unsupported-media-type', 'Send the body as JSON with Content-Type: application/json.');
+  if (raw === undefined || raw.length === 0)
+    throw validationFailed([], 'The request body is empty; send a JSON object.');
   let body: unknown;
   try {
     body = parseJsonInput(raw.toString('utf8'));
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
-    throw validationFailed([], 'failed to read http request, please check your input, code: 400, reason: the body is not valid JSON.');
+    throw validationFailed(
+      [],
+      'failed to read http request, please check your input, code: 400, reason: the body is not valid JSON.',
+    );
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationFailed([], 'The request body must be a JSON object.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw validationFailed([], 'The request body must be a JSON object.');
   return body;
 }
 
@@ -55,7 +61,14 @@ async function fabricContext(app: FastifyInstance, options: HuaweiFabricOptions)
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.setErrorHandler((error, request, reply) => sendFabricError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
-    sendFabricError(new DomainError('not-found', `response status exception, code: 404, no route ${request.method} ${request.url.split('?')[0]}`), request, reply),
+    sendFabricError(
+      new DomainError(
+        'not-found',
+        `response status exception, code: 404, no route ${request.method} ${request.url.split('?')[0]}`,
+      ),
+      request,
+      reply,
+    ),
   );
 
   app.addHook('onRequest', async (request, reply) => {
@@ -72,24 +85,41 @@ async function fabricContext(app: FastifyInstance, options: HuaweiFabricOptions)
   app.addHook('preValidation', async (request, reply) => {
     try {
       const raw = Buffer.isBuffer(request.body) ? request.body : undefined;
-      const result = await authenticate({ method: request.method, url: request.raw.url ?? request.url, headers: request.headers, body: raw ?? Buffer.alloc(0) }, {
-        authenticateToken: (token) => options.tokens.authenticateToken(token),
-        findAkSk: (ak) => options.accessKeys.findAkSk(ak),
-        claimSignature: (ak, signature, ttlMs) => claimOnce(request, options.nonces, `huawei:${ak}`, signature, ttlMs),
-        now: Date.now,
-      });
+      const result = await authenticate(
+        {
+          method: request.method,
+          url: request.raw.url ?? request.url,
+          headers: request.headers,
+          body: raw ?? Buffer.alloc(0),
+        },
+        {
+          authenticateToken: (token) => options.tokens.authenticateToken(token),
+          findAkSk: (ak) => options.accessKeys.findAkSk(ak),
+          claimSignature: (ak, signature, ttlMs) =>
+            claimOnce(request, options.nonces, `huawei:${ak}`, signature, ttlMs),
+          now: Date.now,
+        },
+      );
       if (!result.ok) {
         request.log.info({ reason: result.reason }, 'huawei fabric credential refused');
-        throw unauthenticated(`Incorrect token or signature (IAM authentication failed): ${result.reason.replace(/\.$/, '')}.`);
+        throw unauthenticated(
+          `Incorrect token or signature (IAM authentication failed): ${result.reason.replace(/\.$/, '')}.`,
+        );
       }
       const { principal, workspaceId } = result.caller;
-      if (workspaceId === null) throw forbidden('This credential has no default workspace; issue the token or access key for a workspace.');
+      if (workspaceId === null)
+        throw forbidden('This credential has no default workspace; issue the token or access key for a workspace.');
       contexts.set(request, { actor: { principal, requestId: request.id }, workspaceId });
       // The core's per-principal limit for the request's class, shared with the native API.
       const { refuse, remaining } = problemOverBudget(reply.header.bind(reply));
       await takePrincipalBudget(request, principal.id, options.rateLimiter, options.rateLimits, refuse, { remaining });
       request.body = WITH_BODY.has(request.method) ? parseBody(request, raw) : undefined;
-      if ((nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '')) !== undefined) throw validationFailed([], 'The request must not contain the NUL character (U+0000).');
+      if (
+        (nulCharacterAt(request.params, 'path') ??
+          nulCharacterAt(request.query, 'query') ??
+          nulCharacterAt(request.body, '')) !== undefined
+      )
+        throw validationFailed([], 'The request must not contain the NUL character (U+0000).');
     } catch (error) {
       // Answered already by the timeout: nothing more to say to this caller.
       if (reply.sent) return;
@@ -106,7 +136,13 @@ async function fabricContext(app: FastifyInstance, options: HuaweiFabricOptions)
 }
 
 /** A signature as a nonce; when the nonce store cannot answer, the request is refused with 503, not let through. */
-async function claimOnce(request: FastifyRequest, nonces: Pick<NonceService, 'claim'>, scope: string, nonce: string, ttlMs: number): Promise<boolean> {
+async function claimOnce(
+  request: FastifyRequest,
+  nonces: Pick<NonceService, 'claim'>,
+  scope: string,
+  nonce: string,
+  ttlMs: number,
+): Promise<boolean> {
   try {
     return await nonces.claim(scope, nonce, ttlMs);
   } catch (error) {

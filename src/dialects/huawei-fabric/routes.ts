@@ -2,7 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessClientService } from '../../services/access-client-service.js';
 import type { Actor } from '../../services/context.js';
-import { ClientIdParams, CreateBody, DEFAULT_LIMIT, ListQuery, UpdateBody, toCreatedClient, toFabricClient, toFabricList } from './wire.js';
+import {
+  ClientIdParams,
+  CreateBody,
+  DEFAULT_LIMIT,
+  ListQuery,
+  UpdateBody,
+  toCreatedClient,
+  toFabricClient,
+  toFabricList,
+} from './wire.js';
 
 /** The authenticated caller of a request and the workspace its credential points at. */
 export interface FabricContext {

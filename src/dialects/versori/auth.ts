@@ -11,6 +11,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  */
 export async function authenticateVersori(headers: IncomingHttpHeaders, access: AccessService): Promise<Authenticated> {
   const match = headers.authorization === undefined ? null : BEARER.exec(headers.authorization);
-  if (!match) throw unauthenticated('A valid API key is required: send "Authorization: Bearer pbk_…" (a plugboard API key).');
+  if (!match)
+    throw unauthenticated('A valid API key is required: send "Authorization: Bearer pbk_…" (a plugboard API key).');
   return access.authenticateKey(match[1]!);
 }

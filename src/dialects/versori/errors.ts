@@ -41,7 +41,12 @@ const BY_STATUS: Readonly<Record<number, () => DomainError>> = {
 
 /** Fastify's own failures (parsing, limits, path and query validation) in Versori's words; other statuses are bugs here. */
 const VERSORI_WORDING: FastifyWording = {
-  validation: ({ errors }) => new DomainError('validation-failed', `The request is not valid: ${errors.map((e) => `${versoriFieldOf(e.path)} ${e.message}`).join('; ')}.`, errors),
+  validation: ({ errors }) =>
+    new DomainError(
+      'validation-failed',
+      `The request is not valid: ${errors.map((e) => `${versoriFieldOf(e.path)} ${e.message}`).join('; ')}.`,
+      errors,
+    ),
   'media-type': BY_STATUS[415],
   'empty-json': couldNotRead,
   'invalid-json': () => new DomainError('validation-failed', 'The request body is not valid JSON.'),
@@ -53,7 +58,8 @@ const VERSORI_WORDING: FastifyWording = {
 export function versoriErrorOf(error: DomainError, requestId: string): { status: number; body: VersoriError } {
   const [status, code] = STATUS[error.code];
   const body: VersoriError = { code, message: error.message, details: `request id ${requestId}` };
-  if (error.errors.length > 0) body.fields = error.errors.map((e: FieldError) => ({ field: versoriFieldOf(e.path), message: e.message }));
+  if (error.errors.length > 0)
+    body.fields = error.errors.map((e: FieldError) => ({ field: versoriFieldOf(e.path), message: e.message }));
   return { status, body };
 }
 
@@ -62,7 +68,11 @@ export function sendVersoriError(error: Error, request: FastifyRequest, reply: F
   const known = toDomainError(error, VERSORI_WORDING);
   if (!known) {
     request.log.error({ err: error }, 'request failed');
-    const body: VersoriError = { code: 'internal', message: 'Something went wrong on our side. Quote the request id when you report it.', details: `request id ${request.id}` };
+    const body: VersoriError = {
+      code: 'internal',
+      message: 'Something went wrong on our side. Quote the request id when you report it.',
+      details: `request id ${request.id}`,
+    };
     return reply.code(500).type('application/json').send(body);
   }
   const { status, body } = versoriErrorOf(known, request.id);

@@ -40,7 +40,9 @@ export function createReader(services: Services) {
   async function connectorOf(actor: Actor, workspaceId: string, connectorId: string): Promise<Connector> {
     const connector = await services.connectors.get(actor, workspaceId, connectorId);
     if (!(VERSORI_PROTOCOLS as readonly string[]).includes(connector.protocolType)) {
-      throw notFound(`Connector "${connectorId}" (protocol ${connector.protocolType}, which the Versori API does not represent)`);
+      throw notFound(
+        `Connector "${connectorId}" (protocol ${connector.protocolType}, which the Versori API does not represent)`,
+      );
     }
     return connector;
   }
@@ -55,4 +57,3 @@ export function createReader(services: Services) {
 }
 
 export type Reader = ReturnType<typeof createReader>;
-

@@ -44,25 +44,44 @@ export const versoriRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
 
   app.get('/:organisationId/connectors', { schema: { params: OrgParams, querystring: ListQuery } }, async (request) => {
     const { sort, tags, categories, name, protocol } = request.query;
-    if (sort !== undefined && sort !== 'id:asc') throw fieldError('query/sort', 'plugboard lists connectors by id ascending only ("id:asc")');
+    if (sort !== undefined && sort !== 'id:asc')
+      throw fieldError('query/sort', 'plugboard lists connectors by id ascending only ("id:asc")');
     if (tags !== undefined) throw fieldError('query/tags', 'filtering by tags is not supported by plugboard');
     if (categories !== undefined) throw fieldError('query/categories', 'plugboard keeps no connector categories');
     const protocolTypes = VERSORI_PROTOCOLS.filter((p) => protocol === undefined || p.includes(protocol.toLowerCase()));
-    const window = await connectors.window(request.actor, request.params.organisationId, { ...windowRequestOf(request.query), nameContains: name, protocolTypes });
+    const window = await connectors.window(request.actor, request.params.organisationId, {
+      ...windowRequestOf(request.query),
+      nameContains: name,
+      protocolTypes,
+    });
     const items = await Promise.all(
       window.items.map(async (c) => connectorOut(c, await reader.connectionsOf(request.actor, c.workspaceId, c.id))),
     );
-    return { totalCount: window.totalCount, ...(window.next ? { next: window.next } : {}), ...(window.prev ? { prev: window.prev } : {}), connectors: items };
+    return {
+      totalCount: window.totalCount,
+      ...(window.next ? { next: window.next } : {}),
+      ...(window.prev ? { prev: window.prev } : {}),
+      connectors: items,
+    };
   });
 
   for (const protocol of VERSORI_PROTOCOLS) {
-    app.post(`/:organisationId/protocols/${protocol}/connectors`, { schema: { params: OrgParams } }, async (request, reply) => {
-      return createConnector(request, reply, request.params.organisationId, protocol);
-    });
+    app.post(
+      `/:organisationId/protocols/${protocol}/connectors`,
+      { schema: { params: OrgParams } },
+      async (request, reply) => {
+        return createConnector(request, reply, request.params.organisationId, protocol);
+      },
+    );
   }
 
   /** Create, then the connections given with it; if one of those fails, the new connector goes too. */
-  async function createConnector(request: FastifyRequest, reply: FastifyReply, organisationId: string, protocol: VersoriProtocol) {
+  async function createConnector(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    organisationId: string,
+    protocol: VersoriProtocol,
+  ) {
     const body = decodeConnectorCreate(protocol, request.body);
     const configs = (body.authSchemeConfigs ?? []).map((c, i) => decodeAuthSchemeConfig(c, `/authSchemeConfigs/${i}`));
     const connectionBodies = (body.connections ?? []).map((c, i) => {
@@ -99,15 +118,25 @@ export const versoriRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     const body = decodeConnectorUpdate(request.body);
     const errors = [];
     if (body.id !== connectorId) errors.push({ path: '/id', message: 'must be the id of the connector in the path' });
-    if (body.organisationId !== organisationId) errors.push({ path: '/organisationId', message: 'must be the organisation in the path' });
+    if (body.organisationId !== organisationId)
+      errors.push({ path: '/organisationId', message: 'must be the organisation in the path' });
     const current = await connectorOf(request.actor, organisationId, connectorId);
     if (body.protocol !== current.protocolType) {
-      errors.push({ path: '/protocol', message: `cannot change from ${current.protocolType}; create a new ${body.protocol} connector instead` });
+      errors.push({
+        path: '/protocol',
+        message: `cannot change from ${current.protocolType}; create a new ${body.protocol} connector instead`,
+      });
     }
     if (errors.length > 0) throw validationFailed(errors);
     // Versori has no description or status: its full replacement leaves them as they are.
     const { connector, connectionsUpdated } = await connectors.replace(
-      request.actor, organisationId, connectorId, connectorInputOf(body), {}, preconditionOf(request, { requireIfMatch: false }), ['description', 'status'],
+      request.actor,
+      organisationId,
+      connectorId,
+      connectorInputOf(body),
+      {},
+      preconditionOf(request, { requireIfMatch: false }),
+      ['description', 'status'],
     );
     reply.header(UPDATED_HEADER, String(connectionsUpdated));
     return sendConnector(request, reply, connector);
@@ -116,7 +145,13 @@ export const versoriRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
   app.delete(one, { schema: { params: ConnectorParams, querystring: ForceQuery } }, async (request, reply) => {
     const { organisationId, connectorId } = request.params;
     await connectorOf(request.actor, organisationId, connectorId);
-    await connectors.remove(request.actor, organisationId, connectorId, { force: request.query.force ?? false }, preconditionOf(request, { requireIfMatch: false }));
+    await connectors.remove(
+      request.actor,
+      organisationId,
+      connectorId,
+      { force: request.query.force ?? false },
+      preconditionOf(request, { requireIfMatch: false }),
+    );
     return reply.code(204).send();
   });
 
@@ -135,7 +170,13 @@ export const versoriRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
   app.delete(`${one}/auth-scheme-configs/:configId`, { schema: { params: ConfigParams } }, async (request, reply) => {
     const { organisationId, connectorId, configId } = request.params;
     await connectorOf(request.actor, organisationId, connectorId);
-    await parts.deleteConfig(request.actor, organisationId, connectorId, configId, preconditionOf(request, { requireIfMatch: false }));
+    await parts.deleteConfig(
+      request.actor,
+      organisationId,
+      connectorId,
+      configId,
+      preconditionOf(request, { requireIfMatch: false }),
+    );
     return sendConnector(request, reply, await connectorOf(request.actor, organisationId, connectorId));
   });
 

@@ -12,12 +12,17 @@ import { WindowQuery, windowRequestOf, type Reader } from './reader.js';
 import { checkVersionReadOnly, decodeVersionCreate, decodeVersionUpdate, versionOut } from './wire.js';
 
 const ConnectorParams = Type.Object({ organisationId: Slug, connectorId: Slug });
-const VersionParams = Type.Object({ organisationId: Slug, connectorId: Slug, version: Type.String({ minLength: 1, maxLength: 128 }) });
+const VersionParams = Type.Object({
+  organisationId: Slug,
+  connectorId: Slug,
+  version: Type.String({ minLength: 1, maxLength: 128 }),
+});
 
 /** A version by name; "latest" and "default" name the version holding that flag (default falls back to latest). */
 function versionNamed(connector: Connector, name: string): ConnectorVersion | undefined {
   if (name === 'latest') return connector.versions.find((v) => v.isLatest);
-  if (name === 'default') return connector.versions.find((v) => v.isDefault) ?? connector.versions.find((v) => v.isLatest);
+  if (name === 'default')
+    return connector.versions.find((v) => v.isDefault) ?? connector.versions.find((v) => v.isLatest);
   return connector.versions.find((v) => v.name === name);
 }
 
@@ -27,19 +32,32 @@ function findVersion(connector: Connector, name: string): ConnectorVersion {
   return version;
 }
 
-const sendVersion = (reply: FastifyReply, connector: Connector, version: ConnectorVersion, status = 200, wrap = false) => {
+const sendVersion = (
+  reply: FastifyReply,
+  connector: Connector,
+  version: ConnectorVersion,
+  status = 200,
+  wrap = false,
+) => {
   reply.header('etag', etagOf(connector));
   return reply.code(status).send(wrap ? { version: versionOut(version) } : versionOut(version));
 };
 
 /** Versions of a connector, addressed by name as Versori does. */
-export const versionRoutes: FastifyPluginAsyncTypebox<{ services: Services; reader: Reader }> = async (app, { services, reader }) => {
+export const versionRoutes: FastifyPluginAsyncTypebox<{ services: Services; reader: Reader }> = async (
+  app,
+  { services, reader },
+) => {
   const { connectorParts: parts } = services;
   const base = '/:organisationId/connectors/:connectorId/versions';
   const noIfMatchRequired = { requireIfMatch: false };
 
   app.get(base, { schema: { params: ConnectorParams, querystring: Type.Object(WindowQuery) } }, async (request) => {
-    const connector = await reader.connectorOf(request.actor, request.params.organisationId, request.params.connectorId);
+    const connector = await reader.connectorOf(
+      request.actor,
+      request.params.organisationId,
+      request.params.connectorId,
+    );
     const window = windowOf(connector.versions, (v) => v.id, windowRequestOf(request.query));
     return {
       totalCount: window.totalCount,
@@ -54,15 +72,26 @@ export const versionRoutes: FastifyPluginAsyncTypebox<{ services: Services; read
     const body = decodeVersionCreate(request.body);
     const connector = await reader.connectorOf(request.actor, organisationId, connectorId);
     const from = body.fromVersion === undefined ? undefined : versionNamed(connector, body.fromVersion);
-    if (body.fromVersion !== undefined && !from) throw fieldError('/fromVersion', `names no version of connector "${connectorId}"`);
+    if (body.fromVersion !== undefined && !from)
+      throw fieldError('/fromVersion', `names no version of connector "${connectorId}"`);
     // A new version starts as a draft; plugboard versions hold no actions or definitions, so fromVersion copies the description.
     const input = { name: body.name, description: from?.description ?? null };
-    const { item, connector: after } = await parts.createVersion(request.actor, organisationId, connectorId, input, preconditionOf(request, noIfMatchRequired));
+    const { item, connector: after } = await parts.createVersion(
+      request.actor,
+      organisationId,
+      connectorId,
+      input,
+      preconditionOf(request, noIfMatchRequired),
+    );
     return sendVersion(reply, after, item, 201);
   });
 
   app.get(`${base}/:version`, { schema: { params: VersionParams } }, async (request, reply) => {
-    const connector = await reader.connectorOf(request.actor, request.params.organisationId, request.params.connectorId);
+    const connector = await reader.connectorOf(
+      request.actor,
+      request.params.organisationId,
+      request.params.connectorId,
+    );
     return sendVersion(reply, connector, findVersion(connector, request.params.version));
   });
 
@@ -78,27 +107,54 @@ export const versionRoutes: FastifyPluginAsyncTypebox<{ services: Services; read
       ...(body.isLatest !== undefined ? { isLatest: body.isLatest } : {}),
       ...(body.isDefault !== undefined ? { isDefault: body.isDefault } : {}),
     };
-    const { item, connector: after } = await parts.replaceVersion(request.actor, organisationId, connectorId, current.id, input, preconditionOf(request, noIfMatchRequired));
+    const { item, connector: after } = await parts.replaceVersion(
+      request.actor,
+      organisationId,
+      connectorId,
+      current.id,
+      input,
+      preconditionOf(request, noIfMatchRequired),
+    );
     return sendVersion(reply, after, item);
   });
 
-  app.delete(`${base}/:version`, { schema: { params: VersionParams, querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }) } }, async (request, reply) => {
-    const { organisationId, connectorId } = request.params;
-    const connector = await reader.connectorOf(request.actor, organisationId, connectorId);
-    const version = findVersion(connector, request.params.version);
-    if (version.publishedAt !== null && request.query.force !== true) {
-      throw conflict(`Version "${version.name}" is published: unpublish it first, or pass force=true.`);
-    }
-    await parts.deleteVersion(request.actor, organisationId, connectorId, version.id, preconditionOf(request, noIfMatchRequired));
-    return reply.code(204).send();
-  });
+  app.delete(
+    `${base}/:version`,
+    { schema: { params: VersionParams, querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }) } },
+    async (request, reply) => {
+      const { organisationId, connectorId } = request.params;
+      const connector = await reader.connectorOf(request.actor, organisationId, connectorId);
+      const version = findVersion(connector, request.params.version);
+      if (version.publishedAt !== null && request.query.force !== true) {
+        throw conflict(`Version "${version.name}" is published: unpublish it first, or pass force=true.`);
+      }
+      await parts.deleteVersion(
+        request.actor,
+        organisationId,
+        connectorId,
+        version.id,
+        preconditionOf(request, noIfMatchRequired),
+      );
+      return reply.code(204).send();
+    },
+  );
 
-  for (const [action, published] of [['publish', true], ['unpublish', false]] as const) {
+  for (const [action, published] of [
+    ['publish', true],
+    ['unpublish', false],
+  ] as const) {
     app.post(`${base}/:version/${action}`, { schema: { params: VersionParams } }, async (request, reply) => {
       const { organisationId, connectorId } = request.params;
       const connector = await reader.connectorOf(request.actor, organisationId, connectorId);
       const version = findVersion(connector, request.params.version);
-      const { item, connector: after } = await parts.setPublished(request.actor, organisationId, connectorId, version.id, published, preconditionOf(request, noIfMatchRequired));
+      const { item, connector: after } = await parts.setPublished(
+        request.actor,
+        organisationId,
+        connectorId,
+        version.id,
+        published,
+        preconditionOf(request, noIfMatchRequired),
+      );
       return sendVersion(reply, after, item, 200, true);
     });
   }

@@ -27,7 +27,11 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
   const { services } = options;
   app.setErrorHandler((error, request, reply) => sendVersoriError(error as Error, request, reply));
   app.setNotFoundHandler((request, reply) =>
-    sendVersoriError(new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`), request, reply),
+    sendVersoriError(
+      new DomainError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+      request,
+      reply,
+    ),
   );
   // Versori clients send Content-Type: application/json on bodiless POSTs (publish, unpublish) too.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -47,7 +51,10 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
     if ((request.method === 'PUT' || request.method === 'POST') && type !== '' && type !== 'application/json') {
       throw new DomainError('unsupported-media-type', `Send JSON: Content-Type application/json, not ${type}.`);
     }
-    const path = nulCharacterAt(request.params, 'path') ?? nulCharacterAt(request.query, 'query') ?? nulCharacterAt(request.body, '');
+    const path =
+      nulCharacterAt(request.params, 'path') ??
+      nulCharacterAt(request.query, 'query') ??
+      nulCharacterAt(request.body, '');
     if (path !== undefined) throw nulCharacterFound(path);
   });
   registerIdempotency(app, services.idempotency);

@@ -4,7 +4,7 @@ import { windowOf } from '../../domain/page.js';
 import { reorderedCredentials, versoriFieldOf } from './wire.js';
 
 describe('versoriFieldOf', () => {
-  it('writes JSON Pointers in Versori\'s field form with Versori\'s names', () => {
+  it("writes JSON Pointers in Versori's field form with Versori's names", () => {
     assert.equal(versoriFieldOf('/connectionVariables/1/name'), 'connectionVariables[1].name');
     assert.equal(versoriFieldOf('/documentationUrl'), 'documentationURL');
     assert.equal(versoriFieldOf('/iconUrl'), 'imageURL');
@@ -41,7 +41,12 @@ describe('reorderedCredentials', () => {
     { kind: 'action' as const, authSchemeConfigId: 'b', secret: null },
   ];
   it('reorders without ever carrying a secret', () => {
-    const out = reorderedCredentials(current, { action: [{ id: 'action-b', authSchemeConfig: { id: 'b' } }, { id: 'action-a', authSchemeConfig: { id: 'a' } }] });
+    const out = reorderedCredentials(current, {
+      action: [
+        { id: 'action-b', authSchemeConfig: { id: 'b' } },
+        { id: 'action-a', authSchemeConfig: { id: 'a' } },
+      ],
+    });
     assert.deepEqual(out, [
       { kind: 'action', authSchemeConfigId: 'b', secret: null },
       { kind: 'action', authSchemeConfigId: 'a', secret: '******' },
@@ -49,6 +54,13 @@ describe('reorderedCredentials', () => {
   });
   it('refuses a list that is not a permutation', () => {
     assert.throws(() => reorderedCredentials(current, { action: [{ id: 'action-a', authSchemeConfig: { id: 'a' } }] }));
-    assert.throws(() => reorderedCredentials(current, { action: [{ id: 'action-a', authSchemeConfig: { id: 'b' } }, { id: 'action-b', authSchemeConfig: { id: 'b' } }] }));
+    assert.throws(() =>
+      reorderedCredentials(current, {
+        action: [
+          { id: 'action-a', authSchemeConfig: { id: 'b' } },
+          { id: 'action-b', authSchemeConfig: { id: 'b' } },
+        ],
+      }),
+    );
   });
 });

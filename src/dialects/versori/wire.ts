@@ -1,7 +1,13 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Nullable, Tags, Variable } from '../../domain/common.js';
 import type { Connection, Credential } from '../../domain/connection.js';
-import type { AuthSchemeConfig, AuthSchemeConfigInput, Connector, ConnectorInput, ConnectorVersion } from '../../domain/connector.js';
+import type {
+  AuthSchemeConfig,
+  AuthSchemeConfigInput,
+  Connector,
+  ConnectorInput,
+  ConnectorVersion,
+} from '../../domain/connector.js';
 import { fieldError, validationFailed } from '../../domain/errors.js';
 import { MASK } from '../../domain/secrets.js';
 import { compileCheck } from '../../domain/validate.js';
@@ -56,7 +62,10 @@ const UpdateBase = {
   connections: ReadOnly,
   versions: ReadOnly,
 };
-const HttpConnectorUpdate = Type.Object({ ...UpdateBase, protocol: Type.Literal('http'), baseUrl: Type.String() }, { additionalProperties: false });
+const HttpConnectorUpdate = Type.Object(
+  { ...UpdateBase, protocol: Type.Literal('http'), baseUrl: Type.String() },
+  { additionalProperties: false },
+);
 const BigQueryConnectorUpdate = Type.Object(
   { ...UpdateBase, protocol: Type.Literal('bigquery'), datasetId: Type.String() },
   { additionalProperties: false },
@@ -70,14 +79,20 @@ const CreateBase = {
   public: Nullable(Type.Boolean()),
   documentationURL: OptionalText,
   imageURL: OptionalText,
-  connections: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 100, description: 'ConnectionCreate objects, created with the connector.' })),
+  connections: Type.Optional(
+    Type.Array(Type.Unknown(), { maxItems: 100, description: 'ConnectionCreate objects, created with the connector.' }),
+  ),
 };
 const HttpConnectorCreate = Type.Object(
   { ...CreateBase, baseUrl: Type.String(), authSchemeConfigs: Type.Array(Type.Unknown(), { maxItems: 50 }) },
   { additionalProperties: false },
 );
 const BigQueryConnectorCreate = Type.Object(
-  { ...CreateBase, datasetId: Type.String(), authSchemeConfigs: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 50 })) },
+  {
+    ...CreateBase,
+    datasetId: Type.String(),
+    authSchemeConfigs: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 50 })),
+  },
   { additionalProperties: false },
 );
 export type ConnectorCreate = Static<typeof HttpConnectorCreate> & Partial<Static<typeof BigQueryConnectorCreate>>;
@@ -88,24 +103,36 @@ const checkBodyObject = (body: unknown): Record<string, unknown> => {
 };
 
 /** Picks the variant of a body discriminated by one field, as Versori's `discriminator` does. */
-function discriminated<T>(body: unknown, field: string, checks: Readonly<Record<string, (value: unknown) => unknown>>): T {
+function discriminated<T>(
+  body: unknown,
+  field: string,
+  checks: Readonly<Record<string, (value: unknown) => unknown>>,
+): T {
   const object = checkBodyObject(body);
   const tag = object[field];
   if (tag === undefined) throw fieldError(`/${field}`, 'is required');
   const check = typeof tag === 'string' && Object.hasOwn(checks, tag) ? checks[tag] : undefined;
-  if (!check) throw fieldError(`/${field}`, `must be one of: ${Object.keys(checks).map((k) => JSON.stringify(k)).join(', ')}`);
+  if (!check)
+    throw fieldError(
+      `/${field}`,
+      `must be one of: ${Object.keys(checks)
+        .map((k) => JSON.stringify(k))
+        .join(', ')}`,
+    );
   return check(object) as T;
 }
 
 const checkUpdates = { http: compileCheck(HttpConnectorUpdate), bigquery: compileCheck(BigQueryConnectorUpdate) };
-export const decodeConnectorUpdate = (body: unknown): ConnectorUpdate => discriminated<ConnectorUpdate>(body, 'protocol', checkUpdates);
+export const decodeConnectorUpdate = (body: unknown): ConnectorUpdate =>
+  discriminated<ConnectorUpdate>(body, 'protocol', checkUpdates);
 
 const checkCreates = { http: compileCheck(HttpConnectorCreate), bigquery: compileCheck(BigQueryConnectorCreate) };
 export const decodeConnectorCreate = (protocol: VersoriProtocol, body: unknown): ConnectorCreate =>
   checkCreates[protocol](checkBodyObject(body)) as ConnectorCreate;
 
 /** Versori sends "" for an unset string (Go's zero value); the core says null. */
-const unsetIfEmpty = (value: string | null | undefined) => (value === undefined || value === null || value === '' ? null : value);
+const unsetIfEmpty = (value: string | null | undefined) =>
+  value === undefined || value === null || value === '' ? null : value;
 
 /** The core input of a Versori full replacement; connector fields Versori lacks are kept by the service. */
 export function connectorInputOf(body: ConnectorUpdate): ConnectorInput {
@@ -141,7 +168,11 @@ export function connectorCreateOf(protocol: VersoriProtocol, body: ConnectorCrea
 
 // ---- Auth-scheme configs -----------------------------------------------------------------------------------------
 
-const ConfigBase = { id: Type.String({ minLength: 1 }), description: Type.Union([Type.String(), Type.Null()]), validationMessages: ReadOnly };
+const ConfigBase = {
+  id: Type.String({ minLength: 1 }),
+  description: Type.Union([Type.String(), Type.Null()]),
+  validationMessages: ReadOnly,
+};
 const Location = Type.Union([Type.Literal('query'), Type.Literal('header'), Type.Literal('cookie')]);
 const Url = Type.String({ format: 'uri' });
 const config = <P extends Record<string, TSchema>>(schemeType: string, properties: P) =>
@@ -177,7 +208,12 @@ const configChecks = {
     config('oauth2', {
       authorizeUrl: Url,
       tokenUrl: Url,
-      scopes: Type.Array(Type.Object({ name: Type.String(), description: Type.Optional(Type.String()) }, { additionalProperties: false })),
+      scopes: Type.Array(
+        Type.Object(
+          { name: Type.String(), description: Type.Optional(Type.String()) },
+          { additionalProperties: false },
+        ),
+      ),
       defaultScopes: Type.Array(Type.String()),
       additionalAuthorizeParams: Type.Optional(Type.String()),
       additionalTokenParams: Type.Optional(Type.String()),
@@ -202,7 +238,12 @@ export function decodeAuthSchemeConfig(body: unknown, pathPrefix = ''): AuthSche
   try {
     const checked = discriminated<Record<string, unknown>>(body, 'schemeType', configChecks);
     const { id, description, schemeType, validationMessages: _ignored, ...settings } = checked;
-    return { id: id as string, schemeType: schemeType as AuthSchemeConfigInput['schemeType'], description: (description as string | null) ?? null, config: settings };
+    return {
+      id: id as string,
+      schemeType: schemeType as AuthSchemeConfigInput['schemeType'],
+      description: (description as string | null) ?? null,
+      config: settings,
+    };
   } catch (error) {
     throw prefixed(error, pathPrefix);
   }
@@ -211,7 +252,10 @@ export function decodeAuthSchemeConfig(body: unknown, pathPrefix = ''): AuthSche
 /** Re-roots the field paths of a validation error under `prefix` (a body nested in a bigger one). */
 export function prefixed(error: unknown, prefix: string): unknown {
   if (prefix === '' || !(error instanceof Error) || !('errors' in error)) return error;
-  const errors = (error as { errors: readonly { path: string; message: string }[] }).errors.map((e) => ({ path: `${prefix}${e.path}`, message: e.message }));
+  const errors = (error as { errors: readonly { path: string; message: string }[] }).errors.map((e) => ({
+    path: `${prefix}${e.path}`,
+    message: e.message,
+  }));
   return validationFailed(errors);
 }
 
@@ -228,29 +272,64 @@ export function authSchemeConfigOut(config: AuthSchemeConfig) {
 // ---- Connections -------------------------------------------------------------------------------------------------
 
 const ConfigRef = Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: true });
-const CREDENTIAL_TYPES = ['none', 'string', 'binary', 'basic-auth', 'oauth2-client', 'oauth2-code', 'oauth2-password', 'oauth2-token', 'custom-function', 'certificate', 'jwt-bearer'];
+const CREDENTIAL_TYPES = [
+  'none',
+  'string',
+  'binary',
+  'basic-auth',
+  'oauth2-client',
+  'oauth2-code',
+  'oauth2-password',
+  'oauth2-token',
+  'custom-function',
+  'certificate',
+  'jwt-bearer',
+];
 const CredentialCreate = Type.Object(
-  { name: Type.String(), type: Type.Union(CREDENTIAL_TYPES.map((t) => Type.Literal(t))), data: Type.Record(Type.String(), Type.Unknown()) },
+  {
+    name: Type.String(),
+    type: Type.Union(CREDENTIAL_TYPES.map((t) => Type.Literal(t))),
+    data: Type.Record(Type.String(), Type.Unknown()),
+  },
   { additionalProperties: false },
 );
 const CredentialsCreate = Type.Object(
   {
-    action: Type.Optional(Type.Array(Type.Object({ authSchemeConfig: ConfigRef, credential: CredentialCreate }, { additionalProperties: false }), { maxItems: 25 })),
-    trigger: Type.Optional(Type.Array(Type.Object({ authSchemeConfig: ConfigRef, credential: CredentialCreate }, { additionalProperties: false }), { maxItems: 25 })),
+    action: Type.Optional(
+      Type.Array(
+        Type.Object({ authSchemeConfig: ConfigRef, credential: CredentialCreate }, { additionalProperties: false }),
+        { maxItems: 25 },
+      ),
+    ),
+    trigger: Type.Optional(
+      Type.Array(
+        Type.Object({ authSchemeConfig: ConfigRef, credential: CredentialCreate }, { additionalProperties: false }),
+        { maxItems: 25 },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
-const ConnectionCreate = Type.Object({ name: Type.String(), credentials: CredentialsCreate, variables: Type.Array(Variable) }, { additionalProperties: false });
+const ConnectionCreate = Type.Object(
+  { name: Type.String(), credentials: CredentialsCreate, variables: Type.Array(Variable) },
+  { additionalProperties: false },
+);
 export const decodeConnectionCreate = compileCheck(ConnectionCreate);
 export type ConnectionCreate = Static<typeof ConnectionCreate>;
 
-const CredentialUpdate = Type.Object({ id: Type.String({ minLength: 1 }), authSchemeConfig: ConfigRef }, { additionalProperties: true });
+const CredentialUpdate = Type.Object(
+  { id: Type.String({ minLength: 1 }), authSchemeConfig: ConfigRef },
+  { additionalProperties: true },
+);
 const ConnectionUpdate = Type.Object(
   {
     id: Type.String({ minLength: 1 }),
     name: Type.String(),
     credentials: Type.Optional(
-      Type.Object({ action: Type.Optional(Type.Array(CredentialUpdate)), trigger: Type.Optional(Type.Array(CredentialUpdate)) }, { additionalProperties: false }),
+      Type.Object(
+        { action: Type.Optional(Type.Array(CredentialUpdate)), trigger: Type.Optional(Type.Array(CredentialUpdate)) },
+        { additionalProperties: false },
+      ),
     ),
     variables: Type.Optional(Type.Array(Variable)),
     createdAt: ReadOnly,
@@ -267,7 +346,8 @@ const KINDS = ['action', 'trigger'] as const;
 function secretOf(credential: Static<typeof CredentialCreate>, path: string): string | null {
   const field = credential.type === 'string' ? 'value' : credential.type === 'binary' ? 'valueBase64' : undefined;
   if (credential.type === 'none') return null;
-  if (field === undefined) throw fieldError(`${path}/type`, 'plugboard stores credentials of type "none", "string" or "binary"');
+  if (field === undefined)
+    throw fieldError(`${path}/type`, 'plugboard stores credentials of type "none", "string" or "binary"');
   const value = credential.data[field];
   if (typeof value !== 'string' || value === '') throw fieldError(`${path}/data/${field}`, 'is required');
   return value;
@@ -282,7 +362,13 @@ export function connectionInputOf(connector: Connector, body: ConnectionCreate) 
       secret: secretOf(c.credential, `/credentials/${kind}/${i}/credential`),
     })),
   );
-  return { connectorId: connector.id, name: body.name, type: connector.protocolType, variables: body.variables, credentials };
+  return {
+    connectorId: connector.id,
+    name: body.name,
+    type: connector.protocolType,
+    variables: body.variables,
+    credentials,
+  };
 }
 
 /** Where each core credential of a create came from in the Versori body, to name fields in errors. */
@@ -297,7 +383,11 @@ const credentialIdOf = (c: Credential) => `${c.kind}-${c.authSchemeConfigId}`;
  * kind must name exactly the connection's credentials of that kind; an omitted kind is left as it is.
  */
 export function reorderedCredentials(current: readonly Credential[], update: ConnectionUpdate['credentials']) {
-  const keep = (c: Credential) => ({ kind: c.kind, authSchemeConfigId: c.authSchemeConfigId, secret: c.secret === null ? null : MASK });
+  const keep = (c: Credential) => ({
+    kind: c.kind,
+    authSchemeConfigId: c.authSchemeConfigId,
+    secret: c.secret === null ? null : MASK,
+  });
   if (update === undefined) return current.map(keep);
   const errors: { path: string; message: string }[] = [];
   const result = KINDS.flatMap((kind) => {
@@ -307,16 +397,25 @@ export function reorderedCredentials(current: readonly Credential[], update: Con
     const picked = listed.flatMap((item, i) => {
       const found = existing.find((c) => credentialIdOf(c) === item.id);
       if (!found) {
-        errors.push({ path: `/credentials/${kind}/${i}/id`, message: `names no ${kind} credential of this connection` });
+        errors.push({
+          path: `/credentials/${kind}/${i}/id`,
+          message: `names no ${kind} credential of this connection`,
+        });
         return [];
       }
       if (item.authSchemeConfig.id !== found.authSchemeConfigId) {
-        errors.push({ path: `/credentials/${kind}/${i}/authSchemeConfig/id`, message: 'cannot change; add a new credential instead' });
+        errors.push({
+          path: `/credentials/${kind}/${i}/authSchemeConfig/id`,
+          message: 'cannot change; add a new credential instead',
+        });
       }
       return [found];
     });
     if (new Set(picked).size !== picked.length || picked.length !== existing.length) {
-      errors.push({ path: `/credentials/${kind}`, message: `must list each ${kind} credential of this connection once (reorder only)` });
+      errors.push({
+        path: `/credentials/${kind}`,
+        message: `must list each ${kind} credential of this connection once (reorder only)`,
+      });
     }
     return picked;
   });
@@ -329,7 +428,9 @@ function credentialOut(c: Credential, connection: Connection, connector: Connect
   const id = credentialIdOf(c);
   return {
     id,
-    authSchemeConfig: config ? authSchemeConfigOut(config) : { id: c.authSchemeConfigId, description: '', schemeType: 'none', validationMessages: [] },
+    authSchemeConfig: config
+      ? authSchemeConfigOut(config)
+      : { id: c.authSchemeConfigId, description: '', schemeType: 'none', validationMessages: [] },
     credential: {
       id,
       organisationId: connection.workspaceId,
@@ -346,7 +447,10 @@ export function connectionOut(connection: Connection, connector: Connector) {
     id: String(connection.id),
     name: connection.name,
     credentials: Object.fromEntries(
-      KINDS.map((kind) => [kind, connection.credentials.filter((c) => c.kind === kind).map((c) => credentialOut(c, connection, connector))]),
+      KINDS.map((kind) => [
+        kind,
+        connection.credentials.filter((c) => c.kind === kind).map((c) => credentialOut(c, connection, connector)),
+      ]),
     ),
     variables: connection.variables,
     createdAt: connection.createdAt,
@@ -364,7 +468,10 @@ export const connectionSummaryOut = (connection: Connection) => ({
 // ---- Versions ----------------------------------------------------------------------------------------------------
 
 export const decodeVersionCreate = compileCheck(
-  Type.Object({ name: Type.String(), fromVersion: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
+  Type.Object(
+    { name: Type.String(), fromVersion: Type.Optional(Type.String({ minLength: 1 })) },
+    { additionalProperties: false },
+  ),
 );
 
 const VersionUpdate = Type.Object(
@@ -388,9 +495,13 @@ export type VersionUpdate = Static<typeof VersionUpdate>;
 export function checkVersionReadOnly(current: ConnectorVersion, body: VersionUpdate): void {
   const errors: { path: string; message: string }[] = [];
   if (body.id !== undefined && body.id !== current.id) errors.push({ path: '/id', message: 'is read-only' });
-  if (body.createdAt !== undefined && Date.parse(body.createdAt) !== Date.parse(current.createdAt)) errors.push({ path: '/createdAt', message: 'is read-only' });
+  if (body.createdAt !== undefined && Date.parse(body.createdAt) !== Date.parse(current.createdAt))
+    errors.push({ path: '/createdAt', message: 'is read-only' });
   const publishedAt = body.publishedAt === undefined ? current.publishedAt : body.publishedAt;
-  if ((publishedAt === null) !== (current.publishedAt === null) || (publishedAt !== null && Date.parse(publishedAt) !== Date.parse(current.publishedAt!))) {
+  if (
+    (publishedAt === null) !== (current.publishedAt === null) ||
+    (publishedAt !== null && Date.parse(publishedAt) !== Date.parse(current.publishedAt!))
+  ) {
     errors.push({ path: '/publishedAt', message: 'is read-only: use …/publish or …/unpublish' });
   }
   if (errors.length > 0) throw validationFailed(errors);
@@ -417,7 +528,9 @@ export function connectorOut(connector: Connector, connections: readonly Connect
     name: connector.name,
     public: connector.isPublic,
     protocol: connector.protocolType,
-    ...(connector.protocolType === 'bigquery' ? { datasetId: connector.datasetId ?? '' } : { baseUrl: connector.baseUrl ?? '' }),
+    ...(connector.protocolType === 'bigquery'
+      ? { datasetId: connector.datasetId ?? '' }
+      : { baseUrl: connector.baseUrl ?? '' }),
     ...(connector.documentationUrl !== null ? { documentationURL: connector.documentationUrl } : {}),
     ...(connector.iconUrl !== null ? { imageURL: connector.iconUrl } : {}),
     tags: connector.tags,

@@ -95,10 +95,17 @@ export function initial(engine: Engine): Migration {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addColumn('revision', 'integer', (c) => c.notNull())
-        .addForeignKeyConstraint('connections_connector_fk', ['workspace_id', 'connector_id'], 'connectors', ['workspace_id', 'id'])
+        .addForeignKeyConstraint('connections_connector_fk', ['workspace_id', 'connector_id'], 'connectors', [
+          'workspace_id',
+          'id',
+        ])
         .addUniqueConstraint('connections_name_unique', ['workspace_id', 'scope', 'name'])
         .execute();
-      await db.schema.createIndex('connections_connector').on('connections').columns(['workspace_id', 'connector_id']).execute();
+      await db.schema
+        .createIndex('connections_connector')
+        .on('connections')
+        .columns(['workspace_id', 'connector_id'])
+        .execute();
     },
   };
 }

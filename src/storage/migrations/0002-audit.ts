@@ -22,7 +22,11 @@ export function audit(engine: Engine): Migration {
         .addColumn('changed_fields', 'text', (c) => c.notNull())
         .execute();
       // Newest-first pages per workspace, and per resource for its history.
-      await db.schema.createIndex('audit_events_workspace').on('audit_events').columns(['workspace_id', 'id']).execute();
+      await db.schema
+        .createIndex('audit_events_workspace')
+        .on('audit_events')
+        .columns(['workspace_id', 'id'])
+        .execute();
       await db.schema
         .createIndex('audit_events_resource')
         .on('audit_events')

@@ -15,7 +15,11 @@ export function idempotency(): Migration {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('idempotency_records_expiry').on('idempotency_records').column('expires_at').execute();
+      await db.schema
+        .createIndex('idempotency_records_expiry')
+        .on('idempotency_records')
+        .column('expires_at')
+        .execute();
     },
   };
 }

@@ -29,11 +29,19 @@ export function accessClients(): Migration {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'text')
         // Deleting a client (or its workspace) deletes its tokens with it.
-        .addForeignKeyConstraint('access_client_secrets_client_fk', ['workspace_id', 'client_id'], 'access_clients', ['workspace_id', 'id'], (c) =>
-          c.onDelete('cascade'),
+        .addForeignKeyConstraint(
+          'access_client_secrets_client_fk',
+          ['workspace_id', 'client_id'],
+          'access_clients',
+          ['workspace_id', 'id'],
+          (c) => c.onDelete('cascade'),
         )
         .execute();
-      await db.schema.createIndex('access_client_secrets_client').on('access_client_secrets').columns(['workspace_id', 'client_id']).execute();
+      await db.schema
+        .createIndex('access_client_secrets_client')
+        .on('access_client_secrets')
+        .columns(['workspace_id', 'client_id'])
+        .execute();
     },
   };
 }

@@ -5,8 +5,14 @@ export function versoriFields(): Migration {
   return {
     async up(db: Kysely<any>) {
       await db.schema.alterTable('connectors').addColumn('dataset_id', 'text').execute();
-      await db.schema.alterTable('connectors').addColumn('is_public', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await db.schema.alterTable('connectors').addColumn('tags', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema
+        .alterTable('connectors')
+        .addColumn('is_public', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('connectors')
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
     },
   };
 }

@@ -5,7 +5,15 @@ import type { Engine } from '../engine.js';
 const CHANGES_CHANNEL = 'plugboard_changes';
 
 /** The tables per-node caches kept when this migration was written (copied, not imported: see change-stamps.ts). */
-const WATCHED_TABLES = ['access_clients', 'access_client_secrets', 'toolsets', 'mcp_ended_sessions', 'api_keys', 'principals', 'memberships'];
+const WATCHED_TABLES = [
+  'access_clients',
+  'access_client_secrets',
+  'toolsets',
+  'mcp_ended_sessions',
+  'api_keys',
+  'principals',
+  'memberships',
+];
 
 /**
  * PostgreSQL: every statement that changes a table some node caches (WATCHED_TABLES) notifies

@@ -8,8 +8,16 @@ import type { Kysely, Migration } from 'kysely';
 export function connectionOrder(): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema.createIndex('connections_workspace_order').on('connections').columns(['workspace_id', 'id']).execute();
-      await db.schema.createIndex('connections_connector_order').on('connections').columns(['workspace_id', 'connector_id', 'id']).execute();
+      await db.schema
+        .createIndex('connections_workspace_order')
+        .on('connections')
+        .columns(['workspace_id', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('connections_connector_order')
+        .on('connections')
+        .columns(['workspace_id', 'connector_id', 'id'])
+        .execute();
       // The new index starts with the old one's columns and serves every query it served.
       await db.schema.dropIndex('connections_connector').execute();
     },

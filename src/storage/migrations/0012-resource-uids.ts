@@ -31,8 +31,14 @@ export function resourceUids(engine: Engine): Migration {
       await db.schema.createIndex('toolsets_uid').on('toolsets').column('uid').unique().execute();
       await db.schema.alterTable('audit_events').addColumn('workspace_uid', 'text').execute();
       await sql`update audit_events set workspace_uid = (
-          select w.uid from workspaces w where w.id = audit_events.workspace_id and w.created_at <= audit_events.at)`.execute(db);
-      await db.schema.createIndex('audit_events_workspace_uid').on('audit_events').columns(['workspace_uid', 'id']).execute();
+          select w.uid from workspaces w where w.id = audit_events.workspace_id and w.created_at <= audit_events.at)`.execute(
+        db,
+      );
+      await db.schema
+        .createIndex('audit_events_workspace_uid')
+        .on('audit_events')
+        .columns(['workspace_uid', 'id'])
+        .execute();
     },
   };
 }

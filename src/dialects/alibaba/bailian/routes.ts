@@ -7,7 +7,15 @@ import { AlibabaError } from '../errors.js';
 import { throttled } from '../throttle.js';
 import { takeBudget } from '../../../http/rate-limit.js';
 import { formOf, queryOf } from '../signed-requests.js';
-import { BAILIAN_VERSION, FILE_CONFIG_TAG, TYPE_TAG, bailianSuccess, connectorData, fileConnectorConfigOf, requiredParameter } from './wire.js';
+import {
+  BAILIAN_VERSION,
+  FILE_CONFIG_TAG,
+  TYPE_TAG,
+  bailianSuccess,
+  connectorData,
+  fileConnectorConfigOf,
+  requiredParameter,
+} from './wire.js';
 
 export interface BailianRouteOptions {
   readonly connectors: ConnectorService;
@@ -34,13 +42,32 @@ export async function bailianRoutes(app: FastifyInstance, options: BailianRouteO
   async function admit(request: FastifyRequest, operation: string, action: Action): Promise<string> {
     const version = request.headers['x-acs-version'];
     if (version !== undefined && version !== BAILIAN_VERSION) {
-      throw new AlibabaError(400, 'InvalidVersion', `Specified parameter Version is not valid: this endpoint serves ${BAILIAN_VERSION}.`);
+      throw new AlibabaError(
+        400,
+        'InvalidVersion',
+        `Specified parameter Version is not valid: this endpoint serves ${BAILIAN_VERSION}.`,
+      );
     }
     const workspaceId = (request.params as Params).WorkspaceId;
     if (can(request.actor.principal, action, workspaceId) === 'not-member') {
-      throw new AlibabaError(403, 'NoPermission', `You are not authorized to access workspace "${workspaceId}": the AccessKey's principal is not a member of it.`);
+      throw new AlibabaError(
+        403,
+        'NoPermission',
+        `You are not authorized to access workspace "${workspaceId}": the AccessKey's principal is not a member of it.`,
+      );
     }
-    if (rateLimit) await takeBudget(request, rateLimiter, { key: `bailian:${operation}:${request.actor.principal.id}`, limit: rateLimit, name: 'bailian', what: `${operation} calls` }, throttled);
+    if (rateLimit)
+      await takeBudget(
+        request,
+        rateLimiter,
+        {
+          key: `bailian:${operation}:${request.actor.principal.id}`,
+          limit: rateLimit,
+          name: 'bailian',
+          what: `${operation} calls`,
+        },
+        throttled,
+      );
     return workspaceId;
   }
 
@@ -49,7 +76,10 @@ export async function bailianRoutes(app: FastifyInstance, options: BailianRouteO
     const form = formOf(request);
     const name = requiredParameter(form, 'ConnectorName');
     const description = requiredParameter(form, 'Description');
-    const { connector } = await connectors.patch(request.actor, workspaceId, request.params.ConnectorId, { name, description });
+    const { connector } = await connectors.patch(request.actor, workspaceId, request.params.ConnectorId, {
+      name,
+      description,
+    });
     return bailianSuccess(request.id, { ConnectorId: connector.id });
   });
 
@@ -70,7 +100,8 @@ export async function bailianRoutes(app: FastifyInstance, options: BailianRouteO
     const query = queryOf(request);
     if (query.ConnectorId) {
       const connector = await connectors.get(request.actor, workspaceId, query.ConnectorId);
-      if (query.ConnectorName && connector.name !== query.ConnectorName) throw new DomainError('not-found', `Connector "${query.ConnectorId}" is not named "${query.ConnectorName}".`);
+      if (query.ConnectorName && connector.name !== query.ConnectorName)
+        throw new DomainError('not-found', `Connector "${query.ConnectorId}" is not named "${query.ConnectorName}".`);
       return bailianSuccess(request.id, connectorData(connector));
     }
     const name = query.ConnectorName;

@@ -21,7 +21,11 @@ export function bailianFieldName(path: string): string {
 export function requiredParameter(parameters: Readonly<Record<string, string>>, name: string): string {
   const value = parameters[name];
   if (value === undefined || value.trim() === '') {
-    throw new AlibabaError(400, `Missing${name}`, `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+    throw new AlibabaError(
+      400,
+      `Missing${name}`,
+      `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
+    );
   }
   return value;
 }
@@ -49,7 +53,12 @@ export function bailianSuccess(requestId: string, data: Record<string, unknown>)
 }
 
 /** The connector as GetConnector's `Data`. */
-export function connectorData(connector: { id: string; name: string; description: string | null; tags: Readonly<Record<string, readonly string[]>> }) {
+export function connectorData(connector: {
+  id: string;
+  name: string;
+  description: string | null;
+  tags: Readonly<Record<string, readonly string[]>>;
+}) {
   return {
     ConnectorId: connector.id,
     ConnectorName: connector.name,

@@ -20,15 +20,27 @@ export const sendDataWorksError = alibabaErrorHandler({
 
 /** No connection has this id (in this project, when the caller named one), or none matches the name given. */
 export const connectionNotExists = (which: number | string) =>
-  new AlibabaError(400, 'Invalid.Tenant.ConnectionNotExists', `The connection does not exist: ${typeof which === 'number' ? `no connection has ConnectionId ${which}` : which}.`);
+  new AlibabaError(
+    400,
+    'Invalid.Tenant.ConnectionNotExists',
+    `The connection does not exist: ${typeof which === 'number' ? `no connection has ConnectionId ${which}` : which}.`,
+  );
 
 /** No workspace has this ProjectId. */
 export const projectNotExists = (projectId: number) =>
-  new AlibabaError(400, 'Invalid.Tenant.ProjectNotExists', `The project does not exist: no workspace has ProjectId ${projectId}.`);
+  new AlibabaError(
+    400,
+    'Invalid.Tenant.ProjectNotExists',
+    `The project does not exist: no workspace has ProjectId ${projectId}.`,
+  );
 
 /** The AccessKey's principal is not a member of the workspace. */
 export const userNotInProject = (projectId: number | undefined) =>
-  new AlibabaError(400, 'Invalid.Tenant.UserNotInProject', `The user is not in the project${projectId === undefined ? '' : ` ${projectId}`}: the AccessKey's principal is not a member of its workspace.`);
+  new AlibabaError(
+    400,
+    'Invalid.Tenant.UserNotInProject',
+    `The user is not in the project${projectId === undefined ? '' : ` ${projectId}`}: the AccessKey's principal is not a member of its workspace.`,
+  );
 
 /** `Action` (or `x-acs-action`) names no DataWorks connection action plugboard serves. */
 export const unknownAction = (action: string) =>

@@ -56,11 +56,15 @@ const headerOf = (request: FastifyRequest, name: string) => {
 export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRouteOptions): Promise<void> {
   const { connections, workspaces, rateLimiter, rateLimits } = options;
 
-  async function workspaceOfProject(request: FastifyRequest, parameters: Parameters): Promise<{ workspaceId: string; projectId: number }> {
+  async function workspaceOfProject(
+    request: FastifyRequest,
+    parameters: Parameters,
+  ): Promise<{ workspaceId: string; projectId: number }> {
     const projectId = longOf(required(parameters, 'ProjectId'), 'ProjectId');
     const workspaceId = await workspaces.idOfProject(request.actor, projectId);
     if (!workspaceId) throw projectNotExists(projectId);
-    if (can(request.actor.principal, 'connection:read', workspaceId) === 'not-member') throw userNotInProject(projectId);
+    if (can(request.actor.principal, 'connection:read', workspaceId) === 'not-member')
+      throw userNotInProject(projectId);
     return { workspaceId, projectId };
   }
 
@@ -69,12 +73,17 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
     const named = parameters.ProjectId ? await workspaceOfProject(request, parameters) : undefined;
     const workspaceId = await connections.workspaceOf(request.actor, id);
     if (!workspaceId || (named && named.workspaceId !== workspaceId)) throw connectionNotExists(id);
-    if (can(request.actor.principal, 'connection:read', workspaceId) === 'not-member') throw userNotInProject(undefined);
+    if (can(request.actor.principal, 'connection:read', workspaceId) === 'not-member')
+      throw userNotInProject(undefined);
     return workspaceId;
   }
 
   /** Every connection of a workspace that passes `keep`, walking the core's cursor pages. */
-  async function connectionsOf(request: FastifyRequest, workspaceId: string, keep: (c: Connection) => boolean): Promise<Connection[]> {
+  async function connectionsOf(
+    request: FastifyRequest,
+    workspaceId: string,
+    keep: (c: Connection) => boolean,
+  ): Promise<Connection[]> {
     const found: Connection[] = [];
     let cursor: string | undefined;
     do {
@@ -113,7 +122,8 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
         await connections.replace(request.actor, workspaceId, id, input, { ifMatch: [etagOf(current)] });
         return dataworksSuccess(request.id, true);
       } catch (error) {
-        if (!(error instanceof DomainError && error.code === 'precondition-failed' && attempt < MAX_ATTEMPTS)) throw error;
+        if (!(error instanceof DomainError && error.code === 'precondition-failed' && attempt < MAX_ATTEMPTS))
+          throw error;
       }
     }
   }
@@ -124,7 +134,13 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
     const content = contentOf(required(parameters, 'Content'));
     const envType = envTypeOf(required(parameters, 'EnvType'));
     const { workspaceId } = await workspaceOfProject(request, parameters);
-    const created = await connections.create(request.actor, workspaceId, { name, type, envType, content, description: parameters.Description || null });
+    const created = await connections.create(request.actor, workspaceId, {
+      name,
+      type,
+      envType,
+      content,
+      description: parameters.Description || null,
+    });
     return dataworksSuccess(request.id, created.id);
   }
 
@@ -159,9 +175,17 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
     required(parameters, 'ResourceGroup');
     const { workspaceId, projectId } = await workspaceOfProject(request, parameters);
     const [found] = await connectionsOf(request, workspaceId, (c) => c.name === name && c.envType === envType);
-    if (!found) throw connectionNotExists(`no connection is named ${JSON.stringify(name)} with EnvType ${envType} in project ${projectId}`);
+    if (!found)
+      throw connectionNotExists(
+        `no connection is named ${JSON.stringify(name)} with EnvType ${envType} in project ${projectId}`,
+      );
     const { health } = await connections.test(request.actor, workspaceId, found.id);
-    return { RequestId: request.id, HttpStatusCode: 200, Success: true, TaskList: { ConnectStatus: health.state === 'ok', ConnectMessage: health.message ?? '' } };
+    return {
+      RequestId: request.id,
+      HttpStatusCode: 200,
+      Success: true,
+      TaskList: { ConnectStatus: health.state === 'ok', ConnectMessage: health.message ?? '' },
+    };
   }
 
   const actions: Record<DataWorksAction, (request: FastifyRequest, parameters: Parameters) => Promise<unknown>> = {
@@ -205,15 +229,27 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
       const parameters: Parameters = { ...formOf(request), ...queryOf(request) };
       const version = parameters.Version ?? headerOf(request, 'x-acs-version');
       if (version !== undefined && version !== DATAWORKS_VERSION) {
-        throw new AlibabaError(400, 'InvalidVersion', `Specified parameter Version is not valid: this endpoint serves DataWorks ${DATAWORKS_VERSION}.`);
+        throw new AlibabaError(
+          400,
+          'InvalidVersion',
+          `Specified parameter Version is not valid: this endpoint serves DataWorks ${DATAWORKS_VERSION}.`,
+        );
       }
       const name = parameters.Action ?? headerOf(request, 'x-acs-action') ?? '';
-      if (name === '') throw new AlibabaError(400, 'MissingAction', 'The input parameter "Action" that is mandatory for processing this request is not supplied.');
+      if (name === '')
+        throw new AlibabaError(
+          400,
+          'MissingAction',
+          'The input parameter "Action" that is mandatory for processing this request is not supplied.',
+        );
       if (!isAction(name)) throw unknownAction(name);
       const kind = name === 'ListConnections' ? 'read' : 'write';
       await takePrincipalBudget(request, request.actor.principal.id, rateLimiter, rateLimits, throttled, { kind });
       // RegionId is recorded here, in the request's log line; the audit event of any change carries the same requestId.
-      request.log.info({ requestId: request.id, dataworksAction: name, regionId: parameters.RegionId ?? null }, 'dataworks action');
+      request.log.info(
+        { requestId: request.id, dataworksAction: name, regionId: parameters.RegionId ?? null },
+        'dataworks action',
+      );
       return actions[name](request, parameters);
     },
   });

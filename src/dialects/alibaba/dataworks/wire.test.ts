@@ -2,7 +2,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Connection } from '../../../domain/connection.js';
 import { AlibabaError } from '../errors.js';
-import { connectionItem, contentOf, dataworksFieldName, envTypeOf, filterOf, longOf, matches, pageParameterOf, required, statusOf } from './wire.js';
+import {
+  connectionItem,
+  contentOf,
+  dataworksFieldName,
+  envTypeOf,
+  filterOf,
+  longOf,
+  matches,
+  pageParameterOf,
+  required,
+  statusOf,
+} from './wire.js';
 
 const codeOf = (run: () => unknown): string => {
   try {
@@ -37,34 +48,58 @@ const connection: Connection = {
 describe('DataWorks parameters', () => {
   it('reads a Long id and refuses anything but positive digits', () => {
     assert.equal(longOf('123', 'ConnectionId'), 123);
-    for (const bad of ['abc', '-1', '0', '1.5', '1e3', ' 1', '12345678901234567890']) assert.equal(codeOf(() => longOf(bad, 'ConnectionId')), 'InvalidParameter');
+    for (const bad of ['abc', '-1', '0', '1.5', '1e3', ' 1', '12345678901234567890'])
+      assert.equal(
+        codeOf(() => longOf(bad, 'ConnectionId')),
+        'InvalidParameter',
+      );
   });
 
   it('names a missing parameter in its code', () => {
-    assert.equal(codeOf(() => required({}, 'RegionId')), 'MissingRegionId');
-    assert.equal(codeOf(() => required({ RegionId: ' ' }, 'RegionId')), 'MissingRegionId');
+    assert.equal(
+      codeOf(() => required({}, 'RegionId')),
+      'MissingRegionId',
+    );
+    assert.equal(
+      codeOf(() => required({ RegionId: ' ' }, 'RegionId')),
+      'MissingRegionId',
+    );
     assert.equal(required({ RegionId: 'cn-shanghai' }, 'RegionId'), 'cn-shanghai');
   });
 
   it('takes EnvType 0 or 1 and Status as ENABLED/DISABLED or their numbers', () => {
     assert.equal(envTypeOf('1'), 1);
-    assert.equal(codeOf(() => envTypeOf('2')), 'InvalidParameter');
+    assert.equal(
+      codeOf(() => envTypeOf('2')),
+      'InvalidParameter',
+    );
     assert.equal(statusOf('enabled'), 'active');
     assert.equal(statusOf('0'), 'active');
     assert.equal(statusOf('DISABLED'), 'disabled');
     assert.equal(statusOf('2'), 'disabled');
-    assert.equal(codeOf(() => statusOf('paused')), 'InvalidParameter');
+    assert.equal(
+      codeOf(() => statusOf('paused')),
+      'InvalidParameter',
+    );
   });
 
   it('takes Content only as a JSON object', () => {
     assert.deepEqual(contentOf('{"host":"h","port":1}'), { host: 'h', port: 1 });
-    for (const bad of ['{', '[]', '"text"', 'null', '3']) assert.equal(codeOf(() => contentOf(bad)), 'InvalidParameter');
+    for (const bad of ['{', '[]', '"text"', 'null', '3'])
+      assert.equal(
+        codeOf(() => contentOf(bad)),
+        'InvalidParameter',
+      );
   });
 
   it('bounds page numbers and sizes', () => {
     assert.equal(pageParameterOf(undefined, 'PageSize', 10, 100), 10);
     assert.equal(pageParameterOf('100', 'PageSize', 10, 100), 100);
-    for (const bad of ['0', '101', 'x', '-1']) assert.equal(codeOf(() => pageParameterOf(bad, 'PageSize', 10, 100)), 'InvalidParameter');
+    for (const bad of ['0', '101', 'x', '-1'])
+      assert.equal(
+        codeOf(() => pageParameterOf(bad, 'PageSize', 10, 100)),
+        'InvalidParameter',
+      );
   });
 
   it("names core fields by DataWorks' parameter names", () => {
@@ -76,7 +111,9 @@ describe('DataWorks parameters', () => {
 
 describe('DataWorks connection listing', () => {
   it('filters by part of the name, type, environment and status; a subtype matches nothing', () => {
-    assert.ok(matches(connection, filterOf({ Name: 'house', ConnectionType: 'MySQL', EnvType: '1', Status: 'ENABLED' })));
+    assert.ok(
+      matches(connection, filterOf({ Name: 'house', ConnectionType: 'MySQL', EnvType: '1', Status: 'ENABLED' })),
+    );
     assert.ok(!matches(connection, filterOf({ EnvType: '0' })));
     assert.ok(!matches(connection, filterOf({ Status: 'DISABLED' })));
     assert.ok(!matches(connection, filterOf({ SubType: 'mysql' })));

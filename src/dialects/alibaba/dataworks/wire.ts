@@ -6,12 +6,25 @@ import { AlibabaError } from '../errors.js';
 export const DATAWORKS_VERSION = '2020-05-18';
 
 /** The connection actions of that version plugboard serves. */
-export const DATAWORKS_ACTIONS = ['CreateConnection', 'ListConnections', 'UpdateConnection', 'DeleteConnection', 'TestNetworkConnection'] as const;
+export const DATAWORKS_ACTIONS = [
+  'CreateConnection',
+  'ListConnections',
+  'UpdateConnection',
+  'DeleteConnection',
+  'TestNetworkConnection',
+] as const;
 export type DataWorksAction = (typeof DATAWORKS_ACTIONS)[number];
 
 /** DataWorks' name of a core connection field, for messages that name the field (`/content/host` → `Content.host`). */
 export function dataworksFieldName(path: string): string {
-  const names: Record<string, string> = { name: 'Name', type: 'ConnectionType', envType: 'EnvType', description: 'Description', status: 'Status', content: 'Content' };
+  const names: Record<string, string> = {
+    name: 'Name',
+    type: 'ConnectionType',
+    envType: 'EnvType',
+    description: 'Description',
+    status: 'Status',
+    content: 'Content',
+  };
   const [first = '', ...rest] = path.replace(/^\//, '').split('/');
   return [names[first] ?? first, ...rest].filter((part) => part !== '').join('.') || 'request';
 }
@@ -20,17 +33,26 @@ export function dataworksFieldName(path: string): string {
 export function required(parameters: Readonly<Record<string, string>>, name: string): string {
   const value = parameters[name];
   if (value === undefined || value.trim() === '') {
-    throw new AlibabaError(400, `Missing${name}`, `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+    throw new AlibabaError(
+      400,
+      `Missing${name}`,
+      `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
+    );
   }
   return value;
 }
 
 const invalid = (name: string, rule: string, value: string) =>
-  new AlibabaError(400, 'InvalidParameter', `Specified parameter ${name} is not valid: ${rule}, not ${JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)}.`);
+  new AlibabaError(
+    400,
+    'InvalidParameter',
+    `Specified parameter ${name} is not valid: ${rule}, not ${JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)}.`,
+  );
 
 /** A Long id (`ConnectionId`, `ProjectId`): digits only, at least 1. Larger than any stored id is still well formed. */
 export function longOf(value: string, name: string): number {
-  if (!/^\d{1,19}$/.test(value) || /^0+$/.test(value)) throw invalid(name, 'it must be a positive whole number (Long)', value);
+  if (!/^\d{1,19}$/.test(value) || /^0+$/.test(value))
+    throw invalid(name, 'it must be a positive whole number (Long)', value);
   return Number(value);
 }
 
@@ -72,10 +94,18 @@ export function contentOf(value: string): Record<string, unknown> {
     parsed = parseJsonInput(value, '/content');
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
-    throw new AlibabaError(400, 'InvalidParameter', `Specified parameter Content is not valid: it must be a JSON object in a string (${(error as Error).message}).`);
+    throw new AlibabaError(
+      400,
+      'InvalidParameter',
+      `Specified parameter Content is not valid: it must be a JSON object in a string (${(error as Error).message}).`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new AlibabaError(400, 'InvalidParameter', 'Specified parameter Content is not valid: it must be a JSON object such as {"host":"db","port":3306,"username":"u","password":"p"}.');
+    throw new AlibabaError(
+      400,
+      'InvalidParameter',
+      'Specified parameter Content is not valid: it must be a JSON object such as {"host":"db","port":3306,"username":"u","password":"p"}.',
+    );
   }
   return parsed as Record<string, unknown>;
 }
@@ -95,7 +125,8 @@ export interface ConnectionFilter {
 }
 
 export function filterOf(parameters: Readonly<Record<string, string>>): ConnectionFilter {
-  const given = (name: string) => (parameters[name] === undefined || parameters[name] === '' ? undefined : parameters[name]);
+  const given = (name: string) =>
+    parameters[name] === undefined || parameters[name] === '' ? undefined : parameters[name];
   const envType = given('EnvType');
   const status = given('Status');
   return {

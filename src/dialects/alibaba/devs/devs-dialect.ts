@@ -19,7 +19,11 @@ export interface DevsOptions extends AlibabaDeps {
 export async function devsDialect(app: FastifyInstance, options: DevsOptions): Promise<void> {
   app.setErrorHandler(sendDevsError);
   app.setNotFoundHandler(async () => {
-    throw new AlibabaError(404, 'InvalidApi.NotFound', `Specified api is not found, please check your url and method (DevS ${DEVS_VERSION}).`);
+    throw new AlibabaError(
+      404,
+      'InvalidApi.NotFound',
+      `Specified api is not found, please check your url and method (DevS ${DEVS_VERSION}).`,
+    );
   });
   registerAlibabaAuth(app, options, { acceptRpcSignature: false });
   registerPrincipalRateLimit(app, options.rateLimiter, options.rateLimits, throttled);

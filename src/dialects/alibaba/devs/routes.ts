@@ -57,9 +57,18 @@ export async function devsRoutes(app: FastifyInstance, options: { toolsets: Tool
       const current = await toolsets.get(request.actor, workspaceId, request.params.name);
       const precondition = { ifMatch: [etagOf(versionOf(current))] };
       try {
-        return toolsetBody(await toolsets.patch(request.actor, workspaceId, request.params.name, updatePatchOf(fields, current), precondition));
+        return toolsetBody(
+          await toolsets.patch(
+            request.actor,
+            workspaceId,
+            request.params.name,
+            updatePatchOf(fields, current),
+            precondition,
+          ),
+        );
       } catch (error) {
-        if (!(error instanceof DomainError && error.code === 'precondition-failed' && attempt < MAX_ATTEMPTS)) throw error;
+        if (!(error instanceof DomainError && error.code === 'precondition-failed' && attempt < MAX_ATTEMPTS))
+          throw error;
       }
     }
   });

@@ -15,7 +15,8 @@ export function devsFieldName(path: string): string {
 
 /** The JSON object body DevS sends; anything else is DevS's 400. */
 export function jsonObjectOf(raw: Buffer): Record<string, unknown> {
-  if (raw.length === 0) throw new AlibabaError(400, 'MissingBody', 'The request body is required: a Toolset JSON object.');
+  if (raw.length === 0)
+    throw new AlibabaError(400, 'MissingBody', 'The request body is required: a Toolset JSON object.');
   let parsed: unknown;
   try {
     parsed = parseJsonInput(raw.toString('utf8'));
@@ -41,7 +42,11 @@ export function writableFieldsOf(body: Record<string, unknown>, keepName: boolea
 export function updatePatchOf(fields: Record<string, unknown>, current: Toolset): Record<string, unknown> {
   const labels = fields.labels;
   if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) return fields;
-  const dropped = Object.fromEntries(Object.keys(current.labels).filter((k) => !(k in labels)).map((k) => [k, null]));
+  const dropped = Object.fromEntries(
+    Object.keys(current.labels)
+      .filter((k) => !(k in labels))
+      .map((k) => [k, null]),
+  );
   return { ...fields, labels: { ...dropped, ...labels } };
 }
 
@@ -62,7 +67,8 @@ export interface ListQuery {
 function positiveInteger(value: string | undefined, name: string, fallback: number, max: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > max) throw new AlibabaError(400, 'InvalidParameter', `${name} must be a whole number from 1 to ${max}, not "${value}".`);
+  if (!/^\d+$/.test(value) || n < 1 || n > max)
+    throw new AlibabaError(400, 'InvalidParameter', `${name} must be a whole number from 1 to ${max}, not "${value}".`);
   return n;
 }
 
@@ -70,7 +76,12 @@ export function listQueryOf(query: Readonly<Record<string, string>>): ListQuery 
   const labels: Record<string, string> = {};
   for (const term of (query.labelSelector ?? '').split(',').filter((t) => t.trim() !== '')) {
     const at = term.indexOf('=');
-    if (at <= 0) throw new AlibabaError(400, 'InvalidParameter', `labelSelector must be key=value pairs separated by commas; "${term}" is not one.`);
+    if (at <= 0)
+      throw new AlibabaError(
+        400,
+        'InvalidParameter',
+        `labelSelector must be key=value pairs separated by commas; "${term}" is not one.`,
+      );
     labels[term.slice(0, at).trim()] = term.slice(at + 1).trim();
   }
   return {
@@ -85,7 +96,8 @@ export function listQueryOf(query: Readonly<Record<string, string>>): ListQuery 
 export function matches(toolset: Toolset, query: ListQuery): boolean {
   if (query.keyword !== undefined) {
     const keyword = query.keyword.toLowerCase();
-    if (!toolset.name.toLowerCase().includes(keyword) && !(toolset.description ?? '').toLowerCase().includes(keyword)) return false;
+    if (!toolset.name.toLowerCase().includes(keyword) && !(toolset.description ?? '').toLowerCase().includes(keyword))
+      return false;
   }
   return Object.entries(query.labels).every(([key, value]) => toolset.labels[key] === value);
 }
