@@ -46,8 +46,8 @@ function start(args: string[], env: Record<string, string>, timeoutMs = RUN_TIME
   });
   children.add(child);
   const output = { stdout: '', stderr: '' };
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   // 'close' comes once the process has exited and its pipes are drained.
   const exited = new Promise<Run>((resolve) => {
@@ -120,7 +120,7 @@ async function api(server: Server, method: string, path: string, key: string | u
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as any) : undefined };
+  return { status: response.status, body: text ? (JSON.parse(text)) : undefined };
 }
 
 for (const engine of ENGINES) {
@@ -189,12 +189,12 @@ for (const engine of ENGINES) {
       const key = result.stdout.trim();
       assert.match(key, /^pbk_[A-Za-z0-9_-]+$/, 'stdout is the key alone');
       assert.match(result.stderr, /viewer of default/);
-      const me = await api(server!, 'GET', '/me', key);
+      const me = await api(server, 'GET', '/me', key);
       assert.equal(me.status, 200);
       assert.equal(me.body.name, 'x');
       assert.deepEqual(me.body.roles, { default: 'viewer' });
-      assert.equal((await api(server!, 'GET', '/workspaces/default/connectors', key)).status, 200);
-      const write = await api(server!, 'POST', '/workspaces/default/connectors', key, { name: 'nope' });
+      assert.equal((await api(server, 'GET', '/workspaces/default/connectors', key)).status, 200);
+      const write = await api(server, 'POST', '/workspaces/default/connectors', key, { name: 'nope' });
       assert.equal(write.status, 403);
       assert.equal(write.body.code, 'forbidden');
       const editor = await run(
@@ -203,7 +203,7 @@ for (const engine of ENGINES) {
       );
       assert.equal(editor.code, 0, editor.stderr);
       assert.equal(
-        (await api(server!, 'POST', '/workspaces/default/connectors', editor.stdout.trim(), { name: 'yes' })).status,
+        (await api(server, 'POST', '/workspaces/default/connectors', editor.stdout.trim(), { name: 'yes' })).status,
         201,
       );
     });

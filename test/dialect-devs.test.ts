@@ -135,7 +135,7 @@ for (const engine of ENGINES) {
         .executeTakeFirstOrThrow();
       const sealed = JSON.parse(row.spec).authConfig.parameters.apiKeyParameter.value as string;
       spec.schema!.detail = petstore;
-      spec.authConfig!.parameters!.apiKeyParameter!.value = sealed;
+      spec.authConfig.parameters.apiKeyParameter.value = sealed;
       const copied = await sdkError(() => update('pets', { spec }));
       assertSdkError(copied, 400, 'InvalidParameter');
       assert.ok(!copied.message.includes(sealed), 'the sealed value is not echoed');
@@ -166,7 +166,7 @@ for (const engine of ENGINES) {
         .where('name', '=', 'pets')
         .executeTakeFirstOrThrow();
       const stale = 'http://127.0.0.1:8080/mcp/default/pets';
-      const status = JSON.parse(row.status as string);
+      const status = JSON.parse(row.status);
       status.outputs = {
         ...status.outputs,
         urls: { internetUrl: stale, intranetUrl: stale },

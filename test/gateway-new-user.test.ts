@@ -57,7 +57,7 @@ for (const engine of ENGINES) {
 
       const client = new Client({ name: 'new-user-agent', version: '1.0.0' });
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(mcpUrl!), {
+        new StreamableHTTPClientTransport(new URL(mcpUrl), {
           requestInit: { headers: { Authorization: `Bearer ${secret}` } },
         }),
       );

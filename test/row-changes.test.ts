@@ -124,15 +124,15 @@ for (const engine of ENGINES) {
         [200, 404, 412, 200, 200, 200],
         replies.map((r) => r.text).join('\n'),
       );
-      assert.equal(replies[0]!.body.name, 'C2 renamed');
-      assert.equal(replies[0]!.body.revision, before[0]!.body.revision + 1);
+      assert.equal(replies[0].body.name, 'C2 renamed');
+      assert.equal(replies[0].body.revision, before[0]!.body.revision + 1);
       assert.equal(
-        replies[3]!.body.revision,
+        replies[3].body.revision,
         before[2]!.body.revision,
         'a PUT that changes nothing keeps the revision',
       );
       assert.equal((await auditOf('c4')).length, 0, 'and writes no audit row');
-      assert.deepEqual(replies[4]!.body.connectionVariables, [{ name: 'region', value: 'eu' }]);
+      assert.deepEqual(replies[4].body.connectionVariables, [{ name: 'region', value: 'eu' }]);
       assert.equal(
         (await app.call('GET', `${WS}/connectors/c3`)).body.revision,
         before[1]!.body.revision,

@@ -21,7 +21,7 @@ async function storedStatus(app: TestApp, name: string): Promise<string> {
     .where('workspace_id', '=', 'default')
     .where('name', '=', name)
     .executeTakeFirstOrThrow();
-  return row.status as string;
+  return row.status;
 }
 
 /** Puts URLs into a stored status, as versions that stored them left rows. */

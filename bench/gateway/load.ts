@@ -201,7 +201,7 @@ export async function drive(target: Target, seconds: number, connections: number
         return { ...req, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: sent.value }) };
       },
       onResponse(status, body, context) {
-        timed(context as CallContext);
+        timed(context);
         const sent = (context as CallContext).sent!;
         if (status !== 200) {
           outcomes.statuses[status] = (outcomes.statuses[status] ?? 0) + 1;
@@ -281,7 +281,7 @@ export async function drive(target: Target, seconds: number, connections: number
           return;
         }
         if (!sent) return;
-        timed(context as CallContext);
+        timed(context);
         // A session the server no longer knows: open a new one, as an SDK client would.
         if (status === 404) state.phase = 'start';
         checkCall(outcomes, status, body, sent);

@@ -82,7 +82,7 @@ storeOptions(
       address = await app.server.listen({ port: config.port, host: config.host });
     } catch (error) {
       await app.close();
-      throw new Error(listenProblem(error, config.host, config.port) ?? (error as Error).message);
+      throw new Error(listenProblem(error, config.host, config.port) ?? (error as Error).message, { cause: error });
     }
     app.logger.info(
       { address, console: `${address}/console/`, store: config.database.engine },

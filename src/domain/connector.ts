@@ -184,7 +184,10 @@ export function validationMessagesFor(schemeType: SchemeType, config: Readonly<R
   switch (schemeType) {
     case 'api-key': {
       const messages = need(['name']);
-      if (config.in !== undefined && !['header', 'query', 'cookie'].includes(String(config.in))) {
+      if (
+        config.in !== undefined &&
+        (typeof config.in !== 'string' || !['header', 'query', 'cookie'].includes(config.in))
+      ) {
         messages.push('config.in must be "header", "query" or "cookie"');
       }
       return messages;

@@ -60,7 +60,7 @@ export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined,
 export function compileCheck<S extends TSchema>(schema: S): (value: unknown) => Static<S> {
   const validate = ajv.compile(schema);
   return (value) => {
-    if (validate(value)) return value as Static<S>;
+    if (validate(value)) return value;
     throw validationFailed(toFieldErrors(validate.errors));
   };
 }

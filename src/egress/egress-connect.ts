@@ -66,7 +66,7 @@ export function egressFetch(egress: EgressPolicy): FetchLike {
   const dispatcher = new Agent({ connect: egressConnector(egress) });
   return async (url, init) => {
     try {
-      return (await undiciFetch(url, { ...(init as object), dispatcher })) as unknown as Response;
+      return await undiciFetch(url, { ...(init as object), dispatcher });
     } catch (error) {
       throw egressRefusalIn(error) ?? error;
     }

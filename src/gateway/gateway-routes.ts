@@ -235,7 +235,9 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       fit({ jsonrpc: '2.0', id: message.id, error: toGatewayFailure(refusal, request.requestId, true).error });
     return Promise.all(
       requests.map((message, i) =>
-        i < paid ? answerRequest(gateway, toolset, message, request.requestId).then(fit) : refused(message),
+        i < paid
+          ? answerRequest(gateway, toolset, message, request.requestId).then(fit)
+          : Promise.resolve(refused(message)),
       ),
     );
   }

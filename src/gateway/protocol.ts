@@ -139,10 +139,7 @@ export async function answerRequest(
         if (typeof args !== 'object' || args === null || Array.isArray(args)) {
           throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "arguments" must be an object.');
         }
-        return ok(
-          request.id,
-          (await gateway.callTool(toolset, params.name, args as Record<string, unknown>)) as Record<string, unknown>,
-        );
+        return ok(request.id, await gateway.callTool(toolset, params.name, args as Record<string, unknown>));
       }
       default:
         return {

@@ -113,7 +113,7 @@ export async function createServer(options: ServerSetup): Promise<FastifyInstanc
     app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
       if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
       if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(tooDeep(''), undefined);
-      parseJson(request, body as string, done);
+      void parseJson(request, body as string, done);
     });
   }
   app.setErrorHandler((error, request, reply) => options.sendError(error as Error, request, reply));
@@ -178,7 +178,9 @@ export async function createServer(options: ServerSetup): Promise<FastifyInstanc
       },
       security: [{ apiKey: [] }, { authToken: [] }],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

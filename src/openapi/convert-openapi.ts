@@ -78,7 +78,7 @@ function convertDocument(doc: unknown, limits: ConversionLimits): ConversionResu
   const names = uniqueToolNames(drafts.map((draft) => draft.baseName));
   return {
     title: typeof info.title === 'string' ? info.title : null,
-    version: info.version === undefined || info.version === null ? null : String(info.version),
+    version: typeof info.version === 'string' || typeof info.version === 'number' ? String(info.version) : null,
     servers,
     tools: drafts.map((draft, i) => ({ name: names[i] as string, ...draft.tool })),
   };

@@ -188,7 +188,7 @@ function nullable(schema: JsonSchema): JsonSchema {
   const types = Array.isArray(schema.type) ? (schema.type as string[]) : [schema.type as string];
   const out: Record<string, unknown> = { ...schema, type: types.includes('null') ? schema.type : [...types, 'null'] };
   // An enum lists every allowed value, so null must join it for the union to mean anything.
-  if (Array.isArray(schema.enum) && !schema.enum.includes(null)) out.enum = [...schema.enum, null];
+  if (Array.isArray(schema.enum) && !schema.enum.includes(null)) out.enum = [...(schema.enum as unknown[]), null];
   return Object.freeze(out);
 }
 

@@ -109,7 +109,9 @@ function isJson(value: unknown): boolean {
 
 /** Swagger 2's `file` becomes a binary string; unknown type names are dropped. */
 function plainType(value: unknown): unknown {
-  const names = (Array.isArray(value) ? value : [value]).map((name) => (name === 'file' ? 'string' : name));
+  const names = (Array.isArray(value) ? (value as unknown[]) : [value]).map((name) =>
+    name === 'file' ? 'string' : name,
+  );
   const valid = [...new Set(names.filter((name): name is string => typeof name === 'string' && jsonTypes.has(name)))];
   if (valid.length === 0) return undefined;
   return valid.length === 1 ? valid[0] : valid;

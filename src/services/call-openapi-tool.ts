@@ -1,4 +1,4 @@
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { credentialSpellings, redactSpellings } from '../domain/redact-credential.js';
 import { egressConnector } from '../egress/egress-connect.js';
@@ -41,8 +41,12 @@ export function redactCredential(text: string, credential: UpstreamCredential | 
 const failure = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
 
 /** A query or header value as text: scalars as they are, arrays and objects as JSON. */
-const asText = (value: unknown) =>
-  typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+const asText = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  // Arguments are parsed JSON, so what is left is null, an array or an object.
+  return JSON.stringify(value) ?? '';
+};
 
 /** Characters a path may hold as they are; a template with anything else is normalised by the URL parser. */
 const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@%]*(?:\.[A-Za-z0-9\-_~!$&'()*+,;=:@%]+)*)*$/;
@@ -224,7 +228,7 @@ function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamCall): 
     poolOf(built.origin).dispatch(
       {
         path: built.path,
-        method: call.operation.method.toUpperCase() as Dispatcher.HttpMethod,
+        method: call.operation.method.toUpperCase(),
         headers: built.headers,
         body: built.body,
         // Timers of undici's own (no AbortSignal per call): the answer must start, and then keep coming, in time.
@@ -268,7 +272,7 @@ function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamCall): 
             ),
           );
         },
-      } as unknown as Dispatcher.DispatchHandler,
+      },
     );
   });
 }

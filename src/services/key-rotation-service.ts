@@ -164,7 +164,7 @@ export function createKeyRotationService(deps: { db: Db; vault: Vault }) {
   async function rewrapColumn(tx: Tx, table: SealedTable, row: SealedRow, column: SealedColumn) {
     const { key } = row;
     const where = describeRow(table, key, column);
-    let text: string | undefined = row.texts[column]!;
+    let text: string | undefined = row.texts[column];
     let misplaced = 0;
     let attempt = 1;
     for (; text !== undefined; attempt++) {

@@ -106,7 +106,7 @@ async function listPages(
       tools.push({
         name: tool.name,
         description: tool.description ?? '',
-        inputSchema: tool.inputSchema as Record<string, unknown>,
+        inputSchema: tool.inputSchema,
       });
     }
     cursor = page.nextCursor;

@@ -125,7 +125,7 @@ export function createToolsetReconciler(deps: {
     const { status } = toolset;
     const isRetry =
       status.phase === 'Failed' && status.observedGeneration === key.generation && status.observedTime !== null;
-    const since = isRetry ? Date.parse(now) - Date.parse(status.observedTime!) : 0;
+    const since = isRetry ? Date.parse(now) - Date.parse(status.observedTime) : 0;
     return Math.min(LAST_RETRY_MS, Math.max(FIRST_RETRY_MS, 2 * since));
   }
 

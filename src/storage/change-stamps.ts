@@ -8,7 +8,6 @@ import type {
   Dialect,
   InsertQueryNode,
   OperationNode,
-  RootOperationNode,
   SelectQueryNode,
   TableNode,
   UpdateQueryNode,
@@ -254,7 +253,7 @@ function tableName(node: OperationNode | undefined): string | undefined {
  * than control statements, DDL, a raw WITH clause) counts as a write, so that a change is never missed.
  */
 export function writesWatchedTable(query: CompiledQuery): boolean {
-  const node = query.query as RootOperationNode;
+  const node = query.query;
   return node.kind === 'RawNode' ? !CONTROL.test(query.sql) : mayWriteWatched(node);
 }
 

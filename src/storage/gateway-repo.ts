@@ -17,7 +17,7 @@ async function runCompiled<R>(
   values: readonly unknown[],
 ): Promise<R[]> {
   let queries = compiled.get(db);
-  if (!queries) compiled.set(db, (queries = new Map()));
+  if (!queries) compiled.set(db, (queries = new Map<string, CompiledQuery>()));
   let query = queries.get(name);
   if (!query) {
     query = build(...values.map((_, i) => marker(i))).compile();
@@ -54,7 +54,7 @@ export async function findGatewayClient(db: Executor, tokenHash: string): Promis
           join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'),
         )
         .select(['c.workspace_id', 'c.id', 'c.uid', 'c.toolsets', 'c.rate_limit', 'c.status', 's.expires_at'])
-        .where('s.token_hash', '=', hash!),
+        .where('s.token_hash', '=', hash),
     [tokenHash],
   );
   return (
@@ -87,11 +87,7 @@ export async function findToolsetVersion(
     db,
     'version',
     (ws, toolset) =>
-      db
-        .selectFrom('toolsets')
-        .select(['uid', 'revision'])
-        .where('workspace_id', '=', ws!)
-        .where('name', '=', toolset!),
+      db.selectFrom('toolsets').select(['uid', 'revision']).where('workspace_id', '=', ws).where('name', '=', toolset),
     [workspaceId, name],
   );
   return row && { uid: row.uid, revision: row.revision };
@@ -145,7 +141,7 @@ export async function isSessionEnded(db: Executor, sessionHash: string): Promise
   const rows = await runCompiled(
     db,
     'ended',
-    (hash) => db.selectFrom('mcp_ended_sessions').select('session_hash').where('session_hash', '=', hash!),
+    (hash) => db.selectFrom('mcp_ended_sessions').select('session_hash').where('session_hash', '=', hash),
     [sessionHash],
   );
   return rows.length > 0;

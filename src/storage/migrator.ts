@@ -1,5 +1,5 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { Engine } from './engine.js';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import type { Engine, UntypedDb } from './engine.js';
 import { initial } from './migrations/0001-initial.js';
 import { audit } from './migrations/0002-audit.js';
 import { signingCredentials } from './migrations/0003-signing-credentials.js';
@@ -47,7 +47,7 @@ export class NewerSchemaError extends Error {
  * A node with older code must not serve a store that newer code has migrated (its queries would miss the new
  * columns' rules). Kysely's own check reports this only as "corrupted migrations"; this says what happened.
  */
-async function refuseNewerSchema(db: Kysely<any>, known: readonly string[], schema: string | undefined): Promise<void> {
+async function refuseNewerSchema(db: UntypedDb, known: readonly string[], schema: string | undefined): Promise<void> {
   const table = schema ? sql.table(`${schema}.kysely_migration`) : sql.table('kysely_migration');
   let executed: string[];
   try {
@@ -63,7 +63,7 @@ async function refuseNewerSchema(db: Kysely<any>, known: readonly string[], sche
  * Runs the migrations the store has not run, up to `through` when given. On PostgreSQL Kysely holds an advisory
  * lock, so several nodes may call it at once.
  */
-export async function runMigrations(db: Kysely<any>, engine: Engine, through?: string): Promise<{ applied: string[] }> {
+export async function runMigrations(db: UntypedDb, engine: Engine, through?: string): Promise<{ applied: string[] }> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(engine) };
   // Without a schema, Kysely takes its bookkeeping tables in *any* schema of the database for ours (and then
   // fails to find them on the search path); name the schema the store lives in.
@@ -78,7 +78,7 @@ export async function runMigrations(db: Kysely<any>, engine: Engine, through?: s
   await refuseNewerSchema(db, Object.keys(migrationsFor(engine)), migrationTableSchema);
   const { error, results } = await (through === undefined ? migrator.migrateToLatest() : migrator.migrateTo(through));
   if (error) {
-    throw new Error(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`, {
+    throw new Error(`Database migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, {
       cause: error,
     });
   }

@@ -5,8 +5,8 @@ export interface PendingChange {
   readonly change: RowChange<unknown, unknown>;
   /** When it arrived, on the batcher's own count of arrivals (the optimistic path's clock). */
   readonly arrived: number;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** A change's outcome, as `Promise.allSettled` would report it. */

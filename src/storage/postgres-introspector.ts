@@ -3,10 +3,10 @@ import {
   type DatabaseIntrospector,
   type DatabaseMetadata,
   type DatabaseMetadataOptions,
-  type Kysely,
   type SchemaMetadata,
   type TableMetadata,
 } from 'kysely';
+import type { UntypedDb } from './engine.js';
 
 /**
  * What Kysely's migrator asks of the database: the tables of the store's own schema only. Kysely's PostgreSQL
@@ -16,7 +16,7 @@ import {
  */
 export class OwnSchemaIntrospector implements DatabaseIntrospector {
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: UntypedDb,
     private readonly base: DatabaseIntrospector,
   ) {}
 

@@ -8,6 +8,7 @@ import { preparedStatementName } from './compiled-once.js';
  * apart per client (PgBouncer 1.21 and later does, with `max_prepared_statements`).
  */
 class PreparingClient extends pg.Client {}
+// eslint-disable-next-line @typescript-eslint/unbound-method -- only ever called with a client as `this`, below
 const plainQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
 PreparingClient.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const [text, values] = args;
@@ -28,7 +29,7 @@ export function createPostgresPool(location: string, poolSize: number): pg.Pool 
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID
           ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          : (pg.types.getTypeParser(oid, format) as (value: string) => unknown)) as typeof pg.types.getTypeParser,
     },
   });
 }

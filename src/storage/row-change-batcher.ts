@@ -154,7 +154,7 @@ export function createRowChangeBatcher(
         );
       if (table.optimistic) optimisticPath!.arrived(table.optimistic, change.key, table.busy.has(change.key));
       table.queue.push({
-        change: change as RowChange<unknown, unknown>,
+        change: change,
         arrived: ++arrivals,
         resolve: resolve as (value: unknown) => void,
         reject,

@@ -52,8 +52,8 @@ const holdsSealed = (columns: readonly string[]) =>
 function toRow(table: SealedTable, row: Record<string, unknown>): SealedRow {
   const key = table.primaryKey.map((column) => row[column] as string | number);
   const owner = {
-    workspaceUid: String(row.plugboard_workspace_uid ?? ''),
-    resourceUid: String(row.plugboard_resource_uid),
+    workspaceUid: (row.plugboard_workspace_uid as string | null) ?? '',
+    resourceUid: row.plugboard_resource_uid as string,
   };
   return { key, owner, texts: Object.fromEntries(table.columns.map((column) => [column, String(row[column])])) };
 }

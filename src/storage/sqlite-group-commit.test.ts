@@ -55,7 +55,7 @@ describe('group commit on SQLite', () => {
     assert.match(String((settled[3] as PromiseRejectedResult).reason), /precondition failed/);
     // Each unit saw the ones before it, as consecutive transactions would.
     assert.deepEqual(
-      settled.filter((s) => s.status === 'fulfilled').map((s) => (s as PromiseFulfilledResult<number>).value),
+      settled.filter((s) => s.status === 'fulfilled').map((s) => s.value),
       [1, 2, 3, 4, 5, 6, 7, 8],
     );
     assert.deepEqual(

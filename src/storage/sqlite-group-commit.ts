@@ -25,7 +25,7 @@ interface Queued {
 export function createGroupCommitWriter(
   db: Db,
   maxBatch: number,
-): { write<T>(work: (tx: Tx) => Promise<T>): Promise<T> } {
+): { readonly write: <T>(work: (tx: Tx) => Promise<T>) => Promise<T> } {
   const queue: Queued[] = [];
   let scheduled = false;
 
@@ -68,11 +68,10 @@ export function createGroupCommitWriter(
   }
 
   return {
-    write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+    write: <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        queue.push({ work, resolve: resolve, reject });
         schedule();
-      });
-    },
+      }),
   };
 }

@@ -33,8 +33,8 @@ export function startCli(args: readonly string[], env: Record<string, string>, t
   });
   children.add(child);
   const output = { stdout: '', stderr: '' };
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const exited = new Promise<Run>((resolve) => {
     child.on('close', (code) => {

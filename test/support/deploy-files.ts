@@ -108,10 +108,10 @@ export function interpolate(text: string, vars: Readonly<Record<string, string |
       const name = (braced ?? bare)!;
       const value = vars[name];
       const unsetOrEmpty = value === undefined || (op?.startsWith(':') === true && value === '');
-      if (op?.endsWith('-')) return unsetOrEmpty ? (word ?? '') : value!;
+      if (op?.endsWith('-')) return unsetOrEmpty ? (word ?? '') : value;
       if (op?.endsWith('?')) {
         if (unsetOrEmpty) throw new Error(`required variable ${name} is missing a value: ${word}`);
-        return value!;
+        return value;
       }
       return value ?? '';
     },

@@ -39,7 +39,7 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
     if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(tooDeep(''), undefined);
-    parseJson(request, body as string, done);
+    void parseJson(request, body as string, done);
   });
 
   app.addHook('onRequest', async (request) => {

@@ -1,10 +1,10 @@
-import type { Kysely, Migration } from 'kysely';
-import type { Engine } from '../engine.js';
+import type { Migration } from 'kysely';
+import type { Engine, UntypedDb } from '../engine.js';
 
 /** Workspaces, principals and their keys, connectors and connections. */
 export function initial(engine: Engine): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       await db.schema
         .createTable('counters')
         .addColumn('name', 'text', (c) => c.primaryKey())

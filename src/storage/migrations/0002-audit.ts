@@ -1,10 +1,10 @@
-import type { Kysely, Migration } from 'kysely';
-import type { Engine } from '../engine.js';
+import type { Migration } from 'kysely';
+import type { Engine, UntypedDb } from '../engine.js';
 
 /** The audit log: one row per successful write, written in the same transaction as the change. */
 export function audit(engine: Engine): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       await db.schema
         .createTable('audit_events')
         .addColumn('id', engine === 'sqlite' ? 'integer' : 'bigint', (c) =>

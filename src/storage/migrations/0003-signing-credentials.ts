@@ -1,4 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { UntypedDb } from '../engine.js';
 
 /**
  * Credentials for signed requests and short-lived tokens. Access-key secrets are sealed with the vault (a
@@ -6,7 +7,7 @@ import type { Kysely, Migration } from 'kysely';
  */
 export function signingCredentials(): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       await db.schema
         .createTable('access_keys')
         .addColumn('id', 'text', (c) => c.primaryKey())

@@ -1,9 +1,10 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { UntypedDb } from '../engine.js';
 
 /** First responses to requests sent with an Idempotency-Key, kept for replay (24 h). */
 export function idempotency(): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       await db.schema
         .createTable('idempotency_records')
         .addColumn('scope_key', 'text', (c) => c.primaryKey())

@@ -1,9 +1,10 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { UntypedDb } from '../engine.js';
 
 /** Toolsets: the spec a caller wrote and the status the reconciler made of it, plus the reconciler's claim. */
 export function toolsets(): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       await db.schema
         .createTable('toolsets')
         .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))

@@ -1,4 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { UntypedDb } from '../engine.js';
 
 /**
  * Nonces of signed requests (Alibaba's `x-acs-signature-nonce` / `SignatureNonce`), kept while a replay of
@@ -6,7 +7,7 @@ import type { Kysely, Migration } from 'kysely';
  */
 export function requestNonces(): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       await db.schema
         .createTable('request_nonces')
         .addColumn('nonce_key', 'text', (c) => c.primaryKey())

@@ -1,9 +1,10 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { UntypedDb } from '../engine.js';
 
 /** Connector fields Versori's API carries and the core now keeps too: the BigQuery dataset, `public`, tags. */
 export function versoriFields(): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       await db.schema.alterTable('connectors').addColumn('dataset_id', 'text').execute();
       await db.schema
         .alterTable('connectors')

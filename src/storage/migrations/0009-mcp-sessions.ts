@@ -1,4 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { UntypedDb } from '../engine.js';
 
 /**
  * Gateway sessions that their client ended with DELETE. Session ids are signed, so any node can check one
@@ -6,7 +7,7 @@ import type { Kysely, Migration } from 'kysely';
  */
 export function mcpSessions(): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       await db.schema
         .createTable('mcp_ended_sessions')
         .addColumn('session_hash', 'text', (c) => c.primaryKey())

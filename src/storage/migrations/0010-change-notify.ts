@@ -1,5 +1,5 @@
-import { sql, type Kysely, type Migration } from 'kysely';
-import type { Engine } from '../engine.js';
+import { sql, type Migration } from 'kysely';
+import type { Engine, UntypedDb } from '../engine.js';
 
 /** The channel the change listener LISTENs on (copied, not imported: see change-stamps.ts). */
 const CHANGES_CHANNEL = 'plugboard_changes';
@@ -24,7 +24,7 @@ const WATCHED_TABLES = [
  */
 export function changeNotify(engine: Engine): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       if (engine !== 'postgres') return;
       await sql`
         create function plugboard_notify_change() returns trigger language plpgsql as $$

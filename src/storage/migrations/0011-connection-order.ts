@@ -1,4 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { UntypedDb } from '../engine.js';
 
 /**
  * Connections are listed in id order within a workspace (and within a connector). Without an index that
@@ -7,7 +8,7 @@ import type { Kysely, Migration } from 'kysely';
  */
 export function connectionOrder(): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       await db.schema
         .createIndex('connections_workspace_order')
         .on('connections')

@@ -1,5 +1,5 @@
-import { sql, type Kysely, type Migration } from 'kysely';
-import type { Engine } from '../engine.js';
+import { sql, type Migration } from 'kysely';
+import type { Engine, UntypedDb } from '../engine.js';
 
 /** Tables whose rows are addressed by names a client may reuse, and the prefix of their uids (copied, not imported). */
 const TABLES = [
@@ -21,7 +21,7 @@ const TABLES = [
 export function resourceUids(engine: Engine): Migration {
   const random = engine === 'sqlite' ? sql`lower(hex(randomblob(16)))` : sql`replace(gen_random_uuid()::text, '-', '')`;
   return {
-    async up(db: Kysely<any>) {
+    async up(db: UntypedDb) {
       for (const [table, prefix] of TABLES) {
         await db.schema.alterTable(table).addColumn('uid', 'text').execute();
         await sql`update ${sql.table(table)} set uid = ${`${prefix}_`} || ${random}`.execute(db);

@@ -97,7 +97,7 @@ export function contentOf(value: string): Record<string, unknown> {
     throw new AlibabaError(
       400,
       'InvalidParameter',
-      `Specified parameter Content is not valid: it must be a JSON object in a string (${(error as Error).message}).`,
+      `Specified parameter Content is not valid: it must be a JSON object in a string (${error.message}).`,
     );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
