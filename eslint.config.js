@@ -46,7 +46,7 @@ export default tseslint.config(
   {
     // Tests assert on parsed JSON answers: the assertion is the type check, so reading an untyped body is allowed there
     // (and only there). Everything else in the type-checked set still applies to tests.
-    files: ['**/*.test.ts'],
+    files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -24,7 +24,7 @@ async function listening(stamps: ChangeStamps): Promise<number> {
 async function settledStamp(stamps: ChangeStamps): Promise<number> {
   await listening(stamps);
   await sleep(100);
-  return (await listening(stamps));
+  return await listening(stamps);
 }
 
 /** Waits until the stamp moves away from `from`, or fails after `ms`. */

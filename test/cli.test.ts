@@ -120,7 +120,7 @@ async function api(server: Server, method: string, path: string, key: string | u
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text)) : undefined };
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
 for (const engine of ENGINES) {
@@ -282,7 +282,7 @@ for (const engine of ENGINES) {
     it("prints one line with the URL and the console's, before the banner, even with LOG_LEVEL=silent", async () => {
       started = start(['serve'], { ...store.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }, 300_000);
       const deadline = Date.now() + RUN_TIMEOUT_MS;
-      let match: RegExpExecArray | null = null;
+      let match: RegExpExecArray | null;
       while (
         !(match = /^plugboard listening on (http:\/\/127\.0\.0\.1:(\d+)) \(console: (\S+)\)$/m.exec(
           started.output.stdout,

@@ -436,13 +436,11 @@ describe('web console in Chromium', () => {
 
       await page.getByRole('link', { name: '← Toolsets' }).click();
       await page.getByRole('link', { name: 'Import OpenAPI' }).click();
-      await page
-        .getByLabel('OpenAPI file')
-        .setInputFiles({
-          name: 'broken.yaml',
-          mimeType: 'text/yaml',
-          buffer: Buffer.from(petstore.replace('openapi: 3.0.3', 'openapi: 9.0.0')),
-        });
+      await page.getByLabel('OpenAPI file').setInputFiles({
+        name: 'broken.yaml',
+        mimeType: 'text/yaml',
+        buffer: Buffer.from(petstore.replace('openapi: 3.0.3', 'openapi: 9.0.0')),
+      });
       await page.getByText('Read broken.yaml').waitFor();
       assert.equal(await page.getByLabel('Toolset name').inputValue(), 'broken');
       await page.getByRole('button', { name: 'Import toolset' }).click();

@@ -72,24 +72,26 @@ async function startReflector(): Promise<{ url: string; document(): string; seen
 /** An MCP upstream whose tool answers with the request headers it got; with `broken` set, every POST fails with them. */
 async function startReflectingMcp(): Promise<{ url: string; broken: boolean; close(): Promise<void> }> {
   const state = { url: '', broken: false, close: async () => undefined as void };
-  const server: Server = createServer(async (request, response) => {
-    let body = '';
-    for await (const chunk of request) body += chunk;
-    if (state.broken && body.includes('tools/call')) {
-      response.writeHead(500, { 'content-type': 'text/plain' }).end(`refused ${JSON.stringify(request.headers)}`);
-      return;
-    }
-    const mcp = new McpServer({ name: 'mirror', version: '1.0.0' });
-    mcp.registerTool('whoami', { description: 'Tells the caller what it sent' }, async (extra) => ({
-      content: [{ type: 'text', text: JSON.stringify(extra.requestInfo?.headers ?? {}) }],
-    }));
-    mcp.registerTool('fail', { description: 'Fails, naming what it was sent' }, async (extra) => {
-      throw new Error(`cannot serve ${JSON.stringify(extra.requestInfo?.headers ?? {})}`);
-    });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    response.on('close', () => void transport.close());
-    await mcp.connect(transport);
-    await transport.handleRequest(request, response, body === '' ? undefined : JSON.parse(body));
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      let body = '';
+      for await (const chunk of request) body += chunk;
+      if (state.broken && body.includes('tools/call')) {
+        response.writeHead(500, { 'content-type': 'text/plain' }).end(`refused ${JSON.stringify(request.headers)}`);
+        return;
+      }
+      const mcp = new McpServer({ name: 'mirror', version: '1.0.0' });
+      mcp.registerTool('whoami', { description: 'Tells the caller what it sent' }, async (extra) => ({
+        content: [{ type: 'text', text: JSON.stringify(extra.requestInfo?.headers ?? {}) }],
+      }));
+      mcp.registerTool('fail', { description: 'Fails, naming what it was sent' }, async (extra) => {
+        throw new Error(`cannot serve ${JSON.stringify(extra.requestInfo?.headers ?? {})}`);
+      });
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      response.on('close', () => void transport.close());
+      await mcp.connect(transport);
+      await transport.handleRequest(request, response, body === '' ? undefined : JSON.parse(body));
+    })().catch((error: unknown) => response.destroy(error as Error));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;

@@ -168,7 +168,7 @@ for (const engine of ENGINES) {
       await assert.rejects(
         client.callTool({ name: 'nope', arguments: {} }),
         (error: unknown) =>
-          error instanceof McpError && error.code === ErrorCode.InvalidParams && /nope/.test(error.message),
+          error instanceof McpError && error.code === Number(ErrorCode.InvalidParams) && /nope/.test(error.message),
       );
       assert.equal(upstream.seen.length, 0, 'nothing reached the upstream');
       assert.equal((await client.callTool({ name: 'getItem', arguments: { id: 'still-fine' } })).isError, undefined);
@@ -222,7 +222,7 @@ for (const engine of ENGINES) {
       assert.deepEqual(result.content, [{ type: 'text', text: '42' }]);
       await assert.rejects(
         client.callTool({ name: 'add', arguments: { a: 'two' } }),
-        (error: unknown) => error instanceof McpError && error.code === ErrorCode.InvalidParams,
+        (error: unknown) => error instanceof McpError && error.code === Number(ErrorCode.InvalidParams),
       );
     });
 
@@ -243,7 +243,7 @@ for (const engine of ENGINES) {
       results.forEach((result, i) => assert.deepEqual(result.structuredContent, { value: values[i] }));
       await assert.rejects(
         client.callTool({ name: 'getItem', arguments: {} }),
-        (error: unknown) => error instanceof McpError && error.code === ErrorCode.InvalidParams,
+        (error: unknown) => error instanceof McpError && error.code === Number(ErrorCode.InvalidParams),
       );
     });
 
@@ -368,7 +368,10 @@ for (const engine of ENGINES) {
           let calls = 0;
           // Every request after initialize goes to the other node.
           const roaming: typeof fetch = (url, init) =>
-            fetch(calls++ === 0 ? url : String(url).replace(base, secondBase), init);
+            fetch(
+              calls++ === 0 ? url : (url instanceof Request ? url.url : url.toString()).replace(base, secondBase),
+              init,
+            );
           const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp/default/shop`), {
             fetch: roaming,
             requestInit: { headers: { authorization: `Bearer ${token}` } },

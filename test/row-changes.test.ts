@@ -126,11 +126,7 @@ for (const engine of ENGINES) {
       );
       assert.equal(replies[0].body.name, 'C2 renamed');
       assert.equal(replies[0].body.revision, before[0]!.body.revision + 1);
-      assert.equal(
-        replies[3].body.revision,
-        before[2]!.body.revision,
-        'a PUT that changes nothing keeps the revision',
-      );
+      assert.equal(replies[3].body.revision, before[2]!.body.revision, 'a PUT that changes nothing keeps the revision');
       assert.equal((await auditOf('c4')).length, 0, 'and writes no audit row');
       assert.deepEqual(replies[4].body.connectionVariables, [{ name: 'region', value: 'eu' }]);
       assert.equal(

@@ -133,7 +133,7 @@ function checkCall(outcomes: Outcomes, status: number, body: string, sent: { id:
     error?: { message?: unknown };
   };
   try {
-    message = JSON.parse(body);
+    message = JSON.parse(body) as typeof message;
   } catch {
     return fail(outcomes, `not JSON: ${body.slice(0, 200)}`);
   }

@@ -61,14 +61,24 @@ async function api(
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${origin}${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+  return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+}
+
+/** The parts of a native toolset view this benchmark reads. */
+interface ToolsetView {
+  generation?: number;
+  status?: {
+    phase?: string;
+    observedGeneration?: number;
+    outputs?: { tools: { name: string }[]; mcpServerConfig: { url: string } };
+  };
 }
 
 /**
@@ -89,7 +99,7 @@ async function seedPlugboard(
   if (created.status !== 201)
     throw new Error(`creating the toolset answered ${created.status}: ${JSON.stringify(created.body)}`);
   const deadline = Date.now() + 30_000;
-  let toolset = created.body;
+  let toolset = created.body as ToolsetView;
   while (toolset.status?.phase !== 'Installed' || toolset.status?.observedGeneration !== toolset.generation) {
     if (toolset.status?.phase === 'Failed')
       throw new Error(`the toolset failed to install: ${JSON.stringify(toolset.status)}`);
@@ -99,23 +109,26 @@ async function seedPlugboard(
     const read = await api(plugboard.origin, adminKey, 'GET', `${ws}/toolsets/${TOOLSET}`);
     if (read.status !== 200)
       throw new Error(`reading the toolset answered ${read.status}: ${JSON.stringify(read.body)}`);
-    toolset = read.body;
+    toolset = read.body as ToolsetView;
   }
-  const tools: { name: string }[] = toolset.status.outputs.tools;
+  const outputs = toolset.status?.outputs;
+  if (!outputs) throw new Error(`the installed toolset has no outputs: ${JSON.stringify(toolset.status)}`);
+  const tools = outputs.tools;
   if (!tools.some((t) => t.name === TOOL))
     throw new Error(`the installed toolset has no tool "${TOOL}": ${tools.map((t) => t.name).join(', ')}`);
   const client = await api(plugboard.origin, adminKey, 'POST', `${ws}/access-clients`, {
     name: 'bench-gateway',
     toolsets: [TOOLSET],
   });
-  if (client.status !== 201 || typeof client.body?.secret !== 'string')
+  const secret = (client.body as { secret?: unknown } | undefined)?.secret;
+  if (client.status !== 201 || typeof secret !== 'string')
     throw new Error(`creating the access client answered ${client.status}: ${JSON.stringify(client.body)}`);
   // The URL plugboard prints for MCP clients, on the origin this run reaches it at.
-  const advertised = new URL(toolset.status.outputs.mcpServerConfig.url as string, plugboard.origin);
+  const advertised = new URL(outputs.mcpServerConfig.url, plugboard.origin);
   return {
     kind: 'mcp',
     url: `${plugboard.origin}${advertised.pathname}`,
-    headers: { authorization: `Bearer ${client.body.secret as string}` },
+    headers: { authorization: `Bearer ${secret}` },
     tool: TOOL,
   };
 }
@@ -390,7 +403,7 @@ async function main() {
 
   const adminKey = `pbk_bench_${randomBytes(18).toString('base64url')}`;
   const loadRows: LoadRow[] = [];
-  let latency: LatencyRow[] = [];
+  let latency: LatencyRow[];
   let servers: Servers | undefined;
   try {
     say('starting the upstream, the two SDK gateways and plugboard…');

@@ -18,6 +18,7 @@ import {
   createServer,
   request as httpRequest,
   type IncomingMessage,
+  type RequestListener,
   type Server,
   type ServerResponse,
 } from 'node:http';
@@ -144,7 +145,13 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 /** The documented build: the SDK's Express app, routes as in its JSON-response example server. */
 function documentedApp() {
   type Request = IncomingMessage & { body?: unknown };
-  const app = createMcpExpressApp();
+  type Handler = (req: Request, res: ServerResponse) => unknown;
+  // The SDK types its app with Express's types, which this package does not install: name the part used here.
+  const app = createMcpExpressApp() as unknown as RequestListener & {
+    get(path: string, handler: Handler): void;
+    post(path: string, handler: Handler): void;
+    delete(path: string, handler: Handler): void;
+  };
   app.get('/healthz', (_req: Request, res: ServerResponse) => sendJson(res, 200, { status: 'ok' }));
   app.post('/mcp', async (req: Request, res: ServerResponse) => {
     try {
@@ -166,7 +173,7 @@ function documentedApp() {
   const other = async (req: Request, res: ServerResponse) => {
     const sessionId = req.headers['mcp-session-id'];
     const existing = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
-    if (existing) return existing.handleRequest(req, res);
+    if (existing) return await existing.handleRequest(req, res);
     sendJson(res, 400, {
       jsonrpc: '2.0',
       error: { code: -32000, message: 'Bad Request: No valid session ID provided' },

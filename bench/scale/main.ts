@@ -63,7 +63,7 @@ async function json(method: string, url: string, body?: unknown, headers: Record
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${text.slice(0, 300)}`);
-  return { headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  return { headers: response.headers, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
 }
 
 async function load(
@@ -220,7 +220,7 @@ async function seed(admin: pg.Client, origin: string, schema: string, upstreamUr
   });
   for (let settled = false; !settled;) {
     const toolset = await json('GET', `${origin}${WS}/toolsets/echo`);
-    settled = toolset.body.status.phase === 'Installed';
+    settled = (toolset.body as { status?: { phase?: string } }).status?.phase === 'Installed';
     if (!settled) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -233,10 +233,10 @@ async function main() {
   const admin = new pg.Client({ connectionString: POSTGRES });
   await admin.connect();
   for (const name of [schema, ...ownSchemas]) await admin.query(`create schema ${name}`);
-  const upstream = createServer(async (request, response) => {
-    let body = '';
-    for await (const chunk of request) body += chunk;
-    response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  const upstream = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.concat(chunks)));
   });
   upstream.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -251,8 +251,8 @@ async function main() {
     await seed(admin, nodes[0]!.origin, schema, upstreamUrl);
     for (const [i, own] of ownSchemas.entries()) await seed(admin, apart[i]!.origin, own, upstreamUrl);
     const first = nodes[0]!.origin;
-    const token: string = (await json('POST', `${first}${WS}/access-clients`, { name: 'bench', toolsets: ['echo'] }))
-      .body.secret;
+    const created = await json('POST', `${first}${WS}/access-clients`, { name: 'bench', toolsets: ['echo'] });
+    const token = (created.body as { secret: string }).secret;
     // The same client and token in the control group's stores (tokens are kept as digests; sessions are signed
     // with the master key all nodes share), so that one session serves every node of either group.
     for (const own of ownSchemas) {

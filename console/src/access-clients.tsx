@@ -269,7 +269,7 @@ export function AccessClients({ workspaceId }: { workspaceId: string }) {
   useEffect(() => {
     api.get<Page<Toolset>>(wsPath(workspaceId, 'toolsets'), { limit: 100 }).then(
       (reply) => setToolsets(reply.body.items),
-      (error) => setToolsetProblem(error.problem ?? null),
+      (error: unknown) => setToolsetProblem((error as { problem?: Problem }).problem ?? null),
     );
   }, [workspaceId]);
   return (

@@ -145,7 +145,8 @@ function display(value: unknown): string {
         .join(', ') || '(none)'
     );
   if (value === '' || value === null || value === undefined) return '(empty)';
-  return String(value);
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }
 
 export interface DiscardedEdit {

@@ -130,6 +130,9 @@ export function composeEnvironment(environment: unknown): Record<string, string>
     );
   }
   return Object.fromEntries(
-    Object.entries(environment as Record<string, unknown>).map(([k, v]) => [k, v === null ? '' : String(v)]),
+    Object.entries(environment as Record<string, unknown>).map(([k, v]) => [
+      k,
+      v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean),
+    ]),
   );
 }

@@ -100,7 +100,7 @@ export async function startHaproxy(nodePorts: readonly number[]): Promise<Balanc
     await waitForPort(port, 5000);
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`HAProxy did not start: ${(error as Error).message}\n${output}`);
+    throw new Error(`HAProxy did not start: ${(error as Error).message}\n${output}`, { cause: error });
   }
   return {
     url: `http://127.0.0.1:${port}`,

@@ -17,14 +17,16 @@ export interface UpstreamMcp {
  * 127.0.0.1 and `port` (a free one by default).
  */
 async function serveStateless(build: () => Server | McpServer, port = 0): Promise<UpstreamMcp> {
-  const server: HttpServer = createServer(async (request, response) => {
-    const mcp = build();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    response.on('close', () => void transport.close());
-    await mcp.connect(transport);
-    let body = '';
-    for await (const chunk of request) body += chunk;
-    await transport.handleRequest(request, response, body === '' ? undefined : JSON.parse(body));
+  const server: HttpServer = createServer((request, response) => {
+    void (async () => {
+      const mcp = build();
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      response.on('close', () => void transport.close());
+      await mcp.connect(transport);
+      let body = '';
+      for await (const chunk of request) body += chunk;
+      await transport.handleRequest(request, response, body === '' ? undefined : JSON.parse(body));
+    })().catch((error: unknown) => response.destroy(error as Error));
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const { port: bound } = server.address() as AddressInfo;

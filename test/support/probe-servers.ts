@@ -17,6 +17,7 @@ export async function requireService(name: string, host: string, port: number): 
   } catch (error) {
     throw new Error(
       `${name} is not reachable at ${host}:${port} (${(error as Error).message}); start it before running these tests`,
+      { cause: error },
     );
   } finally {
     socket.destroy();

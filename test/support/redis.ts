@@ -29,6 +29,7 @@ export async function openTestRedis(): Promise<TestRedis> {
     redis.disconnect();
     throw new Error(
       `Redis is not reachable at ${HOST}:${PORT}; the rate-limit tests need a real Redis there: ${(error as Error).message}`,
+      { cause: error },
     );
   }
   const prefix = `plugboard-test:rate-limit:${randomUUID()}:`;

@@ -36,6 +36,7 @@ export async function createTestStore(engine: Engine): Promise<TestStore> {
     throw new Error(
       `PostgreSQL is not reachable at ${TEST_DATABASE_URL} (${(error as Error).message}). The suite runs every storage test on it too: ` +
         'start PostgreSQL or point PLUGBOARD_TEST_DATABASE_URL at one.',
+      { cause: error },
     );
   }
   await admin.query(`create schema ${schema}`);

@@ -22,35 +22,38 @@ const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(
 /** Routes: GET /items/{id}, POST /items, GET /status/{code}, GET /slow?ms=, POST /echo, GET /list. */
 export async function startUpstreamApi(): Promise<UpstreamApi> {
   const seen: SeenRequest[] = [];
-  const server: Server = createServer(async (request, response) => {
-    let body = '';
-    for await (const chunk of request) body += chunk;
-    seen.push({ method: request.method!, url: request.url!, headers: request.headers, body });
-    const url = new URL(request.url!, 'http://upstream');
-    let answer: { status: number; body: string };
-    const item = /^\/items\/([^/]+)$/.exec(url.pathname);
-    const status = /^\/status\/(\d{3})$/.exec(url.pathname);
-    if (request.method === 'GET' && item) {
-      answer = json(200, {
-        id: decodeURIComponent(item[1]!),
-        verbose: url.searchParams.get('verbose'),
-        tags: url.searchParams.getAll('tag'),
-      });
-    } else if (request.method === 'POST' && url.pathname === '/items') {
-      answer = json(201, { created: JSON.parse(body || 'null') });
-    } else if (request.method === 'GET' && status) {
-      answer = json(Number(status[1]), { error: `status ${status[1]} as asked` });
-    } else if (request.method === 'GET' && url.pathname === '/slow') {
-      await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get('ms') ?? 1000)));
-      answer = json(200, { slept: true });
-    } else if (request.method === 'POST' && url.pathname === '/echo') {
-      answer = json(200, JSON.parse(body || 'null'));
-    } else if (request.method === 'GET' && url.pathname === '/list') {
-      answer = json(200, [1, 2, 3]);
-    } else {
-      answer = json(404, { error: 'no such route' });
-    }
-    if (!response.destroyed) response.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      let body = '';
+      for await (const chunk of request) body += chunk;
+      seen.push({ method: request.method!, url: request.url!, headers: request.headers, body });
+      const url = new URL(request.url!, 'http://upstream');
+      let answer: { status: number; body: string };
+      const item = /^\/items\/([^/]+)$/.exec(url.pathname);
+      const status = /^\/status\/(\d{3})$/.exec(url.pathname);
+      if (request.method === 'GET' && item) {
+        answer = json(200, {
+          id: decodeURIComponent(item[1]!),
+          verbose: url.searchParams.get('verbose'),
+          tags: url.searchParams.getAll('tag'),
+        });
+      } else if (request.method === 'POST' && url.pathname === '/items') {
+        answer = json(201, { created: JSON.parse(body || 'null') });
+      } else if (request.method === 'GET' && status) {
+        answer = json(Number(status[1]), { error: `status ${status[1]} as asked` });
+      } else if (request.method === 'GET' && url.pathname === '/slow') {
+        await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get('ms') ?? 1000)));
+        answer = json(200, { slept: true });
+      } else if (request.method === 'POST' && url.pathname === '/echo') {
+        answer = json(200, JSON.parse(body || 'null'));
+      } else if (request.method === 'GET' && url.pathname === '/list') {
+        answer = json(200, [1, 2, 3]);
+      } else {
+        answer = json(404, { error: 'no such route' });
+      }
+      if (!response.destroyed)
+        response.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    })().catch((error: unknown) => response.destroy(error as Error));
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
