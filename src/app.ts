@@ -15,7 +15,7 @@ import { createServices, type Services } from './services/services.js';
 import { createToolsetReconciler, type ToolsetReconciler } from './services/toolset-reconciler.js';
 import { bootstrapEmptyStore } from './services/bootstrap.js';
 import { createConnectionTester } from './services/connection-tester.js';
-import { systemClock, type Clock } from './services/context.js';
+import { systemClock, type Clock } from './services/clock.js';
 import { loadOrCreateKeyFile } from './services/master-keys.js';
 import { createVault, type Vault } from './services/vault.js';
 import { VERSION_INFO } from './services/version-info.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createNonceService } from '../src/services/nonce-service.js';
 import { createWriter } from '../src/storage/writer.js';
 import { openStore } from '../src/app.js';
-import type { Clock } from '../src/services/context.js';
+import type { Clock } from '../src/services/clock.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { openTestRedis, type TestRedis } from './support/redis.js';
 

@@ -9,7 +9,7 @@ import { createWriter } from '../storage/writer.js';
 import { findWorkspace } from '../storage/workspace-repo.js';
 import { issueAccessKey } from '../services/access-key-service.js';
 import { issueKey } from '../services/access-service.js';
-import { systemClock } from '../services/context.js';
+import { systemClock } from '../services/clock.js';
 import { createVault } from '../services/vault.js';
 import { printAuditEvents } from './audit.js';
 import { keysRewrap, keysStatus, parseBatchSize } from './keys.js';

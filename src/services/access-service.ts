@@ -12,7 +12,10 @@ import type { ApiKeyRecord, Member } from '../storage/principal-repo.js';
 import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
 import { recordChange } from './audit-service.js';
-import { authorize, writeWithRetry, type Actor, type Authenticated, type Clock } from './context.js';
+import { authorize } from './authorize.js';
+import { writeWithRetry } from './write-retry.js';
+import type { Actor, Authenticated } from './actor.js';
+import type { Clock } from './clock.js';
 
 export const API_KEY_PREFIX = 'pbk_';
 

@@ -39,7 +39,11 @@ import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
 import { insertAuditEvent, insertConnectorConnectionEvents } from '../storage/audit-repo.js';
 import { changeEvent, recordChange } from './audit-service.js';
-import { StaleWrite, authorize, withRetry, writeWithRetry, type Actor, type Clock } from './context.js';
+import { StaleWrite } from '../storage/write-conflicts.js';
+import { authorize } from './authorize.js';
+import { withRetry, writeWithRetry } from './write-retry.js';
+import type { Actor } from './actor.js';
+import type { Clock } from './clock.js';
 import { sealOwnerIn, sealSettings, type SealOwner } from './secret-fields.js';
 import type { Vault } from './vault.js';
 

@@ -19,7 +19,7 @@ import * as gateway from '../storage/gateway-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { hashApiKey } from './access-service.js';
 import { ACCESS_CLIENT_TOKEN_PREFIX } from './access-client-service.js';
-import type { Clock } from './context.js';
+import type { Clock } from './clock.js';
 import { parseMcpTarget, type McpTarget } from './mcp-upstream.js';
 import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 import { VERSION_INFO } from './version-info.js';

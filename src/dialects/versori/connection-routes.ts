@@ -6,7 +6,7 @@ import { Slug } from '../../domain/common.js';
 import { MAX_CONNECTION_ID, type Connection } from '../../domain/connection.js';
 import { etagOf } from '../../domain/etag.js';
 import { DomainError, conflict, fieldError, notFound, validationFailed } from '../../domain/errors.js';
-import type { Actor } from '../../services/context.js';
+import type { Actor } from '../../services/actor.js';
 import { WindowQuery, windowRequestOf, type Reader } from './reader.js';
 import {
   connectionInputOf,

@@ -5,7 +5,7 @@ import type { Connector } from '../../domain/connector.js';
 import { etagOf } from '../../domain/etag.js';
 import { notFound } from '../../domain/errors.js';
 import { MAX_PAGE_SIZE } from '../../domain/page.js';
-import type { Actor } from '../../services/context.js';
+import type { Actor } from '../../services/actor.js';
 import type { Services } from '../../services/services.js';
 import { VERSORI_PROTOCOLS, connectorOut } from './wire.js';
 
