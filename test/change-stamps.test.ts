@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDb, type Db } from '../src/storage/database.js';
-import { createStampedCache, postgresChangeStamps, type ChangeStamps } from '../src/storage/change-stamps.js';
+import { postgresChangeStamps, type ChangeStamps } from '../src/storage/change-stamps.js';
+import { createStampedCache } from '../src/storage/stamped-cache.js';
 import { createWriter } from '../src/storage/writer.js';
 import { ENGINES, createTestStore, startTestApp, type TestApp, type TestStore } from './support/stores.js';
 

@@ -5,7 +5,7 @@ import { newId } from '../domain/ids.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import { ROLES, canGrant, type Principal, type Role } from '../domain/permissions.js';
 import { compileCheck } from '../domain/validate.js';
-import { createStampedCache } from '../storage/change-stamps.js';
+import { createStampedCache } from '../storage/stamped-cache.js';
 import type { Db } from '../storage/database.js';
 import * as principals from '../storage/principal-repo.js';
 import type { ApiKeyRecord, Member } from '../storage/principal-repo.js';

@@ -13,7 +13,7 @@ import type { EgressPolicy } from '../egress/egress-policy.js';
 import { createUpstreamClient, redactCredential, type UpstreamCredential } from './call-openapi-tool.js';
 import { createSessionIds, sessionHash, type SessionClaims } from './session-ids.js';
 import type { ToolOperation } from '../openapi/tool-operation.js';
-import { createStampedCache } from '../storage/change-stamps.js';
+import { createStampedCache } from '../storage/stamped-cache.js';
 import type { Db } from '../storage/database.js';
 import * as gateway from '../storage/gateway-repo.js';
 import type { Writer } from '../storage/writer.js';

@@ -9,13 +9,8 @@ import { ImmediateSqliteDialect } from './sqlite-dialect.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 import { StorePostgresDialect } from './postgres-dialect.js';
 import { createPostgresPool } from './postgres-pool.js';
-import {
-  postgresChangeStamps,
-  sqliteChangeStamps,
-  watchChanges,
-  type ChangeStamps,
-  type ListenerEvents,
-} from './change-stamps.js';
+import { postgresChangeStamps, sqliteChangeStamps, type ChangeStamps, type ListenerEvents } from './change-stamps.js';
+import { watchChanges } from './watch-changes.js';
 
 export interface StoreOptions {
   readonly engine: Engine;
