@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessKeyService, SigningKey } from '../../services/access-key-service.js';
 import type { NonceService } from '../../services/nonce-service.js';
 import { authenticateAlibaba, type AuthOptions } from './authenticate.js';
-import { nulCharacterAt, nulCharacterFound } from '../../domain/nul-character.js';
+import { nulCharacterFound } from '../../domain/nul-character.js';
+import { nulCharacterInRequest } from '../../http/input-checks.js';
 import { requestOriginOf } from '../../http/request-origin.js';
 import { AlibabaError } from './errors.js';
 import { mediaTypeOf } from '../../http/media-type.js';
@@ -48,8 +49,10 @@ export function queryOf(request: FastifyRequest): Record<string, string> {
  * names it (`/ConnectorName`); JSON inside one is checked where it is parsed (parseJsonInput).
  */
 function refuseNulCharacter(request: FastifyRequest): void {
-  const path =
-    nulCharacterAt(request.params, '') ?? nulCharacterAt(queryOf(request), '') ?? nulCharacterAt(formOf(request), '');
+  const path = nulCharacterInRequest(
+    { params: request.params, query: queryOf(request), body: formOf(request) },
+    { atRoot: true },
+  );
   if (path !== undefined) throw nulCharacterFound(path);
 }
 

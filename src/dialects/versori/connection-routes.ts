@@ -16,7 +16,7 @@ import {
   decodeConnectionCreate,
   decodeConnectionUpdate,
   reorderedCredentials,
-} from './wire.js';
+} from './connection-wire.js';
 
 const ConnectorParams = Type.Object({ organisationId: Slug, connectorId: Slug });
 const ConnectionParams = Type.Object({
@@ -44,10 +44,10 @@ function withVersoriPaths(error: unknown, paths: readonly string[]): unknown {
 }
 
 /** Connections under a connector, as Versori addresses them. */
-export const connectionRoutes: FastifyPluginAsyncTypebox<{ services: Services; reader: Reader }> = async (
-  app,
-  { services, reader },
-) => {
+export const connectionRoutes: FastifyPluginAsyncTypebox<{
+  services: Pick<Services, 'connections'>;
+  reader: Reader;
+}> = async (app, { services, reader }) => {
   const { connections } = services;
   const base = '/:organisationId/connectors/:connectorId/connections';
 
