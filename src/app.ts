@@ -48,7 +48,8 @@ export function createLogger(level: Config['logLevel']): Logger {
   });
 }
 
-export function openStore(config: Config, logger?: Logger): Db {
+/** The store the configuration names, opened with {@link openDb}; `logger` hears of PostgreSQL listener outages. */
+export function openConfiguredDb(config: Config, logger?: Logger): Db {
   if (config.database.engine === 'sqlite') return openDb({ engine: 'sqlite', location: config.database.file });
   return openDb({
     engine: 'postgres',
@@ -100,7 +101,7 @@ export async function createApp(
 ): Promise<App & { bootstrapKey?: { key: string; generated: boolean } }> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const db = openStore(config, logger);
+  const db = openConfiguredDb(config, logger);
   let rateLimiter: RateLimiter | undefined;
   let reconciler: ToolsetReconciler | undefined;
   let opened: Services | undefined;

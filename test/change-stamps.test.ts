@@ -37,7 +37,7 @@ async function moved(stamps: ChangeStamps, from: number, ms = 2000): Promise<voi
   }
 }
 
-function openStore(store: TestStore): Db {
+function openTestDb(store: TestStore): Db {
   const { database } = loadConfig(store.env);
   return database.engine === 'sqlite'
     ? openDb({ engine: 'sqlite', location: database.file })
@@ -53,9 +53,9 @@ for (const engine of ENGINES) {
 
     before(async () => {
       store = await createTestStore(engine);
-      db = openStore(store);
+      db = openTestDb(store);
       await migrateToLatest(db);
-      other = openStore(store);
+      other = openTestDb(store);
     });
     after(async () => {
       await other?.close();

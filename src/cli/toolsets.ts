@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { Config } from '../config.js';
-import { gatewayUrls, loadMasterKeys, openStore } from '../app.js';
+import { gatewayUrls, loadMasterKeys, openConfiguredDb } from '../app.js';
 import { isDomainError } from '../domain/errors.js';
 import { migrateToLatest } from '../storage/database.js';
 import { findWorkspace } from '../storage/workspace-repo.js';
@@ -37,7 +37,7 @@ export async function importToolset(
   out: Output,
 ): Promise<void> {
   const detail = readFileSync(options.file, 'utf8');
-  const db = openStore(config);
+  const db = openConfiguredDb(config);
   let reconciler: ToolsetReconciler | undefined;
   try {
     await migrateToLatest(db);

@@ -145,7 +145,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
    * The state a change leaves and its audit row: the current connector untouched (and no audit row) when `next`
    * differs from it only in bookkeeping, else `next` at the following revision. Shared by both write paths.
    */
-  function settle(
+  function revise(
     actor: Actor,
     workspaceId: string,
     id: string,
@@ -192,7 +192,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
           if (!checkPrecondition(current, precondition)) throw preconditionFailed();
           const { next, setsVariables } = change(current);
           const now = clock.now();
-          const { connector, audit } = settle(actor, workspaceId, id, current, next, now);
+          const { connector, audit } = revise(actor, workspaceId, id, current, next, now);
           const result: ConnectorWrite = { connector: viewConnector(connector), connectionsUpdated: 0 };
           const after = setsVariables
             ? async (tx: Tx): Promise<ConnectorWrite> => ({
@@ -222,7 +222,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       const current = await load(tx, workspaceId, id, precondition);
       const { next, setsVariables } = await change(current, tx);
       const now = clock.now();
-      const { connector, audit } = settle(actor, workspaceId, id, current, next, now);
+      const { connector, audit } = revise(actor, workspaceId, id, current, next, now);
       if (audit) {
         if (!(await connectors.updateConnector(tx, connector, current.revision))) throw new StaleWrite();
         await insertAuditEvent(tx, audit);

@@ -8,7 +8,8 @@ import { requestOriginOf } from '../../http/request-origin.js';
 import { AlibabaError } from './errors.js';
 import { mediaTypeOf } from '../../http/media-type.js';
 
-export interface AlibabaDeps {
+/** What checking a signed request needs: the AccessKeys it was signed with and the nonces already used. */
+export interface SigningDeps {
   readonly accessKeys: AccessKeyService;
   readonly nonces: NonceService;
 }
@@ -61,7 +62,7 @@ function refuseNulCharacter(request: FastifyRequest): void {
  * computed over exactly what arrived (chunked or not), and authenticates each request by its Alibaba
  * signature before any route runs. The request's actor is the AccessKey's principal.
  */
-export function registerAlibabaAuth(app: FastifyInstance, deps: AlibabaDeps, options: AuthOptions): void {
+export function registerAlibabaAuth(app: FastifyInstance, deps: SigningDeps, options: AuthOptions): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     rawBodies.set(request, body as Buffer);
