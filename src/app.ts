@@ -15,7 +15,7 @@ import { createServices, type Services } from './services/services.js';
 import { createToolsetReconciler, type ToolsetReconciler } from './services/toolset-reconciler.js';
 import { bootstrapEmptyStore } from './services/bootstrap.js';
 import { createConnectionTester } from './services/connection-tester.js';
-import { systemClock, type Clock } from './services/context.js';
+import { systemClock, type Clock } from './services/clock.js';
 import { loadOrCreateKeyFile } from './services/master-keys.js';
 import { createVault, type Vault } from './services/vault.js';
 import { VERSION_INFO } from './services/version-info.js';
@@ -48,7 +48,8 @@ export function createLogger(level: Config['logLevel']): Logger {
   });
 }
 
-export function openStore(config: Config, logger?: Logger): Db {
+/** The store the configuration names, opened with {@link openDb}; `logger` hears of PostgreSQL listener outages. */
+export function openConfiguredDb(config: Config, logger?: Logger): Db {
   if (config.database.engine === 'sqlite') return openDb({ engine: 'sqlite', location: config.database.file });
   return openDb({
     engine: 'postgres',
@@ -100,7 +101,7 @@ export async function createApp(
 ): Promise<App & { bootstrapKey?: { key: string; generated: boolean } }> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const db = openStore(config, logger);
+  const db = openConfiguredDb(config, logger);
   let rateLimiter: RateLimiter | undefined;
   let reconciler: ToolsetReconciler | undefined;
   let opened: Services | undefined;

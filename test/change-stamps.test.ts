@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDb, type Db } from '../src/storage/database.js';
-import { createStampedCache, postgresChangeStamps, type ChangeStamps } from '../src/storage/change-stamps.js';
+import { postgresChangeStamps, type ChangeStamps } from '../src/storage/change-stamps.js';
+import { createStampedCache } from '../src/storage/stamped-cache.js';
 import { createWriter } from '../src/storage/writer.js';
 import { ENGINES, createTestStore, startTestApp, type TestApp, type TestStore } from './support/stores.js';
 
@@ -36,7 +37,7 @@ async function moved(stamps: ChangeStamps, from: number, ms = 2000): Promise<voi
   }
 }
 
-function openStore(store: TestStore): Db {
+function openTestDb(store: TestStore): Db {
   const { database } = loadConfig(store.env);
   return database.engine === 'sqlite'
     ? openDb({ engine: 'sqlite', location: database.file })
@@ -52,9 +53,9 @@ for (const engine of ENGINES) {
 
     before(async () => {
       store = await createTestStore(engine);
-      db = openStore(store);
+      db = openTestDb(store);
       await migrateToLatest(db);
-      other = openStore(store);
+      other = openTestDb(store);
     });
     after(async () => {
       await other?.close();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { ENGINES, OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
 import * as schemas from './support/versori-schemas.js';
-import type { Actor } from '../src/services/context.js';
+import type { Actor } from '../src/services/actor.js';
 
 const ORG = 'default';
 const NATIVE = `/api/v1/workspaces/${ORG}`;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.js';
-import { createApp, openStore, type App } from '../src/app.js';
+import { createApp, openConfiguredDb, type App } from '../src/app.js';
 import { listSealed } from '../src/domain/secrets.js';
 import { createKeyRotationService, type KeyStatus } from '../src/services/key-rotation-service.js';
 import { createVault, type MasterKey, type Vault } from '../src/services/vault.js';
@@ -445,7 +445,7 @@ for (const engine of ENGINES) {
       assert.equal(patched.status, 200, patched.text);
       acked.set(first, { ...acked.get(first)!, password });
 
-      const db = openStore(loadConfig(env(NEW.entry)));
+      const db = openConfiguredDb(loadConfig(env(NEW.entry)));
       try {
         const state = await snapshot(db);
         const onlyNew = createVault([NEW.key]);

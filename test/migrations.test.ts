@@ -5,7 +5,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDb } from '../src/storage/database.js';
 import { NewerSchemaError } from '../src/storage/migrator.js';
-import { WATCHED_TABLES } from '../src/storage/change-stamps.js';
+import { WATCHED_TABLES } from '../src/storage/watch-changes.js';
 import { runCli } from './support/cli-process.js';
 import pg from 'pg';
 import { ENGINES, TEST_DATABASE_URL, createTestStore } from './support/stores.js';

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createNonceService } from '../src/services/nonce-service.js';
 import { createWriter } from '../src/storage/writer.js';
-import { openStore } from '../src/app.js';
-import type { Clock } from '../src/services/context.js';
+import { openConfiguredDb } from '../src/app.js';
+import type { Clock } from '../src/services/clock.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { openTestRedis, type TestRedis } from './support/redis.js';
 
@@ -24,7 +24,7 @@ for (const engine of ENGINES) {
     });
 
     it('accepts a nonce once, also when a second node with its own connection asks', async () => {
-      const second = openStore(app.config);
+      const second = openConfiguredDb(app.config);
       try {
         const first = createNonceService({ writer: createWriter(app.db), clock });
         const other = createNonceService({ writer: createWriter(second), clock });

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../src/storage/schema.js';
-import { writeWithRetry } from '../src/services/context.js';
+import { writeWithRetry } from '../src/services/write-retry.js';
 import { connectorKey, connectorRows } from '../src/storage/connector-repo.js';
 import { createWriter, type Writer } from '../src/storage/writer.js';
 import { createRowChangeBatcher } from '../src/storage/row-change-batcher.js';

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../domain/errors.js';
-import { nulCharacterAt, nulCharacterFound } from '../domain/nul-character.js';
 import { registerIdempotency } from '../http/idempotency.js';
 import { requestOriginOf } from '../http/request-origin.js';
-import { JSON_TYPES, mediaTypeOf } from '../http/media-type.js';
+import { registerInputChecks } from '../http/input-checks.js';
+import { JSON_ONLY, JSON_TYPES } from '../http/media-type.js';
 import { registerRateLimit, type RateLimits } from '../http/rate-limit.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { Services } from '../services/services.js';
@@ -43,30 +43,14 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
       });
       registerRateLimit(api, deps.rateLimiter, deps.rateLimits);
       // POST and PUT take JSON; PATCH takes a merge patch (or plain JSON, read as one).
-      api.addHook('preValidation', (request, _reply, done) => {
-        const accepted =
-          request.method === 'PATCH'
-            ? JSON_TYPES
-            : request.method === 'POST' || request.method === 'PUT'
-              ? JSON_TYPES.slice(0, 1)
-              : [];
-        if (accepted.length > 0) {
-          const type = mediaTypeOf(request.headers);
-          if (type !== '' && !accepted.includes(type)) {
-            return done(
-              new DomainError(
-                'unsupported-media-type',
-                `${request.method} takes Content-Type ${accepted.join(' or ')}, not ${type}.`,
-              ),
-            );
-          }
-        }
-        const path =
-          nulCharacterAt(request.params, 'path') ??
-          nulCharacterAt(request.query, 'query') ??
-          nulCharacterAt(request.body, '');
-        if (path !== undefined) return done(nulCharacterFound(path));
-        done();
+      registerInputChecks(api, {
+        accepted: (method) =>
+          method === 'PATCH' ? JSON_TYPES : method === 'POST' || method === 'PUT' ? JSON_ONLY : [],
+        refuseMediaType: (method, accepted, type) =>
+          new DomainError(
+            'unsupported-media-type',
+            `${method} takes Content-Type ${accepted.join(' or ')}, not ${type}.`,
+          ),
       });
       registerIdempotency(api, deps.services.idempotency);
       const routeOptions = { requireIfMatch: deps.requireIfMatch };

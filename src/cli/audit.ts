@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { openStore } from '../app.js';
+import { openConfiguredDb } from '../app.js';
 import { migrateToLatest } from '../storage/database.js';
 import { listAuditEventsForOperator } from '../storage/audit-repo.js';
 
@@ -20,7 +20,7 @@ export async function printAuditEvents(
 ): Promise<void> {
   if (filter.workspaceId === undefined && filter.workspaceUid === undefined)
     throw new Error('name a workspace: --workspace <id> or --workspace-uid <uid>');
-  const db = openStore(config);
+  const db = openConfiguredDb(config);
   try {
     await migrateToLatest(db);
     let left = filter.limit;

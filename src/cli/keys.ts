@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import type { Config } from '../config.js';
-import { loadMasterKeys, openStore } from '../app.js';
+import { loadMasterKeys, openConfiguredDb } from '../app.js';
 import { migrateToLatest } from '../storage/database.js';
 import { createKeyRotationService, type KeyStatus } from '../services/key-rotation-service.js';
 import { createVault } from '../services/vault.js';
@@ -14,7 +14,7 @@ async function withKeyRotation<T>(
   body: (rotation: KeyRotation, activeKeyId: string) => Promise<T>,
 ): Promise<T> {
   const vault = createVault(loadMasterKeys(config));
-  const db = openStore(config);
+  const db = openConfiguredDb(config);
   try {
     await migrateToLatest(db);
     return await body(createKeyRotationService({ db, vault }), vault.activeKeyId);

@@ -2,14 +2,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type ConfigFlags } from '../config.js';
 import { ROLES, type Role } from '../domain/permissions.js';
-import { VERSION, createApp, loadMasterKeys, openStore } from '../app.js';
+import { VERSION, createApp, loadMasterKeys, openConfiguredDb } from '../app.js';
 import { ACCESS_KEY_KINDS, type AccessKeyKind } from '../domain/access-key.js';
 import { migrateToLatest } from '../storage/database.js';
 import { createWriter } from '../storage/writer.js';
 import { findWorkspace } from '../storage/workspace-repo.js';
 import { issueAccessKey } from '../services/access-key-service.js';
 import { issueKey } from '../services/access-service.js';
-import { systemClock } from '../services/context.js';
+import { systemClock } from '../services/clock.js';
 import { createVault } from '../services/vault.js';
 import { printAuditEvents } from './audit.js';
 import { keysRewrap, keysStatus, parseBatchSize } from './keys.js';
@@ -103,7 +103,7 @@ storeOptions(program.command('migrate').description("Bring the store's schema up
   (flags: ConfigFlags) =>
     run(async () => {
       const config = loadConfig(process.env, flags);
-      const db = openStore(config);
+      const db = openConfiguredDb(config);
       try {
         const { applied } = await migrateToLatest(db);
         process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
@@ -124,7 +124,7 @@ storeOptions(
 ).action((flags: ConfigFlags & { workspace: string; role: Role; name: string }) =>
   run(async () => {
     const config = loadConfig(process.env, flags);
-    const db = openStore(config);
+    const db = openConfiguredDb(config);
     try {
       await migrateToLatest(db);
       if (!(await findWorkspace(db.kysely, flags.workspace)))
@@ -159,7 +159,7 @@ storeOptions(
 ).action((flags: ConfigFlags & { workspace: string; role: Role; name: string; kind: AccessKeyKind }) =>
   run(async () => {
     const config = loadConfig(process.env, flags);
-    const db = openStore(config);
+    const db = openConfiguredDb(config);
     try {
       await migrateToLatest(db);
       if (!(await findWorkspace(db.kysely, flags.workspace)))

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { Config } from '../config.js';
-import { gatewayUrls, loadMasterKeys, openStore } from '../app.js';
+import { gatewayUrls, loadMasterKeys, openConfiguredDb } from '../app.js';
 import { isDomainError } from '../domain/errors.js';
 import { migrateToLatest } from '../storage/database.js';
 import { findWorkspace } from '../storage/workspace-repo.js';
 import { createWriter } from '../storage/writer.js';
-import { systemClock, type Actor } from '../services/context.js';
+import { systemClock } from '../services/clock.js';
+import type { Actor } from '../services/actor.js';
 import { createEgressPolicy } from '../egress/egress-policy.js';
 import { ownListeners } from '../egress/own-listeners.js';
 import { createToolsetReconciler, type ToolsetReconciler } from '../services/toolset-reconciler.js';
@@ -36,7 +37,7 @@ export async function importToolset(
   out: Output,
 ): Promise<void> {
   const detail = readFileSync(options.file, 'utf8');
-  const db = openStore(config);
+  const db = openConfiguredDb(config);
   let reconciler: ToolsetReconciler | undefined;
   try {
     await migrateToLatest(db);

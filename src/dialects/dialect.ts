@@ -5,7 +5,13 @@ import type { FastifyInstance } from 'fastify';
  * service call → the vendor's answer; validation, masking, audit and ETags happen in the core.
  *
  * @example
- * const versori: Dialect<{ services: Services }> = { name: 'versori', register: (app, deps) => app.register(versoriRoutes, deps) };
+ * // Deps names only what the dialect uses: `{ services: Pick<Services, 'connectors'>; rateLimiter: RateLimiter }`.
+ * export const acme: Dialect<AcmeDeps> = {
+ *   name: 'acme',
+ *   register: async (app, deps) => {
+ *     await app.register(acmeRoutes, { ...deps, prefix: '/acme' });
+ *   },
+ * };
  */
 export interface Dialect<Deps> {
   /** The vendor API's name, for logs and docs. */

@@ -21,7 +21,7 @@ import {
   negotiateVersion,
   readMessages,
 } from './protocol.js';
-import { mediaTypeOf } from '../http/media-type.js';
+import { JSON_ONLY, unacceptedMediaType } from '../http/media-type.js';
 
 /** What the gateway bounds on every transport (see the GATEWAY_* settings and ALLOWED_ORIGINS). */
 export interface GatewayLimits {
@@ -248,8 +248,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     try {
       const origin = refusedOrigin(request.headers);
       if (origin) throw origin;
-      const type = mediaTypeOf(request.headers);
-      if (type !== 'application/json')
+      if (unacceptedMediaType(request.headers, JSON_ONLY, { required: true }) !== undefined)
         throw new TransportError(
           415,
           ErrorCode.InvalidRequest,

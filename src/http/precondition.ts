@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { parseEtagList, type Precondition } from '../domain/etag.js';
 import { DomainError } from '../domain/errors.js';
-import type { Actor } from '../services/context.js';
+import type { Actor } from '../services/actor.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -24,7 +24,11 @@ import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
 import { hashApiKey } from './access-service.js';
 import { recordChange } from './audit-service.js';
-import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import { StaleWrite } from '../storage/write-conflicts.js';
+import { authorize } from './authorize.js';
+import { writeWithRetry } from './write-retry.js';
+import type { Actor } from './actor.js';
+import type { Clock } from './clock.js';
 
 export const ACCESS_CLIENT_TOKEN_PREFIX = 'pbac_';
 

@@ -13,7 +13,10 @@ import * as principals from '../storage/principal-repo.js';
 import type { Writer } from '../storage/writer.js';
 import type { Executor, Tx } from '../storage/engine.js';
 import { recordChange } from './audit-service.js';
-import { authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import { authorize } from './authorize.js';
+import { writeWithRetry } from './write-retry.js';
+import type { Actor } from './actor.js';
+import type { Clock } from './clock.js';
 import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 
 export const AccessKeyInput = Type.Object(

@@ -3,7 +3,8 @@ import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../doma
 import * as audit from '../storage/audit-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Tx } from '../storage/engine.js';
-import { authorize, type Actor } from './context.js';
+import { authorize } from './authorize.js';
+import type { Actor } from './actor.js';
 
 /** What a write tells the audit log; the service adds who, when and the request id. */
 export interface Change {

@@ -2,7 +2,7 @@ import { countPrincipals } from '../storage/principal-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { isUniqueViolation } from '../storage/write-conflicts.js';
 import { issueKey } from './access-service.js';
-import type { Clock } from './context.js';
+import type { Clock } from './clock.js';
 import { insertNewWorkspace } from './workspace-service.js';
 
 /**

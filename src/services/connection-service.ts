@@ -42,7 +42,11 @@ import type { Writer } from '../storage/writer.js';
 import type { Executor } from '../storage/engine.js';
 import type { ConnectionTester } from './connection-tester.js';
 import { recordChange } from './audit-service.js';
-import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import { StaleWrite } from '../storage/write-conflicts.js';
+import { authorize } from './authorize.js';
+import { writeWithRetry } from './write-retry.js';
+import type { Actor } from './actor.js';
+import type { Clock } from './clock.js';
 import { sealOwnerIn, sealSettings, sealValue, type SealOwner } from './secret-fields.js';
 import type { Vault } from './vault.js';
 

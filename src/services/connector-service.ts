@@ -39,7 +39,11 @@ import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
 import { insertAuditEvent, insertConnectorConnectionEvents } from '../storage/audit-repo.js';
 import { changeEvent, recordChange } from './audit-service.js';
-import { StaleWrite, authorize, withRetry, writeWithRetry, type Actor, type Clock } from './context.js';
+import { StaleWrite } from '../storage/write-conflicts.js';
+import { authorize } from './authorize.js';
+import { withRetry, writeWithRetry } from './write-retry.js';
+import type { Actor } from './actor.js';
+import type { Clock } from './clock.js';
 import { sealOwnerIn, sealSettings, type SealOwner } from './secret-fields.js';
 import type { Vault } from './vault.js';
 
@@ -141,7 +145,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
    * The state a change leaves and its audit row: the current connector untouched (and no audit row) when `next`
    * differs from it only in bookkeeping, else `next` at the following revision. Shared by both write paths.
    */
-  function settle(
+  function revise(
     actor: Actor,
     workspaceId: string,
     id: string,
@@ -188,7 +192,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
           if (!checkPrecondition(current, precondition)) throw preconditionFailed();
           const { next, setsVariables } = change(current);
           const now = clock.now();
-          const { connector, audit } = settle(actor, workspaceId, id, current, next, now);
+          const { connector, audit } = revise(actor, workspaceId, id, current, next, now);
           const result: ConnectorWrite = { connector: viewConnector(connector), connectionsUpdated: 0 };
           const after = setsVariables
             ? async (tx: Tx): Promise<ConnectorWrite> => ({
@@ -218,7 +222,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       const current = await load(tx, workspaceId, id, precondition);
       const { next, setsVariables } = await change(current, tx);
       const now = clock.now();
-      const { connector, audit } = settle(actor, workspaceId, id, current, next, now);
+      const { connector, audit } = revise(actor, workspaceId, id, current, next, now);
       if (audit) {
         if (!(await connectors.updateConnector(tx, connector, current.revision))) throw new StaleWrite();
         await insertAuditEvent(tx, audit);

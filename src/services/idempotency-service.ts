@@ -3,7 +3,7 @@ import { DomainError, conflict } from '../domain/errors.js';
 import * as records from '../storage/idempotency-repo.js';
 import type { StoredResponse } from '../storage/idempotency-repo.js';
 import type { Writer } from '../storage/writer.js';
-import type { Clock } from './context.js';
+import type { Clock } from './clock.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** A claim this old whose request never answered belongs to a process that died: another request may take it. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import * as nonces from '../storage/nonce-repo.js';
 import type { Writer } from '../storage/writer.js';
-import type { Clock } from './context.js';
+import type { Clock } from './clock.js';
 
 /**
  * Replay protection for signed requests: a nonce may be used once while its request could still pass the

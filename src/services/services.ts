@@ -9,7 +9,7 @@ import type { ConnectionTester } from './connection-tester.js';
 import { createConnectionService } from './connection-service.js';
 import { createConnectorPartsService } from './connector-parts-service.js';
 import { createConnectorService } from './connector-service.js';
-import type { Clock } from './context.js';
+import type { Clock } from './clock.js';
 import { createGatewayService, type GatewayServiceOptions } from './gateway-service.js';
 import { createIdempotencyService } from './idempotency-service.js';
 import { createNonceService, type NonceService } from './nonce-service.js';

@@ -9,7 +9,10 @@ import * as tokens from '../storage/token-repo.js';
 import type { TokenRecord } from '../storage/token-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { recordChange } from './audit-service.js';
-import { authorize, writeWithRetry, type Actor, type Authenticated, type Clock } from './context.js';
+import { authorize } from './authorize.js';
+import { writeWithRetry } from './write-retry.js';
+import type { Actor, Authenticated } from './actor.js';
+import type { Clock } from './clock.js';
 
 export const TOKEN_PREFIX = 'pbt_';
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;

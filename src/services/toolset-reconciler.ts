@@ -7,7 +7,7 @@ import * as toolsets from '../storage/toolset-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { egressFetch } from '../egress/egress-connect.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
-import type { Clock } from './context.js';
+import type { Clock } from './clock.js';
 import { LimitExceeded, type WorkLimit } from './limit-exceeded.js';
 import { listUpstreamTools, parseMcpTarget, type ListingCaps, type McpTarget } from './mcp-upstream.js';
 import { createOpenApiConverter, type ConversionBounds } from './openapi-converter.js';

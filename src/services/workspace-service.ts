@@ -12,7 +12,11 @@ import * as workspaces from '../storage/workspace-repo.js';
 import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
 import { recordChange } from './audit-service.js';
-import { StaleWrite, authorize, writeWithRetry, type Actor, type Clock } from './context.js';
+import { StaleWrite } from '../storage/write-conflicts.js';
+import { authorize } from './authorize.js';
+import { writeWithRetry } from './write-retry.js';
+import type { Actor } from './actor.js';
+import type { Clock } from './clock.js';
 
 const checkCreate = compileCheck(WorkspaceCreateInput);
 const checkInput = compileCheck(WorkspaceInput);

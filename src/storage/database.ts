@@ -9,15 +9,10 @@ import { ImmediateSqliteDialect } from './sqlite-dialect.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 import { StorePostgresDialect } from './postgres-dialect.js';
 import { createPostgresPool } from './postgres-pool.js';
-import {
-  postgresChangeStamps,
-  sqliteChangeStamps,
-  watchChanges,
-  type ChangeStamps,
-  type ListenerEvents,
-} from './change-stamps.js';
+import { postgresChangeStamps, sqliteChangeStamps, type ChangeStamps, type ListenerEvents } from './change-stamps.js';
+import { watchChanges } from './watch-changes.js';
 
-export interface StoreOptions {
+export interface DbOptions {
   readonly engine: Engine;
   /** SQLite file path (engine sqlite) or connection string (engine postgres). */
   readonly location: string;
@@ -39,7 +34,7 @@ export interface Db {
  * Opens the store. SQLite runs in WAL mode with `synchronous=FULL` so that an answered write has been
  * synced; PostgreSQL through the pool of {@link createPostgresPool}.
  */
-export function openDb(options: StoreOptions): Db {
+export function openDb(options: DbOptions): Db {
   if (options.engine === 'sqlite') {
     if (options.location !== ':memory:') mkdirSync(dirname(options.location), { recursive: true });
     const database = new SqliteDatabase(options.location);

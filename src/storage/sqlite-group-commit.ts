@@ -11,16 +11,11 @@ interface Queued {
 }
 
 /**
- * Group commit: units of work that arrive while a batch is being written wait for the next one; a batch
- * starts on the next turn of the event loop after its first unit arrived and takes at most `maxBatch` units.
- * Each unit runs inside its own savepoint, in arrival order, seeing the units before it as a transaction of
- * its own would: one that throws (a failed precondition, a unique violation, a lost race) is rolled back to
- * its savepoint alone and its caller gets the error; the others commit. No caller hears back before the
- * batch's commit has returned, so an answered write is durable; if the commit itself fails, every caller of
- * the batch gets that error and nothing of it is stored.
- *
- * A unit must only use the transaction it is given (no network calls, no waiting on other writes): the whole
- * batch waits for each unit in turn.
+ * Group commit on SQLite: units of work that arrive together share one transaction and one sync (at most
+ * `maxBatch`), each in its own savepoint, so one that throws is rolled back alone; no caller hears back before
+ * the commit returned, and if the commit fails every caller gets its error. A unit must use only the transaction
+ * it is given: the batch waits for each in turn.
+ * The whole path is in docs/architecture.md ("The write path").
  */
 export function createGroupCommitWriter(
   db: Db,

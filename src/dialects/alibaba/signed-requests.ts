@@ -2,12 +2,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessKeyService, SigningKey } from '../../services/access-key-service.js';
 import type { NonceService } from '../../services/nonce-service.js';
 import { authenticateAlibaba, type AuthOptions } from './authenticate.js';
-import { nulCharacterAt, nulCharacterFound } from '../../domain/nul-character.js';
+import { nulCharacterFound } from '../../domain/nul-character.js';
+import { nulCharacterInRequest } from '../../http/input-checks.js';
 import { requestOriginOf } from '../../http/request-origin.js';
 import { AlibabaError } from './errors.js';
 import { mediaTypeOf } from '../../http/media-type.js';
 
-export interface AlibabaDeps {
+/** What checking a signed request needs: the AccessKeys it was signed with and the nonces already used. */
+export interface SigningDeps {
   readonly accessKeys: AccessKeyService;
   readonly nonces: NonceService;
 }
@@ -48,8 +50,10 @@ export function queryOf(request: FastifyRequest): Record<string, string> {
  * names it (`/ConnectorName`); JSON inside one is checked where it is parsed (parseJsonInput).
  */
 function refuseNulCharacter(request: FastifyRequest): void {
-  const path =
-    nulCharacterAt(request.params, '') ?? nulCharacterAt(queryOf(request), '') ?? nulCharacterAt(formOf(request), '');
+  const path = nulCharacterInRequest(
+    { params: request.params, query: queryOf(request), body: formOf(request) },
+    { atRoot: true },
+  );
   if (path !== undefined) throw nulCharacterFound(path);
 }
 
@@ -58,7 +62,7 @@ function refuseNulCharacter(request: FastifyRequest): void {
  * computed over exactly what arrived (chunked or not), and authenticates each request by its Alibaba
  * signature before any route runs. The request's actor is the AccessKey's principal.
  */
-export function registerAlibabaAuth(app: FastifyInstance, deps: AlibabaDeps, options: AuthOptions): void {
+export function registerAlibabaAuth(app: FastifyInstance, deps: SigningDeps, options: AuthOptions): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     rawBodies.set(request, body as Buffer);

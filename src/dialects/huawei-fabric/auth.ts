@@ -4,7 +4,7 @@ import { parse as parseQuery } from 'node:querystring';
 import { isDomainError } from '../../domain/errors.js';
 import type { Principal } from '../../domain/permissions.js';
 import type { SigningKey } from '../../services/access-key-service.js';
-import type { Authenticated } from '../../services/context.js';
+import type { Authenticated } from '../../services/actor.js';
 
 export const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
 /** A signed request whose X-Sdk-Date is further than this from the server's clock is refused. */

@@ -1,7 +1,7 @@
 import type { Dialect } from '../dialect.js';
 import type { Services } from '../../services/services.js';
 import { parseJsonInput } from '../../domain/json-input.js';
-import { nulCharacterAt } from '../../domain/nul-character.js';
+import { nulCharacterInRequest } from '../../http/input-checks.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DomainError, forbidden, unauthenticated, validationFailed } from '../../domain/errors.js';
 import { problemOverBudget, takePrincipalBudget, type RateLimits } from '../../http/rate-limit.js';
@@ -12,7 +12,7 @@ import type { TokenService } from '../../services/token-service.js';
 import { authenticate } from './auth.js';
 import { RequestTimedOut, sendFabricError } from './errors.js';
 import { fabricRoutes, type FabricContext, type FabricRouteOptions } from './routes.js';
-import { mediaTypeOf } from '../../http/media-type.js';
+import { JSON_ONLY, unacceptedMediaType } from '../../http/media-type.js';
 
 export interface HuaweiFabricOptions {
   readonly accessClients: FabricRouteOptions['accessClients'];
@@ -30,8 +30,7 @@ const WITH_BODY = new Set(['POST', 'PUT']);
 
 /** The JSON object of a POST or PUT, read from the bytes the signature was checked over. */
 function parseBody(request: FastifyRequest, raw: Buffer | undefined): unknown {
-  const type = mediaTypeOf(request.headers);
-  if (type !== 'application/json')
+  if (unacceptedMediaType(request.headers, JSON_ONLY, { required: true }) !== undefined)
     throw new DomainError('unsupported-media-type', 'Send the body as JSON with Content-Type: application/json.');
   if (raw === undefined || raw.length === 0)
     throw validationFailed([], 'The request body is empty; send a JSON object.');
@@ -114,11 +113,7 @@ async function fabricContext(app: FastifyInstance, options: HuaweiFabricOptions)
       const { refuse, remaining } = problemOverBudget(reply.header.bind(reply));
       await takePrincipalBudget(request, principal.id, options.rateLimiter, options.rateLimits, refuse, { remaining });
       request.body = WITH_BODY.has(request.method) ? parseBody(request, raw) : undefined;
-      if (
-        (nulCharacterAt(request.params, 'path') ??
-          nulCharacterAt(request.query, 'query') ??
-          nulCharacterAt(request.body, '')) !== undefined
-      )
+      if (nulCharacterInRequest(request) !== undefined)
         throw validationFailed([], 'The request must not contain the NUL character (U+0000).');
     } catch (error) {
       // Answered already by the timeout: nothing more to say to this caller.

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessClientService } from '../../services/access-client-service.js';
-import type { Actor } from '../../services/context.js';
+import type { Actor } from '../../services/actor.js';
 import {
   ClientIdParams,
   CreateBody,

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { unauthenticated } from '../../domain/errors.js';
 import type { AccessService } from '../../services/access-service.js';
-import type { Authenticated } from '../../services/context.js';
+import type { Authenticated } from '../../services/actor.js';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 

@@ -6,7 +6,7 @@ import { Slug } from '../../domain/common.js';
 import { MAX_CONNECTION_ID, type Connection } from '../../domain/connection.js';
 import { etagOf } from '../../domain/etag.js';
 import { DomainError, conflict, fieldError, notFound, validationFailed } from '../../domain/errors.js';
-import type { Actor } from '../../services/context.js';
+import type { Actor } from '../../services/actor.js';
 import { WindowQuery, windowRequestOf, type Reader } from './reader.js';
 import {
   connectionInputOf,
@@ -16,7 +16,7 @@ import {
   decodeConnectionCreate,
   decodeConnectionUpdate,
   reorderedCredentials,
-} from './wire.js';
+} from './connection-wire.js';
 
 const ConnectorParams = Type.Object({ organisationId: Slug, connectorId: Slug });
 const ConnectionParams = Type.Object({
@@ -44,10 +44,10 @@ function withVersoriPaths(error: unknown, paths: readonly string[]): unknown {
 }
 
 /** Connections under a connector, as Versori addresses them. */
-export const connectionRoutes: FastifyPluginAsyncTypebox<{ services: Services; reader: Reader }> = async (
-  app,
-  { services, reader },
-) => {
+export const connectionRoutes: FastifyPluginAsyncTypebox<{
+  services: Pick<Services, 'connections'>;
+  reader: Reader;
+}> = async (app, { services, reader }) => {
   const { connections } = services;
   const base = '/:organisationId/connectors/:connectorId/connections';
 

@@ -5,9 +5,10 @@ import type { Connector } from '../../domain/connector.js';
 import { etagOf } from '../../domain/etag.js';
 import { notFound } from '../../domain/errors.js';
 import { MAX_PAGE_SIZE } from '../../domain/page.js';
-import type { Actor } from '../../services/context.js';
+import type { Actor } from '../../services/actor.js';
 import type { Services } from '../../services/services.js';
-import { VERSORI_PROTOCOLS, connectorOut } from './wire.js';
+import { connectorOut } from './connector-wire.js';
+import { VERSORI_PROTOCOLS } from './wire.js';
 
 /** Versori's page size when `first` is not given. */
 const DEFAULT_FIRST = 20;
@@ -23,7 +24,7 @@ export const windowRequestOf = (query: { first?: number; after?: string; before?
 });
 
 /** Shared by every Versori route module: reading connectors the way Versori shows them. */
-export function createReader(services: Services) {
+export function createReader(services: Pick<Services, 'connectors' | 'connections'>) {
   /** Every connection of a connector, in id order (Versori embeds them all in the Connector). */
   async function connectionsOf(actor: Actor, workspaceId: string, connectorId: string): Promise<Connection[]> {
     const all: Connection[] = [];

@@ -9,7 +9,7 @@ import { etagOf } from '../../domain/etag.js';
 import { conflict, fieldError, notFound } from '../../domain/errors.js';
 import { windowOf } from '../../domain/page.js';
 import { WindowQuery, windowRequestOf, type Reader } from './reader.js';
-import { checkVersionReadOnly, decodeVersionCreate, decodeVersionUpdate, versionOut } from './wire.js';
+import { checkVersionReadOnly, decodeVersionCreate, decodeVersionUpdate, versionOut } from './version-wire.js';
 
 const ConnectorParams = Type.Object({ organisationId: Slug, connectorId: Slug });
 const VersionParams = Type.Object({
@@ -44,10 +44,10 @@ const sendVersion = (
 };
 
 /** Versions of a connector, addressed by name as Versori does. */
-export const versionRoutes: FastifyPluginAsyncTypebox<{ services: Services; reader: Reader }> = async (
-  app,
-  { services, reader },
-) => {
+export const versionRoutes: FastifyPluginAsyncTypebox<{
+  services: Pick<Services, 'connectorParts'>;
+  reader: Reader;
+}> = async (app, { services, reader }) => {
   const { connectorParts: parts } = services;
   const base = '/:organisationId/connectors/:connectorId/versions';
   const noIfMatchRequired = { requireIfMatch: false };

@@ -3,17 +3,21 @@ import type { Dialect } from '../dialect.js';
 import type { Services } from '../../services/services.js';
 import { registerIdempotency } from '../../http/idempotency.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../../domain/json-input.js';
-import { nulCharacterAt, nulCharacterFound } from '../../domain/nul-character.js';
 import { registerRateLimit, type RateLimits } from '../../http/rate-limit.js';
 import { DomainError } from '../../domain/errors.js';
 import type { RateLimiter } from '../../rate-limit/rate-limiter.js';
 import { authenticateVersori } from './auth.js';
 import { sendVersoriError } from './errors.js';
-import { versoriRoutes } from './routes.js';
-import { mediaTypeOf } from '../../http/media-type.js';
+import { connectionRoutes } from './connection-routes.js';
+import { connectorRoutes } from './connector-routes.js';
+import { createReader } from './reader.js';
+import { versionRoutes } from './version-routes.js';
+import { registerInputChecks } from '../../http/input-checks.js';
+import { JSON_ONLY } from '../../http/media-type.js';
 
-export interface VersoriOptions {
-  readonly services: Services;
+/** What the Versori dialect takes from the composition root. */
+export interface VersoriDeps {
+  readonly services: Pick<Services, 'access' | 'idempotency' | 'connectors' | 'connectorParts' | 'connections'>;
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: RateLimits;
 }
@@ -23,7 +27,7 @@ export interface VersoriOptions {
  * `/o/{organisationId}`, where the organisation is a plugboard workspace. Encapsulated: its error body and
  * 404s never leak into other routes.
  */
-export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: FastifyInstance, options) => {
+export const versoriDialect: FastifyPluginAsync<VersoriDeps> = async (app: FastifyInstance, options) => {
   const { services } = options;
   app.setErrorHandler((error, request, reply) => sendVersoriError(error as Error, request, reply));
   app.setNotFoundHandler((request, reply) =>
@@ -39,30 +43,27 @@ export const versoriDialect: FastifyPluginAsync<VersoriOptions> = async (app: Fa
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
     if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(tooDeep(''), undefined);
-    void parseJson(request, body as string, done);
+    void parseJson(request, body as string, done); // the default parser answers through `done`
   });
 
   app.addHook('onRequest', async (request) => {
     request.actor = { ...(await authenticateVersori(request.headers, services.access)), requestId: request.id };
   });
   registerRateLimit(app, options.rateLimiter, options.rateLimits);
-  app.addHook('preValidation', async (request) => {
-    const type = mediaTypeOf(request.headers);
-    if ((request.method === 'PUT' || request.method === 'POST') && type !== '' && type !== 'application/json') {
-      throw new DomainError('unsupported-media-type', `Send JSON: Content-Type application/json, not ${type}.`);
-    }
-    const path =
-      nulCharacterAt(request.params, 'path') ??
-      nulCharacterAt(request.query, 'query') ??
-      nulCharacterAt(request.body, '');
-    if (path !== undefined) throw nulCharacterFound(path);
+  registerInputChecks(app, {
+    accepted: (method) => (method === 'PUT' || method === 'POST' ? JSON_ONLY : []),
+    refuseMediaType: (_method, _accepted, type) =>
+      new DomainError('unsupported-media-type', `Send JSON: Content-Type application/json, not ${type}.`),
   });
   registerIdempotency(app, services.idempotency);
-  await app.register(versoriRoutes, { services });
+  const reader = createReader(services);
+  await app.register(connectorRoutes, { services, reader });
+  await app.register(connectionRoutes, { services, reader });
+  await app.register(versionRoutes, { services, reader });
 };
 
 /** Versori's routes under `/o`. */
-export const versori: Dialect<VersoriOptions> = {
+export const versori: Dialect<VersoriDeps> = {
   name: 'versori',
   register: async (app, deps) => {
     await app.register(versoriDialect, { ...deps, prefix: '/o' });

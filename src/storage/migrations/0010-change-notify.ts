@@ -4,7 +4,7 @@ import type { Engine, UntypedDb } from '../engine.js';
 /** The channel the change listener LISTENs on (copied, not imported: see change-stamps.ts). */
 const CHANGES_CHANNEL = 'plugboard_changes';
 
-/** The tables per-node caches kept when this migration was written (copied, not imported: see change-stamps.ts). */
+/** The tables per-node caches kept when this migration was written (copied, not imported: see watch-changes.ts). */
 const WATCHED_TABLES = [
   'access_clients',
   'access_client_secrets',

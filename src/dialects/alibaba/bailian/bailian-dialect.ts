@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConnectorService } from '../../../services/connector-service.js';
 import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
-import { registerAlibabaAuth, type AlibabaDeps } from '../signed-requests.js';
+import { registerAlibabaAuth, type SigningDeps } from '../signed-requests.js';
 import { registerPrincipalRateLimit } from '../../../http/rate-limit.js';
 import { throttled } from '../throttle.js';
 import { sendBailianError } from './errors.js';
 import { bailianRoutes } from './routes.js';
 
-export interface BailianOptions extends AlibabaDeps {
+export interface BailianOptions extends SigningDeps {
   readonly connectors: ConnectorService;
   readonly rateLimiter: RateLimiter;
   readonly rateLimit: RateLimit | undefined;

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { registerAlibabaAuth, type AlibabaDeps } from '../signed-requests.js';
+import { registerAlibabaAuth, type SigningDeps } from '../signed-requests.js';
 import { sendDataWorksError } from './errors.js';
 import { dataworksRoutes, type DataWorksRouteOptions } from './routes.js';
 
-export interface DataWorksOptions extends AlibabaDeps, DataWorksRouteOptions {}
+export interface DataWorksOptions extends SigningDeps, DataWorksRouteOptions {}
 
 /**
  * Alibaba Cloud DataWorks connections (RPC, 2020-05-18) at `/`, as the generic `@alicloud/openapi-client`

@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
 import type { ToolsetService } from '../../../services/toolset-service.js';
 import { AlibabaError } from '../errors.js';
-import { registerAlibabaAuth, type AlibabaDeps } from '../signed-requests.js';
+import { registerAlibabaAuth, type SigningDeps } from '../signed-requests.js';
 import { registerPrincipalRateLimit } from '../../../http/rate-limit.js';
 import { throttled } from '../throttle.js';
 import { sendDevsError } from './errors.js';
 import { devsRoutes } from './routes.js';
 import { DEVS_VERSION } from './wire.js';
 
-export interface DevsOptions extends AlibabaDeps {
+export interface DevsOptions extends SigningDeps {
   readonly toolsets: ToolsetService;
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: { read: RateLimit | undefined; write: RateLimit | undefined };

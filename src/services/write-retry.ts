@@ -1,52 +1,7 @@
-import { can, type Action, type Principal } from '../domain/permissions.js';
-import { conflict, forbidden, notFound } from '../domain/errors.js';
+import { conflict } from '../domain/errors.js';
 import type { Writer } from '../storage/writer.js';
 import { StaleWrite, isTransientConflict, isUniqueViolation } from '../storage/write-conflicts.js';
 import type { Tx } from '../storage/engine.js';
-
-/** The credential a request was authenticated with, for the few uses that depend on it (issuing tokens). */
-export interface CallerCredential {
-  readonly kind: 'api-key' | 'token';
-  readonly id: string;
-  readonly defaultWorkspaceId: string | null;
-}
-
-/** Who is asking, as every service call receives it. Services never see a request object. */
-export interface Actor {
-  readonly principal: Principal;
-  readonly requestId: string;
-  /** Unset for callers that are not requests (the CLI, bootstrap). */
-  readonly credential?: CallerCredential;
-  /**
-   * The origin (`http://host:port`) the caller addressed, from its Host header: only for URLs sent back to this
-   * caller, never stored. Unset for callers that are not requests, or whose Host is no host name.
-   */
-  readonly requestOrigin?: string;
-}
-
-/** A principal as a credential proved it. */
-export interface Authenticated {
-  readonly principal: Principal;
-  readonly credential: CallerCredential;
-}
-
-export interface Clock {
-  now(): string;
-}
-
-export const systemClock: Clock = { now: () => new Date().toISOString() };
-
-/**
- * Checks an action against the caller's role. A caller outside the workspace is told it does not exist,
- * so that workspace ids cannot be probed.
- */
-export function authorize(actor: Actor, action: Action, workspaceId: string): void {
-  const decision = can(actor.principal, action, workspaceId);
-  if (decision === 'not-member') throw notFound(`Workspace "${workspaceId}"`);
-  if (decision === 'forbidden') throw forbidden(`Your role in workspace "${workspaceId}" does not allow ${action}.`);
-}
-
-export { StaleWrite };
 
 const MAX_ATTEMPTS = 12;
 

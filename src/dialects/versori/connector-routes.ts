@@ -5,22 +5,17 @@ import type { Services } from '../../services/services.js';
 import { preconditionOf } from '../../http/precondition.js';
 import { Slug } from '../../domain/common.js';
 import { fieldError, validationFailed } from '../../domain/errors.js';
-import { connectionRoutes } from './connection-routes.js';
-import { versionRoutes } from './version-routes.js';
-import { WindowQuery, createReader, windowRequestOf } from './reader.js';
+import { WindowQuery, windowRequestOf, type Reader } from './reader.js';
+import { decodeAuthSchemeConfig } from './auth-scheme-config-wire.js';
+import { connectionInputOf, decodeConnectionCreate } from './connection-wire.js';
 import {
-  VERSORI_PROTOCOLS,
-  connectionInputOf,
   connectorCreateOf,
   connectorInputOf,
   connectorOut,
-  decodeAuthSchemeConfig,
-  decodeConnectionCreate,
   decodeConnectorCreate,
   decodeConnectorUpdate,
-  prefixed,
-  type VersoriProtocol,
-} from './wire.js';
+} from './connector-wire.js';
+import { VERSORI_PROTOCOLS, prefixed, type VersoriProtocol } from './wire.js';
 
 const OrgParams = Type.Object({ organisationId: Slug });
 const ConnectorParams = Type.Object({ organisationId: Slug, connectorId: Slug });
@@ -36,9 +31,12 @@ const ListQuery = Type.Object({
 const ForceQuery = Type.Object({ force: Type.Optional(Type.Boolean()) });
 const UPDATED_HEADER = 'plugboard-connections-updated';
 
-export const versoriRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+/** Connectors and their auth-scheme configs, as Versori addresses them. */
+export const connectorRoutes: FastifyPluginAsyncTypebox<{
+  services: Pick<Services, 'connectors' | 'connectorParts' | 'connections'>;
+  reader: Reader;
+}> = async (app, { services, reader }) => {
   const { connectors, connectorParts: parts, connections } = services;
-  const reader = createReader(services);
   const { connectorOf, sendConnector } = reader;
   const one = '/:organisationId/connectors/:connectorId';
 
@@ -179,7 +177,4 @@ export const versoriRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     );
     return sendConnector(request, reply, await connectorOf(request.actor, organisationId, connectorId));
   });
-
-  await app.register(connectionRoutes, { services, reader });
-  await app.register(versionRoutes, { services, reader });
 };
