@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { AccessClient, AccessClientSecret } from '../domain/access-client.js';
 import type { AccessClientRow, AccessClientSecretRow } from './schema.js';
 import type { Executor, ReadOptions } from './engine.js';
+import { nameContains } from './list-filters.js';
 
 type ClientFields = Omit<AccessClient, 'secrets'>;
 
@@ -77,10 +78,12 @@ export async function findAccessClient(
 export async function listAccessClients(
   db: Executor,
   workspaceId: string,
-  options: { after?: string; limit: number },
+  options: { after?: string; limit: number; nameContains?: string; status?: AccessClient['status'] },
 ): Promise<AccessClient[]> {
   let query = db.selectFrom('access_clients').selectAll().where('workspace_id', '=', workspaceId);
   if (options.after !== undefined) query = query.where('id', '>', options.after);
+  if (options.nameContains) query = query.where(nameContains('name', options.nameContains));
+  if (options.status !== undefined) query = query.where('status', '=', options.status);
   const rows = await query.orderBy('id').limit(options.limit).execute();
   const secrets = await secretsOf(
     db,
