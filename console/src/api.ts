@@ -134,7 +134,8 @@ export const api = {
   post: <T>(path: string, body?: unknown, query?: RequestOptions['query']) =>
     request<T>('POST', path, { body: body ?? {}, query }),
   put: <T>(path: string, body: unknown, ifMatch: string | null) => request<T>('PUT', path, { body, ifMatch }),
-  del: (path: string, ifMatch?: string | null) => request<undefined>('DELETE', path, { ifMatch }),
+  del: (path: string, ifMatch?: string | null, query?: RequestOptions['query']) =>
+    request<undefined>('DELETE', path, { ifMatch, query }),
 };
 
 /** Path of a workspace's collection, with every segment escaped. */

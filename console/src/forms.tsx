@@ -1,5 +1,6 @@
 import { useCallback, useId, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
 import { ApiError, type FieldError, type Problem } from './api';
+import { plainMessage } from './plain-errors';
 
 /** A problem, or any other failure turned into one, so screens only ever show problems. */
 export function problemOf(error: unknown): Problem {
@@ -17,7 +18,11 @@ export function problemOf(error: unknown): Problem {
 export function errorAt(problem: Problem | null, path: string): string | undefined {
   const found = problem?.errors.filter((e) => e.path === path || e.path.startsWith(`${path}/`));
   if (!found || found.length === 0) return undefined;
-  return found.map((e) => (e.path === path ? e.message : `${e.path.slice(path.length + 1)}: ${e.message}`)).join('; ');
+  return found
+    .map((e) =>
+      e.path === path ? plainMessage(e.message) : `${e.path.slice(path.length + 1)}: ${plainMessage(e.message)}`,
+    )
+    .join('; ');
 }
 
 /**
@@ -175,7 +180,7 @@ export function ProblemBanner({
         <ul>
           {rest.map((e) => (
             <li key={`${e.path}:${e.message}`}>
-              <code>{e.path || 'body'}</code> {e.message}
+              <code>{e.path || 'body'}</code> {plainMessage(e.message)}
             </li>
           ))}
         </ul>
