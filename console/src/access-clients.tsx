@@ -333,7 +333,11 @@ export function AccessClients({ workspaceId }: { workspaceId: string }) {
       </div>
       <ProblemBanner problem={paged.problem ?? toolsetProblem} />
       <Outcome outcome={outcome} />
-      <BulkBar count={selection.selected.length} noun="access clients" onDelete={() => setConfirm(selection.selected)} />
+      <BulkBar
+        count={selection.selected.length}
+        noun="access clients"
+        onDelete={() => setConfirm(selection.selected)}
+      />
       {paged.items.length > 0 ? (
         <table aria-busy={paged.loading} className="list clients">
           <thead>

@@ -150,8 +150,8 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         ) : null}
         {workspaces && workspaces.length === 0 ? (
           <EmptyState title="This key belongs to no workspace.">
-            Ask an admin to add its principal to a workspace (<code>POST /api/v1/workspaces/&#123;id&#125;/members</code>),
-            or sign in with another key.
+            Ask an admin to add its principal to a workspace (
+            <code>POST /api/v1/workspaces/&#123;id&#125;/members</code>), or sign in with another key.
           </EmptyState>
         ) : null}
         {unknownPath ? <NotFound /> : null}

@@ -148,13 +148,8 @@ export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
                 ? ` · revision ${e.fromRevision ?? '—'} → ${e.toRevision ?? '—'}`
                 : ''}{' '}
               ·{' '}
-              <button
-                type="button"
-                className="link"
-                onClick={() => setParams({ principalId: e.principalId })}
-                aria-label={`Only events by ${e.principalName ?? e.principalId}`}
-              >
-                only by this principal
+              <button type="button" className="link" onClick={() => setParams({ principalId: e.principalId })}>
+                Only events by {e.principalName ?? e.principalId}
               </button>{' '}
               · request <code>{e.requestId}</code>
             </div>

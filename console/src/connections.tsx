@@ -66,8 +66,7 @@ export function ConnectionList({ workspaceId }: { workspaceId: string }) {
   const [confirm, setConfirm] = useState<Connection[] | null>(null);
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ deleted: number; failures: string[]; noun: string } | null>(null);
-  const connectorName = (id: string | null) =>
-    id === null ? '—' : (connectors.find((c) => c.id === id)?.name ?? id);
+  const connectorName = (id: string | null) => (id === null ? '—' : (connectors.find((c) => c.id === id)?.name ?? id));
   const base = `/w/${encodeURIComponent(workspaceId)}/connections`;
   const filtered = query !== '' || connectorId !== '' || health !== '';
   return (

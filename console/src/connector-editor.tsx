@@ -151,7 +151,12 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
       <div className="title-row">
         <h1>{isNew ? 'New connector' : `Connector ${loaded?.connector.name}`}</h1>
         {loaded ? (
-          <ActionButton className="danger" busy={askDelete.busy} busyLabel="Checking…" onClick={() => void askDelete.run()}>
+          <ActionButton
+            className="danger"
+            busy={askDelete.busy}
+            busyLabel="Checking…"
+            onClick={() => void askDelete.run()}
+          >
             Delete connector
           </ActionButton>
         ) : null}
@@ -160,7 +165,9 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
       {confirmDelete && loaded ? (
         <ConfirmDialog
           title={`Delete connector ${loaded.connector.name}?`}
-          confirmLabel={confirmDelete.count > 0 ? `Delete connector and ${confirmDelete.count} connections` : 'Delete connector'}
+          confirmLabel={
+            confirmDelete.count > 0 ? `Delete connector and ${confirmDelete.count} connections` : 'Delete connector'
+          }
           busy={remove.busy}
           onCancel={() => setConfirmDelete(null)}
           onConfirm={() => void remove.run().finally(() => setConfirmDelete(null))}

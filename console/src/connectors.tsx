@@ -39,9 +39,7 @@ export function VersionBadges({ connector }: { connector: Connector }) {
 export async function connectionCounts(workspaceId: string, ids: readonly string[]): Promise<Map<string, number>> {
   const counts = await Promise.all(
     ids.map(async (id) => {
-      const reply = await api.get<{ connections: number }>(
-        `${wsPath(workspaceId, 'connectors', id)}/connection-count`,
-      );
+      const reply = await api.get<{ connections: number }>(`${wsPath(workspaceId, 'connectors', id)}/connection-count`);
       return [id, reply.body.connections] as const;
     }),
   );
@@ -82,7 +80,13 @@ export function ConnectorList({ workspaceId }: { workspaceId: string }) {
   const askDelete = async () => {
     const chosen = paged.items.filter((c) => selection.has(c.id));
     try {
-      setConfirm({ connectors: chosen, counts: await connectionCounts(workspaceId, chosen.map((c) => c.id)) });
+      setConfirm({
+        connectors: chosen,
+        counts: await connectionCounts(
+          workspaceId,
+          chosen.map((c) => c.id),
+        ),
+      });
     } catch (error) {
       setOutcome({ deleted: 0, failures: [problemOf(error).detail], noun: 'connectors' });
     }

@@ -16,7 +16,11 @@ export function problemOf(error: unknown): Problem {
 
 /** The message of the field at `path` (a JSON Pointer into the request body), if the problem names it. */
 export function errorAt(problem: Problem | null, path: string): string | undefined {
-  const found = problem?.errors.filter((e) => e.path === path || e.path.startsWith(`${path}/`));
+  // One message per field: a value that breaks two rules (a pattern and a format, say) needs saying once.
+  const found = problem?.errors.filter(
+    (e, i, all) =>
+      (e.path === path || e.path.startsWith(`${path}/`)) && all.findIndex((other) => other.path === e.path) === i,
+  );
   if (!found || found.length === 0) return undefined;
   return found
     .map((e) =>

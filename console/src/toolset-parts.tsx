@@ -55,7 +55,8 @@ function argumentsOf(
       try {
         args[name] = JSON.parse(text);
       } catch {
-        errors[name] = type === 'array' ? 'must be a JSON list, such as ["a", "b"]' : 'must be JSON, such as {"key": "value"}';
+        errors[name] =
+          type === 'array' ? 'must be a JSON list, such as ["a", "b"]' : 'must be JSON, such as {"key": "value"}';
       }
     }
   }
@@ -100,14 +101,22 @@ function TryTool({ workspaceId, toolset, tool }: { workspaceId: string; toolset:
         const label = `${name}${required.has(name) ? ' (required)' : ''}`;
         const error = localErrors[name] ?? errorAt(call.problem, `/${name}`);
         const set = (value: string) => setValues((v) => ({ ...v, [name]: value }));
-        const hint = [property.description, type === 'object' || type === 'array' || type === 'json' ? `JSON ${type === 'json' ? 'value' : type}` : null]
+        const hint = [
+          property.description,
+          type === 'object' || type === 'array' || type === 'json' ? `JSON ${type === 'json' ? 'value' : type}` : null,
+        ]
           .filter(Boolean)
           .join(' — ');
         return (
           <Field key={name} label={label} error={error} hint={hint || undefined}>
             {(id, describedBy) =>
               property.enum ? (
-                <select id={id} value={values[name] ?? ''} aria-describedby={describedBy} onChange={(e) => set(e.target.value)}>
+                <select
+                  id={id}
+                  value={values[name] ?? ''}
+                  aria-describedby={describedBy}
+                  onChange={(e) => set(e.target.value)}
+                >
                   <option value="">(leave out)</option>
                   {property.enum.map((v) => (
                     <option key={String(v)} value={String(v)}>
@@ -116,7 +125,12 @@ function TryTool({ workspaceId, toolset, tool }: { workspaceId: string; toolset:
                   ))}
                 </select>
               ) : type === 'boolean' ? (
-                <select id={id} value={values[name] ?? ''} aria-describedby={describedBy} onChange={(e) => set(e.target.value)}>
+                <select
+                  id={id}
+                  value={values[name] ?? ''}
+                  aria-describedby={describedBy}
+                  onChange={(e) => set(e.target.value)}
+                >
                   <option value="">(leave out)</option>
                   <option value="true">true</option>
                   <option value="false">false</option>
@@ -160,7 +174,9 @@ function TryTool({ workspaceId, toolset, tool }: { workspaceId: string; toolset:
           <strong>{answer.result.isError ? 'The tool reported an error' : 'Answer'}</strong>{' '}
           <span className="muted">({Math.round(answer.latencyMs)} ms)</span>
           {answer.result.content.map((item, index) => (
-            <pre key={index}>{item.type === 'text' ? item.text : JSON.stringify(item, null, 2)}</pre>
+            <pre key={index} tabIndex={0}>
+              {item.type === 'text' ? item.text : JSON.stringify(item, null, 2)}
+            </pre>
           ))}
         </div>
       ) : null}
@@ -169,7 +185,15 @@ function TryTool({ workspaceId, toolset, tool }: { workspaceId: string; toolset:
 }
 
 /** The tools as an agent sees them: names, descriptions, input schemas, the catalogue's size; each can be tried. */
-export function Catalogue({ workspaceId, toolset, canTry }: { workspaceId: string; toolset: Toolset; canTry: boolean }) {
+export function Catalogue({
+  workspaceId,
+  toolset,
+  canTry,
+}: {
+  workspaceId: string;
+  toolset: Toolset;
+  canTry: boolean;
+}) {
   const tools = toolset.status.outputs.tools;
   const [params, setParams] = useQueryParams();
   const filter = params.get('tool') ?? '';
@@ -209,7 +233,9 @@ export function Catalogue({ workspaceId, toolset, canTry }: { workspaceId: strin
             : 'The import is still running; the tools appear here when it finishes.'}
         </EmptyState>
       )}
-      {tools.length > 0 && shown.length === 0 ? <p className="muted">No tool's name or description contains "{filter}".</p> : null}
+      {tools.length > 0 && shown.length === 0 ? (
+        <p className="muted">No tool's name or description contains "{filter}".</p>
+      ) : null}
       <ul className="tools">
         {shown.map((tool) => (
           <li key={tool.name}>
@@ -217,7 +243,9 @@ export function Catalogue({ workspaceId, toolset, canTry }: { workspaceId: strin
               <summary>
                 <code>{tool.name}</code> — {tool.description || <span className="muted">no description</span>}
               </summary>
-              <pre aria-label={`Input schema of ${tool.name}`}>{JSON.stringify(tool.inputSchema, null, 2)}</pre>
+              <pre aria-label={`Input schema of ${tool.name}`} tabIndex={0}>
+                {JSON.stringify(tool.inputSchema, null, 2)}
+              </pre>
             </details>
             {canTry ? (
               trying === tool.name ? (
@@ -247,7 +275,14 @@ export function clientConfigs(name: string, url: string): { id: string; label: s
       where: '.vscode/mcp.json in your workspace (VS Code asks for the secret once and keeps it)',
       text: JSON.stringify(
         {
-          inputs: [{ type: 'promptString', id: `${name}-secret`, description: `Access-client secret for ${name}`, password: true }],
+          inputs: [
+            {
+              type: 'promptString',
+              id: `${name}-secret`,
+              description: `Access-client secret for ${name}`,
+              password: true,
+            },
+          ],
           servers: { [name]: { type: 'http', url, headers: { Authorization: `Bearer \${input:${name}-secret}` } } },
         },
         null,

@@ -1,15 +1,6 @@
 import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
 import { api, wsPath, type Page, type Problem } from './api';
-import {
-  ActionButton,
-  Field,
-  ProblemBanner,
-  TextField,
-  errorAt,
-  formatTime,
-  problemOf,
-  useAction,
-} from './forms';
+import { ActionButton, Field, ProblemBanner, TextField, errorAt, formatTime, problemOf, useAction } from './forms';
 import { Pager, usePaged } from './paging';
 import { Link, navigate, useQueryParams } from './router';
 import type { Toolset } from './types';

@@ -66,7 +66,10 @@ export function NotFound({ workspaceId, what }: { workspaceId?: string; what?: s
   return (
     <section className="not-found" aria-labelledby="not-found-title">
       <h1 id="not-found-title">Page not found</h1>
-      <p>{what ?? `There is nothing at ${window.location.pathname}.`} It may have been deleted, or the address is mistyped.</p>
+      <p>
+        {what ?? `There is nothing at ${window.location.pathname}.`} It may have been deleted, or the address is
+        mistyped.
+      </p>
       {workspaceId ? (
         <ul className="links">
           <li>
@@ -234,7 +237,13 @@ export function SearchBox({
       }}
     >
       <label htmlFor={id}>{label}</label>
-      <input id={id} type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="name contains…" />
+      <input
+        id={id}
+        type="search"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        placeholder="name contains…"
+      />
       <button type="submit">Search</button>
     </form>
   );
