@@ -142,19 +142,19 @@ describe('web console in Chromium', () => {
   async function assertAccessible(page: Page, name: string) {
     // Evaluated through the DevTools protocol, which the console's Content-Security-Policy does not govern.
     await page.evaluate(AXE_SOURCE);
-    const violations = (await page.evaluate(`axe
+    const violations = await page.evaluate<string[]>(`axe
       .run(document, { resultTypes: ['violations'] })
       .then((r) => r.violations
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')))`)) as string[];
+        .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')))`);
     assert.deepEqual(violations, [], `axe found serious or critical violations on ${name}`);
   }
 
   /** No sideways scrolling: the page is no wider than the window. */
   async function assertNoSidewaysOverflow(page: Page, name: string) {
-    const widths = (await page.evaluate(
+    const widths = await page.evaluate<[number, number]>(
       `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`,
-    )) as [number, number];
+    );
     assert.ok(widths[0] <= widths[1], `${name} overflows sideways at ${widths[1]} px: ${widths[0]} px wide`);
   }
 
@@ -411,6 +411,8 @@ describe('web console in Chromium', () => {
     await withPage(async (page) => {
       await signIn(page, '/console/w/default/connections');
       await page.getByRole('link', { name: 'New connection' }).click();
+      await page.getByLabel('Name', { exact: true }).waitFor();
+      await checkPage(page, 'connection-new');
       await page.getByLabel('Name', { exact: true }).fill('orders-db');
       await page.getByLabel('Type').fill('mysql');
       await page.getByLabel('Environment').selectOption({ label: 'Production' });
@@ -464,6 +466,8 @@ describe('web console in Chromium', () => {
     await withPage(async (page) => {
       await signIn(page, '/console/w/default/toolsets');
       await page.getByRole('link', { name: 'Import OpenAPI' }).click();
+      await page.getByLabel('Toolset name').waitFor();
+      await checkPage(page, 'toolset-import');
       await page.getByLabel('Toolset name').fill('pets');
       await page.getByLabel('OpenAPI document').fill(petstore);
       await page.getByRole('button', { name: 'Import toolset' }).click();
@@ -760,7 +764,7 @@ describe('web console in Chromium', () => {
           const desktop = JSON.parse(await config.innerText()).mcpServers.shop;
           assert.deepEqual(desktop.args, ['-y', 'mcp-remote', url, '--header', 'Authorization:${AUTH_HEADER}']);
           await page.getByRole('button', { name: 'Copy Claude Desktop (mcp-remote) configuration' }).click();
-          assert.deepEqual(JSON.parse((await page.evaluate(CLIPBOARD)) as string).mcpServers.shop, desktop);
+          assert.deepEqual(JSON.parse(await page.evaluate<string>(CLIPBOARD)).mcpServers.shop, desktop);
 
           // A failed toolset offers no MCP URL.
           await api('POST', `${WS}/toolsets`, {
@@ -886,9 +890,9 @@ describe('web console in Chromium', () => {
       for (let i = 0; i < 80; i++) {
         await page.keyboard.press('Tab');
         reached.add(
-          (await page.evaluate(
+          await page.evaluate<string>(
             `(document.activeElement?.getAttribute('aria-label') || document.activeElement?.textContent || '').trim()`,
-          )) as string,
+          ),
         );
       }
       for (const name of [
@@ -938,6 +942,42 @@ describe('web console in Chromium', () => {
       ]);
       await checkPage(page, 'connection-variables');
     });
+  });
+
+  it('has run axe, the 390 px check and the screenshots on every page of the console', () => {
+    const pages = [
+      'sign-in',
+      'connectors',
+      'connectors-empty',
+      'connector-field-error',
+      'connector-edit',
+      'connector-412',
+      'connector-delete',
+      'connections',
+      'connections-empty',
+      'connections-filtered',
+      'connection-new',
+      'connection-edit',
+      'connection-variables',
+      'toolsets',
+      'toolsets-empty',
+      'toolsets-filtered',
+      'toolset-import',
+      'toolset',
+      'toolset-try',
+      'toolset-failed',
+      'access-clients',
+      'access-clients-empty',
+      'access-client-secret',
+      'audit',
+      'audit-empty',
+      'audit-words',
+      'not-found',
+    ];
+    assert.deepEqual(
+      pages.filter((p) => !checkedPages.has(p)),
+      [],
+    );
   });
 
   it('answers console routes with the app and keeps them out of the API document', async () => {

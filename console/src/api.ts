@@ -71,7 +71,11 @@ function problemFrom(status: number, body: unknown, statusText: string): Problem
     code: typeof b.code === 'string' ? b.code : 'unknown',
     requestId: typeof b.requestId === 'string' ? b.requestId : undefined,
     errors: Array.isArray(b.errors)
-      ? b.errors.filter((e): e is FieldError => typeof e?.path === 'string' && typeof e?.message === 'string')
+      ? (b.errors as unknown[]).filter(
+          (e): e is FieldError =>
+            typeof (e as Partial<FieldError> | null)?.path === 'string' &&
+            typeof (e as Partial<FieldError> | null)?.message === 'string',
+        )
       : [],
   };
 }

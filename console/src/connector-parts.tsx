@@ -145,7 +145,7 @@ export function ConfigsSection(props: PartProps) {
       try {
         parsed = config.trim() === '' ? null : JSON.parse(config);
       } catch (error) {
-        throw new Error(`Config is not valid JSON: ${(error as Error).message}`);
+        throw new Error(`Config is not valid JSON: ${(error as Error).message}`, { cause: error });
       }
       await api.post(base, {
         ...(id.trim() ? { id: id.trim() } : {}),
