@@ -739,6 +739,7 @@ describe('web console in Chromium', () => {
           const qty = form.locator('.field', { has: page.getByLabel('qty') });
           await qty.locator('.field-error').waitFor();
           assert.equal(await qty.locator('.field-error').innerText(), 'must be at least 1');
+          assert.doesNotMatch(await form.innerText(), />=/, 'no schema words anywhere on the form');
           upstream.seen.length = 0;
           await form.getByLabel('qty').fill('2');
           await form.getByRole('button', { name: 'Call createItem' }).click();

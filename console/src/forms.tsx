@@ -179,7 +179,16 @@ export function ProblemBanner({
         {problem.title}
         {problem.status ? ` (${problem.status})` : ''}
       </strong>
-      <div>{problem.detail}</div>
+      <div>
+        {
+          // The API's own sentence for a validation failure repeats the schema's words; the fields say it plainly.
+          problem.code === 'validation-failed' && problem.errors.length > 0
+            ? rest.length === 0
+              ? 'Nothing was saved or sent: correct the fields marked below.'
+              : 'Nothing was saved or sent: correct these.'
+            : problem.detail
+        }
+      </div>
       {rest.length > 0 ? (
         <ul>
           {rest.map((e) => (

@@ -12,6 +12,15 @@ export function catalogueSize(tools: readonly Tool[]): { bytes: number; tokens: 
   return { bytes, tokens: Math.ceil(bytes / 4) };
 }
 
+/** A JSON answer indented for reading; any other text as it came. */
+function readable(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
 const formatBytes = (n: number) => (n < 1024 ? `${n} bytes` : `${(n / 1024).toFixed(1)} KiB (${n} bytes)`);
 
 interface JsonSchema {
@@ -175,7 +184,7 @@ function TryTool({ workspaceId, toolset, tool }: { workspaceId: string; toolset:
           <span className="muted">({Math.round(answer.latencyMs)} ms)</span>
           {answer.result.content.map((item, index) => (
             <pre key={index} tabIndex={0}>
-              {item.type === 'text' ? item.text : JSON.stringify(item, null, 2)}
+              {item.type === 'text' ? readable(item.text ?? '') : JSON.stringify(item, null, 2)}
             </pre>
           ))}
         </div>
