@@ -945,6 +945,85 @@ describe('web console in Chromium', () => {
     });
   });
 
+  it('walks the new user through on a phone in dark mode: find and test a connection, delete a failed toolset, try a tool of a large toolset, read the audit', async () => {
+    const upstream = await startUpstreamApi();
+    try {
+      await api('POST', `${WS}/connections`, {
+        name: 'phone-db',
+        type: 'http',
+        content: { url: 'http://127.0.0.1:1' },
+      });
+      await api('POST', `${WS}/toolsets`, {
+        name: 'phone-broken',
+        spec: { schema: { type: 'OpenAPI', detail: 'openapi: 9.0.0' } },
+      });
+      // A large toolset: the shop's operations among 120 others.
+      const document = JSON.parse(upstream.document()) as { paths: Record<string, unknown> };
+      for (let i = 0; i < 120; i++)
+        document.paths[`/reports/r${i}`] = {
+          get: {
+            operationId: `report${i}`,
+            summary: `Report number ${i}`,
+            responses: { '200': { description: 'ok' } },
+          },
+        };
+      await api('POST', `${WS}/toolsets`, {
+        name: 'phone-large',
+        spec: { schema: { type: 'OpenAPI', detail: JSON.stringify(document) } },
+      });
+      await settledToolset(app, 'phone-broken');
+      assert.equal((await settledToolset(app, 'phone-large')).status.outputs.tools.length, 126);
+
+      const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+      try {
+        const page = await context.newPage();
+        await signIn(page, '/console/w/default/connections');
+        await page.getByLabel('Search by name').fill('phone');
+        await page.getByRole('link', { name: 'phone-db' }).click();
+        await page.getByRole('button', { name: 'Test connection' }).click();
+        await page.getByTestId('test-result').filter({ hasText: 'failing' }).waitFor();
+        await assertNoSidewaysOverflow(page, 'connection page on a phone');
+
+        await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Toolsets' }).click();
+        await page.getByLabel('Phase').selectOption('Failed');
+        await page.getByRole('checkbox', { name: 'Select phone-broken' }).check();
+        await page.getByRole('button', { name: /^Delete selected/ }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Delete toolsets' }).click();
+        await page
+          .getByRole('status')
+          .filter({ hasText: /Deleted \d+ toolsets?\./ })
+          .waitFor();
+        assert.equal((await app.call('GET', `${WS}/toolsets/phone-broken`)).status, 404);
+
+        await page.getByLabel('Phase').selectOption('');
+        await page.getByRole('link', { name: 'phone-large' }).click();
+        await page.getByLabel('Find a tool').fill('reads one');
+        await page.getByRole('button', { name: 'Try getItem' }).click();
+        await page.getByRole('form', { name: 'Try getItem' }).getByLabel('id (required)').fill('lamp-7');
+        await page.getByRole('button', { name: 'Call getItem' }).click();
+        await page.getByTestId('tool-answer').waitFor();
+        assert.equal(JSON.parse(await page.getByTestId('tool-answer').locator('pre').innerText()).id, 'lamp-7');
+        await assertNoSidewaysOverflow(page, 'large toolset on a phone');
+        await assertAccessible(page, 'large toolset on a phone, dark');
+
+        await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Audit' }).click();
+        const sentences = page.getByRole('list', { name: 'Audit events' }).locator('li .sentence');
+        await sentences.first().waitFor();
+        const words = await sentences.allInnerTexts();
+        assert.ok(words.includes('owner deleted toolset phone-broken'), words.join('\n'));
+        assert.ok(
+          words.some((w) => /^owner tested connection \d+$/.test(w)),
+          words.join('\n'),
+        );
+        await assertNoSidewaysOverflow(page, 'audit on a phone');
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it('has run axe, the 390 px check and the screenshots on every page of the console', () => {
     const pages = [
       'sign-in',
