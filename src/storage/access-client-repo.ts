@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { AccessClient, AccessClientSecret } from '../domain/access-client.js';
 import type { AccessClientRow, AccessClientSecretRow } from './schema.js';
 import type { Executor, ReadOptions } from './engine.js';
@@ -107,11 +106,7 @@ export async function searchAccessClients(
 ): Promise<{ items: AccessClient[]; total: number }> {
   let query = db.selectFrom('access_clients').where('workspace_id', '=', workspaceId);
   if (filter.id !== undefined) query = query.where('id', '=', filter.id);
-  if (filter.nameContains !== undefined) {
-    // LIKE wildcards in the search text are literal; lower() on both sides gives SQLite's and PostgreSQL's the same case rule.
-    const pattern = `%${filter.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
-  }
+  if (filter.nameContains !== undefined) query = query.where(nameContains('name', filter.nameContains));
   const counted = await query.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
   const rows = await query.selectAll().orderBy('id').limit(filter.limit).offset(filter.offset).execute();
   const secrets = await secretsOf(
