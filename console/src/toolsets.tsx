@@ -331,6 +331,12 @@ export function ToolsetDetail({ workspaceId, name }: { workspaceId: string; name
           <div>
             A failed toolset offers no MCP URL: import a corrected document (or delete this toolset) to serve tools.
           </div>
+          {status.outputs.tools.length > 0 ? (
+            <div>
+              Agents already set up keep getting the {status.outputs.tools.length} tools of the last good document until
+              then.
+            </div>
+          ) : null}
         </div>
       ) : null}
       <ProblemBanner problem={remove.problem} />
