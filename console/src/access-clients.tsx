@@ -1,7 +1,21 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, wsPath, type Page, type Problem } from './api';
-import { ActionButton, CopyButton, ProblemBanner, TextField, errorAt, formatTime, useAction } from './forms';
+import { ActionButton, CopyButton, ProblemBanner, TextField, errorAt, formatTime, problemOf, useAction } from './forms';
 import { Pager, usePaged } from './paging';
+import { useQueryParams } from './router';
+import {
+  BulkBar,
+  ConfirmDialog,
+  EmptyState,
+  FilterSelect,
+  Outcome,
+  SearchBox,
+  SelectAllCell,
+  SelectCell,
+  deleteEach,
+  useSelection,
+  type Selection,
+} from './ui';
 import type { AccessClient, Toolset } from './types';
 
 const ALL = '*';
@@ -151,12 +165,16 @@ function ClientRow({
   toolsets,
   onIssued,
   onChanged,
+  selection,
+  onDelete,
 }: {
   workspaceId: string;
   client: AccessClient;
   toolsets: Toolset[];
   onIssued: (clientId: string, secret: string) => void;
   onChanged: () => void;
+  selection: Selection;
+  onDelete: () => void;
 }) {
   const path = wsPath(workspaceId, 'access-clients', client.id);
   const [editing, setEditing] = useState(false);
@@ -195,21 +213,22 @@ function ClientRow({
   const live = client.secrets.filter((s) => s.expiresAt === null || new Date(s.expiresAt) > new Date());
   return (
     <tr>
-      <td>
+      <SelectCell selection={selection} id={client.id} label={client.id} />
+      <td data-label="Client">
         <code>{client.id}</code>
         <div>{client.name}</div>
       </td>
-      <td>
+      <td data-label="Status">
         <span className={`badge status-${client.status}`}>{client.status}</span>
       </td>
-      <td>
+      <td data-label="Allowed toolsets">
         {client.toolsets.length === 0 ? (
           <span className="muted">none</span>
         ) : (
           client.toolsets.map((t) => (t === ALL ? 'all' : t)).join(', ')
         )}
       </td>
-      <td>
+      <td data-label="Secrets">
         {live.map((s) => (
           <div key={s.id}>
             <code>{s.prefix}…</code>{' '}
@@ -217,7 +236,7 @@ function ClientRow({
           </div>
         ))}
       </td>
-      <td className="actions">
+      <td className="actions" data-label="Actions">
         <ActionButton busy={rotate.busy} busyLabel="Rotating…" disabled={busy} onClick={() => void rotate.run()}>
           Rotate secret of {client.id}
         </ActionButton>
@@ -230,6 +249,9 @@ function ClientRow({
         </ActionButton>
         <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>
           Allowed toolsets of {client.id}
+        </button>
+        <button type="button" className="danger" disabled={busy} onClick={onDelete}>
+          Delete {client.id}
         </button>
         {editing ? (
           <form
@@ -257,19 +279,36 @@ function ClientRow({
   );
 }
 
+const CLIENT_CONSEQUENCE =
+  'Its secrets stop working at once: agents using them get 401 from the gateway. The audit keeps its history.';
+
 export function AccessClients({ workspaceId }: { workspaceId: string }) {
   const [toolsets, setToolsets] = useState<Toolset[]>([]);
   const [issued, setIssued] = useState<{ clientId: string; secret: string } | null>(null);
   const [toolsetProblem, setToolsetProblem] = useState<Problem | null>(null);
+  const [params, setParams] = useQueryParams();
+  const query = params.get('q') ?? '';
+  const status = params.get('status') ?? '';
   const paged = usePaged(
     async (cursor) =>
-      (await api.get<Page<AccessClient>>(wsPath(workspaceId, 'access-clients'), { limit: 20, cursor })).body,
-    workspaceId,
+      (
+        await api.get<Page<AccessClient>>(wsPath(workspaceId, 'access-clients'), {
+          limit: 20,
+          cursor,
+          q: query,
+          status,
+        })
+      ).body,
+    `${workspaceId}\u0000${query}\u0000${status}`,
   );
+  const selection = useSelection(paged.items.map((c) => c.id));
+  const [confirm, setConfirm] = useState<string[] | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<{ deleted: number; failures: string[]; noun: string } | null>(null);
   useEffect(() => {
     api.get<Page<Toolset>>(wsPath(workspaceId, 'toolsets'), { limit: 100 }).then(
       (reply) => setToolsets(reply.body.items),
-      (error: unknown) => setToolsetProblem((error as { problem?: Problem }).problem ?? null),
+      (error) => setToolsetProblem(problemOf(error)),
     );
   }, [workspaceId]);
   return (
@@ -279,33 +318,67 @@ export function AccessClients({ workspaceId }: { workspaceId: string }) {
         Access clients call the MCP gateway with a bearer secret, limited to their allowed toolsets.
       </p>
       {issued ? <SecretOnce clientId={issued.clientId} secret={issued.secret} onDone={() => setIssued(null)} /> : null}
+      <div className="toolbar">
+        <SearchBox label="Search by name" value={query} onSearch={(q) => setParams({ q })} />
+        <FilterSelect
+          label="Status"
+          value={status}
+          options={[
+            ['', 'Any status'],
+            ['active', 'Active'],
+            ['disabled', 'Disabled'],
+          ]}
+          onChange={(value) => setParams({ status: value })}
+        />
+      </div>
       <ProblemBanner problem={paged.problem ?? toolsetProblem} />
-      <table aria-busy={paged.loading}>
-        <thead>
-          <tr>
-            <th>Client</th>
-            <th>Status</th>
-            <th>Allowed toolsets</th>
-            <th>Secrets</th>
-            <th>
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {paged.items.map((client) => (
-            <ClientRow
-              key={client.id}
-              workspaceId={workspaceId}
-              client={client}
-              toolsets={toolsets}
-              onIssued={(clientId, secret) => setIssued({ clientId, secret })}
-              onChanged={paged.reload}
-            />
-          ))}
-        </tbody>
-      </table>
-      {!paged.loading && paged.items.length === 0 ? <p className="muted">No access clients yet.</p> : null}
+      <Outcome outcome={outcome} />
+      <BulkBar
+        count={selection.selected.length}
+        noun="access clients"
+        onDelete={() => setConfirm(selection.selected)}
+      />
+      {paged.items.length > 0 ? (
+        <table aria-busy={paged.loading} className="list clients">
+          <thead>
+            <tr>
+              <SelectAllCell selection={selection} noun="access clients" />
+              <th>Client</th>
+              <th>Status</th>
+              <th>Allowed toolsets</th>
+              <th>Secrets</th>
+              <th>Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {paged.items.map((client) => (
+              <ClientRow
+                key={client.id}
+                workspaceId={workspaceId}
+                client={client}
+                toolsets={toolsets}
+                onIssued={(clientId, secret) => setIssued({ clientId, secret })}
+                onChanged={paged.reload}
+                selection={selection}
+                onDelete={() => setConfirm([client.id])}
+              />
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {!paged.loading && paged.items.length === 0 ? (
+        query || status ? (
+          <EmptyState title="No access client matches these filters.">
+            <button type="button" onClick={() => setParams({ q: null, status: null })}>
+              Clear the filters
+            </button>
+          </EmptyState>
+        ) : (
+          <EmptyState title="No access clients yet.">
+            An agent needs one to call the MCP gateway: create it with the form below, then give the agent its secret.
+          </EmptyState>
+        )
+      ) : null}
       <Pager {...paged} />
       <CreateClient
         workspaceId={workspaceId}
@@ -315,6 +388,38 @@ export function AccessClients({ workspaceId }: { workspaceId: string }) {
           paged.reload();
         }}
       />
+      {confirm ? (
+        <ConfirmDialog
+          title={`Delete ${confirm.length === 1 ? `access client ${confirm[0]}` : `${confirm.length} access clients`}?`}
+          confirmLabel={confirm.length === 1 ? 'Delete access client' : 'Delete access clients'}
+          busy={busy}
+          onCancel={() => setConfirm(null)}
+          onConfirm={() => {
+            setBusy(true);
+            void deleteEach(
+              confirm.map((id) => ({
+                id,
+                label: id,
+                remove: () => api.del(wsPath(workspaceId, 'access-clients', id)),
+              })),
+            ).then((result) => {
+              setBusy(false);
+              setConfirm(null);
+              setOutcome({ ...result, noun: result.deleted === 1 ? 'access client' : 'access clients' });
+              paged.reload();
+            });
+          }}
+        >
+          <ul>
+            {confirm.map((id) => (
+              <li key={id}>
+                <code>{id}</code>
+              </li>
+            ))}
+          </ul>
+          <p>{CLIENT_CONSEQUENCE} This cannot be undone.</p>
+        </ConfirmDialog>
+      ) : null}
     </section>
   );
 }

@@ -73,7 +73,8 @@ function problemFrom(status: number, body: unknown, statusText: string): Problem
     errors: Array.isArray(b.errors)
       ? (b.errors as unknown[]).filter(
           (e): e is FieldError =>
-            typeof (e as FieldError | null)?.path === 'string' && typeof (e as FieldError | null)?.message === 'string',
+            typeof (e as Partial<FieldError> | null)?.path === 'string' &&
+            typeof (e as Partial<FieldError> | null)?.message === 'string',
         )
       : [],
   };
@@ -137,7 +138,8 @@ export const api = {
   post: <T>(path: string, body?: unknown, query?: RequestOptions['query']) =>
     request<T>('POST', path, { body: body ?? {}, query }),
   put: <T>(path: string, body: unknown, ifMatch: string | null) => request<T>('PUT', path, { body, ifMatch }),
-  del: (path: string, ifMatch?: string | null) => request<undefined>('DELETE', path, { ifMatch }),
+  del: (path: string, ifMatch?: string | null, query?: RequestOptions['query']) =>
+    request<undefined>('DELETE', path, { ifMatch, query }),
 };
 
 /** Path of a workspace's collection, with every segment escaped. */

@@ -11,6 +11,8 @@ import { ConnectionEditor } from './connection-editor';
 import { ToolsetDetail, ToolsetImport, ToolsetList } from './toolsets';
 import { AccessClients } from './access-clients';
 import { AuditTimeline } from './audit';
+import { ThemeToggle } from './theme';
+import { EmptyState, NotFound } from './ui';
 
 const SECTIONS = [
   ['connectors', 'Connectors'],
@@ -85,12 +87,13 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   }, []);
 
   // Without a workspace in the address, open the last one used in this tab, or the first.
+  const unknownPath = path !== '/' && segments[0] !== 'w';
   useEffect(() => {
-    if (workspaceId || !workspaces) return;
+    if (workspaceId || !workspaces || unknownPath) return;
     const remembered = session.workspace();
     const target = workspaces.find((w) => w.id === remembered) ?? workspaces[0];
     if (target) navigate(`/w/${encodeURIComponent(target.id)}/connectors`, { replace: true });
-  }, [workspaceId, workspaces]);
+  }, [workspaceId, workspaces, unknownPath]);
 
   useEffect(() => {
     if (workspaceId) session.setWorkspace(workspaceId);
@@ -134,6 +137,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         <span className="who">
           {me.name} ({workspaceId ? (me.roles[workspaceId] ?? 'no role') : '—'})
         </span>
+        <ThemeToggle />
         <button type="button" onClick={onSignOut}>
           Sign out
         </button>
@@ -144,7 +148,13 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
             {problem.detail}
           </div>
         ) : null}
-        {workspaces && workspaces.length === 0 ? <p>This key belongs to no workspace.</p> : null}
+        {workspaces && workspaces.length === 0 ? (
+          <EmptyState title="This key belongs to no workspace.">
+            Ask an admin to add its principal to a workspace (
+            <code>POST /api/v1/workspaces/&#123;id&#125;/members</code>), or sign in with another key.
+          </EmptyState>
+        ) : null}
+        {unknownPath ? <NotFound /> : null}
         {workspaceId ? <Screen key={workspaceId} workspaceId={workspaceId} segments={segments.slice(2)} /> : null}
       </main>
     </div>
@@ -176,14 +186,10 @@ function Screen({ workspaceId, segments }: { workspaceId: string; segments: stri
         <ToolsetList workspaceId={workspaceId} />
       );
     case 'access-clients':
-      return <AccessClients workspaceId={workspaceId} />;
+      return id ? <NotFound workspaceId={workspaceId} /> : <AccessClients workspaceId={workspaceId} />;
     case 'audit':
-      return <AuditTimeline workspaceId={workspaceId} />;
+      return id ? <NotFound workspaceId={workspaceId} /> : <AuditTimeline workspaceId={workspaceId} />;
     default:
-      return (
-        <p>
-          There is no page here. <Link to={`/w/${encodeURIComponent(workspaceId)}/connectors`}>Go to connectors</Link>.
-        </p>
-      );
+      return <NotFound workspaceId={workspaceId} />;
   }
 }

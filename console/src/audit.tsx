@@ -1,9 +1,10 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, wsPath, type Page } from './api';
 import { ProblemBanner, SelectField, TextField, formatTime } from './forms';
 import { Pager, usePaged } from './paging';
-import { useQuery } from './router';
+import { Link, useQueryParams } from './router';
 import type { AuditEvent } from './types';
+import { EmptyState } from './ui';
 
 const RESOURCE_TYPES = [
   ['', 'Any resource'],
@@ -16,29 +17,79 @@ const RESOURCE_TYPES = [
   ['api-key', 'API key'],
 ] as const;
 
-interface Filters {
-  resourceType: string;
-  resourceId: string;
-  principalId: string;
-  since: string;
-  until: string;
-}
+const NOUNS: Record<string, string> = {
+  workspace: 'workspace',
+  connector: 'connector',
+  connection: 'connection',
+  toolset: 'toolset',
+  'access-client': 'access client',
+  member: 'member',
+  'api-key': 'API key',
+  'access-key': 'access key',
+  token: 'token',
+};
 
-const EMPTY: Filters = { resourceType: '', resourceId: '', principalId: '', since: '', until: '' };
+const FILTERS = ['resourceType', 'resourceId', 'principalId', 'since', 'until'] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
+
 /** datetime-local gives local wall time without a zone; the API wants an instant. */
 const instant = (local: string) => (local === '' ? undefined : new Date(local).toISOString());
 
-/** Who did what to which resource, which fields changed and when: newest first, filtered. */
+/** Where a resource's page is, when the console has one. */
+function resourceLink(workspaceId: string, type: string, id: string): string | null {
+  const base = `/w/${encodeURIComponent(workspaceId)}`;
+  switch (type) {
+    case 'connector':
+      return `${base}/connectors/${encodeURIComponent(id)}`;
+    case 'connection':
+      return `${base}/connections/${encodeURIComponent(id)}`;
+    case 'toolset':
+      return `${base}/toolsets/${encodeURIComponent(id)}`;
+    case 'access-client':
+      return `${base}/access-clients`;
+    default:
+      return null;
+  }
+}
+
+/** "changed description and name": the field names an update touched, in words. */
+const listOf = (items: readonly string[]) =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+
+/** One event as a sentence: who did what to which resource (a link while it may still exist). */
+export function EventSentence({ workspaceId, event }: { workspaceId: string; event: AuditEvent }) {
+  const who = event.principalName ?? 'a principal that no longer exists';
+  const verb = event.action.slice(event.action.indexOf(':') + 1);
+  const noun = NOUNS[event.resourceType] ?? event.resourceType;
+  const href = verb === 'delete' ? null : resourceLink(workspaceId, event.resourceType, event.resourceId);
+  const target = href ? (
+    <Link to={href}>
+      <code>{event.resourceId}</code>
+    </Link>
+  ) : (
+    <code>{event.resourceId}</code>
+  );
+  let what: string;
+  if (verb === 'create') what = 'created';
+  else if (verb === 'delete') what = 'deleted';
+  else if (verb === 'test') what = 'tested';
+  else if (verb === 'update')
+    what = event.changedFields.length > 0 ? `changed ${listOf(event.changedFields)} of` : 'updated';
+  else what = `did ${event.action} on`;
+  return (
+    <span className="sentence">
+      <strong title={event.principalId}>{who}</strong> {what} {noun} {target}
+    </span>
+  );
+}
+
+/** Who did what to which resource, which fields changed and when: newest first, filtered (filters in the address). */
 export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
-  const query = useQuery();
-  // A resource's page links here with ?resourceType=…&resourceId=… for its own history.
-  const initial: Filters = {
-    ...EMPTY,
-    resourceType: query.get('resourceType') ?? '',
-    resourceId: query.get('resourceId') ?? '',
-  };
-  const [draft, setDraft] = useState<Filters>(initial);
-  const [filters, setFilters] = useState<Filters>(initial);
+  const [params, setParams] = useQueryParams();
+  const filters = Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ''])) as Filters;
+  const [draft, setDraft] = useState<Filters>(filters);
+  const signature = JSON.stringify(filters);
+  useEffect(() => setDraft(filters), [signature]);
   const paged = usePaged(
     async (cursor) =>
       (
@@ -52,13 +103,14 @@ export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
           until: instant(filters.until),
         })
       ).body,
-    `${workspaceId}\u0000${JSON.stringify(filters)}`,
+    `${workspaceId}\u0000${signature}`,
   );
   const set = (key: keyof Filters) => (value: string) => setDraft((d) => ({ ...d, [key]: value }));
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setFilters(draft);
+    setParams(draft);
   };
+  const filtered = FILTERS.some((f) => filters[f] !== '');
   return (
     <section>
       <h1>Audit</h1>
@@ -70,38 +122,47 @@ export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
           onChange={set('resourceType')}
         />
         <TextField label="Resource id" value={draft.resourceId} onChange={set('resourceId')} />
-        <TextField label="Who (principal id)" value={draft.principalId} onChange={set('principalId')} />
+        <TextField
+          label="Who (principal id)"
+          value={draft.principalId}
+          onChange={set('principalId')}
+          placeholder="prn_…"
+        />
         <TextField label="Since" type="datetime-local" value={draft.since} onChange={set('since')} />
         <TextField label="Until" type="datetime-local" value={draft.until} onChange={set('until')} />
-        <button type="submit">Apply filters</button>{' '}
-        <button
-          type="button"
-          onClick={() => {
-            setDraft(EMPTY);
-            setFilters(EMPTY);
-          }}
-        >
-          Clear
-        </button>
+        <div className="filter-actions">
+          <button type="submit">Apply filters</button>{' '}
+          <button type="button" onClick={() => setParams(Object.fromEntries(FILTERS.map((f) => [f, null])))}>
+            Clear
+          </button>
+        </div>
       </form>
       <ProblemBanner problem={paged.problem} />
       <ol className="timeline" aria-busy={paged.loading} aria-label="Audit events">
         {paged.items.map((e) => (
           <li key={e.id}>
-            <time dateTime={e.at}>{formatTime(e.at)}</time> <strong>{e.action}</strong> on {e.resourceType}{' '}
-            <code>{e.resourceId}</code> by <code>{e.principalId}</code>
-            {e.fromRevision !== null || e.toRevision !== null ? (
-              <span className="muted">
-                {' '}
-                (revision {e.fromRevision ?? '—'} → {e.toRevision ?? '—'})
-              </span>
-            ) : null}
-            {e.changedFields.length > 0 ? <div className="changed">Changed: {e.changedFields.join(', ')}</div> : null}
-            <div className="muted">request {e.requestId}</div>
+            <EventSentence workspaceId={workspaceId} event={e} />
+            <div className="muted">
+              <time dateTime={e.at}>{formatTime(e.at)}</time>
+              {e.fromRevision !== null || e.toRevision !== null
+                ? ` · revision ${e.fromRevision ?? '—'} → ${e.toRevision ?? '—'}`
+                : ''}{' '}
+              ·{' '}
+              <button type="button" className="link" onClick={() => setParams({ principalId: e.principalId })}>
+                Only events by {e.principalName ?? e.principalId}
+              </button>{' '}
+              · request <code>{e.requestId}</code>
+            </div>
           </li>
         ))}
       </ol>
-      {!paged.loading && paged.items.length === 0 ? <p className="muted">No events match.</p> : null}
+      {!paged.loading && paged.items.length === 0 ? (
+        <EmptyState title={filtered ? 'No events match these filters.' : 'Nothing has happened in this workspace yet.'}>
+          {filtered
+            ? 'Clear the filters to see every event.'
+            : 'Every create, change and delete is recorded here, with who did it.'}
+        </EmptyState>
+      ) : null}
       <Pager {...paged} />
     </section>
   );

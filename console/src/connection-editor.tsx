@@ -26,7 +26,8 @@ import {
 } from './connection-form';
 import { ENV_TYPES, HealthBadge, useConnectors } from './connections';
 import { Link, navigate } from './router';
-import type { Connection, Health } from './types';
+import type { Connection, Health, Variable } from './types';
+import { ConfirmDialog, NotFound } from './ui';
 
 const SHOWN_PATHS = ['/name', '/type', '/envType', '/connectorId', '/description', '/content', '/variables'];
 
@@ -88,6 +89,56 @@ function SettingsEditor(props: {
       >
         Add setting
       </button>
+    </fieldset>
+  );
+}
+
+/**
+ * The variables a connector defines, as one labelled field each (its default shown), plus any others the
+ * connection has: a form, not free name/value rows.
+ */
+function ConnectorVariables(props: {
+  connectorName: string;
+  defined: readonly Variable[];
+  value: Variable[];
+  onChange: (value: Variable[]) => void;
+  problem: Problem | null;
+}) {
+  const names = new Set(props.defined.map((v) => v.name));
+  const valueOf = (name: string) => props.value.find((v) => v.name === name)?.value ?? '';
+  const others = props.value.filter((v) => !names.has(v.name));
+  const setDefined = (name: string, value: string) => {
+    const exists = props.value.some((v) => v.name === name);
+    props.onChange(
+      exists ? props.value.map((v) => (v.name === name ? { name, value } : v)) : [...props.value, { name, value }],
+    );
+  };
+  const indexOf = (name: string) => props.value.findIndex((v) => v.name === name);
+  return (
+    <fieldset>
+      <legend>Variables</legend>
+      <p className="hint">Defined by the connector {props.connectorName}; its defaults are shown under each field.</p>
+      <div className="kv-form">
+        {props.defined.map((v) => (
+          <TextField
+            key={v.name}
+            label={v.name}
+            value={valueOf(v.name)}
+            onChange={(value) => setDefined(v.name, value)}
+            hint={v.value === '' ? 'No default.' : `Default: ${v.value}`}
+            error={errorAt(props.problem, `/variables/${indexOf(v.name)}`)}
+          />
+        ))}
+      </div>
+      {others.length > 0 ? (
+        <VariablesEditor
+          legend="Other variables"
+          value={others}
+          onChange={(next) => props.onChange([...props.value.filter((v) => names.has(v.name)), ...next])}
+          problem={null}
+          pointer="/variables"
+        />
+      ) : null}
     </fieldset>
   );
 }
@@ -188,6 +239,11 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
       JSON.stringify(connectionFormOf(latest)) === JSON.stringify(connectionFormOf(loaded.connection));
     if (onlyHealth) setLoaded({ connection: latest, etag: reply.etag });
   }, [loaded, path]);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const remove = useAction(async () => {
+    await api.del(path, loaded?.etag);
+    navigate(`/w/${encodeURIComponent(workspaceId)}/connections`, { replace: true });
+  });
   const reload = useAction(async () => {
     const dropped = loaded ? changedFields(connectionFormOf(loaded.connection), form) : [];
     await fetchLatest();
@@ -199,8 +255,11 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
     );
   });
 
+  if (loadProblem?.status === 404)
+    return <NotFound workspaceId={workspaceId} what={`There is no connection ${connectionId}.`} />;
   if (loadProblem) return <ProblemBanner problem={loadProblem} />;
   if (!isNew && !loaded) return <p className="loading">Loading connection…</p>;
+  const connector = connectors.find((c) => c.id === (loaded ? loaded.connection.connectorId : form.connectorId));
   const set =
     <K extends keyof ConnectionForm>(key: K) =>
     (value: ConnectionForm[K]) =>
@@ -227,7 +286,32 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
       <p>
         <Link to={`/w/${encodeURIComponent(workspaceId)}/connections`}>← Connections</Link>
       </p>
-      <h1>{isNew ? 'New connection' : `Connection ${loaded?.connection.name}`}</h1>
+      <div className="title-row">
+        <h1>{isNew ? 'New connection' : `Connection ${loaded?.connection.name}`}</h1>
+        {loaded ? (
+          <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
+            Delete connection
+          </button>
+        ) : null}
+      </div>
+      <ProblemBanner problem={remove.problem} />
+      {confirmDelete && loaded ? (
+        <ConfirmDialog
+          title={`Delete connection ${loaded.connection.name}?`}
+          confirmLabel="Delete connection"
+          busy={remove.busy}
+          onCancel={() => setConfirmDelete(false)}
+          onConfirm={() => void remove.run().finally(() => setConfirmDelete(false))}
+        >
+          <p>
+            Its settings, variables and stored secrets go with it
+            {loaded.connection.credentials.length > 0
+              ? `, and its ${loaded.connection.credentials.length} credential${loaded.connection.credentials.length === 1 ? '' : 's'}`
+              : ''}
+            . This cannot be undone; the audit keeps a record.
+          </p>
+        </ConfirmDialog>
+      ) : null}
       {loaded ? (
         <p>
           <Link
@@ -295,7 +379,20 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
             hint="Its connection variables become this connection's starting variables."
           />
         ) : (
-          <p>Connector: {loaded?.connection.connectorId ?? '(none)'}</p>
+          <dl className="kv">
+            <dt>Connector</dt>
+            <dd>
+              {loaded?.connection.connectorId ? (
+                <Link
+                  to={`/w/${encodeURIComponent(workspaceId)}/connectors/${encodeURIComponent(loaded.connection.connectorId)}`}
+                >
+                  {connector?.name ?? loaded.connection.connectorId}
+                </Link>
+              ) : (
+                '(none)'
+              )}
+            </dd>
+          </dl>
         )}
         <TextField
           label="Description"
@@ -315,13 +412,23 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
           onChange={set('status')}
         />
         <SettingsEditor rows={form.settings} onChange={set('settings')} problem={problem} />
-        <VariablesEditor
-          legend="Variables"
-          value={form.variables}
-          onChange={set('variables')}
-          problem={problem}
-          pointer="/variables"
-        />
+        {connector && connector.connectionVariables.length > 0 ? (
+          <ConnectorVariables
+            connectorName={connector.name}
+            defined={connector.connectionVariables}
+            value={form.variables}
+            onChange={set('variables')}
+            problem={problem}
+          />
+        ) : (
+          <VariablesEditor
+            legend="Variables"
+            value={form.variables}
+            onChange={set('variables')}
+            problem={problem}
+            pointer="/variables"
+          />
+        )}
         {loaded && loaded.connection.credentials.length > 0 ? (
           <p className="muted">
             Credentials: {loaded.connection.credentials.map((c) => `${c.kind} via ${c.authSchemeConfigId}`).join(', ')}{' '}

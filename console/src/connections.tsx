@@ -2,7 +2,19 @@ import { useEffect, useState } from 'react';
 import { api, wsPath, type Page } from './api';
 import { ProblemBanner } from './forms';
 import { Pager, usePaged } from './paging';
-import { Link } from './router';
+import { Link, useQueryParams } from './router';
+import {
+  BulkBar,
+  ConfirmDialog,
+  EmptyState,
+  FilterSelect,
+  Outcome,
+  SearchBox,
+  SelectAllCell,
+  SelectCell,
+  deleteEach,
+  useSelection,
+} from './ui';
 import type { Connection, Connector } from './types';
 
 export const ENV_TYPES = [
@@ -33,13 +45,30 @@ export function useConnectors(workspaceId: string): Connector[] {
 
 export function ConnectionList({ workspaceId }: { workspaceId: string }) {
   const connectors = useConnectors(workspaceId);
-  const [connectorId, setConnectorId] = useState('');
+  const [params, setParams] = useQueryParams();
+  const query = params.get('q') ?? '';
+  const connectorId = params.get('connector') ?? '';
+  const health = params.get('health') ?? '';
   const paged = usePaged(
     async (cursor) =>
-      (await api.get<Page<Connection>>(wsPath(workspaceId, 'connections'), { limit: 20, cursor, connectorId })).body,
-    `${workspaceId}\u0000${connectorId}`,
+      (
+        await api.get<Page<Connection>>(wsPath(workspaceId, 'connections'), {
+          limit: 20,
+          cursor,
+          connectorId,
+          q: query,
+          health,
+        })
+      ).body,
+    `${workspaceId}\u0000${connectorId}\u0000${query}\u0000${health}`,
   );
+  const selection = useSelection(paged.items.map((c) => String(c.id)));
+  const [confirm, setConfirm] = useState<Connection[] | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<{ deleted: number; failures: string[]; noun: string } | null>(null);
+  const connectorName = (id: string | null) => (id === null ? '—' : (connectors.find((c) => c.id === id)?.name ?? id));
   const base = `/w/${encodeURIComponent(workspaceId)}/connections`;
+  const filtered = query !== '' || connectorId !== '' || health !== '';
   return (
     <section>
       <div className="title-row">
@@ -48,48 +77,114 @@ export function ConnectionList({ workspaceId }: { workspaceId: string }) {
           New connection
         </Link>
       </div>
-      <label htmlFor="connection-filter">Connector</label>{' '}
-      <select id="connection-filter" value={connectorId} onChange={(e) => setConnectorId(e.target.value)}>
-        <option value="">All connectors</option>
-        {connectors.map((c) => (
-          <option key={c.id} value={c.id}>
-            {c.name}
-          </option>
-        ))}
-      </select>
+      <div className="toolbar">
+        <SearchBox label="Search by name" value={query} onSearch={(q) => setParams({ q })} />
+        <FilterSelect
+          label="Connector"
+          value={connectorId}
+          options={[['', 'All connectors'] as const, ...connectors.map((c) => [c.id, c.name] as const)]}
+          onChange={(value) => setParams({ connector: value })}
+        />
+        <FilterSelect
+          label="Health"
+          value={health}
+          options={[
+            ['', 'Any health'],
+            ['ok', 'OK'],
+            ['failing', 'Failing'],
+            ['unknown', 'Not tested'],
+          ]}
+          onChange={(value) => setParams({ health: value })}
+        />
+      </div>
       <ProblemBanner problem={paged.problem} />
-      <table aria-busy={paged.loading}>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Id</th>
-            <th>Type</th>
-            <th>Environment</th>
-            <th>Connector</th>
-            <th>Health</th>
-          </tr>
-        </thead>
-        <tbody>
-          {paged.items.map((c) => (
-            <tr key={c.id}>
-              <td>
-                <Link to={`${base}/${c.id}`}>{c.name}</Link>
-              </td>
-              <td>
-                <code>{c.id}</code>
-              </td>
-              <td>{c.type}</td>
-              <td>{envName(c.envType)}</td>
-              <td>{c.connectorId ?? '—'}</td>
-              <td>
-                <HealthBadge health={c.health} />
-              </td>
+      <Outcome outcome={outcome} />
+      <BulkBar
+        count={selection.selected.length}
+        noun="connections"
+        onDelete={() => setConfirm(paged.items.filter((c) => selection.has(String(c.id))))}
+      />
+      {paged.items.length > 0 ? (
+        <table aria-busy={paged.loading} className="list">
+          <thead>
+            <tr>
+              <SelectAllCell selection={selection} noun="connections" />
+              <th>Name</th>
+              <th>Id</th>
+              <th>Type</th>
+              <th>Environment</th>
+              <th>Connector</th>
+              <th>Health</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-      {!paged.loading && paged.items.length === 0 ? <p className="muted">No connections yet.</p> : null}
+          </thead>
+          <tbody>
+            {paged.items.map((c) => (
+              <tr key={c.id}>
+                <SelectCell selection={selection} id={String(c.id)} label={c.name} />
+                <td data-label="Name">
+                  <Link to={`${base}/${c.id}`}>{c.name}</Link>
+                </td>
+                <td data-label="Id">
+                  <code>{c.id}</code>
+                </td>
+                <td data-label="Type">{c.type}</td>
+                <td data-label="Environment">{envName(c.envType)}</td>
+                <td data-label="Connector">{connectorName(c.connectorId)}</td>
+                <td data-label="Health">
+                  <HealthBadge health={c.health} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {!paged.loading && paged.items.length === 0 ? (
+        filtered ? (
+          <EmptyState title="No connection matches these filters.">
+            <button type="button" onClick={() => setParams({ q: null, connector: null, health: null })}>
+              Clear the filters
+            </button>
+          </EmptyState>
+        ) : (
+          <EmptyState title="No connections yet.">
+            A connection holds the settings and credentials for reaching one system.{' '}
+            <Link to={`${base}/new`}>Create the first connection</Link>.
+          </EmptyState>
+        )
+      ) : null}
       <Pager {...paged} />
+      {confirm ? (
+        <ConfirmDialog
+          title={`Delete ${confirm.length} connection${confirm.length === 1 ? '' : 's'}?`}
+          confirmLabel="Delete connections"
+          busy={busy}
+          onCancel={() => setConfirm(null)}
+          onConfirm={() => {
+            setBusy(true);
+            void deleteEach(
+              confirm.map((c) => ({
+                id: String(c.id),
+                label: c.name,
+                remove: () => api.del(wsPath(workspaceId, 'connections', c.id)),
+              })),
+            ).then((result) => {
+              setBusy(false);
+              setConfirm(null);
+              setOutcome({ ...result, noun: result.deleted === 1 ? 'connection' : 'connections' });
+              paged.reload();
+            });
+          }}
+        >
+          <ul>
+            {confirm.map((c) => (
+              <li key={c.id}>
+                <strong>{c.name}</strong> ({c.type}, {envName(c.envType)})
+              </li>
+            ))}
+          </ul>
+          <p>Their settings and stored secrets go with them. This cannot be undone.</p>
+        </ConfirmDialog>
+      ) : null}
     </section>
   );
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, wsPath, type Problem } from './api';
+import { api, wsPath, type Page, type Problem } from './api';
 import {
   ActionButton,
   Field,
@@ -23,9 +23,10 @@ import {
   type DiscardedEdit,
 } from './connector-form';
 import { ConfigOrder, ConfigsSection, VersionsSection } from './connector-parts';
-import { VersionBadges } from './connectors';
+import { VersionBadges, connectorConsequence, deleteConnector } from './connectors';
 import { Link, navigate } from './router';
-import type { Connector } from './types';
+import type { Connection, Connector } from './types';
+import { ConfirmDialog, NotFound } from './ui';
 
 const SHOWN_PATHS = [
   '/id',
@@ -102,6 +103,19 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
     }
   });
 
+  const [confirmDelete, setConfirmDelete] = useState<{ count: number; names: string[] } | null>(null);
+  const askDelete = useAction(async () => {
+    const [count, some] = await Promise.all([
+      api.get<{ connections: number }>(`${path}/connection-count`),
+      api.get<Page<Connection>>(wsPath(workspaceId, 'connections'), { connectorId, limit: 10 }),
+    ]);
+    setConfirmDelete({ count: count.body.connections, names: some.body.items.map((c) => c.name) });
+  });
+  const remove = useAction(async () => {
+    await deleteConnector(workspaceId, connectorId!, confirmDelete?.count ?? 0, loaded?.etag);
+    navigate(`/w/${encodeURIComponent(workspaceId)}/connectors`, { replace: true });
+  });
+
   const reload = useAction(async () => {
     const latest = await fetchLatest();
     if (loaded) setDiscarded(discardedEdits(formOf(loaded.connector), form, formOf(latest.connector)));
@@ -112,6 +126,8 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
   // Sub-resource writes (configs, versions) bump the connector's revision: they reload it afterwards.
   const refresh = useCallback(async () => open(await fetchLatest()), [fetchLatest, open]);
 
+  if (loadProblem?.status === 404)
+    return <NotFound workspaceId={workspaceId} what={`There is no connector "${connectorId}".`} />;
   if (loadProblem) return <ProblemBanner problem={loadProblem} />;
   if (!isNew && !loaded) return <p className="loading">Loading connector…</p>;
 
@@ -132,7 +148,44 @@ export function ConnectorEditor({ workspaceId, connectorId }: { workspaceId: str
       <p>
         <Link to={`/w/${encodeURIComponent(workspaceId)}/connectors`}>← Connectors</Link>
       </p>
-      <h1>{isNew ? 'New connector' : `Connector ${loaded?.connector.name}`}</h1>
+      <div className="title-row">
+        <h1>{isNew ? 'New connector' : `Connector ${loaded?.connector.name}`}</h1>
+        {loaded ? (
+          <ActionButton
+            className="danger"
+            busy={askDelete.busy}
+            busyLabel="Checking…"
+            onClick={() => void askDelete.run()}
+          >
+            Delete connector
+          </ActionButton>
+        ) : null}
+      </div>
+      <ProblemBanner problem={askDelete.problem ?? remove.problem} />
+      {confirmDelete && loaded ? (
+        <ConfirmDialog
+          title={`Delete connector ${loaded.connector.name}?`}
+          confirmLabel={
+            confirmDelete.count > 0 ? `Delete connector and ${confirmDelete.count} connections` : 'Delete connector'
+          }
+          busy={remove.busy}
+          onCancel={() => setConfirmDelete(null)}
+          onConfirm={() => void remove.run().finally(() => setConfirmDelete(null))}
+        >
+          <p>{connectorConsequence(confirmDelete.count)}</p>
+          {confirmDelete.names.length > 0 ? (
+            <ul>
+              {confirmDelete.names.map((n) => (
+                <li key={n}>{n}</li>
+              ))}
+              {confirmDelete.count > confirmDelete.names.length ? (
+                <li>and {confirmDelete.count - confirmDelete.names.length} more</li>
+              ) : null}
+            </ul>
+          ) : null}
+          <p>Its versions and auth-scheme configs go too. This cannot be undone; the audit keeps a record.</p>
+        </ConfirmDialog>
+      ) : null}
       {loaded ? (
         <p>
           Versions: <VersionBadges connector={loaded.connector} />{' '}

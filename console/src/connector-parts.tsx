@@ -42,8 +42,11 @@ export function ConfigOrder(props: {
   };
   return (
     <fieldset>
-      <legend>Auth-scheme config order</legend>
-      <p className="hint">Connections try these in this order. Saved with the connector.</p>
+      <legend>Auth-scheme configs</legend>
+      <p className="hint">
+        Connections try these in this order; the order is saved with the connector. Add or delete configs below the
+        form.
+      </p>
       <ol className="config-order">
         {props.order.map((id, index) => {
           const config = byId.get(id);
@@ -60,7 +63,13 @@ export function ConfigOrder(props: {
               <span className="drag" aria-hidden="true">
                 ⠿
               </span>
-              <code>{id}</code> <span className="muted">{config?.schemeType}</span>
+              <span className="config-text">
+                <code>{id}</code> <span className="muted">{config?.schemeType}</span>
+                {config?.description ? ` — ${config.description}` : ''}
+                {config && config.validationMessages.length > 0 ? (
+                  <span className="field-error"> {config.validationMessages.join('; ')}</span>
+                ) : null}
+              </span>
               <button
                 type="button"
                 ref={(el) => {
@@ -127,6 +136,7 @@ export function ConfigsSection(props: PartProps) {
   const [schemeType, setSchemeType] = useState<(typeof SCHEME_TYPES)[number]>('api-key');
   const [description, setDescription] = useState('');
   const [config, setConfig] = useState('{"name": "X-Api-Key", "in": "header"}');
+  const [doomed, setDoomed] = useState('');
   const write = usePartWrite(props);
   const add = (event: FormEvent) => {
     event.preventDefault();
@@ -149,26 +159,31 @@ export function ConfigsSection(props: PartProps) {
   };
   return (
     <section className="panel">
-      <h2>Auth-scheme configs</h2>
+      <h2>Add or delete auth-scheme configs</h2>
       <ProblemBanner problem={write.problem} shownPaths={['/id', '/schemeType', '/description', '/config']} />
-      <ul>
-        {connector.authSchemeConfigs.map((c) => (
-          <li key={c.id}>
-            <code>{c.id}</code> {c.schemeType}
-            {c.description ? ` — ${c.description}` : ''}
-            {c.validationMessages.length > 0 ? (
-              <span className="muted"> ({c.validationMessages.join('; ')})</span>
-            ) : null}{' '}
-            <ActionButton
-              busy={write.busy}
-              disabled={props.locked}
-              onClick={() => void write.run(() => api.del(`${base}/${encodeURIComponent(c.id)}`, etag))}
-            >
-              Delete config {c.id}
-            </ActionButton>
-          </li>
-        ))}
-      </ul>
+      {connector.authSchemeConfigs.length > 0 ? (
+        <div className="row">
+          <SelectField
+            label="Config to delete"
+            value={doomed || connector.authSchemeConfigs[0]!.id}
+            options={connector.authSchemeConfigs.map((c) => [c.id, `${c.id} (${c.schemeType})`] as const)}
+            onChange={setDoomed}
+          />
+          <ActionButton
+            busy={write.busy}
+            disabled={props.locked}
+            className="danger"
+            onClick={() => {
+              const id = doomed || connector.authSchemeConfigs[0]!.id;
+              void write.run(() => api.del(`${base}/${encodeURIComponent(id)}`, etag)).then(() => setDoomed(''));
+            }}
+          >
+            Delete config {doomed || connector.authSchemeConfigs[0]!.id}
+          </ActionButton>
+        </div>
+      ) : (
+        <p className="muted">No auth-scheme configs yet: connections of this connector send no credentials.</p>
+      )}
       {props.locked ? lockedNote : null}
       <form onSubmit={add} aria-label="Add an auth-scheme config">
         <TextField

@@ -1,5 +1,6 @@
 import { useCallback, useId, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
 import { ApiError, type FieldError, type Problem } from './api';
+import { plainMessage } from './plain-errors';
 
 /** A problem, or any other failure turned into one, so screens only ever show problems. */
 export function problemOf(error: unknown): Problem {
@@ -15,9 +16,17 @@ export function problemOf(error: unknown): Problem {
 
 /** The message of the field at `path` (a JSON Pointer into the request body), if the problem names it. */
 export function errorAt(problem: Problem | null, path: string): string | undefined {
-  const found = problem?.errors.filter((e) => e.path === path || e.path.startsWith(`${path}/`));
+  // One message per field: a value that breaks two rules (a pattern and a format, say) needs saying once.
+  const found = problem?.errors.filter(
+    (e, i, all) =>
+      (e.path === path || e.path.startsWith(`${path}/`)) && all.findIndex((other) => other.path === e.path) === i,
+  );
   if (!found || found.length === 0) return undefined;
-  return found.map((e) => (e.path === path ? e.message : `${e.path.slice(path.length + 1)}: ${e.message}`)).join('; ');
+  return found
+    .map((e) =>
+      e.path === path ? plainMessage(e.message) : `${e.path.slice(path.length + 1)}: ${plainMessage(e.message)}`,
+    )
+    .join('; ');
 }
 
 /**
@@ -170,12 +179,21 @@ export function ProblemBanner({
         {problem.title}
         {problem.status ? ` (${problem.status})` : ''}
       </strong>
-      <div>{problem.detail}</div>
+      <div>
+        {
+          // The API's own sentence for a validation failure repeats the schema's words; the fields say it plainly.
+          problem.code === 'validation-failed' && problem.errors.length > 0
+            ? rest.length === 0
+              ? 'Nothing was saved or sent: correct the fields marked below.'
+              : 'Nothing was saved or sent: correct these.'
+            : problem.detail
+        }
+      </div>
       {rest.length > 0 ? (
         <ul>
           {rest.map((e) => (
             <li key={`${e.path}:${e.message}`}>
-              <code>{e.path || 'body'}</code> {e.message}
+              <code>{e.path || 'body'}</code> {plainMessage(e.message)}
             </li>
           ))}
         </ul>

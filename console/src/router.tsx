@@ -30,6 +30,25 @@ export function useQuery(): URLSearchParams {
   return new URLSearchParams(search);
 }
 
+/**
+ * Filters kept in the address's query, so that a view can be shared: the current values and a setter that
+ * replaces them in place (no new history entry per keystroke). Empty values leave the address.
+ */
+export function useQueryParams(): [URLSearchParams, (changes: Record<string, string | null | undefined>) => void] {
+  const params = useQuery();
+  const set = (changes: Record<string, string | null | undefined>) => {
+    const next = new URLSearchParams(window.location.search);
+    for (const [name, value] of Object.entries(changes)) {
+      if (value === undefined || value === null || value === '') next.delete(name);
+      else next.set(name, value);
+    }
+    const search = next.toString();
+    window.history.replaceState(null, '', `${window.location.pathname}${search ? `?${search}` : ''}`);
+    window.dispatchEvent(new Event(CHANGE));
+  };
+  return [params, set];
+}
+
 export function navigate(to: string, options: { replace?: boolean } = {}) {
   const url = `${BASE}${to}`;
   if (options.replace) window.history.replaceState(null, '', url);

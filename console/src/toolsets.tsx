@@ -1,21 +1,26 @@
 import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
 import { api, wsPath, type Page, type Problem } from './api';
-import {
-  ActionButton,
-  CopyButton,
-  Field,
-  ProblemBanner,
-  TextField,
-  errorAt,
-  formatTime,
-  problemOf,
-  useAction,
-} from './forms';
+import { ActionButton, Field, ProblemBanner, TextField, errorAt, formatTime, problemOf, useAction } from './forms';
 import { Pager, usePaged } from './paging';
-import { Link, navigate } from './router';
+import { Link, navigate, useQueryParams } from './router';
 import type { Toolset } from './types';
+import { Catalogue, ClientSetup } from './toolset-parts';
+import {
+  BulkBar,
+  ConfirmDialog,
+  EmptyState,
+  FilterSelect,
+  NotFound,
+  Outcome,
+  SearchBox,
+  SelectAllCell,
+  SelectCell,
+  deleteEach,
+  useSelection,
+} from './ui';
 
 const SETTLED = ['Installed', 'Failed'];
+const PHASES = ['Pending', 'Installing', 'Installed', 'Failed'] as const;
 
 export function PhaseBadge({ toolset }: { toolset: Toolset }) {
   const reconciling = toolset.status.observedGeneration !== toolset.generation;
@@ -27,11 +32,23 @@ export function PhaseBadge({ toolset }: { toolset: Toolset }) {
   );
 }
 
+/** What goes with a toolset when it is deleted. */
+const TOOLSET_CONSEQUENCE =
+  'Agents calling its MCP URL will get "not found"; access clients that name it keep the name, and get it back if a toolset of that name is imported again.';
+
 export function ToolsetList({ workspaceId }: { workspaceId: string }) {
+  const [params, setParams] = useQueryParams();
+  const query = params.get('q') ?? '';
+  const phase = params.get('phase') ?? '';
   const paged = usePaged(
-    async (cursor) => (await api.get<Page<Toolset>>(wsPath(workspaceId, 'toolsets'), { limit: 20, cursor })).body,
-    workspaceId,
+    async (cursor) =>
+      (await api.get<Page<Toolset>>(wsPath(workspaceId, 'toolsets'), { limit: 20, cursor, q: query, phase })).body,
+    `${workspaceId}\u0000${query}\u0000${phase}`,
   );
+  const selection = useSelection(paged.items.map((t) => t.name));
+  const [confirm, setConfirm] = useState<string[] | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<{ deleted: number; failures: string[]; noun: string } | null>(null);
   const base = `/w/${encodeURIComponent(workspaceId)}/toolsets`;
   return (
     <section>
@@ -41,36 +58,94 @@ export function ToolsetList({ workspaceId }: { workspaceId: string }) {
           Import OpenAPI
         </Link>
       </div>
+      <div className="toolbar">
+        <SearchBox label="Search by name" value={query} onSearch={(q) => setParams({ q })} />
+        <FilterSelect
+          label="Phase"
+          value={phase}
+          options={[['', 'Any phase'] as const, ...PHASES.map((p) => [p, p] as const)]}
+          onChange={(value) => setParams({ phase: value })}
+        />
+      </div>
       <ProblemBanner problem={paged.problem} />
-      <table aria-busy={paged.loading}>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Phase</th>
-            <th>Tools</th>
-            <th>Created</th>
-          </tr>
-        </thead>
-        <tbody>
-          {paged.items.map((t) => (
-            <tr key={t.name}>
-              <td>
-                <Link to={`${base}/${encodeURIComponent(t.name)}`}>{t.name}</Link>
-                {t.description ? <div className="muted">{t.description}</div> : null}
-              </td>
-              <td>
-                <PhaseBadge toolset={t} />
-              </td>
-              <td>{t.status.outputs.tools.length}</td>
-              <td>{formatTime(t.createdTime)}</td>
+      <Outcome outcome={outcome} />
+      <BulkBar count={selection.selected.length} noun="toolsets" onDelete={() => setConfirm(selection.selected)} />
+      {paged.items.length > 0 ? (
+        <table aria-busy={paged.loading} className="list">
+          <thead>
+            <tr>
+              <SelectAllCell selection={selection} noun="toolsets" />
+              <th>Name</th>
+              <th>Phase</th>
+              <th>Tools</th>
+              <th>Created</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {paged.items.map((t) => (
+              <tr key={t.name}>
+                <SelectCell selection={selection} id={t.name} label={t.name} />
+                <td data-label="Name">
+                  <Link to={`${base}/${encodeURIComponent(t.name)}`}>{t.name}</Link>
+                  {t.description ? <div className="muted">{t.description}</div> : null}
+                </td>
+                <td data-label="Phase">
+                  <PhaseBadge toolset={t} />
+                </td>
+                <td data-label="Tools">{t.status.outputs.tools.length}</td>
+                <td data-label="Created">{formatTime(t.createdTime)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
       {!paged.loading && paged.items.length === 0 ? (
-        <p className="muted">No toolsets yet: import an OpenAPI document to make one.</p>
+        query || phase ? (
+          <EmptyState title="No toolset matches these filters.">
+            <button type="button" onClick={() => setParams({ q: null, phase: null })}>
+              Clear the filters
+            </button>
+          </EmptyState>
+        ) : (
+          <EmptyState title="No toolsets yet.">
+            A toolset turns an OpenAPI document into tools that agents call through the MCP gateway.{' '}
+            <Link to={`${base}/new`}>Import an OpenAPI document</Link>.
+          </EmptyState>
+        )
       ) : null}
       <Pager {...paged} />
+      {confirm ? (
+        <ConfirmDialog
+          title={`Delete ${confirm.length} toolset${confirm.length === 1 ? '' : 's'}?`}
+          confirmLabel="Delete toolsets"
+          busy={busy}
+          onCancel={() => setConfirm(null)}
+          onConfirm={() => {
+            setBusy(true);
+            void deleteEach(
+              confirm.map((name) => ({
+                id: name,
+                label: name,
+                remove: () => api.del(wsPath(workspaceId, 'toolsets', name)),
+              })),
+            ).then((result) => {
+              setBusy(false);
+              setConfirm(null);
+              setOutcome({ ...result, noun: result.deleted === 1 ? 'toolset' : 'toolsets' });
+              paged.reload();
+            });
+          }}
+        >
+          <ul>
+            {confirm.map((name) => (
+              <li key={name}>
+                <strong>{name}</strong>
+              </li>
+            ))}
+          </ul>
+          <p>{TOOLSET_CONSEQUENCE} This cannot be undone.</p>
+        </ConfirmDialog>
+      ) : null}
     </section>
   );
 }
@@ -182,11 +257,16 @@ export function ToolsetImport({ workspaceId }: { workspaceId: string }) {
   );
 }
 
-/** A toolset's phase (polled until the reconciler settles), its failure message, tools and MCP URL. */
+/** A toolset's phase (polled until the reconciler settles), its failure message, catalogue, tools and MCP URL. */
 export function ToolsetDetail({ workspaceId, name }: { workspaceId: string; name: string }) {
-  const [toolset, setToolset] = useState<Toolset | null>(null);
+  const [loaded, setLoaded] = useState<{ toolset: Toolset; etag: string | null } | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
+  const [confirm, setConfirm] = useState(false);
   const path = wsPath(workspaceId, 'toolsets', name);
+  const remove = useAction(async () => {
+    await api.del(path, loaded?.etag);
+    navigate(`/w/${encodeURIComponent(workspaceId)}/toolsets`, { replace: true });
+  });
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -194,7 +274,7 @@ export function ToolsetDetail({ workspaceId, name }: { workspaceId: string; name
       api.get<Toolset>(path).then(
         (reply) => {
           if (!live) return;
-          setToolset(reply.body);
+          setLoaded({ toolset: reply.body, etag: reply.etag });
           const settled =
             SETTLED.includes(reply.body.status.phase) && reply.body.status.observedGeneration === reply.body.generation;
           if (!settled) timer = setTimeout(poll, 500);
@@ -208,49 +288,77 @@ export function ToolsetDetail({ workspaceId, name }: { workspaceId: string; name
       clearTimeout(timer);
     };
   }, [path]);
+  if (problem?.status === 404) return <NotFound workspaceId={workspaceId} what={`There is no toolset "${name}".`} />;
   if (problem) return <ProblemBanner problem={problem} />;
-  if (!toolset) return <p className="loading">Loading toolset…</p>;
+  if (!loaded) return <p className="loading">Loading toolset…</p>;
+  const { toolset } = loaded;
   const { status } = toolset;
+  const failed = status.phase === 'Failed';
+  const served = status.outputs.tools.length > 0 && !failed;
   return (
     <section>
       <p>
         <Link to={`/w/${encodeURIComponent(workspaceId)}/toolsets`}>← Toolsets</Link>
       </p>
-      <h1>Toolset {toolset.name}</h1>
+      <div className="title-row">
+        <h1>Toolset {toolset.name}</h1>
+        <button type="button" className="danger" onClick={() => setConfirm(true)}>
+          Delete toolset
+        </button>
+      </div>
       {toolset.description ? <p>{toolset.description}</p> : null}
-      <p>
-        Phase: <PhaseBadge toolset={toolset} /> <span className="muted">generation {toolset.generation}</span>
-      </p>
-      {status.phase === 'Failed' && status.message ? (
+      <dl className="kv">
+        <dt>Phase</dt>
+        <dd>
+          <PhaseBadge toolset={toolset} />
+        </dd>
+        <dt>Generation</dt>
+        <dd>{toolset.generation}</dd>
+        <dt>Source</dt>
+        <dd>{toolset.spec.schema.type}</dd>
+        <dt>History</dt>
+        <dd>
+          <Link
+            to={`/w/${encodeURIComponent(workspaceId)}/audit?resourceType=toolset&resourceId=${encodeURIComponent(toolset.name)}`}
+          >
+            Audit events of this toolset
+          </Link>
+        </dd>
+      </dl>
+      {failed && status.message ? (
         <div className="banner error" role="alert" data-testid="reconcile-message">
           <strong>The last import failed.</strong> {status.message}
-          {status.outputs.tools.length > 0 ? <div>The tools of the last good document are still served.</div> : null}
+          <div>
+            A failed toolset offers no MCP URL: import a corrected document (or delete this toolset) to serve tools.
+          </div>
+          {status.outputs.tools.length > 0 ? (
+            <div>
+              Agents already set up keep getting the {status.outputs.tools.length} tools of the last good document until
+              then.
+            </div>
+          ) : null}
         </div>
       ) : null}
-      <section className="panel" aria-label="MCP server">
-        <h2>MCP server</h2>
-        <p>
-          <code data-testid="mcp-url">{status.outputs.mcpServerConfig.url}</code>{' '}
-          <CopyButton text={status.outputs.mcpServerConfig.url} label="Copy MCP URL" />
-        </p>
-        <p className="hint">
-          Transport {status.outputs.mcpServerConfig.transportType}; send an access client's secret as{' '}
-          <code>Authorization: Bearer …</code>.
-        </p>
-      </section>
-      <h2>Tools ({status.outputs.tools.length})</h2>
-      <ul className="tools">
-        {status.outputs.tools.map((tool) => (
-          <li key={tool.name}>
-            <details>
-              <summary>
-                <code>{tool.name}</code> — {tool.description || <span className="muted">no description</span>}
-              </summary>
-              <pre aria-label={`Input schema of ${tool.name}`}>{JSON.stringify(tool.inputSchema, null, 2)}</pre>
-            </details>
-          </li>
-        ))}
-      </ul>
+      <ProblemBanner problem={remove.problem} />
+      {served ? (
+        <ClientSetup toolset={toolset} />
+      ) : !failed ? (
+        <p className="hint">The MCP URL appears here once the import has finished and produced tools.</p>
+      ) : null}
+      <Catalogue workspaceId={workspaceId} toolset={toolset} canTry={served} />
+      {confirm ? (
+        <ConfirmDialog
+          title={`Delete toolset ${toolset.name}?`}
+          confirmLabel="Delete toolset"
+          busy={remove.busy}
+          onCancel={() => setConfirm(false)}
+          onConfirm={() => void remove.run().finally(() => setConfirm(false))}
+        >
+          <p>
+            Its {status.outputs.tools.length} tools go with it. {TOOLSET_CONSEQUENCE}
+          </p>
+        </ConfirmDialog>
+      ) : null}
     </section>
   );
 }

@@ -121,6 +121,8 @@ export interface AuditEvent {
   id: number;
   at: string;
   principalId: string;
+  /** Who acted, by name; null once that principal is gone. */
+  principalName: string | null;
   workspaceId: string;
   action: string;
   resourceType: string;

@@ -62,7 +62,11 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
       await api.register(connectorPartRoutes, { ...routeOptions, parts: deps.services.connectorParts });
       await api.register(connectionRoutes, { ...routeOptions, connections: deps.services.connections });
       await api.register(accessClientRoutes, { ...routeOptions, accessClients: deps.services.accessClients });
-      await api.register(toolsetRoutes, { ...routeOptions, toolsets: deps.services.toolsets });
+      await api.register(toolsetRoutes, {
+        ...routeOptions,
+        toolsets: deps.services.toolsets,
+        toolTrials: deps.services.toolTrials,
+      });
       await api.register(auditRoutes, { audit: deps.services.audit });
     },
     { prefix: '/api/v1' },

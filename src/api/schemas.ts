@@ -198,6 +198,9 @@ export const AuditEventView = Type.Object({
   id: Type.Integer(),
   at: Timestamp,
   principalId: Type.String(),
+  principalName: Type.Union([Type.String(), Type.Null()], {
+    description: 'The name of the principal who acted; null once that principal is gone.',
+  }),
   workspaceId: Type.String(),
   action: Type.String({ description: 'e.g. connector:update' }),
   resourceType: Type.String(),

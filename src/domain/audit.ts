@@ -17,6 +17,11 @@ export interface AuditEvent {
 
 export type NewAuditEvent = Omit<AuditEvent, 'id'>;
 
+/** An event as a reader sees it: with the name of the principal who acted, while that principal exists. */
+export interface NamedAuditEvent extends AuditEvent {
+  readonly principalName: string | null;
+}
+
 /** Fields every resource has that change on every write and so say nothing about what the caller changed. */
 const BOOKKEEPING = new Set(['updatedAt', 'revision', 'createdAt']);
 

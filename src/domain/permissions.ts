@@ -33,6 +33,8 @@ const minimumRole = {
   'toolset:create': 'editor',
   'toolset:update': 'editor',
   'toolset:delete': 'editor',
+  /** Calling a tool with the principal's own rights (the console's "try a tool"); it may change things upstream. */
+  'toolset:call': 'editor',
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof minimumRole;

@@ -127,10 +127,19 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
   }
 
   return {
-    async list(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<AccessClient>> {
+    async list(
+      actor: Actor,
+      workspaceId: string,
+      request: PageRequest & { nameContains?: string; status?: AccessClient['status'] },
+    ): Promise<Page<AccessClient>> {
       authorize(actor, 'access-client:read', workspaceId);
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
-      const rows = await clients.listAccessClients(db.kysely, workspaceId, { after, limit: request.limit + 1 });
+      const rows = await clients.listAccessClients(db.kysely, workspaceId, {
+        after,
+        limit: request.limit + 1,
+        nameContains: request.nameContains,
+        status: request.status,
+      });
       const items = rows.slice(0, request.limit);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
     },

@@ -1,4 +1,4 @@
-import { changedFields, type AuditEvent, type NewAuditEvent } from '../domain/audit.js';
+import { changedFields, type NamedAuditEvent, type NewAuditEvent } from '../domain/audit.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import * as audit from '../storage/audit-repo.js';
 import type { Db } from '../storage/database.js';
@@ -52,7 +52,7 @@ export interface AuditQuery extends PageRequest {
 export function createAuditService(deps: { db: Db }) {
   const { db } = deps;
 
-  async function list(actor: Actor, workspaceId: string, query: AuditQuery): Promise<Page<AuditEvent>> {
+  async function list(actor: Actor, workspaceId: string, query: AuditQuery): Promise<Page<NamedAuditEvent>> {
     authorize(actor, 'audit:read', workspaceId);
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'number');
     const rows = await audit.listAuditEvents(db.kysely, { ...query, workspaceId, before, limit: query.limit + 1 });

@@ -270,7 +270,7 @@ export function createConnectionService(deps: {
     async list(
       actor: Actor,
       workspaceId: string,
-      request: PageRequest & { connectorId?: string },
+      request: PageRequest & { connectorId?: string; nameContains?: string; health?: Connection['health']['state'] },
     ): Promise<Page<Connection>> {
       authorize(actor, 'connection:read', workspaceId);
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'number');
@@ -278,6 +278,8 @@ export function createConnectionService(deps: {
         after,
         limit: request.limit + 1,
         connectorId: request.connectorId,
+        nameContains: request.nameContains,
+        health: request.health === undefined ? undefined : { engine: db.engine, state: request.health },
       });
       const items = rows.slice(0, request.limit).map(viewConnection);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };

@@ -288,7 +288,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     async list(
       actor: Actor,
       workspaceId: string,
-      request: PageRequest & { nameContains?: string },
+      request: PageRequest & { nameContains?: string; status?: Connector['status'] },
     ): Promise<Page<Connector>> {
       authorize(actor, 'connector:read', workspaceId);
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
@@ -296,6 +296,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         after,
         limit: request.limit + 1,
         nameContains: request.nameContains,
+        status: request.status,
       });
       const items = rows.slice(0, request.limit).map(viewConnector);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };

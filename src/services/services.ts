@@ -11,6 +11,7 @@ import { createConnectorPartsService } from './connector-parts-service.js';
 import { createConnectorService } from './connector-service.js';
 import type { Clock } from './clock.js';
 import { createGatewayService, type GatewayServiceOptions } from './gateway-service.js';
+import { createToolTrialService } from './tool-trial-service.js';
 import { createIdempotencyService } from './idempotency-service.js';
 import { createNonceService, type NonceService } from './nonce-service.js';
 import { createTokenService } from './token-service.js';
@@ -33,6 +34,8 @@ export interface Services {
   readonly toolsets: ReturnType<typeof createToolsetService>;
   readonly idempotency: ReturnType<typeof createIdempotencyService>;
   readonly gateway: ReturnType<typeof createGatewayService>;
+  /** Tool calls made by a signed-in principal through the gateway's call path (the console's "try a tool"). */
+  readonly toolTrials: ReturnType<typeof createToolTrialService>;
   /** Nonces of signed requests (vendor dialects), shared by every node. */
   readonly nonces: NonceService;
 }
@@ -53,6 +56,7 @@ export function createServices(deps: {
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
+  const gateway = createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
     connectors,
@@ -65,7 +69,8 @@ export function createServices(deps: {
     audit: createAuditService({ db }),
     idempotency: createIdempotencyService({ writer, clock }),
     toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
-    gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress }),
+    gateway,
+    toolTrials: createToolTrialService({ gateway }),
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
   };
 }

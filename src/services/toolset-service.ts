@@ -11,6 +11,7 @@ import {
   PENDING_STATUS,
   type Toolset,
   type ToolsetSpec,
+  type ToolsetPhase,
   type ToolsetTool,
   type ToolsetView,
   versionOf,
@@ -198,10 +199,17 @@ export function createToolsetService(deps: {
   }
 
   return {
-    async list(actor: Actor, workspaceId: string, request: PageRequest): Promise<Page<ToolsetView>> {
+    async list(
+      actor: Actor,
+      workspaceId: string,
+      request: PageRequest & { nameContains?: string; phase?: ToolsetPhase },
+    ): Promise<Page<ToolsetView>> {
       authorize(actor, 'toolset:read', workspaceId);
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, 'string');
-      const rows = await toolsets.listToolsets(db.kysely, workspaceId, after, request.limit + 1);
+      const rows = await toolsets.listToolsets(db.kysely, workspaceId, after, request.limit + 1, {
+        nameContains: request.nameContains,
+        phase: request.phase === undefined ? undefined : { engine: db.engine, phase: request.phase },
+      });
       const items = rows.slice(0, request.limit).map((row) => viewToolset(actor, row));
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.name) : null };
     },

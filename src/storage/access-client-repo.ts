@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
 import type { AccessClient, AccessClientSecret } from '../domain/access-client.js';
 import type { AccessClientRow, AccessClientSecretRow } from './schema.js';
 import type { Executor, ReadOptions } from './engine.js';
+import { nameContains } from './list-filters.js';
 
 type ClientFields = Omit<AccessClient, 'secrets'>;
 
@@ -77,10 +77,12 @@ export async function findAccessClient(
 export async function listAccessClients(
   db: Executor,
   workspaceId: string,
-  options: { after?: string; limit: number },
+  options: { after?: string; limit: number; nameContains?: string; status?: AccessClient['status'] },
 ): Promise<AccessClient[]> {
   let query = db.selectFrom('access_clients').selectAll().where('workspace_id', '=', workspaceId);
   if (options.after !== undefined) query = query.where('id', '>', options.after);
+  if (options.nameContains) query = query.where(nameContains('name', options.nameContains));
+  if (options.status !== undefined) query = query.where('status', '=', options.status);
   const rows = await query.orderBy('id').limit(options.limit).execute();
   const secrets = await secretsOf(
     db,
@@ -104,11 +106,7 @@ export async function searchAccessClients(
 ): Promise<{ items: AccessClient[]; total: number }> {
   let query = db.selectFrom('access_clients').where('workspace_id', '=', workspaceId);
   if (filter.id !== undefined) query = query.where('id', '=', filter.id);
-  if (filter.nameContains !== undefined) {
-    // LIKE wildcards in the search text are literal; lower() on both sides gives SQLite's and PostgreSQL's the same case rule.
-    const pattern = `%${filter.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
-  }
+  if (filter.nameContains !== undefined) query = query.where(nameContains('name', filter.nameContains));
   const counted = await query.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
   const rows = await query.selectAll().orderBy('id').limit(filter.limit).offset(filter.offset).execute();
   const secrets = await secretsOf(

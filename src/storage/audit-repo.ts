@@ -1,5 +1,5 @@
 import { sql, type QueryCreator, type RawBuilder } from 'kysely';
-import type { AuditEvent, NewAuditEvent } from '../domain/audit.js';
+import type { AuditEvent, NamedAuditEvent, NewAuditEvent } from '../domain/audit.js';
 import type { Variable } from '../domain/common.js';
 import type { AuditEventRow, Database } from './schema.js';
 import { compiledOnce } from './compiled-once.js';
@@ -112,10 +112,17 @@ export interface AuditFilter {
 }
 
 /** Events of a workspace, newest first, filtered; served by the (workspace, …, id) indexes. */
-export async function listAuditEvents(db: Executor, filter: AuditFilter): Promise<AuditEvent[]> {
+export async function listAuditEvents(db: Executor, filter: AuditFilter): Promise<NamedAuditEvent[]> {
   let query = db
     .selectFrom('audit_events')
     .selectAll()
+    .select((eb) =>
+      eb
+        .selectFrom('principals')
+        .select('principals.name')
+        .whereRef('principals.id', '=', 'audit_events.principal_id')
+        .as('principal_name'),
+    )
     .where('workspace_id', '=', filter.workspaceId)
     // Only the events of the workspace stored under this id now, not of one deleted before it was created.
     .where('workspace_uid', '=', workspaceUidOf(filter.workspaceId));
@@ -126,7 +133,7 @@ export async function listAuditEvents(db: Executor, filter: AuditFilter): Promis
   if (filter.until !== undefined) query = query.where('at', '<', filter.until);
   if (filter.before !== undefined) query = query.where('id', '<', filter.before);
   const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
-  return rows.map(toEvent);
+  return rows.map((row) => ({ ...toEvent(row), principalName: row.principal_name ?? null }));
 }
 
 /** An event as the operator reads it: with the uid of the workspace it belongs to (null: before uids, of a workspace since deleted). */

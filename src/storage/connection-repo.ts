@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import type { Credential, Connection, Health } from '../domain/connection.js';
 import type { Variable } from '../domain/common.js';
 import type { ConnectionRow } from './schema.js';
-import type { Executor, ReadOptions } from './engine.js';
+import type { Engine, Executor, ReadOptions } from './engine.js';
+import { jsonMember, nameContains } from './list-filters.js';
 
 type StoredRow = Omit<ConnectionRow, 'id'> & { id: number };
 
@@ -62,13 +63,24 @@ export async function findWorkspaceOfConnection(db: Executor, id: number): Promi
   return row?.workspace_id;
 }
 
+/** Which connections of a workspace a list shows. */
+export interface ConnectionFilter {
+  readonly connectorId?: string;
+  readonly nameContains?: string;
+  /** Only connections whose last test ended in this state (the engine says how to read the stored JSON). */
+  readonly health?: { readonly engine: Engine; readonly state: Health['state'] };
+}
+
 export async function listConnections(
   db: Executor,
   workspaceId: string,
-  options: { after?: number; limit: number; connectorId?: string },
+  options: { after?: number; limit: number } & ConnectionFilter,
 ): Promise<Connection[]> {
   let query = db.selectFrom('connections').selectAll().where('workspace_id', '=', workspaceId);
   if (options.connectorId !== undefined) query = query.where('connector_id', '=', options.connectorId);
+  if (options.nameContains) query = query.where(nameContains('name', options.nameContains));
+  if (options.health !== undefined)
+    query = query.where(jsonMember(options.health.engine, 'health', 'state'), '=', options.health.state);
   if (options.after !== undefined) query = query.where('id', '>', options.after);
   const rows = await query.orderBy('id').limit(options.limit).execute();
   return rows.map(toConnection);

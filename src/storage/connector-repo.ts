@@ -3,6 +3,7 @@ import type { Connector } from '../domain/connector.js';
 import type { NewAuditEvent } from '../domain/audit.js';
 import type { ConnectorRow } from './schema.js';
 import { eventsAsJson } from './audit-repo.js';
+import { nameContains } from './list-filters.js';
 import {
   selectLockedByKeys,
   selectUnlockedByKeys,
@@ -30,14 +31,13 @@ export async function findConnector(
 export interface ConnectorFilter {
   readonly nameContains?: string;
   readonly protocolTypes?: readonly string[];
+  readonly status?: string;
 }
 
 function filtered(db: Executor, workspaceId: string, filter: ConnectorFilter) {
   let query = db.selectFrom('connectors').where('workspace_id', '=', workspaceId);
-  if (filter.nameContains) {
-    const pattern = `%${filter.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
-  }
+  if (filter.nameContains) query = query.where(nameContains('name', filter.nameContains));
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.protocolTypes !== undefined) {
     if (filter.protocolTypes.length === 0) return query.where(sql<boolean>`1 = 0`);
     query = query.where('protocol_type', 'in', [...filter.protocolTypes]);

@@ -1,7 +1,8 @@
-import type { Toolset, ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
+import type { Toolset, ToolsetPhase, ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
 import type { Expression, ExpressionBuilder } from 'kysely';
 import type { Database, ToolsetRow } from './schema.js';
-import type { Executor, ReadOptions } from './engine.js';
+import type { Engine, Executor, ReadOptions } from './engine.js';
+import { jsonMember, nameContains } from './list-filters.js';
 
 const toToolset = (row: ToolsetRow): Toolset => ({
   workspaceId: row.workspace_id,
@@ -30,14 +31,25 @@ export async function findToolset(
   return row && toToolset(row);
 }
 
+/** Which toolsets of a workspace a list shows. */
+export interface ToolsetFilter {
+  readonly nameContains?: string;
+  /** Only toolsets in this phase (the engine says how to read the stored JSON). */
+  readonly phase?: { readonly engine: Engine; readonly phase: ToolsetPhase };
+}
+
 export async function listToolsets(
   db: Executor,
   workspaceId: string,
   after: string | undefined,
   limit: number,
+  filter: ToolsetFilter = {},
 ): Promise<Toolset[]> {
   let query = db.selectFrom('toolsets').selectAll().where('workspace_id', '=', workspaceId);
   if (after !== undefined) query = query.where('name', '>', after);
+  if (filter.nameContains) query = query.where(nameContains('name', filter.nameContains));
+  if (filter.phase !== undefined)
+    query = query.where(jsonMember(filter.phase.engine, 'status', 'phase'), '=', filter.phase.phase);
   return (await query.orderBy('name').limit(limit).execute()).map(toToolset);
 }
 

@@ -57,6 +57,19 @@ const PutBody = Type.Object(
 
 const WorkspaceParams = Type.Object({ workspaceId: Slug });
 const Params = Type.Object({ workspaceId: Slug, clientId: AccessClientId });
+const ListQuery = Type.Object(
+  {
+    ...PageQuery.properties,
+    q: Type.Optional(Type.String({ maxLength: 128, description: 'Name contains (case-insensitive).' })),
+    status: Type.Optional(
+      Type.Union(
+        ACCESS_CLIENT_STATUSES.map((s) => Type.Literal(s)),
+        { description: 'Only clients with this status.' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 const tags = ['access-clients'];
 
 /** A response that carries a token: the client must not cache it, and the idempotency store does not keep it. */
@@ -79,7 +92,7 @@ export const accessClientRoutes: FastifyPluginAsyncTypebox<
         tags,
         summary: 'List access clients',
         params: WorkspaceParams,
-        querystring: PageQuery,
+        querystring: ListQuery,
         response: { 200: pageOf(AccessClientView), ...errorResponses },
       },
     },
@@ -87,7 +100,11 @@ export const accessClientRoutes: FastifyPluginAsyncTypebox<
       sendPage(
         request,
         reply,
-        await accessClients.list(request.actor, request.params.workspaceId, pageRequestOf(request.query)),
+        await accessClients.list(request.actor, request.params.workspaceId, {
+          ...pageRequestOf(request.query),
+          nameContains: request.query.q,
+          status: request.query.status,
+        }),
       ),
   );
 

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ConnectionInput, MAX_CONNECTION_ID } from '../../domain/connection.js';
+import { ConnectionInput, HEALTH_STATES, MAX_CONNECTION_ID } from '../../domain/connection.js';
 import { notFound } from '../../domain/errors.js';
 import { Slug } from '../../domain/common.js';
 import type { ConnectionService } from '../../services/connection-service.js';
@@ -15,7 +15,17 @@ const Params = Type.Object({
   connectionId: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'A positive integer.' }),
 });
 const ListQuery = Type.Object(
-  { ...PageQuery.properties, connectorId: Type.Optional(Slug) },
+  {
+    ...PageQuery.properties,
+    connectorId: Type.Optional(Slug),
+    q: Type.Optional(Type.String({ maxLength: 128, description: 'Name contains (case-insensitive).' })),
+    health: Type.Optional(
+      Type.Union(
+        HEALTH_STATES.map((s) => Type.Literal(s)),
+        { description: 'Only connections whose health (last test) is in this state.' },
+      ),
+    ),
+  },
   { additionalProperties: false },
 );
 const TestQuery = Type.Object(
@@ -65,6 +75,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
       const page = await connections.list(request.actor, request.params.workspaceId, {
         ...pageRequestOf(request.query),
         connectorId: request.query.connectorId,
+        nameContains: request.query.q,
+        health: request.query.health,
       });
       return sendPage(request, reply, page);
     },

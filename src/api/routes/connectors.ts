@@ -14,6 +14,11 @@ const ListQuery = Type.Object(
   {
     ...PageQuery.properties,
     q: Type.Optional(Type.String({ maxLength: 128, description: 'Name contains (case-insensitive).' })),
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('disabled')], {
+        description: 'Only connectors with this status.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -59,6 +64,7 @@ export const connectorRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connect
       const page = await connectors.list(request.actor, request.params.workspaceId, {
         ...pageRequestOf(request.query),
         nameContains: request.query.q,
+        status: request.query.status,
       });
       return sendPage(request, reply, page);
     },

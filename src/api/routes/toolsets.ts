@@ -10,6 +10,7 @@ import {
   versionOf,
 } from '../../domain/toolset.js';
 import type { ToolsetService } from '../../services/toolset-service.js';
+import type { ToolTrialService } from '../../services/tool-trial-service.js';
 import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
 import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { MergePatchBody, PageQuery, pageOf } from '../schemas.js';
@@ -62,14 +63,45 @@ const ToolsetPutBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const ListQuery = Type.Object(
+  {
+    ...PageQuery.properties,
+    q: Type.Optional(Type.String({ maxLength: 128, description: 'Name contains (case-insensitive).' })),
+    phase: Type.Optional(
+      Type.Union(
+        TOOLSET_PHASES.map((p) => Type.Literal(p)),
+        { description: 'Only toolsets in this phase.' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+const ToolParams = Type.Object({
+  ...Params.properties,
+  tool: Type.String({ minLength: 1, maxLength: 128, description: 'The name of a tool the toolset serves.' }),
+});
+const ToolCallBody = Type.Object(
+  { arguments: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "The tool's arguments." })) },
+  { additionalProperties: false },
+);
+const ToolCallReply = Type.Object({
+  result: Type.Object(
+    {
+      content: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+      structuredContent: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      isError: Type.Optional(Type.Boolean()),
+    },
+    { description: 'The MCP tools/call result, as the gateway would send it.' },
+  ),
+  latencyMs: Type.Number({ description: 'How long the call took.' }),
+});
 const tags = ['toolsets'];
 const note =
   'A change of spec bumps generation; the reconciler then turns it into status (phase Installed, or Failed with the last good tools kept).';
 
-export const toolsetRoutes: FastifyPluginAsyncTypebox<RouteOptions & { toolsets: ToolsetService }> = async (
-  app,
-  options,
-) => {
+export const toolsetRoutes: FastifyPluginAsyncTypebox<
+  RouteOptions & { toolsets: ToolsetService; toolTrials: ToolTrialService }
+> = async (app, options) => {
   const { toolsets } = options;
   const base = '/workspaces/:workspaceId/toolsets';
   const send = (
@@ -89,12 +121,16 @@ export const toolsetRoutes: FastifyPluginAsyncTypebox<RouteOptions & { toolsets:
         tags,
         summary: 'List toolsets',
         params: WorkspaceParams,
-        querystring: PageQuery,
+        querystring: ListQuery,
         response: { 200: pageOf(ToolsetView), ...errorResponses },
       },
     },
     async (request, reply) => {
-      const page = await toolsets.list(request.actor, request.params.workspaceId, pageRequestOf(request.query));
+      const page = await toolsets.list(request.actor, request.params.workspaceId, {
+        ...pageRequestOf(request.query),
+        nameContains: request.query.q,
+        phase: request.query.phase,
+      });
       return sendPage(request, reply, {
         ...page,
         items: page.items.map(({ workspaceId: _w, revision: _r, updatedAt: _u, ...t }) => t),
@@ -153,6 +189,25 @@ export const toolsetRoutes: FastifyPluginAsyncTypebox<RouteOptions & { toolsets:
         reply,
         await toolsets.listTools(request.actor, workspaceId, name, pageRequestOf(request.query)),
       );
+    },
+  );
+
+  app.post(
+    `${base}/:name/tools/:tool/call`,
+    {
+      schema: {
+        tags,
+        summary: 'Call a tool as the signed-in principal',
+        description:
+          "The gateway's own call path (argument validation against inputSchema, the upstream request with the toolset's credential, the timeout), with the caller's rights (toolset:call, editor) in place of an access client's. Arguments that do not fit are a 400; whatever the upstream does comes back as the MCP result, isError on failure.",
+        params: ToolParams,
+        body: ToolCallBody,
+        response: { 200: ToolCallReply, ...writeErrorResponses },
+      },
+    },
+    async (request) => {
+      const { workspaceId, name, tool } = request.params;
+      return options.toolTrials.call(request.actor, workspaceId, name, tool, request.body.arguments ?? {});
     },
   );
 
