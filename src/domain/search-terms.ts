@@ -27,6 +27,7 @@ const canonical = new Map<string, string>(
     ['env', 'environment'],
     ['my', 'me'],
     ['mine', 'me'],
+    ['email', 'mail'],
   ].map(([word, spelled]) => [word as string, stemWord(spelled as string)]),
 );
 
@@ -47,8 +48,12 @@ export function splitWords(text: string): string[] {
 /** The search terms of a text: its words without stopwords, stemmed and canonicalised. */
 export function searchTerms(text: string): string[] {
   return splitWords(text)
-    .filter((word) => !stopwords.has(word))
+    .filter((word) => !isStopword(word))
     .map(normalise);
+}
+
+export function isStopword(word: string): boolean {
+  return stopwords.has(word);
 }
 
 /** One word's term: a light stemmer (plurals, `-ed`, `-ing`, a final `e`) and then the canonical spelling. */
@@ -86,7 +91,7 @@ function undouble(stem: string): string {
  * its groups, at a lower weight (see tool-search.ts): "remove a member" still finds `deleteMember`.
  */
 const relatedGroups = [
-  'get list fetch retrieve read show view',
+  'get list fetch retrieve read show view download',
   'create add new make insert post open',
   'update modify change edit patch set replace',
   'delete remove destroy erase drop purge',
@@ -111,14 +116,16 @@ export function relatedTerms(term: string): readonly string[] {
 
 /**
  * The verb an HTTP method stands for, as a term: in a REST API the method is the operation's verb. GET on a path
- * that ends in a parameter reads one thing (`get`), on any other path it lists (`list`).
+ * that ends in a parameter reads one thing (`get`), on any other path it lists (`list`); POST to such a path
+ * updates, to any other it creates.
  */
 export function methodVerb(method: string, path: string): string | null {
   switch (method.toUpperCase()) {
     case 'GET':
       return /\}\/?$/.test(path) ? 'get' : 'list';
     case 'POST':
-      return normalise('create');
+      // POST to a collection creates in it; POST to one item changes it (or runs an action on it).
+      return normalise(/\}\/?$/.test(path) ? 'update' : 'create');
     case 'PUT':
     case 'PATCH':
       return normalise('update');

@@ -1,4 +1,4 @@
-import { methodVerb, relatedTerms, searchTerms } from './search-terms.js';
+import { isStopword, methodVerb, normalise, relatedTerms, searchTerms, splitWords } from './search-terms.js';
 
 /** What the search reads of a tool. */
 export interface SearchableTool {
@@ -32,6 +32,7 @@ const k1 = 1.2;
 // fields count each term once, and only descriptions count repetitions.
 const fields = {
   name: { weight: 3, b: 0.5, distinct: true },
+  summary: { weight: 1.5, b: 0.5, distinct: true },
   path: { weight: 2, b: 0.75, distinct: true },
   verb: { weight: 1, b: 0, distinct: true },
   tags: { weight: 1.5, b: 0.3, distinct: true },
@@ -61,7 +62,8 @@ interface Postings {
  */
 export function buildToolSearchIndex(tools: readonly SearchableTool[]): ToolSearchIndex {
   const names = tools.map((tool) => tool.name);
-  const postings = buildPostings(tools.map(fieldTerms));
+  const postings = buildPostings(tools.map(fieldTexts));
+  const isKnown = (term: string) => postings.has(term);
   // Scratch space for one query (search is synchronous); every search leaves both zeroed.
   const scores = new Float64Array(tools.length);
   const concept = new Float64Array(tools.length);
@@ -74,7 +76,7 @@ export function buildToolSearchIndex(tools: readonly SearchableTool[]): ToolSear
     search(query, limit) {
       const count = Math.min(Math.floor(limit), tools.length);
       if (!(count > 0)) return [];
-      const touched = scoreQuery(searchTerms(query), postings, tools.length, scores, concept);
+      const touched = scoreQuery(queryTerms(query, isKnown), postings, tools.length, scores, concept);
       // A query that is exactly a tool's name (an agent looking one up) puts that tool first.
       const exact = byLowerName.get(query.trim().toLowerCase());
       if (exact !== undefined) {
@@ -90,24 +92,42 @@ export function buildToolSearchIndex(tools: readonly SearchableTool[]): ToolSear
   };
 }
 
-function fieldTerms(tool: SearchableTool): Record<Field, string[]> {
-  const path = tool.path ?? '';
-  const verb = tool.method === undefined ? null : methodVerb(tool.method, path);
-  // Path parameters ({user-id}) describe what the operation needs, not what it is about: they join the parameters.
-  const pathParameters = [...path.matchAll(/\{([^}]*)\}/g)].map((match) => match[1] ?? '');
-  const terms: Record<Field, string[]> = {
-    name: searchTerms(tool.name),
-    path: searchTerms(path.replace(/\{[^}]*\}/g, ' ')),
-    verb: verb === null ? [] : [verb],
-    tags: (tool.tags ?? []).flatMap(searchTerms),
-    description: searchTerms(tool.description ?? ''),
-    parameters: [...(tool.parameterNames ?? []), ...pathParameters].flatMap(searchTerms),
-  };
-  for (const field of fieldNames) if (fields[field].distinct) terms[field] = [...new Set(terms[field])];
-  return terms;
+interface FieldText {
+  readonly terms: readonly string[];
+  /** Words in the field, stopwords and path parameters included: `memberOf` is longer than `members`. */
+  readonly length: number;
 }
 
-function buildPostings(docs: readonly Record<Field, string[]>[]): Map<string, Postings> {
+function fieldTexts(tool: SearchableTool): Record<Field, FieldText> {
+  const path = tool.path ?? '';
+  const verb = tool.method === undefined ? null : methodVerb(tool.method, path);
+  // Path parameters ({user-id}) describe what the operation needs, not what it is about: they join the parameters,
+  // and only count towards the path's length.
+  const pathParameters = [...path.matchAll(/\{([^}]*)\}/g)].map((match) => match[1] ?? '');
+  const description = tool.description ?? '';
+  const texts: Record<Field, readonly string[]> = {
+    name: [tool.name],
+    // The converter puts the summary first; its first sentence is what the operation does, in a few words.
+    summary: [/^[^\n]*?(?:[.!?](?=\s)|\n|$)/.exec(description)?.[0] ?? ''],
+    path: [path.replace(/\{[^}]*\}/g, ' ')],
+    verb: verb === null ? [] : [verb],
+    tags: tool.tags ?? [],
+    description: [description],
+    parameters: [...(tool.parameterNames ?? []), ...pathParameters],
+  };
+  const result = {} as Record<Field, FieldText>;
+  for (const field of fieldNames) {
+    const terms = texts[field].flatMap(searchTerms);
+    const words = texts[field].reduce((sum, text) => sum + splitWords(text).length, 0);
+    result[field] = {
+      terms: fields[field].distinct ? [...new Set(terms)] : terms,
+      length: field === 'path' ? words + pathParameters.length : words,
+    };
+  }
+  return result;
+}
+
+function buildPostings(docs: readonly Record<Field, FieldText>[]): Map<string, Postings> {
   const averageLength = Object.fromEntries(
     fieldNames.map((field) => [field, docs.reduce((sum, doc) => sum + doc[field].length, 0) / (docs.length || 1)]),
   ) as Record<Field, number>;
@@ -118,7 +138,7 @@ function buildPostings(docs: readonly Record<Field, string[]>[]): Map<string, Po
       const { weight, b } = fields[field];
       const average = averageLength[field];
       const norm = average === 0 ? 1 : 1 - b + (b * doc[field].length) / average;
-      for (const term of doc[field]) {
+      for (const term of doc[field].terms) {
         let byDoc = frequencies.get(term);
         if (byDoc === undefined) frequencies.set(term, (byDoc = new Map<number, number>()));
         byDoc.set(index, (byDoc.get(index) ?? 0) + weight / norm);
@@ -132,6 +152,54 @@ function buildPostings(docs: readonly Record<Field, string[]>[]): Map<string, Po
   return postings;
 }
 
+/** A query term and how much it counts. */
+interface QueryTerm {
+  readonly term: string;
+  readonly weight: number;
+}
+
+/** Words that start a request's modifier: "list the nodes *of the cluster*", "open an issue *in a repository*". */
+const prepositions = new Set(['in', 'of', 'for', 'to', 'on', 'from', 'at', 'into', 'with', 'by', 'within', 'inside']);
+/** How much a word of a modifier counts: it says where the thing is, not what the request is about. */
+const modifierWeight = 0.5;
+
+/**
+ * The terms of a query, matched against the words the tools use: two words the tools write as one are joined
+ * ("to do" finds `todo`, "pay out" finds `payouts`), and a word no tool uses is split into two that they do
+ * ("onedrive" finds `drive`). Words after the first preposition count less (see `modifierWeight`).
+ */
+function queryTerms(query: string, isKnown: (term: string) => boolean): QueryTerm[] {
+  const words = splitWords(query);
+  const terms: QueryTerm[] = [];
+  let weight = 1;
+  words.forEach((word, i) => {
+    if (prepositions.has(word) && i > 0) weight = modifierWeight;
+    const next = words[i + 1];
+    const joined = next === undefined ? '' : normalise(word + next);
+    if (joined !== '' && isKnown(joined)) terms.push({ term: joined, weight });
+    if (isStopword(word)) return;
+    const term = normalise(word);
+    for (const part of isKnown(term) ? [term] : (splitCompound(word, isKnown) ?? [term])) {
+      terms.push({ term: part, weight });
+    }
+  });
+  return terms;
+}
+
+/** The split of a word into two known terms whose shorter part is longest, or null. */
+function splitCompound(word: string, isKnown: (term: string) => boolean): string[] | null {
+  let best: string[] | null = null;
+  let bestShorter = 0;
+  for (let at = 2; at <= word.length - 2; at++) {
+    const [head, tail] = [word.slice(0, at), word.slice(at)];
+    if (isStopword(head) || isStopword(tail)) continue;
+    const parts = [normalise(head), normalise(tail)];
+    const shorter = Math.min(head.length, tail.length);
+    if (shorter > bestShorter && parts.every(isKnown)) [best, bestShorter] = [parts, shorter];
+  }
+  return best;
+}
+
 /**
  * Adds each query term's BM25 score to `scores` and returns the documents it touched. A term and its related words
  * are one concept, scored as one term (as Lucene's SynonymQuery does): the related words' frequencies count at a
@@ -139,14 +207,17 @@ function buildPostings(docs: readonly Record<Field, string[]>[]): Map<string, Po
  * the request used.
  */
 function scoreQuery(
-  terms: readonly string[],
+  terms: readonly QueryTerm[],
   postings: ReadonlyMap<string, Postings>,
   documents: number,
   scores: Float64Array,
   concept: Float64Array,
 ): number[] {
   const touched: number[] = [];
-  for (const term of new Set(terms)) {
+  // A term written twice counts once, at its higher weight.
+  const weights = new Map<string, number>();
+  for (const { term, weight } of terms) weights.set(term, Math.max(weight, weights.get(term) ?? 0));
+  for (const [term, weight] of weights) {
     const conceptDocs: number[] = [];
     let df = 0;
     const add = (list: Postings | undefined, weight: number) => {
@@ -164,7 +235,7 @@ function scoreQuery(
     for (const doc of conceptDocs) {
       const tf = concept[doc] as number;
       if (scores[doc] === 0) touched.push(doc);
-      scores[doc] = (scores[doc] as number) + (idf * tf * (k1 + 1)) / (k1 + tf);
+      scores[doc] = (scores[doc] as number) + (weight * idf * tf * (k1 + 1)) / (k1 + tf);
       concept[doc] = 0;
     }
   }
