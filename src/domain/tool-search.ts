@@ -1,4 +1,4 @@
-import { isStopword, methodVerb, normalise, relatedTerms, searchTerms, splitWords } from './search-terms.js';
+import { isStopword, methodVerb, normalise, relatedTerms, splitWords } from './search-terms.js';
 
 /** What the search reads of a tool. */
 export interface SearchableTool {
@@ -62,11 +62,16 @@ interface Postings {
  */
 export function buildToolSearchIndex(tools: readonly SearchableTool[]): ToolSearchIndex {
   const names = tools.map((tool) => tool.name);
-  const postings = buildPostings(tools.map(fieldTexts));
+  const read = createTermReader();
+  const postings = buildPostings(tools.map((tool) => fieldTexts(tool, read)));
   const isKnown = (term: string) => postings.has(term);
-  // Scratch space for one query (search is synchronous); every search leaves both zeroed.
-  const scores = new Float64Array(tools.length);
-  const concept = new Float64Array(tools.length);
+  // Scratch space for one query (search is synchronous), allocated once: every search leaves the scores zeroed.
+  const scratch: Scratch = {
+    scores: new Float64Array(tools.length),
+    concept: new Float64Array(tools.length),
+    touched: new Uint32Array(tools.length),
+    conceptDocs: new Uint32Array(tools.length),
+  };
   const byLowerName = new Map<string, number>();
   names.forEach((name, doc) => {
     if (!byLowerName.has(name.toLowerCase())) byLowerName.set(name.toLowerCase(), doc);
@@ -76,17 +81,18 @@ export function buildToolSearchIndex(tools: readonly SearchableTool[]): ToolSear
     search(query, limit) {
       const count = Math.min(Math.floor(limit), tools.length);
       if (!(count > 0)) return [];
-      const touched = scoreQuery(queryTerms(query, isKnown), postings, tools.length, scores, concept);
+      const { scores, touched } = scratch;
+      let found = scoreQuery(queryTerms(query, isKnown), postings, tools.length, scratch);
       // A query that is exactly a tool's name (an agent looking one up) puts that tool first.
       const exact = byLowerName.get(query.trim().toLowerCase());
       if (exact !== undefined) {
-        if (scores[exact] === 0) touched.push(exact);
+        if (scores[exact] === 0) touched[found++] = exact;
         let top = 0;
-        for (const doc of touched) top = Math.max(top, scores[doc] as number);
+        for (let i = 0; i < found; i++) top = Math.max(top, scores[touched[i] as number] as number);
         scores[exact] = top + 1;
       }
-      const hits = topHits(touched, scores, names, count);
-      for (const doc of touched) scores[doc] = 0;
+      const hits = topHits(touched.subarray(0, found), scores, names, count);
+      for (let i = 0; i < found; i++) scores[touched[i] as number] = 0;
       return hits;
     },
   };
@@ -98,7 +104,22 @@ interface FieldText {
   readonly length: number;
 }
 
-function fieldTexts(tool: SearchableTool): Record<Field, FieldText> {
+/** Splits a text into words and terms, remembering each word's term: tools repeat the same few words. */
+function createTermReader() {
+  const cache = new Map<string, string | null>();
+  return (text: string): FieldText => {
+    const words = splitWords(text);
+    const terms: string[] = [];
+    for (const word of words) {
+      let term = cache.get(word);
+      if (term === undefined) cache.set(word, (term = isStopword(word) ? null : normalise(word)));
+      if (term !== null) terms.push(term);
+    }
+    return { terms, length: words.length };
+  };
+}
+
+function fieldTexts(tool: SearchableTool, read: (text: string) => FieldText): Record<Field, FieldText> {
   const path = tool.path ?? '';
   const verb = tool.method === undefined ? null : methodVerb(tool.method, path);
   // Path parameters ({user-id}) describe what the operation needs, not what it is about: they join the parameters,
@@ -117,8 +138,9 @@ function fieldTexts(tool: SearchableTool): Record<Field, FieldText> {
   };
   const result = {} as Record<Field, FieldText>;
   for (const field of fieldNames) {
-    const terms = texts[field].flatMap(searchTerms);
-    const words = texts[field].reduce((sum, text) => sum + splitWords(text).length, 0);
+    const parts = texts[field].map(read);
+    const terms = parts.flatMap((text) => text.terms);
+    const words = parts.reduce((sum, text) => sum + text.length, 0);
     result[field] = {
       terms: fields[field].distinct ? [...new Set(terms)] : terms,
       length: field === 'path' ? words + pathParameters.length : words,
@@ -200,49 +222,56 @@ function splitCompound(word: string, isKnown: (term: string) => boolean): string
   return best;
 }
 
+interface Scratch {
+  readonly scores: Float64Array;
+  readonly concept: Float64Array;
+  readonly touched: Uint32Array;
+  readonly conceptDocs: Uint32Array;
+}
+
 /**
- * Adds each query term's BM25 score to `scores` and returns the documents it touched. A term and its related words
- * are one concept, scored as one term (as Lucene's SynonymQuery does): the related words' frequencies count at a
- * discount, and the concept's idf is that of its most frequent word, so a rare synonym cannot outweigh the word
- * the request used.
+ * Adds each query term's BM25 score to `scores`, writes the documents it touched to the start of `touched` and
+ * returns how many. A term and its related words are one concept, scored as one term (as Lucene's SynonymQuery
+ * does): the related words' frequencies count at a discount, and the concept's idf is that of its most frequent
+ * word, so a rare synonym cannot outweigh the word the request used.
  */
 function scoreQuery(
   terms: readonly QueryTerm[],
   postings: ReadonlyMap<string, Postings>,
   documents: number,
-  scores: Float64Array,
-  concept: Float64Array,
-): number[] {
-  const touched: number[] = [];
+  { scores, concept, touched, conceptDocs }: Scratch,
+): number {
+  let found = 0;
   // A term written twice counts once, at its higher weight.
   const weights = new Map<string, number>();
   for (const { term, weight } of terms) weights.set(term, Math.max(weight, weights.get(term) ?? 0));
   for (const [term, weight] of weights) {
-    const conceptDocs: number[] = [];
+    let inConcept = 0;
     let df = 0;
-    const add = (list: Postings | undefined, weight: number) => {
+    const add = (list: Postings | undefined, share: number) => {
       if (list === undefined) return;
       df = Math.max(df, list.df);
       for (let i = 0; i < list.docs.length; i++) {
         const doc = list.docs[i] as number;
-        if (concept[doc] === 0) conceptDocs.push(doc);
-        concept[doc] = (concept[doc] as number) + weight * (list.tf[i] as number);
+        if (concept[doc] === 0) conceptDocs[inConcept++] = doc;
+        concept[doc] = (concept[doc] as number) + share * (list.tf[i] as number);
       }
     };
     add(postings.get(term), 1);
     for (const other of relatedTerms(term)) add(postings.get(other), relatedWeight);
     const idf = Math.log(1 + (documents - df + 0.5) / (df + 0.5));
-    for (const doc of conceptDocs) {
+    for (let i = 0; i < inConcept; i++) {
+      const doc = conceptDocs[i] as number;
       const tf = concept[doc] as number;
-      if (scores[doc] === 0) touched.push(doc);
+      if (scores[doc] === 0) touched[found++] = doc;
       scores[doc] = (scores[doc] as number) + (weight * idf * tf * (k1 + 1)) / (k1 + tf);
       concept[doc] = 0;
     }
   }
-  return touched;
+  return found;
 }
 
-function topHits(touched: readonly number[], scores: Float64Array, names: readonly string[], limit: number) {
+function topHits(touched: Uint32Array, scores: Float64Array, names: readonly string[], limit: number) {
   const better = (a: number, b: number) =>
     (scores[b] as number) - (scores[a] as number) || ((names[a] as string) < (names[b] as string) ? -1 : 1);
   // A bounded insertion list: the limit is small next to the number of matching tools.
