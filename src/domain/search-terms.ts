@@ -115,23 +115,41 @@ export function relatedTerms(term: string): readonly string[] {
 }
 
 /**
- * The verb an HTTP method stands for, as a term: in a REST API the method is the operation's verb. GET on a path
- * that ends in a parameter reads one thing (`get`), on any other path it lists (`list`); POST to such a path
- * updates, to any other it creates.
+ * The term every operation that writes (POST, PUT, PATCH, DELETE) carries besides its verb. No text gives it: it
+ * holds a `!`, which splits words.
  */
-export function methodVerb(method: string, path: string): string | null {
+export const WRITE_TERM = '!write';
+
+/**
+ * The verb an HTTP method stands for, as terms: in a REST API the method is the operation's verb. GET on a path
+ * that ends in a parameter reads one thing (`get`), on any other path it lists (`list`); POST to such a path
+ * updates, to any other it creates. Writes also carry {@link WRITE_TERM}.
+ */
+export function methodVerb(method: string, path: string): string[] {
+  const item = /\}\/?$/.test(path);
   switch (method.toUpperCase()) {
     case 'GET':
-      return /\}\/?$/.test(path) ? 'get' : 'list';
+      return [item ? 'get' : 'list'];
     case 'POST':
       // POST to a collection creates in it; POST to one item changes it (or runs an action on it).
-      return normalise(/\}\/?$/.test(path) ? 'update' : 'create');
+      return [normalise(item ? 'update' : 'create'), WRITE_TERM];
     case 'PUT':
     case 'PATCH':
-      return normalise('update');
+      return [normalise('update'), WRITE_TERM];
     case 'DELETE':
-      return normalise('delete');
+      return [normalise('delete'), WRITE_TERM];
     default:
-      return null;
+      return [];
   }
+}
+
+/** Verbs that ask to read, not to change: a request starting with one of them is not an action. */
+const readVerbs = new Set(
+  'get list fetch retrieve read show view download search find query lookup filter check look see count'
+    .split(' ')
+    .map(normalise),
+);
+
+export function isReadVerb(term: string): boolean {
+  return readVerbs.has(term);
 }

@@ -44,6 +44,13 @@ const catalogue: SearchableTool[] = [
   },
   { name: 'openShifts_list', description: 'Lists open shifts of a schedule.', method: 'GET', path: '/openShifts' },
   {
+    name: 'readAppsV1NamespacedDeploymentScale',
+    description: 'read scale of the specified Deployment',
+    method: 'GET',
+    path: '/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale',
+    tags: ['apps_v1'],
+  },
+  {
     name: 'replaceAppsV1NamespacedDeploymentScale',
     description: 'replace scale of the specified Deployment',
     method: 'PUT',
@@ -108,6 +115,12 @@ describe('tool search', () => {
       index.search('get a user', 2).map((hit) => hit.name),
       ['getUser', 'listUsers'],
     );
+  });
+
+  it('reads a request that starts with a verb and its object as an action, which writes', () => {
+    assert.equal(first('scale a deployment'), 'replaceAppsV1NamespacedDeploymentScale');
+    assert.equal(first('read the scale of a deployment'), 'readAppsV1NamespacedDeploymentScale');
+    assert.equal(first('deployment scale'), 'readAppsV1NamespacedDeploymentScale');
   });
 
   it('finds an operation through a related word', () => {

@@ -1,4 +1,4 @@
-import { isStopword, methodVerb, normalise, relatedTerms, splitWords } from './search-terms.js';
+import { WRITE_TERM, isReadVerb, isStopword, methodVerb, normalise, relatedTerms, splitWords } from './search-terms.js';
 
 /** What the search reads of a tool. */
 export interface SearchableTool {
@@ -121,7 +121,7 @@ function createTermReader() {
 
 function fieldTexts(tool: SearchableTool, read: (text: string) => FieldText): Record<Field, FieldText> {
   const path = tool.path ?? '';
-  const verb = tool.method === undefined ? null : methodVerb(tool.method, path);
+  const verbs = tool.method === undefined ? [] : methodVerb(tool.method, path);
   // Path parameters ({user-id}) describe what the operation needs, not what it is about: they join the parameters,
   // and only count towards the path's length.
   const pathParameters = [...path.matchAll(/\{([^}]*)\}/g)].map((match) => match[1] ?? '');
@@ -131,13 +131,16 @@ function fieldTexts(tool: SearchableTool, read: (text: string) => FieldText): Re
     // The converter puts the summary first; its first sentence is what the operation does, in a few words.
     summary: [/^[^\n]*?(?:[.!?](?=\s)|\n|$)/.exec(description)?.[0] ?? ''],
     path: [path.replace(/\{[^}]*\}/g, ' ')],
-    verb: verb === null ? [] : [verb],
+    verb: [],
     tags: tool.tags ?? [],
     description: [description],
     parameters: [...(tool.parameterNames ?? []), ...pathParameters],
   };
+  // The verbs are terms already.
   const result = {} as Record<Field, FieldText>;
+  result.verb = { terms: verbs, length: verbs.length };
   for (const field of fieldNames) {
+    if (field === 'verb') continue;
     const parts = texts[field].map(read);
     const terms = parts.flatMap((text) => text.terms);
     const words = parts.reduce((sum, text) => sum + text.length, 0);
@@ -184,6 +187,10 @@ interface QueryTerm {
 const prepositions = new Set(['in', 'of', 'for', 'to', 'on', 'from', 'at', 'into', 'with', 'by', 'within', 'inside']);
 /** How much a word of a modifier counts: it says where the thing is, not what the request is about. */
 const modifierWeight = 0.5;
+/** Words that, right after a request's first word, show that word to be a verb with its object: "star *a* repo". */
+const objectStarts = new Set(['a', 'an', 'the', 'my', 'our', 'your', 'this', 'that', 'these', 'those', 'some', 'all']);
+/** How much an action's request (its first word a verb that is not a read) favours operations that write. */
+const writeWeight = 1;
 
 /**
  * The terms of a query, matched against the words the tools use: two words the tools write as one are joined
@@ -194,6 +201,11 @@ function queryTerms(query: string, isKnown: (term: string) => boolean): QueryTer
   const words = splitWords(query);
   const terms: QueryTerm[] = [];
   let weight = 1;
+  // "comment on an issue", "star a repository", "scale a deployment": an action asks for a write.
+  const [first, second] = query.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  if (first !== undefined && second !== undefined && !isStopword(first) && !isReadVerb(normalise(first))) {
+    if (objectStarts.has(second) || prepositions.has(second)) terms.push({ term: WRITE_TERM, weight: writeWeight });
+  }
   words.forEach((word, i) => {
     if (prepositions.has(word) && i > 0) weight = modifierWeight;
     const next = words[i + 1];
