@@ -202,7 +202,10 @@ function queryTerms(query: string, isKnown: (term: string) => boolean): QueryTer
   const terms: QueryTerm[] = [];
   let weight = 1;
   // "comment on an issue", "star a repository", "scale a deployment": an action asks for a write.
-  const [first, second] = query.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  const [first, second] = query
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
   if (first !== undefined && second !== undefined && !isStopword(first) && !isReadVerb(normalise(first))) {
     if (objectStarts.has(second) || prepositions.has(second)) terms.push({ term: WRITE_TERM, weight: writeWeight });
   }
