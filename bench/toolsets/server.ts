@@ -131,8 +131,14 @@ export async function measureServer(
         say(`server: tools/list of ${source.title}…`);
         const path = new URL(url, server.origin).pathname;
         const { secret } = client.body as { secret: string };
-        const listed = await listTools(`${server.origin}${path}`, secret, source.requests);
-        figures[index] = { ...(figures[index] as ToolsetFigures), listed };
+        const figure = figures[index] as ToolsetFigures;
+        try {
+          figures[index] = { ...figure, listed: await listTools(`${server.origin}${path}`, secret, source.requests) };
+        } catch (error) {
+          // The gateway may refuse to answer (its answer-size bound): that is a figure too.
+          const refusal = error instanceof Error ? error.message : String(error);
+          figures[index] = { ...figure, message: `tools/list: ${refusal.slice(0, 240)}` };
+        }
       }
     }
     return { figures, baseRssMb };
