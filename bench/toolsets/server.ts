@@ -1,0 +1,226 @@
+/**
+ * The server part of `bench:toolsets`: plugboard started as users run it, the labelled set's APIs imported as
+ * toolsets through the native API one after another, and for each: the import time, how much the store grew,
+ * the node's resident memory, and what an MCP client gets from the gateway (tools/list, every page, in whatever
+ * tool mode the server has; `search_tools` when the server offers it).
+ */
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ROOT, cleanEnv, say } from '../common/plugboard.js';
+import { freePort, startServer, type Server } from '../common/processes.js';
+import { openMcpSession } from './mcp.js';
+
+export interface ToolsetFigures {
+  readonly api: string;
+  readonly title: string;
+  readonly documentBytes: number;
+  /** `Installed`, `Failed`, or the HTTP status the create answered when it was refused outright. */
+  readonly outcome: string;
+  readonly message: string | null;
+  readonly importMs: number;
+  readonly storeGrowthBytes: number;
+  readonly rssAfterMb: number;
+  readonly rssGrowthMb: number;
+  readonly listed: ListFigures | null;
+}
+
+export interface ListFigures {
+  readonly tools: number;
+  readonly pages: number;
+  /** Every page's JSON-RPC answer, added up. */
+  readonly bytes: number;
+  readonly ms: number;
+  readonly largestSchemaBytes: number;
+  readonly dynamic: boolean;
+  /** Through the gateway's search_tools, when listed: the median time of the API's labelled requests. */
+  readonly searchP50Ms: number | null;
+}
+
+interface Source {
+  readonly api: string;
+  readonly title: string;
+  readonly file: string;
+  readonly requests: readonly string[];
+}
+
+const WS = '/api/v1/workspaces/default';
+
+export async function measureServer(
+  dir: string,
+  plugboardArgs: readonly string[],
+  sources: readonly Source[],
+  extraEnv: Readonly<Record<string, string>>,
+): Promise<{ figures: ToolsetFigures[]; baseRssMb: number }> {
+  const adminKey = `pbk_bench_${randomBytes(18).toString('base64url')}`;
+  const port = await freePort();
+  const dataDir = join(dir, 'plugboard');
+  const server = await startServer({
+    name: 'plugboard',
+    args: [...plugboardArgs, 'serve', '--host', '127.0.0.1', '--port', String(port)],
+    env: {
+      ...cleanEnv(),
+      DATA_DIR: dataDir,
+      PLUGBOARD_ADMIN_KEY: adminKey,
+      RATE_LIMIT_GATEWAY_PER_SECOND: '0',
+      RATE_LIMIT_READ_PER_SECOND: '0',
+      RATE_LIMIT_WRITE_PER_SECOND: '0',
+      // The native API's body limit is not what this measures: the largest it allows, so that the document limit
+      // and the conversion limits are what accept or refuse a document.
+      BODY_LIMIT: String(64 * 1024 * 1024),
+      LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
+    port,
+    logFile: join(dir, 'plugboard.log'),
+    cwd: ROOT,
+  });
+  try {
+    const call = api(server.origin, adminKey);
+    await sleep(1000);
+    const baseRssMb = rssMb(server);
+    const storeFile = join(dataDir, 'plugboard.db');
+    const figures: ToolsetFigures[] = [];
+    const installed: { source: Source; url: string; index: number }[] = [];
+    for (const source of sources) {
+      const text = readFileSync(source.file, 'utf8');
+      const storeBefore = storeBytes(storeFile);
+      const rssBefore = rssMb(server);
+      say(`server: importing ${source.title} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)…`);
+      const started = performance.now();
+      const created = await call('POST', `${WS}/toolsets`, {
+        name: `bench-${source.api}`,
+        description: source.title,
+        spec: { schema: { type: 'OpenAPI', detail: text } },
+      });
+      let outcome = String(created.status);
+      let message: string | null = created.status === 201 ? null : JSON.stringify(created.body).slice(0, 240);
+      let url: string | null = null;
+      if (created.status === 201) {
+        const toolset = await settled(call, `bench-${source.api}`);
+        outcome = toolset.status.phase;
+        message = outcome === 'Installed' ? null : JSON.stringify(toolset.status).slice(0, 240);
+        url = toolset.status.outputs?.mcpServerConfig?.url ?? null;
+      }
+      const importMs = performance.now() - started;
+      await sleep(500);
+      const rssAfterMb = rssMb(server);
+      figures.push({
+        api: source.api,
+        title: source.title,
+        documentBytes: Buffer.byteLength(text),
+        outcome,
+        message,
+        importMs,
+        storeGrowthBytes: storeBytes(storeFile) - storeBefore,
+        rssAfterMb,
+        rssGrowthMb: rssAfterMb - rssBefore,
+        listed: null,
+      });
+      if (url !== null && outcome === 'Installed') installed.push({ source, url, index: figures.length - 1 });
+    }
+    if (installed.length > 0) {
+      const client = await call('POST', `${WS}/access-clients`, {
+        name: 'bench-toolsets',
+        toolsets: installed.map(({ source }) => `bench-${source.api}`),
+      });
+      if (client.status !== 201) throw new Error(`creating the access client answered ${client.status}`);
+      for (const { source, url, index } of installed) {
+        say(`server: tools/list of ${source.title}…`);
+        const path = new URL(url, server.origin).pathname;
+        const { secret } = client.body as { secret: string };
+        const figure = figures[index] as ToolsetFigures;
+        try {
+          figures[index] = { ...figure, listed: await listTools(`${server.origin}${path}`, secret, source.requests) };
+        } catch (error) {
+          // The gateway may refuse to answer (its answer-size bound): that is a figure too.
+          const refusal = error instanceof Error ? error.message : String(error);
+          figures[index] = { ...figure, message: `tools/list: ${refusal.slice(0, 240)}` };
+        }
+      }
+    }
+    return { figures, baseRssMb };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function listTools(url: string, token: string, requests: readonly string[]): Promise<ListFigures> {
+  const session = await openMcpSession(url, token);
+  let cursor: string | undefined;
+  let [tools, pages, bytes, ms, largest] = [0, 0, 0, 0, 0];
+  const names: string[] = [];
+  do {
+    const answer = await session.request('tools/list', cursor === undefined ? {} : { cursor });
+    const page = (answer.result.tools ?? []) as { name: string; inputSchema?: unknown }[];
+    tools += page.length;
+    pages++;
+    bytes += answer.bytes;
+    ms += answer.ms;
+    for (const tool of page) {
+      names.push(tool.name);
+      largest = Math.max(largest, Buffer.byteLength(JSON.stringify(tool.inputSchema ?? {})));
+    }
+    cursor = typeof answer.result.nextCursor === 'string' ? answer.result.nextCursor : undefined;
+  } while (cursor !== undefined);
+  const dynamic = names.includes('search_tools');
+  let searchP50Ms: number | null = null;
+  if (dynamic && requests.length > 0) {
+    const times: number[] = [];
+    for (const query of requests) {
+      const answer = await session.request('tools/call', { name: 'search_tools', arguments: { query } });
+      times.push(answer.ms);
+    }
+    times.sort((a, b) => a - b);
+    searchP50Ms = times[Math.floor(times.length / 2)] ?? null;
+  }
+  return { tools, pages, bytes, ms, largestSchemaBytes: largest, dynamic, searchP50Ms };
+}
+
+/** Waits until the reconciler has settled the toolset's current generation (Installed or Failed), up to 10 minutes. */
+async function settled(call: ReturnType<typeof api>, name: string) {
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const read = await call('GET', `${WS}/toolsets/${name}`);
+    const toolset = read.body as { generation: number; status?: { phase?: string; observedGeneration?: number } };
+    const phase = toolset.status?.phase;
+    if ((phase === 'Installed' || phase === 'Failed') && toolset.status?.observedGeneration === toolset.generation) {
+      return read.body as { status: { phase: string; outputs?: { mcpServerConfig?: { url?: string } } } };
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not settle within 10 minutes: ${JSON.stringify(toolset)}`);
+    await sleep(100);
+  }
+}
+
+function api(origin: string, key: string) {
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
+    const response = await fetch(`${origin}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+  };
+}
+
+/** The node's resident set (VmRSS), in MB. */
+function rssMb(server: Server): number {
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** The pages the store's tables and indexes use (SQLite's dbstat, read beside the running server). */
+function storeBytes(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT sum(pgsize) AS bytes FROM dbstat').get() as { bytes: number }).bytes;
+  } finally {
+    db.close();
+  }
+}
