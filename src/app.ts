@@ -17,6 +17,8 @@ import { bootstrapEmptyStore } from './services/bootstrap.js';
 import { createConnectionTester } from './services/connection-tester.js';
 import { systemClock, type Clock } from './services/context.js';
 import { loadOrCreateKeyFile } from './services/master-keys.js';
+import { oauthCookieKeys } from './services/oauth-signing-keys.js';
+import { egressFetch } from './egress/egress-connect.js';
 import { createVault, type Vault } from './services/vault.js';
 import { VERSION_INFO } from './services/version-info.js';
 
@@ -96,7 +98,15 @@ export function gatewayUrls(config: Pick<Config, 'publicUrl' | 'isPublicUrlSet'>
  */
 export async function createApp(
   config: Config,
-  options: { logger?: Logger; clock?: Clock } = {},
+  options: {
+    logger?: Logger;
+    clock?: Clock;
+    /**
+     * CA certificates (PEM) trusted for outbound HTTPS to Client ID Metadata Documents, besides Node's own: for
+     * a private PKI, and for tests that serve a document on loopback. Never a way around certificate checks.
+     */
+    trustedCaCertificates?: readonly string[];
+  } = {},
 ): Promise<App & { bootstrapKey?: { key: string; generated: boolean } }> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
@@ -150,6 +160,7 @@ export async function createApp(
       urls: gatewayUrls(config),
       gateway: config.gateway,
       egress,
+      publicUrl: config.publicUrl,
       redisUrl: config.redisUrl,
     });
     opened = services;
@@ -173,6 +184,12 @@ export async function createApp(
       connections: config.connections,
       metricsToken: config.metricsToken,
       version: VERSION,
+      publicUrl: config.publicUrl,
+      oauth: config.oauth,
+      oauthCookieKeys: oauthCookieKeys(vault),
+      oauthCsrfKey: vault.deriveKey('oauth-consent-csrf')!,
+      clientMetadataFetch: egressFetch(egress, { ca: options.trustedCaCertificates }),
+      authenticateSession: async () => null,
     });
     listening = server;
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.
@@ -184,6 +201,9 @@ export async function createApp(
         services.gateway.sessions
           .purgeEnded()
           .catch((error: unknown) => logger.warn({ err: error }, 'could not purge ended gateway sessions'));
+        services.oauth
+          .purgeExpired()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired OAuth records'));
         services.nonces
           .purgeExpired()
           .catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired request nonces'));

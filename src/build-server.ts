@@ -14,6 +14,10 @@ import type { RateLimits } from './http/rate-limit.js';
 import { requestIdOf } from './http/request-id.js';
 import type { RateLimit, RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Services } from './services/services.js';
+import type { FetchLike } from './egress/egress-connect.js';
+import { createAuthorizationServer, type AuthorizationServerSettings } from './oauth/authorization-server.js';
+import type { SignedInUser } from './oauth/consent-routes.js';
+import { oauthRoutes } from './oauth/oauth-routes.js';
 
 /** Everything the server and its edges need besides the services (app.ts gathers it from the config). */
 export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirectOf' | 'frontHandler'> {
@@ -28,6 +32,43 @@ export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirect
   readonly bailianRateLimit?: RateLimit;
   /** How long a Huawei DataArts Fabric call may take before it is answered with 408. */
   readonly huaweiFabricTimeoutMs: number;
+  /** PUBLIC_URL: the OAuth issuer and the origin of every MCP endpoint's resource identifier. */
+  readonly publicUrl: string;
+  readonly oauth: Omit<AuthorizationServerSettings, 'issuer'>;
+  readonly oauthCookieKeys: readonly string[];
+  readonly oauthCsrfKey: Buffer;
+  /** fetch through the egress policy, for Client ID Metadata Documents. */
+  readonly clientMetadataFetch: FetchLike;
+  /** The user a `pb_session` cookie value stands for (the people service), or null. */
+  readonly authenticateSession: (token: string) => Promise<SignedInUser | null>;
+}
+
+/** The OAuth authorization server and the MCP endpoints' protected resource metadata (src/oauth/). */
+async function registerOAuth(app: FastifyInstance, services: Services, options: ServerOptions): Promise<void> {
+  const issuer = options.publicUrl;
+  const toolsetUid = async (workspaceId: string, toolset: string) =>
+    (await services.gateway.toolset(workspaceId, toolset))?.uid;
+  const provider = createAuthorizationServer({
+    settings: { ...options.oauth, issuer },
+    oauth: services.oauth,
+    cookieKeys: options.oauthCookieKeys,
+    toolsetExists: async (workspaceId, toolset) => (await toolsetUid(workspaceId, toolset)) !== undefined,
+    fetch: options.clientMetadataFetch,
+    onTokenIssued: (grantId, requestId) =>
+      void services.oauth
+        .recordTokenIssued(grantId, requestId)
+        .catch((error: unknown) => options.logger.warn({ err: error }, 'could not audit an issued OAuth token')),
+  });
+  await app.register(oauthRoutes, {
+    provider,
+    issuer,
+    oauth: services.oauth,
+    refreshTokenTtlSeconds: options.oauth.refreshTokenTtlSeconds,
+    authenticateSession: options.authenticateSession,
+    membership: services.oauth.membership,
+    toolsetUid,
+    csrfKey: options.oauthCsrfKey,
+  });
 }
 
 /**
@@ -42,6 +83,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     rateLimiter: options.rateLimiter,
     defaultRateLimit: options.gatewayRateLimit,
     limits: options.gatewayLimits,
+    publicUrl: options.publicUrl,
   });
   const app = await createServer({
     ...options,
@@ -75,7 +117,9 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     limits: options.gatewayLimits,
     exchanges,
     sseKeepAliveSeconds: 15,
+    publicUrl: options.publicUrl,
   });
+  await registerOAuth(app, services, options);
   // Every dialect in one scope; the vendors document their own routes, so /openapi.json stays about the native API.
   const dialectDeps = {
     services,

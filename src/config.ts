@@ -72,6 +72,15 @@ export interface Config {
   };
   /** The egress policy of every outbound connection a user can aim: EGRESS_DENY_PRIVATE, EGRESS_ALLOW. */
   readonly egress: EgressRules;
+  /** The built-in OAuth authorization server of the MCP gateway (docs/mcp-gateway.md). */
+  readonly oauth: {
+    readonly accessTokenTtlSeconds: number;
+    readonly refreshTokenTtlSeconds: number;
+    /** Pre-registered clients: RFC 7591 client metadata, each with its client_id. */
+    readonly clients: readonly Record<string, unknown>[];
+    /** Largest Client ID Metadata Document fetched, in bytes. */
+    readonly metadataDocumentMaxBytes: number;
+  };
   /** Bounds on turning a toolset's spec into tools, so that no upload or upstream can stall or exhaust a node. */
   readonly toolsets: {
     /** OpenAPI conversion, on worker threads: its deadline, memory and threads, and how much it may produce. */
@@ -349,7 +358,34 @@ export const CONFIG_ENV_NAMES = [
   'MCP_LIST_MAX_TOOLS',
   'MCP_LIST_MAX_BYTES',
   'MCP_LIST_TIMEOUT_MS',
+  'OAUTH_ACCESS_TOKEN_TTL_SECONDS',
+  'OAUTH_REFRESH_TOKEN_TTL_SECONDS',
+  'OAUTH_CLIENTS',
+  'OAUTH_METADATA_DOCUMENT_MAX_BYTES',
 ] as const;
+
+/** OAUTH_CLIENTS: a JSON array of client metadata objects, each with a client_id (checked again at start). */
+function parseOAuthClients(value: string | undefined, problems: string[]): Record<string, unknown>[] {
+  if (value === undefined || value.trim() === '') return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (
+      Array.isArray(parsed) &&
+      parsed.every(
+        (c): c is Record<string, unknown> =>
+          typeof c === 'object' &&
+          c !== null &&
+          !Array.isArray(c) &&
+          typeof (c as { client_id?: unknown }).client_id === 'string',
+      )
+    )
+      return parsed;
+  } catch {
+    // named below
+  }
+  problems.push('OAUTH_CLIENTS: expected a JSON array of client metadata objects, each with a "client_id".');
+  return [];
+}
 
 /** Parses and checks the whole configuration; throws a ConfigError naming every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Config {
@@ -503,6 +539,33 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       allow: egressAllow.allow,
     },
     toolsets: parseToolsetLimits(env, problems),
+    oauth: {
+      accessTokenTtlSeconds: parseInteger(
+        'OAUTH_ACCESS_TOKEN_TTL_SECONDS',
+        env.OAUTH_ACCESS_TOKEN_TTL_SECONDS,
+        600,
+        30,
+        3600,
+        problems,
+      ),
+      refreshTokenTtlSeconds: parseInteger(
+        'OAUTH_REFRESH_TOKEN_TTL_SECONDS',
+        env.OAUTH_REFRESH_TOKEN_TTL_SECONDS,
+        30 * 24 * 3600,
+        300,
+        365 * 24 * 3600,
+        problems,
+      ),
+      clients: parseOAuthClients(env.OAUTH_CLIENTS, problems),
+      metadataDocumentMaxBytes: parseInteger(
+        'OAUTH_METADATA_DOCUMENT_MAX_BYTES',
+        env.OAUTH_METADATA_DOCUMENT_MAX_BYTES,
+        5 * 1024,
+        512,
+        64 * 1024,
+        problems,
+      ),
+    },
   };
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl))
     problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');

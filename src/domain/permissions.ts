@@ -33,6 +33,9 @@ const minimumRole = {
   'toolset:create': 'editor',
   'toolset:update': 'editor',
   'toolset:delete': 'editor',
+  'toolset:call': 'editor',
+  'oauth-grant:read': 'owner',
+  'oauth-grant:manage': 'owner',
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof minimumRole;

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { allows, isExpired } from '../domain/access-client.js';
 import { DomainError, notFound, validationFailed } from '../domain/errors.js';
+import { mcpResourceOf, type OAuthCaller } from '../domain/oauth.js';
 import { isSealed } from '../domain/secrets.js';
 import type { ToolsetSpec } from '../domain/toolset.js';
 import { toFieldErrors } from '../domain/validate.js';
@@ -33,6 +34,15 @@ export interface GatewayClient {
   readonly toolsets: readonly string[];
   /** Calls per second, or null for the server default. */
   readonly rateLimit: number | null;
+  /** Whose budget a call spends: the access client's, or the OAuth user's with this client. */
+  readonly rateKey: string;
+  /** The user behind an OAuth access token; undefined for an access client's static token. */
+  readonly user?: OAuthCaller;
+}
+
+/** What the gateway asks of the authorization server: who an access token for one MCP endpoint stands for. */
+export interface OAuthTokens {
+  authenticate(token: string, resource: string, workspaceId: string): Promise<OAuthCaller | undefined>;
 }
 
 interface ServedTool {
@@ -64,6 +74,8 @@ export interface GatewayServiceOptions {
   readonly upstreamTimeoutMs: number;
   readonly maxResponseBytes: number;
   readonly sessionTtlSeconds: number;
+  /** The origin MCP endpoints are known by (PUBLIC_URL): OAuth tokens name their endpoint's URL on it. */
+  readonly publicUrl: string;
 }
 
 const SESSION_KEY_PURPOSE = 'mcp-session-ids';
@@ -137,6 +149,7 @@ export function createGatewayService(deps: {
   clock: Clock;
   options: GatewayServiceOptions;
   egress: EgressPolicy;
+  oauth: OAuthTokens;
 }) {
   const { db, writer, vault, clock, options } = deps;
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
@@ -310,6 +323,29 @@ export function createGatewayService(deps: {
         uid: row.uid,
         toolsets: row.toolsets,
         rateLimit: row.rateLimit,
+        rateKey: row.uid,
+      };
+    },
+
+    /**
+     * The user and client behind an OAuth access token, if it was issued for exactly this toolset's MCP
+     * endpoint (RFC 8707: a token for another toolset, or for the native API, is no token here).
+     */
+    async authenticateOAuth(token: string, workspaceId: string, toolset: string): Promise<GatewayClient | undefined> {
+      const caller = await deps.oauth.authenticate(
+        token,
+        mcpResourceOf(options.publicUrl, workspaceId, toolset),
+        workspaceId,
+      );
+      if (!caller) return undefined;
+      return {
+        workspaceId,
+        id: caller.clientId,
+        uid: `grant:${caller.grantId}`,
+        toolsets: [toolset],
+        rateLimit: null,
+        rateKey: `user:${caller.userId}\u0000${caller.clientId}`,
+        user: caller,
       };
     },
 

@@ -1,5 +1,6 @@
 import type { EgressPolicy } from '../egress/egress-policy.js';
 import type { Db } from '../storage/database.js';
+import * as principals from '../storage/principal-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { createAccessClientService } from './access-client-service.js';
 import { createAccessKeyService } from './access-key-service.js';
@@ -13,6 +14,7 @@ import type { Clock } from './context.js';
 import { createGatewayService, type GatewayServiceOptions } from './gateway-service.js';
 import { createIdempotencyService } from './idempotency-service.js';
 import { createNonceService, type NonceService } from './nonce-service.js';
+import { createOAuthService, type MembershipLookup, type OAuthService } from './oauth-service.js';
 import { createTokenService } from './token-service.js';
 import type { ToolsetReconciler } from './toolset-reconciler.js';
 import { createToolsetService, type GatewayUrls } from './toolset-service.js';
@@ -35,6 +37,8 @@ export interface Services {
   readonly gateway: ReturnType<typeof createGatewayService>;
   /** Nonces of signed requests (vendor dialects), shared by every node. */
   readonly nonces: NonceService;
+  /** The built-in OAuth authorization server's store, grants and token checks. */
+  readonly oauth: OAuthService;
 }
 
 /** Builds every service over one store, writer and vault; app.ts calls it once. */
@@ -46,13 +50,19 @@ export function createServices(deps: {
   tester: ConnectionTester;
   reconciler: Pick<ToolsetReconciler, 'trigger'>;
   urls: GatewayUrls;
-  gateway: GatewayServiceOptions;
+  gateway: Omit<GatewayServiceOptions, 'publicUrl'>;
   egress: EgressPolicy;
+  /** PUBLIC_URL: the OAuth issuer and the origin MCP endpoints are known by. */
+  publicUrl: string;
   /** Keeps request nonces in Redis instead of the store. */
   redisUrl?: string;
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
+  // A user's role in a workspace is their principal's membership.
+  const membership: MembershipLookup = async (userId, workspaceId) =>
+    (await principals.findMember(db.kysely, workspaceId, userId))?.role;
+  const oauth = createOAuthService({ db, writer, clock, vault, issuer: deps.publicUrl, membership });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
     connectors,
@@ -65,7 +75,16 @@ export function createServices(deps: {
     audit: createAuditService({ db }),
     idempotency: createIdempotencyService({ writer, clock }),
     toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
-    gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress }),
+    gateway: createGatewayService({
+      db,
+      writer,
+      vault,
+      clock,
+      options: { ...deps.gateway, publicUrl: deps.publicUrl },
+      egress: deps.egress,
+      oauth,
+    }),
+    oauth,
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
   };
 }

@@ -230,6 +230,7 @@ export const WATCHED_TABLES: ReadonlySet<string> = new Set([
   'api_keys',
   'principals',
   'memberships',
+  'oauth_grants',
 ]);
 
 /**

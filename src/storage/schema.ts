@@ -189,6 +189,34 @@ export interface RequestNonceRow {
   expires_at: string;
 }
 
+/** A record of the OAuth authorization server (oidc-provider's models), its payload as JSON text. */
+export interface OAuthRecordRow {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: string | null;
+  consumed_at: string | null;
+}
+
+/** A grant a user gave an MCP client for one toolset. */
+export interface OAuthGrantRow {
+  grant_id: string;
+  workspace_id: string;
+  toolset: string;
+  toolset_uid: string;
+  resource: string;
+  user_id: string;
+  client_id: string;
+  client_name: string;
+  /** Space-separated. */
+  scopes: string;
+  created_at: string;
+  expires_at: string;
+}
+
 /** The tables Kysely checks queries against: types only (an open store is a `Db`, from `openDb` in database.ts). */
 export interface Database {
   workspaces: WorkspaceRow;
@@ -207,4 +235,6 @@ export interface Database {
   access_client_secrets: AccessClientSecretRow;
   mcp_ended_sessions: McpEndedSessionRow;
   request_nonces: RequestNonceRow;
+  oauth_records: OAuthRecordRow;
+  oauth_grants: OAuthGrantRow;
 }
