@@ -13,6 +13,7 @@ import { accessRoutes } from './routes/access.js';
 import { accessClientRoutes } from './routes/access-clients.js';
 import { accessKeyRoutes } from './routes/access-keys.js';
 import { auditRoutes } from './routes/audit.js';
+import { oauthGrantRoutes } from './routes/oauth-grants.js';
 import { toolsetRoutes } from './routes/toolsets.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorPartRoutes } from './routes/connector-parts.js';
@@ -80,6 +81,7 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
       await api.register(accessClientRoutes, { ...routeOptions, accessClients: deps.services.accessClients });
       await api.register(toolsetRoutes, { ...routeOptions, toolsets: deps.services.toolsets });
       await api.register(auditRoutes, { audit: deps.services.audit });
+      await api.register(oauthGrantRoutes, { oauth: deps.services.oauth });
     },
     { prefix: '/api/v1' },
   );
