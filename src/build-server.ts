@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { registerNativeApi } from './api/native-api.js';
+import { signInRoutes } from './api/auth/sign-in-routes.js';
 import { isFrontPage, webConsole } from './api/console.js';
 import { sendProblem } from './api/problem.js';
 import { alibabaDialect } from './dialects/alibaba/alibaba-dialect.js';
@@ -28,6 +29,10 @@ export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirect
   readonly bailianRateLimit?: RateLimit;
   /** How long a Huawei DataArts Fabric call may take before it is answered with 408. */
   readonly huaweiFabricTimeoutMs: number;
+  /** PUBLIC_URL (or this node's address): its origin is where browsers' cookie-authenticated requests come from. */
+  readonly publicUrl: string;
+  /** Sign-in budgets and session lifetime (docs/people.md). */
+  readonly people: { readonly signInPerMinute: number; readonly sessionTtlSeconds: number };
 }
 
 /**
@@ -60,11 +65,24 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
         isClosing,
       }),
   });
+  const publicOrigin = new URL(options.publicUrl).origin;
   await registerNativeApi(app, {
     services,
     rateLimiter: options.rateLimiter,
     rateLimits: options.rateLimits,
     requireIfMatch: options.requireIfMatch,
+    publicOrigin,
+  });
+  // People sign in here; the console and the OAuth consent page send them to /auth/sign-in.
+  await app.register(signInRoutes, {
+    prefix: '/auth',
+    users: services.users,
+    invitations: services.invitations,
+    rateLimiter: options.rateLimiter,
+    signInPerMinute: options.people.signInPerMinute,
+    sessionTtlSeconds: options.people.sessionTtlSeconds,
+    secure: publicOrigin.startsWith('https:'),
+    publicOrigin,
   });
   await app.register(webConsole);
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.

@@ -16,6 +16,8 @@ import { createNonceService, type NonceService } from './nonce-service.js';
 import { createTokenService } from './token-service.js';
 import type { ToolsetReconciler } from './toolset-reconciler.js';
 import { createToolsetService, type GatewayUrls } from './toolset-service.js';
+import { createInvitationService } from './invitation-service.js';
+import { createUserService, type UserSettings } from './user-service.js';
 import type { Vault } from './vault.js';
 import { createWorkspaceService } from './workspace-service.js';
 
@@ -35,6 +37,9 @@ export interface Services {
   readonly gateway: ReturnType<typeof createGatewayService>;
   /** Nonces of signed requests (vendor dialects), shared by every node. */
   readonly nonces: NonceService;
+  /** People: password sign-in, sessions, memberships of users. */
+  readonly users: ReturnType<typeof createUserService>;
+  readonly invitations: ReturnType<typeof createInvitationService>;
 }
 
 /** Builds every service over one store, writer and vault; app.ts calls it once. */
@@ -50,6 +55,9 @@ export function createServices(deps: {
   egress: EgressPolicy;
   /** Keeps request nonces in Redis instead of the store. */
   redisUrl?: string;
+  people: UserSettings & { readonly invitationTtlSeconds: number };
+  /** The origin people reach this server at, for links (PUBLIC_URL, else the one the caller addressed). */
+  baseUrlOf: (requestOrigin: string | undefined) => string;
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
@@ -67,5 +75,13 @@ export function createServices(deps: {
     toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
     gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress }),
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
+    users: createUserService({ db, writer, clock, settings: deps.people }),
+    invitations: createInvitationService({
+      db,
+      writer,
+      clock,
+      ttlSeconds: deps.people.invitationTtlSeconds,
+      baseUrlOf: deps.baseUrlOf,
+    }),
   };
 }
