@@ -44,7 +44,14 @@ export function createLogger(level: Config['logLevel']): Logger {
     level,
     base: { service: 'plugboard' },
     redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'headers.authorization'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-auth-token"]',
+        'req.headers.cookie',
+        'req.headers["x-csrf-token"]',
+        'headers.authorization',
+        'headers.cookie',
+      ],
       censor: '[redacted]',
     },
   });
@@ -162,6 +169,8 @@ export async function createApp(
       egress,
       publicUrl: config.publicUrl,
       redisUrl: config.redisUrl,
+      people: config.people,
+      baseUrlOf: (requestOrigin) => (config.isPublicUrlSet ? config.publicUrl : (requestOrigin ?? config.publicUrl)),
     });
     opened = services;
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
@@ -185,11 +194,11 @@ export async function createApp(
       metricsToken: config.metricsToken,
       version: VERSION,
       publicUrl: config.publicUrl,
+      people: config.people,
       oauth: config.oauth,
       oauthCookieKeys: oauthCookieKeys(vault),
       oauthCsrfKey: vault.deriveKey('oauth-consent-csrf')!,
       clientMetadataFetch: egressFetch(egress, { ca: options.trustedCaCertificates }),
-      authenticateSession: async () => null,
     });
     listening = server;
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.
@@ -207,6 +216,9 @@ export async function createApp(
         services.nonces
           .purgeExpired()
           .catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired request nonces'));
+        services.users
+          .purgeStaleSessions()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge stale sign-in sessions'));
       },
       10 * 60 * 1000,
     );

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { registerNativeApi } from './api/native-api.js';
+import { signInRoutes } from './api/auth/sign-in-routes.js';
 import { isFrontPage, webConsole } from './api/console.js';
 import { sendProblem } from './api/problem.js';
 import { alibabaDialect } from './dialects/alibaba/alibaba-dialect.js';
@@ -16,7 +17,6 @@ import type { RateLimit, RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Services } from './services/services.js';
 import type { FetchLike } from './egress/egress-connect.js';
 import { createAuthorizationServer, type AuthorizationServerSettings } from './oauth/authorization-server.js';
-import type { SignedInUser } from './oauth/consent-routes.js';
 import { oauthRoutes } from './oauth/oauth-routes.js';
 
 /** Everything the server and its edges need besides the services (app.ts gathers it from the config). */
@@ -32,15 +32,19 @@ export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirect
   readonly bailianRateLimit?: RateLimit;
   /** How long a Huawei DataArts Fabric call may take before it is answered with 408. */
   readonly huaweiFabricTimeoutMs: number;
-  /** PUBLIC_URL: the OAuth issuer and the origin of every MCP endpoint's resource identifier. */
+  /**
+   * PUBLIC_URL (or this node's address): its origin is where browsers' cookie-authenticated requests come from;
+   * it is also the OAuth issuer and the origin of every MCP endpoint's resource identifier.
+   */
   readonly publicUrl: string;
+  /** Sign-in budgets and session lifetime (docs/people.md). */
+  readonly people: { readonly signInPerMinute: number; readonly sessionTtlSeconds: number };
+  /** The OAuth authorization server's token lifetimes, pre-registered clients and document bound. */
   readonly oauth: Omit<AuthorizationServerSettings, 'issuer'>;
   readonly oauthCookieKeys: readonly string[];
   readonly oauthCsrfKey: Buffer;
   /** fetch through the egress policy, for Client ID Metadata Documents. */
   readonly clientMetadataFetch: FetchLike;
-  /** The user a `pb_session` cookie value stands for (the people service), or null. */
-  readonly authenticateSession: (token: string) => Promise<SignedInUser | null>;
 }
 
 /** The OAuth authorization server and the MCP endpoints' protected resource metadata (src/oauth/). */
@@ -64,8 +68,8 @@ async function registerOAuth(app: FastifyInstance, services: Services, options: 
     issuer,
     oauth: services.oauth,
     refreshTokenTtlSeconds: options.oauth.refreshTokenTtlSeconds,
-    authenticateSession: options.authenticateSession,
-    membership: services.oauth.membership,
+    authenticateSession: services.users.authenticateSession,
+    membership: services.users.membership,
     toolsetUid,
     csrfKey: options.oauthCsrfKey,
   });
@@ -102,11 +106,24 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
         isClosing,
       }),
   });
+  const publicOrigin = new URL(options.publicUrl).origin;
   await registerNativeApi(app, {
     services,
     rateLimiter: options.rateLimiter,
     rateLimits: options.rateLimits,
     requireIfMatch: options.requireIfMatch,
+    publicOrigin,
+  });
+  // People sign in here; the console and the OAuth consent page send them to /auth/sign-in.
+  await app.register(signInRoutes, {
+    prefix: '/auth',
+    users: services.users,
+    invitations: services.invitations,
+    rateLimiter: options.rateLimiter,
+    signInPerMinute: options.people.signInPerMinute,
+    sessionTtlSeconds: options.people.sessionTtlSeconds,
+    secure: publicOrigin.startsWith('https:'),
+    publicOrigin,
   });
   await app.register(webConsole);
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.

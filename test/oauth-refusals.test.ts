@@ -113,7 +113,10 @@ for (const engine of ENGINES) {
     });
 
     it('refuses an authorization request without PKCE, and one with the plain method', async () => {
-      for (const params of [{}, { code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }]) {
+      for (const params of [{}, { code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }] as Record<
+        string,
+        string
+      >[]) {
         const answer = await fetch(authorizeUrl(params), { redirect: 'manual' });
         assert.equal(answer.status, 303, await answer.text());
         const back = new URL(answer.headers.get('location')!);

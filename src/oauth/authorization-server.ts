@@ -67,6 +67,7 @@ export function createAuthorizationServer(deps: {
       short: { signed: true, path: '/oauth' },
     },
     findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
+    // Listed so that registration accepts them; a grant holds them for its resource and as its own scopes.
     scopes: ['openid', 'offline_access', ...MCP_SCOPES],
     claims: { openid: ['sub'] },
     responseTypes: ['code'],

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionDetails, Provider, ProviderClient } from 'oidc-provider';
-import { parseMcpResource, type McpScope } from '../domain/oauth.js';
+import { MCP_SCOPES, parseMcpResource, type McpScope } from '../domain/oauth.js';
 import type { Role } from '../domain/permissions.js';
 import { scopesForRole, type OAuthService } from '../services/oauth-service.js';
 import { consentPage, messagePage, type ConsentView } from './consent-page.js';
@@ -30,10 +30,11 @@ export interface ConsentDeps {
 
 const SESSION_COOKIE = 'pb_session';
 const hidden = { schema: { hide: true } };
+// No form-action: browsers apply it to the redirects after the post too, and the last one goes to the client's
+// redirect URI (another origin, or an app's own scheme).
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
@@ -162,10 +163,15 @@ export async function consentRoutes(app: FastifyInstance, deps: ConsentDeps): Pr
         error: 'access_denied',
         error_description: `The user may not use this toolset${role ? ` as a ${role}` : ''}.`,
       });
+    // oidc-provider asks for consent again while a requested scope is neither granted nor rejected: what the
+    // role does not allow is recorded as rejected, and tokens carry only the granted resource scopes.
     const grant = new provider.Grant({ accountId: user.userId, clientId: asked.client.clientId });
+    const refused = MCP_SCOPES.filter((s) => asked.asked.includes(s) && !scopes.includes(s));
     grant.addResourceScope(asked.resource, scopes.join(' '));
+    if (refused.length > 0) grant.rejectResourceScope(asked.resource, refused.join(' '));
     const oidcScopes = asked.asked.filter((s) => s === 'openid' || s === 'offline_access');
-    if (oidcScopes.length > 0) grant.addOIDCScope(oidcScopes.join(' '));
+    grant.addOIDCScope([...oidcScopes, ...scopes].join(' '));
+    if (refused.length > 0) grant.rejectOIDCScope(refused.join(' '));
     const grantId = await grant.save();
     await oauth.recordGrant({
       grantId,

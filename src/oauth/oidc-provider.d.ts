@@ -22,6 +22,8 @@ declare module 'oidc-provider' {
   export interface GrantInstance {
     addResourceScope(resource: string, scope: string): void;
     addOIDCScope(scope: string): void;
+    rejectResourceScope(resource: string, scope: string): void;
+    rejectOIDCScope(scope: string): void;
     save(ttl?: number): Promise<string>;
   }
 

@@ -6,7 +6,7 @@ import type { Tx } from '../storage/engine.js';
 
 /** The credential a request was authenticated with, for the few uses that depend on it (issuing tokens). */
 export interface CallerCredential {
-  readonly kind: 'api-key' | 'token';
+  readonly kind: 'api-key' | 'token' | 'session';
   readonly id: string;
   readonly defaultWorkspaceId: string | null;
 }

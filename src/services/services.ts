@@ -1,6 +1,5 @@
 import type { EgressPolicy } from '../egress/egress-policy.js';
 import type { Db } from '../storage/database.js';
-import * as principals from '../storage/principal-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { createAccessClientService } from './access-client-service.js';
 import { createAccessKeyService } from './access-key-service.js';
@@ -14,10 +13,12 @@ import type { Clock } from './context.js';
 import { createGatewayService, type GatewayServiceOptions } from './gateway-service.js';
 import { createIdempotencyService } from './idempotency-service.js';
 import { createNonceService, type NonceService } from './nonce-service.js';
-import { createOAuthService, type MembershipLookup, type OAuthService } from './oauth-service.js';
+import { createOAuthService, type OAuthService } from './oauth-service.js';
 import { createTokenService } from './token-service.js';
 import type { ToolsetReconciler } from './toolset-reconciler.js';
 import { createToolsetService, type GatewayUrls } from './toolset-service.js';
+import { createInvitationService } from './invitation-service.js';
+import { createUserService, type UserSettings } from './user-service.js';
 import type { Vault } from './vault.js';
 import { createWorkspaceService } from './workspace-service.js';
 
@@ -39,6 +40,9 @@ export interface Services {
   readonly nonces: NonceService;
   /** The built-in OAuth authorization server's store, grants and token checks. */
   readonly oauth: OAuthService;
+  /** People: password sign-in, sessions, memberships of users. */
+  readonly users: ReturnType<typeof createUserService>;
+  readonly invitations: ReturnType<typeof createInvitationService>;
 }
 
 /** Builds every service over one store, writer and vault; app.ts calls it once. */
@@ -56,13 +60,14 @@ export function createServices(deps: {
   publicUrl: string;
   /** Keeps request nonces in Redis instead of the store. */
   redisUrl?: string;
+  people: UserSettings & { readonly invitationTtlSeconds: number };
+  /** The origin people reach this server at, for links (PUBLIC_URL, else the one the caller addressed). */
+  baseUrlOf: (requestOrigin: string | undefined) => string;
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
-  // A user's role in a workspace is their principal's membership.
-  const membership: MembershipLookup = async (userId, workspaceId) =>
-    (await principals.findMember(db.kysely, workspaceId, userId))?.role;
-  const oauth = createOAuthService({ db, writer, clock, vault, issuer: deps.publicUrl, membership });
+  const users = createUserService({ db, writer, clock, settings: deps.people });
+  const oauth = createOAuthService({ db, writer, clock, vault, issuer: deps.publicUrl, membership: users.membership });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
     connectors,
@@ -86,5 +91,13 @@ export function createServices(deps: {
     }),
     oauth,
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
+    users,
+    invitations: createInvitationService({
+      db,
+      writer,
+      clock,
+      ttlSeconds: deps.people.invitationTtlSeconds,
+      baseUrlOf: deps.baseUrlOf,
+    }),
   };
 }

@@ -13,6 +13,7 @@ import { changeNotify } from './migrations/0010-change-notify.js';
 import { connectionOrder } from './migrations/0011-connection-order.js';
 import { resourceUids } from './migrations/0012-resource-uids.js';
 import { oauth } from './migrations/0015-oauth.js';
+import { users } from './migrations/0014-users.js';
 
 /** Every migration, by the name the store records it under. */
 function migrationsFor(engine: Engine): Record<string, Migration> {
@@ -30,6 +31,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0011-connection-order': connectionOrder(),
     '0012-resource-uids': resourceUids(engine),
     '0015-oauth': oauth(engine),
+    '0014-users': users(),
   };
 }
 

@@ -100,7 +100,10 @@ export async function startCallbackServer(): Promise<CallbackServer> {
   const waiting: ((query: URLSearchParams) => void)[] = [];
   const arrived: URLSearchParams[] = [];
   const server: Server = createHttpServer((request, response) => {
-    const query = new URL(request.url!, 'http://localhost').searchParams;
+    const url = new URL(request.url!, 'http://localhost');
+    // Browsers ask for /favicon.ico too: only the callback is an authorization response.
+    if (url.pathname !== '/callback') return response.writeHead(404).end();
+    const query = url.searchParams;
     const waiter = waiting.shift();
     if (waiter) waiter(query);
     else arrived.push(query);
