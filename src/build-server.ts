@@ -68,8 +68,8 @@ async function registerOAuth(app: FastifyInstance, services: Services, options: 
     issuer,
     oauth: services.oauth,
     refreshTokenTtlSeconds: options.oauth.refreshTokenTtlSeconds,
-    authenticateSession: services.users.authenticateSession,
-    membership: services.users.membership,
+    authenticateSession: (token) => services.users.authenticateSession(token),
+    membership: (userId, workspaceId) => services.users.membership(userId, workspaceId),
     toolsetUid,
     csrfKey: options.oauthCsrfKey,
   });

@@ -138,7 +138,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     if (!client)
       throw new DomainError(
         'unauthenticated',
-        'A valid token is required: sign in with OAuth (see the WWW-Authenticate header), or send an access client\'s "Authorization: Bearer pbac_…".',
+        'A valid token is required: an access-client token ("Authorization: Bearer pbac_…"), or an OAuth access token for this endpoint (see the WWW-Authenticate header).',
       );
     if (!gateway.allows(client, workspaceId, name))
       throw new DomainError(
@@ -348,7 +348,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       }
       // Without the header, the version the session was opened with: leaving it out does not bring batches back.
       checkBatchAllowed(batch, typeof version === 'string' ? version : claims.protocolVersion);
-      logCalls(admitted, messages, request.log);
+      logCalls(admitted, messages, () => request.log());
       const answers = await answerAll(admitted, messages, request);
       if (answers.length === 0) return { status: 202, headers };
       return {

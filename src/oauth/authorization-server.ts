@@ -127,8 +127,9 @@ export function createAuthorizationServer(deps: {
     },
     // Client ID Metadata Documents come through plugboard's egress policy, not oidc-provider's own dispatcher.
     fetch: (url: string, init: RequestInit & { dispatcher?: unknown }) => {
-      const { dispatcher: _own, ...rest } = init;
-      return deps.fetch(url, rest);
+      const checked: RequestInit & { dispatcher?: unknown } = { ...init };
+      delete checked.dispatcher;
+      return deps.fetch(url, checked);
     },
     fetchResponseBodyLimits: { 'client_id metadata document': settings.metadataDocumentMaxBytes },
     renderError: (ctx: { type: string; body: string }, out: Record<string, string>) => {

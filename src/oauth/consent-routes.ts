@@ -72,7 +72,7 @@ interface Request {
  * comes back here) sees the client, its logo's and redirect's hosts, the toolset and whether it may list or also
  * call tools, and approves or denies. Approval records the grant (oidc-provider's and plugboard's, audited).
  */
-export async function consentRoutes(app: FastifyInstance, deps: ConsentDeps): Promise<void> {
+export function consentRoutes(app: FastifyInstance, deps: ConsentDeps, done: () => void): void {
   const { provider, oauth } = deps;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -108,7 +108,7 @@ export async function consentRoutes(app: FastifyInstance, deps: ConsentDeps): Pr
       });
       return undefined;
     }
-    const asked = String(details.params.scope ?? '').split(' ');
+    const asked = typeof details.params.scope === 'string' ? details.params.scope.split(' ') : [];
     return { details, client, resource, ...target, toolsetUid, asked };
   }
 
@@ -188,4 +188,5 @@ export async function consentRoutes(app: FastifyInstance, deps: ConsentDeps): Pr
     });
     return finish(request, reply, { login: { accountId: user.userId }, consent: { grantId } });
   });
+  done();
 }

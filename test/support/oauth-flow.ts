@@ -52,8 +52,11 @@ export async function consentInBrowser(
       logoHost: await text('#logo-host'),
       redirectHost: await text('#redirect-host'),
       toolset: await text('#toolset'),
-      scopes: await page.$$eval('#scopes li', (items) =>
-        items.map((li) => ({ scope: li.getAttribute('data-scope') ?? '', granted: !li.classList.contains('refused') })),
+      scopes: await Promise.all(
+        (await page.locator('#scopes li').all()).map(async (li) => ({
+          scope: (await li.getAttribute('data-scope')) ?? '',
+          granted: !((await li.getAttribute('class')) ?? '').includes('refused'),
+        })),
       ),
     };
     await page.click(`#${decision}`);

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Slug } from '../../domain/common.js';
 import { MCP_SCOPES } from '../../domain/oauth.js';
 import type { OAuthService } from '../../services/oauth-service.js';
@@ -28,7 +28,7 @@ const tags = ['access'];
  * The grants users gave OAuth clients (Claude, ChatGPT, VS Code, …) for a toolset: a workspace's owners see and
  * revoke all of them; every user sees and revokes their own. Revoking ends the grant's refresh and access tokens.
  */
-export const oauthGrantRoutes: FastifyPluginAsyncTypebox<{ oauth: OAuthService }> = async (app, { oauth }) => {
+export const oauthGrantRoutes: FastifyPluginCallbackTypebox<{ oauth: OAuthService }> = (app, { oauth }, done) => {
   const base = '/workspaces/:workspaceId/oauth-grants';
 
   app.get(
@@ -77,11 +77,7 @@ export const oauthGrantRoutes: FastifyPluginAsyncTypebox<{ oauth: OAuthService }
       },
     },
     async (request, reply) =>
-      sendPage(
-        request,
-        reply,
-        await oauth.listOwnGrants(request.actor.principal.id, pageRequestOf(request.query)),
-      ),
+      sendPage(request, reply, await oauth.listOwnGrants(request.actor.principal.id, pageRequestOf(request.query))),
   );
 
   app.delete(
@@ -99,4 +95,5 @@ export const oauthGrantRoutes: FastifyPluginAsyncTypebox<{ oauth: OAuthService }
       return reply.code(204).send(null);
     },
   );
+  done();
 };
