@@ -31,7 +31,15 @@ for (const engine of ENGINES) {
       documents = await startDocumentServer(tls);
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
-      app = await startTestApp(engine, { env: { PUBLIC_URL: base }, trustedCaCertificates: [tls.ca] });
+      app = await startTestApp(engine, {
+        env: {
+          PUBLIC_URL: base,
+          OAUTH_CLIENTS: JSON.stringify([
+            { client_id: 'pre-registered-ide', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' },
+          ]),
+        },
+        trustedCaCertificates: [tls.ca],
+      });
       await app.server.listen({ port, host: '127.0.0.1' });
       const created = await app.call('POST', `${WS}/toolsets`, {
         body: { name: 'shop', spec: { schema: { type: 'OpenAPI', detail: upstream.document() } } },
@@ -151,6 +159,18 @@ for (const engine of ENGINES) {
       });
       assert.equal(token.status, 401);
       assert.equal(((await token.json()) as { error: string }).error, 'invalid_client');
+    });
+
+    it('knows a pre-registered client (OAUTH_CLIENTS): it goes on to sign-in, and PKCE is required of it too', async () => {
+      const pkce = {
+        code_challenge: challengeOf(randomBytes(32).toString('base64url')),
+        code_challenge_method: 'S256',
+      };
+      const known = await fetch(authorizeUrl({ ...pkce, client_id: 'pre-registered-ide' }), { redirect: 'manual' });
+      assert.equal(known.status, 303);
+      assert.match(known.headers.get('location') ?? '', /^\/oauth\/interaction\//);
+      const withoutPkce = await fetch(authorizeUrl({ client_id: 'pre-registered-ide' }), { redirect: 'manual' });
+      assert.equal(new URL(withoutPkce.headers.get('location')!).searchParams.get('error'), 'invalid_request');
     });
 
     it('gives no authorization for a resource that is not one of its MCP endpoints', async () => {
