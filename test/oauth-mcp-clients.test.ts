@@ -157,6 +157,19 @@ for (const engine of ENGINES) {
         .map((e) => e.action);
       assert.ok(actions.includes('oauth-grant:create'), actions.join());
       assert.ok(actions.includes('oauth-token:issue'), actions.join());
+      // The call's audit row is written after the answer: wait for it.
+      let call: { resourceId: string; changedFields: string[] } | undefined;
+      for (let i = 0; i < 50 && !call; i++) {
+        const calls = await app.call('GET', `${WS}/audit?limit=200`);
+        call = (
+          calls.body.items as { action: string; principalId: string; resourceId: string; changedFields: string[] }[]
+        ).find((e) => e.action === 'mcp-tool:call' && e.principalId === editorId);
+        if (!call) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(call && { resourceId: call.resourceId, changedFields: call.changedFields }, {
+        resourceId: 'shop/getItem',
+        changedFields: [`client:${documentUrl}`],
+      });
     });
 
     it('connects with dynamic registration; its token is refused by another toolset and by the native API', async () => {

@@ -232,7 +232,12 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
   }
 
   /** The log line of each tool a user called through an OAuth client: who, with which client, which tool. */
-  function logCalls(admitted: Admitted, messages: readonly JSONRPCMessage[], log: GatewayRequest['log']): void {
+  function logCalls(
+    admitted: Admitted,
+    messages: readonly JSONRPCMessage[],
+    log: GatewayRequest['log'],
+    requestId: string,
+  ): void {
     const caller = admitted.client.user;
     if (!caller) return;
     for (const m of messages) {
@@ -249,6 +254,10 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
         },
         'tool call by an OAuth client',
       );
+      if (typeof tool === 'string')
+        gateway
+          .recordCall(admitted.client, admitted.toolset, tool, requestId)
+          .catch((error: unknown) => log().warn({ err: error }, 'could not audit a tool call by an OAuth client'));
     }
   }
 
@@ -348,7 +357,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       }
       // Without the header, the version the session was opened with: leaving it out does not bring batches back.
       checkBatchAllowed(batch, typeof version === 'string' ? version : claims.protocolVersion);
-      logCalls(admitted, messages, () => request.log());
+      logCalls(admitted, messages, () => request.log(), request.requestId);
       const answers = await answerAll(admitted, messages, request);
       if (answers.length === 0) return { status: 202, headers };
       return {
@@ -498,7 +507,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
     );
     checkBatchAllowed(batch, claims.protocolVersion);
     exchanges.checkScopes(admitted.client, messages);
-    exchanges.logCalls(admitted, messages, () => request.log);
+    exchanges.logCalls(admitted, messages, () => request.log, request.id);
     reply.code(202).send('Accepted');
     for (const answer of await exchanges.answerAll(admitted, messages, fromFastify(request))) {
       if (!stream.writableEnded) stream.write(`event: message\ndata: ${answer}\n\n`);

@@ -14,6 +14,7 @@ import type { EgressPolicy } from '../egress/egress-policy.js';
 import { createUpstreamClient, redactCredential, type UpstreamCredential } from './call-openapi-tool.js';
 import { createSessionIds, sessionHash, type SessionClaims } from './session-ids.js';
 import type { ToolOperation } from '../openapi/tool-operation.js';
+import { insertAuditEvent } from '../storage/audit-repo.js';
 import { createStampedCache } from '../storage/change-stamps.js';
 import type { Db } from '../storage/database.js';
 import * as gateway from '../storage/gateway-repo.js';
@@ -347,6 +348,30 @@ export function createGatewayService(deps: {
         rateKey: `user:${caller.userId}\u0000${caller.clientId}`,
         user: caller,
       };
+    },
+
+    /**
+     * Audits a tool call made through an OAuth client: the user (principal), `mcp-tool:call` on
+     * `{toolset}/{tool}`, and the client's id as the one field named. Calls with access-client tokens are not
+     * audited (they are logged and counted like every request).
+     */
+    async recordCall(client: GatewayClient, toolset: ServedToolset, tool: string, requestId: string): Promise<void> {
+      const caller = client.user;
+      if (!caller) return;
+      await writer.write((tx) =>
+        insertAuditEvent(tx, {
+          at: clock.now(),
+          principalId: caller.userId,
+          workspaceId: toolset.workspaceId,
+          action: 'mcp-tool:call',
+          resourceType: 'tool',
+          resourceId: `${toolset.name}/${tool}`,
+          requestId,
+          fromRevision: null,
+          toRevision: null,
+          changedFields: [`client:${caller.clientId}`],
+        }),
+      );
     },
 
     /** Whether a client may use a toolset of its workspace. */
