@@ -67,7 +67,8 @@ export function createServices(deps: {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
   const users = createUserService({ db, writer, clock, settings: deps.people });
-  const oauth = createOAuthService({ db, writer, clock, vault, issuer: deps.publicUrl, membership: users.membership });
+  const membership = (userId: string, workspaceId: string) => users.membership(userId, workspaceId);
+  const oauth = createOAuthService({ db, writer, clock, vault, issuer: deps.publicUrl, membership });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
     connectors,
