@@ -1,4 +1,4 @@
-// The layer order of src/ (docs/architecture.md): domain ← storage ← services ← http ← {api, gateway, dialects} ← app/cli.
+// The layer order of src/ (docs/architecture.md): domain ← storage ← services ← http ← {api, gateway, oauth, dialects} ← app/cli.
 // `npm run lint:deps` checks it, and `npm test` runs that first. Unit tests beside the code (*.test.ts) may reach
 // across layers to set things up; the cycle rule holds for them too.
 
@@ -50,21 +50,21 @@ module.exports = {
       comment: 'A service never sees a request: it imports no edge, no http plumbing, no composition root.',
       severity: 'error',
       from: { path: '^src/services/', pathNot: TESTS },
-      to: { path: '^src/(http|api|gateway|dialects|cli)/|^src/[^/]+\\.ts$' },
+      to: { path: '^src/(http|api|gateway|oauth|dialects|cli)/|^src/[^/]+\\.ts$' },
     },
     {
       name: 'http-below-edges',
       comment: 'http/ is what every edge shares; it imports none of them.',
       severity: 'error',
       from: { path: '^src/http/', pathNot: TESTS },
-      to: { path: '^src/(api|gateway|dialects|cli)/|^src/[^/]+\\.ts$' },
+      to: { path: '^src/(api|gateway|oauth|dialects|cli)/|^src/[^/]+\\.ts$' },
     },
     {
       name: 'edges-are-siblings',
-      comment: 'api/, gateway/ and dialects/ share through http/ and services/, never through each other.',
+      comment: 'api/, gateway/, oauth/ and dialects/ share through http/ and services/, never through each other.',
       severity: 'error',
-      from: { path: '^src/(api|gateway|dialects)/', pathNot: TESTS },
-      to: { path: '^src/(api|gateway|dialects)/', pathNot: '^src/$1/' },
+      from: { path: '^src/(api|gateway|oauth|dialects)/', pathNot: TESTS },
+      to: { path: '^src/(api|gateway|oauth|dialects)/', pathNot: '^src/$1/' },
     },
     {
       name: 'dialects-are-siblings',

@@ -17,6 +17,8 @@ import { bootstrapEmptyStore } from './services/bootstrap.js';
 import { createConnectionTester } from './services/connection-tester.js';
 import { systemClock, type Clock } from './services/clock.js';
 import { loadOrCreateKeyFile } from './services/master-keys.js';
+import { oauthCookieKeys } from './services/oauth-signing-keys.js';
+import { egressFetch } from './egress/egress-connect.js';
 import { createVault, type Vault } from './services/vault.js';
 import { VERSION_INFO } from './services/version-info.js';
 
@@ -42,7 +44,14 @@ export function createLogger(level: Config['logLevel']): Logger {
     level,
     base: { service: 'plugboard' },
     redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'headers.authorization'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-auth-token"]',
+        'req.headers.cookie',
+        'req.headers["x-csrf-token"]',
+        'headers.authorization',
+        'headers.cookie',
+      ],
       censor: '[redacted]',
     },
   });
@@ -97,7 +106,15 @@ export function gatewayUrls(config: Pick<Config, 'publicUrl' | 'isPublicUrlSet'>
  */
 export async function createApp(
   config: Config,
-  options: { logger?: Logger; clock?: Clock } = {},
+  options: {
+    logger?: Logger;
+    clock?: Clock;
+    /**
+     * CA certificates (PEM) trusted for outbound HTTPS to Client ID Metadata Documents, besides Node's own: for
+     * a private PKI, and for tests that serve a document on loopback. Never a way around certificate checks.
+     */
+    trustedCaCertificates?: readonly string[];
+  } = {},
 ): Promise<App & { bootstrapKey?: { key: string; generated: boolean } }> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
@@ -151,7 +168,10 @@ export async function createApp(
       urls: gatewayUrls(config),
       gateway: config.gateway,
       egress,
+      publicUrl: config.publicUrl,
       redisUrl: config.redisUrl,
+      people: config.people,
+      baseUrlOf: (requestOrigin) => (config.isPublicUrlSet ? config.publicUrl : (requestOrigin ?? config.publicUrl)),
     });
     opened = services;
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
@@ -174,6 +194,12 @@ export async function createApp(
       connections: config.connections,
       metricsToken: config.metricsToken,
       version: VERSION,
+      publicUrl: config.publicUrl,
+      people: config.people,
+      oauth: config.oauth,
+      oauthCookieKeys: oauthCookieKeys(vault),
+      oauthCsrfKey: vault.deriveKey('oauth-consent-csrf')!,
+      clientMetadataFetch: egressFetch(egress, { ca: options.trustedCaCertificates }),
     });
     listening = server;
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.
@@ -185,9 +211,15 @@ export async function createApp(
         services.gateway.sessions
           .purgeEnded()
           .catch((error: unknown) => logger.warn({ err: error }, 'could not purge ended gateway sessions'));
+        services.oauth
+          .purgeExpired()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired OAuth records'));
         services.nonces
           .purgeExpired()
           .catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired request nonces'));
+        services.users
+          .purgeStaleSessions()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge stale sign-in sessions'));
       },
       10 * 60 * 1000,
     );

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { registerNativeApi } from './api/native-api.js';
+import { signInRoutes } from './api/auth/sign-in-routes.js';
 import { isFrontPage, webConsole } from './api/console.js';
 import { sendProblem } from './api/problem.js';
 import { alibabaDialect } from './dialects/alibaba/alibaba-dialect.js';
@@ -14,6 +15,9 @@ import type { RateLimits } from './http/rate-limit.js';
 import { requestIdOf } from './http/request-id.js';
 import type { RateLimit, RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Services } from './services/services.js';
+import type { FetchLike } from './egress/egress-connect.js';
+import { createAuthorizationServer, type AuthorizationServerSettings } from './oauth/authorization-server.js';
+import { oauthRoutes } from './oauth/oauth-routes.js';
 
 /** Everything the server and its edges need besides the services (app.ts gathers it from the config). */
 export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirectOf' | 'frontHandler'> {
@@ -28,6 +32,47 @@ export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirect
   readonly bailianRateLimit?: RateLimit;
   /** How long a Huawei DataArts Fabric call may take before it is answered with 408. */
   readonly huaweiFabricTimeoutMs: number;
+  /**
+   * PUBLIC_URL (or this node's address): its origin is where browsers' cookie-authenticated requests come from;
+   * it is also the OAuth issuer and the origin of every MCP endpoint's resource identifier.
+   */
+  readonly publicUrl: string;
+  /** Sign-in budgets and session lifetime (docs/people.md). */
+  readonly people: { readonly signInPerMinute: number; readonly sessionTtlSeconds: number };
+  /** The OAuth authorization server's token lifetimes, pre-registered clients and document bound. */
+  readonly oauth: Omit<AuthorizationServerSettings, 'issuer'>;
+  readonly oauthCookieKeys: readonly string[];
+  readonly oauthCsrfKey: Buffer;
+  /** fetch through the egress policy, for Client ID Metadata Documents. */
+  readonly clientMetadataFetch: FetchLike;
+}
+
+/** The OAuth authorization server and the MCP endpoints' protected resource metadata (src/oauth/). */
+async function registerOAuth(app: FastifyInstance, services: Services, options: ServerOptions): Promise<void> {
+  const issuer = options.publicUrl;
+  const toolsetUid = async (workspaceId: string, toolset: string) =>
+    (await services.gateway.toolset(workspaceId, toolset))?.uid;
+  const provider = createAuthorizationServer({
+    settings: { ...options.oauth, issuer },
+    oauth: services.oauth,
+    cookieKeys: options.oauthCookieKeys,
+    toolsetExists: async (workspaceId, toolset) => (await toolsetUid(workspaceId, toolset)) !== undefined,
+    fetch: options.clientMetadataFetch,
+    onTokenIssued: (grantId, requestId) =>
+      void services.oauth
+        .recordTokenIssued(grantId, requestId)
+        .catch((error: unknown) => options.logger.warn({ err: error }, 'could not audit an issued OAuth token')),
+  });
+  await app.register(oauthRoutes, {
+    provider,
+    issuer,
+    oauth: services.oauth,
+    refreshTokenTtlSeconds: options.oauth.refreshTokenTtlSeconds,
+    authenticateSession: (token) => services.users.authenticateSession(token),
+    membership: (userId, workspaceId) => services.users.membership(userId, workspaceId),
+    toolsetUid,
+    csrfKey: options.oauthCsrfKey,
+  });
 }
 
 /**
@@ -42,6 +87,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     rateLimiter: options.rateLimiter,
     defaultRateLimit: options.gatewayRateLimit,
     limits: options.gatewayLimits,
+    publicUrl: options.publicUrl,
   });
   const app = await createServer({
     ...options,
@@ -60,11 +106,24 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
         isClosing,
       }),
   });
+  const publicOrigin = new URL(options.publicUrl).origin;
   await registerNativeApi(app, {
     services,
     rateLimiter: options.rateLimiter,
     rateLimits: options.rateLimits,
     requireIfMatch: options.requireIfMatch,
+    publicOrigin,
+  });
+  // People sign in here; the console and the OAuth consent page send them to /auth/sign-in.
+  await app.register(signInRoutes, {
+    prefix: '/auth',
+    users: services.users,
+    invitations: services.invitations,
+    rateLimiter: options.rateLimiter,
+    signInPerMinute: options.people.signInPerMinute,
+    sessionTtlSeconds: options.people.sessionTtlSeconds,
+    secure: publicOrigin.startsWith('https:'),
+    publicOrigin,
   });
   await app.register(webConsole);
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.
@@ -75,7 +134,9 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     limits: options.gatewayLimits,
     exchanges,
     sseKeepAliveSeconds: 15,
+    publicUrl: options.publicUrl,
   });
+  await registerOAuth(app, services, options);
   // Every dialect in one scope; the vendors document their own routes, so /openapi.json stays about the native API.
   const dialectDeps = {
     services,

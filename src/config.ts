@@ -72,6 +72,27 @@ export interface Config {
   };
   /** The egress policy of every outbound connection a user can aim: EGRESS_DENY_PRIVATE, EGRESS_ALLOW. */
   readonly egress: EgressRules;
+  /** The built-in OAuth authorization server of the MCP gateway (docs/mcp-gateway.md). */
+  readonly oauth: {
+    readonly accessTokenTtlSeconds: number;
+    readonly refreshTokenTtlSeconds: number;
+    /** Pre-registered clients: RFC 7591 client metadata, each with its client_id. */
+    readonly clients: readonly Record<string, unknown>[];
+    /** Largest Client ID Metadata Document fetched, in bytes. */
+    readonly metadataDocumentMaxBytes: number;
+  };
+  /** People: sessions, lockout, sign-in budgets, invitations (docs/people.md). */
+  readonly people: {
+    readonly sessionTtlSeconds: number;
+    readonly sessionIdleSeconds: number;
+    readonly lockoutAttempts: number;
+    readonly lockoutSeconds: number;
+    /** Password sign-in attempts per minute, per account and per client address (each a budget of its own). */
+    readonly signInPerMinute: number;
+    readonly invitationTtlSeconds: number;
+  };
+  /** Sign-in with an external OpenID Connect provider; undefined when OIDC_ISSUER is unset. */
+  readonly oidc: { readonly issuer: string; readonly clientId: string; readonly clientSecret: string } | undefined;
   /** Bounds on turning a toolset's spec into tools, so that no upload or upstream can stall or exhaust a node. */
   readonly toolsets: {
     /** OpenAPI conversion, on worker threads: its deadline, memory and threads, and how much it may produce. */
@@ -299,6 +320,30 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
   };
 }
 
+/** OIDC_ISSUER (an https URL, or http on a loopback address for tests), OIDC_CLIENT_ID and OIDC_CLIENT_SECRET: all or none. */
+function parseOidc(env: NodeJS.ProcessEnv, problems: string[]): Config['oidc'] {
+  const { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clientSecret } = env;
+  if (!issuer && !clientId && !clientSecret) return undefined;
+  if (!issuer || !clientId || !clientSecret) {
+    problems.push('OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET: set all three, or none.');
+    return undefined;
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    url = undefined;
+  }
+  const isLoopback = url !== undefined && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback))) {
+    problems.push(
+      'OIDC_ISSUER: expected an https URL (http only on a loopback address), such as https://accounts.example.com.',
+    );
+    return undefined;
+  }
+  return { issuer, clientId, clientSecret };
+}
+
 /** Every environment variable `loadConfig` reads; deployment files may set no other (test/deploy.test.ts). */
 export const CONFIG_ENV_NAMES = [
   'PORT',
@@ -349,7 +394,43 @@ export const CONFIG_ENV_NAMES = [
   'MCP_LIST_MAX_TOOLS',
   'MCP_LIST_MAX_BYTES',
   'MCP_LIST_TIMEOUT_MS',
+  'OAUTH_ACCESS_TOKEN_TTL_SECONDS',
+  'OAUTH_REFRESH_TOKEN_TTL_SECONDS',
+  'OAUTH_CLIENTS',
+  'OAUTH_METADATA_DOCUMENT_MAX_BYTES',
+  'SESSION_TTL_SECONDS',
+  'SESSION_IDLE_SECONDS',
+  'SIGN_IN_LOCKOUT_ATTEMPTS',
+  'SIGN_IN_LOCKOUT_SECONDS',
+  'SIGN_IN_PER_MINUTE',
+  'INVITATION_TTL_SECONDS',
+  'OIDC_ISSUER',
+  'OIDC_CLIENT_ID',
+  'OIDC_CLIENT_SECRET',
 ] as const;
+
+/** OAUTH_CLIENTS: a JSON array of client metadata objects, each with a client_id (checked again at start). */
+function parseOAuthClients(value: string | undefined, problems: string[]): Record<string, unknown>[] {
+  if (value === undefined || value.trim() === '') return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (
+      Array.isArray(parsed) &&
+      parsed.every(
+        (c): c is Record<string, unknown> =>
+          typeof c === 'object' &&
+          c !== null &&
+          !Array.isArray(c) &&
+          typeof (c as { client_id?: unknown }).client_id === 'string',
+      )
+    )
+      return parsed;
+  } catch {
+    // named below
+  }
+  problems.push('OAUTH_CLIENTS: expected a JSON array of client metadata objects, each with a "client_id".');
+  return [];
+}
 
 /** Parses and checks the whole configuration; throws a ConfigError naming every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Config {
@@ -503,6 +584,70 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       allow: egressAllow.allow,
     },
     toolsets: parseToolsetLimits(env, problems),
+    oauth: {
+      accessTokenTtlSeconds: parseInteger(
+        'OAUTH_ACCESS_TOKEN_TTL_SECONDS',
+        env.OAUTH_ACCESS_TOKEN_TTL_SECONDS,
+        600,
+        30,
+        3600,
+        problems,
+      ),
+      refreshTokenTtlSeconds: parseInteger(
+        'OAUTH_REFRESH_TOKEN_TTL_SECONDS',
+        env.OAUTH_REFRESH_TOKEN_TTL_SECONDS,
+        30 * 24 * 3600,
+        300,
+        365 * 24 * 3600,
+        problems,
+      ),
+      clients: parseOAuthClients(env.OAUTH_CLIENTS, problems),
+      metadataDocumentMaxBytes: parseInteger(
+        'OAUTH_METADATA_DOCUMENT_MAX_BYTES',
+        env.OAUTH_METADATA_DOCUMENT_MAX_BYTES,
+        5 * 1024,
+        512,
+        64 * 1024,
+        problems,
+      ),
+    },
+    people: {
+      sessionTtlSeconds: parseInteger(
+        'SESSION_TTL_SECONDS',
+        env.SESSION_TTL_SECONDS,
+        12 * 3600,
+        60,
+        90 * 24 * 3600,
+        problems,
+      ),
+      sessionIdleSeconds: parseInteger(
+        'SESSION_IDLE_SECONDS',
+        env.SESSION_IDLE_SECONDS,
+        2 * 3600,
+        60,
+        90 * 24 * 3600,
+        problems,
+      ),
+      lockoutAttempts: parseInteger('SIGN_IN_LOCKOUT_ATTEMPTS', env.SIGN_IN_LOCKOUT_ATTEMPTS, 5, 1, 1000, problems),
+      lockoutSeconds: parseInteger(
+        'SIGN_IN_LOCKOUT_SECONDS',
+        env.SIGN_IN_LOCKOUT_SECONDS,
+        900,
+        1,
+        30 * 24 * 3600,
+        problems,
+      ),
+      signInPerMinute: parseInteger('SIGN_IN_PER_MINUTE', env.SIGN_IN_PER_MINUTE, 10, 0, 100_000, problems),
+      invitationTtlSeconds: parseInteger(
+        'INVITATION_TTL_SECONDS',
+        env.INVITATION_TTL_SECONDS,
+        7 * 24 * 3600,
+        60,
+        90 * 24 * 3600,
+        problems,
+      ),
+    },
+    oidc: parseOidc(env, problems),
   };
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl))
     problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');

@@ -13,6 +13,8 @@ import { accessRoutes } from './routes/access.js';
 import { accessClientRoutes } from './routes/access-clients.js';
 import { accessKeyRoutes } from './routes/access-keys.js';
 import { auditRoutes } from './routes/audit.js';
+import { oauthGrantRoutes } from './routes/oauth-grants.js';
+import { invitationRoutes } from './routes/invitations.js';
 import { toolsetRoutes } from './routes/toolsets.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorPartRoutes } from './routes/connector-parts.js';
@@ -25,6 +27,8 @@ export interface NativeApiDeps {
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: RateLimits;
   readonly requireIfMatch: boolean;
+  /** PUBLIC_URL's origin: where a browser's cookie-authenticated request may come from (besides the one addressed). */
+  readonly publicOrigin: string;
 }
 
 /** The native API under /api/v1: API-key authentication, rate budgets, JSON only, idempotent writes, every resource's routes. */
@@ -36,7 +40,7 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
       // valid key learns nothing but 401.
       api.addHook('onRequest', async (request) => {
         request.actor = {
-          ...(await authenticateRequest(request.headers, deps.services)),
+          ...(await authenticateRequest(request, deps.services, deps.publicOrigin)),
           requestId: request.id,
           requestOrigin: requestOriginOf(request),
         };
@@ -56,6 +60,7 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
       const routeOptions = { requireIfMatch: deps.requireIfMatch };
       await api.register(accessRoutes, { access: deps.services.access });
       await api.register(accessKeyRoutes, { accessKeys: deps.services.accessKeys });
+      await api.register(invitationRoutes, { invitations: deps.services.invitations });
       await api.register(tokenRoutes, { tokens: deps.services.tokens });
       await api.register(workspaceRoutes, { ...routeOptions, workspaces: deps.services.workspaces });
       await api.register(connectorRoutes, { ...routeOptions, connectors: deps.services.connectors });
@@ -68,6 +73,7 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
         toolTrials: deps.services.toolTrials,
       });
       await api.register(auditRoutes, { audit: deps.services.audit });
+      await api.register(oauthGrantRoutes, { oauth: deps.services.oauth });
     },
     { prefix: '/api/v1' },
   );

@@ -165,6 +165,19 @@ export const MemberView = Type.Object({
   createdAt: Timestamp,
 });
 
+export const InvitationView = Type.Object({
+  id: Type.String(),
+  workspaceId: Type.String(),
+  email: Type.String(),
+  displayName: NullableString,
+  role: literals(ROLES),
+  createdBy: Type.String({ description: 'The principal who invited.' }),
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
+  acceptedAt: Type.Union([Timestamp, Type.Null()]),
+  acceptedBy: Type.Union([Type.String({ description: 'The user who accepted.' }), Type.Null()]),
+});
+
 export const ApiKeyView = Type.Object({
   id: Type.String(),
   principalId: Type.String(),

@@ -33,8 +33,10 @@ const minimumRole = {
   'toolset:create': 'editor',
   'toolset:update': 'editor',
   'toolset:delete': 'editor',
-  /** Calling a tool with the principal's own rights (the console's "try a tool"); it may change things upstream. */
+  /** Calling a tool with the principal's own rights (an OAuth caller, the console's "try a tool"); it may change things upstream. */
   'toolset:call': 'editor',
+  'oauth-grant:read': 'owner',
+  'oauth-grant:manage': 'owner',
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof minimumRole;

@@ -1,4 +1,5 @@
 import type { LookupFunction } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import { egressRefusalIn, parseAddress, type EgressPolicy, type ResolvedAddress } from './egress-policy.js';
 
@@ -62,8 +63,10 @@ export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Respo
  * fetch through the egress policy: every connection it opens, redirects included, goes to a checked
  * address. A refusal rejects with the policy's own error, not fetch's bare "fetch failed".
  */
-export function egressFetch(egress: EgressPolicy): FetchLike {
-  const dispatcher = new Agent({ connect: egressConnector(egress) });
+export function egressFetch(egress: EgressPolicy, tls: { ca?: readonly string[] } = {}): FetchLike {
+  // Extra CAs are added to Node's own roots, never in place of the checks (see createApp's trustedCaCertificates).
+  const ca = tls.ca && tls.ca.length > 0 ? [...rootCertificates, ...tls.ca] : undefined;
+  const dispatcher = new Agent({ connect: egressConnector(egress, ca ? { ca } : {}) });
   return async (url, init) => {
     try {
       return await undiciFetch(url, { ...(init as object), dispatcher });

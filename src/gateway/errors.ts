@@ -14,6 +14,22 @@ export class TransportError extends Error {
   }
 }
 
+/** A user's token lacks the scope a request needs (or their role no longer allows it): 403 insufficient_scope. */
+export class InsufficientScope extends Error {
+  constructor(
+    readonly scope: string,
+    role: string,
+  ) {
+    super(
+      `Forbidden: this request needs the scope "${scope}", which this token does not hold or your role (${role}) does not allow.`,
+    );
+    this.name = 'InsufficientScope';
+  }
+}
+
+/** The scopes the 401 of an MCP endpoint hints at (RFC 6750 §3, MCP's scope selection). */
+const CHALLENGE_SCOPE = 'mcp:read mcp:call';
+
 /** How the gateway answers a failure: the HTTP status, the JSON-RPC error, and headers to add. */
 export interface GatewayFailure {
   readonly status: number;
@@ -41,9 +57,24 @@ const HTTP_STATUS: Partial<Record<DomainError['code'], number>> = {
  * The gateway's one error mapping. Failures of a JSON-RPC request inside a good HTTP exchange (bad arguments,
  * an unknown tool) become JSON-RPC errors of that request: `inRequest` is true for those. Everything else is
  * an HTTP failure whose body is a JSON-RPC error with a null id, as MCP's Streamable HTTP transport answers.
- * Unknown errors say nothing about their cause beyond the request id.
+ * Unknown errors say nothing about their cause beyond the request id. A 401 points at the endpoint's protected
+ * resource metadata (`resourceMetadata`, RFC 9728 §5.1), where OAuth clients find the authorization server.
  */
-export function toGatewayFailure(error: unknown, requestId: string, inRequest = false): GatewayFailure {
+export function toGatewayFailure(
+  error: unknown,
+  requestId: string,
+  inRequest = false,
+  resourceMetadata?: string,
+): GatewayFailure {
+  const metadata = resourceMetadata === undefined ? '' : `, resource_metadata="${resourceMetadata}"`;
+  if (error instanceof InsufficientScope)
+    return {
+      status: 403,
+      error: { code: SERVER_ERROR, message: error.message },
+      headers: {
+        'www-authenticate': `Bearer realm="plugboard-mcp", error="insufficient_scope", scope="${error.scope}"${metadata}`,
+      },
+    };
   if (error instanceof TransportError)
     return { status: error.status, error: { code: error.rpcCode, message: error.message }, headers: {} };
   if (isDomainError(error)) {
@@ -60,7 +91,9 @@ export function toGatewayFailure(error: unknown, requestId: string, inRequest = 
     }
     const status = HTTP_STATUS[error.code] ?? 400;
     const headers: Record<string, string> =
-      status === 401 ? { 'www-authenticate': 'Bearer realm="plugboard-mcp"' } : {};
+      status === 401
+        ? { 'www-authenticate': `Bearer realm="plugboard-mcp"${metadata}, scope="${CHALLENGE_SCOPE}"` }
+        : {};
     return { status, error: { code: SERVER_ERROR, message: error.message }, headers };
   }
   // Fastify's own refusals are the transport's: JSON-RPC's InvalidRequest, unlike the same codes from the core.

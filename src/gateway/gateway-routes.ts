@@ -9,7 +9,9 @@ import {
 import { DomainError, isDomainError, notFound } from '../domain/errors.js';
 import { takeOrRefuse, type RateLimit, type RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { GatewayClient, GatewayService, ServedToolset } from '../services/gateway-service.js';
-import { TransportError, toGatewayFailure } from './errors.js';
+import { InsufficientScope, TransportError, toGatewayFailure } from './errors.js';
+import { resourceMetadataUrlOf } from '../domain/oauth.js';
+import { ACCESS_CLIENT_TOKEN_PREFIX } from '../services/access-client-service.js';
 import { createOriginCheck } from './origin.js';
 import { createSseStreams } from './sse-streams.js';
 import {
@@ -41,6 +43,8 @@ export interface GatewayExchangeOptions {
   /** Calls per second for clients without a rate limit of their own; undefined for none. */
   readonly defaultRateLimit: RateLimit | undefined;
   readonly limits: GatewayLimits;
+  /** The origin MCP endpoints are known by (PUBLIC_URL), for their protected resource metadata URLs. */
+  readonly publicUrl: string;
 }
 
 export interface GatewayRouteOptions extends GatewayExchangeOptions {
@@ -118,15 +122,23 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     );
   }
 
-  /** The access client of a bearer token, if it may use the toolset; throws unauthenticated or forbidden. */
+  /**
+   * The caller of a bearer token, if it may use the toolset: an access client (a static `pbac_` token) or a
+   * user through an OAuth client (an access token issued for this endpoint); throws unauthenticated or forbidden.
+   */
   async function identify(params: Params, authorization: string | undefined): Promise<GatewayClient> {
     const { workspaceId, toolset: name } = params;
-    const match = BEARER.exec(authorization ?? '');
-    const client = match ? await gateway.authenticate(match[1]!) : undefined;
+    const token = BEARER.exec(authorization ?? '')?.[1];
+    const client =
+      token === undefined
+        ? undefined
+        : token.startsWith(ACCESS_CLIENT_TOKEN_PREFIX)
+          ? await gateway.authenticate(token)
+          : await gateway.authenticateOAuth(token, workspaceId, name);
     if (!client)
       throw new DomainError(
         'unauthenticated',
-        'A valid access-client token is required: send "Authorization: Bearer pbac_…".',
+        'A valid token is required: an access-client token ("Authorization: Bearer pbac_…"), or an OAuth access token for this endpoint (see the WWW-Authenticate header).',
       );
     if (!gateway.allows(client, workspaceId, name))
       throw new DomainError(
@@ -144,7 +156,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     const limit =
       client.rateLimit === null ? defaultRateLimit : { perSecond: client.rateLimit, burst: client.rateLimit };
     if (!limit) return undefined;
-    const decision = await takeOrRefuse(rateLimiter, `gateway:${client.uid}`, limit, 'gateway', {
+    const decision = await takeOrRefuse(rateLimiter, `gateway:${client.rateKey}`, limit, 'gateway', {
       error: (details, message) => log().error(details, message),
     });
     if (decision.allowed) return undefined;
@@ -195,12 +207,58 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
   /** The gateway's one way of answering a failure that is not a single request's JSON-RPC error. */
   function failure(
     error: unknown,
-    request: Pick<GatewayRequest, 'requestId' | 'log'>,
+    request: Pick<GatewayRequest, 'requestId' | 'log'> & { params?: Params },
     headers: Record<string, string> = {},
   ): GatewayAnswer {
-    const failed = toGatewayFailure(error, request.requestId);
+    const metadata = request.params
+      ? resourceMetadataUrlOf(options.publicUrl, request.params.workspaceId, request.params.toolset)
+      : undefined;
+    const failed = toGatewayFailure(error, request.requestId, false, metadata);
     if (failed.status >= 500) request.log().error({ err: error }, 'gateway failure');
     return json(failed.status, { jsonrpc: '2.0', error: failed.error, id: null }, { ...headers, ...failed.headers });
+  }
+
+  /**
+   * A user's token reaches only what its scopes and their role allow: `tools/call` needs `mcp:call`, anything
+   * else `mcp:read` or `mcp:call`. Checked for the whole HTTP request before any of it runs: its 403 says which
+   * scope to ask for (RFC 6750 §3.1, MCP's step-up authorization).
+   */
+  function checkScopes(client: GatewayClient, messages: readonly JSONRPCMessage[]): void {
+    const caller = client.user;
+    if (!caller) return;
+    const calls = messages.some((m) => isRequest(m) && m.method === 'tools/call');
+    if (calls && !caller.scopes.includes('mcp:call')) throw new InsufficientScope('mcp:call', caller.role);
+    if (caller.scopes.length === 0) throw new InsufficientScope('mcp:read', caller.role);
+  }
+
+  /** The log line of each tool a user called through an OAuth client: who, with which client, which tool. */
+  function logCalls(
+    admitted: Admitted,
+    messages: readonly JSONRPCMessage[],
+    log: GatewayRequest['log'],
+    requestId: string,
+  ): void {
+    const caller = admitted.client.user;
+    if (!caller) return;
+    for (const m of messages) {
+      if (!isRequest(m) || m.method !== 'tools/call') continue;
+      const tool = (m.params as { name?: unknown } | undefined)?.name;
+      log().info(
+        {
+          userId: caller.userId,
+          clientId: caller.clientId,
+          grantId: caller.grantId,
+          workspaceId: admitted.toolset.workspaceId,
+          toolset: admitted.toolset.name,
+          tool: typeof tool === 'string' ? tool : null,
+        },
+        'tool call by an OAuth client',
+      );
+      if (typeof tool === 'string')
+        gateway
+          .recordCall(admitted.client, admitted.toolset, tool, requestId)
+          .catch((error: unknown) => log().warn({ err: error }, 'could not audit a tool call by an OAuth client'));
+    }
   }
 
   /**
@@ -264,6 +322,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
         );
       }
       const { messages, batch } = readMessages(request.body, limits.maxBatchItems);
+      checkScopes(admitted.client, messages);
       const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize') as
         (JSONRPCMessage & { id: string | number; params?: { protocolVersion?: unknown } }) | undefined;
       if (initialize) {
@@ -299,6 +358,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       }
       // Without the header, the version the session was opened with: leaving it out does not bring batches back.
       checkBatchAllowed(batch, typeof version === 'string' ? version : claims.protocolVersion);
+      logCalls(admitted, messages, () => request.log(), request.requestId);
       const answers = await answerAll(admitted, messages, request);
       if (answers.length === 0) return { status: 202, headers };
       return {
@@ -311,7 +371,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     }
   }
 
-  return { admit, answerAll, failure, post, refusedOrigin, stillAdmitted };
+  return { admit, answerAll, checkScopes, failure, logCalls, post, refusedOrigin, stillAdmitted };
 }
 
 export type GatewayExchanges = ReturnType<typeof createGatewayExchanges>;
@@ -447,6 +507,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
       limits.maxBatchItems,
     );
     checkBatchAllowed(batch, claims.protocolVersion);
+    exchanges.checkScopes(admitted.client, messages);
+    exchanges.logCalls(admitted, messages, () => request.log, request.id);
     reply.code(202).send('Accepted');
     for (const answer of await exchanges.answerAll(admitted, messages, fromFastify(request))) {
       if (!stream.writableEnded) stream.write(`event: message\ndata: ${answer}\n\n`);

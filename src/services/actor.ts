@@ -2,7 +2,7 @@ import type { Principal } from '../domain/permissions.js';
 
 /** The credential a request was authenticated with, for the few uses that depend on it (issuing tokens). */
 export interface CallerCredential {
-  readonly kind: 'api-key' | 'token';
+  readonly kind: 'api-key' | 'token' | 'session';
   readonly id: string;
   readonly defaultWorkspaceId: string | null;
 }

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { allows, isExpired } from '../domain/access-client.js';
 import { DomainError, notFound, validationFailed } from '../domain/errors.js';
+import { mcpResourceOf, type OAuthCaller } from '../domain/oauth.js';
 import { isSealed } from '../domain/secrets.js';
 import type { ToolsetSpec } from '../domain/toolset.js';
 import { toFieldErrors } from '../domain/validate.js';
@@ -13,6 +14,7 @@ import type { EgressPolicy } from '../egress/egress-policy.js';
 import { createUpstreamClient, redactCredential, type UpstreamCredential } from './call-openapi-tool.js';
 import { createSessionIds, sessionHash, type SessionClaims } from './session-ids.js';
 import type { ToolOperation } from '../openapi/tool-operation.js';
+import { insertAuditEvent } from '../storage/audit-repo.js';
 import { createStampedCache } from '../storage/stamped-cache.js';
 import type { Db } from '../storage/database.js';
 import * as gateway from '../storage/gateway-repo.js';
@@ -33,6 +35,15 @@ export interface GatewayClient {
   readonly toolsets: readonly string[];
   /** Calls per second, or null for the server default. */
   readonly rateLimit: number | null;
+  /** Whose budget a call spends: the access client's, or the OAuth user's with this client. */
+  readonly rateKey: string;
+  /** The user behind an OAuth access token; undefined for an access client's static token. */
+  readonly user?: OAuthCaller;
+}
+
+/** What the gateway asks of the authorization server: who an access token for one MCP endpoint stands for. */
+export interface OAuthTokens {
+  authenticate(token: string, resource: string, workspaceId: string): Promise<OAuthCaller | undefined>;
 }
 
 interface ServedTool {
@@ -64,6 +75,8 @@ export interface GatewayServiceOptions {
   readonly upstreamTimeoutMs: number;
   readonly maxResponseBytes: number;
   readonly sessionTtlSeconds: number;
+  /** The origin MCP endpoints are known by (PUBLIC_URL): OAuth tokens name their endpoint's URL on it. */
+  readonly publicUrl: string;
 }
 
 const SESSION_KEY_PURPOSE = 'mcp-session-ids';
@@ -137,6 +150,7 @@ export function createGatewayService(deps: {
   clock: Clock;
   options: GatewayServiceOptions;
   egress: EgressPolicy;
+  oauth: OAuthTokens;
 }) {
   const { db, writer, vault, clock, options } = deps;
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
@@ -310,7 +324,54 @@ export function createGatewayService(deps: {
         uid: row.uid,
         toolsets: row.toolsets,
         rateLimit: row.rateLimit,
+        rateKey: row.uid,
       };
+    },
+
+    /**
+     * The user and client behind an OAuth access token, if it was issued for exactly this toolset's MCP
+     * endpoint (RFC 8707: a token for another toolset, or for the native API, is no token here).
+     */
+    async authenticateOAuth(token: string, workspaceId: string, toolset: string): Promise<GatewayClient | undefined> {
+      const caller = await deps.oauth.authenticate(
+        token,
+        mcpResourceOf(options.publicUrl, workspaceId, toolset),
+        workspaceId,
+      );
+      if (!caller) return undefined;
+      return {
+        workspaceId,
+        id: caller.clientId,
+        uid: `grant:${caller.grantId}`,
+        toolsets: [toolset],
+        rateLimit: null,
+        rateKey: `user:${caller.userId}\u0000${caller.clientId}`,
+        user: caller,
+      };
+    },
+
+    /**
+     * Audits a tool call made through an OAuth client: the user (principal), `mcp-tool:call` on
+     * `{toolset}/{tool}`, and the client's id as the one field named. Calls with access-client tokens are not
+     * audited (they are logged and counted like every request).
+     */
+    async recordCall(client: GatewayClient, toolset: ServedToolset, tool: string, requestId: string): Promise<void> {
+      const caller = client.user;
+      if (!caller) return;
+      await writer.write((tx) =>
+        insertAuditEvent(tx, {
+          at: clock.now(),
+          principalId: caller.userId,
+          workspaceId: toolset.workspaceId,
+          action: 'mcp-tool:call',
+          resourceType: 'tool',
+          resourceId: `${toolset.name}/${tool}`,
+          requestId,
+          fromRevision: null,
+          toRevision: null,
+          changedFields: [`client:${caller.clientId}`],
+        }),
+      );
     },
 
     /** Whether a client may use a toolset of its workspace. */

@@ -14,9 +14,12 @@ import { createGatewayService, type GatewayServiceOptions } from './gateway-serv
 import { createToolTrialService } from './tool-trial-service.js';
 import { createIdempotencyService } from './idempotency-service.js';
 import { createNonceService, type NonceService } from './nonce-service.js';
+import { createOAuthService, type OAuthService } from './oauth-service.js';
 import { createTokenService } from './token-service.js';
 import type { ToolsetReconciler } from './toolset-reconciler.js';
 import { createToolsetService, type GatewayUrls } from './toolset-service.js';
+import { createInvitationService } from './invitation-service.js';
+import { createUserService, type UserSettings } from './user-service.js';
 import type { Vault } from './vault.js';
 import { createWorkspaceService } from './workspace-service.js';
 
@@ -38,6 +41,11 @@ export interface Services {
   readonly toolTrials: ReturnType<typeof createToolTrialService>;
   /** Nonces of signed requests (vendor dialects), shared by every node. */
   readonly nonces: NonceService;
+  /** The built-in OAuth authorization server's store, grants and token checks. */
+  readonly oauth: OAuthService;
+  /** People: password sign-in, sessions, memberships of users. */
+  readonly users: ReturnType<typeof createUserService>;
+  readonly invitations: ReturnType<typeof createInvitationService>;
 }
 
 /** Builds every service over one store, writer and vault; app.ts calls it once. */
@@ -49,14 +57,30 @@ export function createServices(deps: {
   tester: ConnectionTester;
   reconciler: Pick<ToolsetReconciler, 'trigger'>;
   urls: GatewayUrls;
-  gateway: GatewayServiceOptions;
+  gateway: Omit<GatewayServiceOptions, 'publicUrl'>;
   egress: EgressPolicy;
+  /** PUBLIC_URL: the OAuth issuer and the origin MCP endpoints are known by. */
+  publicUrl: string;
   /** Keeps request nonces in Redis instead of the store. */
   redisUrl?: string;
+  people: UserSettings & { readonly invitationTtlSeconds: number };
+  /** The origin people reach this server at, for links (PUBLIC_URL, else the one the caller addressed). */
+  baseUrlOf: (requestOrigin: string | undefined) => string;
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
-  const gateway = createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress });
+  const users = createUserService({ db, writer, clock, settings: deps.people });
+  const membership = (userId: string, workspaceId: string) => users.membership(userId, workspaceId);
+  const oauth = createOAuthService({ db, writer, clock, vault, issuer: deps.publicUrl, membership });
+  const gateway = createGatewayService({
+    db,
+    writer,
+    vault,
+    clock,
+    options: { ...deps.gateway, publicUrl: deps.publicUrl },
+    egress: deps.egress,
+    oauth,
+  });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
     connectors,
@@ -71,6 +95,15 @@ export function createServices(deps: {
     toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
     gateway,
     toolTrials: createToolTrialService({ gateway }),
+    oauth,
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
+    users,
+    invitations: createInvitationService({
+      db,
+      writer,
+      clock,
+      ttlSeconds: deps.people.invitationTtlSeconds,
+      baseUrlOf: deps.baseUrlOf,
+    }),
   };
 }

@@ -58,6 +58,45 @@ export interface AuthTokenRow {
   expires_at: string;
 }
 
+/** A person (migration 0014): a principal of kind `user` whose id is also the user's. */
+export interface UserRow {
+  id: string;
+  /** Lower case; unique. */
+  email: string;
+  display_name: string;
+  /** `scrypt$…` (src/services/passwords.ts); null for a user who signs in only with the OpenID Connect provider. */
+  password_hash: string | null;
+  failed_sign_ins: number;
+  locked_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserSessionRow {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  /** How the user signed in: `password` or `oidc`. */
+  method: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+}
+
+export interface UserInvitationRow {
+  id: string;
+  workspace_id: string;
+  token_hash: string;
+  email: string;
+  display_name: string | null;
+  role: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
+  accepted_by: string | null;
+}
+
 export interface ConnectorRow {
   workspace_id: string;
   id: string;
@@ -189,6 +228,34 @@ export interface RequestNonceRow {
   expires_at: string;
 }
 
+/** A record of the OAuth authorization server (oidc-provider's models), its payload as JSON text. */
+export interface OAuthRecordRow {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: string | null;
+  consumed_at: string | null;
+}
+
+/** A grant a user gave an MCP client for one toolset. */
+export interface OAuthGrantRow {
+  grant_id: string;
+  workspace_id: string;
+  toolset: string;
+  toolset_uid: string;
+  resource: string;
+  user_id: string;
+  client_id: string;
+  client_name: string;
+  /** Space-separated. */
+  scopes: string;
+  created_at: string;
+  expires_at: string;
+}
+
 /** The tables Kysely checks queries against: types only (an open store is a `Db`, from `openDb` in database.ts). */
 export interface Database {
   workspaces: WorkspaceRow;
@@ -207,4 +274,9 @@ export interface Database {
   access_client_secrets: AccessClientSecretRow;
   mcp_ended_sessions: McpEndedSessionRow;
   request_nonces: RequestNonceRow;
+  oauth_records: OAuthRecordRow;
+  oauth_grants: OAuthGrantRow;
+  users: UserRow;
+  user_sessions: UserSessionRow;
+  user_invitations: UserInvitationRow;
 }

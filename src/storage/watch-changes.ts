@@ -28,6 +28,7 @@ export const WATCHED_TABLES: ReadonlySet<string> = new Set([
   'api_keys',
   'principals',
   'memberships',
+  'oauth_grants',
 ]);
 
 /**

@@ -78,7 +78,7 @@ export interface TestApp extends App {
 
 export async function startTestApp(
   engine: Engine,
-  options: { env?: Record<string, string>; clock?: Clock } = {},
+  options: { env?: Record<string, string>; clock?: Clock; trustedCaCertificates?: readonly string[] } = {},
 ): Promise<TestApp> {
   const store = await createTestStore(engine);
   // Rate limits are off unless a test turns them on: most tests drive one key far faster than a person would.
@@ -88,7 +88,7 @@ export async function startTestApp(
     RATE_LIMIT_GATEWAY_PER_SECOND: '0',
   };
   const config: Config = loadConfig({ ...store.env, ...limitsOff, PLUGBOARD_ADMIN_KEY: OWNER_KEY, ...options.env });
-  const app = await createApp(config, { clock: options.clock });
+  const app = await createApp(config, { clock: options.clock, trustedCaCertificates: options.trustedCaCertificates });
   return {
     ...app,
     store,

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Provider } from 'oidc-provider';
+import { MCP_SCOPES, mcpResourceOf } from '../domain/oauth.js';
+import { consentRoutes, type ConsentDeps } from './consent-routes.js';
+
+/** The routes' dependencies: the provider, and what the consent page needs. */
+export interface OAuthRouteOptions extends ConsentDeps {
+  readonly provider: Provider;
+  readonly issuer: string;
+}
+
+/** Protected resource metadata and the authorization server's are public documents, read by any origin. */
+const PUBLIC_DOCUMENT = {
+  'access-control-allow-origin': '*',
+  'cache-control': 'public, max-age=300',
+};
+
+const hidden = { schema: { hide: true } };
+
+/**
+ * The OAuth edge: RFC 9728 protected resource metadata of every MCP endpoint (path-inserted, and the root
+ * form), the authorization server's RFC 8414 and OpenID metadata, its endpoints under /oauth (oidc-provider
+ * answers them on the raw request), and the consent page.
+ */
+export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptions): Promise<void> {
+  const { provider, issuer } = options;
+  const handle = provider.callback();
+  const publicUrl = new URL(issuer);
+
+  /** Hands the request to oidc-provider as it arrived (its body unread), with `url` in place of its own. */
+  function toProvider(request: FastifyRequest, reply: FastifyReply, url = request.raw.url!) {
+    reply.hijack();
+    const raw = request.raw;
+    raw.url = url;
+    // Every URL it builds is on PUBLIC_URL, whatever Host the caller addressed (see provider.proxy).
+    raw.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+    raw.headers['x-forwarded-host'] = publicUrl.host;
+    raw.headers['x-request-id'] = request.id;
+    reply.raw.setHeader('x-request-id', request.id);
+    handle(raw, reply.raw);
+  }
+
+  // oidc-provider reads (and bounds) request bodies itself: Fastify leaves them unread in this scope.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  // ---- RFC 9728 protected resource metadata ------------------------------------------------------------
+
+  function resourceMetadata(resource: string) {
+    return {
+      resource,
+      authorization_servers: [issuer],
+      scopes_supported: [...MCP_SCOPES],
+      bearer_methods_supported: ['header'],
+      resource_name: 'plugboard MCP gateway',
+      resource_documentation: `${issuer}/docs`,
+    };
+  }
+
+  app.get('/.well-known/oauth-protected-resource/mcp/:workspaceId/:toolset', hidden, async (request, reply) => {
+    const { workspaceId, toolset } = request.params as { workspaceId: string; toolset: string };
+    return reply.headers(PUBLIC_DOCUMENT).send(resourceMetadata(mcpResourceOf(issuer, workspaceId, toolset)));
+  });
+
+  // The root form names the server itself; each MCP endpoint is a resource of its own (the path-inserted form).
+  app.get('/.well-known/oauth-protected-resource', hidden, async (_request, reply) =>
+    reply.headers(PUBLIC_DOCUMENT).send(resourceMetadata(issuer)),
+  );
+
+  // ---- The authorization server ----------------------------------------------------------------------------
+
+  // RFC 8414 (and OpenID Connect Discovery): one document, oidc-provider's, at both well-known names.
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'])
+    app.get(path, hidden, async (request, reply) => {
+      reply.raw.setHeader('access-control-allow-origin', '*');
+      toProvider(request, reply, '/.well-known/openid-configuration');
+    });
+
+  // Clients that ask for no scope get both: the consent page says what each means, and the role bounds it.
+  app.get('/oauth/authorize', hidden, async (request, reply) => {
+    const url = new URL(request.raw.url!, issuer);
+    if (!url.searchParams.has('scope') && url.searchParams.has('resource'))
+      url.searchParams.set('scope', MCP_SCOPES.join(' '));
+    toProvider(request, reply, `${url.pathname}${url.search}`);
+  });
+
+  for (const path of ['/oauth/*', '/oauth'])
+    app.all(path, hidden, async (request, reply) => {
+      toProvider(request, reply);
+    });
+
+  await app.register(consentRoutes, options);
+}

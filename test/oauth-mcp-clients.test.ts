@@ -1,0 +1,300 @@
+// MCP clients connect with OAuth as people use them: the official SDK client's auth() flow (Client ID Metadata
+// Document served by the test over HTTPS on loopback, and dynamic registration), a person in headless Chromium
+// signing in and approving on the consent page; then what a token may not do: reach another toolset or the
+// native API, outlive its revoked grant, call tools for a viewer, or survive a refresh token used twice.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/chromium.js';
+import {
+  MemoryOAuthProvider,
+  makeTestCertificates,
+  startCallbackServer,
+  startDocumentServer,
+  type CallbackServer,
+  type DocumentServer,
+} from './support/oauth-clients.js';
+import { connectWithOAuth, consentInBrowser, freePort } from './support/oauth-flow.js';
+import { inviteAndJoin } from './support/people.js';
+import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { settledToolset } from './support/toolsets.js';
+import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
+
+const WS = '/api/v1/workspaces/default';
+const EDITOR = { email: 'ed@example.com', password: 'correct horse battery', role: 'editor' };
+const VIEWER = { email: 'vi@example.com', password: 'another long password', role: 'viewer' };
+
+for (const engine of ENGINES) {
+  describe(`MCP clients connect with OAuth [${engine}]`, () => {
+    let app: TestApp;
+    let upstream: UpstreamApi;
+    let documents: DocumentServer;
+    let callback: CallbackServer;
+    let chromium: Browser;
+    let base: string;
+    let shopUrl: string;
+    let otherUrl: string;
+    let editorId: string;
+
+    before(async () => {
+      upstream = await startUpstreamApi();
+      const tls = makeTestCertificates();
+      documents = await startDocumentServer(tls);
+      callback = await startCallbackServer();
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      app = await startTestApp(engine, { env: { PUBLIC_URL: base }, trustedCaCertificates: [tls.ca] });
+      await app.server.listen({ port, host: '127.0.0.1' });
+      for (const name of ['shop', 'other']) {
+        const created = await app.call('POST', `${WS}/toolsets`, {
+          body: { name, spec: { schema: { type: 'OpenAPI', detail: upstream.document() } } },
+        });
+        assert.equal(created.status, 201, created.text);
+        await settledToolset(app, name);
+      }
+      shopUrl = `${base}/mcp/default/shop`;
+      otherUrl = `${base}/mcp/default/other`;
+      editorId = (await inviteAndJoin(app, { ...EDITOR, origin: base })).userId;
+      await inviteAndJoin(app, { ...VIEWER, origin: base });
+      chromium = await launchChromium();
+    });
+
+    after(async () => {
+      await chromium?.close();
+      await app?.stop();
+      await upstream?.close();
+      await documents?.close();
+      await callback?.close();
+    });
+
+    const clientMetadata = (name: string) => ({
+      client_name: name,
+      redirect_uris: [callback.url],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    });
+
+    /** Calls the MCP endpoint with a bearer token: the HTTP status and WWW-Authenticate of `method`. */
+    async function rawCall(url: string, token: string, method: string, params: unknown = {}) {
+      const answer = await fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        }),
+      });
+      if (method === 'initialize' || answer.status !== 200)
+        return { status: answer.status, challenge: answer.headers.get('www-authenticate') };
+      const session = answer.headers.get('mcp-session-id')!;
+      const called = await fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': session,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method, params }),
+      });
+      return { status: called.status, challenge: called.headers.get('www-authenticate'), body: await called.text() };
+    }
+
+    it('connects the SDK client with a Client ID Metadata Document, after sign-in and consent in Chromium', async () => {
+      const documentUrl = `${documents.origin}/clients/agent.json`;
+      documents.set('/clients/agent.json', {
+        client_id: documentUrl,
+        ...clientMetadata('Test agent'),
+        logo_uri: `${documents.origin}/logo.png`,
+      });
+      const provider = new MemoryOAuthProvider(callback.url, clientMetadata('Test agent'), documentUrl);
+      let seen: Awaited<ReturnType<typeof consentInBrowser>>['seen'] | undefined;
+      const client = await connectWithOAuth(shopUrl, provider, async (url) => {
+        assert.equal(url.searchParams.get('client_id'), documentUrl, 'the document URL is the client id');
+        assert.equal(url.searchParams.get('resource'), shopUrl);
+        assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+        const result = await consentInBrowser(chromium, url, EDITOR, callback);
+        seen = result.seen;
+        return result.query;
+      });
+      try {
+        assert.equal(seen?.clientName, 'Test agent');
+        assert.equal(seen?.logoHost, new URL(documents.origin).host);
+        assert.equal(seen?.redirectHost, new URL(callback.url).host);
+        assert.equal(seen?.toolset, 'shop in workspace default');
+        assert.deepEqual(seen?.scopes, [
+          { scope: 'mcp:read', granted: true },
+          { scope: 'mcp:call', granted: true },
+        ]);
+        const { tools } = await client.listTools();
+        assert.ok(tools.some((t) => t.name === 'getItem'));
+        const result = await client.callTool({ name: 'getItem', arguments: { id: 'first' } });
+        assert.equal(result.isError, undefined, JSON.stringify(result));
+        assert.equal((result.structuredContent as { id: string }).id, 'first');
+      } finally {
+        await client.close();
+      }
+      const grants = await app.call('GET', `${WS}/oauth-grants`);
+      assert.equal(grants.status, 200, grants.text);
+      const grant = (
+        grants.body.items as { clientId: string; userId: string; toolset: string; scopes: string[] }[]
+      ).find((g) => g.clientId === documentUrl);
+      assert.deepEqual(grant && { userId: grant.userId, toolset: grant.toolset, scopes: grant.scopes }, {
+        userId: editorId,
+        toolset: 'shop',
+        scopes: ['mcp:read', 'mcp:call'],
+      });
+      const audit = await app.call('GET', `${WS}/audit?limit=200`);
+      const actions = (audit.body.items as { action: string; principalId: string }[])
+        .filter((e) => e.principalId === editorId)
+        .map((e) => e.action);
+      assert.ok(actions.includes('oauth-grant:create'), actions.join());
+      assert.ok(actions.includes('oauth-token:issue'), actions.join());
+      // The call's audit row is written after the answer: wait for it.
+      let call: { resourceId: string; changedFields: string[] } | undefined;
+      for (let i = 0; i < 50 && !call; i++) {
+        const calls = await app.call('GET', `${WS}/audit?limit=200`);
+        call = (
+          calls.body.items as { action: string; principalId: string; resourceId: string; changedFields: string[] }[]
+        ).find((e) => e.action === 'mcp-tool:call' && e.principalId === editorId);
+        if (!call) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(call && { resourceId: call.resourceId, changedFields: call.changedFields }, {
+        resourceId: 'shop/getItem',
+        changedFields: [`client:${documentUrl}`],
+      });
+    });
+
+    it('connects with dynamic registration; its token is refused by another toolset and by the native API', async () => {
+      const provider = new MemoryOAuthProvider(callback.url, clientMetadata('Registered agent'));
+      const client = await connectWithOAuth(
+        shopUrl,
+        provider,
+        async (url) => (await consentInBrowser(chromium, url, EDITOR, callback)).query,
+      );
+      try {
+        assert.ok((await client.listTools()).tools.length > 0);
+      } finally {
+        await client.close();
+      }
+      const registered = provider.clientInformation();
+      assert.ok(registered && !registered.client_id.startsWith('https:'), 'a registered client id');
+      const token = provider.tokens()!.access_token;
+      const other = await rawCall(otherUrl, token, 'initialize');
+      assert.equal(other.status, 401, 'a token for one toolset is no token for another');
+      assert.match(other.challenge ?? '', /resource_metadata=".*\/oauth-protected-resource\/mcp\/default\/other"/);
+      const api = await app.call('GET', `${WS}/toolsets`, { key: token });
+      assert.equal(api.status, 401, 'nor for the native API');
+    });
+
+    it('refuses the client once its grant is revoked, by the user or by an owner', async () => {
+      for (const revoker of ['owner', 'user'] as const) {
+        const provider = new MemoryOAuthProvider(callback.url, clientMetadata(`Revoked by ${revoker}`));
+        const client = await connectWithOAuth(
+          shopUrl,
+          provider,
+          async (url) => (await consentInBrowser(chromium, url, EDITOR, callback)).query,
+        );
+        await client.close();
+        const token = provider.tokens()!.access_token;
+        assert.equal((await rawCall(shopUrl, token, 'tools/list')).status, 200);
+        const grants = await app.call('GET', `${WS}/oauth-grants`);
+        const grant = (grants.body.items as { id: string; clientName: string }[]).find(
+          (g) => g.clientName === `Revoked by ${revoker}`,
+        )!;
+        const revoked =
+          revoker === 'owner'
+            ? await app.call('DELETE', `${WS}/oauth-grants/${grant.id}`)
+            : await revokeAsUser(grant.id);
+        assert.equal(revoked.status, 204, revoked.text);
+        const refused = await rawCall(shopUrl, token, 'tools/list');
+        assert.equal(refused.status, 401, `the access token dies with its grant (${revoker})`);
+        const refresh = await tokenRequest({
+          grant_type: 'refresh_token',
+          refresh_token: provider.tokens()!.refresh_token!,
+          client_id: provider.clientInformation()!.client_id,
+        });
+        assert.equal(refresh.status, 400);
+        assert.equal(refresh.body.error, 'invalid_grant', 'and so does its refresh token');
+      }
+    });
+
+    async function revokeAsUser(grantId: string) {
+      const { browser } = await import('./support/people.js').then(async (people) =>
+        people.signIn(app, EDITOR.email, EDITOR.password, base),
+      );
+      const session = browser.jar.get('pb_session')!;
+      const csrf = browser.jar.get('pb_csrf')!;
+      return app.call('DELETE', `/api/v1/me/oauth-grants/${grantId}`, {
+        key: null,
+        headers: { cookie: `pb_session=${session}; pb_csrf=${csrf}`, 'x-csrf-token': csrf, origin: base },
+      });
+    }
+
+    async function tokenRequest(fields: Record<string, string>) {
+      const answer = await fetch(`${base}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields),
+      });
+      return { status: answer.status, body: (await answer.json()) as Record<string, string> };
+    }
+
+    it('rotates refresh tokens, and revokes the grant when a refresh token is used twice', async () => {
+      const provider = new MemoryOAuthProvider(callback.url, clientMetadata('Rotating agent'));
+      const client = await connectWithOAuth(
+        shopUrl,
+        provider,
+        async (url) => (await consentInBrowser(chromium, url, EDITOR, callback)).query,
+      );
+      await client.close();
+      const clientId = provider.clientInformation()!.client_id;
+      const first = provider.tokens()!.refresh_token!;
+      const rotated = await tokenRequest({ grant_type: 'refresh_token', refresh_token: first, client_id: clientId });
+      assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+      assert.notEqual(rotated.body.refresh_token, first, 'a new refresh token each time');
+      assert.equal((await rawCall(shopUrl, rotated.body.access_token!, 'tools/list')).status, 200);
+      const replayed = await tokenRequest({ grant_type: 'refresh_token', refresh_token: first, client_id: clientId });
+      assert.equal(replayed.body.error, 'invalid_grant');
+      const after = await tokenRequest({
+        grant_type: 'refresh_token',
+        refresh_token: rotated.body.refresh_token!,
+        client_id: clientId,
+      });
+      assert.equal(after.body.error, 'invalid_grant', 'reuse revoked the whole grant');
+      assert.equal((await rawCall(shopUrl, rotated.body.access_token!, 'tools/list')).status, 401);
+    });
+
+    it('lets a viewer list tools but answers a call with 403 insufficient_scope', async () => {
+      const provider = new MemoryOAuthProvider(callback.url, clientMetadata('Viewer agent'));
+      let scopes: readonly { scope: string; granted: boolean }[] = [];
+      const client = await connectWithOAuth(shopUrl, provider, async (url) => {
+        const result = await consentInBrowser(chromium, url, VIEWER, callback);
+        scopes = result.seen.scopes;
+        return result.query;
+      });
+      await client.close();
+      assert.deepEqual(scopes, [
+        { scope: 'mcp:read', granted: true },
+        { scope: 'mcp:call', granted: false },
+      ]);
+      const token = provider.tokens()!.access_token;
+      assert.equal((await rawCall(shopUrl, token, 'tools/list')).status, 200);
+      const call = await rawCall(shopUrl, token, 'tools/call', { name: 'getItem', arguments: { id: 'first' } });
+      assert.equal(call.status, 403);
+      assert.match(call.challenge ?? '', /error="insufficient_scope"/);
+      assert.match(call.challenge ?? '', /scope="mcp:call"/);
+      assert.ok(
+        !upstream.seen.some((r) => r.headers.authorization === `Bearer ${token}`),
+        'tokens are never passed on',
+      );
+    });
+  });
+}
