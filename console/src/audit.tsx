@@ -89,7 +89,12 @@ export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
         {paged.items.map((e) => (
           <li key={e.id}>
             <time dateTime={e.at}>{formatTime(e.at)}</time> <strong>{e.action}</strong> on {e.resourceType}{' '}
-            <code>{e.resourceId}</code> by <code>{e.principalId}</code>
+            <code>{e.resourceId}</code> by{' '}
+            {e.principalName === null ? (
+              <code>{e.principalId}</code>
+            ) : (
+              <span title={e.principalId}>{e.principalName}</span>
+            )}
             {e.fromRevision !== null || e.toRevision !== null ? (
               <span className="muted">
                 {' '}

@@ -121,6 +121,7 @@ export interface AuditEvent {
   id: number;
   at: string;
   principalId: string;
+  principalName: string | null;
   workspaceId: string;
   action: string;
   resourceType: string;

@@ -211,6 +211,9 @@ export const AuditEventView = Type.Object({
   id: Type.Integer(),
   at: Timestamp,
   principalId: Type.String(),
+  principalName: Type.Union([Type.String(), Type.Null()], {
+    description: "Who acted, by name as it is now: a user's display name or a key's name; null once deleted.",
+  }),
   workspaceId: Type.String(),
   action: Type.String({ description: 'e.g. connector:update' }),
   resourceType: Type.String(),

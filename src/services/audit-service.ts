@@ -1,6 +1,7 @@
 import { changedFields, type AuditEvent, type NewAuditEvent } from '../domain/audit.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import * as audit from '../storage/audit-repo.js';
+import { principalNames } from '../storage/principal-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Tx } from '../storage/engine.js';
 import { authorize, type Actor } from './context.js';
@@ -48,14 +49,23 @@ export interface AuditQuery extends PageRequest {
   readonly until?: string;
 }
 
+/** An event as a reader sees it: who acted by name too (a user's display name), as that principal is called now. */
+export interface NamedAuditEvent extends AuditEvent {
+  readonly principalName: string | null;
+}
+
 export function createAuditService(deps: { db: Db }) {
   const { db } = deps;
 
-  async function list(actor: Actor, workspaceId: string, query: AuditQuery): Promise<Page<AuditEvent>> {
+  async function list(actor: Actor, workspaceId: string, query: AuditQuery): Promise<Page<NamedAuditEvent>> {
     authorize(actor, 'audit:read', workspaceId);
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'number');
     const rows = await audit.listAuditEvents(db.kysely, { ...query, workspaceId, before, limit: query.limit + 1 });
-    const items = rows.slice(0, query.limit);
+    const names = await principalNames(
+      db.kysely,
+      rows.slice(0, query.limit).map((e) => e.principalId),
+    );
+    const items = rows.slice(0, query.limit).map((e) => ({ ...e, principalName: names.get(e.principalId) ?? null }));
     return { items, nextCursor: rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null };
   }
 

@@ -71,7 +71,7 @@ export function browserFor(app: TestApp, origin = 'http://127.0.0.1:8080'): Brow
 /** Invites `email` into `workspaceId` with `role` (as the owner key) and accepts it with `password`; the new user's browser is signed in. */
 export async function inviteAndJoin(
   app: TestApp,
-  input: { email: string; role: string; password: string; displayName?: string; workspaceId?: string },
+  input: { email: string; role: string; password: string; displayName?: string; workspaceId?: string; origin?: string },
 ): Promise<{ browser: Browser; userId: string }> {
   const workspaceId = input.workspaceId ?? 'default';
   const invited = await app.call('POST', `/api/v1/workspaces/${workspaceId}/invitations`, {
@@ -79,7 +79,7 @@ export async function inviteAndJoin(
   });
   if (invited.status !== 201) throw new Error(`invitation: ${invited.status} ${invited.text}`);
   const path = new URL((invited.body as { url: string }).url).pathname;
-  const browser = browserFor(app);
+  const browser = browserFor(app, input.origin);
   const page = await browser.get(path);
   const accepted = await browser.post(path, {
     form_token: browser.formToken(page.text),
