@@ -159,6 +159,7 @@ export async function createApp(
       egress,
       redisUrl: config.redisUrl,
       people: config.people,
+      oidc: config.oidc,
       baseUrlOf: (requestOrigin) => (config.isPublicUrlSet ? config.publicUrl : (requestOrigin ?? config.publicUrl)),
     });
     opened = services;

@@ -16,7 +16,9 @@ import { createNonceService, type NonceService } from './nonce-service.js';
 import { createTokenService } from './token-service.js';
 import type { ToolsetReconciler } from './toolset-reconciler.js';
 import { createToolsetService, type GatewayUrls } from './toolset-service.js';
+import { egressFetch } from '../egress/egress-connect.js';
 import { createInvitationService } from './invitation-service.js';
+import { createOidcSignIn, type OidcSettings, type OidcSignIn } from './oidc-sign-in.js';
 import { createUserService, type UserSettings } from './user-service.js';
 import type { Vault } from './vault.js';
 import { createWorkspaceService } from './workspace-service.js';
@@ -40,6 +42,8 @@ export interface Services {
   /** People: password sign-in, sessions, memberships of users. */
   readonly users: ReturnType<typeof createUserService>;
   readonly invitations: ReturnType<typeof createInvitationService>;
+  /** Sign-in with the external OpenID Connect provider; undefined when none is configured. */
+  readonly oidc: OidcSignIn | undefined;
 }
 
 /** Builds every service over one store, writer and vault; app.ts calls it once. */
@@ -58,9 +62,11 @@ export function createServices(deps: {
   people: UserSettings & { readonly invitationTtlSeconds: number };
   /** The origin people reach this server at, for links (PUBLIC_URL, else the one the caller addressed). */
   baseUrlOf: (requestOrigin: string | undefined) => string;
+  oidc: OidcSettings | undefined;
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
+  const users = createUserService({ db, writer, clock, settings: deps.people });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
     connectors,
@@ -75,7 +81,10 @@ export function createServices(deps: {
     toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
     gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress }),
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
-    users: createUserService({ db, writer, clock, settings: deps.people }),
+    users,
+    oidc:
+      deps.oidc &&
+      createOidcSignIn({ settings: deps.oidc, fetch: egressFetch(deps.egress), users, baseUrlOf: deps.baseUrlOf }),
     invitations: createInvitationService({
       db,
       writer,
