@@ -1,7 +1,8 @@
 // People: invitations, password sign-in, lockout, sessions, CSRF and roles of users, on both stores.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { ENGINES, createTestStore, startTestApp, type TestApp } from './support/stores.js';
+import { runCliWithInput } from './support/cli-process.js';
 import { browserFor, cookiesSet, inviteAndJoin, signIn, type Browser } from './support/people.js';
 
 const WS = '/api/v1/workspaces/default';
@@ -366,6 +367,43 @@ for (const engine of ENGINES) {
       assert.equal(reply.status, 303, reply.text);
       for (const name of ['pb_session', 'pb_csrf'])
         assert.match(cookiesSet(reply.headers).get(name)!.attributes, /Secure/);
+    });
+  });
+}
+
+for (const engine of ENGINES) {
+  describe(`plugboard users create [${engine}]`, () => {
+    it('creates a user whose password comes from standard input, who can then sign in; refuses a duplicate email', async () => {
+      const store = await createTestStore(engine);
+      try {
+        const args = ['users', 'create', '-e', 'Cli@Example.com', '-n', 'Cli User', '-w', 'default', '-r', 'editor'];
+        // The store must exist with its default workspace first: a server start creates it.
+        const first = await startTestApp(engine, { store });
+        await first.close();
+        const created = await runCliWithInput(args, store.env, `${PASSWORD}\n`);
+        assert.equal(created.code, 0, created.stderr);
+        assert.match(created.stdout, /^user usr_\w+ \(cli@example\.com, "Cli User"\): editor of default\n$/);
+        assert.doesNotMatch(created.stdout + created.stderr, new RegExp(PASSWORD));
+        const again = await runCliWithInput(args, store.env, `${PASSWORD}\n`);
+        assert.equal(again.code, 1);
+        assert.match(again.stderr, /exists already/);
+        const short = await runCliWithInput(
+          [...args.slice(0, 3), 'other@example.com', ...args.slice(4)],
+          store.env,
+          'short\n',
+        );
+        assert.equal(short.code, 1);
+        assert.match(short.stderr, /password/);
+        const app = await startTestApp(engine, { store });
+        try {
+          const { reply } = await signIn(app, 'cli@example.com', PASSWORD);
+          assert.equal(reply.status, 303, reply.text);
+        } finally {
+          await app.close();
+        }
+      } finally {
+        await store.drop();
+      }
     });
   });
 }
