@@ -182,6 +182,14 @@ for (const engine of ENGINES) {
       assert.match(missing.body.detail, /CSRF/);
       assert.equal((await withSession(app, admin, 'POST', url, { body, csrf: 'x'.repeat(43) })).status, 403);
       assert.equal((await withSession(app, admin, 'POST', url, { body, origin: 'https://evil.example' })).status, 403);
+      const cookie = [...admin.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+      const opaque = { cookie, 'x-csrf-token': admin.jar.get('pb_csrf')!, origin: 'null' };
+      const crossSite = await app.call('POST', url, {
+        key: null,
+        body,
+        headers: { ...opaque, 'sec-fetch-site': 'cross-site' },
+      });
+      assert.equal(crossSite.status, 403, 'an opaque origin counts only when the browser says same-origin');
       assert.equal((await app.call('GET', `${WS}/invitations`)).body.items.length, 2, 'nothing was created');
       const allowed = await withSession(app, admin, 'POST', url, { body });
       assert.equal(allowed.status, 201, allowed.text);
