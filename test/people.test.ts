@@ -357,6 +357,37 @@ for (const engine of ENGINES) {
     });
   });
 
+  describe(`sign-in budgets [${engine}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine, { env: { SIGN_IN_PER_MINUTE: '3' } });
+    });
+    after(() => app.stop());
+
+    const attempt = async (email: string, address: string) => {
+      const browser = browserFor(app, undefined, address);
+      const page = await browser.get('/auth/sign-in');
+      return browser.post('/auth/sign-in', {
+        form_token: browser.formToken(page.text),
+        email,
+        password: 'x'.repeat(12),
+      });
+    };
+
+    it('budgets attempts per account, from whatever address they come', async () => {
+      for (let i = 1; i <= 3; i++) assert.equal((await attempt('target@example.com', `10.0.0.${i}`)).status, 401);
+      const refused = await attempt('target@example.com', '10.0.0.9');
+      assert.equal(refused.status, 429);
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+    });
+
+    it('budgets attempts per client address, whatever account they try', async () => {
+      for (let i = 1; i <= 3; i++) assert.equal((await attempt(`user${i}@example.com`, '10.9.9.9')).status, 401);
+      assert.equal((await attempt('user4@example.com', '10.9.9.9')).status, 429);
+      assert.equal((await attempt('user4@example.com', '10.9.9.8')).status, 401, 'another address has its own budget');
+    });
+  });
+
   describe(`secure cookies [${engine}]`, () => {
     let app: TestApp;
     before(async () => {
