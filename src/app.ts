@@ -171,6 +171,7 @@ export async function createApp(
       publicUrl: config.publicUrl,
       redisUrl: config.redisUrl,
       people: config.people,
+      oidc: config.oidc,
       baseUrlOf: (requestOrigin) => (config.isPublicUrlSet ? config.publicUrl : (requestOrigin ?? config.publicUrl)),
     });
     opened = services;

@@ -124,6 +124,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     sessionTtlSeconds: options.people.sessionTtlSeconds,
     secure: publicOrigin.startsWith('https:'),
     publicOrigin,
+    oidc: services.oidc,
   });
   await app.register(webConsole);
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.

@@ -322,7 +322,7 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
 
 /** OIDC_ISSUER (an https URL, or http on a loopback address for tests), OIDC_CLIENT_ID and OIDC_CLIENT_SECRET: all or none. */
 function parseOidc(env: NodeJS.ProcessEnv, problems: string[]): Config['oidc'] {
-  const { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clientSecret } = env;
+  const [issuer, clientId, clientSecret] = [env.OIDC_ISSUER, env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET];
   if (!issuer && !clientId && !clientSecret) return undefined;
   if (!issuer || !clientId || !clientSecret) {
     problems.push('OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET: set all three, or none.');

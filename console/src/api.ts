@@ -53,6 +53,22 @@ export const session = {
   },
 };
 
+/**
+ * The CSRF token of a password (or single sign-on) session: the server sets it in a readable cookie beside the
+ * HttpOnly session cookie, and wants it back in X-CSRF-Token on every write. Null when no person is signed in.
+ */
+export function sessionCsrfToken(): string | null {
+  const match = /(?:^|;\s*)pb_csrf=([^;]+)/.exec(document.cookie);
+  return match ? match[1]! : null;
+}
+
+/** Ends the person's session on the server (the cookies go with it). */
+export async function signOutSession(): Promise<void> {
+  const csrf = sessionCsrfToken();
+  if (csrf === null) return;
+  await fetch('/auth/sign-out', { method: 'POST', headers: { 'x-csrf-token': csrf }, redirect: 'manual' });
+}
+
 type Listener = (problem: Problem) => void;
 const unauthorizedListeners = new Set<Listener>();
 
@@ -93,6 +109,9 @@ export async function request<T>(method: string, path: string, options: RequestO
   const key = options.key ?? session.key();
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (key) headers.authorization = `Bearer ${key}`;
+  // Without a key the session cookie authenticates, and a write must carry its CSRF token.
+  const csrf = key ? null : sessionCsrfToken();
+  if (csrf !== null && method !== 'GET' && method !== 'HEAD') headers['x-csrf-token'] = csrf;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.ifMatch) headers['if-match'] = options.ifMatch;
   const search = new URLSearchParams();

@@ -1,5 +1,14 @@
 import { useEffect, useState } from 'react';
-import { api, onUnauthorized, session, type Page, type Problem } from './api';
+import {
+  api,
+  onUnauthorized,
+  request,
+  session,
+  sessionCsrfToken,
+  signOutSession,
+  type Page,
+  type Problem,
+} from './api';
 import { problemOf } from './forms';
 import { Link, navigate, segmentsOf, usePath } from './router';
 import { SignIn } from './sign-in';
@@ -25,7 +34,7 @@ const SECTIONS = [
 export function App() {
   const [me, setMe] = useState<Me | null>(null);
   const [notice, setNotice] = useState<Problem | null>(null);
-  const [checking, setChecking] = useState(session.key() !== null);
+  const [checking, setChecking] = useState(session.key() !== null || sessionCsrfToken() !== null);
 
   // A key kept from earlier in this tab is checked once; a 401 anywhere later signs out with the reason.
   useEffect(() => {
@@ -40,6 +49,14 @@ export function App() {
         .then(
           (reply) => setMe(reply.body),
           (error) => setNotice(problemOf(error)),
+        )
+        .finally(() => setChecking(false));
+    } else if (sessionCsrfToken() !== null) {
+      // Signed in as a person (the session cookie): no key to check, and a stale session just shows the sign-in.
+      request<Me>('GET', '/me', { key: '' })
+        .then(
+          (reply) => setMe(reply.body),
+          () => undefined,
         )
         .finally(() => setChecking(false));
     }
@@ -63,6 +80,7 @@ export function App() {
     <Shell
       me={me}
       onSignOut={() => {
+        if (session.key() === null) void signOutSession();
         session.clear();
         setMe(null);
         navigate('/', { replace: true });

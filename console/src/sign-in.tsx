@@ -20,6 +20,12 @@ export function SignIn(props: { onSignedIn: (key: string, me: Me) => void; notic
     <main className="sign-in">
       <h1>plugboard console</h1>
       <p>
+        <a className="button primary" href="/auth/sign-in?return_to=/console/">
+          Sign in with your email and password
+        </a>
+      </p>
+      <h2>Or with an API key</h2>
+      <p>
         Sign in with an API key (<code>pbk_…</code>). The first start of the server printed an owner key; an admin can
         create more with <code>plugboard admin create-key</code>.
       </p>

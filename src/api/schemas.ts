@@ -212,7 +212,7 @@ export const AuditEventView = Type.Object({
   at: Timestamp,
   principalId: Type.String(),
   principalName: Type.Union([Type.String(), Type.Null()], {
-    description: 'The name of the principal who acted; null once that principal is gone.',
+    description: "Who acted, by name as it is now: a user's display name or a key's name; null once deleted.",
   }),
   workspaceId: Type.String(),
   action: Type.String({ description: 'e.g. connector:update' }),

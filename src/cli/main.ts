@@ -15,6 +15,7 @@ import { printAuditEvents } from './audit.js';
 import { keysRewrap, keysStatus, parseBatchSize } from './keys.js';
 import { browsableUrl, checkCanListen, listenProblem, startLine } from './listen.js';
 import { importToolset } from './toolsets.js';
+import { createUser, readPassword } from './users.js';
 
 const storeOptions = (command: Command) =>
   command
@@ -139,6 +140,30 @@ storeOptions(
     } finally {
       await db.close();
     }
+  }),
+);
+
+const users = program.command('users').description('People who sign in to the console (docs/people.md).');
+storeOptions(
+  users
+    .command('create')
+    .description(
+      'Create a user with a password (read from standard input, never from the command line) and a role in a workspace.',
+    )
+    .requiredOption('-e, --email <email>', 'the address they sign in with')
+    .requiredOption('-n, --name <name>', 'their display name, shown in the console and the audit')
+    .requiredOption('-w, --workspace <id>', 'workspace they become a member of')
+    .addOption(new Option('-r, --role <role>', 'role in that workspace').choices(ROLES).default('viewer')),
+).action((flags: ConfigFlags & { email: string; name: string; workspace: string; role: Role }) =>
+  run(async () => {
+    const config = loadConfig(process.env, flags);
+    if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
+    const password = await readPassword(process.stdin);
+    await createUser(
+      config,
+      { email: flags.email, displayName: flags.name, workspace: flags.workspace, role: flags.role, password },
+      (line) => process.stdout.write(`${line}\n`),
+    );
   }),
 );
 

@@ -62,13 +62,16 @@ export function isSameSecret(a: string, b: string): boolean {
 
 /**
  * Whether a browser sent this request from one of our own pages. The Origin header (sent by browsers with every
- * unsafe request, Fetch standard) must be the origin the request addressed or PUBLIC_URL's; without one, a
- * `Sec-Fetch-Site` other than same-origin or none refuses it. Clients that send neither are not browsers.
+ * unsafe request, Fetch standard) must be the origin the request addressed or PUBLIC_URL's. Pages served with
+ * `Referrer-Policy: no-referrer` (the console's, these) make browsers send `Origin: null` for their own posts; then
+ * `Sec-Fetch-Site` (which no page can set) must say same-origin. Without an Origin, a `Sec-Fetch-Site` other than
+ * same-origin or none refuses it; clients that send neither are not browsers.
  */
 export function isFromOwnOrigin(request: FastifyRequest, publicOrigin: string): boolean {
   const origin = request.headers.origin;
-  if (typeof origin === 'string') return origin === publicOrigin || origin === requestOriginOf(request);
   const site = request.headers['sec-fetch-site'];
+  if (origin === 'null') return site === 'same-origin';
+  if (typeof origin === 'string') return origin === publicOrigin || origin === requestOriginOf(request);
   return site === undefined || site === 'same-origin' || site === 'none';
 }
 

@@ -18,7 +18,9 @@ import { createOAuthService, type OAuthService } from './oauth-service.js';
 import { createTokenService } from './token-service.js';
 import type { ToolsetReconciler } from './toolset-reconciler.js';
 import { createToolsetService, type GatewayUrls } from './toolset-service.js';
+import { egressFetch } from '../egress/egress-connect.js';
 import { createInvitationService } from './invitation-service.js';
+import { createOidcSignIn, type OidcSettings, type OidcSignIn } from './oidc-sign-in.js';
 import { createUserService, type UserSettings } from './user-service.js';
 import type { Vault } from './vault.js';
 import { createWorkspaceService } from './workspace-service.js';
@@ -46,6 +48,8 @@ export interface Services {
   /** People: password sign-in, sessions, memberships of users. */
   readonly users: ReturnType<typeof createUserService>;
   readonly invitations: ReturnType<typeof createInvitationService>;
+  /** Sign-in with the external OpenID Connect provider; undefined when none is configured. */
+  readonly oidc: OidcSignIn | undefined;
 }
 
 /** Builds every service over one store, writer and vault; app.ts calls it once. */
@@ -66,6 +70,7 @@ export function createServices(deps: {
   people: UserSettings & { readonly invitationTtlSeconds: number };
   /** The origin people reach this server at, for links (PUBLIC_URL, else the one the caller addressed). */
   baseUrlOf: (requestOrigin: string | undefined) => string;
+  oidc: OidcSettings | undefined;
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
@@ -98,6 +103,9 @@ export function createServices(deps: {
     oauth,
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
     users,
+    oidc:
+      deps.oidc &&
+      createOidcSignIn({ settings: deps.oidc, fetch: egressFetch(deps.egress), users, baseUrlOf: deps.baseUrlOf }),
     invitations: createInvitationService({
       db,
       writer,

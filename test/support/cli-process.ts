@@ -25,16 +25,22 @@ interface Started {
 }
 
 /** Starts `plugboard <args>` with exactly `env` (plus PATH and HOME). */
-export function startCli(args: readonly string[], env: Record<string, string>, timeoutMs = TIMEOUT_MS): Started {
+export function startCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = TIMEOUT_MS,
+  stdin?: string,
+): Started {
   const child = spawn(process.execPath, [...CLI, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (stdin !== undefined) child.stdin!.end(stdin);
   children.add(child);
   const output = { stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const exited = new Promise<Run>((resolve) => {
     child.on('close', (code) => {
@@ -49,3 +55,7 @@ export function startCli(args: readonly string[], env: Record<string, string>, t
 /** Runs a command to its end. */
 export const runCli = (args: readonly string[], env: Record<string, string>): Promise<Run> =>
   startCli(args, env).exited;
+
+/** Runs a command to its end with `stdin` as its standard input. */
+export const runCliWithInput = (args: readonly string[], env: Record<string, string>, stdin: string): Promise<Run> =>
+  startCli(args, env, TIMEOUT_MS, stdin).exited;

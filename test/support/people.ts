@@ -29,7 +29,7 @@ export interface Browser {
 }
 
 /** A minimal cookie-keeping client over `app.server.inject`, sending the Origin a browser on this server would. */
-export function browserFor(app: TestApp, origin = 'http://127.0.0.1:8080'): Browser {
+export function browserFor(app: TestApp, origin = 'http://127.0.0.1:8080', remoteAddress = '127.0.0.1'): Browser {
   const jar = new Map<string, string>();
   const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   const remember = (headers: Record<string, unknown>) => {
@@ -41,7 +41,12 @@ export function browserFor(app: TestApp, origin = 'http://127.0.0.1:8080'): Brow
   return {
     jar,
     async get(url) {
-      const r = await app.server.inject({ method: 'GET', url, headers: jar.size ? { cookie: cookieHeader() } : {} });
+      const r = await app.server.inject({
+        method: 'GET',
+        url,
+        remoteAddress,
+        headers: jar.size ? { cookie: cookieHeader() } : {},
+      });
       remember(r.headers);
       return { status: r.statusCode, headers: r.headers, text: r.body };
     },
@@ -49,6 +54,7 @@ export function browserFor(app: TestApp, origin = 'http://127.0.0.1:8080'): Brow
       const r = await app.server.inject({
         method: 'POST',
         url,
+        remoteAddress,
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
           origin,

@@ -78,9 +78,15 @@ export interface TestApp extends App {
 
 export async function startTestApp(
   engine: Engine,
-  options: { env?: Record<string, string>; clock?: Clock; trustedCaCertificates?: readonly string[] } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    trustedCaCertificates?: readonly string[];
+    store?: TestStore;
+  } = {},
 ): Promise<TestApp> {
-  const store = await createTestStore(engine);
+  // A given store is reused (a test that runs the CLI on it between two starts); `stop` still drops it.
+  const store = options.store ?? (await createTestStore(engine));
   // Rate limits are off unless a test turns them on: most tests drive one key far faster than a person would.
   const limitsOff = {
     RATE_LIMIT_READ_PER_SECOND: '0',

@@ -12,7 +12,9 @@ import {
   setSessionCookies,
 } from '../../http/session-cookie.js';
 import type { RateLimit, RateLimiter } from '../../rate-limit/rate-limiter.js';
+import { requestOriginOf } from '../../http/request-origin.js';
 import type { InvitationService } from '../../services/invitation-service.js';
+import type { OidcChecks, OidcSignIn } from '../../services/oidc-sign-in.js';
 import { csrfTokenOf, type IssuedSession, type UserService } from '../../services/user-service.js';
 import { errorBox, escapeHtml, safeReturnTo, sendPage, STYLESHEET } from './html.js';
 
@@ -29,8 +31,23 @@ export interface SignInRoutesOptions {
   /** Whether cookies get `Secure` (PUBLIC_URL is https). */
   readonly secure: boolean;
   readonly publicOrigin: string;
-  /** The label of the "sign in with …" link when an OpenID Connect provider is configured. */
-  readonly oidcLabel?: string;
+  /** Sign-in with the external OpenID Connect provider, when one is configured. */
+  readonly oidc: OidcSignIn | undefined;
+}
+
+/** The cookie that carries the PKCE verifier, state and nonce (and where to go after) across the provider's pages. */
+const OIDC_COOKIE = 'pb_oidc';
+
+function parseOidcCookie(value: string | undefined): (OidcChecks & { returnTo: string }) | undefined {
+  if (value === undefined || value.length > 2048) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const { state, nonce, verifier, returnTo } = parsed;
+    if (typeof state !== 'string' || typeof nonce !== 'string' || typeof verifier !== 'string') return undefined;
+    return { state, nonce, verifier, returnTo: safeReturnTo(returnTo) };
+  } catch {
+    return undefined;
+  }
 }
 
 type Form = Record<string, string | undefined>;
@@ -79,9 +96,9 @@ export function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions,
   const signInPage = (reply: FastifyReply, status: number, returnTo: string, email = '', error?: string) => {
     const token = newFormToken(reply);
     const oidc =
-      options.oidcLabel === undefined
+      options.oidc === undefined
         ? ''
-        : `<a class="button secondary" href="/auth/oidc/start?return_to=${encodeURIComponent(returnTo)}">${escapeHtml(options.oidcLabel)}</a>`;
+        : `<a class="button secondary" href="/auth/oidc/start?return_to=${encodeURIComponent(returnTo)}">Sign in with single sign-on</a>`;
     return sendPage(
       reply,
       status,
@@ -183,6 +200,58 @@ export function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions,
     setSessionCookies(reply, undefined, secure);
     return reply.redirect('/auth/sign-in', 303);
   });
+
+  const { oidc } = options;
+  if (oidc) {
+    app.get('/oidc/start', hide, async (request, reply) => {
+      const returnTo = safeReturnTo((request.query as Form).return_to);
+      let started;
+      try {
+        started = await oidc.start(requestOriginOf(request));
+      } catch (error) {
+        request.log.warn({ err: error }, 'the OpenID Connect provider could not be reached');
+        return signInPage(
+          reply,
+          503,
+          returnTo,
+          '',
+          'The single sign-on provider cannot be reached right now. Try again later.',
+        );
+      }
+      const carried = Buffer.from(JSON.stringify({ ...started.checks, returnTo })).toString('base64url');
+      reply.header('set-cookie', serializeCookie(OIDC_COOKIE, carried, { secure, httpOnly: true, maxAgeSeconds: 600 }));
+      return reply.header('cache-control', 'no-store').redirect(started.url, 302);
+    });
+
+    app.get('/oidc/callback', hide, async (request, reply) => {
+      const carried = parseOidcCookie(cookieOf(request, OIDC_COOKIE));
+      reply.header('set-cookie', serializeCookie(OIDC_COOKIE, 'x', { secure, httpOnly: true, maxAgeSeconds: 0 }));
+      if (!carried)
+        return signInPage(
+          reply,
+          400,
+          '/console/',
+          '',
+          'The sign-in took too long or was started elsewhere. Try again.',
+        );
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+      try {
+        const session = await oidc.finish(query, requestOriginOf(request), carried);
+        // Fastify adds each Set-Cookie to the one clearing the OIDC cookie.
+        setSessionCookies(
+          reply,
+          { token: session.token, csrfToken: session.csrfToken, maxAgeSeconds: options.sessionTtlSeconds },
+          secure,
+        );
+        return reply.redirect(carried.returnTo, 303);
+      } catch (error) {
+        if (error instanceof DomainError && error.code === 'unauthenticated') {
+          return signInPage(reply, 401, carried.returnTo, '', error.message);
+        }
+        throw error;
+      }
+    });
+  }
 
   const invitationPage = async (reply: FastifyReply, status: number, token: string, error?: string) => {
     let invitation;
