@@ -5,7 +5,10 @@ import type { InputParameter } from './read-parameters.js';
 import type { RequestBody } from './read-request-body.js';
 
 interface ToolInput {
+  /** Without $defs: its references point into the document's shared definitions. */
   readonly inputSchema: Readonly<Record<string, unknown>>;
+  /** The definitions the schema needs (what it refers to, and what those refer to in turn). */
+  readonly defs: readonly string[];
   readonly parameters: readonly ToolParameter[];
   readonly body: ToolOperation['body'];
 }
@@ -42,7 +45,7 @@ export function buildInputSchema(
     if (taken.has(input.name)) continue;
     taken.add(input.name);
     properties.push([input.name, input.schema]);
-    if (input.required) required.push(input.name);
+    if (input.required && !required.includes(input.name)) required.push(input.name);
     parameters.push({ name: input.name, in: input.in, required: input.required });
   }
   let bodyProperty: string | null = null;
@@ -53,7 +56,7 @@ export function buildInputSchema(
     const schema = bodyShape;
     if (bodyShape !== body.schema) defs = defsFor(defName(body.schema));
     properties.push(...Object.entries(schema.properties));
-    required.push(...(schema.required ?? []));
+    for (const name of schema.required ?? []) if (!required.includes(name)) required.push(name);
     additionalProperties = schema.additionalProperties === false ? false : undefined;
   } else if (body !== null) {
     bodyProperty = ['body', 'requestBody'].find((name) => !taken.has(name)) ?? freeName(taken);
@@ -62,13 +65,13 @@ export function buildInputSchema(
       bodyProperty,
       described ? { ...(body.schema as object), description: body.description } : body.schema,
     ]);
-    if (body.required) required.push(bodyProperty);
+    if (body.required && !required.includes(bodyProperty)) required.push(bodyProperty);
   }
   const inputSchema: Record<string, unknown> = { type: 'object', properties: Object.fromEntries(properties), required };
   if (additionalProperties === false) inputSchema.additionalProperties = false;
-  if (defs !== null) inputSchema.$defs = defs;
   return {
     inputSchema: Object.freeze(inputSchema),
+    defs: defs === null ? [] : Object.keys(defs),
     parameters,
     body: body === null ? null : { contentType: body.contentType, required: body.required, property: bodyProperty },
   };

@@ -51,16 +51,17 @@ describe('conversion limits', () => {
     assert.match(error.message, new RegExp(`is ${served[0]!.toLocaleString('en')} bytes, over the limit of`));
   });
 
-  it('sums the tools of a document, a shared schema counted at each use', () => {
+  it('sums what a document stores: each tool its own schema, the shared definitions once', () => {
     const text = sharedDocument(10, 50);
-    const total = convertOpenApi(text).tools.reduce(
-      (sum, tool) => sum + Buffer.byteLength(JSON.stringify(tool.inputSchema)),
-      0,
-    );
+    const converted = convertOpenApi(text);
+    const tools = converted.tools.reduce((sum, tool) => sum + Buffer.byteLength(JSON.stringify(tool.inputSchema)), 0);
+    const total = tools + Buffer.byteLength(JSON.stringify(converted.definitions));
     assert.equal(convertOpenApi(text, { ...UNLIMITED, maxToolsetSchemaBytes: total }).tools.length, 10);
-    const error = limitError(text, { maxToolsetSchemaBytes: total - 1 });
-    assert.equal(error.limit, 'maxToolsetSchemaBytes');
-    assert.equal(error.pointer, '/paths/~1r9/post');
+    const definitions = limitError(text, { maxToolsetSchemaBytes: total - 1 });
+    assert.equal(definitions.limit, 'maxToolsetSchemaBytes');
+    assert.equal(definitions.pointer, '/components');
+    const last = limitError(text, { maxToolsetSchemaBytes: tools - 1 });
+    assert.equal(last.pointer, '/paths/~1r9/post');
   });
 
   it('stops a document whose shared schema would be copied into 1,800 tools at the first one', () => {
