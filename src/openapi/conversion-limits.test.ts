@@ -31,6 +31,8 @@ function limitError(text: string, limits: Partial<typeof UNLIMITED>): Conversion
   assert.fail('converted within the limits');
 }
 
+const budget = { maxSchemaBytes: 16 * 1024 };
+
 describe('conversion limits', () => {
   it('counts operations before converting any', () => {
     const error = limitError(sharedDocument(3, 1), { maxOperations: 2 });
@@ -70,17 +72,18 @@ describe('conversion limits', () => {
   });
 
   it('answers a worker thread with plain data, limits named', () => {
-    const ok = convertOpenApiTask({ text: sharedDocument(1, 1), limits: UNLIMITED });
+    const ok = convertOpenApiTask({ text: sharedDocument(1, 1), limits: UNLIMITED, curation: {}, budget });
     assert.ok(ok.ok);
-    assert.equal(ok.result.tools.length, 1);
-    assert.deepEqual(convertOpenApiTask({ text: sharedDocument(3, 1), limits: { ...UNLIMITED, maxOperations: 2 } }), {
+    assert.equal(ok.result.catalog.tools.length, 1);
+    const limited = { ...UNLIMITED, maxOperations: 2 };
+    assert.deepEqual(convertOpenApiTask({ text: sharedDocument(3, 1), limits: limited, curation: {}, budget }), {
       ok: false,
       message: 'the document has 3 operations, over the limit of 2 per toolset',
       pointer: '/paths',
       line: 7,
       limit: 'maxOperations',
     });
-    const broken = convertOpenApiTask({ text: 'openapi: 9.0.0', limits: UNLIMITED });
+    const broken = convertOpenApiTask({ text: 'openapi: 9.0.0', limits: UNLIMITED, curation: {}, budget });
     assert.equal(broken.ok, false);
     assert.equal(!broken.ok && broken.limit, null);
   });

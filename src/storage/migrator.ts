@@ -12,6 +12,7 @@ import { mcpSessions } from './migrations/0009-mcp-sessions.js';
 import { changeNotify } from './migrations/0010-change-notify.js';
 import { connectionOrder } from './migrations/0011-connection-order.js';
 import { resourceUids } from './migrations/0012-resource-uids.js';
+import { toolCatalogs } from './migrations/0013-tool-catalogs.js';
 
 /** Every migration, by the name the store records it under. */
 function migrationsFor(engine: Engine): Record<string, Migration> {
@@ -28,6 +29,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0010-change-notify': changeNotify(engine),
     '0011-connection-order': connectionOrder(),
     '0012-resource-uids': resourceUids(engine),
+    '0013-tool-catalogs': toolCatalogs(),
   };
 }
 
