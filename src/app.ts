@@ -149,6 +149,7 @@ export async function createApp(
       reconciler,
       urls: gatewayUrls(config),
       gateway: config.gateway,
+      catalog: { ...config.toolsets.serving, maxDocumentBytes: config.toolsets.maxDocumentBytes },
       egress,
       redisUrl: config.redisUrl,
     });

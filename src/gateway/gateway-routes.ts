@@ -218,7 +218,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     const { toolset, client } = admitted;
     if (messages.length === 1)
       return isRequest(messages[0]!)
-        ? [fit(await answerRequest(gateway, toolset, messages[0], request.requestId))]
+        ? [fit(await answerRequest(gateway, admitted, messages[0], request.requestId))]
         : [];
     const requests = messages.filter(isRequest);
     let paid = Math.min(1, requests.length);
@@ -235,7 +235,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       fit({ jsonrpc: '2.0', id: message.id, error: toGatewayFailure(refusal, request.requestId, true).error });
     return Promise.all(
       requests.map((message, i) =>
-        i < paid ? answerRequest(gateway, toolset, message, request.requestId).then(fit) : refused(message),
+        i < paid ? answerRequest(gateway, admitted, message, request.requestId).then(fit) : refused(message),
       ),
     );
   }

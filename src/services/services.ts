@@ -10,7 +10,7 @@ import { createConnectionService } from './connection-service.js';
 import { createConnectorPartsService } from './connector-parts-service.js';
 import { createConnectorService } from './connector-service.js';
 import type { Clock } from './context.js';
-import { createGatewayService, type GatewayServiceOptions } from './gateway-service.js';
+import { createGatewayService, type CatalogServing, type GatewayServiceOptions } from './gateway-service.js';
 import { createIdempotencyService } from './idempotency-service.js';
 import { createNonceService, type NonceService } from './nonce-service.js';
 import { createTokenService } from './token-service.js';
@@ -47,6 +47,8 @@ export function createServices(deps: {
   reconciler: Pick<ToolsetReconciler, 'trigger'>;
   urls: GatewayUrls;
   gateway: GatewayServiceOptions;
+  /** How catalogues are served, and the largest document a toolset may hold. */
+  catalog: CatalogServing & { readonly maxDocumentBytes: number };
   egress: EgressPolicy;
   /** Keeps request nonces in Redis instead of the store. */
   redisUrl?: string;
@@ -64,8 +66,24 @@ export function createServices(deps: {
     tokens: createTokenService({ db, writer, clock }),
     audit: createAuditService({ db }),
     idempotency: createIdempotencyService({ writer, clock }),
-    toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
-    gateway: createGatewayService({ db, writer, vault, clock, options: deps.gateway, egress: deps.egress }),
+    toolsets: createToolsetService({
+      db,
+      writer,
+      vault,
+      clock,
+      urls,
+      onSpecChange: reconciler.trigger,
+      catalog: deps.catalog,
+    }),
+    gateway: createGatewayService({
+      db,
+      writer,
+      vault,
+      clock,
+      options: deps.gateway,
+      egress: deps.egress,
+      catalog: deps.catalog,
+    }),
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
   };
 }

@@ -187,3 +187,24 @@ export async function listUnreconciled(
     .execute();
   return rows.map((r) => ({ workspaceId: r.workspace_id, name: r.name, generation: r.generation }));
 }
+
+/** A toolset's catalogue (null before its first conversion), with the spec and status it was made under. */
+export async function findCatalog(
+  db: Executor,
+  workspaceId: string,
+  name: string,
+): Promise<{ spec: ToolsetSpec; status: ToolsetStatus; catalog: unknown } | undefined> {
+  const row = await db
+    .selectFrom('toolsets')
+    .select(['spec', 'status', 'catalog'])
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return (
+    row && {
+      spec: JSON.parse(row.spec) as ToolsetSpec,
+      status: JSON.parse(row.status) as ToolsetStatus,
+      catalog: row.catalog === null ? null : (JSON.parse(row.catalog) as unknown),
+    }
+  );
+}
