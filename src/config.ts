@@ -287,7 +287,7 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
       maxToolSchemaBytes: parseInteger(
         'TOOLSET_MAX_TOOL_SCHEMA_BYTES',
         env.TOOLSET_MAX_TOOL_SCHEMA_BYTES,
-        MB,
+        128 * 1024,
         1024,
         1024 * MB,
         problems,

@@ -148,7 +148,7 @@ for (const engine of ENGINES) {
             values (${at(minute)}, 'p', 'a', 'workspace:update', 'workspace', 'a', 'r', 1, 2, '[]')`.execute(db.kysely);
         }
 
-        assert.deepEqual((await migrateToLatest(db)).applied, ['0012-resource-uids']);
+        assert.deepEqual((await migrateToLatest(db, '0012-resource-uids')).applied, ['0012-resource-uids']);
         const uids: string[] = [];
         for (const [table, prefix] of [
           ['workspaces', 'wsu_'],

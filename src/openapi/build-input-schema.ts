@@ -25,6 +25,9 @@ const flatKeywords = new Set([
   '$comment',
 ]);
 
+/** The most properties a shared body may have and still be spread into the top level. */
+export const MAX_SPREAD_SHARED_PROPERTIES = 64;
+
 /**
  * One object schema for a tool's arguments: parameters by name, then the body, spread into the top level when it is
  * a plain object whose property names clash with no parameter, else under `body`.
@@ -52,7 +55,16 @@ export function buildInputSchema(
   // Without a body every argument is known; with a flattened body, unknown arguments are the body's to judge.
   let additionalProperties: boolean | undefined = false;
   const bodyShape = body === null ? null : referencedDef(body.schema, defs);
-  if (body !== null && bodyShape !== null && isFlattenable(bodyShape, taken)) {
+  // A shared body (a definition) with many properties stays one reference under `body`: spread, its properties
+  // would be copied into every tool that takes it, which is what keeping shared schemas once avoids.
+  const spreadable =
+    bodyShape !== null &&
+    (body === null ||
+      bodyShape === body.schema ||
+      !isRecord(bodyShape) ||
+      !isRecord(bodyShape.properties) ||
+      hasAtMost(bodyShape.properties, MAX_SPREAD_SHARED_PROPERTIES));
+  if (body !== null && bodyShape !== null && spreadable && isFlattenable(bodyShape, taken)) {
     const schema = bodyShape;
     if (bodyShape !== body.schema) defs = defsFor(defName(body.schema));
     properties.push(...Object.entries(schema.properties));
@@ -107,4 +119,13 @@ function freeName(taken: ReadonlySet<string>): string {
   let n = 2;
   while (taken.has(`body_${n}`)) n++;
   return `body_${n}`;
+}
+
+/** Key counts of shared schemas' property maps: a shared body is met once per tool that takes it. */
+const keyCounts = new WeakMap<object, number>();
+
+function hasAtMost(object: object, max: number): boolean {
+  let count = keyCounts.get(object);
+  if (count === undefined) keyCounts.set(object, (count = Object.keys(object).length));
+  return count <= max;
 }

@@ -66,9 +66,15 @@ describe('conversion limits', () => {
     assert.equal(last.pointer, '/paths/~1r9/post');
   });
 
-  it('stops a document whose shared schema would be copied into 1,800 tools at the first one', () => {
-    const error = limitError(sharedDocument(1800, 15_000), { maxToolSchemaBytes: 256 * 1024 });
-    assert.equal(error.pointer, '/paths/~1r0/post');
+  it('stores a shared schema that 1,800 tools take once, not once per tool', () => {
+    const { tools, definitions } = convertOpenApi(sharedDocument(1800, 15_000), {
+      ...UNLIMITED,
+      maxToolSchemaBytes: 256,
+      maxToolsetSchemaBytes: 1024 * 1024,
+    });
+    assert.equal(tools.length, 1800);
+    assert.deepEqual(Object.keys(definitions), ['Shared']);
+    assert.deepEqual(tools[0]!.inputSchema.properties, { body: { $ref: '#/$defs/Shared' } });
   });
 
   it('answers a worker thread with plain data, limits named', () => {

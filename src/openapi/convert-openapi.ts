@@ -151,7 +151,7 @@ function operationDrafts(
     }
   }
   const definitions = converter.defsFor(drafts.flatMap((draft) => draft.defs)) ?? {};
-  budget.charge(definitions, '/components');
+  budget.charge(definitions, '/components', false);
   return { drafts, definitions };
 }
 
@@ -163,14 +163,13 @@ function createSchemaBudget(limits: ConversionLimits) {
   const sizeOf = createJsonSizer();
   let total = 0;
   return {
-    charge(inputSchema: unknown, pointer: string): void {
+    /** `perTool`: whether the part is one tool's own schema (the shared definitions count towards the total only). */
+    charge(inputSchema: unknown, pointer: string, perTool = true): void {
       const size = sizeOf(inputSchema);
-      if (size > limits.maxToolSchemaBytes) {
+      if (perTool && size > limits.maxToolSchemaBytes) {
         throw new ConversionLimitError(
           'maxToolSchemaBytes',
-          pointer === '/components'
-            ? `the shared schemas of the document are ${formatCount(size)} bytes, over the limit of ${formatCount(limits.maxToolSchemaBytes)} bytes per tool`
-            : `the input schema of this operation is ${formatCount(size)} bytes, over the limit of ${formatCount(limits.maxToolSchemaBytes)} bytes per tool`,
+          `the input schema of this operation is ${formatCount(size)} bytes, over the limit of ${formatCount(limits.maxToolSchemaBytes)} bytes per tool`,
           pointer,
         );
       }

@@ -135,14 +135,26 @@ export function listedTool(tool: CatalogTool, definitions: Definitions, budget: 
 export const estimateTokens = (bytes: number) => Math.ceil(bytes / 4);
 
 /** What every tool listed at once (static mode) would take: the `tools/list` result's bytes, and the largest schema. */
-export function staticListSize(catalog: ToolCatalog, budget: ServingBudget): { bytes: number; largestSchemaBytes: number } {
+export function staticListSize(
+  catalog: ToolCatalog,
+  budget: ServingBudget,
+): { bytes: number; largestSchemaBytes: number } {
+  // Tools that share one stored schema (a body many operations take) are compacted once: in static mode the
+  // served schema does not depend on the tool's name.
+  const schemaBytes = new Map<string, number>();
   // {"tools":[…]} with a comma between tools.
   let bytes = '{"tools":[]}'.length + Math.max(0, catalog.tools.length - 1);
   let largestSchemaBytes = 0;
   for (const tool of catalog.tools) {
-    const listed = listedTool(tool, catalog.definitions, budget, 'static');
-    bytes += Buffer.byteLength(JSON.stringify(listed));
-    largestSchemaBytes = Math.max(largestSchemaBytes, Buffer.byteLength(JSON.stringify(listed.inputSchema)));
+    const key = JSON.stringify(tool.inputSchema);
+    let size = schemaBytes.get(key);
+    if (size === undefined) {
+      size = Buffer.byteLength(JSON.stringify(servedInputSchema(tool, catalog.definitions, budget, 'static')));
+      schemaBytes.set(key, size);
+    }
+    // {"name":…,"description":…,"inputSchema":…}
+    bytes += Buffer.byteLength(JSON.stringify({ name: tool.name, description: tool.description })) + 15 + size;
+    largestSchemaBytes = Math.max(largestSchemaBytes, size);
   }
   return { bytes, largestSchemaBytes };
 }

@@ -69,3 +69,11 @@ export function yamlAliasBomb(): string {
   lines.push('            schema: {type: string, enum: *l9}');
   return lines.join('\n');
 }
+
+/** One operation whose own (inline, unshared) body schema is about 290 kB: over the per-tool limit by itself. */
+export function oversizedToolDocument(): string {
+  const properties: Record<string, unknown> = {};
+  for (let i = 0; i < 5850; i++) properties[`field_${i}`] = { type: 'string', description: `Field ${i} of the body` };
+  const body = { content: { 'application/json': { schema: { type: 'object', properties } } } };
+  return stringify(openApi({ '/r0': { post: { operationId: 'op0', requestBody: body } } }, {}));
+}
