@@ -124,8 +124,9 @@ function dedupe(items: readonly unknown[]): readonly unknown[] {
  * 1. duplicate `required` items are removed (always);
  * 2. annotations that only inform (`examples`, `title`, `$comment`) are dropped and descriptions cut to
  *    {@link MAX_COMPACT_DESCRIPTION} characters;
- * 3. levels below depth 6, then 5, … then 1 are collapsed (references followed, so no `$defs` remain): a collapsed
- *    schema keeps only its `type` and says in its description how to see the rest (`collapsedNote`);
+ * 3. levels below depth 6, then 5, … then 0 are collapsed (references followed, so no `$defs` remain; the top-level
+ *    properties are depth 1, and at depth 0 only the optional ones collapse): a collapsed schema keeps only its
+ *    `type` (and an `enum` of at most 200 bytes) and says in its description how to see the rest (`collapsedNote`);
  * 4. optional top-level properties lose their descriptions, then are left out (the root then allows other
  *    properties, and says so).
  * The root's `required` list and each top-level property's `type`, `enum` and `const` are never changed, so
@@ -142,13 +143,13 @@ export function compactInputSchema(
   if (sizeOf(trimmed) <= options.maxBytes) return trimmed;
   const defs = isRecord(trimmed.$defs) ? (trimmed.$defs as Definitions) : {};
   let smallest: Record<string, unknown> | null = null;
-  for (let depth = DEEPEST_KEPT; depth >= 1; depth--) {
+  for (let depth = DEEPEST_KEPT; depth >= 0; depth--) {
     const collapsed = collapseBelow(trimmed, defs, depth, options);
     if (collapsed === null) continue;
     if (sizeOf(collapsed) <= options.maxBytes) return collapsed;
     smallest = collapsed;
   }
-  smallest ??= collapseBelow(trimmed, defs, 1, { ...options, maxBytes: Number.POSITIVE_INFINITY })!;
+  smallest ??= collapseBelow(trimmed, defs, 0, { ...options, maxBytes: Number.POSITIVE_INFINITY })!;
   return withoutOptionalProperties(smallest, options.maxBytes);
 }
 
@@ -195,18 +196,20 @@ function collapseBelow(
       if (target === undefined) return current;
       // A reference with siblings (3.1): the siblings stay beside the target's keywords.
       const { $ref: _ref, ...siblings } = current;
-      current =
-        Object.keys(siblings).length === 0 ? target : isRecord(target) ? { ...target, ...siblings } : target;
+      current = Object.keys(siblings).length === 0 ? target : isRecord(target) ? { ...target, ...siblings } : target;
       if (hops + i > 4 * DEEPEST_KEPT) break;
     }
     return current;
   };
 
-  function walk(node: JsonSchema, level: number, hops: number): JsonSchema | null {
+  const required = new Set(Array.isArray(root.required) ? (root.required as unknown[]) : []);
+
+  /** `keep`: a required top-level property, never collapsed itself (its type and enum stay exact). */
+  function walk(node: JsonSchema, level: number, hops: number, keep = false): JsonSchema | null {
     if (++nodes > maxNodes) return null;
     const schema = resolve(node, hops);
     if (!isRecord(schema)) return schema;
-    if (level > depth || hops > 4 * DEEPEST_KEPT) return collapsed(schema, options.collapsedNote);
+    if ((level > depth && !keep) || hops > 4 * DEEPEST_KEPT) return collapsed(schema, options.collapsedNote);
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(schema)) {
       if (key === '$defs' || key === '$ref') continue;
@@ -214,7 +217,8 @@ function collapseBelow(
         if (!isRecord(value)) continue;
         const properties: Record<string, unknown> = {};
         for (const [name, sub] of Object.entries(value)) {
-          const next = walk(sub as JsonSchema, level + 1, hops + 1);
+          const keep = level === 0 && key === 'properties' && required.has(name);
+          const next = walk(sub as JsonSchema, level + 1, hops + 1, keep);
           if (next === null) return null;
           properties[name] = next;
         }
@@ -247,12 +251,17 @@ function collapseBelow(
   return result === null ? null : (result as Record<string, unknown>);
 }
 
-/** A collapsed level: its type (so a value of the right kind is still asked for) and the note. */
+/** A collapsed level keeps its `enum` when the list is at most this many bytes of JSON. */
+const MAX_KEPT_ENUM = 200;
+
+/** A collapsed level: its type (so a value of the right kind is still asked for), a short enum, and the note. */
 function collapsed(schema: Readonly<Record<string, unknown>>, note: string): JsonSchema {
   const out: Record<string, unknown> = {};
   if (typeof schema.type === 'string' || Array.isArray(schema.type)) out.type = schema.type;
   else if (isRecord(schema.properties)) out.type = 'object';
   else if (schema.items !== undefined) out.type = 'array';
+  // A short list of allowed values costs little and spares the client a describe_tool.
+  if (Array.isArray(schema.enum) && JSON.stringify(schema.enum).length <= MAX_KEPT_ENUM) out.enum = schema.enum;
   out.description = note;
   return out;
 }
