@@ -283,7 +283,7 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
         problems,
       ),
       threads: parseInteger('TOOLSET_CONVERSION_THREADS', env.TOOLSET_CONVERSION_THREADS, 1, 1, 64, problems),
-      maxOperations: parseInteger('TOOLSET_MAX_OPERATIONS', env.TOOLSET_MAX_OPERATIONS, 5000, 1, 1_000_000, problems),
+      maxOperations: parseInteger('TOOLSET_MAX_OPERATIONS', env.TOOLSET_MAX_OPERATIONS, 20_000, 1, 1_000_000, problems),
       maxToolSchemaBytes: parseInteger(
         'TOOLSET_MAX_TOOL_SCHEMA_BYTES',
         env.TOOLSET_MAX_TOOL_SCHEMA_BYTES,
