@@ -38,6 +38,11 @@ export interface CatalogSummary {
   /** Bytes and estimated tokens every tool listed at once would take (static mode). */
   readonly staticListBytes: number;
   readonly staticEstimatedTokens: number;
+  /**
+   * True for a toolset served dynamically: the static figures are then an upper bound (each schema counted at its
+   * full size or the budget, whichever is smaller) rather than every schema compacted and measured.
+   */
+  readonly staticListEstimated: boolean;
   /** The largest served input schema, in bytes. */
   readonly largestSchemaBytes: number;
   /** Bytes the toolset's schemas take in the store (shared definitions once). */

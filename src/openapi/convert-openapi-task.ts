@@ -1,7 +1,9 @@
 import { ConversionLimitError, type ConversionLimits } from './conversion-limits.js';
 import { convertOpenApi, OpenApiError } from './convert-openapi.js';
+import type { ToolMode } from '../domain/toolset.js';
 import {
   curateCatalog,
+  mayServeStatically,
   CurationError,
   type CatalogTool,
   type CuratedCatalog,
@@ -15,6 +17,8 @@ export interface ConversionTask {
   readonly limits: ConversionLimits;
   readonly curation: ToolCuration;
   readonly budget: ServingBudget;
+  /** The spec's tool mode: a toolset that will be served statically has its static list measured exactly. */
+  readonly toolMode?: ToolMode;
 }
 
 /** What a worker thread sends back: plain data, since errors lose their class between threads. */
@@ -50,7 +54,14 @@ export function convertOpenApiTask(input: ConversionTask): ConversionReply {
     const operations = Object.fromEntries(converted.tools.map((t) => [t.name, t.operation]));
     return {
       ok: true,
-      result: curateCatalog(tools, converted.definitions, operations, input.curation, input.budget),
+      result: curateCatalog(
+        tools,
+        converted.definitions,
+        operations,
+        input.curation,
+        input.budget,
+        mayServeStatically(input.toolMode),
+      ),
     };
   } catch (error) {
     if (error instanceof CurationError)

@@ -31,7 +31,7 @@ const refsOfDefinitions = new WeakMap<object, Map<string, ReadonlySet<string>>>(
 
 function refsOf(definitions: Definitions, name: string): ReadonlySet<string> {
   let known = refsOfDefinitions.get(definitions);
-  if (!known) refsOfDefinitions.set(definitions, (known = new Map()));
+  if (!known) refsOfDefinitions.set(definitions, (known = new Map<string, ReadonlySet<string>>()));
   let refs = known.get(name);
   if (!refs) known.set(name, (refs = directRefs(definitions[name], new Set())));
   return refs;
@@ -195,7 +195,8 @@ function collapseBelow(
       const target = defs[ref.slice(DEFS_PREFIX.length)];
       if (target === undefined) return current;
       // A reference with siblings (3.1): the siblings stay beside the target's keywords.
-      const { $ref: _ref, ...siblings } = current;
+      const siblings: Record<string, unknown> = { ...current };
+      delete siblings.$ref;
       current = Object.keys(siblings).length === 0 ? target : isRecord(target) ? { ...target, ...siblings } : target;
       if (hops + i > 4 * DEEPEST_KEPT) break;
     }
@@ -234,7 +235,7 @@ function collapseBelow(
           }
           out[key] = items;
         } else if (typeof value === 'boolean' || isRecord(value)) {
-          const next = walk(value as JsonSchema, nextLevel, hops + 1);
+          const next = walk(value, nextLevel, hops + 1);
           if (next === null) return null;
           out[key] = next;
         } else out[key] = value;
@@ -273,14 +274,16 @@ function withoutOptionalProperties(schema: Record<string, unknown>, maxBytes: nu
   const properties = { ...(schema.properties as Record<string, JsonSchema>) };
   for (const [name, sub] of Object.entries(properties)) {
     if (required.has(name) || !isRecord(sub) || sub.description === undefined) continue;
-    const { description: _dropped, ...rest } = sub;
+    const rest: Record<string, unknown> = { ...sub };
+    delete rest.description;
     properties[name] = rest;
   }
   let out: Record<string, unknown> = { ...schema, properties };
   if (sizeOf(out) <= maxBytes) return out;
   const optional = Object.keys(properties).filter((name) => !required.has(name));
   const kept = Object.fromEntries(Object.entries(properties).filter(([name]) => required.has(name)));
-  const { additionalProperties: _open, ...rest } = out;
+  const rest: Record<string, unknown> = { ...out };
+  delete rest.additionalProperties;
   const left = `${optional.length} optional arguments are not listed here to keep this schema short (${optional.slice(0, 20).join(', ')}${optional.length > 20 ? ', …' : ''}); they are still accepted.`;
   out = {
     ...rest,

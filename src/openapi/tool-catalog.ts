@@ -1,4 +1,4 @@
-import type { ToolFilter, ToolOverride } from '../domain/toolset.js';
+import { AUTO_MAX_TOOLS, type ToolFilter, type ToolMode, type ToolOverride } from '../domain/toolset.js';
 import {
   assembleInputSchema,
   compactInputSchema,
@@ -127,21 +127,42 @@ export function servedInputSchema(
 }
 
 /** A tool as `tools/list` serves it. */
-export function listedTool(tool: CatalogTool, definitions: Definitions, budget: ServingBudget, mode: 'static' | 'dynamic') {
-  return { name: tool.name, description: tool.description, inputSchema: servedInputSchema(tool, definitions, budget, mode) };
+export function listedTool(
+  tool: CatalogTool,
+  definitions: Definitions,
+  budget: ServingBudget,
+  mode: 'static' | 'dynamic',
+) {
+  return {
+    name: tool.name,
+    description: tool.description,
+    inputSchema: servedInputSchema(tool, definitions, budget, mode),
+  };
 }
 
 /** Estimated tokens of a JSON text: about four bytes each, the usual rule of thumb for English and JSON. */
 export const estimateTokens = (bytes: number) => Math.ceil(bytes / 4);
 
-/** What every tool listed at once (static mode) would take: the `tools/list` result's bytes, and the largest schema. */
+/**
+ * What every tool listed at once (static mode) would take: the `tools/list` result's bytes, and the largest served
+ * schema. `exact`: each schema is compacted and measured (what a static toolset serves); otherwise each counts as its
+ * full size or the budget, whichever is smaller (an upper bound, for toolsets served dynamically, whose compaction
+ * of thousands of tools would be work for a number nobody is served).
+ */
 export function staticListSize(
   catalog: ToolCatalog,
   budget: ServingBudget,
+  exact = true,
 ): { bytes: number; largestSchemaBytes: number } {
-  // Tools that share one stored schema (a body many operations take) are compacted once: in static mode the
-  // served schema does not depend on the tool's name.
+  // Tools that share one stored schema (a body many operations take) are measured once: in static mode the served
+  // schema does not depend on the tool's name.
   const schemaBytes = new Map<string, number>();
+  const definitionBytes = new Map<string, number>();
+  const definitionSize = (name: string) => {
+    let known = definitionBytes.get(name);
+    if (known === undefined) definitionBytes.set(name, (known = sizeOf(name) + 1 + sizeOf(catalog.definitions[name])));
+    return known;
+  };
   // {"tools":[…]} with a comma between tools.
   let bytes = '{"tools":[]}'.length + Math.max(0, catalog.tools.length - 1);
   let largestSchemaBytes = 0;
@@ -149,22 +170,32 @@ export function staticListSize(
     const key = JSON.stringify(tool.inputSchema);
     let size = schemaBytes.get(key);
     if (size === undefined) {
-      size = Buffer.byteLength(JSON.stringify(servedInputSchema(tool, catalog.definitions, budget, 'static')));
+      if (exact) size = sizeOf(servedInputSchema(tool, catalog.definitions, budget, 'static'));
+      else {
+        const needed = neededDefinitions(tool.inputSchema, catalog.definitions);
+        // ,"$defs":{…} with a comma between definitions.
+        const defs =
+          needed.length === 0 ? 0 : 10 + needed.length - 1 + needed.reduce((n, d) => n + definitionSize(d), 0);
+        size = Math.min(budget.maxSchemaBytes, key.length + defs);
+      }
       schemaBytes.set(key, size);
     }
     // {"name":…,"description":…,"inputSchema":…}
-    bytes += Buffer.byteLength(JSON.stringify({ name: tool.name, description: tool.description })) + 15 + size;
+    bytes += sizeOf({ name: tool.name, description: tool.description }) + 15 + size;
     largestSchemaBytes = Math.max(largestSchemaBytes, size);
   }
   return { bytes, largestSchemaBytes };
 }
+
+const sizeOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
 /** A catalogue after curation, with what it costs to serve and to store. */
 export interface CuratedCatalog {
   readonly catalog: ToolCatalog;
   /** Upstream operations by served tool name (OpenAPI toolsets). */
   readonly operations: Readonly<Record<string, unknown>>;
-  readonly staticList: { readonly bytes: number; readonly largestSchemaBytes: number };
+  /** `exact` false: an upper bound (see {@link staticListSize}). */
+  readonly staticList: { readonly bytes: number; readonly largestSchemaBytes: number; readonly exact: boolean };
   /** Bytes of the stored schemas: each tool's own, the shared definitions once. */
   readonly storedSchemaBytes: number;
 }
@@ -179,6 +210,8 @@ export function curateCatalog(
   operations: Readonly<Record<string, unknown>>,
   curation: ToolCuration,
   budget: ServingBudget,
+  /** Whether the toolset will be served statically: then its static list is measured exactly. */
+  servedStatically: (tools: number) => boolean = () => true,
 ): CuratedCatalog {
   const curated = curateTools(tools, curation);
   const kept = curated.map(({ tool }) => tool);
@@ -193,5 +226,15 @@ export function curateCatalog(
   const storedSchemaBytes =
     Buffer.byteLength(JSON.stringify(catalog.definitions)) +
     kept.reduce((sum, tool) => sum + Buffer.byteLength(JSON.stringify(tool.inputSchema)), 0);
-  return { catalog, operations: servedOperations, staticList: staticListSize(catalog, budget), storedSchemaBytes };
+  const exact = servedStatically(kept.length);
+  return {
+    catalog,
+    operations: servedOperations,
+    staticList: { ...staticListSize(catalog, budget, exact), exact },
+    storedSchemaBytes,
+  };
 }
+
+/** Whether a toolset of `tools` tools is served statically under a tool mode (auto: dynamic past 40 tools, or 64 kB). */
+export const mayServeStatically = (mode: ToolMode | undefined) => (tools: number) =>
+  mode === 'static' || (mode !== 'dynamic' && tools <= AUTO_MAX_TOOLS);

@@ -275,7 +275,8 @@ export function createGatewayService(deps: {
   function validatorOf(toolset: ServedToolset, served: ServedTool): ValidateFunction {
     if (served.validate) return served.validate;
     const full = withoutDuplicateRequired(assembleInputSchema(served.entry.inputSchema, toolset.catalog.definitions));
-    const { $schema: _ignored, ...schema } = full as Record<string, unknown>;
+    const schema: Record<string, unknown> = { ...(full as Record<string, unknown>) };
+    delete schema.$schema;
     try {
       served.validate = ajv.compile(schema);
     } catch (error) {

@@ -13,6 +13,7 @@ import { OpenApiError } from '../openapi/convert-openapi.js';
 import {
   curateCatalog,
   CurationError,
+  mayServeStatically,
   estimateTokens,
   type CuratedCatalog,
   type ServingBudget,
@@ -25,7 +26,13 @@ import { egressFetch } from '../egress/egress-connect.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
 import type { Clock } from './context.js';
 import { LimitExceeded, type WorkLimit } from './limit-exceeded.js';
-import { listUpstreamTools, parseMcpTarget, type ListingCaps, type McpTarget, type UpstreamTool } from './mcp-upstream.js';
+import {
+  listUpstreamTools,
+  parseMcpTarget,
+  type ListingCaps,
+  type McpTarget,
+  type UpstreamTool,
+} from './mcp-upstream.js';
 import { META_LIST_BYTES } from './meta-tools.js';
 import { createOpenApiConverter, type ConversionBounds } from './openapi-converter.js';
 
@@ -66,6 +73,7 @@ function toConverted(spec: ToolsetSpec, curated: CuratedCatalog): Converted {
       estimatedTokens: estimateTokens(listBytes),
       staticListBytes,
       staticEstimatedTokens: estimateTokens(staticListBytes),
+      staticListEstimated: !curated.staticList.exact,
       largestSchemaBytes: curated.staticList.largestSchemaBytes,
       storedSchemaBytes: curated.storedSchemaBytes,
     },
@@ -167,9 +175,9 @@ export function createToolsetReconciler(deps: {
         tags: [],
         operationId: null,
       }));
-      return toConverted(spec, curateCatalog(tools, {}, {}, curation, serving));
+      return toConverted(spec, curateCatalog(tools, {}, {}, curation, serving, mayServeStatically(spec.toolMode)));
     }
-    return toConverted(spec, await converter.convert(spec.schema.detail, curation, serving));
+    return toConverted(spec, await converter.convert(spec.schema.detail, curation, serving, spec.toolMode));
   }
 
   /** When to try a transiently failed generation again: twice as long after as the previous try came after its failure. */

@@ -38,6 +38,9 @@ const CatalogSummary = Type.Object(
     estimatedTokens: Type.Integer({ description: 'listBytes / 4, rounded up.' }),
     staticListBytes: Type.Integer({ description: 'Bytes of tools/list with every tool listed (static mode).' }),
     staticEstimatedTokens: Type.Integer(),
+    staticListEstimated: Type.Boolean({
+      description: 'True when served dynamically: the static figures are then an upper bound, not measured.',
+    }),
     largestSchemaBytes: Type.Integer({ description: 'The largest served input schema.' }),
     storedSchemaBytes: Type.Integer({ description: 'Stored schemas: each tool its own, shared definitions once.' }),
   },

@@ -8,6 +8,7 @@ import type { Kysely, Migration } from 'kysely';
  */
 export function toolCatalogs(): Migration {
   return {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration knows no schema type (frozen once written)
     async up(db: Kysely<any>) {
       await db.schema.alterTable('toolsets').addColumn('catalog', 'text').execute();
       await db.schema
