@@ -277,7 +277,7 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
       memoryMb: parseInteger(
         'TOOLSET_CONVERSION_MEMORY_MB',
         env.TOOLSET_CONVERSION_MEMORY_MB,
-        256,
+        512,
         32,
         16_384,
         problems,
