@@ -269,7 +269,7 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
       timeoutMs: parseInteger(
         'TOOLSET_CONVERSION_TIMEOUT_MS',
         env.TOOLSET_CONVERSION_TIMEOUT_MS,
-        20_000,
+        60_000,
         100,
         600_000,
         problems,
