@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ConversionLimitError, UNLIMITED } from './conversion-limits.js';
 import { convertOpenApiTask } from './convert-openapi-task.js';
 import { convertOpenApi } from './convert-openapi.js';
+import type { CuratedCatalog } from './tool-catalog.js';
 
 /** `count` operations whose bodies all use one shared schema of `properties` properties. */
 function sharedDocument(count: number, properties: number): string {
@@ -80,7 +81,7 @@ describe('conversion limits', () => {
   it('answers a worker thread with plain data, limits named', () => {
     const ok = convertOpenApiTask({ text: sharedDocument(1, 1), limits: UNLIMITED, curation: {}, budget });
     assert.ok(ok.ok);
-    assert.equal(ok.result.catalog.tools.length, 1);
+    assert.equal((JSON.parse(ok.json) as CuratedCatalog).catalog.tools.length, 1);
     const limited = { ...UNLIMITED, maxOperations: 2 };
     assert.deepEqual(convertOpenApiTask({ text: sharedDocument(3, 1), limits: limited, curation: {}, budget }), {
       ok: false,

@@ -23,7 +23,11 @@ export interface ConversionTask {
 
 /** What a worker thread sends back: plain data, since errors lose their class between threads. */
 export type ConversionReply =
-  | { readonly ok: true; readonly result: CuratedCatalog }
+  /**
+   * `json` is the CuratedCatalog as JSON text: a string crosses threads at once, while a structured clone of
+   * thousands of small schema objects costs the receiving (main) thread far more than parsing their JSON.
+   */
+  | { readonly ok: true; readonly json: string }
   | {
       readonly ok: false;
       readonly message: string;
@@ -54,13 +58,15 @@ export function convertOpenApiTask(input: ConversionTask): ConversionReply {
     const operations = Object.fromEntries(converted.tools.map((t) => [t.name, t.operation]));
     return {
       ok: true,
-      result: curateCatalog(
-        tools,
-        converted.definitions,
-        operations,
-        input.curation,
-        input.budget,
-        mayServeStatically(input.toolMode),
+      json: jsonOf(
+        curateCatalog(
+          tools,
+          converted.definitions,
+          operations,
+          input.curation,
+          input.budget,
+          mayServeStatically(input.toolMode),
+        ),
       ),
     };
   } catch (error) {
@@ -80,3 +86,5 @@ export function convertOpenApiTask(input: ConversionTask): ConversionReply {
     };
   }
 }
+
+const jsonOf = (curated: CuratedCatalog) => JSON.stringify(curated);

@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { sharedSchemaBomb } from '../../test/support/bomb-documents.js';
+import { inlineAliasBomb, sharedSchemaBomb } from '../../test/support/bomb-documents.js';
 import { ConversionLimitError } from '../openapi/conversion-limits.js';
 import { OpenApiError } from '../openapi/convert-openapi.js';
 import { LimitExceeded } from './limit-exceeded.js';
@@ -62,7 +62,7 @@ describe('createOpenApiConverter', () => {
   });
 
   it('stops a conversion that outgrows its memory, and the process lives on', async () => {
-    const error = await rejection(converter({ memoryMb: 48 }).convert(sharedSchemaBomb(), {}, budget));
+    const error = await rejection(converter({ memoryMb: 48 }).convert(inlineAliasBomb(), {}, budget));
     assert.ok(error instanceof LimitExceeded, String(error));
     assert.equal(error.limit, 'conversionMemoryMb');
     assert.equal(error.message, 'the conversion needed more than 48 MB of memory');

@@ -86,7 +86,7 @@ export function createOpenApiConverter(bounds: ConversionBounds) {
       toolMode?: ToolMode,
     ): Promise<CuratedCatalog> {
       const reply = await runBounded(text, curation, budget, toolMode);
-      if (reply.ok) return reply.result;
+      if (reply.ok) return JSON.parse(reply.json) as CuratedCatalog;
       if (reply.curation) throw new CurationError(reply.message);
       if (reply.limit !== null) throw new ConversionLimitError(reply.limit, reply.message, reply.pointer, reply.line);
       throw new OpenApiError(reply.message, reply.pointer, reply.line);
