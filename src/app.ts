@@ -167,6 +167,7 @@ export async function createApp(
       reconciler,
       urls: gatewayUrls(config),
       gateway: config.gateway,
+      catalog: { ...config.toolsets.serving, maxDocumentBytes: config.toolsets.maxDocumentBytes },
       egress,
       publicUrl: config.publicUrl,
       redisUrl: config.redisUrl,

@@ -101,10 +101,21 @@ export interface Config {
       readonly memoryMb: number;
       readonly threads: number;
       readonly maxOperations: number;
-      /** JSON bytes of one tool's input schema as served, shared schemas counted at each use. */
+      /** JSON bytes of one tool's own input schema as stored (shared schemas are definitions, counted once). */
       readonly maxToolSchemaBytes: number;
-      /** The same, summed over the tools of one toolset. */
+      /** What a toolset stores: its tools' own schemas and the shared definitions once. */
       readonly maxToolsetSchemaBytes: number;
+    };
+    /** The largest OpenAPI document a toolset spec may hold (TOOLSET_MAX_DOCUMENT_BYTES). */
+    readonly maxDocumentBytes: number;
+    /** How the gateway serves catalogues (docs/mcp-gateway.md). */
+    readonly serving: {
+      /** Each served inputSchema is compacted to at most this many bytes (TOOL_SCHEMA_BUDGET_BYTES). */
+      readonly maxSchemaBytes: number;
+      /** describe_tool's `full: true` gives at most this many bytes (TOOL_SCHEMA_FULL_MAX_BYTES). */
+      readonly maxFullSchemaBytes: number;
+      /** Tools per `tools/list` page in static mode (GATEWAY_TOOLS_PAGE_SIZE). */
+      readonly pageSize: number;
     };
     /** Listing an upstream MCP server's tools (tools/list, page after page). */
     readonly mcpListing: {
@@ -279,7 +290,7 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
       timeoutMs: parseInteger(
         'TOOLSET_CONVERSION_TIMEOUT_MS',
         env.TOOLSET_CONVERSION_TIMEOUT_MS,
-        20_000,
+        60_000,
         100,
         600_000,
         problems,
@@ -287,13 +298,13 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
       memoryMb: parseInteger(
         'TOOLSET_CONVERSION_MEMORY_MB',
         env.TOOLSET_CONVERSION_MEMORY_MB,
-        256,
+        512,
         32,
         16_384,
         problems,
       ),
       threads: parseInteger('TOOLSET_CONVERSION_THREADS', env.TOOLSET_CONVERSION_THREADS, 1, 1, 64, problems),
-      maxOperations: parseInteger('TOOLSET_MAX_OPERATIONS', env.TOOLSET_MAX_OPERATIONS, 5000, 1, 1_000_000, problems),
+      maxOperations: parseInteger('TOOLSET_MAX_OPERATIONS', env.TOOLSET_MAX_OPERATIONS, 20_000, 1, 1_000_000, problems),
       maxToolSchemaBytes: parseInteger(
         'TOOLSET_MAX_TOOL_SCHEMA_BYTES',
         env.TOOLSET_MAX_TOOL_SCHEMA_BYTES,
@@ -305,11 +316,38 @@ function parseToolsetLimits(env: NodeJS.ProcessEnv, problems: string[]): Config[
       maxToolsetSchemaBytes: parseInteger(
         'TOOLSET_MAX_SCHEMA_BYTES',
         env.TOOLSET_MAX_SCHEMA_BYTES,
-        4 * MB,
+        32 * MB,
         1024,
         1024 * MB,
         problems,
       ),
+    },
+    maxDocumentBytes: parseInteger(
+      'TOOLSET_MAX_DOCUMENT_BYTES',
+      env.TOOLSET_MAX_DOCUMENT_BYTES,
+      64 * MB,
+      1024,
+      1024 * MB,
+      problems,
+    ),
+    serving: {
+      maxSchemaBytes: parseInteger(
+        'TOOL_SCHEMA_BUDGET_BYTES',
+        env.TOOL_SCHEMA_BUDGET_BYTES,
+        16 * 1024,
+        1024,
+        16 * MB,
+        problems,
+      ),
+      maxFullSchemaBytes: parseInteger(
+        'TOOL_SCHEMA_FULL_MAX_BYTES',
+        env.TOOL_SCHEMA_FULL_MAX_BYTES,
+        MB,
+        1024,
+        256 * MB,
+        problems,
+      ),
+      pageSize: parseInteger('GATEWAY_TOOLS_PAGE_SIZE', env.GATEWAY_TOOLS_PAGE_SIZE, 100, 1, 10_000, problems),
     },
     mcpListing: {
       maxPages: parseInteger('MCP_LIST_MAX_PAGES', env.MCP_LIST_MAX_PAGES, 100, 1, 100_000, problems),
@@ -390,6 +428,10 @@ export const CONFIG_ENV_NAMES = [
   'TOOLSET_MAX_OPERATIONS',
   'TOOLSET_MAX_TOOL_SCHEMA_BYTES',
   'TOOLSET_MAX_SCHEMA_BYTES',
+  'TOOLSET_MAX_DOCUMENT_BYTES',
+  'TOOL_SCHEMA_BUDGET_BYTES',
+  'TOOL_SCHEMA_FULL_MAX_BYTES',
+  'GATEWAY_TOOLS_PAGE_SIZE',
   'MCP_LIST_MAX_PAGES',
   'MCP_LIST_MAX_TOOLS',
   'MCP_LIST_MAX_BYTES',

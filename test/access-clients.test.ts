@@ -79,6 +79,7 @@ for (const engine of ENGINES) {
           name: 'Support bot',
           description: null,
           toolsets: [],
+          tools: [],
           rateLimit: null,
           status: 'active',
           revision: 1,

@@ -714,8 +714,10 @@ describe('web console in Chromium', () => {
           },
         },
       });
-      const tools = (await settledToolset(app, 'shop')).status.outputs.tools;
-      const bytes = Buffer.byteLength(JSON.stringify({ tools }));
+      const { catalog } = (await settledToolset(app, 'shop')).status.outputs;
+      // What the gateway's tools/list answer measures, as the status summarises it.
+      const bytes = catalog.listBytes as number;
+      assert.equal(catalog.servedMode, 'static');
       await withPage(
         async (page) => {
           await signIn(page, '/console/w/default/toolsets/shop');
@@ -723,7 +725,9 @@ describe('web console in Chromium', () => {
           await size.waitFor();
           assert.match(
             await size.innerText(),
-            new RegExp(`${tools.length} tools, .*${bytes} bytes.*about ${Math.ceil(bytes / 4)} tokens`),
+            new RegExp(
+              `served static\\): ${catalog.tools} tools, .*${bytes} bytes.*about ${(catalog.estimatedTokens as number).toLocaleString('en')} tokens`,
+            ),
           );
 
           // Find the tool through search, then call it with arguments from the generated form.

@@ -265,9 +265,20 @@ for (const engine of ENGINES) {
           }
           // The gateway's own path to the upstream: the toolset as served, with a tool it would forward.
           const served = (await app.services.gateway.toolset('default', 'relay'))!;
-          const tool = { tool: { name: 'add', inputSchema: { type: 'object' } }, operation: undefined };
+          const entry = { name: 'add', description: '', inputSchema: { type: 'object' }, method: null, path: null };
+          const tool = { entry: { ...entry, tags: [], operationId: null }, operation: undefined };
+          const client = {
+            workspaceId: 'default',
+            id: 'c',
+            uid: 'c',
+            toolsets: ['*'],
+            tools: [],
+            rateLimit: null,
+            rateKey: 'c',
+          };
           const result = await app.services.gateway.callTool(
-            { ...served, byName: new Map([['add', tool]]) } as typeof served,
+            { ...served, byName: new Map([['add', tool]]) },
+            client,
             'add',
             { a: 2, b: 40 },
           );

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedSchemaBomb } from './support/bomb-documents.js';
+import { oversizedToolDocument } from './support/bomb-documents.js';
 import { runCli } from './support/cli-process.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 
@@ -57,7 +57,7 @@ for (const engine of ENGINES) {
         'a toolset was left behind',
       );
       const bomb = join(app.store.env.DATA_DIR!, 'bomb.yaml');
-      writeFileSync(bomb, sharedSchemaBomb());
+      writeFileSync(bomb, oversizedToolDocument());
       const overLimit = await runCli(['toolsets', 'import', bomb, '-n', 'bomb'], env());
       assert.equal(overLimit.code, 1, overLimit.stderr);
       assert.match(

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config.js';
+import { assembleInputSchema } from '../../src/openapi/served-schema.js';
 import { createOpenApiConverter } from '../../src/services/openapi-converter.js';
 import { say } from '../common/plugboard.js';
 import type { CorpusDocument } from './corpus.js';
@@ -47,9 +48,13 @@ export async function convertCorpus(documents: readonly CorpusDocument[]): Promi
       const documentBytes = Buffer.byteLength(text);
       const started = performance.now();
       try {
-        const { tools } = await converter.convert(text);
+        // No curation and no budget: every operation, each schema self-contained as a static catalogue serves it.
+        const { catalog } = await converter.convert(text, {}, { maxSchemaBytes: Number.POSITIVE_INFINITY }, 'static');
         const ms = performance.now() - started;
-        const sizes = tools.map((tool) => Buffer.byteLength(JSON.stringify(tool.inputSchema)));
+        const { tools, definitions } = catalog;
+        const sizes = tools.map((tool) =>
+          Buffer.byteLength(JSON.stringify(assembleInputSchema(tool.inputSchema, definitions))),
+        );
         // Tool by tool: the whole answer of the largest documents is longer than a JavaScript string may be.
         const listBytes = tools.reduce(
           (sum, { name, description }, i) =>

@@ -1,15 +1,40 @@
-import { useId, useMemo, useState, type FormEvent } from 'react';
-import { api, wsPath } from './api';
+import { useEffect, useId, useState, type FormEvent } from 'react';
+import { api, wsPath, type Page } from './api';
 import { ActionButton, CopyButton, Field, ProblemBanner, errorAt, useAction } from './forms';
 import { useQueryParams } from './router';
 import type { Tool, Toolset } from './types';
 import { EmptyState } from './ui';
 
-/** What `tools/list` answers for this toolset, as the gateway serves it: its size is what an agent reads. */
-export function catalogueSize(tools: readonly Tool[]): { bytes: number; tokens: number } {
-  const bytes = new TextEncoder().encode(JSON.stringify({ tools })).length;
-  // About four bytes of JSON per token for the common tokenizers; an estimate, and shown as one.
-  return { bytes, tokens: Math.ceil(bytes / 4) };
+/**
+ * The tools the gateway serves for a toolset with their served input schemas, every page of
+ * GET …/toolsets/{name}/tools; read again when the toolset changes.
+ */
+function useServedTools(workspaceId: string, toolset: Toolset): Tool[] {
+  const [tools, setTools] = useState<Tool[]>([]);
+  const key = `${toolset.name}@${toolset.generation}/${toolset.status.observedGeneration ?? ''}/${toolset.status.phase}`;
+  useEffect(() => {
+    let current = true;
+    void (async () => {
+      const all: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const reply = await api.get<Page<Tool>>(wsPath(workspaceId, 'toolsets', toolset.name, 'tools'), {
+          limit: 200,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+        all.push(...reply.body.items);
+        cursor = reply.body.nextCursor ?? undefined;
+      } while (cursor !== undefined && current);
+      if (current) setTools(all);
+    })().catch(() => {
+      if (current) setTools([]);
+    });
+    return () => {
+      current = false;
+    };
+    // `key` names every change of the toolset that changes its tools.
+  }, [workspaceId, key]);
+  return tools;
 }
 
 /** A JSON answer indented for reading; any other text as it came. */
@@ -203,11 +228,11 @@ export function Catalogue({
   toolset: Toolset;
   canTry: boolean;
 }) {
-  const tools = toolset.status.outputs.tools;
+  const tools = useServedTools(workspaceId, toolset);
   const [params, setParams] = useQueryParams();
   const filter = params.get('tool') ?? '';
   const [trying, setTrying] = useState<string | null>(null);
-  const size = useMemo(() => catalogueSize(tools), [tools]);
+  const summary = toolset.status.outputs.catalog;
   const searchId = useId();
   const shown = tools.filter(
     (t) =>
@@ -218,10 +243,17 @@ export function Catalogue({
   return (
     <section className="panel" aria-labelledby={`${searchId}-title`}>
       <h2 id={`${searchId}-title`}>Tools ({tools.length})</h2>
-      <p data-testid="catalogue-size">
-        What an agent reads from <code>tools/list</code>: {tools.length} tools, {formatBytes(size.bytes)}, about{' '}
-        {size.tokens.toLocaleString('en')} tokens (estimated at 4 bytes a token).
-      </p>
+      {summary ? (
+        <p data-testid="catalogue-size">
+          What an agent reads from <code>tools/list</code> (served {summary.servedMode}
+          {summary.servedMode === 'dynamic' ? ': search_tools, describe_tool and call_tool' : ''}): {summary.tools}{' '}
+          tools, {formatBytes(summary.listBytes)}, about {summary.estimatedTokens.toLocaleString('en')} tokens
+          (estimated at 4 bytes a token).
+          {summary.servedMode === 'dynamic'
+            ? ` Every tool listed at once would take ${summary.staticListEstimated ? 'up to ' : ''}${formatBytes(summary.staticListBytes)}.`
+            : ''}
+        </p>
+      ) : null}
       {tools.length > 0 ? (
         <div className="toolbar">
           <div className="filter">

@@ -90,6 +90,19 @@ export interface Tool {
   inputSchema: Record<string, unknown>;
 }
 
+/** What an agent sees of a toolset: how it is served and what its `tools/list` answer costs. */
+export interface CatalogSummary {
+  servedMode: 'static' | 'dynamic';
+  tools: number;
+  listBytes: number;
+  estimatedTokens: number;
+  staticListBytes: number;
+  staticEstimatedTokens: number;
+  staticListEstimated: boolean;
+  largestSchemaBytes: number;
+  storedSchemaBytes: number;
+}
+
 export interface Toolset {
   name: string;
   generation: number;
@@ -100,7 +113,12 @@ export interface Toolset {
   status: {
     phase: 'Pending' | 'Installing' | 'Installed' | 'Failed';
     message: string | null;
-    outputs: { mcpServerConfig: { url: string; transportType: string }; tools: Tool[] };
+    outputs: {
+      mcpServerConfig: { url: string; transportType: string };
+      /** The served tools by name; their schemas come from GET …/toolsets/{name}/tools. */
+      tools: { name: string; description: string }[];
+      catalog?: CatalogSummary;
+    };
     observedGeneration: number | null;
   };
 }

@@ -68,6 +68,7 @@ export async function importToolset(
       clock,
       urls,
       onSpecChange: () => undefined,
+      catalog: { ...config.toolsets.serving, maxDocumentBytes: config.toolsets.maxDocumentBytes },
     });
     const actor = operator(options.workspace);
     const spec = { schema: { type: 'OpenAPI' as const, detail } };

@@ -19,6 +19,11 @@ const ToolsetName = Type.String({
   description: 'A toolset name ([a-z0-9][a-z0-9-_]{0,63}), or "*" alone for every toolset.',
 });
 
+const ToolRef = Type.String({
+  pattern: `^${TOOLSET_NAME_PATTERN.slice(1, -1)}/[A-Za-z0-9_-]{1,64}$`,
+  description: 'A toolset name and a tool name, "toolset/tool".',
+});
+
 /** A bearer token of a client as it may be shown: never the token itself. */
 export interface AccessClientSecret {
   readonly id: string;
@@ -36,6 +41,8 @@ export interface AccessClient extends Stored, Identified {
   readonly name: string;
   readonly description: string | null;
   readonly toolsets: readonly string[];
+  /** "toolset/tool" names: for a toolset named here, only these of its tools (see {@link allowsTool}). */
+  readonly tools: readonly string[];
   /** Calls per second; null means the server default. */
   readonly rateLimit: number | null;
   readonly status: (typeof ACCESS_CLIENT_STATUSES)[number];
@@ -48,6 +55,13 @@ export const AccessClientFields = {
   description: Nullable(Type.String({ maxLength: 1024 })),
   toolsets: Nullable(
     Type.Array(ToolsetName, { maxItems: 200, description: 'Toolset names this client may call, or ["*"] for all.' }),
+  ),
+  tools: Nullable(
+    Type.Array(ToolRef, {
+      maxItems: 1000,
+      description:
+        'Tools this client may use, as "toolset/tool": for a toolset named here, only these of its tools are listed, found and callable; toolsets not named here keep all their tools.',
+    }),
   ),
   rateLimit: Nullable(
     Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Calls per second; null for the server default.' }),
@@ -93,6 +107,7 @@ export function accessClientFieldsFrom(input: AccessClientInput | AccessClientCr
     name: input.name,
     description: input.description ?? null,
     toolsets: [...(input.toolsets ?? [])],
+    tools: [...(input.tools ?? [])],
     rateLimit: input.rateLimit ?? null,
     status: input.status ?? 'active',
   } as const;
@@ -111,6 +126,27 @@ export function checkToolsets(toolsets: readonly string[]): FieldError[] {
     });
   }
   return errors;
+}
+
+/** What the schema cannot say about a tools list: entries are unique, and each names a toolset the client may use. */
+export function checkTools(tools: readonly string[], toolsets: readonly string[]): FieldError[] {
+  const errors = duplicateIndexes(tools, (t) => t).map((i) => ({ path: `/tools/${i}`, message: 'must be unique' }));
+  tools.forEach((ref, i) => {
+    const toolset = ref.slice(0, ref.indexOf('/'));
+    if (!toolsets.includes(ALL_TOOLSETS) && !toolsets.includes(toolset))
+      errors.push({ path: `/tools/${i}`, message: `names toolset "${toolset}", which is not in toolsets` });
+  });
+  return errors;
+}
+
+/**
+ * Whether a client limited to named tools may use this tool of this toolset: always when `tools` names none of
+ * the toolset's tools, else only those named.
+ */
+export function allowsTool(tools: readonly string[], toolsetName: string, toolName: string): boolean {
+  const prefix = `${toolsetName}/`;
+  const named = tools.filter((ref) => ref.startsWith(prefix));
+  return named.length === 0 || named.includes(`${prefix}${toolName}`);
 }
 
 /** Whether a client may call a toolset: it is active and names the toolset, or all of them. */

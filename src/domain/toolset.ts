@@ -7,10 +7,46 @@ export const TOOLSET_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
 export const TOOLSET_PHASES = ['Pending', 'Installing', 'Installed', 'Failed'] as const;
 export type ToolsetPhase = (typeof TOOLSET_PHASES)[number];
 
+/** A tool as the status lists it; its schema is read from the toolset's catalogue (GET …/tools). */
 export interface ToolsetTool {
   readonly name: string;
   readonly description: string;
+}
+
+/** A tool with the input schema the gateway serves for it (within the schema budget). */
+export interface ToolsetToolView extends ToolsetTool {
   readonly inputSchema: Readonly<Record<string, unknown>>;
+  /** Upper-case HTTP method and path template, for OpenAPI toolsets. */
+  readonly method?: string;
+  readonly path?: string;
+  /** Bytes of this tool in a `tools/list` answer. */
+  readonly bytes: number;
+}
+
+export const TOOL_MODES = ['static', 'dynamic', 'auto'] as const;
+export type ToolMode = (typeof TOOL_MODES)[number];
+
+/** What an agent sees of a toolset: how it is served and what that costs (see docs/mcp-gateway.md). */
+export interface CatalogSummary {
+  /** How the gateway serves it now: every tool (`static`) or the three meta-tools (`dynamic`). */
+  readonly servedMode: 'static' | 'dynamic';
+  /** The tools after spec.include/exclude and hidden overrides. */
+  readonly tools: number;
+  /** Bytes and estimated tokens of the `tools/list` answer as served. */
+  readonly listBytes: number;
+  readonly estimatedTokens: number;
+  /** Bytes and estimated tokens every tool listed at once would take (static mode). */
+  readonly staticListBytes: number;
+  readonly staticEstimatedTokens: number;
+  /**
+   * True for a toolset served dynamically: the static figures are then an upper bound (each schema counted at its
+   * full size or the budget, whichever is smaller) rather than every schema compacted and measured.
+   */
+  readonly staticListEstimated: boolean;
+  /** The largest served input schema, in bytes. */
+  readonly largestSchemaBytes: number;
+  /** Bytes the toolset's schemas take in the store (shared definitions once). */
+  readonly storedSchemaBytes: number;
 }
 
 export interface OpenApiToolRef {
@@ -30,6 +66,8 @@ export interface ToolsetStatus {
   readonly outputs: {
     readonly openApiTools: readonly OpenApiToolRef[];
     readonly tools: readonly ToolsetTool[];
+    /** Absent before the first conversion (and in statuses stored before catalogues existed). */
+    readonly catalog?: CatalogSummary;
   };
   readonly observedTime: string | null;
   readonly observedGeneration: number | null;
@@ -69,6 +107,40 @@ export const ApiKeyAuthConfig = Type.Object(
   { additionalProperties: false },
 );
 
+const HTTP_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE'] as const;
+/** MCP tool names, as the converter makes them. */
+export const TOOL_NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+
+/** Which operations a filter picks: all the fields it has must match. */
+export const ToolFilter = Type.Object(
+  {
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'An OpenAPI tag of the operation.' })),
+    path: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        maxLength: 1024,
+        description: 'A glob over the path template: "*" within one segment, "**" across segments (/users/**).',
+      }),
+    ),
+    method: Type.Optional(Type.Union(HTTP_METHODS.map((m) => Type.Literal(m)))),
+    operationId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: 'The operationId (for MCP toolsets: the tool name).' }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ToolFilter = Static<typeof ToolFilter>;
+
+export const ToolOverride = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: TOOL_NAME_PATTERN, description: 'The name the tool is served under.' })),
+    description: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    hidden: Type.Optional(Type.Boolean({ description: 'Left out of the catalogue: not listed, found or callable.' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ToolOverride = Static<typeof ToolOverride>;
+
 export const ToolsetSpec = Type.Object(
   {
     schema: Type.Object(
@@ -76,7 +148,8 @@ export const ToolsetSpec = Type.Object(
         type: Type.Union([Type.Literal('OpenAPI'), Type.Literal('MCP')]),
         detail: Type.String({
           minLength: 1,
-          maxLength: 8 * 1024 * 1024,
+          // The operator's limit (TOOLSET_MAX_DOCUMENT_BYTES, 64 MiB by default) is checked by the service.
+          maxLength: 1024 * 1024 * 1024,
           description:
             'OpenAPI 3.0/3.1 or Swagger 2.0 as YAML or JSON; for MCP the upstream URL, or JSON {"url", "transportType": "streamable-http"|"sse"}.',
         }),
@@ -98,6 +171,33 @@ export const ToolsetSpec = Type.Object(
           description: "plugboard's own: the upstream URL tool calls go to, in place of the document's server URL.",
         }),
       ),
+    ),
+    toolMode: Type.Optional(
+      Type.Union(
+        TOOL_MODES.map((m) => Type.Literal(m)),
+        {
+          description:
+            "plugboard's own: static lists every tool, dynamic lists search_tools, describe_tool and call_tool; auto (the default) is dynamic when the static list would exceed 40 tools or 64 kB.",
+        },
+      ),
+    ),
+    include: Type.Optional(
+      Type.Array(ToolFilter, {
+        maxItems: 200,
+        description: "plugboard's own: when given, only operations that match one of these filters become tools.",
+      }),
+    ),
+    exclude: Type.Optional(
+      Type.Array(ToolFilter, {
+        maxItems: 200,
+        description: "plugboard's own: operations that match one of these filters are left out.",
+      }),
+    ),
+    tools: Type.Optional(
+      Type.Record(Type.String({ pattern: TOOL_NAME_PATTERN }), ToolOverride, {
+        maxProperties: 10_000,
+        description: "plugboard's own: per-tool overrides by the tool's generated name (name, description, hidden).",
+      }),
     ),
   },
   { additionalProperties: false },
@@ -170,3 +270,17 @@ export const versionOf = (toolset: Toolset): Versioned => ({
   revision: toolset.revision,
   createdAt: toolset.createdTime,
 });
+
+/** Auto mode serves a toolset dynamically past this many tools… */
+export const AUTO_MAX_TOOLS = 40;
+/** …or when every tool listed at once would take more than this many bytes. */
+export const AUTO_MAX_LIST_BYTES = 64 * 1024;
+
+/** How a toolset is served: its spec's toolMode, `auto` (the default) decided by the size of the static catalogue. */
+export function servedModeOf(
+  mode: ToolMode | undefined,
+  catalog: { readonly tools: number; readonly staticListBytes: number },
+): 'static' | 'dynamic' {
+  if (mode === 'static' || mode === 'dynamic') return mode;
+  return catalog.tools > AUTO_MAX_TOOLS || catalog.staticListBytes > AUTO_MAX_LIST_BYTES ? 'dynamic' : 'static';
+}

@@ -273,10 +273,10 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     request: Pick<GatewayRequest, 'requestId' | 'log'>,
   ): Promise<string[]> {
     const fit = createAnswerBudget(limits.maxAnswerBytes);
-    const { toolset, client } = admitted;
+    const { client } = admitted;
     if (messages.length === 1)
       return isRequest(messages[0]!)
-        ? [fit(await answerRequest(gateway, toolset, messages[0], request.requestId))]
+        ? [fit(await answerRequest(gateway, admitted, messages[0], request.requestId))]
         : [];
     const requests = messages.filter(isRequest);
     let paid = Math.min(1, requests.length);
@@ -294,7 +294,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     return Promise.all(
       requests.map((message, i) =>
         i < paid
-          ? answerRequest(gateway, toolset, message, request.requestId).then(fit)
+          ? answerRequest(gateway, admitted, message, request.requestId).then(fit)
           : Promise.resolve(refused(message)),
       ),
     );

@@ -8,7 +8,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { parseJsonInput } from '../domain/json-input.js';
 import { VERSION_INFO } from '../services/version-info.js';
-import type { GatewayService, ServedToolset } from '../services/gateway-service.js';
+import type { GatewayClient, GatewayService, ServedToolset } from '../services/gateway-service.js';
 import { TransportError, toGatewayFailure } from './errors.js';
 
 /** A JSON-RPC answer to one request: a result or an error, with the request's id. */
@@ -112,7 +112,7 @@ const ok = (id: string | number, result: Record<string, unknown>): RpcAnswer => 
  */
 export async function answerRequest(
   gateway: GatewayService,
-  toolset: ServedToolset,
+  { client, toolset }: { readonly client: GatewayClient; readonly toolset: ServedToolset },
   request: JSONRPCRequest,
   requestId: string,
 ): Promise<RpcAnswer> {
@@ -129,8 +129,12 @@ export async function answerRequest(
             toolset,
           ),
         );
-      case 'tools/list':
-        return ok(request.id, { tools: toolset.tools });
+      case 'tools/list': {
+        const cursor = (request.params as { cursor?: unknown } | undefined)?.cursor;
+        if (cursor !== undefined && typeof cursor !== 'string')
+          throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "cursor" must be a string.');
+        return ok(request.id, { ...gateway.listTools(toolset, client, cursor) });
+      }
       case 'tools/call': {
         const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
         if (typeof params.name !== 'string')
@@ -139,7 +143,7 @@ export async function answerRequest(
         if (typeof args !== 'object' || args === null || Array.isArray(args)) {
           throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "arguments" must be an object.');
         }
-        return ok(request.id, await gateway.callTool(toolset, params.name, args as Record<string, unknown>));
+        return ok(request.id, await gateway.callTool(toolset, client, params.name, args as Record<string, unknown>));
       }
       default:
         return {

@@ -5,7 +5,10 @@ import type { InputParameter } from './read-parameters.js';
 import type { RequestBody } from './read-request-body.js';
 
 interface ToolInput {
+  /** Without $defs: its references point into the document's shared definitions. */
   readonly inputSchema: Readonly<Record<string, unknown>>;
+  /** The definitions the schema needs (what it refers to, and what those refer to in turn). */
+  readonly defs: readonly string[];
   readonly parameters: readonly ToolParameter[];
   readonly body: ToolOperation['body'];
 }
@@ -21,6 +24,9 @@ const flatKeywords = new Set([
   'deprecated',
   '$comment',
 ]);
+
+/** The most properties a shared body may have and still be spread into the top level. */
+export const MAX_SPREAD_SHARED_PROPERTIES = 64;
 
 /**
  * One object schema for a tool's arguments: parameters by name, then the body, spread into the top level when it is
@@ -42,18 +48,27 @@ export function buildInputSchema(
     if (taken.has(input.name)) continue;
     taken.add(input.name);
     properties.push([input.name, input.schema]);
-    if (input.required) required.push(input.name);
+    if (input.required && !required.includes(input.name)) required.push(input.name);
     parameters.push({ name: input.name, in: input.in, required: input.required });
   }
   let bodyProperty: string | null = null;
   // Without a body every argument is known; with a flattened body, unknown arguments are the body's to judge.
   let additionalProperties: boolean | undefined = false;
   const bodyShape = body === null ? null : referencedDef(body.schema, defs);
-  if (body !== null && bodyShape !== null && isFlattenable(bodyShape, taken)) {
+  // A shared body (a definition) with many properties stays one reference under `body`: spread, its properties
+  // would be copied into every tool that takes it, which is what keeping shared schemas once avoids.
+  const spreadable =
+    bodyShape !== null &&
+    (body === null ||
+      bodyShape === body.schema ||
+      !isRecord(bodyShape) ||
+      !isRecord(bodyShape.properties) ||
+      hasAtMost(bodyShape.properties, MAX_SPREAD_SHARED_PROPERTIES));
+  if (body !== null && bodyShape !== null && spreadable && isFlattenable(bodyShape, taken)) {
     const schema = bodyShape;
     if (bodyShape !== body.schema) defs = defsFor(defName(body.schema));
     properties.push(...Object.entries(schema.properties));
-    required.push(...(schema.required ?? []));
+    for (const name of schema.required ?? []) if (!required.includes(name)) required.push(name);
     additionalProperties = schema.additionalProperties === false ? false : undefined;
   } else if (body !== null) {
     bodyProperty = ['body', 'requestBody'].find((name) => !taken.has(name)) ?? freeName(taken);
@@ -62,13 +77,13 @@ export function buildInputSchema(
       bodyProperty,
       described ? { ...(body.schema as object), description: body.description } : body.schema,
     ]);
-    if (body.required) required.push(bodyProperty);
+    if (body.required && !required.includes(bodyProperty)) required.push(bodyProperty);
   }
   const inputSchema: Record<string, unknown> = { type: 'object', properties: Object.fromEntries(properties), required };
   if (additionalProperties === false) inputSchema.additionalProperties = false;
-  if (defs !== null) inputSchema.$defs = defs;
   return {
     inputSchema: Object.freeze(inputSchema),
+    defs: defs === null ? [] : Object.keys(defs),
     parameters,
     body: body === null ? null : { contentType: body.contentType, required: body.required, property: bodyProperty },
   };
@@ -104,4 +119,13 @@ function freeName(taken: ReadonlySet<string>): string {
   let n = 2;
   while (taken.has(`body_${n}`)) n++;
   return `body_${n}`;
+}
+
+/** Key counts of shared schemas' property maps: a shared body is met once per tool that takes it. */
+const keyCounts = new WeakMap<object, number>();
+
+function hasAtMost(object: object, max: number): boolean {
+  let count = keyCounts.get(object);
+  if (count === undefined) keyCounts.set(object, (count = Object.keys(object).length));
+  return count <= max;
 }

@@ -1,25 +1,77 @@
 import { ConversionLimitError, type ConversionLimits } from './conversion-limits.js';
-import { convertOpenApi, OpenApiError, type ConversionResult } from './convert-openapi.js';
+import { convertOpenApi, OpenApiError } from './convert-openapi.js';
+import type { ToolMode } from '../domain/toolset.js';
+import {
+  curateCatalog,
+  mayServeStatically,
+  CurationError,
+  type CatalogTool,
+  type CuratedCatalog,
+  type ServingBudget,
+  type ToolCuration,
+} from './tool-catalog.js';
+
+/** What a worker thread is asked: a document, its limits, the spec's curation and the serving budget. */
+export interface ConversionTask {
+  readonly text: string;
+  readonly limits: ConversionLimits;
+  readonly curation: ToolCuration;
+  readonly budget: ServingBudget;
+  /** The spec's tool mode: a toolset that will be served statically has its static list measured exactly. */
+  readonly toolMode?: ToolMode;
+}
 
 /** What a worker thread sends back: plain data, since errors lose their class between threads. */
 export type ConversionReply =
-  | { readonly ok: true; readonly result: ConversionResult }
+  /**
+   * `json` is the CuratedCatalog as JSON text: a string crosses threads at once, while a structured clone of
+   * thousands of small schema objects costs the receiving (main) thread far more than parsing their JSON.
+   */
+  | { readonly ok: true; readonly json: string }
   | {
       readonly ok: false;
       readonly message: string;
       readonly pointer: string;
       readonly line: number | null;
       readonly limit: keyof ConversionLimits | null;
+      /** The spec's curation does not fit the document's tools (not the document's fault). */
+      readonly curation?: true;
     };
 
-/** {@link convertOpenApi} as a worker thread's task: parsing and conversion both stay off the caller's thread. */
-export function convertOpenApiTask(input: {
-  readonly text: string;
-  readonly limits: ConversionLimits;
-}): ConversionReply {
+/**
+ * {@link convertOpenApi}, curation and measuring as a worker thread's task: parsing, conversion and the
+ * compaction of every served schema all stay off the caller's thread, and only the curated catalogue (shared
+ * schemas once) comes back.
+ */
+export function convertOpenApiTask(input: ConversionTask): ConversionReply {
   try {
-    return { ok: true, result: convertOpenApi(input.text, input.limits) };
+    const converted = convertOpenApi(input.text, input.limits);
+    const tools: CatalogTool[] = converted.tools.map((t) => ({
+      name: t.name,
+      description: t.description,
+      inputSchema: t.inputSchema,
+      method: t.operation.method.toUpperCase(),
+      path: t.operation.path,
+      tags: t.tags,
+      operationId: t.operation.operationId,
+    }));
+    const operations = Object.fromEntries(converted.tools.map((t) => [t.name, t.operation]));
+    return {
+      ok: true,
+      json: jsonOf(
+        curateCatalog(
+          tools,
+          converted.definitions,
+          operations,
+          input.curation,
+          input.budget,
+          mayServeStatically(input.toolMode),
+        ),
+      ),
+    };
   } catch (error) {
+    if (error instanceof CurationError)
+      return { ok: false, message: error.message, pointer: '', line: null, limit: null, curation: true };
     if (error instanceof OpenApiError) {
       const limit = error instanceof ConversionLimitError ? error.limit : null;
       return { ok: false, message: error.message, pointer: error.pointer, line: error.line, limit };
@@ -34,3 +86,5 @@ export function convertOpenApiTask(input: {
     };
   }
 }
+
+const jsonOf = (curated: CuratedCatalog) => JSON.stringify(curated);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { convertOpenApi, type ConversionResult, type GeneratedTool } from './convert-openapi.js';
+import { assembleInputSchema } from './served-schema.js';
 
 const fixtureDir = new URL('./fixtures/', import.meta.url);
 const fixtureNames = readdirSync(fixtureDir).sort();
@@ -15,8 +16,13 @@ function convertFixture(name: string): ConversionResult {
   return convertOpenApi(fixture(name));
 }
 
+/** The tools with their input schemas self-contained, as served (shared definitions under their own $defs). */
+function selfContained(result: ConversionResult): GeneratedTool[] {
+  return result.tools.map((t) => ({ ...t, inputSchema: assembleInputSchema(t.inputSchema, result.definitions) }));
+}
+
 function tool(result: ConversionResult, name: string): GeneratedTool {
-  const found = result.tools.find((candidate) => candidate.name === name);
+  const found = selfContained(result).find((candidate) => candidate.name === name);
   assert.ok(found, `no tool named ${name} in ${result.tools.map((t) => t.name).join(', ')}`);
   return found;
 }
@@ -221,27 +227,29 @@ describe('convertOpenApi on schemas with cycles, allOf and oneOf', () => {
     assert.ok(!list({ head: { value: 1, next: { value: 'two' } } }));
   });
 
-  it('spreads a large shared body into the top level without serving it again in $defs', () => {
+  it('keeps a large shared body as one reference under body, so that it is stored once', () => {
     const big = {
       type: 'object',
       properties: Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`f${i}`, { type: 'string' }])),
     };
     const body = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Big' } } } };
     const query = { name: 'filter', in: 'query', schema: { $ref: '#/components/schemas/Big' } };
-    const { tools } = convertOpenApi(
-      JSON.stringify({
-        openapi: '3.0.3',
-        info: { title: 't', version: '1' },
-        paths: {
-          '/a': { post: { operationId: 'spread', requestBody: body } },
-          '/b': { post: { operationId: 'both', parameters: [query], requestBody: body } },
-        },
-        components: { schemas: { Big: big } },
-      }),
+    const tools = selfContained(
+      convertOpenApi(
+        JSON.stringify({
+          openapi: '3.0.3',
+          info: { title: 't', version: '1' },
+          paths: {
+            '/a': { post: { operationId: 'spread', requestBody: body } },
+            '/b': { post: { operationId: 'both', parameters: [query], requestBody: body } },
+          },
+          components: { schemas: { Big: big } },
+        }),
+      ),
     );
     const [spread, both] = tools;
-    assert.equal(Object.keys(spread!.inputSchema.properties as object).length, 2500);
-    assert.equal(spread!.inputSchema.$defs, undefined);
+    assert.deepEqual(spread!.inputSchema.properties, { body: { $ref: '#/$defs/Big' } });
+    assert.deepEqual(Object.keys(spread!.inputSchema.$defs as object), ['Big']);
     // The query parameter still refers to the def, so it stays.
     assert.deepEqual((both!.inputSchema.properties as Record<string, unknown>).filter, { $ref: '#/$defs/Big' });
     assert.deepEqual(Object.keys(both!.inputSchema.$defs as object), ['Big']);
@@ -322,7 +330,7 @@ describe('convertOpenApi on every fixture', () => {
 
   it('makes inputSchemas that Ajv compiles as JSON Schema 2020-12 in strict mode', () => {
     for (const name of fixtureNames) {
-      for (const t of convertFixture(name).tools) {
+      for (const t of selfContained(convertFixture(name))) {
         assert.doesNotThrow(() => compile(t), `${name}: ${t.name}`);
         assert.equal(t.inputSchema.type, 'object');
       }

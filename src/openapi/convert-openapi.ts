@@ -11,6 +11,7 @@ import { parseDocument } from './parse-document.js';
 import { readParameters } from './read-parameters.js';
 import { readRequestBody } from './read-request-body.js';
 import { serverUrls, swaggerUrl } from './server-urls.js';
+import type { JsonSchema } from './merge-all-of.js';
 import type { ToolOperation } from './tool-operation.js';
 
 export { OpenApiError } from './openapi-error.js';
@@ -19,15 +20,22 @@ export interface GeneratedTool {
   /** Unique within the document, and the same for the same document every time. */
   readonly name: string;
   readonly description: string;
-  /** A self-contained JSON Schema 2020-12 object (its cycles in its own $defs). */
+  /**
+   * A JSON Schema 2020-12 object whose shared parts are references (`{"$ref": "#/$defs/Name"}`) into the
+   * document's {@link ConversionResult.definitions}: {@link assembleInputSchema} makes it self-contained.
+   */
   readonly inputSchema: Readonly<Record<string, unknown>>;
   readonly operation: ToolOperation;
+  /** The operation's tags, for curation (spec.include/exclude) and search. */
+  readonly tags: readonly string[];
 }
 
 export interface ConversionResult {
   readonly title: string | null;
   readonly version: string | null;
   readonly servers: readonly string[];
+  /** The schemas the tools share (cycles and large components), each kept once for the whole document. */
+  readonly definitions: Readonly<Record<string, JsonSchema>>;
   readonly tools: readonly GeneratedTool[];
 }
 
@@ -74,12 +82,13 @@ function convertDocument(doc: unknown, limits: ConversionLimits): ConversionResu
   }
   const info = isRecord(doc.info) ? doc.info : {};
   const servers = isSwagger ? swaggerUrl(doc) : serverUrls(doc.servers);
-  const drafts = operationDrafts(doc, servers[0] ?? null, limits);
+  const { drafts, definitions } = operationDrafts(doc, servers[0] ?? null, limits);
   const names = uniqueToolNames(drafts.map((draft) => draft.baseName));
   return {
     title: typeof info.title === 'string' ? info.title : null,
     version: typeof info.version === 'string' || typeof info.version === 'number' ? String(info.version) : null,
     servers,
+    definitions,
     tools: drafts.map((draft, i) => ({ name: names[i] as string, ...draft.tool })),
   };
 }
@@ -87,15 +96,18 @@ function convertDocument(doc: unknown, limits: ConversionLimits): ConversionResu
 interface Draft {
   readonly baseName: string;
   readonly tool: Omit<GeneratedTool, 'name'>;
+  /** The definitions the tool's schema refers to directly. */
+  readonly defs: readonly string[];
 }
 
 function operationDrafts(
   doc: Readonly<Record<string, unknown>>,
   docServer: string | null,
   limits: ConversionLimits,
-): Draft[] {
+): { drafts: Draft[]; definitions: Readonly<Record<string, JsonSchema>> } {
   // OpenAPI 3.1 makes paths optional (a document may hold only webhooks or components).
-  if (doc.paths === undefined && typeof doc.openapi === 'string' && doc.openapi.startsWith('3.1')) return [];
+  if (doc.paths === undefined && typeof doc.openapi === 'string' && doc.openapi.startsWith('3.1'))
+    return { drafts: [], definitions: {} };
   if (!isRecord(doc.paths)) throw new OpenApiError('paths must be an object', '/paths');
   const pathItems = Object.entries(doc.paths)
     .filter(([path]) => !path.startsWith('x-'))
@@ -138,21 +150,23 @@ function operationDrafts(
       drafts.push(draft);
     }
   }
-  return drafts;
+  const definitions = converter.defsFor(drafts.flatMap((draft) => draft.defs)) ?? {};
+  budget.charge(definitions, '/components', false);
+  return { drafts, definitions };
 }
 
 /**
- * Counts each tool's input schema as it is made, and stops the conversion at the first one over a limit: the
- * tools of a document whose shared schemas are copied into every tool on the way out would otherwise be
- * gigabytes, made in full before anything looked at their size.
+ * Counts what the conversion stores as it is made (each tool's own schema, then the shared definitions once),
+ * and stops at the first part over a limit.
  */
 function createSchemaBudget(limits: ConversionLimits) {
   const sizeOf = createJsonSizer();
   let total = 0;
   return {
-    charge(inputSchema: unknown, pointer: string): void {
+    /** `perTool`: whether the part is one tool's own schema (the shared definitions count towards the total only). */
+    charge(inputSchema: unknown, pointer: string, perTool = true): void {
       const size = sizeOf(inputSchema);
-      if (size > limits.maxToolSchemaBytes) {
+      if (perTool && size > limits.maxToolSchemaBytes) {
         throw new ConversionLimitError(
           'maxToolSchemaBytes',
           `the input schema of this operation is ${formatCount(size)} bytes, over the limit of ${formatCount(limits.maxToolSchemaBytes)} bytes per tool`,
@@ -163,7 +177,7 @@ function createSchemaBudget(limits: ConversionLimits) {
       if (total > limits.maxToolsetSchemaBytes) {
         throw new ConversionLimitError(
           'maxToolsetSchemaBytes',
-          `the input schemas of the tools up to this operation are ${formatCount(total)} bytes, over the limit of ${formatCount(limits.maxToolsetSchemaBytes)} bytes per toolset`,
+          `the input schemas of the tools up to here are ${formatCount(total)} bytes, over the limit of ${formatCount(limits.maxToolsetSchemaBytes)} bytes per toolset`,
           pointer,
         );
       }
@@ -194,12 +208,17 @@ function operationDraft(
     );
   const input = buildInputSchema(params.inputs, body, defsFor);
   const operationId = typeof operation.value.operationId === 'string' ? operation.value.operationId : null;
+  const tags = Array.isArray(operation.value.tags)
+    ? operation.value.tags.filter((tag): tag is string => typeof tag === 'string')
+    : [];
   return {
     baseName: baseToolName(operationId, method, path),
+    defs: input.defs,
     tool: {
       description: describe(operation.value, method, path),
       inputSchema: input.inputSchema,
       operation: { method, path, operationId, serverUrl, parameters: input.parameters, body: input.body },
+      tags,
     },
   };
 }

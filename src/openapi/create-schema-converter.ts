@@ -24,7 +24,7 @@ type Converted =
 
 // Inlining shared schemas can grow a document exponentially (ten properties referring to ten properties…); a target
 // that would expand past this many nodes goes to $defs instead, which bounds every tool's size.
-const maxInlineSize = 2000;
+const maxInlineSize = 32;
 
 /**
  * One converter per document. A `$ref` is inlined, except when its target is met again while it is still
@@ -145,6 +145,8 @@ export function createSchemaConverter(root: unknown): SchemaConverter {
         (name: string) => Object.hasOwn(properties, name) || !declares(node.properties, name),
       );
     }
+    // Some real documents list a required name twice, which strict validators refuse.
+    if (Array.isArray(out.required)) out.required = [...new Set(out.required as unknown[])];
     return Object.freeze(out);
   }
 

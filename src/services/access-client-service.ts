@@ -6,6 +6,7 @@ import {
   RotateSecretInput,
   accessClientFieldsFrom,
   checkToolsets,
+  checkTools,
   isExpired,
   type AccessClient,
 } from '../domain/access-client.js';
@@ -88,7 +89,7 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
   }
 
   function checked<T extends AccessClientInput>(input: T): T {
-    const errors = checkToolsets(input.toolsets ?? []);
+    const errors = [...checkToolsets(input.toolsets ?? []), ...checkTools(input.tools ?? [], input.toolsets ?? [])];
     if (errors.length > 0) throw validationFailed(errors);
     return input;
   }

@@ -3,12 +3,21 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { allows, isExpired } from '../domain/access-client.js';
+import { allows, allowsTool, isExpired } from '../domain/access-client.js';
 import { DomainError, notFound, validationFailed } from '../domain/errors.js';
 import { mcpResourceOf, type OAuthCaller } from '../domain/oauth.js';
 import { isSealed } from '../domain/secrets.js';
-import type { ToolsetSpec } from '../domain/toolset.js';
+import { servedModeOf, type ToolsetSpec, type ToolsetStatus } from '../domain/toolset.js';
+import { buildToolSearchIndex, type ToolSearchIndex } from '../domain/tool-search.js';
 import { toFieldErrors } from '../domain/validate.js';
+import { assembleInputSchema, withoutDuplicateRequired } from '../openapi/served-schema.js';
+import {
+  listedTool,
+  servedInputSchema,
+  type CatalogTool,
+  type ServingBudget,
+  type ToolCatalog,
+} from '../openapi/tool-catalog.js';
 import { egressFetch } from '../egress/egress-connect.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
 import { createUpstreamClient, redactCredential, type UpstreamCredential } from './call-openapi-tool.js';
@@ -23,6 +32,7 @@ import { hashApiKey } from './access-service.js';
 import { ACCESS_CLIENT_TOKEN_PREFIX } from './access-client-service.js';
 import type { Clock } from './clock.js';
 import { parseMcpTarget, type McpTarget } from './mcp-upstream.js';
+import { META_TOOLS, SEARCH_LIMIT_DEFAULT } from './meta-tools.js';
 import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
 import { VERSION_INFO } from './version-info.js';
 
@@ -33,6 +43,8 @@ export interface GatewayClient {
   /** The client itself, where `id` is only its address (sessions are bound to it). */
   readonly uid: string;
   readonly toolsets: readonly string[];
+  /** "toolset/tool" names this client is limited to (see allowsTool). */
+  readonly tools: readonly string[];
   /** Calls per second, or null for the server default. */
   readonly rateLimit: number | null;
   /** Whose budget a call spends: the access client's, or the OAuth user's with this client. */
@@ -47,10 +59,12 @@ export interface OAuthTokens {
 }
 
 interface ServedTool {
-  readonly tool: Tool;
+  readonly entry: CatalogTool;
   readonly operation: ToolOperation | undefined;
-  /** Compiled on first call, once per stored revision of the toolset. */
+  /** Compiled on first call, once per stored revision of the toolset, from the full schema. */
   validate?: ValidateFunction;
+  /** The tool as `tools/list` serves it in static mode, made on first listing. */
+  listed?: Tool;
 }
 
 /** A toolset compiled for serving; rebuilt whenever its stored uid or revision moves. */
@@ -61,8 +75,13 @@ export interface ServedToolset {
   readonly uid: string;
   readonly revision: number;
   readonly description: string | null;
-  readonly tools: readonly Tool[];
+  /** Every operation a tool (`static`), or the three meta-tools (`dynamic`): see docs/mcp-gateway.md. */
+  readonly mode: 'static' | 'dynamic';
+  /** The tools and their shared schemas, each kept once. */
+  readonly catalog: ToolCatalog;
   readonly byName: ReadonlyMap<string, ServedTool>;
+  /** Built on the first search. */
+  searchIndex?: ToolSearchIndex;
   readonly type: ToolsetSpec['schema']['type'];
   readonly baseUrl: string | null;
   readonly credential: UpstreamCredential | null;
@@ -77,6 +96,18 @@ export interface GatewayServiceOptions {
   readonly sessionTtlSeconds: number;
   /** The origin MCP endpoints are known by (PUBLIC_URL): OAuth tokens name their endpoint's URL on it. */
   readonly publicUrl: string;
+}
+
+/** How catalogues are served: the schema budget, describe_tool's full-schema cap, the tools/list page size. */
+export interface CatalogServing extends ServingBudget {
+  readonly maxFullSchemaBytes: number;
+  readonly pageSize: number;
+}
+
+/** A page of `tools/list`. */
+export interface ToolPage {
+  readonly tools: readonly Tool[];
+  readonly nextCursor?: string;
 }
 
 const SESSION_KEY_PURPOSE = 'mcp-session-ids';
@@ -151,9 +182,12 @@ export function createGatewayService(deps: {
   options: GatewayServiceOptions;
   egress: EgressPolicy;
   oauth: OAuthTokens;
+  catalog: CatalogServing;
 }) {
   const { db, writer, vault, clock, options } = deps;
+  const catalogServing = deps.catalog;
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+  const metaValidators = new Map(META_TOOLS.map((tool) => [tool.name, ajv.compile(tool.inputSchema)]));
   /** Compiled toolsets by uid. */
   const cache = new Map<string, ServedToolset>();
   /** Connected MCP upstream clients by toolset uid. */
@@ -203,13 +237,10 @@ export function createGatewayService(deps: {
   sweeper.unref();
 
   function compile(workspaceId: string, name: string, row: gateway.ServableToolsetRow): ServedToolset {
+    const catalog = catalogOf(row);
     const byName = new Map<string, ServedTool>();
-    const tools: Tool[] = [];
-    for (const t of row.status.outputs.tools) {
-      const tool = { name: t.name, description: t.description, inputSchema: t.inputSchema } as Tool;
-      tools.push(tool);
-      byName.set(t.name, { tool, operation: row.operations?.[t.name] as ToolOperation | undefined });
-    }
+    for (const entry of catalog.tools)
+      byName.set(entry.name, { entry, operation: row.operations?.[entry.name] as ToolOperation | undefined });
     let mcpTarget: McpTarget | null = null;
     if (row.spec.schema.type === 'MCP') {
       try {
@@ -218,13 +249,19 @@ export function createGatewayService(deps: {
         mcpTarget = null;
       }
     }
+    const summary = row.status.outputs.catalog;
     return {
       workspaceId,
       name,
       uid: row.uid,
       revision: row.revision,
       description: null,
-      tools,
+      mode: servedModeOf(row.spec.toolMode, {
+        tools: catalog.tools.length,
+        // A status stored before catalogues had no sizes: its tools were listed whole, so they count as static.
+        staticListBytes: summary?.staticListBytes ?? 0,
+      }),
+      catalog,
       byName,
       type: row.spec.schema.type,
       baseUrl: row.spec.baseUrl ?? null,
@@ -248,18 +285,136 @@ export function createGatewayService(deps: {
     }
   }
 
-  function validatorOf(served: ServedTool): ValidateFunction {
+  /** A call is checked against the tool's full schema, never the budgeted one a client was shown. */
+  function validatorOf(toolset: ServedToolset, served: ServedTool): ValidateFunction {
     if (served.validate) return served.validate;
-    const { $schema: _ignored, ...schema } = served.tool.inputSchema as Record<string, unknown>;
+    const full = withoutDuplicateRequired(assembleInputSchema(served.entry.inputSchema, toolset.catalog.definitions));
+    const schema: Record<string, unknown> = { ...(full as Record<string, unknown>) };
+    delete schema.$schema;
     try {
       served.validate = ajv.compile(schema);
     } catch (error) {
       throw new DomainError(
         'bad-request',
-        `The inputSchema of tool "${served.tool.name}" cannot be compiled: ${(error as Error).message}`,
+        `The inputSchema of tool "${served.entry.name}" cannot be compiled: ${(error as Error).message}`,
       );
     }
     return served.validate;
+  }
+
+  /** The catalogue tool a client may use, or not-found (a tool the client may not use does not exist for it). */
+  function toolFor(toolset: ServedToolset, client: GatewayClient, name: string): ServedTool {
+    const served = toolset.byName.get(name);
+    if (!served || !allowsTool(client.tools, toolset.name, name))
+      throw notFound(`Tool "${name}" in toolset "${toolset.name}"`);
+    return served;
+  }
+
+  function visibleTools(toolset: ServedToolset, client: GatewayClient): ServedTool[] {
+    return [...toolset.byName.values()].filter((served) => allowsTool(client.tools, toolset.name, served.entry.name));
+  }
+
+  function listedOf(toolset: ServedToolset, served: ServedTool): Tool {
+    served.listed ??= listedTool(served.entry, toolset.catalog.definitions, catalogServing, 'static') as Tool;
+    return served.listed;
+  }
+
+  /** The same path for a tool called directly (static mode) and through call_tool (dynamic mode). */
+  async function callCatalogTool(
+    toolset: ServedToolset,
+    client: GatewayClient,
+    name: string,
+    args: Record<string, unknown>,
+  ): Promise<CallToolResult> {
+    const served = toolFor(toolset, client, name);
+    const validate = validatorOf(toolset, served);
+    if (!validate(args)) {
+      const errors = toFieldErrors(validate.errors, '');
+      throw validationFailed(
+        errors,
+        `Invalid arguments for tool "${name}": ${errors.map((e) => `${e.path || 'arguments'} ${e.message}`).join('; ')}.`,
+      );
+    }
+    if (toolset.credentialProblem)
+      return { content: [{ type: 'text', text: toolset.credentialProblem }], isError: true };
+    if (toolset.type === 'MCP') return callMcpTool(toolset, name, args);
+    if (!served.operation)
+      return {
+        content: [{ type: 'text', text: `Tool "${name}" has no upstream operation recorded.` }],
+        isError: true,
+      };
+    return upstream.call({
+      operation: served.operation,
+      baseUrl: toolset.baseUrl,
+      credential: toolset.credential,
+      arguments: args,
+      timeoutMs: options.upstreamTimeoutMs,
+      maxResponseBytes: options.maxResponseBytes,
+    });
+  }
+
+  /** Checks a meta-tool's arguments against its schema: bad ones are the caller's -32602, as for any tool. */
+  function checkMetaArguments(name: string, args: Record<string, unknown>): void {
+    const validate = metaValidators.get(name)!;
+    if (validate(args)) return;
+    const errors = toFieldErrors(validate.errors, '');
+    throw validationFailed(
+      errors,
+      `Invalid arguments for tool "${name}": ${errors.map((e) => `${e.path || 'arguments'} ${e.message}`).join('; ')}.`,
+    );
+  }
+
+  function searchTools(toolset: ServedToolset, client: GatewayClient, query: string, limit: number): CallToolResult {
+    toolset.searchIndex ??= buildToolSearchIndex(
+      toolset.catalog.tools.map((tool) => ({
+        name: tool.name,
+        description: tool.description,
+        ...(tool.method === null ? {} : { method: tool.method }),
+        ...(tool.path === null ? {} : { path: tool.path }),
+        tags: tool.tags,
+        parameterNames: Object.keys((tool.inputSchema.properties as Record<string, unknown> | undefined) ?? {}),
+      })),
+    );
+    // Tools the client may not use are never shown: the index is asked for enough to fill the page without them.
+    const visible = client.tools.some((ref) => ref.startsWith(`${toolset.name}/`));
+    const hits = toolset.searchIndex
+      .search(query, visible ? toolset.searchIndex.size : limit)
+      .filter((hit) => allowsTool(client.tools, toolset.name, hit.name))
+      .slice(0, limit);
+    const tools = hits.map((hit) => {
+      const entry = toolset.byName.get(hit.name)!.entry;
+      return {
+        name: entry.name,
+        description: firstSentence(entry.description),
+        ...(entry.method === null ? {} : { method: entry.method }),
+        ...(entry.path === null ? {} : { path: entry.path }),
+      };
+    });
+    const text =
+      tools.length === 0
+        ? `No tool matches "${query}".`
+        : tools
+            .map((t, i) => `${i + 1}. ${t.name}${t.method ? ` (${t.method} ${t.path})` : ''}: ${t.description}`)
+            .join('\n');
+    return { content: [{ type: 'text', text }], structuredContent: { tools } };
+  }
+
+  function describeTool(toolset: ServedToolset, client: GatewayClient, name: string, full: boolean): CallToolResult {
+    const { entry } = toolFor(toolset, client, name);
+    let inputSchema: Record<string, unknown>;
+    if (full) {
+      inputSchema = withoutDuplicateRequired(
+        assembleInputSchema(entry.inputSchema, toolset.catalog.definitions),
+      ) as Record<string, unknown>;
+      const bytes = Buffer.byteLength(JSON.stringify(inputSchema));
+      if (bytes > catalogServing.maxFullSchemaBytes)
+        throw new DomainError(
+          'bad-request',
+          `The full input schema of tool "${name}" is ${bytes} bytes, over this server's limit of ${catalogServing.maxFullSchemaBytes} (TOOL_SCHEMA_FULL_MAX_BYTES); use the budgeted schema (without "full").`,
+        );
+    } else inputSchema = servedInputSchema(entry, toolset.catalog.definitions, catalogServing, 'dynamic');
+    const described = { name: entry.name, description: entry.description, inputSchema };
+    return { content: [{ type: 'text', text: JSON.stringify(described) }], structuredContent: described };
   }
 
   /** A connected client of an MCP upstream, one per toolset revision, made again after a failure. */
@@ -323,6 +478,7 @@ export function createGatewayService(deps: {
         id: row.id,
         uid: row.uid,
         toolsets: row.toolsets,
+        tools: row.tools,
         rateLimit: row.rateLimit,
         rateKey: row.uid,
       };
@@ -344,6 +500,8 @@ export function createGatewayService(deps: {
         id: caller.clientId,
         uid: `grant:${caller.grantId}`,
         toolsets: [toolset],
+        // A grant covers the whole toolset; per-tool limits belong to access clients.
+        tools: [],
         rateLimit: null,
         rateKey: `user:${caller.userId}\u0000${caller.clientId}`,
         user: caller,
@@ -396,36 +554,52 @@ export function createGatewayService(deps: {
     },
 
     /**
+     * One page of `tools/list` for this client: the three meta-tools in dynamic mode; in static mode the tools
+     * the client may use, `pageSize` at a time, each with its budgeted schema. The cursor names the last tool
+     * of the page before; an unknown one is the caller's error.
+     */
+    listTools(toolset: ServedToolset, client: GatewayClient, cursor: string | undefined): ToolPage {
+      if (toolset.mode === 'dynamic') return { tools: META_TOOLS };
+      const visible = visibleTools(toolset, client);
+      let start = 0;
+      if (cursor !== undefined) {
+        const after = decodeToolCursor(cursor);
+        const index = after === undefined ? -1 : visible.findIndex((served) => served.entry.name === after);
+        if (index < 0) throw new DomainError('bad-request', 'Invalid params: the cursor is not one this server gave.');
+        start = index + 1;
+      }
+      const page = visible.slice(start, start + catalogServing.pageSize);
+      const tools = page.map((served) => listedOf(toolset, served));
+      const last = page.at(-1);
+      return start + page.length < visible.length && last
+        ? { tools, nextCursor: encodeToolCursor(last.entry.name) }
+        : { tools };
+    },
+
+    /**
      * Calls a tool. Arguments that do not fit its inputSchema, and an unknown tool, are the caller's error
      * (validation-failed / not-found); whatever the upstream does comes back as a result, `isError` on failure.
+     * In dynamic mode the meta-tools answer first; `call_tool` goes the same way as a direct call.
      */
-    async callTool(toolset: ServedToolset, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-      const served = toolset.byName.get(name);
-      if (!served) throw notFound(`Tool "${name}" in toolset "${toolset.name}"`);
-      const validate = validatorOf(served);
-      if (!validate(args)) {
-        const errors = toFieldErrors(validate.errors, '');
-        throw validationFailed(
-          errors,
-          `Invalid arguments for tool "${name}": ${errors.map((e) => `${e.path || 'arguments'} ${e.message}`).join('; ')}.`,
-        );
+    async callTool(
+      toolset: ServedToolset,
+      client: GatewayClient,
+      name: string,
+      args: Record<string, unknown>,
+    ): Promise<CallToolResult> {
+      if (toolset.mode === 'dynamic' && metaValidators.has(name)) {
+        checkMetaArguments(name, args);
+        if (name === 'search_tools')
+          return searchTools(
+            toolset,
+            client,
+            args.query as string,
+            (args.limit as number | undefined) ?? SEARCH_LIMIT_DEFAULT,
+          );
+        if (name === 'describe_tool') return describeTool(toolset, client, args.name as string, args.full === true);
+        return callCatalogTool(toolset, client, args.name as string, args.arguments as Record<string, unknown>);
       }
-      if (toolset.credentialProblem)
-        return { content: [{ type: 'text', text: toolset.credentialProblem }], isError: true };
-      if (toolset.type === 'MCP') return callMcpTool(toolset, name, args);
-      if (!served.operation)
-        return {
-          content: [{ type: 'text', text: `Tool "${name}" has no upstream operation recorded.` }],
-          isError: true,
-        };
-      return upstream.call({
-        operation: served.operation,
-        baseUrl: toolset.baseUrl,
-        credential: toolset.credential,
-        arguments: args,
-        timeoutMs: options.upstreamTimeoutMs,
-        maxResponseBytes: options.maxResponseBytes,
-      });
+      return callCatalogTool(toolset, client, name, args);
     },
 
     sessions: {
@@ -479,3 +653,46 @@ export function createGatewayService(deps: {
 }
 
 export type GatewayService = ReturnType<typeof createGatewayService>;
+
+/** The first sentence of a description (up to 200 characters): what search results show of each tool. */
+export function firstSentence(text: string): string {
+  const line = text.trim().split('\n')[0] ?? '';
+  const match = /^(.+?[.!?])(\s|$)/.exec(line);
+  const sentence = match ? match[1]! : line;
+  return sentence.length <= 200 ? sentence : `${sentence.slice(0, 199)}…`;
+}
+
+const encodeToolCursor = (name: string) => Buffer.from(JSON.stringify({ after: name })).toString('base64url');
+
+function decodeToolCursor(cursor: string): string | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
+    return typeof value.after === 'string' ? value.after : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A toolset's catalogue as stored; for a toolset converted before catalogues existed (until the reconciler makes
+ * it again), its status's self-contained tool schemas with no shared definitions.
+ */
+function catalogOf(row: gateway.ServableToolsetRow): ToolCatalog {
+  if (row.catalog !== null && typeof row.catalog === 'object') return row.catalog as ToolCatalog;
+  const legacy = row.status.outputs.tools as readonly (ToolsetStatus['outputs']['tools'][number] & {
+    inputSchema?: Record<string, unknown>;
+  })[];
+  const refs = new Map(row.status.outputs.openApiTools.map((ref) => [ref.toolName, ref]));
+  return {
+    definitions: {},
+    tools: legacy.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      inputSchema: tool.inputSchema ?? { type: 'object' },
+      method: refs.get(tool.name)?.method ?? null,
+      path: refs.get(tool.name)?.path ?? null,
+      tags: [],
+      operationId: refs.get(tool.name)?.toolId ?? null,
+    })),
+  };
+}

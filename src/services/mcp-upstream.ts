@@ -2,6 +2,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ToolsetTool } from '../domain/toolset.js';
+
+/** A tool an upstream MCP server lists. */
+export interface UpstreamTool extends ToolsetTool {
+  readonly inputSchema: Readonly<Record<string, unknown>>;
+}
 import type { FetchLike } from '../egress/egress-connect.js';
 import { formatCount } from '../openapi/conversion-limits.js';
 import { LimitExceeded } from './limit-exceeded.js';
@@ -51,7 +56,7 @@ export async function listUpstreamTools(
   timeoutMs: number,
   caps: ListingCaps,
   fetch: FetchLike,
-): Promise<ToolsetTool[]> {
+): Promise<UpstreamTool[]> {
   const url = new URL(target.url);
   const transport =
     target.transportType === 'sse'
@@ -80,8 +85,8 @@ async function listPages(
   client: Client,
   options: () => { timeout: number },
   caps: ListingCaps,
-): Promise<ToolsetTool[]> {
-  const tools: ToolsetTool[] = [];
+): Promise<UpstreamTool[]> {
+  const tools: UpstreamTool[] = [];
   let bytes = 0;
   let cursor: string | undefined;
   for (let pages = 0; pages === 0 || cursor; pages++) {

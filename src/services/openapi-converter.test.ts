@@ -1,13 +1,14 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { sharedSchemaBomb } from '../../test/support/bomb-documents.js';
+import { inlineAliasBomb, sharedSchemaBomb } from '../../test/support/bomb-documents.js';
 import { ConversionLimitError } from '../openapi/conversion-limits.js';
 import { OpenApiError } from '../openapi/convert-openapi.js';
 import { LimitExceeded } from './limit-exceeded.js';
 import { createOpenApiConverter, type ConversionBounds } from './openapi-converter.js';
 
 const petstore = readFileSync(new URL('../openapi/fixtures/petstore-3.0.yaml', import.meta.url), 'utf8');
+const budget = { maxSchemaBytes: 16 * 1024 };
 const roomy: ConversionBounds = {
   timeoutMs: 20_000,
   memoryMb: 256,
@@ -36,19 +37,19 @@ describe('createOpenApiConverter', () => {
   it('converts on a worker thread, and gives errors back as the classes they were', async () => {
     const pets = converter({});
     assert.deepEqual(
-      (await pets.convert(petstore)).tools.map((tool) => tool.name),
+      (await pets.convert(petstore, {}, budget)).catalog.tools.map((tool) => tool.name),
       ['listPets', 'createPet', 'showPetById', 'replacePet', 'deletePet'],
     );
-    const broken = await rejection(pets.convert('openapi: 9.0.0'));
+    const broken = await rejection(pets.convert('openapi: 9.0.0', {}, budget));
     assert.ok(broken instanceof OpenApiError && !(broken instanceof ConversionLimitError), String(broken));
-    const limited = await rejection(converter({ maxOperations: 1 }).convert(petstore));
+    const limited = await rejection(converter({ maxOperations: 1 }).convert(petstore, {}, budget));
     assert.ok(limited instanceof ConversionLimitError, String(limited));
     assert.equal(limited.limit, 'maxOperations');
   });
 
   it('stops a conversion at its deadline, and its worker with it', async () => {
     const started = performance.now();
-    const error = await rejection(converter({ timeoutMs: 1000 }).convert(sharedSchemaBomb()));
+    const error = await rejection(converter({ timeoutMs: 1000 }).convert(sharedSchemaBomb(), {}, budget));
     assert.ok(error instanceof LimitExceeded, String(error));
     assert.equal(error.limit, 'conversionTimeoutMs');
     assert.equal(error.message, 'the conversion took longer than 1,000 ms');
@@ -61,7 +62,7 @@ describe('createOpenApiConverter', () => {
   });
 
   it('stops a conversion that outgrows its memory, and the process lives on', async () => {
-    const error = await rejection(converter({ memoryMb: 48 }).convert(sharedSchemaBomb()));
+    const error = await rejection(converter({ memoryMb: 48 }).convert(inlineAliasBomb(), {}, budget));
     assert.ok(error instanceof LimitExceeded, String(error));
     assert.equal(error.limit, 'conversionMemoryMb');
     assert.equal(error.message, 'the conversion needed more than 48 MB of memory');
@@ -69,7 +70,7 @@ describe('createOpenApiConverter', () => {
 
   it('runs at most `threads` conversions at once, each deadline starting with its own work', async () => {
     const one = converter({ threads: 1, timeoutMs: 3000 });
-    const results = await Promise.all(Array.from({ length: 4 }, () => one.convert(petstore)));
+    const results = await Promise.all(Array.from({ length: 4 }, () => one.convert(petstore, {}, budget)));
     assert.equal(results.length, 4);
   });
 });

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ConversionLimitError, formatCount, type ConversionLimits } from '../openapi/conversion-limits.js';
 import type { ConversionReply } from '../openapi/convert-openapi-task.js';
-import { OpenApiError, type ConversionResult } from '../openapi/convert-openapi.js';
+import { OpenApiError } from '../openapi/convert-openapi.js';
+import { CurationError, type CuratedCatalog, type ServingBudget, type ToolCuration } from '../openapi/tool-catalog.js';
+import type { ToolMode } from '../domain/toolset.js';
 import { LimitExceeded } from './limit-exceeded.js';
 
 /** The limits of one conversion, and how many may run at once. */
@@ -42,12 +44,17 @@ export function createOpenApiConverter(bounds: ConversionBounds) {
   const waiting: (() => void)[] = [];
   let active = 0;
 
-  async function runBounded(text: string): Promise<ConversionReply> {
+  async function runBounded(
+    text: string,
+    curation: ToolCuration,
+    budget: ServingBudget,
+    toolMode: ToolMode | undefined,
+  ): Promise<ConversionReply> {
     if (active >= bounds.threads) await new Promise<void>((resolve) => waiting.push(resolve));
     active++;
     const signal = AbortSignal.timeout(bounds.timeoutMs);
     try {
-      return (await pool.run({ text, limits }, { signal })) as ConversionReply;
+      return (await pool.run({ text, limits, curation, budget, toolMode }, { signal })) as ConversionReply;
     } catch (error) {
       if (signal.aborted)
         throw new LimitExceeded(
@@ -68,10 +75,19 @@ export function createOpenApiConverter(bounds: ConversionBounds) {
   }
 
   return {
-    /** Like convertOpenApi, with `bounds`; throws OpenApiError (ConversionLimitError) or LimitExceeded. */
-    async convert(text: string): Promise<ConversionResult> {
-      const reply = await runBounded(text);
-      if (reply.ok) return reply.result;
+    /**
+     * Converts and curates a document within `bounds`; throws OpenApiError (ConversionLimitError), CurationError
+     * or LimitExceeded.
+     */
+    async convert(
+      text: string,
+      curation: ToolCuration,
+      budget: ServingBudget,
+      toolMode?: ToolMode,
+    ): Promise<CuratedCatalog> {
+      const reply = await runBounded(text, curation, budget, toolMode);
+      if (reply.ok) return JSON.parse(reply.json) as CuratedCatalog;
+      if (reply.curation) throw new CurationError(reply.message);
       if (reply.limit !== null) throw new ConversionLimitError(reply.limit, reply.message, reply.pointer, reply.line);
       throw new OpenApiError(reply.message, reply.pointer, reply.line);
     },

@@ -10,7 +10,7 @@ import { createConnectionService } from './connection-service.js';
 import { createConnectorPartsService } from './connector-parts-service.js';
 import { createConnectorService } from './connector-service.js';
 import type { Clock } from './clock.js';
-import { createGatewayService, type GatewayServiceOptions } from './gateway-service.js';
+import { createGatewayService, type CatalogServing, type GatewayServiceOptions } from './gateway-service.js';
 import { createToolTrialService } from './tool-trial-service.js';
 import { createIdempotencyService } from './idempotency-service.js';
 import { createNonceService, type NonceService } from './nonce-service.js';
@@ -62,6 +62,8 @@ export function createServices(deps: {
   reconciler: Pick<ToolsetReconciler, 'trigger'>;
   urls: GatewayUrls;
   gateway: Omit<GatewayServiceOptions, 'publicUrl'>;
+  /** How catalogues are served, and the largest document a toolset may hold. */
+  catalog: CatalogServing & { readonly maxDocumentBytes: number };
   egress: EgressPolicy;
   /** PUBLIC_URL: the OAuth issuer and the origin MCP endpoints are known by. */
   publicUrl: string;
@@ -85,6 +87,7 @@ export function createServices(deps: {
     options: { ...deps.gateway, publicUrl: deps.publicUrl },
     egress: deps.egress,
     oauth,
+    catalog: deps.catalog,
   });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
@@ -97,7 +100,15 @@ export function createServices(deps: {
     tokens: createTokenService({ db, writer, clock }),
     audit: createAuditService({ db }),
     idempotency: createIdempotencyService({ writer, clock }),
-    toolsets: createToolsetService({ db, writer, vault, clock, urls, onSpecChange: reconciler.trigger }),
+    toolsets: createToolsetService({
+      db,
+      writer,
+      vault,
+      clock,
+      urls,
+      onSpecChange: reconciler.trigger,
+      catalog: deps.catalog,
+    }),
     gateway,
     toolTrials: createToolTrialService({ gateway }),
     oauth,

@@ -2,7 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { notFound } from '../domain/errors.js';
 import type { Actor } from './actor.js';
 import { authorize } from './authorize.js';
-import type { GatewayService } from './gateway-service.js';
+import type { GatewayClient, GatewayService } from './gateway-service.js';
 
 /** What a trial call answers: the tool's result exactly as the gateway would send it, and how long it took. */
 export interface ToolTrial {
@@ -31,8 +31,18 @@ export function createToolTrialService(deps: { gateway: Pick<GatewayService, 'to
       authorize(actor, 'toolset:call', workspaceId);
       const served = await gateway.toolset(workspaceId, toolset);
       if (!served) throw notFound(`Toolset "${toolset}"`);
+      // The principal in place of an access client: the whole toolset (its role allowed the call), no per-tool list.
+      const caller: GatewayClient = {
+        workspaceId,
+        id: actor.principal.id,
+        uid: `principal:${actor.principal.id}`,
+        toolsets: [toolset],
+        tools: [],
+        rateLimit: null,
+        rateKey: `principal:${actor.principal.id}`,
+      };
       const started = performance.now();
-      const result = await gateway.callTool(served, tool, args);
+      const result = await gateway.callTool(served, caller, tool, args);
       return { result, latencyMs: performance.now() - started };
     },
   };

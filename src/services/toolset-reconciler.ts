@@ -1,7 +1,24 @@
 import type { Logger } from 'pino';
-import type { OpenApiToolRef, Toolset, ToolsetSpec, ToolsetStatus, ToolsetTool } from '../domain/toolset.js';
+import {
+  servedModeOf,
+  type CatalogSummary,
+  type OpenApiToolRef,
+  type Toolset,
+  type ToolsetSpec,
+  type ToolsetStatus,
+  type ToolsetTool,
+} from '../domain/toolset.js';
 import { ConversionLimitError, type ConversionLimits } from '../openapi/conversion-limits.js';
 import { OpenApiError } from '../openapi/convert-openapi.js';
+import {
+  curateCatalog,
+  CurationError,
+  mayServeStatically,
+  estimateTokens,
+  type CuratedCatalog,
+  type ServingBudget,
+  type ToolCatalog,
+} from '../openapi/tool-catalog.js';
 import type { Db } from '../storage/database.js';
 import * as toolsets from '../storage/toolset-repo.js';
 import type { Writer } from '../storage/writer.js';
@@ -9,7 +26,14 @@ import { egressFetch } from '../egress/egress-connect.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
 import type { Clock } from './clock.js';
 import { LimitExceeded, type WorkLimit } from './limit-exceeded.js';
-import { listUpstreamTools, parseMcpTarget, type ListingCaps, type McpTarget } from './mcp-upstream.js';
+import {
+  listUpstreamTools,
+  parseMcpTarget,
+  type ListingCaps,
+  type McpTarget,
+  type UpstreamTool,
+} from './mcp-upstream.js';
+import { META_LIST_BYTES } from './meta-tools.js';
 import { createOpenApiConverter, type ConversionBounds } from './openapi-converter.js';
 
 export interface ToolsetKey {
@@ -18,11 +42,42 @@ export interface ToolsetKey {
   readonly generation: number;
 }
 
-/** What a spec turned into: the tools to serve and, for OpenAPI, how to call each upstream. */
+/** What a spec turned into: the tools to serve (its catalogue) and, for OpenAPI, how to call each upstream. */
 export interface Converted {
   readonly tools: readonly ToolsetTool[];
   readonly openApiTools: readonly OpenApiToolRef[];
   readonly operations: Readonly<Record<string, unknown>>;
+  readonly catalog: ToolCatalog;
+  readonly summary: CatalogSummary;
+}
+
+/** The status outputs and stored parts of a curated catalogue, under a spec's tool mode. */
+function toConverted(spec: ToolsetSpec, curated: CuratedCatalog): Converted {
+  const { catalog } = curated;
+  const staticListBytes = curated.staticList.bytes;
+  const servedMode = servedModeOf(spec.toolMode, { tools: catalog.tools.length, staticListBytes });
+  const listBytes = servedMode === 'static' ? staticListBytes : META_LIST_BYTES;
+  return {
+    tools: catalog.tools.map(({ name, description }) => ({ name, description })),
+    openApiTools: catalog.tools.flatMap((t) =>
+      t.method === null || t.path === null
+        ? []
+        : [{ toolId: t.operationId ?? t.name, toolName: t.name, method: t.method, path: t.path }],
+    ),
+    operations: curated.operations,
+    catalog,
+    summary: {
+      servedMode,
+      tools: catalog.tools.length,
+      listBytes,
+      estimatedTokens: estimateTokens(listBytes),
+      staticListBytes,
+      staticEstimatedTokens: estimateTokens(staticListBytes),
+      staticListEstimated: !curated.staticList.exact,
+      largestSchemaBytes: curated.staticList.largestSchemaBytes,
+      storedSchemaBytes: curated.storedSchemaBytes,
+    },
+  };
 }
 
 /** The setting behind each limit, so that a Failed message tells the operator what to raise. */
@@ -62,7 +117,12 @@ class InvalidSpec extends Error {}
 
 /** Errors that another try may not meet: the upstream or the network, not the spec or a limit. */
 function isTransient(error: unknown): boolean {
-  return !(error instanceof OpenApiError || error instanceof LimitExceeded || error instanceof InvalidSpec);
+  return !(
+    error instanceof OpenApiError ||
+    error instanceof LimitExceeded ||
+    error instanceof InvalidSpec ||
+    error instanceof CurationError
+  );
 }
 
 /**
@@ -82,10 +142,12 @@ export function createToolsetReconciler(deps: {
   egress: EgressPolicy;
   conversion: ConversionBounds;
   mcpListing: ListingCaps;
+  /** The budget of each served input schema (TOOL_SCHEMA_BUDGET_BYTES): the catalogue's sizes are measured with it. */
+  serving: ServingBudget;
   claimTtlMs?: number;
-  listMcpTools?: (target: McpTarget, timeoutMs: number, caps: ListingCaps) => Promise<ToolsetTool[]>;
+  listMcpTools?: (target: McpTarget, timeoutMs: number, caps: ListingCaps) => Promise<UpstreamTool[]>;
 }) {
-  const { db, writer, clock, logger, mcpTimeoutMs, mcpListing } = deps;
+  const { db, writer, clock, logger, mcpTimeoutMs, mcpListing, serving } = deps;
   // A claim outlives the longest conversion or listing, so that no other node takes over work still running.
   const claimTtlMs = deps.claimTtlMs ?? Math.max(60_000, 2 * Math.max(deps.conversion.timeoutMs, mcpListing.timeoutMs));
   const mcpFetch = egressFetch(deps.egress);
@@ -96,28 +158,26 @@ export function createToolsetReconciler(deps: {
   const running = new Set<Promise<unknown>>();
   let timer: NodeJS.Timeout | undefined;
 
-  async function convert(type: 'OpenAPI' | 'MCP', detail: string): Promise<Converted> {
-    if (type === 'MCP') {
+  async function convert(spec: ToolsetSpec): Promise<Converted> {
+    const curation = { include: spec.include, exclude: spec.exclude, tools: spec.tools };
+    if (spec.schema.type === 'MCP') {
       let target: McpTarget;
       try {
-        target = parseMcpTarget(detail);
+        target = parseMcpTarget(spec.schema.detail);
       } catch (error) {
         throw new InvalidSpec((error as Error).message);
       }
-      const tools = await listMcpTools(target, mcpTimeoutMs, mcpListing);
-      return { tools, openApiTools: [], operations: {} };
+      const listed = await listMcpTools(target, mcpTimeoutMs, mcpListing);
+      const tools = listed.map((t) => ({
+        ...t,
+        method: null,
+        path: null,
+        tags: [],
+        operationId: null,
+      }));
+      return toConverted(spec, curateCatalog(tools, {}, {}, curation, serving, mayServeStatically(spec.toolMode)));
     }
-    const { tools } = await converter.convert(detail);
-    return {
-      tools: tools.map(({ name, description, inputSchema }) => ({ name, description, inputSchema })),
-      openApiTools: tools.map((t) => ({
-        toolId: t.operation.operationId ?? t.name,
-        toolName: t.name,
-        method: t.operation.method.toUpperCase(),
-        path: t.operation.path,
-      })),
-      operations: Object.fromEntries(tools.map((t) => [t.name, t.operation])),
-    };
+    return toConverted(spec, await converter.convert(spec.schema.detail, curation, serving, spec.toolMode));
   }
 
   /** When to try a transiently failed generation again: twice as long after as the previous try came after its failure. */
@@ -137,7 +197,7 @@ export function createToolsetReconciler(deps: {
     spec: ToolsetSpec,
   ): Promise<{ ok: true; converted: Converted } | { ok: false; message: string }> {
     try {
-      return { ok: true, converted: await convert(spec.schema.type, spec.schema.detail) };
+      return { ok: true, converted: await convert(spec) };
     } catch (error) {
       return { ok: false, message: describeFailure(error) };
     }
@@ -154,20 +214,16 @@ export function createToolsetReconciler(deps: {
     const toolset = await toolsets.findToolset(db.kysely, key.workspaceId, key.name);
     if (!toolset || toolset.generation !== key.generation) return false;
     let status: ToolsetStatus;
-    let operations: Readonly<Record<string, unknown>> | undefined;
+    let served: { operations: Readonly<Record<string, unknown>>; catalog: ToolCatalog } | undefined;
     let retryAt: string | undefined;
     try {
-      const {
-        tools,
-        openApiTools,
-        operations: calls,
-      } = converted ?? (await convert(toolset.spec.schema.type, toolset.spec.schema.detail));
-      operations = calls;
+      const { tools, openApiTools, operations, catalog, summary } = converted ?? (await convert(toolset.spec));
+      served = { operations, catalog };
       status = {
         ...toolset.status,
         phase: 'Installed',
         message: null,
-        outputs: { tools, openApiTools },
+        outputs: { tools, openApiTools, catalog: summary },
         observedTime: clock.now(),
         observedGeneration: key.generation,
       };
@@ -181,7 +237,7 @@ export function createToolsetReconciler(deps: {
       }
       status = { ...toolset.status, phase: 'Failed', message, observedTime: now, observedGeneration: key.generation };
     }
-    const written = await writer.write((tx) => toolsets.writeStatus(tx, key, status, clock.now(), operations, retryAt));
+    const written = await writer.write((tx) => toolsets.writeStatus(tx, key, status, clock.now(), served, retryAt));
     if (written)
       logger.info(
         { workspaceId: key.workspaceId, toolset: key.name, generation: key.generation, phase: status.phase },

@@ -9,14 +9,17 @@ import {
   ToolsetCreateInput,
   ToolsetInput,
   PENDING_STATUS,
+  servedModeOf,
   type Toolset,
   type ToolsetSpec,
   type ToolsetPhase,
-  type ToolsetTool,
+  type ToolsetToolView,
   type ToolsetView,
   versionOf,
   withEndpoints,
 } from '../domain/toolset.js';
+import type { FieldError } from '../domain/errors.js';
+import { servedInputSchema, type ServingBudget, type ToolCatalog } from '../openapi/tool-catalog.js';
 import { keepSpecUrls, maskSpecUrls } from '../domain/toolset-urls.js';
 import { compileCheck } from '../domain/validate.js';
 import type { Db } from '../storage/database.js';
@@ -120,6 +123,32 @@ function maskToolset(toolset: Toolset): Toolset {
   };
 }
 
+/**
+ * What the schema cannot say about a spec: the document within the operator's limit (TOOLSET_MAX_DOCUMENT_BYTES),
+ * and no two overrides giving the same name.
+ */
+function checkSpec(spec: ToolsetSpec, maxDocumentBytes: number): void {
+  const errors: FieldError[] = [];
+  const bytes = Buffer.byteLength(spec.schema.detail);
+  if (bytes > maxDocumentBytes)
+    errors.push({
+      path: '/spec/schema/detail',
+      message: `is ${bytes.toLocaleString('en')} bytes, over this server's limit of ${maxDocumentBytes.toLocaleString('en')} (TOOLSET_MAX_DOCUMENT_BYTES)`,
+    });
+  const given = new Map<string, string>();
+  for (const [tool, override] of Object.entries(spec.tools ?? {})) {
+    if (override.name === undefined) continue;
+    const other = given.get(override.name);
+    if (other !== undefined)
+      errors.push({
+        path: `/spec/tools/${tool}/name`,
+        message: `gives the name "${override.name}", which the override of "${other}" gives too`,
+      });
+    given.set(override.name, tool);
+  }
+  if (errors.length > 0) throw validationFailed(errors);
+}
+
 /** A random numeric uid, as DevS gives its toolsets. */
 const newUid = () => `${randomInt(1, 10_000_000)}${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
 
@@ -134,8 +163,10 @@ export function createToolsetService(deps: {
   clock: Clock;
   urls: GatewayUrls;
   onSpecChange: (key: { workspaceId: string; name: string; generation: number }) => void;
+  catalog: ServingBudget & { readonly maxDocumentBytes: number };
 }) {
   const { db, writer, vault, clock, urls, onSpecChange } = deps;
+  const { maxDocumentBytes } = deps.catalog;
   const checkToolsetSecretsStay = createToolsetSecretsCheck();
 
   /** The read view for this caller: secrets masked, and where the gateway serves the toolset as this caller reaches it. */
@@ -153,12 +184,17 @@ export function createToolsetService(deps: {
     // Checked once before the transaction too: a document that must be parsed for its servers is parsed here,
     // not while the writer holds every other write back (the check inside then finds the parse remembered).
     const before = await toolsets.findToolset(db.kysely, workspaceId, name);
-    if (before) checkToolsetSecretsStay(before.spec, checkInput(toInput(before)).spec);
+    if (before) {
+      const spec = checkInput(toInput(before)).spec;
+      checkSpec(spec, maxDocumentBytes);
+      checkToolsetSecretsStay(before.spec, spec);
+    }
     const result = await writeWithRetry(writer, async (tx) => {
       const current = await toolsets.findToolset(tx, workspaceId, name, { forUpdate: db.engine === 'postgres' });
       if (!current) throw notFound(`Toolset "${name}"`);
       if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
       const input = checkInput(toInput(current));
+      checkSpec(input.spec, maxDocumentBytes);
       checkToolsetSecretsStay(current.spec, input.spec);
       const spec = sealSpec(vault, input.spec, current.spec, await sealOwnerIn(tx, workspaceId, current.uid));
       const specChanged = !sameJson(spec, current.spec);
@@ -221,16 +257,51 @@ export function createToolsetService(deps: {
       return viewToolset(actor, toolset);
     },
 
-    /** The tools the gateway serves for this toolset (the last ones that converted). */
-    async listTools(actor: Actor, workspaceId: string, name: string, request: PageRequest): Promise<Page<ToolsetTool>> {
-      const toolset = await this.get(actor, workspaceId, name);
-      return pageOf(toolset.status.outputs.tools, (t) => t.name, request);
+    /**
+     * The tools of the toolset's catalogue (the last spec that converted, curated), each with the input schema the
+     * gateway serves for it (within the schema budget) and its size.
+     */
+    async listTools(
+      actor: Actor,
+      workspaceId: string,
+      name: string,
+      request: PageRequest,
+    ): Promise<Page<ToolsetToolView>> {
+      authorize(actor, 'toolset:read', workspaceId);
+      const found = await toolsets.findCatalog(db.kysely, workspaceId, name);
+      if (!found) throw notFound(`Toolset "${name}"`);
+      const catalog = (found.catalog ?? { definitions: {}, tools: [] }) as ToolCatalog;
+      const summary = found.status.outputs.catalog;
+      const mode = servedModeOf(found.spec.toolMode, {
+        tools: catalog.tools.length,
+        staticListBytes: summary?.staticListBytes ?? 0,
+      });
+      const page = pageOf(catalog.tools, (t) => t.name, request);
+      return {
+        ...page,
+        items: page.items.map((tool) => {
+          const view = {
+            name: tool.name,
+            description: tool.description,
+            inputSchema: servedInputSchema(tool, catalog.definitions, deps.catalog, mode),
+            ...(tool.method === null ? {} : { method: tool.method }),
+            ...(tool.path === null ? {} : { path: tool.path }),
+          };
+          return {
+            ...view,
+            bytes: Buffer.byteLength(
+              JSON.stringify({ name: view.name, description: view.description, inputSchema: view.inputSchema }),
+            ),
+          };
+        }),
+      };
     },
 
     async create(actor: Actor, workspaceId: string, body: unknown): Promise<ToolsetView> {
       authorize(actor, 'toolset:create', workspaceId);
       const input = checkCreate(body);
       refuseSealedInput(input);
+      checkSpec(input.spec, maxDocumentBytes);
       const now = clock.now();
       const uid = newUid();
       const owner = await sealOwnerIn(db.kysely, workspaceId, uid);

@@ -37,6 +37,8 @@ export interface GatewayClientRow {
   /** The client itself: another client created later under the same id has another uid. */
   readonly uid: string;
   readonly toolsets: readonly string[];
+  /** "toolset/tool" names the client is limited to (see allowsTool). */
+  readonly tools: readonly string[];
   readonly rateLimit: number | null;
   readonly status: string;
   /** When the token stops working (a rotation retired it), or null. */
@@ -53,7 +55,16 @@ export async function findGatewayClient(db: Executor, tokenHash: string): Promis
         .innerJoin('access_clients as c', (join) =>
           join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'),
         )
-        .select(['c.workspace_id', 'c.id', 'c.uid', 'c.toolsets', 'c.rate_limit', 'c.status', 's.expires_at'])
+        .select([
+          'c.workspace_id',
+          'c.id',
+          'c.uid',
+          'c.toolsets',
+          'c.tools',
+          'c.rate_limit',
+          'c.status',
+          's.expires_at',
+        ])
         .where('s.token_hash', '=', hash),
     [tokenHash],
   );
@@ -63,6 +74,7 @@ export async function findGatewayClient(db: Executor, tokenHash: string): Promis
       id: row.id,
       uid: row.uid,
       toolsets: JSON.parse(row.toolsets) as string[],
+      tools: JSON.parse(row.tools) as string[],
       rateLimit: row.rate_limit,
       status: row.status,
       expiresAt: row.expires_at,
@@ -111,6 +123,8 @@ export interface ServableToolsetRow extends ToolsetVersion {
   readonly status: ToolsetStatus;
   /** How to call each served OpenAPI tool, by tool name; null until a spec first converted. */
   readonly operations: Record<string, unknown> | null;
+  /** The served tools and their shared schemas (ToolCatalog); null until a spec first converted with catalogues. */
+  readonly catalog: unknown;
 }
 
 export async function findServableToolset(
@@ -121,7 +135,7 @@ export async function findServableToolset(
   const row = await db
     .selectFrom('toolsets as t')
     .innerJoin('workspaces as w', 'w.id', 't.workspace_id')
-    .select(['t.uid', 'w.uid as workspace_uid', 't.revision', 't.spec', 't.status', 't.operations'])
+    .select(['t.uid', 'w.uid as workspace_uid', 't.revision', 't.spec', 't.status', 't.operations', 't.catalog'])
     .where('t.workspace_id', '=', workspaceId)
     .where('t.name', '=', name)
     .executeTakeFirst();
@@ -133,6 +147,7 @@ export async function findServableToolset(
       spec: JSON.parse(row.spec) as ToolsetSpec,
       status: JSON.parse(row.status) as ToolsetStatus,
       operations: row.operations === null ? null : (JSON.parse(row.operations) as Record<string, unknown>),
+      catalog: row.catalog === null ? null : (JSON.parse(row.catalog) as unknown),
     }
   );
 }

@@ -12,8 +12,9 @@ import { mcpSessions } from './migrations/0009-mcp-sessions.js';
 import { changeNotify } from './migrations/0010-change-notify.js';
 import { connectionOrder } from './migrations/0011-connection-order.js';
 import { resourceUids } from './migrations/0012-resource-uids.js';
-import { oauth } from './migrations/0015-oauth.js';
+import { toolCatalogs } from './migrations/0013-tool-catalogs.js';
 import { users } from './migrations/0014-users.js';
+import { oauth } from './migrations/0015-oauth.js';
 
 /** Every migration, by the name the store records it under. */
 function migrationsFor(engine: Engine): Record<string, Migration> {
@@ -30,8 +31,9 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0010-change-notify': changeNotify(engine),
     '0011-connection-order': connectionOrder(),
     '0012-resource-uids': resourceUids(engine),
-    '0015-oauth': oauth(engine),
+    '0013-tool-catalogs': toolCatalogs(),
     '0014-users': users(),
+    '0015-oauth': oauth(engine),
   };
 }
 

@@ -176,6 +176,8 @@ export interface AccessClientRow {
   name: string;
   description: string | null;
   toolsets: string;
+  /** JSON list of "toolset/tool": when it names tools of a toolset, only those of it may be used. */
+  tools: string;
   rate_limit: number | null;
   status: string;
   created_at: string;
@@ -205,6 +207,8 @@ export interface ToolsetRow {
   status: string;
   observed_generation: number | null;
   operations: string | null;
+  /** The served tools and their shared schemas (ToolCatalog JSON), from the last spec that converted. */
+  catalog: string | null;
   claim_generation: number | null;
   claim_expires_at: string | null;
   created_time: string;

@@ -67,6 +67,7 @@ export async function insertToolset(db: Executor, toolset: Toolset): Promise<voi
       status: JSON.stringify(toolset.status),
       observed_generation: toolset.status.observedGeneration,
       operations: null,
+      catalog: null,
       claim_generation: null,
       claim_expires_at: null,
       created_time: toolset.createdTime,
@@ -158,14 +159,17 @@ export async function writeStatus(
   key: { workspaceId: string; name: string; generation: number },
   status: ToolsetStatus,
   now: string,
-  /** How to call the tools now served; left as it was when the new spec failed (the last good tools stay). */
-  operations?: Readonly<Record<string, unknown>>,
+  /**
+   * The tools now served (their catalogue, shared schemas once) and how to call them upstream; left as they were
+   * when the new spec failed (the last good tools stay).
+   */
+  served?: { readonly operations: Readonly<Record<string, unknown>>; readonly catalog: unknown },
   retryAt?: string,
 ): Promise<boolean> {
   const result = await db
     .updateTable('toolsets')
     .set((eb) => ({
-      ...(operations ? { operations: JSON.stringify(operations) } : {}),
+      ...(served ? { operations: JSON.stringify(served.operations), catalog: JSON.stringify(served.catalog) } : {}),
       status: JSON.stringify(status),
       observed_generation: status.observedGeneration,
       claim_generation: retryAt === undefined ? null : key.generation,
@@ -194,4 +198,25 @@ export async function listUnreconciled(
     .limit(limit)
     .execute();
   return rows.map((r) => ({ workspaceId: r.workspace_id, name: r.name, generation: r.generation }));
+}
+
+/** A toolset's catalogue (null before its first conversion), with the spec and status it was made under. */
+export async function findCatalog(
+  db: Executor,
+  workspaceId: string,
+  name: string,
+): Promise<{ spec: ToolsetSpec; status: ToolsetStatus; catalog: unknown } | undefined> {
+  const row = await db
+    .selectFrom('toolsets')
+    .select(['spec', 'status', 'catalog'])
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return (
+    row && {
+      spec: JSON.parse(row.spec) as ToolsetSpec,
+      status: JSON.parse(row.status) as ToolsetStatus,
+      catalog: row.catalog === null ? null : (JSON.parse(row.catalog) as unknown),
+    }
+  );
 }

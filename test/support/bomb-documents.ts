@@ -69,3 +69,34 @@ export function yamlAliasBomb(): string {
   lines.push('            schema: {type: string, enum: *l9}');
   return lines.join('\n');
 }
+
+/** One operation whose own (inline, unshared) body schema is about 290 kB: over the per-tool limit by itself. */
+export function oversizedToolDocument(): string {
+  const properties: Record<string, unknown> = {};
+  for (let i = 0; i < 5850; i++) properties[`field_${i}`] = { type: 'string', description: `Field ${i} of the body` };
+  const body = { content: { 'application/json': { schema: { type: 'object', properties } } } };
+  return stringify(openApi({ '/r0': { post: { operationId: 'op0', requestBody: body } } }, {}));
+}
+
+/**
+ * About 200 kB of YAML whose 50 operations all take one inline body through a YAML alias (under the alias limit):
+ * not a shared schema ($ref), so each operation converts its own copy — some 300,000 schema nodes to hold.
+ */
+export function inlineAliasBomb(): string {
+  const properties: string[] = [];
+  for (let i = 0; i < 5850; i++) properties.push(`      field_${i}: {type: string}`);
+  const lines = [
+    'openapi: 3.0.3',
+    'info: {title: bomb, version: "1"}',
+    'x-body: &body',
+    '  content:',
+    '    application/json:',
+    '      schema:',
+    '        type: object',
+    '        properties:',
+    ...properties.map((p) => `    ${p}`),
+    'paths:',
+  ];
+  for (let i = 0; i < 50; i++) lines.push(`  /r${i}:`, `    post: {operationId: op${i}, requestBody: *body}`);
+  return `${lines.join('\n')}\n`;
+}

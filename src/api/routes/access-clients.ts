@@ -25,6 +25,10 @@ const AccessClientView = Type.Object({
   name: Type.String(),
   description: NullableString,
   toolsets: Type.Array(Type.String()),
+  tools: Type.Array(Type.String(), {
+    description:
+      '"toolset/tool" names: for a toolset named here, only these of its tools are listed, found and callable.',
+  }),
   rateLimit: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
   status: Type.Union(ACCESS_CLIENT_STATUSES.map((s) => Type.Literal(s))),
   secrets: Type.Array(

@@ -21,8 +21,32 @@ const NullableString = Type.Union([Type.String(), Type.Null()]);
 const Tool = Type.Object({
   name: Type.String(),
   description: Type.String(),
-  inputSchema: Type.Record(Type.String(), Type.Unknown()),
+  inputSchema: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'As the gateway serves it: within TOOL_SCHEMA_BUDGET_BYTES (docs/mcp-gateway.md, "Schema budget").',
+  }),
+  method: Type.Optional(Type.String({ description: 'Upper-case HTTP method (OpenAPI toolsets).' })),
+  path: Type.Optional(Type.String({ description: 'Path template (OpenAPI toolsets).' })),
+  bytes: Type.Integer({ description: 'Bytes of this tool in a static tools/list answer.' }),
 });
+const ListedTool = Type.Object({ name: Type.String(), description: Type.String() });
+const CatalogSummary = Type.Object(
+  {
+    servedMode: Type.Union([Type.Literal('static'), Type.Literal('dynamic')], {
+      description: 'How the gateway serves the toolset now (spec.toolMode, auto decided by size).',
+    }),
+    tools: Type.Integer({ description: 'Tools after spec.include/exclude and hidden overrides.' }),
+    listBytes: Type.Integer({ description: 'Bytes of the tools/list answer as served.' }),
+    estimatedTokens: Type.Integer({ description: 'listBytes / 4, rounded up.' }),
+    staticListBytes: Type.Integer({ description: 'Bytes of tools/list with every tool listed (static mode).' }),
+    staticEstimatedTokens: Type.Integer(),
+    staticListEstimated: Type.Boolean({
+      description: 'True when served dynamically: the static figures are then an upper bound, not measured.',
+    }),
+    largestSchemaBytes: Type.Integer({ description: 'The largest served input schema.' }),
+    storedSchemaBytes: Type.Integer({ description: 'Stored schemas: each tool its own, shared definitions once.' }),
+  },
+  { description: "plugboard's own: the filtered catalogue and its size; absent until the first conversion." },
+);
 
 /** The Toolset object in the DevS shape (`status` is the reconciler's; `spec` secrets read as "******"). */
 const ToolsetView = Type.Object({
@@ -47,7 +71,10 @@ const ToolsetView = Type.Object({
       openApiTools: Type.Array(
         Type.Object({ toolId: Type.String(), toolName: Type.String(), method: Type.String(), path: Type.String() }),
       ),
-      tools: Type.Array(Tool),
+      tools: Type.Array(ListedTool, {
+        description: 'The served tools by name; their input schemas are listed by GET …/toolsets/{name}/tools.',
+      }),
+      catalog: Type.Optional(CatalogSummary),
     }),
     observedTime: NullableString,
     observedGeneration: Type.Union([Type.Integer(), Type.Null()]),
