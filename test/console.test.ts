@@ -770,6 +770,11 @@ describe('web console in Chromium', () => {
           assert.deepEqual(desktop.args, ['-y', 'mcp-remote', url, '--header', 'Authorization:${AUTH_HEADER}']);
           await page.getByRole('button', { name: 'Copy Claude Desktop (mcp-remote) configuration' }).click();
           assert.deepEqual(JSON.parse(await page.evaluate<string>(CLIPBOARD)).mcpServers.shop, desktop);
+          // OAuth clients take the URL alone: they sign the person in and ask for consent.
+          await page
+            .getByLabel('Client configuration for')
+            .selectOption({ label: 'OAuth clients (Claude, ChatGPT, VS Code, Cursor)' });
+          assert.equal(await config.innerText(), url);
 
           // A failed toolset offers no MCP URL.
           await api('POST', `${WS}/toolsets`, {

@@ -360,6 +360,13 @@ export function clientConfigs(name: string, url: string): { id: string; label: s
         2,
       ),
     },
+    {
+      id: 'oauth',
+      label: 'OAuth clients (Claude, ChatGPT, VS Code, Cursor)',
+      where:
+        'the client\'s "add a custom connector" or "add MCP server" form: the URL alone; the client then signs you in to plugboard and asks you to approve it',
+      text: url,
+    },
   ];
 }
 
@@ -378,7 +385,8 @@ export function ClientSetup({ toolset }: { toolset: Toolset }) {
       </p>
       <p className="hint">
         Transport {toolset.status.outputs.mcpServerConfig.transportType}. Clients send an access client's secret as{' '}
-        <code>Authorization: Bearer …</code>; create one under Access clients and allow it this toolset.
+        <code>Authorization: Bearer …</code>; create one under Access clients and allow it this toolset. Clients that
+        support MCP OAuth need only the URL: the person signs in to plugboard and approves the client.
       </p>
       <div className="filter">
         <label htmlFor={selectId}>Client configuration for</label>
@@ -391,7 +399,14 @@ export function ClientSetup({ toolset }: { toolset: Toolset }) {
         </select>
       </div>
       <p className="hint">
-        Paste into {config.where}, with the access client's secret in place of <code>{SECRET_PLACEHOLDER}</code>.
+        Paste into {config.where}
+        {config.id === 'oauth' ? (
+          '.'
+        ) : (
+          <>
+            , with the access client's secret in place of <code>{SECRET_PLACEHOLDER}</code>.
+          </>
+        )}
       </p>
       <pre data-testid="client-config" aria-label={`${config.label} configuration`} tabIndex={0}>
         {config.text}
