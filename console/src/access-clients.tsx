@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, wsPath, type Page, type Problem } from './api';
+import { api, etagOf, wsPath, type Page, type Problem } from './api';
 import { ActionButton, CopyButton, ProblemBanner, TextField, errorAt, formatTime, problemOf, useAction } from './forms';
 import { Pager, usePaged } from './paging';
 import { useQueryParams } from './router';
@@ -397,11 +397,14 @@ export function AccessClients({ workspaceId }: { workspaceId: string }) {
           onConfirm={() => {
             setBusy(true);
             void deleteEach(
-              confirm.map((id) => ({
-                id,
-                label: id,
-                remove: () => api.del(wsPath(workspaceId, 'access-clients', id)),
-              })),
+              confirm.map((id) => {
+                const seen = paged.items.find((client) => client.id === id);
+                return {
+                  id,
+                  label: id,
+                  remove: () => api.del(wsPath(workspaceId, 'access-clients', id), seen ? etagOf(seen) : undefined),
+                };
+              }),
             ).then((result) => {
               setBusy(false);
               setConfirm(null);

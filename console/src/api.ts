@@ -162,6 +162,14 @@ export const api = {
 };
 
 /** Path of a workspace's collection, with every segment escaped. */
+/**
+ * The strong ETag the server gives a resource state (src/domain/etag.ts: revision and creation time), so that a
+ * delete chosen from a list is refused with 412 when the row changed since the list was read.
+ */
+export function etagOf(resource: { revision: number; createdAt: string }): string {
+  return `"${resource.revision}-${Date.parse(resource.createdAt).toString(36)}"`;
+}
+
 export function wsPath(workspaceId: string, ...segments: (string | number)[]): string {
   return ['/workspaces', workspaceId, ...segments]
     .map((s, i) => (i === 0 ? s : encodeURIComponent(String(s))))

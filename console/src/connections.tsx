@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, wsPath, type Page } from './api';
+import { api, etagOf, wsPath, type Page } from './api';
 import { ProblemBanner } from './forms';
 import { Pager, usePaged } from './paging';
 import { Link, useQueryParams } from './router';
@@ -165,7 +165,7 @@ export function ConnectionList({ workspaceId }: { workspaceId: string }) {
               confirm.map((c) => ({
                 id: String(c.id),
                 label: c.name,
-                remove: () => api.del(wsPath(workspaceId, 'connections', c.id)),
+                remove: () => api.del(wsPath(workspaceId, 'connections', c.id), etagOf(c)),
               })),
             ).then((result) => {
               setBusy(false);

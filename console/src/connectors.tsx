@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, wsPath, type Page } from './api';
+import { api, etagOf, wsPath, type Page } from './api';
 import { ProblemBanner, problemOf } from './forms';
 import { Pager, usePaged } from './paging';
 import { Link, useQueryParams } from './router';
@@ -177,7 +177,7 @@ export function ConnectorList({ workspaceId }: { workspaceId: string }) {
               confirm.connectors.map((c) => ({
                 id: c.id,
                 label: c.name,
-                remove: () => deleteConnector(workspaceId, c.id, confirm.counts.get(c.id) ?? 0),
+                remove: () => deleteConnector(workspaceId, c.id, confirm.counts.get(c.id) ?? 0, etagOf(c)),
               })),
             ).then((result) => {
               setBusy(false);

@@ -51,6 +51,7 @@ export interface Connector {
   authSchemeConfigs: AuthSchemeConfig[];
   connectionVariables: Variable[];
   versions: ConnectorVersion[];
+  createdAt: string;
   updatedAt: string;
   revision: number;
 }
@@ -80,6 +81,7 @@ export interface Connection {
   variables: Variable[];
   credentials: Credential[];
   health: Health;
+  createdAt: string;
   updatedAt: string;
   revision: number;
 }
@@ -131,6 +133,7 @@ export interface AccessClient {
   rateLimit: number | null;
   status: 'active' | 'disabled';
   secrets: { id: string; prefix: string; createdAt: string; expiresAt: string | null }[];
+  createdAt: string;
   updatedAt: string;
   revision: number;
 }
