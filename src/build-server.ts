@@ -17,6 +17,7 @@ import type { RateLimit, RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Services } from './services/services.js';
 import type { FetchLike } from './egress/egress-connect.js';
 import { createAuthorizationServer, type AuthorizationServerSettings } from './oauth/authorization-server.js';
+import { runtimeWarnings } from './oauth/oidc-provider-import.js';
 import { oauthRoutes } from './oauth/oauth-routes.js';
 
 /** Everything the server and its edges need besides the services (app.ts gathers it from the config). */
@@ -52,6 +53,7 @@ async function registerOAuth(app: FastifyInstance, services: Services, options: 
   const issuer = options.publicUrl;
   const toolsetUid = async (workspaceId: string, toolset: string) =>
     (await services.gateway.toolset(workspaceId, toolset))?.uid;
+  for (const warning of runtimeWarnings) options.logger.warn({ node: process.version }, warning);
   const provider = createAuthorizationServer({
     settings: { ...options.oauth, issuer },
     oauth: services.oauth,

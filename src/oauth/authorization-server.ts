@@ -1,4 +1,5 @@
-import Provider, { errors } from 'oidc-provider';
+import type { Provider as OidcProvider } from 'oidc-provider';
+import { Provider, errors } from './oidc-provider-import.js';
 import { MCP_SCOPES, parseMcpResource } from '../domain/oauth.js';
 import type { FetchLike } from '../egress/egress-connect.js';
 import type { OAuthService } from '../services/oauth-service.js';
@@ -54,7 +55,7 @@ export function createAuthorizationServer(deps: {
   /** fetch through the egress policy, for Client ID Metadata Documents. */
   fetch: FetchLike;
   onTokenIssued: (grantId: string, requestId: string) => void;
-}): Provider {
+}): OidcProvider {
   const { settings, oauth } = deps;
   const { issuer } = settings;
   const provider = new Provider(issuer, {
