@@ -75,8 +75,11 @@ describe('console sign-in with a password, in Chromium', () => {
       assert.equal(await status(true), 201);
 
       await page.goto(`${base}/console/w/default/audit`);
-      await page.getByText('connector:create').first().waitFor();
-      assert.match((await page.locator('ol.timeline').textContent()) ?? '', /by Ada Lovelace/);
+      await page
+        .getByText(/created connector/)
+        .first()
+        .waitFor();
+      assert.match((await page.locator('ol.timeline').textContent()) ?? '', /Ada Lovelace created connector/);
 
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('link', { name: 'Sign in with your email and password' }).waitFor();

@@ -590,71 +590,74 @@ describe('web console in Chromium', () => {
     });
     assert.equal((await settledToolset(app, 'failing-import')).status.phase, 'Failed');
     await api('POST', `${WS}/access-clients`, { id: 'old-bot', name: 'Old bot' });
-    await withPage(async (page) => {
-      await signIn(page, '/console/w/default/connectors/doomed');
-      await page.getByRole('button', { name: 'Delete connector' }).click();
-      const dialog = page.getByRole('dialog', { name: 'Delete connector Doomed?' });
-      await dialog.waitFor();
-      assert.match(
-        await dialog.innerText(),
-        /Its 2 connections will be deleted with it\.[\s\S]*doomed-a[\s\S]*doomed-b/,
-      );
-      await checkPage(page, 'connector-delete');
-      await dialog.getByRole('button', { name: 'Delete connector and 2 connections' }).click();
-      await page.getByRole('heading', { name: 'Connectors' }).waitFor();
-      assert.equal((await app.call('GET', `${WS}/connectors/doomed`)).status, 404);
-      assert.deepEqual((await app.call('GET', `${WS}/connections?connectorId=doomed`)).body.items, []);
+    await withPage(
+      async (page) => {
+        await signIn(page, '/console/w/default/connectors/doomed');
+        await page.getByRole('button', { name: 'Delete connector' }).click();
+        const dialog = page.getByRole('dialog', { name: 'Delete connector Doomed?' });
+        await dialog.waitFor();
+        assert.match(
+          await dialog.innerText(),
+          /Its 2 connections will be deleted with it\.[\s\S]*doomed-a[\s\S]*doomed-b/,
+        );
+        await checkPage(page, 'connector-delete');
+        await dialog.getByRole('button', { name: 'Delete connector and 2 connections' }).click();
+        await page.getByRole('heading', { name: 'Connectors' }).waitFor();
+        assert.equal((await app.call('GET', `${WS}/connectors/doomed`)).status, 404);
+        assert.deepEqual((await app.call('GET', `${WS}/connections?connectorId=doomed`)).body.items, []);
 
-      // Bulk, by keyboard alone: select all the matching rows, delete, confirm.
-      await page.goto(`${base}/console/w/default/connections?q=spare-`);
-      await page.getByRole('link', { name: 'spare-keep' }).waitFor();
-      await page.getByRole('checkbox', { name: 'Select all connections on this page' }).focus();
-      await page.keyboard.press('Space');
-      await page.getByText('3 connections selected').waitFor();
-      await page.getByRole('checkbox', { name: 'Select spare-keep' }).focus();
-      await page.keyboard.press('Space');
-      await page.getByText('2 connections selected').waitFor();
-      await page.getByRole('button', { name: 'Delete selected (2)' }).focus();
-      await page.keyboard.press('Enter');
-      const bulk = page.getByRole('dialog', { name: 'Delete 2 connections?' });
-      await bulk.waitFor();
-      assert.match(await bulk.innerText(), /spare-1[\s\S]*spare-2/);
-      // Someone changes spare-2 after the list was read: its delete is refused (If-Match), nothing is lost.
-      const spare2 = (await app.call('GET', `${WS}/connections?q=spare-2`)).body.items[0];
-      await api('PATCH', `${WS}/connections/${spare2.id}`, { description: 'changed meanwhile' });
-      // Focus starts on Cancel; Tab reaches the delete button.
-      assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Cancel');
-      await page.keyboard.press('Tab');
-      await page.keyboard.press('Enter');
-      const outcome = page.getByRole('status').filter({ hasText: 'Deleted 1 connection.' });
-      await outcome.waitFor();
-      assert.match(await outcome.innerText(), /could not be deleted[\s\S]*spare-2/);
-      const left = (await app.call('GET', `${WS}/connections?q=spare-`)).body.items.map(
-        (c: { name: string }) => c.name,
-      );
-      assert.deepEqual(left.sort(), ['spare-2', 'spare-keep']);
-      await checkPage(page, 'connections-filtered');
+        // Bulk, by keyboard alone: select all the matching rows, delete, confirm.
+        await page.goto(`${base}/console/w/default/connections?q=spare-`);
+        await page.getByRole('link', { name: 'spare-keep' }).waitFor();
+        await page.getByRole('checkbox', { name: 'Select all connections on this page' }).focus();
+        await page.keyboard.press('Space');
+        await page.getByText('3 connections selected').waitFor();
+        await page.getByRole('checkbox', { name: 'Select spare-keep' }).focus();
+        await page.keyboard.press('Space');
+        await page.getByText('2 connections selected').waitFor();
+        await page.getByRole('button', { name: 'Delete selected (2)' }).focus();
+        await page.keyboard.press('Enter');
+        const bulk = page.getByRole('dialog', { name: 'Delete 2 connections?' });
+        await bulk.waitFor();
+        assert.match(await bulk.innerText(), /spare-1[\s\S]*spare-2/);
+        // Someone changes spare-2 after the list was read: its delete is refused (If-Match), nothing is lost.
+        const spare2 = (await app.call('GET', `${WS}/connections?q=spare-2`)).body.items[0];
+        await api('PATCH', `${WS}/connections/${spare2.id}`, { description: 'changed meanwhile' });
+        // Focus starts on Cancel; Tab reaches the delete button.
+        assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Cancel');
+        await page.keyboard.press('Tab');
+        await page.keyboard.press('Enter');
+        const outcome = page.getByRole('status').filter({ hasText: 'Deleted 1 connection.' });
+        await outcome.waitFor();
+        assert.match(await outcome.innerText(), /could not be deleted[\s\S]*spare-2/);
+        const left = (await app.call('GET', `${WS}/connections?q=spare-`)).body.items.map(
+          (c: { name: string }) => c.name,
+        );
+        assert.deepEqual(left.sort(), ['spare-2', 'spare-keep']);
+        await checkPage(page, 'connections-filtered');
 
-      // A failed import can be removed from its page; Escape cancels first.
-      await page.goto(`${base}/console/w/default/toolsets/failing-import`);
-      await page.getByRole('button', { name: 'Delete toolset' }).click();
-      await page.getByRole('dialog', { name: 'Delete toolset failing-import?' }).waitFor();
-      await page.keyboard.press('Escape');
-      await page.getByRole('dialog').waitFor({ state: 'detached' });
-      assert.equal((await app.call('GET', `${WS}/toolsets/failing-import`)).status, 200);
-      await page.getByRole('button', { name: 'Delete toolset' }).click();
-      await page.getByRole('dialog').getByRole('button', { name: 'Delete toolset' }).click();
-      await page.getByRole('heading', { name: 'Toolsets' }).waitFor();
-      assert.equal((await app.call('GET', `${WS}/toolsets/failing-import`)).status, 404);
+        // A failed import can be removed from its page; Escape cancels first.
+        await page.goto(`${base}/console/w/default/toolsets/failing-import`);
+        await page.getByRole('button', { name: 'Delete toolset' }).click();
+        await page.getByRole('dialog', { name: 'Delete toolset failing-import?' }).waitFor();
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog').waitFor({ state: 'detached' });
+        assert.equal((await app.call('GET', `${WS}/toolsets/failing-import`)).status, 200);
+        await page.getByRole('button', { name: 'Delete toolset' }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Delete toolset' }).click();
+        await page.getByRole('heading', { name: 'Toolsets' }).waitFor();
+        assert.equal((await app.call('GET', `${WS}/toolsets/failing-import`)).status, 404);
 
-      await page.goto(`${base}/console/w/default/access-clients`);
-      await page.getByRole('button', { name: 'Delete old-bot' }).click();
-      const clientDialog = page.getByRole('dialog', { name: 'Delete access client old-bot?' });
-      assert.match(await clientDialog.innerText(), /secrets stop working at once/);
-      await clientDialog.getByRole('button', { name: 'Delete access client' }).click();
-      await page.getByRole('status').filter({ hasText: 'Deleted 1 access client.' }).waitFor();
-      assert.equal((await app.call('GET', `${WS}/access-clients/old-bot`)).status, 404);
-    });
+        await page.goto(`${base}/console/w/default/access-clients`);
+        await page.getByRole('button', { name: 'Delete old-bot' }).click();
+        const clientDialog = page.getByRole('dialog', { name: 'Delete access client old-bot?' });
+        assert.match(await clientDialog.innerText(), /secrets stop working at once/);
+        await clientDialog.getByRole('button', { name: 'Delete access client' }).click();
+        await page.getByRole('status').filter({ hasText: 'Deleted 1 access client.' }).waitFor();
+        assert.equal((await app.call('GET', `${WS}/access-clients/old-bot`)).status, 404);
+      },
+      { expectedStatuses: [412] },
+    );
   });
 
   it('keeps searches and filters in the address, so that a view can be shared', async () => {

@@ -48,8 +48,12 @@ describe('createOpenApiConverter', () => {
   });
 
   it('stops a conversion at its deadline, and its worker with it', async () => {
+    // Shared schemas are kept once, so the shared-schema bomb alone converts within a second on a quiet machine;
+    // 300,000 more list items make reading the document take some 3 s, well past the deadline.
+    const items = Array.from({ length: 300_000 }, (_, i) => `  - item ${i}`).join('\n');
+    const document = `${sharedSchemaBomb()}x-padding:\n${items}\n`;
     const started = performance.now();
-    const error = await rejection(converter({ timeoutMs: 1000 }).convert(sharedSchemaBomb(), {}, budget));
+    const error = await rejection(converter({ timeoutMs: 1000 }).convert(document, {}, budget));
     assert.ok(error instanceof LimitExceeded, String(error));
     assert.equal(error.limit, 'conversionTimeoutMs');
     assert.equal(error.message, 'the conversion took longer than 1,000 ms');
