@@ -34,6 +34,8 @@ const settings = {
   /** `dist` (build if needed) or `tsx` (run src/ directly). */
   plugboard: process.env.BENCH_PLUGBOARD ?? 'dist',
   cpuProfile: process.env.BENCH_CPU_PROF === '1',
+  /** Another build's `dist/cli/main.js` (e.g. of an earlier commit), measured as one more row in the same rounds. */
+  baselineCli: process.env.BENCH_BASELINE_CLI,
   keep: process.env.BENCH_KEEP === '1',
 };
 
@@ -138,11 +140,23 @@ interface Servers {
   readonly sdk: Server;
   readonly sdkLean: Server;
   readonly plugboard: Server;
+  /** BENCH_BASELINE_CLI's plugboard, when set. */
+  readonly baseline?: Server;
+}
+
+/** The servers measured in every round: the baseline build's plugboard only when there is one. */
+const namesOf = (servers: Servers, names: readonly ServerName[]): ServerName[] =>
+  servers.baseline ? [...names, 'baseline'] : [...names];
+
+function serverOf(servers: Servers, name: Exclude<ServerName, 'direct'>): Server {
+  const server = servers[name];
+  if (!server) throw new Error(`no ${SERVER_LABEL[name]} was started`);
+  return server;
 }
 
 /** CPU ticks of the process answering `server`'s load, and of the upstream behind it. */
 function ticksOf(servers: Servers, server: ServerName): { server: number; upstream: number } {
-  const pid = server === 'direct' ? servers.upstream.pid : servers[server].pid;
+  const pid = server === 'direct' ? servers.upstream.pid : serverOf(servers, server).pid;
   return { server: cpuTicks(pid), upstream: server === 'direct' ? 0 : cpuTicks(servers.upstream.pid) };
 }
 
@@ -152,7 +166,8 @@ const quiet = (servers: Servers) =>
       cpuTicks(servers.upstream.pid) +
       cpuTicks(servers.sdk.pid) +
       cpuTicks(servers.sdkLean.pid) +
-      cpuTicks(servers.plugboard.pid),
+      cpuTicks(servers.plugboard.pid) +
+      (servers.baseline ? cpuTicks(servers.baseline.pid) : 0),
   );
 
 /** CPU ticks and calls of one server's slices, added up. */
@@ -213,14 +228,14 @@ const rotated = <T>(items: readonly T[], round: number) => items.map((_, i) => i
  * Raw JSON-RPC rows: a warm-up per server, then rounds in which every server gets one slice of load, with a wait
  * for quiet servers before each slice. Each row adds up its server's slices.
  */
-async function measureRaw(servers: Servers, targets: Record<ServerName, Target>): Promise<LoadRow[]> {
-  const names: ServerName[] = ['direct', 'sdk', 'sdkLean', 'plugboard'];
+async function measureRaw(servers: Servers, targets: Partial<Record<ServerName, Target>>): Promise<LoadRow[]> {
+  const names = namesOf(servers, ['direct', 'sdk', 'sdkLean', 'plugboard']);
   const tallies = new Map(names.map((name) => [name, newTally()]));
   for (const name of names) {
     say(
       `raw JSON-RPC, ${SERVER_LABEL[name]}: ${settings.warmupSeconds} s warm-up, ${settings.connections} connections…`,
     );
-    await drive(targets[name], settings.warmupSeconds, settings.connections);
+    await drive(targets[name]!, settings.warmupSeconds, settings.connections);
   }
   const parts = slices();
   say(`raw JSON-RPC: ${parts.length} rounds of ${parts[0]} s per server…`);
@@ -230,7 +245,7 @@ async function measureRaw(servers: Servers, targets: Record<ServerName, Target>)
       const tally = tallies.get(name)!;
       const window = meter(servers, name, tally);
       window.start();
-      tally.results.push(await drive(targets[name], seconds, settings.connections));
+      tally.results.push(await drive(targets[name]!, seconds, settings.connections));
       window.end();
     }
   }
@@ -239,7 +254,7 @@ async function measureRaw(servers: Servers, targets: Record<ServerName, Target>)
 }
 
 /** SDK-client rows: BENCH_CONNECTIONS clients per gateway, connected once, warmed up, then driven in alternating slices. */
-async function measureSdkClients(servers: Servers, targets: Record<ServerName, Target>): Promise<LoadRow[]> {
+async function measureSdkClients(servers: Servers, targets: Partial<Record<ServerName, Target>>): Promise<LoadRow[]> {
   const names = ['sdk', 'plugboard'] as const;
   const pools = new Map<ServerName, SdkClientPool>();
   try {
@@ -269,11 +284,11 @@ async function measureSdkClients(servers: Servers, targets: Record<ServerName, T
 }
 
 /** Sequential calls on one connection per target, in rounds that alternate the targets so that drift hits all alike. */
-async function measureLatency(servers: Servers, targets: Record<ServerName, Target>): Promise<LatencyRow[]> {
+async function measureLatency(servers: Servers, targets: Partial<Record<ServerName, Target>>): Promise<LatencyRow[]> {
   say(`one connection: ${settings.latencyCalls} sequential calls per target, in rounds…`);
   await quiet(servers);
-  const names: ServerName[] = ['direct', 'sdk', 'sdkLean', 'plugboard'];
-  const probes = await Promise.all(names.map((name) => latencyProbe(targets[name])));
+  const names = namesOf(servers, ['direct', 'sdk', 'sdkLean', 'plugboard']);
+  const probes = await Promise.all(names.map((name) => latencyProbe(targets[name]!)));
   try {
     for (const probe of probes) await probe.calls(Math.min(500, settings.latencyCalls), false);
     const rounds = 10;
@@ -363,26 +378,31 @@ async function startServers(dir: string, plugboard: { args: string[] }, adminKey
     };
     const sdk = await sdkGateway('documented');
     const sdkLean = await sdkGateway('lean');
-    const pbPort = await freePort();
     const profile = settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'cpu-profile')}`] : [];
-    const pb = await startServer({
-      name: 'plugboard',
-      args: [...profile, ...plugboard.args, 'serve', '--host', '127.0.0.1', '--port', String(pbPort)],
-      env: {
-        ...env,
-        DATA_DIR: join(dir, 'plugboard'),
-        PLUGBOARD_ADMIN_KEY: adminKey,
-        RATE_LIMIT_GATEWAY_PER_SECOND: '0',
-        RATE_LIMIT_READ_PER_SECOND: '0',
-        RATE_LIMIT_WRITE_PER_SECOND: '0',
-        LOG_LEVEL: 'warn',
-      },
-      port: pbPort,
-      logFile: join(dir, 'plugboard.log'),
-      cwd: ROOT,
-    });
-    started.add(pb);
-    return { upstream, sdk, sdkLean, plugboard: pb };
+    const startPlugboard = async (name: 'plugboard' | 'baseline', args: readonly string[]) => {
+      const port = await freePort();
+      const server = await startServer({
+        name,
+        args: [...profile, ...args, 'serve', '--host', '127.0.0.1', '--port', String(port)],
+        env: {
+          ...env,
+          DATA_DIR: join(dir, name),
+          PLUGBOARD_ADMIN_KEY: adminKey,
+          RATE_LIMIT_GATEWAY_PER_SECOND: '0',
+          RATE_LIMIT_READ_PER_SECOND: '0',
+          RATE_LIMIT_WRITE_PER_SECOND: '0',
+          LOG_LEVEL: 'warn',
+        },
+        port,
+        logFile: join(dir, `${name}.log`),
+        cwd: ROOT,
+      });
+      started.add(server);
+      return server;
+    };
+    const pb = await startPlugboard('plugboard', plugboard.args);
+    const baseline = settings.baselineCli ? await startPlugboard('baseline', [settings.baselineCli]) : undefined;
+    return { upstream, sdk, sdkLean, plugboard: pb, ...(baseline ? { baseline } : {}) };
   } catch (error) {
     for (const server of [...started].reverse()) await stopServer(server);
     throw error;
@@ -408,20 +428,23 @@ async function main() {
   try {
     say('starting the upstream, the two SDK gateways and plugboard…');
     servers = await startServers(dir, plugboard, adminKey);
-    const targets: Record<ServerName, Target> = {
+    const targets: Partial<Record<ServerName, Target>> = {
       direct: { kind: 'direct', url: `${servers.upstream.origin}/echo` },
       sdk: { kind: 'mcp', url: `${servers.sdk.origin}/mcp`, headers: {}, tool: TOOL },
       sdkLean: { kind: 'mcp', url: `${servers.sdkLean.origin}/mcp`, headers: {}, tool: TOOL },
       plugboard: await seedPlugboard(servers.plugboard, adminKey, servers.upstream.origin),
+      ...(servers.baseline
+        ? { baseline: await seedPlugboard(servers.baseline, adminKey, servers.upstream.origin) }
+        : {}),
     };
-    say(`plugboard serves the toolset at ${targets.plugboard.url}`);
+    say(`plugboard serves the toolset at ${targets.plugboard!.url}`);
     loadRows.push(...(await measureRaw(servers, targets)));
     loadRows.push(...(await measureSdkClients(servers, targets)));
     latency = await measureLatency(servers, targets);
   } finally {
     if (servers)
-      for (const server of [servers.plugboard, servers.sdkLean, servers.sdk, servers.upstream])
-        await stopServer(server);
+      for (const server of [servers.baseline, servers.plugboard, servers.sdkLean, servers.sdk, servers.upstream])
+        if (server) await stopServer(server);
     if (settings.keep || settings.cpuProfile)
       say(`kept ${dir} (logs${settings.cpuProfile ? ', plugboard CPU profile under cpu-profile/' : ''})`);
     else rmSync(dir, { recursive: true, force: true });
@@ -446,7 +469,7 @@ async function main() {
 
   printReport({
     machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, CLK_TCK ${CLK_TCK}`,
-    plugboard: plugboard.how,
+    plugboard: settings.baselineCli ? `${plugboard.how}; baseline build ${settings.baselineCli}` : plugboard.how,
     settings: `${settings.warmupSeconds} s warm-up then ${settings.seconds} s per loaded row (in ${settings.sliceSeconds} s slices alternating between servers), ${settings.connections} connections / SDK clients, ${settings.latencyCalls} calls per target on one connection; load generator in this process on the same cores`,
     loadAverage: [loadBefore, loadavg()[0]!],
     elapsedSeconds: (performance.now() - started) / 1000,

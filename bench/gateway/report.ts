@@ -3,13 +3,14 @@ import type { ConvertTiming } from './convert.js';
 import type { LoadResult, Outcomes, Samples } from './load.js';
 
 /** `sdk` is the SDK gateway as its documentation builds it (issue 7's baseline); `sdkLean` the same on bare node:http. */
-export type ServerName = 'direct' | 'sdk' | 'sdkLean' | 'plugboard';
+export type ServerName = 'direct' | 'sdk' | 'sdkLean' | 'plugboard' | 'baseline';
 
 export const SERVER_LABEL: Record<ServerName, string> = {
   direct: 'upstream direct',
   sdk: 'minimal SDK gateway',
   sdkLean: 'lean SDK gateway',
   plugboard: 'plugboard',
+  baseline: 'plugboard, baseline build',
 };
 
 export interface LoadRow {
@@ -43,6 +44,7 @@ export interface Report {
 }
 
 const rate = (r: LoadResult) => r.calls / r.seconds;
+const isPlugboard = (server: ServerName) => server === 'plugboard' || server === 'baseline';
 const ms = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 function failures(o: Outcomes, errors: number): string {
@@ -85,8 +87,8 @@ export function printReport(report: Report): boolean {
       SERVER_LABEL[row.server],
       rate(row.result).toFixed(0),
       row.server !== 'direct' && direct ? (rate(row.result) / rate(direct.result)).toFixed(2) : '',
-      row.server === 'plugboard' && sdk ? (rate(row.result) / rate(sdk.result)).toFixed(2) : '',
-      row.server === 'plugboard' && lean ? (rate(row.result) / rate(lean.result)).toFixed(2) : '',
+      isPlugboard(row.server) && sdk ? (rate(row.result) / rate(sdk.result)).toFixed(2) : '',
+      isPlugboard(row.server) && lean ? (rate(row.result) / rate(lean.result)).toFixed(2) : '',
       ms(row.result.samples.percentile(50), 2),
       ms(row.result.samples.percentile(99), 2),
       row.serverCpuMs.toFixed(3),
@@ -210,6 +212,23 @@ export function printReport(report: Report): boolean {
       pass: p99 < 1.5,
     });
   }
+  // BENCH_BASELINE_CLI: another build of plugboard measured in the same rounds, to see what a change costs.
+  const base = find('raw', 'baseline');
+  if (pb && base)
+    checks.push({
+      what: 'calls/s, plugboard ÷ baseline build (raw JSON-RPC)',
+      target: '-',
+      figure: (rate(pb.result) / rate(base.result)).toFixed(2),
+      pass: undefined,
+    });
+  const baseLatency = latency.find((r) => r.server === 'baseline');
+  if (pbLatency && baseLatency)
+    checks.push({
+      what: 'latency on one connection, p50, plugboard − baseline build',
+      target: '-',
+      figure: `${signed(pbLatency.p50 - baseLatency.p50)} ms`,
+      pass: undefined,
+    });
   const misrouted =
     report.loadRows.reduce((n, r) => n + r.result.outcomes.misrouted, 0) +
     report.latency.reduce((n, r) => n + r.outcomes.misrouted, 0);
