@@ -1,6 +1,7 @@
-// kill -9 during writes: a writer keeps updating connections through a server process and records every
-// acknowledged write; the server is killed mid-load and started again. Every acknowledged write must be
-// there, nothing half-applied (each connection's audit trail matches its revision), and the store intact.
+// kill -9 during writes: writers keep updating connections and access clients (fields and token rotations)
+// through a server process and record every acknowledged write; the server is killed mid-load and started again.
+// Every acknowledged write must be there, nothing half-applied (each resource's audit trail matches its revision),
+// and the store intact.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -66,7 +67,30 @@ for (const engine of ENGINES) {
             }
           }
         };
-        const load = Promise.all(ids.map(writer));
+        // Access clients: each writer alternates a field change and a token rotation (both row changes).
+        const clientIds = Array.from({ length: WRITERS / 2 }, (_, i) => `crash-client-${i}`);
+        for (const id of clientIds) {
+          const created = await call('POST', `${WS}/access-clients`, { id, name: id, description: 'seq 0' });
+          assert.equal(created.status, 201, JSON.stringify(created.body));
+        }
+        const clientAcknowledged = new Map<string, number>(clientIds.map((id) => [id, 0]));
+        const clientSent = new Map<string, number>(clientIds.map((id) => [id, 0]));
+        const clientWriter = async (id: string) => {
+          for (let n = 1; !killed; n++) {
+            try {
+              if (n % 2 === 0) {
+                await call('POST', `${WS}/access-clients/${id}/secrets`, { gracePeriodSeconds: 60 });
+                continue;
+              }
+              clientSent.set(id, n);
+              const reply = await call('PATCH', `${WS}/access-clients/${id}`, { description: `seq ${n}` });
+              if (reply.status === 200) clientAcknowledged.set(id, n);
+            } catch {
+              return; // the server is gone: this write's outcome is unknown
+            }
+          }
+        };
+        const load = Promise.all([...ids.map(writer), ...clientIds.map(clientWriter)]);
         // Let the writes run for a while, then kill the server in the middle of them.
         await new Promise((resolve) => setTimeout(resolve, 1500));
         const acknowledgedBefore = [...acknowledged.values()].reduce((a, b) => a + b, 0);
@@ -102,6 +126,32 @@ for (const engine of ENGINES) {
             `connection ${id}: revision ${stored.body.revision}, ${events.length} audit events`,
           );
           assert.equal(events[0].toRevision, stored.body.revision);
+        }
+        for (const id of clientIds) {
+          const stored = await call('GET', `${WS}/access-clients/${id}`);
+          assert.equal(stored.status, 200);
+          const seq = Number(/^seq (\d+)$/.exec(stored.body.description)?.[1]);
+          assert.ok(seq >= clientAcknowledged.get(id)!, `client ${id}: stored seq ${seq}, acknowledged more`);
+          assert.ok(seq <= clientSent.get(id)!, `client ${id}: stored seq ${seq} was never sent`);
+          const events: any[] = [];
+          for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+            const page = await call(
+              'GET',
+              `${WS}/audit?resourceType=access-client&resourceId=${id}&limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+            );
+            assert.equal(page.status, 200);
+            events.push(...page.body.items);
+            cursor = page.body.nextCursor;
+          }
+          assert.equal(
+            events.length,
+            stored.body.revision,
+            `client ${id}: revision ${stored.body.revision}, ${events.length} audit events`,
+          );
+          assert.equal(events[0].toRevision, stored.body.revision);
+          // A rotation's tokens are written with its revision: one token per rotation that landed, none more.
+          const rotations = events.filter((e) => e.action === 'access-client:rotate-secret').length;
+          assert.equal(stored.body.secrets.length, rotations + 1, JSON.stringify(stored.body.secrets));
         }
         await node.stop('SIGTERM');
 

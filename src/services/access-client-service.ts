@@ -24,10 +24,10 @@ import type { AccessClientSecretRow } from '../storage/schema.js';
 import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
 import { hashApiKey } from './access-service.js';
-import { recordChange } from './audit-service.js';
+import { changeEvent, recordChange } from './audit-service.js';
 import { StaleWrite } from '../storage/write-conflicts.js';
 import { authorize } from './authorize.js';
-import { writeWithRetry } from './write-retry.js';
+import { withRetry, writeWithRetry } from './write-retry.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
 
@@ -80,6 +80,7 @@ const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) +
 
 export function createAccessClientService(deps: { db: Db; writer: Writer; clock: Clock }) {
   const { db, writer, clock } = deps;
+  const rows = clients.accessClientRows(db.engine);
 
   async function load(tx: Tx, workspaceId: string, id: string, precondition?: Precondition): Promise<AccessClient> {
     const current = await clients.findAccessClient(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
@@ -94,37 +95,74 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
     return input;
   }
 
-  /** The shared write path of field changes: store the next state only if it differs, with its audit event. */
+  /**
+   * The one write path of a single access client (PUT, PATCH, token rotation): a row change of the writer, so that
+   * concurrent ones commit together on PostgreSQL. `revise` is a pure function of the current client: it checks
+   * and builds the next state (throwing leaves everything as it was) and may run more than once. The client at
+   * the next revision is stored, with its audit event, unless it is the same as the current one.
+   */
+  function change<T = AccessClient>(
+    actor: Actor,
+    workspaceId: string,
+    id: string,
+    precondition: Precondition | undefined,
+    revise: (current: AccessClient) => {
+      readonly next: AccessClient;
+      readonly action?: string;
+      readonly fields?: readonly string[];
+      /** Work after the row in the same transaction (a rotation's tokens); its value is the answer. */
+      readonly after?: (tx: Tx, stored: AccessClient) => Promise<T>;
+    },
+  ): Promise<T> {
+    return withRetry(() =>
+      writer.change(rows, {
+        key: clients.accessClientKey(workspaceId, id),
+        apply: (current) => {
+          if (!current) throw notFound(`Access client "${id}"`);
+          if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+          const revised = revise(current);
+          const unchanged = revised.after === undefined && sameJson(revised.next, current);
+          const now = clock.now();
+          const client = unchanged ? current : { ...revised.next, updatedAt: now, revision: current.revision + 1 };
+          const audit = unchanged
+            ? undefined
+            : changeEvent(
+                actor,
+                {
+                  workspaceId,
+                  action: revised.action ?? 'access-client:update',
+                  resourceType: 'access-client',
+                  resourceId: id,
+                  before: current,
+                  after: client,
+                  ...(revised.fields ? { fields: revised.fields } : {}),
+                },
+                now,
+              );
+          const after = revised.after;
+          return {
+            next: unchanged ? undefined : client,
+            audit,
+            result: client as T,
+            ...(after ? { after: (tx: Tx) => after(tx, client) } : {}),
+          };
+        },
+      }),
+    );
+  }
+
+  /** A change of the client's fields (PUT, PATCH), validated whole. */
   function mutate(
     actor: Actor,
     workspaceId: string,
     id: string,
     precondition: Precondition | undefined,
-    change: (current: AccessClient) => AccessClientInput,
-  ) {
+    fieldsOf: (current: AccessClient) => AccessClientInput,
+  ): Promise<AccessClient> {
     authorize(actor, 'access-client:update', workspaceId);
-    return writeWithRetry(writer, async (tx) => {
-      const current = await load(tx, workspaceId, id, precondition);
-      const next: AccessClient = { ...current, ...accessClientFieldsFrom(checked(change(current))) };
-      if (sameJson(next, current)) return current;
-      const now = clock.now();
-      const client = { ...next, updatedAt: now, revision: current.revision + 1 };
-      if (!(await clients.updateAccessClient(tx, client, current.revision))) throw new StaleWrite();
-      await recordChange(
-        tx,
-        actor,
-        {
-          workspaceId,
-          action: 'access-client:update',
-          resourceType: 'access-client',
-          resourceId: id,
-          before: current,
-          after: client,
-        },
-        now,
-      );
-      return client;
-    });
+    return change(actor, workspaceId, id, precondition, (current) => ({
+      next: { ...current, ...accessClientFieldsFrom(checked(fieldsOf(current))) },
+    }));
   }
 
   return {
@@ -270,34 +308,20 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
       authorize(actor, 'access-client:update', workspaceId);
       const grace = checkRotate(body ?? {}).gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
       const token = generateClientToken();
-      return writeWithRetry(writer, async (tx) => {
-        const current = await load(tx, workspaceId, id, precondition);
-        const now = clock.now();
-        await clients.expireAccessClientSecrets(tx, workspaceId, id, plusSeconds(now, grace));
-        await clients.deleteExpiredAccessClientSecrets(tx, workspaceId, id, now);
-        await clients.insertAccessClientSecret(tx, secretRowFor(current, token, now));
-        const { secrets: _previous, ...fields } = current;
-        if (
-          !(await clients.updateAccessClient(
-            tx,
-            { ...fields, updatedAt: now, revision: current.revision + 1 },
-            current.revision,
-          ))
-        )
-          throw new StaleWrite();
-        const client = (await clients.findAccessClient(tx, workspaceId, id))!;
-        const change = {
-          workspaceId,
-          action: 'access-client:rotate-secret',
-          resourceType: 'access-client',
-          resourceId: id,
-          before: current,
-          after: client,
-          fields: ['secrets'],
-        };
-        await recordChange(tx, actor, change, now);
-        return { client, secret: token };
-      });
+      return change<IssuedClientSecret>(actor, workspaceId, id, precondition, (current) => ({
+        next: current,
+        action: 'access-client:rotate-secret',
+        fields: ['secrets'],
+        after: async (tx, stored) => {
+          const now = stored.updatedAt;
+          await clients.expireAccessClientSecrets(tx, workspaceId, id, plusSeconds(now, grace));
+          await clients.deleteExpiredAccessClientSecrets(tx, workspaceId, id, now);
+          await clients.insertAccessClientSecret(tx, secretRowFor(stored, token, now));
+          // The client as this rotation left it: with a batch of rotations, later ones have not run yet.
+          const { secrets } = (await clients.findAccessClient(tx, workspaceId, id))!;
+          return { client: { ...stored, secrets }, secret: token };
+        },
+      }));
     },
 
     /**

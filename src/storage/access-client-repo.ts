@@ -1,7 +1,8 @@
 import type { AccessClient, AccessClientSecret } from '../domain/access-client.js';
 import type { AccessClientRow, AccessClientSecretRow } from './schema.js';
-import type { Executor, ReadOptions } from './engine.js';
+import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import { nameContains } from './list-filters.js';
+import type { RowStore, RowWrite } from './row-change.js';
 
 type ClientFields = Omit<AccessClient, 'secrets'>;
 
@@ -138,6 +139,73 @@ export async function updateAccessClient(
     .where('revision', '=', expectedRevision)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/** The key of an access client for {@link Writer.change}. */
+export const accessClientKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
+
+/**
+ * Access clients for the writer's row changes (PUT, PATCH, token rotation): loaded with their tokens, under lock
+ * in key order on PostgreSQL. A row is written only over the state it was read from: same revision, and the same
+ * client (its uid), not one deleted and created again under its id meanwhile. The tokens are not part of the row:
+ * a rotation writes them in its `after` work, in the same transaction.
+ */
+export function accessClientRows(engine: Engine): RowStore<AccessClient> {
+  const forUpdate = engine === 'postgres';
+  return {
+    async load(tx: Tx, keys: readonly string[]): Promise<Map<string, AccessClient>> {
+      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      if (pairs.length === 1) {
+        const [workspaceId, id] = pairs[0]!;
+        const client = await findAccessClient(tx, workspaceId, id, { forUpdate });
+        return new Map(client ? [[keys[0]!, client]] : []);
+      }
+      let query = tx
+        .selectFrom('access_clients')
+        .selectAll()
+        .where((eb) =>
+          eb(
+            eb.refTuple('workspace_id', 'id'),
+            'in',
+            pairs.map(([workspaceId, id]) => eb.tuple(workspaceId, id)),
+          ),
+        )
+        // Key order: two batches wanting the same rows lock them in the same order, so neither waits on the other.
+        .orderBy('workspace_id')
+        .orderBy('id');
+      if (forUpdate) query = query.forUpdate();
+      const rows = await query.execute();
+      const loaded = new Map<string, AccessClient>();
+      for (const workspaceId of new Set(rows.map((row) => row.workspace_id))) {
+        const inWorkspace = rows.filter((row) => row.workspace_id === workspaceId);
+        const secrets = await secretsOf(
+          tx,
+          workspaceId,
+          inWorkspace.map((row) => row.id),
+        );
+        for (const row of inWorkspace)
+          loaded.set(accessClientKey(row.workspace_id, row.id), toClient(row, secrets.get(row.id)!));
+      }
+      return loaded;
+    },
+
+    async store(tx: Tx, changes: readonly RowWrite<AccessClient>[]): Promise<number> {
+      let written = 0;
+      for (const { row, stored } of changes) {
+        const { workspace_id, id, uid, created_at: _created, ...columns } = toRow(row);
+        const result = await tx
+          .updateTable('access_clients')
+          .set(columns)
+          .where('workspace_id', '=', workspace_id)
+          .where('id', '=', id)
+          .where('uid', '=', uid)
+          .where('revision', '=', stored.revision)
+          .executeTakeFirst();
+        written += Number(result.numUpdatedRows);
+      }
+      return written;
+    },
+  };
 }
 
 /** Deletes a client at `expectedRevision`; its tokens go with it (foreign key cascade). */
