@@ -1,13 +1,14 @@
 /**
- * The baseline of `bench:write`: the least a Fastify 5 server can do to serve plugboard's connector PUT with
- * the same durability. No authentication, no audit row, no read-before-write: one `UPDATE … RETURNING` per
- * request, guarded by the revision from If-Match, in autocommit.
+ * The baseline of `bench:write`: the least a Fastify 5 server can do to serve plugboard's connector PUT and
+ * access-client PATCH with the same durability. No authentication, no audit row, no read-before-write: one
+ * `UPDATE … RETURNING` per request, guarded by the revision from If-Match, in autocommit.
  *
  *   BARE_ENGINE=sqlite   BARE_DB=<file>  PORT=<port>   better-sqlite3, WAL, synchronous=FULL
  *   BARE_ENGINE=postgres BARE_DB=<url>   PORT=<port>   pg, pool of 16, synchronous_commit as the server has it
  *
- * It serves POST (to create the seed's template row through HTTP, as with plugboard) and PUT under the same
- * paths as plugboard, so the load generator treats both alike. ETags are `"<revision>"`.
+ * It serves POST (to create the seed's template row through HTTP, as with plugboard), and PUT (connectors) or
+ * PATCH (access clients, a merge patch of `description`) under the same paths as plugboard, so the load generator
+ * treats both alike. ETags are `"<revision>"`.
  */
 import Fastify from 'fastify';
 import SqliteDatabase from 'better-sqlite3';
@@ -32,7 +33,46 @@ const DDL = `
     updated_at text not null,
     revision integer not null,
     primary key (workspace_id, id)
+  );
+  create table if not exists access_clients (
+    workspace_id text not null,
+    id text not null,
+    uid text not null,
+    name text not null,
+    description text,
+    toolsets text not null,
+    tools text not null,
+    rate_limit integer,
+    status text not null,
+    created_at text not null,
+    updated_at text not null,
+    revision integer not null,
+    primary key (workspace_id, id)
   )`;
+
+/** Plugboard's `access_clients` table, as the bare server keeps it. */
+interface ClientRow {
+  workspace_id: string;
+  id: string;
+  uid: string;
+  name: string;
+  description: string | null;
+  toolsets: string;
+  tools: string;
+  rate_limit: number | null;
+  status: string;
+  created_at: string;
+  updated_at: string;
+  revision: number;
+}
+
+interface ClientBody {
+  id: string;
+  name: string;
+  description?: string | null;
+  toolsets?: string[];
+  rateLimit?: number | null;
+}
 
 interface Row {
   workspace_id: string;
@@ -84,8 +124,33 @@ interface Store {
   insert(workspaceId: string, body: CreateBody, now: string): Promise<Row | undefined>;
   /** `expected` null means "any revision" (If-Match: *). Undefined when no row matched. */
   update(workspaceId: string, id: string, body: Fields, expected: number | null, now: string): Promise<Row | undefined>;
+  insertClient(workspaceId: string, body: ClientBody, now: string): Promise<ClientRow | undefined>;
+  /** A merge patch of the description; `expected` as for update. */
+  patchClient(
+    workspaceId: string,
+    id: string,
+    description: string | null,
+    expected: number | null,
+    now: string,
+  ): Promise<ClientRow | undefined>;
   close(): Promise<void>;
 }
+
+const INSERT_CLIENT = `insert into access_clients (workspace_id, id, uid, name, description, toolsets, tools, rate_limit, status,
+  created_at, updated_at, revision) values (?, ?, ?, ?, ?, ?, '[]', ?, 'active', ?, ?, 1) on conflict do nothing returning *`;
+const PATCH_CLIENT = `update access_clients set description = ?, updated_at = ?, revision = revision + 1
+  where workspace_id = ? and id = ? and (? is null or revision = ?) returning *`;
+const clientValues = (ws: string, b: ClientBody, now: string) => [
+  ws,
+  b.id,
+  `acu_${b.id}`,
+  b.name,
+  b.description ?? null,
+  JSON.stringify(b.toolsets ?? []),
+  b.rateLimit ?? null,
+  now,
+  now,
+];
 
 const INSERT = `insert into connectors (workspace_id, id, name, description, protocol_type, documentation_url, icon_url, base_url, status,
   connection_variables, auth_scheme_configs, versions, created_at, updated_at, revision)
@@ -108,12 +173,17 @@ function openSqlite(file: string): Store {
   db.exec(DDL);
   const insert = db.prepare<unknown[], Row>(INSERT);
   const update = db.prepare<unknown[], Row>(UPDATE);
+  const insertClient = db.prepare<unknown[], ClientRow>(INSERT_CLIENT);
+  const patchClient = db.prepare<unknown[], ClientRow>(PATCH_CLIENT);
   // `.all()`, never `.get()`, on DML with RETURNING: `.get()` resets the statement before SQLite finishes it,
   // its WAL hook never runs, and automatic checkpoints stop (the -wal file grows without bound).
   return {
     insert: async (ws, b, now) =>
       insert.all(ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now)[0],
     update: async (ws, id, b, expected, now) => update.all(...fieldValues(b), now, ws, id, expected, expected)[0],
+    insertClient: async (ws, b, now) => insertClient.all(...clientValues(ws, b, now))[0],
+    patchClient: async (ws, id, description, expected, now) =>
+      patchClient.all(description, now, ws, id, expected, expected)[0],
     close: async () => {
       db.close();
     },
@@ -123,14 +193,20 @@ function openSqlite(file: string): Store {
 function openPostgres(url: string): Store {
   const pool = new pg.Pool({ connectionString: url, max: 16 });
   // Named statements are parsed and planned once per connection, as any tuned pg application would do.
-  const run = async (name: string, text: string, values: unknown[]) =>
-    (await pool.query<Row>({ name, text, values })).rows[0];
+  const run = async <R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]) =>
+    (await pool.query<R>({ name, text, values })).rows[0];
   const insert = numbered(INSERT);
   const update = numbered(UPDATE);
+  const insertClient = numbered(INSERT_CLIENT);
+  const patchClient = numbered(PATCH_CLIENT);
   return {
     insert: (ws, b, now) =>
-      run('insert', insert, [ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now]),
-    update: (ws, id, b, expected, now) => run('update', update, [...fieldValues(b), now, ws, id, expected, expected]),
+      run<Row>('insert', insert, [ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now]),
+    update: (ws, id, b, expected, now) =>
+      run<Row>('update', update, [...fieldValues(b), now, ws, id, expected, expected]),
+    insertClient: (ws, b, now) => run<ClientRow>('insert-client', insertClient, clientValues(ws, b, now)),
+    patchClient: (ws, id, description, expected, now) =>
+      run<ClientRow>('patch-client', patchClient, [description, now, ws, id, expected, expected]),
     close: () => pool.end(),
   };
 }
@@ -152,6 +228,29 @@ const view = (r: Row) => ({
   updatedAt: r.updated_at,
   revision: r.revision,
 });
+
+const clientView = (r: ClientRow) => ({
+  workspaceId: r.workspace_id,
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  toolsets: JSON.parse(r.toolsets) as unknown,
+  tools: JSON.parse(r.tools) as unknown,
+  rateLimit: r.rate_limit,
+  status: r.status,
+  secrets: [],
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  revision: r.revision,
+});
+
+/** The revision an If-Match names: null for `*` or none, undefined for one that cannot match. */
+function expectedRevision(ifMatch: string | undefined): number | null | undefined {
+  const value = ifMatch?.trim();
+  if (value === undefined || value === '*') return null;
+  const match = /^"(\d+)"$/.exec(value);
+  return match ? Number(match[1]) : undefined;
+}
 
 const nullableString = { type: ['string', 'null'], maxLength: 2048 };
 const fieldsSchema = {
@@ -209,13 +308,8 @@ async function main() {
       schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: fieldsSchema } },
     },
     async (request, reply) => {
-      const ifMatch = request.headers['if-match']?.trim();
-      let expected: number | null = null;
-      if (ifMatch !== undefined && ifMatch !== '*') {
-        const match = /^"(\d+)"$/.exec(ifMatch);
-        if (!match) return reply.code(412).send({ title: 'precondition failed' });
-        expected = Number(match[1]);
-      }
+      const expected = expectedRevision(request.headers['if-match']);
+      if (expected === undefined) return reply.code(412).send({ title: 'precondition failed' });
       const row = await store.update(
         request.params.ws,
         request.params.id,
@@ -228,6 +322,70 @@ async function main() {
           .code(expected === null ? 404 : 412)
           .send({ title: expected === null ? 'not found' : 'precondition failed' });
       return reply.header('etag', `"${row.revision}"`).send(view(row));
+    },
+  );
+
+  const clients = '/api/v1/workspaces/:ws/access-clients';
+  // Merge patches arrive as application/merge-patch+json, which Fastify does not parse by itself.
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  app.post<{ Params: { ws: string }; Body: ClientBody }>(
+    clients,
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['id', 'name'],
+          properties: {
+            id: { type: 'string' },
+            name: { type: 'string', minLength: 1, maxLength: 128 },
+            description: nullableString,
+            toolsets: { type: 'array', items: { type: 'string' }, maxItems: 100 },
+            rateLimit: { type: ['integer', 'null'], minimum: 1 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const row = await store.insertClient(request.params.ws, request.body, new Date().toISOString());
+      if (!row) return reply.code(409).send({ title: 'exists' });
+      return reply.code(201).header('etag', `"${row.revision}"`).send(clientView(row));
+    },
+  );
+
+  app.patch<{ Params: Params; Body: { description?: string | null } }>(
+    `${clients}/:id`,
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['description'],
+          additionalProperties: false,
+          properties: { description: nullableString },
+        },
+      },
+    },
+    async (request, reply) => {
+      const expected = expectedRevision(request.headers['if-match']);
+      if (expected === undefined) return reply.code(412).send({ title: 'precondition failed' });
+      const row = await store.patchClient(
+        request.params.ws,
+        request.params.id,
+        request.body.description ?? null,
+        expected,
+        new Date().toISOString(),
+      );
+      if (!row)
+        return reply
+          .code(expected === null ? 404 : 412)
+          .send({ title: expected === null ? 'not found' : 'precondition failed' });
+      return reply.header('etag', `"${row.revision}"`).send(clientView(row));
     },
   );
 

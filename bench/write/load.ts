@@ -3,12 +3,12 @@
  * the bare baselines alike.
  */
 import autocannon from 'autocannon';
-import { WORKSPACE, connectorId, putBody } from './connector-shape.js';
+import type { WriteResource } from './resources.js';
 
 export interface Target {
   readonly origin: string;
   readonly headers: Readonly<Record<string, string>>;
-  /** The ETag of each connector's last 200 answer (or of its creation). */
+  /** The ETag of each row's last 200 answer (or of its creation). */
   readonly etags: Map<string, string>;
   /**
    * Ids whose current ETag is no longer known for sure: their PUT was cut off when a run ended (the server may
@@ -20,10 +20,8 @@ export interface Target {
 
 export type Scenario = 'hot' | 'uniform';
 
-/** The hot scenario's connector. Uniform runs leave it out: hot runs change it with `If-Match: *`. */
-export const HOT_ID = connectorId(0);
-
-export const connectorsPath = `/api/v1/workspaces/${WORKSPACE}/connectors`;
+/** The hot scenario's row: the first one. Uniform runs leave it out: hot runs change it with `If-Match: *`. */
+export const hotIdOf = (resource: WriteResource) => resource.idOf(0);
 
 export interface LoadResult {
   readonly requests: number;
@@ -40,28 +38,31 @@ export interface LoadResult {
 let sequence = 0;
 
 /**
- * Full-body PUTs for `seconds` over `connections` keep-alive connections, one request in flight on each.
+ * The resource's writes (a connector's full-body PUT, an access client's PATCH) for `seconds` over `connections`
+ * keep-alive connections, one request in flight on each.
  *
- * hot:     every request writes HOT_ID with `If-Match: *`. With 32 writers on one row a tracked ETag would be
+ * hot:     every request writes the hot id with `If-Match: *`. With 32 writers on one row a tracked ETag would be
  *          stale for all but one of them, so a 412 storm would measure the client, not the write path.
  * uniform: each request picks a random id that no other connection is writing, and sends the ETag of that
  *          id's previous answer. A correct server therefore answers no 412 at all.
  */
 export async function drive(
   target: Target,
+  resource: WriteResource,
   scenario: Scenario,
   seconds: number,
   connections: number,
 ): Promise<LoadResult> {
-  const ids = [...target.etags.keys()].filter((id) => id !== HOT_ID && !target.retired.has(id));
+  const hotId = hotIdOf(resource);
+  const ids = [...target.etags.keys()].filter((id) => id !== hotId && !target.retired.has(id));
   const inFlight = new Set<string>();
   const statuses: Record<string, number> = {};
   type Context = { id?: string };
 
   const request: autocannon.Request = {
-    method: 'PUT',
+    method: resource.method,
     setupRequest(req, context) {
-      let id = HOT_ID;
+      let id = hotId;
       let ifMatch = '*';
       if (scenario === 'uniform') {
         do id = ids[Math.floor(Math.random() * ids.length)]!;
@@ -73,9 +74,9 @@ export async function drive(
       (context as Context).id = id;
       return {
         ...req,
-        path: `${connectorsPath}/${id}`,
-        headers: { ...target.headers, 'content-type': 'application/json', 'if-match': ifMatch },
-        body: putBody(id, ++sequence),
+        path: `${resource.collectionPath}/${id}`,
+        headers: { ...target.headers, 'content-type': resource.contentType, 'if-match': ifMatch },
+        body: resource.writeBody(id, ++sequence),
       };
     },
     onResponse(status, _body, context, headers) {

@@ -1,14 +1,16 @@
 /**
- * `npm run bench:write`: plugboard's connector PUT against a bare Fastify server doing the same durable
- * UPDATE, on SQLite and on PostgreSQL, started and measured in the same run. See bench/README.md.
+ * `npm run bench:write`: plugboard's writes (connector PUT, access-client PATCH) against a bare Fastify server
+ * doing the same durable UPDATE, on SQLite and on PostgreSQL, started and measured in the same run. See
+ * bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { WORKSPACE, connectorId } from './connector-shape.js';
-import { HOT_ID, drive, type LoadResult, type Scenario, type Target } from './load.js';
+import { WORKSPACE } from './connector-shape.js';
+import { drive, type LoadResult, type Scenario, type Target } from './load.js';
+import { RESOURCES, type ResourceName, type WriteResource } from './resources.js';
 import { ROOT, cleanEnv, intEnv, plugboardCommand, say } from '../common/plugboard.js';
 import { CLK_TCK, cpuTicks, freePort, startServer, ticksToMs, waitIdle, type Server } from '../common/processes.js';
 import { combineRounds, printReport, type Row } from './report.js';
@@ -21,7 +23,9 @@ const settings = {
   rounds: Math.max(1, intEnv('BENCH_ROUNDS', 3)),
   warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 2),
   connections: intEnv('BENCH_CONNECTIONS', 32),
+  /** Rows of each resource in each store. */
   connectors: intEnv('BENCH_CONNECTORS', 10_000),
+  resources: (process.env.BENCH_RESOURCES ?? 'connector,access-client').split(',').map((s) => s.trim()),
   stores: (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()),
   scenarios: (process.env.BENCH_SCENARIOS ?? 'hot,uniform').split(',').map((s) => s.trim()),
   postgresUrl: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
@@ -125,6 +129,7 @@ const fileSize = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 
 async function measure(
   store: 'sqlite' | 'postgres',
+  resource: WriteResource,
   scenario: Scenario,
   server: Server,
   target: Target,
@@ -133,14 +138,14 @@ async function measure(
   seconds: number,
   warmupSeconds: number,
 ): Promise<Row> {
-  if (warmupSeconds > 0) await drive(target, scenario, warmupSeconds, settings.connections);
+  if (warmupSeconds > 0) await drive(target, resource, scenario, warmupSeconds, settings.connections);
   // Let the server finish what the warm-up left queued, so that its CPU time is not counted in this run.
   await waitIdle(() => cpuTicks(server.pid));
   const admin = postgres?.admin;
   const lsn = admin && (await admin.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
   const pgBefore = postgres && (await postgresTicks(postgres.admin, postgres.schema));
   const before = cpuTicks(server.pid);
-  const result: LoadResult = await drive(target, scenario, seconds, settings.connections);
+  const result: LoadResult = await drive(target, resource, scenario, seconds, settings.connections);
   const serverMs = ticksToMs(cpuTicks(server.pid) - before);
   const pgMs =
     postgres && pgBefore
@@ -160,6 +165,7 @@ async function measure(
   const answered2xx = result.requests - result.non2xx;
   return {
     store,
+    resource: resource.name,
     scenario,
     server: server.name.split(' ')[0]!,
     result,
@@ -195,60 +201,60 @@ async function benchStore(
   try {
     say(`${store}: starting the bare server and plugboard…`);
     pair = await startPair(store, dir, plugboard, adminKey, schemas);
-    const targets = {
-      bare: { origin: pair.bare.origin, headers: {}, etags: new Map(), retired: new Set() } satisfies Target,
-      plugboard: {
-        origin: pair.plugboard.origin,
-        headers: { authorization: `Bearer ${adminKey}` },
-        etags: new Map(),
-        retired: new Set(),
-      } satisfies Target,
-    };
-    for (const name of ['bare', 'plugboard'] as const) {
-      const started = performance.now();
-      const etag = await createTemplate(targets[name]);
-      if (store === 'sqlite') cloneInSqlite(pair.dbFiles![name], settings.connectors);
-      else await cloneInPostgres(admin!, schemas![name], settings.connectors);
-      for (let i = 0; i < settings.connectors; i++) targets[name].etags.set(connectorId(i), etag);
-      say(
-        `${store}: seeded ${settings.connectors} connectors into ${name} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-      );
-    }
+    const origins = { bare: pair.bare.origin, plugboard: pair.plugboard.origin };
+    const headers = { bare: {}, plugboard: { authorization: `Bearer ${adminKey}` } };
+    const resources = settings.resources.map((name) => RESOURCES[name as ResourceName]);
     const rows: Row[] = [];
-    for (const scenario of (['hot', 'uniform'] as const).filter((s) => settings.scenarios.includes(s))) {
-      // Bare and plugboard take turns, in short rounds and in alternating order, so that a machine whose speed
-      // drifts during the run (other tenants, CPU frequency) slows both alike; each row sums its rounds.
-      const seconds = settings.seconds / settings.rounds;
-      const rounds: Record<'bare' | 'plugboard', Row[]> = { bare: [], plugboard: [] };
-      for (let round = 0; round < settings.rounds; round++) {
-        // A full warm-up before a server's first round; a short one before the others, to refill its caches.
-        for (const name of round % 2 === 0 ? (['bare', 'plugboard'] as const) : (['plugboard', 'bare'] as const)) {
-          const warmup = round < 2 ? settings.warmupSeconds : Math.min(1, settings.warmupSeconds);
-          say(
-            `${store}: ${scenario}, ${name}, round ${round + 1}/${settings.rounds}: ${warmup} s warm-up + ${seconds.toFixed(1)} s…`,
-          );
-          const postgres = admin && schemas ? { admin, schema: schemas[name] } : undefined;
-          rounds[name].push(
-            await measure(
-              store,
-              scenario,
-              pair[name],
-              targets[name],
-              postgres,
-              pair.dbFiles && `${pair.dbFiles[name]}-wal`,
-              seconds,
-              warmup,
-            ),
-          );
-        }
+    for (const resource of resources) {
+      const targets = {} as Record<'bare' | 'plugboard', Target>;
+      for (const name of ['bare', 'plugboard'] as const) {
+        const started = performance.now();
+        const target: Target = { origin: origins[name], headers: headers[name], etags: new Map(), retired: new Set() };
+        const etag = await createTemplate(target, resource);
+        if (store === 'sqlite') cloneInSqlite(pair.dbFiles![name], resource, settings.connectors);
+        else await cloneInPostgres(admin!, schemas![name], resource, settings.connectors);
+        for (let i = 0; i < settings.connectors; i++) target.etags.set(resource.idOf(i), etag);
+        targets[name] = target;
+        say(
+          `${store}: seeded ${settings.connectors} ${resource.table} into ${name} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
       }
-      rows.push(combineRounds(rounds.bare), combineRounds(rounds.plugboard));
+      for (const scenario of (['hot', 'uniform'] as const).filter((s) => settings.scenarios.includes(s))) {
+        // Bare and plugboard take turns, in short rounds and in alternating order, so that a machine whose speed
+        // drifts during the run (other tenants, CPU frequency) slows both alike; each row sums its rounds.
+        const seconds = settings.seconds / settings.rounds;
+        const rounds: Record<'bare' | 'plugboard', Row[]> = { bare: [], plugboard: [] };
+        for (let round = 0; round < settings.rounds; round++) {
+          // A full warm-up before a server's first round; a short one before the others, to refill its caches.
+          for (const name of round % 2 === 0 ? (['bare', 'plugboard'] as const) : (['plugboard', 'bare'] as const)) {
+            const warmup = round < 2 ? settings.warmupSeconds : Math.min(1, settings.warmupSeconds);
+            say(
+              `${store}: ${resource.label}, ${scenario}, ${name}, round ${round + 1}/${settings.rounds}: ${warmup} s warm-up + ${seconds.toFixed(1)} s…`,
+            );
+            const postgres = admin && schemas ? { admin, schema: schemas[name] } : undefined;
+            rounds[name].push(
+              await measure(
+                store,
+                resource,
+                scenario,
+                pair[name],
+                targets[name],
+                postgres,
+                pair.dbFiles && `${pair.dbFiles[name]}-wal`,
+                seconds,
+                warmup,
+              ),
+            );
+          }
+        }
+        rows.push(combineRounds(rounds.bare), combineRounds(rounds.plugboard));
+      }
     }
     if (settings.reads) {
       say(`${store}: reads with 1,000,000 connections…`);
       const location =
         store === 'sqlite' ? pair.dbFiles!.plugboard : inSchema(settings.postgresUrl, schemas!.plugboard);
-      reads.push(await benchReads({ engine: store, location }, pair.plugboard.origin, targets.plugboard.headers, say));
+      reads.push(await benchReads({ engine: store, location }, pair.plugboard.origin, headers.plugboard, say));
     }
     return rows;
   } finally {
@@ -292,6 +298,9 @@ async function main() {
   try {
     const unknown = settings.scenarios.filter((s) => s !== 'hot' && s !== 'uniform');
     if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS: unknown scenario "${unknown[0]}" (hot, uniform)`);
+    const unknownResource = settings.resources.find((r) => !Object.hasOwn(RESOURCES, r));
+    if (unknownResource !== undefined)
+      throw new Error(`BENCH_RESOURCES: unknown resource "${unknownResource}" (${Object.keys(RESOURCES).join(', ')})`);
     for (const store of settings.stores) {
       if (store !== 'sqlite' && store !== 'postgres')
         throw new Error(`BENCH_STORES: unknown store "${store}" (sqlite, postgres)`);
@@ -317,7 +326,7 @@ async function main() {
   printReport(rows, reads, {
     machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, CLK_TCK ${CLK_TCK}`,
     plugboard: plugboard.how,
-    load: `autocannon, ${settings.connections} connections, pipelining 1, ${settings.seconds} s per row in ${settings.rounds} round(s), bare and plugboard taking turns, each after a warm-up (${settings.warmupSeconds} s, 1 s from the third round); ${settings.connectors} connectors, workspace "${WORKSPACE}", hot id ${HOT_ID}`,
+    load: `autocannon, ${settings.connections} connections, pipelining 1, ${settings.seconds} s per row in ${settings.rounds} round(s), bare and plugboard taking turns, each after a warm-up (${settings.warmupSeconds} s, 1 s from the third round); ${settings.connectors} rows of each resource (${settings.resources.join(', ')}), workspace "${WORKSPACE}", the hot id is each one's first row`,
     elapsedSeconds: (performance.now() - started) / 1000,
     loadAverage: [loadBefore, loadavg()[0]!],
     skipped,

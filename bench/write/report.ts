@@ -1,9 +1,12 @@
 /** The printed table of `bench:write`: one row per store, scenario and server, plugboard beside its baseline. */
 import type { ReadFigures } from './reads.js';
 import type { LoadResult, Scenario } from './load.js';
+import { RESOURCES, type ResourceName } from './resources.js';
 
 export interface Row {
   readonly store: 'sqlite' | 'postgres';
+  /** Which write: a connector PUT, an access-client PATCH (bench/write/resources.ts). */
+  readonly resource: ResourceName;
   readonly scenario: Scenario;
   readonly server: string;
   readonly result: LoadResult;
@@ -114,28 +117,31 @@ function readsSection(rows: readonly Row[], reads: readonly ReadFigures[]): stri
   const check = (what: string, target: string, figure: string, ok: boolean) =>
     `${what.padEnd(66)} ${target.padStart(9)}  ${figure.padStart(9)}  ${ok ? 'pass' : 'FAIL'}`;
   const targets: string[] = [];
-  for (const store of ['sqlite', 'postgres'] as const) {
-    const of = (server: string, scenario: string) =>
-      rows.find((r) => r.store === store && r.server === server && r.scenario === scenario);
-    for (const scenario of ['hot', 'uniform'] as const) {
-      const bare = of('bare', scenario);
-      const plugboard = of('plugboard', scenario);
-      if (!bare || !plugboard) continue;
-      const ratio = rate(plugboard.result) / rate(bare.result);
-      targets.push(
-        check(
-          `${store}, ${scenario === 'hot' ? 'hot id' : 'uniform'}: plugboard req/s ÷ bare (equal durability)`,
-          '≥ 1.00',
-          ratio.toFixed(2),
-          ratio >= 1,
-        ),
-      );
-      if (bare.rounds && plugboard.rounds && bare.rounds.length > 1) {
-        const each = plugboard.rounds.map((r, i) => (rate(r.result) / rate(bare.rounds![i]!.result)).toFixed(2));
-        targets.push(`  (round by round: ${each.join(', ')})`);
+  for (const resource of Object.values(RESOURCES))
+    for (const store of ['sqlite', 'postgres'] as const) {
+      const of = (server: string, scenario: string) =>
+        rows.find(
+          (r) => r.resource === resource.name && r.store === store && r.server === server && r.scenario === scenario,
+        );
+      for (const scenario of ['hot', 'uniform'] as const) {
+        const bare = of('bare', scenario);
+        const plugboard = of('plugboard', scenario);
+        if (!bare || !plugboard) continue;
+        const ratio = rate(plugboard.result) / rate(bare.result);
+        targets.push(
+          check(
+            `${resource.label}, ${store}, ${scenario === 'hot' ? 'hot id' : 'uniform'}: req/s ÷ bare`,
+            '≥ 1.00',
+            ratio.toFixed(2),
+            ratio >= 1,
+          ),
+        );
+        if (bare.rounds && plugboard.rounds && bare.rounds.length > 1) {
+          const each = plugboard.rounds.map((r, i) => (rate(r.result) / rate(bare.rounds![i]!.result)).toFixed(2));
+          targets.push(`  (round by round: ${each.join(', ')})`);
+        }
       }
     }
-  }
   for (const r of reads) {
     const ratio = r.deepPageMs / r.firstPageMs;
     targets.push(
@@ -201,8 +207,11 @@ export function printReport(
   },
 ): void {
   const baseline = (row: Row) =>
-    rows.find((b) => b.server === 'bare' && b.store === row.store && b.scenario === row.scenario);
+    rows.find(
+      (b) => b.server === 'bare' && b.resource === row.resource && b.store === row.store && b.scenario === row.scenario,
+    );
   const header = [
+    'write',
     'store',
     'scenario',
     'server',
@@ -219,6 +228,7 @@ export function printReport(
   const table = rows.map((row) => {
     const base = baseline(row);
     return [
+      RESOURCES[row.resource].label,
       row.store,
       row.scenario === 'hot' ? 'hot id' : 'uniform',
       row.server,
@@ -238,7 +248,7 @@ export function printReport(
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-  const left = new Set([0, 1, 2, 7, 11]);
+  const left = new Set([0, 1, 2, 3, 8, 12]);
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
@@ -247,7 +257,7 @@ export function printReport(
 
   const out = [
     '',
-    'bench:write: PUT /api/v1/workspaces/default/connectors/{id}, full body, plugboard vs a bare Fastify server doing the same durable UPDATE',
+    'bench:write: connector PUT (full body) and access-client PATCH (merge patch of one field), plugboard vs a bare Fastify server doing the same durable UPDATE',
     `machine:   ${info.machine}; 1-min load average ${info.loadAverage.map((l) => l.toFixed(1)).join(' at start, ')} at the end`,
     `plugboard: ${info.plugboard}; API key, If-Match, rate limits off, LOG_LEVEL=warn`,
     `load:      ${info.load}`,
@@ -258,11 +268,11 @@ export function printReport(
     ...readsSection(rows, reads),
     '',
     'How to read it:',
-    '- req/s counts every answer (any status) over the measured seconds; ×bare divides by the bare server of the same store and scenario.',
+    '- req/s counts every answer (any status) over the measured seconds; ×bare divides by the bare server of the same write, store and scenario.',
     '- p50/p99 come from autocannon, whose latency histogram has 1 ms resolution.',
     "- CPU ms/req is the server process's utime+stime (/proc/<pid>/stat) over the run, per answer. pg CPU ms/req does the same for",
     "  the PostgreSQL backends of that server's connections plus the WAL writer, checkpointer and background writer.",
-    '- hot id: all connections PUT one connector with `If-Match: *` (a tracked ETag would go stale for 31 of 32 writers at once).',
+    '- hot id: all connections write one row with `If-Match: *` (a tracked ETag would go stale for 31 of 32 writers at once).',
     '  uniform: random ids over the others, each sent with the ETag of its last answer. No two connections write one id at once',
     "  and ids whose answer a run's end cut off are not written again, so every If-Match is current: a 412 there is a server bug.",
     '- WAL: SQLite, the size of the -wal file after the row (it stays near 4 MiB while checkpoints run); PostgreSQL, WAL bytes',
