@@ -48,7 +48,43 @@ const DDL = `
     updated_at text not null,
     revision integer not null,
     primary key (workspace_id, id)
+  );
+  create table if not exists toolsets (
+    workspace_id text not null,
+    name text not null,
+    uid text not null,
+    generation integer not null,
+    description text,
+    labels text not null,
+    spec text not null,
+    status text not null,
+    created_time text not null,
+    updated_at text not null,
+    revision integer not null,
+    primary key (workspace_id, name)
   )`;
+
+/** Plugboard's `toolsets` table, as the bare server keeps it (the columns a toolset's PATCH reads and writes). */
+interface ToolsetRow {
+  workspace_id: string;
+  name: string;
+  uid: string;
+  generation: number;
+  description: string | null;
+  labels: string;
+  spec: string;
+  status: string;
+  created_time: string;
+  updated_at: string;
+  revision: number;
+}
+
+interface ToolsetBody {
+  name: string;
+  description?: string | null;
+  labels?: Record<string, string>;
+  spec: unknown;
+}
 
 /** Plugboard's `access_clients` table, as the bare server keeps it. */
 interface ClientRow {
@@ -133,8 +169,35 @@ interface Store {
     expected: number | null,
     now: string,
   ): Promise<ClientRow | undefined>;
+  insertToolset(workspaceId: string, body: ToolsetBody, now: string): Promise<ToolsetRow | undefined>;
+  /** Merges the labels of a merge patch into the stored ones; `expected` as above. */
+  patchToolset(
+    workspaceId: string,
+    name: string,
+    labels: Record<string, string>,
+    expected: number | null,
+    now: string,
+  ): Promise<ToolsetRow | undefined>;
   close(): Promise<void>;
 }
+
+const INSERT_TOOLSET = `insert into toolsets (workspace_id, name, uid, generation, description, labels, spec, status, created_time,
+  updated_at, revision) values (?, ?, ?, 1, ?, ?, ?, '{}', ?, ?, 1) on conflict do nothing returning *`;
+/** The labels merged in the store: SQLite's json_patch is RFC 7396's merge patch; jsonb's || merges one level. */
+const patchToolsetSql = (
+  merged: string,
+) => `update toolsets set labels = ${merged}, updated_at = ?, revision = revision + 1
+  where workspace_id = ? and name = ? and (? is null or revision = ?) returning *`;
+const toolsetValues = (ws: string, b: ToolsetBody, now: string) => [
+  ws,
+  b.name,
+  `tsu_${b.name}`,
+  b.description ?? null,
+  JSON.stringify(b.labels ?? {}),
+  JSON.stringify(b.spec),
+  now,
+  now,
+];
 
 const INSERT_CLIENT = `insert into access_clients (workspace_id, id, uid, name, description, toolsets, tools, rate_limit, status,
   created_at, updated_at, revision) values (?, ?, ?, ?, ?, ?, '[]', ?, 'active', ?, ?, 1) on conflict do nothing returning *`;
@@ -175,6 +238,8 @@ function openSqlite(file: string): Store {
   const update = db.prepare<unknown[], Row>(UPDATE);
   const insertClient = db.prepare<unknown[], ClientRow>(INSERT_CLIENT);
   const patchClient = db.prepare<unknown[], ClientRow>(PATCH_CLIENT);
+  const insertToolset = db.prepare<unknown[], ToolsetRow>(INSERT_TOOLSET);
+  const patchToolset = db.prepare<unknown[], ToolsetRow>(patchToolsetSql('json_patch(labels, ?)'));
   // `.all()`, never `.get()`, on DML with RETURNING: `.get()` resets the statement before SQLite finishes it,
   // its WAL hook never runs, and automatic checkpoints stop (the -wal file grows without bound).
   return {
@@ -184,6 +249,9 @@ function openSqlite(file: string): Store {
     insertClient: async (ws, b, now) => insertClient.all(...clientValues(ws, b, now))[0],
     patchClient: async (ws, id, description, expected, now) =>
       patchClient.all(description, now, ws, id, expected, expected)[0],
+    insertToolset: async (ws, b, now) => insertToolset.all(...toolsetValues(ws, b, now))[0],
+    patchToolset: async (ws, name, labels, expected, now) =>
+      patchToolset.all(JSON.stringify(labels), now, ws, name, expected, expected)[0],
     close: async () => {
       db.close();
     },
@@ -199,6 +267,8 @@ function openPostgres(url: string): Store {
   const update = numbered(UPDATE);
   const insertClient = numbered(INSERT_CLIENT);
   const patchClient = numbered(PATCH_CLIENT);
+  const insertToolset = numbered(INSERT_TOOLSET);
+  const patchToolset = numbered(patchToolsetSql('(labels::jsonb || ?::jsonb)::text'));
   return {
     insert: (ws, b, now) =>
       run<Row>('insert', insert, [ws, b.id, ...fieldValues(b), JSON.stringify(b.authSchemeConfigs ?? []), now, now]),
@@ -207,6 +277,9 @@ function openPostgres(url: string): Store {
     insertClient: (ws, b, now) => run<ClientRow>('insert-client', insertClient, clientValues(ws, b, now)),
     patchClient: (ws, id, description, expected, now) =>
       run<ClientRow>('patch-client', patchClient, [description, now, ws, id, expected, expected]),
+    insertToolset: (ws, b, now) => run<ToolsetRow>('insert-toolset', insertToolset, toolsetValues(ws, b, now)),
+    patchToolset: (ws, name, labels, expected, now) =>
+      run<ToolsetRow>('patch-toolset', patchToolset, [JSON.stringify(labels), now, ws, name, expected, expected]),
     close: () => pool.end(),
   };
 }
@@ -242,6 +315,19 @@ const clientView = (r: ClientRow) => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   revision: r.revision,
+});
+
+const toolsetView = (r: ToolsetRow) => ({
+  workspaceId: r.workspace_id,
+  name: r.name,
+  uid: r.uid,
+  kind: 'Toolset',
+  generation: r.generation,
+  description: r.description,
+  labels: JSON.parse(r.labels) as unknown,
+  createdTime: r.created_time,
+  spec: JSON.parse(r.spec) as unknown,
+  status: JSON.parse(r.status) as unknown,
 });
 
 /** The revision an If-Match names: null for `*` or none, undefined for one that cannot match. */
@@ -386,6 +472,62 @@ async function main() {
           .code(expected === null ? 404 : 412)
           .send({ title: expected === null ? 'not found' : 'precondition failed' });
       return reply.header('etag', `"${row.revision}"`).send(clientView(row));
+    },
+  );
+
+  const toolsets = '/api/v1/workspaces/:ws/toolsets';
+  const labelsSchema = { type: 'object', additionalProperties: { type: 'string', maxLength: 63 }, maxProperties: 64 };
+
+  app.post<{ Params: { ws: string }; Body: ToolsetBody }>(
+    toolsets,
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'spec'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 63 },
+            description: nullableString,
+            labels: labelsSchema,
+            spec: { type: 'object' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const row = await store.insertToolset(request.params.ws, request.body, new Date().toISOString());
+      if (!row) return reply.code(409).send({ title: 'exists' });
+      return reply.code(201).header('etag', `"${row.revision}"`).send(toolsetView(row));
+    },
+  );
+
+  app.patch<{ Params: { ws: string; name: string }; Body: { labels: Record<string, string> } }>(
+    `${toolsets}/:name`,
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['labels'],
+          additionalProperties: false,
+          properties: { labels: labelsSchema },
+        },
+      },
+    },
+    async (request, reply) => {
+      const expected = expectedRevision(request.headers['if-match']);
+      if (expected === undefined) return reply.code(412).send({ title: 'precondition failed' });
+      const row = await store.patchToolset(
+        request.params.ws,
+        request.params.name,
+        request.body.labels,
+        expected,
+        new Date().toISOString(),
+      );
+      if (!row)
+        return reply
+          .code(expected === null ? 404 : 412)
+          .send({ title: expected === null ? 'not found' : 'precondition failed' });
+      return reply.header('etag', `"${row.revision}"`).send(toolsetView(row));
     },
   );
 

@@ -5,14 +5,15 @@
  */
 import { WORKSPACE, connectorId, createBody as connectorCreateBody, putBody } from './connector-shape.js';
 
-export type ResourceName = 'connector' | 'access-client';
+export type ResourceName = 'connector' | 'access-client' | 'toolset';
 
 export interface WriteResource {
   readonly name: ResourceName;
   /** What a row of the report measures, e.g. "connector PUT". */
   readonly label: string;
-  /** The table both servers keep the rows in. */
+  /** The table both servers keep the rows in, and the column of the id (or name) in the path. */
   readonly table: string;
+  readonly keyColumn: 'id' | 'name';
   /** The prefix of plugboard's uids in that table: each seeded copy gets one of its own. */
   readonly uidPrefix: string;
   readonly collectionPath: string;
@@ -21,6 +22,11 @@ export interface WriteResource {
   /** SQL that makes the id of copy `n` (the `n` of the seeding query) on each store. */
   readonly cloneId: { readonly sqlite: string; readonly postgres: string };
   createBody(id: string): Record<string, unknown>;
+  /**
+   * Whether a row as read back is done with the work its creation started (a toolset's conversion): only then
+   * is it copied, so that no copy is changed behind the load generator's back (which would make its ETag stale).
+   */
+  readonly settled?: (view: { generation?: number; status?: { observedGeneration?: number | null } }) => boolean;
   readonly method: 'PUT' | 'PATCH';
   readonly contentType: string;
   /** The body of one write; `sequence` makes every request really change the row. */
@@ -38,6 +44,7 @@ const connector: WriteResource = {
   name: 'connector',
   label: 'connector PUT',
   table: 'connectors',
+  keyColumn: 'id',
   uidPrefix: 'ctu',
   collectionPath: `/api/v1/workspaces/${WORKSPACE}/connectors`,
   idOf: connectorId,
@@ -53,6 +60,7 @@ const accessClient: WriteResource = {
   name: 'access-client',
   label: 'access-client PATCH',
   table: 'access_clients',
+  keyColumn: 'id',
   uidPrefix: 'acu',
   collectionPath: `/api/v1/workspaces/${WORKSPACE}/access-clients`,
   idOf: idOfPrefix('a'),
@@ -69,7 +77,45 @@ const accessClient: WriteResource = {
   writeBody: (_id, sequence) => JSON.stringify({ description: `bench write #${sequence}` }),
 };
 
+/** A small document: the toolset's spec is stored and checked on every write, its conversion is not redone. */
+const TOOLSET_DOCUMENT = JSON.stringify({
+  openapi: '3.0.3',
+  info: { title: 'bench:write', version: '1' },
+  servers: [{ url: 'https://api.example.com' }],
+  paths: {
+    '/items': {
+      get: { operationId: 'listItems', responses: { '200': { description: 'ok' } } },
+      post: { operationId: 'createItem', responses: { '201': { description: 'created' } } },
+    },
+  },
+});
+
+/** Toolset PATCH: a merge patch of one label, no change of the spec, so no reconversion (issue 26). */
+const toolset: WriteResource = {
+  name: 'toolset',
+  label: 'toolset PATCH',
+  table: 'toolsets',
+  keyColumn: 'name',
+  uidPrefix: 'tsu',
+  collectionPath: `/api/v1/workspaces/${WORKSPACE}/toolsets`,
+  idOf: idOfPrefix('t'),
+  cloneId: cloneIdOf('t'),
+  createBody: (name) => ({
+    name,
+    description: 'seeded by bench:write',
+    labels: { team: 'platform' },
+    spec: { schema: { type: 'OpenAPI', detail: TOOLSET_DOCUMENT } },
+  }),
+  // plugboard's reconciler converts the document after the create; the bare server has no status to wait for.
+  settled: (view) =>
+    view.status?.observedGeneration === undefined || view.status.observedGeneration === view.generation,
+  method: 'PATCH',
+  contentType: 'application/merge-patch+json',
+  writeBody: (_name, sequence) => JSON.stringify({ labels: { seq: String(sequence) } }),
+};
+
 export const RESOURCES: Readonly<Record<ResourceName, WriteResource>> = {
   connector,
   'access-client': accessClient,
+  toolset,
 };

@@ -25,7 +25,23 @@ export async function createTemplate(target: Target, resource: WriteResource): P
   const etag = response.headers.get('etag');
   if (response.status !== 201 || !etag)
     throw new Error(`creating ${id}: HTTP ${response.status} ${text.slice(0, 300)}`);
-  return etag;
+  const settled = resource.settled?.(JSON.parse(text) as Parameters<NonNullable<WriteResource['settled']>>[0]) ?? true;
+  return settled ? etag : settledEtag(target, resource, id);
+}
+
+/** Reads the row back until the resource says it is settled; its ETag then. */
+async function settledEtag(target: Target, resource: WriteResource, id: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const response = await fetch(`${target.origin}${resource.collectionPath}/${id}`, { headers: target.headers });
+    const text = await response.text();
+    const etag = response.headers.get('etag');
+    if (response.status !== 200 || !etag)
+      throw new Error(`reading ${id}: HTTP ${response.status} ${text.slice(0, 300)}`);
+    if (resource.settled!(JSON.parse(text) as Parameters<NonNullable<WriteResource['settled']>>[0])) return etag;
+    if (Date.now() > deadline) throw new Error(`${id} did not settle within 30 s: ${text.slice(0, 300)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -42,7 +58,7 @@ export function cloneInSqlite(file: string, resource: WriteResource, count: numb
     // Every copy is another row: its own id and its own uid.
     const select = columns
       .map((c) =>
-        c === 'id'
+        c === resource.keyColumn
           ? resource.cloneId.sqlite
           : c === 'uid'
             ? `'${resource.uidPrefix}_' || lower(hex(randomblob(16)))`
@@ -52,7 +68,7 @@ export function cloneInSqlite(file: string, resource: WriteResource, count: numb
     db.prepare(
       `with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ?)
        insert into ${resource.table} (${columns.map(quote).join(', ')})
-       select ${select} from ${resource.table}, seq where workspace_id = ? and id = ?`,
+       select ${select} from ${resource.table}, seq where workspace_id = ? and ${resource.keyColumn} = ?`,
     ).run(count - 1, WORKSPACE, resource.idOf(0));
   } finally {
     db.close();
@@ -73,7 +89,7 @@ export async function cloneInPostgres(
   const columns = rows.map((r) => r.name);
   const select = columns
     .map((c) =>
-      c === 'id'
+      c === resource.keyColumn
         ? resource.cloneId.postgres
         : c === 'uid'
           ? `'${resource.uidPrefix}_' || replace(gen_random_uuid()::text, '-', '')`
@@ -83,7 +99,7 @@ export async function cloneInPostgres(
   const table = `${quote(schema)}.${quote(resource.table)}`;
   await admin.query(
     `insert into ${table} (${columns.map(quote).join(', ')})
-     select ${select} from ${table}, generate_series(1, $1::integer - 1) as n where workspace_id = $2 and id = $3`,
+     select ${select} from ${table}, generate_series(1, $1::integer - 1) as n where workspace_id = $2 and ${resource.keyColumn} = $3`,
     [count, WORKSPACE, resource.idOf(0)],
   );
   await admin.query(`analyze ${table}`);

@@ -25,10 +25,11 @@ import { compileCheck } from '../domain/validate.js';
 import type { Db } from '../storage/database.js';
 import * as toolsets from '../storage/toolset-repo.js';
 import type { Writer } from '../storage/writer.js';
-import { recordChange } from './audit-service.js';
+import { changeEvent, recordChange } from './audit-service.js';
 import { StaleWrite } from '../storage/write-conflicts.js';
 import { authorize } from './authorize.js';
-import { writeWithRetry } from './write-retry.js';
+import { withRetry, writeWithRetry } from './write-retry.js';
+import { findWorkspaceUid } from '../storage/workspace-repo.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
 import { sealOwnerIn, sealValue, type SealOwner } from './secret-fields.js';
@@ -168,6 +169,7 @@ export function createToolsetService(deps: {
   const { db, writer, vault, clock, urls, onSpecChange } = deps;
   const { maxDocumentBytes } = deps.catalog;
   const checkToolsetSecretsStay = createToolsetSecretsCheck();
+  const rows = toolsets.toolsetRows(db.engine);
 
   /** The read view for this caller: secrets masked, and where the gateway serves the toolset as this caller reaches it. */
   const viewToolset = (actor: Actor, toolset: Toolset): ToolsetView =>
@@ -189,47 +191,51 @@ export function createToolsetService(deps: {
       checkSpec(spec, maxDocumentBytes);
       checkToolsetSecretsStay(before.spec, spec);
     }
-    const result = await writeWithRetry(writer, async (tx) => {
-      const current = await toolsets.findToolset(tx, workspaceId, name, { forUpdate: db.engine === 'postgres' });
-      if (!current) throw notFound(`Toolset "${name}"`);
-      if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
-      const input = checkInput(toInput(current));
-      checkSpec(input.spec, maxDocumentBytes);
-      checkToolsetSecretsStay(current.spec, input.spec);
-      const spec = sealSpec(vault, input.spec, current.spec, await sealOwnerIn(tx, workspaceId, current.uid));
-      const specChanged = !sameJson(spec, current.spec);
-      const fields = { description: input.description ?? null, labels: input.labels ?? {}, spec };
-      if (
-        !specChanged &&
-        sameJson(fields, { description: current.description, labels: current.labels, spec: current.spec })
-      ) {
-        return { toolset: current, specChanged: false };
-      }
-      const now = clock.now();
-      const next: Toolset = {
-        ...current,
-        ...fields,
-        generation: current.generation + (specChanged ? 1 : 0),
-        updatedAt: now,
-        revision: current.revision + 1,
-      };
-      if (!(await toolsets.updateToolset(tx, next, current.revision))) throw new StaleWrite();
-      await recordChange(
-        tx,
-        actor,
-        {
-          workspaceId,
-          action: 'toolset:update',
-          resourceType: 'toolset',
-          resourceId: name,
-          before: current,
-          after: next,
-          open: ['spec'],
+    // Sealing binds secrets to the workspace's uid, which never changes: read once, outside the write.
+    const workspaceUid = await findWorkspaceUid(db.kysely, workspaceId);
+    if (workspaceUid === undefined) throw notFound(`Workspace "${workspaceId}"`);
+    const result = await withRetry(() =>
+      writer.change(rows, {
+        key: toolsets.toolsetKey(workspaceId, name),
+        apply: (current) => {
+          if (!current) throw notFound(`Toolset "${name}"`);
+          if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
+          const input = checkInput(toInput(current));
+          checkSpec(input.spec, maxDocumentBytes);
+          checkToolsetSecretsStay(current.spec, input.spec);
+          const spec = sealSpec(vault, input.spec, current.spec, { workspaceUid, resourceUid: current.uid });
+          const specChanged = !sameJson(spec, current.spec);
+          const fields = { description: input.description ?? null, labels: input.labels ?? {}, spec };
+          if (
+            !specChanged &&
+            sameJson(fields, { description: current.description, labels: current.labels, spec: current.spec })
+          )
+            return { result: { toolset: current, specChanged: false } };
+          const now = clock.now();
+          const next: Toolset = {
+            ...current,
+            ...fields,
+            generation: current.generation + (specChanged ? 1 : 0),
+            updatedAt: now,
+            revision: current.revision + 1,
+          };
+          const audit = changeEvent(
+            actor,
+            {
+              workspaceId,
+              action: 'toolset:update',
+              resourceType: 'toolset',
+              resourceId: name,
+              before: current,
+              after: next,
+              open: ['spec'],
+            },
+            now,
+          );
+          return { next, audit, result: { toolset: next, specChanged } };
         },
-        now,
-      );
-      return { toolset: next, specChanged };
-    });
+      }),
+    );
     if (result.specChanged) onSpecChange({ workspaceId, name, generation: result.toolset.generation });
     return viewToolset(actor, result.toolset);
   }

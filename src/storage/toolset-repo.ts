@@ -1,8 +1,9 @@
 import type { Toolset, ToolsetPhase, ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
 import type { Expression, ExpressionBuilder } from 'kysely';
 import type { Database, ToolsetRow } from './schema.js';
-import type { Engine, Executor, ReadOptions } from './engine.js';
+import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import { jsonMember, nameContains } from './list-filters.js';
+import type { RowStore, RowWrite } from './row-change.js';
 
 const toToolset = (row: ToolsetRow): Toolset => ({
   workspaceId: row.workspace_id,
@@ -77,9 +78,14 @@ export async function insertToolset(db: Executor, toolset: Toolset): Promise<voi
     .execute();
 }
 
-/** Writes a caller's change if the stored state still has `expectedRevision`. */
-export async function updateToolset(db: Executor, toolset: Toolset, expectedRevision: number): Promise<boolean> {
-  const result = await db
+/** Writes a caller's change if the stored state still has `expectedRevision` (and, when given, that uid). */
+export async function updateToolset(
+  db: Executor,
+  toolset: Toolset,
+  expectedRevision: number,
+  expectedUid?: string,
+): Promise<boolean> {
+  let query = db
     .updateTable('toolsets')
     .set({
       generation: toolset.generation,
@@ -92,9 +98,54 @@ export async function updateToolset(db: Executor, toolset: Toolset, expectedRevi
     })
     .where('workspace_id', '=', toolset.workspaceId)
     .where('name', '=', toolset.name)
-    .where('revision', '=', expectedRevision)
-    .executeTakeFirst();
+    .where('revision', '=', expectedRevision);
+  if (expectedUid !== undefined) query = query.where('uid', '=', expectedUid);
+  const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/** The key of a toolset for {@link Writer.change}. */
+export const toolsetKey = (workspaceId: string, name: string) => `${workspaceId}\u0000${name}`;
+
+/**
+ * Toolsets for the writer's row changes (PUT, PATCH): loaded under lock in key order on PostgreSQL, each written
+ * only over the state it was read from (same revision, and the same toolset: its uid, not one deleted and created
+ * again under its name meanwhile).
+ */
+export function toolsetRows(engine: Engine): RowStore<Toolset> {
+  const forUpdate = engine === 'postgres';
+  return {
+    async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Toolset>> {
+      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      if (pairs.length === 1) {
+        const [workspaceId, name] = pairs[0]!;
+        const toolset = await findToolset(tx, workspaceId, name, { forUpdate });
+        return new Map(toolset ? [[keys[0]!, toolset]] : []);
+      }
+      let query = tx
+        .selectFrom('toolsets')
+        .selectAll()
+        .where((eb) =>
+          eb(
+            eb.refTuple('workspace_id', 'name'),
+            'in',
+            pairs.map(([workspaceId, name]) => eb.tuple(workspaceId, name)),
+          ),
+        )
+        // Key order: two batches wanting the same rows lock them in the same order, so neither waits on the other.
+        .orderBy('workspace_id')
+        .orderBy('name');
+      if (forUpdate) query = query.forUpdate();
+      const rows = await query.execute();
+      return new Map(rows.map((row) => [toolsetKey(row.workspace_id, row.name), toToolset(row)]));
+    },
+
+    async store(tx: Tx, changes: readonly RowWrite<Toolset>[]): Promise<number> {
+      let written = 0;
+      for (const { row, stored } of changes) if (await updateToolset(tx, row, stored.revision, stored.uid)) written++;
+      return written;
+    },
+  };
 }
 
 export async function deleteToolset(

@@ -1,0 +1,292 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { accessClientKey, accessClientRows } from '../src/storage/access-client-repo.js';
+import { createRowChangeBatcher } from '../src/storage/row-change-batcher.js';
+import type { Writer } from '../src/storage/writer.js';
+import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { settledToolset } from './support/toolsets.js';
+
+const WS = '/api/v1/workspaces/default';
+
+/** A one-operation document: toolsets made from it install at once and need no upstream for these tests. */
+const DOCUMENT = JSON.stringify({
+  openapi: '3.0.3',
+  info: { title: 'Rows', version: '1' },
+  servers: [{ url: 'https://api.example.com' }],
+  paths: { '/ping': { get: { operationId: 'ping', responses: { '200': { description: 'ok' } } } } },
+});
+
+/** What differs between the resources whose single-row writes are row changes of the writer. */
+interface Resource {
+  readonly type: string;
+  readonly path: string;
+  /** The id (or, for toolsets, the name) of row `i`. */
+  readonly idOf: (i: number) => string;
+  readonly createBody: (i: number) => Record<string, unknown>;
+  /** A PUT body: the row's required fields, plus the description given. */
+  readonly putBody: (i: number, description: string) => Record<string, unknown>;
+  readonly afterCreate?: (app: TestApp, id: string) => Promise<void>;
+}
+
+/** The revision an answer's ETag names (`"<revision>-<created>"`): toolset views carry no revision field. */
+const revisionIn = (reply: { headers: Record<string, unknown> }) => {
+  const match = /^"(\d+)-/.exec(String(reply.headers.etag));
+  assert.ok(match, `no ETag with a revision: ${String(reply.headers.etag)}`);
+  return Number(match[1]);
+};
+
+const RESOURCES: readonly Resource[] = [
+  {
+    type: 'access-client',
+    path: `${WS}/access-clients`,
+    idOf: (i) => `a${i}`,
+    createBody: (i) => ({ id: `a${i}`, name: `A${i}` }),
+    putBody: (i, description) => ({ name: `A${i}`, description }),
+  },
+  {
+    type: 'toolset',
+    path: `${WS}/toolsets`,
+    idOf: (i) => `t${i}`,
+    createBody: (i) => ({ name: `t${i}`, spec: { schema: { type: 'OpenAPI', detail: DOCUMENT } } }),
+    putBody: (_i, description) => ({ description, spec: { schema: { type: 'OpenAPI', detail: DOCUMENT } } }),
+    // The reconciler writes the toolset's status once after its creation: let it, so that revisions below are
+    // the tests' own.
+    afterCreate: async (app, id) => void (await settledToolset(app, id)),
+  },
+];
+
+// Access-client and toolset PUTs and PATCHes, and access-client token rotations, are row changes of the writer, as
+// connector writes are (test/row-changes.test.ts): on PostgreSQL the ones that arrive together commit as one
+// batch. Each must still be answered as if it ran alone.
+for (const engine of ENGINES)
+  for (const resource of RESOURCES) {
+    describe(`${resource.type} writes sent together [${engine}]`, () => {
+      let app: TestApp;
+      const { path, idOf } = resource;
+      before(async () => {
+        app = await startTestApp(engine);
+        for (let i = 0; i < 8; i++) {
+          const created = await app.call('POST', path, { body: resource.createBody(i) });
+          assert.equal(created.status, 201, created.text);
+          await resource.afterCreate?.(app, idOf(i));
+        }
+      });
+      after(async () => {
+        await app?.stop();
+      });
+
+      const auditOf = async (id: string, action: string) => {
+        const reply = await app.call('GET', `${WS}/audit?resourceType=${resource.type}&resourceId=${id}&limit=200`);
+        assert.equal(reply.status, 200, reply.text);
+        return (
+          reply.body.items as { action: string; fromRevision: number; toRevision: number; changedFields: string[] }[]
+        ).filter((e) => e.action === action);
+      };
+      const update = `${resource.type}:update`;
+      const revisionOf = async (id: string) => revisionIn(await app.call('GET', `${path}/${id}`));
+
+      it('applies every PATCH of one row, one after another: no update is lost', async () => {
+        const start = await revisionOf(idOf(0));
+        const replies = await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            app.call('PATCH', `${path}/${idOf(0)}`, {
+              body: { description: `d${i}` },
+              headers: { 'if-match': '*' },
+            }),
+          ),
+        );
+        assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.text).join('\n'));
+        const revisions = replies.map((r) => revisionIn(r)).sort((a, b) => a - b);
+        assert.deepEqual(
+          revisions,
+          Array.from({ length: 30 }, (_, i) => start + i + 1),
+          'each answer has a revision of its own',
+        );
+        const stored = await app.call('GET', `${path}/${idOf(0)}`);
+        assert.equal(revisionIn(stored), start + 30);
+        assert.equal(stored.body.description, replies.find((r) => revisionIn(r) === start + 30)!.body.description);
+        const events = await auditOf(idOf(0), update);
+        assert.equal(events.length, 30);
+        assert.deepEqual(
+          events.map((e) => e.fromRevision),
+          Array.from({ length: 30 }, (_, i) => start + 29 - i),
+          'newest first: audit ids follow the revisions',
+        );
+        for (const event of events) {
+          assert.equal(event.toRevision, event.fromRevision + 1);
+          assert.deepEqual(event.changedFields, ['description']);
+        }
+      });
+
+      it('lets exactly one of many writers holding the same ETag win; the others get 412', async () => {
+        const current = await app.call('GET', `${path}/${idOf(1)}`);
+        const replies = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            app.call('PUT', `${path}/${idOf(1)}`, {
+              body: resource.putBody(1, `race ${i}`),
+              headers: { 'if-match': current.headers.etag as string },
+            }),
+          ),
+        );
+        assert.equal(replies.filter((r) => r.status === 200).length, 1, replies.map((r) => r.status).join());
+        assert.equal(replies.filter((r) => r.status === 412).length, 19);
+        assert.equal((await auditOf(idOf(1), update)).length, 1);
+        assert.equal(await revisionOf(idOf(1)), revisionIn(current) + 1);
+      });
+
+      it('answers each request of a mixed batch for itself: changes, misses, stale ETags, no-ops, bad input', async () => {
+        const before = await Promise.all([3, 4, 5, 6].map((i) => app.call('GET', `${path}/${idOf(i)}`)));
+        const replies = await Promise.all([
+          app.call('PUT', `${path}/${idOf(3)}`, {
+            body: resource.putBody(3, 'renamed'),
+            headers: { 'if-match': before[0]!.headers.etag as string },
+          }),
+          app.call('PATCH', `${path}/missing`, { body: { description: 'nobody' } }),
+          app.call('PATCH', `${path}/${idOf(4)}`, { body: { description: 'x' }, headers: { 'if-match': '"999"' } }),
+          app.call('PATCH', `${path}/${idOf(5)}`, { body: { description: before[2]!.body.description } }),
+          app.call('PATCH', `${path}/${idOf(6)}`, { body: { description: 7 } }),
+          app.call('PATCH', `${path}/${idOf(6)}`, { body: { description: 'six' } }),
+        ]);
+        assert.deepEqual(
+          replies.map((r) => r.status),
+          [200, 404, 412, 200, 400, 200],
+          replies.map((r) => r.text).join('\n'),
+        );
+        assert.equal(replies[0].body.description, 'renamed');
+        assert.equal(revisionIn(replies[0]), revisionIn(before[0]!) + 1);
+        assert.equal(revisionIn(replies[3]), revisionIn(before[2]!), 'a PATCH that changes nothing keeps the revision');
+        assert.equal(
+          (await auditOf(idOf(5), update)).filter((e) => e.fromRevision >= revisionIn(before[2]!)).length,
+          0,
+          'and writes no audit row',
+        );
+        assert.equal(await revisionOf(idOf(4)), revisionIn(before[1]!), 'the stale one changed nothing');
+        const six = await app.call('GET', `${path}/${idOf(6)}`);
+        assert.equal(revisionIn(six), revisionIn(before[3]!) + 1, 'the bad PATCH changed nothing, the good one did');
+        assert.equal(six.body.description, 'six');
+      });
+    });
+  }
+
+// Token rotations are row changes too, with their tokens written in the same transaction as the revision.
+for (const engine of ENGINES) {
+  describe(`access-client rotations sent together [${engine}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine);
+      for (let i = 2; i < 8; i++) {
+        const created = await app.call('POST', `${WS}/access-clients`, { body: { id: `a${i}`, name: `A${i}` } });
+        assert.equal(created.status, 201, created.text);
+      }
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    const auditOf = async (id: string, action: string) => {
+      const reply = await app.call('GET', `${WS}/audit?resourceType=access-client&resourceId=${id}&limit=200`);
+      assert.equal(reply.status, 200, reply.text);
+      return (
+        reply.body.items as { action: string; fromRevision: number; toRevision: number; changedFields: string[] }[]
+      ).filter((e) => e.action === action);
+    };
+
+    it('rotates tokens sent together one after another: every token is new and works, every rotation audited', async () => {
+      const replies = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          app.call('POST', `${WS}/access-clients/a2/secrets`, { body: { gracePeriodSeconds: 600 } }),
+        ),
+      );
+      assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.text).join('\n'));
+      const secrets = replies.map((r) => r.body.secret as string);
+      assert.equal(new Set(secrets).size, 12, 'every rotation issues its own token');
+      assert.deepEqual(
+        replies.map((r) => r.body.revision as number).sort((a, b) => a - b),
+        Array.from({ length: 12 }, (_, i) => i + 2),
+      );
+      const stored = await app.call('GET', `${WS}/access-clients/a2`);
+      assert.equal(stored.body.secrets.length, 13, 'the first token and the twelve new ones, all within grace');
+      const events = await auditOf('a2', 'access-client:rotate-secret');
+      assert.equal(events.length, 12);
+      for (const event of events) {
+        assert.equal(event.toRevision, event.fromRevision + 1);
+        assert.deepEqual(event.changedFields, ['secrets']);
+      }
+      for (const secret of secrets)
+        assert.equal((await app.services.accessClients.authenticateClient(secret))?.client.id, 'a2');
+    });
+
+    it('answers each request of a mixed batch with rotations in it for itself', async () => {
+      const before = await Promise.all([3, 4, 5, 6].map((i) => app.call('GET', `${WS}/access-clients/a${i}`)));
+      const replies = await Promise.all([
+        app.call('PUT', `${WS}/access-clients/a3`, {
+          body: { name: 'A3 renamed' },
+          headers: { 'if-match': before[0]!.headers.etag as string },
+        }),
+        app.call('PATCH', `${WS}/access-clients/missing`, { body: { name: 'nobody' } }),
+        app.call('PATCH', `${WS}/access-clients/a4`, { body: { name: 'A4' }, headers: { 'if-match': '"999"' } }),
+        app.call('PATCH', `${WS}/access-clients/a5`, { body: { name: 'A5' } }),
+        app.call('PATCH', `${WS}/access-clients/a6`, { body: { rateLimit: -3 } }),
+        app.call('POST', `${WS}/access-clients/a6/secrets`, { body: { gracePeriodSeconds: 0 } }),
+        app.call('PATCH', `${WS}/access-clients/a7`, { body: { status: 'disabled' } }),
+      ]);
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [200, 404, 412, 200, 400, 200, 200],
+        replies.map((r) => r.text).join('\n'),
+      );
+      assert.equal(replies[0].body.name, 'A3 renamed');
+      assert.equal(replies[0].body.revision, before[0]!.body.revision + 1);
+      assert.equal(
+        replies[3].body.revision,
+        before[2]!.body.revision,
+        'a PATCH that changes nothing keeps the revision',
+      );
+      assert.equal((await auditOf('a5', 'access-client:update')).length, 0, 'and writes no audit row');
+      assert.equal(
+        (await app.call('GET', `${WS}/access-clients/a4`)).body.revision,
+        before[1]!.body.revision,
+        'the stale one changed nothing',
+      );
+      const a6 = await app.call('GET', `${WS}/access-clients/a6`);
+      assert.equal(a6.body.revision, before[3]!.body.revision + 1, 'the bad PATCH changed nothing, the rotation did');
+      assert.equal(a6.body.secrets.length, 1, 'a grace of 0 retires the previous token at once');
+      assert.equal(replies[6].body.status, 'disabled');
+    });
+
+    if (engine === 'postgres') {
+      it('commits the changes of many clients that arrive together in one transaction', async () => {
+        let transactions = 0;
+        const write: Writer['write'] = (work) => {
+          transactions++;
+          return app.db.kysely.transaction().execute(work);
+        };
+        const change = createRowChangeBatcher(write, { maxBatch: 64, inFlight: 1 });
+        const rows = accessClientRows('postgres');
+        const rename = (id: string, name: string) =>
+          change(rows, {
+            key: accessClientKey('default', id),
+            apply: (current) => {
+              if (!current) throw new Error(`no ${id}`);
+              return { next: { ...current, name, revision: current.revision + 1 }, result: name };
+            },
+          });
+        const together = await Promise.allSettled([
+          rename('a3', 'three'),
+          rename('a4', 'four'),
+          rename('nope', 'x'),
+          rename('a5', 'five'),
+        ]);
+        assert.deepEqual(
+          together.map((s) => s.status),
+          ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+        );
+        assert.equal(transactions, 1, 'one transaction for the batch');
+        const names = await Promise.all(
+          ['a3', 'a4', 'a5'].map(async (id) => (await app.call('GET', `${WS}/access-clients/${id}`)).body.name),
+        );
+        assert.deepEqual(names, ['three', 'four', 'five']);
+      });
+    }
+  });
+}
