@@ -1,4 +1,4 @@
-// kill -9 during writes: writers keep updating connections and access clients (fields and token rotations)
+// kill -9 during writes: writers keep updating connections, access clients (fields and token rotations) and toolsets
 // through a server process and record every acknowledged write; the server is killed mid-load and started again.
 // Every acknowledged write must be there, nothing half-applied (each resource's audit trail matches its revision),
 // and the store intact.
@@ -35,7 +35,11 @@ for (const engine of ENGINES) {
           },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
-        return { status: response.status, body: (await response.json()) as any };
+        return {
+          status: response.status,
+          headers: Object.fromEntries(response.headers),
+          body: (await response.json()) as any,
+        };
       };
       try {
         await node.start();
@@ -90,7 +94,47 @@ for (const engine of ENGINES) {
             }
           }
         };
-        const load = Promise.all([...ids.map(writer), ...clientIds.map(clientWriter)]);
+        // Toolsets: label changes (a row change that leaves the spec, so no reconversion). Each is created and then
+        // converted once by the reconciler, whose status write moves the revision without an audit event.
+        const document = JSON.stringify({
+          openapi: '3.0.3',
+          info: { title: 'crash', version: '1' },
+          servers: [{ url: 'https://api.example.com' }],
+          paths: { '/ping': { get: { operationId: 'ping', responses: { '200': { description: 'ok' } } } } },
+        });
+        const toolsetNames = Array.from({ length: WRITERS / 2 }, (_, i) => `crash-toolset-${i}`);
+        for (const name of toolsetNames) {
+          const created = await call('POST', `${WS}/toolsets`, {
+            name,
+            labels: { seq: '0' },
+            spec: { schema: { type: 'OpenAPI', detail: document } },
+          });
+          assert.equal(created.status, 201, JSON.stringify(created.body));
+        }
+        for (const name of toolsetNames)
+          for (let settled = false; !settled;) {
+            const read = await call('GET', `${WS}/toolsets/${name}`);
+            settled = read.body.status.observedGeneration === read.body.generation;
+            if (!settled) await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        const toolsetAcknowledged = new Map<string, number>(toolsetNames.map((name) => [name, 0]));
+        const toolsetSent = new Map<string, number>(toolsetNames.map((name) => [name, 0]));
+        const toolsetWriter = async (name: string) => {
+          for (let n = 1; !killed; n++) {
+            toolsetSent.set(name, n);
+            try {
+              const reply = await call('PATCH', `${WS}/toolsets/${name}`, { labels: { seq: String(n) } });
+              if (reply.status === 200) toolsetAcknowledged.set(name, n);
+            } catch {
+              return; // the server is gone: this write's outcome is unknown
+            }
+          }
+        };
+        const load = Promise.all([
+          ...ids.map(writer),
+          ...clientIds.map(clientWriter),
+          ...toolsetNames.map(toolsetWriter),
+        ]);
         // Let the writes run for a while, then kill the server in the middle of them.
         await new Promise((resolve) => setTimeout(resolve, 1500));
         const acknowledgedBefore = [...acknowledged.values()].reduce((a, b) => a + b, 0);
@@ -152,6 +196,27 @@ for (const engine of ENGINES) {
           // A rotation's tokens are written with its revision: one token per rotation that landed, none more.
           const rotations = events.filter((e) => e.action === 'access-client:rotate-secret').length;
           assert.equal(stored.body.secrets.length, rotations + 1, JSON.stringify(stored.body.secrets));
+        }
+        for (const name of toolsetNames) {
+          const stored = await call('GET', `${WS}/toolsets/${name}`);
+          assert.equal(stored.status, 200);
+          const seq = Number(stored.body.labels.seq);
+          assert.ok(seq >= toolsetAcknowledged.get(name)!, `toolset ${name}: stored seq ${seq}, acknowledged more`);
+          assert.ok(seq <= toolsetSent.get(name)!, `toolset ${name}: stored seq ${seq} was never sent`);
+          const revision = Number(/^"(\d+)-/.exec(String(stored.headers.etag))?.[1]);
+          const events: any[] = [];
+          for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+            const page = await call(
+              'GET',
+              `${WS}/audit?resourceType=toolset&resourceId=${name}&limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+            );
+            assert.equal(page.status, 200);
+            events.push(...page.body.items);
+            cursor = page.body.nextCursor;
+          }
+          // The create, every update that landed, and the reconciler's one status write (no audit event).
+          assert.equal(events.length, revision - 1, `toolset ${name}: revision ${revision}, ${events.length} events`);
+          assert.equal(events.filter((e) => e.action === 'toolset:update').length, seq);
         }
         await node.stop('SIGTERM');
 
