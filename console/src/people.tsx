@@ -85,7 +85,8 @@ function InviteForm(props: {
     <section className="panel">
       <h2>Invite a colleague</h2>
       <ProblemBanner problem={invite.problem} shownPaths={['/email', '/displayName', '/role']} />
-      <form onSubmit={submit} aria-label="Invite a colleague">
+      {/* The API checks the address (and says what is wrong in words), not the browser's own bubble. */}
+      <form onSubmit={submit} aria-label="Invite a colleague" noValidate>
         <TextField
           label="Email"
           type="email"

@@ -6,6 +6,8 @@
 const KNOWN_PATTERNS: [RegExp, string][] = [
   [/\[Hh\]\[Tt\]\[Tt\]\[Pp\]\[Ss\]\?/, 'must be a web address starting with http:// or https://'],
   [/^\^\[1-9\]\[0-9\]/, 'must be a positive whole number'],
+  // The API's email pattern: something@something, no spaces or control characters.
+  [/^\^\[\^\\s@[^\]]*\]\+@/, 'must be an e-mail address, such as ada@example.com'],
 ];
 
 /** "a-zA-Z0-9_-" → "letters, digits, _ and -" (lower-case only when the class has no upper case). */
