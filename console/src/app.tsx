@@ -145,7 +145,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         <label className="workspace-switch">
           Workspace{' '}
           <select
-            value={workspaceId ?? ''}
+            value={navWorkspace ?? ''}
             onChange={(event) => navigate(`/w/${encodeURIComponent(event.target.value)}/${section}`)}
           >
             {options.map((w) => (
@@ -175,7 +175,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           </Link>
         </nav>
         <span className="who">
-          {me.name} ({workspaceId ? (me.roles[workspaceId] ?? 'no role') : '—'})
+          {me.name} ({navWorkspace ? (me.roles[navWorkspace] ?? 'no role') : '—'})
         </span>
         <ThemeToggle />
         <button type="button" onClick={onSignOut}>

@@ -74,9 +74,11 @@ function GrantList(props: {
             {paged.items.map((grant) => (
               <tr key={grant.id}>
                 <td data-label="Client">
-                  <strong>{grant.clientName}</strong>
-                  <div className="muted" title={grant.clientId}>
-                    {clientOrigin(grant.clientId)}
+                  <div>
+                    <strong>{grant.clientName}</strong>
+                    <div className="muted client-id" title={grant.clientId}>
+                      {clientOrigin(grant.clientId)}
+                    </div>
                   </div>
                 </td>
                 {props.showPerson ? (
@@ -85,20 +87,26 @@ function GrantList(props: {
                   </td>
                 ) : null}
                 <td data-label="Toolset">
-                  <Link
-                    to={`/w/${encodeURIComponent(grant.workspaceId)}/toolsets/${encodeURIComponent(grant.toolset)}`}
-                  >
-                    {grant.toolset}
-                  </Link>
-                  <div className="muted">in {grant.workspaceId}</div>
+                  <div>
+                    <Link
+                      to={`/w/${encodeURIComponent(grant.workspaceId)}/toolsets/${encodeURIComponent(grant.toolset)}`}
+                    >
+                      {grant.toolset}
+                    </Link>
+                    <div className="muted">in {grant.workspaceId}</div>
+                  </div>
                 </td>
                 <td data-label="Access">
-                  {accessOf(grant)}
-                  <div className="muted">{grant.scopes.join(' ')}</div>
+                  <div>
+                    {accessOf(grant)}
+                    <div className="muted">{grant.scopes.join(' ')}</div>
+                  </div>
                 </td>
                 <td data-label="Granted">
-                  {formatTime(grant.createdAt)}
-                  <div className="muted">until {formatTime(grant.expiresAt)}</div>
+                  <div>
+                    {formatTime(grant.createdAt)}
+                    <div className="muted">until {formatTime(grant.expiresAt)}</div>
+                  </div>
                 </td>
                 <td data-label="Last token">{grant.lastTokenAt ? formatTime(grant.lastTokenAt) : 'never'}</td>
                 <td className="actions" data-label="Actions">
@@ -114,7 +122,7 @@ function GrantList(props: {
       {!paged.loading && !paged.problem && paged.items.length === 0 ? (
         <EmptyState title={props.empty.title}>{props.empty.body}</EmptyState>
       ) : null}
-      <Pager {...paged} />
+      {paged.problem?.status === 403 ? null : <Pager {...paged} />}
       {asked ? (
         <ConfirmDialog
           title={`Revoke ${asked.clientName}'s access to ${asked.toolset}?`}

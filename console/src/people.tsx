@@ -153,16 +153,20 @@ function Invitations({ workspaceId, reloadKey }: { workspaceId: string; reloadKe
               return (
                 <tr key={invitation.id}>
                   <td data-label="Email">
-                    {invitation.email}
-                    {invitation.displayName ? <div className="muted">{invitation.displayName}</div> : null}
+                    <div>
+                      {invitation.email}
+                      {invitation.displayName ? <div className="muted">{invitation.displayName}</div> : null}
+                    </div>
                   </td>
                   <td data-label="Role">{invitation.role}</td>
                   <td data-label="State">
-                    <span className={`badge invitation-${state}`}>{state}</span>
-                    <div className="muted">
-                      {state === 'accepted'
-                        ? formatTime(invitation.acceptedAt)
-                        : `${state === 'expired' ? 'expired' : 'until'} ${formatTime(invitation.expiresAt)}`}
+                    <div>
+                      <span className={`badge invitation-${state}`}>{state}</span>
+                      <div className="muted">
+                        {state === 'accepted'
+                          ? formatTime(invitation.acceptedAt)
+                          : `${state === 'expired' ? 'expired' : 'until'} ${formatTime(invitation.expiresAt)}`}
+                      </div>
                     </div>
                   </td>
                   <td data-label="Invited">{formatTime(invitation.createdAt)}</td>
@@ -235,9 +239,11 @@ export function Members({ workspaceId, role }: { workspaceId: string; role: Role
             {paged.items.map((member) => (
               <tr key={member.principalId}>
                 <td data-label="Name">
-                  {member.name}
-                  <div className="muted">
-                    <code>{member.principalId}</code>
+                  <div>
+                    {member.name}
+                    <div className="muted">
+                      <code>{member.principalId}</code>
+                    </div>
                   </div>
                 </td>
                 <td data-label="Kind">{member.kind === 'user' ? 'Person' : 'API key (service)'}</td>
