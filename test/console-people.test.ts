@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { launchChromium } from './support/chromium.js';
 import { ensureConsoleBuilt } from './support/console-build.js';
 import { checkPage, withPage } from './support/console-page.js';
@@ -155,6 +156,7 @@ describe('people and OAuth clients in the console, in Chromium', () => {
 
         let client: Client | undefined;
         let token = '';
+        const provider = new MemoryOAuthProvider(callback.url, clientMetadata("Ada's agent"));
         await withPage(browser, base, async (ada, context) => {
           await ada.goto(link);
           await ada.getByLabel('Your name').fill(ADA.name);
@@ -165,7 +167,6 @@ describe('people and OAuth clients in the console, in Chromium', () => {
           await ada.getByText('You have not connected any client.').waitFor();
           await checkPage(ada, 'connected-clients-empty');
 
-          const provider = new MemoryOAuthProvider(callback.url, clientMetadata("Ada's agent"));
           client = await connectAndApprove(context, provider);
           const { tools } = await client.listTools();
           assert.ok(tools.some((t) => t.name === 'getItem'));
@@ -209,10 +210,10 @@ describe('people and OAuth clients in the console, in Chromium', () => {
         await owner.getByText('No member has connected an OAuth client here.').waitFor();
 
         assert.equal(await statusWithToken(token), 401, 'the access token died with its grant');
-        await assert.rejects(
-          client!.callTool({ name: 'getItem', arguments: { id: 'first' } }),
-          'the SDK client is refused and cannot refresh its way back in',
-        );
+        // Refused (401) and its refresh token refused too: the SDK client is sent back to the authorization endpoint.
+        const before = provider.authorizationUrl?.href;
+        await assert.rejects(client!.callTool({ name: 'getItem', arguments: { id: 'first' } }), UnauthorizedError);
+        assert.notEqual(provider.authorizationUrl?.href, before, 'a new authorization request, not a refresh');
         await client!.close();
       },
       { expectedStatuses: [400] },
@@ -243,7 +244,7 @@ describe('people and OAuth clients in the console, in Chromium', () => {
       await page.getByText('You have not connected any client.').waitFor();
 
       assert.equal(await statusWithToken(token), 401);
-      await assert.rejects(client.callTool({ name: 'getItem', arguments: { id: 'first' } }));
+      await assert.rejects(client.callTool({ name: 'getItem', arguments: { id: 'first' } }), UnauthorizedError);
       await client.close();
     });
   });
