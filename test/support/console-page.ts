@@ -90,8 +90,7 @@ export async function withPage(
   try {
     const page = await context.newPage();
     await body(page, context);
-    for (const open of context.pages())
-      if (new URL(open.url()).pathname.startsWith('/console')) await assertLabelled(open);
+    for (const open of context.pages()) await assertLabelled(open);
   } finally {
     await context.close();
   }
