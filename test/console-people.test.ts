@@ -127,13 +127,13 @@ describe('people and OAuth clients in the console, in Chromium', () => {
         await signInWithKey(owner);
         await owner.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Members' }).click();
         await owner.getByRole('heading', { name: 'Members', level: 1 }).waitFor();
-        await owner.locator('table.members').getByText('owner', { exact: true }).waitFor();
+        await owner.locator('table.members td[data-label="Role"]').getByText('owner', { exact: true }).waitFor();
         await owner.getByText('No invitations yet.').waitFor();
         await checkPage(owner, 'members');
 
         // The API's refusal, in words, beside the field.
         await owner.getByLabel('Email').fill('ada at example.com');
-        await owner.getByLabel('Role').selectOption('editor');
+        await owner.getByLabel('Role', { exact: true }).selectOption('editor');
         await owner.getByRole('button', { name: 'Create invitation link' }).click();
         await owner.getByText('must be an e-mail address, such as ada@example.com').waitFor();
         await checkPage(owner, 'members-invite-error');
@@ -189,7 +189,10 @@ describe('people and OAuth clients in the console, in Chromium', () => {
           .locator('table.invitations tr', { hasText: ADA.email })
           .getByText('accepted', { exact: true })
           .waitFor();
-        await owner.locator('table.members').getByText(ADA.name).waitFor();
+        await owner
+          .locator('table.members')
+          .getByRole('button', { name: `Remove ${ADA.name}` })
+          .waitFor();
 
         await owner.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'OAuth grants' }).click();
         const grant = owner.locator('table.grants tr', { hasText: "Ada's agent" });
@@ -284,7 +287,7 @@ describe('people and OAuth clients in the console, in Chromium', () => {
       await signInWithKey(page);
       await page.goto(`${base}/console/w/default/members`);
       await page.getByLabel('Email').fill('cy@example.com');
-      await page.getByLabel('Role').selectOption('viewer');
+      await page.getByLabel('Role', { exact: true }).selectOption('viewer');
       await page.getByRole('button', { name: 'Create invitation link' }).click();
       const link = (await page.getByTestId('invitation-url').textContent())!.trim();
       const row = page.locator('table.invitations tr', { hasText: 'cy@example.com' });
@@ -297,5 +300,37 @@ describe('people and OAuth clients in the console, in Chromium', () => {
       assert.equal(opened.status, 404);
       assert.match(await opened.text(), /Invitation not valid/);
     });
+  });
+  it("changes a member's role and removes a member after a confirmation; the last owner is kept, in words", async () => {
+    const dan = { email: 'dan@example.com', password: 'dan has a long password', role: 'editor' };
+    const { userId } = await inviteAndJoin(app, { ...dan, displayName: 'Dan', origin: base });
+    await withPage(
+      browser,
+      base,
+      async (page) => {
+        await signInWithKey(page);
+        await page.goto(`${base}/console/w/default/members`);
+        const row = page.locator('table.members tr', { hasText: 'Dan' });
+        await row.getByLabel('New role of Dan').selectOption('viewer');
+        await row.getByRole('button', { name: 'Change role of Dan' }).click();
+        await row.locator('td[data-label="Role"]').getByText('viewer').waitFor();
+        const member = await app.call('GET', `${WS}/members/${userId}`);
+        assert.equal(member.body.role, 'viewer');
+
+        const owner = page.locator('table.members tr', { hasText: 'API key (service)' }).filter({ hasText: 'owner' });
+        await owner.locator('select').selectOption('admin');
+        await owner.getByRole('button', { name: /^Change role of / }).click();
+        await owner.getByRole('alert').getByText('A workspace keeps at least one owner').waitFor();
+        await checkPage(page, 'members-manage');
+
+        await row.getByRole('button', { name: 'Remove Dan' }).click();
+        const dialog = page.getByRole('dialog', { name: 'Remove Dan from default?' });
+        await dialog.getByRole('button', { name: 'Remove member' }).click();
+        await page.getByRole('status').getByText('Removed 1 member.').waitFor();
+        await row.waitFor({ state: 'detached' });
+        assert.equal((await app.call('GET', `${WS}/members/${userId}`)).status, 404);
+      },
+      { expectedStatuses: [409] },
+    );
   });
 });

@@ -206,6 +206,73 @@ function Invitations({ workspaceId, reloadKey }: { workspaceId: string; reloadKe
   );
 }
 
+/** A member's row; admins and owners change its role (up to their own) or remove it, with the API's refusals shown. */
+function MemberRow(props: {
+  workspaceId: string;
+  member: Member;
+  roles: Role[] | null;
+  onChanged: () => void;
+  onRemove: () => void;
+}) {
+  const { member } = props;
+  const [role, setRole] = useState<Role>(member.role);
+  const save = useAction(async () => {
+    await api.put(wsPath(props.workspaceId, 'members', member.principalId), { role }, null);
+    props.onChanged();
+  });
+  // A role the viewer of the page cannot hand out is shown, not offered.
+  const options = props.roles && !props.roles.includes(member.role) ? [member.role, ...props.roles] : props.roles;
+  return (
+    <tr>
+      <td data-label="Name">
+        <div>
+          {member.name}
+          <div className="muted">
+            <code>{member.principalId}</code>
+          </div>
+        </div>
+      </td>
+      <td data-label="Kind">{member.kind === 'user' ? 'Person' : 'API key (service)'}</td>
+      <td data-label="Role">{member.role}</td>
+      <td data-label="Status">
+        <span className={`badge status-${member.status}`}>{member.status}</span>
+      </td>
+      <td data-label="Member since">{formatTime(member.createdAt)}</td>
+      {options ? (
+        <td className="actions" data-label="Actions">
+          <form
+            className="inline-form"
+            aria-label={`Role of ${member.name}`}
+            onSubmit={(event) => {
+              event.preventDefault();
+              void save.run();
+            }}
+          >
+            <select
+              aria-label={`New role of ${member.name}`}
+              value={role}
+              onChange={(event) => setRole(event.target.value as Role)}
+            >
+              {options.map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+            <ActionButton type="submit" busy={save.busy} busyLabel="Saving…" disabled={role === member.role}>
+              Change role of {member.name}
+            </ActionButton>
+          </form>
+          <button type="button" className="danger" onClick={props.onRemove}>
+            Remove {member.name}
+          </button>
+          <ProblemBanner problem={save.problem} />
+        </td>
+      ) : null}
+    </tr>
+  );
+}
+
 /** Who has a role in the workspace; admins and owners also invite people and see the invitations. */
 export function Members({ workspaceId, role }: { workspaceId: string; role: Role | undefined }) {
   const [issued, setIssued] = useState<{ invitation: Invitation; url: string } | null>(null);
@@ -215,6 +282,14 @@ export function Members({ workspaceId, role }: { workspaceId: string; role: Role
     workspaceId,
   );
   const manage = canInvite(role);
+  const remove = useConfirmedDelete<Member>({
+    noun: ['member', 'members'],
+    verb: 'removed',
+    label: (member) => member.name,
+    remove: (member) => api.del(wsPath(workspaceId, 'members', member.principalId)),
+    onDone: paged.reload,
+  });
+  const removing = remove.asked?.[0];
   return (
     <section>
       <h1>Members</h1>
@@ -224,6 +299,7 @@ export function Members({ workspaceId, role }: { workspaceId: string; role: Role
       </p>
       {issued ? <LinkOnce {...issued} onDone={() => setIssued(null)} /> : null}
       <ProblemBanner problem={paged.problem} />
+      <Outcome outcome={remove.outcome} />
       {paged.items.length > 0 ? (
         <table aria-busy={paged.loading} className="list members">
           <thead>
@@ -233,26 +309,19 @@ export function Members({ workspaceId, role }: { workspaceId: string; role: Role
               <th>Role</th>
               <th>Status</th>
               <th>Member since</th>
+              {manage ? <th>Actions</th> : null}
             </tr>
           </thead>
           <tbody>
             {paged.items.map((member) => (
-              <tr key={member.principalId}>
-                <td data-label="Name">
-                  <div>
-                    {member.name}
-                    <div className="muted">
-                      <code>{member.principalId}</code>
-                    </div>
-                  </div>
-                </td>
-                <td data-label="Kind">{member.kind === 'user' ? 'Person' : 'API key (service)'}</td>
-                <td data-label="Role">{member.role}</td>
-                <td data-label="Status">
-                  <span className={`badge status-${member.status}`}>{member.status}</span>
-                </td>
-                <td data-label="Member since">{formatTime(member.createdAt)}</td>
-              </tr>
+              <MemberRow
+                key={`${member.principalId}:${member.role}`}
+                workspaceId={workspaceId}
+                member={member}
+                roles={manage ? rolesUpTo(role) : null}
+                onChanged={paged.reload}
+                onRemove={() => remove.ask([member])}
+              />
             ))}
           </tbody>
         </table>
@@ -275,6 +344,21 @@ export function Members({ workspaceId, role }: { workspaceId: string; role: Role
       ) : (
         <p className="hint">Admins and owners invite people and see the invitations.</p>
       )}
+      {removing ? (
+        <ConfirmDialog
+          title={`Remove ${removing.name} from ${workspaceId}?`}
+          confirmLabel="Remove member"
+          busyLabel="Removing…"
+          {...remove.dialogProps}
+        >
+          <p>
+            {removing.kind === 'user'
+              ? `${removing.name} loses access to this workspace, and so do the MCP clients they connected to its toolsets.`
+              : `The API keys of ${removing.name} stop working in this workspace.`}{' '}
+            Their account and the audit stay; invite them again to bring them back.
+          </p>
+        </ConfirmDialog>
+      ) : null}
     </section>
   );
 }
