@@ -97,6 +97,8 @@ export async function listGrants(
       eb
         .selectFrom('audit_events')
         .select((a) => a.fn.max('audit_events.at').as('at'))
+        // The grant's workspace first, so that the audit_events_resource index serves the lookup.
+        .whereRef('audit_events.workspace_id', '=', 'oauth_grants.workspace_id')
         .where('audit_events.resource_type', '=', 'oauth-grant')
         .where('audit_events.action', '=', 'oauth-token:issue')
         .whereRef('audit_events.resource_id', '=', 'oauth_grants.grant_id')
