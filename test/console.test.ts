@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,13 @@ import mysql from 'mysql2/promise';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { webConsole } from '../src/api/console.js';
 import { launchChromium } from './support/chromium.js';
+import { ensureConsoleBuilt } from './support/console-build.js';
+import {
+  assertAccessible,
+  assertNoSidewaysOverflow,
+  checkPage as checkConsolePage,
+  withPage as withConsolePage,
+} from './support/console-page.js';
 import { OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
 import { settledToolset } from './support/toolsets.js';
 import { startUpstreamApi } from './support/upstream-api.js';
@@ -18,10 +24,6 @@ import { startUpstreamApi } from './support/upstream-api.js';
 // PostgreSQL alike: the browser tests run on one engine (SQLite) to stay fast.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CONSOLE_SRC = join(ROOT, 'console');
-const CONSOLE_INDEX = join(ROOT, 'dist/console/index.html');
-const SCREENSHOTS = join(ROOT, 'test-output/console');
-const AXE_SOURCE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 /** The pages every test has looked at (by name), so that the last test can say none was left unchecked. */
 const checkedPages = new Set<string>();
 const WS = '/api/v1/workspaces/default';
@@ -34,27 +36,6 @@ const CLIPBOARD = 'navigator.clipboard.readText()';
 
 const MARIADB_USER = 'pb_console';
 const MARIADB_PASSWORD = 'Pb-c0nsole-S3cret!';
-
-function newestMtime(dir: string): number {
-  return Math.max(
-    ...readdirSync(dir).map((name) => {
-      const path = join(dir, name);
-      const stat = statSync(path);
-      return stat.isDirectory() ? newestMtime(path) : stat.mtimeMs;
-    }),
-  );
-}
-
-/** Builds the console when dist/console is missing or older than any of its sources. */
-function ensureConsoleBuilt() {
-  if (existsSync(CONSOLE_INDEX) && statSync(CONSOLE_INDEX).mtimeMs >= newestMtime(CONSOLE_SRC)) return;
-  const result = spawnSync(
-    process.execPath,
-    [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'console', '--logLevel', 'warn'],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  assert.equal(result.status, 0, `vite build console failed:\n${result.stdout}\n${result.stderr}`);
-}
 
 async function createMariaDbLogin() {
   const db = await mysql.createConnection({
@@ -80,7 +61,6 @@ describe('web console in Chromium', () => {
 
   before(async () => {
     ensureConsoleBuilt();
-    mkdirSync(SCREENSHOTS, { recursive: true });
     await createMariaDbLogin();
     app = await startTestApp('sqlite', { env: { CONNECTION_TEST_TIMEOUT_MS: '3000' } });
     base = await app.server.listen({ port: 0, host: '127.0.0.1' });
@@ -91,91 +71,20 @@ describe('web console in Chromium', () => {
     await app?.stop();
   });
 
-  /**
-   * A fresh tab (its own session storage) that fails the test on any console error or page error. The
-   * browser itself logs an error for every 4xx answer; a test names the statuses it provokes on purpose.
-   */
-  async function withPage(
+  /** A fresh tab (its own session storage) with the console's page checks (test/support/console-page.ts). */
+  const withPage = (
     body: (page: Page, context: BrowserContext) => Promise<void>,
     options: { expectedStatuses?: number[] } = {},
-  ) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-    const errors: string[] = [];
-    const watch = (page: Page) => {
-      page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-      page.on('console', (message) => {
-        if (message.type() !== 'error') return;
-        const status = /the server responded with a status of (\d+)/.exec(message.text());
-        if (status && (options.expectedStatuses ?? []).includes(Number(status[1]))) return;
-        errors.push(`console: ${message.text()}`);
-      });
-    };
-    context.on('page', watch);
-    try {
-      const page = await context.newPage();
-      await body(page, context);
-      for (const open of context.pages()) await assertLabelled(open);
-    } finally {
-      await context.close();
-    }
-    assert.deepEqual(errors, [], 'the console logged errors');
-  }
+  ) => withConsolePage(browser, base, body, options);
 
-  /** Every form control has a label (a <label for>, a wrapping label, or aria-label). */
-  async function assertLabelled(page: Page) {
-    // Evaluated in the page (a string: this file is compiled without the DOM's types).
-    const unlabelled = await page.evaluate(`[...document.querySelectorAll('input, select, textarea')]
-      .filter((el) => el.type !== 'hidden' && (el.labels?.length ?? 0) === 0 && !el.getAttribute('aria-label'))
-      .map((el) => el.outerHTML)`);
-    assert.deepEqual(unlabelled, [], 'form controls without a label');
-  }
+  /** axe in light, dark and at 390 px, no sideways overflow, screenshots; the name counts as checked. */
+  const checkPage = (page: Page, name: string) => checkConsolePage(page, name, checkedPages);
 
   async function signIn(page: Page, path = '/console/') {
     await page.goto(`${base}${path}`);
     await page.getByLabel('API key').fill(OWNER_KEY);
     await page.getByLabel('API key').press('Enter');
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  }
-
-  /** axe-core's findings on the page as it is now: none serious or critical allowed. */
-  async function assertAccessible(page: Page, name: string) {
-    // Evaluated through the DevTools protocol, which the console's Content-Security-Policy does not govern.
-    await page.evaluate(AXE_SOURCE);
-    const violations = await page.evaluate<string[]>(`axe
-      .run(document, { resultTypes: ['violations'] })
-      .then((r) => r.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')))`);
-    assert.deepEqual(violations, [], `axe found serious or critical violations on ${name}`);
-  }
-
-  /** No sideways scrolling: the page is no wider than the window. */
-  async function assertNoSidewaysOverflow(page: Page, name: string) {
-    const widths = await page.evaluate<[number, number]>(
-      `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`,
-    );
-    assert.ok(widths[0] <= widths[1], `${name} overflows sideways at ${widths[1]} px: ${widths[0]} px wide`);
-  }
-
-  /**
-   * Every page: axe in light and dark at 1280 px and at 390 px, no sideways overflow at 390 px, and a screenshot of
-   * each (test-output/console/<name>-{light,dark,390}.png). The page is left as it was found.
-   */
-  async function checkPage(page: Page, name: string) {
-    const viewport = page.viewportSize() ?? { width: 1280, height: 900 };
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      await assertAccessible(page, `${name} (${scheme})`);
-      await page.screenshot({ path: join(SCREENSHOTS, `${name}-${scheme}.png`), fullPage: true });
-    }
-    await page.setViewportSize({ width: 390, height: 844 });
-    await assertNoSidewaysOverflow(page, name);
-    await assertAccessible(page, `${name} (390 px)`);
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-390.png`), fullPage: true });
-    await page.setViewportSize(viewport);
-    await page.emulateMedia({ colorScheme: 'light' });
-    checkedPages.add(name);
   }
 
   const api = async (method: string, url: string, body?: unknown) => {

@@ -12,7 +12,7 @@ import {
 import { problemOf } from './forms';
 import { Link, navigate, segmentsOf, usePath } from './router';
 import { SignIn } from './sign-in';
-import type { Me, Workspace } from './types';
+import type { Me, Role, Workspace } from './types';
 import { ConnectorList } from './connectors';
 import { ConnectorEditor } from './connector-editor';
 import { ConnectionList } from './connections';
@@ -20,6 +20,8 @@ import { ConnectionEditor } from './connection-editor';
 import { ToolsetDetail, ToolsetImport, ToolsetList } from './toolsets';
 import { AccessClients } from './access-clients';
 import { AuditTimeline } from './audit';
+import { ConnectedClients, WorkspaceGrants } from './oauth-grants';
+import { Members } from './people';
 import { ThemeToggle } from './theme';
 import { EmptyState, NotFound } from './ui';
 
@@ -28,8 +30,18 @@ const SECTIONS = [
   ['connections', 'Connections'],
   ['toolsets', 'Toolsets'],
   ['access-clients', 'Access clients'],
+  ['members', 'Members'],
+  ['oauth-grants', 'OAuth grants'],
   ['audit', 'Audit'],
 ] as const;
+
+/** Sections only some roles can use: hidden from the others (the API refuses them anyway). */
+const SECTION_ROLES: Partial<Record<(typeof SECTIONS)[number][0], readonly Role[]>> = {
+  'oauth-grants': ['owner'],
+};
+
+/** Addresses outside any workspace. */
+const TOP_LEVEL = new Set(['connected-clients']);
 
 export function App() {
   const [me, setMe] = useState<Me | null>(null);
@@ -105,18 +117,22 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   }, []);
 
   // Without a workspace in the address, open the last one used in this tab, or the first.
-  const unknownPath = path !== '/' && segments[0] !== 'w';
+  const topLevel = segments.length === 1 && TOP_LEVEL.has(segments[0]!);
+  const unknownPath = path !== '/' && segments[0] !== 'w' && !topLevel;
   useEffect(() => {
-    if (workspaceId || !workspaces || unknownPath) return;
+    if (workspaceId || !workspaces || unknownPath || topLevel) return;
     const remembered = session.workspace();
     const target = workspaces.find((w) => w.id === remembered) ?? workspaces[0];
     if (target) navigate(`/w/${encodeURIComponent(target.id)}/connectors`, { replace: true });
-  }, [workspaceId, workspaces, unknownPath]);
+  }, [workspaceId, workspaces, unknownPath, topLevel]);
 
   useEffect(() => {
     if (workspaceId) session.setWorkspace(workspaceId);
   }, [workspaceId]);
 
+  // On a page outside any workspace the sections lead back to the last workspace used.
+  const navWorkspace = workspaceId ?? (topLevel ? (session.workspace() ?? workspaces?.[0]?.id) : undefined);
+  const role = navWorkspace ? (me.roles[navWorkspace] as Role | undefined) : undefined;
   const known = workspaces ?? [];
   const options =
     workspaceId && !known.some((w) => w.id === workspaceId)
@@ -129,7 +145,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         <label className="workspace-switch">
           Workspace{' '}
           <select
-            value={workspaceId ?? ''}
+            value={navWorkspace ?? ''}
             onChange={(event) => navigate(`/w/${encodeURIComponent(event.target.value)}/${section}`)}
           >
             {options.map((w) => (
@@ -140,20 +156,26 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           </select>
         </label>
         <nav aria-label="Sections">
-          {workspaceId
-            ? SECTIONS.map(([id, label]) => (
+          {navWorkspace
+            ? SECTIONS.filter(([id]) => {
+                const allowed = SECTION_ROLES[id];
+                return !allowed || (role !== undefined && allowed.includes(role));
+              }).map(([id, label]) => (
                 <Link
                   key={id}
-                  to={`/w/${encodeURIComponent(workspaceId)}/${id}`}
-                  aria-current={section === id ? 'page' : undefined}
+                  to={`/w/${encodeURIComponent(navWorkspace)}/${id}`}
+                  aria-current={workspaceId && section === id ? 'page' : undefined}
                 >
                   {label}
                 </Link>
               ))
             : null}
+          <Link to="/connected-clients" aria-current={topLevel ? 'page' : undefined}>
+            Your connected clients
+          </Link>
         </nav>
         <span className="who">
-          {me.name} ({workspaceId ? (me.roles[workspaceId] ?? 'no role') : '—'})
+          {me.name} ({navWorkspace ? (me.roles[navWorkspace] ?? 'no role') : '—'})
         </span>
         <ThemeToggle />
         <button type="button" onClick={onSignOut}>
@@ -173,13 +195,21 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           </EmptyState>
         ) : null}
         {unknownPath ? <NotFound /> : null}
-        {workspaceId ? <Screen key={workspaceId} workspaceId={workspaceId} segments={segments.slice(2)} /> : null}
+        {topLevel ? <ConnectedClients /> : null}
+        {workspaceId ? (
+          <Screen
+            key={workspaceId}
+            workspaceId={workspaceId}
+            role={me.roles[workspaceId] as Role | undefined}
+            segments={segments.slice(2)}
+          />
+        ) : null}
       </main>
     </div>
   );
 }
 
-function Screen({ workspaceId, segments }: { workspaceId: string; segments: string[] }) {
+function Screen({ workspaceId, role, segments }: { workspaceId: string; role: Role | undefined; segments: string[] }) {
   const [section, id] = segments;
   switch (section ?? 'connectors') {
     case 'connectors':
@@ -205,6 +235,10 @@ function Screen({ workspaceId, segments }: { workspaceId: string; segments: stri
       );
     case 'access-clients':
       return id ? <NotFound workspaceId={workspaceId} /> : <AccessClients workspaceId={workspaceId} />;
+    case 'members':
+      return id ? <NotFound workspaceId={workspaceId} /> : <Members workspaceId={workspaceId} role={role} />;
+    case 'oauth-grants':
+      return id ? <NotFound workspaceId={workspaceId} /> : <WorkspaceGrants workspaceId={workspaceId} />;
     case 'audit':
       return id ? <NotFound workspaceId={workspaceId} /> : <AuditTimeline workspaceId={workspaceId} />;
     default:

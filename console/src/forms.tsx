@@ -1,6 +1,6 @@
 import { useCallback, useId, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
 import { ApiError, type FieldError, type Problem } from './api';
-import { plainMessage } from './plain-errors';
+import { plainDetail, plainMessage } from './plain-errors';
 
 /** A problem, or any other failure turned into one, so screens only ever show problems. */
 export function problemOf(error: unknown): Problem {
@@ -186,7 +186,7 @@ export function ProblemBanner({
             ? rest.length === 0
               ? 'Nothing was saved or sent: correct the fields marked below.'
               : 'Nothing was saved or sent: correct these.'
-            : problem.detail
+            : plainDetail(problem.detail)
         }
       </div>
       {rest.length > 0 ? (

@@ -6,6 +6,8 @@
 const KNOWN_PATTERNS: [RegExp, string][] = [
   [/\[Hh\]\[Tt\]\[Tt\]\[Pp\]\[Ss\]\?/, 'must be a web address starting with http:// or https://'],
   [/^\^\[1-9\]\[0-9\]/, 'must be a positive whole number'],
+  // The API's email pattern: something@something, no spaces or control characters.
+  [/^\^\[\^\\s@[^\]]*\]\+@/, 'must be an e-mail address, such as ada@example.com'],
 ];
 
 /** "a-zA-Z0-9_-" → "letters, digits, _ and -" (lower-case only when the class has no upper case). */
@@ -84,4 +86,30 @@ export function plainMessage(message: string): string {
     return `must be ${words[match[1]!]} ${match[2]}`;
   }
   return message;
+}
+
+/** What each permission the API names in a 403 lets someone do, in words. */
+const ACTION_WORDS: Record<string, string> = {
+  'member:read': 'seeing its members',
+  'member:manage': 'inviting people or changing members (admins and owners may)',
+  'oauth-grant:read': "seeing the OAuth clients its members connected (only the workspace's owners may)",
+  'oauth-grant:manage': "revoking its members' OAuth clients (only the workspace's owners may)",
+  'api-key:read': 'seeing its API keys (admins and owners may)',
+  'api-key:manage': 'managing its API keys (admins and owners may)',
+  'toolset:call': 'calling tools (editors and above may)',
+  'workspace:update': 'changing the workspace (admins and owners may)',
+  'workspace:delete': 'deleting the workspace (only owners may)',
+};
+
+/** A problem's detail in plain words: the API's 403 names a permission such as `oauth-grant:read`. */
+export function plainDetail(detail: string): string {
+  return detail.replace(/does not allow ([a-z-]+):([a-z-]+)\.?/, (whole, resource: string, verb: string) => {
+    const known = ACTION_WORDS[`${resource}:${verb}`];
+    if (known) return `does not allow ${known}.`;
+    const noun = resource.replace(/-/g, ' ');
+    if (verb === 'read') return `does not allow seeing its ${noun}s.`;
+    if (['create', 'update', 'delete', 'test'].includes(verb))
+      return `does not allow ${verb === 'test' ? 'testing' : `${verb.replace(/e$/, '')}ing`} ${noun}s.`;
+    return whole;
+  });
 }

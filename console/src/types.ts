@@ -153,3 +153,46 @@ export interface AuditEvent {
   toRevision: number | null;
   changedFields: string[];
 }
+
+export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
+
+/** A workspace member: a person (user) or a service principal (an API key's). */
+export interface Member {
+  principalId: string;
+  name: string;
+  kind: 'user' | 'service';
+  status: 'active' | 'disabled';
+  role: Role;
+  createdAt: string;
+}
+
+export interface Invitation {
+  id: string;
+  workspaceId: string;
+  email: string;
+  displayName: string | null;
+  role: Role;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+  acceptedAt: string | null;
+  acceptedBy: string | null;
+}
+
+/** A grant a person gave an OAuth client (Claude, ChatGPT, VS Code, …) for one toolset. */
+export interface OAuthGrant {
+  id: string;
+  workspaceId: string;
+  toolset: string;
+  /** The MCP endpoint its tokens are for. */
+  resource: string;
+  userId: string;
+  userName: string | null;
+  /** A registered id, or the URL of the client's metadata document. */
+  clientId: string;
+  clientName: string;
+  scopes: ('mcp:read' | 'mcp:call')[];
+  createdAt: string;
+  expiresAt: string;
+  lastTokenAt: string | null;
+}

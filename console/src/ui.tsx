@@ -9,6 +9,8 @@ export function ConfirmDialog(props: {
   title: string;
   children: ReactNode;
   confirmLabel: string;
+  /** What the confirm button says while the request is in flight ("Deleting…" unless told). */
+  busyLabel?: string;
   busy?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
@@ -43,7 +45,7 @@ export function ConfirmDialog(props: {
           aria-busy={props.busy || undefined}
           onClick={props.onConfirm}
         >
-          {props.busy ? 'Deleting…' : props.confirmLabel}
+          {props.busy ? (props.busyLabel ?? 'Deleting…') : props.confirmLabel}
         </button>
       </div>
     </dialog>
@@ -83,6 +85,9 @@ export function NotFound({ workspaceId, what }: { workspaceId?: string; what?: s
           </li>
           <li>
             <Link to={`${base}/access-clients`}>Access clients</Link>
+          </li>
+          <li>
+            <Link to={`${base}/members`}>Members</Link>
           </li>
           <li>
             <Link to={`${base}/audit`}>Audit</Link>
@@ -186,15 +191,25 @@ export function BulkBar({ count, noun, onDelete }: { count: number; noun: string
   );
 }
 
+/** What a delete (or a revocation) did: how many went, which failed and why. */
+export interface DeleteOutcome {
+  deleted: number;
+  failures: string[];
+  noun: string;
+  /** The verb in the past tense, "deleted" unless told ("revoked", "withdrawn"). */
+  verb?: string;
+}
+
 /** The outcome of a delete (bulk or single), announced. */
-export function Outcome({ outcome }: { outcome: { deleted: number; failures: string[]; noun: string } | null }) {
+export function Outcome({ outcome }: { outcome: DeleteOutcome | null }) {
   if (!outcome) return null;
+  const verb = outcome.verb ?? 'deleted';
   return (
     <div className={`banner ${outcome.failures.length > 0 ? 'error' : 'ok'}`} role="status">
-      {outcome.deleted > 0 ? `Deleted ${outcome.deleted} ${outcome.noun}.` : null}
+      {outcome.deleted > 0 ? `${verb[0]!.toUpperCase()}${verb.slice(1)} ${outcome.deleted} ${outcome.noun}.` : null}
       {outcome.failures.length > 0 ? (
         <>
-          <div>These could not be deleted:</div>
+          <div>These could not be {verb}:</div>
           <ul>
             {outcome.failures.map((f) => (
               <li key={f}>{f}</li>
@@ -269,4 +284,48 @@ export function FilterSelect(props: {
       </select>
     </div>
   );
+}
+
+/**
+ * A confirmed delete (or revocation) of one or more rows of a list: `ask` opens the confirmation with the rows,
+ * `dialogProps` wires a <ConfirmDialog>, and the outcome (how many went, which failed and why) is kept for
+ * <Outcome>. The rows go one by one (deleteEach), then `onDone` reloads the list.
+ */
+export function useConfirmedDelete<T>(options: {
+  /** The noun for one row and for several ("grant", "grants"). */
+  noun: readonly [string, string];
+  verb?: string;
+  label: (item: T) => string;
+  remove: (item: T) => Promise<unknown>;
+  onDone: () => void;
+}) {
+  const [asked, setAsked] = useState<T[] | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<DeleteOutcome | null>(null);
+  const run = () => {
+    if (!asked) return;
+    setBusy(true);
+    void deleteEach(
+      asked.map((item) => ({
+        id: options.label(item),
+        label: options.label(item),
+        remove: () => options.remove(item),
+      })),
+    ).then((result) => {
+      setBusy(false);
+      setAsked(null);
+      setOutcome({ ...result, noun: options.noun[result.deleted === 1 ? 0 : 1], verb: options.verb });
+      options.onDone();
+    });
+  };
+  return {
+    /** The rows waiting for confirmation; null when no confirmation is open. */
+    asked,
+    ask: (items: T[]) => {
+      setOutcome(null);
+      setAsked(items);
+    },
+    outcome,
+    dialogProps: { busy, onCancel: () => setAsked(null), onConfirm: run },
+  };
 }

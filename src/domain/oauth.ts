@@ -49,11 +49,15 @@ export interface OAuthGrant {
   readonly toolset: string;
   readonly resource: string;
   readonly userId: string;
+  /** The user's display name; null once that user is gone. */
+  readonly userName: string | null;
   readonly clientId: string;
   readonly clientName: string;
   readonly scopes: readonly McpScope[];
   readonly createdAt: string;
   readonly expiresAt: string;
+  /** When the client last got an access token under this grant (first issue or a refresh); null if never. */
+  readonly lastTokenAt: string | null;
 }
 
 /** Who is behind an OAuth access token the gateway accepted. */

@@ -15,6 +15,7 @@ import { createStampedCache } from '../storage/stamped-cache.js';
 import type { Db } from '../storage/database.js';
 import type { Tx } from '../storage/engine.js';
 import * as repo from '../storage/oauth-repo.js';
+import type { ListedGrantRow } from '../storage/oauth-repo.js';
 import type { OAuthGrantRow } from '../storage/schema.js';
 import type { Writer } from '../storage/writer.js';
 import { authorize } from './authorize.js';
@@ -56,18 +57,20 @@ const LOOKUPS = { limit: 10_000, maxAgeMs: 30_000 };
 /** Who the authorization server's own audit rows are attributed to when no request is behind them. */
 const SERVER_REQUEST = 'oauth-server';
 
-function toGrant(row: OAuthGrantRow): OAuthGrant {
+function toGrant(row: ListedGrantRow): OAuthGrant {
   return {
     id: row.grant_id,
     workspaceId: row.workspace_id,
     toolset: row.toolset,
     resource: row.resource,
     userId: row.user_id,
+    userName: row.user_name,
     clientId: row.client_id,
     clientName: row.client_name,
     scopes: row.scopes.split(' ').filter(isMcpScope),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
+    lastTokenAt: row.last_token_at,
   };
 }
 
@@ -302,7 +305,7 @@ export function createOAuthService(deps: {
     return repo.listGrants(db.kysely, filter, after, page.limit + 1);
   }
 
-  function pageOf(rows: OAuthGrantRow[], page: PageRequest): Page<OAuthGrant> {
+  function pageOf(rows: ListedGrantRow[], page: PageRequest): Page<OAuthGrant> {
     const items = rows.slice(0, page.limit).map(toGrant);
     return { items, nextCursor: rows.length > page.limit ? encodeCursor(items[items.length - 1]!.id) : null };
   }

@@ -74,14 +74,36 @@ export async function deleteGrant(db: Executor, grantId: string): Promise<boolea
   return Number(result.numDeletedRows) > 0;
 }
 
+/** A listed grant: its row, its user's display name, and when a token was last issued under it. */
+export type ListedGrantRow = OAuthGrantRow & { user_name: string | null; last_token_at: string | null };
+
 /** Grants in creation order (then by id), after a cursor; by workspace or by user. */
 export async function listGrants(
   db: Executor,
   filter: { workspaceId?: string; userId?: string },
   after: string | undefined,
   limit: number,
-): Promise<OAuthGrantRow[]> {
-  let query = db.selectFrom('oauth_grants').selectAll();
+): Promise<ListedGrantRow[]> {
+  let query = db
+    .selectFrom('oauth_grants')
+    .selectAll('oauth_grants')
+    .select((eb) => [
+      eb
+        .selectFrom('principals')
+        .select('principals.name')
+        .whereRef('principals.id', '=', 'oauth_grants.user_id')
+        .as('user_name'),
+      // Every access token (first issue and each refresh) is audited against its grant: the client's last use.
+      eb
+        .selectFrom('audit_events')
+        .select((a) => a.fn.max('audit_events.at').as('at'))
+        // The grant's workspace first, so that the audit_events_resource index serves the lookup.
+        .whereRef('audit_events.workspace_id', '=', 'oauth_grants.workspace_id')
+        .where('audit_events.resource_type', '=', 'oauth-grant')
+        .where('audit_events.action', '=', 'oauth-token:issue')
+        .whereRef('audit_events.resource_id', '=', 'oauth_grants.grant_id')
+        .as('last_token_at'),
+    ]);
   if (filter.workspaceId !== undefined) query = query.where('workspace_id', '=', filter.workspaceId);
   if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
   if (after !== undefined) query = query.where('grant_id', '>', after);

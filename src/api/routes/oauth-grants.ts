@@ -12,11 +12,18 @@ const GrantView = Type.Object({
   toolset: Type.String(),
   resource: Type.String({ description: 'The MCP endpoint the tokens of this grant are for (RFC 8707).' }),
   userId: Type.String(),
+  userName: Type.Union([Type.String(), Type.Null()], {
+    description: "The user's display name; null once that user is gone.",
+  }),
   clientId: Type.String({ description: 'The OAuth client: a registered id, or the URL of its metadata document.' }),
   clientName: Type.String(),
   scopes: Type.Array(Type.Union(MCP_SCOPES.map((s) => Type.Literal(s)))),
   createdAt: Type.String({ format: 'date-time' }),
   expiresAt: Type.String({ format: 'date-time' }),
+  lastTokenAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description:
+      'When the client last got an access token under this grant (its first, or a refresh): how recently it was in use.',
+  }),
 });
 const GrantId = Type.String({ minLength: 1, maxLength: 128 });
 const WorkspaceParams = Type.Object({ workspaceId: Slug });
