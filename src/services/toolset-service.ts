@@ -22,7 +22,9 @@ import type { FieldError } from '../domain/errors.js';
 import { servedInputSchema, type ServingBudget, type ToolCatalog } from '../openapi/tool-catalog.js';
 import { keepSpecUrls, maskSpecUrls } from '../domain/toolset-urls.js';
 import { compileCheck } from '../domain/validate.js';
+import { findConnection } from '../storage/connection-repo.js';
 import type { Db } from '../storage/database.js';
+import type { Executor } from '../storage/engine.js';
 import * as toolsets from '../storage/toolset-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { recordChange } from './audit-service.js';
@@ -149,6 +151,16 @@ function checkSpec(spec: ToolsetSpec, maxDocumentBytes: number): void {
   if (errors.length > 0) throw validationFailed(errors);
 }
 
+/** A toolset's `connectionId` must name a connection of its workspace, for an OpenAPI toolset. */
+async function checkConnectionOf(db: Executor, workspaceId: string, spec: ToolsetSpec): Promise<void> {
+  const id = spec.connectionId;
+  if (id === undefined || id === null) return;
+  if (spec.schema.type !== 'OpenAPI')
+    throw validationFailed([{ path: '/spec/connectionId', message: 'is for OpenAPI toolsets only' }]);
+  if (!(await findConnection(db, workspaceId, id)))
+    throw validationFailed([{ path: '/spec/connectionId', message: `names no connection in this workspace: ${id}` }]);
+}
+
 /** A random numeric uid, as DevS gives its toolsets. */
 const newUid = () => `${randomInt(1, 10_000_000)}${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
 
@@ -196,6 +208,7 @@ export function createToolsetService(deps: {
       const input = checkInput(toInput(current));
       checkSpec(input.spec, maxDocumentBytes);
       checkToolsetSecretsStay(current.spec, input.spec);
+      await checkConnectionOf(tx, workspaceId, input.spec);
       const spec = sealSpec(vault, input.spec, current.spec, await sealOwnerIn(tx, workspaceId, current.uid));
       const specChanged = !sameJson(spec, current.spec);
       const fields = { description: input.description ?? null, labels: input.labels ?? {}, spec };
@@ -302,6 +315,7 @@ export function createToolsetService(deps: {
       const input = checkCreate(body);
       refuseSealedInput(input);
       checkSpec(input.spec, maxDocumentBytes);
+      await checkConnectionOf(db.kysely, workspaceId, input.spec);
       const now = clock.now();
       const uid = newUid();
       const owner = await sealOwnerIn(db.kysely, workspaceId, uid);
