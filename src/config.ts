@@ -91,7 +91,7 @@ export interface Config {
     readonly signInPerMinute: number;
     readonly invitationTtlSeconds: number;
   };
-  /** Managed OAuth to upstream APIs: connect flows and the refresh engine (docs/connections.md). */
+  /** Managed OAuth to upstream APIs: connect flows and the refresh engine (docs/mcp-gateway.md). */
   readonly upstreamOAuth: {
     /** Tokens are refreshed this long before they expire. */
     readonly refreshMarginSeconds: number;

@@ -10,6 +10,7 @@ import { CLIENT_ID, CLIENT_SECRET, startOAuthUpstream, type OAuthUpstream } from
 import { cookiesSet, inviteAndJoin } from './support/people.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { settledToolset } from './support/toolsets.js';
+import { startUpstreamApi } from './support/upstream-api.js';
 
 const WS = '/api/v1/workspaces/default';
 const HOUR_MS = 3600_000;
@@ -398,6 +399,36 @@ for (const engine of ENGINES) {
       assert.equal(later.isError, undefined, textOf(later));
       assert.equal(provider.grants.client_credentials, before + 2);
       assert.equal((await connection(ccConnectionId)).oauth.schemeType, 'oauth2-client-credentials');
+    });
+
+    it("never sends a connection's tokens to a baseUrl the connector was moved to after they were issued", async () => {
+      const listener = await startUpstreamApi();
+      try {
+        for (const connector of ['records', 'records-service']) {
+          const moved = await app.call('PATCH', `${WS}/connectors/${connector}`, { body: { baseUrl: listener.url } });
+          assert.equal(moved.status, 200, moved.text);
+          const toolset = await app.call('PATCH', `${WS}/toolsets/${connector}`, {
+            body: { spec: { baseUrl: listener.url } },
+          });
+          assert.equal(toolset.status, 200, toolset.text);
+          await settledToolset(app, connector);
+          const result = await callTool(base, connector);
+          assert.equal(result.isError, true);
+          assert.match(
+            textOf(result),
+            /its OAuth tokens were issued for http:\/\/127\.0\.0\.1:\d+ and go nowhere else/,
+          );
+        }
+        assert.deepEqual(listener.seen, [], 'no request reached the new baseUrl');
+      } finally {
+        for (const connector of ['records', 'records-service']) {
+          await app.call('PATCH', `${WS}/connectors/${connector}`, { body: { baseUrl: provider.apiUrl } });
+          await app.call('PATCH', `${WS}/toolsets/${connector}`, { body: { spec: { baseUrl: null } } });
+          await settledToolset(app, connector);
+        }
+        await listener.close();
+      }
+      assert.equal((await callTool()).isError, undefined, 'back at the origin they were issued for');
     });
 
     it('refuses to connect a client-credentials connection, and a viewer, with 4xx', async () => {

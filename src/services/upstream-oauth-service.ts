@@ -318,6 +318,7 @@ export function createUpstreamOAuthService(deps: {
       connection_uid: t.connection.uid,
       scheme_type: t.settings.schemeType,
       tokens: sealTokens(t, set),
+      api_origin: t.baseOrigin ?? '',
       scope: set.scope,
       expires_at: set.expiresAt,
       state: 'connected',
@@ -389,6 +390,18 @@ export function createUpstreamOAuthService(deps: {
     return found.ok ? { ...found, onlyTo } : found;
   }
 
+  /**
+   * Words for a connection whose connector's baseUrl moved since its tokens were issued: they were issued for the
+   * old origin and go nowhere else, so whoever edits the connector cannot point them at a listener of their own.
+   */
+  async function movedMessage(t: Target, row: tokens.TokenRow): Promise<string> {
+    const moved = `The connector of connection "${t.connection.name}" now sends calls to ${t.baseOrigin}, but its OAuth tokens were issued for ${row.api_origin} and go nowhere else.`;
+    if (t.settings.schemeType === 'oauth2-client-credentials')
+      return `${moved} Create the connection again to fetch tokens for the new baseUrl.`;
+    const link = await writer.write((tx) => createLink(tx, t, 'plugboard', undefined));
+    return `${moved} Open ${link.connectUrl} to connect it again (the link works once), then call the tool again.`;
+  }
+
   async function tokenOf(t: Target, connectionId: number, rejected: number | undefined): Promise<AccessToken> {
     const row = await tokens.findTokens(db.kysely, connectionId);
     if (!row) {
@@ -399,6 +412,7 @@ export function createUpstreamOAuthService(deps: {
       }
       return { ok: false, message: await writer.write((tx) => messageFor(tx, t, undefined, '')) };
     }
+    if (row.api_origin !== t.baseOrigin) return { ok: false, message: await movedMessage(t, row) };
     if (row.state === 'reconnect-required') return currentToken(t, row);
     if (rejected !== undefined && rejected === row.version) return refreshOnce(t, row.version);
     if (rejected === undefined && isDue(row.expires_at, clock.now(), options.refreshMarginSeconds))

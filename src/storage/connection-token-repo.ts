@@ -43,6 +43,7 @@ export async function putTokens(tx: Tx, row: TokenRow): Promise<void> {
       oc.column('connection_id').doUpdateSet({
         scheme_type: row.scheme_type,
         tokens: row.tokens,
+        api_origin: row.api_origin,
         scope: row.scope,
         expires_at: row.expires_at,
         state: row.state,

@@ -268,6 +268,8 @@ export interface ConnectionTokenRow {
   scheme_type: string;
   /** JSON `{accessToken, refreshToken, reconnectLink}`, each sealed. */
   tokens: string;
+  /** The connector's baseUrl origin the tokens were issued for: they go nowhere else. */
+  api_origin: string;
   scope: string | null;
   expires_at: string | null;
   state: string;

@@ -6,6 +6,7 @@ import type { Kysely, Migration } from 'kysely';
  * transaction that releases the lock, without touching the connection's revision or ETag.
  * - `tokens`: JSON `{accessToken, refreshToken, reconnectLink}`, each value sealed for the connection (path
  *   `/tokens/…`); `reconnectLink` is the connect link tool errors carry while the state is `reconnect-required`;
+ * - `api_origin`: the connector's baseUrl origin when the tokens were issued, the only origin they are sent to;
  * - `state`: `connected` | `degraded` | `reconnect-required`; `last_error` never holds a secret;
  * - `version`: moved by every change of the tokens, so a caller that waited for the lock sees that another
  *   caller already refreshed;
@@ -24,6 +25,7 @@ export function connectionTokens(): Migration {
         .addColumn('connection_uid', 'text', (c) => c.notNull())
         .addColumn('scheme_type', 'text', (c) => c.notNull())
         .addColumn('tokens', 'text', (c) => c.notNull())
+        .addColumn('api_origin', 'text', (c) => c.notNull())
         .addColumn('scope', 'text')
         .addColumn('expires_at', 'text')
         .addColumn('state', 'text', (c) => c.notNull())
