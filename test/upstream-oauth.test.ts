@@ -431,6 +431,25 @@ for (const engine of ENGINES) {
       assert.equal((await callTool()).isError, undefined, 'back at the origin they were issued for');
     });
 
+    it('documents the connect route and the oauth field, and refuses a connectionId that cannot work', async () => {
+      const openapi = (await app.call('GET', '/openapi.json')).body;
+      const connect = openapi.paths['/api/v1/workspaces/{workspaceId}/connections/{connectionId}/connect'];
+      assert.ok(connect?.post, 'POST …/connect is in /openapi.json');
+      assert.ok(JSON.stringify(openapi).includes('reconnect-required'), 'the oauth states are in the schemas');
+      const spec = (connectionId: number, type = 'OpenAPI') => ({
+        schema: { type, detail: type === 'MCP' ? `${provider.issuer}/mcp` : provider.document() },
+        connectionId,
+      });
+      const nowhere = await app.call('POST', `${WS}/toolsets`, { body: { name: 'nowhere', spec: spec(987654) } });
+      assert.equal(nowhere.status, 400);
+      assert.equal(nowhere.body.errors[0].path, '/spec/connectionId');
+      const mcp = await app.call('POST', `${WS}/toolsets`, {
+        body: { name: 'mcp-one', spec: spec(connectionId, 'MCP') },
+      });
+      assert.equal(mcp.status, 400);
+      assert.match(mcp.body.errors[0].message, /OpenAPI toolsets only/);
+    });
+
     it('refuses to connect a client-credentials connection, and a viewer, with 4xx', async () => {
       const cc = await app.call('POST', `${WS}/connections/${ccConnectionId}/connect`, { body: {} });
       assert.equal(cc.status, 400);
@@ -442,6 +461,21 @@ for (const engine of ENGINES) {
         body: {},
       });
       assert.equal(unauthenticated.status, 401);
+    });
+    it("drops a connection's tokens with it", async () => {
+      const tokensOf = async (id: number) =>
+        (
+          await app.db.kysely
+            .selectFrom('connection_tokens')
+            .select('connection_id')
+            .where('connection_id', '=', id)
+            .execute()
+        ).length;
+      assert.equal(await tokensOf(ccConnectionId), 1);
+      await app.call('DELETE', `${WS}/toolsets/records-service`);
+      const deleted = await app.call('DELETE', `${WS}/connections/${ccConnectionId}`);
+      assert.equal(deleted.status, 204, deleted.text);
+      assert.equal(await tokensOf(ccConnectionId), 0);
     });
   });
 }
