@@ -431,6 +431,44 @@ for (const engine of ENGINES) {
       assert.equal((await callTool()).isError, undefined, 'back at the origin they were issued for');
     });
 
+    it('tries refused client credentials again once the client settings are fixed', async () => {
+      const created = await app.call('POST', `${WS}/connections`, {
+        body: { connectorId: 'records-service', name: 'records-service-own', type: 'http' },
+      });
+      assert.equal(created.status, 201, created.text);
+      const id: number = created.body.id;
+      const toolset = await app.call('POST', `${WS}/toolsets`, {
+        body: {
+          name: 'records-own',
+          spec: { schema: { type: 'OpenAPI', detail: provider.document() }, connectionId: id },
+        },
+      });
+      assert.equal(toolset.status, 201, toolset.text);
+      await settledToolset(app, 'records-own');
+      assert.equal((await callTool(base, 'records-own')).isError, undefined);
+
+      const wrong = await app.call('PATCH', `${WS}/connections/${id}`, {
+        body: { content: { clientSecret: 'not-the-secret' } },
+      });
+      assert.equal(wrong.status, 200, wrong.text);
+      offsetMs += HOUR_MS;
+      const refused = await callTool(base, 'records-own');
+      assert.equal(refused.isError, true);
+      assert.match(
+        textOf(refused),
+        /The provider refused the OAuth client of connection "records-service-own" \(The token endpoint answered 401 invalid_client/,
+      );
+      assert.ok(!textOf(refused).includes('not-the-secret'));
+      assert.equal((await connection(id)).oauth.state, 'reconnect-required');
+
+      const fixed = await app.call('PATCH', `${WS}/connections/${id}`, { body: { content: { clientSecret: null } } });
+      assert.equal(fixed.status, 200, fixed.text);
+      const works = await callTool(base, 'records-own');
+      assert.equal(works.isError, undefined, textOf(works));
+      assert.equal((await connection(id)).oauth.state, 'connected');
+      await app.call('DELETE', `${WS}/toolsets/records-own`);
+    });
+
     it('documents the connect route and the oauth field, and refuses a connectionId that cannot work', async () => {
       const openapi = (await app.call('GET', '/openapi.json')).body;
       const connect = openapi.paths['/api/v1/workspaces/{workspaceId}/connections/{connectionId}/connect'];

@@ -244,6 +244,9 @@ export function createUpstreamOAuthService(deps: {
     const name = t.connection.name;
     if (row?.state === 'degraded')
       return `The connection "${name}" could not get a fresh OAuth token after ${options.refreshAttempts} tries (${error}); plugboard tries again on the next call.`;
+    // Client credentials need no person, only settings that work: connecting again would not help.
+    if (t.settings.schemeType === 'oauth2-client-credentials')
+      return `The provider refused the OAuth client of connection "${name}" (${error}): check the connector's clientId and clientSecret; plugboard tries again on the next call.`;
     const link = await createLink(tx, t, 'plugboard', undefined);
     // A connection never connected has no row to keep its link in: each call hands out a new one.
     if (row) {
@@ -284,8 +287,10 @@ export function createUpstreamOAuthService(deps: {
   }
 
   /** Whether the row still needs what the caller came for, now that it holds the lock. */
-  function stillNeeded(row: tokens.TokenRow, seenVersion: number | undefined): boolean {
-    if (row.state === 'reconnect-required') return false;
+  function stillNeeded(t: Target, row: tokens.TokenRow, seenVersion: number | undefined): boolean {
+    // A refused authorization-code grant needs a person; refused client credentials are tried again, in case
+    // an admin fixed the client's settings meanwhile.
+    if (row.state === 'reconnect-required') return t.settings.schemeType === 'oauth2-client-credentials';
     if (seenVersion !== undefined && row.version !== seenVersion) return isDue(row.expires_at, clock.now(), 0);
     return true;
   }
@@ -342,14 +347,14 @@ export function createUpstreamOAuthService(deps: {
       return writer.write(async (tx) => {
         const row = await tokens.findTokens(tx, id, { forUpdate: true });
         if (!row) return { ok: false, message: `The connection "${t.connection.name}" is not connected.` };
-        if (!stillNeeded(row, seenVersion)) return currentToken(t, row, tx);
+        if (!stillNeeded(t, row, seenVersion)) return currentToken(t, row, tx);
         const previous = openTokens(t, row).refreshToken;
         return recordOutcome(tx, t, row, await fetchFor(t, previous), previous);
       });
     }
     const row = await tokens.findTokens(db.kysely, id);
     if (!row) return { ok: false, message: `The connection "${t.connection.name}" is not connected.` };
-    if (!stillNeeded(row, seenVersion)) return currentToken(t, row);
+    if (!stillNeeded(t, row, seenVersion)) return currentToken(t, row);
     const previous = openTokens(t, row).refreshToken;
     const result = await fetchFor(t, previous);
     return writer.write(async (tx) => {
@@ -413,7 +418,8 @@ export function createUpstreamOAuthService(deps: {
       return { ok: false, message: await writer.write((tx) => messageFor(tx, t, undefined, '')) };
     }
     if (row.api_origin !== t.baseOrigin) return { ok: false, message: await movedMessage(t, row) };
-    if (row.state === 'reconnect-required') return currentToken(t, row);
+    if (row.state === 'reconnect-required')
+      return t.settings.schemeType === 'oauth2-code' ? currentToken(t, row) : refreshOnce(t, row.version);
     if (rejected !== undefined && rejected === row.version) return refreshOnce(t, row.version);
     if (rejected === undefined && isDue(row.expires_at, clock.now(), options.refreshMarginSeconds))
       return refreshOnce(t, row.version);
@@ -473,6 +479,8 @@ export function createUpstreamOAuthService(deps: {
         }
         if (t.connection.uid !== request.connection_uid)
           return { refused: 'The connection this link was for is gone.' };
+        if (t.settings.schemeType !== 'oauth2-code')
+          return { refused: 'The connection this link was for no longer uses the authorization code flow.' };
         const redirectUri = `${deps.baseUrlOf(requestOrigin)}${UPSTREAM_CALLBACK_PATH}`;
         const flow = await startFlow(tx, t, request.created_by, `browser:${digest(browserSecret)}`, redirectUri);
         return { authorizationUrl: flow.authorizationUrl };
