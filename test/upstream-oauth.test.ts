@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { launchChromium } from './support/chromium.js';
 import { freePort } from './support/oauth-flow.js';
 import { CLIENT_ID, CLIENT_SECRET, startOAuthUpstream, type OAuthUpstream } from './support/oauth-upstream.js';
 import { cookiesSet, inviteAndJoin } from './support/people.js';
@@ -194,6 +195,44 @@ for (const engine of ENGINES) {
       const list = await app.call('GET', `${WS}/connections`);
       assert.ok(!list.text.includes(sent));
       assert.equal(list.body.items.find((c: { id: number }) => c.id === connectionId).oauth.state, 'connected');
+    });
+
+    it('connects in headless Chromium: a person signs in, starts connecting and lands on a page to close', async () => {
+      const chromium = await launchChromium();
+      try {
+        const context = await chromium.newContext();
+        // Loopback only: nothing else may be fetched on this network.
+        await context.route('**/*', (route) =>
+          new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort(),
+        );
+        const page = await context.newPage();
+        await page.goto(`${base}/auth/sign-in?return_to=/api/v1/me`);
+        await page.fill('#email', 'ada@example.com');
+        await page.fill('#password', 'a long enough password');
+        await Promise.all([page.waitForURL(`${base}/api/v1/me`), page.click('button[type=submit]')]);
+        const before = provider.grants.authorization_code ?? 0;
+        const authorizationUrl = await page.evaluate<string>(`(async () => {
+          const csrf = /pb_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
+          const response = await fetch('${WS}/connections/${connectionId}/connect', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+            body: '{}',
+          });
+          return (await response.json()).authorizationUrl;
+        })()`);
+        await page.goto(authorizationUrl);
+        await page.waitForURL(`${base}/oauth/callback?**`);
+        assert.match(
+          (await page.textContent('#connected')) ?? '',
+          /records-main.* is connected\. You can close this page\./,
+        );
+        assert.equal(provider.grants.authorization_code, before + 1);
+        await context.close();
+      } finally {
+        await chromium.close();
+      }
+      const result = await callTool();
+      assert.deepEqual(result.structuredContent, { account: 'ada', client: CLIENT_ID });
     });
 
     it('refuses a state used twice, one that expired, and one brought back by another person', async () => {

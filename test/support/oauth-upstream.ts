@@ -3,6 +3,7 @@
 // accepts only the provider's current access tokens. Counts every grant the provider hands out.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
 
 /** The part of oidc-provider (which ships no types) this harness uses. */
 interface TokenModel {
@@ -70,7 +71,10 @@ export async function startOAuthUpstream(redirectUri: string): Promise<OAuthUpst
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const apiUrl = `${issuer}/api`;
+  // Keys of its own: without them the provider warns that it signs with quick-start development keys.
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const provider = new Provider(issuer, {
+    jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' }] },
     clients: [
       {
         client_id: CLIENT_ID,
