@@ -388,8 +388,11 @@ for (const engine of ENGINES) {
       assert.ok(textOf(again).includes(link), 'the same link while it is unused');
 
       // Another person opens the link in their browser: no plugboard account needed.
-      const opened = await app.server.inject({ method: 'GET', url: new URL(link).pathname });
-      assert.equal(opened.statusCode, 302);
+      const page = await app.server.inject({ method: 'GET', url: new URL(link).pathname });
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /<form method="post"><button type="submit" id="connect">Connect<\/button>/);
+      const opened = await app.server.inject({ method: 'POST', url: new URL(link).pathname });
+      assert.equal(opened.statusCode, 303);
       const cookie = cookiesSet(opened.headers).get('pb_connect')!;
       assert.match(cookie.attributes, /HttpOnly/);
       provider.account = 'grace';
@@ -402,7 +405,7 @@ for (const engine of ENGINES) {
       } finally {
         provider.account = 'ada';
       }
-      const reused = await app.server.inject({ method: 'GET', url: new URL(link).pathname });
+      const reused = await app.server.inject({ method: 'POST', url: new URL(link).pathname });
       assert.equal(reused.statusCode, 410);
       assert.match(reused.body, /already used/);
       const after = await callTool();
@@ -417,10 +420,13 @@ for (const engine of ENGINES) {
       assert.equal(started.body.authorizationUrl, null);
       assert.match(started.body.connectUrl, new RegExp(`^${base}/oauth/connect/`));
       const path = new URL(started.body.connectUrl).pathname;
-      assert.equal((await app.server.inject({ method: 'GET', url: path })).statusCode, 302);
-      assert.equal((await app.server.inject({ method: 'GET', url: path })).statusCode, 410);
+      // A scanner that fetches every link in a message does not use it up: only the page's POST does.
+      assert.equal((await app.server.inject({ method: 'GET', url: path })).statusCode, 200);
+      assert.equal((await app.server.inject({ method: 'GET', url: path })).statusCode, 200);
+      assert.equal((await app.server.inject({ method: 'POST', url: path })).statusCode, 303);
+      assert.equal((await app.server.inject({ method: 'POST', url: path })).statusCode, 410);
       const unknown = await app.server.inject({
-        method: 'GET',
+        method: 'POST',
         url: '/oauth/connect/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
       });
       assert.equal(unknown.statusCode, 410);

@@ -16,7 +16,8 @@ import { errorBox, escapeHtml, sendPage } from './html.js';
 const CONNECT_COOKIE = 'pb_connect';
 
 /**
- * The browser's side of managed upstream OAuth: connect links (`/oauth/connect/{token}`) and the provider's
+ * The browser's side of managed upstream OAuth: connect links (`/oauth/connect/{token}`: a page, then a POST
+ * that uses the link) and the provider's
  * callback (`/oauth/callback`). Every refusal is a small page with a 4xx and words for the person; no page shows
  * a token, a code or the state.
  */
@@ -32,9 +33,27 @@ export async function connectRoutes(
   const { upstreamOAuth, users, secure } = options;
   const hide = { schema: { hide: true } };
 
+  const validLink = (token: string) => /^[A-Za-z0-9_-]{20,100}$/.test(token);
+
+  // Opening the link only shows a button: mail and chat scanners that fetch every link must not use it up.
   app.get(`${CONNECT_LINK_PATH}:token`, hide, async (request, reply) => {
     const { token } = request.params as { token: string };
-    if (!/^[A-Za-z0-9_-]{20,100}$/.test(token))
+    if (!validLink(token))
+      return sendPage(reply, 404, 'Connect link not valid', errorBox('This connect link is not known.'));
+    return sendPage(
+      reply,
+      200,
+      'Connect your account',
+      `<p>You were sent this link to connect your account with a service that plugboard calls for your team. ` +
+        `The service will ask you to sign in and to allow access.</p>` +
+        `<form method="post"><button type="submit" id="connect">Connect</button></form>` +
+        `<p class="hint">The link works once.</p>`,
+    );
+  });
+
+  app.post(`${CONNECT_LINK_PATH}:token`, hide, async (request, reply) => {
+    const { token } = request.params as { token: string };
+    if (!validLink(token))
       return sendPage(reply, 404, 'Connect link not valid', errorBox('This connect link is not known.'));
     const browserSecret = randomBytes(32).toString('base64url');
     const opened = await upstreamOAuth.openLink(token, browserSecret, requestOriginOf(request));
@@ -48,7 +67,7 @@ export async function connectRoutes(
         maxAgeSeconds: options.connectTtlSeconds,
       }),
     );
-    return reply.header('cache-control', 'no-store').redirect(opened.authorizationUrl, 302);
+    return reply.header('cache-control', 'no-store').redirect(opened.authorizationUrl, 303);
   });
 
   app.get(UPSTREAM_CALLBACK_PATH, hide, async (request, reply) => {
