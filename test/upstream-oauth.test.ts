@@ -192,6 +192,13 @@ for (const engine of ENGINES) {
       assert.equal(view.body.oauth.scope, 'read write');
       assert.ok(Date.parse(view.body.oauth.expiresAt) > Date.parse(clock.now()));
       assert.ok(!view.text.includes(sent), 'the access token is never returned');
+      const history = await app.call('GET', `${WS}/connections/${connectionId}/history`);
+      assert.equal(history.status, 200, history.text);
+      const connected = history.body.items.find((e: { action: string }) => e.action === 'connection:connect');
+      assert.ok(connected, history.text);
+      assert.match(connected.principalId, /^usr_/);
+      assert.deepEqual(connected.changedFields, ['oauth']);
+      assert.ok(!history.text.includes(sent));
       const list = await app.call('GET', `${WS}/connections`);
       assert.ok(!list.text.includes(sent));
       assert.equal(list.body.items.find((c: { id: number }) => c.id === connectionId).oauth.state, 'connected');

@@ -13,6 +13,7 @@ import {
 } from '../domain/upstream-oauth.js';
 import { egressFetch } from '../egress/egress-connect.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
+import { insertAuditEvent } from '../storage/audit-repo.js';
 import * as tokens from '../storage/connection-token-repo.js';
 import { findConnection } from '../storage/connection-repo.js';
 import { findConnector } from '../storage/connector-repo.js';
@@ -494,7 +495,11 @@ export function createUpstreamOAuthService(deps: {
      */
     async finish(
       callbackUrl: URL,
-      caller: { readonly principalId: string | undefined; readonly browserSecret: string | undefined },
+      caller: {
+        readonly principalId: string | undefined;
+        readonly browserSecret: string | undefined;
+        readonly requestId: string;
+      },
     ): Promise<CallbackResult> {
       const refused = (status: 400 | 403, message: string): CallbackResult => ({ ok: false, status, message });
       const state = callbackUrl.searchParams.get('state');
@@ -555,6 +560,19 @@ export function createUpstreamOAuthService(deps: {
         if (!result.ok) return refused(400, `The provider refused to hand out tokens: ${result.message}.`);
         const row = rowOf(t, result.tokens, now, request.created_by);
         await tokens.putTokens(tx, { ...row, connected_by: request.created_by });
+        // Audited as whoever started it (a connect link: whoever handed it out); `link` says a link was used.
+        await insertAuditEvent(tx, {
+          at: now,
+          principalId: caller.principalId ?? request.created_by,
+          workspaceId: t.connection.workspaceId,
+          action: 'connection:connect',
+          resourceType: 'connection',
+          resourceId: String(t.connection.id),
+          requestId: caller.requestId,
+          fromRevision: null,
+          toRevision: null,
+          changedFields: expected.startsWith('browser:') ? ['oauth', 'link'] : ['oauth'],
+        });
         return { ok: true, connectionName: t.connection.name, workspaceId: t.connection.workspaceId };
       });
     },

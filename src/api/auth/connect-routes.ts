@@ -79,6 +79,7 @@ export async function connectRoutes(
       result = await upstreamOAuth.finish(url, {
         principalId: user?.userId,
         browserSecret: cookieOf(request, CONNECT_COOKIE),
+        requestId: request.id,
       });
     } catch (error) {
       // A connection whose settings cannot be opened (its client secret sealed elsewhere, say) is the admin's to fix.
