@@ -10,6 +10,7 @@ import { freePort } from './support/oauth-flow.js';
 import { CLIENT_ID, CLIENT_SECRET, startOAuthUpstream, type OAuthUpstream } from './support/oauth-upstream.js';
 import { cookiesSet, inviteAndJoin } from './support/people.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { openStored, placeOfStored } from './support/sealed.js';
 import { settledToolset } from './support/toolsets.js';
 import { startUpstreamApi } from './support/upstream-api.js';
 
@@ -192,6 +193,16 @@ for (const engine of ENGINES) {
       assert.equal(view.body.oauth.scope, 'read write');
       assert.ok(Date.parse(view.body.oauth.expiresAt) > Date.parse(clock.now()));
       assert.ok(!view.text.includes(sent), 'the access token is never returned');
+      // At rest: sealed, and found at its place by the walk `keys rewrap` makes (so key rotation covers it).
+      const stored = await app.db.kysely
+        .selectFrom('connection_tokens')
+        .select('tokens')
+        .where('connection_id', '=', connectionId)
+        .executeTakeFirstOrThrow();
+      assert.ok(!stored.tokens.includes(sent), 'no plaintext token in the store');
+      const sealed = JSON.parse(stored.tokens) as { accessToken: string; refreshToken: string };
+      assert.equal(await openStored(app.db, app.vault, sealed.accessToken), sent);
+      assert.equal((await placeOfStored(app.db, sealed.refreshToken)).path, '/tokens/refreshToken');
       const history = await app.call('GET', `${WS}/connections/${connectionId}/history`);
       assert.equal(history.status, 200, history.text);
       const connected = history.body.items.find((e: { action: string }) => e.action === 'connection:connect');
