@@ -129,7 +129,12 @@ export async function createApp(
     const vault = createVault(loadMasterKeys(config, logger));
     // A server reads through its caches from the first request on: start following other nodes' changes now.
     db.changes.current();
-    const metrics = createMetrics({ followsChanges: () => db.changes.current() !== undefined });
+    // Services are built after the metrics; the state gauge reads them through this at scrape time.
+    let oauthStates: (() => Promise<readonly { state: string; count: number }[]>) | undefined;
+    const metrics = createMetrics({
+      followsChanges: () => db.changes.current() !== undefined,
+      oauthStates: () => oauthStates?.() ?? Promise.resolve([]),
+    });
     // One budget per principal across every node when Redis is configured; per process otherwise.
     rateLimiter = config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl }) : createMemoryRateLimiter();
     // Every outbound connection a user can aim is checked against it, and against this node's own listeners.
@@ -173,9 +178,12 @@ export async function createApp(
       redisUrl: config.redisUrl,
       people: config.people,
       oidc: config.oidc,
+      upstreamOAuth: config.upstreamOAuth,
+      onRefresh: (outcome) => metrics.oauthRefreshes.inc({ outcome }),
       baseUrlOf: (requestOrigin) => (config.isPublicUrlSet ? config.publicUrl : (requestOrigin ?? config.publicUrl)),
     });
     opened = services;
+    oauthStates = services.upstreamOAuth.countStates;
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
     // Picks up toolset generations that no node has reconciled (one written just before a crash, say).
     reconciler.start(config.reconcileIntervalMs);
@@ -202,6 +210,7 @@ export async function createApp(
       oauthCookieKeys: oauthCookieKeys(vault),
       oauthCsrfKey: vault.deriveKey('oauth-consent-csrf')!,
       clientMetadataFetch: egressFetch(egress, { ca: options.trustedCaCertificates }),
+      upstreamOAuth: config.upstreamOAuth,
     });
     listening = server;
     // Idempotency records expire after 24 h; clear them out now and then so the table stays small.
@@ -219,6 +228,9 @@ export async function createApp(
         services.nonces
           .purgeExpired()
           .catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired request nonces'));
+        services.upstreamOAuth
+          .purgeExpired()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired connect flows'));
         services.users
           .purgeStaleSessions()
           .catch((error: unknown) => logger.warn({ err: error }, 'could not purge stale sign-in sessions'));

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { registerNativeApi } from './api/native-api.js';
+import { connectRoutes } from './api/auth/connect-routes.js';
 import { signInRoutes } from './api/auth/sign-in-routes.js';
 import { isFrontPage, webConsole } from './api/console.js';
 import { sendProblem } from './api/problem.js';
@@ -46,6 +47,8 @@ export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirect
   readonly oauthCsrfKey: Buffer;
   /** fetch through the egress policy, for Client ID Metadata Documents. */
   readonly clientMetadataFetch: FetchLike;
+  /** How long a connect flow started from a connect link may take (its browser cookie lives as long). */
+  readonly upstreamOAuth: { readonly connectTtlSeconds: number };
 }
 
 /** The OAuth authorization server and the MCP endpoints' protected resource metadata (src/oauth/). */
@@ -127,6 +130,13 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     secure: publicOrigin.startsWith('https:'),
     publicOrigin,
     oidc: services.oidc,
+  });
+  // Managed upstream OAuth: connect links and the providers' callback.
+  await app.register(connectRoutes, {
+    upstreamOAuth: services.upstreamOAuth,
+    users: services.users,
+    secure: publicOrigin.startsWith('https:'),
+    connectTtlSeconds: options.upstreamOAuth.connectTtlSeconds,
   });
   await app.register(webConsole);
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.

@@ -91,6 +91,19 @@ export interface Config {
     readonly signInPerMinute: number;
     readonly invitationTtlSeconds: number;
   };
+  /** Managed OAuth to upstream APIs: connect flows and the refresh engine (docs/mcp-gateway.md). */
+  readonly upstreamOAuth: {
+    /** Tokens are refreshed this long before they expire. */
+    readonly refreshMarginSeconds: number;
+    /** How long a started connect flow (its state) may take to come back. */
+    readonly connectTtlSeconds: number;
+    /** How long a connect link handed to another person works (once). */
+    readonly connectLinkTtlSeconds: number;
+    /** The longest a token request to the provider may take. */
+    readonly tokenTimeoutMs: number;
+    /** Tries of a token request that fails on the network or with a 5xx, the first included. */
+    readonly refreshAttempts: number;
+  };
   /** Sign-in with an external OpenID Connect provider; undefined when OIDC_ISSUER is unset. */
   readonly oidc: { readonly issuer: string; readonly clientId: string; readonly clientSecret: string } | undefined;
   /** Bounds on turning a toolset's spec into tools, so that no upload or upstream can stall or exhaust a node. */
@@ -449,6 +462,11 @@ export const CONFIG_ENV_NAMES = [
   'OIDC_ISSUER',
   'OIDC_CLIENT_ID',
   'OIDC_CLIENT_SECRET',
+  'OAUTH_REFRESH_MARGIN_SECONDS',
+  'OAUTH_CONNECT_TTL_SECONDS',
+  'OAUTH_CONNECT_LINK_TTL_SECONDS',
+  'OAUTH_TOKEN_TIMEOUT_MS',
+  'OAUTH_REFRESH_ATTEMPTS',
 ] as const;
 
 /** OAUTH_CLIENTS: a JSON array of client metadata objects, each with a client_id (checked again at start). */
@@ -688,6 +706,41 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
         90 * 24 * 3600,
         problems,
       ),
+    },
+    upstreamOAuth: {
+      refreshMarginSeconds: parseInteger(
+        'OAUTH_REFRESH_MARGIN_SECONDS',
+        env.OAUTH_REFRESH_MARGIN_SECONDS,
+        60,
+        0,
+        24 * 3600,
+        problems,
+      ),
+      connectTtlSeconds: parseInteger(
+        'OAUTH_CONNECT_TTL_SECONDS',
+        env.OAUTH_CONNECT_TTL_SECONDS,
+        600,
+        30,
+        3600,
+        problems,
+      ),
+      connectLinkTtlSeconds: parseInteger(
+        'OAUTH_CONNECT_LINK_TTL_SECONDS',
+        env.OAUTH_CONNECT_LINK_TTL_SECONDS,
+        7 * 24 * 3600,
+        60,
+        30 * 24 * 3600,
+        problems,
+      ),
+      tokenTimeoutMs: parseInteger(
+        'OAUTH_TOKEN_TIMEOUT_MS',
+        env.OAUTH_TOKEN_TIMEOUT_MS,
+        10_000,
+        100,
+        120_000,
+        problems,
+      ),
+      refreshAttempts: parseInteger('OAUTH_REFRESH_ATTEMPTS', env.OAUTH_REFRESH_ATTEMPTS, 3, 1, 10, problems),
     },
     oidc: parseOidc(env, problems),
   };

@@ -65,7 +65,11 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
       await api.register(workspaceRoutes, { ...routeOptions, workspaces: deps.services.workspaces });
       await api.register(connectorRoutes, { ...routeOptions, connectors: deps.services.connectors });
       await api.register(connectorPartRoutes, { ...routeOptions, parts: deps.services.connectorParts });
-      await api.register(connectionRoutes, { ...routeOptions, connections: deps.services.connections });
+      await api.register(connectionRoutes, {
+        ...routeOptions,
+        connections: deps.services.connections,
+        upstreamOAuth: deps.services.upstreamOAuth,
+      });
       await api.register(accessClientRoutes, { ...routeOptions, accessClients: deps.services.accessClients });
       await api.register(toolsetRoutes, {
         ...routeOptions,

@@ -9,6 +9,7 @@ import {
   VersionFields,
 } from '../domain/connector.js';
 import { CONNECTION_STATUSES, ConnectionFields, CREDENTIAL_KINDS, HEALTH_STATES } from '../domain/connection.js';
+import { OAUTH_STATES } from '../domain/upstream-oauth.js';
 import { Nullable, Slug, Variable } from '../domain/common.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/page.js';
 import { ROLES } from '../domain/permissions.js';
@@ -145,13 +146,36 @@ export const ConnectionView = Type.Object({
     checkedAt: Type.Union([Timestamp, Type.Null()]),
     message: NullableString,
   }),
+  oauth: Type.Optional(
+    Type.Union([
+      Type.Object(
+        {
+          state: literals(OAUTH_STATES),
+          schemeType: Type.Union([Type.Literal('oauth2-code'), Type.Literal('oauth2-client-credentials')]),
+          scope: NullableString,
+          connectedAt: Timestamp,
+          lastRefreshAt: Type.Union([Timestamp, Type.Null()]),
+          expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'When the access token expires.' }),
+          lastError: Type.Union([Type.String(), Type.Null()], {
+            description: 'What went wrong with the last token request, in words (never a secret).',
+          }),
+          lastErrorAt: Type.Union([Timestamp, Type.Null()]),
+        },
+        {
+          description:
+            "Managed OAuth: where the connection's tokens stand (the tokens themselves are never returned). Null until the connection is first connected (or, for client credentials, first used).",
+        },
+      ),
+      Type.Null(),
+    ]),
+  ),
   ...Stored,
 });
 export const ConnectionPutBody = Type.Object(
   {
     connectorId: Nullable(Slug),
     ...ConnectionFields,
-    ...Ignored(['id', 'uid', 'workspaceId', 'health', 'createdAt', 'updatedAt', 'revision']),
+    ...Ignored(['id', 'uid', 'workspaceId', 'health', 'oauth', 'createdAt', 'updatedAt', 'revision']),
   },
   { additionalProperties: false },
 );

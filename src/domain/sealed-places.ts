@@ -37,7 +37,7 @@ export function mapSealedAt(value: unknown, base: string, replace: (sealed: stri
 }
 
 /** The stored columns that hold sealed values. */
-export type SealedColumn = 'content' | 'credentials' | 'auth_scheme_configs' | 'secret' | 'spec';
+export type SealedColumn = 'content' | 'credentials' | 'auth_scheme_configs' | 'secret' | 'spec' | 'tokens';
 
 /** Rebuilds a stored column's JSON value with each sealed value replaced, given the path it is bound to. */
 export function mapSealedInColumn(
@@ -48,6 +48,7 @@ export function mapSealedInColumn(
   switch (column) {
     case 'content':
     case 'spec':
+    case 'tokens':
       return mapSealedAt(value, `/${column}`, replace);
     case 'secret':
       return mapSealedAt(value, ACCESS_KEY_SECRET_PATH, replace);

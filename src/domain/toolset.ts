@@ -172,6 +172,16 @@ export const ToolsetSpec = Type.Object(
         }),
       ),
     ),
+    connectionId: Type.Optional(
+      Nullable(
+        Type.Integer({
+          minimum: 1,
+          maximum: Number.MAX_SAFE_INTEGER,
+          description:
+            "plugboard's own: a connection of an OAuth connector (oauth2-code or oauth2-client-credentials) whose access token tool calls send as `Authorization: Bearer`, refreshed by plugboard; the calls must go to the connector's baseUrl origin. OpenAPI toolsets only.",
+        }),
+      ),
+    ),
     toolMode: Type.Optional(
       Type.Union(
         TOOL_MODES.map((m) => Type.Literal(m)),

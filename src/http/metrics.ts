@@ -11,11 +11,15 @@ export interface Metrics {
   readonly duration: Histogram<'method' | 'route' | 'status'>;
   readonly connectionTests: Counter<'type' | 'result'>;
   readonly rateLimitRejections: Counter<'class'>;
+  /** Refreshes (and first fetches) of upstream OAuth tokens, by outcome: ok, degraded, reconnect-required. */
+  readonly oauthRefreshes: Counter<'outcome'>;
 }
 
 export interface MetricsSources {
   /** Whether this node follows the changes other processes commit (see ChangeStamps); read at each scrape. */
   readonly followsChanges?: () => boolean;
+  /** How many connections are in each upstream OAuth state, read from the store at each scrape. */
+  readonly oauthStates?: () => Promise<readonly { state: string; count: number }[]>;
 }
 
 export function createMetrics(sources: MetricsSources = {}): Metrics {
@@ -29,6 +33,24 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       registers: [registry],
       collect() {
         this.set(followsChanges() ? 1 : 0);
+      },
+    });
+  }
+  const { oauthStates } = sources;
+  if (oauthStates) {
+    new Gauge({
+      name: 'plugboard_upstream_oauth_connections',
+      help: 'Connections with upstream OAuth tokens, by state (connected, degraded, reconnect-required), across all nodes.',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const state of ['connected', 'degraded', 'reconnect-required']) this.set({ state }, 0);
+        try {
+          for (const { state, count } of await oauthStates()) this.set({ state }, count);
+        } catch {
+          // The store is unreachable: the scrape still answers, with zeros; /readyz says why.
+        }
       },
     });
   }
@@ -51,6 +73,12 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       name: 'plugboard_connection_tests_total',
       help: 'Connection tests run, by connection type and result (ok or failing).',
       labelNames: ['type', 'result'],
+      registers: [registry],
+    }),
+    oauthRefreshes: new Counter({
+      name: 'plugboard_upstream_oauth_refreshes_total',
+      help: 'Upstream OAuth token requests made by the refresh engine (refreshes and client-credentials fetches), by outcome: ok, degraded (network or 5xx, retried), reconnect-required (invalid_grant).',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     rateLimitRejections: new Counter({

@@ -11,6 +11,8 @@ export interface UpstreamCredential {
   readonly in: 'header' | 'query';
   readonly key: string;
   readonly value: string;
+  /** The only origin the credential may go to (a connection's OAuth token: its connector's baseUrl). */
+  readonly onlyTo?: string;
 }
 
 export interface UpstreamCall {
@@ -39,6 +41,10 @@ export function redactCredential(text: string, credential: UpstreamCredential | 
 }
 
 const failure = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
+
+/** The HTTP status an upstream answered a call with, kept beside its result (the refresh engine retries a 401). */
+const statusOf = new WeakMap<CallToolResult, number>();
+export const upstreamStatusOf = (result: CallToolResult): number | undefined => statusOf.get(result);
 
 /** A query or header value as text: scalars as they are, arrays and objects as JSON. */
 const asText = (value: unknown): string => {
@@ -111,6 +117,8 @@ function buildRequest(call: UpstreamCall): BuiltRequest | string {
   if (origin === null) {
     return `The toolset has no absolute server URL for ${operation.method.toUpperCase()} ${operation.path}: set spec.baseUrl (absolute http or https, without a query), or a server URL in the document.`;
   }
+  if (call.credential?.onlyTo !== undefined && call.credential.onlyTo !== origin.origin)
+    return `The toolset's upstream ${origin.origin} is not where its connection's token may go (${call.credential.onlyTo}, the connector's baseUrl): no call was made.`;
   let path = operation.path;
   const headers: Record<string, string> = { accept: 'application/json, */*;q=0.5' };
   let query: URLSearchParams | undefined;
@@ -279,7 +287,9 @@ function callOpenApiTool(poolOf: (origin: string) => Pool, call: UpstreamCall): 
 
 function resultOf(status: number, contentType: string | undefined, text: string, what: string): CallToolResult {
   if (status < 200 || status >= 300) {
-    return failure(`The upstream answered ${what} with ${status}${text === '' ? '.' : `: ${text}`}`);
+    const result = failure(`The upstream answered ${what} with ${status}${text === '' ? '.' : `: ${text}`}`);
+    statusOf.set(result, status);
+    return result;
   }
   const type = contentType ?? '';
   let structured: unknown;

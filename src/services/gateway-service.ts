@@ -20,7 +20,13 @@ import {
 } from '../openapi/tool-catalog.js';
 import { egressFetch } from '../egress/egress-connect.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
-import { createUpstreamClient, redactCredential, type UpstreamCredential } from './call-openapi-tool.js';
+import {
+  createUpstreamClient,
+  redactCredential,
+  upstreamStatusOf,
+  type UpstreamCredential,
+} from './call-openapi-tool.js';
+import type { UpstreamOAuthService } from './upstream-oauth-service.js';
 import { createSessionIds, sessionHash, type SessionClaims } from './session-ids.js';
 import type { ToolOperation } from '../openapi/tool-operation.js';
 import { insertAuditEvent } from '../storage/audit-repo.js';
@@ -87,6 +93,8 @@ export interface ServedToolset {
   readonly credential: UpstreamCredential | null;
   /** Why the stored credential cannot be used (a sealed value that does not belong to this toolset); no call goes out. */
   readonly credentialProblem: string | null;
+  /** The connection whose OAuth access token calls carry (spec.connectionId), fetched and refreshed per call. */
+  readonly connectionId: number | null;
   readonly mcpTarget: McpTarget | null;
 }
 
@@ -183,6 +191,7 @@ export function createGatewayService(deps: {
   egress: EgressPolicy;
   oauth: OAuthTokens;
   catalog: CatalogServing;
+  upstreamOAuth: Pick<UpstreamOAuthService, 'accessToken' | 'afterRejection'>;
 }) {
   const { db, writer, vault, clock, options } = deps;
   const catalogServing = deps.catalog;
@@ -266,6 +275,7 @@ export function createGatewayService(deps: {
       type: row.spec.schema.type,
       baseUrl: row.spec.baseUrl ?? null,
       ...openCredential(row),
+      connectionId: row.spec.connectionId ?? null,
       mcpTarget,
     };
   }
@@ -343,14 +353,42 @@ export function createGatewayService(deps: {
         content: [{ type: 'text', text: `Tool "${name}" has no upstream operation recorded.` }],
         isError: true,
       };
-    return upstream.call({
-      operation: served.operation,
-      baseUrl: toolset.baseUrl,
-      credential: toolset.credential,
-      arguments: args,
-      timeoutMs: options.upstreamTimeoutMs,
-      maxResponseBytes: options.maxResponseBytes,
+    const operation = served.operation;
+    const call = (credential: UpstreamCredential | null) =>
+      upstream.call({
+        operation,
+        baseUrl: toolset.baseUrl,
+        credential,
+        arguments: args,
+        timeoutMs: options.upstreamTimeoutMs,
+        maxResponseBytes: options.maxResponseBytes,
+      });
+    if (toolset.connectionId === null) return call(toolset.credential);
+    return callWithConnection(toolset.workspaceId, toolset.connectionId, call);
+  }
+
+  /**
+   * A call with a connection's OAuth access token (refreshed first when due). An upstream that answers 401 gets
+   * one more try, with a token refreshed for it unless another call already did.
+   */
+  async function callWithConnection(
+    workspaceId: string,
+    connectionId: number,
+    call: (credential: UpstreamCredential) => Promise<CallToolResult>,
+  ): Promise<CallToolResult> {
+    const bearer = (token: { token: string; onlyTo: string }): UpstreamCredential => ({
+      in: 'header',
+      key: 'Authorization',
+      value: `Bearer ${token.token}`,
+      onlyTo: token.onlyTo,
     });
+    const first = await deps.upstreamOAuth.accessToken(workspaceId, connectionId);
+    if (!first.ok) return { content: [{ type: 'text', text: first.message }], isError: true };
+    const result = await call(bearer(first));
+    if (upstreamStatusOf(result) !== 401) return result;
+    const second = await deps.upstreamOAuth.afterRejection(workspaceId, connectionId, first.version);
+    if (!second.ok) return { content: [{ type: 'text', text: second.message }], isError: true };
+    return call(bearer(second));
   }
 
   /** Checks a meta-tool's arguments against its schema: bad ones are the caller's -32602, as for any tool. */

@@ -24,6 +24,12 @@ import { createOidcSignIn, type OidcSettings, type OidcSignIn } from './oidc-sig
 import { createUserService, type UserSettings } from './user-service.js';
 import type { Vault } from './vault.js';
 import { createWorkspaceService } from './workspace-service.js';
+import {
+  createUpstreamOAuthService,
+  type RefreshOutcome,
+  type UpstreamOAuthOptions,
+  type UpstreamOAuthService,
+} from './upstream-oauth-service.js';
 
 /** Every service, built once; the edges receive this and nothing else. */
 export interface Services {
@@ -50,6 +56,8 @@ export interface Services {
   readonly invitations: ReturnType<typeof createInvitationService>;
   /** Sign-in with the external OpenID Connect provider; undefined when none is configured. */
   readonly oidc: OidcSignIn | undefined;
+  /** Managed OAuth to upstream APIs: connect flows, connect links and the refresh engine. */
+  readonly upstreamOAuth: UpstreamOAuthService;
 }
 
 /** Builds every service over one store, writer and vault; app.ts calls it once. */
@@ -73,12 +81,25 @@ export function createServices(deps: {
   /** The origin people reach this server at, for links (PUBLIC_URL, else the one the caller addressed). */
   baseUrlOf: (requestOrigin: string | undefined) => string;
   oidc: OidcSettings | undefined;
+  upstreamOAuth: UpstreamOAuthOptions;
+  /** Counts each refresh of an upstream OAuth token by outcome (metrics). */
+  onRefresh?: (outcome: RefreshOutcome) => void;
 }): Services {
   const { db, writer, vault, clock, tester, reconciler, urls } = deps;
   const connectors = createConnectorService({ db, writer, vault, clock });
   const users = createUserService({ db, writer, clock, settings: deps.people });
   const membership = (userId: string, workspaceId: string) => users.membership(userId, workspaceId);
   const oauth = createOAuthService({ db, writer, clock, vault, issuer: deps.publicUrl, membership });
+  const upstreamOAuth = createUpstreamOAuthService({
+    db,
+    writer,
+    vault,
+    clock,
+    egress: deps.egress,
+    options: deps.upstreamOAuth,
+    baseUrlOf: deps.baseUrlOf,
+    onRefresh: deps.onRefresh,
+  });
   const gateway = createGatewayService({
     db,
     writer,
@@ -88,6 +109,7 @@ export function createServices(deps: {
     egress: deps.egress,
     oauth,
     catalog: deps.catalog,
+    upstreamOAuth,
   });
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
@@ -114,6 +136,7 @@ export function createServices(deps: {
     oauth,
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
     users,
+    upstreamOAuth,
     oidc:
       deps.oidc &&
       createOidcSignIn({ settings: deps.oidc, fetch: egressFetch(deps.egress), users, baseUrlOf: deps.baseUrlOf }),

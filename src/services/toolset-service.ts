@@ -22,7 +22,9 @@ import type { FieldError } from '../domain/errors.js';
 import { servedInputSchema, type ServingBudget, type ToolCatalog } from '../openapi/tool-catalog.js';
 import { keepSpecUrls, maskSpecUrls } from '../domain/toolset-urls.js';
 import { compileCheck } from '../domain/validate.js';
+import { findConnection } from '../storage/connection-repo.js';
 import type { Db } from '../storage/database.js';
+import type { Executor, Tx } from '../storage/engine.js';
 import * as toolsets from '../storage/toolset-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { changeEvent, recordChange } from './audit-service.js';
@@ -150,6 +152,16 @@ function checkSpec(spec: ToolsetSpec, maxDocumentBytes: number): void {
   if (errors.length > 0) throw validationFailed(errors);
 }
 
+/** A toolset's `connectionId` must name a connection of its workspace, for an OpenAPI toolset. */
+async function checkConnectionOf(db: Executor, workspaceId: string, spec: ToolsetSpec): Promise<void> {
+  const id = spec.connectionId;
+  if (id === undefined || id === null) return;
+  if (spec.schema.type !== 'OpenAPI')
+    throw validationFailed([{ path: '/spec/connectionId', message: 'is for OpenAPI toolsets only' }]);
+  if (!(await findConnection(db, workspaceId, id)))
+    throw validationFailed([{ path: '/spec/connectionId', message: `names no connection in this workspace: ${id}` }]);
+}
+
 /** A random numeric uid, as DevS gives its toolsets. */
 const newUid = () => `${randomInt(1, 10_000_000)}${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
 
@@ -190,6 +202,7 @@ export function createToolsetService(deps: {
       const spec = checkInput(toInput(before)).spec;
       checkSpec(spec, maxDocumentBytes);
       checkToolsetSecretsStay(before.spec, spec);
+      await checkConnectionOf(db.kysely, workspaceId, spec);
     }
     // Sealing binds secrets to the workspace's uid, which never changes: read once, outside the write.
     const workspaceUid = await findWorkspaceUid(db.kysely, workspaceId);
@@ -232,7 +245,16 @@ export function createToolsetService(deps: {
             },
             now,
           );
-          return { next, audit, result: { toolset: next, specChanged } };
+          const result = { toolset: next, specChanged };
+          // The connection a spec names must exist when the change commits: checked in its transaction.
+          const connectionChecked =
+            input.spec.connectionId === undefined || input.spec.connectionId === null
+              ? undefined
+              : async (tx: Tx) => {
+                  await checkConnectionOf(tx, workspaceId, input.spec);
+                  return result;
+                };
+          return { next, audit, result, ...(connectionChecked ? { after: connectionChecked } : {}) };
         },
       }),
     );
@@ -308,6 +330,7 @@ export function createToolsetService(deps: {
       const input = checkCreate(body);
       refuseSealedInput(input);
       checkSpec(input.spec, maxDocumentBytes);
+      await checkConnectionOf(db.kysely, workspaceId, input.spec);
       const now = clock.now();
       const uid = newUid();
       const owner = await sealOwnerIn(db.kysely, workspaceId, uid);

@@ -260,6 +260,47 @@ export interface OAuthGrantRow {
   expires_at: string;
 }
 
+/** A connection's OAuth tokens and their state (migration 0017). */
+export interface ConnectionTokenRow {
+  connection_id: number;
+  workspace_id: string;
+  connection_uid: string;
+  scheme_type: string;
+  /** JSON `{accessToken, refreshToken, reconnectLink}`, each sealed. */
+  tokens: string;
+  /** The connector's baseUrl origin the tokens were issued for: they go nowhere else. */
+  api_origin: string;
+  scope: string | null;
+  expires_at: string | null;
+  state: string;
+  connected_at: string;
+  connected_by: string | null;
+  user_id: string | null;
+  last_refresh_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  reconnect_link_id: string | null;
+  refresh_count: number;
+  version: number;
+  updated_at: string;
+}
+
+/** A connect flow in progress or a connect link (migration 0018). */
+export interface ConnectRequestRow {
+  id: string;
+  kind: string;
+  workspace_id: string;
+  connection_id: number;
+  connection_uid: string;
+  created_by: string;
+  bound_to: string | null;
+  verifier: string | null;
+  redirect_uri: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 /** The tables Kysely checks queries against: types only (an open store is a `Db`, from `openDb` in database.ts). */
 export interface Database {
   workspaces: WorkspaceRow;
@@ -280,6 +321,8 @@ export interface Database {
   request_nonces: RequestNonceRow;
   oauth_records: OAuthRecordRow;
   oauth_grants: OAuthGrantRow;
+  connection_tokens: ConnectionTokenRow;
+  oauth_connect_requests: ConnectRequestRow;
   users: UserRow;
   user_sessions: UserSessionRow;
   user_invitations: UserInvitationRow;

@@ -6,7 +6,7 @@ import type { Executor, Tx } from './engine.js';
 
 /** A table whose JSON text columns hold sealed values, and the primary key that pages through it. */
 export interface SealedTable {
-  readonly name: 'connections' | 'connectors' | 'access_keys' | 'toolsets';
+  readonly name: 'connections' | 'connectors' | 'access_keys' | 'toolsets' | 'connection_tokens';
   readonly primaryKey: readonly string[];
   readonly columns: readonly SealedColumn[];
   /** The column holding the uid its values are bound to. */
@@ -27,6 +27,13 @@ export const SEALED_TABLES: readonly SealedTable[] = [
   },
   { name: 'access_keys', primaryKey: ['id'], columns: ['secret'], uid: 'id', inWorkspace: false },
   { name: 'toolsets', primaryKey: ['workspace_id', 'name'], columns: ['spec'], uid: 'uid', inWorkspace: true },
+  {
+    name: 'connection_tokens',
+    primaryKey: ['connection_id'],
+    columns: ['tokens'],
+    uid: 'connection_uid',
+    inWorkspace: true,
+  },
 ];
 
 /** A primary key's values, in the order of `SealedTable.primaryKey`. */

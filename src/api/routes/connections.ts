@@ -3,7 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ConnectionInput, HEALTH_STATES, MAX_CONNECTION_ID } from '../../domain/connection.js';
 import { notFound } from '../../domain/errors.js';
 import { Slug } from '../../domain/common.js';
+import type { Connection } from '../../domain/connection.js';
 import type { ConnectionService } from '../../services/connection-service.js';
+import type { UpstreamOAuthService } from '../../services/upstream-oauth-service.js';
 import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
 import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { ConnectionPutBody, ConnectionView, MergePatchBody, PageQuery, pageOf } from '../schemas.js';
@@ -47,11 +49,38 @@ const tags = ['connections'];
 const secretsNote =
   'Secret keys in content and credential secrets are write-only: reads show "******"; writing "******" back keeps the stored value; null clears it.';
 
-export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connections: ConnectionService }> = async (
-  app,
-  options,
-) => {
-  const { connections } = options;
+const ConnectBody = Type.Object(
+  {
+    handOff: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'false: an authorization URL for you, to open in a browser signed in to plugboard as you. true: a connect link to hand to another person, who opens it once (no plugboard account needed) before it expires.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const ConnectResult = Type.Object({
+  authorizationUrl: Type.Union([Type.String(), Type.Null()], {
+    description: "The provider's authorization URL (state and PKCE S256 included); null with handOff.",
+  }),
+  connectUrl: Type.Union([Type.String(), Type.Null()], {
+    description: 'The connect link (handOff only): works once, until expiresAt.',
+  }),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+
+export const connectionRoutes: FastifyPluginAsyncTypebox<
+  RouteOptions & { connections: ConnectionService; upstreamOAuth: UpstreamOAuthService }
+> = async (app, options) => {
+  const { connections, upstreamOAuth } = options;
+  /** Connections as the API shows them: with where their OAuth tokens stand, read at the same time. */
+  async function withOAuth<T extends Connection>(list: readonly T[]): Promise<(T & { oauth: unknown })[]> {
+    const status = await upstreamOAuth.statusOf(list.map((c) => c.id));
+    return list.map((c) => ({ ...c, oauth: status.get(c.id) ?? null }));
+  }
+  const oneWithOAuth = async <T extends Connection>(connection: T) => (await withOAuth([connection]))[0]!;
   const base = '/workspaces/:workspaceId/connections';
   // Above 2^53 a JSON number cannot name a connection exactly, so no connection has such an id.
   const idOf = (raw: string) => {
@@ -78,7 +107,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
         nameContains: request.query.q,
         health: request.query.health,
       });
-      return sendPage(request, reply, page);
+      return sendPage(request, reply, { ...page, items: await withOAuth(page.items) });
     },
   );
 
@@ -100,7 +129,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
         test: request.query.test,
       });
       reply.header('location', `/api/v1/workspaces/${connection.workspaceId}/connections/${connection.id}`);
-      return sendVersioned(request, reply, connection, connection, 201);
+      return sendVersioned(request, reply, connection, await oneWithOAuth(connection), 201);
     },
   );
 
@@ -120,7 +149,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
         request.params.workspaceId,
         idOf(request.params.connectionId),
       );
-      return sendVersioned(request, reply, connection, connection);
+      return sendVersioned(request, reply, connection, await oneWithOAuth(connection));
     },
   );
 
@@ -143,6 +172,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
         'uid',
         'workspaceId',
         'health',
+        'oauth',
         'createdAt',
         'updatedAt',
         'revision',
@@ -156,7 +186,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
         preconditionOf(request, options),
         { test: request.query.test },
       );
-      return sendVersioned(request, reply, connection, connection);
+      return sendVersioned(request, reply, connection, await oneWithOAuth(connection));
     },
   );
 
@@ -183,7 +213,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
         preconditionOf(request, options),
         { test: request.query.test },
       );
-      return sendVersioned(request, reply, connection, connection);
+      return sendVersioned(request, reply, connection, await oneWithOAuth(connection));
     },
   );
 
@@ -201,6 +231,25 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<RouteOptions & { connec
       const { workspaceId, connectionId } = request.params;
       await connections.remove(request.actor, workspaceId, idOf(connectionId), preconditionOf(request, options));
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    `${base}/:connectionId/connect`,
+    {
+      schema: {
+        tags,
+        summary: 'Connect a connection of an OAuth (authorization code) connector to its provider',
+        description:
+          "Starts the authorization code flow with PKCE S256, a random single-use state (valid OAUTH_CONNECT_TTL_SECONDS) and the connector's scopes. The provider sends the browser back to /oauth/callback, which stores the tokens sealed; they are never returned by any API. Without handOff the flow is bound to you: finish it in a browser signed in to plugboard as you. With handOff you get a connect link for another person instead.",
+        params: Params,
+        body: Type.Optional(ConnectBody),
+        response: { 200: ConnectResult, ...writeErrorResponses },
+      },
+    },
+    async (request) => {
+      const { workspaceId, connectionId } = request.params;
+      return upstreamOAuth.connect(request.actor, workspaceId, idOf(connectionId), request.body ?? {});
     },
   );
 

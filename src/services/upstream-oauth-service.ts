@@ -1,0 +1,267 @@
+import * as client from 'openid-client';
+import { DomainError } from '../domain/errors.js';
+import type { ManagedScheme, OAuthState, OAuthStatus } from '../domain/upstream-oauth.js';
+import { egressFetch } from '../egress/egress-connect.js';
+import type { EgressPolicy } from '../egress/egress-policy.js';
+import { insertAuditEvent } from '../storage/audit-repo.js';
+import * as tokens from '../storage/connection-token-repo.js';
+import type { Db } from '../storage/database.js';
+import type { Writer } from '../storage/writer.js';
+import type { Actor } from './actor.js';
+import { authorize } from './authorize.js';
+import type { Clock } from './clock.js';
+import { oauthClientFactory, requestTokens } from './upstream-oauth-client.js';
+import { createRefreshEngine, type RefreshOutcome } from './upstream-oauth-refresh.js';
+import {
+  CONNECT_LINK_PATH,
+  UPSTREAM_CALLBACK_PATH,
+  createOAuthTargets,
+  digest,
+  plus,
+  type Target,
+} from './upstream-oauth-targets.js';
+import type { Vault } from './vault.js';
+
+export { CONNECT_LINK_PATH, UPSTREAM_CALLBACK_PATH };
+export type { AccessToken, CallToken, RefreshOutcome } from './upstream-oauth-refresh.js';
+
+export interface UpstreamOAuthOptions {
+  readonly refreshMarginSeconds: number;
+  readonly connectTtlSeconds: number;
+  readonly connectLinkTtlSeconds: number;
+  readonly tokenTimeoutMs: number;
+  readonly refreshAttempts: number;
+}
+
+/** The result of a callback, for the page the person sees: never a secret. */
+export type CallbackResult =
+  | { readonly ok: true; readonly connectionName: string; readonly workspaceId: string }
+  | { readonly ok: false; readonly status: 400 | 403; readonly message: string };
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Managed OAuth to upstream APIs: connect flows (authorization code with PKCE S256 and a single-use state bound
+ * to who started it), connect links for another person, and the refresh engine (upstream-oauth-refresh.ts).
+ */
+export function createUpstreamOAuthService(deps: {
+  db: Db;
+  writer: Writer;
+  vault: Vault;
+  clock: Clock;
+  egress: EgressPolicy;
+  options: UpstreamOAuthOptions;
+  baseUrlOf: (requestOrigin: string | undefined) => string;
+  onRefresh?: (outcome: RefreshOutcome) => void;
+}) {
+  const { db, writer, vault, clock, options } = deps;
+  const configOf = oauthClientFactory(egressFetch(deps.egress), options.tokenTimeoutMs);
+  const targets = createOAuthTargets({
+    vault,
+    clock,
+    configOf,
+    connectTtlSeconds: options.connectTtlSeconds,
+    connectLinkTtlSeconds: options.connectLinkTtlSeconds,
+    baseUrlOf: deps.baseUrlOf,
+  });
+  const { targetOf, tokenPlace, startFlow, createLink, requireCode, rowOf } = targets;
+  const { tokenFor } = createRefreshEngine({
+    db,
+    writer,
+    vault,
+    clock,
+    configOf,
+    targets,
+    options,
+    onRefresh: deps.onRefresh,
+  });
+
+  return {
+    /**
+     * Starts connecting a connection of an `oauth2-code` connector. Without `handOff` the authorization URL is
+     * bound to the caller: the callback must come from a browser signed in to plugboard as the same person. With
+     * `handOff`, a connect link another person can open once (no plugboard account needed), until it expires.
+     */
+    async connect(
+      actor: Actor,
+      workspaceId: string,
+      connectionId: number,
+      input: { handOff?: boolean },
+    ): Promise<{ authorizationUrl: string | null; connectUrl: string | null; expiresAt: string }> {
+      authorize(actor, 'connection:update', workspaceId);
+      return writer.write(async (tx) => {
+        const t = await targetOf(tx, workspaceId, connectionId);
+        requireCode(t);
+        if (input.handOff) {
+          const link = await createLink(tx, t, actor.principal.id, actor.requestOrigin);
+          return { authorizationUrl: null, connectUrl: link.connectUrl, expiresAt: link.expiresAt };
+        }
+        const redirectUri = `${deps.baseUrlOf(actor.requestOrigin)}${UPSTREAM_CALLBACK_PATH}`;
+        const flow = await startFlow(tx, t, actor.principal.id, `principal:${actor.principal.id}`, redirectUri);
+        return { authorizationUrl: flow.authorizationUrl, connectUrl: null, expiresAt: flow.expiresAt };
+      });
+    },
+
+    /**
+     * Opens a connect link: used once, it starts a flow bound to this browser (`browserSecret`, which the edge
+     * keeps in a cookie). Undefined when the link is unknown, used or expired.
+     */
+    async openLink(
+      linkToken: string,
+      browserSecret: string,
+      requestOrigin: string | undefined,
+    ): Promise<{ authorizationUrl: string } | { refused: string }> {
+      const request = await tokens.findConnectRequest(db.kysely, digest(linkToken));
+      const now = clock.now();
+      if (!request || request.kind !== 'link') return { refused: 'This connect link is not known.' };
+      if (request.used_at !== null) return { refused: 'This connect link was already used. Ask for a new one.' };
+      if (Date.parse(request.expires_at) <= Date.parse(now))
+        return { refused: 'This connect link has expired. Ask for a new one.' };
+      return writer.write(async (tx) => {
+        if (!(await tokens.useConnectRequest(tx, request.id, now)))
+          return { refused: 'This connect link was already used. Ask for a new one.' };
+        let t: Target;
+        try {
+          t = await targetOf(tx, request.workspace_id, request.connection_id);
+        } catch (error) {
+          if (error instanceof DomainError) return { refused: error.message };
+          throw error;
+        }
+        if (t.connection.uid !== request.connection_uid)
+          return { refused: 'The connection this link was for is gone.' };
+        if (t.settings.schemeType !== 'oauth2-code')
+          return { refused: 'The connection this link was for no longer uses the authorization code flow.' };
+        const redirectUri = `${deps.baseUrlOf(requestOrigin)}${UPSTREAM_CALLBACK_PATH}`;
+        const flow = await startFlow(tx, t, request.created_by, `browser:${digest(browserSecret)}`, redirectUri);
+        return { authorizationUrl: flow.authorizationUrl };
+      });
+    },
+
+    /**
+     * Completes a flow at the callback: the state must be known, unused, unexpired and brought back by whom it
+     * is bound to (the signed-in person, or the browser that opened the connect link); then the code is
+     * exchanged (PKCE verifier, through the egress policy) and the tokens stored sealed.
+     */
+    async finish(
+      callbackUrl: URL,
+      caller: {
+        readonly principalId: string | undefined;
+        readonly browserSecret: string | undefined;
+        readonly requestId: string;
+      },
+    ): Promise<CallbackResult> {
+      const refused = (status: 400 | 403, message: string): CallbackResult => ({ ok: false, status, message });
+      const state = callbackUrl.searchParams.get('state');
+      if (!state) return refused(400, 'The provider sent no state back: this page was not opened by a connect flow.');
+      const request = await tokens.findConnectRequest(db.kysely, digest(state));
+      if (!request || request.kind !== 'flow')
+        return refused(400, 'This connect flow is not known. Start connecting again.');
+      const now = clock.now();
+      if (request.used_at !== null) return refused(400, 'This connect flow was already completed. Start again.');
+      if (Date.parse(request.expires_at) <= Date.parse(now))
+        return refused(400, 'This connect flow took too long and has expired. Start connecting again.');
+      const expected = request.bound_to ?? '';
+      const actual = expected.startsWith('principal:')
+        ? caller.principalId && `principal:${caller.principalId}`
+        : caller.browserSecret && `browser:${digest(caller.browserSecret)}`;
+      if (actual !== expected)
+        return refused(
+          403,
+          expected.startsWith('principal:')
+            ? 'This connect flow was started by someone else (or you are not signed in to plugboard as the person who started it).'
+            : 'This connect flow was started in another browser.',
+        );
+      return writer.write(async (tx): Promise<CallbackResult> => {
+        if (!(await tokens.useConnectRequest(tx, request.id, now)))
+          return refused(400, 'This connect flow was already completed. Start again.');
+        const error = callbackUrl.searchParams.get('error');
+        if (error) {
+          const description = callbackUrl.searchParams.get('error_description');
+          return refused(
+            400,
+            `The provider did not grant access (${error.slice(0, 64)}${description ? `: ${description.slice(0, 300)}` : ''}).`,
+          );
+        }
+        let t: Target;
+        try {
+          t = await targetOf(tx, request.workspace_id, request.connection_id);
+        } catch (e) {
+          if (e instanceof DomainError) return refused(400, e.message);
+          throw e;
+        }
+        if (t.connection.uid !== request.connection_uid) return refused(400, 'The connection is gone.');
+        const verifier = vault.open(request.verifier!, { ...tokenPlace(t, 'verifier'), path: '/connect/verifier' });
+        const url = new URL(request.redirect_uri!);
+        url.search = callbackUrl.search;
+        // Without a configured issuer there is no identifier to check `iss` against (RFC 9207 §2.4).
+        if (!t.settings.issuer) url.searchParams.delete('iss');
+        const result = await requestTokens(
+          1,
+          () =>
+            client.authorizationCodeGrant(configOf(t.settings, t.clientSecret), url, {
+              pkceCodeVerifier: verifier,
+              expectedState: state,
+            }),
+          () => clock.now(),
+          null,
+          sleep,
+        );
+        if (!result.ok) return refused(400, `The provider refused to hand out tokens: ${result.message}.`);
+        const row = rowOf(t, result.tokens, now, request.created_by);
+        await tokens.putTokens(tx, { ...row, connected_by: request.created_by });
+        // Audited as whoever started it (a connect link: whoever handed it out); `link` says a link was used.
+        await insertAuditEvent(tx, {
+          at: now,
+          principalId: caller.principalId ?? request.created_by,
+          workspaceId: t.connection.workspaceId,
+          action: 'connection:connect',
+          resourceType: 'connection',
+          resourceId: String(t.connection.id),
+          requestId: caller.requestId,
+          fromRevision: null,
+          toRevision: null,
+          changedFields: expected.startsWith('browser:') ? ['oauth', 'link'] : ['oauth'],
+        });
+        return { ok: true, connectionName: t.connection.name, workspaceId: t.connection.workspaceId };
+      });
+    },
+
+    /**
+     * The access token for a call through a connection: refreshed first when it is due (within the margin),
+     * fetched first for client credentials. A connection that cannot give one says why, in words for a tool result.
+     */
+    accessToken: (workspaceId: string, connectionId: number) => tokenFor(workspaceId, connectionId),
+
+    /** After the upstream answered 401 to the token of `version`: refreshes it (once, across nodes) unless done already. */
+    afterRejection: (workspaceId: string, connectionId: number, version: number) =>
+      tokenFor(workspaceId, connectionId, version),
+
+    /** The OAuth status of connections, by id, for their API views; absent for a connection never connected. */
+    async statusOf(connectionIds: readonly number[]): Promise<Map<number, OAuthStatus>> {
+      const rows = await tokens.findTokensOf(db.kysely, connectionIds);
+      return new Map(
+        rows.map((r) => [
+          r.connection_id,
+          {
+            state: r.state as OAuthState,
+            schemeType: r.scheme_type as ManagedScheme,
+            scope: r.scope,
+            connectedAt: r.connected_at,
+            lastRefreshAt: r.last_refresh_at,
+            expiresAt: r.expires_at,
+            lastError: r.last_error,
+            lastErrorAt: r.last_error_at,
+          },
+        ]),
+      );
+    },
+
+    /** How many connections are in each OAuth state, for the metrics. */
+    countStates: () => tokens.countTokenStates(db.kysely),
+
+    /** Drops connect flows and links that expired a day ago or more. */
+    purgeExpired: () => writer.write((tx) => tokens.purgeConnectRequests(tx, plus(clock.now(), -24 * 3600))),
+  };
+}
+
+export type UpstreamOAuthService = ReturnType<typeof createUpstreamOAuthService>;
