@@ -21,7 +21,7 @@ type Done = (error: Error | null, value?: unknown) => void;
 
 /**
  * A JSON body parser that takes large bodies off the event loop: one worker thread (started on the first large
- * body, stopped after 30 s idle) parses them one at a time; a small body is parsed at once by `inline`. A body
+ * body, stopped after a second idle, which gives its memory back) parses them one at a time; a small body is parsed at once by `inline`. A body
  * the worker refuses gets the same errors as the inline parser (too deep: 400 naming the depth; not JSON or
  * poisoned: Fastify's FST_ERR_CTP_INVALID_JSON_BODY).
  */
@@ -36,7 +36,7 @@ export function createJsonBodyParser() {
         name: 'parseJsonTask',
         minThreads: 0,
         maxThreads: 1,
-        idleTimeout: 30_000,
+        idleTimeout: 1_000,
       });
       pool.run(text).then(
         (reply: JsonParseReply) => {
