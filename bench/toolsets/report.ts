@@ -7,7 +7,13 @@ import type { ServingMemory, ToolsetFigures } from './server.js';
 export interface Report {
   readonly conversion: readonly DocumentFigures[];
   readonly search: SearchFigures;
-  readonly server: { figures: ToolsetFigures[]; baseRssMb: number; serving: ServingMemory; how: string } | null;
+  readonly server: {
+    figures: ToolsetFigures[];
+    baseRssMb: number;
+    serving: ServingMemory;
+    restarted: ServingMemory | null;
+    how: string;
+  } | null;
   readonly serverSettings: Readonly<Record<string, string>>;
   readonly loadStart: string;
   readonly loadEnd: string;
@@ -129,8 +135,12 @@ function printServer(
   targets: [string, boolean][],
 ) {
   const settings = Object.entries(extra).map(([k, v]) => `${k}=${v}`);
+  const malloc =
+    process.env.BENCH_MALLOC === 'glibc'
+      ? "glibc's default allocator settings"
+      : 'MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 (as deploy/Dockerfile)';
   out(
-    `server: plugboard from ${server.how}${settings.length > 0 ? ` with ${settings.join(' ')}` : ''}; ${fmt(server.baseRssMb)} MB RSS before the imports`,
+    `server: plugboard from ${server.how}${settings.length > 0 ? ` with ${settings.join(' ')}` : ''}, ${malloc}; ${fmt(server.baseRssMb)} MB RSS before the imports`,
   );
   table(
     [
@@ -138,6 +148,7 @@ function printServer(
       'document',
       'import',
       'import s',
+      'CPU s',
       'store +',
       'RSS peak',
       'RSS settled',
@@ -155,6 +166,7 @@ function printServer(
       size(f.documentBytes),
       f.outcome,
       fmt(f.importMs / 1000, 1),
+      fmt(f.importCpuMs / 1000, 1),
       size(f.storeGrowthBytes),
       `${fmt(f.rssPeakMb)} MB`,
       `${fmt(f.rssSettledMb)} MB`,
@@ -172,10 +184,14 @@ function printServer(
   out(
     `  RSS peak: the most from the create until half a second after the toolset settled, the conversion worker included; RSS settled: once that worker has exited (it does after a second idle)`,
   );
-  const { serving } = server;
-  out(
-    `serving every toolset (after the MCP sessions): ${fmt(serving.rssMb)} MB RSS, main-thread heap ${fmt(serving.heapUsedMb)} MB used, ${fmt(serving.externalMb)} MB external`,
-  );
+  const { serving, restarted } = server;
+  const memory = (m: ServingMemory) =>
+    `${fmt(m.rssMb)} MB RSS, main-thread heap ${fmt(m.heapUsedMb)} MB used, ${fmt(m.externalMb)} MB external`;
+  out(`serving every toolset, on the node that imported them (after the MCP sessions): ${memory(serving)}`);
+  if (restarted !== null)
+    out(
+      `serving every toolset, on a node started on the same store (after the same MCP sessions): ${memory(restarted)}`,
+    );
   const byApi = new Map(server.figures.map((f) => [f.api, f]));
   const listed = server.figures.filter((f) => f.outcome === 'Installed');
   targets.push([
@@ -192,15 +208,15 @@ function printServer(
   const graph = byApi.get('graph');
   if (graph !== undefined) {
     targets.push([
-      `Microsoft Graph installed in under 30 s (${graph.outcome}, ${fmt(graph.importMs / 1000, 1)} s)`,
+      `Microsoft Graph installed in under 30 s (${graph.outcome}, ${fmt(graph.importMs / 1000, 1)} s; ${fmt(graph.importCpuMs / 1000, 1)} s of CPU)`,
       graph.outcome === 'Installed' && graph.importMs < 30_000,
     ]);
   }
   if (server.figures.length > 0) {
     const peak = Math.max(...server.figures.map((f) => f.rssPeakMb));
     targets.push([
-      `node under 600 MB RSS serving every toolset imported (${fmt(serving.rssMb)} MB; ${fmt(peak)} MB at the peak of an import; ${listed.length} of ${server.figures.length} installed)`,
-      serving.rssMb < 600 && listed.length === server.figures.length,
+      `node under 600 MB RSS serving every toolset imported (${fmt(serving.rssMb)} MB on the node that imported them, ${restarted === null ? '-' : fmt(restarted.rssMb)} MB on a node started on the store; ${fmt(peak)} MB at the peak of an import; ${listed.length} of ${server.figures.length} installed)`,
+      serving.rssMb < 600 && (restarted === null || restarted.rssMb < 600) && listed.length === server.figures.length,
     ]);
   }
   out();

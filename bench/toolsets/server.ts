@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, cleanEnv, say } from '../common/plugboard.js';
-import { freePort, startServer, type Server } from '../common/processes.js';
+import { CLK_TCK, cpuTicks, freePort, startServer, type Server } from '../common/processes.js';
 import { openMcpSession } from './mcp.js';
 
 export interface ToolsetFigures {
@@ -21,6 +21,8 @@ export interface ToolsetFigures {
   readonly outcome: string;
   readonly message: string | null;
   readonly importMs: number;
+  /** CPU time the node spent from the create until the toolset settled (every thread: main and conversion). */
+  readonly importCpuMs: number;
   readonly storeGrowthBytes: number;
   /** Half a second after the toolset settled: the conversion worker still holds the heap it grew to. */
   readonly rssAfterMb: number;
@@ -62,39 +64,57 @@ interface Source {
 
 const WS = '/api/v1/workspaces/default';
 
+/** glibc's allocator as deploy/Dockerfile sets it: see docs/operations.md, "Memory". */
+export const MALLOC_SETTINGS = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
+
 export async function measureServer(
   dir: string,
   plugboardArgs: readonly string[],
   sources: readonly Source[],
   extraEnv: Readonly<Record<string, string>>,
-): Promise<{ figures: ToolsetFigures[]; baseRssMb: number; serving: ServingMemory }> {
+): Promise<{
+  figures: ToolsetFigures[];
+  baseRssMb: number;
+  serving: ServingMemory;
+  restarted: ServingMemory | null;
+}> {
   const adminKey = `pbk_bench_${randomBytes(18).toString('base64url')}`;
-  const port = await freePort();
   const dataDir = join(dir, 'plugboard');
-  const server = await startServer({
-    name: 'plugboard',
-    args: [...plugboardArgs, 'serve', '--host', '127.0.0.1', '--port', String(port)],
-    env: {
-      ...cleanEnv(),
-      DATA_DIR: dataDir,
-      PLUGBOARD_ADMIN_KEY: adminKey,
-      RATE_LIMIT_GATEWAY_PER_SECOND: '0',
-      RATE_LIMIT_READ_PER_SECOND: '0',
-      RATE_LIMIT_WRITE_PER_SECOND: '0',
-      LOG_LEVEL: 'warn',
-      ...extraEnv,
-    },
-    port,
-    logFile: join(dir, 'plugboard.log'),
-    cwd: ROOT,
-  });
+  const start = async (log: string) => {
+    const port = await freePort();
+    return startServer({
+      name: 'plugboard',
+      args: [...plugboardArgs, 'serve', '--host', '127.0.0.1', '--port', String(port)],
+      env: {
+        ...cleanEnv(),
+        DATA_DIR: dataDir,
+        PLUGBOARD_ADMIN_KEY: adminKey,
+        RATE_LIMIT_GATEWAY_PER_SECOND: '0',
+        RATE_LIMIT_READ_PER_SECOND: '0',
+        RATE_LIMIT_WRITE_PER_SECOND: '0',
+        LOG_LEVEL: 'warn',
+        // As the Docker image runs it (deploy/Dockerfile, docs/operations.md "Memory"); BENCH_MALLOC=glibc leaves
+        // glibc's defaults.
+        ...(process.env.BENCH_MALLOC === 'glibc' ? {} : MALLOC_SETTINGS),
+        ...extraEnv,
+      },
+      port,
+      logFile: join(dir, log),
+      cwd: ROOT,
+    });
+  };
+  let server = await start('plugboard.log');
+  let secret: string | null = null;
+  const installed: { source: Source; url: string; index: number }[] = [];
+  let figures: ToolsetFigures[];
+  let baseRssMb: number;
+  let serving: ServingMemory;
   try {
     const call = api(server.origin, adminKey);
     await sleep(1000);
-    const baseRssMb = rssMb(server);
+    baseRssMb = rssMb(server);
     const storeFile = join(dataDir, 'plugboard.db');
-    const figures: ToolsetFigures[] = [];
-    const installed: { source: Source; url: string; index: number }[] = [];
+    figures = [];
     for (const source of sources) {
       const text = readFileSync(source.file, 'utf8');
       const storeBefore = storeBytes(storeFile);
@@ -103,6 +123,7 @@ export async function measureServer(
       const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(server))), 100);
       say(`server: importing ${source.title} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)…`);
       const started = performance.now();
+      const ticksBefore = cpuTicks(server.pid);
       const created = await call('POST', `${WS}/toolsets`, {
         name: `bench-${source.api}`,
         description: source.title,
@@ -118,6 +139,7 @@ export async function measureServer(
         url = toolset.status.outputs?.mcpServerConfig?.url ?? null;
       }
       const importMs = performance.now() - started;
+      const importCpuMs = ((cpuTicks(server.pid) - ticksBefore) * 1000) / CLK_TCK;
       await sleep(500);
       clearInterval(sampler);
       const rssAfterMb = rssMb(server);
@@ -133,6 +155,7 @@ export async function measureServer(
         outcome,
         message,
         importMs,
+        importCpuMs,
         storeGrowthBytes: storeBytes(storeFile) - storeBefore,
         rssAfterMb,
         rssPeakMb: rssPeak,
@@ -152,7 +175,7 @@ export async function measureServer(
       for (const { source, url, index } of installed) {
         say(`server: tools/list of ${source.title}…`);
         const path = new URL(url, server.origin).pathname;
-        const { secret } = client.body as { secret: string };
+        secret = (client.body as { secret: string }).secret;
         const figure = figures[index] as ToolsetFigures;
         try {
           figures[index] = { ...figure, listed: await listTools(`${server.origin}${path}`, secret, source.requests) };
@@ -164,11 +187,27 @@ export async function measureServer(
       }
     }
     await sleep(2500);
-    const serving = { ...(await nodeMemory(server.origin)), rssMb: rssMb(server) };
-    return { figures, baseRssMb, serving };
+    serving = { ...(await nodeMemory(server.origin)), rssMb: rssMb(server) };
   } finally {
     await server.stop();
   }
+  // A node started on the store that holds them, serving them: what every node of a fleet holds, without what the
+  // imports left behind (V8 returns its heap lazily; the import node above still carries their garbage).
+  let restarted: ServingMemory | null = null;
+  if (secret !== null) {
+    say('server: restarted on the same store, serving every toolset…');
+    server = await start('plugboard-restarted.log');
+    try {
+      for (const { source, url } of installed) {
+        await listTools(`${server.origin}${new URL(url, server.origin).pathname}`, secret, source.requests);
+      }
+      await sleep(2500);
+      restarted = { ...(await nodeMemory(server.origin)), rssMb: rssMb(server) };
+    } finally {
+      await server.stop();
+    }
+  }
+  return { figures, baseRssMb, serving, restarted };
 }
 
 async function listTools(url: string, token: string, requests: readonly string[]): Promise<ListFigures> {
