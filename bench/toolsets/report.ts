@@ -1,6 +1,6 @@
 /** The printed report of `bench:toolsets` (stdout). */
 import type { DocumentFigures } from './convert-corpus.js';
-import { refusedByDefaults, serverDefaults } from './convert-corpus.js';
+import { DOCUMENT_LIMIT, refusedByDefaults, serverDefaults } from './convert-corpus.js';
 import type { SearchFigures } from './search.js';
 import type { ServingMemory, ToolsetFigures } from './server.js';
 
@@ -76,7 +76,7 @@ function printConversion(figures: readonly DocumentFigures[]) {
     if (reason !== null) refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
   }
   out(
-    `  refused by the server's default limits (${fmt(serverDefaults.maxOperations)} operations, ${size(serverDefaults.maxToolSchemaBytes)} per tool schema, ${size(serverDefaults.maxToolsetSchemaBytes)} per toolset, 8 MiB document): ` +
+    `  refused by the server's default limits (${fmt(serverDefaults.maxOperations)} operations, ${size(serverDefaults.maxToolSchemaBytes)} per tool schema, ${size(serverDefaults.maxToolsetSchemaBytes)} per toolset, ${size(DOCUMENT_LIMIT)} document): ` +
       ([...refusals].map(([reason, n]) => `${n} (${reason})`).join(', ') || 'none'),
   );
   for (const f of figures.filter((f) => f.error !== null)) out(`  failed: ${f.id}: ${f.error}`);
