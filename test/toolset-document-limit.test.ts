@@ -4,6 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import DevsModule, * as devs from '@alicloud/devs20230714';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { assertSdkError, createAlibabaKey, listenForSdk, sdkConfig, sdkError } from './support/alibaba.js';
@@ -83,6 +84,48 @@ for (const engine of ENGINES) {
         assert.match(reply.body.detail, /1,048,576 bytes.*\(TOOLSET_MAX_DOCUMENT_BYTES\)/);
       }
       assert.equal((await app.call('GET', `${WS}/toolsets/huge`)).status, 404);
+    });
+
+    it('refuses a DevS document request that is not signed by a known key before reading its body', async () => {
+      // DevS signs the body's hash, so its body is read before the request is authenticated: on the routes that take
+      // up to TOOLSET_MAX_DOCUMENT_BYTES, anyone could make the node read that much. The signature itself covers only
+      // the headers (the declared hash among them), so it is checked first; the body's hash once it has arrived.
+      const pair = await createAlibabaKey(app, 'editor');
+      for (const authorization of [
+        undefined,
+        `ACS3-HMAC-SHA256 Credential=${pair.id},SignedHeaders=host;x-acs-date,Signature=${'0'.repeat(64)}`,
+        `ACS3-HMAC-SHA256 Credential=LTAInobody,SignedHeaders=host;x-acs-date,Signature=${'0'.repeat(64)}`,
+      ]) {
+        const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const url = new URL('/2023-07-14/toolsets', `http://${endpoint}`);
+          const request = httpRequest(url, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'content-length': String(DOCUMENT_LIMIT - 1024),
+              'x-acs-action': 'CreateToolset',
+              'x-acs-version': '2023-07-14',
+              'x-acs-date': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+              'x-acs-signature-nonce': `nonce-${Math.random()}`,
+              'x-acs-content-sha256': '0'.repeat(64),
+              ...(authorization === undefined ? {} : { authorization }),
+            },
+          });
+          request.on('response', (response) => {
+            let body = '';
+            response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+          });
+          // The client never sends the rest of the body: only an answer given before it can arrive.
+          request.on('error', reject);
+          request.write('{"name":"x",');
+          setTimeout(() => {
+            request.destroy();
+            reject(new Error(`no answer before the body (${authorization ?? 'no Authorization'})`));
+          }, 10_000).unref();
+        });
+        assert.ok(answer.status >= 400 && answer.status < 500, `${answer.status} ${answer.body}`);
+      }
     });
 
     it('gives DevS CreateToolset and UpdateToolset the document limit too', async () => {
