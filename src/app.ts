@@ -190,6 +190,7 @@ export async function createApp(
     const server = await buildServer(services, {
       logger,
       bodyLimit: config.bodyLimit,
+      documentBodyLimit: Math.max(config.bodyLimit, config.toolsets.maxDocumentBytes),
       requireIfMatch: config.requireIfMatch,
       isDraining: () => draining,
       isReady: async () => (draining ? 'draining' : (await isReachable(db)) ? 'ready' : 'store unreachable'),

@@ -24,6 +24,8 @@ import { oauthRoutes } from './oauth/oauth-routes.js';
 /** Everything the server and its edges need besides the services (app.ts gathers it from the config). */
 export interface ServerOptions extends Omit<ServerSetup, 'sendError' | 'redirectOf' | 'frontHandler'> {
   readonly requireIfMatch: boolean;
+  /** The body limit of the routes that take an OpenAPI document: the larger of BODY_LIMIT and TOOLSET_MAX_DOCUMENT_BYTES. */
+  readonly documentBodyLimit: number;
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: RateLimits;
   /** Calls per second of an access client without a limit of its own; undefined for none. */
@@ -117,6 +119,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     rateLimiter: options.rateLimiter,
     rateLimits: options.rateLimits,
     requireIfMatch: options.requireIfMatch,
+    documentBodyLimit: options.documentBodyLimit,
     publicOrigin,
   });
   // People sign in here; the console and the OAuth consent page send them to /auth/sign-in.
@@ -157,6 +160,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     rateLimits: options.rateLimits,
     bailianRateLimit: options.bailianRateLimit,
     huaweiFabricTimeoutMs: options.huaweiFabricTimeoutMs,
+    documentBodyLimit: options.documentBodyLimit,
   };
   const dialects: readonly Dialect<typeof dialectDeps>[] = [alibabaDialect, huaweiFabric, versori];
   await app.register(async (scope) => {

@@ -22,7 +22,9 @@ import {
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
-const known = new Set<string>(CONFIG_ENV_NAMES);
+// Besides plugboard's settings, the image sets glibc's allocator (deploy/Dockerfile, docs/operations.md "Memory").
+const ALLOCATOR_ENV_NAMES = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_'];
+const known = new Set<string>([...CONFIG_ENV_NAMES, ...ALLOCATOR_ENV_NAMES]);
 const unknownNames = (names: Iterable<string>) => [...names].filter((name) => !known.has(name));
 const validMasterKeys = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
 /** What a tool call may wait for its upstream unless GATEWAY_UPSTREAM_TIMEOUT_MS says otherwise. */

@@ -173,6 +173,7 @@ for (const engine of ENGINES) {
         { name: '-leading', ...openApi(petstore) },
         { name: 'ok', spec: { schema: { type: 'GraphQL', detail: 'x' } } },
         { name: 'ok', spec: { schema: { type: 'OpenAPI', detail: '' } } },
+        { name: 'ok', spec: { schema: { type: 'OpenAPI', detail: ' \n\t ' } } },
         { name: 'ok', ...openApi(petstore), status: { phase: 'Installed' } },
       ]) {
         const reply = await app.call('POST', TOOLSETS, { body });

@@ -28,8 +28,8 @@ export interface DocumentFigures {
 /** The server's own defaults (an empty environment), which the figures are held against. */
 export const serverDefaults = loadConfig({}).toolsets.conversion;
 const MiB = 1024 * 1024;
-/** The toolset document's size limit in the native API (ToolsetSpec's `detail`). */
-export const DOCUMENT_LIMIT = 8 * MiB;
+/** The server's default document limit (TOOLSET_MAX_DOCUMENT_BYTES), which the toolset routes' bodies share. */
+export const DOCUMENT_LIMIT = loadConfig({}).toolsets.maxDocumentBytes;
 
 export async function convertCorpus(documents: readonly CorpusDocument[]): Promise<DocumentFigures[]> {
   const converter = createOpenApiConverter({
@@ -94,7 +94,7 @@ export async function convertCorpus(documents: readonly CorpusDocument[]): Promi
 
 /** Why the server, with its default settings, would refuse a document it converted here; null if it would not. */
 export function refusedByDefaults(figures: DocumentFigures): string | null {
-  if (figures.documentBytes > DOCUMENT_LIMIT) return 'document over 8 MiB';
+  if (figures.documentBytes > DOCUMENT_LIMIT) return `document over ${DOCUMENT_LIMIT / MiB} MiB`;
   if (figures.tools > serverDefaults.maxOperations) return 'operations';
   if (figures.largestSchemaBytes > serverDefaults.maxToolSchemaBytes) return 'one tool schema';
   if (figures.schemaBytes > serverDefaults.maxToolsetSchemaBytes) return 'toolset schemas';

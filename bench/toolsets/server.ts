@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, cleanEnv, say } from '../common/plugboard.js';
-import { freePort, startServer, type Server } from '../common/processes.js';
+import { CLK_TCK, cpuTicks, freePort, startServer, type Server } from '../common/processes.js';
 import { openMcpSession } from './mcp.js';
 
 export interface ToolsetFigures {
@@ -21,10 +21,26 @@ export interface ToolsetFigures {
   readonly outcome: string;
   readonly message: string | null;
   readonly importMs: number;
+  /** CPU time the node spent from the create until the toolset settled (every thread: main and conversion). */
+  readonly importCpuMs: number;
   readonly storeGrowthBytes: number;
+  /** Half a second after the toolset settled: the conversion worker still holds the heap it grew to. */
   readonly rssAfterMb: number;
+  /** The most the node's RSS reached from the create to half a second after it settled (sampled every 100 ms). */
+  readonly rssPeakMb: number;
+  /** After the conversion worker exited (idle for a second), against the same before the import. */
+  readonly rssSettledMb: number;
   readonly rssGrowthMb: number;
+  /** The main thread's V8 heap in use (from /metrics) after the worker exited. */
+  readonly heapUsedMb: number;
   readonly listed: ListFigures | null;
+}
+
+/** The node's memory while it serves every imported toolset, after the MCP sessions of the server part. */
+export interface ServingMemory {
+  readonly rssMb: number;
+  readonly heapUsedMb: number;
+  readonly externalMb: number;
 }
 
 export interface ListFigures {
@@ -48,48 +64,66 @@ interface Source {
 
 const WS = '/api/v1/workspaces/default';
 
+/** glibc's allocator as deploy/Dockerfile sets it: see docs/operations.md, "Memory". */
+export const MALLOC_SETTINGS = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
+
 export async function measureServer(
   dir: string,
   plugboardArgs: readonly string[],
   sources: readonly Source[],
   extraEnv: Readonly<Record<string, string>>,
-): Promise<{ figures: ToolsetFigures[]; baseRssMb: number }> {
+): Promise<{
+  figures: ToolsetFigures[];
+  baseRssMb: number;
+  serving: ServingMemory;
+  restarted: ServingMemory | null;
+}> {
   const adminKey = `pbk_bench_${randomBytes(18).toString('base64url')}`;
-  const port = await freePort();
   const dataDir = join(dir, 'plugboard');
-  const server = await startServer({
-    name: 'plugboard',
-    args: [...plugboardArgs, 'serve', '--host', '127.0.0.1', '--port', String(port)],
-    env: {
-      ...cleanEnv(),
-      DATA_DIR: dataDir,
-      PLUGBOARD_ADMIN_KEY: adminKey,
-      RATE_LIMIT_GATEWAY_PER_SECOND: '0',
-      RATE_LIMIT_READ_PER_SECOND: '0',
-      RATE_LIMIT_WRITE_PER_SECOND: '0',
-      // The native API's body limit is not what this measures: the largest it allows, so that the document limit
-      // and the conversion limits are what accept or refuse a document.
-      BODY_LIMIT: String(64 * 1024 * 1024),
-      LOG_LEVEL: 'warn',
-      ...extraEnv,
-    },
-    port,
-    logFile: join(dir, 'plugboard.log'),
-    cwd: ROOT,
-  });
+  const start = async (log: string) => {
+    const port = await freePort();
+    return startServer({
+      name: 'plugboard',
+      args: [...plugboardArgs, 'serve', '--host', '127.0.0.1', '--port', String(port)],
+      env: {
+        ...cleanEnv(),
+        DATA_DIR: dataDir,
+        PLUGBOARD_ADMIN_KEY: adminKey,
+        RATE_LIMIT_GATEWAY_PER_SECOND: '0',
+        RATE_LIMIT_READ_PER_SECOND: '0',
+        RATE_LIMIT_WRITE_PER_SECOND: '0',
+        LOG_LEVEL: 'warn',
+        // As the Docker image runs it (deploy/Dockerfile, docs/operations.md "Memory"); BENCH_MALLOC=glibc leaves
+        // glibc's defaults.
+        ...(process.env.BENCH_MALLOC === 'glibc' ? {} : MALLOC_SETTINGS),
+        ...extraEnv,
+      },
+      port,
+      logFile: join(dir, log),
+      cwd: ROOT,
+    });
+  };
+  let server = await start('plugboard.log');
+  let secret: string | null = null;
+  const installed: { source: Source; url: string; index: number }[] = [];
+  let figures: ToolsetFigures[];
+  let baseRssMb: number;
+  let serving: ServingMemory;
   try {
     const call = api(server.origin, adminKey);
     await sleep(1000);
-    const baseRssMb = rssMb(server);
+    baseRssMb = rssMb(server);
     const storeFile = join(dataDir, 'plugboard.db');
-    const figures: ToolsetFigures[] = [];
-    const installed: { source: Source; url: string; index: number }[] = [];
+    figures = [];
     for (const source of sources) {
       const text = readFileSync(source.file, 'utf8');
       const storeBefore = storeBytes(storeFile);
       const rssBefore = rssMb(server);
+      let rssPeak = rssBefore;
+      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(server))), 100);
       say(`server: importing ${source.title} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)…`);
       const started = performance.now();
+      const ticksBefore = cpuTicks(server.pid);
       const created = await call('POST', `${WS}/toolsets`, {
         name: `bench-${source.api}`,
         description: source.title,
@@ -105,8 +139,15 @@ export async function measureServer(
         url = toolset.status.outputs?.mcpServerConfig?.url ?? null;
       }
       const importMs = performance.now() - started;
+      const importCpuMs = ((cpuTicks(server.pid) - ticksBefore) * 1000) / CLK_TCK;
       await sleep(500);
+      clearInterval(sampler);
       const rssAfterMb = rssMb(server);
+      rssPeak = Math.max(rssPeak, rssAfterMb);
+      // The conversion worker exits after a second idle (src/services/openapi-converter.ts); what stays is what
+      // the node holds to serve the toolset.
+      await sleep(2500);
+      const rssSettledMb = rssMb(server);
       figures.push({
         api: source.api,
         title: source.title,
@@ -114,9 +155,13 @@ export async function measureServer(
         outcome,
         message,
         importMs,
+        importCpuMs,
         storeGrowthBytes: storeBytes(storeFile) - storeBefore,
         rssAfterMb,
-        rssGrowthMb: rssAfterMb - rssBefore,
+        rssPeakMb: rssPeak,
+        rssSettledMb,
+        rssGrowthMb: rssSettledMb - rssBefore,
+        heapUsedMb: (await nodeMemory(server.origin)).heapUsedMb,
         listed: null,
       });
       if (url !== null && outcome === 'Installed') installed.push({ source, url, index: figures.length - 1 });
@@ -130,7 +175,7 @@ export async function measureServer(
       for (const { source, url, index } of installed) {
         say(`server: tools/list of ${source.title}…`);
         const path = new URL(url, server.origin).pathname;
-        const { secret } = client.body as { secret: string };
+        secret = (client.body as { secret: string }).secret;
         const figure = figures[index] as ToolsetFigures;
         try {
           figures[index] = { ...figure, listed: await listTools(`${server.origin}${path}`, secret, source.requests) };
@@ -141,10 +186,28 @@ export async function measureServer(
         }
       }
     }
-    return { figures, baseRssMb };
+    await sleep(2500);
+    serving = { ...(await nodeMemory(server.origin)), rssMb: rssMb(server) };
   } finally {
     await server.stop();
   }
+  // A node started on the store that holds them, serving them: what every node of a fleet holds, without what the
+  // imports left behind (V8 returns its heap lazily; the import node above still carries their garbage).
+  let restarted: ServingMemory | null = null;
+  if (secret !== null) {
+    say('server: restarted on the same store, serving every toolset…');
+    server = await start('plugboard-restarted.log');
+    try {
+      for (const { source, url } of installed) {
+        await listTools(`${server.origin}${new URL(url, server.origin).pathname}`, secret, source.requests);
+      }
+      await sleep(2500);
+      restarted = { ...(await nodeMemory(server.origin)), rssMb: rssMb(server) };
+    } finally {
+      await server.stop();
+    }
+  }
+  return { figures, baseRssMb, serving, restarted };
 }
 
 async function listTools(url: string, token: string, requests: readonly string[]): Promise<ListFigures> {
@@ -179,6 +242,16 @@ async function listTools(url: string, token: string, requests: readonly string[]
   return { tools, pages, bytes, ms, largestSchemaBytes: largest, dynamic, searchP50Ms };
 }
 
+/** The main thread's heap and external memory, from the node's own /metrics (prom-client's default metrics). */
+async function nodeMemory(origin: string): Promise<{ heapUsedMb: number; externalMb: number }> {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024;
+  return {
+    heapUsedMb: metric('plugboard_nodejs_heap_size_used_bytes'),
+    externalMb: metric('plugboard_nodejs_external_memory_bytes'),
+  };
+}
+
 /** Waits until the reconciler has settled the toolset's current generation (Installed or Failed), up to 10 minutes. */
 async function settled(call: ReturnType<typeof api>, name: string) {
   const deadline = Date.now() + 600_000;
@@ -190,7 +263,9 @@ async function settled(call: ReturnType<typeof api>, name: string) {
       return read.body as { status: { phase: string; outputs?: { mcpServerConfig?: { url?: string } } } };
     }
     if (Date.now() > deadline) throw new Error(`${name} did not settle within 10 minutes: ${JSON.stringify(toolset)}`);
-    await sleep(100);
+    // Every read of a toolset carries its document (20 MB for Graph): reading it every 100 ms kept the node busy
+    // serving reads and slowed the import it measures. Once a second, as a person or the console would.
+    await sleep(1000);
   }
 }
 

@@ -27,6 +27,8 @@ export interface NativeApiDeps {
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: RateLimits;
   readonly requireIfMatch: boolean;
+  /** The body limit of the routes that take an OpenAPI document: the larger of BODY_LIMIT and TOOLSET_MAX_DOCUMENT_BYTES. */
+  readonly documentBodyLimit: number;
   /** PUBLIC_URL's origin: where a browser's cookie-authenticated request may come from (besides the one addressed). */
   readonly publicOrigin: string;
 }
@@ -75,6 +77,7 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
         ...routeOptions,
         toolsets: deps.services.toolsets,
         toolTrials: deps.services.toolTrials,
+        documentBodyLimit: deps.documentBodyLimit,
       });
       await api.register(auditRoutes, { audit: deps.services.audit });
       await api.register(oauthGrantRoutes, { oauth: deps.services.oauth });

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode, type FieldError } from '../domain/errors.js';
 import { toDomainError, type FastifyWording } from '../http/to-domain-error.js';
+import { bodyTooLargeMessage } from '../http/body-limit.js';
 
 /** HTTP status of every domain error code: the one map from the core's failures to the native API. */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -78,8 +79,13 @@ const NATIVE_WORDING: FastifyWording = {
       errors,
     );
   },
-  'body-too-large': () =>
-    new DomainError('payload-too-large', 'The request body is larger than this server accepts (BODY_LIMIT).'),
+  'body-too-large': ({ bodyLimit }) =>
+    new DomainError(
+      'payload-too-large',
+      bodyLimit === undefined
+        ? 'The request body is larger than this server accepts (BODY_LIMIT).'
+        : bodyTooLargeMessage(bodyLimit),
+    ),
   'media-type': () =>
     new DomainError(
       'unsupported-media-type',
@@ -100,7 +106,7 @@ export function sendProblem(
   reply: FastifyReply,
 ): FastifyReply {
   let problem: Problem;
-  const known = toDomainError(error, NATIVE_WORDING);
+  const known = toDomainError(error, NATIVE_WORDING, request);
   if (known) {
     problem = problemOf(known.code, known.message, request.id, known.errors);
   } else {

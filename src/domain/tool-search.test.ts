@@ -135,6 +135,20 @@ describe('tool search', () => {
     assert.equal(open[0], 'openShifts_list');
   });
 
+  it("ranks the resource a path ends in, and a resource's own path before the deeper paths that reach it", () => {
+    const tools = [
+      { name: 'a_deep', description: 'List messages.', method: 'GET', path: '/me/mailFolders/{id}/messages' },
+      { name: 'b_own', description: 'List messages.', method: 'GET', path: '/me/messages' },
+      { name: 'c_other', description: 'List messages.', method: 'GET', path: '/me/messages/{id}/attachments' },
+    ];
+    assert.deepEqual(
+      buildToolSearchIndex(tools)
+        .search('list messages', 3)
+        .map((hit) => hit.name),
+      ['b_own', 'a_deep', 'c_other'],
+    );
+  });
+
   it('reads tags and parameter names', () => {
     assert.equal(first('labels'), 'issues_create');
     assert.equal(first('conversations'), 'conversations_list');

@@ -27,7 +27,7 @@ export interface ToolSearchIndex {
 
 // BM25F (Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond", 2009): each field's term
 // frequency is normalised by that field's length and weighted, the sum is saturated once per term.
-const k1 = 1.2;
+const k1 = 1.6;
 // A word repeated in a name or a path (`/calendars/{calendar-id}/calendar`) says no more than the word once: those
 // fields count each term once, and only descriptions count repetitions.
 const fields = {
@@ -35,12 +35,16 @@ const fields = {
   summary: { weight: 1.5, b: 0.5, distinct: true },
   path: { weight: 2, b: 0.75, distinct: true },
   verb: { weight: 1, b: 0, distinct: true },
+  // The last literal segment of the path: what the operation acts on (see `resourceOf`).
+  resource: { weight: 2, b: 0, distinct: true },
   tags: { weight: 1.5, b: 0.3, distinct: true },
   description: { weight: 1, b: 0.75, distinct: false },
   parameters: { weight: 0.5, b: 0.5, distinct: true },
 } as const;
 type Field = keyof typeof fields;
 const fieldNames = Object.keys(fields) as Field[];
+/** See `depthPrior`. */
+const depthWeight = 0.3;
 /** How much a related word (a synonym of a query word) counts against the word itself. */
 const relatedWeight = 0.4;
 
@@ -72,6 +76,7 @@ export function buildToolSearchIndex(tools: readonly SearchableTool[]): ToolSear
     touched: new Uint32Array(tools.length),
     conceptDocs: new Uint32Array(tools.length),
   };
+  const prior = Float64Array.from(tools, (tool) => depthPrior(tool.path ?? ''));
   const byLowerName = new Map<string, number>();
   names.forEach((name, doc) => {
     if (!byLowerName.has(name.toLowerCase())) byLowerName.set(name.toLowerCase(), doc);
@@ -83,6 +88,10 @@ export function buildToolSearchIndex(tools: readonly SearchableTool[]): ToolSear
       if (!(count > 0)) return [];
       const { scores, touched } = scratch;
       let found = scoreQuery(queryTerms(query, isKnown), postings, tools.length, scratch);
+      for (let i = 0; i < found; i++) {
+        const doc = touched[i] as number;
+        scores[doc] = (scores[doc] as number) * (prior[doc] as number);
+      }
       // A query that is exactly a tool's name (an agent looking one up) puts that tool first.
       const exact = byLowerName.get(query.trim().toLowerCase());
       if (exact !== undefined) {
@@ -131,6 +140,7 @@ function fieldTexts(tool: SearchableTool, read: (text: string) => FieldText): Re
     // The converter puts the summary first; its first sentence is what the operation does, in a few words.
     summary: [/^[^\n]*?(?:[.!?](?=\s)|\n|$)/.exec(description)?.[0] ?? ''],
     path: [path.replace(/\{[^}]*\}/g, ' ')],
+    resource: [resourceOf(path)],
     verb: [],
     tags: tool.tags ?? [],
     description: [description],
@@ -150,6 +160,31 @@ function fieldTexts(tool: SearchableTool, read: (text: string) => FieldText): Re
     };
   }
   return result;
+}
+
+/** A path's literal segments: neither parameters (`{id}`) nor OData's `$ref`, `$value`, `$count`. */
+function literalSegments(path: string): string[] {
+  return path.split('/').filter((segment) => segment !== '' && !segment.startsWith('{') && !segment.startsWith('$'));
+}
+
+/**
+ * The last literal segment of a path: what the operation acts on (`/repos/{owner}/{repo}/issues/{n}` → `issues`,
+ * `/groups/{group-id}/members/$ref` → `members`). A request names that thing; the segments before it only say
+ * where it is.
+ */
+function resourceOf(path: string): string {
+  return literalSegments(path).at(-1) ?? '';
+}
+
+/**
+ * How much a tool's score keeps for the depth of its path: 1 / (1 + 0.3 · ln(1 + literal segments)). Large APIs
+ * reach one resource along many paths (Graph's `/me/messages` is also `/me/mailFolders/{id}/messages`, and members
+ * of a group's team sit under `/groups/{id}/team/members`); the shallow path is the resource's own, the deep ones
+ * are views of it through others. The prior is mild (a tool 8 segments deep keeps 0.80 of the score it would have 2 deep) so
+ * that it orders near-ties and never outweighs a term the request used.
+ */
+function depthPrior(path: string): number {
+  return 1 / (1 + depthWeight * Math.log(1 + literalSegments(path).length));
 }
 
 function buildPostings(docs: readonly Record<Field, FieldText>[]): Map<string, Postings> {

@@ -147,9 +147,11 @@ export const ToolsetSpec = Type.Object(
       {
         type: Type.Union([Type.Literal('OpenAPI'), Type.Literal('MCP')]),
         detail: Type.String({
-          minLength: 1,
-          // The operator's limit (TOOLSET_MAX_DOCUMENT_BYTES, 64 MiB by default) is checked by the service.
-          maxLength: 1024 * 1024 * 1024,
+          // Not blank. The operator's limit (TOOLSET_MAX_DOCUMENT_BYTES, 64 MiB by default) is checked by the
+          // service, in bytes. No minLength or maxLength: Ajv counts a string's length in code points, a pass over
+          // the whole document on the event loop (0.15 s for Microsoft Graph's 20 MB) per keyword, while this
+          // pattern stops at the first character that is not white space.
+          pattern: '\\S',
           description:
             'OpenAPI 3.0/3.1 or Swagger 2.0 as YAML or JSON; for MCP the upstream URL, or JSON {"url", "transportType": "streamable-http"|"sse"}.',
         }),

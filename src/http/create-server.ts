@@ -14,6 +14,7 @@ import { DomainError } from '../domain/errors.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../domain/json-input.js';
 import { createAjv } from '../domain/validate.js';
 import { registerMetrics, type Metrics } from './metrics.js';
+import { createJsonBodyParser } from './json-body-parser.js';
 import { JSON_TYPES } from './media-type.js';
 import { requestIdOf } from './request-id.js';
 
@@ -101,21 +102,30 @@ export async function createServer(options: ServerSetup): Promise<FastifyInstanc
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const jsonBodies = createJsonBodyParser();
   // Bodies are checked strictly (no coercion: "1" is not 1); query strings and paths arrive as text.
   const bodyAjv = createAjv();
   const textAjv = createAjv({ coerceTypes: true });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   // JSON bodies are parsed with Fastify's prototype-poisoning guard, once their depth is known to be bounded; a
   // DELETE or GET from a client that always sends Content-Type: application/json but no body is not malformed.
+  // Large bodies (a toolset's OpenAPI document) are checked and parsed on a worker thread, off the event loop.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   for (const type of JSON_TYPES) {
     app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
       if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
-      if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(tooDeep(''), undefined);
-      void parseJson(request, body as string, done);
+      jsonBodies.parse(
+        body as string,
+        (text, inline) => {
+          if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return inline(tooDeep(''), undefined);
+          void parseJson(request, text, inline);
+        },
+        done,
+      );
     });
   }
+  app.addHook('onClose', async () => jsonBodies.close());
   app.setErrorHandler((error, request, reply) => options.sendError(error as Error, request, reply));
   app.setNotFoundHandler((request, reply) => {
     const location = options.redirectOf?.(request);

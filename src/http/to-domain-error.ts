@@ -1,6 +1,7 @@
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode, type FieldError } from '../domain/errors.js';
 import { toFieldErrors } from '../domain/validate.js';
+import { bodyLimitOf, bodyTooLargeMessage, type BodyLimit } from './body-limit.js';
 
 /** The kinds of failure Fastify raises itself, before any route runs. */
 export type FastifyFailureKind =
@@ -17,6 +18,8 @@ export interface FastifyFailure {
   readonly errors: readonly FieldError[];
   /** Schema failures only: the part of the request that failed (body, querystring, params, headers). */
   readonly context: string;
+  /** Body too large only, when the request is known: the limit its route held it to. */
+  readonly bodyLimit?: BodyLimit;
 }
 
 /** How a wire format words each kind; a kind it leaves out gets the default wording, one that answers undefined is a 500. */
@@ -32,7 +35,7 @@ const BY_CODE: Readonly<Record<string, FastifyFailureKind>> = {
 const PREFIX: Readonly<Record<string, string>> = { body: '', querystring: 'query', params: 'path', headers: 'header' };
 
 /** Fastify's own failure behind `error`, or undefined for anything else (a domain error, a bug). */
-export function fastifyFailureOf(error: unknown): FastifyFailure | undefined {
+export function fastifyFailureOf(error: unknown, request?: FastifyRequest): FastifyFailure | undefined {
   if (!(error instanceof Error) || error instanceof DomainError) return undefined;
   const { validation, validationContext, code, statusCode, message } = error as FastifyError;
   const failure = (kind: FastifyFailureKind, errors: readonly FieldError[] = [], context = '') => ({
@@ -49,6 +52,7 @@ export function fastifyFailureOf(error: unknown): FastifyFailure | undefined {
       validationContext ?? 'body',
     );
   const kind = BY_CODE[code];
+  if (kind === 'body-too-large' && request !== undefined) return { ...failure(kind), bodyLimit: bodyLimitOf(request) };
   if (kind !== undefined) return failure(kind);
   if (error instanceof SyntaxError || statusCode === 400) return failure('unreadable');
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) return failure('status');
@@ -70,7 +74,11 @@ const DEFAULT_WORDING: Required<FastifyWording> = {
       `The request is not valid: ${errors.map((e) => `${e.path || 'body'} ${e.message}`).join('; ')}.`,
       errors,
     ),
-  'body-too-large': () => new DomainError('payload-too-large', 'The request body is larger than this server accepts.'),
+  'body-too-large': ({ bodyLimit }) =>
+    new DomainError(
+      'payload-too-large',
+      bodyLimit === undefined ? 'The request body is larger than this server accepts.' : bodyTooLargeMessage(bodyLimit),
+    ),
   'media-type': () => new DomainError('unsupported-media-type', 'This content type is not accepted here.'),
   'empty-json': () => new DomainError('validation-failed', 'The request body is empty; send a JSON object.'),
   'invalid-json': ({ message }) =>
@@ -87,9 +95,13 @@ const DEFAULT_WORDING: Required<FastifyWording> = {
  * @example
  * const known = toDomainError(error, { 'media-type': () => new DomainError('unsupported-media-type', 'Send JSON.') });
  */
-export function toDomainError(error: unknown, wording: FastifyWording = {}): DomainError | undefined {
+export function toDomainError(
+  error: unknown,
+  wording: FastifyWording = {},
+  request?: FastifyRequest,
+): DomainError | undefined {
   if (error instanceof DomainError) return error;
-  const failure = fastifyFailureOf(error);
+  const failure = fastifyFailureOf(error, request);
   if (failure === undefined) return undefined;
   return (wording[failure.kind] ?? DEFAULT_WORDING[failure.kind])(failure);
 }

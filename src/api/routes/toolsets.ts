@@ -12,6 +12,7 @@ import {
 import type { ToolsetService } from '../../services/toolset-service.js';
 import type { ToolTrialService } from '../../services/tool-trial-service.js';
 import { errorResponses, pageRequestOf, sendPage, sendVersioned, withoutFields, writeErrorResponses } from '../http.js';
+import { documentBodyLimit } from '../../http/body-limit.js';
 import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { MergePatchBody, PageQuery, pageOf } from '../schemas.js';
 
@@ -127,9 +128,16 @@ const note =
   'A change of spec bumps generation; the reconciler then turns it into status (phase Installed, or Failed with the last good tools kept).';
 
 export const toolsetRoutes: FastifyPluginAsyncTypebox<
-  RouteOptions & { toolsets: ToolsetService; toolTrials: ToolTrialService }
+  RouteOptions & {
+    toolsets: ToolsetService;
+    toolTrials: ToolTrialService;
+    /** The body limit of the routes that take a document (see `documentBodyLimit`). */
+    documentBodyLimit: number;
+  }
 > = async (app, options) => {
   const { toolsets } = options;
+  // Create, replace and patch carry the OpenAPI document: their bodies may reach the document limit.
+  const takesDocument = documentBodyLimit(options.documentBodyLimit);
   const base = '/workspaces/:workspaceId/toolsets';
   const send = (
     request: Parameters<typeof sendVersioned>[0],
@@ -168,6 +176,7 @@ export const toolsetRoutes: FastifyPluginAsyncTypebox<
   app.post(
     base,
     {
+      ...takesDocument,
       schema: {
         tags,
         summary: 'Create a toolset from an OpenAPI document or an upstream MCP server',
@@ -241,6 +250,7 @@ export const toolsetRoutes: FastifyPluginAsyncTypebox<
   app.put(
     `${base}/:name`,
     {
+      ...takesDocument,
       schema: {
         tags,
         summary: "Replace a toolset's description, labels and spec",
@@ -266,6 +276,7 @@ export const toolsetRoutes: FastifyPluginAsyncTypebox<
   app.patch(
     `${base}/:name`,
     {
+      ...takesDocument,
       schema: {
         tags,
         summary: 'Change some fields of a toolset (JSON merge patch)',

@@ -14,6 +14,8 @@ export interface AlibabaDeps {
   readonly rateLimits: { read: RateLimit | undefined; write: RateLimit | undefined };
   /** Model Studio calls per principal and operation; undefined for none. */
   readonly bailianRateLimit: RateLimit | undefined;
+  /** The body limit of CreateToolset and UpdateToolset, which carry an OpenAPI document. */
+  readonly documentBodyLimit: number;
 }
 
 /**
@@ -31,7 +33,13 @@ async function register(app: FastifyInstance, options: AlibabaDeps): Promise<voi
     connectors: services.connectors,
     rateLimit: options.bailianRateLimit,
   });
-  await app.register(devsDialect, { ...signing, ...limits, toolsets: services.toolsets, prefix: `/${DEVS_VERSION}` });
+  await app.register(devsDialect, {
+    ...signing,
+    ...limits,
+    toolsets: services.toolsets,
+    documentBodyLimit: options.documentBodyLimit,
+    prefix: `/${DEVS_VERSION}`,
+  });
   await app.register(dataworksDialect, {
     ...signing,
     ...limits,

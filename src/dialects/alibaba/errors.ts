@@ -79,7 +79,7 @@ export function alibabaErrorHandler(style: AlibabaErrorStyle = {}) {
       message = error.message;
       for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
     } else {
-      const known = toDomainError(error, ALIBABA_WORDING);
+      const known = toDomainError(error, ALIBABA_WORDING, request);
       if (known) {
         [status, code] = style.codes?.[known.code] ?? DEFAULT_CODES[known.code];
         message = messageOf(known, style);

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessKeyService, SigningKey } from '../../services/access-key-service.js';
 import type { NonceService } from '../../services/nonce-service.js';
-import { authenticateAlibaba, type AuthOptions } from './authenticate.js';
+import { authenticateAlibaba, authenticateBeforeBody, type AuthOptions } from './authenticate.js';
 import { nulCharacterFound } from '../../domain/nul-character.js';
 import { nulCharacterInRequest } from '../../http/input-checks.js';
 import { requestOriginOf } from '../../http/request-origin.js';
+import { bodyLimitOf } from '../../http/body-limit.js';
 import { AlibabaError } from './errors.js';
 import { mediaTypeOf } from '../../http/media-type.js';
 
@@ -67,6 +68,22 @@ export function registerAlibabaAuth(app: FastifyInstance, deps: SigningDeps, opt
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     rawBodies.set(request, body as Buffer);
     done(null, body);
+  });
+  // A route with a body limit of its own (a toolset's document, up to TOOLSET_MAX_DOCUMENT_BYTES) reads its body
+  // only for a request an enabled AccessKey signed: the signature covers the headers, the body's hash among them.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    if (bodyLimitOf(request).setting === 'BODY_LIMIT') return payload;
+    const at = request.url.indexOf('?');
+    await authenticateBeforeBody(
+      {
+        method: request.method,
+        path: at < 0 ? request.url : request.url.slice(0, at),
+        query: queryOf(request),
+        headers: request.headers,
+      },
+      { accessKeys: deps.accessKeys, nonces: deps.nonces, now: Date.now },
+    );
+    return payload;
   });
   app.addHook('preValidation', async (request) => {
     refuseNulCharacter(request);

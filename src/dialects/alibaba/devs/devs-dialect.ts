@@ -13,6 +13,8 @@ export interface DevsOptions extends SigningDeps {
   readonly toolsets: ToolsetService;
   readonly rateLimiter: RateLimiter;
   readonly rateLimits: { read: RateLimit | undefined; write: RateLimit | undefined };
+  /** The body limit of CreateToolset and UpdateToolset, which carry an OpenAPI document. */
+  readonly documentBodyLimit: number;
 }
 
 /** Alibaba Cloud DevS toolsets under `/2023-07-14`, as `@alicloud/devs20230714` calls them, signed with ACS3. */

@@ -3,6 +3,7 @@ import { etagOf } from '../../../domain/etag.js';
 import { DomainError } from '../../../domain/errors.js';
 import { versionOf, type Toolset } from '../../../domain/toolset.js';
 import type { ToolsetService } from '../../../services/toolset-service.js';
+import { documentBodyLimit } from '../../../http/body-limit.js';
 import { defaultWorkspaceOf, queryOf, rawBodyOf } from '../signed-requests.js';
 import { jsonObjectOf, listQueryOf, matches, toolsetBody, updatePatchOf, writableFieldsOf } from './wire.js';
 
@@ -15,10 +16,15 @@ const PAGE = 100;
 const MAX_ATTEMPTS = 5;
 
 /** DevS toolset operations (ROA, 2023-07-14) on the toolset service, in the AccessKey's default workspace. */
-export async function devsRoutes(app: FastifyInstance, options: { toolsets: ToolsetService }): Promise<void> {
+export async function devsRoutes(
+  app: FastifyInstance,
+  options: { toolsets: ToolsetService; documentBodyLimit: number },
+): Promise<void> {
   const { toolsets } = options;
+  // CreateToolset and UpdateToolset carry the OpenAPI document: their bodies may reach the document limit.
+  const takesDocument = documentBodyLimit(options.documentBodyLimit);
 
-  app.post('/toolsets', async (request) => {
+  app.post('/toolsets', takesDocument, async (request) => {
     const body = writableFieldsOf(jsonObjectOf(rawBodyOf(request)), true);
     return toolsetBody(await toolsets.create(request.actor, defaultWorkspaceOf(request), body));
   });
@@ -50,7 +56,7 @@ export async function devsRoutes(app: FastifyInstance, options: { toolsets: Tool
   // Only the fields the caller set change. Labels given replace the old ones (the SDK cannot send a null to
   // drop one); a spec given merges key by key, so a spec with only `schema` keeps its auth config. The patch
   // is written on the condition that the toolset is still the one it was built from.
-  app.put<{ Params: NameParams }>('/toolsets/:name', async (request) => {
+  app.put<{ Params: NameParams }>('/toolsets/:name', takesDocument, async (request) => {
     const fields = writableFieldsOf(jsonObjectOf(rawBodyOf(request)), false);
     const workspaceId = defaultWorkspaceOf(request);
     for (let attempt = 1; ; attempt++) {
