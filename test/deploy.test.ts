@@ -218,7 +218,13 @@ describe('the Dockerfile', () => {
     assert.equal(lastOf(runtime, 'STOPSIGNAL')?.args, 'SIGTERM');
     assert.deepEqual(imageCommand, ['node', 'dist/cli/main.js', 'serve']);
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    assert.equal(pkg.scripts.start, imageCommand.join(' '), 'the same command as npm start');
+    // npm start runs the same command with the image's allocator settings (docs/operations.md, "Memory").
+    const allocator = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_'].map((name) => `${name}=${imageEnv[name]}`);
+    assert.equal(
+      pkg.scripts.start,
+      [...allocator, ...imageCommand].join(' '),
+      'the same command and allocator settings as npm start',
+    );
   });
 
   it('checks its health on /healthz with node itself', () => {
