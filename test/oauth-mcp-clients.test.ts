@@ -151,25 +151,43 @@ for (const engine of ENGINES) {
         toolset: 'shop',
         scopes: ['mcp:read', 'mcp:call'],
       });
+      // Every event of the flow names the client it came through, by id and by the name its grant records.
+      const named = { id: documentUrl, name: 'Test agent' };
+      type Event = {
+        action: string;
+        principalId: string;
+        resourceId: string;
+        changedFields: string[];
+        client: unknown;
+      };
       const audit = await app.call('GET', `${WS}/audit?limit=200`);
-      const actions = (audit.body.items as { action: string; principalId: string }[])
-        .filter((e) => e.principalId === editorId)
-        .map((e) => e.action);
-      assert.ok(actions.includes('oauth-grant:create'), actions.join());
-      assert.ok(actions.includes('oauth-token:issue'), actions.join());
+      const events = (audit.body.items as Event[]).filter((e) => e.principalId === editorId);
+      for (const action of ['oauth-grant:create', 'oauth-token:issue'])
+        assert.deepEqual(
+          events.filter((e) => e.action === action).map((e) => e.client),
+          [named],
+          `${action}: ${JSON.stringify(events)}`,
+        );
       // The call's audit row is written after the answer: wait for it.
-      let call: { resourceId: string; changedFields: string[] } | undefined;
+      let call: Event | undefined;
       for (let i = 0; i < 50 && !call; i++) {
         const calls = await app.call('GET', `${WS}/audit?limit=200`);
-        call = (
-          calls.body.items as { action: string; principalId: string; resourceId: string; changedFields: string[] }[]
-        ).find((e) => e.action === 'mcp-tool:call' && e.principalId === editorId);
+        call = (calls.body.items as Event[]).find((e) => e.action === 'mcp-tool:call' && e.principalId === editorId);
         if (!call) await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      assert.deepEqual(call && { resourceId: call.resourceId, changedFields: call.changedFields }, {
-        resourceId: 'shop/getItem',
-        changedFields: [`client:${documentUrl}`],
-      });
+      assert.deepEqual(
+        call && { resourceId: call.resourceId, changedFields: call.changedFields, client: call.client },
+        {
+          resourceId: 'shop/getItem',
+          changedFields: [],
+          client: named,
+        },
+      );
+      // Events not made through an OAuth client name none.
+      const others = (audit.body.items as Event[]).filter(
+        (e) => !e.action.startsWith('oauth-') && e.action !== 'mcp-tool:call',
+      );
+      assert.ok(others.length > 0 && others.every((e) => e.client === null), JSON.stringify(others.slice(0, 3)));
     });
 
     it('connects with dynamic registration; its token is refused by another toolset and by the native API', async () => {

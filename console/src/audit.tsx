@@ -32,6 +32,21 @@ const NOUNS: Record<string, string> = {
 const FILTERS = ['resourceType', 'resourceId', 'principalId', 'since', 'until'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
+/** An event as the API gives it; `client` is the OAuth client a user acted through (null for anything else). */
+type ClientEvent = AuditEvent & { client?: { id: string; name: string | null } | null };
+
+/** The OAuth client column of an event: its name where a grant still records it, else its id. */
+function ClientCell({ event }: { event: ClientEvent }) {
+  const client = event.client;
+  if (!client) return null;
+  return (
+    <span className="audit-client" data-client-id={client.id}>
+      {' '}
+      · via client <strong title={client.id}>{client.name ?? client.id}</strong>
+    </span>
+  );
+}
+
 /** datetime-local gives local wall time without a zone; the API wants an instant. */
 const instant = (local: string) => (local === '' ? undefined : new Date(local).toISOString());
 
@@ -93,7 +108,7 @@ export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
   const paged = usePaged(
     async (cursor) =>
       (
-        await api.get<Page<AuditEvent>>(wsPath(workspaceId, 'audit'), {
+        await api.get<Page<ClientEvent>>(wsPath(workspaceId, 'audit'), {
           limit: 25,
           cursor,
           resourceType: filters.resourceType,
@@ -142,6 +157,7 @@ export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
         {paged.items.map((e) => (
           <li key={e.id}>
             <EventSentence workspaceId={workspaceId} event={e} />
+            <ClientCell event={e} />
             <div className="muted">
               <time dateTime={e.at}>{formatTime(e.at)}</time>
               {e.fromRevision !== null || e.toRevision !== null

@@ -510,7 +510,7 @@ export function createGatewayService(deps: {
 
     /**
      * Audits a tool call made through an OAuth client: the user (principal), `mcp-tool:call` on
-     * `{toolset}/{tool}`, and the client's id as the one field named. Calls with access-client tokens are not
+     * `{toolset}/{tool}`, and the client it came through. Calls with access-client tokens are not
      * audited (they are logged and counted like every request).
      */
     async recordCall(client: GatewayClient, toolset: ServedToolset, tool: string, requestId: string): Promise<void> {
@@ -527,7 +527,8 @@ export function createGatewayService(deps: {
           requestId,
           fromRevision: null,
           toRevision: null,
-          changedFields: [`client:${caller.clientId}`],
+          changedFields: [],
+          clientId: caller.clientId,
         }),
       );
     },

@@ -98,7 +98,14 @@ export function createOAuthService(deps: {
 
   async function audit(
     tx: Tx,
-    event: { principalId: string; workspaceId: string; action: string; grantId: string; requestId: string },
+    event: {
+      principalId: string;
+      workspaceId: string;
+      action: string;
+      grantId: string;
+      clientId: string;
+      requestId: string;
+    },
   ) {
     await insertAuditEvent(tx, {
       at: clock.now(),
@@ -111,6 +118,7 @@ export function createOAuthService(deps: {
       fromRevision: null,
       toRevision: null,
       changedFields: [],
+      clientId: event.clientId,
     });
   }
 
@@ -124,6 +132,7 @@ export function createOAuthService(deps: {
       workspaceId: row.workspace_id,
       action: 'oauth-grant:revoke',
       grantId,
+      clientId: row.client_id,
       requestId,
     });
     return row;
@@ -241,6 +250,7 @@ export function createOAuthService(deps: {
           workspaceId: grant.workspaceId,
           action: 'oauth-grant:create',
           grantId: grant.grantId,
+          clientId: grant.clientId,
           requestId: grant.requestId,
         });
       });
@@ -256,6 +266,7 @@ export function createOAuthService(deps: {
           workspaceId: grant.workspace_id,
           action: 'oauth-token:issue',
           grantId,
+          clientId: grant.client_id,
           requestId,
         }),
       );
