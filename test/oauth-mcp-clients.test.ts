@@ -14,7 +14,21 @@ import {
   type CallbackServer,
   type DocumentServer,
 } from './support/oauth-clients.js';
-import { connectWithOAuth, consentInBrowser, freePort } from './support/oauth-flow.js';
+import {
+  connectWithOAuth,
+  consentInBrowser,
+  freePort,
+  refusedInBrowser,
+  type ConsentSeen,
+} from './support/oauth-flow.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  UnauthorizedError,
+  discoverAuthorizationServerMetadata,
+  exchangeAuthorization,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InvalidClientError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { inviteAndJoin } from './support/people.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { settledToolset } from './support/toolsets.js';
@@ -23,6 +37,9 @@ import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 const WS = '/api/v1/workspaces/default';
 const EDITOR = { email: 'ed@example.com', password: 'correct horse battery', role: 'editor' };
 const VIEWER = { email: 'vi@example.com', password: 'another long password', role: 'viewer' };
+const PUBLIC_CLIENT = 'pre-registered-ide';
+const CONFIDENTIAL_CLIENT = 'pre-registered-agent';
+const CONFIDENTIAL_SECRET = 'a-secret-the-operator-gave-the-agent-0123456789';
 
 for (const engine of ENGINES) {
   describe(`MCP clients connect with OAuth [${engine}]`, () => {
@@ -43,7 +60,23 @@ for (const engine of ENGINES) {
       callback = await startCallbackServer();
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
-      app = await startTestApp(engine, { env: { PUBLIC_URL: base }, trustedCaCertificates: [tls.ca] });
+      app = await startTestApp(engine, {
+        env: {
+          PUBLIC_URL: base,
+          // An IDE's public client and a server-side agent's confidential client, registered by the operator.
+          OAUTH_CLIENTS: JSON.stringify([
+            { client_id: PUBLIC_CLIENT, client_name: 'Pre-registered IDE', redirect_uris: [callback.url] },
+            {
+              client_id: CONFIDENTIAL_CLIENT,
+              client_name: 'Pre-registered agent',
+              client_secret: CONFIDENTIAL_SECRET,
+              token_endpoint_auth_method: 'client_secret_basic',
+              redirect_uris: [callback.url],
+            },
+          ]),
+        },
+        trustedCaCertificates: [tls.ca],
+      });
       await app.server.listen({ port, host: '127.0.0.1' });
       for (const name of ['shop', 'other']) {
         const created = await app.call('POST', `${WS}/toolsets`, {
@@ -190,6 +223,103 @@ for (const engine of ENGINES) {
       assert.ok(others.length > 0 && others.every((e) => e.client === null), JSON.stringify(others.slice(0, 3)));
     });
 
+    for (const kind of ['public', 'confidential'] as const) {
+      it(`connects a pre-registered ${kind} client (OAUTH_CLIENTS) without registering it`, async () => {
+        const provider = MemoryOAuthProvider.preRegistered(
+          callback.url,
+          kind === 'public'
+            ? { client_id: PUBLIC_CLIENT }
+            : {
+                client_id: CONFIDENTIAL_CLIENT,
+                client_secret: CONFIDENTIAL_SECRET,
+                token_endpoint_auth_method: 'client_secret_basic',
+              },
+        );
+        let seen: ConsentSeen | undefined;
+        const client = await connectWithOAuth(shopUrl, provider, async (url) => {
+          assert.equal(url.searchParams.get('client_id'), provider.clientInformation()!.client_id);
+          const result = await consentInBrowser(chromium, url, EDITOR, callback);
+          seen = result.seen;
+          return result.query;
+        });
+        try {
+          assert.equal(seen?.clientName, kind === 'public' ? 'Pre-registered IDE' : 'Pre-registered agent');
+          assert.ok((await client.listTools()).tools.some((t) => t.name === 'getItem'));
+          const result = await client.callTool({ name: 'getItem', arguments: { id: 'first' } });
+          assert.equal((result.structuredContent as { id: string }).id, 'first', JSON.stringify(result));
+        } finally {
+          await client.close();
+        }
+        assert.equal(
+          provider.clientInformation()?.client_id,
+          kind === 'public' ? PUBLIC_CLIENT : CONFIDENTIAL_CLIENT,
+          'the SDK kept the pre-registered id: it did not register a client of its own',
+        );
+        const refresh = provider.tokens()!.refresh_token!;
+        if (kind === 'confidential') {
+          // A confidential client proves itself at the token endpoint: without its secret, or with a wrong one, no.
+          const bare = await tokenRequest({
+            grant_type: 'refresh_token',
+            refresh_token: refresh,
+            client_id: CONFIDENTIAL_CLIENT,
+          });
+          assert.equal(bare.body.error, 'invalid_client', JSON.stringify(bare.body));
+          const wrong = await tokenRequest(
+            { grant_type: 'refresh_token', refresh_token: refresh },
+            `Basic ${Buffer.from(`${CONFIDENTIAL_CLIENT}:not-the-secret`).toString('base64')}`,
+          );
+          assert.equal(wrong.body.error, 'invalid_client', JSON.stringify(wrong.body));
+          const right = await tokenRequest(
+            { grant_type: 'refresh_token', refresh_token: refresh },
+            `Basic ${Buffer.from(`${CONFIDENTIAL_CLIENT}:${CONFIDENTIAL_SECRET}`).toString('base64')}`,
+          );
+          assert.equal(right.status, 200, JSON.stringify(right.body));
+        }
+      });
+    }
+
+    it('refuses a client id nobody registered with invalid_client, in the browser and at the token endpoint', async () => {
+      const provider = MemoryOAuthProvider.preRegistered(callback.url, { client_id: 'never-registered' });
+      const first = new StreamableHTTPClientTransport(new URL(shopUrl), { authProvider: provider });
+      await assert.rejects(new Client({ name: 'oauth-test', version: '1.0.0' }).connect(first), UnauthorizedError);
+      const refused = await refusedInBrowser(chromium, provider.authorizationUrl!);
+      assert.equal(refused.error, 'invalid_client');
+      assert.equal(refused.at.origin, base, 'the browser stays on the authorization server');
+      // The SDK's own token request gets the error that makes a client register again.
+      const metadata = await discoverAuthorizationServerMetadata(base);
+      await assert.rejects(
+        exchangeAuthorization(base, {
+          metadata,
+          clientInformation: { client_id: 'never-registered' },
+          authorizationCode: 'any',
+          codeVerifier: 'a'.repeat(43),
+          redirectUri: callback.url,
+          resource: new URL(shopUrl),
+        }),
+        InvalidClientError,
+      );
+    });
+
+    it("refuses a pre-registered client's redirect URI that is not registered, without redirecting to it", async () => {
+      const elsewhere = await startCallbackServer();
+      try {
+        const provider = MemoryOAuthProvider.preRegistered(elsewhere.url, { client_id: PUBLIC_CLIENT });
+        const first = new StreamableHTTPClientTransport(new URL(shopUrl), { authProvider: provider });
+        await assert.rejects(new Client({ name: 'oauth-test', version: '1.0.0' }).connect(first), UnauthorizedError);
+        assert.equal(provider.authorizationUrl!.searchParams.get('redirect_uri'), elsewhere.url);
+        const refused = await refusedInBrowser(chromium, provider.authorizationUrl!);
+        assert.equal(refused.error, 'invalid_redirect_uri');
+        assert.equal(refused.at.origin, base, 'the browser stays on the authorization server');
+        const arrived = await Promise.race([
+          elsewhere.next().then(() => true),
+          new Promise<false>((resolve) => setTimeout(() => resolve(false), 300)),
+        ]);
+        assert.equal(arrived, false, 'nothing was sent to the unregistered redirect URI');
+      } finally {
+        await elsewhere.close();
+      }
+    });
+
     it('connects with dynamic registration; its token is refused by another toolset and by the native API', async () => {
       const provider = new MemoryOAuthProvider(callback.url, clientMetadata('Registered agent'));
       const client = await connectWithOAuth(
@@ -256,10 +386,13 @@ for (const engine of ENGINES) {
       });
     }
 
-    async function tokenRequest(fields: Record<string, string>) {
+    async function tokenRequest(fields: Record<string, string>, authorization?: string) {
       const answer = await fetch(`${base}/oauth/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(authorization ? { authorization } : {}),
+        },
         body: new URLSearchParams(fields),
       });
       return { status: answer.status, body: (await answer.json()) as Record<string, string> };

@@ -67,6 +67,22 @@ export async function consentInBrowser(
 }
 
 /**
+ * A person in Chromium opens an authorization URL the server must refuse without sending the browser anywhere (an
+ * unknown client, a redirect URI not registered): returns the error code its page shows and where the browser is.
+ */
+export async function refusedInBrowser(chromium: Browser, authorizationUrl: URL): Promise<{ error: string; at: URL }> {
+  const context = await chromium.newContext();
+  try {
+    const page = await context.newPage();
+    const response = await page.goto(authorizationUrl.href);
+    assert.equal(response?.status(), 400, 'the authorization endpoint refuses the request itself');
+    return { error: (await page.textContent('main code'))?.trim() ?? '', at: new URL(page.url()) };
+  } finally {
+    await context.close();
+  }
+}
+
+/**
  * The official SDK client's OAuth flow against an MCP URL: the first connect is refused and hands the
  * authorization URL to `authorize` (the browser step), which returns the code; the transport finishes the flow
  * and a new connection goes through with the tokens.
