@@ -342,6 +342,86 @@ for (const engine of ENGINES) {
       assert.equal(api.status, 401, 'nor for the native API');
     });
 
+    it('connects over the legacy HTTP+SSE transport with OAuth; a token for another endpoint is refused there', async () => {
+      const sseUrl = `${base}/sse/default/shop`;
+      const unauthenticated = await fetch(sseUrl, { headers: { accept: 'text/event-stream' } });
+      assert.equal(unauthenticated.status, 401);
+      const challenge = unauthenticated.headers.get('www-authenticate') ?? '';
+      const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
+      assert.equal(metadataUrl, `${base}/.well-known/oauth-protected-resource/sse/default/shop`, challenge);
+      const metadata = (await (await fetch(metadataUrl)).json()) as {
+        resource: string;
+        authorization_servers: string[];
+      };
+      assert.deepEqual(metadata.resource, sseUrl, 'the SSE endpoint is a protected resource of its own');
+      assert.deepEqual(metadata.authorization_servers, [base]);
+
+      const provider = new MemoryOAuthProvider(callback.url, clientMetadata('SSE agent'));
+      const client = await connectWithOAuth(
+        sseUrl,
+        provider,
+        async (url) => {
+          assert.equal(url.searchParams.get('resource'), sseUrl);
+          return (await consentInBrowser(chromium, url, EDITOR, callback)).query;
+        },
+        'sse',
+      );
+      try {
+        assert.ok((await client.listTools()).tools.some((t) => t.name === 'getItem'));
+        const result = await client.callTool({ name: 'getItem', arguments: { id: 'first' } });
+        assert.equal((result.structuredContent as { id: string }).id, 'first', JSON.stringify(result));
+      } finally {
+        await client.close();
+      }
+      const sseToken = provider.tokens()!.access_token;
+
+      // A token for the other toolset (over either transport) opens no stream here and posts no message.
+      const otherProvider = new MemoryOAuthProvider(callback.url, clientMetadata('Other agent'));
+      const other = await connectWithOAuth(
+        otherUrl,
+        otherProvider,
+        async (url) => (await consentInBrowser(chromium, url, EDITOR, callback)).query,
+      );
+      await other.close();
+      const otherToken = otherProvider.tokens()!.access_token;
+      for (const token of [otherToken, 'not-a-token']) {
+        const stream = await fetch(sseUrl, {
+          headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
+        });
+        assert.equal(stream.status, 401, 'a token for another endpoint opens no stream');
+        assert.match(stream.headers.get('www-authenticate') ?? '', /oauth-protected-resource\/sse\/default\/shop"/);
+        await stream.body?.cancel();
+      }
+      // The message endpoint of a stream opened with the right token refuses a message sent with the other one.
+      const controller = new AbortController();
+      const opened = await fetch(sseUrl, {
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${sseToken}` },
+        signal: controller.signal,
+      });
+      try {
+        assert.equal(opened.status, 200);
+        const reader = opened.body!.getReader();
+        let text = '';
+        while (!/event: endpoint\ndata: (.+)\n/.test(text))
+          text += new TextDecoder().decode((await reader.read()).value);
+        const endpoint = new URL(/event: endpoint\ndata: (.+)\n/.exec(text)![1]!, sseUrl);
+        const post = (token: string) =>
+          fetch(endpoint, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+          });
+        const refused = await post(otherToken);
+        assert.equal(refused.status, 401, 'a token for another toolset posts nothing to this session');
+        assert.match(refused.headers.get('www-authenticate') ?? '', /oauth-protected-resource\/sse\/default\/shop"/);
+        assert.equal((await post(sseToken)).status, 202, 'the right token may');
+      } finally {
+        controller.abort();
+      }
+      // A token names one endpoint: the SSE one's is no token for the Streamable HTTP endpoint of the same toolset.
+      assert.equal((await rawCall(shopUrl, sseToken, 'initialize')).status, 401);
+    });
+
     it('refuses the client once its grant is revoked, by the user or by an owner', async () => {
       for (const revoker of ['owner', 'user'] as const) {
         const provider = new MemoryOAuthProvider(callback.url, clientMetadata(`Revoked by ${revoker}`));

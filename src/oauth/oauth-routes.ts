@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Provider } from 'oidc-provider';
-import { MCP_SCOPES, mcpResourceOf } from '../domain/oauth.js';
+import { MCP_SCOPES, MCP_TRANSPORTS, mcpResourceOf } from '../domain/oauth.js';
 import { consentRoutes, type ConsentDeps } from './consent-routes.js';
 
 /** The routes' dependencies: the provider, and what the consent page needs. */
@@ -57,10 +57,18 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
     };
   }
 
-  app.get('/.well-known/oauth-protected-resource/mcp/:workspaceId/:toolset', hidden, async (request, reply) => {
-    const { workspaceId, toolset } = request.params as { workspaceId: string; toolset: string };
-    return reply.headers(PUBLIC_DOCUMENT).send(resourceMetadata(mcpResourceOf(issuer, workspaceId, toolset)));
-  });
+  // Streamable HTTP (/mcp/…) and legacy SSE (/sse/…): each endpoint is a resource, its tokens its own.
+  for (const transport of MCP_TRANSPORTS)
+    app.get(
+      `/.well-known/oauth-protected-resource/${transport}/:workspaceId/:toolset`,
+      hidden,
+      async (request, reply) => {
+        const { workspaceId, toolset } = request.params as { workspaceId: string; toolset: string };
+        return reply
+          .headers(PUBLIC_DOCUMENT)
+          .send(resourceMetadata(mcpResourceOf(issuer, workspaceId, toolset, transport)));
+      },
+    );
 
   // The root form names the server itself; each MCP endpoint is a resource of its own (the path-inserted form).
   app.get('/.well-known/oauth-protected-resource', hidden, async (_request, reply) =>

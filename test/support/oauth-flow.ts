@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallbackServer, MemoryOAuthProvider } from './oauth-clients.js';
 
@@ -82,6 +83,15 @@ export async function refusedInBrowser(chromium: Browser, authorizationUrl: URL)
   }
 }
 
+/** The SDK client transport of an MCP URL: Streamable HTTP (`/mcp/…`), or the legacy HTTP+SSE one (`/sse/…`). */
+export type TransportKind = 'streamable-http' | 'sse';
+
+export function sdkTransport(kind: TransportKind, url: string, provider: MemoryOAuthProvider) {
+  return kind === 'sse'
+    ? new SSEClientTransport(new URL(url), { authProvider: provider })
+    : new StreamableHTTPClientTransport(new URL(url), { authProvider: provider });
+}
+
 /**
  * The official SDK client's OAuth flow against an MCP URL: the first connect is refused and hands the
  * authorization URL to `authorize` (the browser step), which returns the code; the transport finishes the flow
@@ -91,8 +101,9 @@ export async function connectWithOAuth(
   url: string,
   provider: MemoryOAuthProvider,
   authorize: (authorizationUrl: URL) => Promise<URLSearchParams>,
+  kind: TransportKind = 'streamable-http',
 ): Promise<Client> {
-  const first = new StreamableHTTPClientTransport(new URL(url), { authProvider: provider });
+  const first = sdkTransport(kind, url, provider);
   await assert.rejects(new Client({ name: 'oauth-test', version: '1.0.0' }).connect(first), UnauthorizedError);
   assert.ok(provider.authorizationUrl, 'the client was sent to the authorization endpoint');
   const query = await authorize(provider.authorizationUrl);
@@ -100,6 +111,6 @@ export async function connectWithOAuth(
   assert.ok(code, `the authorization response carries a code: ${query.toString()}`);
   await first.finishAuth(code);
   const client = new Client({ name: 'oauth-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { authProvider: provider }));
+  await client.connect(sdkTransport(kind, url, provider));
   return client;
 }
