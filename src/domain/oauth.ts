@@ -8,6 +8,15 @@ export type McpScope = (typeof MCP_SCOPES)[number];
 export const SCOPE_ROLES: Readonly<Record<McpScope, Role>> = { 'mcp:read': 'viewer', 'mcp:call': 'editor' };
 
 /**
+ * The path prefix of PUBLIC_URL (`/plugboard` for `https://hub.example.com/plugboard`, '' for none): behind a
+ * proxy that mounts plugboard under a path and strips it, every URL the server publishes or redirects to starts
+ * with it, while the routes it serves do not.
+ */
+export function basePathOf(publicUrl: string): string {
+  return new URL(publicUrl).pathname.replace(/\/+$/, '');
+}
+
+/**
  * The transports a toolset is served on, by the first segment of their endpoint's path: Streamable HTTP at
  * `/mcp/…` and the legacy HTTP+SSE transport at `/sse/…` (its messages posted under it). Each endpoint is a
  * protected resource of its own.

@@ -43,7 +43,12 @@ export async function consentInBrowser(
     const page = await context.newPage();
     const arrival = callback.next();
     await page.goto(authorizationUrl.href);
-    assert.match(new URL(page.url()).pathname, /^\/auth\/sign-in$/, 'a person who is not signed in signs in first');
+    // Under PUBLIC_URL's path prefix, if it has one (…/plugboard/auth/sign-in).
+    assert.match(
+      new URL(page.url()).pathname,
+      /^(\/[^/]+)*\/auth\/sign-in$/,
+      'a person who is not signed in signs in first',
+    );
     await page.fill('#email', person.email);
     await page.fill('#password', person.password);
     await Promise.all([page.waitForURL(/\/oauth\/interaction\//), page.click('button[type=submit]')]);
