@@ -216,6 +216,15 @@ for (const engine of ENGINES) {
           client: named,
         },
       );
+      // Everything done through one client, by its id.
+      const byClient = await app.call('GET', `${WS}/audit?limit=200&clientId=${encodeURIComponent(documentUrl)}`);
+      assert.equal(byClient.status, 200, byClient.text);
+      const actions = (byClient.body.items as Event[]).map((e) => e.action);
+      assert.ok(
+        ['mcp-tool:call', 'oauth-token:issue', 'oauth-grant:create'].every((a) => actions.includes(a)) &&
+          (byClient.body.items as Event[]).every((e) => (e.client as { id: string }).id === documentUrl),
+        actions.join(),
+      );
       // Events not made through an OAuth client name none.
       const others = (audit.body.items as Event[]).filter(
         (e) => !e.action.startsWith('oauth-') && e.action !== 'mcp-tool:call',

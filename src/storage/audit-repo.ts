@@ -106,6 +106,7 @@ export interface AuditFilter {
   readonly resourceType?: string;
   readonly resourceId?: string;
   readonly principalId?: string;
+  readonly clientId?: string;
   readonly since?: string;
   readonly until?: string;
   /** Newest first: only events with a smaller id. */
@@ -142,6 +143,7 @@ export async function listAuditEvents(db: Executor, filter: AuditFilter): Promis
   if (filter.resourceType !== undefined) query = query.where('resource_type', '=', filter.resourceType);
   if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
   if (filter.principalId !== undefined) query = query.where('principal_id', '=', filter.principalId);
+  if (filter.clientId !== undefined) query = query.where('client_id', '=', filter.clientId);
   if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('at', '<', filter.until);
   if (filter.before !== undefined) query = query.where('id', '<', filter.before);

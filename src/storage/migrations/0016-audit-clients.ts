@@ -5,12 +5,18 @@ import type { Engine, UntypedDb } from '../engine.js';
  * The OAuth client an audit event was made through (`client_id`, null for everything else): a tool call with an
  * OAuth access token, a grant given or revoked, a token issued. Before this migration the client of a tool call
  * was written into `changed_fields` as `client:{id}`; those events are moved into the column, and the events of
- * grants get their grant's client while the grant is still stored.
+ * grants get their grant's client while the grant is still stored. Indexed for the audit API's `clientId` filter.
  */
 export function auditClients(engine: Engine): Migration {
   return {
     async up(db: UntypedDb) {
       await db.schema.alterTable('audit_events').addColumn('client_id', 'text').execute();
+      // What one client did in a workspace, newest first (the audit API's clientId filter).
+      await db.schema
+        .createIndex('audit_events_client')
+        .on('audit_events')
+        .columns(['workspace_id', 'client_id', 'id'])
+        .execute();
       const first = engine === 'sqlite' ? sql`json_extract(changed_fields, '$[0]')` : sql`(changed_fields::json ->> 0)`;
       await sql`
         update audit_events set client_id = substr(${first}, 8), changed_fields = '[]'
