@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './support/chromium.js';
+import { ensureConsoleBuilt } from './support/console-build.js';
 import {
   MemoryOAuthProvider,
   makeTestCertificates,
@@ -286,6 +287,46 @@ for (const engine of ENGINES) {
         }
       });
     }
+
+    it("shows the client of an OAuth call in the console's audit timeline, and filters by it", async () => {
+      ensureConsoleBuilt();
+      const provider = MemoryOAuthProvider.preRegistered(callback.url, { client_id: PUBLIC_CLIENT });
+      const client = await connectWithOAuth(
+        shopUrl,
+        provider,
+        async (url) => (await consentInBrowser(chromium, url, EDITOR, callback)).query,
+      );
+      try {
+        await client.callTool({ name: 'getItem', arguments: { id: 'first' } });
+      } finally {
+        await client.close();
+      }
+      const context = await chromium.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(`${base}/auth/sign-in?return_to=${encodeURIComponent('/console/w/default/audit')}`);
+        await page.getByLabel('Email').fill(EDITOR.email);
+        await page.getByLabel('Password').fill(EDITOR.password);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.waitForURL(`${base}/console/w/default/audit`);
+        // The call's row is written just after the answer: reload until it is there.
+        const via = page.locator(`.timeline li:has(.audit-client[data-client-id="${PUBLIC_CLIENT}"])`);
+        for (let i = 0; i < 20 && !(await via.filter({ hasText: 'mcp-tool:call' }).count()); i++) {
+          await page.reload();
+          await page.locator('.timeline li').first().waitFor();
+        }
+        const call = via.filter({ hasText: 'mcp-tool:call' }).first();
+        assert.match((await call.textContent()) ?? '', /via client Pre-registered IDE/);
+        await call.getByRole('button', { name: 'Only events via this client' }).click();
+        await page.waitForURL(/clientId=pre-registered-ide/);
+        await page.waitForFunction(
+          `[...document.querySelectorAll('.timeline li')].length > 0 && [...document.querySelectorAll('.timeline li')].every((li) => li.querySelector('.audit-client')?.dataset.clientId === '${PUBLIC_CLIENT}')`,
+        );
+        assert.equal(await page.getByLabel('Via OAuth client (client id)').inputValue(), PUBLIC_CLIENT);
+      } finally {
+        await context.close();
+      }
+    });
 
     it('refuses a client id nobody registered with invalid_client, in the browser and at the token endpoint', async () => {
       const provider = MemoryOAuthProvider.preRegistered(callback.url, { client_id: 'never-registered' });
