@@ -214,15 +214,16 @@ for (const engine of ENGINES) {
         const { rows } = await sql<{
           action: string;
           client_id: string | null;
+          client_name: string | null;
           changed_fields: string;
-        }>`select action, client_id, changed_fields from audit_events order by id`.execute(db.kysely);
+        }>`select action, client_id, client_name, changed_fields from audit_events order by id`.execute(db.kysely);
         assert.deepEqual(
-          rows.map((r) => [r.action, r.client_id, JSON.parse(r.changed_fields) as string[]]),
+          rows.map((r) => [r.action, r.client_id, r.client_name, JSON.parse(r.changed_fields) as string[]]),
           [
-            ['mcp-tool:call', 'https://app.example/client.json', []],
-            ['oauth-grant:create', 'https://app.example/client.json', []],
-            ['oauth-grant:revoke', null, []],
-            ['connector:update', null, ['client:not-a-client', 'name']],
+            ['mcp-tool:call', 'https://app.example/client.json', 'App', []],
+            ['oauth-grant:create', 'https://app.example/client.json', 'App', []],
+            ['oauth-grant:revoke', null, null, []],
+            ['connector:update', null, null, ['client:not-a-client', 'name']],
           ],
         );
       } finally {

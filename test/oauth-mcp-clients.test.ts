@@ -64,6 +64,8 @@ for (const engine of ENGINES) {
       app = await startTestApp(engine, {
         env: {
           PUBLIC_URL: base,
+          // Every test signs a person in from 127.0.0.1: more than the default 10 a minute of one address.
+          SIGN_IN_PER_MINUTE: '100',
           // An IDE's public client and a server-side agent's confidential client, registered by the operator.
           OAUTH_CLIENTS: JSON.stringify([
             { client_id: PUBLIC_CLIENT, client_name: 'Pre-registered IDE', redirect_uris: [callback.url] },
@@ -492,6 +494,13 @@ for (const engine of ENGINES) {
             ? await app.call('DELETE', `${WS}/oauth-grants/${grant.id}`)
             : await revokeAsUser(grant.id);
         assert.equal(revoked.status, 204, revoked.text);
+        // The audit still names the client once its grant is gone (by the name recorded with the event).
+        const audit = await app.call('GET', `${WS}/audit?limit=50&resourceType=oauth-grant&resourceId=${grant.id}`);
+        assert.deepEqual(
+          (audit.body.items as { action: string; client: unknown }[]).find((e) => e.action === 'oauth-grant:revoke')
+            ?.client,
+          { id: provider.clientInformation()!.client_id, name: `Revoked by ${revoker}` },
+        );
         const refused = await rawCall(shopUrl, token, 'tools/list');
         assert.equal(refused.status, 401, `the access token dies with its grant (${revoker})`);
         const refresh = await tokenRequest({

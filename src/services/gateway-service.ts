@@ -535,6 +535,7 @@ export function createGatewayService(deps: {
           toRevision: null,
           changedFields: [],
           clientId: caller.clientId,
+          clientName: caller.clientName,
         }),
       );
     },

@@ -104,6 +104,7 @@ export function createOAuthService(deps: {
       action: string;
       grantId: string;
       clientId: string;
+      clientName: string;
       requestId: string;
     },
   ) {
@@ -119,6 +120,7 @@ export function createOAuthService(deps: {
       toRevision: null,
       changedFields: [],
       clientId: event.clientId,
+      clientName: event.clientName,
     });
   }
 
@@ -133,6 +135,7 @@ export function createOAuthService(deps: {
       action: 'oauth-grant:revoke',
       grantId,
       clientId: row.client_id,
+      clientName: row.client_name,
       requestId,
     });
     return row;
@@ -251,6 +254,7 @@ export function createOAuthService(deps: {
           action: 'oauth-grant:create',
           grantId: grant.grantId,
           clientId: grant.clientId,
+          clientName: grant.clientName,
           requestId: grant.requestId,
         });
       });
@@ -267,6 +271,7 @@ export function createOAuthService(deps: {
           action: 'oauth-token:issue',
           grantId,
           clientId: grant.client_id,
+          clientName: grant.client_name,
           requestId,
         }),
       );

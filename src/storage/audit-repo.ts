@@ -18,6 +18,7 @@ const toEvent = (row: Omit<AuditEventRow, 'id'> & { id: number }): AuditEvent =>
   toRevision: row.to_revision,
   changedFields: JSON.parse(row.changed_fields) as string[],
   clientId: row.client_id ?? null,
+  clientName: row.client_name ?? null,
 });
 
 const toValues = (event: NewAuditEvent) => ({
@@ -32,6 +33,7 @@ const toValues = (event: NewAuditEvent) => ({
   to_revision: event.toRevision,
   changed_fields: JSON.stringify(event.changedFields),
   client_id: event.clientId ?? null,
+  client_name: event.clientId ? (event.clientName ?? null) : null,
 });
 
 /**
@@ -76,11 +78,11 @@ export function insertEventsFromJson(db: QueryCreator<Database>, onlyWritten?: s
   const written = onlyWritten === undefined ? sql`true` : sql`e.i in (select i from ${sql.table(onlyWritten)})`;
   return db
     .insertInto('audit_events')
-    .columns([...AUDIT_COLUMNS, 'client_id'])
+    .columns([...AUDIT_COLUMNS, 'client_id', 'client_name'])
     .expression(
-      sql`select at, principal_id, workspace_id, ${workspaceUidOf(sql.ref('e.workspace_id'))}, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields, client_id
+      sql`select at, principal_id, workspace_id, ${workspaceUidOf(sql.ref('e.workspace_id'))}, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields, client_id, client_name
       from json_to_recordset(${'[]'}::json) as e(n integer, i integer, at text, principal_id text, workspace_id text, action text, resource_type text,
-        resource_id text, request_id text, from_revision integer, to_revision integer, changed_fields text, client_id text)
+        resource_id text, request_id text, from_revision integer, to_revision integer, changed_fields text, client_id text, client_name text)
       where ${written}
       order by e.n`,
     );
@@ -135,7 +137,7 @@ export async function listAuditEvents(db: Executor, filter: AuditFilter): Promis
         .whereRef('oauth_grants.workspace_id', '=', 'audit_events.workspace_id')
         .orderBy('oauth_grants.created_at', 'desc')
         .limit(1)
-        .as('client_name'),
+        .as('client_name_now'),
     )
     .where('workspace_id', '=', filter.workspaceId)
     // Only the events of the workspace stored under this id now, not of one deleted before it was created.
@@ -151,7 +153,7 @@ export async function listAuditEvents(db: Executor, filter: AuditFilter): Promis
   return rows.map((row) => ({
     ...toEvent(row),
     principalName: row.principal_name ?? null,
-    client: row.client_id === null ? null : { id: row.client_id, name: row.client_name ?? null },
+    client: row.client_id === null ? null : { id: row.client_id, name: row.client_name_now ?? row.client_name ?? null },
   }));
 }
 

@@ -158,6 +158,8 @@ export interface AuditEventRow {
   changed_fields: string;
   /** The OAuth client the event was made through (migration 0016); null for every other event. */
   client_id: string | null;
+  /** That client's name when the event was recorded (migration 0016). */
+  client_name: string | null;
 }
 
 export interface IdempotencyRow {

@@ -11,6 +11,8 @@ export function auditClients(engine: Engine): Migration {
   return {
     async up(db: UntypedDb) {
       await db.schema.alterTable('audit_events').addColumn('client_id', 'text').execute();
+      // Its name when the event was recorded: what the log says once no grant of the client is left.
+      await db.schema.alterTable('audit_events').addColumn('client_name', 'text').execute();
       // What one client did in a workspace, newest first (the audit API's clientId filter).
       await db.schema
         .createIndex('audit_events_client')
@@ -27,6 +29,12 @@ export function auditClients(engine: Engine): Migration {
         update audit_events
         set client_id = (select g.client_id from oauth_grants g where g.grant_id = audit_events.resource_id)
         where resource_type = 'oauth-grant' and client_id is null`.execute(db);
+      await sql`
+        update audit_events
+        set client_name = (select g.client_name from oauth_grants g
+          where g.client_id = audit_events.client_id and g.workspace_id = audit_events.workspace_id
+          order by g.created_at desc limit 1)
+        where client_id is not null`.execute(db);
     },
   };
 }
