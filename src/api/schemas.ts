@@ -227,7 +227,8 @@ export const AuditEventView = Type.Object({
       Type.Object({
         id: Type.String({ description: "The OAuth client's id (a registered id or a metadata document's URL)." }),
         name: Type.Union([Type.String(), Type.Null()], {
-          description: "Its name as the workspace's grants record it; null once no grant names it.",
+          description:
+            'Its name as a grant of the workspace records it now, else as it was when the event was recorded.',
         }),
       }),
       Type.Null(),
