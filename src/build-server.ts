@@ -3,6 +3,7 @@ import { registerNativeApi } from './api/native-api.js';
 import { connectRoutes } from './api/auth/connect-routes.js';
 import { signInRoutes } from './api/auth/sign-in-routes.js';
 import { isFrontPage, webConsole } from './api/console.js';
+import { basePathOf } from './domain/oauth.js';
 import { sendProblem } from './api/problem.js';
 import { alibabaDialect } from './dialects/alibaba/alibaba-dialect.js';
 import type { Dialect } from './dialects/dialect.js';
@@ -89,6 +90,8 @@ async function registerOAuth(app: FastifyInstance, services: Services, options: 
 export async function buildServer(services: Services, given: ServerOptions): Promise<FastifyInstance> {
   // Every edge spends from the same limiter, which counts the 429s of all of them.
   const options = { ...given, rateLimiter: countingRejections(given.rateLimiter, given.metrics.rateLimitRejections) };
+  // PUBLIC_URL's path prefix, for the redirects and links of pages: the routes themselves are served without it.
+  const basePath = basePathOf(options.publicUrl);
   const exchanges = createGatewayExchanges({
     gateway: services.gateway,
     rateLimiter: options.rateLimiter,
@@ -99,7 +102,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
   const app = await createServer({
     ...options,
     sendError: sendProblem,
-    redirectOf: (request) => (isFrontPage(request) ? '/console/' : undefined),
+    redirectOf: (request) => (isFrontPage(request) ? `${basePath}/console/` : undefined),
     // MCP tool calls take a path of their own in front of Fastify (src/gateway/fast-path.ts).
     frontHandler: (isClosing) =>
       createFastPath({
@@ -133,6 +136,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     secure: publicOrigin.startsWith('https:'),
     publicOrigin,
     oidc: services.oidc,
+    basePath,
   });
   // Managed upstream OAuth: connect links and the providers' callback.
   await app.register(connectRoutes, {
@@ -141,7 +145,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     secure: publicOrigin.startsWith('https:'),
     connectTtlSeconds: options.upstreamOAuth.connectTtlSeconds,
   });
-  await app.register(webConsole);
+  await app.register(webConsole, { basePath });
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.
   await app.register(gatewayRoutes, {
     gateway: services.gateway,

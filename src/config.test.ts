@@ -154,3 +154,23 @@ describe('connection limits, the metrics token and the node id', () => {
     assert.equal(id.includes(String(process.pid)), false);
   });
 });
+
+describe('PUBLIC_URL', () => {
+  const problemsOf = (env: NodeJS.ProcessEnv) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+  };
+
+  it('may have a path prefix (its trailing slashes dropped), but no query or fragment', () => {
+    assert.equal(
+      loadConfig({ PUBLIC_URL: 'https://hub.example.com/plugboard/' }).publicUrl,
+      'https://hub.example.com/plugboard',
+    );
+    for (const value of ['https://hub.example.com/plugboard?x=1', 'https://hub.example.com/#top'])
+      assert.match(problemsOf({ PUBLIC_URL: value }).join('\n'), /PUBLIC_URL: expected no query or fragment/, value);
+  });
+});

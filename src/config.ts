@@ -746,6 +746,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   };
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl))
     problems.push('PUBLIC_URL: expected an absolute http(s) URL such as https://plugboard.example.com.');
+  // A path prefix is fine (behind a proxy that strips it); a query or fragment would end up inside every URL.
+  else if (/[?#]/.test(config.publicUrl))
+    problems.push(
+      'PUBLIC_URL: expected no query or fragment (a path prefix such as https://hub.example.com/plugboard is fine).',
+    );
   if (!/^[\x21-\x7e]{1,128}$/.test(config.nodeId)) problems.push('NODE_ID: expected 1–128 visible ASCII characters.');
   // Node refuses a server whose header timeout is longer than its request timeout.
   if (config.connections.headersTimeoutMs > config.connections.requestTimeoutMs)

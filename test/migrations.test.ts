@@ -180,3 +180,56 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+for (const engine of ENGINES) {
+  describe(`migration 0016-audit-clients [${engine}]`, () => {
+    it('moves the client of OAuth tool calls out of changed fields into its column, and gives grant events theirs', async () => {
+      const store = await createTestStore(engine);
+      const config = loadConfig(store.env);
+      const db = openDb(
+        config.database.engine === 'sqlite'
+          ? { engine: 'sqlite', location: config.database.file }
+          : { engine: 'postgres', location: config.database.url },
+      );
+      try {
+        await migrateToLatest(db, '0015-oauth');
+        const at = '2026-01-01T00:00:00.000Z';
+        await sql`insert into oauth_grants (grant_id, workspace_id, toolset, toolset_uid, resource, user_id, client_id, client_name, scopes, created_at, expires_at)
+          values ('g1', 'default', 'shop', 'tsu_1', 'http://x/mcp/default/shop', 'usr_1', 'https://app.example/client.json', 'App', 'mcp:read', ${at}, ${at})`.execute(
+          db.kysely,
+        );
+        const events: [string, string, string, string][] = [
+          ['mcp-tool:call', 'tool', 'shop/getItem', '["client:https://app.example/client.json"]'],
+          ['oauth-grant:create', 'oauth-grant', 'g1', '[]'],
+          ['oauth-grant:revoke', 'oauth-grant', 'gone', '[]'],
+          ['connector:update', 'connector', 'c', '["client:not-a-client","name"]'],
+        ];
+        for (const [action, type, id, fields] of events)
+          await sql`insert into audit_events (at, principal_id, workspace_id, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields)
+            values (${at}, 'usr_1', 'default', ${action}, ${type}, ${id}, 'r', null, null, ${fields})`.execute(
+            db.kysely,
+          );
+
+        assert.deepEqual((await migrateToLatest(db, '0016-audit-clients')).applied, ['0016-audit-clients']);
+        const { rows } = await sql<{
+          action: string;
+          client_id: string | null;
+          client_name: string | null;
+          changed_fields: string;
+        }>`select action, client_id, client_name, changed_fields from audit_events order by id`.execute(db.kysely);
+        assert.deepEqual(
+          rows.map((r) => [r.action, r.client_id, r.client_name, JSON.parse(r.changed_fields) as string[]]),
+          [
+            ['mcp-tool:call', 'https://app.example/client.json', 'App', []],
+            ['oauth-grant:create', 'https://app.example/client.json', 'App', []],
+            ['oauth-grant:revoke', null, null, []],
+            ['connector:update', null, null, ['client:not-a-client', 'name']],
+          ],
+        );
+      } finally {
+        await db.close();
+        await store.drop();
+      }
+    });
+  });
+}

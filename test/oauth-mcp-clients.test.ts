@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './support/chromium.js';
+import { ensureConsoleBuilt } from './support/console-build.js';
 import {
   MemoryOAuthProvider,
   makeTestCertificates,
@@ -14,7 +15,21 @@ import {
   type CallbackServer,
   type DocumentServer,
 } from './support/oauth-clients.js';
-import { connectWithOAuth, consentInBrowser, freePort } from './support/oauth-flow.js';
+import {
+  connectWithOAuth,
+  consentInBrowser,
+  freePort,
+  refusedInBrowser,
+  type ConsentSeen,
+} from './support/oauth-flow.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  UnauthorizedError,
+  discoverAuthorizationServerMetadata,
+  exchangeAuthorization,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InvalidClientError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { inviteAndJoin } from './support/people.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { settledToolset } from './support/toolsets.js';
@@ -23,6 +38,9 @@ import { startUpstreamApi, type UpstreamApi } from './support/upstream-api.js';
 const WS = '/api/v1/workspaces/default';
 const EDITOR = { email: 'ed@example.com', password: 'correct horse battery', role: 'editor' };
 const VIEWER = { email: 'vi@example.com', password: 'another long password', role: 'viewer' };
+const PUBLIC_CLIENT = 'pre-registered-ide';
+const CONFIDENTIAL_CLIENT = 'pre-registered-agent';
+const CONFIDENTIAL_SECRET = 'a-secret-the-operator-gave-the-agent-0123456789';
 
 for (const engine of ENGINES) {
   describe(`MCP clients connect with OAuth [${engine}]`, () => {
@@ -43,7 +61,25 @@ for (const engine of ENGINES) {
       callback = await startCallbackServer();
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
-      app = await startTestApp(engine, { env: { PUBLIC_URL: base }, trustedCaCertificates: [tls.ca] });
+      app = await startTestApp(engine, {
+        env: {
+          PUBLIC_URL: base,
+          // Every test signs a person in from 127.0.0.1: more than the default 10 a minute of one address.
+          SIGN_IN_PER_MINUTE: '100',
+          // An IDE's public client and a server-side agent's confidential client, registered by the operator.
+          OAUTH_CLIENTS: JSON.stringify([
+            { client_id: PUBLIC_CLIENT, client_name: 'Pre-registered IDE', redirect_uris: [callback.url] },
+            {
+              client_id: CONFIDENTIAL_CLIENT,
+              client_name: 'Pre-registered agent',
+              client_secret: CONFIDENTIAL_SECRET,
+              token_endpoint_auth_method: 'client_secret_basic',
+              redirect_uris: [callback.url],
+            },
+          ]),
+        },
+        trustedCaCertificates: [tls.ca],
+      });
       await app.server.listen({ port, host: '127.0.0.1' });
       for (const name of ['shop', 'other']) {
         const created = await app.call('POST', `${WS}/toolsets`, {
@@ -151,25 +187,189 @@ for (const engine of ENGINES) {
         toolset: 'shop',
         scopes: ['mcp:read', 'mcp:call'],
       });
+      // Every event of the flow names the client it came through, by id and by the name its grant records.
+      const named = { id: documentUrl, name: 'Test agent' };
+      type Event = {
+        action: string;
+        principalId: string;
+        resourceId: string;
+        changedFields: string[];
+        client: unknown;
+      };
       const audit = await app.call('GET', `${WS}/audit?limit=200`);
-      const actions = (audit.body.items as { action: string; principalId: string }[])
-        .filter((e) => e.principalId === editorId)
-        .map((e) => e.action);
-      assert.ok(actions.includes('oauth-grant:create'), actions.join());
-      assert.ok(actions.includes('oauth-token:issue'), actions.join());
+      const events = (audit.body.items as Event[]).filter((e) => e.principalId === editorId);
+      for (const action of ['oauth-grant:create', 'oauth-token:issue'])
+        assert.deepEqual(
+          events.filter((e) => e.action === action).map((e) => e.client),
+          [named],
+          `${action}: ${JSON.stringify(events)}`,
+        );
       // The call's audit row is written after the answer: wait for it.
-      let call: { resourceId: string; changedFields: string[] } | undefined;
+      let call: Event | undefined;
       for (let i = 0; i < 50 && !call; i++) {
         const calls = await app.call('GET', `${WS}/audit?limit=200`);
-        call = (
-          calls.body.items as { action: string; principalId: string; resourceId: string; changedFields: string[] }[]
-        ).find((e) => e.action === 'mcp-tool:call' && e.principalId === editorId);
+        call = (calls.body.items as Event[]).find((e) => e.action === 'mcp-tool:call' && e.principalId === editorId);
         if (!call) await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      assert.deepEqual(call && { resourceId: call.resourceId, changedFields: call.changedFields }, {
-        resourceId: 'shop/getItem',
-        changedFields: [`client:${documentUrl}`],
+      assert.deepEqual(
+        call && { resourceId: call.resourceId, changedFields: call.changedFields, client: call.client },
+        {
+          resourceId: 'shop/getItem',
+          changedFields: [],
+          client: named,
+        },
+      );
+      // Everything done through one client, by its id.
+      const byClient = await app.call('GET', `${WS}/audit?limit=200&clientId=${encodeURIComponent(documentUrl)}`);
+      assert.equal(byClient.status, 200, byClient.text);
+      const actions = (byClient.body.items as Event[]).map((e) => e.action);
+      assert.ok(
+        ['mcp-tool:call', 'oauth-token:issue', 'oauth-grant:create'].every((a) => actions.includes(a)) &&
+          (byClient.body.items as Event[]).every((e) => (e.client as { id: string }).id === documentUrl),
+        actions.join(),
+      );
+      // Events not made through an OAuth client name none.
+      const others = (audit.body.items as Event[]).filter(
+        (e) => !e.action.startsWith('oauth-') && e.action !== 'mcp-tool:call',
+      );
+      assert.ok(others.length > 0 && others.every((e) => e.client === null), JSON.stringify(others.slice(0, 3)));
+    });
+
+    for (const kind of ['public', 'confidential'] as const) {
+      it(`connects a pre-registered ${kind} client (OAUTH_CLIENTS) without registering it`, async () => {
+        const provider = MemoryOAuthProvider.preRegistered(
+          callback.url,
+          kind === 'public'
+            ? { client_id: PUBLIC_CLIENT }
+            : {
+                client_id: CONFIDENTIAL_CLIENT,
+                client_secret: CONFIDENTIAL_SECRET,
+                token_endpoint_auth_method: 'client_secret_basic',
+              },
+        );
+        let seen: ConsentSeen | undefined;
+        const client = await connectWithOAuth(shopUrl, provider, async (url) => {
+          assert.equal(url.searchParams.get('client_id'), provider.clientInformation()!.client_id);
+          const result = await consentInBrowser(chromium, url, EDITOR, callback);
+          seen = result.seen;
+          return result.query;
+        });
+        try {
+          assert.equal(seen?.clientName, kind === 'public' ? 'Pre-registered IDE' : 'Pre-registered agent');
+          assert.ok((await client.listTools()).tools.some((t) => t.name === 'getItem'));
+          const result = await client.callTool({ name: 'getItem', arguments: { id: 'first' } });
+          assert.equal((result.structuredContent as { id: string }).id, 'first', JSON.stringify(result));
+        } finally {
+          await client.close();
+        }
+        assert.equal(
+          provider.clientInformation()?.client_id,
+          kind === 'public' ? PUBLIC_CLIENT : CONFIDENTIAL_CLIENT,
+          'the SDK kept the pre-registered id: it did not register a client of its own',
+        );
+        const refresh = provider.tokens()!.refresh_token!;
+        if (kind === 'confidential') {
+          // A confidential client proves itself at the token endpoint: without its secret, or with a wrong one, no.
+          const bare = await tokenRequest({
+            grant_type: 'refresh_token',
+            refresh_token: refresh,
+            client_id: CONFIDENTIAL_CLIENT,
+          });
+          assert.equal(bare.body.error, 'invalid_client', JSON.stringify(bare.body));
+          const wrong = await tokenRequest(
+            { grant_type: 'refresh_token', refresh_token: refresh },
+            `Basic ${Buffer.from(`${CONFIDENTIAL_CLIENT}:not-the-secret`).toString('base64')}`,
+          );
+          assert.equal(wrong.body.error, 'invalid_client', JSON.stringify(wrong.body));
+          const right = await tokenRequest(
+            { grant_type: 'refresh_token', refresh_token: refresh },
+            `Basic ${Buffer.from(`${CONFIDENTIAL_CLIENT}:${CONFIDENTIAL_SECRET}`).toString('base64')}`,
+          );
+          assert.equal(right.status, 200, JSON.stringify(right.body));
+        }
       });
+    }
+
+    it("shows the client of an OAuth call in the console's audit timeline, and filters by it", async () => {
+      ensureConsoleBuilt();
+      const provider = MemoryOAuthProvider.preRegistered(callback.url, { client_id: PUBLIC_CLIENT });
+      const client = await connectWithOAuth(
+        shopUrl,
+        provider,
+        async (url) => (await consentInBrowser(chromium, url, EDITOR, callback)).query,
+      );
+      try {
+        await client.callTool({ name: 'getItem', arguments: { id: 'first' } });
+      } finally {
+        await client.close();
+      }
+      const context = await chromium.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(`${base}/auth/sign-in?return_to=${encodeURIComponent('/console/w/default/audit')}`);
+        await page.getByLabel('Email').fill(EDITOR.email);
+        await page.getByLabel('Password').fill(EDITOR.password);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.waitForURL(`${base}/console/w/default/audit`);
+        // The call's row is written just after the answer: reload until it is there.
+        const via = page.locator(`.timeline li:has(.audit-client[data-client-id="${PUBLIC_CLIENT}"])`);
+        for (let i = 0; i < 20 && !(await via.filter({ hasText: 'mcp-tool:call' }).count()); i++) {
+          await page.reload();
+          await page.locator('.timeline li').first().waitFor();
+        }
+        const call = via.filter({ hasText: 'mcp-tool:call' }).first();
+        assert.match((await call.textContent()) ?? '', /via client Pre-registered IDE/);
+        await call.getByRole('button', { name: 'Only events via this client' }).click();
+        await page.waitForURL(/clientId=pre-registered-ide/);
+        await page.waitForFunction(
+          `[...document.querySelectorAll('.timeline li')].length > 0 && [...document.querySelectorAll('.timeline li')].every((li) => li.querySelector('.audit-client')?.dataset.clientId === '${PUBLIC_CLIENT}')`,
+        );
+        assert.equal(await page.getByLabel('Via OAuth client (client id)').inputValue(), PUBLIC_CLIENT);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('refuses a client id nobody registered with invalid_client, in the browser and at the token endpoint', async () => {
+      const provider = MemoryOAuthProvider.preRegistered(callback.url, { client_id: 'never-registered' });
+      const first = new StreamableHTTPClientTransport(new URL(shopUrl), { authProvider: provider });
+      await assert.rejects(new Client({ name: 'oauth-test', version: '1.0.0' }).connect(first), UnauthorizedError);
+      const refused = await refusedInBrowser(chromium, provider.authorizationUrl!);
+      assert.equal(refused.error, 'invalid_client');
+      assert.equal(refused.at.origin, base, 'the browser stays on the authorization server');
+      // The SDK's own token request gets the error that makes a client register again.
+      const metadata = await discoverAuthorizationServerMetadata(base);
+      await assert.rejects(
+        exchangeAuthorization(base, {
+          metadata,
+          clientInformation: { client_id: 'never-registered' },
+          authorizationCode: 'any',
+          codeVerifier: 'a'.repeat(43),
+          redirectUri: callback.url,
+          resource: new URL(shopUrl),
+        }),
+        InvalidClientError,
+      );
+    });
+
+    it("refuses a pre-registered client's redirect URI that is not registered, without redirecting to it", async () => {
+      const elsewhere = await startCallbackServer();
+      try {
+        const provider = MemoryOAuthProvider.preRegistered(elsewhere.url, { client_id: PUBLIC_CLIENT });
+        const first = new StreamableHTTPClientTransport(new URL(shopUrl), { authProvider: provider });
+        await assert.rejects(new Client({ name: 'oauth-test', version: '1.0.0' }).connect(first), UnauthorizedError);
+        assert.equal(provider.authorizationUrl!.searchParams.get('redirect_uri'), elsewhere.url);
+        const refused = await refusedInBrowser(chromium, provider.authorizationUrl!);
+        assert.equal(refused.error, 'invalid_redirect_uri');
+        assert.equal(refused.at.origin, base, 'the browser stays on the authorization server');
+        const arrived = await Promise.race([
+          elsewhere.next().then(() => true),
+          new Promise<false>((resolve) => setTimeout(() => resolve(false), 300)),
+        ]);
+        assert.equal(arrived, false, 'nothing was sent to the unregistered redirect URI');
+      } finally {
+        await elsewhere.close();
+      }
     });
 
     it('connects with dynamic registration; its token is refused by another toolset and by the native API', async () => {
@@ -194,6 +394,86 @@ for (const engine of ENGINES) {
       assert.equal(api.status, 401, 'nor for the native API');
     });
 
+    it('connects over the legacy HTTP+SSE transport with OAuth; a token for another endpoint is refused there', async () => {
+      const sseUrl = `${base}/sse/default/shop`;
+      const unauthenticated = await fetch(sseUrl, { headers: { accept: 'text/event-stream' } });
+      assert.equal(unauthenticated.status, 401);
+      const challenge = unauthenticated.headers.get('www-authenticate') ?? '';
+      const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
+      assert.equal(metadataUrl, `${base}/.well-known/oauth-protected-resource/sse/default/shop`, challenge);
+      const metadata = (await (await fetch(metadataUrl)).json()) as {
+        resource: string;
+        authorization_servers: string[];
+      };
+      assert.deepEqual(metadata.resource, sseUrl, 'the SSE endpoint is a protected resource of its own');
+      assert.deepEqual(metadata.authorization_servers, [base]);
+
+      const provider = new MemoryOAuthProvider(callback.url, clientMetadata('SSE agent'));
+      const client = await connectWithOAuth(
+        sseUrl,
+        provider,
+        async (url) => {
+          assert.equal(url.searchParams.get('resource'), sseUrl);
+          return (await consentInBrowser(chromium, url, EDITOR, callback)).query;
+        },
+        'sse',
+      );
+      try {
+        assert.ok((await client.listTools()).tools.some((t) => t.name === 'getItem'));
+        const result = await client.callTool({ name: 'getItem', arguments: { id: 'first' } });
+        assert.equal((result.structuredContent as { id: string }).id, 'first', JSON.stringify(result));
+      } finally {
+        await client.close();
+      }
+      const sseToken = provider.tokens()!.access_token;
+
+      // A token for the other toolset (over either transport) opens no stream here and posts no message.
+      const otherProvider = new MemoryOAuthProvider(callback.url, clientMetadata('Other agent'));
+      const other = await connectWithOAuth(
+        otherUrl,
+        otherProvider,
+        async (url) => (await consentInBrowser(chromium, url, EDITOR, callback)).query,
+      );
+      await other.close();
+      const otherToken = otherProvider.tokens()!.access_token;
+      for (const token of [otherToken, 'not-a-token']) {
+        const stream = await fetch(sseUrl, {
+          headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
+        });
+        assert.equal(stream.status, 401, 'a token for another endpoint opens no stream');
+        assert.match(stream.headers.get('www-authenticate') ?? '', /oauth-protected-resource\/sse\/default\/shop"/);
+        await stream.body?.cancel();
+      }
+      // The message endpoint of a stream opened with the right token refuses a message sent with the other one.
+      const controller = new AbortController();
+      const opened = await fetch(sseUrl, {
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${sseToken}` },
+        signal: controller.signal,
+      });
+      try {
+        assert.equal(opened.status, 200);
+        const reader = opened.body!.getReader();
+        let text = '';
+        while (!/event: endpoint\ndata: (.+)\n/.test(text))
+          text += new TextDecoder().decode((await reader.read()).value);
+        const endpoint = new URL(/event: endpoint\ndata: (.+)\n/.exec(text)![1]!, sseUrl);
+        const post = (token: string) =>
+          fetch(endpoint, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+          });
+        const refused = await post(otherToken);
+        assert.equal(refused.status, 401, 'a token for another toolset posts nothing to this session');
+        assert.match(refused.headers.get('www-authenticate') ?? '', /oauth-protected-resource\/sse\/default\/shop"/);
+        assert.equal((await post(sseToken)).status, 202, 'the right token may');
+      } finally {
+        controller.abort();
+      }
+      // A token names one endpoint: the SSE one's is no token for the Streamable HTTP endpoint of the same toolset.
+      assert.equal((await rawCall(shopUrl, sseToken, 'initialize')).status, 401);
+    });
+
     it('refuses the client once its grant is revoked, by the user or by an owner', async () => {
       for (const revoker of ['owner', 'user'] as const) {
         const provider = new MemoryOAuthProvider(callback.url, clientMetadata(`Revoked by ${revoker}`));
@@ -214,6 +494,13 @@ for (const engine of ENGINES) {
             ? await app.call('DELETE', `${WS}/oauth-grants/${grant.id}`)
             : await revokeAsUser(grant.id);
         assert.equal(revoked.status, 204, revoked.text);
+        // The audit still names the client once its grant is gone (by the name recorded with the event).
+        const audit = await app.call('GET', `${WS}/audit?limit=50&resourceType=oauth-grant&resourceId=${grant.id}`);
+        assert.deepEqual(
+          (audit.body.items as { action: string; client: unknown }[]).find((e) => e.action === 'oauth-grant:revoke')
+            ?.client,
+          { id: provider.clientInformation()!.client_id, name: `Revoked by ${revoker}` },
+        );
         const refused = await rawCall(shopUrl, token, 'tools/list');
         assert.equal(refused.status, 401, `the access token dies with its grant (${revoker})`);
         const refresh = await tokenRequest({
@@ -238,10 +525,13 @@ for (const engine of ENGINES) {
       });
     }
 
-    async function tokenRequest(fields: Record<string, string>) {
+    async function tokenRequest(fields: Record<string, string>, authorization?: string) {
       const answer = await fetch(`${base}/oauth/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(authorization ? { authorization } : {}),
+        },
         body: new URLSearchParams(fields),
       });
       return { status: answer.status, body: (await answer.json()) as Record<string, string> };

@@ -79,10 +79,12 @@ for (const engine of ENGINES) {
 
     it("answers a request without a token with 401 pointing at the endpoint's protected resource metadata", async () => {
       const metadataUrl = `${base}/.well-known/oauth-protected-resource/mcp/default/shop`;
+      // Each endpoint points at its own metadata: the legacy SSE one is a resource of its own.
       for (const [method, path] of [
         ['POST', '/mcp/default/shop'],
         ['GET', '/sse/default/shop'],
       ] as const) {
+        const metadataUrl = `${base}/.well-known/oauth-protected-resource${path}`;
         const answer = await fetch(`${base}${path}`, {
           method,
           headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -168,7 +170,8 @@ for (const engine of ENGINES) {
       };
       const known = await fetch(authorizeUrl({ ...pkce, client_id: 'pre-registered-ide' }), { redirect: 'manual' });
       assert.equal(known.status, 303);
-      assert.match(known.headers.get('location') ?? '', /^\/oauth\/interaction\//);
+      // Absolute, on PUBLIC_URL (with its path prefix, when it has one).
+      assert.ok((known.headers.get('location') ?? '').startsWith(`${base}/oauth/interaction/`));
       const withoutPkce = await fetch(authorizeUrl({ client_id: 'pre-registered-ide' }), { redirect: 'manual' });
       assert.equal(new URL(withoutPkce.headers.get('location')!).searchParams.get('error'), 'invalid_request');
     });

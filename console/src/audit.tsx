@@ -29,8 +29,29 @@ const NOUNS: Record<string, string> = {
   token: 'token',
 };
 
-const FILTERS = ['resourceType', 'resourceId', 'principalId', 'since', 'until'] as const;
+const FILTERS = ['resourceType', 'resourceId', 'principalId', 'clientId', 'since', 'until'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
+
+/** An event as the API gives it; `client` is the OAuth client a user acted through (null for anything else). */
+type ClientEvent = AuditEvent & { client?: { id: string; name: string | null } | null };
+
+/**
+ * The OAuth client of an event made through one: its name where a grant still records it, else its id, and a
+ * filter for everything done through it.
+ */
+function ClientCell({ event, onFilter }: { event: ClientEvent; onFilter: (clientId: string) => void }) {
+  const client = event.client;
+  if (!client) return null;
+  return (
+    <span className="audit-client" data-client-id={client.id}>
+      {' '}
+      · via client <strong title={client.id}>{client.name ?? client.id}</strong> ·{' '}
+      <button type="button" className="link" onClick={() => onFilter(client.id)}>
+        Only events via this client
+      </button>
+    </span>
+  );
+}
 
 /** datetime-local gives local wall time without a zone; the API wants an instant. */
 const instant = (local: string) => (local === '' ? undefined : new Date(local).toISOString());
@@ -93,12 +114,13 @@ export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
   const paged = usePaged(
     async (cursor) =>
       (
-        await api.get<Page<AuditEvent>>(wsPath(workspaceId, 'audit'), {
+        await api.get<Page<ClientEvent>>(wsPath(workspaceId, 'audit'), {
           limit: 25,
           cursor,
           resourceType: filters.resourceType,
           resourceId: filters.resourceId.trim(),
           principalId: filters.principalId.trim(),
+          clientId: filters.clientId.trim(),
           since: instant(filters.since),
           until: instant(filters.until),
         })
@@ -128,6 +150,12 @@ export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
           onChange={set('principalId')}
           placeholder="prn_…"
         />
+        <TextField
+          label="Via OAuth client (client id)"
+          value={draft.clientId}
+          onChange={set('clientId')}
+          placeholder="client id or metadata URL"
+        />
         <TextField label="Since" type="datetime-local" value={draft.since} onChange={set('since')} />
         <TextField label="Until" type="datetime-local" value={draft.until} onChange={set('until')} />
         <div className="filter-actions">
@@ -142,6 +170,7 @@ export function AuditTimeline({ workspaceId }: { workspaceId: string }) {
         {paged.items.map((e) => (
           <li key={e.id}>
             <EventSentence workspaceId={workspaceId} event={e} />
+            <ClientCell event={e} onFilter={(clientId) => setParams({ clientId })} />
             <div className="muted">
               <time dateTime={e.at}>{formatTime(e.at)}</time>
               {e.fromRevision !== null || e.toRevision !== null

@@ -66,7 +66,7 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions) {
   const sendIndex = (reply: FastifyReply) =>
     reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
   app.get('/', hide, async (request, reply) =>
-    request.url.split('?')[0] === '/console' ? reply.redirect('/console/') : sendIndex(reply),
+    request.url.split('?')[0] === '/console' ? reply.redirect(`${options.basePath ?? ''}/console/`) : sendIndex(reply),
   );
   app.setNotFoundHandler((request, reply) => {
     if (isAppRoute(request)) return sendIndex(reply);
@@ -89,9 +89,11 @@ export function isFrontPage(request: FastifyRequest): boolean {
 export interface ConsoleOptions {
   /** The built console; by default dist/console. */
   readonly dir?: string;
+  /** PUBLIC_URL's path prefix ('' for none), which redirects carry. */
+  readonly basePath?: string;
 }
 
 /** The web console: the built single-page app at /console, or a 503 saying how to build it. */
 export async function webConsole(app: FastifyInstance, options: ConsoleOptions = {}) {
-  await app.register(consoleRoutes, { prefix: '/console', dir: options.dir });
+  await app.register(consoleRoutes, { prefix: '/console', dir: options.dir, basePath: options.basePath });
 }

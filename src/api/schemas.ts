@@ -246,4 +246,20 @@ export const AuditEventView = Type.Object({
   fromRevision: Type.Union([Type.Integer(), Type.Null()]),
   toRevision: Type.Union([Type.Integer(), Type.Null()]),
   changedFields: Type.Array(Type.String(), { description: 'Names of the fields that changed; never their values.' }),
+  client: Type.Union(
+    [
+      Type.Object({
+        id: Type.String({ description: "The OAuth client's id (a registered id or a metadata document's URL)." }),
+        name: Type.Union([Type.String(), Type.Null()], {
+          description:
+            'Its name as a grant of the workspace records it now, else as it was when the event was recorded.',
+        }),
+      }),
+      Type.Null(),
+    ],
+    {
+      description:
+        'The OAuth client a user acted through (a tool call with an OAuth token, a grant, a token issued); null otherwise.',
+    },
+  ),
 });

@@ -13,13 +13,26 @@ export interface AuditEvent {
   readonly fromRevision: number | null;
   readonly toRevision: number | null;
   readonly changedFields: readonly string[];
+  /** The OAuth client the principal acted through (a tool call, a grant, a token issued); null for anything else. */
+  readonly clientId: string | null;
+  /** That client's name when the event was recorded. */
+  readonly clientName: string | null;
 }
 
-export type NewAuditEvent = Omit<AuditEvent, 'id'>;
+/** An event to record; `clientId` (and its name) only for what a user does through an OAuth client. */
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'clientId' | 'clientName'> & {
+  readonly clientId?: string | null;
+  readonly clientName?: string | null;
+};
 
 /** An event as a reader sees it: with the name of the principal who acted, while that principal exists. */
 export interface NamedAuditEvent extends AuditEvent {
   readonly principalName: string | null;
+  /**
+   * The OAuth client the principal acted through, with its name as a grant of this workspace records it now, else
+   * as it was when the event was recorded; null for an event not made through an OAuth client.
+   */
+  readonly client: { readonly id: string; readonly name: string | null } | null;
 }
 
 /** Fields every resource has that change on every write and so say nothing about what the caller changed. */

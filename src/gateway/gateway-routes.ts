@@ -10,7 +10,7 @@ import { DomainError, isDomainError, notFound } from '../domain/errors.js';
 import { takeOrRefuse, type RateLimit, type RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { GatewayClient, GatewayService, ServedToolset } from '../services/gateway-service.js';
 import { InsufficientScope, TransportError, toGatewayFailure } from './errors.js';
-import { resourceMetadataUrlOf } from '../domain/oauth.js';
+import { resourceMetadataUrlOf, type McpTransport } from '../domain/oauth.js';
 import { ACCESS_CLIENT_TOKEN_PREFIX } from '../services/access-client-service.js';
 import { createOriginCheck } from './origin.js';
 import { createSseStreams } from './sse-streams.js';
@@ -69,6 +69,8 @@ const SERVER_ERROR = -32000;
 export interface Params {
   workspaceId: string;
   toolset: string;
+  /** Which endpoint of the toolset: Streamable HTTP (`/mcp/…`, when absent) or legacy SSE (`/sse/…`). */
+  transport?: McpTransport;
 }
 
 /** Who is calling, which toolset, and what it costs: what every gateway request establishes first. */
@@ -127,14 +129,14 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
    * user through an OAuth client (an access token issued for this endpoint); throws unauthenticated or forbidden.
    */
   async function identify(params: Params, authorization: string | undefined): Promise<GatewayClient> {
-    const { workspaceId, toolset: name } = params;
+    const { workspaceId, toolset: name, transport } = params;
     const token = BEARER.exec(authorization ?? '')?.[1];
     const client =
       token === undefined
         ? undefined
         : token.startsWith(ACCESS_CLIENT_TOKEN_PREFIX)
           ? await gateway.authenticate(token)
-          : await gateway.authenticateOAuth(token, workspaceId, name);
+          : await gateway.authenticateOAuth(token, workspaceId, name, transport);
     if (!client)
       throw new DomainError(
         'unauthenticated',
@@ -211,7 +213,12 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     headers: Record<string, string> = {},
   ): GatewayAnswer {
     const metadata = request.params
-      ? resourceMetadataUrlOf(options.publicUrl, request.params.workspaceId, request.params.toolset)
+      ? resourceMetadataUrlOf(
+          options.publicUrl,
+          request.params.workspaceId,
+          request.params.toolset,
+          request.params.transport,
+        )
       : undefined;
     const failed = toGatewayFailure(error, request.requestId, false, metadata);
     if (failed.status >= 500) request.log().error({ err: error }, 'gateway failure');
@@ -376,8 +383,14 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
 
 export type GatewayExchanges = ReturnType<typeof createGatewayExchanges>;
 
+/** The endpoint a request reached: the legacy SSE routes are under /sse, Streamable HTTP under /mcp. */
+const paramsOf = (request: FastifyRequest): Params => {
+  const { workspaceId, toolset } = request.params as Params;
+  return { workspaceId, toolset, transport: request.routeOptions.url?.startsWith('/sse/') ? 'sse' : 'mcp' };
+};
+
 const fromFastify = (request: FastifyRequest): GatewayRequest => ({
-  params: request.params as Params,
+  params: paramsOf(request),
   headers: request.headers,
   body: typeof request.body === 'string' ? request.body : '',
   requestId: request.id,
@@ -456,7 +469,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayRouteO
 
   app.get('/sse/:workspaceId/:toolset', hidden, async (request, reply) => {
     const { client, toolset } = await admit(request, reply);
-    const params = request.params as Params;
+    const params = paramsOf(request);
     const { authorization } = request.headers;
     const clientKey = `${client.workspaceId}\u0000${client.id}`;
     if (!streams.hasRoom(clientKey)) {

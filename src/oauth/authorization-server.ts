@@ -1,6 +1,6 @@
 import type { Provider as OidcProvider } from 'oidc-provider';
 import { Provider, errors } from './oidc-provider-import.js';
-import { MCP_SCOPES, parseMcpResource } from '../domain/oauth.js';
+import { MCP_SCOPES, basePathOf, parseMcpResource } from '../domain/oauth.js';
 import type { FetchLike } from '../egress/egress-connect.js';
 import type { OAuthService } from '../services/oauth-service.js';
 
@@ -33,7 +33,7 @@ export const OAUTH_ROUTES = {
   challenge: '/oauth/challenge',
 } as const;
 
-/** The consent page of an interaction (src/oauth/consent-routes.ts). */
+/** The consent page of an interaction (src/oauth/consent-routes.ts), as routed (without PUBLIC_URL's prefix). */
 export const interactionPath = (uid: string) => `/oauth/interaction/${encodeURIComponent(uid)}`;
 
 /**
@@ -58,14 +58,16 @@ export function createAuthorizationServer(deps: {
 }): OidcProvider {
   const { settings, oauth } = deps;
   const { issuer } = settings;
+  // Its cookies are for the browser's paths, which carry PUBLIC_URL's path prefix.
+  const cookiePath = `${basePathOf(issuer)}/oauth`;
   const provider = new Provider(issuer, {
     adapter: (model: string) => oauth.adapter(model),
     clients: settings.clients,
     jwks: { keys: oauth.privateJwks() },
     cookies: {
       keys: [...deps.cookieKeys],
-      long: { signed: true, path: '/oauth' },
-      short: { signed: true, path: '/oauth' },
+      long: { signed: true, path: cookiePath },
+      short: { signed: true, path: cookiePath },
     },
     findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
     // Listed so that registration accepts them; a grant holds them for its resource and as its own scopes.
@@ -81,7 +83,10 @@ export function createAuthorizationServer(deps: {
     },
     enabledJWA: { idTokenSigningAlgValues: ['ES256'], requestObjectSigningAlgValues: ['ES256'] },
     routes: OAUTH_ROUTES,
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => interactionPath(interaction.uid) },
+    // Absolute, on PUBLIC_URL: a path alone would lose its prefix.
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `${issuer}${interactionPath(interaction.uid)}`,
+    },
     ttl: {
       AccessToken: settings.accessTokenTtlSeconds,
       AuthorizationCode: 60,

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionDetails, Provider, ProviderClient } from 'oidc-provider';
-import { MCP_SCOPES, parseMcpResource, type McpScope } from '../domain/oauth.js';
+import { MCP_SCOPES, basePathOf, parseMcpResource, type McpScope } from '../domain/oauth.js';
 import type { Role } from '../domain/permissions.js';
 import { scopesForRole, type OAuthService } from '../services/oauth-service.js';
 import { consentPage, messagePage, type ConsentView } from './consent-page.js';
@@ -74,6 +74,8 @@ interface Request {
  */
 export function consentRoutes(app: FastifyInstance, deps: ConsentDeps, done: () => void): void {
   const { provider, oauth } = deps;
+  // The browser's URLs carry PUBLIC_URL's path prefix; the routes here do not.
+  const basePath = basePathOf(deps.issuer);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -122,12 +124,15 @@ export function consentRoutes(app: FastifyInstance, deps: ConsentDeps, done: () 
     const session = cookieOf(request, 'pb_session');
     const user = session ? await deps.authenticateSession(session) : null;
     if (!user || !session)
-      return reply.redirect(`/auth/sign-in?return_to=${encodeURIComponent(`/oauth/interaction/${uid}`)}`, 303);
+      return reply.redirect(
+        `${basePath}/auth/sign-in?return_to=${encodeURIComponent(`/oauth/interaction/${encodeURIComponent(uid)}`)}`,
+        303,
+      );
     const asked = await read(request, reply);
     if (!asked) return reply;
     const role = await deps.membership(user.userId, asked.workspaceId);
     const view: ConsentView = {
-      action: `/oauth/interaction/${encodeURIComponent(uid)}`,
+      action: `${basePath}/oauth/interaction/${encodeURIComponent(uid)}`,
       csrf: csrfOf(uid, session),
       user: user.displayName || user.email,
       clientName: asked.client.clientName ?? asked.client.clientId,

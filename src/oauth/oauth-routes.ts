@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Provider } from 'oidc-provider';
-import { MCP_SCOPES, mcpResourceOf } from '../domain/oauth.js';
+import { MCP_SCOPES, MCP_TRANSPORTS, basePathOf, mcpResourceOf } from '../domain/oauth.js';
 import { consentRoutes, type ConsentDeps } from './consent-routes.js';
 
 /** The routes' dependencies: the provider, and what the consent page needs. */
@@ -26,12 +26,15 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
   const { provider, issuer } = options;
   const handle = provider.callback();
   const publicUrl = new URL(issuer);
+  const basePath = basePathOf(issuer);
 
   /** Hands the request to oidc-provider as it arrived (its body unread), with `url` in place of its own. */
   function toProvider(request: FastifyRequest, reply: FastifyReply, url = request.raw.url!) {
     reply.hijack();
-    const raw = request.raw;
+    const raw = request.raw as typeof request.raw & { originalUrl?: string };
     raw.url = url;
+    // As if mounted at PUBLIC_URL's path: oidc-provider builds its URLs under the prefix the request came through.
+    raw.originalUrl = `${basePath}${url}`;
     // Every URL it builds is on PUBLIC_URL, whatever Host the caller addressed (see provider.proxy).
     raw.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
     raw.headers['x-forwarded-host'] = publicUrl.host;
@@ -57,20 +60,31 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRouteOptio
     };
   }
 
-  app.get('/.well-known/oauth-protected-resource/mcp/:workspaceId/:toolset', hidden, async (request, reply) => {
-    const { workspaceId, toolset } = request.params as { workspaceId: string; toolset: string };
-    return reply.headers(PUBLIC_DOCUMENT).send(resourceMetadata(mcpResourceOf(issuer, workspaceId, toolset)));
-  });
+  // Where the well-known documents are served: as RFC 9728 §3.1 and RFC 8414 §3.1 publish them (the well-known
+  // segment, then PUBLIC_URL's path prefix: a proxy passes these on as they are), and without the prefix (what a
+  // proxy that strips it from `{prefix}/.well-known/…` passes on). One and the same without a prefix.
+  const wellKnown = (name: string, path = '') => [
+    ...new Set([`/.well-known/${name}${basePath}${path}`, `/.well-known/${name}${path}`]),
+  ];
+
+  // Streamable HTTP (/mcp/…) and legacy SSE (/sse/…): each endpoint is a resource, its tokens its own.
+  for (const transport of MCP_TRANSPORTS)
+    for (const path of wellKnown('oauth-protected-resource', `/${transport}/:workspaceId/:toolset`))
+      app.get(path, hidden, async (request, reply) => {
+        const { workspaceId, toolset } = request.params as { workspaceId: string; toolset: string };
+        return reply
+          .headers(PUBLIC_DOCUMENT)
+          .send(resourceMetadata(mcpResourceOf(issuer, workspaceId, toolset, transport)));
+      });
 
   // The root form names the server itself; each MCP endpoint is a resource of its own (the path-inserted form).
-  app.get('/.well-known/oauth-protected-resource', hidden, async (_request, reply) =>
-    reply.headers(PUBLIC_DOCUMENT).send(resourceMetadata(issuer)),
-  );
+  for (const path of wellKnown('oauth-protected-resource'))
+    app.get(path, hidden, async (_request, reply) => reply.headers(PUBLIC_DOCUMENT).send(resourceMetadata(issuer)));
 
   // ---- The authorization server ----------------------------------------------------------------------------
 
   // RFC 8414 (and OpenID Connect Discovery): one document, oidc-provider's, at both well-known names.
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'])
+  for (const path of [...wellKnown('oauth-authorization-server'), ...wellKnown('openid-configuration')])
     app.get(path, hidden, async (request, reply) => {
       reply.raw.setHeader('access-control-allow-origin', '*');
       toProvider(request, reply, '/.well-known/openid-configuration');

@@ -45,6 +45,8 @@ export interface AuditQuery extends PageRequest {
   readonly resourceType?: string;
   readonly resourceId?: string;
   readonly principalId?: string;
+  /** Only what was done through this OAuth client. */
+  readonly clientId?: string;
   readonly since?: string;
   readonly until?: string;
 }

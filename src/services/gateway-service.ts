@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { allows, allowsTool, isExpired } from '../domain/access-client.js';
 import { DomainError, notFound, validationFailed } from '../domain/errors.js';
-import { mcpResourceOf, type OAuthCaller } from '../domain/oauth.js';
+import { mcpResourceOf, type McpTransport, type OAuthCaller } from '../domain/oauth.js';
 import { isSealed } from '../domain/secrets.js';
 import { servedModeOf, type ToolsetSpec, type ToolsetStatus } from '../domain/toolset.js';
 import { buildToolSearchIndex, type ToolSearchIndex } from '../domain/tool-search.js';
@@ -524,12 +524,18 @@ export function createGatewayService(deps: {
 
     /**
      * The user and client behind an OAuth access token, if it was issued for exactly this toolset's MCP
-     * endpoint (RFC 8707: a token for another toolset, or for the native API, is no token here).
+     * endpoint, on this transport (RFC 8707: a token for another toolset or endpoint, or for the native API, is no
+     * token here).
      */
-    async authenticateOAuth(token: string, workspaceId: string, toolset: string): Promise<GatewayClient | undefined> {
+    async authenticateOAuth(
+      token: string,
+      workspaceId: string,
+      toolset: string,
+      transport: McpTransport = 'mcp',
+    ): Promise<GatewayClient | undefined> {
       const caller = await deps.oauth.authenticate(
         token,
-        mcpResourceOf(options.publicUrl, workspaceId, toolset),
+        mcpResourceOf(options.publicUrl, workspaceId, toolset, transport),
         workspaceId,
       );
       if (!caller) return undefined;
@@ -548,7 +554,7 @@ export function createGatewayService(deps: {
 
     /**
      * Audits a tool call made through an OAuth client: the user (principal), `mcp-tool:call` on
-     * `{toolset}/{tool}`, and the client's id as the one field named. Calls with access-client tokens are not
+     * `{toolset}/{tool}`, and the client it came through. Calls with access-client tokens are not
      * audited (they are logged and counted like every request).
      */
     async recordCall(client: GatewayClient, toolset: ServedToolset, tool: string, requestId: string): Promise<void> {
@@ -565,7 +571,9 @@ export function createGatewayService(deps: {
           requestId,
           fromRevision: null,
           toRevision: null,
-          changedFields: [`client:${caller.clientId}`],
+          changedFields: [],
+          clientId: caller.clientId,
+          clientName: caller.clientName,
         }),
       );
     },

@@ -101,7 +101,15 @@ export function createOAuthService(deps: {
 
   async function audit(
     tx: Tx,
-    event: { principalId: string; workspaceId: string; action: string; grantId: string; requestId: string },
+    event: {
+      principalId: string;
+      workspaceId: string;
+      action: string;
+      grantId: string;
+      clientId: string;
+      clientName: string;
+      requestId: string;
+    },
   ) {
     await insertAuditEvent(tx, {
       at: clock.now(),
@@ -114,6 +122,8 @@ export function createOAuthService(deps: {
       fromRevision: null,
       toRevision: null,
       changedFields: [],
+      clientId: event.clientId,
+      clientName: event.clientName,
     });
   }
 
@@ -127,6 +137,8 @@ export function createOAuthService(deps: {
       workspaceId: row.workspace_id,
       action: 'oauth-grant:revoke',
       grantId,
+      clientId: row.client_id,
+      clientName: row.client_name,
       requestId,
     });
     return row;
@@ -244,6 +256,8 @@ export function createOAuthService(deps: {
           workspaceId: grant.workspaceId,
           action: 'oauth-grant:create',
           grantId: grant.grantId,
+          clientId: grant.clientId,
+          clientName: grant.clientName,
           requestId: grant.requestId,
         });
       });
@@ -259,6 +273,8 @@ export function createOAuthService(deps: {
           workspaceId: grant.workspace_id,
           action: 'oauth-token:issue',
           grantId,
+          clientId: grant.client_id,
+          clientName: grant.client_name,
           requestId,
         }),
       );

@@ -17,6 +17,8 @@ const toEvent = (row: Omit<AuditEventRow, 'id'> & { id: number }): AuditEvent =>
   fromRevision: row.from_revision,
   toRevision: row.to_revision,
   changedFields: JSON.parse(row.changed_fields) as string[],
+  clientId: row.client_id ?? null,
+  clientName: row.client_name ?? null,
 });
 
 const toValues = (event: NewAuditEvent) => ({
@@ -30,6 +32,8 @@ const toValues = (event: NewAuditEvent) => ({
   from_revision: event.fromRevision,
   to_revision: event.toRevision,
   changed_fields: JSON.stringify(event.changedFields),
+  client_id: event.clientId ?? null,
+  client_name: event.clientId ? (event.clientName ?? null) : null,
 });
 
 /**
@@ -74,11 +78,11 @@ export function insertEventsFromJson(db: QueryCreator<Database>, onlyWritten?: s
   const written = onlyWritten === undefined ? sql`true` : sql`e.i in (select i from ${sql.table(onlyWritten)})`;
   return db
     .insertInto('audit_events')
-    .columns([...AUDIT_COLUMNS])
+    .columns([...AUDIT_COLUMNS, 'client_id', 'client_name'])
     .expression(
-      sql`select at, principal_id, workspace_id, ${workspaceUidOf(sql.ref('e.workspace_id'))}, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields
+      sql`select at, principal_id, workspace_id, ${workspaceUidOf(sql.ref('e.workspace_id'))}, action, resource_type, resource_id, request_id, from_revision, to_revision, changed_fields, client_id, client_name
       from json_to_recordset(${'[]'}::json) as e(n integer, i integer, at text, principal_id text, workspace_id text, action text, resource_type text,
-        resource_id text, request_id text, from_revision integer, to_revision integer, changed_fields text)
+        resource_id text, request_id text, from_revision integer, to_revision integer, changed_fields text, client_id text, client_name text)
       where ${written}
       order by e.n`,
     );
@@ -104,6 +108,7 @@ export interface AuditFilter {
   readonly resourceType?: string;
   readonly resourceId?: string;
   readonly principalId?: string;
+  readonly clientId?: string;
   readonly since?: string;
   readonly until?: string;
   /** Newest first: only events with a smaller id. */
@@ -123,17 +128,33 @@ export async function listAuditEvents(db: Executor, filter: AuditFilter): Promis
         .whereRef('principals.id', '=', 'audit_events.principal_id')
         .as('principal_name'),
     )
+    // The client's name as the workspace's grants record it (an OAuth client has no row of its own here).
+    .select((eb) =>
+      eb
+        .selectFrom('oauth_grants')
+        .select('oauth_grants.client_name')
+        .whereRef('oauth_grants.client_id', '=', 'audit_events.client_id')
+        .whereRef('oauth_grants.workspace_id', '=', 'audit_events.workspace_id')
+        .orderBy('oauth_grants.created_at', 'desc')
+        .limit(1)
+        .as('client_name_now'),
+    )
     .where('workspace_id', '=', filter.workspaceId)
     // Only the events of the workspace stored under this id now, not of one deleted before it was created.
     .where('workspace_uid', '=', workspaceUidOf(filter.workspaceId));
   if (filter.resourceType !== undefined) query = query.where('resource_type', '=', filter.resourceType);
   if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
   if (filter.principalId !== undefined) query = query.where('principal_id', '=', filter.principalId);
+  if (filter.clientId !== undefined) query = query.where('client_id', '=', filter.clientId);
   if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('at', '<', filter.until);
   if (filter.before !== undefined) query = query.where('id', '<', filter.before);
   const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
-  return rows.map((row) => ({ ...toEvent(row), principalName: row.principal_name ?? null }));
+  return rows.map((row) => ({
+    ...toEvent(row),
+    principalName: row.principal_name ?? null,
+    client: row.client_id === null ? null : { id: row.client_id, name: row.client_name_now ?? row.client_name ?? null },
+  }));
 }
 
 /** An event as the operator reads it: with the uid of the workspace it belongs to (null: before uids, of a workspace since deleted). */

@@ -15,6 +15,7 @@ import { resourceUids } from './migrations/0012-resource-uids.js';
 import { toolCatalogs } from './migrations/0013-tool-catalogs.js';
 import { users } from './migrations/0014-users.js';
 import { oauth } from './migrations/0015-oauth.js';
+import { auditClients } from './migrations/0016-audit-clients.js';
 import { connectionTokens } from './migrations/0017-connection-tokens.js';
 import { connectRequests } from './migrations/0018-connect-requests.js';
 
@@ -36,6 +37,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0013-tool-catalogs': toolCatalogs(),
     '0014-users': users(),
     '0015-oauth': oauth(engine),
+    '0016-audit-clients': auditClients(engine),
     '0017-connection-tokens': connectionTokens(),
     '0018-connect-requests': connectRequests(),
   };

@@ -156,6 +156,10 @@ export interface AuditEventRow {
   from_revision: number | null;
   to_revision: number | null;
   changed_fields: string;
+  /** The OAuth client the event was made through (migration 0016); null for every other event. */
+  client_id: string | null;
+  /** That client's name when the event was recorded (migration 0016). */
+  client_name: string | null;
 }
 
 export interface IdempotencyRow {

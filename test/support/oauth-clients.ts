@@ -138,6 +138,23 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
     readonly clientMetadataUrl?: string,
   ) {}
 
+  /**
+   * A client the server knows beforehand (OAUTH_CLIENTS): it starts with its client id (and secret, for a
+   * confidential client), so the SDK neither registers it nor offers a metadata document.
+   */
+  static preRegistered(
+    redirectUrl: string,
+    info: { client_id: string; client_secret?: string; token_endpoint_auth_method?: string },
+  ): MemoryOAuthProvider {
+    const provider = new MemoryOAuthProvider(redirectUrl, {
+      client_name: info.client_id,
+      redirect_uris: [redirectUrl],
+      token_endpoint_auth_method: info.token_endpoint_auth_method ?? 'none',
+    });
+    provider.saveClientInformation(info);
+    return provider;
+  }
+
   clientInformation() {
     return this.info;
   }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallbackServer, MemoryOAuthProvider } from './oauth-clients.js';
 
@@ -42,7 +43,12 @@ export async function consentInBrowser(
     const page = await context.newPage();
     const arrival = callback.next();
     await page.goto(authorizationUrl.href);
-    assert.match(new URL(page.url()).pathname, /^\/auth\/sign-in$/, 'a person who is not signed in signs in first');
+    // Under PUBLIC_URL's path prefix, if it has one (…/plugboard/auth/sign-in).
+    assert.match(
+      new URL(page.url()).pathname,
+      /^(\/[^/]+)*\/auth\/sign-in$/,
+      'a person who is not signed in signs in first',
+    );
     await page.fill('#email', person.email);
     await page.fill('#password', person.password);
     await Promise.all([page.waitForURL(/\/oauth\/interaction\//), page.click('button[type=submit]')]);
@@ -67,6 +73,31 @@ export async function consentInBrowser(
 }
 
 /**
+ * A person in Chromium opens an authorization URL the server must refuse without sending the browser anywhere (an
+ * unknown client, a redirect URI not registered): returns the error code its page shows and where the browser is.
+ */
+export async function refusedInBrowser(chromium: Browser, authorizationUrl: URL): Promise<{ error: string; at: URL }> {
+  const context = await chromium.newContext();
+  try {
+    const page = await context.newPage();
+    const response = await page.goto(authorizationUrl.href);
+    assert.equal(response?.status(), 400, 'the authorization endpoint refuses the request itself');
+    return { error: (await page.textContent('main code'))?.trim() ?? '', at: new URL(page.url()) };
+  } finally {
+    await context.close();
+  }
+}
+
+/** The SDK client transport of an MCP URL: Streamable HTTP (`/mcp/…`), or the legacy HTTP+SSE one (`/sse/…`). */
+export type TransportKind = 'streamable-http' | 'sse';
+
+export function sdkTransport(kind: TransportKind, url: string, provider: MemoryOAuthProvider) {
+  return kind === 'sse'
+    ? new SSEClientTransport(new URL(url), { authProvider: provider })
+    : new StreamableHTTPClientTransport(new URL(url), { authProvider: provider });
+}
+
+/**
  * The official SDK client's OAuth flow against an MCP URL: the first connect is refused and hands the
  * authorization URL to `authorize` (the browser step), which returns the code; the transport finishes the flow
  * and a new connection goes through with the tokens.
@@ -75,8 +106,9 @@ export async function connectWithOAuth(
   url: string,
   provider: MemoryOAuthProvider,
   authorize: (authorizationUrl: URL) => Promise<URLSearchParams>,
+  kind: TransportKind = 'streamable-http',
 ): Promise<Client> {
-  const first = new StreamableHTTPClientTransport(new URL(url), { authProvider: provider });
+  const first = sdkTransport(kind, url, provider);
   await assert.rejects(new Client({ name: 'oauth-test', version: '1.0.0' }).connect(first), UnauthorizedError);
   assert.ok(provider.authorizationUrl, 'the client was sent to the authorization endpoint');
   const query = await authorize(provider.authorizationUrl);
@@ -84,6 +116,6 @@ export async function connectWithOAuth(
   assert.ok(code, `the authorization response carries a code: ${query.toString()}`);
   await first.finishAuth(code);
   const client = new Client({ name: 'oauth-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { authProvider: provider }));
+  await client.connect(sdkTransport(kind, url, provider));
   return client;
 }

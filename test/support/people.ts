@@ -77,14 +77,29 @@ export function browserFor(app: TestApp, origin = 'http://127.0.0.1:8080', remot
 /** Invites `email` into `workspaceId` with `role` (as the owner key) and accepts it with `password`; the new user's browser is signed in. */
 export async function inviteAndJoin(
   app: TestApp,
-  input: { email: string; role: string; password: string; displayName?: string; workspaceId?: string; origin?: string },
+  input: {
+    email: string;
+    role: string;
+    password: string;
+    displayName?: string;
+    workspaceId?: string;
+    origin?: string;
+    /** PUBLIC_URL when it has a path prefix: the link must be under it; the app is reached without it. */
+    publicUrl?: string;
+  },
 ): Promise<{ browser: Browser; userId: string }> {
   const workspaceId = input.workspaceId ?? 'default';
   const invited = await app.call('POST', `/api/v1/workspaces/${workspaceId}/invitations`, {
     body: { email: input.email, role: input.role },
   });
   if (invited.status !== 201) throw new Error(`invitation: ${invited.status} ${invited.text}`);
-  const path = new URL((invited.body as { url: string }).url).pathname;
+  const link = (invited.body as { url: string }).url;
+  if (input.publicUrl !== undefined && !link.startsWith(`${input.publicUrl}/`))
+    throw new Error(`the invitation link ${link} is not under PUBLIC_URL ${input.publicUrl}`);
+  const path =
+    input.publicUrl === undefined
+      ? new URL(link).pathname
+      : new URL(link).pathname.slice(new URL(input.publicUrl).pathname.length);
   const browser = browserFor(app, input.origin);
   const page = await browser.get(path);
   const accepted = await browser.post(path, {

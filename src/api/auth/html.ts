@@ -25,14 +25,21 @@ button,.button{display:block;width:100%;margin-top:1.2rem;padding:.6rem;font:inh
 .hint{color:#556;font-size:.9rem}`;
 
 /** Sends one of the sign-in pages. */
-export function sendPage(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
+/** A page of its own (sign-in, invitation); `basePath` is PUBLIC_URL's path prefix, which its links carry. */
+export function sendPage(
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  body: string,
+  basePath = '',
+): FastifyReply {
   return reply
     .code(status)
     .headers(SECURITY_HEADERS)
     .type('text/html; charset=utf-8')
     .send(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
-        `<title>${escapeHtml(title)} · plugboard</title><link rel="stylesheet" href="/auth/style.css"></head>` +
+        `<title>${escapeHtml(title)} · plugboard</title><link rel="stylesheet" href="${escapeHtml(basePath)}/auth/style.css"></head>` +
         `<body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`,
     );
 }
@@ -45,9 +52,11 @@ export const errorBox = (message: string | undefined) =>
  * Where to go after signing in: a path on this server only. An absolute URL (`https://…`), a scheme-relative one
  * (`//host`) or a backslash trick (`/\\host`, which browsers read as `//host`) would make the page an open redirect.
  */
-export function safeReturnTo(value: unknown, fallback = '/console/'): string {
+export function safeReturnTo(value: unknown, fallback = '/console/', basePath = ''): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return fallback;
   if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return fallback;
   if ([...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return fallback;
+  // A path as the browser saw it, under PUBLIC_URL's prefix, is kept as the route it names (redirects add it back).
+  if (basePath !== '' && value.startsWith(`${basePath}/`)) return safeReturnTo(value.slice(basePath.length), fallback);
   return value;
 }

@@ -16,7 +16,7 @@ import { requestOriginOf } from '../../http/request-origin.js';
 import type { InvitationService } from '../../services/invitation-service.js';
 import type { OidcChecks, OidcSignIn } from '../../services/oidc-sign-in.js';
 import { csrfTokenOf, type IssuedSession, type UserService } from '../../services/user-service.js';
-import { errorBox, escapeHtml, safeReturnTo, sendPage, STYLESHEET } from './html.js';
+import { errorBox, escapeHtml, safeReturnTo as safePath, sendPage as sendAnyPage, STYLESHEET } from './html.js';
 
 /** The cookie that ties a sign-in form to the browser that loaded it (login CSRF: RFC 6749 §10.12's reasoning). */
 const FORM_COOKIE = 'pb_form';
@@ -33,12 +33,20 @@ export interface SignInRoutesOptions {
   readonly publicOrigin: string;
   /** Sign-in with the external OpenID Connect provider, when one is configured. */
   readonly oidc: OidcSignIn | undefined;
+  /**
+   * PUBLIC_URL's path prefix ('' for none): what the browser's URLs start with behind a proxy that strips it.
+   * Links, form actions and redirects carry it; `return_to` values are routes without it.
+   */
+  readonly basePath: string;
 }
 
 /** The cookie that carries the PKCE verifier, state and nonce (and where to go after) across the provider's pages. */
 const OIDC_COOKIE = 'pb_oidc';
 
-function parseOidcCookie(value: string | undefined): (OidcChecks & { returnTo: string }) | undefined {
+function parseOidcCookie(
+  value: string | undefined,
+  safeReturnTo: (value: unknown) => string,
+): (OidcChecks & { returnTo: string }) | undefined {
   if (value === undefined || value.length > 2048) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Record<string, unknown>;
@@ -61,7 +69,10 @@ const formField = (body: unknown, name: string): string =>
  * loaded it, and must come from this server's own origin.
  */
 export function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions, done: () => void): void {
-  const { users, invitations, secure } = options;
+  const { users, invitations, secure, basePath } = options;
+  const safeReturnTo = (value: unknown) => safePath(value, '/console/', basePath);
+  const sendPage = (reply: FastifyReply, status: number, title: string, body: string) =>
+    sendAnyPage(reply, status, title, body, basePath);
   const hide = { schema: { hide: true } };
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -98,12 +109,12 @@ export function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions,
     const oidc =
       options.oidc === undefined
         ? ''
-        : `<a class="button secondary" href="/auth/oidc/start?return_to=${encodeURIComponent(returnTo)}">Sign in with single sign-on</a>`;
+        : `<a class="button secondary" href="${escapeHtml(basePath)}/auth/oidc/start?return_to=${encodeURIComponent(returnTo)}">Sign in with single sign-on</a>`;
     return sendPage(
       reply,
       status,
       'Sign in to plugboard',
-      `${errorBox(error)}<form method="post" action="/auth/sign-in">` +
+      `${errorBox(error)}<form method="post" action="${escapeHtml(basePath)}/auth/sign-in">` +
         `<input type="hidden" name="form_token" value="${token}"><input type="hidden" name="return_to" value="${escapeHtml(returnTo)}">` +
         `<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(email)}">` +
         `<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>` +
@@ -138,7 +149,7 @@ export function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions,
       { token: session.token, csrfToken: session.csrfToken, maxAgeSeconds: options.sessionTtlSeconds },
       secure,
     );
-    return reply.redirect(returnTo, 303);
+    return reply.redirect(`${basePath}${returnTo}`, 303);
   };
 
   app.get('/style.css', hide, async (_request, reply) =>
@@ -198,7 +209,7 @@ export function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions,
       await users.signOut(session);
     }
     setSessionCookies(reply, undefined, secure);
-    return reply.redirect('/auth/sign-in', 303);
+    return reply.redirect(`${basePath}/auth/sign-in`, 303);
   });
 
   const { oidc } = options;
@@ -224,7 +235,7 @@ export function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions,
     });
 
     app.get('/oidc/callback', hide, async (request, reply) => {
-      const carried = parseOidcCookie(cookieOf(request, OIDC_COOKIE));
+      const carried = parseOidcCookie(cookieOf(request, OIDC_COOKIE), safeReturnTo);
       reply.header('set-cookie', serializeCookie(OIDC_COOKIE, 'x', { secure, httpOnly: true, maxAgeSeconds: 0 }));
       if (!carried)
         return signInPage(
@@ -243,7 +254,7 @@ export function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions,
           { token: session.token, csrfToken: session.csrfToken, maxAgeSeconds: options.sessionTtlSeconds },
           secure,
         );
-        return reply.redirect(carried.returnTo, 303);
+        return reply.redirect(`${basePath}${carried.returnTo}`, 303);
       } catch (error) {
         if (error instanceof DomainError && error.code === 'unauthenticated') {
           return signInPage(reply, 401, carried.returnTo, '', error.message);

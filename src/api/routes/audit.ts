@@ -17,6 +17,13 @@ const AuditQuery = Type.Object(
     ),
     resourceId: Type.Optional(Type.String({ maxLength: 64 })),
     principalId: Type.Optional(Type.String({ maxLength: 64 })),
+    clientId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        description: 'Only events made through this OAuth client (its client_id: an id, or a metadata document URL).',
+      }),
+    ),
     since: Type.Optional({ ...Timestamp, description: 'Events at or after this time.' }),
     until: Type.Optional({ ...Timestamp, description: 'Events before this time.' }),
   },
