@@ -10,7 +10,7 @@
  * PATCH (access clients, a merge patch of `description`) under the same paths as plugboard, so the load generator
  * treats both alike. ETags are `"<revision>"`.
  */
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 
@@ -338,6 +338,26 @@ function expectedRevision(ifMatch: string | undefined): number | null | undefine
   return match ? Number(match[1]) : undefined;
 }
 
+/**
+ * A write guarded by If-Match, answered the same way on every route: 412 for a tag that cannot match, 404 (no
+ * tag) or 412 (a tag) when no row was written, else the row's view with its ETag.
+ */
+async function writeIfMatch<R extends { revision: number }>(
+  ifMatch: string | undefined,
+  reply: FastifyReply,
+  write: (expected: number | null, now: string) => Promise<R | undefined>,
+  viewOf: (row: R) => unknown,
+) {
+  const expected = expectedRevision(ifMatch);
+  if (expected === undefined) return reply.code(412).send({ title: 'precondition failed' });
+  const row = await write(expected, new Date().toISOString());
+  if (!row)
+    return reply
+      .code(expected === null ? 404 : 412)
+      .send({ title: expected === null ? 'not found' : 'precondition failed' });
+  return reply.header('etag', `"${row.revision}"`).send(viewOf(row));
+}
+
 const nullableString = { type: ['string', 'null'], maxLength: 2048 };
 const fieldsSchema = {
   name: { type: 'string', minLength: 1, maxLength: 128 },
@@ -393,22 +413,13 @@ async function main() {
     {
       schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: fieldsSchema } },
     },
-    async (request, reply) => {
-      const expected = expectedRevision(request.headers['if-match']);
-      if (expected === undefined) return reply.code(412).send({ title: 'precondition failed' });
-      const row = await store.update(
-        request.params.ws,
-        request.params.id,
-        request.body,
-        expected,
-        new Date().toISOString(),
-      );
-      if (!row)
-        return reply
-          .code(expected === null ? 404 : 412)
-          .send({ title: expected === null ? 'not found' : 'precondition failed' });
-      return reply.header('etag', `"${row.revision}"`).send(view(row));
-    },
+    (request, reply) =>
+      writeIfMatch(
+        request.headers['if-match'],
+        reply,
+        (expected, now) => store.update(request.params.ws, request.params.id, request.body, expected, now),
+        view,
+      ),
   );
 
   const clients = '/api/v1/workspaces/:ws/access-clients';
@@ -457,22 +468,14 @@ async function main() {
         },
       },
     },
-    async (request, reply) => {
-      const expected = expectedRevision(request.headers['if-match']);
-      if (expected === undefined) return reply.code(412).send({ title: 'precondition failed' });
-      const row = await store.patchClient(
-        request.params.ws,
-        request.params.id,
-        request.body.description ?? null,
-        expected,
-        new Date().toISOString(),
-      );
-      if (!row)
-        return reply
-          .code(expected === null ? 404 : 412)
-          .send({ title: expected === null ? 'not found' : 'precondition failed' });
-      return reply.header('etag', `"${row.revision}"`).send(clientView(row));
-    },
+    (request, reply) =>
+      writeIfMatch(
+        request.headers['if-match'],
+        reply,
+        (expected, now) =>
+          store.patchClient(request.params.ws, request.params.id, request.body.description ?? null, expected, now),
+        clientView,
+      ),
   );
 
   const toolsets = '/api/v1/workspaces/:ws/toolsets';
@@ -513,22 +516,14 @@ async function main() {
         },
       },
     },
-    async (request, reply) => {
-      const expected = expectedRevision(request.headers['if-match']);
-      if (expected === undefined) return reply.code(412).send({ title: 'precondition failed' });
-      const row = await store.patchToolset(
-        request.params.ws,
-        request.params.name,
-        request.body.labels,
-        expected,
-        new Date().toISOString(),
-      );
-      if (!row)
-        return reply
-          .code(expected === null ? 404 : 412)
-          .send({ title: expected === null ? 'not found' : 'precondition failed' });
-      return reply.header('etag', `"${row.revision}"`).send(toolsetView(row));
-    },
+    (request, reply) =>
+      writeIfMatch(
+        request.headers['if-match'],
+        reply,
+        (expected, now) =>
+          store.patchToolset(request.params.ws, request.params.name, request.body.labels, expected, now),
+        toolsetView,
+      ),
   );
 
   const shutdown = async () => {
