@@ -93,6 +93,8 @@ export function createOpenApiConverter(bounds: ConversionBounds) {
       if (reply.limit !== null) throw new ConversionLimitError(reply.limit, reply.message, reply.pointer, reply.line);
       throw new OpenApiError(reply.message, reply.pointer, reply.line);
     },
+    /** Worker threads alive now: a conversion stopped at its deadline or memory has had its thread terminated. */
+    threadCount: (): number => pool.threads.length,
     /** Stops the workers; a conversion still running fails. */
     close: () => pool.destroy(),
   };
