@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDb, type Db } from '../src/storage/database.js';
 import { postgresChangeStamps, type ChangeStamps } from '../src/storage/change-stamps.js';
@@ -212,6 +213,95 @@ for (const engine of ENGINES) {
       await cache.get('absent', async () => (misses++, undefined));
       assert.equal(misses, 2);
     });
+
+    it('keeps a lookup while tables it did not read change, and reads it again when one it read changes', async () => {
+      // An access-client or toolset write must not drop every node's API-key cache (each request would read its
+      // key again), while a write to what a lookup read must drop it at once.
+      const cache = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 60_000 });
+      let stamp = await settledStamp(db.changes);
+      let loads = 0;
+      const keyLookup = async () => {
+        await db.kysely
+          .selectFrom('api_keys as k')
+          .innerJoin('principals as p', 'p.id', 'k.principal_id')
+          .select('k.id')
+          .where('k.id', '=', 'none')
+          .execute();
+        return ++loads;
+      };
+      assert.equal(await cache.get('key', keyLookup), 1);
+      await createWriter(db).write((tx) =>
+        tx.updateTable('access_clients').set({ description: 'x' }).where('id', '=', 'none').execute(),
+      );
+      assert.notEqual(db.changes.current(), stamp, 'a watched table was written');
+      assert.equal(await cache.get('key', keyLookup), 1, 'kept: this process wrote a table the lookup did not read');
+      if (engine === 'postgres') {
+        stamp = await settledStamp(db.changes);
+        await createWriter(other).write((tx) =>
+          tx.updateTable('toolsets').set({ description: 'x' }).where('name', '=', 'none').execute(),
+        );
+        await moved(db.changes, stamp);
+        assert.equal(await cache.get('key', keyLookup), 1, 'kept: another node wrote a table the lookup did not read');
+        stamp = await settledStamp(db.changes);
+        await createWriter(other).write((tx) => tx.deleteFrom('principals').where('id', '=', 'none').execute());
+        await moved(db.changes, stamp);
+        assert.equal(await cache.get('key', keyLookup), 2, 'read again: another node wrote a table it joined');
+      }
+      await createWriter(db).write((tx) => tx.deleteFrom('api_keys').where('id', '=', 'none').execute());
+      assert.equal(await cache.get('key', keyLookup), engine === 'postgres' ? 3 : 2, 'read again: its own table');
+      // (On PostgreSQL this process hears of its own writes twice: at its commit, and from the triggers a moment
+      // later; each write below waits for the second.)
+      const ownWrite = async (change: Parameters<ReturnType<typeof createWriter>['write']>[0]) => {
+        await createWriter(db).write(change);
+        await settledStamp(db.changes);
+      };
+      // Raw SQL naming a table is read as reading it; a lookup that read nothing through the store depends on
+      // every change.
+      const raw = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 60_000 });
+      let rawLoads = 0;
+      const rawLookup = async () => {
+        await sql`select count(*) from memberships where principal_id = 'none'`.execute(db.kysely);
+        return ++rawLoads;
+      };
+      let nothingLoads = 0;
+      const nothing = async () => ++nothingLoads;
+      await raw.get('raw', rawLookup);
+      await raw.get('nothing', nothing);
+      await ownWrite((tx) => tx.deleteFrom('toolsets').where('name', '=', 'none').execute());
+      assert.equal(await raw.get('raw', rawLookup), 1);
+      assert.equal(await raw.get('nothing', nothing), 2);
+      await ownWrite((tx) => tx.deleteFrom('memberships').where('principal_id', '=', 'none').execute());
+      assert.equal(await raw.get('raw', rawLookup), 2);
+      // A lookup built on another cache's lookup depends on what that one read, also when it was served from there.
+      const outer = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 60_000 });
+      let outerLoads = 0;
+      const outerLookup = async () => ((await raw.get('raw', rawLookup)) ?? 0) + 100 * ++outerLoads;
+      assert.equal(await outer.get('outer', outerLookup), 102);
+      await ownWrite((tx) => tx.deleteFrom('toolsets').where('name', '=', 'none').execute());
+      assert.equal(await outer.get('outer', outerLookup), 102);
+      await ownWrite((tx) => tx.deleteFrom('memberships').where('principal_id', '=', 'none').execute());
+      assert.equal(await outer.get('outer', outerLookup), 203);
+    });
+
+    if (engine === 'postgres') {
+      it("still notifies migration 0010's channel, which nodes of earlier versions listen on", async () => {
+        const { database } = loadConfig(store.env);
+        const client = new pg.Client({ connectionString: database.engine === 'postgres' ? database.url : '' });
+        await client.connect();
+        try {
+          const payloads: string[] = [];
+          client.on('notification', (message) => payloads.push(`${message.channel} ${message.payload}`));
+          const { rows } = await client.query<{ schema: string }>('select current_schema() as schema');
+          await client.query('listen plugboard_changes');
+          await createWriter(other).write((tx) => tx.deleteFrom('api_keys').where('id', '=', 'none').execute());
+          const deadline = Date.now() + 2000;
+          while (payloads.length === 0 && Date.now() < deadline) await sleep(5);
+          assert.deepEqual(payloads, [`plugboard_changes ${rows[0]!.schema}`]);
+        } finally {
+          await client.end();
+        }
+      });
+    }
 
     it('drops entries older than the longest age and the oldest beyond its limit', async () => {
       await listening(db.changes);

@@ -3,21 +3,59 @@ import pg from 'pg';
 
 /**
  * Tells caches of stored data whether what they hold may have changed, without a query per lookup (the cache is
- * stamped-cache.ts). `current()` moves whenever a change to a watched table may have been committed since the
- * last call: by this process (watch-changes.ts sees every statement it runs), by another process on the same
- * SQLite file (`data_version`), or by another node on the same PostgreSQL database (a NOTIFY from the triggers
- * of migration 0010). It is undefined while changes cannot be followed (the PostgreSQL listener is not
- * connected): callers then cache nothing and read the store every time.
+ * stamped-cache.ts). The stamps move whenever a change to a watched table may have been committed: by this
+ * process (watch-changes.ts sees every statement it runs, and which tables it writes), by another process on the
+ * same SQLite file (`data_version`, which does not say what changed), or by another node on the same PostgreSQL
+ * database (a NOTIFY naming the table, from the triggers of migrations 0010 and 0022). They are kept per table,
+ * so that a lookup is dropped only by a change to a table it read: an access-client write must not make every
+ * request read its API key again. A change whose tables are not known moves every table's stamp.
  */
 export interface ChangeStamps {
+  /**
+   * Moves with every change to any watched table; undefined while changes cannot be followed (the PostgreSQL
+   * listener is not connected): callers then cache nothing and read the store every time.
+   */
   current(): number | undefined;
-  /** A change committed by this process. */
-  touch(): void;
+  /**
+   * The stamp of these tables alone: moves with every change to one of them, and with every change whose tables
+   * are not known. {@link ANY_TABLE} among them stands for every table (the stamp is then {@link current}'s).
+   * Meaningful only while {@link current} is defined.
+   */
+  of(tables: Iterable<string>): number;
+  /** A change committed by this process, to these tables or (none named) to any. */
+  touch(tables?: Iterable<string>): void;
   close(): Promise<void>;
 }
 
-/** The channel migration 0010's triggers notify on PostgreSQL. */
-export const CHANGES_CHANNEL = 'plugboard_changes';
+/** In {@link ChangeStamps.of}: every table (a lookup whose reads could not all be told apart). */
+export const ANY_TABLE = '*';
+
+/** The counters behind {@link ChangeStamps}: one per table, one for changes to unknown tables, and their total. */
+function stampCounters() {
+  let total = 0;
+  let unknown = 0;
+  const tables = new Map<string, number>();
+  return {
+    total: () => total,
+    of(names: Iterable<string>): number {
+      // A sum of counters that only grow moves whenever one of them does, so equal sums mean no change.
+      let sum = unknown;
+      for (const name of names) {
+        if (name === ANY_TABLE) return total;
+        sum += tables.get(name) ?? 0;
+      }
+      return sum;
+    },
+    move(names?: Iterable<string>): void {
+      total++;
+      if (names === undefined) unknown++;
+      else for (const name of names) tables.set(name, (tables.get(name) ?? 0) + 1);
+    },
+  };
+}
+
+/** The PostgreSQL channel of the table-naming notifications (migration 0022); its payload is `schema.table`. */
+export const TABLE_CHANGES_CHANNEL = 'plugboard_table_changes';
 
 /**
  * How often SQLite's `data_version` is read at most. Reading it opens a read transaction, which costs more
@@ -31,7 +69,7 @@ export function sqliteChangeStamps(database: SqliteDatabase.Database): ChangeSta
   let statement: SqliteDatabase.Statement | undefined;
   let seen: unknown;
   let checkedAt = -Infinity;
-  let stamp = 0;
+  const stamps = stampCounters();
   return {
     current() {
       const now = performance.now();
@@ -42,15 +80,15 @@ export function sqliteChangeStamps(database: SqliteDatabase.Database): ChangeSta
         statement ??= database.prepare('pragma data_version').pluck();
         const version = statement.get();
         if (version !== seen) {
+          // Another process wrote; SQLite does not say what.
           seen = version;
-          stamp++;
+          stamps.move();
         }
       }
-      return stamp;
+      return stamps.total();
     },
-    touch() {
-      stamp++;
-    },
+    of: (tables) => stamps.of(tables),
+    touch: (tables) => stamps.move(tables),
     async close() {},
   };
 }
@@ -63,7 +101,7 @@ export interface ListenerEvents {
 }
 
 /**
- * PostgreSQL: one connection of its own LISTENs on {@link CHANGES_CHANNEL} for changes in the store's schema
+ * PostgreSQL: one connection of its own LISTENs on {@link TABLE_CHANGES_CHANNEL} for changes in the store's schema
  * (its `current_schema()`, as the connection string's search_path makes it), opened when first asked (a CLI
  * command that never reads through a cache never opens it). Until it listens, and from the moment it fails
  * until it listens again, `current()` is undefined; each (re)connection moves the stamp, since notifications
@@ -71,7 +109,7 @@ export interface ListenerEvents {
  * stops), and when it listens again; retries in between (one a second) are silent.
  */
 export function postgresChangeStamps(connectionString: string, events: ListenerEvents = {}): ChangeStamps {
-  let stamp = 0;
+  const stamps = stampCounters();
   let listening: pg.Client | undefined;
   let connecting = false;
   let closed = false;
@@ -84,7 +122,7 @@ export function postgresChangeStamps(connectionString: string, events: ListenerE
       events.lost?.(error ?? new Error('the PostgreSQL server closed the connection'));
     }
     if (listening === client) listening = undefined;
-    stamp++;
+    stamps.move();
     client.removeAllListeners('end');
     client.end().catch(() => undefined);
     if (!closed && !retry) {
@@ -100,10 +138,11 @@ export function postgresChangeStamps(connectionString: string, events: ListenerE
     if (connecting || listening || closed || retry) return;
     connecting = true;
     const client = new pg.Client({ connectionString, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
-    let schema: string | undefined;
-    // The payload is the schema of the table that changed: other stores in the same database are not ours.
+    let prefix: string | undefined;
+    // The payload is `schema.table`: other stores in the same database (other schemas) are not ours.
     client.on('notification', (message) => {
-      if (message.payload === schema) stamp++;
+      const payload = message.payload;
+      if (prefix !== undefined && payload?.startsWith(prefix)) stamps.move([payload.slice(prefix.length)]);
     });
     client.on('error', (error) => lost(client, error));
     client.on('end', () => lost(client));
@@ -111,14 +150,14 @@ export function postgresChangeStamps(connectionString: string, events: ListenerE
       .connect()
       .then(() => client.query<{ schema: string }>('select current_schema() as schema'))
       .then((result) => {
-        schema = result.rows[0]?.schema;
-        return client.query(`listen ${CHANGES_CHANNEL}`);
+        prefix = `${result.rows[0]?.schema}.`;
+        return client.query(`listen ${TABLE_CHANGES_CHANNEL}`);
       })
       .then(
         () => {
           connecting = false;
           if (closed) return void client.end().catch(() => undefined);
-          stamp++;
+          stamps.move();
           listening = client;
           if (failing) {
             failing = false;
@@ -134,13 +173,12 @@ export function postgresChangeStamps(connectionString: string, events: ListenerE
 
   return {
     current() {
-      if (listening) return stamp;
+      if (listening) return stamps.total();
       listen();
       return undefined;
     },
-    touch() {
-      stamp++;
-    },
+    of: (tables) => stamps.of(tables),
+    touch: (tables) => stamps.move(tables),
     async close() {
       closed = true;
       clearTimeout(retry);

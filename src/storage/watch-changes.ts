@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type {
   AliasNode,
   CompiledQuery,
@@ -6,6 +7,7 @@ import type {
   Dialect,
   InsertQueryNode,
   OperationNode,
+  RawNode,
   SelectQueryNode,
   TableNode,
   UpdateQueryNode,
@@ -16,8 +18,8 @@ import type { ChangeStamps } from './change-stamps.js';
 /**
  * The tables whose rows per-node caches keep: the gateway's (access clients, their secrets, toolsets, ended
  * sessions) and authentication's (API keys, principals, memberships). A committed write to any of them moves
- * the change stamps: in this process through {@link watchChanges}, on other PostgreSQL nodes through the
- * triggers of migration 0010. That migration holds a copy of this list as it was: a table added here needs a
+ * the change stamps of that table: in this process through {@link watchChanges}, on other PostgreSQL nodes through
+ * the triggers of migration 0010. That migration holds a copy of this list as it was: a table added here needs a
  * migration of its own that gives it the trigger (test/migrations.test.ts checks that each one has it).
  */
 export const WATCHED_TABLES: ReadonlySet<string> = new Set([
@@ -48,57 +50,131 @@ function tableName(node: OperationNode | undefined): string | undefined {
 }
 
 /**
- * Whether a statement may write a watched table. Exact for the statements Kysely builds, data-modifying WITH
- * clauses included (each one is judged like a statement of its own); anything it cannot read (raw SQL other
- * than control statements, DDL, a raw WITH clause) counts as a write, so that a change is never missed.
+ * The watched tables a statement may write, or undefined when it cannot be told (any table, then). Exact for the
+ * statements Kysely builds, data-modifying WITH clauses included (each one is judged like a statement of its
+ * own); anything it cannot read (raw SQL other than control statements, DDL, a raw WITH clause) may write any
+ * table, so that a change is never missed. A delete from a table whose deletes cascade into watched ones counts
+ * as a write to any table.
  */
-export function writesWatchedTable(query: CompiledQuery): boolean {
+export function watchedTablesWritten(query: CompiledQuery): ReadonlySet<string> | undefined {
   const node = query.query;
-  return node.kind === 'RawNode' ? !CONTROL.test(query.sql) : mayWriteWatched(node);
+  if (node.kind === 'RawNode') return CONTROL.test(query.sql) ? NONE : undefined;
+  const written = new Set<string>();
+  return collectWritten(node, written) ? written : undefined;
 }
 
-function mayWriteWatched(node: OperationNode): boolean {
+const NONE: ReadonlySet<string> = new Set();
+
+/** Whether a statement may write a watched table (see {@link watchedTablesWritten}). */
+export function writesWatchedTable(query: CompiledQuery): boolean {
+  const written = watchedTablesWritten(query);
+  return written === undefined || written.size > 0;
+}
+
+/** Adds the watched tables `node` writes to `into`; false when it cannot be told. */
+function collectWritten(node: OperationNode, into: Set<string>): boolean {
+  const add = (table: OperationNode | undefined) => {
+    const name = tableName(table);
+    if (name === undefined) return false;
+    if (WATCHED_TABLES.has(name)) into.add(name);
+    return true;
+  };
   switch (node.kind) {
     case 'SelectQueryNode':
-      return withMayWriteWatched((node as SelectQueryNode).with);
+      return withWritten((node as SelectQueryNode).with, into);
     case 'InsertQueryNode': {
       const insert = node as InsertQueryNode;
-      return withMayWriteWatched(insert.with) || WATCHED_TABLES.has(tableName(insert.into) ?? '');
+      return withWritten(insert.with, into) && add(insert.into);
     }
     case 'UpdateQueryNode': {
       const update = node as UpdateQueryNode;
-      return (
-        withMayWriteWatched(update.with) ||
-        update.table === undefined ||
-        WATCHED_TABLES.has(tableName(update.table) ?? '')
-      );
+      return withWritten(update.with, into) && add(update.table);
     }
     case 'DeleteQueryNode': {
       const remove = node as DeleteQueryNode;
       return (
-        withMayWriteWatched(remove.with) ||
-        remove.from.froms.some(
-          (from) => WATCHED_TABLES.has(tableName(from) ?? '') || CASCADING_INTO_WATCHED.has(tableName(from) ?? ''),
-        )
+        withWritten(remove.with, into) &&
+        remove.from.froms.every((from) => !CASCADING_INTO_WATCHED.has(tableName(from) ?? '') && add(from))
       );
     }
     default:
-      return true;
+      return false;
   }
 }
 
-const withMayWriteWatched = (clause: WithNode | undefined) =>
-  clause !== undefined && clause.expressions.some((cte) => mayWriteWatched(cte.expression));
+const withWritten = (clause: WithNode | undefined, into: Set<string>) =>
+  clause === undefined || clause.expressions.every((cte) => collectWritten(cte.expression, into));
+
+/** The tables the lookups running in this async context have read (see {@link recordingReads}). */
+const reads = new AsyncLocalStorage<Set<string>>();
+
+/**
+ * Runs `load` while recording the watched tables its statements read into `into`: what a cache entry depends
+ * on. Every statement of the process passes through
+ * {@link watchChanges}, which records them. Recordings nest: what an inner one records is added to the outer one
+ * by the inner one's owner (see stamped-cache.ts).
+ */
+export function recordingReads<T>(into: Set<string>, load: () => Promise<T>): Promise<T> {
+  return reads.run(into, load);
+}
+
+/** The recording of the lookup running in this async context, if any. */
+export const currentRecording = (): Set<string> | undefined => reads.getStore();
+
+const tablesReadByNode = new WeakMap<OperationNode, readonly string[]>();
+
+/**
+ * The watched tables a statement may read: every table its tree names (joins, subqueries and WITH clauses
+ * included), and every watched table named in the text of raw SQL (a raw statement, or a raw fragment inside a
+ * built one). Erring on the side of more tables only drops a cache entry more often.
+ */
+export function watchedTablesRead(query: CompiledQuery): readonly string[] {
+  const node = query.query;
+  if (node.kind === 'RawNode') return namedInText(query.sql);
+  let tables = tablesReadByNode.get(node);
+  if (!tables) {
+    const found = new Set<string>();
+    collectRead(node, found);
+    tables = [...found];
+    tablesReadByNode.set(node, tables);
+  }
+  return tables;
+}
+
+function collectRead(value: unknown, into: Set<string>): void {
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const item of value) collectRead(item, into);
+    return;
+  }
+  const node = value as { kind?: unknown };
+  if (node.kind === 'TableNode') {
+    const name = (node as TableNode).table.identifier.name;
+    if (WATCHED_TABLES.has(name)) into.add(name);
+    return;
+  }
+  if (node.kind === 'RawNode') for (const name of namedInText((node as RawNode).sqlFragments.join(' '))) into.add(name);
+  for (const child of Object.values(node)) collectRead(child, into);
+}
+
+const WATCHED_NAME = new RegExp(`\\b(${[...WATCHED_TABLES].join('|')})\\b`, 'g');
+
+function namedInText(text: string): string[] {
+  return [...new Set(Array.from(text.matchAll(WATCHED_NAME), (match) => match[1]!))];
+}
 
 interface Watched extends DatabaseConnection {
   readonly inner: DatabaseConnection;
   inTransaction: boolean;
-  /** A watched table was written in the open transaction. */
-  wrote: boolean;
+  /** The watched tables written in the open transaction (undefined: it could not be told which). */
+  wrote: Set<string> | undefined;
+  /** A watched table, or one that could not be told, was written in the open transaction. */
+  wroteAny: boolean;
 }
 
 /**
- * A dialect that moves the change stamps when this process commits a write to a watched table: at commit
+ * A dialect that records what each cached lookup reads ({@link recordingReads}) and moves the change stamps of
+ * the tables this process commits a write to: at commit
  * for a transaction (never before, so that nothing caches the old row under the new stamp), at once for a
  * statement outside one. Every statement of the process passes here, built by Kysely or compiled ahead.
  */
@@ -116,12 +192,20 @@ export function watchChanges(dialect: Dialect, changes: ChangeStamps): Dialect {
           const state: Watched = {
             inner,
             inTransaction: false,
-            wrote: false,
+            wrote: new Set(),
+            wroteAny: false,
             async executeQuery<R>(query: CompiledQuery) {
+              const recording = reads.getStore();
+              if (recording) for (const table of watchedTablesRead(query)) recording.add(table);
               const result = await inner.executeQuery<R>(query);
-              if (writesWatchedTable(query)) {
-                if (state.inTransaction) state.wrote = true;
-                else changes.touch();
+              const written = watchedTablesWritten(query);
+              if (written === undefined || written.size > 0) {
+                if (!state.inTransaction) changes.touch(written);
+                else {
+                  state.wroteAny = true;
+                  if (written === undefined) state.wrote = undefined;
+                  else if (state.wrote) for (const table of written) state.wrote.add(table);
+                }
               }
               return result;
             },
@@ -135,9 +219,10 @@ export function watchChanges(dialect: Dialect, changes: ChangeStamps): Dialect {
       const innerOf = (connection: DatabaseConnection) => (connection as Watched).inner;
       const ended = (connection: DatabaseConnection, committed: boolean) => {
         const state = connection as Watched;
-        if (committed && state.wrote) changes.touch();
+        if (committed && state.wroteAny) changes.touch(state.wrote);
         state.inTransaction = false;
-        state.wrote = false;
+        state.wrote = new Set();
+        state.wroteAny = false;
       };
       return {
         init: () => driver.init(),
