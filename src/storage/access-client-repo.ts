@@ -1,6 +1,10 @@
+import { sql, type QueryCreator } from 'kysely';
 import type { AccessClient, AccessClientSecret } from '../domain/access-client.js';
-import type { AccessClientRow, AccessClientSecretRow } from './schema.js';
+import type { NewAuditEvent } from '../domain/audit.js';
+import type { AccessClientRow, AccessClientSecretRow, Database } from './schema.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
+import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
+import { compiledOnce } from './compiled-once.js';
 import { nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
 
@@ -152,7 +156,7 @@ export const accessClientKey = (workspaceId: string, id: string) => `${workspace
  */
 export function accessClientRows(engine: Engine): RowStore<AccessClient> {
   const forUpdate = engine === 'postgres';
-  return {
+  const rows: RowStore<AccessClient> = {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, AccessClient>> {
       const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
       if (pairs.length === 1) {
@@ -206,7 +210,146 @@ export function accessClientRows(engine: Engine): RowStore<AccessClient> {
       return written;
     },
   };
+  if (engine === 'sqlite') return rows;
+  return {
+    ...rows,
+    optimistic: {
+      async peek(db: Executor, keys: readonly string[]): Promise<Map<string, AccessClient>> {
+        const arrays = keyArrays(keys.map((key) => key.split('\u0000') as [string, string]));
+        const [clients, secrets] = await Promise.all([
+          selectClientsByKeys(db, arrays),
+          selectSecretsByClientKeys(db, arrays),
+        ]);
+        const tokens = new Map<string, AccessClientSecret[]>();
+        for (const row of secrets.rows as AccessClientSecretRow[]) {
+          const key = accessClientKey(row.workspace_id, row.client_id);
+          const list = tokens.get(key);
+          if (list) list.push(toSecret(row));
+          else tokens.set(key, [toSecret(row)]);
+        }
+        return new Map(
+          (clients.rows as AccessClientRow[]).map((row) => {
+            const key = accessClientKey(row.workspace_id, row.id);
+            return [key, toClient(row, tokens.get(key) ?? [])];
+          }),
+        );
+      },
+      async storeAudited(
+        db: Executor,
+        changes: readonly RowWrite<AccessClient>[],
+        events: readonly { event: NewAuditEvent; row: number }[],
+      ): Promise<Set<number>> {
+        const columns = changes.map(({ row, stored }, i) => ({
+          ...toRow(row),
+          toolsets: row.toolsets,
+          tools: row.tools,
+          expected: stored.revision,
+          i,
+        }));
+        const result = await updateClientsAudited(db, [
+          JSON.stringify(columns),
+          ...keyArrays(changes.map(({ row }) => [row.workspaceId, row.id] as const)),
+          eventsAsJson(events),
+        ]);
+        return new Set((result.rows as { i: number }[]).map((r) => r.i));
+      },
+    },
+  };
 }
+
+/** (workspace, id) pairs as the two text arrays the PostgreSQL statements below take. */
+const keyArrays = (pairs: readonly (readonly [string, string])[]) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
+
+/** Whether (workspace_id, id) — `columns` naming them in a table — is one of the pairs of two text array parameters. */
+const inKeyArrays = (workspace: string, id: string) =>
+  sql<boolean>`(${sql.ref(workspace)}, ${sql.ref(id)}) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::text[]) as k(w, i))`;
+
+/** Every column of the table, named (see connector-batch-sql.ts): a column a later migration adds changes nothing here. */
+const clientColumns = [
+  'workspace_id',
+  'id',
+  'uid',
+  'name',
+  'description',
+  'toolsets',
+  'tools',
+  'rate_limit',
+  'status',
+  'created_at',
+  'updated_at',
+  'revision',
+] as const satisfies readonly (keyof AccessClientRow)[];
+const everyClientColumn: Exclude<keyof AccessClientRow, (typeof clientColumns)[number]> extends never ? true : never =
+  true;
+void everyClientColumn;
+
+const secretColumns = [
+  'id',
+  'workspace_id',
+  'client_id',
+  'token_hash',
+  'prefix',
+  'created_at',
+  'expires_at',
+] as const satisfies readonly (keyof AccessClientSecretRow)[];
+const everySecretColumn: Exclude<keyof AccessClientSecretRow, (typeof secretColumns)[number]> extends never
+  ? true
+  : never = true;
+void everySecretColumn;
+
+/** PostgreSQL, the optimistic path's read: the clients with these (workspace, id) pairs, without a lock. */
+const selectClientsByKeys = compiledOnce((db) =>
+  db.selectFrom('access_clients').select(clientColumns).where(inKeyArrays('workspace_id', 'id')),
+);
+
+/** Their tokens, oldest first. */
+const selectSecretsByClientKeys = compiledOnce((db) =>
+  db
+    .selectFrom('access_client_secrets')
+    .select(secretColumns)
+    .where(inKeyArrays('workspace_id', 'client_id'))
+    .orderBy('created_at')
+    .orderBy('id'),
+);
+
+/**
+ * PostgreSQL, the optimistic path's write, one autocommit statement: clients still at the `expected` revision
+ * (and the same client: its uid) get the columns of their row in the JSON parameter, and the audit events of
+ * exactly the rows written are inserted (see connector-batch-sql.ts, whose statements these follow); answers
+ * the `i` of each written row.
+ */
+const updateClientsAudited = compiledOnce((db) =>
+  db
+    .with('written', (db) =>
+      db
+        .updateTable('access_clients')
+        .from(
+          sql`json_to_recordset(${'[]'}::json)`.as(
+            sql`u(workspace_id text, id text, uid text, name text, description text, toolsets json, tools json,
+              rate_limit integer, status text, updated_at text, revision integer, expected integer, i integer)`,
+          ),
+        )
+        .set({
+          name: sql.ref('u.name'),
+          description: sql.ref('u.description'),
+          toolsets: sql<string>`u.toolsets::text`,
+          tools: sql<string>`u.tools::text`,
+          rate_limit: sql.ref('u.rate_limit'),
+          status: sql.ref('u.status'),
+          updated_at: sql.ref('u.updated_at'),
+          revision: sql.ref('u.revision'),
+        })
+        .where(inKeyArrays('access_clients.workspace_id', 'access_clients.id'))
+        .where(
+          sql<boolean>`access_clients.workspace_id = u.workspace_id and access_clients.id = u.id
+            and access_clients.uid = u.uid and access_clients.revision = u.expected`,
+        )
+        .returning(sql<number>`u.i`.as('i')),
+    )
+    .with('audited', (db) => insertEventsFromJson(db as unknown as QueryCreator<Database>, 'written').returning('id'))
+    .selectFrom('written')
+    .select('i'),
+);
 
 /** Deletes a client at `expectedRevision`; its tokens go with it (foreign key cascade). */
 export async function deleteAccessClient(
