@@ -218,7 +218,12 @@ export function createToolsetService(deps: {
           checkToolsetSecretsStay(current.spec, input.spec);
           const spec = sealSpec(vault, input.spec, current.spec, { workspaceUid, resourceUid: current.uid });
           const specChanged = !sameJson(spec, current.spec);
-          const fields = { description: input.description ?? null, labels: input.labels ?? {}, spec };
+          // An unchanged spec stays the very object read, which the store then leaves as it is (no document sent).
+          const fields = {
+            description: input.description ?? null,
+            labels: input.labels ?? {},
+            spec: specChanged ? spec : current.spec,
+          };
           if (
             !specChanged &&
             sameJson(fields, { description: current.description, labels: current.labels, spec: current.spec })

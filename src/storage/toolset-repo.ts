@@ -1,11 +1,33 @@
+import { sql, type Expression, type ExpressionBuilder, type QueryCreator } from 'kysely';
+import type { NewAuditEvent } from '../domain/audit.js';
 import type { Toolset, ToolsetPhase, ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
-import type { Expression, ExpressionBuilder } from 'kysely';
 import type { Database, ToolsetRow } from './schema.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
+import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
+import { compiledOnce } from './compiled-once.js';
 import { jsonMember, nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
 
-const toToolset = (row: ToolsetRow): Toolset => ({
+/**
+ * The columns a {@link Toolset} is made of: not the served catalogue and operations (megabytes for a large API),
+ * nor the reconciler's claim, which its own statements read.
+ */
+const toolsetColumns = [
+  'workspace_id',
+  'name',
+  'uid',
+  'generation',
+  'description',
+  'labels',
+  'created_time',
+  'spec',
+  'status',
+  'revision',
+  'updated_at',
+] as const satisfies readonly (keyof ToolsetRow)[];
+type ToolsetColumns = Pick<ToolsetRow, (typeof toolsetColumns)[number]>;
+
+const toToolset = (row: ToolsetColumns): Toolset => ({
   workspaceId: row.workspace_id,
   name: row.name,
   uid: row.uid,
@@ -26,7 +48,11 @@ export async function findToolset(
   name: string,
   options: ReadOptions = {},
 ): Promise<Toolset | undefined> {
-  let query = db.selectFrom('toolsets').selectAll().where('workspace_id', '=', workspaceId).where('name', '=', name);
+  let query = db
+    .selectFrom('toolsets')
+    .select(toolsetColumns)
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name);
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   return row && toToolset(row);
@@ -46,7 +72,7 @@ export async function listToolsets(
   limit: number,
   filter: ToolsetFilter = {},
 ): Promise<Toolset[]> {
-  let query = db.selectFrom('toolsets').selectAll().where('workspace_id', '=', workspaceId);
+  let query = db.selectFrom('toolsets').select(toolsetColumns).where('workspace_id', '=', workspaceId);
   if (after !== undefined) query = query.where('name', '>', after);
   if (filter.nameContains) query = query.where(nameContains('name', filter.nameContains));
   if (filter.phase !== undefined)
@@ -114,7 +140,7 @@ export const toolsetKey = (workspaceId: string, name: string) => `${workspaceId}
  */
 export function toolsetRows(engine: Engine): RowStore<Toolset> {
   const forUpdate = engine === 'postgres';
-  return {
+  const rows: RowStore<Toolset> = {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Toolset>> {
       const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
       if (pairs.length === 1) {
@@ -124,7 +150,7 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
       }
       let query = tx
         .selectFrom('toolsets')
-        .selectAll()
+        .select(toolsetColumns)
         .where((eb) =>
           eb(
             eb.refTuple('workspace_id', 'name'),
@@ -146,7 +172,100 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
       return written;
     },
   };
+  if (engine === 'sqlite') return rows;
+  return {
+    ...rows,
+    optimistic: {
+      async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Toolset>> {
+        const found = await selectToolsetsByKeys(
+          db,
+          keyArrays(keys.map((key) => key.split('\u0000') as [string, string])),
+        );
+        return new Map(
+          (found.rows as ToolsetColumns[]).map((row) => [toolsetKey(row.workspace_id, row.name), toToolset(row)]),
+        );
+      },
+      async storeAudited(
+        db: Executor,
+        changes: readonly RowWrite<Toolset>[],
+        events: readonly { event: NewAuditEvent; row: number }[],
+      ): Promise<Set<number>> {
+        // A JSON column the change left as it was (the very object read) travels as null and keeps its stored
+        // text: the row is written only at the revision it was read at. A label change does not send the document.
+        const columns = changes.map(({ row, stored }, i) => ({
+          workspace_id: row.workspaceId,
+          name: row.name,
+          uid: row.uid,
+          generation: row.generation,
+          description: row.description,
+          labels: row.labels === stored.labels ? null : row.labels,
+          spec: row.spec === stored.spec ? null : row.spec,
+          status: row.status === stored.status ? null : row.status,
+          updated_at: row.updatedAt,
+          revision: row.revision,
+          expected: stored.revision,
+          i,
+        }));
+        const result = await updateToolsetsAudited(db, [
+          JSON.stringify(columns),
+          ...keyArrays(changes.map(({ row }) => [row.workspaceId, row.name] as const)),
+          eventsAsJson(events),
+        ]);
+        return new Set((result.rows as { i: number }[]).map((r) => r.i));
+      },
+    },
+  };
 }
+
+/** (workspace, name) pairs as the two text arrays the PostgreSQL statements below take. */
+const keyArrays = (pairs: readonly (readonly [string, string])[]) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
+
+/** Whether (workspace_id, name) is one of the pairs of two text array parameters (see connector-batch-sql.ts). */
+const inKeyArrays = (workspace: string, name: string) =>
+  sql<boolean>`(${sql.ref(workspace)}, ${sql.ref(name)}) in (select k.w, k.n from unnest(${[]}::text[], ${[]}::text[]) as k(w, n))`;
+
+/** PostgreSQL, the optimistic path's read: the toolsets with these (workspace, name) pairs, without a lock. */
+const selectToolsetsByKeys = compiledOnce((db) =>
+  db.selectFrom('toolsets').select(toolsetColumns).where(inKeyArrays('workspace_id', 'name')),
+);
+
+/**
+ * PostgreSQL, the optimistic path's write, one autocommit statement: toolsets still at the `expected` revision
+ * (and the same toolset: its uid) get the columns of their row in the JSON parameter, and the audit events of
+ * exactly the rows written are inserted (see connector-batch-sql.ts, whose statements these follow); answers
+ * the `i` of each written row.
+ */
+const updateToolsetsAudited = compiledOnce((db) =>
+  db
+    .with('written', (db) =>
+      db
+        .updateTable('toolsets')
+        .from(
+          sql`json_to_recordset(${'[]'}::json)`.as(
+            sql`u(workspace_id text, name text, uid text, generation integer, description text, labels json, spec json,
+              status json, updated_at text, revision integer, expected integer, i integer)`,
+          ),
+        )
+        .set({
+          generation: sql.ref('u.generation'),
+          description: sql.ref('u.description'),
+          labels: sql<string>`coalesce(u.labels::text, toolsets.labels)`,
+          spec: sql<string>`coalesce(u.spec::text, toolsets.spec)`,
+          status: sql<string>`coalesce(u.status::text, toolsets.status)`,
+          updated_at: sql.ref('u.updated_at'),
+          revision: sql.ref('u.revision'),
+        })
+        .where(inKeyArrays('toolsets.workspace_id', 'toolsets.name'))
+        .where(
+          sql<boolean>`toolsets.workspace_id = u.workspace_id and toolsets.name = u.name
+            and toolsets.uid = u.uid and toolsets.revision = u.expected`,
+        )
+        .returning(sql<number>`u.i`.as('i')),
+    )
+    .with('audited', (db) => insertEventsFromJson(db as unknown as QueryCreator<Database>, 'written').returning('id'))
+    .selectFrom('written')
+    .select('i'),
+);
 
 export async function deleteToolset(
   db: Executor,
