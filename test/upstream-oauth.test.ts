@@ -121,7 +121,7 @@ for (const engine of ENGINES) {
       }
     }
     /**
-     * `count` calls at once, half on each of `nodes`, from clients connected beforehand, while the provider takes
+     * `count` calls at once, spread evenly over `nodes`, from clients connected beforehand, while the provider takes
      * 300 ms per token request: every call finds the token expired before any refresh can finish.
      */
     async function concurrentCalls(count: number, nodes: readonly string[]): Promise<CallToolResult[]> {
@@ -340,21 +340,29 @@ for (const engine of ENGINES) {
     });
 
     if (engine === 'postgres') {
-      it('makes exactly one refresh across two nodes on one store (a row lock held for the refresh)', async () => {
-        const second = await startTestApp(engine, {
-          clock,
-          store: app.store,
-          env: { PUBLIC_URL: base, OAUTH_REFRESH_ATTEMPTS: '2' },
-        });
-        const otherBase = await second.server.listen({ port: 0, host: '127.0.0.1' });
+      it('makes exactly one refresh across three nodes on one store, 50 concurrent calls each (a row lock held for the refresh)', async () => {
+        const others = await Promise.all(
+          [1, 2].map(() =>
+            startTestApp(engine, { clock, store: app.store, env: { PUBLIC_URL: base, OAUTH_REFRESH_ATTEMPTS: '2' } }),
+          ),
+        );
         try {
+          const nodes = [
+            base,
+            ...(await Promise.all(others.map((o) => o.server.listen({ port: 0, host: '127.0.0.1' })))),
+          ];
           const before = provider.grants.refresh_token ?? 0;
+          const requests = provider.tokenRequests;
           offsetMs += HOUR_MS;
-          const results = await concurrentCalls(20, [base, otherBase]);
+          const results = await concurrentCalls(150, nodes);
           for (const result of results) assert.equal(result.isError, undefined, textOf(result));
+          assert.equal(provider.tokenRequests - requests, 1, 'one token request reached the provider');
           assert.equal(provider.grants.refresh_token, before + 1);
+          const reached = provider.apiCalls.slice(-150);
+          assert.deepEqual(new Set(reached.map((c) => c.status)), new Set([200]), 'the API accepted every call');
+          assert.equal(new Set(reached.map((c) => c.token)).size, 1, 'every call used the one refreshed token');
         } finally {
-          await second.close();
+          await Promise.all(others.map((o) => o.close()));
         }
       });
     }
