@@ -316,6 +316,34 @@ for (const engine of ENGINES) {
       assert.ok(view.oauth.lastRefreshAt);
     });
 
+    it("answers a conditional GET of a connection with 200 once its OAuth state moved, though the connection's revision did not", async () => {
+      const read = await app.call('GET', `${WS}/connections/${connectionId}`);
+      const etag = String(read.headers.etag);
+      const unchanged = await app.call('GET', `${WS}/connections/${connectionId}`, {
+        headers: { 'if-none-match': etag },
+      });
+      assert.equal(unchanged.status, 304);
+      offsetMs += HOUR_MS;
+      assert.equal((await callTool()).isError, undefined);
+      const moved = await app.call('GET', `${WS}/connections/${connectionId}`, { headers: { 'if-none-match': etag } });
+      assert.equal(moved.status, 200, 'the refresh moved lastRefreshAt and expiresAt');
+      assert.equal(moved.body.revision, read.body.revision, 'the connection itself did not change');
+      assert.notEqual(moved.body.oauth.lastRefreshAt, read.body.oauth.lastRefreshAt);
+      assert.notEqual(moved.headers.etag, etag);
+      // A write is judged against the connection it replaces, which no refresh changes: the tag read before the
+      // refresh lets it through; any tag of an older revision is refused, whatever OAuth state it was read with.
+      const patch = (ifMatch: string) =>
+        app.call('PATCH', `${WS}/connections/${connectionId}`, {
+          body: { description: `written with ${ifMatch}` },
+          headers: { 'if-match': ifMatch },
+        });
+      const patched = await patch(etag);
+      assert.equal(patched.status, 200, patched.text);
+      assert.equal((await patch(etag)).status, 412);
+      assert.equal((await patch(String(moved.headers.etag))).status, 412);
+      assert.equal((await patch(String(patched.headers.etag))).status, 200);
+    });
+
     it('refreshes once and calls again when the upstream answers 401', async () => {
       await callTool();
       const token = provider.apiCalls.at(-1)!.token!;
@@ -417,7 +445,13 @@ for (const engine of ENGINES) {
       const page = await app.server.inject({ method: 'GET', url: new URL(link).pathname });
       assert.equal(page.statusCode, 200);
       assert.match(page.body, /<form method="post"><button type="submit" id="connect">Connect<\/button>/);
-      const opened = await app.server.inject({ method: 'POST', url: new URL(link).pathname });
+      // As a browser posts the page's form: an empty urlencoded body.
+      const opened = await app.server.inject({
+        method: 'POST',
+        url: new URL(link).pathname,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
+        payload: '',
+      });
       assert.equal(opened.statusCode, 303);
       const cookie = cookiesSet(opened.headers).get('pb_connect')!;
       assert.match(cookie.attributes, /HttpOnly/);
