@@ -24,6 +24,7 @@ import {
   type ConnectionForm,
   type SettingRow,
 } from './connection-form';
+import { OAuthPanel } from './connection-oauth';
 import { ENV_TYPES, HealthBadge, useConnectors } from './connections';
 import { Link, navigate } from './router';
 import type { Connection, Health, Variable } from './types';
@@ -439,6 +440,7 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
           {isNew ? 'Create connection' : 'Save connection'}
         </ActionButton>
       </form>
+      {loaded ? <OAuthPanel path={path} connection={loaded.connection} connector={connector} /> : null}
       {loaded ? (
         <TestPanel path={path} health={loaded.connection.health} dirty={dirty} onTested={adoptTestResult} />
       ) : null}
