@@ -1,8 +1,8 @@
 // Managed upstream OAuth in the web console, in Chromium against a real authorization server (npm oidc-provider,
 // with a sign-in form of its own): a person clicks Connect on a connection's page, signs in at the provider, comes
 // back and sees Connected; a revoked grant shows Reconnect required and Reconnect works; a connect link for someone
-// else is shown with its expiry and copied; client credentials show their token state without a button; the list
-// shows each connection's OAuth state as a badge. Every page is checked (axe, labels, 390 px) in each state.
+// else is shown with its expiry and copied; a failing token endpoint shows Degraded; client credentials show their
+// token state without a button; the list shows each connection's OAuth state as a badge. Every page is checked (axe, labels, 390 px) in each state.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
@@ -263,6 +263,30 @@ describe('managed upstream OAuth in the console, in Chromium', () => {
       await signInAtProvider(page, 'dora');
     });
     assert.deepEqual((await callTool()).structuredContent, { account: 'dora', client: CLIENT_ID });
+  });
+
+  it('shows Degraded with the provider’s error while its token endpoint fails, and Connected once it answers', async () => {
+    offsetMs += HOUR_MS;
+    provider.failTokenRequests = 100;
+    try {
+      const failed = await callTool();
+      assert.equal(failed.isError, true);
+    } finally {
+      provider.failTokenRequests = 0;
+    }
+    await withPage(browser, base, async (page) => {
+      await signInWithPassword(page);
+      await page.goto(connectionPage(ids.records!));
+      const panel = oauthPanel(page);
+      await panel.getByTestId('oauth-state').filter({ hasText: 'Degraded' }).waitFor();
+      assert.match((await panel.getByTestId('oauth-explained').textContent()) ?? '', /tries again on the next call/);
+      assert.match((await panel.getByTestId('oauth-last-error').textContent()) ?? '', /HTTP 503/);
+      await checkPage(page, 'oauth-connection-degraded');
+      assert.equal((await callTool()).isError, undefined);
+      await page.reload();
+      await panel.getByTestId('oauth-state').filter({ hasText: 'Connected' }).waitFor();
+      assert.equal(await panel.getByTestId('oauth-last-error').textContent(), 'None');
+    });
   });
 
   it('shows a client-credentials connection’s token state without a connect button', async () => {

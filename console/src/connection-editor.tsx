@@ -338,6 +338,8 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
           {notice}
         </div>
       ) : null}
+      {/* Where the connection stands with its provider comes first: it is what a person opening it needs to know. */}
+      {loaded ? <OAuthPanel path={path} connection={loaded.connection} connector={connector} /> : null}
       <form onSubmit={submit} aria-label={isNew ? 'New connection' : 'Edit connection'}>
         <TextField label="Name" value={form.name} onChange={set('name')} error={errorAt(problem, '/name')} required />
         <Field
@@ -440,7 +442,6 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
           {isNew ? 'Create connection' : 'Save connection'}
         </ActionButton>
       </form>
-      {loaded ? <OAuthPanel path={path} connection={loaded.connection} connector={connector} /> : null}
       {loaded ? (
         <TestPanel path={path} health={loaded.connection.health} dirty={dirty} onTested={adoptTestResult} />
       ) : null}
