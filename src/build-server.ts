@@ -144,6 +144,7 @@ export async function buildServer(services: Services, given: ServerOptions): Pro
     users: services.users,
     secure: publicOrigin.startsWith('https:'),
     connectTtlSeconds: options.upstreamOAuth.connectTtlSeconds,
+    basePath,
   });
   await app.register(webConsole, { basePath });
   // The MCP gateway: its own authentication (access-client tokens), rate limits and JSON-RPC errors.

@@ -62,6 +62,14 @@ for (const engine of ENGINES) {
       await callback?.close();
     });
 
+    it('serves the upstream connect pages with their stylesheet under the prefix', async () => {
+      const page = await fetch(`${publicUrl}/oauth/connect/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`);
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.ok(html.includes(`href="${PREFIX}/auth/style.css"`), html);
+      assert.equal((await fetch(`${proxy.origin}${PREFIX}/auth/style.css`)).status, 200);
+    });
+
     it('publishes every URL under the prefix: MCP URL, 401 challenge, resource and authorization server metadata', async () => {
       assert.equal(mcpUrl, `${publicUrl}/mcp/default/shop`);
       const refused = await fetch(mcpUrl, {

@@ -121,7 +121,7 @@ for (const engine of ENGINES) {
       }
     }
     /**
-     * `count` calls at once, half on each of `nodes`, from clients connected beforehand, while the provider takes
+     * `count` calls at once, spread evenly over `nodes`, from clients connected beforehand, while the provider takes
      * 300 ms per token request: every call finds the token expired before any refresh can finish.
      */
     async function concurrentCalls(count: number, nodes: readonly string[]): Promise<CallToolResult[]> {
@@ -316,6 +316,34 @@ for (const engine of ENGINES) {
       assert.ok(view.oauth.lastRefreshAt);
     });
 
+    it("answers a conditional GET of a connection with 200 once its OAuth state moved, though the connection's revision did not", async () => {
+      const read = await app.call('GET', `${WS}/connections/${connectionId}`);
+      const etag = String(read.headers.etag);
+      const unchanged = await app.call('GET', `${WS}/connections/${connectionId}`, {
+        headers: { 'if-none-match': etag },
+      });
+      assert.equal(unchanged.status, 304);
+      offsetMs += HOUR_MS;
+      assert.equal((await callTool()).isError, undefined);
+      const moved = await app.call('GET', `${WS}/connections/${connectionId}`, { headers: { 'if-none-match': etag } });
+      assert.equal(moved.status, 200, 'the refresh moved lastRefreshAt and expiresAt');
+      assert.equal(moved.body.revision, read.body.revision, 'the connection itself did not change');
+      assert.notEqual(moved.body.oauth.lastRefreshAt, read.body.oauth.lastRefreshAt);
+      assert.notEqual(moved.headers.etag, etag);
+      // A write is judged against the connection it replaces, which no refresh changes: the tag read before the
+      // refresh lets it through; any tag of an older revision is refused, whatever OAuth state it was read with.
+      const patch = (ifMatch: string) =>
+        app.call('PATCH', `${WS}/connections/${connectionId}`, {
+          body: { description: `written with ${ifMatch}` },
+          headers: { 'if-match': ifMatch },
+        });
+      const patched = await patch(etag);
+      assert.equal(patched.status, 200, patched.text);
+      assert.equal((await patch(etag)).status, 412);
+      assert.equal((await patch(String(moved.headers.etag))).status, 412);
+      assert.equal((await patch(String(patched.headers.etag))).status, 200);
+    });
+
     it('refreshes once and calls again when the upstream answers 401', async () => {
       await callTool();
       const token = provider.apiCalls.at(-1)!.token!;
@@ -340,21 +368,29 @@ for (const engine of ENGINES) {
     });
 
     if (engine === 'postgres') {
-      it('makes exactly one refresh across two nodes on one store (a row lock held for the refresh)', async () => {
-        const second = await startTestApp(engine, {
-          clock,
-          store: app.store,
-          env: { PUBLIC_URL: base, OAUTH_REFRESH_ATTEMPTS: '2' },
-        });
-        const otherBase = await second.server.listen({ port: 0, host: '127.0.0.1' });
+      it('makes exactly one refresh across three nodes on one store, 50 concurrent calls each (a row lock held for the refresh)', async () => {
+        const others = await Promise.all(
+          [1, 2].map(() =>
+            startTestApp(engine, { clock, store: app.store, env: { PUBLIC_URL: base, OAUTH_REFRESH_ATTEMPTS: '2' } }),
+          ),
+        );
         try {
+          const nodes = [
+            base,
+            ...(await Promise.all(others.map((o) => o.server.listen({ port: 0, host: '127.0.0.1' })))),
+          ];
           const before = provider.grants.refresh_token ?? 0;
+          const requests = provider.tokenRequests;
           offsetMs += HOUR_MS;
-          const results = await concurrentCalls(20, [base, otherBase]);
+          const results = await concurrentCalls(150, nodes);
           for (const result of results) assert.equal(result.isError, undefined, textOf(result));
+          assert.equal(provider.tokenRequests - requests, 1, 'one token request reached the provider');
           assert.equal(provider.grants.refresh_token, before + 1);
+          const reached = provider.apiCalls.slice(-150);
+          assert.deepEqual(new Set(reached.map((c) => c.status)), new Set([200]), 'the API accepted every call');
+          assert.equal(new Set(reached.map((c) => c.token)).size, 1, 'every call used the one refreshed token');
         } finally {
-          await second.close();
+          await Promise.all(others.map((o) => o.close()));
         }
       });
     }
@@ -409,7 +445,13 @@ for (const engine of ENGINES) {
       const page = await app.server.inject({ method: 'GET', url: new URL(link).pathname });
       assert.equal(page.statusCode, 200);
       assert.match(page.body, /<form method="post"><button type="submit" id="connect">Connect<\/button>/);
-      const opened = await app.server.inject({ method: 'POST', url: new URL(link).pathname });
+      // As a browser posts the page's form: an empty urlencoded body.
+      const opened = await app.server.inject({
+        method: 'POST',
+        url: new URL(link).pathname,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
+        payload: '',
+      });
       assert.equal(opened.statusCode, 303);
       const cookie = cookiesSet(opened.headers).get('pb_connect')!;
       assert.match(cookie.attributes, /HttpOnly/);

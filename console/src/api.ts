@@ -164,7 +164,8 @@ export const api = {
 /** Path of a workspace's collection, with every segment escaped. */
 /**
  * The strong ETag the server gives a resource state (src/domain/etag.ts: revision and creation time), so that a
- * delete chosen from a list is refused with 412 when the row changed since the list was read.
+ * delete chosen from a list is refused with 412 when the row changed since the list was read. (A connection's tag
+ * also carries a digest of its OAuth state after a dot, which If-Match ignores: this form matches it.)
  */
 export function etagOf(resource: { revision: number; createdAt: string }): string {
   return `"${resource.revision}-${Date.parse(resource.createdAt).toString(36)}"`;

@@ -24,6 +24,7 @@ import {
   type ConnectionForm,
   type SettingRow,
 } from './connection-form';
+import { OAuthPanel } from './connection-oauth';
 import { ENV_TYPES, HealthBadge, useConnectors } from './connections';
 import { Link, navigate } from './router';
 import type { Connection, Health, Variable } from './types';
@@ -337,6 +338,8 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
           {notice}
         </div>
       ) : null}
+      {/* Where the connection stands with its provider comes first: it is what a person opening it needs to know. */}
+      {loaded ? <OAuthPanel path={path} connection={loaded.connection} connector={connector} /> : null}
       <form onSubmit={submit} aria-label={isNew ? 'New connection' : 'Edit connection'}>
         <TextField label="Name" value={form.name} onChange={set('name')} error={errorAt(problem, '/name')} required />
         <Field

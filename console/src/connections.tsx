@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, etagOf, wsPath, type Page } from './api';
+import { OAuthBadge } from './connection-oauth';
 import { ProblemBanner } from './forms';
 import { Pager, usePaged } from './paging';
 import { Link, useQueryParams } from './router';
@@ -115,6 +116,7 @@ export function ConnectionList({ workspaceId }: { workspaceId: string }) {
               <th>Environment</th>
               <th>Connector</th>
               <th>Health</th>
+              <th>OAuth</th>
             </tr>
           </thead>
           <tbody>
@@ -132,6 +134,9 @@ export function ConnectionList({ workspaceId }: { workspaceId: string }) {
                 <td data-label="Connector">{connectorName(c.connectorId)}</td>
                 <td data-label="Health">
                   <HealthBadge health={c.health} />
+                </td>
+                <td data-label="OAuth">
+                  <OAuthBadge connection={c} connector={connectors.find((k) => k.id === c.connectorId)} />
                 </td>
               </tr>
             ))}

@@ -68,6 +68,18 @@ export interface Credential {
   secret: string | null;
 }
 
+/** Where a connection's OAuth tokens stand (src/domain/upstream-oauth.ts); never a token. */
+export interface OAuthStatus {
+  state: 'connected' | 'degraded' | 'reconnect-required';
+  schemeType: 'oauth2-code' | 'oauth2-client-credentials';
+  scope: string | null;
+  connectedAt: string;
+  lastRefreshAt: string | null;
+  expiresAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
 export interface Connection {
   id: number;
   workspaceId: string;
@@ -81,6 +93,8 @@ export interface Connection {
   variables: Variable[];
   credentials: Credential[];
   health: Health;
+  /** Null when plugboard holds no OAuth tokens for it (never connected, or not an OAuth connection). */
+  oauth: OAuthStatus | null;
   createdAt: string;
   updatedAt: string;
   revision: number;

@@ -14,6 +14,19 @@ describe('ETags', () => {
     assert.notEqual(etagOf(state), etagOf({ ...state, createdAt: '2026-01-02T03:04:06.000Z' }));
   });
 
+  it('changes with the shown server-managed state, which If-Match ignores and If-None-Match does not', () => {
+    const plain = etagOf(state);
+    const before = etagOf({ ...state, shownState: 'aaaa' });
+    const after = etagOf({ ...state, shownState: 'bbbb' });
+    assert.notEqual(before, after);
+    assert.notEqual(before, plain);
+    assert.ok(ifMatchPasses(after, [before]) && ifMatchPasses(after, [plain]) && ifMatchPasses(plain, [after]));
+    assert.ok(!ifMatchPasses(after, [etagOf({ ...state, revision: 2, shownState: 'bbbb' })]));
+    assert.ok(!ifMatchPasses(after, [`W/${after}`]));
+    assert.ok(!ifNoneMatchHits(after, [before]));
+    assert.ok(ifNoneMatchHits(after, [after]));
+  });
+
   it('parses lists of tags, weak tags and the star', () => {
     assert.deepEqual(parseEtagList('"a", W/"b" ,"c"'), ['"a"', 'W/"b"', '"c"']);
     assert.deepEqual(parseEtagList('*'), ['*']);

@@ -35,7 +35,14 @@ export interface UpstreamOAuthOptions {
 
 /** The result of a callback, for the page the person sees: never a secret. */
 export type CallbackResult =
-  | { readonly ok: true; readonly connectionName: string; readonly workspaceId: string }
+  | {
+      readonly ok: true;
+      readonly connectionName: string;
+      readonly workspaceId: string;
+      readonly connectionId: number;
+      /** Whether a signed-in person started it (the console's Connect), not someone who was sent a connect link. */
+      readonly startedByPerson: boolean;
+    }
   | { readonly ok: false; readonly status: 400 | 403; readonly message: string };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -222,7 +229,13 @@ export function createUpstreamOAuthService(deps: {
           toRevision: null,
           changedFields: expected.startsWith('browser:') ? ['oauth', 'link'] : ['oauth'],
         });
-        return { ok: true, connectionName: t.connection.name, workspaceId: t.connection.workspaceId };
+        return {
+          ok: true,
+          connectionName: t.connection.name,
+          workspaceId: t.connection.workspaceId,
+          connectionId: t.connection.id,
+          startedByPerson: expected.startsWith('principal:'),
+        };
       });
     },
 

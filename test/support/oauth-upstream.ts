@@ -52,6 +52,11 @@ export interface OAuthUpstream {
   account: string;
   /** Whether the next authorization is denied. */
   deny: boolean;
+  /**
+   * Whether a browser arriving at the provider gets a sign-in form (a username, then "Sign in and allow") instead of
+   * being signed in as `account` at once: for tests where a person signs in at the provider in Chromium.
+   */
+  signInForm: boolean;
   /** Requests the API answered: the status and the token they carried. */
   readonly apiCalls: { status: number; token: string | undefined }[];
   /** The OpenAPI document of the API: GET /api/me. */
@@ -112,6 +117,7 @@ export async function startOAuthUpstream(redirectUri: string): Promise<OAuthUpst
     tokenDelayMs: 0,
     account: 'ada',
     deny: false,
+    signInForm: false,
     apiCalls: [],
     document: () =>
       JSON.stringify({
@@ -176,14 +182,31 @@ export async function startOAuthUpstream(redirectUri: string): Promise<OAuthUpst
       );
       return;
     }
-    const grant = new provider.Grant({ accountId: upstream.account, clientId: details.params.client_id! });
+    let account = upstream.account;
+    if (upstream.signInForm) {
+      if (req.method !== 'POST') {
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end(
+            '<!doctype html><html lang="en"><head><title>Sign in to Records</title></head><body><main>' +
+              '<h1>Sign in to Records</h1><form method="post"><label for="username">Username</label>' +
+              '<input id="username" name="username" autocomplete="username">' +
+              '<button type="submit">Sign in and allow</button></form></main></body></html>',
+          );
+        return;
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      account = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('username') || account;
+    }
+    const grant = new provider.Grant({ accountId: account, clientId: details.params.client_id! });
     grant.addOIDCScope(details.params.scope ?? '');
     grant.addResourceScope(apiUrl, details.params.scope ?? '');
     const grantId = await grant.save();
     await provider.interactionFinished(
       req,
       res,
-      { login: { accountId: upstream.account }, consent: { grantId } },
+      { login: { accountId: account }, consent: { grantId } },
       { mergeWithLastSubmission: false },
     );
   }

@@ -28,10 +28,19 @@ export async function connectRoutes(
     users: Pick<UserService, 'authenticateSession'>;
     secure: boolean;
     connectTtlSeconds: number;
+    /** The path the public URL puts before every route ('' at the root): the link back to the console needs it. */
+    basePath: string;
   },
 ): Promise<void> {
-  const { upstreamOAuth, users, secure } = options;
+  const { upstreamOAuth, users, secure, basePath } = options;
   const hide = { schema: { hide: true } };
+
+  // The link page's form has no fields: a browser posts it as an empty urlencoded body, which carries nothing read.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 1024 },
+    (_r, _b, done) => done(null, undefined),
+  );
 
   const validLink = (token: string) => /^[A-Za-z0-9_-]{20,100}$/.test(token);
 
@@ -39,7 +48,7 @@ export async function connectRoutes(
   app.get(`${CONNECT_LINK_PATH}:token`, hide, async (request, reply) => {
     const { token } = request.params as { token: string };
     if (!validLink(token))
-      return sendPage(reply, 404, 'Connect link not valid', errorBox('This connect link is not known.'));
+      return sendPage(reply, 404, 'Connect link not valid', errorBox('This connect link is not known.'), basePath);
     return sendPage(
       reply,
       200,
@@ -48,16 +57,19 @@ export async function connectRoutes(
         `The service will ask you to sign in and to allow access.</p>` +
         `<form method="post"><button type="submit" id="connect">Connect</button></form>` +
         `<p class="hint">The link works once.</p>`,
+      basePath,
+      // Its POST is answered with a redirect to the provider.
+      { redirectsAway: true },
     );
   });
 
   app.post(`${CONNECT_LINK_PATH}:token`, hide, async (request, reply) => {
     const { token } = request.params as { token: string };
     if (!validLink(token))
-      return sendPage(reply, 404, 'Connect link not valid', errorBox('This connect link is not known.'));
+      return sendPage(reply, 404, 'Connect link not valid', errorBox('This connect link is not known.'), basePath);
     const browserSecret = randomBytes(32).toString('base64url');
     const opened = await upstreamOAuth.openLink(token, browserSecret, requestOriginOf(request));
-    if ('refused' in opened) return sendPage(reply, 410, 'Connect link not valid', errorBox(opened.refused));
+    if ('refused' in opened) return sendPage(reply, 410, 'Connect link not valid', errorBox(opened.refused), basePath);
     // Lax: the provider's redirect back to the callback is a top-level GET, which carries it.
     reply.header(
       'set-cookie',
@@ -86,13 +98,20 @@ export async function connectRoutes(
       if (!(error instanceof DomainError) && !(error instanceof MisplacedSealedValue)) throw error;
       result = { ok: false as const, status: 400 as const, message: error.message };
     }
-    if (!result.ok) return sendPage(reply, result.status, 'Not connected', errorBox(result.message));
+    if (!result.ok) return sendPage(reply, result.status, 'Not connected', errorBox(result.message), basePath);
     reply.header('set-cookie', serializeCookie(CONNECT_COOKIE, 'x', { secure, httpOnly: true, maxAgeSeconds: 0 }));
+    // Whoever started it from the console goes back to the connection there; a person sent a link may have no
+    // plugboard account, so their page only says it worked.
+    const back = `${basePath}/console/w/${encodeURIComponent(result.workspaceId)}/connections/${result.connectionId}`;
     return sendPage(
       reply,
       200,
       'Connected',
-      `<p id="connected">The connection <strong>${escapeHtml(result.connectionName)}</strong> in workspace <strong>${escapeHtml(result.workspaceId)}</strong> is connected. You can close this page.</p>`,
+      `<p id="connected">The connection <strong>${escapeHtml(result.connectionName)}</strong> in workspace <strong>${escapeHtml(result.workspaceId)}</strong> is connected. You can close this page.</p>` +
+        (result.startedByPerson
+          ? `<p><a id="back" href="${escapeHtml(back)}">Back to the connection in the console</a></p>`
+          : ''),
+      basePath,
     );
   });
 }

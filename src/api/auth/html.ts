@@ -5,10 +5,11 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+const PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 /** The pages load nothing but their own stylesheet, post only to this server, and are never framed. */
 const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy': `${PAGE_POLICY}; form-action 'self'`,
   'x-content-type-options': 'nosniff',
   // Not no-referrer: under it browsers send `Origin: null` with the pages' own form posts, which the origin check refuses.
   'referrer-policy': 'same-origin',
@@ -24,18 +25,23 @@ button,.button{display:block;width:100%;margin-top:1.2rem;padding:.6rem;font:inh
 .secondary{background:#e6e9f0;color:#1d2330}.error{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:4px}
 .hint{color:#556;font-size:.9rem}`;
 
-/** Sends one of the sign-in pages. */
-/** A page of its own (sign-in, invitation); `basePath` is PUBLIC_URL's path prefix, which its links carry. */
+/**
+ * A page of its own (sign-in, invitation); `basePath` is PUBLIC_URL's path prefix, which its links carry. A page
+ * whose form is answered with a redirect to another origin (a connect link's, to the provider) sets
+ * `redirectsAway`: browsers apply form-action to the redirects after a post too, so that page goes without it (its
+ * form still posts to this server; nothing on it comes from anyone but plugboard).
+ */
 export function sendPage(
   reply: FastifyReply,
   status: number,
   title: string,
   body: string,
   basePath = '',
+  options: { redirectsAway?: boolean } = {},
 ): FastifyReply {
   return reply
     .code(status)
-    .headers(SECURITY_HEADERS)
+    .headers(options.redirectsAway ? { ...SECURITY_HEADERS, 'content-security-policy': PAGE_POLICY } : SECURITY_HEADERS)
     .type('text/html; charset=utf-8')
     .send(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConnectionInput, HEALTH_STATES, MAX_CONNECTION_ID } from '../../domain/connection.js';
 import { notFound } from '../../domain/errors.js';
 import { Slug } from '../../domain/common.js';
@@ -80,7 +82,23 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<
     const status = await upstreamOAuth.statusOf(list.map((c) => c.id));
     return list.map((c) => ({ ...c, oauth: status.get(c.id) ?? null }));
   }
-  const oneWithOAuth = async <T extends Connection>(connection: T) => (await withOAuth([connection]))[0]!;
+  /**
+   * One connection with its OAuth status, and an ETag that moves with that status too (a refresh changes no
+   * revision): a conditional GET answers 304 only when neither changed; If-Match still compares the revision.
+   */
+  async function sendConnection(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    connection: Connection,
+    status?: number,
+  ): Promise<FastifyReply> {
+    const [view] = await withOAuth([connection]);
+    const shownState = view!.oauth
+      ? createHash('sha256').update(JSON.stringify(view!.oauth)).digest('base64url').slice(0, 16)
+      : undefined;
+    const state = { revision: connection.revision, createdAt: connection.createdAt, shownState };
+    return sendVersioned(request, reply, state, view, status);
+  }
   const base = '/workspaces/:workspaceId/connections';
   // Above 2^53 a JSON number cannot name a connection exactly, so no connection has such an id.
   const idOf = (raw: string) => {
@@ -129,7 +147,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<
         test: request.query.test,
       });
       reply.header('location', `/api/v1/workspaces/${connection.workspaceId}/connections/${connection.id}`);
-      return sendVersioned(request, reply, connection, await oneWithOAuth(connection), 201);
+      return sendConnection(request, reply, connection, 201);
     },
   );
 
@@ -149,7 +167,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<
         request.params.workspaceId,
         idOf(request.params.connectionId),
       );
-      return sendVersioned(request, reply, connection, await oneWithOAuth(connection));
+      return sendConnection(request, reply, connection);
     },
   );
 
@@ -186,7 +204,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<
         preconditionOf(request, options),
         { test: request.query.test },
       );
-      return sendVersioned(request, reply, connection, await oneWithOAuth(connection));
+      return sendConnection(request, reply, connection);
     },
   );
 
@@ -213,7 +231,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<
         preconditionOf(request, options),
         { test: request.query.test },
       );
-      return sendVersioned(request, reply, connection, await oneWithOAuth(connection));
+      return sendConnection(request, reply, connection);
     },
   );
 
