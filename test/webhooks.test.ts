@@ -9,6 +9,7 @@ import { freePort } from './support/oauth-flow.js';
 import { startOAuthUpstream, type OAuthUpstream } from './support/oauth-upstream.js';
 import { cookiesSet } from './support/people.js';
 import { openStored, placeOfStored } from './support/sealed.js';
+import { insertDeliveries, pruneDeliveries } from '../src/storage/webhook-repo.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { settledToolset } from './support/toolsets.js';
 import {
@@ -440,6 +441,47 @@ for (const engine of ENGINES) {
         }
       });
     }
+
+    it('prunes finished deliveries past the newest kept per webhook and past their age, never pending ones', async () => {
+      const idsOf = async () =>
+        (
+          await app.db.kysely
+            .selectFrom('webhook_deliveries')
+            .select(['id', 'status'])
+            .where('webhook_id', '=', webhookId)
+            .orderBy('created_at', 'desc')
+            .orderBy('id', 'desc')
+            .execute()
+        ).map((r) => `${r.id} ${r.status}`);
+      const far = '2999-01-01T00:00:00.000Z';
+      await app.db.kysely.transaction().execute((tx) =>
+        insertDeliveries(tx, [
+          {
+            id: 'whd_pendingforever0',
+            webhook_id: webhookId,
+            workspace_id: 'default',
+            event_id: 'evt_pendingforever0',
+            event_type: 'connection.connected',
+            payload: '{}',
+            status: 'pending',
+            attempts: 0,
+            next_attempt_at: far,
+            last_attempt_at: null,
+            last_status: null,
+            last_error: null,
+            created_at: '2000-01-01T00:00:00.000Z',
+          },
+        ]),
+      );
+      const before = await idsOf();
+      const finished = before.filter((r) => r.endsWith(' delivered'));
+      assert.ok(finished.length >= 5, before.join('\n'));
+      await app.db.kysely.transaction().execute((tx) => pruneDeliveries(tx, '2000-01-01T00:00:00.000Z', 3));
+      assert.deepEqual(await idsOf(), [...finished.slice(0, 3), 'whd_pendingforever0 pending']);
+      await app.db.kysely.transaction().execute((tx) => pruneDeliveries(tx, far, 1000));
+      assert.deepEqual(await idsOf(), ['whd_pendingforever0 pending']);
+      await app.db.kysely.deleteFrom('webhook_deliveries').where('id', '=', 'whd_pendingforever0').execute();
+    });
 
     it('never returns the secret in any answer, nor writes it to the audit log', async () => {
       const audit = await call('GET', `${WS}/audit?limit=200`);

@@ -155,6 +155,7 @@ export function createWebhookDispatcher(deps: {
       const room = options.concurrency - running.size;
       if (room <= 0) return;
       const now = clock.now();
+      if (!(await webhooks.hasDueDeliveries(db.kysely, now))) return;
       const lease = plus(now, options.timeoutMs + LEASE_GRACE_MS);
       const claimed = await writer.write((tx) => webhooks.claimDueDeliveries(tx, db.engine, now, lease, room));
       for (const delivery of claimed) {
@@ -190,11 +191,6 @@ export function createWebhookDispatcher(deps: {
       if (timer) clearInterval(timer);
       timer = undefined;
       await polling?.catch(() => undefined);
-      await Promise.allSettled([...running]);
-    },
-    /** One poll now, and the attempts it started (for tests and tools). */
-    async runOnce(): Promise<void> {
-      await poll();
       await Promise.allSettled([...running]);
     },
   };

@@ -140,6 +140,18 @@ export async function listDeliveries(
   return rows.map(toDelivery);
 }
 
+/** Whether any delivery is due at `now`: a plain read, so an idle node opens no write transaction to find out. */
+export async function hasDueDeliveries(db: Executor, now: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** A delivery a node has claimed: it alone attempts it until `leaseUntil`. */
 export interface ClaimedDelivery {
   readonly id: string;
