@@ -13,6 +13,7 @@ import { createWriter } from './storage/writer.js';
 import type { GatewayUrls } from './services/toolset-service.js';
 import { createServices, type Services } from './services/services.js';
 import { createToolsetReconciler, type ToolsetReconciler } from './services/toolset-reconciler.js';
+import { createWebhookDispatcher, type WebhookDispatcher } from './services/webhook-dispatcher.js';
 import { bootstrapEmptyStore } from './services/bootstrap.js';
 import { createConnectionTester } from './services/connection-tester.js';
 import { systemClock, type Clock } from './services/clock.js';
@@ -121,6 +122,7 @@ export async function createApp(
   const db = openConfiguredDb(config, logger);
   let rateLimiter: RateLimiter | undefined;
   let reconciler: ToolsetReconciler | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
   let opened: Services | undefined;
   let draining = false;
   try {
@@ -187,6 +189,18 @@ export async function createApp(
     const bootstrapKey = await bootstrapEmptyStore(writer, clock, config.adminKey);
     // Picks up toolset generations that no node has reconciled (one written just before a crash, say).
     reconciler.start(config.reconcileIntervalMs);
+    // Every node delivers webhook events; a claim in the store keeps two from sending one at once.
+    dispatcher = createWebhookDispatcher({
+      db,
+      writer,
+      vault,
+      clock,
+      egress,
+      options: config.webhooks,
+      onError: (error, what) => logger.warn({ err: error }, what),
+      onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
+    });
+    dispatcher.start();
     const server = await buildServer(services, {
       logger,
       bodyLimit: config.bodyLimit,
@@ -254,6 +268,7 @@ export async function createApp(
       async close() {
         clearInterval(housekeeping);
         await server.close();
+        await dispatcher?.stop();
         await services.gateway.close();
         await services.nonces.close();
         await reconciler?.stop();
@@ -263,6 +278,7 @@ export async function createApp(
     };
   } catch (error) {
     // Whatever was opened before the failure: its connections would otherwise keep the process alive.
+    await dispatcher?.stop().catch(() => undefined);
     await opened?.gateway.close().catch(() => undefined);
     await opened?.nonces.close().catch(() => undefined);
     await reconciler?.stop().catch(() => undefined);

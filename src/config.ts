@@ -104,6 +104,17 @@ export interface Config {
     /** Tries of a token request that fails on the network or with a 5xx, the first included. */
     readonly refreshAttempts: number;
   };
+  /** Outgoing webhooks: how their deliveries are attempted, retried and kept (docs/webhooks.md). */
+  readonly webhooks: {
+    readonly timeoutMs: number;
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxDelayMs: number;
+    readonly pollIntervalMs: number;
+    readonly concurrency: number;
+    readonly keepPerWebhook: number;
+    readonly retentionDays: number;
+  };
   /** Sign-in with an external OpenID Connect provider; undefined when OIDC_ISSUER is unset. */
   readonly oidc: { readonly issuer: string; readonly clientId: string; readonly clientSecret: string } | undefined;
   /** Bounds on turning a toolset's spec into tools, so that no upload or upstream can stall or exhaust a node. */
@@ -467,6 +478,14 @@ export const CONFIG_ENV_NAMES = [
   'OAUTH_CONNECT_LINK_TTL_SECONDS',
   'OAUTH_TOKEN_TIMEOUT_MS',
   'OAUTH_REFRESH_ATTEMPTS',
+  'WEBHOOK_TIMEOUT_MS',
+  'WEBHOOK_MAX_ATTEMPTS',
+  'WEBHOOK_RETRY_BASE_MS',
+  'WEBHOOK_RETRY_MAX_DELAY_MS',
+  'WEBHOOK_POLL_INTERVAL_MS',
+  'WEBHOOK_CONCURRENCY',
+  'WEBHOOK_DELIVERIES_KEPT',
+  'WEBHOOK_DELIVERY_RETENTION_DAYS',
 ] as const;
 
 /** OAUTH_CLIENTS: a JSON array of client metadata objects, each with a client_id (checked again at start). */
@@ -741,6 +760,44 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
         problems,
       ),
       refreshAttempts: parseInteger('OAUTH_REFRESH_ATTEMPTS', env.OAUTH_REFRESH_ATTEMPTS, 3, 1, 10, problems),
+    },
+    webhooks: {
+      timeoutMs: parseInteger('WEBHOOK_TIMEOUT_MS', env.WEBHOOK_TIMEOUT_MS, 10_000, 100, 120_000, problems),
+      maxAttempts: parseInteger('WEBHOOK_MAX_ATTEMPTS', env.WEBHOOK_MAX_ATTEMPTS, 8, 1, 50, problems),
+      retryBaseMs: parseInteger('WEBHOOK_RETRY_BASE_MS', env.WEBHOOK_RETRY_BASE_MS, 30_000, 10, 3600_000, problems),
+      retryMaxDelayMs: parseInteger(
+        'WEBHOOK_RETRY_MAX_DELAY_MS',
+        env.WEBHOOK_RETRY_MAX_DELAY_MS,
+        3600_000,
+        10,
+        24 * 3600_000,
+        problems,
+      ),
+      pollIntervalMs: parseInteger(
+        'WEBHOOK_POLL_INTERVAL_MS',
+        env.WEBHOOK_POLL_INTERVAL_MS,
+        1000,
+        10,
+        60_000,
+        problems,
+      ),
+      concurrency: parseInteger('WEBHOOK_CONCURRENCY', env.WEBHOOK_CONCURRENCY, 8, 1, 256, problems),
+      keepPerWebhook: parseInteger(
+        'WEBHOOK_DELIVERIES_KEPT',
+        env.WEBHOOK_DELIVERIES_KEPT,
+        1000,
+        1,
+        1_000_000,
+        problems,
+      ),
+      retentionDays: parseInteger(
+        'WEBHOOK_DELIVERY_RETENTION_DAYS',
+        env.WEBHOOK_DELIVERY_RETENTION_DAYS,
+        30,
+        1,
+        3650,
+        problems,
+      ),
     },
     oidc: parseOidc(env, problems),
   };

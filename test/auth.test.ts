@@ -249,6 +249,14 @@ for (const engine of ENGINES) {
           min: 'admin',
         },
         { name: 'revoke an API key', method: 'DELETE', url: `${WS}/api-keys/${target.id}`, min: 'admin' },
+        { name: 'list webhooks', method: 'GET', url: `${WS}/webhooks`, min: 'admin' },
+        {
+          name: 'create a webhook',
+          method: 'POST',
+          url: `${WS}/webhooks`,
+          body: { url: 'http://127.0.0.1:9/hook', eventTypes: ['connection.connected'] },
+          min: 'admin',
+        },
         {
           name: "change a member's role",
           method: 'PUT',

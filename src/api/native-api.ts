@@ -12,6 +12,7 @@ import { ProblemSchema } from './schemas.js';
 import { accessRoutes } from './routes/access.js';
 import { accessClientRoutes } from './routes/access-clients.js';
 import { accessKeyRoutes } from './routes/access-keys.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { auditRoutes } from './routes/audit.js';
 import { oauthGrantRoutes } from './routes/oauth-grants.js';
 import { invitationRoutes } from './routes/invitations.js';
@@ -79,6 +80,7 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
         toolTrials: deps.services.toolTrials,
         documentBodyLimit: deps.documentBodyLimit,
       });
+      await api.register(webhookRoutes, { ...routeOptions, webhooks: deps.services.webhooks });
       await api.register(auditRoutes, { audit: deps.services.audit });
       await api.register(oauthGrantRoutes, { oauth: deps.services.oauth });
     },

@@ -28,6 +28,9 @@ const minimumRole = {
   'api-key:manage': 'admin',
   'access-key:read': 'admin',
   'access-key:manage': 'admin',
+  /** Outgoing webhooks: their URLs are where plugboard connects, their secrets sign what it says. */
+  'webhook:read': 'admin',
+  'webhook:manage': 'admin',
   'audit:read': 'viewer',
   'toolset:read': 'viewer',
   'toolset:create': 'editor',

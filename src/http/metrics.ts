@@ -13,6 +13,8 @@ export interface Metrics {
   readonly rateLimitRejections: Counter<'class'>;
   /** Refreshes (and first fetches) of upstream OAuth tokens, by outcome: ok, degraded, reconnect-required. */
   readonly oauthRefreshes: Counter<'outcome'>;
+  /** Webhook delivery attempts, by outcome: delivered, retry, failed (the last attempt failed). */
+  readonly webhookAttempts: Counter<'outcome'>;
 }
 
 export interface MetricsSources {
@@ -78,6 +80,12 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     oauthRefreshes: new Counter({
       name: 'plugboard_upstream_oauth_refreshes_total',
       help: 'Upstream OAuth token requests made by the refresh engine (refreshes and client-credentials fetches), by outcome: ok, degraded (network or 5xx, retried), reconnect-required (invalid_grant).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookAttempts: new Counter({
+      name: 'plugboard_webhook_attempts_total',
+      help: 'Webhook delivery attempts, by outcome: delivered (2xx), retry (failed, tried again later), failed (the last attempt failed).',
       labelNames: ['outcome'],
       registers: [registry],
     }),

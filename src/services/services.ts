@@ -24,6 +24,7 @@ import { createOidcSignIn, type OidcSettings, type OidcSignIn } from './oidc-sig
 import { createUserService, type UserSettings } from './user-service.js';
 import type { Vault } from './vault.js';
 import { createWorkspaceService } from './workspace-service.js';
+import { createWebhookService, type WebhookService } from './webhook-service.js';
 import {
   createUpstreamOAuthService,
   type RefreshOutcome,
@@ -58,6 +59,8 @@ export interface Services {
   readonly oidc: OidcSignIn | undefined;
   /** Managed OAuth to upstream APIs: connect flows, connect links and the refresh engine. */
   readonly upstreamOAuth: UpstreamOAuthService;
+  /** Outgoing webhooks of a workspace and their deliveries (the dispatcher sends them). */
+  readonly webhooks: WebhookService;
 }
 
 /** Builds every service over one store, writer and vault; app.ts calls it once. */
@@ -137,6 +140,7 @@ export function createServices(deps: {
     nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
     users,
     upstreamOAuth,
+    webhooks: createWebhookService({ db, writer, vault, clock, egress: deps.egress }),
     oidc:
       deps.oidc &&
       createOidcSignIn({ settings: deps.oidc, fetch: egressFetch(deps.egress), users, baseUrlOf: deps.baseUrlOf }),

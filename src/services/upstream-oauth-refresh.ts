@@ -1,6 +1,7 @@
 import * as client from 'openid-client';
 import { DomainError } from '../domain/errors.js';
 import { isDue, reconnectMessage, type OAuthState } from '../domain/upstream-oauth.js';
+import type { ConnectionEvent, WebhookEventType } from '../domain/webhook.js';
 import * as tokens from '../storage/connection-token-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Tx } from '../storage/engine.js';
@@ -9,6 +10,7 @@ import type { Clock } from './clock.js';
 import { requestTokens, type OAuthClientOf, type TokenResult } from './upstream-oauth-client.js';
 import type { OAuthTargets, Target } from './upstream-oauth-targets.js';
 import type { Vault } from './vault.js';
+import { emitConnectionEvent } from './webhook-events.js';
 
 /** What a refresh came to, for the metrics. */
 export type RefreshOutcome = 'ok' | 'reconnect-required' | 'degraded';
@@ -22,6 +24,18 @@ export type AccessToken =
 export type CallToken = (AccessToken & { readonly ok: true; readonly onlyTo: string }) | (AccessToken & { ok: false });
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The webhook event of a change of a connection's OAuth. */
+export function eventOf(
+  t: Target,
+  type: WebhookEventType,
+  at: string,
+  state: OAuthState,
+  error: string | null,
+): ConnectionEvent {
+  const { id, uid, name, workspaceId } = t.connection;
+  return { type, at, workspaceId, connection: { id, uid, name }, state, error };
+}
 
 /**
  * The refresh engine: a token for each call, refreshed ahead of expiry, after an upstream 401, and fetched for
@@ -72,6 +86,8 @@ export function createRefreshEngine(deps: {
         version: row.version + 1,
         updated_at: now,
       });
+      if (row.state !== 'connected')
+        await emitConnectionEvent(tx, eventOf(t, 'connection.recovered', now, 'connected', null));
       deps.onRefresh?.('ok');
       return { ok: true, token: set.accessToken, version: row.version + 1 };
     }
@@ -82,6 +98,12 @@ export function createRefreshEngine(deps: {
       last_error_at: now,
       updated_at: now,
     });
+    // Once per change of state, not once per failed call: a provider that is down fails every call's refresh.
+    if (row.state !== state) {
+      await emitConnectionEvent(tx, eventOf(t, 'connection.refresh_failed', now, state, result.message));
+      if (state === 'reconnect-required')
+        await emitConnectionEvent(tx, eventOf(t, 'connection.reconnect_required', now, state, result.message));
+    }
     deps.onRefresh?.(state);
     if (state === 'degraded' && row.expires_at !== null && Date.parse(row.expires_at) > Date.parse(now)) {
       // The provider is down but the token has not expired yet (it was refreshed ahead of time): use it.
@@ -163,7 +185,10 @@ export function createRefreshEngine(deps: {
       };
     }
     const now = clock.now();
-    await writer.write((tx) => tokens.putTokens(tx, rowOf(t, result.tokens, now, null)));
+    await writer.write(async (tx) => {
+      await tokens.putTokens(tx, rowOf(t, result.tokens, now, null));
+      await emitConnectionEvent(tx, eventOf(t, 'connection.connected', now, 'connected', null));
+    });
     deps.onRefresh?.('ok');
     return { ok: true, token: result.tokens.accessToken, version: 1 };
   }
@@ -190,7 +215,8 @@ export function createRefreshEngine(deps: {
       // Nothing else refreshes on SQLite (one process, one flight per connection); a reconnect may have replaced the row.
       if (!now) return { ok: false, message: `The connection "${t.connection.name}" is not connected.` };
       if (now.version !== row.version) return currentToken(t, now, tx);
-      return recordOutcome(tx, t, row, result, previous);
+      // The same tokens as `row` (the version did not move), and the state as it is now.
+      return recordOutcome(tx, t, now, result, previous);
     });
   }
 

@@ -11,7 +11,8 @@ import type { Actor } from './actor.js';
 import { authorize } from './authorize.js';
 import type { Clock } from './clock.js';
 import { oauthClientFactory, requestTokens } from './upstream-oauth-client.js';
-import { createRefreshEngine, type RefreshOutcome } from './upstream-oauth-refresh.js';
+import { createRefreshEngine, eventOf, type RefreshOutcome } from './upstream-oauth-refresh.js';
+import { emitConnectionEvent } from './webhook-events.js';
 import {
   CONNECT_LINK_PATH,
   UPSTREAM_CALLBACK_PATH,
@@ -215,7 +216,12 @@ export function createUpstreamOAuthService(deps: {
         );
         if (!result.ok) return refused(400, `The provider refused to hand out tokens: ${result.message}.`);
         const row = rowOf(t, result.tokens, now, request.created_by);
+        const previous = await tokens.findTokens(tx, t.connection.id);
         await tokens.putTokens(tx, { ...row, connected_by: request.created_by });
+        await emitConnectionEvent(tx, eventOf(t, 'connection.connected', now, 'connected', null));
+        // Connecting again a connection that had lost its grant (or was failing) is also its recovery.
+        if (previous && previous.state !== 'connected')
+          await emitConnectionEvent(tx, eventOf(t, 'connection.recovered', now, 'connected', null));
         // Audited as whoever started it (a connect link: whoever handed it out); `link` says a link was used.
         await insertAuditEvent(tx, {
           at: now,

@@ -141,7 +141,7 @@ export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Cl
         const contents = await workspaces.countWorkspaceContents(tx, id);
         if (contents > 0 && !options.force) {
           throw conflict(
-            `Workspace "${id}" still holds ${contents} connector(s), connection(s), toolset(s) and access client(s); pass force=true to delete them with it.`,
+            `Workspace "${id}" still holds ${contents} connector(s), connection(s), toolset(s), access client(s) and webhook(s); pass force=true to delete them with it.`,
           );
         }
         // Recorded first: the event belongs to the workspace's uid, which it reads from the row about to go.

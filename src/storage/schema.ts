@@ -305,6 +305,41 @@ export interface ConnectRequestRow {
   used_at: string | null;
 }
 
+/** An outgoing webhook of a workspace (migration 0019). */
+export interface WebhookRow {
+  id: string;
+  workspace_id: string;
+  url: string;
+  description: string | null;
+  /** JSON of the signing secret, sealed for the webhook. */
+  secret: string;
+  /** JSON list of event types. */
+  event_types: string;
+  /** 1 or 0. */
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+  revision: number;
+}
+
+/** One event for one webhook, and how its delivery stands (migration 0019). */
+export interface WebhookDeliveryRow {
+  id: string;
+  webhook_id: string;
+  workspace_id: string;
+  event_id: string;
+  event_type: string;
+  /** The body sent on every attempt. */
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+}
+
 /** The tables Kysely checks queries against: types only (an open store is a `Db`, from `openDb` in database.ts). */
 export interface Database {
   workspaces: WorkspaceRow;
@@ -327,6 +362,8 @@ export interface Database {
   oauth_grants: OAuthGrantRow;
   connection_tokens: ConnectionTokenRow;
   oauth_connect_requests: ConnectRequestRow;
+  webhooks: WebhookRow;
+  webhook_deliveries: WebhookDeliveryRow;
   users: UserRow;
   user_sessions: UserSessionRow;
   user_invitations: UserInvitationRow;

@@ -6,7 +6,7 @@ import type { Executor, Tx } from './engine.js';
 
 /** A table whose JSON text columns hold sealed values, and the primary key that pages through it. */
 export interface SealedTable {
-  readonly name: 'connections' | 'connectors' | 'access_keys' | 'toolsets' | 'connection_tokens';
+  readonly name: 'connections' | 'connectors' | 'access_keys' | 'toolsets' | 'connection_tokens' | 'webhooks';
   readonly primaryKey: readonly string[];
   readonly columns: readonly SealedColumn[];
   /** The column holding the uid its values are bound to. */
@@ -34,6 +34,7 @@ export const SEALED_TABLES: readonly SealedTable[] = [
     uid: 'connection_uid',
     inWorkspace: true,
   },
+  { name: 'webhooks', primaryKey: ['id'], columns: ['secret'], uid: 'id', inWorkspace: true },
 ];
 
 /** A primary key's values, in the order of `SealedTable.primaryKey`. */

@@ -99,7 +99,7 @@ export async function deleteWorkspace(db: Executor, id: string, expectedRevision
 
 /** How many resources a workspace holds (everything a delete without force=true must not take with it). */
 export async function countWorkspaceContents(db: Executor, id: string): Promise<number> {
-  const tables = ['connectors', 'connections', 'toolsets', 'access_clients'] as const;
+  const tables = ['connectors', 'connections', 'toolsets', 'access_clients', 'webhooks'] as const;
   const counts = await Promise.all(
     tables.map((table) =>
       db

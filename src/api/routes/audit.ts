@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { WebhookId } from '../../domain/webhook.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AccessClientId } from '../../domain/access-client.js';
 import { Slug } from '../../domain/common.js';
@@ -13,7 +14,10 @@ const AuditQuery = Type.Object(
   {
     ...PageQuery.properties,
     resourceType: Type.Optional(
-      Type.String({ maxLength: 64, description: 'workspace, connector, connection, access-client, member or api-key' }),
+      Type.String({
+        maxLength: 64,
+        description: 'workspace, connector, connection, access-client, member, api-key or webhook',
+      }),
     ),
     resourceId: Type.Optional(Type.String({ maxLength: 64 })),
     principalId: Type.Optional(Type.String({ maxLength: 64 })),
@@ -63,6 +67,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = a
     ['connection', 'connections', Type.String({ pattern: '^[1-9][0-9]{0,15}$' })],
     ['access-client', 'access-clients', AccessClientId],
     ['toolset', 'toolsets', Type.String({ pattern: TOOLSET_NAME_PATTERN })],
+    ['webhook', 'webhooks', WebhookId],
   ] as const) {
     app.get(
       `/workspaces/:workspaceId/${collection}/:id/history`,
