@@ -62,44 +62,60 @@ export interface WriteOptions {
   readonly test?: boolean;
 }
 
+/** How a connection change is recorded and answered; see {@link connectionChange}. */
+export interface ConnectionChangeOptions<T> {
+  /** The audit action (`connection:update` unless given). */
+  readonly action?: string;
+  /**
+   * The only fields `revise` may change, when the caller knows them (a connector's variables): then only they are
+   * compared and named in the audit event, instead of the whole connection.
+   */
+  readonly touches?: readonly (keyof Connection)[];
+  /** The answer made of the connection as the change leaves it (as clients see it, secrets masked, unless given). */
+  readonly answer?: (connection: Connection) => T;
+}
+
 /**
  * A connection's change as a row change of the writer: the precondition checked against the current row, the
  * next state built by `revise` (pure: it may run more than once, and throwing leaves everything as it was), stored
- * at the next revision with its audit event unless it equals the current one. The answer is the connection as
- * clients see it (secrets masked). The one path of every connection write, a connector's variables included.
+ * at the next revision with its audit event unless it equals the current one. The one path of every connection
+ * write, a connector's variables included.
  */
-export function connectionChange(
+export function connectionChange<T = Connection>(
   actor: Actor,
   workspaceId: string,
   id: number,
   clock: Clock,
   precondition: Precondition | undefined,
   revise: (current: Connection) => Connection,
-  action = 'connection:update',
-): RowChange<Connection, Connection> {
+  options: ConnectionChangeOptions<T> = {},
+): RowChange<Connection, T> {
+  const answer = options.answer ?? (viewConnection as (connection: Connection) => T);
+  const { touches } = options;
   return {
     key: connectionKey(workspaceId, id),
     apply: (current) => {
       if (!current) throw notFound(`Connection ${id}`);
       if (!checkPrecondition(current, precondition)) throw preconditionFailed();
       const next = revise(current);
-      if (sameJson(next, current)) return { result: viewConnection(current) };
+      const fields = touches?.filter((field) => !sameJson(next[field], current[field]));
+      if (fields ? fields.length === 0 : sameJson(next, current)) return { result: answer(current) };
       const now = clock.now();
       const stored = { ...next, updatedAt: now, revision: current.revision + 1 };
       const audit = changeEvent(
         actor,
         {
           workspaceId,
-          action,
+          action: options.action ?? 'connection:update',
           resourceType: 'connection',
           resourceId: id,
           before: current,
           after: stored,
-          open: OPEN,
+          ...(fields ? { fields } : { open: OPEN }),
         },
         now,
       );
-      return { next: stored, audit, result: viewConnection(stored) };
+      return { next: stored, audit, result: answer(stored) };
     },
   };
 }
@@ -519,7 +535,7 @@ export function createConnectionService(deps: {
             clock,
             undefined,
             (current) => (current.revision === tried.revision ? { ...current, health } : current),
-            'connection:test',
+            { action: 'connection:test', touches: ['health'] },
           ),
         ),
       );

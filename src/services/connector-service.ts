@@ -147,7 +147,10 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       db.engine,
       connectionRowStore,
       ids.map((connectionId) =>
-        connectionChange(actor, workspaceId, connectionId, at, undefined, (current) => ({ ...current, variables })),
+        connectionChange(actor, workspaceId, connectionId, at, undefined, (current) => ({ ...current, variables }), {
+          touches: ['variables'],
+          answer: () => undefined,
+        }),
       ),
     );
     return written;

@@ -2,7 +2,7 @@ import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import type { AuditEvent, NamedAuditEvent, NewAuditEvent } from '../domain/audit.js';
 import type { AuditEventRow, Database } from './schema.js';
 import { compiledOnce } from './compiled-once.js';
-import type { Executor } from './engine.js';
+import type { Engine, Executor } from './engine.js';
 
 const toEvent = (row: Omit<AuditEventRow, 'id'> & { id: number }): AuditEvent => ({
   id: Number(row.id),
@@ -100,6 +100,41 @@ const insertFromJson = compiledOnce((db) => insertEventsFromJson(db));
 export async function insertAuditEventBatch(db: Executor, events: readonly NewAuditEvent[]): Promise<void> {
   if (events.length === 0) return;
   await insertFromJson(db, [eventsAsJson(events.map((event) => ({ event })))]);
+}
+
+/** The columns of {@link toValues} in the order of an INSERT of {@link AUDIT_COLUMNS} and the client columns. */
+const JSON_EVENT_COLUMNS = [
+  'at',
+  'principal_id',
+  'workspace_id',
+  'action',
+  'resource_type',
+  'resource_id',
+  'request_id',
+  'from_revision',
+  'to_revision',
+  'changed_fields',
+  'client_id',
+  'client_name',
+] as const;
+
+/**
+ * Many events in one statement on either store, in order, their rows in one JSON parameter: PostgreSQL's
+ * {@link insertAuditEventBatch}, SQLite's `json_each` (a multi-row VALUES would take 12 parameters an event,
+ * past SQLite's limit for a few thousand, and cost more to build than to run).
+ */
+export async function insertManyAuditEvents(
+  db: Executor,
+  engine: Engine,
+  events: readonly NewAuditEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  if (engine === 'postgres') return insertAuditEventBatch(db, events);
+  const field = (name: string) => sql`json_extract(e.value, ${`$.${name}`})`;
+  const [at, principalId, workspaceId, ...rest] = JSON_EVENT_COLUMNS.map(field);
+  await sql`insert into audit_events (${sql.join([...AUDIT_COLUMNS, 'client_id', 'client_name'].map((c) => sql.ref(c)))})
+    select ${sql.join([at!, principalId!, workspaceId!, workspaceUidOf(workspaceId!), ...rest])}
+    from json_each(${eventsAsJson(events.map((event) => ({ event })))}) as e order by e.key`.execute(db);
 }
 
 export interface AuditFilter {

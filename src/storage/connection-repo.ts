@@ -27,7 +27,7 @@ export const toConnection = (row: StoredRow): Connection => ({
   revision: row.revision,
 });
 
-export const toValues = (c: Omit<Connection, 'id'>) => ({
+const toValues = (c: Omit<Connection, 'id'>) => ({
   uid: c.uid,
   workspace_id: c.workspaceId,
   connector_id: c.connectorId,

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Connection } from '../domain/connection.js';
 import type { ConnectionRow } from './schema.js';
 import { compiledOnce } from './compiled-once.js';
-import { findConnection, toConnection, toValues, type StoredRow } from './connection-repo.js';
+import { findConnection, toConnection, type StoredRow } from './connection-repo.js';
 import type { Engine, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
 
@@ -72,37 +72,43 @@ const updateFromArrays = compiledOnce((db) =>
       env_type: sql.ref('u.env_type'),
       description: sql.ref('u.description'),
       status: sql.ref('u.status'),
-      content: sql.ref('u.content'),
-      variables: sql.ref('u.variables'),
-      credentials: sql.ref('u.credentials'),
-      health: sql.ref('u.health'),
+      content: sql<string>`coalesce(u.content, connections.content)`,
+      variables: sql<string>`coalesce(u.variables, connections.variables)`,
+      credentials: sql<string>`coalesce(u.credentials, connections.credentials)`,
+      health: sql<string>`coalesce(u.health, connections.health)`,
       updated_at: sql.ref('u.updated_at'),
       revision: sql.ref('u.revision'),
     })
     .where(sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`),
 );
 
-/** The written columns of each row, as the arrays (or JSON objects) the statements take, in the order of `u`. */
+/**
+ * The written columns of each row, in the order of `u`. A JSON column the change did not touch (the very object
+ * that was read) goes as null and keeps its stored text: the row is written only at the revision it was read at,
+ * so that text is the one read (no JSON column is ever null itself). A change of a few fields of many rows (a
+ * connector's variables) then neither serialises nor sends the rest.
+ */
 function writtenColumns(changes: readonly RowWrite<Connection>[]) {
-  return changes.map(({ row, stored }) => {
-    const v = toValues(row);
-    return [
-      row.id,
-      v.uid,
-      stored.revision,
-      v.name,
-      v.type,
-      v.env_type,
-      v.description,
-      v.status,
-      v.content,
-      v.variables,
-      v.credentials,
-      v.health,
-      v.updated_at,
-      v.revision,
-    ] as const;
-  });
+  const json = (value: unknown, stored: unknown) => (value === stored ? null : JSON.stringify(value));
+  return changes.map(
+    ({ row, stored }) =>
+      [
+        row.id,
+        row.uid,
+        stored.revision,
+        row.name,
+        row.type,
+        row.envType,
+        row.description,
+        row.status,
+        json(row.content, stored.content),
+        json(row.variables, stored.variables),
+        json(row.credentials, stored.credentials),
+        json(row.health, stored.health),
+        row.updatedAt,
+        row.revision,
+      ] as const,
+  );
 }
 
 const U_COLUMNS = [
@@ -126,8 +132,10 @@ const U_COLUMNS = [
 async function updateFromJsonSqlite(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
   const columns = U_COLUMNS.map((name, i) => sql`json_extract(j.value, ${`$[${i}]`}) as ${sql.ref(name)}`);
   const result = await sql`update connections set name = u.name, type = u.type, env_type = u.env_type,
-      description = u.description, status = u.status, content = u.content, variables = u.variables,
-      credentials = u.credentials, health = u.health, updated_at = u.updated_at, revision = u.revision
+      description = u.description, status = u.status, content = coalesce(u.content, connections.content),
+      variables = coalesce(u.variables, connections.variables),
+      credentials = coalesce(u.credentials, connections.credentials), health = coalesce(u.health, connections.health),
+      updated_at = u.updated_at, revision = u.revision
     from (select ${sql.join(columns)} from json_each(${JSON.stringify(writtenColumns(changes))}) as j) as u
     where connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`.execute(tx);
   return Number(result.numAffectedRows ?? 0);

@@ -1,5 +1,5 @@
 import type { NewAuditEvent } from '../domain/audit.js';
-import { insertAuditEventBatch, insertAuditEvents } from './audit-repo.js';
+import { insertAuditEvents, insertManyAuditEvents } from './audit-repo.js';
 import type { Engine, Executor, Tx } from './engine.js';
 import { StaleWrite } from './write-conflicts.js';
 
@@ -76,9 +76,6 @@ export async function changeOne<Row, T>(tx: Tx, rows: RowStore<Row>, change: Row
   return outcome.after ? outcome.after(tx) : outcome.result;
 }
 
-/** SQLite binds at most 32,766 parameters to a statement; an audit row takes 12. */
-const SQLITE_EVENTS_PER_INSERT = 1_000;
-
 /**
  * The changes of many rows of one table as one unit of work, set-based: one read of all the rows, the changes
  * applied in memory, one write of all the rows that changed and their audit rows (a few statements whatever
@@ -112,10 +109,7 @@ export async function changeMany<Row, T>(
     );
     if (written !== changed.size) throw new StaleWrite();
   }
-  if (engine === 'postgres') await insertAuditEventBatch(tx, audits);
-  else
-    for (let i = 0; i < audits.length; i += SQLITE_EVENTS_PER_INSERT)
-      await insertAuditEvents(tx, audits.slice(i, i + SQLITE_EVENTS_PER_INSERT));
+  await insertManyAuditEvents(tx, engine, audits);
   const results: T[] = [];
   for (const outcome of outcomes) results.push(outcome.after ? await outcome.after(tx) : outcome.result);
   return { results, written: changed.size };
