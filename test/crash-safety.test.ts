@@ -43,9 +43,18 @@ for (const engine of ENGINES) {
       };
       try {
         await node.start();
+        // Half the connections belong to a connector whose variables a writer keeps changing: each change reaches
+        // them in the connector's transaction, so after the kill they all hold the connector's stored variables.
+        const connector = await call('POST', `${WS}/connectors`, {
+          id: 'crash-connector',
+          name: 'crash connector',
+          connectionVariables: [{ name: 'seq', value: '0' }],
+        });
+        assert.equal(connector.status, 201, JSON.stringify(connector.body));
         const ids: number[] = [];
         for (let i = 0; i < WRITERS; i++) {
           const created = await call('POST', `${WS}/connections`, {
+            ...(i < WRITERS / 2 ? { connectorId: 'crash-connector' } : {}),
             name: `crash-${i}`,
             type: 'http',
             description: 'seq 0',
@@ -66,6 +75,21 @@ for (const engine of ENGINES) {
                 content: { password: `pw-${n}` },
               });
               if (reply.status === 200) acknowledged.set(id, n);
+            } catch {
+              return; // the server is gone: this write's outcome is unknown
+            }
+          }
+        };
+        let variablesAcknowledged = 0;
+        let variablesSent = 0;
+        const variablesWriter = async () => {
+          for (let n = 1; !killed; n++) {
+            variablesSent = n;
+            try {
+              const reply = await call('PATCH', `${WS}/connectors/crash-connector`, {
+                connectionVariables: [{ name: 'seq', value: String(n) }],
+              });
+              if (reply.status === 200) variablesAcknowledged = n;
             } catch {
               return; // the server is gone: this write's outcome is unknown
             }
@@ -131,6 +155,7 @@ for (const engine of ENGINES) {
           }
         };
         const load = Promise.all([
+          variablesWriter(),
           ...ids.map(writer),
           ...clientIds.map(clientWriter),
           ...toolsetNames.map(toolsetWriter),
@@ -144,9 +169,20 @@ for (const engine of ENGINES) {
         await load;
 
         await node.start();
+        const storedConnector = await call('GET', `${WS}/connectors/crash-connector`);
+        const variables = storedConnector.body.connectionVariables;
+        const variablesSeq = Number(variables[0].value);
+        assert.ok(variablesSeq >= variablesAcknowledged, `connector seq ${variablesSeq}, acknowledged more`);
+        assert.ok(variablesSeq <= variablesSent, `connector seq ${variablesSeq} was never sent`);
         for (const id of ids) {
           const stored = await call('GET', `${WS}/connections/${id}`);
           assert.equal(stored.status, 200);
+          if (stored.body.connectorId === 'crash-connector')
+            assert.deepEqual(
+              stored.body.variables,
+              variables,
+              `connection ${id}: the connector's variables, all or none`,
+            );
           const seq = Number(/^seq (\d+)$/.exec(stored.body.description)?.[1]);
           assert.ok(
             seq >= acknowledged.get(id)!,

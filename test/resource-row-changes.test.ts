@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { accessClientKey, accessClientRows } from '../src/storage/access-client-repo.js';
+import { MASK } from '../src/domain/secrets.js';
 import { createRowChangeBatcher } from '../src/storage/row-change-batcher.js';
 import type { Writer } from '../src/storage/writer.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
@@ -20,8 +21,10 @@ const DOCUMENT = JSON.stringify({
 interface Resource {
   readonly type: string;
   readonly path: string;
-  /** The id (or, for toolsets, the name) of row `i`. */
-  readonly idOf: (i: number) => string;
+  /** The id (or, for toolsets, the name) of a row, from the answer to its creation (connection ids come from the store). */
+  readonly idIn: (created: Record<string, unknown>) => string;
+  /** An id no row has. */
+  readonly missing: string;
   readonly createBody: (i: number) => Record<string, unknown>;
   /** A PUT body: the row's required fields, plus the description given. */
   readonly putBody: (i: number, description: string) => Record<string, unknown>;
@@ -39,35 +42,54 @@ const RESOURCES: readonly Resource[] = [
   {
     type: 'access-client',
     path: `${WS}/access-clients`,
-    idOf: (i) => `a${i}`,
+    idIn: (created) => String(created.id),
+    missing: 'missing',
     createBody: (i) => ({ id: `a${i}`, name: `A${i}` }),
     putBody: (i, description) => ({ name: `A${i}`, description }),
   },
   {
     type: 'toolset',
     path: `${WS}/toolsets`,
-    idOf: (i) => `t${i}`,
+    idIn: (created) => String(created.name),
+    missing: 'missing',
     createBody: (i) => ({ name: `t${i}`, spec: { schema: { type: 'OpenAPI', detail: DOCUMENT } } }),
     putBody: (_i, description) => ({ description, spec: { schema: { type: 'OpenAPI', detail: DOCUMENT } } }),
     // The reconciler writes the toolset's status once after its creation: let it, so that revisions below are
     // the tests' own.
     afterCreate: async (app, id) => void (await settledToolset(app, id)),
   },
+  {
+    // A secret in the settings: every write goes through sealing (a PUT sends the password again, which keeps it).
+    type: 'connection',
+    path: `${WS}/connections`,
+    idIn: (created) => String(created.id),
+    missing: '999999999',
+    createBody: (i) => ({ name: `c${i}`, type: 'http', content: { url: 'https://example.com', password: `pw-${i}` } }),
+    putBody: (i, description) => ({
+      name: `c${i}`,
+      type: 'http',
+      description,
+      content: { url: 'https://example.com', password: `pw-${i}` },
+    }),
+  },
 ];
 
-// Access-client and toolset PUTs and PATCHes, and access-client token rotations, are row changes of the writer, as
+// Access-client, toolset and connection PUTs and PATCHes, and access-client token rotations, are row changes of the writer, as
 // connector writes are (test/row-changes.test.ts): on PostgreSQL the ones that arrive together commit as one
 // batch. Each must still be answered as if it ran alone.
 for (const engine of ENGINES)
   for (const resource of RESOURCES) {
     describe(`${resource.type} writes sent together [${engine}]`, () => {
       let app: TestApp;
-      const { path, idOf } = resource;
+      const { path } = resource;
+      const ids: string[] = [];
+      const idOf = (i: number) => ids[i]!;
       before(async () => {
         app = await startTestApp(engine);
         for (let i = 0; i < 8; i++) {
           const created = await app.call('POST', path, { body: resource.createBody(i) });
           assert.equal(created.status, 201, created.text);
+          ids.push(resource.idIn(created.body));
           await resource.afterCreate?.(app, idOf(i));
         }
       });
@@ -141,7 +163,7 @@ for (const engine of ENGINES)
             body: resource.putBody(3, 'renamed'),
             headers: { 'if-match': before[0]!.headers.etag as string },
           }),
-          app.call('PATCH', `${path}/missing`, { body: { description: 'nobody' } }),
+          app.call('PATCH', `${path}/${resource.missing}`, { body: { description: 'nobody' } }),
           app.call('PATCH', `${path}/${idOf(4)}`, { body: { description: 'x' }, headers: { 'if-match': '"999"' } }),
           app.call('PATCH', `${path}/${idOf(5)}`, { body: { description: before[2]!.body.description } }),
           app.call('PATCH', `${path}/${idOf(6)}`, { body: { description: 7 } }),
@@ -288,5 +310,95 @@ for (const engine of ENGINES) {
         assert.deepEqual(names, ['three', 'four', 'five']);
       });
     }
+  });
+}
+
+// Connection writes that change a secret seal it inside the row change, and a connector's variables reach its
+// connections through the same row changes, set-based, in the connector's transaction.
+for (const engine of ENGINES) {
+  describe(`connection secrets and variables sent together [${engine}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine);
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    const historyOf = async (id: number) => {
+      const reply = await app.call('GET', `${WS}/connections/${id}/history?limit=200`);
+      assert.equal(reply.status, 200, reply.text);
+      return reply.body.items as {
+        action: string;
+        fromRevision: number;
+        toRevision: number;
+        changedFields: string[];
+      }[];
+    };
+
+    it('seals each of 20 password changes of one connection sent together: one revision and one event each', async () => {
+      const created = await app.call('POST', `${WS}/connections`, {
+        body: { name: 'sealed', type: 'http', content: { url: 'https://example.com', password: 'pw-0' } },
+      });
+      assert.equal(created.status, 201, created.text);
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          app.call('PATCH', `${WS}/connections/${created.body.id}`, { body: { content: { password: `pw-${i + 1}` } } }),
+        ),
+      );
+      assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.text).join('\n'));
+      assert.deepEqual(
+        replies.map((r) => r.body.revision as number).sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => i + 2),
+      );
+      for (const reply of replies) assert.equal(reply.body.content.password, MASK, 'never answered in clear');
+      const updates = (await historyOf(created.body.id)).filter((e) => e.action === 'connection:update');
+      assert.equal(updates.length, 20);
+      for (const event of updates) {
+        assert.equal(event.toRevision, event.fromRevision + 1);
+        assert.deepEqual(event.changedFields, ['content.password']);
+      }
+    });
+
+    it("propagates a connector's variables while its connections are patched: nothing lost, one event per change", async () => {
+      const connector = await app.call('POST', `${WS}/connectors`, {
+        body: { id: 'propagating', name: 'Propagating', connectionVariables: [{ name: 'v', value: '0' }] },
+      });
+      assert.equal(connector.status, 201, connector.text);
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const created = await app.call('POST', `${WS}/connections`, {
+          body: { connectorId: 'propagating', name: `p${i}`, type: 'http', content: { password: 'pw' } },
+        });
+        assert.equal(created.status, 201, created.text);
+        ids.push(created.body.id);
+      }
+      const replies = await Promise.all([
+        ...Array.from({ length: 10 }, (_, n) =>
+          app.call('PATCH', `${WS}/connectors/propagating`, {
+            body: { connectionVariables: [{ name: 'v', value: String(n + 1) }] },
+          }),
+        ),
+        ...ids.flatMap((id) =>
+          Array.from({ length: 4 }, (_, n) =>
+            app.call('PATCH', `${WS}/connections/${id}`, {
+              body: { description: `d${n}`, content: { password: `s${n}` } },
+            }),
+          ),
+        ),
+      ]);
+      assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.text).join('\n'));
+      const variables = (await app.call('GET', `${WS}/connectors/propagating`)).body.connectionVariables;
+      for (const id of ids) {
+        const stored = await app.call('GET', `${WS}/connections/${id}`);
+        assert.deepEqual(stored.body.variables, variables, 'every connection holds the connector’s last variables');
+        const events = await historyOf(id);
+        assert.equal(events.length, stored.body.revision, 'one event per revision: the create and every change');
+        assert.deepEqual(
+          events.map((e) => e.toRevision),
+          Array.from({ length: stored.body.revision }, (_, i) => stored.body.revision - i),
+        );
+      }
+    });
   });
 }

@@ -25,7 +25,9 @@ const settings = {
   connections: intEnv('BENCH_CONNECTIONS', 32),
   /** Rows of each resource in each store. */
   connectors: intEnv('BENCH_CONNECTORS', 10_000),
-  resources: (process.env.BENCH_RESOURCES ?? 'connector,access-client,toolset').split(',').map((s) => s.trim()),
+  resources: (process.env.BENCH_RESOURCES ?? 'connector,access-client,toolset,connection')
+    .split(',')
+    .map((s) => s.trim()),
   stores: (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()),
   scenarios: (process.env.BENCH_SCENARIOS ?? 'hot,uniform').split(',').map((s) => s.trim()),
   postgresUrl: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',

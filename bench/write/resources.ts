@@ -5,7 +5,7 @@
  */
 import { WORKSPACE, connectorId, createBody as connectorCreateBody, putBody } from './connector-shape.js';
 
-export type ResourceName = 'connector' | 'access-client' | 'toolset';
+export type ResourceName = 'connector' | 'access-client' | 'toolset' | 'connection';
 
 export interface WriteResource {
   readonly name: ResourceName;
@@ -21,6 +21,10 @@ export interface WriteResource {
   idOf(index: number): string;
   /** SQL that makes the id of copy `n` (the `n` of the seeding query) on each store. */
   readonly cloneId: { readonly sqlite: string; readonly postgres: string };
+  /** The store hands out the ids (an identity column): after copies with ids of their own, it must go on after them. */
+  readonly storeAssignsIds?: boolean;
+  /** Other columns each copy needs a value of its own in (a name unique in its scope), as SQL of `n`. */
+  readonly cloneColumns?: Readonly<Record<string, { readonly sqlite: string; readonly postgres: string }>>;
   createBody(id: string): Record<string, unknown>;
   /**
    * Whether a row as read back is done with the work its creation started (a toolset's conversion): only then
@@ -114,8 +118,36 @@ const toolset: WriteResource = {
   writeBody: (_name, sequence) => JSON.stringify({ labels: { seq: String(sequence) } }),
 };
 
+/**
+ * Connection PATCH: a new password in the settings, so that every write seals a secret (and checks that it stays
+ * where it was entered). Connection ids come from the store: in the fresh database of each server the template is
+ * connection 1, and copy `n` is connection `n + 1`.
+ */
+const connection: WriteResource = {
+  name: 'connection',
+  label: 'connection PATCH (secret)',
+  table: 'connections',
+  keyColumn: 'id',
+  uidPrefix: 'cnu',
+  collectionPath: `/api/v1/workspaces/${WORKSPACE}/connections`,
+  idOf: (index) => String(index + 1),
+  cloneId: { sqlite: 'n + 1', postgres: 'n + 1' },
+  storeAssignsIds: true,
+  cloneColumns: { name: { sqlite: `'bench-' || (n + 1)`, postgres: `'bench-' || (n + 1)` } },
+  createBody: (id) => ({
+    name: `bench-${id}`,
+    type: 'http',
+    description: 'seeded by bench:write',
+    content: { url: 'https://api.example.com', username: 'bench', password: 'seeded' },
+  }),
+  method: 'PATCH',
+  contentType: 'application/merge-patch+json',
+  writeBody: (_id, sequence) => JSON.stringify({ content: { password: `secret #${sequence}` } }),
+};
+
 export const RESOURCES: Readonly<Record<ResourceName, WriteResource>> = {
   connector,
   'access-client': accessClient,
   toolset,
+  connection,
 };

@@ -60,9 +60,11 @@ export function cloneInSqlite(file: string, resource: WriteResource, count: numb
       .map((c) =>
         c === resource.keyColumn
           ? resource.cloneId.sqlite
-          : c === 'uid'
-            ? `'${resource.uidPrefix}_' || lower(hex(randomblob(16)))`
-            : quote(c),
+          : resource.cloneColumns?.[c]
+            ? resource.cloneColumns[c].sqlite
+            : c === 'uid'
+              ? `'${resource.uidPrefix}_' || lower(hex(randomblob(16)))`
+              : quote(c),
       )
       .join(', ');
     db.prepare(
@@ -91,9 +93,11 @@ export async function cloneInPostgres(
     .map((c) =>
       c === resource.keyColumn
         ? resource.cloneId.postgres
-        : c === 'uid'
-          ? `'${resource.uidPrefix}_' || replace(gen_random_uuid()::text, '-', '')`
-          : quote(c),
+        : resource.cloneColumns?.[c]
+          ? resource.cloneColumns[c].postgres
+          : c === 'uid'
+            ? `'${resource.uidPrefix}_' || replace(gen_random_uuid()::text, '-', '')`
+            : quote(c),
     )
     .join(', ');
   const table = `${quote(schema)}.${quote(resource.table)}`;
@@ -102,5 +106,11 @@ export async function cloneInPostgres(
      select ${select} from ${table}, generate_series(1, $1::integer - 1) as n where workspace_id = $2 and ${resource.keyColumn} = $3`,
     [count, WORKSPACE, resource.idOf(0)],
   );
+  // SQLite's AUTOINCREMENT goes on after the largest id ever inserted; a PostgreSQL identity is a sequence of its own.
+  if (resource.storeAssignsIds)
+    await admin.query(
+      `select setval(pg_get_serial_sequence($1, $2), (select max(${quote(resource.keyColumn)}) from ${table}))`,
+      [table, resource.keyColumn],
+    );
   await admin.query(`analyze ${table}`);
 }

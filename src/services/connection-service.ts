@@ -36,15 +36,18 @@ import { MASK, refuseSealedInput } from '../domain/secrets.js';
 import { compileCheck } from '../domain/validate.js';
 import { viewConnection } from '../domain/views.js';
 import * as connections from '../storage/connection-repo.js';
+import { connectionKey, connectionRows } from '../storage/connection-rows.js';
+import type { RowChange } from '../storage/row-change.js';
+import { findWorkspaceUid } from '../storage/workspace-repo.js';
 import { findConnector } from '../storage/connector-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Writer } from '../storage/writer.js';
 import type { Executor } from '../storage/engine.js';
 import type { ConnectionTester } from './connection-tester.js';
-import { recordChange } from './audit-service.js';
+import { changeEvent, recordChange } from './audit-service.js';
 import { StaleWrite } from '../storage/write-conflicts.js';
 import { authorize } from './authorize.js';
-import { writeWithRetry } from './write-retry.js';
+import { withRetry, writeWithRetry } from './write-retry.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
 import { sealOwnerIn, sealSettings, sealValue, type SealOwner } from './secret-fields.js';
@@ -59,6 +62,64 @@ export interface WriteOptions {
   readonly test?: boolean;
 }
 
+/** How a connection change is recorded and answered; see {@link connectionChange}. */
+export interface ConnectionChangeOptions<T> {
+  /** The audit action (`connection:update` unless given). */
+  readonly action?: string;
+  /**
+   * The only fields `revise` may change, when the caller knows them (a connector's variables): then only they are
+   * compared and named in the audit event, instead of the whole connection.
+   */
+  readonly touches?: readonly (keyof Connection)[];
+  /** The answer made of the connection as the change leaves it (as clients see it, secrets masked, unless given). */
+  readonly answer?: (connection: Connection) => T;
+}
+
+/**
+ * A connection's change as a row change of the writer: the precondition checked against the current row, the
+ * next state built by `revise` (pure: it may run more than once, and throwing leaves everything as it was), stored
+ * at the next revision with its audit event unless it equals the current one. The one path of every connection
+ * write, a connector's variables included.
+ */
+export function connectionChange<T = Connection>(
+  actor: Actor,
+  workspaceId: string,
+  id: number,
+  clock: Clock,
+  precondition: Precondition | undefined,
+  revise: (current: Connection) => Connection,
+  options: ConnectionChangeOptions<T> = {},
+): RowChange<Connection, T> {
+  const answer = options.answer ?? (viewConnection as (connection: Connection) => T);
+  const { touches } = options;
+  return {
+    key: connectionKey(workspaceId, id),
+    apply: (current) => {
+      if (!current) throw notFound(`Connection ${id}`);
+      if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+      const next = revise(current);
+      const fields = touches?.filter((field) => !sameJson(next[field], current[field]));
+      if (fields ? fields.length === 0 : sameJson(next, current)) return { result: answer(current) };
+      const now = clock.now();
+      const stored = { ...next, updatedAt: now, revision: current.revision + 1 };
+      const audit = changeEvent(
+        actor,
+        {
+          workspaceId,
+          action: options.action ?? 'connection:update',
+          resourceType: 'connection',
+          resourceId: id,
+          before: current,
+          after: stored,
+          ...(fields ? { fields } : { open: OPEN }),
+        },
+        now,
+      );
+      return { next: stored, audit, result: answer(stored) };
+    },
+  };
+}
+
 export function createConnectionService(deps: {
   db: Db;
   writer: Writer;
@@ -67,6 +128,7 @@ export function createConnectionService(deps: {
   tester: ConnectionTester;
 }) {
   const { db, writer, vault, clock, tester } = deps;
+  const rows = connectionRows(db.engine);
 
   const duplicateName = (input: ConnectionInput) => () =>
     conflict(
@@ -158,20 +220,36 @@ export function createConnectionService(deps: {
     } as const;
   }
 
-  /** The state a write would leave: validated in full and with secrets sealed, but not written. */
-  async function nextState(db: Executor, workspaceId: string, current: Connection, input: ConnectionInput) {
+  /**
+   * What a write of a connection needs besides the row itself, read before its row change (which must be a pure
+   * function of the row): the connection's uid as read, the owner its secrets are sealed for, and its connector
+   * (whose auth-scheme configs its credentials must name). A connection's connector never changes.
+   */
+  async function contextOf(workspaceId: string, id: number) {
+    const [found, workspaceUid] = await Promise.all([
+      id <= MAX_CONNECTION_ID ? connections.findConnection(db.kysely, workspaceId, id) : undefined,
+      findWorkspaceUid(db.kysely, workspaceId),
+    ]);
+    if (!found || workspaceUid === undefined) throw notFound(`Connection ${id}`);
+    const connector = await connectorOf(db.kysely, workspaceId, found.connectorId);
+    return { found, connector, owner: { workspaceUid, resourceUid: found.uid } };
+  }
+
+  /** The state a write would leave: validated in full and with secrets sealed, but not written. Pure. */
+  function nextState(
+    current: Connection,
+    input: ConnectionInput,
+    context: { readonly connector: Connector | undefined; readonly owner: SealOwner },
+  ): Connection {
     if (input.connectorId !== undefined && (input.connectorId ?? null) !== current.connectorId) {
       throw validationFailed([
         { path: '/connectorId', message: 'cannot change after creation; create a new connection instead' },
       ]);
     }
-    const connector = await connectorOf(db, workspaceId, current.connectorId);
-    const owner = await sealOwnerIn(db, workspaceId, current.uid);
-    const next: Connection = {
+    return {
       ...current,
-      ...build({ ...input, connectorId: current.connectorId }, connector, current, owner),
+      ...build({ ...input, connectorId: current.connectorId }, context.connector, current, context.owner),
     };
-    return { next, connector };
   }
 
   /** Tries settings against the real system; a failure refuses the write that asked for the test. */
@@ -194,8 +272,11 @@ export function createConnectionService(deps: {
   }
 
   /**
-   * The write path of PUT and PATCH. With `test`, the new settings are tried first, outside any transaction
-   * (a probe may take seconds); the write then goes ahead only if the connection did not change meanwhile.
+   * The one write path of PUT, PATCH and every edge's update (DataWorks `UpdateConnection`, Versori): what it needs
+   * besides the row is read first ({@link contextOf}), then the new state is built from the current row by a pure
+   * row change ({@link connectionChange}: secrets sealed there), batched with the writes that arrive together.
+   * With `test`, the new settings are tried first, outside any transaction (a probe may take seconds); the write
+   * then goes ahead only if the connection did not change meanwhile.
    */
   async function mutate(
     actor: Actor,
@@ -208,44 +289,30 @@ export function createConnectionService(deps: {
     authorize(actor, 'connection:update', workspaceId);
     let tested: { revision: number; health: Health } | undefined;
     if (options.test) {
-      const current = await connections.findConnection(db.kysely, workspaceId, id);
-      if (!current) throw notFound(`Connection ${id}`);
-      if (!checkPrecondition(current, precondition)) throw preconditionFailed();
-      const { next, connector } = await nextState(db.kysely, workspaceId, current, toInput(current));
-      tested = { revision: current.revision, health: (await healthOf(next, workspaceId, connector, true)).health };
+      const { found, connector, owner } = await contextOf(workspaceId, id);
+      if (!checkPrecondition(found, precondition)) throw preconditionFailed();
+      const next = nextState(found, toInput(found), { connector, owner });
+      tested = { revision: found.revision, health: (await healthOf(next, workspaceId, connector, true)).health };
     }
     let input: ConnectionInput | undefined;
-    return writeWithRetry(
-      writer,
-      async (tx) => {
-        const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
-        if (!current) throw notFound(`Connection ${id}`);
-        if (!checkPrecondition(current, precondition)) throw preconditionFailed();
-        if (tested && tested.revision !== current.revision) {
-          throw conflict('The connection changed while its new settings were being tested; read it again and retry.');
-        }
-        input = toInput(current);
-        const built = (await nextState(tx, workspaceId, current, input)).next;
-        const next = tested ? { ...built, health: tested.health } : built;
-        if (sameJson(next, current)) return viewConnection(current);
-        const now = clock.now();
-        const stored = { ...next, updatedAt: now, revision: current.revision + 1 };
-        if (!(await connections.updateConnection(tx, stored, current.revision))) throw new StaleWrite();
-        await recordChange(
-          tx,
-          actor,
-          {
-            workspaceId,
-            action: 'connection:update',
-            resourceType: 'connection',
-            resourceId: id,
-            before: current,
-            after: stored,
-            open: OPEN,
-          },
-          now,
+    return withRetry(
+      async () => {
+        const context = await contextOf(workspaceId, id);
+        return writer.change(
+          rows,
+          connectionChange(actor, workspaceId, id, clock, precondition, (current) => {
+            // Not the connection the context was read for: the retry reads it again.
+            if (current.uid !== context.found.uid) throw new StaleWrite();
+            if (tested && tested.revision !== current.revision) {
+              throw conflict(
+                'The connection changed while its new settings were being tested; read it again and retry.',
+              );
+            }
+            input = toInput(current);
+            const next = nextState(current, input, context);
+            return tested ? { ...next, health: tested.health } : next;
+          }),
         );
-        return viewConnection(stored);
       },
       () => duplicateName(input!)(),
     );
@@ -421,6 +488,26 @@ export function createConnectionService(deps: {
     },
 
     /**
+     * An update built from the connection as clients see it (secrets masked), for wire formats whose update sets
+     * some fields and keeps the others as they are (DataWorks `UpdateConnection`). `toBody` is part of the row
+     * change, so it must be a pure function of the connection it is given: it may run more than once.
+     */
+    update(
+      actor: Actor,
+      workspaceId: string,
+      id: number,
+      toBody: (current: Connection) => unknown,
+      precondition?: Precondition,
+    ) {
+      authorize(actor, 'connection:update', workspaceId);
+      return mutate(actor, workspaceId, id, precondition, (current) => {
+        const input = checkInput(toBody(viewConnection(current)));
+        refuseSealedInput(input);
+        return input;
+      });
+    },
+
+    /**
      * Tries the stored settings against the real system and records the outcome in `health`, unless the
      * connection changed while it was being tried (the outcome then describes settings that are gone).
      */
@@ -438,28 +525,20 @@ export function createConnectionService(deps: {
         await connectorOf(db.kysely, workspaceId, tried.connectorId),
         false,
       );
-      const connection = await writeWithRetry(writer, async (tx) => {
-        const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
-        if (!current) throw notFound(`Connection ${id}`);
-        if (current.revision !== tried.revision) return viewConnection(current);
-        const now = clock.now();
-        const stored = { ...current, health, updatedAt: now, revision: current.revision + 1 };
-        if (!(await connections.updateConnection(tx, stored, current.revision))) throw new StaleWrite();
-        await recordChange(
-          tx,
-          actor,
-          {
+      const connection = await withRetry(() =>
+        writer.change(
+          rows,
+          connectionChange(
+            actor,
             workspaceId,
-            action: 'connection:test',
-            resourceType: 'connection',
-            resourceId: id,
-            before: current,
-            after: stored,
-          },
-          now,
-        );
-        return viewConnection(stored);
-      });
+            id,
+            clock,
+            undefined,
+            (current) => (current.revision === tried.revision ? { ...current, health } : current),
+            { action: 'connection:test', touches: ['health'] },
+          ),
+        ),
+      );
       return { connection, health, latencyMs };
     },
 

@@ -38,6 +38,9 @@ import type { Db } from '../storage/database.js';
 import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
 import { insertAuditEvent, insertConnectorConnectionEvents } from '../storage/audit-repo.js';
+import { connectionRows } from '../storage/connection-rows.js';
+import { changeMany } from '../storage/row-change.js';
+import { connectionChange } from './connection-service.js';
 import { changeEvent, recordChange } from './audit-service.js';
 import { StaleWrite } from '../storage/write-conflicts.js';
 import { authorize } from './authorize.js';
@@ -115,6 +118,7 @@ export function buildAuthSchemeConfig(
 export function createConnectorService(deps: ConnectorServiceDeps) {
   const { db, writer, vault, clock } = deps;
   const rows = connectors.connectorRows(db.engine);
+  const connectionRowStore = connectionRows(db.engine);
 
   async function load(tx: Tx, workspaceId: string, id: string, precondition?: Precondition): Promise<Connector> {
     const current = await connectors.findConnector(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
@@ -123,7 +127,11 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     return current;
   }
 
-  /** Writes the connector's variables into its connections, with their audit rows; returns how many changed. */
+  /**
+   * Writes the connector's variables into its connections, with their audit rows; returns how many changed. Each
+   * connection takes the one connection write path (its row change, {@link connectionChange}), all of them in one
+   * set-based step of the connector's transaction ({@link changeMany}): a few statements however many there are.
+   */
   async function propagate(
     tx: Tx,
     actor: Actor,
@@ -132,13 +140,20 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     variables: Connector['connectionVariables'],
     now: string,
   ): Promise<number> {
-    const meta = { at: now, principalId: actor.principal.id, requestId: actor.requestId };
-    await insertConnectorConnectionEvents(
+    const ids = await connections.idsOfConnectorWithOtherVariables(tx, workspaceId, id, variables);
+    const at = { now: () => now };
+    const { written } = await changeMany(
       tx,
-      { workspaceId, connectorId: id, change: { kind: 'variables', variables } },
-      meta,
+      db.engine,
+      connectionRowStore,
+      ids.map((connectionId) =>
+        connectionChange(actor, workspaceId, connectionId, at, undefined, (current) => ({ ...current, variables }), {
+          touches: ['variables'],
+          answer: () => undefined,
+        }),
+      ),
     );
-    return connections.setVariablesOfConnector(tx, workspaceId, id, variables, now);
+    return written;
   }
 
   /**
@@ -463,7 +478,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         const now = clock.now();
         if (inUse > 0) {
           const meta = { at: now, principalId: actor.principal.id, requestId: actor.requestId };
-          await insertConnectorConnectionEvents(tx, { workspaceId, connectorId: id, change: { kind: 'delete' } }, meta);
+          await insertConnectorConnectionEvents(tx, { workspaceId, connectorId: id }, meta);
           await connections.deleteConnectionsOfConnector(tx, workspaceId, id);
         }
         if (!(await connectors.deleteConnector(tx, workspaceId, id, current.revision))) throw new StaleWrite();

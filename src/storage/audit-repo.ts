@@ -1,9 +1,8 @@
 import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import type { AuditEvent, NamedAuditEvent, NewAuditEvent } from '../domain/audit.js';
-import type { Variable } from '../domain/common.js';
 import type { AuditEventRow, Database } from './schema.js';
 import { compiledOnce } from './compiled-once.js';
-import type { Executor } from './engine.js';
+import type { Engine, Executor } from './engine.js';
 
 const toEvent = (row: Omit<AuditEventRow, 'id'> & { id: number }): AuditEvent => ({
   id: Number(row.id),
@@ -103,6 +102,41 @@ export async function insertAuditEventBatch(db: Executor, events: readonly NewAu
   await insertFromJson(db, [eventsAsJson(events.map((event) => ({ event })))]);
 }
 
+/** The columns of {@link toValues} in the order of an INSERT of {@link AUDIT_COLUMNS} and the client columns. */
+const JSON_EVENT_COLUMNS = [
+  'at',
+  'principal_id',
+  'workspace_id',
+  'action',
+  'resource_type',
+  'resource_id',
+  'request_id',
+  'from_revision',
+  'to_revision',
+  'changed_fields',
+  'client_id',
+  'client_name',
+] as const;
+
+/**
+ * Many events in one statement on either store, in order, their rows in one JSON parameter: PostgreSQL's
+ * {@link insertAuditEventBatch}, SQLite's `json_each` (a multi-row VALUES would take 12 parameters an event,
+ * past SQLite's limit for a few thousand, and cost more to build than to run).
+ */
+export async function insertManyAuditEvents(
+  db: Executor,
+  engine: Engine,
+  events: readonly NewAuditEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  if (engine === 'postgres') return insertAuditEventBatch(db, events);
+  const field = (name: string) => sql`json_extract(e.value, ${`$.${name}`})`;
+  const [at, principalId, workspaceId, ...rest] = JSON_EVENT_COLUMNS.map(field);
+  await sql`insert into audit_events (${sql.join([...AUDIT_COLUMNS, 'client_id', 'client_name'].map((c) => sql.ref(c)))})
+    select ${sql.join([at!, principalId!, workspaceId!, workspaceUidOf(workspaceId!), ...rest])}
+    from json_each(${eventsAsJson(events.map((event) => ({ event })))}) as e order by e.key`.execute(db);
+}
+
 export interface AuditFilter {
   readonly workspaceId: string;
   readonly resourceType?: string;
@@ -184,39 +218,31 @@ export async function listAuditEventsForOperator(
 }
 
 /**
- * Records one event per connection of a connector in a single statement: before variables propagate (only
- * the rows whose variables differ, as `connection:update`) or before a forced delete (`connection:delete`).
- * Run it first, in the same transaction as the change it describes.
+ * Records one `connection:delete` event per connection of a connector in a single statement, before a forced
+ * delete of the connector takes them with it. Run it first, in the same transaction as the delete.
  */
 export async function insertConnectorConnectionEvents(
   db: Executor,
-  scope: {
-    workspaceId: string;
-    connectorId: string;
-    change: { kind: 'variables'; variables: readonly Variable[] } | { kind: 'delete' };
-  },
+  scope: { workspaceId: string; connectorId: string },
   meta: { at: string; principalId: string; requestId: string },
 ): Promise<void> {
-  const { change } = scope;
-  const json = change.kind === 'variables' ? JSON.stringify(change.variables) : '';
-  let select = db
+  const select = db
     .selectFrom('connections')
     .select((eb) => [
       eb.val(meta.at).as('at'),
       eb.val(meta.principalId).as('principal_id'),
       'workspace_id',
       workspaceUidOf(sql.ref('connections.workspace_id')).as('workspace_uid'),
-      eb.val(change.kind === 'delete' ? 'connection:delete' : 'connection:update').as('action'),
+      eb.val('connection:delete').as('action'),
       eb.val('connection').as('resource_type'),
       sql<string>`cast(id as text)`.as('resource_id'),
       eb.val(meta.requestId).as('request_id'),
       'revision',
-      (change.kind === 'delete' ? sql<number | null>`null` : sql<number | null>`revision + 1`).as('to_revision'),
-      eb.val(change.kind === 'delete' ? '[]' : '["variables"]').as('changed_fields'),
+      sql<number | null>`null`.as('to_revision'),
+      eb.val('[]').as('changed_fields'),
     ])
     .where('workspace_id', '=', scope.workspaceId)
     .where('connector_id', '=', scope.connectorId);
-  if (change.kind === 'variables') select = select.where('variables', '<>', json);
   await db
     .insertInto('audit_events')
     .columns([...AUDIT_COLUMNS])

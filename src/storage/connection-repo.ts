@@ -5,9 +5,10 @@ import type { ConnectionRow } from './schema.js';
 import type { Engine, Executor, ReadOptions } from './engine.js';
 import { jsonMember, nameContains } from './list-filters.js';
 
-type StoredRow = Omit<ConnectionRow, 'id'> & { id: number };
+/** A row as read back: the id the store assigned. */
+export type StoredRow = Omit<ConnectionRow, 'id'> & { id: number };
 
-const toConnection = (row: StoredRow): Connection => ({
+export const toConnection = (row: StoredRow): Connection => ({
   id: Number(row.id),
   uid: row.uid,
   workspaceId: row.workspace_id,
@@ -194,26 +195,24 @@ export async function deleteConnectionsOfWorkspace(db: Executor, workspaceId: st
 }
 
 /**
- * Gives every connection of a connector exactly these variables, in one statement, bumping the revision of
- * the rows that change. Returns how many changed. Variables are stored in canonical JSON, so text equality
- * is value equality.
+ * The ids of a connector's connections whose variables are not exactly these, in id order: the ones a propagation
+ * of the connector's variables changes. Variables are stored in canonical JSON, so text equality is value equality.
  */
-export async function setVariablesOfConnector(
+export async function idsOfConnectorWithOtherVariables(
   db: Executor,
   workspaceId: string,
   connectorId: string,
   variables: readonly Variable[],
-  now: string,
-): Promise<number> {
-  const json = JSON.stringify(variables);
-  const result = await db
-    .updateTable('connections')
-    .set((eb) => ({ variables: json, updated_at: now, revision: eb('revision', '+', 1) }))
+): Promise<number[]> {
+  const rows = await db
+    .selectFrom('connections')
+    .select('id')
     .where('workspace_id', '=', workspaceId)
     .where('connector_id', '=', connectorId)
-    .where('variables', '<>', json)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+    .where('variables', '<>', JSON.stringify(variables))
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => Number(row.id));
 }
 
 /** How many connections of a connector hold a credential for one of its auth-scheme configs. */

@@ -1,6 +1,6 @@
 import type { NewAuditEvent } from '../domain/audit.js';
-import { insertAuditEvents } from './audit-repo.js';
-import type { Executor, Tx } from './engine.js';
+import { insertAuditEvents, insertManyAuditEvents } from './audit-repo.js';
+import type { Engine, Executor, Tx } from './engine.js';
 import { StaleWrite } from './write-conflicts.js';
 
 /** How the writer reads and writes the rows of one table for the writer's `change`. */
@@ -74,6 +74,45 @@ export async function changeOne<Row, T>(tx: Tx, rows: RowStore<Row>, change: Row
   }
   if (outcome.audit) await insertAuditEvents(tx, [outcome.audit]);
   return outcome.after ? outcome.after(tx) : outcome.result;
+}
+
+/**
+ * The changes of many rows of one table as one unit of work, set-based: one read of all the rows, the changes
+ * applied in memory, one write of all the rows that changed and their audit rows (a few statements whatever
+ * their number), then each change's `after` work; answers the results and how many rows were written. For work that changes many rows at once inside another
+ * change's transaction (a connector's variables reaching its connections); a change that throws fails it all.
+ */
+export async function changeMany<Row, T>(
+  tx: Tx,
+  engine: Engine,
+  rows: RowStore<Row>,
+  changes: readonly RowChange<Row, T>[],
+): Promise<{ results: T[]; written: number }> {
+  if (changes.length === 0) return { results: [], written: 0 };
+  const current = await rows.load(tx, [...new Set(changes.map((c) => c.key))].sort());
+  const loaded = new Map(current);
+  const changed = new Map<string, Row>();
+  const audits: NewAuditEvent[] = [];
+  const outcomes = changes.map((change) => {
+    const outcome = checkedOutcome(change, current.get(change.key));
+    if (outcome.next !== undefined) {
+      current.set(change.key, outcome.next);
+      changed.set(change.key, outcome.next);
+    }
+    if (outcome.audit) audits.push(outcome.audit);
+    return outcome;
+  });
+  if (changed.size > 0) {
+    const written = await rows.store(
+      tx,
+      [...changed].map(([key, row]) => ({ row, stored: loaded.get(key)! })),
+    );
+    if (written !== changed.size) throw new StaleWrite();
+  }
+  await insertManyAuditEvents(tx, engine, audits);
+  const results: T[] = [];
+  for (const outcome of outcomes) results.push(outcome.after ? await outcome.after(tx) : outcome.result);
+  return { results, written: changed.size };
 }
 
 /** A change's outcome, refused when it would store a row that does not exist (a bug in the change, not in the input). */

@@ -1,7 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Connection, ConnectionInput } from '../../../domain/connection.js';
-import { etagOf } from '../../../domain/etag.js';
-import { DomainError } from '../../../domain/errors.js';
 import { can } from '../../../domain/permissions.js';
 import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
 import type { ConnectionService } from '../../../services/connection-service.js';
@@ -40,8 +38,6 @@ export interface DataWorksRouteOptions {
 type Parameters = Readonly<Record<string, string>>;
 
 const PAGE = 100;
-/** Tries of an update that keeps losing the race against other writers before the conflict is reported. */
-const MAX_ATTEMPTS = 5;
 
 const headerOf = (request: FastifyRequest, name: string) => {
   const value = request.headers[name];
@@ -94,9 +90,9 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
     return found;
   }
 
-  // Content is the whole of the settings, so the update replaces the connection with its current fields
-  // and the new ones, on the condition that it is still the state it was built from (masked secrets in
-  // Content and in the credentials keep their stored values in the core).
+  // Content is the whole of the settings, so the update replaces the connection's settings and keeps its other
+  // fields as they are, computed from the current state in the core's row change (masked secrets in Content and in
+  // the credentials keep their stored values there).
   async function updateConnection(request: FastifyRequest, parameters: Parameters) {
     const id = longOf(required(parameters, 'ConnectionId'), 'ConnectionId');
     const content = contentOf(required(parameters, 'Content'));
@@ -105,27 +101,18 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
     const status = parameters.Status ? statusOf(parameters.Status) : undefined;
     const description = parameters.Description;
     const workspaceId = await workspaceOfConnection(request, parameters, id);
-    for (let attempt = 1; ; attempt++) {
-      const current = await connections.get(request.actor, workspaceId, id);
-      const input: ConnectionInput = {
-        connectorId: current.connectorId,
-        name: current.name,
-        type: current.type,
-        envType,
-        description: description === undefined ? current.description : description || null,
-        status: status ?? current.status,
-        content,
-        variables: [...current.variables],
-        credentials: [...current.credentials],
-      };
-      try {
-        await connections.replace(request.actor, workspaceId, id, input, { ifMatch: [etagOf(current)] });
-        return dataworksSuccess(request.id, true);
-      } catch (error) {
-        if (!(error instanceof DomainError && error.code === 'precondition-failed' && attempt < MAX_ATTEMPTS))
-          throw error;
-      }
-    }
+    await connections.update(request.actor, workspaceId, id, (current): ConnectionInput => ({
+      connectorId: current.connectorId,
+      name: current.name,
+      type: current.type,
+      envType,
+      description: description === undefined ? current.description : description || null,
+      status: status ?? current.status,
+      content,
+      variables: [...current.variables],
+      credentials: [...current.credentials],
+    }));
+    return dataworksSuccess(request.id, true);
   }
 
   async function createConnection(request: FastifyRequest, parameters: Parameters) {

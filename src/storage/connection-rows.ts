@@ -1,0 +1,193 @@
+import { sql } from 'kysely';
+import type { Connection } from '../domain/connection.js';
+import type { ConnectionRow } from './schema.js';
+import { compiledOnce } from './compiled-once.js';
+import { findConnection, toConnection, type StoredRow } from './connection-repo.js';
+import type { Engine, Tx } from './engine.js';
+import type { RowStore, RowWrite } from './row-change.js';
+
+/** The key of a connection for {@link Writer.change}. */
+export const connectionKey = (workspaceId: string, id: number) => `${workspaceId}\u0000${id}`;
+
+/**
+ * Every column of the table, named: what the prepared statements select ({@link compiledOnce}), so that a column
+ * a later migration adds does not change their result.
+ */
+const connectionColumns = [
+  'id',
+  'uid',
+  'workspace_id',
+  'connector_id',
+  'scope',
+  'name',
+  'type',
+  'env_type',
+  'description',
+  'status',
+  'content',
+  'variables',
+  'credentials',
+  'health',
+  'created_at',
+  'updated_at',
+  'revision',
+] as const satisfies readonly (keyof ConnectionRow)[];
+// A column of ConnectionRow missing from the list above fails to compile here.
+const everyColumnListed: Exclude<keyof ConnectionRow, (typeof connectionColumns)[number]> extends never ? true : never =
+  true;
+void everyColumnListed;
+
+/**
+ * PostgreSQL: the connections with these (workspace, id) pairs (a text and a bigint array), locked in key order so
+ * that two batches wanting the same rows cannot deadlock. Each pair is an index lookup.
+ */
+const selectLockedByKeys = compiledOnce((db) =>
+  db
+    .selectFrom('connections')
+    .select(connectionColumns)
+    .where(sql<boolean>`(workspace_id, id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::bigint[]) as k(w, i))`)
+    .orderBy('workspace_id')
+    .orderBy('id')
+    .forUpdate(),
+);
+
+/**
+ * PostgreSQL: writes many connections in one statement, each only over the revision (and uid) it was read at.
+ * The rows travel as parallel arrays unnested into one relation, joined to the table by primary key: the planner
+ * looks each up by its index, one after another, however many there are (a JSON recordset here was joined by a
+ * nested loop over the whole recordset for each row: quadratic in the rows of a variable propagation).
+ */
+const updateFromArrays = compiledOnce((db) =>
+  db
+    .updateTable('connections')
+    .from(
+      sql`unnest(${[]}::bigint[], ${[]}::text[], ${[]}::integer[], ${[]}::text[], ${[]}::text[], ${[]}::integer[],
+        ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::integer[])`.as(
+        sql`u(id, uid, expected, name, type, env_type, description, status, content, variables, credentials, health, updated_at, revision)`,
+      ),
+    )
+    .set({
+      name: sql.ref('u.name'),
+      type: sql.ref('u.type'),
+      env_type: sql.ref('u.env_type'),
+      description: sql.ref('u.description'),
+      status: sql.ref('u.status'),
+      content: sql<string>`coalesce(u.content, connections.content)`,
+      variables: sql<string>`coalesce(u.variables, connections.variables)`,
+      credentials: sql<string>`coalesce(u.credentials, connections.credentials)`,
+      health: sql<string>`coalesce(u.health, connections.health)`,
+      updated_at: sql.ref('u.updated_at'),
+      revision: sql.ref('u.revision'),
+    })
+    .where(sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`),
+);
+
+/**
+ * The written columns of each row, in the order of `u`. A JSON column the change did not touch (the very object
+ * that was read) goes as null and keeps its stored text: the row is written only at the revision it was read at,
+ * so that text is the one read (no JSON column is ever null itself). A change of a few fields of many rows (a
+ * connector's variables) then neither serialises nor sends the rest.
+ */
+function writtenColumns(changes: readonly RowWrite<Connection>[]) {
+  const json = (value: unknown, stored: unknown) => (value === stored ? null : JSON.stringify(value));
+  return changes.map(
+    ({ row, stored }) =>
+      [
+        row.id,
+        row.uid,
+        stored.revision,
+        row.name,
+        row.type,
+        row.envType,
+        row.description,
+        row.status,
+        json(row.content, stored.content),
+        json(row.variables, stored.variables),
+        json(row.credentials, stored.credentials),
+        json(row.health, stored.health),
+        row.updatedAt,
+        row.revision,
+      ] as const,
+  );
+}
+
+const U_COLUMNS = [
+  'id',
+  'uid',
+  'expected',
+  'name',
+  'type',
+  'env_type',
+  'description',
+  'status',
+  'content',
+  'variables',
+  'credentials',
+  'health',
+  'updated_at',
+  'revision',
+] as const;
+
+/** SQLite: the same one statement, the rows in one JSON parameter (an array of arrays in the order of `u`). */
+async function updateFromJsonSqlite(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
+  const columns = U_COLUMNS.map((name, i) => sql`json_extract(j.value, ${`$[${i}]`}) as ${sql.ref(name)}`);
+  const result = await sql`update connections set name = u.name, type = u.type, env_type = u.env_type,
+      description = u.description, status = u.status, content = coalesce(u.content, connections.content),
+      variables = coalesce(u.variables, connections.variables),
+      credentials = coalesce(u.credentials, connections.credentials), health = coalesce(u.health, connections.health),
+      updated_at = u.updated_at, revision = u.revision
+    from (select ${sql.join(columns)} from json_each(${JSON.stringify(writtenColumns(changes))}) as j) as u
+    where connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`.execute(tx);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * Connections for the writer's row changes (PUT, PATCH, a test's health, a connector's variables): loaded under
+ * lock in key order on PostgreSQL, written many per statement on both stores. A row is written only over the
+ * state it was read from: same revision, and the same connection (its uid).
+ */
+export function connectionRows(engine: Engine): RowStore<Connection> {
+  const toMap = (rows: readonly StoredRow[]) =>
+    new Map(rows.map((row) => [connectionKey(row.workspace_id, Number(row.id)), toConnection(row)]));
+  return {
+    async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Connection>> {
+      const pairs = keys.map((key) => {
+        const [workspaceId, id] = key.split('\u0000') as [string, string];
+        return [workspaceId, Number(id)] as const;
+      });
+      if (pairs.length === 1) {
+        const [workspaceId, id] = pairs[0]!;
+        const connection = await findConnection(tx, workspaceId, id, { forUpdate: engine === 'postgres' });
+        return new Map(connection ? [[keys[0]!, connection]] : []);
+      }
+      if (engine === 'postgres') {
+        const result = await selectLockedByKeys(tx, [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
+        return toMap(result.rows as StoredRow[]);
+      }
+      const rows: StoredRow[] = [];
+      for (const workspaceId of new Set(pairs.map((p) => p[0]))) {
+        const ids = pairs.filter((p) => p[0] === workspaceId).map((p) => p[1]);
+        rows.push(
+          ...(await tx
+            .selectFrom('connections')
+            .select(connectionColumns)
+            .where('workspace_id', '=', workspaceId)
+            .where(sql<boolean>`id in (select value from json_each(${JSON.stringify(ids)}))`)
+            .execute()),
+        );
+      }
+      return toMap(rows);
+    },
+
+    async store(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
+      if (changes.length === 0) return 0;
+      if (engine === 'sqlite') return updateFromJsonSqlite(tx, changes);
+      const rows = writtenColumns(changes);
+      const result = await updateFromArrays(
+        tx,
+        U_COLUMNS.map((_, i) => rows.map((row) => row[i])),
+      );
+      return Number(result.numAffectedRows ?? 0);
+    },
+  };
+}
