@@ -1,9 +1,11 @@
-import { sql } from 'kysely';
+import { sql, type QueryCreator } from 'kysely';
+import type { NewAuditEvent } from '../domain/audit.js';
 import type { Connection } from '../domain/connection.js';
-import type { ConnectionRow } from './schema.js';
+import type { ConnectionRow, Database } from './schema.js';
+import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
 import { compiledOnce } from './compiled-once.js';
 import { findConnection, toConnection, type StoredRow } from './connection-repo.js';
-import type { Engine, Tx } from './engine.js';
+import type { Engine, Executor, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
 
 /** The key of a connection for {@link Writer.change}. */
@@ -38,18 +40,20 @@ const everyColumnListed: Exclude<keyof ConnectionRow, (typeof connectionColumns)
 void everyColumnListed;
 
 /**
- * PostgreSQL: the connections with these (workspace, id) pairs (a text and a bigint array), locked in key order so
- * that two batches wanting the same rows cannot deadlock. Each pair is an index lookup.
+ * PostgreSQL: the connections with these (workspace, id) pairs (a text and a bigint array), in key order. Each pair
+ * is an index lookup.
  */
-const selectLockedByKeys = compiledOnce((db) =>
+const selectByKeys = (db: Executor) =>
   db
     .selectFrom('connections')
     .select(connectionColumns)
     .where(sql<boolean>`(workspace_id, id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::bigint[]) as k(w, i))`)
     .orderBy('workspace_id')
-    .orderBy('id')
-    .forUpdate(),
-);
+    .orderBy('id');
+/** Locked in key order, so that two batches wanting the same rows cannot deadlock. */
+const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate());
+/** The same without a lock: what the optimistic path reads outside any transaction. */
+const selectUnlockedByKeys = compiledOnce(selectByKeys);
 
 /**
  * PostgreSQL: writes many connections in one statement, each only over the revision (and uid) it was read at.
@@ -57,13 +61,14 @@ const selectLockedByKeys = compiledOnce((db) =>
  * looks each up by its index, one after another, however many there are (a JSON recordset here was joined by a
  * nested loop over the whole recordset for each row: quadratic in the rows of a variable propagation).
  */
-const updateFromArrays = compiledOnce((db) =>
+const updateFromArraysQuery = (db: QueryCreator<Database>) =>
   db
     .updateTable('connections')
     .from(
       sql`unnest(${[]}::bigint[], ${[]}::text[], ${[]}::integer[], ${[]}::text[], ${[]}::text[], ${[]}::integer[],
-        ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::integer[])`.as(
-        sql`u(id, uid, expected, name, type, env_type, description, status, content, variables, credentials, health, updated_at, revision)`,
+        ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::integer[],
+        ${[]}::integer[])`.as(
+        sql`u(id, uid, expected, name, type, env_type, description, status, content, variables, credentials, health, updated_at, revision, i)`,
       ),
     )
     .set({
@@ -79,7 +84,20 @@ const updateFromArrays = compiledOnce((db) =>
       updated_at: sql.ref('u.updated_at'),
       revision: sql.ref('u.revision'),
     })
-    .where(sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`),
+    .where(sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`);
+const updateFromArrays = compiledOnce(updateFromArraysQuery);
+
+/**
+ * PostgreSQL, the optimistic path's write, one autocommit statement: the UPDATE of {@link updateFromArraysQuery}
+ * and the INSERT of the audit events of exactly the rows it wrote (see connector-batch-sql.ts); answers the `i` of
+ * each written row.
+ */
+const updateAuditedFromArrays = compiledOnce((db) =>
+  db
+    .with('written', (db) => updateFromArraysQuery(db).returning(sql<number>`u.i`.as('i')))
+    .with('audited', (db) => insertEventsFromJson(db as unknown as QueryCreator<Database>, 'written').returning('id'))
+    .selectFrom('written')
+    .select('i'),
 );
 
 /**
@@ -91,7 +109,7 @@ const updateFromArrays = compiledOnce((db) =>
 function writtenColumns(changes: readonly RowWrite<Connection>[]) {
   const json = (value: unknown, stored: unknown) => (value === stored ? null : JSON.stringify(value));
   return changes.map(
-    ({ row, stored }) =>
+    ({ row, stored }, i) =>
       [
         row.id,
         row.uid,
@@ -107,6 +125,7 @@ function writtenColumns(changes: readonly RowWrite<Connection>[]) {
         json(row.health, stored.health),
         row.updatedAt,
         row.revision,
+        i,
       ] as const,
   );
 }
@@ -126,19 +145,34 @@ const U_COLUMNS = [
   'health',
   'updated_at',
   'revision',
+  'i',
 ] as const;
 
-/** SQLite: the same one statement, the rows in one JSON parameter (an array of arrays in the order of `u`). */
+/**
+ * SQLite: the same one statement, the rows in one JSON parameter (an array of arrays in the order of `u`). Built,
+ * not raw, so that it is known to write connections only (raw SQL counts as a write to every cached table).
+ */
 async function updateFromJsonSqlite(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
   const columns = U_COLUMNS.map((name, i) => sql`json_extract(j.value, ${`$[${i}]`}) as ${sql.ref(name)}`);
-  const result = await sql`update connections set name = u.name, type = u.type, env_type = u.env_type,
-      description = u.description, status = u.status, content = coalesce(u.content, connections.content),
-      variables = coalesce(u.variables, connections.variables),
-      credentials = coalesce(u.credentials, connections.credentials), health = coalesce(u.health, connections.health),
-      updated_at = u.updated_at, revision = u.revision
-    from (select ${sql.join(columns)} from json_each(${JSON.stringify(writtenColumns(changes))}) as j) as u
-    where connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`.execute(tx);
-  return Number(result.numAffectedRows ?? 0);
+  const result = await tx
+    .updateTable('connections')
+    .from(sql`(select ${sql.join(columns)} from json_each(${JSON.stringify(writtenColumns(changes))}) as j)`.as('u'))
+    .set({
+      name: sql.ref('u.name'),
+      type: sql.ref('u.type'),
+      env_type: sql.ref('u.env_type'),
+      description: sql.ref('u.description'),
+      status: sql.ref('u.status'),
+      content: sql<string>`coalesce(u.content, connections.content)`,
+      variables: sql<string>`coalesce(u.variables, connections.variables)`,
+      credentials: sql<string>`coalesce(u.credentials, connections.credentials)`,
+      health: sql<string>`coalesce(u.health, connections.health)`,
+      updated_at: sql.ref('u.updated_at'),
+      revision: sql.ref('u.revision'),
+    })
+    .where(sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 /**
@@ -149,7 +183,11 @@ async function updateFromJsonSqlite(tx: Tx, changes: readonly RowWrite<Connectio
 export function connectionRows(engine: Engine): RowStore<Connection> {
   const toMap = (rows: readonly StoredRow[]) =>
     new Map(rows.map((row) => [connectionKey(row.workspace_id, Number(row.id)), toConnection(row)]));
-  return {
+  const keyArrays = (keys: readonly string[]) => {
+    const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+    return [pairs.map((p) => p[0]), pairs.map((p) => Number(p[1]))];
+  };
+  const rows: RowStore<Connection> = {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Connection>> {
       const pairs = keys.map((key) => {
         const [workspaceId, id] = key.split('\u0000') as [string, string];
@@ -182,12 +220,31 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
     async store(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
       if (changes.length === 0) return 0;
       if (engine === 'sqlite') return updateFromJsonSqlite(tx, changes);
-      const rows = writtenColumns(changes);
-      const result = await updateFromArrays(
-        tx,
-        U_COLUMNS.map((_, i) => rows.map((row) => row[i])),
-      );
+      const result = await updateFromArrays(tx, columnArrays(changes));
       return Number(result.numAffectedRows ?? 0);
     },
   };
+  if (engine === 'sqlite') return rows;
+  return {
+    ...rows,
+    optimistic: {
+      async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Connection>> {
+        return toMap((await selectUnlockedByKeys(db, keyArrays(keys))).rows as StoredRow[]);
+      },
+      async storeAudited(
+        db: Executor,
+        changes: readonly RowWrite<Connection>[],
+        events: readonly { event: NewAuditEvent; row: number }[],
+      ): Promise<Set<number>> {
+        const result = await updateAuditedFromArrays(db, [...columnArrays(changes), eventsAsJson(events)]);
+        return new Set((result.rows as { i: number }[]).map((r) => r.i));
+      },
+    },
+  };
+}
+
+/** The parallel arrays of {@link updateFromArraysQuery}: one per column of `u`. */
+function columnArrays(changes: readonly RowWrite<Connection>[]): unknown[][] {
+  const rows = writtenColumns(changes);
+  return U_COLUMNS.map((_, i) => rows.map((row) => row[i]));
 }
