@@ -8,6 +8,7 @@ import {
   type Credential,
   type Health,
 } from '../domain/connection.js';
+import { seesEveryConnection, standingOf } from '../domain/connection-owner.js';
 import type { Connector } from '../domain/connector.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import {
@@ -37,6 +38,7 @@ import { compileCheck } from '../domain/validate.js';
 import { viewConnection } from '../domain/views.js';
 import * as connections from '../storage/connection-repo.js';
 import { findConnector } from '../storage/connector-repo.js';
+import { findUserById } from '../storage/user-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Writer } from '../storage/writer.js';
 import type { Executor } from '../storage/engine.js';
@@ -74,6 +76,30 @@ export function createConnectionService(deps: {
         ? `Connector "${input.connectorId}" already has a connection named "${input.name}".`
         : `This workspace already has a connection named "${input.name}" without a connector.`,
     );
+
+  /** The connection if the caller may see it: someone else's is not there for a member below admin. */
+  const visible = (actor: Actor, workspaceId: string, connection: Connection | undefined) =>
+    connection && standingOf(actor.principal, workspaceId, connection) !== 'none' ? connection : undefined;
+
+  const visibleToOf = (actor: Actor, workspaceId: string) =>
+    seesEveryConnection(actor.principal, workspaceId) ? undefined : actor.principal.id;
+
+  /** The owner a new connection gets: only the caller, only a person, only for a connector. */
+  async function ownerFor(actor: Actor, input: ConnectionInput): Promise<string | null> {
+    const owner = input.ownerUserId ?? null;
+    if (owner === null) return null;
+    const errors: FieldError[] = [];
+    if (owner !== actor.principal.id)
+      errors.push({
+        path: '/ownerUserId',
+        message: 'must be your own user id: a person creates only their own connections',
+      });
+    else if (!(await findUserById(db.kysely, owner)))
+      errors.push({ path: '/ownerUserId', message: 'names no person: an API key cannot own a connection' });
+    if (!input.connectorId) errors.push({ path: '/connectorId', message: "is required for a person's own connection" });
+    if (errors.length > 0) throw validationFailed(errors);
+    return owner;
+  }
 
   async function connectorOf(
     db: Executor,
@@ -165,6 +191,11 @@ export function createConnectionService(deps: {
         { path: '/connectorId', message: 'cannot change after creation; create a new connection instead' },
       ]);
     }
+    if (input.ownerUserId !== undefined && (input.ownerUserId ?? null) !== current.ownerUserId) {
+      throw validationFailed([
+        { path: '/ownerUserId', message: 'cannot change after creation; create a new connection instead' },
+      ]);
+    }
     const connector = await connectorOf(db, workspaceId, current.connectorId);
     const owner = await sealOwnerIn(db, workspaceId, current.uid);
     const next: Connection = {
@@ -208,7 +239,7 @@ export function createConnectionService(deps: {
     authorize(actor, 'connection:update', workspaceId);
     let tested: { revision: number; health: Health } | undefined;
     if (options.test) {
-      const current = await connections.findConnection(db.kysely, workspaceId, id);
+      const current = visible(actor, workspaceId, await connections.findConnection(db.kysely, workspaceId, id));
       if (!current) throw notFound(`Connection ${id}`);
       if (!checkPrecondition(current, precondition)) throw preconditionFailed();
       const { next, connector } = await nextState(db.kysely, workspaceId, current, toInput(current));
@@ -218,7 +249,11 @@ export function createConnectionService(deps: {
     return writeWithRetry(
       writer,
       async (tx) => {
-        const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
+        const current = visible(
+          actor,
+          workspaceId,
+          await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' }),
+        );
         if (!current) throw notFound(`Connection ${id}`);
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
         if (tested && tested.revision !== current.revision) {
@@ -263,6 +298,7 @@ export function createConnectionService(deps: {
       content: view.content,
       variables: view.variables,
       credentials: view.credentials,
+      ownerUserId: view.ownerUserId,
     };
   };
 
@@ -280,6 +316,7 @@ export function createConnectionService(deps: {
         connectorId: request.connectorId,
         nameContains: request.nameContains,
         health: request.health === undefined ? undefined : { engine: db.engine, state: request.health },
+        visibleTo: visibleToOf(actor, workspaceId),
       });
       const items = rows.slice(0, request.limit).map(viewConnection);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
@@ -297,18 +334,24 @@ export function createConnectionService(deps: {
       if (!(await findConnector(db.kysely, workspaceId, connectorId))) throw notFound(`Connector "${connectorId}"`);
       const after = request.after === undefined ? undefined : decodeCursor(request.after, 'number', 'query/after');
       const before = request.before === undefined ? undefined : decodeCursor(request.before, 'number', 'query/before');
+      const visibleTo = visibleToOf(actor, workspaceId);
       const rows = await connections.listConnectionsNear(db.kysely, workspaceId, connectorId, {
         after,
         before,
         limit: request.first + 1,
+        visibleTo,
       });
       const shown = rows.slice(0, request.first);
       const lowest = before === undefined ? shown[0] : shown[shown.length - 1];
       const highest = before === undefined ? shown[shown.length - 1] : shown[0];
       const [totalCount, below, above] = await Promise.all([
-        connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, {}),
-        lowest ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { below: lowest.id }) : 0,
-        highest ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { above: highest.id }) : 0,
+        connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { visibleTo }),
+        lowest
+          ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { below: lowest.id, visibleTo })
+          : 0,
+        highest
+          ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { above: highest.id, visibleTo })
+          : 0,
       ]);
       const window = windowFrom(rows, (c) => c.id, request, {
         totalCount,
@@ -329,8 +372,11 @@ export function createConnectionService(deps: {
 
     async get(actor: Actor, workspaceId: string, id: number): Promise<Connection> {
       authorize(actor, 'connection:read', workspaceId);
-      const connection =
-        id <= MAX_CONNECTION_ID ? await connections.findConnection(db.kysely, workspaceId, id) : undefined;
+      const connection = visible(
+        actor,
+        workspaceId,
+        id <= MAX_CONNECTION_ID ? await connections.findConnection(db.kysely, workspaceId, id) : undefined,
+      );
       if (!connection) throw notFound(`Connection ${id}`);
       return viewConnection(connection);
     },
@@ -339,6 +385,7 @@ export function createConnectionService(deps: {
       authorize(actor, 'connection:create', workspaceId);
       const input = checkInput(body);
       refuseSealedInput(input);
+      const ownerUserId = await ownerFor(actor, input);
       // Minted before anything is sealed: a connection's id comes from the store, its uid from here.
       const uid = newUid('connection');
       let health: Health = { state: 'unknown', checkedAt: null, message: null };
@@ -352,6 +399,10 @@ export function createConnectionService(deps: {
         writer,
         async (tx) => {
           const connector = await connectorOf(tx, workspaceId, input.connectorId);
+          const mine =
+            ownerUserId && (await connections.findOwnedConnection(tx, workspaceId, connector!.id, ownerUserId));
+          if (mine)
+            throw conflict(`You already have a connection of connector "${connector!.id}": connection ${mine.id}.`);
           const fields = build(input, connector, undefined, await sealOwnerIn(tx, workspaceId, uid));
           const now = clock.now();
           const connection = await connections.insertConnection(tx, {
@@ -360,6 +411,7 @@ export function createConnectionService(deps: {
             ...fields,
             variables: inheritVariables(connector?.connectionVariables ?? [], fields.variables),
             health,
+            ownerUserId,
             createdAt: now,
             updatedAt: now,
             revision: 1,
@@ -430,7 +482,7 @@ export function createConnectionService(deps: {
       id: number,
     ): Promise<{ connection: Connection; health: Health; latencyMs: number }> {
       authorize(actor, 'connection:test', workspaceId);
-      const tried = await connections.findConnection(db.kysely, workspaceId, id);
+      const tried = visible(actor, workspaceId, await connections.findConnection(db.kysely, workspaceId, id));
       if (!tried) throw notFound(`Connection ${id}`);
       const { health, latencyMs } = await healthOf(
         tried,
@@ -439,7 +491,11 @@ export function createConnectionService(deps: {
         false,
       );
       const connection = await writeWithRetry(writer, async (tx) => {
-        const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
+        const current = visible(
+          actor,
+          workspaceId,
+          await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' }),
+        );
         if (!current) throw notFound(`Connection ${id}`);
         if (current.revision !== tried.revision) return viewConnection(current);
         const now = clock.now();
@@ -466,7 +522,11 @@ export function createConnectionService(deps: {
     async remove(actor: Actor, workspaceId: string, id: number, precondition?: Precondition): Promise<void> {
       authorize(actor, 'connection:delete', workspaceId);
       await writeWithRetry(writer, async (tx) => {
-        const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
+        const current = visible(
+          actor,
+          workspaceId,
+          await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' }),
+        );
         if (!current) throw notFound(`Connection ${id}`);
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
         if (!(await connections.deleteConnection(tx, workspaceId, id, current.revision))) throw new StaleWrite();

@@ -26,7 +26,7 @@ import {
   upstreamStatusOf,
   type UpstreamCredential,
 } from './call-openapi-tool.js';
-import type { UpstreamOAuthService } from './upstream-oauth-service.js';
+import type { CallToken, UpstreamOAuthService } from './upstream-oauth-service.js';
 import { createSessionIds, sessionHash, type SessionClaims } from './session-ids.js';
 import type { ToolOperation } from '../openapi/tool-operation.js';
 import { insertAuditEvent } from '../storage/audit-repo.js';
@@ -95,6 +95,8 @@ export interface ServedToolset {
   readonly credentialProblem: string | null;
   /** The connection whose OAuth access token calls carry (spec.connectionId), fetched and refreshed per call. */
   readonly connectionId: number | null;
+  /** Per-user mode (spec.credentials): the connector whose connection of the calling person each call uses. */
+  readonly perUserConnector: string | null;
   readonly mcpTarget: McpTarget | null;
 }
 
@@ -151,6 +153,17 @@ function credentialOf(vault: Vault, spec: ToolsetSpec, owner: Omit<SealPlace, 'p
   return null;
 }
 
+/** The connect link a refused call carries, kept beside its result: clients that elicit URLs are sent there. */
+const connectUrls = new WeakMap<CallToolResult, string>();
+export const connectUrlOf = (result: CallToolResult): string | undefined => connectUrls.get(result);
+
+/** A call that got no token: an `isError` result in words, and its connect link when a person must act. */
+function refusal(why: { readonly message: string; readonly connectUrl?: string }): CallToolResult {
+  const result: CallToolResult = { content: [{ type: 'text', text: why.message }], isError: true };
+  if (why.connectUrl !== undefined) connectUrls.set(result, why.connectUrl);
+  return result;
+}
+
 /**
  * An MCP upstream's result without the credential the gateway injected (a tool that reports the headers it
  * got, say). Redacted in its JSON text, so every string of the result is covered; a result the redaction would
@@ -191,7 +204,7 @@ export function createGatewayService(deps: {
   egress: EgressPolicy;
   oauth: OAuthTokens;
   catalog: CatalogServing;
-  upstreamOAuth: Pick<UpstreamOAuthService, 'accessToken' | 'afterRejection'>;
+  upstreamOAuth: Pick<UpstreamOAuthService, 'accessToken' | 'afterRejection' | 'userAccessToken'>;
 }) {
   const { db, writer, vault, clock, options } = deps;
   const catalogServing = deps.catalog;
@@ -276,6 +289,7 @@ export function createGatewayService(deps: {
       baseUrl: row.spec.baseUrl ?? null,
       ...openCredential(row),
       connectionId: row.spec.connectionId ?? null,
+      perUserConnector: row.spec.credentials?.connectorId ?? null,
       mcpTarget,
     };
   }
@@ -363,18 +377,34 @@ export function createGatewayService(deps: {
         timeoutMs: options.upstreamTimeoutMs,
         maxResponseBytes: options.maxResponseBytes,
       });
+    const { workspaceId } = toolset;
+    if (toolset.perUserConnector !== null) {
+      // The caller's own connection, never anyone else's: the person comes from their OAuth access token only.
+      const user = client.user;
+      if (!user)
+        return refusal({
+          message: `The toolset "${toolset.name}" uses per-user credentials: each call goes out with the calling person's own connection, so it needs a person signed in through MCP OAuth. An access client's token (pbac_…) stands for no person.`,
+        });
+      const first = await deps.upstreamOAuth.userAccessToken(workspaceId, toolset.perUserConnector, user.userId);
+      return callWithToken(first, call, (version) =>
+        deps.upstreamOAuth.afterRejection(workspaceId, first.connectionId!, version, user.userId),
+      );
+    }
     if (toolset.connectionId === null) return call(toolset.credential);
-    return callWithConnection(toolset.workspaceId, toolset.connectionId, call);
+    const connectionId = toolset.connectionId;
+    return callWithToken(await deps.upstreamOAuth.accessToken(workspaceId, connectionId), call, (version) =>
+      deps.upstreamOAuth.afterRejection(workspaceId, connectionId, version),
+    );
   }
 
   /**
    * A call with a connection's OAuth access token (refreshed first when due). An upstream that answers 401 gets
    * one more try, with a token refreshed for it unless another call already did.
    */
-  async function callWithConnection(
-    workspaceId: string,
-    connectionId: number,
+  async function callWithToken(
+    first: CallToken,
     call: (credential: UpstreamCredential) => Promise<CallToolResult>,
+    afterRejection: (version: number) => Promise<CallToken>,
   ): Promise<CallToolResult> {
     const bearer = (token: { token: string; onlyTo: string }): UpstreamCredential => ({
       in: 'header',
@@ -382,12 +412,11 @@ export function createGatewayService(deps: {
       value: `Bearer ${token.token}`,
       onlyTo: token.onlyTo,
     });
-    const first = await deps.upstreamOAuth.accessToken(workspaceId, connectionId);
-    if (!first.ok) return { content: [{ type: 'text', text: first.message }], isError: true };
+    if (!first.ok) return refusal(first);
     const result = await call(bearer(first));
     if (upstreamStatusOf(result) !== 401) return result;
-    const second = await deps.upstreamOAuth.afterRejection(workspaceId, connectionId, first.version);
-    if (!second.ok) return { content: [{ type: 'text', text: second.message }], isError: true };
+    const second = await afterRejection(first.version);
+    if (!second.ok) return refusal(second);
     return call(bearer(second));
   }
 
@@ -649,7 +678,7 @@ export function createGatewayService(deps: {
     },
 
     sessions: {
-      open(client: GatewayClient, toolset: ServedToolset, protocolVersion: string): string {
+      open(client: GatewayClient, toolset: ServedToolset, protocolVersion: string, elicitsUrl = false): string {
         const expiresAt = Math.floor(Date.parse(clock.now()) / 1000) + options.sessionTtlSeconds;
         const claims = {
           workspaceId: client.workspaceId,
@@ -657,6 +686,7 @@ export function createGatewayService(deps: {
           toolsetUid: toolset.uid,
           clientId: client.id,
           clientUid: client.uid,
+          ...(elicitsUrl ? { elicitsUrl: true as const } : {}),
         };
         return sessionIds.issue({ ...claims, protocolVersion, expiresAt });
       },

@@ -33,6 +33,13 @@ export async function connectRoutes(
   const { upstreamOAuth, users, secure } = options;
   const hide = { schema: { hide: true } };
 
+  // The link page's button posts an empty form, as every browser sends it: nothing in it is read.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 1024 },
+    (_r, _b, done) => done(null, {}),
+  );
+
   const validLink = (token: string) => /^[A-Za-z0-9_-]{20,100}$/.test(token);
 
   // Opening the link only shows a button: mail and chat scanners that fetch every link must not use it up.
@@ -56,8 +63,11 @@ export async function connectRoutes(
     if (!validLink(token))
       return sendPage(reply, 404, 'Connect link not valid', errorBox('This connect link is not known.'));
     const browserSecret = randomBytes(32).toString('base64url');
-    const opened = await upstreamOAuth.openLink(token, browserSecret, requestOriginOf(request));
-    if ('refused' in opened) return sendPage(reply, 410, 'Connect link not valid', errorBox(opened.refused));
+    const session = cookieOf(request, SESSION_COOKIE);
+    const user = session ? await users.authenticateSession(session) : null;
+    const opened = await upstreamOAuth.openLink(token, browserSecret, requestOriginOf(request), user?.userId);
+    if ('refused' in opened)
+      return sendPage(reply, opened.forSomeoneElse ? 403 : 410, 'Connect link not valid', errorBox(opened.refused));
     // Lax: the provider's redirect back to the callback is a top-level GET, which carries it.
     reply.header(
       'set-cookie',
