@@ -258,6 +258,11 @@ for (const engine of ENGINES) {
       // With ada's connection gone, ada's call makes her a new one: it never falls back to bob's.
       const adas = (await ownConnection('ada'))!;
       assert.equal((await app.call('DELETE', `${WS}/connections/${adas.id}`)).status, 204);
+      // A shared connection that took the name ada's would get does not stop hers being made, nor is it used.
+      const squatter = await app.call('POST', `${WS}/connections`, {
+        body: { connectorId: 'records', name: `personal-${ids.ada}`, type: 'http' },
+      });
+      assert.equal(squatter.status, 201, squatter.text);
       provider.apiCalls.length = 0;
       const after = await callAs('ada');
       assert.equal(after.isError, true);
@@ -266,6 +271,8 @@ for (const engine of ENGINES) {
       const relink = linkIn(textOf(after))!;
       assert.equal((await connectThrough(relink, 'ada', 'ada')).status, 200);
       assert.deepEqual((await callAs('ada')).structuredContent, { account: 'ada', client: CLIENT_ID });
+      const remade = (await ownConnection('ada'))!;
+      assert.notEqual(remade.id, squatter.body.id);
     });
 
     it("hides a person's connection from other members below admin; shows the owner to admins", async () => {

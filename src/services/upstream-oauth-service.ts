@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { standingOf } from '../domain/connection-owner.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
@@ -91,13 +92,13 @@ export function createUpstreamOAuthService(deps: {
     if (!connector || !code)
       return `The toolset's per-user credentials name connector "${connectorId}", which is gone or has no oauth2-code auth scheme.`;
     const now = clock.now();
-    try {
-      return await writer.write(async (tx) => {
+    const insert = (name: string) =>
+      writer.write(async (tx) => {
         const connection = await insertConnection(tx, {
           workspaceId,
           uid: newUid('connection'),
           connectorId,
-          name: `personal-${userId}`.slice(0, 128),
+          name: name.slice(0, 128),
           type: 'http',
           envType: 0,
           description: 'Made for its owner by their first call of a per-user toolset.',
@@ -125,10 +126,16 @@ export function createUpstreamOAuthService(deps: {
         });
         return connection;
       });
+    const name = `personal-${userId}`;
+    try {
+      return await insert(name);
     } catch (error) {
       const made = await findOwnedConnection(db.kysely, workspaceId, connectorId, userId);
       if (made) return made;
-      throw error;
+      // Not made by another call: the name is some other connection's. A random suffix cannot collide.
+      return insert(`${name.slice(0, 100)}-${randomBytes(6).toString('hex')}`).catch(() => {
+        throw error;
+      });
     }
   }
 
