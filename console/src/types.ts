@@ -81,6 +81,8 @@ export interface Connection {
   variables: Variable[];
   credentials: Credential[];
   health: Health;
+  /** The person this connection belongs to, or null for a shared one. */
+  ownerUserId: string | null;
   createdAt: string;
   updatedAt: string;
   revision: number;
