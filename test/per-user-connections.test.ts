@@ -202,6 +202,16 @@ for (const engine of ENGINES) {
       assert.notEqual(provider.apiCalls[0]!.token, provider.apiCalls[1]!.token);
     });
 
+    it("tries a per-user tool in the console with the signed-in person's own connection; an API key has none", async () => {
+      const tried = await asPerson('bob', 'POST', `${WS}/toolsets/mine/tools/whoAmI/call`, { arguments: {} });
+      assert.equal(tried.status, 200, tried.text);
+      assert.deepEqual(tried.body.result.structuredContent, { account: 'bob', client: CLIENT_ID });
+      const keyed = await app.call('POST', `${WS}/toolsets/mine/tools/whoAmI/call`, { body: { arguments: {} } });
+      assert.equal(keyed.status, 200, keyed.text);
+      assert.equal(keyed.body.result.isError, true);
+      assert.match(keyed.body.result.content[0].text, /needs a person signed in/);
+    });
+
     it("never lets one person's call, a toolset or a connect request use another person's connection", async () => {
       const bobs = (await ownConnection('bob'))!;
       // A toolset may not name a person's connection as its shared one.

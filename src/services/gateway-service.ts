@@ -57,6 +57,11 @@ export interface GatewayClient {
   readonly rateKey: string;
   /** The user behind an OAuth access token; undefined for an access client's static token. */
   readonly user?: OAuthCaller;
+  /**
+   * The person the call is made for, whose own connections per-user toolsets use: an OAuth caller's user, or the
+   * person signed in to the console trying a tool; undefined for an access client (and an API key).
+   */
+  readonly personId?: string;
 }
 
 /** What the gateway asks of the authorization server: who an access token for one MCP endpoint stands for. */
@@ -380,14 +385,14 @@ export function createGatewayService(deps: {
     const { workspaceId } = toolset;
     if (toolset.perUserConnector !== null) {
       // The caller's own connection, never anyone else's: the person comes from their OAuth access token only.
-      const user = client.user;
-      if (!user)
+      const person = client.personId;
+      if (person === undefined)
         return refusal({
           message: `The toolset "${toolset.name}" uses per-user credentials: each call goes out with the calling person's own connection, so it needs a person signed in through MCP OAuth. An access client's token (pbac_…) stands for no person.`,
         });
-      const first = await deps.upstreamOAuth.userAccessToken(workspaceId, toolset.perUserConnector, user.userId);
+      const first = await deps.upstreamOAuth.userAccessToken(workspaceId, toolset.perUserConnector, person);
       return callWithToken(first, call, (version) =>
-        deps.upstreamOAuth.afterRejection(workspaceId, first.connectionId!, version, user.userId),
+        deps.upstreamOAuth.afterRejection(workspaceId, first.connectionId!, version, person),
       );
     }
     if (toolset.connectionId === null) return call(toolset.credential);
@@ -578,6 +583,7 @@ export function createGatewayService(deps: {
         rateLimit: null,
         rateKey: `user:${caller.userId}\u0000${caller.clientId}`,
         user: caller,
+        personId: caller.userId,
       };
     },
 
