@@ -172,7 +172,7 @@ export async function answerRequest(
         if (typeof args !== 'object' || args === null || Array.isArray(args)) {
           throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "arguments" must be an object.');
         }
-        const result = await gateway.callTool(toolset, client, params.name, args as Record<string, unknown>);
+        const result = await gateway.callTool(toolset, client, params.name, args as Record<string, unknown>, requestId);
         const connectUrl = elicitsUrl ? connectUrlOf(result) : undefined;
         if (connectUrl !== undefined) return urlElicitationRequired(request.id, result, connectUrl);
         return ok(request.id, result);

@@ -354,6 +354,7 @@ export function createGatewayService(deps: {
     client: GatewayClient,
     name: string,
     args: Record<string, unknown>,
+    requestId: string,
   ): Promise<CallToolResult> {
     const served = toolFor(toolset, client, name);
     const validate = validatorOf(toolset, served);
@@ -390,7 +391,7 @@ export function createGatewayService(deps: {
         return refusal({
           message: `The toolset "${toolset.name}" uses per-user credentials: each call goes out with the calling person's own connection, so it needs a person signed in through MCP OAuth. An access client's token (pbac_…) stands for no person.`,
         });
-      const first = await deps.upstreamOAuth.userAccessToken(workspaceId, toolset.perUserConnector, person);
+      const first = await deps.upstreamOAuth.userAccessToken(workspaceId, toolset.perUserConnector, person, requestId);
       return callWithToken(first, call, (version) =>
         deps.upstreamOAuth.afterRejection(workspaceId, first.connectionId!, version, person),
       );
@@ -667,6 +668,7 @@ export function createGatewayService(deps: {
       client: GatewayClient,
       name: string,
       args: Record<string, unknown>,
+      requestId: string,
     ): Promise<CallToolResult> {
       if (toolset.mode === 'dynamic' && metaValidators.has(name)) {
         checkMetaArguments(name, args);
@@ -678,9 +680,15 @@ export function createGatewayService(deps: {
             (args.limit as number | undefined) ?? SEARCH_LIMIT_DEFAULT,
           );
         if (name === 'describe_tool') return describeTool(toolset, client, args.name as string, args.full === true);
-        return callCatalogTool(toolset, client, args.name as string, args.arguments as Record<string, unknown>);
+        return callCatalogTool(
+          toolset,
+          client,
+          args.name as string,
+          args.arguments as Record<string, unknown>,
+          requestId,
+        );
       }
-      return callCatalogTool(toolset, client, name, args);
+      return callCatalogTool(toolset, client, name, args, requestId);
     },
 
     sessions: {

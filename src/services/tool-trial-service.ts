@@ -44,7 +44,7 @@ export function createToolTrialService(deps: { gateway: Pick<GatewayService, 'to
         ...(actor.credential?.kind === 'session' ? { personId: actor.principal.id } : {}),
       };
       const started = performance.now();
-      const result = await gateway.callTool(served, caller, tool, args);
+      const result = await gateway.callTool(served, caller, tool, args, actor.requestId);
       return { result, latencyMs: performance.now() - started };
     },
   };

@@ -86,7 +86,7 @@ export function createUpstreamOAuthService(deps: {
    * the connector cannot have one. Two calls at once (on two nodes) make one: the unique index of (workspace,
    * connector, owner) refuses the second, which then reads the first.
    */
-  async function ownConnectionFor(workspaceId: string, connectorId: string, userId: string) {
+  async function ownConnectionFor(workspaceId: string, connectorId: string, userId: string, requestId: string) {
     const connector = await findConnector(db.kysely, workspaceId, connectorId);
     const code = connector?.authSchemeConfigs.find((c) => c.schemeType === 'oauth2-code');
     if (!connector || !code)
@@ -119,7 +119,7 @@ export function createUpstreamOAuthService(deps: {
           action: 'connection:create',
           resourceType: 'connection',
           resourceId: String(connection.id),
-          requestId: `per-user:${connection.uid}`,
+          requestId,
           fromRevision: null,
           toRevision: 1,
           changedFields: ['ownerUserId'],
@@ -332,10 +332,11 @@ export function createUpstreamOAuthService(deps: {
       workspaceId: string,
       connectorId: string,
       userId: string,
+      requestId: string,
     ): Promise<CallToken & { readonly connectionId?: number }> {
       const mine =
         (await findOwnedConnection(db.kysely, workspaceId, connectorId, userId)) ??
-        (await ownConnectionFor(workspaceId, connectorId, userId));
+        (await ownConnectionFor(workspaceId, connectorId, userId, requestId));
       if (typeof mine === 'string') return { ok: false, message: mine };
       return { ...(await tokenFor(workspaceId, mine.id, userId)), connectionId: mine.id };
     },
