@@ -311,6 +311,27 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('gives a person whose grant was revoked a reconnect link that only they can use', async () => {
+      const called = await callAs('ada');
+      assert.equal(called.isError, undefined, textOf(called));
+      await provider.revokeGrantOf(provider.apiCalls.at(-1)!.token!);
+      const refused = await callAs('ada');
+      assert.equal(refused.isError, true);
+      assert.match(textOf(refused), /must be connected again/);
+      const link = linkIn(textOf(refused));
+      assert.ok(link, textOf(refused));
+      const adas = (await ownConnection('ada'))!;
+      const view = await asPerson('ada', 'GET', `${WS}/connections/${adas.id}`);
+      assert.equal(view.body.oauth.state, 'reconnect-required');
+      // Bob is still served with his own connection meanwhile.
+      assert.deepEqual((await callAs('bob')).structuredContent, { account: 'bob', client: CLIENT_ID });
+      const path = new URL(link).pathname;
+      assert.equal((await browsers.bob.post(path, {})).status, 403, "bob's browser cannot reconnect ada's connection");
+      assert.equal((await browsers.adm.post(path, {})).status, 403, 'nor an admin');
+      assert.equal((await connectThrough(link, 'ada', 'ada')).status, 200);
+      assert.deepEqual((await callAs('ada')).structuredContent, { account: 'ada', client: CLIENT_ID });
+    });
+
     it('sends a client that declared URL-mode elicitation to the connect link with -32042', async () => {
       const adas = (await ownConnection('ada'))!;
       assert.equal((await app.call('DELETE', `${WS}/connections/${adas.id}`)).status, 204);
