@@ -281,6 +281,7 @@ for (const engine of ENGINES) {
             client,
             'add',
             { a: 2, b: 40 },
+            'egress-test',
           );
           if (allowed) assert.deepEqual(result.content, [{ type: 'text', text: '42' }]);
           else {

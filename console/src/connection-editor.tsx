@@ -395,6 +395,12 @@ export function ConnectionEditor({ workspaceId, connectionId }: { workspaceId: s
                 '(none)'
               )}
             </dd>
+            <dt>Belongs to</dt>
+            <dd id="connection-owner">
+              {loaded?.connection.ownerUserId
+                ? `user ${loaded.connection.ownerUserId}: only their own calls of per-user toolsets use it`
+                : 'everyone (shared)'}
+            </dd>
           </dl>
         )}
         <TextField

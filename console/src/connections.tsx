@@ -125,6 +125,14 @@ export function ConnectionList({ workspaceId }: { workspaceId: string }) {
                 <SelectCell selection={selection} id={String(c.id)} label={c.name} />
                 <td data-label="Name">
                   <Link to={`${base}/${c.id}`}>{c.name}</Link>
+                  {c.ownerUserId !== null && (
+                    <>
+                      {' '}
+                      <span className="badge" title={`Belongs to user ${c.ownerUserId}: only their own calls use it`}>
+                        personal
+                      </span>
+                    </>
+                  )}
                 </td>
                 <td data-label="Id">
                   <code>{c.id}</code>

@@ -95,6 +95,8 @@ export interface Connection {
   health: Health;
   /** Null when plugboard holds no OAuth tokens for it (never connected, or not an OAuth connection). */
   oauth: OAuthStatus | null;
+  /** The person this connection belongs to, or null for a shared one. */
+  ownerUserId: string | null;
   createdAt: string;
   updatedAt: string;
   revision: number;

@@ -8,7 +8,13 @@ import {
   PROTOCOL_TYPES,
   VersionFields,
 } from '../domain/connector.js';
-import { CONNECTION_STATUSES, ConnectionFields, CREDENTIAL_KINDS, HEALTH_STATES } from '../domain/connection.js';
+import {
+  CONNECTION_STATUSES,
+  ConnectionFields,
+  ConnectionInput,
+  CREDENTIAL_KINDS,
+  HEALTH_STATES,
+} from '../domain/connection.js';
 import { OAUTH_STATES } from '../domain/upstream-oauth.js';
 import { Nullable, Slug, Variable } from '../domain/common.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/page.js';
@@ -169,12 +175,17 @@ export const ConnectionView = Type.Object({
       Type.Null(),
     ]),
   ),
+  ownerUserId: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'The person this connection belongs to (their user id), or null for a shared connection. Only that person and workspace owners and admins see it; its tokens go only into that person\'s own calls of per-user toolsets (docs/people.md, "Per-user connections").',
+  }),
   ...Stored,
 });
 export const ConnectionPutBody = Type.Object(
   {
     connectorId: Nullable(Slug),
     ...ConnectionFields,
+    ownerUserId: ConnectionInput.properties.ownerUserId,
     ...Ignored(['id', 'uid', 'workspaceId', 'health', 'oauth', 'createdAt', 'updatedAt', 'revision']),
   },
   { additionalProperties: false },

@@ -37,6 +37,8 @@ export interface Connection extends Stored, Identified {
   readonly variables: readonly Variable[];
   readonly credentials: readonly Credential[];
   readonly health: Health;
+  /** The person this connection belongs to (a user's principal id), or null for a shared connection. */
+  readonly ownerUserId: string | null;
 }
 
 export const CredentialInput = Type.Object(
@@ -66,7 +68,18 @@ export const ConnectionFields = {
 };
 
 export const ConnectionInput = Type.Object(
-  { connectorId: Nullable(Slug), ...ConnectionFields },
+  {
+    connectorId: Nullable(Slug),
+    ...ConnectionFields,
+    ownerUserId: Nullable(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description:
+          'The person this connection belongs to: only your own user id, set when you create it (needs a connectorId), never changed after. See docs/people.md, "Per-user connections".',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export type ConnectionInput = Static<typeof ConnectionInput>;

@@ -184,6 +184,21 @@ export const ToolsetSpec = Type.Object(
         }),
       ),
     ),
+    credentials: Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            connectorId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+            mode: Type.Literal('per-user'),
+          },
+          {
+            additionalProperties: false,
+            description:
+              "plugboard's own: per-user credentials. Each call uses the calling person's own connection of this connector (an oauth2-code connector, its baseUrl the calls' origin); a person with none, or whose connection must be connected again, gets a tool error with a connect link made for them. Callers must be people signed in through MCP OAuth: an access client's token has no person. Not with connectionId; OpenAPI toolsets only. See docs/people.md, \"Per-user connections\".",
+          },
+        ),
+      ),
+    ),
     toolMode: Type.Optional(
       Type.Union(
         TOOL_MODES.map((m) => Type.Literal(m)),

@@ -77,7 +77,11 @@ export interface Params {
 interface Admitted {
   readonly client: GatewayClient;
   readonly toolset: ServedToolset;
+  /** The session's client can be sent to a URL (URL-mode elicitation). */
+  readonly elicitsUrl?: boolean;
 }
+
+const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** One HTTP request to the gateway, whichever server carried it. */
 export interface GatewayRequest {
@@ -331,7 +335,11 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       const { messages, batch } = readMessages(request.body, limits.maxBatchItems);
       checkScopes(admitted.client, messages);
       const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize') as
-        (JSONRPCMessage & { id: string | number; params?: { protocolVersion?: unknown } }) | undefined;
+        | (JSONRPCMessage & {
+            id: string | number;
+            params?: { protocolVersion?: unknown; capabilities?: { elicitation?: { url?: unknown } } };
+          })
+        | undefined;
       if (initialize) {
         if (messages.length > 1)
           throw new TransportError(
@@ -341,7 +349,8 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
           );
         const version = negotiateVersion(initialize.params?.protocolVersion);
         checkBatchAllowed(batch, version);
-        headers[SESSION_HEADER] = gateway.sessions.open(admitted.client, admitted.toolset, version);
+        const elicitsUrl = isObject(initialize.params?.capabilities?.elicitation?.url);
+        headers[SESSION_HEADER] = gateway.sessions.open(admitted.client, admitted.toolset, version, elicitsUrl);
         const answer = { jsonrpc: '2.0', id: initialize.id, result: initializeResult(version, admitted.toolset) };
         return json(200, batch ? [answer] : answer, headers);
       }
@@ -366,7 +375,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
       // Without the header, the version the session was opened with: leaving it out does not bring batches back.
       checkBatchAllowed(batch, typeof version === 'string' ? version : claims.protocolVersion);
       logCalls(admitted, messages, () => request.log(), request.requestId);
-      const answers = await answerAll(admitted, messages, request);
+      const answers = await answerAll({ ...admitted, elicitsUrl: claims.elicitsUrl === true }, messages, request);
       if (answers.length === 0) return { status: 202, headers };
       return {
         status: 200,

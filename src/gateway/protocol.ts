@@ -3,12 +3,19 @@ import {
   JSONRPCMessageSchema,
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
+  type CallToolResult,
   type JSONRPCMessage,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import { randomUUID } from 'node:crypto';
 import { parseJsonInput } from '../domain/json-input.js';
 import { VERSION_INFO } from '../services/version-info.js';
-import type { GatewayClient, GatewayService, ServedToolset } from '../services/gateway-service.js';
+import {
+  connectUrlOf,
+  type GatewayClient,
+  type GatewayService,
+  type ServedToolset,
+} from '../services/gateway-service.js';
 import { TransportError, toGatewayFailure } from './errors.js';
 
 /** A JSON-RPC answer to one request: a result or an error, with the request's id. */
@@ -107,12 +114,34 @@ export function initializeResult(protocolVersion: string, toolset: ServedToolset
 const ok = (id: string | number, result: Record<string, unknown>): RpcAnswer => ({ jsonrpc: '2.0', id, result });
 
 /**
+ * A tool call that needs the person to open a connect link first, for a client that declared URL-mode elicitation:
+ * the URLElicitationRequiredError of MCP 2025-11-25 (-32042), carrying the link and the tool error's words. The
+ * client shows the link, and calls the tool again once the person has connected.
+ */
+function urlElicitationRequired(id: string | number, result: CallToolResult, url: string): RpcAnswer {
+  const message = (result.content[0] as { text?: string } | undefined)?.text ?? 'Connect your account first.';
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: ErrorCode.UrlElicitationRequired,
+      message,
+      data: { elicitations: [{ mode: 'url', elicitationId: randomUUID(), url, message }] },
+    },
+  };
+}
+
+/**
  * Answers one request of an established session. Never throws: a failure becomes the JSON-RPC error of this
  * request (an unknown tool or bad arguments are the caller's -32602), so one bad call never breaks a session.
  */
 export async function answerRequest(
   gateway: GatewayService,
-  { client, toolset }: { readonly client: GatewayClient; readonly toolset: ServedToolset },
+  {
+    client,
+    toolset,
+    elicitsUrl,
+  }: { readonly client: GatewayClient; readonly toolset: ServedToolset; readonly elicitsUrl?: boolean },
   request: JSONRPCRequest,
   requestId: string,
 ): Promise<RpcAnswer> {
@@ -143,7 +172,10 @@ export async function answerRequest(
         if (typeof args !== 'object' || args === null || Array.isArray(args)) {
           throw new TransportError(200, ErrorCode.InvalidParams, 'Invalid params: "arguments" must be an object.');
         }
-        return ok(request.id, await gateway.callTool(toolset, client, params.name, args as Record<string, unknown>));
+        const result = await gateway.callTool(toolset, client, params.name, args as Record<string, unknown>, requestId);
+        const connectUrl = elicitsUrl ? connectUrlOf(result) : undefined;
+        if (connectUrl !== undefined) return urlElicitationRequired(request.id, result, connectUrl);
+        return ok(request.id, result);
       }
       default:
         return {

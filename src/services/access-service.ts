@@ -7,6 +7,7 @@ import { ROLES, canGrant, type Principal, type Role } from '../domain/permission
 import { compileCheck } from '../domain/validate.js';
 import { createStampedCache } from '../storage/stamped-cache.js';
 import type { Db } from '../storage/database.js';
+import { deleteConnectionsOwnedBy } from '../storage/connection-repo.js';
 import * as principals from '../storage/principal-repo.js';
 import type { ApiKeyRecord, Member } from '../storage/principal-repo.js';
 import type { Writer } from '../storage/writer.js';
@@ -184,6 +185,8 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
         const target = guardTarget(actor, workspaceId, await principals.findMember(tx, workspaceId, principalId));
         await guardLastOwner(tx, workspaceId, target);
         await principals.deleteMembership(tx, workspaceId, principalId);
+        // Their own connections go with them: no one else may use them, and they can no longer call.
+        await deleteConnectionsOwnedBy(tx, workspaceId, principalId);
         await recordChange(
           tx,
           actor,

@@ -8,6 +8,7 @@ import {
   type Credential,
   type Health,
 } from '../domain/connection.js';
+import { seesEveryConnection, standingOf } from '../domain/connection-owner.js';
 import type { Connector } from '../domain/connector.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import {
@@ -40,6 +41,7 @@ import { connectionKey, connectionRows } from '../storage/connection-rows.js';
 import type { RowChange } from '../storage/row-change.js';
 import { findWorkspaceUid } from '../storage/workspace-repo.js';
 import { findConnector } from '../storage/connector-repo.js';
+import { findUserById } from '../storage/user-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Writer } from '../storage/writer.js';
 import type { Executor } from '../storage/engine.js';
@@ -137,6 +139,30 @@ export function createConnectionService(deps: {
         : `This workspace already has a connection named "${input.name}" without a connector.`,
     );
 
+  /** The connection if the caller may see it: someone else's is not there for a member below admin. */
+  const visible = (actor: Actor, workspaceId: string, connection: Connection | undefined) =>
+    connection && standingOf(actor.principal, workspaceId, connection) !== 'none' ? connection : undefined;
+
+  const visibleToOf = (actor: Actor, workspaceId: string) =>
+    seesEveryConnection(actor.principal, workspaceId) ? undefined : actor.principal.id;
+
+  /** The owner a new connection gets: only the caller, only a person, only for a connector. */
+  async function ownerFor(actor: Actor, input: ConnectionInput): Promise<string | null> {
+    const owner = input.ownerUserId ?? null;
+    if (owner === null) return null;
+    const errors: FieldError[] = [];
+    if (owner !== actor.principal.id)
+      errors.push({
+        path: '/ownerUserId',
+        message: 'must be your own user id: a person creates only their own connections',
+      });
+    else if (!(await findUserById(db.kysely, owner)))
+      errors.push({ path: '/ownerUserId', message: 'names no person: an API key cannot own a connection' });
+    if (!input.connectorId) errors.push({ path: '/connectorId', message: "is required for a person's own connection" });
+    if (errors.length > 0) throw validationFailed(errors);
+    return owner;
+  }
+
   async function connectorOf(
     db: Executor,
     workspaceId: string,
@@ -225,11 +251,12 @@ export function createConnectionService(deps: {
    * function of the row): the connection's uid as read, the owner its secrets are sealed for, and its connector
    * (whose auth-scheme configs its credentials must name). A connection's connector never changes.
    */
-  async function contextOf(workspaceId: string, id: number) {
-    const [found, workspaceUid] = await Promise.all([
+  async function contextOf(actor: Actor, workspaceId: string, id: number) {
+    const [stored, workspaceUid] = await Promise.all([
       id <= MAX_CONNECTION_ID ? connections.findConnection(db.kysely, workspaceId, id) : undefined,
       findWorkspaceUid(db.kysely, workspaceId),
     ]);
+    const found = visible(actor, workspaceId, stored);
     if (!found || workspaceUid === undefined) throw notFound(`Connection ${id}`);
     const connector = await connectorOf(db.kysely, workspaceId, found.connectorId);
     return { found, connector, owner: { workspaceUid, resourceUid: found.uid } };
@@ -244,6 +271,11 @@ export function createConnectionService(deps: {
     if (input.connectorId !== undefined && (input.connectorId ?? null) !== current.connectorId) {
       throw validationFailed([
         { path: '/connectorId', message: 'cannot change after creation; create a new connection instead' },
+      ]);
+    }
+    if (input.ownerUserId !== undefined && (input.ownerUserId ?? null) !== current.ownerUserId) {
+      throw validationFailed([
+        { path: '/ownerUserId', message: 'cannot change after creation; create a new connection instead' },
       ]);
     }
     return {
@@ -289,7 +321,7 @@ export function createConnectionService(deps: {
     authorize(actor, 'connection:update', workspaceId);
     let tested: { revision: number; health: Health } | undefined;
     if (options.test) {
-      const { found, connector, owner } = await contextOf(workspaceId, id);
+      const { found, connector, owner } = await contextOf(actor, workspaceId, id);
       if (!checkPrecondition(found, precondition)) throw preconditionFailed();
       const next = nextState(found, toInput(found), { connector, owner });
       tested = { revision: found.revision, health: (await healthOf(next, workspaceId, connector, true)).health };
@@ -297,12 +329,13 @@ export function createConnectionService(deps: {
     let input: ConnectionInput | undefined;
     return withRetry(
       async () => {
-        const context = await contextOf(workspaceId, id);
+        const context = await contextOf(actor, workspaceId, id);
         return writer.change(
           rows,
           connectionChange(actor, workspaceId, id, clock, precondition, (current) => {
             // Not the connection the context was read for: the retry reads it again.
             if (current.uid !== context.found.uid) throw new StaleWrite();
+            if (!visible(actor, workspaceId, current)) throw notFound(`Connection ${id}`);
             if (tested && tested.revision !== current.revision) {
               throw conflict(
                 'The connection changed while its new settings were being tested; read it again and retry.',
@@ -330,6 +363,7 @@ export function createConnectionService(deps: {
       content: view.content,
       variables: view.variables,
       credentials: view.credentials,
+      ownerUserId: view.ownerUserId,
     };
   };
 
@@ -347,6 +381,7 @@ export function createConnectionService(deps: {
         connectorId: request.connectorId,
         nameContains: request.nameContains,
         health: request.health === undefined ? undefined : { engine: db.engine, state: request.health },
+        visibleTo: visibleToOf(actor, workspaceId),
       });
       const items = rows.slice(0, request.limit).map(viewConnection);
       return { items, nextCursor: rows.length > request.limit ? encodeCursor(items[items.length - 1]!.id) : null };
@@ -364,18 +399,24 @@ export function createConnectionService(deps: {
       if (!(await findConnector(db.kysely, workspaceId, connectorId))) throw notFound(`Connector "${connectorId}"`);
       const after = request.after === undefined ? undefined : decodeCursor(request.after, 'number', 'query/after');
       const before = request.before === undefined ? undefined : decodeCursor(request.before, 'number', 'query/before');
+      const visibleTo = visibleToOf(actor, workspaceId);
       const rows = await connections.listConnectionsNear(db.kysely, workspaceId, connectorId, {
         after,
         before,
         limit: request.first + 1,
+        visibleTo,
       });
       const shown = rows.slice(0, request.first);
       const lowest = before === undefined ? shown[0] : shown[shown.length - 1];
       const highest = before === undefined ? shown[shown.length - 1] : shown[0];
       const [totalCount, below, above] = await Promise.all([
-        connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, {}),
-        lowest ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { below: lowest.id }) : 0,
-        highest ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { above: highest.id }) : 0,
+        connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { visibleTo }),
+        lowest
+          ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { below: lowest.id, visibleTo })
+          : 0,
+        highest
+          ? connections.countConnectionsInRange(db.kysely, workspaceId, connectorId, { above: highest.id, visibleTo })
+          : 0,
       ]);
       const window = windowFrom(rows, (c) => c.id, request, {
         totalCount,
@@ -396,8 +437,11 @@ export function createConnectionService(deps: {
 
     async get(actor: Actor, workspaceId: string, id: number): Promise<Connection> {
       authorize(actor, 'connection:read', workspaceId);
-      const connection =
-        id <= MAX_CONNECTION_ID ? await connections.findConnection(db.kysely, workspaceId, id) : undefined;
+      const connection = visible(
+        actor,
+        workspaceId,
+        id <= MAX_CONNECTION_ID ? await connections.findConnection(db.kysely, workspaceId, id) : undefined,
+      );
       if (!connection) throw notFound(`Connection ${id}`);
       return viewConnection(connection);
     },
@@ -406,6 +450,7 @@ export function createConnectionService(deps: {
       authorize(actor, 'connection:create', workspaceId);
       const input = checkInput(body);
       refuseSealedInput(input);
+      const ownerUserId = await ownerFor(actor, input);
       // Minted before anything is sealed: a connection's id comes from the store, its uid from here.
       const uid = newUid('connection');
       let health: Health = { state: 'unknown', checkedAt: null, message: null };
@@ -419,6 +464,10 @@ export function createConnectionService(deps: {
         writer,
         async (tx) => {
           const connector = await connectorOf(tx, workspaceId, input.connectorId);
+          const mine =
+            ownerUserId && (await connections.findOwnedConnection(tx, workspaceId, connector!.id, ownerUserId));
+          if (mine)
+            throw conflict(`You already have a connection of connector "${connector!.id}": connection ${mine.id}.`);
           const fields = build(input, connector, undefined, await sealOwnerIn(tx, workspaceId, uid));
           const now = clock.now();
           const connection = await connections.insertConnection(tx, {
@@ -427,6 +476,7 @@ export function createConnectionService(deps: {
             ...fields,
             variables: inheritVariables(connector?.connectionVariables ?? [], fields.variables),
             health,
+            ownerUserId,
             createdAt: now,
             updatedAt: now,
             revision: 1,
@@ -517,7 +567,7 @@ export function createConnectionService(deps: {
       id: number,
     ): Promise<{ connection: Connection; health: Health; latencyMs: number }> {
       authorize(actor, 'connection:test', workspaceId);
-      const tried = await connections.findConnection(db.kysely, workspaceId, id);
+      const tried = visible(actor, workspaceId, await connections.findConnection(db.kysely, workspaceId, id));
       if (!tried) throw notFound(`Connection ${id}`);
       const { health, latencyMs } = await healthOf(
         tried,
@@ -534,7 +584,10 @@ export function createConnectionService(deps: {
             id,
             clock,
             undefined,
-            (current) => (current.revision === tried.revision ? { ...current, health } : current),
+            (current) => {
+              if (!visible(actor, workspaceId, current)) throw notFound(`Connection ${id}`);
+              return current.revision === tried.revision ? { ...current, health } : current;
+            },
             { action: 'connection:test', touches: ['health'] },
           ),
         ),
@@ -545,7 +598,11 @@ export function createConnectionService(deps: {
     async remove(actor: Actor, workspaceId: string, id: number, precondition?: Precondition): Promise<void> {
       authorize(actor, 'connection:delete', workspaceId);
       await writeWithRetry(writer, async (tx) => {
-        const current = await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' });
+        const current = visible(
+          actor,
+          workspaceId,
+          await connections.findConnection(tx, workspaceId, id, { forUpdate: db.engine === 'postgres' }),
+        );
         if (!current) throw notFound(`Connection ${id}`);
         if (!checkPrecondition(current, precondition)) throw preconditionFailed();
         if (!(await connections.deleteConnection(tx, workspaceId, id, current.revision))) throw new StaleWrite();

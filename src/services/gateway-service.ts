@@ -26,7 +26,7 @@ import {
   upstreamStatusOf,
   type UpstreamCredential,
 } from './call-openapi-tool.js';
-import type { UpstreamOAuthService } from './upstream-oauth-service.js';
+import type { CallToken, UpstreamOAuthService } from './upstream-oauth-service.js';
 import { createSessionIds, sessionHash, type SessionClaims } from './session-ids.js';
 import type { ToolOperation } from '../openapi/tool-operation.js';
 import { insertAuditEvent } from '../storage/audit-repo.js';
@@ -57,6 +57,11 @@ export interface GatewayClient {
   readonly rateKey: string;
   /** The user behind an OAuth access token; undefined for an access client's static token. */
   readonly user?: OAuthCaller;
+  /**
+   * The person the call is made for, whose own connections per-user toolsets use: an OAuth caller's user, or the
+   * person signed in to the console trying a tool; undefined for an access client (and an API key).
+   */
+  readonly personId?: string;
 }
 
 /** What the gateway asks of the authorization server: who an access token for one MCP endpoint stands for. */
@@ -95,6 +100,8 @@ export interface ServedToolset {
   readonly credentialProblem: string | null;
   /** The connection whose OAuth access token calls carry (spec.connectionId), fetched and refreshed per call. */
   readonly connectionId: number | null;
+  /** Per-user mode (spec.credentials): the connector whose connection of the calling person each call uses. */
+  readonly perUserConnector: string | null;
   readonly mcpTarget: McpTarget | null;
 }
 
@@ -151,6 +158,17 @@ function credentialOf(vault: Vault, spec: ToolsetSpec, owner: Omit<SealPlace, 'p
   return null;
 }
 
+/** The connect link a refused call carries, kept beside its result: clients that elicit URLs are sent there. */
+const connectUrls = new WeakMap<CallToolResult, string>();
+export const connectUrlOf = (result: CallToolResult): string | undefined => connectUrls.get(result);
+
+/** A call that got no token: an `isError` result in words, and its connect link when a person must act. */
+function refusal(why: { readonly message: string; readonly connectUrl?: string }): CallToolResult {
+  const result: CallToolResult = { content: [{ type: 'text', text: why.message }], isError: true };
+  if (why.connectUrl !== undefined) connectUrls.set(result, why.connectUrl);
+  return result;
+}
+
 /**
  * An MCP upstream's result without the credential the gateway injected (a tool that reports the headers it
  * got, say). Redacted in its JSON text, so every string of the result is covered; a result the redaction would
@@ -191,7 +209,7 @@ export function createGatewayService(deps: {
   egress: EgressPolicy;
   oauth: OAuthTokens;
   catalog: CatalogServing;
-  upstreamOAuth: Pick<UpstreamOAuthService, 'accessToken' | 'afterRejection'>;
+  upstreamOAuth: Pick<UpstreamOAuthService, 'accessToken' | 'afterRejection' | 'userAccessToken'>;
 }) {
   const { db, writer, vault, clock, options } = deps;
   const catalogServing = deps.catalog;
@@ -276,6 +294,7 @@ export function createGatewayService(deps: {
       baseUrl: row.spec.baseUrl ?? null,
       ...openCredential(row),
       connectionId: row.spec.connectionId ?? null,
+      perUserConnector: row.spec.credentials?.connectorId ?? null,
       mcpTarget,
     };
   }
@@ -335,6 +354,7 @@ export function createGatewayService(deps: {
     client: GatewayClient,
     name: string,
     args: Record<string, unknown>,
+    requestId: string,
   ): Promise<CallToolResult> {
     const served = toolFor(toolset, client, name);
     const validate = validatorOf(toolset, served);
@@ -363,18 +383,34 @@ export function createGatewayService(deps: {
         timeoutMs: options.upstreamTimeoutMs,
         maxResponseBytes: options.maxResponseBytes,
       });
+    const { workspaceId } = toolset;
+    if (toolset.perUserConnector !== null) {
+      // The caller's own connection, never anyone else's: the person comes from their OAuth access token only.
+      const person = client.personId;
+      if (person === undefined)
+        return refusal({
+          message: `The toolset "${toolset.name}" uses per-user credentials: each call goes out with the calling person's own connection, so it needs a person signed in through MCP OAuth. An access client's token (pbac_…) stands for no person.`,
+        });
+      const first = await deps.upstreamOAuth.userAccessToken(workspaceId, toolset.perUserConnector, person, requestId);
+      return callWithToken(first, call, (version) =>
+        deps.upstreamOAuth.afterRejection(workspaceId, first.connectionId!, version, person),
+      );
+    }
     if (toolset.connectionId === null) return call(toolset.credential);
-    return callWithConnection(toolset.workspaceId, toolset.connectionId, call);
+    const connectionId = toolset.connectionId;
+    return callWithToken(await deps.upstreamOAuth.accessToken(workspaceId, connectionId), call, (version) =>
+      deps.upstreamOAuth.afterRejection(workspaceId, connectionId, version),
+    );
   }
 
   /**
    * A call with a connection's OAuth access token (refreshed first when due). An upstream that answers 401 gets
    * one more try, with a token refreshed for it unless another call already did.
    */
-  async function callWithConnection(
-    workspaceId: string,
-    connectionId: number,
+  async function callWithToken(
+    first: CallToken,
     call: (credential: UpstreamCredential) => Promise<CallToolResult>,
+    afterRejection: (version: number) => Promise<CallToken>,
   ): Promise<CallToolResult> {
     const bearer = (token: { token: string; onlyTo: string }): UpstreamCredential => ({
       in: 'header',
@@ -382,12 +418,11 @@ export function createGatewayService(deps: {
       value: `Bearer ${token.token}`,
       onlyTo: token.onlyTo,
     });
-    const first = await deps.upstreamOAuth.accessToken(workspaceId, connectionId);
-    if (!first.ok) return { content: [{ type: 'text', text: first.message }], isError: true };
+    if (!first.ok) return refusal(first);
     const result = await call(bearer(first));
     if (upstreamStatusOf(result) !== 401) return result;
-    const second = await deps.upstreamOAuth.afterRejection(workspaceId, connectionId, first.version);
-    if (!second.ok) return { content: [{ type: 'text', text: second.message }], isError: true };
+    const second = await afterRejection(first.version);
+    if (!second.ok) return refusal(second);
     return call(bearer(second));
   }
 
@@ -549,6 +584,7 @@ export function createGatewayService(deps: {
         rateLimit: null,
         rateKey: `user:${caller.userId}\u0000${caller.clientId}`,
         user: caller,
+        personId: caller.userId,
       };
     },
 
@@ -632,6 +668,7 @@ export function createGatewayService(deps: {
       client: GatewayClient,
       name: string,
       args: Record<string, unknown>,
+      requestId: string,
     ): Promise<CallToolResult> {
       if (toolset.mode === 'dynamic' && metaValidators.has(name)) {
         checkMetaArguments(name, args);
@@ -643,13 +680,19 @@ export function createGatewayService(deps: {
             (args.limit as number | undefined) ?? SEARCH_LIMIT_DEFAULT,
           );
         if (name === 'describe_tool') return describeTool(toolset, client, args.name as string, args.full === true);
-        return callCatalogTool(toolset, client, args.name as string, args.arguments as Record<string, unknown>);
+        return callCatalogTool(
+          toolset,
+          client,
+          args.name as string,
+          args.arguments as Record<string, unknown>,
+          requestId,
+        );
       }
-      return callCatalogTool(toolset, client, name, args);
+      return callCatalogTool(toolset, client, name, args, requestId);
     },
 
     sessions: {
-      open(client: GatewayClient, toolset: ServedToolset, protocolVersion: string): string {
+      open(client: GatewayClient, toolset: ServedToolset, protocolVersion: string, elicitsUrl = false): string {
         const expiresAt = Math.floor(Date.parse(clock.now()) / 1000) + options.sessionTtlSeconds;
         const claims = {
           workspaceId: client.workspaceId,
@@ -657,6 +700,7 @@ export function createGatewayService(deps: {
           toolsetUid: toolset.uid,
           clientId: client.id,
           clientUid: client.uid,
+          ...(elicitsUrl ? { elicitsUrl: true as const } : {}),
         };
         return sessionIds.issue({ ...claims, protocolVersion, expiresAt });
       },

@@ -11,6 +11,8 @@ export interface SessionClaims {
   readonly clientId: string;
   readonly clientUid: string;
   readonly protocolVersion: string;
+  /** The client declared URL-mode elicitation at initialize (MCP 2025-11-25): it can be sent to a connect link. */
+  readonly elicitsUrl?: true;
   /** Seconds since the epoch. */
   readonly expiresAt: number;
 }

@@ -40,9 +40,11 @@ export function createToolTrialService(deps: { gateway: Pick<GatewayService, 'to
         tools: [],
         rateLimit: null,
         rateKey: `principal:${actor.principal.id}`,
+        // A person signed in to the console tries a per-user toolset with their own connection; an API key has none.
+        ...(actor.credential?.kind === 'session' ? { personId: actor.principal.id } : {}),
       };
       const started = performance.now();
-      const result = await gateway.callTool(served, caller, tool, args);
+      const result = await gateway.callTool(served, caller, tool, args, actor.requestId);
       return { result, latencyMs: performance.now() - started };
     },
   };

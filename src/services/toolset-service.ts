@@ -23,6 +23,7 @@ import { servedInputSchema, type ServingBudget, type ToolCatalog } from '../open
 import { keepSpecUrls, maskSpecUrls } from '../domain/toolset-urls.js';
 import { compileCheck } from '../domain/validate.js';
 import { findConnection } from '../storage/connection-repo.js';
+import { findConnector } from '../storage/connector-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Executor, Tx } from '../storage/engine.js';
 import * as toolsets from '../storage/toolset-repo.js';
@@ -152,14 +153,52 @@ function checkSpec(spec: ToolsetSpec, maxDocumentBytes: number): void {
   if (errors.length > 0) throw validationFailed(errors);
 }
 
-/** A toolset's `connectionId` must name a connection of its workspace, for an OpenAPI toolset. */
+/**
+ * A toolset's `connectionId` must name a shared connection of its workspace (a person's own connection is used
+ * only in their own calls, through per-user `credentials`); `credentials` must name a connector of the workspace
+ * with an oauth2-code auth scheme. One or the other, for an OpenAPI toolset.
+ */
 async function checkConnectionOf(db: Executor, workspaceId: string, spec: ToolsetSpec): Promise<void> {
   const id = spec.connectionId;
-  if (id === undefined || id === null) return;
-  if (spec.schema.type !== 'OpenAPI')
-    throw validationFailed([{ path: '/spec/connectionId', message: 'is for OpenAPI toolsets only' }]);
-  if (!(await findConnection(db, workspaceId, id)))
+  const perUser = spec.credentials;
+  if ((id === undefined || id === null) && (perUser === undefined || perUser === null)) return;
+  const path = id === undefined || id === null ? '/spec/credentials' : '/spec/connectionId';
+  if (spec.schema.type !== 'OpenAPI') throw validationFailed([{ path, message: 'is for OpenAPI toolsets only' }]);
+  if (id !== undefined && id !== null && perUser !== undefined && perUser !== null)
+    throw validationFailed([
+      {
+        path: '/spec/credentials',
+        message: "cannot be given with spec.connectionId: calls use either one shared connection or each caller's own",
+      },
+    ]);
+  if (perUser) {
+    const connector = await findConnector(db, workspaceId, perUser.connectorId);
+    if (!connector)
+      throw validationFailed([
+        {
+          path: '/spec/credentials/connectorId',
+          message: `names no connector in this workspace: ${perUser.connectorId}`,
+        },
+      ]);
+    if (!connector.authSchemeConfigs.some((c) => c.schemeType === 'oauth2-code'))
+      throw validationFailed([
+        {
+          path: '/spec/credentials/connectorId',
+          message: `names connector "${connector.id}", which has no oauth2-code auth scheme: per-user mode connects each person with the authorization code flow`,
+        },
+      ]);
+    return;
+  }
+  const connection = await findConnection(db, workspaceId, id!);
+  if (!connection)
     throw validationFailed([{ path: '/spec/connectionId', message: `names no connection in this workspace: ${id}` }]);
+  if (connection.ownerUserId !== null)
+    throw validationFailed([
+      {
+        path: '/spec/connectionId',
+        message: `names connection ${id}, which belongs to a person: its tokens go only into that person's own calls (use spec.credentials in per-user mode)`,
+      },
+    ]);
 }
 
 /** A random numeric uid, as DevS gives its toolsets. */
@@ -253,7 +292,7 @@ export function createToolsetService(deps: {
           const result = { toolset: next, specChanged };
           // The connection a spec names must exist when the change commits: checked in its transaction.
           const connectionChecked =
-            input.spec.connectionId === undefined || input.spec.connectionId === null
+            (input.spec.connectionId === undefined || input.spec.connectionId === null) && !input.spec.credentials
               ? undefined
               : async (tx: Tx) => {
                   await checkConnectionOf(tx, workspaceId, input.spec);

@@ -18,7 +18,13 @@ export type RefreshOutcome = 'ok' | 'reconnect-required' | 'degraded';
 /** An access token for a call, or the words a tool result gives instead. */
 export type AccessToken =
   | { readonly ok: true; readonly token: string; readonly version: number }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: false; readonly message: string; readonly connectUrl?: string };
+
+/** Words for a tool result, and the connect link in them when a person must act. */
+interface Refusal {
+  readonly message: string;
+  readonly connectUrl?: string;
+}
 
 /** A token for a call and the only origin it may be sent to (the connector's baseUrl). */
 export type CallToken = (AccessToken & { readonly ok: true; readonly onlyTo: string }) | (AccessToken & { ok: false });
@@ -110,17 +116,21 @@ export function createRefreshEngine(deps: {
       return { ok: true, token: openTokens(t, row).accessToken, version: row.version };
     }
     const failed = { ...row, state, tokens: row.tokens };
-    return { ok: false, message: await messageFor(tx, t, failed, result.message) };
+    return { ok: false, ...(await messageFor(tx, t, failed, result.message)) };
   }
 
   /** Words for a tool result when a connection cannot give a token; a connect link when a person must act. */
-  async function messageFor(tx: Tx, t: Target, row: tokens.TokenRow | undefined, error: string): Promise<string> {
+  async function messageFor(tx: Tx, t: Target, row: tokens.TokenRow | undefined, error: string): Promise<Refusal> {
     const name = t.connection.name;
     if (row?.state === 'degraded')
-      return `The connection "${name}" could not get a fresh OAuth token after ${options.refreshAttempts} tries (${error}); plugboard tries again on the next call.`;
+      return {
+        message: `The connection "${name}" could not get a fresh OAuth token after ${options.refreshAttempts} tries (${error}); plugboard tries again on the next call.`,
+      };
     // Client credentials need no person, only settings that work: connecting again would not help.
     if (t.settings.schemeType === 'oauth2-client-credentials')
-      return `The provider refused the OAuth client of connection "${name}" (${error}): check the connector's clientId and clientSecret; plugboard tries again on the next call.`;
+      return {
+        message: `The provider refused the OAuth client of connection "${name}" (${error}): check the connector's clientId and clientSecret; plugboard tries again on the next call.`,
+      };
     const link = await createLink(tx, t, 'plugboard', undefined);
     // A connection never connected has no row to keep its link in: each call hands out a new one.
     if (row) {
@@ -128,19 +138,24 @@ export function createRefreshEngine(deps: {
       sealed.reconnectLink = vault.seal(link.connectUrl, tokenPlace(t, 'reconnectLink'));
       await tokens.updateTokens(tx, t.connection.id, { tokens: JSON.stringify(sealed), reconnect_link_id: link.id });
     }
-    return reconnectMessage(name, link.connectUrl, row ? 'revoked' : 'not-connected');
+    return {
+      message: reconnectMessage(name, link.connectUrl, row ? 'revoked' : 'not-connected'),
+      connectUrl: link.connectUrl,
+    };
   }
 
   /**
    * The stored reconnect link while it still works, else a new one. Inside a transaction (`tx`) the new link is
    * written there: a second transaction would wait for the row lock the first holds.
    */
-  async function reconnectMessageOf(tx: Tx | undefined, t: Target, row: tokens.TokenRow): Promise<string> {
+  async function reconnectMessageOf(tx: Tx | undefined, t: Target, row: tokens.TokenRow): Promise<Refusal> {
     const stored = (JSON.parse(row.tokens) as { reconnectLink?: string | null }).reconnectLink;
     if (stored && row.reconnect_link_id) {
       const request = await tokens.findConnectRequest(tx ?? db.kysely, row.reconnect_link_id);
-      if (request && request.used_at === null && Date.parse(request.expires_at) > Date.parse(clock.now()))
-        return reconnectMessage(t.connection.name, vault.open(stored, tokenPlace(t, 'reconnectLink')), 'revoked');
+      if (request && request.used_at === null && Date.parse(request.expires_at) > Date.parse(clock.now())) {
+        const connectUrl = vault.open(stored, tokenPlace(t, 'reconnectLink'));
+        return { message: reconnectMessage(t.connection.name, connectUrl, 'revoked'), connectUrl };
+      }
     }
     const write = (inner: Tx) => messageFor(inner, t, row, row.last_error ?? '');
     return tx ? write(tx) : writer.write(write);
@@ -170,7 +185,7 @@ export function createRefreshEngine(deps: {
   }
 
   async function currentToken(t: Target, row: tokens.TokenRow, tx?: Tx): Promise<AccessToken> {
-    if (row.state === 'reconnect-required') return { ok: false, message: await reconnectMessageOf(tx, t, row) };
+    if (row.state === 'reconnect-required') return { ok: false, ...(await reconnectMessageOf(tx, t, row)) };
     return { ok: true, token: openTokens(t, row).accessToken, version: row.version };
   }
 
@@ -231,7 +246,16 @@ export function createRefreshEngine(deps: {
     return flight;
   }
 
-  async function tokenFor(workspaceId: string, connectionId: number, rejected?: number): Promise<CallToken> {
+  /**
+   * A token of a connection for a call made for `user`: null for a toolset's shared connection, which must then be
+   * shared; a person's id for their own. A connection that belongs to someone else gives nobody a token.
+   */
+  async function tokenFor(
+    workspaceId: string,
+    connectionId: number,
+    user: string | null,
+    rejected?: number,
+  ): Promise<CallToken> {
     let t: Target;
     try {
       t = await targetOf(db.kysely, workspaceId, connectionId);
@@ -239,6 +263,14 @@ export function createRefreshEngine(deps: {
       if (error instanceof DomainError) return { ok: false, message: error.message };
       throw error;
     }
+    if (t.connection.ownerUserId !== user)
+      return {
+        ok: false,
+        message:
+          user === null
+            ? `The connection "${t.connection.name}" belongs to a person: its tokens go only into that person's own calls of a per-user toolset.`
+            : `The connection "${t.connection.name}" is not yours.`,
+      };
     const onlyTo = t.baseOrigin;
     if (onlyTo === null)
       return {
@@ -253,12 +285,15 @@ export function createRefreshEngine(deps: {
    * Words for a connection whose connector's baseUrl moved since its tokens were issued: they were issued for the
    * old origin and go nowhere else, so whoever edits the connector cannot point them at a listener of their own.
    */
-  async function movedMessage(t: Target, row: tokens.TokenRow): Promise<string> {
+  async function movedMessage(t: Target, row: tokens.TokenRow): Promise<Refusal> {
     const moved = `The connector of connection "${t.connection.name}" now sends calls to ${t.baseOrigin}, but its OAuth tokens were issued for ${row.api_origin} and go nowhere else.`;
     if (t.settings.schemeType === 'oauth2-client-credentials')
-      return `${moved} Create the connection again to fetch tokens for the new baseUrl.`;
+      return { message: `${moved} Create the connection again to fetch tokens for the new baseUrl.` };
     const link = await writer.write((tx) => createLink(tx, t, 'plugboard', undefined));
-    return `${moved} Open ${link.connectUrl} to connect it again (the link works once), then call the tool again.`;
+    return {
+      message: `${moved} Open ${link.connectUrl} to connect it again (the link works once), then call the tool again.`,
+      connectUrl: link.connectUrl,
+    };
   }
 
   async function tokenOf(t: Target, connectionId: number, rejected: number | undefined): Promise<AccessToken> {
@@ -269,9 +304,9 @@ export function createRefreshEngine(deps: {
         inFlight.set(connectionId, flight);
         return flight;
       }
-      return { ok: false, message: await writer.write((tx) => messageFor(tx, t, undefined, '')) };
+      return { ok: false, ...(await writer.write((tx) => messageFor(tx, t, undefined, ''))) };
     }
-    if (row.api_origin !== t.baseOrigin) return { ok: false, message: await movedMessage(t, row) };
+    if (row.api_origin !== t.baseOrigin) return { ok: false, ...(await movedMessage(t, row)) };
     if (row.state === 'reconnect-required')
       return t.settings.schemeType === 'oauth2-code' ? currentToken(t, row) : refreshOnce(t, row.version);
     if (rejected !== undefined && rejected === row.version) return refreshOnce(t, row.version);

@@ -1,17 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
-import { DomainError } from '../domain/errors.js';
+import { standingOf } from '../domain/connection-owner.js';
+import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { ManagedScheme, OAuthState, OAuthStatus } from '../domain/upstream-oauth.js';
 import { egressFetch } from '../egress/egress-connect.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
 import { insertAuditEvent } from '../storage/audit-repo.js';
+import { newUid } from '../domain/ids.js';
 import * as tokens from '../storage/connection-token-repo.js';
+import { findOwnedConnection, insertConnection } from '../storage/connection-repo.js';
+import { findConnector } from '../storage/connector-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Writer } from '../storage/writer.js';
 import type { Actor } from './actor.js';
 import { authorize } from './authorize.js';
 import type { Clock } from './clock.js';
 import { oauthClientFactory, requestTokens } from './upstream-oauth-client.js';
-import { createRefreshEngine, eventOf, type RefreshOutcome } from './upstream-oauth-refresh.js';
+import { createRefreshEngine, eventOf, type CallToken, type RefreshOutcome } from './upstream-oauth-refresh.js';
 import { emitConnectionEvent } from './webhook-events.js';
 import {
   CONNECT_LINK_PATH,
@@ -84,6 +89,64 @@ export function createUpstreamOAuthService(deps: {
     onRefresh: deps.onRefresh,
   });
 
+  /**
+   * Makes a person's own connection of a connector, not connected yet, named after them; a reason in words when
+   * the connector cannot have one. Two calls at once (on two nodes) make one: the unique index of (workspace,
+   * connector, owner) refuses the second, which then reads the first.
+   */
+  async function ownConnectionFor(workspaceId: string, connectorId: string, userId: string, requestId: string) {
+    const connector = await findConnector(db.kysely, workspaceId, connectorId);
+    const code = connector?.authSchemeConfigs.find((c) => c.schemeType === 'oauth2-code');
+    if (!connector || !code)
+      return `The toolset's per-user credentials name connector "${connectorId}", which is gone or has no oauth2-code auth scheme.`;
+    const now = clock.now();
+    const insert = (name: string) =>
+      writer.write(async (tx) => {
+        const connection = await insertConnection(tx, {
+          workspaceId,
+          uid: newUid('connection'),
+          connectorId,
+          name: name.slice(0, 128),
+          type: 'http',
+          envType: 0,
+          description: 'Made for its owner by their first call of a per-user toolset.',
+          status: 'active',
+          content: {},
+          variables: connector.connectionVariables,
+          credentials: [{ kind: 'action', authSchemeConfigId: code.id, secret: null }],
+          health: { state: 'unknown', checkedAt: null, message: null },
+          createdAt: now,
+          updatedAt: now,
+          revision: 1,
+          ownerUserId: userId,
+        });
+        await insertAuditEvent(tx, {
+          at: now,
+          principalId: userId,
+          workspaceId,
+          action: 'connection:create',
+          resourceType: 'connection',
+          resourceId: String(connection.id),
+          requestId,
+          fromRevision: null,
+          toRevision: 1,
+          changedFields: ['ownerUserId'],
+        });
+        return connection;
+      });
+    const name = `personal-${userId}`;
+    try {
+      return await insert(name);
+    } catch (error) {
+      const made = await findOwnedConnection(db.kysely, workspaceId, connectorId, userId);
+      if (made) return made;
+      // Not made by another call: the name is some other connection's. A random suffix cannot collide.
+      return insert(`${name.slice(0, 100)}-${randomBytes(6).toString('hex')}`).catch(() => {
+        throw error;
+      });
+    }
+  }
+
   return {
     /**
      * Starts connecting a connection of an `oauth2-code` connector. Without `handOff` the authorization URL is
@@ -99,7 +162,14 @@ export function createUpstreamOAuthService(deps: {
       authorize(actor, 'connection:update', workspaceId);
       return writer.write(async (tx) => {
         const t = await targetOf(tx, workspaceId, connectionId);
+        const standing = standingOf(actor.principal, workspaceId, t.connection);
+        if (standing === 'none') throw notFound(`Connection ${connectionId}`);
         requireCode(t);
+        // An admin connecting someone's connection would put the admin's account behind that person's calls.
+        if (standing === 'manage' && !input.handOff)
+          throw forbidden(
+            `Connection ${connectionId} belongs to another person: only they connect it. Hand them a connect link (handOff) instead; it works only for them.`,
+          );
         if (input.handOff) {
           const link = await createLink(tx, t, actor.principal.id, actor.requestOrigin);
           return { authorizationUrl: null, connectUrl: link.connectUrl, expiresAt: link.expiresAt };
@@ -112,19 +182,30 @@ export function createUpstreamOAuthService(deps: {
 
     /**
      * Opens a connect link: used once, it starts a flow bound to this browser (`browserSecret`, which the edge
-     * keeps in a cookie). Undefined when the link is unknown, used or expired.
+     * keeps in a cookie). The link of a person's own connection works only in a browser signed in to plugboard as
+     * that person (`principalId`), and its flow is bound to them; anyone else is refused without using it up.
      */
     async openLink(
       linkToken: string,
       browserSecret: string,
       requestOrigin: string | undefined,
-    ): Promise<{ authorizationUrl: string } | { refused: string }> {
+      principalId?: string,
+    ): Promise<{ authorizationUrl: string } | { refused: string; forSomeoneElse?: true }> {
       const request = await tokens.findConnectRequest(db.kysely, digest(linkToken));
       const now = clock.now();
       if (!request || request.kind !== 'link') return { refused: 'This connect link is not known.' };
       if (request.used_at !== null) return { refused: 'This connect link was already used. Ask for a new one.' };
       if (Date.parse(request.expires_at) <= Date.parse(now))
         return { refused: 'This connect link has expired. Ask for a new one.' };
+      const boundUser = request.bound_to?.startsWith('user:') ? request.bound_to.slice('user:'.length) : undefined;
+      if (boundUser !== undefined && boundUser !== principalId)
+        return {
+          refused:
+            principalId === undefined
+              ? 'This connect link is for a personal connection: sign in to plugboard as the person it was made for, then open it again.'
+              : 'This connect link was made for another person: only they can use it.',
+          forSomeoneElse: true,
+        };
       return writer.write(async (tx) => {
         if (!(await tokens.useConnectRequest(tx, request.id, now)))
           return { refused: 'This connect link was already used. Ask for a new one.' };
@@ -139,8 +220,11 @@ export function createUpstreamOAuthService(deps: {
           return { refused: 'The connection this link was for is gone.' };
         if (t.settings.schemeType !== 'oauth2-code')
           return { refused: 'The connection this link was for no longer uses the authorization code flow.' };
+        if ((t.connection.ownerUserId ?? undefined) !== boundUser)
+          return { refused: 'The connection this link was for changed hands.' };
         const redirectUri = `${deps.baseUrlOf(requestOrigin)}${UPSTREAM_CALLBACK_PATH}`;
-        const flow = await startFlow(tx, t, request.created_by, `browser:${digest(browserSecret)}`, redirectUri);
+        const boundTo = boundUser === undefined ? `browser:${digest(browserSecret)}` : `principal:${boundUser}`;
+        const flow = await startFlow(tx, t, request.created_by, boundTo, redirectUri);
         return { authorizationUrl: flow.authorizationUrl };
       });
     },
@@ -249,11 +333,32 @@ export function createUpstreamOAuthService(deps: {
      * The access token for a call through a connection: refreshed first when it is due (within the margin),
      * fetched first for client credentials. A connection that cannot give one says why, in words for a tool result.
      */
-    accessToken: (workspaceId: string, connectionId: number) => tokenFor(workspaceId, connectionId),
+    accessToken: (workspaceId: string, connectionId: number) => tokenFor(workspaceId, connectionId, null),
 
-    /** After the upstream answered 401 to the token of `version`: refreshes it (once, across nodes) unless done already. */
-    afterRejection: (workspaceId: string, connectionId: number, version: number) =>
-      tokenFor(workspaceId, connectionId, version),
+    /**
+     * After the upstream answered 401 to the token of `version`: refreshes it (once, across nodes) unless done
+     * already. `user`: the person whose own connection it is (per-user mode), null for a shared one.
+     */
+    afterRejection: (workspaceId: string, connectionId: number, version: number, user: string | null = null) =>
+      tokenFor(workspaceId, connectionId, user, version),
+
+    /**
+     * Per-user mode: the access token of `userId`'s own connection of a connector. A person who has none gets one
+     * made for them (not connected yet) and, like one whose connection must be connected again, a refusal that
+     * carries a connect link only they can use.
+     */
+    async userAccessToken(
+      workspaceId: string,
+      connectorId: string,
+      userId: string,
+      requestId: string,
+    ): Promise<CallToken & { readonly connectionId?: number }> {
+      const mine =
+        (await findOwnedConnection(db.kysely, workspaceId, connectorId, userId)) ??
+        (await ownConnectionFor(workspaceId, connectorId, userId, requestId));
+      if (typeof mine === 'string') return { ok: false, message: mine };
+      return { ...(await tokenFor(workspaceId, mine.id, userId)), connectionId: mine.id };
+    },
 
     /** The OAuth status of connections, by id, for their API views; absent for a connection never connected. */
     async statusOf(connectionIds: readonly number[]): Promise<Map<number, OAuthStatus>> {

@@ -130,7 +130,8 @@ export function createOAuthTargets(deps: {
       connection_id: t.connection.id,
       connection_uid: t.connection.uid,
       created_by: createdBy,
-      bound_to: null,
+      // A person's own connection is connected by that person only: whoever opens its link must be signed in as them.
+      bound_to: t.connection.ownerUserId === null ? null : `user:${t.connection.ownerUserId}`,
       verifier: null,
       redirect_uri: null,
       created_at: now,
@@ -161,7 +162,7 @@ export function createOAuthTargets(deps: {
       state: 'connected',
       connected_at: now,
       connected_by: connectedBy,
-      user_id: null,
+      user_id: t.connection.ownerUserId,
       last_refresh_at: null,
       last_error: null,
       last_error_at: null,

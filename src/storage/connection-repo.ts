@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Credential, Connection, Health } from '../domain/connection.js';
 import type { Variable } from '../domain/common.js';
-import type { ConnectionRow } from './schema.js';
+import type { ExpressionBuilder } from 'kysely';
+import type { ConnectionRow, Database } from './schema.js';
 import type { Engine, Executor, ReadOptions } from './engine.js';
 import { jsonMember, nameContains } from './list-filters.js';
 
@@ -25,6 +26,7 @@ export const toConnection = (row: StoredRow): Connection => ({
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   revision: row.revision,
+  ownerUserId: row.owner_user_id,
 });
 
 const toValues = (c: Omit<Connection, 'id'>) => ({
@@ -44,6 +46,7 @@ const toValues = (c: Omit<Connection, 'id'>) => ({
   created_at: c.createdAt,
   updated_at: c.updatedAt,
   revision: c.revision,
+  owner_user_id: c.ownerUserId,
 });
 
 export async function findConnection(
@@ -70,7 +73,13 @@ export interface ConnectionFilter {
   readonly nameContains?: string;
   /** Only connections whose last test ended in this state (the engine says how to read the stored JSON). */
   readonly health?: { readonly engine: Engine; readonly state: Health['state'] };
+  /** Only shared connections and those this principal owns (unset: every connection, for admins and owners). */
+  readonly visibleTo?: string;
 }
+
+/** Shared connections and those `principalId` owns. */
+const visibleTo = (principalId: string) => (eb: ExpressionBuilder<Database, 'connections'>) =>
+  eb.or([eb('owner_user_id', 'is', null), eb('owner_user_id', '=', principalId)]);
 
 export async function listConnections(
   db: Executor,
@@ -82,6 +91,7 @@ export async function listConnections(
   if (options.nameContains) query = query.where(nameContains('name', options.nameContains));
   if (options.health !== undefined)
     query = query.where(jsonMember(options.health.engine, 'health', 'state'), '=', options.health.state);
+  if (options.visibleTo !== undefined) query = query.where(visibleTo(options.visibleTo));
   if (options.after !== undefined) query = query.where('id', '>', options.after);
   const rows = await query.orderBy('id').limit(options.limit).execute();
   return rows.map(toConnection);
@@ -92,13 +102,14 @@ export async function listConnectionsNear(
   db: Executor,
   workspaceId: string,
   connectorId: string,
-  options: { after?: number; before?: number; limit: number },
+  options: { after?: number; before?: number; limit: number; visibleTo?: string },
 ): Promise<Connection[]> {
   let query = db
     .selectFrom('connections')
     .selectAll()
     .where('workspace_id', '=', workspaceId)
     .where('connector_id', '=', connectorId);
+  if (options.visibleTo !== undefined) query = query.where(visibleTo(options.visibleTo));
   if (options.after !== undefined) query = query.where('id', '>', options.after);
   if (options.before !== undefined) query = query.where('id', '<', options.before);
   const rows = await query
@@ -113,13 +124,14 @@ export async function countConnectionsInRange(
   db: Executor,
   workspaceId: string,
   connectorId: string,
-  range: { below?: number; above?: number },
+  range: { below?: number; above?: number; visibleTo?: string },
 ): Promise<number> {
   let query = db
     .selectFrom('connections')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('workspace_id', '=', workspaceId)
     .where('connector_id', '=', connectorId);
+  if (range.visibleTo !== undefined) query = query.where(visibleTo(range.visibleTo));
   if (range.below !== undefined) query = query.where('id', '<', range.below);
   if (range.above !== undefined) query = query.where('id', '>', range.above);
   return Number((await query.executeTakeFirstOrThrow()).n);
@@ -150,7 +162,7 @@ export async function updateConnection(
   connection: Connection,
   expectedRevision: number,
 ): Promise<boolean> {
-  const { workspace_id, uid: _uid, created_at, ...changes } = toValues(connection);
+  const { workspace_id, uid: _uid, created_at, owner_user_id: _owner, ...changes } = toValues(connection);
   const result = await db
     .updateTable('connections')
     .set(changes)
@@ -232,4 +244,31 @@ export async function countConnectionsUsingConfig(
     .where(sql<boolean>`credentials like ${needle} escape '\\'`)
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** The connection of `connectorId` that `userId` owns, if any (at most one: a unique index). */
+export async function findOwnedConnection(
+  db: Executor,
+  workspaceId: string,
+  connectorId: string,
+  userId: string,
+): Promise<Connection | undefined> {
+  const row = await db
+    .selectFrom('connections')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('connector_id', '=', connectorId)
+    .where('owner_user_id', '=', userId)
+    .executeTakeFirst();
+  return row && toConnection(row);
+}
+
+/** Deletes the connections a person owns in a workspace (their tokens and connect requests go with them). */
+export async function deleteConnectionsOwnedBy(db: Executor, workspaceId: string, userId: string): Promise<number> {
+  const result = await db
+    .deleteFrom('connections')
+    .where('workspace_id', '=', workspaceId)
+    .where('owner_user_id', '=', userId)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -30,6 +30,7 @@ const connectionColumns = [
   'variables',
   'credentials',
   'health',
+  'owner_user_id',
   'created_at',
   'updated_at',
   'revision',

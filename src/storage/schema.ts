@@ -140,6 +140,8 @@ export interface ConnectionRow {
   created_at: string;
   updated_at: string;
   revision: number;
+  /** The person the connection belongs to (migration 0020); null: shared. */
+  owner_user_id: string | null;
 }
 
 export interface AuditEventRow {

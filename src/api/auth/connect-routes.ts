@@ -68,8 +68,17 @@ export async function connectRoutes(
     if (!validLink(token))
       return sendPage(reply, 404, 'Connect link not valid', errorBox('This connect link is not known.'), basePath);
     const browserSecret = randomBytes(32).toString('base64url');
-    const opened = await upstreamOAuth.openLink(token, browserSecret, requestOriginOf(request));
-    if ('refused' in opened) return sendPage(reply, 410, 'Connect link not valid', errorBox(opened.refused), basePath);
+    const session = cookieOf(request, SESSION_COOKIE);
+    const user = session ? await users.authenticateSession(session) : null;
+    const opened = await upstreamOAuth.openLink(token, browserSecret, requestOriginOf(request), user?.userId);
+    if ('refused' in opened)
+      return sendPage(
+        reply,
+        opened.forSomeoneElse ? 403 : 410,
+        'Connect link not valid',
+        errorBox(opened.refused),
+        basePath,
+      );
     // Lax: the provider's redirect back to the callback is a top-level GET, which carries it.
     reply.header(
       'set-cookie',

@@ -43,6 +43,7 @@ const connection: Connection = {
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-02T00:00:00.000Z',
   revision: 3,
+  ownerUserId: null,
 };
 
 describe('DataWorks parameters', () => {
