@@ -18,6 +18,7 @@ import { oauth } from './migrations/0015-oauth.js';
 import { auditClients } from './migrations/0016-audit-clients.js';
 import { connectionTokens } from './migrations/0017-connection-tokens.js';
 import { connectRequests } from './migrations/0018-connect-requests.js';
+import { memberKeyRevisions } from './migrations/0021-member-key-revisions.js';
 
 /** Every migration, by the name the store records it under. */
 function migrationsFor(engine: Engine): Record<string, Migration> {
@@ -40,6 +41,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0016-audit-clients': auditClients(engine),
     '0017-connection-tokens': connectionTokens(),
     '0018-connect-requests': connectRequests(),
+    '0021-member-key-revisions': memberKeyRevisions(),
   };
 }
 
