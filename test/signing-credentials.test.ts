@@ -14,7 +14,7 @@ const API = '/api/v1';
 const WS = `${API}/workspaces/default`;
 const ALIBABA = { id: /^LTAI[A-Za-z0-9]{20}$/, secret: /^[A-Za-z0-9]{30}$/ };
 const HUAWEI = { id: /^[A-Z0-9]{20}$/, secret: /^[A-Za-z0-9]{40}$/ };
-const VIEW_FIELDS = ['createdAt', 'defaultWorkspaceId', 'id', 'kind', 'name', 'principalId'];
+const VIEW_FIELDS = ['createdAt', 'defaultWorkspaceId', 'id', 'kind', 'name', 'principalId', 'revision', 'status'];
 
 function assertProblem(reply: Reply, status: number, code: string, what = '') {
   assert.equal(reply.status, status, `${what} answered ${reply.status}: ${reply.text}`);
