@@ -1,5 +1,5 @@
-// kill -9 during writes: writers keep updating connections, access clients (fields and token rotations) and toolsets
-// through a server process and record every acknowledged write; the server is killed mid-load and started again.
+// kill -9 during writes: writers keep updating connections, access clients (fields and token rotations), toolsets,
+// workspaces, access keys and members' roles through a server process and record every acknowledged write; the server is killed mid-load and started again.
 // Every acknowledged write must be there, nothing half-applied (each resource's audit trail matches its revision),
 // and the store intact.
 import { describe, it } from 'node:test';
@@ -154,15 +154,65 @@ for (const engine of ENGINES) {
             }
           }
         };
+        // Workspaces and access keys: renames, each to the writer's next sequence number. Members: role changes
+        // between two roles (few values, so only the audit trail is checked for them, not which write was last).
+        const renamed: { path: string; audit: string; type: string; acknowledged: number; sent: number }[] = [];
+        for (let i = 0; i < WRITERS / 4; i++) {
+          const workspace = await call('POST', '/api/v1/workspaces', { id: `crash-ws-${i}`, name: 'seq 0' });
+          assert.equal(workspace.status, 201, JSON.stringify(workspace.body));
+          const path = `/api/v1/workspaces/crash-ws-${i}`;
+          renamed.push({ path, audit: path, type: 'workspace', acknowledged: 0, sent: 0 });
+          const key = await call('POST', `${WS}/access-keys`, { name: 'seq 0', kind: 'alibaba' });
+          assert.equal(key.status, 201, JSON.stringify(key.body));
+          renamed.push({
+            path: `${WS}/access-keys/${key.body.id}`,
+            audit: WS,
+            type: 'access-key',
+            acknowledged: 0,
+            sent: 0,
+          });
+        }
+        const renamer = async (target: (typeof renamed)[number]) => {
+          for (let n = 1; !killed; n++) {
+            target.sent = n;
+            try {
+              const reply = await call('PATCH', target.path, { name: `seq ${n}` });
+              if (reply.status === 200) target.acknowledged = n;
+            } catch {
+              return; // the server is gone: this write's outcome is unknown
+            }
+          }
+        };
+        const memberIds: string[] = [];
+        for (let i = 0; i < WRITERS / 4; i++) {
+          const key = await call('POST', `${WS}/api-keys`, { name: `crash-member-${i}`, role: 'viewer' });
+          assert.equal(key.status, 201, JSON.stringify(key.body));
+          memberIds.push(key.body.principalId);
+        }
+        const roleChanger = async (principalId: string) => {
+          for (let n = 1; !killed; n++) {
+            try {
+              await call('PUT', `${WS}/members/${principalId}`, { role: n % 2 === 0 ? 'viewer' : 'editor' });
+            } catch {
+              return; // the server is gone: this write's outcome is unknown
+            }
+          }
+        };
         const load = Promise.all([
           variablesWriter(),
           ...ids.map(writer),
           ...clientIds.map(clientWriter),
           ...toolsetNames.map(toolsetWriter),
+          ...renamed.map(renamer),
+          ...memberIds.map(roleChanger),
         ]);
-        // Let the writes run for a while, then kill the server in the middle of them.
+        // Let the writes run for a while, then kill the server in the middle of them: after 1.5 s, or later on a
+        // loaded machine, once the connection writers have had more than one write acknowledged each, on average.
+        const acknowledgedSoFar = () => [...acknowledged.values()].reduce((a, b) => a + b, 0);
         await new Promise((resolve) => setTimeout(resolve, 1500));
-        const acknowledgedBefore = [...acknowledged.values()].reduce((a, b) => a + b, 0);
+        for (const deadline = Date.now() + 20_000; acknowledgedSoFar() <= WRITERS && Date.now() < deadline;)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        const acknowledgedBefore = acknowledgedSoFar();
         assert.ok(acknowledgedBefore > WRITERS, `only ${acknowledgedBefore} writes before the kill`);
         await node.stop('SIGKILL');
         killed = true;
@@ -253,6 +303,44 @@ for (const engine of ENGINES) {
           // The create, every update that landed, and the reconciler's one status write (no audit event).
           assert.equal(events.length, revision - 1, `toolset ${name}: revision ${revision}, ${events.length} events`);
           assert.equal(events.filter((e) => e.action === 'toolset:update').length, seq);
+        }
+        const auditOf = async (audit: string, type: string, id: string) => {
+          const events: any[] = [];
+          for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+            const page = await call(
+              'GET',
+              `${audit}/audit?resourceType=${type}&resourceId=${id}&limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+            );
+            assert.equal(page.status, 200);
+            events.push(...page.body.items);
+            cursor = page.body.nextCursor;
+          }
+          return events;
+        };
+        for (const target of renamed) {
+          const stored = await call('GET', target.path);
+          assert.equal(stored.status, 200);
+          const seq = Number(/^seq (\d+)$/.exec(stored.body.name)?.[1]);
+          assert.ok(
+            seq >= target.acknowledged,
+            `${target.path}: stored seq ${seq}, acknowledged ${target.acknowledged}`,
+          );
+          assert.ok(seq <= target.sent, `${target.path}: stored seq ${seq} was never sent`);
+          const events = await auditOf(target.audit, target.type, target.path.split('/').pop()!);
+          // The create and one event per rename that landed (every one changed the name).
+          assert.equal(events.length, stored.body.revision, `${target.path}: revision ${stored.body.revision}`);
+          assert.equal(events.filter((e) => e.action === `${target.type}:update`).length, stored.body.revision - 1);
+        }
+        for (const principalId of memberIds) {
+          const stored = await call('GET', `${WS}/members/${principalId}`);
+          assert.equal(stored.status, 200);
+          const events = (await auditOf(WS, 'member', principalId)).filter((e) => e.action === 'member:update');
+          assert.equal(
+            events.length,
+            stored.body.revision - 1,
+            `member ${principalId}: revision ${stored.body.revision}`,
+          );
+          if (events.length > 0) assert.equal(events[0].toRevision, stored.body.revision);
         }
         await node.stop('SIGTERM');
 

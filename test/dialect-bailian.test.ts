@@ -277,6 +277,19 @@ for (const engine of ENGINES) {
       );
     });
 
+    it('refuses a key disabled through the API from the next request, and takes it again once enabled', async () => {
+      const pair = await createAlibabaKey(app, 'editor');
+      const send = () =>
+        update(clientFor(endpoint, pair), 'default', 'conn_1', { connectorName: 'Toggled', description: 'd' });
+      await send();
+      const disabled = await app.call('PATCH', `${WS}/access-keys/${pair.id}`, { body: { status: 'disabled' } });
+      assert.equal(disabled.status, 200, disabled.text);
+      assertSdkError(await sdkError(send), 400, 'InvalidAccessKeyId.Inactive');
+      const enabled = await app.call('PATCH', `${WS}/access-keys/${pair.id}`, { body: { status: 'active' } });
+      assert.equal(enabled.status, 200, enabled.text);
+      await send();
+    });
+
     it('hashes the chunked body actually received and refuses one that differs from x-acs-content-sha256', async () => {
       const path = '/default/datacenter/connector/conn_1';
       const good = await sendSigned(endpoint, editor, {

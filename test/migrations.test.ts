@@ -233,3 +233,50 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+for (const engine of ENGINES) {
+  describe(`migration 0021-member-key-revisions [${engine}]`, () => {
+    it('gives existing memberships and access keys revision 1, and access keys the active status', async () => {
+      const store = await createTestStore(engine);
+      const config = loadConfig(store.env);
+      const db = openDb(
+        config.database.engine === 'sqlite'
+          ? { engine: 'sqlite', location: config.database.file }
+          : { engine: 'postgres', location: config.database.url },
+      );
+      try {
+        await migrateToLatest(db, '0018-connect-requests');
+        const at = '2026-01-01T00:00:00.000Z';
+        await sql`insert into workspaces (id, uid, project_id, name, created_at, updated_at, revision) values ('w', 'wsu_1', 1, 'w', ${at}, ${at}, 3)`.execute(
+          db.kysely,
+        );
+        await sql`insert into principals (id, name, kind, status, created_at) values ('p', 'p', 'service', 'active', ${at})`.execute(
+          db.kysely,
+        );
+        await sql`insert into memberships (workspace_id, principal_id, role, created_at) values ('w', 'p', 'owner', ${at})`.execute(
+          db.kysely,
+        );
+        await sql`insert into access_keys (id, kind, principal_id, name, secret, default_workspace_id, created_at)
+          values ('LTAIabc', 'alibaba', 'p', 'ci', '"sealed"', 'w', ${at})`.execute(db.kysely);
+
+        assert.deepEqual((await migrateToLatest(db, '0021-member-key-revisions')).applied, [
+          '0021-member-key-revisions',
+        ]);
+        const { rows: members } = await sql<{
+          role: string;
+          revision: number;
+        }>`select role, revision from memberships`.execute(db.kysely);
+        assert.deepEqual(members, [{ role: 'owner', revision: 1 }]);
+        const { rows: keys } = await sql<{
+          name: string;
+          status: string;
+          revision: number;
+        }>`select name, status, revision from access_keys`.execute(db.kysely);
+        assert.deepEqual(keys, [{ name: 'ci', status: 'active', revision: 1 }]);
+      } finally {
+        await db.close();
+        await store.drop();
+      }
+    });
+  });
+}

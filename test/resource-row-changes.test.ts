@@ -21,13 +21,19 @@ const DOCUMENT = JSON.stringify({
 interface Resource {
   readonly type: string;
   readonly path: string;
-  /** The id (or, for toolsets, the name) of a row, from the answer to its creation (connection ids come from the store). */
-  readonly idIn: (created: Record<string, unknown>) => string;
-  /** An id no row has. */
-  readonly missing: string;
+  /** The id (or, for toolsets, the name) of row `i`, for resources whose ids the tests choose. */
+  readonly idOf?: (i: number) => string;
+  /** An id no row has (numeric where the store chooses numbers). */
+  readonly missing?: string;
   readonly createBody: (i: number) => Record<string, unknown>;
-  /** A PUT body: the row's required fields, plus the description given. */
-  readonly putBody: (i: number, description: string) => Record<string, unknown>;
+  /** The id of a created row, for resources whose ids the store chooses. */
+  readonly createdId?: (reply: { body: Record<string, unknown> }) => string;
+  /** The free-text field the tests write. */
+  readonly field: 'description' | 'name';
+  /** How a whole replacement is sent: a PUT of the row's required fields, or a PATCH where there is no PUT. */
+  readonly replace: { readonly method: 'PUT' | 'PATCH'; readonly body: (i: number, value: string) => object };
+  /** Where the row's audit events are listed (its workspace's audit log). */
+  readonly auditPath?: (id: string) => string;
   readonly afterCreate?: (app: TestApp, id: string) => Promise<void>;
 }
 
@@ -42,46 +48,70 @@ const RESOURCES: readonly Resource[] = [
   {
     type: 'access-client',
     path: `${WS}/access-clients`,
-    idIn: (created) => String(created.id),
-    missing: 'missing',
+    idOf: (i) => `a${i}`,
     createBody: (i) => ({ id: `a${i}`, name: `A${i}` }),
-    putBody: (i, description) => ({ name: `A${i}`, description }),
+    field: 'description',
+    replace: { method: 'PUT', body: (i, description) => ({ name: `A${i}`, description }) },
   },
   {
     type: 'toolset',
     path: `${WS}/toolsets`,
-    idIn: (created) => String(created.name),
-    missing: 'missing',
+    idOf: (i) => `t${i}`,
     createBody: (i) => ({ name: `t${i}`, spec: { schema: { type: 'OpenAPI', detail: DOCUMENT } } }),
-    putBody: (_i, description) => ({ description, spec: { schema: { type: 'OpenAPI', detail: DOCUMENT } } }),
+    field: 'description',
+    replace: {
+      method: 'PUT',
+      body: (_i, description) => ({ description, spec: { schema: { type: 'OpenAPI', detail: DOCUMENT } } }),
+    },
     // The reconciler writes the toolset's status once after its creation: let it, so that revisions below are
     // the tests' own.
     afterCreate: async (app, id) => void (await settledToolset(app, id)),
   },
   {
-    // A secret in the settings: every write goes through sealing (a PUT sends the password again, which keeps it).
     type: 'connection',
     path: `${WS}/connections`,
-    idIn: (created) => String(created.id),
-    missing: '999999999',
+    // A secret in the settings: every write goes through sealing (a PUT sends the password again, which keeps it).
     createBody: (i) => ({ name: `c${i}`, type: 'http', content: { url: 'https://example.com', password: `pw-${i}` } }),
-    putBody: (i, description) => ({
-      name: `c${i}`,
-      type: 'http',
-      description,
-      content: { url: 'https://example.com', password: `pw-${i}` },
-    }),
+    createdId: (reply) => String(reply.body.id),
+    missing: '999999999',
+    field: 'description',
+    replace: {
+      method: 'PUT',
+      body: (i, description) => ({
+        name: `c${i}`,
+        type: 'http',
+        description,
+        content: { url: 'https://example.com', password: `pw-${i}` },
+      }),
+    },
+  },
+  {
+    type: 'workspace',
+    path: '/api/v1/workspaces',
+    idOf: (i) => `w${i}`,
+    createBody: (i) => ({ id: `w${i}`, name: `W${i}` }),
+    field: 'name',
+    replace: { method: 'PUT', body: (_i, name) => ({ name }) },
+    auditPath: (id) => `/api/v1/workspaces/${id}/audit`,
+  },
+  {
+    type: 'access-key',
+    path: `${WS}/access-keys`,
+    createBody: (i) => ({ name: `k${i}`, kind: i % 2 === 0 ? 'alibaba' : 'huawei' }),
+    createdId: (reply) => reply.body.id as string,
+    field: 'name',
+    replace: { method: 'PATCH', body: (_i, name) => ({ name, status: 'active' }) },
   },
 ];
 
-// Access-client, toolset and connection PUTs and PATCHes, and access-client token rotations, are row changes of the writer, as
-// connector writes are (test/row-changes.test.ts): on PostgreSQL the ones that arrive together commit as one
-// batch. Each must still be answered as if it ran alone.
+// Access-client, toolset, connection and workspace PUTs and PATCHes, access-key PATCHes, and access-client token rotations are
+// row changes of the writer, as connector writes are (test/row-changes.test.ts): on PostgreSQL the ones that
+// arrive together commit as one batch. Each must still be answered as if it ran alone.
 for (const engine of ENGINES)
   for (const resource of RESOURCES) {
     describe(`${resource.type} writes sent together [${engine}]`, () => {
       let app: TestApp;
-      const { path } = resource;
+      const { path, field } = resource;
       const ids: string[] = [];
       const idOf = (i: number) => ids[i]!;
       before(async () => {
@@ -89,7 +119,7 @@ for (const engine of ENGINES)
         for (let i = 0; i < 8; i++) {
           const created = await app.call('POST', path, { body: resource.createBody(i) });
           assert.equal(created.status, 201, created.text);
-          ids.push(resource.idIn(created.body));
+          ids.push(resource.createdId?.(created) ?? resource.idOf!(i));
           await resource.afterCreate?.(app, idOf(i));
         }
       });
@@ -98,7 +128,8 @@ for (const engine of ENGINES)
       });
 
       const auditOf = async (id: string, action: string) => {
-        const reply = await app.call('GET', `${WS}/audit?resourceType=${resource.type}&resourceId=${id}&limit=200`);
+        const audit = resource.auditPath?.(id) ?? `${WS}/audit`;
+        const reply = await app.call('GET', `${audit}?resourceType=${resource.type}&resourceId=${id}&limit=200`);
         assert.equal(reply.status, 200, reply.text);
         return (
           reply.body.items as { action: string; fromRevision: number; toRevision: number; changedFields: string[] }[]
@@ -112,7 +143,7 @@ for (const engine of ENGINES)
         const replies = await Promise.all(
           Array.from({ length: 30 }, (_, i) =>
             app.call('PATCH', `${path}/${idOf(0)}`, {
-              body: { description: `d${i}` },
+              body: { [field]: `d${i}` },
               headers: { 'if-match': '*' },
             }),
           ),
@@ -126,7 +157,7 @@ for (const engine of ENGINES)
         );
         const stored = await app.call('GET', `${path}/${idOf(0)}`);
         assert.equal(revisionIn(stored), start + 30);
-        assert.equal(stored.body.description, replies.find((r) => revisionIn(r) === start + 30)!.body.description);
+        assert.equal(stored.body[field], replies.find((r) => revisionIn(r) === start + 30)!.body[field]);
         const events = await auditOf(idOf(0), update);
         assert.equal(events.length, 30);
         assert.deepEqual(
@@ -136,7 +167,7 @@ for (const engine of ENGINES)
         );
         for (const event of events) {
           assert.equal(event.toRevision, event.fromRevision + 1);
-          assert.deepEqual(event.changedFields, ['description']);
+          assert.deepEqual(event.changedFields, [field]);
         }
       });
 
@@ -144,8 +175,8 @@ for (const engine of ENGINES)
         const current = await app.call('GET', `${path}/${idOf(1)}`);
         const replies = await Promise.all(
           Array.from({ length: 20 }, (_, i) =>
-            app.call('PUT', `${path}/${idOf(1)}`, {
-              body: resource.putBody(1, `race ${i}`),
+            app.call(resource.replace.method, `${path}/${idOf(1)}`, {
+              body: resource.replace.body(1, `race ${i}`),
               headers: { 'if-match': current.headers.etag as string },
             }),
           ),
@@ -159,22 +190,22 @@ for (const engine of ENGINES)
       it('answers each request of a mixed batch for itself: changes, misses, stale ETags, no-ops, bad input', async () => {
         const before = await Promise.all([3, 4, 5, 6].map((i) => app.call('GET', `${path}/${idOf(i)}`)));
         const replies = await Promise.all([
-          app.call('PUT', `${path}/${idOf(3)}`, {
-            body: resource.putBody(3, 'renamed'),
+          app.call(resource.replace.method, `${path}/${idOf(3)}`, {
+            body: resource.replace.body(3, 'renamed'),
             headers: { 'if-match': before[0]!.headers.etag as string },
           }),
-          app.call('PATCH', `${path}/${resource.missing}`, { body: { description: 'nobody' } }),
-          app.call('PATCH', `${path}/${idOf(4)}`, { body: { description: 'x' }, headers: { 'if-match': '"999"' } }),
-          app.call('PATCH', `${path}/${idOf(5)}`, { body: { description: before[2]!.body.description } }),
-          app.call('PATCH', `${path}/${idOf(6)}`, { body: { description: 7 } }),
-          app.call('PATCH', `${path}/${idOf(6)}`, { body: { description: 'six' } }),
+          app.call('PATCH', `${path}/${resource.missing ?? 'missing'}`, { body: { [field]: 'nobody' } }),
+          app.call('PATCH', `${path}/${idOf(4)}`, { body: { [field]: 'x' }, headers: { 'if-match': '"999"' } }),
+          app.call('PATCH', `${path}/${idOf(5)}`, { body: { [field]: before[2]!.body[field] } }),
+          app.call('PATCH', `${path}/${idOf(6)}`, { body: { [field]: 7 } }),
+          app.call('PATCH', `${path}/${idOf(6)}`, { body: { [field]: 'six' } }),
         ]);
         assert.deepEqual(
           replies.map((r) => r.status),
           [200, 404, 412, 200, 400, 200],
           replies.map((r) => r.text).join('\n'),
         );
-        assert.equal(replies[0].body.description, 'renamed');
+        assert.equal(replies[0].body[field], 'renamed');
         assert.equal(revisionIn(replies[0]), revisionIn(before[0]!) + 1);
         assert.equal(revisionIn(replies[3]), revisionIn(before[2]!), 'a PATCH that changes nothing keeps the revision');
         assert.equal(
@@ -185,7 +216,7 @@ for (const engine of ENGINES)
         assert.equal(await revisionOf(idOf(4)), revisionIn(before[1]!), 'the stale one changed nothing');
         const six = await app.call('GET', `${path}/${idOf(6)}`);
         assert.equal(revisionIn(six), revisionIn(before[3]!) + 1, 'the bad PATCH changed nothing, the good one did');
-        assert.equal(six.body.description, 'six');
+        assert.equal(six.body[field], 'six');
       });
     });
   }
@@ -312,6 +343,214 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+// A member's role change is a row change too. Roles are few, so concurrent writes of one member cannot each set a
+// new value: these tests check the order of what did change instead.
+for (const engine of ENGINES) {
+  describe(`member role changes sent together [${engine}]`, () => {
+    let app: TestApp;
+    const members: string[] = [];
+    /** A second owner: the last-owner race needs two owners, each demoting the other. */
+    let secondOwner: string;
+    const MEMBERS = `${WS}/members`;
+    before(async () => {
+      app = await startTestApp(engine);
+      for (let i = 0; i < 6; i++) {
+        const created = await app.call('POST', `${WS}/api-keys`, { body: { name: `m${i}`, role: 'viewer' } });
+        assert.equal(created.status, 201, created.text);
+        members.push(created.body.principalId as string);
+      }
+      const owner = await app.call('POST', `${WS}/api-keys`, { body: { name: 'owner 2', role: 'owner' } });
+      assert.equal(owner.status, 201, owner.text);
+      secondOwner = owner.body.principalId as string;
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    const auditOf = async (id: string) => {
+      const reply = await app.call('GET', `${WS}/audit?resourceType=member&resourceId=${id}&limit=200`);
+      assert.equal(reply.status, 200, reply.text);
+      return (
+        reply.body.items as { action: string; fromRevision: number; toRevision: number; changedFields: string[] }[]
+      ).filter((e) => e.action === 'member:update');
+    };
+
+    it('applies every role change of one member one after another, each audited from the revision it changed', async () => {
+      const start = (await app.call('GET', `${MEMBERS}/${members[0]}`)).body.revision as number;
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          app.call('PUT', `${MEMBERS}/${members[0]}`, {
+            body: { role: i % 2 === 0 ? 'editor' : 'viewer' },
+            headers: { 'if-match': '*' },
+          }),
+        ),
+      );
+      assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.text).join('\n'));
+      const events = await auditOf(members[0]!);
+      assert.ok(events.length >= 1, 'at least the first change changed the role');
+      assert.deepEqual(
+        events.map((e) => [e.fromRevision, e.toRevision]),
+        Array.from({ length: events.length }, (_, i) => [start + events.length - 1 - i, start + events.length - i]),
+        'consecutive revisions, newest first, one event per change',
+      );
+      for (const event of events) assert.deepEqual(event.changedFields, ['role']);
+      const stored = await app.call('GET', `${MEMBERS}/${members[0]}`);
+      assert.equal(stored.body.revision, start + events.length);
+      assert.equal(revisionIn(stored), start + events.length, 'the ETag names the revision');
+      for (const reply of replies) assert.ok(reply.body.revision >= start && reply.body.revision <= start + 30);
+    });
+
+    it('lets exactly one of many writers holding the same ETag change a role; the others get 412', async () => {
+      const current = await app.call('GET', `${MEMBERS}/${members[1]}`);
+      assert.equal(current.body.role, 'viewer');
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          app.call('PUT', `${MEMBERS}/${members[1]}`, {
+            body: { role: i % 2 === 0 ? 'editor' : 'admin' },
+            headers: { 'if-match': current.headers.etag as string },
+          }),
+        ),
+      );
+      assert.equal(replies.filter((r) => r.status === 200).length, 1, replies.map((r) => r.status).join());
+      assert.equal(replies.filter((r) => r.status === 412).length, 19);
+      assert.equal((await auditOf(members[1]!)).length, 1);
+      assert.equal((await app.call('GET', `${MEMBERS}/${members[1]}`)).body.revision, current.body.revision + 1);
+    });
+
+    it('answers each request of a mixed batch for itself: changes, misses, stale ETags, no-ops, bad input', async () => {
+      const before = await Promise.all([2, 3, 4, 5].map((i) => app.call('GET', `${MEMBERS}/${members[i]}`)));
+      const replies = await Promise.all([
+        app.call('PUT', `${MEMBERS}/${members[2]}`, {
+          body: { role: 'editor' },
+          headers: { 'if-match': before[0]!.headers.etag as string },
+        }),
+        app.call('PUT', `${MEMBERS}/prn_missing`, { body: { role: 'editor' } }),
+        app.call('PUT', `${MEMBERS}/${members[3]}`, { body: { role: 'editor' }, headers: { 'if-match': '"999"' } }),
+        app.call('PUT', `${MEMBERS}/${members[4]}`, { body: { role: 'viewer' } }),
+        app.call('PUT', `${MEMBERS}/${members[5]}`, { body: { role: 'emperor' } }),
+        app.call('PUT', `${MEMBERS}/${members[5]}`, { body: { role: 'admin' } }),
+      ]);
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [200, 404, 412, 200, 400, 200],
+        replies.map((r) => r.text).join('\n'),
+      );
+      assert.equal(replies[0].body.revision, before[0]!.body.revision + 1);
+      assert.equal(replies[3].body.revision, before[2]!.body.revision, 'a change to the same role keeps the revision');
+      assert.equal((await auditOf(members[4]!)).length, 0, 'and writes no audit row');
+      assert.equal(
+        (await app.call('GET', `${MEMBERS}/${members[3]}`)).body.revision,
+        before[1]!.body.revision,
+        'the stale one changed nothing',
+      );
+      const five = await app.call('GET', `${MEMBERS}/${members[5]}`);
+      assert.deepEqual([five.body.role, five.body.revision], ['admin', before[3]!.body.revision + 1]);
+    });
+
+    /**
+     * Two owners, each acting as an owner (as both were when their requests were authenticated): called on the
+     * service, so that neither request is refused earlier for having been authenticated after the other's commit.
+     */
+    const actorOf = (id: string) => ({
+      principal: { id, name: id, status: 'active' as const, roles: new Map([['default', 'owner' as const]]) },
+      requestId: `race-${id}`,
+    });
+    const owners = async () => {
+      const me = (await app.call('GET', '/api/v1/me')).body.principalId as string;
+      return [me, secondOwner] as const;
+    };
+    const ownerCount = async () => {
+      const page = await app.services.access.listMembers(actorOf('reader'), 'default', { limit: 100 });
+      return page.items.filter((m) => m.role === 'owner').length;
+    };
+    const outcomes = (settled: PromiseSettledResult<unknown>[]) =>
+      settled
+        .map((s) => (s.status === 'fulfilled' ? 'ok' : ((s.reason as { code?: string }).code ?? String(s.reason))))
+        .sort();
+
+    it('never leaves a workspace without an owner when its last two owners demote each other at once', async () => {
+      const [a, b] = await owners();
+      for (let round = 0; round < 8; round++) {
+        const settled = await Promise.allSettled([
+          app.services.access.setRole(actorOf(a), 'default', b, { role: 'admin' }),
+          app.services.access.setRole(actorOf(b), 'default', a, { role: 'admin' }),
+        ]);
+        assert.deepEqual(outcomes(settled), ['conflict', 'ok'], `round ${round}`);
+        assert.equal(await ownerCount(), 1, `round ${round}: one owner is left`);
+        // The owner left makes the other one owner again for the next round.
+        const [demoted, keeper] = settled[0].status === 'fulfilled' ? [b, a] : [a, b];
+        await app.services.access.setRole(actorOf(keeper), 'default', demoted, { role: 'owner' });
+      }
+    });
+
+    it('never leaves a workspace without an owner when its last two owners remove each other at once', async () => {
+      const [a, b] = await owners();
+      const settled = await Promise.allSettled([
+        app.services.access.removeMember(actorOf(a), 'default', b),
+        app.services.access.removeMember(actorOf(b), 'default', a),
+      ]);
+      assert.deepEqual(outcomes(settled), ['conflict', 'ok']);
+      assert.equal(await ownerCount(), 1, 'one owner is left');
+    });
+  });
+}
+
+// A key disabled through the row path signs nothing from the next request on, on another node of the same store
+// too (signing keys are read on every request), and a member demoted there loses the role on the other node as
+// soon as PostgreSQL's notification moves its change stamps (API keys and their roles are cached per node).
+describe('row changes of keys and members seen by another node [postgres]', () => {
+  let a: TestApp;
+  let b: TestApp;
+  before(async () => {
+    a = await startTestApp('postgres');
+    b = await startTestApp('postgres', { store: a.store });
+  });
+  after(async () => {
+    await b?.close();
+    await a?.stop();
+  });
+
+  it('refuses a disabled access key on the other node at once, and takes it back once enabled', async () => {
+    const created = await a.call('POST', `${WS}/access-keys`, { body: { name: 'signer', kind: 'huawei' } });
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.id as string;
+    assert.equal((await b.services.accessKeys.findAkSk(id))?.secret, created.body.secret, 'B knows the key');
+    const disabled = await a.call('PATCH', `${WS}/access-keys/${id}`, {
+      body: { status: 'disabled' },
+      headers: { 'if-match': created.headers.etag as string },
+    });
+    assert.equal(disabled.status, 200, disabled.text);
+    assert.deepEqual([disabled.body.status, disabled.body.revision], ['disabled', 2]);
+    assert.equal(await b.services.accessKeys.findAkSk(id), undefined, 'B refuses it on its next request');
+    const enabled = await b.call('PATCH', `${WS}/access-keys/${id}`, { body: { status: 'active' } });
+    assert.equal(enabled.status, 200, enabled.text);
+    assert.equal((await a.services.accessKeys.findAkSk(id))?.secret, created.body.secret, 'the same pair again');
+  });
+
+  it("takes a demoted member's role away on the other node's next request", async () => {
+    const created = await a.call('POST', `${WS}/api-keys`, { body: { name: 'editor', role: 'editor' } });
+    assert.equal(created.status, 201, created.text);
+    const key = created.body.key as string;
+    const principalId = created.body.principalId as string;
+    // B authenticates the key once, so that its cache holds the editor role.
+    const first = await b.call('POST', `${WS}/access-clients`, { body: { id: 'by-editor', name: 'E' }, key });
+    assert.equal(first.status, 201, first.text);
+    const demoted = await a.call('PUT', `${WS}/members/${principalId}`, { body: { role: 'viewer' } });
+    assert.equal(demoted.status, 200, demoted.text);
+    // B hears of the change by PostgreSQL's notification (a few milliseconds): it must not take longer than that.
+    const deadline = Date.now() + 5000;
+    // What B authenticates the key as (its cached principal and roles):
+    const roleOnB = async () =>
+      ((await b.call('GET', '/api/v1/me', { key })).body.roles as Record<string, string>).default;
+    while ((await roleOnB()) !== 'viewer') {
+      assert.ok(Date.now() < deadline, 'B still authenticates the old role after 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const refused = await b.call('POST', `${WS}/access-clients`, { body: { id: 'by-viewer', name: 'V' }, key });
+    assert.equal(refused.status, 403, refused.text);
+  });
+});
 
 // Connection writes that change a secret seal it inside the row change, and a connector's variables reach its
 // connections through the same row changes, set-based, in the connector's transaction.

@@ -14,7 +14,7 @@ const API = '/api/v1';
 const WS = `${API}/workspaces/default`;
 const ALIBABA = { id: /^LTAI[A-Za-z0-9]{20}$/, secret: /^[A-Za-z0-9]{30}$/ };
 const HUAWEI = { id: /^[A-Z0-9]{20}$/, secret: /^[A-Za-z0-9]{40}$/ };
-const VIEW_FIELDS = ['createdAt', 'defaultWorkspaceId', 'id', 'kind', 'name', 'principalId'];
+const VIEW_FIELDS = ['createdAt', 'defaultWorkspaceId', 'id', 'kind', 'name', 'principalId', 'revision', 'status'];
 
 function assertProblem(reply: Reply, status: number, code: string, what = '') {
   assert.equal(reply.status, status, `${what} answered ${reply.status}: ${reply.text}`);
@@ -185,6 +185,11 @@ for (const engine of ENGINES) {
           403,
           'forbidden',
         );
+        assertProblem(
+          await app.call('PATCH', `${WS}/access-keys/${target.id}`, { key, body: { status: 'disabled' } }),
+          403,
+          'forbidden',
+        );
         assertProblem(await app.call('DELETE', `${WS}/access-keys/${target.id}`, { key }), 403, 'forbidden');
       }
       assert.equal((await app.call('GET', `${WS}/access-keys/${target.id}`)).status, 200);
@@ -216,6 +221,57 @@ for (const engine of ENGINES) {
       assert.equal(await app.services.accessKeys.findAccessKey(created.id), undefined);
       const list = await app.call('GET', `${WS}/access-keys?limit=200`);
       assert.ok(!list.body.items.some((k: any) => k.id === created.id));
+    });
+
+    it('renames, disables and enables a key with PATCH: a disabled key is found by no lookup, each change audited', async () => {
+      const created = await createAccessKey(app, { name: 'toggled', kind: 'huawei', role: 'editor' });
+      const read = await app.call('GET', `${WS}/access-keys/${created.id}`);
+      assert.deepEqual([read.body.status, read.body.revision], ['active', 1]);
+      const renamed = await app.call('PATCH', `${WS}/access-keys/${created.id}`, {
+        body: { name: 'renamed', status: 'disabled' },
+        headers: { 'if-match': read.headers.etag as string },
+      });
+      assert.equal(renamed.status, 200, renamed.text);
+      assert.deepEqual([renamed.body.name, renamed.body.status, renamed.body.revision], ['renamed', 'disabled', 2]);
+      assert.equal(await app.services.accessKeys.findAkSk(created.id), undefined);
+      const stale = await app.call('PATCH', `${WS}/access-keys/${created.id}`, {
+        body: { status: 'active' },
+        headers: { 'if-match': read.headers.etag as string },
+      });
+      assertProblem(stale, 412, 'precondition-failed');
+      assertProblem(
+        await app.call('PATCH', `${WS}/access-keys/${created.id}`, { body: { status: 'gone' } }),
+        400,
+        'validation-failed',
+      );
+      assertProblem(
+        await app.call('PATCH', `${WS}/access-keys/${created.id}`, { body: { secret: 'mine' } }),
+        400,
+        'validation-failed',
+      );
+      const enabled = await app.call('PATCH', `${WS}/access-keys/${created.id}`, { body: { status: 'active' } });
+      assert.deepEqual([enabled.body.status, enabled.body.revision], ['active', 3]);
+      assert.ok(await app.services.accessKeys.findAkSk(created.id));
+      const audit = await app.call('GET', `${WS}/audit?resourceType=access-key&resourceId=${created.id}`);
+      assert.deepEqual(
+        audit.body.items.map((e: any) => [e.action, e.changedFields]),
+        [
+          ['access-key:update', ['status']],
+          ['access-key:update', ['name', 'status']],
+          ['access-key:create', ['kind', 'name', 'role']],
+        ],
+      );
+    });
+
+    it('does not let an admin disable the key of an owner-role principal', async () => {
+      const strong = await createAccessKey(app, { name: 'strong', kind: 'huawei', role: 'owner' });
+      const refused = await app.call('PATCH', `${WS}/access-keys/${strong.id}`, {
+        key: admin.key,
+        body: { status: 'disabled' },
+      });
+      assertProblem(refused, 403, 'forbidden');
+      assert.ok(await app.services.accessKeys.findAkSk(strong.id), 'nothing of the refused change was kept');
+      assert.equal((await app.call('GET', `${WS}/access-keys/${strong.id}`)).body.revision, 1);
     });
 
     it('does not let an admin revoke the key of an owner-role principal', async () => {

@@ -61,8 +61,8 @@ export async function registerNativeApi(app: FastifyInstance, deps: NativeApiDep
       });
       registerIdempotency(api, deps.services.idempotency);
       const routeOptions = { requireIfMatch: deps.requireIfMatch };
-      await api.register(accessRoutes, { access: deps.services.access });
-      await api.register(accessKeyRoutes, { accessKeys: deps.services.accessKeys });
+      await api.register(accessRoutes, { ...routeOptions, access: deps.services.access });
+      await api.register(accessKeyRoutes, { ...routeOptions, accessKeys: deps.services.accessKeys });
       await api.register(invitationRoutes, { invitations: deps.services.invitations });
       await api.register(tokenRoutes, { tokens: deps.services.tokens });
       await api.register(workspaceRoutes, { ...routeOptions, workspaces: deps.services.workspaces });

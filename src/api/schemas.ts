@@ -198,6 +198,7 @@ export const MemberView = Type.Object({
   status: literals(['active', 'disabled']),
   role: literals(ROLES),
   createdAt: Timestamp,
+  revision: Type.Integer({ description: 'Moves on with every role change; the ETag names it.' }),
 });
 
 export const InvitationView = Type.Object({
@@ -228,7 +229,9 @@ export const AccessKeyView = Type.Object({
   name: Type.String(),
   principalId: Type.String(),
   defaultWorkspaceId: NullableString,
+  status: literals(['active', 'disabled']),
   createdAt: Timestamp,
+  revision: Type.Integer({ description: 'Moves on with every rename, disabling or enabling; the ETag names it.' }),
 });
 
 export const TokenView = Type.Object({

@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { ACCESS_KEY_KINDS, generateAccessKeyPair, type AccessKeyKind } from '../domain/access-key.js';
-import { forbidden, notFound, validationFailed } from '../domain/errors.js';
+import { checkPrecondition, type Precondition } from '../domain/etag.js';
+import { forbidden, notFound, preconditionFailed, validationFailed } from '../domain/errors.js';
+import { applyMergePatch } from '../domain/merge-patch.js';
 import { ACCESS_KEY_SECRET_PATH } from '../domain/sealed-places.js';
 import { newId } from '../domain/ids.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
@@ -12,9 +14,10 @@ import type { Db } from '../storage/database.js';
 import * as principals from '../storage/principal-repo.js';
 import type { Writer } from '../storage/writer.js';
 import type { Executor, Tx } from '../storage/engine.js';
-import { recordChange } from './audit-service.js';
+import { changeEvent, recordChange } from './audit-service.js';
 import { authorize } from './authorize.js';
-import { writeWithRetry } from './write-retry.js';
+import { withRetry, writeWithRetry } from './write-retry.js';
+import { StaleWrite } from '../storage/write-conflicts.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
 import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
@@ -37,6 +40,16 @@ export const AccessKeyInput = Type.Object(
 );
 const checkAccessKey = compileCheck(AccessKeyInput);
 
+/** What a PATCH may change: the name, and whether the key signs (a disabled key is refused like an unknown one). */
+export const AccessKeyPatch = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+  },
+  { additionalProperties: false },
+);
+const checkPatch = compileCheck(AccessKeyPatch);
+
 /** A new key pair; the plaintext secret exists only in this return value (and, sealed, in the store). */
 export interface IssuedAccessKey {
   readonly secret: string;
@@ -46,6 +59,8 @@ export interface IssuedAccessKey {
 /** What a signature check needs: who signs, with which secret, and where a request without a workspace goes. */
 export interface SigningKey {
   readonly principal: Principal;
+  /** Whether the key and its principal are both enabled: only then may it sign. */
+  readonly isActive: boolean;
   readonly secret: string;
   readonly defaultWorkspaceId: string | null;
 }
@@ -81,6 +96,8 @@ export async function issueAccessKey(
     secret: JSON.stringify(vault.seal(secret, placeOfKey(id))),
     default_workspace_id: input.workspaceId,
     created_at: now,
+    status: 'active' as const,
+    revision: 1,
   };
   await accessKeys.insertAccessKey(tx, row);
   return {
@@ -91,13 +108,16 @@ export async function issueAccessKey(
       name: input.name,
       principalId,
       defaultWorkspaceId: input.workspaceId,
+      status: 'active',
       createdAt: now,
+      revision: 1,
     },
   };
 }
 
 export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock }) {
   const { db, writer, vault, clock } = deps;
+  const rows = accessKeys.accessKeyRows(db.engine);
 
   /** The key if its principal is a member here; keys of other workspaces do not exist for this one. */
   async function findHere(tx: Executor, workspaceId: string, id: string) {
@@ -110,6 +130,12 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
     return { key, owner };
   }
 
+  /** Refuses a change to the key of a principal whose role is above the actor's own. */
+  function guardOwner(actor: Actor, workspaceId: string, owner: { readonly role: Role }) {
+    const mine = actor.principal.roles.get(workspaceId)!;
+    if (!canGrant(mine, owner.role)) throw forbidden(`A ${mine} cannot change the access key of a ${owner.role}.`);
+  }
+
   /** An active principal's key of one kind with its secret opened; undefined for unknown keys and disabled principals. */
   async function findSigningKey(
     kind: AccessKeyKind,
@@ -117,7 +143,9 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
     includeDisabled = false,
   ): Promise<SigningKey | undefined> {
     const found = await accessKeys.findSealedAccessKey(db.kysely, kind, id);
-    if (!found || (found.principal.status !== 'active' && !includeDisabled)) return undefined;
+    // Read on every signed request, never cached: a key disabled or revoked on any node signs nothing from then on.
+    const isActive = found?.principal.status === 'active' && found.status === 'active';
+    if (!found || (!isActive && !includeDisabled)) return undefined;
     let secret: string;
     try {
       secret = vault.open(JSON.parse(found.sealedSecret) as string, placeOfKey(id));
@@ -126,7 +154,7 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
       if (error instanceof MisplacedSealedValue) return undefined;
       throw error;
     }
-    return { principal: found.principal, secret, defaultWorkspaceId: found.defaultWorkspaceId };
+    return { principal: found.principal, isActive, secret, defaultWorkspaceId: found.defaultWorkspaceId };
   }
 
   return {
@@ -165,14 +193,65 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
       });
     },
 
-    /** Deletes the key pair; its principal and membership stay, like an API key's. */
-    async revoke(actor: Actor, workspaceId: string, id: string): Promise<void> {
+    /**
+     * PATCH: a JSON merge patch (RFC 7396) of the name and status: the one write path of a key, a row change of the
+     * writer. Whose key it is (a member here, of a role the actor may grant) is another row: checked in the same
+     * transaction, so the answer is as of the commit.
+     */
+    patch(
+      actor: Actor,
+      workspaceId: string,
+      id: string,
+      patch: unknown,
+      precondition?: Precondition,
+    ): Promise<AccessKeyRecord> {
+      authorize(actor, 'access-key:manage', workspaceId);
+      return withRetry(() =>
+        writer.change(rows, {
+          key: id,
+          apply: (current) => {
+            if (!current || current.defaultWorkspaceId !== workspaceId) throw notFound(`Access key "${id}"`);
+            if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+            const input = checkPatch(applyMergePatch({ name: current.name, status: current.status }, patch));
+            const fields = { name: input.name ?? current.name, status: input.status ?? current.status };
+            const unchanged = fields.name === current.name && fields.status === current.status;
+            const next = unchanged ? current : { ...current, ...fields, revision: current.revision + 1 };
+            const audit = unchanged
+              ? undefined
+              : changeEvent(
+                  actor,
+                  {
+                    workspaceId,
+                    action: 'access-key:update',
+                    resourceType: 'access-key',
+                    resourceId: id,
+                    before: current,
+                    after: next,
+                  },
+                  clock.now(),
+                );
+            return {
+              next: unchanged ? undefined : next,
+              audit,
+              result: next,
+              after: async (tx: Tx) => {
+                guardOwner(actor, workspaceId, (await findHere(tx, workspaceId, id)).owner);
+                return next;
+              },
+            };
+          },
+        }),
+      );
+    },
+
+    /** Deletes the key pair (a delete: a transaction of its own); its principal and membership stay, like an API key's. */
+    async revoke(actor: Actor, workspaceId: string, id: string, precondition?: Precondition): Promise<void> {
       authorize(actor, 'access-key:manage', workspaceId);
       await writeWithRetry(writer, async (tx) => {
-        const { owner } = await findHere(tx, workspaceId, id);
-        const mine = actor.principal.roles.get(workspaceId)!;
-        if (!canGrant(mine, owner.role)) throw forbidden(`A ${mine} cannot revoke the access key of a ${owner.role}.`);
-        await accessKeys.deleteAccessKey(tx, id);
+        const { key, owner } = await findHere(tx, workspaceId, id);
+        if (!checkPrecondition(key, precondition)) throw preconditionFailed();
+        guardOwner(actor, workspaceId, owner);
+        if (!(await accessKeys.deleteAccessKey(tx, id, key.revision))) throw new StaleWrite();
         await recordChange(
           tx,
           actor,
@@ -186,8 +265,8 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
     findAccessKey: (id: string) => findSigningKey('alibaba', id),
 
     /**
-     * Also a disabled principal's key, so that a correctly signed request can be told its key is disabled
-     * (Alibaba's `InvalidAccessKeyId.Inactive`) rather than unknown. The caller checks `principal.status`.
+     * Also a disabled key or a disabled principal's, so that a correctly signed request can be told its key is
+     * disabled (Alibaba's `InvalidAccessKeyId.Inactive`) rather than unknown. The caller checks `isActive`.
      */
     findAccessKeyOfAnyStatus: (id: string) => findSigningKey('alibaba', id, true),
 

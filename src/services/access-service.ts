@@ -1,6 +1,14 @@
 import crypto, { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { conflict, forbidden, notFound, unauthenticated, validationFailed } from '../domain/errors.js';
+import { checkPrecondition, type Precondition } from '../domain/etag.js';
+import {
+  conflict,
+  forbidden,
+  notFound,
+  preconditionFailed,
+  unauthenticated,
+  validationFailed,
+} from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import { ROLES, canGrant, type Principal, type Role } from '../domain/permissions.js';
@@ -12,9 +20,10 @@ import * as principals from '../storage/principal-repo.js';
 import type { ApiKeyRecord, Member } from '../storage/principal-repo.js';
 import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
-import { recordChange } from './audit-service.js';
+import { changeEvent, recordChange } from './audit-service.js';
 import { authorize } from './authorize.js';
-import { writeWithRetry } from './write-retry.js';
+import { withRetry, writeWithRetry } from './write-retry.js';
+import { StaleWrite } from '../storage/write-conflicts.js';
 import type { Actor, Authenticated } from './actor.js';
 import type { Clock } from './clock.js';
 
@@ -96,6 +105,7 @@ const KEY_CACHE = { limit: 10_000, maxAgeMs: 30_000 };
 
 export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock }) {
   const { db, writer, clock } = deps;
+  const members = principals.memberRows(db.engine);
   // Every request authenticates; its key, principal and memberships change rarely. A change to any of them
   // (through this process or another, see ChangeStamps) makes the next request read them again.
   const keys = createStampedCache<string, NonNullable<Awaited<ReturnType<typeof principals.findPrincipalByKeyHash>>>>(
@@ -115,8 +125,12 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
     return target;
   }
 
-  async function guardLastOwner(tx: Tx, workspaceId: string, target: Member, newRole?: Role) {
-    if (target.role === 'owner' && newRole !== 'owner' && (await principals.countOwners(tx, workspaceId)) <= 1) {
+  /**
+   * A workspace keeps at least one owner. Counted in the transaction that takes an owner away, after its own
+   * write, under the workspace's lock (see countOwnersLocked): a set rule over rows that no one row change sees.
+   */
+  async function keepAnOwner(tx: Tx, workspaceId: string) {
+    if ((await principals.countOwnersLocked(tx, db.engine, workspaceId)) === 0) {
       throw conflict('A workspace keeps at least one owner: make someone else owner first.');
     }
   }
@@ -160,37 +174,78 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
       return member;
     },
 
-    /** Changes the role of an existing member. */
-    async setRole(actor: Actor, workspaceId: string, principalId: string, body: unknown): Promise<Member> {
+    /**
+     * Changes the role of an existing member: the one write path of a membership, a row change of the writer (so
+     * concurrent ones commit together on PostgreSQL). Taking away an owner also checks, in the same transaction,
+     * that one is left.
+     */
+    async setRole(
+      actor: Actor,
+      workspaceId: string,
+      principalId: string,
+      body: unknown,
+      precondition?: Precondition,
+    ): Promise<Member> {
       authorize(actor, 'member:manage', workspaceId);
       const { role } = checkMember(body);
-      return writeWithRetry(writer, async (tx) => {
-        const target = guardTarget(actor, workspaceId, await principals.findMember(tx, workspaceId, principalId), role);
-        await guardLastOwner(tx, workspaceId, target, role);
-        const now = clock.now();
-        await principals.upsertMembership(tx, workspaceId, principalId, role, now);
-        await recordChange(
-          tx,
-          actor,
-          { workspaceId, action: 'member:update', resourceType: 'member', resourceId: principalId, fields: ['role'] },
-          now,
-        );
-        return { ...target, role };
-      });
+      return withRetry(() =>
+        writer.change(members, {
+          key: principals.memberKey(workspaceId, principalId),
+          apply: (current) => {
+            const target = guardTarget(actor, workspaceId, current, role);
+            if (!checkPrecondition(target, precondition)) throw preconditionFailed();
+            if (target.role === role) return { result: target };
+            const next = { ...target, role, revision: target.revision + 1 };
+            const audit = changeEvent(
+              actor,
+              {
+                workspaceId,
+                action: 'member:update',
+                resourceType: 'member',
+                resourceId: principalId,
+                before: target,
+                after: next,
+              },
+              clock.now(),
+            );
+            const losesOwner = target.role === 'owner';
+            return {
+              next,
+              audit,
+              result: next,
+              ...(losesOwner ? { after: (tx: Tx) => keepAnOwner(tx, workspaceId).then(() => next) } : {}),
+            };
+          },
+        }),
+      );
     },
 
-    async removeMember(actor: Actor, workspaceId: string, principalId: string): Promise<void> {
+    /** Removes a membership: a delete, so a transaction of its own, with the same last-owner check. */
+    async removeMember(
+      actor: Actor,
+      workspaceId: string,
+      principalId: string,
+      precondition?: Precondition,
+    ): Promise<void> {
       authorize(actor, 'member:manage', workspaceId);
       await writeWithRetry(writer, async (tx) => {
         const target = guardTarget(actor, workspaceId, await principals.findMember(tx, workspaceId, principalId));
-        await guardLastOwner(tx, workspaceId, target);
-        await principals.deleteMembership(tx, workspaceId, principalId);
+        if (!checkPrecondition(target, precondition)) throw preconditionFailed();
+        if (!(await principals.deleteMembership(tx, workspaceId, principalId, target.revision))) throw new StaleWrite();
+        if (target.role === 'owner') await keepAnOwner(tx, workspaceId);
         // Their own connections go with them: no one else may use them, and they can no longer call.
         await deleteConnectionsOwnedBy(tx, workspaceId, principalId);
         await recordChange(
           tx,
           actor,
-          { workspaceId, action: 'member:delete', resourceType: 'member', resourceId: principalId, fields: [] },
+          {
+            workspaceId,
+            action: 'member:delete',
+            resourceType: 'member',
+            resourceId: principalId,
+            before: target,
+            fields: [],
+          },
           clock.now(),
         );
       });

@@ -11,10 +11,10 @@ import { upsertMembership } from '../storage/principal-repo.js';
 import * as workspaces from '../storage/workspace-repo.js';
 import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
-import { recordChange } from './audit-service.js';
+import { changeEvent, recordChange } from './audit-service.js';
 import { StaleWrite } from '../storage/write-conflicts.js';
 import { authorize } from './authorize.js';
-import { writeWithRetry } from './write-retry.js';
+import { withRetry, writeWithRetry } from './write-retry.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
 
@@ -43,37 +43,46 @@ export async function insertNewWorkspace(
 export function createWorkspaceService(deps: { db: Db; writer: Writer; clock: Clock }) {
   const { db, writer, clock } = deps;
 
-  async function mutate(
+  const rows = workspaces.workspaceRows(db.engine);
+
+  /**
+   * The one write path of a workspace's own fields (PUT, PATCH): a row change of the writer, so that concurrent
+   * ones commit together on PostgreSQL. `toInput` is a pure function of the current workspace and may run more
+   * than once; a change that leaves the name as it is stores nothing and records nothing.
+   */
+  function mutate(
     actor: Actor,
     id: string,
     precondition: Precondition | undefined,
     toInput: (current: Workspace) => unknown,
-  ) {
+  ): Promise<Workspace> {
     authorize(actor, 'workspace:update', id);
-    return writeWithRetry(writer, async (tx) => {
-      const current = await workspaces.findWorkspace(tx, id, { forUpdate: db.engine === 'postgres' });
-      if (!current) throw notFound(`Workspace "${id}"`);
-      if (!checkPrecondition(current, precondition)) throw preconditionFailed();
-      const input = checkInput(toInput(current));
-      if (input.name === current.name) return current;
-      const now = clock.now();
-      const next = { ...current, name: input.name, updatedAt: now, revision: current.revision + 1 };
-      if (!(await workspaces.updateWorkspace(tx, next, current.revision))) throw new StaleWrite();
-      await recordChange(
-        tx,
-        actor,
-        {
-          workspaceId: id,
-          action: 'workspace:update',
-          resourceType: 'workspace',
-          resourceId: id,
-          before: current,
-          after: next,
+    return withRetry(() =>
+      writer.change(rows, {
+        key: id,
+        apply: (current) => {
+          if (!current) throw notFound(`Workspace "${id}"`);
+          if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+          const input = checkInput(toInput(current));
+          if (input.name === current.name) return { result: current };
+          const now = clock.now();
+          const next = { ...current, name: input.name, updatedAt: now, revision: current.revision + 1 };
+          const audit = changeEvent(
+            actor,
+            {
+              workspaceId: id,
+              action: 'workspace:update',
+              resourceType: 'workspace',
+              resourceId: id,
+              before: current,
+              after: next,
+            },
+            now,
+          );
+          return { next, audit, result: next };
         },
-        now,
-      );
-      return next;
-    });
+      }),
+    );
   }
 
   return {

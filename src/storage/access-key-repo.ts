@@ -2,7 +2,8 @@ import type { AccessKeyKind } from '../domain/access-key.js';
 import type { Principal } from '../domain/permissions.js';
 import { loadPrincipal } from './principal-repo.js';
 import type { AccessKeyRow } from './schema.js';
-import type { Executor } from './engine.js';
+import type { Engine, Executor, Tx } from './engine.js';
+import type { RowStore, RowWrite } from './row-change.js';
 
 /** An access key as it may be shown: never its secret. */
 export interface AccessKeyRecord {
@@ -11,7 +12,11 @@ export interface AccessKeyRecord {
   readonly name: string;
   readonly principalId: string;
   readonly defaultWorkspaceId: string | null;
+  /** A disabled key signs nothing until it is enabled again. */
+  readonly status: 'active' | 'disabled';
   readonly createdAt: string;
+  /** Moves on with every change of its name or status. */
+  readonly revision: number;
 }
 
 const toRecord = (row: AccessKeyRow): AccessKeyRecord => ({
@@ -20,7 +25,9 @@ const toRecord = (row: AccessKeyRow): AccessKeyRecord => ({
   name: row.name,
   principalId: row.principal_id,
   defaultWorkspaceId: row.default_workspace_id,
+  status: row.status,
   createdAt: row.created_at,
+  revision: row.revision,
 });
 
 export async function insertAccessKey(db: Executor, row: AccessKeyRow): Promise<void> {
@@ -51,18 +58,58 @@ export async function findAccessKeyRecord(db: Executor, id: string): Promise<Acc
   return row && toRecord(row);
 }
 
+/**
+ * Access keys for the writer's row changes (rename, disable, enable), keyed by id: locked in key order on
+ * PostgreSQL. Only the name, status and revision are written, and only over the revision read; the sealed secret
+ * is never part of the row. A key's id is generated and never reused, so the revision alone tells its states apart.
+ */
+export function accessKeyRows(engine: Engine): RowStore<AccessKeyRecord> {
+  const forUpdate = engine === 'postgres';
+  return {
+    async load(tx: Tx, keys: readonly string[]): Promise<Map<string, AccessKeyRecord>> {
+      // Key order: two batches wanting the same rows lock them in the same order, so neither waits on the other.
+      let query = tx
+        .selectFrom('access_keys')
+        .selectAll()
+        .where('id', 'in', [...keys])
+        .orderBy('id');
+      if (forUpdate) query = query.forUpdate();
+      const rows = await query.execute();
+      return new Map(rows.map((row) => [row.id, toRecord(row)]));
+    },
+
+    async store(tx: Tx, changes: readonly RowWrite<AccessKeyRecord>[]): Promise<number> {
+      let written = 0;
+      for (const { row, stored } of changes) {
+        const result = await tx
+          .updateTable('access_keys')
+          .set({ name: row.name, status: row.status, revision: row.revision })
+          .where('id', '=', row.id)
+          .where('revision', '=', stored.revision)
+          .executeTakeFirst();
+        written += Number(result.numUpdatedRows);
+      }
+      return written;
+    },
+  };
+}
+
 /** A key of the given kind with its sealed secret and its principal (any status); undefined when unknown. */
 export async function findSealedAccessKey(
   db: Executor,
   kind: AccessKeyKind,
   id: string,
-): Promise<{ principal: Principal; sealedSecret: string; defaultWorkspaceId: string | null } | undefined> {
+): Promise<
+  | { principal: Principal; sealedSecret: string; defaultWorkspaceId: string | null; status: AccessKeyRecord['status'] }
+  | undefined
+> {
   const row = await db
     .selectFrom('access_keys')
     .innerJoin('principals', 'principals.id', 'access_keys.principal_id')
     .select([
       'access_keys.secret',
       'access_keys.default_workspace_id',
+      'access_keys.status as key_status',
       'principals.id',
       'principals.name',
       'principals.status',
@@ -75,10 +122,16 @@ export async function findSealedAccessKey(
     principal: await loadPrincipal(db, row),
     sealedSecret: row.secret,
     defaultWorkspaceId: row.default_workspace_id,
+    status: row.key_status,
   };
 }
 
-export async function deleteAccessKey(db: Executor, id: string): Promise<boolean> {
-  const result = await db.deleteFrom('access_keys').where('id', '=', id).executeTakeFirst();
+/** Deletes a key at `expectedRevision`; false when someone else changed it first. */
+export async function deleteAccessKey(db: Executor, id: string, expectedRevision: number): Promise<boolean> {
+  const result = await db
+    .deleteFrom('access_keys')
+    .where('id', '=', id)
+    .where('revision', '=', expectedRevision)
+    .executeTakeFirst();
   return Number(result.numDeletedRows) === 1;
 }

@@ -20,6 +20,7 @@ import { connectionTokens } from './migrations/0017-connection-tokens.js';
 import { connectRequests } from './migrations/0018-connect-requests.js';
 import { webhooks } from './migrations/0019-webhooks.js';
 import { connectionOwners } from './migrations/0020-connection-owners.js';
+import { memberKeyRevisions } from './migrations/0021-member-key-revisions.js';
 import { tableChangeNotify } from './migrations/0022-table-change-notify.js';
 
 /** Every migration, by the name the store records it under. */
@@ -45,6 +46,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0018-connect-requests': connectRequests(),
     '0019-webhooks': webhooks(),
     '0020-connection-owners': connectionOwners(),
+    '0021-member-key-revisions': memberKeyRevisions(),
     '0022-table-change-notify': tableChangeNotify(engine),
   };
 }

@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 import type { Principal, Role } from '../domain/permissions.js';
 import type { ApiKeyRow, PrincipalRow } from './schema.js';
-import type { Executor } from './engine.js';
+import type { Engine, Executor, Tx } from './engine.js';
+import type { RowStore, RowWrite } from './row-change.js';
 
 export interface ApiKeyRecord {
   readonly id: string;
@@ -12,12 +14,15 @@ export interface ApiKeyRecord {
 }
 
 export interface Member {
+  readonly workspaceId: string;
   readonly principalId: string;
   readonly name: string;
   readonly kind: PrincipalRow['kind'];
   readonly status: PrincipalRow['status'];
   readonly role: Role;
   readonly createdAt: string;
+  /** Moves on with every role change. */
+  readonly revision: number;
 }
 
 const toApiKey = (row: ApiKeyRow): ApiKeyRecord => ({
@@ -51,15 +56,26 @@ export async function upsertMembership(
   await db
     .insertInto('memberships')
     .values({ workspace_id: workspaceId, principal_id: principalId, role, created_at: at })
-    .onConflict((oc) => oc.columns(['workspace_id', 'principal_id']).doUpdateSet({ role }))
+    .onConflict((oc) =>
+      oc
+        .columns(['workspace_id', 'principal_id'])
+        .doUpdateSet((eb) => ({ role, revision: eb('memberships.revision', '+', 1) })),
+    )
     .execute();
 }
 
-export async function deleteMembership(db: Executor, workspaceId: string, principalId: string): Promise<boolean> {
+/** Deletes a membership at `expectedRevision`; false when someone else changed it first. */
+export async function deleteMembership(
+  db: Executor,
+  workspaceId: string,
+  principalId: string,
+  expectedRevision: number,
+): Promise<boolean> {
   const result = await db
     .deleteFrom('memberships')
     .where('workspace_id', '=', workspaceId)
     .where('principal_id', '=', principalId)
+    .where('revision', '=', expectedRevision)
     .executeTakeFirst();
   return Number(result.numDeletedRows) === 1;
 }
@@ -85,6 +101,8 @@ function membersQuery(db: Executor, workspaceId: string) {
       'principals.status',
       'memberships.role',
       'memberships.created_at',
+      'memberships.revision',
+      'memberships.workspace_id',
     ])
     .where('memberships.workspace_id', '=', workspaceId);
 }
@@ -92,12 +110,14 @@ function membersQuery(db: Executor, workspaceId: string) {
 type MemberRow = Awaited<ReturnType<ReturnType<typeof membersQuery>['executeTakeFirstOrThrow']>>;
 
 const toMember = (r: MemberRow): Member => ({
+  workspaceId: r.workspace_id,
   principalId: r.id,
   name: r.name,
   kind: r.kind,
   status: r.status,
   role: r.role as Role,
   createdAt: r.created_at,
+  revision: r.revision,
 });
 
 export async function listMembers(
@@ -115,6 +135,77 @@ export async function listMembers(
 export async function findMember(db: Executor, workspaceId: string, principalId: string): Promise<Member | undefined> {
   const row = await membersQuery(db, workspaceId).where('principals.id', '=', principalId).executeTakeFirst();
   return row && toMember(row);
+}
+
+/** The key of a membership for {@link Writer.change}. */
+export const memberKey = (workspaceId: string, principalId: string) => `${workspaceId}\u0000${principalId}`;
+
+/**
+ * Memberships for the writer's row changes (role changes), with their principal's name, kind and status: only
+ * the membership rows are locked (in key order, on PostgreSQL) and written. A row is written only over the state
+ * it was read from: same revision and same creation time, not a membership removed and given again meanwhile.
+ */
+export function memberRows(engine: Engine): RowStore<Member> {
+  const forUpdate = engine === 'postgres';
+  return {
+    async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Member>> {
+      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      let query = tx
+        .selectFrom('memberships')
+        .innerJoin('principals', 'principals.id', 'memberships.principal_id')
+        .select([
+          'principals.id',
+          'principals.name',
+          'principals.kind',
+          'principals.status',
+          'memberships.role',
+          'memberships.created_at',
+          'memberships.revision',
+          'memberships.workspace_id',
+        ])
+        .where((eb) =>
+          eb(
+            eb.refTuple('memberships.workspace_id', 'memberships.principal_id'),
+            'in',
+            pairs.map(([workspaceId, principalId]) => eb.tuple(workspaceId, principalId)),
+          ),
+        )
+        // Key order: two batches wanting the same rows lock them in the same order, so neither waits on the other.
+        .orderBy('memberships.workspace_id')
+        .orderBy('memberships.principal_id');
+      if (forUpdate) query = query.modifyEnd(sql`for update of memberships`);
+      const rows = await query.execute();
+      return new Map(rows.map((row) => [memberKey(row.workspace_id, row.id), toMember(row)]));
+    },
+
+    async store(tx: Tx, changes: readonly RowWrite<Member>[]): Promise<number> {
+      let written = 0;
+      for (const { row, stored } of changes) {
+        const result = await tx
+          .updateTable('memberships')
+          .set({ role: row.role, revision: row.revision })
+          .where('workspace_id', '=', stored.workspaceId)
+          .where('principal_id', '=', stored.principalId)
+          .where('created_at', '=', stored.createdAt)
+          .where('revision', '=', stored.revision)
+          .executeTakeFirst();
+        written += Number(result.numUpdatedRows);
+      }
+      return written;
+    },
+  };
+}
+
+/**
+ * How many owners a workspace has, counted under a lock of its row until the commit on PostgreSQL: every change
+ * that may take an owner away counts this way, so of two that run together the second counts after the first
+ * committed (under READ COMMITTED each statement sees what committed before it), and neither can take the last
+ * owner on the strength of the other's. On SQLite the writer runs one unit of work at a time already.
+ */
+export async function countOwnersLocked(db: Executor, engine: Engine, workspaceId: string): Promise<number> {
+  if (engine === 'postgres')
+    await db.selectFrom('workspaces').select('id').where('id', '=', workspaceId).forUpdate().execute();
+  return countOwners(db, workspaceId);
 }
 
 export async function insertApiKey(db: Executor, row: ApiKeyRow): Promise<void> {

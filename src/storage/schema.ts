@@ -25,6 +25,8 @@ export interface MembershipRow {
   principal_id: string;
   role: string;
   created_at: string;
+  /** Moves on with every role change (migration 0021). */
+  revision: Generated<number>;
 }
 
 export interface ApiKeyRow {
@@ -46,6 +48,9 @@ export interface AccessKeyRow {
   secret: string;
   default_workspace_id: string | null;
   created_at: string;
+  /** Disabled keys sign nothing (migration 0021). */
+  status: 'active' | 'disabled';
+  revision: number;
 }
 
 export interface AuthTokenRow {

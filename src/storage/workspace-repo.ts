@@ -1,6 +1,7 @@
 import type { Workspace } from '../domain/workspace.js';
 import type { WorkspaceRow } from './schema.js';
-import type { Executor, ReadOptions } from './engine.js';
+import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
+import type { RowStore, RowWrite } from './row-change.js';
 
 const toWorkspace = (row: WorkspaceRow): Workspace => ({
   id: row.id,
@@ -77,15 +78,41 @@ export async function insertWorkspace(db: Executor, workspace: Workspace): Promi
     .execute();
 }
 
-/** Writes a new state if the stored one still has `expectedRevision`; false when someone else won. */
-export async function updateWorkspace(db: Executor, workspace: Workspace, expectedRevision: number): Promise<boolean> {
-  const result = await db
-    .updateTable('workspaces')
-    .set({ name: workspace.name, updated_at: workspace.updatedAt, revision: workspace.revision })
-    .where('id', '=', workspace.id)
-    .where('revision', '=', expectedRevision)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+/**
+ * Workspaces for the writer's row changes (PUT, PATCH), keyed by id: locked in key order on PostgreSQL. A row is
+ * written only over the state it was read from: same revision, and the same workspace (its uid), not one deleted
+ * and created again under its id meanwhile.
+ */
+export function workspaceRows(engine: Engine): RowStore<Workspace> {
+  const forUpdate = engine === 'postgres';
+  return {
+    async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Workspace>> {
+      // Key order: two batches wanting the same rows lock them in the same order, so neither waits on the other.
+      let query = tx
+        .selectFrom('workspaces')
+        .selectAll()
+        .where('id', 'in', [...keys])
+        .orderBy('id');
+      if (forUpdate) query = query.forUpdate();
+      const rows = await query.execute();
+      return new Map(rows.map((row) => [row.id, toWorkspace(row)]));
+    },
+
+    async store(tx: Tx, changes: readonly RowWrite<Workspace>[]): Promise<number> {
+      let written = 0;
+      for (const { row, stored } of changes) {
+        const result = await tx
+          .updateTable('workspaces')
+          .set({ name: row.name, updated_at: row.updatedAt, revision: row.revision })
+          .where('id', '=', row.id)
+          .where('uid', '=', stored.uid)
+          .where('revision', '=', stored.revision)
+          .executeTakeFirst();
+        written += Number(result.numUpdatedRows);
+      }
+      return written;
+    },
+  };
 }
 
 export async function deleteWorkspace(db: Executor, id: string, expectedRevision: number): Promise<boolean> {

@@ -2,8 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Slug } from '../../domain/common.js';
 import { ROLES } from '../../domain/permissions.js';
-import { AccessKeyInput, type AccessKeyService } from '../../services/access-key-service.js';
-import { errorResponses, pageRequestOf, sendPage, writeErrorResponses } from '../http.js';
+import { AccessKeyInput, AccessKeyPatch, type AccessKeyService } from '../../services/access-key-service.js';
+import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
+import { errorResponses, pageRequestOf, sendPage, sendVersioned, writeErrorResponses } from '../http.js';
 import { AccessKeyView, PageQuery, pageOf } from '../schemas.js';
 
 const WorkspaceParams = Type.Object({ workspaceId: Slug });
@@ -16,10 +17,11 @@ const CreatedAccessKey = Type.Object({
 const tags = ['access'];
 
 /** Key pairs for signed requests (Alibaba AccessKey, Huawei AK/SK), each with its own service principal. */
-export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ accessKeys: AccessKeyService }> = async (
+export const accessKeyRoutes: FastifyPluginAsyncTypebox<RouteOptions & { accessKeys: AccessKeyService }> = async (
   app,
-  { accessKeys },
+  options,
 ) => {
+  const { accessKeys } = options;
   const base = '/workspaces/:workspaceId/access-keys';
 
   app.get(
@@ -62,7 +64,8 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ accessKeys: AccessKeyS
       const issued = await accessKeys.create(request.actor, workspaceId, request.body);
       reply.header('cache-control', 'no-store');
       reply.header('location', `/api/v1/workspaces/${workspaceId}/access-keys/${issued.accessKey.id}`);
-      return reply.code(201).send({ ...issued.accessKey, role: issued.role, secret: issued.secret });
+      const created = { ...issued.accessKey, role: issued.role, secret: issued.secret };
+      return sendVersioned(request, reply, issued.accessKey, created, 201);
     },
   );
 
@@ -76,7 +79,37 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ accessKeys: AccessKeyS
         response: { 200: AccessKeyView, ...errorResponses },
       },
     },
-    async (request) => accessKeys.get(request.actor, request.params.workspaceId, request.params.accessKeyId),
+    async (request, reply) => {
+      const key = await accessKeys.get(request.actor, request.params.workspaceId, request.params.accessKeyId);
+      return sendVersioned(request, reply, key, key);
+    },
+  );
+
+  app.patch(
+    `${base}/:accessKeyId`,
+    {
+      schema: {
+        tags,
+        summary: 'Rename, disable or enable an access key (JSON merge patch)',
+        description:
+          'A disabled key signs nothing, on every node from the moment this answers (Alibaba answers ' +
+          '`InvalidAccessKeyId.Inactive`, Huawei 401); enabling it gives back the same pair. Takes `If-Match`.',
+        params: KeyParams,
+        body: AccessKeyPatch,
+        response: { 200: AccessKeyView, ...writeErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, accessKeyId } = request.params;
+      const key = await accessKeys.patch(
+        request.actor,
+        workspaceId,
+        accessKeyId,
+        request.body,
+        preconditionOf(request, options),
+      );
+      return sendVersioned(request, reply, key, key);
+    },
   );
 
   app.delete(
@@ -90,7 +123,8 @@ export const accessKeyRoutes: FastifyPluginAsyncTypebox<{ accessKeys: AccessKeyS
       },
     },
     async (request, reply) => {
-      await accessKeys.revoke(request.actor, request.params.workspaceId, request.params.accessKeyId);
+      const { workspaceId, accessKeyId } = request.params;
+      await accessKeys.revoke(request.actor, workspaceId, accessKeyId, preconditionOf(request, options));
       return reply.code(204).send(null);
     },
   );

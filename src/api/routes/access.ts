@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Slug } from '../../domain/common.js';
 import { ApiKeyInput, MemberInput, type AccessService } from '../../services/access-service.js';
-import { errorResponses, pageRequestOf, sendPage, writeErrorResponses } from '../http.js';
+import { errorResponses, pageRequestOf, sendPage, sendVersioned, writeErrorResponses } from '../http.js';
+import { preconditionOf, type RouteOptions } from '../../http/precondition.js';
 import { ApiKeyView, MemberView, PageQuery, pageOf } from '../schemas.js';
 
 const WorkspaceParams = Type.Object({ workspaceId: Slug });
@@ -10,7 +11,11 @@ const MemberParams = Type.Object({ workspaceId: Slug, principalId: Slug });
 const KeyParams = Type.Object({ workspaceId: Slug, keyId: Slug });
 
 /** Who may act in a workspace: its members and their API keys, plus the caller's own identity. */
-export const accessRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> = async (app, { access }) => {
+export const accessRoutes: FastifyPluginAsyncTypebox<RouteOptions & { access: AccessService }> = async (
+  app,
+  options,
+) => {
+  const { access } = options;
   app.get(
     '/me',
     {
@@ -64,7 +69,10 @@ export const accessRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> 
         response: { 200: MemberView, ...errorResponses },
       },
     },
-    async (request) => access.getMember(request.actor, request.params.workspaceId, request.params.principalId),
+    async (request, reply) => {
+      const member = await access.getMember(request.actor, request.params.workspaceId, request.params.principalId);
+      return sendVersioned(request, reply, member, member);
+    },
   );
 
   app.put(
@@ -73,13 +81,23 @@ export const accessRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> 
       schema: {
         tags: ['access'],
         summary: "Change a member's role (never above your own; a workspace keeps one owner)",
+        description: 'Takes `If-Match` with the ETag of the member as last read; a stale one gets 412.',
         params: MemberParams,
         body: MemberInput,
         response: { 200: MemberView, ...writeErrorResponses },
       },
     },
-    async (request) =>
-      access.setRole(request.actor, request.params.workspaceId, request.params.principalId, request.body),
+    async (request, reply) => {
+      const { workspaceId, principalId } = request.params;
+      const member = await access.setRole(
+        request.actor,
+        workspaceId,
+        principalId,
+        request.body,
+        preconditionOf(request, options),
+      );
+      return sendVersioned(request, reply, member, member);
+    },
   );
 
   app.delete(
@@ -93,7 +111,8 @@ export const accessRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> 
       },
     },
     async (request, reply) => {
-      await access.removeMember(request.actor, request.params.workspaceId, request.params.principalId);
+      const { workspaceId, principalId } = request.params;
+      await access.removeMember(request.actor, workspaceId, principalId, preconditionOf(request, options));
       return reply.code(204).send(null);
     },
   );

@@ -16,7 +16,12 @@ const principal = (status: 'active' | 'disabled') => ({
 
 function depsFor(at: string, status: 'active' | 'disabled' = 'active'): AlibabaAuthDeps {
   const seen = new Set<string>();
-  const key: SigningKey = { principal: principal(status), secret: 'testsecret', defaultWorkspaceId: 'default' };
+  const key: SigningKey = {
+    principal: principal(status),
+    isActive: status === 'active',
+    secret: 'testsecret',
+    defaultWorkspaceId: 'default',
+  };
   return {
     accessKeys: { findAccessKeyOfAnyStatus: async (id: string) => (id === 'testid' ? key : undefined) },
     nonces: {

@@ -78,10 +78,9 @@ async function keyOf(deps: AlibabaAuthDeps, accessKeyId: string): Promise<Signin
   return key;
 }
 
-/** Checks after the signature: the principal is enabled and the nonce has not been seen in the window. */
+/** Checks after the signature: the key and its principal are enabled and the nonce has not been seen in the window. */
 async function admit(deps: AlibabaAuthDeps, key: SigningKey, accessKeyId: string, nonce: string): Promise<SigningKey> {
-  if (key.principal.status !== 'active')
-    throw new AlibabaError(400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.');
+  if (!key.isActive) throw new AlibabaError(400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.');
   let fresh: boolean;
   try {
     fresh = await deps.nonces.claim(`alibaba:${accessKeyId}`, nonce, NONCE_TTL_MS);
@@ -163,8 +162,7 @@ export async function authenticateBeforeBody(request: Acs3Request, deps: Alibaba
       'AccessKeyId is mandatory for this action: sign the request with an AccessKey pair (ACS3-HMAC-SHA256).',
     );
   const { key } = await verifyAcs3Headers(request, authorization, deps);
-  if (key.principal.status !== 'active')
-    throw new AlibabaError(400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.');
+  if (!key.isActive) throw new AlibabaError(400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.');
 }
 
 async function verifyRpc(request: SignedRequest, deps: AlibabaAuthDeps): Promise<SigningKey> {

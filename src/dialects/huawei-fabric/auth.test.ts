@@ -63,7 +63,8 @@ function deps(overrides: Partial<AuthDeps> = {}): AuthDeps {
     authenticateToken: async () => {
       throw unauthenticated('The token is not valid (unknown, expired or revoked).');
     },
-    findAkSk: async (ak) => (ak === AK ? { principal, secret: SK, defaultWorkspaceId: 'default' } : undefined),
+    findAkSk: async (ak) =>
+      ak === AK ? { principal, isActive: true, secret: SK, defaultWorkspaceId: 'default' } : undefined,
     claimSignature: (() => {
       const seen = new Set<string>();
       return async (ak: string, signature: string) =>

@@ -192,7 +192,7 @@ export async function verifySignature(
   }
   if (canonical === undefined) return { ok: false, reason: 'a header named in SignedHeaders is missing' };
   const key = await deps.findAkSk(parsed.accessKey);
-  if (!key) return { ok: false, reason: 'the AK is unknown or its principal is disabled' };
+  if (!key) return { ok: false, reason: 'the AK is unknown or disabled, or its principal is' };
   const expected = Buffer.from(signatureOf(key.secret, stringToSign(sdkDate as string, canonical)), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(parsed.signature, 'hex')))
     return { ok: false, reason: 'the signature does not match' };
