@@ -6,7 +6,7 @@
 // - after the provider answered (it rotated the refresh token) but before plugboard stored the answer: the rotated
 //   token died with the process. The store still holds the one before it, which the provider now treats as reused:
 //   it revokes the grant, and plugboard reports it (state reconnect-required, the provider's invalid_grant as the
-//   last error, a connect link in the tool result), never a silent loss; reconnecting through that link works.
+//   last error, a connect link in the tool result), never a silent loss; connecting again works.
 // On PostgreSQL the refresh holds the token row locked (SELECT … FOR UPDATE) while the provider is asked: the test
 // sees it locked during the held refresh and free once the process is gone, before any restart.
 import { after, before, describe, it } from 'node:test';
@@ -287,7 +287,13 @@ for (const engine of ENGINES) {
       assert.match(after.lastError, /invalid_grant/);
       assert.ok(after.lastErrorAt);
 
-      await connectThrough(link);
+      // The link in the tool result is for someone signed in who may change the connection (not the agent that
+      // called); here an API key hands out a link of its own, as a script would.
+      const anonymous = await fetch(link, { method: 'POST', redirect: 'manual' });
+      assert.equal(anonymous.status, 403, await anonymous.text());
+      const handedOut = await call('POST', `${WS}/connections/${connectionId}/connect`, { handOff: true });
+      assert.equal(handedOut.status, 200, JSON.stringify(handedOut.body));
+      await connectThrough(handedOut.body.connectUrl);
       const works = await callTool();
       assert.equal(works.isError, undefined, textOf(works));
       assert.equal((await oauthState()).state, 'connected');

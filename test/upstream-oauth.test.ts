@@ -8,7 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { launchChromium } from './support/chromium.js';
 import { freePort } from './support/oauth-flow.js';
 import { CLIENT_ID, CLIENT_SECRET, startOAuthUpstream, type OAuthUpstream } from './support/oauth-upstream.js';
-import { cookiesSet, inviteAndJoin } from './support/people.js';
+import { inviteAndJoin, signIn } from './support/people.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { openStored, placeOfStored } from './support/sealed.js';
 import { settledToolset } from './support/toolsets.js';
@@ -38,10 +38,14 @@ for (const engine of ENGINES) {
         env: { PUBLIC_URL: base, OAUTH_REFRESH_ATTEMPTS: '2', OAUTH_CONNECT_TTL_SECONDS: '600' },
       });
       await app.server.listen({ port, host: '127.0.0.1' });
-      for (const email of ['ada@example.com', 'bob@example.com']) {
+      for (const [email, role] of [
+        ['ada@example.com', 'editor'],
+        ['bob@example.com', 'editor'],
+        ['vic@example.com', 'viewer'],
+      ] as const) {
         const { browser } = await inviteAndJoin(app, {
           email,
-          role: 'editor',
+          role,
           password: 'a long enough password',
           origin: base,
         });
@@ -441,31 +445,51 @@ for (const engine of ENGINES) {
       const again = await callTool();
       assert.ok(textOf(again).includes(link), 'the same link while it is unused');
 
-      // Another person opens the link in their browser: no plugboard account needed.
       const page = await app.server.inject({ method: 'GET', url: new URL(link).pathname });
       assert.equal(page.statusCode, 200);
       assert.match(page.body, /<form method="post"><button type="submit" id="connect">Connect<\/button>/);
       // As a browser posts the page's form: an empty urlencoded body.
-      const opened = await app.server.inject({
-        method: 'POST',
-        url: new URL(link).pathname,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
-        payload: '',
-      });
-      assert.equal(opened.statusCode, 303);
-      const cookie = cookiesSet(opened.headers).get('pb_connect')!;
-      assert.match(cookie.attributes, /HttpOnly/);
+      const open = (cookie?: string) =>
+        app.server.inject({
+          method: 'POST',
+          url: new URL(link).pathname,
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            origin: base,
+            ...(cookie ? { cookie } : {}),
+          },
+          payload: '',
+        });
+      // An hour on, the sessions signed in at the start have gone idle: sign in again.
+      const signedIn = async (email: string) => {
+        const { browser } = await signIn(app, email, 'a long enough password', base);
+        return `pb_session=${browser.jar.get('pb_session')!}`;
+      };
+      const [ada, bob, vic] = [
+        await signedIn('ada@example.com'),
+        await signedIn('bob@example.com'),
+        await signedIn('vic@example.com'),
+      ];
+      // The link went to whoever called the tool (an agent, and whatever reads its output): connecting the shared
+      // connection puts an account behind every caller's calls, so only someone who may change the connection can.
+      const anonymous = await open();
+      assert.equal(anonymous.statusCode, 403, anonymous.body);
+      assert.match(anonymous.body, /sign in to plugboard as an editor/);
+      const viewer = await open(vic);
+      assert.equal(viewer.statusCode, 403, viewer.body);
+      const opened = await open(bob);
+      assert.equal(opened.statusCode, 303, `refusals did not use the link up: ${opened.body}`);
       provider.account = 'grace';
       try {
         const back = await provider.authorize(String(opened.headers.location));
-        const elsewhere = await callback(back, sessionOf('ada@example.com'));
-        assert.equal(elsewhere.status, 403, 'a flow from a link is bound to the browser that opened it');
-        const finished = await callback(back, `pb_connect=${cookie.value}`);
+        const elsewhere = await callback(back, ada);
+        assert.equal(elsewhere.status, 403, 'the flow is bound to the editor who opened the link');
+        const finished = await callback(back, bob);
         assert.equal(finished.status, 200, finished.text);
       } finally {
         provider.account = 'ada';
       }
-      const reused = await app.server.inject({ method: 'POST', url: new URL(link).pathname });
+      const reused = await open(bob);
       assert.equal(reused.statusCode, 410);
       assert.match(reused.body, /already used/);
       const after = await callTool();

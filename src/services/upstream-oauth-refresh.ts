@@ -131,7 +131,7 @@ export function createRefreshEngine(deps: {
       return {
         message: `The provider refused the OAuth client of connection "${name}" (${error}): check the connector's clientId and clientSecret; plugboard tries again on the next call.`,
       };
-    const link = await createLink(tx, t, 'plugboard', undefined);
+    const link = await createLink(tx, t, 'plugboard', undefined, { forEditors: true });
     // A connection never connected has no row to keep its link in: each call hands out a new one.
     if (row) {
       const sealed = JSON.parse(row.tokens) as Record<string, unknown>;
@@ -289,7 +289,7 @@ export function createRefreshEngine(deps: {
     const moved = `The connector of connection "${t.connection.name}" now sends calls to ${t.baseOrigin}, but its OAuth tokens were issued for ${row.api_origin} and go nowhere else.`;
     if (t.settings.schemeType === 'oauth2-client-credentials')
       return { message: `${moved} Create the connection again to fetch tokens for the new baseUrl.` };
-    const link = await writer.write((tx) => createLink(tx, t, 'plugboard', undefined));
+    const link = await writer.write((tx) => createLink(tx, t, 'plugboard', undefined, { forEditors: true }));
     return {
       message: `${moved} Open ${link.connectUrl} to connect it again (the link works once), then call the tool again.`,
       connectUrl: link.connectUrl,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { standingOf } from '../domain/connection-owner.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
+import { can, type Principal } from '../domain/permissions.js';
 import type { ManagedScheme, OAuthState, OAuthStatus } from '../domain/upstream-oauth.js';
 import { egressFetch } from '../egress/egress-connect.js';
 import type { EgressPolicy } from '../egress/egress-policy.js';
@@ -20,6 +21,7 @@ import { createRefreshEngine, eventOf, type CallToken, type RefreshOutcome } fro
 import { emitConnectionEvent } from './webhook-events.js';
 import {
   CONNECT_LINK_PATH,
+  LINK_FOR_EDITORS,
   UPSTREAM_CALLBACK_PATH,
   createOAuthTargets,
   digest,
@@ -189,8 +191,9 @@ export function createUpstreamOAuthService(deps: {
       linkToken: string,
       browserSecret: string,
       requestOrigin: string | undefined,
-      principalId?: string,
+      person?: Principal,
     ): Promise<{ authorizationUrl: string } | { refused: string; forSomeoneElse?: true }> {
+      const principalId = person?.id;
       const request = await tokens.findConnectRequest(db.kysely, digest(linkToken));
       const now = clock.now();
       if (!request || request.kind !== 'link') return { refused: 'This connect link is not known.' };
@@ -204,6 +207,15 @@ export function createUpstreamOAuthService(deps: {
             principalId === undefined
               ? 'This connect link is for a personal connection: sign in to plugboard as the person it was made for, then open it again.'
               : 'This connect link was made for another person: only they can use it.',
+          forSomeoneElse: true,
+        };
+      const forEditors = request.bound_to === LINK_FOR_EDITORS;
+      if (forEditors && (!person || can(person, 'connection:update', request.workspace_id) !== 'allowed'))
+        return {
+          refused:
+            person === undefined
+              ? 'This reconnect link is for the people who may change the connection: sign in to plugboard as an editor, admin or owner of its workspace, then open it again.'
+              : 'This reconnect link is for the people who may change the connection; your role in its workspace does not allow that.',
           forSomeoneElse: true,
         };
       return writer.write(async (tx) => {
@@ -223,7 +235,13 @@ export function createUpstreamOAuthService(deps: {
         if ((t.connection.ownerUserId ?? undefined) !== boundUser)
           return { refused: 'The connection this link was for changed hands.' };
         const redirectUri = `${deps.baseUrlOf(requestOrigin)}${UPSTREAM_CALLBACK_PATH}`;
-        const boundTo = boundUser === undefined ? `browser:${digest(browserSecret)}` : `principal:${boundUser}`;
+        // Bound to the person the link is for, or who opened an editors' link; else to this browser.
+        const boundTo =
+          boundUser !== undefined
+            ? `principal:${boundUser}`
+            : forEditors
+              ? `principal:${person!.id}`
+              : `browser:${digest(browserSecret)}`;
         const flow = await startFlow(tx, t, request.created_by, boundTo, redirectUri);
         return { authorizationUrl: flow.authorizationUrl };
       });

@@ -12,6 +12,9 @@ import type { Clock } from './clock.js';
 import type { OAuthClientOf, TokenSet } from './upstream-oauth-client.js';
 import type { SealPlace, Vault } from './vault.js';
 
+/** `bound_to` of a connect link only a signed-in person who may change the connection can use. */
+export const LINK_FOR_EDITORS = 'editors';
+
 /** Where the provider sends the browser back to, on every connection. */
 export const UPSTREAM_CALLBACK_PATH = '/oauth/callback';
 /** Where a connect link points: its page's POST starts a flow bound to the browser that sent it. */
@@ -119,7 +122,20 @@ export function createOAuthTargets(deps: {
     return { authorizationUrl: url.href, expiresAt };
   }
 
-  async function createLink(tx: Tx, t: Target, createdBy: string, requestOrigin: string | undefined) {
+  /**
+   * A single-use connect link. A person's own connection is connected by that person only (`user:<id>`). A link
+   * plugboard puts into a tool error (`forEditors`) went to whoever called the tool — an agent, and whatever reads
+   * its output — so for a shared connection it works only for someone signed in who may change the connection
+   * (`editors`): connecting it puts an account behind every caller's calls. A link an editor hands out on purpose
+   * works for whoever they gave it to.
+   */
+  async function createLink(
+    tx: Tx,
+    t: Target,
+    createdBy: string,
+    requestOrigin: string | undefined,
+    link: { forEditors?: boolean } = {},
+  ) {
     const now = clock.now();
     const token = randomToken();
     const expiresAt = plus(now, options.connectLinkTtlSeconds);
@@ -130,8 +146,12 @@ export function createOAuthTargets(deps: {
       connection_id: t.connection.id,
       connection_uid: t.connection.uid,
       created_by: createdBy,
-      // A person's own connection is connected by that person only: whoever opens its link must be signed in as them.
-      bound_to: t.connection.ownerUserId === null ? null : `user:${t.connection.ownerUserId}`,
+      bound_to:
+        t.connection.ownerUserId !== null
+          ? `user:${t.connection.ownerUserId}`
+          : link.forEditors
+            ? LINK_FOR_EDITORS
+            : null,
       verifier: null,
       redirect_uri: null,
       created_at: now,

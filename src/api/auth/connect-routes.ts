@@ -25,7 +25,7 @@ export async function connectRoutes(
   app: FastifyInstance,
   options: {
     upstreamOAuth: UpstreamOAuthService;
-    users: Pick<UserService, 'authenticateSession'>;
+    users: Pick<UserService, 'authenticateSession' | 'authenticateSessionCredential'>;
     secure: boolean;
     connectTtlSeconds: number;
     /** The path the public URL puts before every route ('' at the root): the link back to the console needs it. */
@@ -69,8 +69,14 @@ export async function connectRoutes(
       return sendPage(reply, 404, 'Connect link not valid', errorBox('This connect link is not known.'), basePath);
     const browserSecret = randomBytes(32).toString('base64url');
     const session = cookieOf(request, SESSION_COOKIE);
-    const user = session ? await users.authenticateSession(session) : null;
-    const opened = await upstreamOAuth.openLink(token, browserSecret, requestOriginOf(request), user?.userId);
+    // Who is signed in here, with their roles: a person's own link and a reconnect link need to know.
+    const signedIn = session
+      ? await users.authenticateSessionCredential(session).then(
+          (authenticated) => authenticated.principal,
+          () => undefined,
+        )
+      : undefined;
+    const opened = await upstreamOAuth.openLink(token, browserSecret, requestOriginOf(request), signedIn);
     if ('refused' in opened)
       return sendPage(
         reply,
