@@ -359,9 +359,11 @@ for (const engine of ENGINES) {
       const failed = await receiver.waitFor(ofType('connection.refresh_failed'), 2);
       checkEvent(failed[1]!, 'connection.refresh_failed', 'reconnect-required', /invalid_grant/);
 
-      const link = /Open (http:\/\/\S+\/oauth\/connect\/[\w-]+) to connect it/.exec(textOf(result))?.[1];
-      assert.ok(link, textOf(result));
-      await connectThrough(link);
+      assert.match(textOf(result), /\/oauth\/connect\//, 'the agent is told where to connect it');
+      // That link is for someone signed in who may change the connection; a script hands out one of its own.
+      const handedOut = await call('POST', `${WS}/connections/${connectionId}/connect`, { body: { handOff: true } });
+      assert.equal(handedOut.status, 200, handedOut.text);
+      await connectThrough(handedOut.body.connectUrl);
       const recovered = await receiver.waitFor(ofType('connection.recovered'), 2);
       checkEvent(recovered[1]!, 'connection.recovered', 'connected', null);
       const connected = await receiver.waitFor(ofType('connection.connected'), 2);
@@ -409,6 +411,42 @@ for (const engine of ENGINES) {
       await call('DELETE', `${WS}/webhooks/${unreachable.body.id}`);
       assert.equal((await callTool()).isError, undefined);
       await receiver.waitFor(ofType('connection.recovered'), 3);
+    });
+
+    it('checks the egress policy again at each delivery: an address denied by then gets no packet', async () => {
+      const hook = await call('POST', `${WS}/webhooks`, {
+        body: { url: receiver.url, eventTypes: ['connection.refresh_failed'], secret: SECRET },
+      });
+      assert.equal(hook.status, 201, hook.text);
+      // Where a name that resolved to an allowed address when the webhook was saved may point at delivery time
+      // (DNS rebinding): the cloud metadata address, which the policy always denies.
+      await app.db.kysely
+        .updateTable('webhooks')
+        .set({ url: 'http://169.254.169.254/latest/meta-data/' })
+        .where('id', '=', hook.body.id)
+        .execute();
+      offsetMs += HOUR_MS;
+      provider.failTokenRequests = 100;
+      try {
+        await callTool();
+      } finally {
+        provider.failTokenRequests = 0;
+      }
+      let refused: Record<string, any> | undefined;
+      for (let i = 0; i < 400 && refused === undefined; i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+        const page = await call('GET', `${WS}/webhooks/${hook.body.id}/deliveries?status=failed`);
+        assert.equal(page.status, 200, page.text);
+        refused = page.body.items[0];
+      }
+      assert.ok(refused, 'the delivery ended failed');
+      assert.equal(refused.lastStatus, null, 'no answer: nothing was sent');
+      assert.equal(refused.attempts, 3);
+      assert.match(refused.lastError, /egress policy/i);
+      assert.match(refused.lastError, /169\.254\.169\.254/);
+      await call('DELETE', `${WS}/webhooks/${hook.body.id}`);
+      assert.equal((await callTool()).isError, undefined);
+      await receiver.waitFor(ofType('connection.recovered'), 4);
     });
 
     if (engine === 'postgres') {
