@@ -77,6 +77,7 @@ for (const engine of ENGINES) {
           'health',
           'id',
           'name',
+          'ownerUserId',
           'status',
           'type',
           'uid',

@@ -245,7 +245,7 @@ for (const engine of ENGINES) {
           : { engine: 'postgres', location: config.database.url },
       );
       try {
-        await migrateToLatest(db, '0018-connect-requests');
+        await migrateToLatest(db, '0020-connection-owners');
         const at = '2026-01-01T00:00:00.000Z';
         await sql`insert into workspaces (id, uid, project_id, name, created_at, updated_at, revision) values ('w', 'wsu_1', 1, 'w', ${at}, ${at}, 3)`.execute(
           db.kysely,
