@@ -7,6 +7,7 @@ import { compiledOnce } from './compiled-once.js';
 import { findConnection, toConnection, type StoredRow } from './connection-repo.js';
 import type { Engine, Executor, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
+import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
 
 /** The key of a connection for {@link Writer.change}. */
 export const connectionKey = (workspaceId: string, id: number) => `${workspaceId}\u0000${id}`;
@@ -53,8 +54,8 @@ const selectByKeys = (db: Executor) =>
     .orderBy('id');
 /** Locked in key order, so that two batches wanting the same rows cannot deadlock. */
 const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate());
-/** The same without a lock: what the optimistic path reads outside any transaction. */
-const selectUnlockedByKeys = compiledOnce(selectByKeys);
+/** The same without a lock, with each row's version: what the optimistic path reads outside any transaction. */
+const selectUnlockedByKeys = compiledOnce((db) => selectByKeys(db).select(ROW_VERSION.as('row_version')));
 
 /**
  * PostgreSQL: writes many connections in one statement, each only over the revision (and uid) it was read at.
@@ -68,8 +69,8 @@ const updateFromArraysQuery = (db: QueryCreator<Database>) =>
     .from(
       sql`unnest(${[]}::bigint[], ${[]}::text[], ${[]}::integer[], ${[]}::text[], ${[]}::text[], ${[]}::integer[],
         ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::text[], ${[]}::integer[],
-        ${[]}::integer[])`.as(
-        sql`u(id, uid, expected, name, type, env_type, description, status, content, variables, credentials, health, updated_at, revision, i)`,
+        ${[]}::integer[], ${[]}::text[])`.as(
+        sql`u(id, uid, expected, name, type, env_type, description, status, content, variables, credentials, health, updated_at, revision, i, row_version)`,
       ),
     )
     .set({
@@ -85,7 +86,10 @@ const updateFromArraysQuery = (db: QueryCreator<Database>) =>
       updated_at: sql.ref('u.updated_at'),
       revision: sql.ref('u.revision'),
     })
-    .where(sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`);
+    .where(sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`)
+    // The optimistic path also names the row's version as it read it (row-versions.ts); the locking path, which
+    // holds the rows' locks, sends none.
+    .where(sql<boolean>`(u.row_version is null or connections.xmin::text = u.row_version)`);
 const updateFromArrays = compiledOnce(updateFromArraysQuery);
 
 /**
@@ -95,10 +99,15 @@ const updateFromArrays = compiledOnce(updateFromArraysQuery);
  */
 const updateAuditedFromArrays = compiledOnce((db) =>
   db
-    .with('written', (db) => updateFromArraysQuery(db).returning(sql<number>`u.i`.as('i')))
+    .with('written', (db) =>
+      updateFromArraysQuery(db).returning([
+        sql<number>`u.i`.as('i'),
+        sql<string>`connections.xmin::text`.as('row_version'),
+      ]),
+    )
     .with('audited', (db) => insertEventsFromJson(db as unknown as QueryCreator<Database>, 'written').returning('id'))
     .selectFrom('written')
-    .select('i'),
+    .select(['i', 'row_version']),
 );
 
 /**
@@ -107,7 +116,7 @@ const updateAuditedFromArrays = compiledOnce((db) =>
  * so that text is the one read (no JSON column is ever null itself). A change of a few fields of many rows (a
  * connector's variables) then neither serialises nor sends the rest.
  */
-function writtenColumns(changes: readonly RowWrite<Connection>[]) {
+function writtenColumns(changes: readonly RowWrite<Connection>[], optimistic = false) {
   const json = (value: unknown, stored: unknown) => (value === stored ? null : JSON.stringify(value));
   return changes.map(
     ({ row, stored }, i) =>
@@ -127,6 +136,7 @@ function writtenColumns(changes: readonly RowWrite<Connection>[]) {
         row.updatedAt,
         row.revision,
         i,
+        optimistic ? rowVersionOf(stored) : null,
       ] as const,
   );
 }
@@ -147,6 +157,7 @@ const U_COLUMNS = [
   'updated_at',
   'revision',
   'i',
+  'row_version',
 ] as const;
 
 /**
@@ -230,22 +241,30 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
     ...rows,
     optimistic: {
       async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Connection>> {
-        return toMap((await selectUnlockedByKeys(db, keyArrays(keys))).rows as StoredRow[]);
+        const rows = (await selectUnlockedByKeys(db, keyArrays(keys))).rows as (StoredRow & { row_version: string })[];
+        return new Map(
+          rows.map((row) => [
+            connectionKey(row.workspace_id, Number(row.id)),
+            rememberRowVersion(toConnection(row), row.row_version),
+          ]),
+        );
       },
       async storeAudited(
         db: Executor,
         changes: readonly RowWrite<Connection>[],
         events: readonly { event: NewAuditEvent; row: number }[],
       ): Promise<Set<number>> {
-        const result = await updateAuditedFromArrays(db, [...columnArrays(changes), eventsAsJson(events)]);
-        return new Set((result.rows as { i: number }[]).map((r) => r.i));
+        const result = await updateAuditedFromArrays(db, [...columnArrays(changes, true), eventsAsJson(events)]);
+        const written = result.rows as { i: number; row_version: string }[];
+        for (const { i, row_version } of written) rememberRowVersion(changes[i]!.row, row_version);
+        return new Set(written.map((r) => r.i));
       },
     },
   };
 }
 
 /** The parallel arrays of {@link updateFromArraysQuery}: one per column of `u`. */
-function columnArrays(changes: readonly RowWrite<Connection>[]): unknown[][] {
-  const rows = writtenColumns(changes);
+function columnArrays(changes: readonly RowWrite<Connection>[], optimistic = false): unknown[][] {
+  const rows = writtenColumns(changes, optimistic);
   return U_COLUMNS.map((_, i) => rows.map((row) => row[i]));
 }

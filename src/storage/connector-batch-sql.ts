@@ -6,6 +6,7 @@ import { insertEventsFromJson } from './audit-repo.js';
 import { columnsOf } from './connector-row.js';
 import type { Executor } from './engine.js';
 import type { RowWrite } from './row-change.js';
+import { ROW_VERSION, rowVersionOf } from './row-versions.js';
 
 /**
  * The PostgreSQL statements of connector row changes (`connectorRows` in connector-repo.ts): each is compiled
@@ -55,8 +56,8 @@ const selectByKeys = (db: Executor) =>
     .orderBy('workspace_id')
     .orderBy('id');
 export const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate());
-/** The same without a lock: what an optimistic batch reads outside any transaction. */
-export const selectUnlockedByKeys = compiledOnce(selectByKeys);
+/** The same without a lock, with each row's version: what an optimistic batch reads outside any transaction. */
+export const selectUnlockedByKeys = compiledOnce((db) => selectByKeys(db).select(ROW_VERSION.as('row_version')));
 
 /**
  * PostgreSQL: connectors whose stored revision is still `expected` (and creation time the row's) get the written
@@ -70,7 +71,7 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
       sql`json_to_recordset(${'[]'}::json)`.as(
         sql`u(workspace_id text, id text, name text, description text, protocol_type text, documentation_url text, icon_url text, base_url text,
           dataset_id text, is_public integer, tags json, status text, auth_scheme_configs json, connection_variables json, versions json,
-          created_at text, updated_at text, revision integer, expected integer, i integer)`,
+          created_at text, updated_at text, revision integer, expected integer, row_version text, i integer)`,
       ),
     )
     .set({
@@ -100,7 +101,10 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
     // state read from the one before must not be written over it.
     .where(
       sql<boolean>`connectors.workspace_id = u.workspace_id and connectors.id = u.id and connectors.revision = u.expected and connectors.created_at = u.created_at`,
-    );
+    )
+    // The optimistic path also names the row's version as it read it (row-versions.ts); the locking path, which
+    // holds the row's lock, sends none.
+    .where(sql<boolean>`(u.row_version is null or connectors.xmin::text = u.row_version)`);
 export const updateFromJson = compiledOnce(updateFromJsonQuery);
 
 /**
@@ -110,10 +114,15 @@ export const updateFromJson = compiledOnce(updateFromJsonQuery);
  */
 export const updateAuditedFromJson = compiledOnce((db) =>
   db
-    .with('written', (db) => updateFromJsonQuery(db).returning(sql<number>`u.i`.as('i')))
+    .with('written', (db) =>
+      updateFromJsonQuery(db).returning([
+        sql<number>`u.i`.as('i'),
+        sql<string>`connectors.xmin::text`.as('row_version'),
+      ]),
+    )
     .with('audited', (db) => insertEventsFromJson(db as unknown as QueryCreator<Database>, 'written').returning('id'))
     .selectFrom('written')
-    .select('i'),
+    .select(['i', 'row_version']),
 );
 
 /**
@@ -123,7 +132,7 @@ export const updateAuditedFromJson = compiledOnce((db) =>
  * very object that was read) travels as null and keeps its stored text: the row is written only at the revision it
  * was read at, so that text is the one read. (No JSON column is ever null itself.)
  */
-export const writtenColumns = (changes: readonly RowWrite<Connector>[]) =>
+export const writtenColumns = (changes: readonly RowWrite<Connector>[], optimistic = false) =>
   JSON.stringify(
     changes.map(({ row, stored }, i) => ({
       ...columnsOf(row, (value) => value),
@@ -132,6 +141,7 @@ export const writtenColumns = (changes: readonly RowWrite<Connector>[]) =>
       connection_variables: row.connectionVariables === stored.connectionVariables ? null : row.connectionVariables,
       versions: row.versions === stored.versions ? null : row.versions,
       expected: stored.revision,
+      row_version: optimistic ? rowVersionOf(stored) : null,
       i,
     })),
   );

@@ -14,6 +14,7 @@ import {
 import { toConnector, toRow } from './connector-row.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
+import { rememberRowVersion } from './row-versions.js';
 
 export async function findConnector(
   db: Executor,
@@ -168,7 +169,15 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
     ...rows,
     optimistic: {
       async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Connector>> {
-        return toMap((await selectUnlockedByKeys(db, keyArrays(pairsOf(keys)))).rows as ConnectorRow[]);
+        const rows = (await selectUnlockedByKeys(db, keyArrays(pairsOf(keys)))).rows as (ConnectorRow & {
+          row_version: string;
+        })[];
+        return new Map(
+          rows.map((row) => [
+            connectorKey(row.workspace_id, row.id),
+            rememberRowVersion(toConnector(row), row.row_version),
+          ]),
+        );
       },
       async storeAudited(
         db: Executor,
@@ -176,11 +185,13 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
         events: readonly { event: NewAuditEvent; row: number }[],
       ): Promise<Set<number>> {
         const result = await updateAuditedFromJson(db, [
-          writtenColumns(changes),
+          writtenColumns(changes, true),
           ...keyArraysOf(changes),
           eventsAsJson(events),
         ]);
-        return new Set((result.rows as { i: number }[]).map((r) => r.i));
+        const written = result.rows as { i: number; row_version: string }[];
+        for (const { i, row_version } of written) rememberRowVersion(changes[i]!.row, row_version);
+        return new Set(written.map((r) => r.i));
       },
     },
   };

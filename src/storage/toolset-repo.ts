@@ -7,6 +7,7 @@ import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
 import { compiledOnce } from './compiled-once.js';
 import { jsonMember, nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
+import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
 
 /**
  * The columns a {@link Toolset} is made of: not the served catalogue and operations (megabytes for a large API),
@@ -182,7 +183,10 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
           keyArrays(keys.map((key) => key.split('\u0000') as [string, string])),
         );
         return new Map(
-          (found.rows as ToolsetColumns[]).map((row) => [toolsetKey(row.workspace_id, row.name), toToolset(row)]),
+          (found.rows as (ToolsetColumns & { row_version: string })[]).map((row) => [
+            toolsetKey(row.workspace_id, row.name),
+            rememberRowVersion(toToolset(row), row.row_version),
+          ]),
         );
       },
       async storeAudited(
@@ -204,6 +208,7 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
           updated_at: row.updatedAt,
           revision: row.revision,
           expected: stored.revision,
+          row_version: rowVersionOf(stored),
           i,
         }));
         const result = await updateToolsetsAudited(db, [
@@ -211,7 +216,9 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
           ...keyArrays(changes.map(({ row }) => [row.workspaceId, row.name] as const)),
           eventsAsJson(events),
         ]);
-        return new Set((result.rows as { i: number }[]).map((r) => r.i));
+        const written = result.rows as { i: number; row_version: string }[];
+        for (const { i, row_version } of written) rememberRowVersion(changes[i]!.row, row_version);
+        return new Set(written.map((r) => r.i));
       },
     },
   };
@@ -226,7 +233,11 @@ const inKeyArrays = (workspace: string, name: string) =>
 
 /** PostgreSQL, the optimistic path's read: the toolsets with these (workspace, name) pairs, without a lock. */
 const selectToolsetsByKeys = compiledOnce((db) =>
-  db.selectFrom('toolsets').select(toolsetColumns).where(inKeyArrays('workspace_id', 'name')),
+  db
+    .selectFrom('toolsets')
+    .select(toolsetColumns)
+    .select(ROW_VERSION.as('row_version'))
+    .where(inKeyArrays('workspace_id', 'name')),
 );
 
 /**
@@ -243,7 +254,7 @@ const updateToolsetsAudited = compiledOnce((db) =>
         .from(
           sql`json_to_recordset(${'[]'}::json)`.as(
             sql`u(workspace_id text, name text, uid text, generation integer, description text, labels json, spec json,
-              status json, updated_at text, revision integer, expected integer, i integer)`,
+              status json, updated_at text, revision integer, expected integer, row_version text, i integer)`,
           ),
         )
         .set({
@@ -258,13 +269,13 @@ const updateToolsetsAudited = compiledOnce((db) =>
         .where(inKeyArrays('toolsets.workspace_id', 'toolsets.name'))
         .where(
           sql<boolean>`toolsets.workspace_id = u.workspace_id and toolsets.name = u.name
-            and toolsets.uid = u.uid and toolsets.revision = u.expected`,
+            and toolsets.uid = u.uid and toolsets.revision = u.expected and toolsets.xmin::text = u.row_version`,
         )
-        .returning(sql<number>`u.i`.as('i')),
+        .returning([sql<number>`u.i`.as('i'), sql<string>`toolsets.xmin::text`.as('row_version')]),
     )
     .with('audited', (db) => insertEventsFromJson(db as unknown as QueryCreator<Database>, 'written').returning('id'))
     .selectFrom('written')
-    .select('i'),
+    .select(['i', 'row_version']),
 );
 
 export async function deleteToolset(
