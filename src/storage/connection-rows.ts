@@ -58,6 +58,27 @@ const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate());
 const selectUnlockedByKeys = compiledOnce((db) => selectByKeys(db).select(ROW_VERSION.as('row_version')));
 
 /**
+ * The columns a row change writes, from the relation `u` of the rows to write (both stores). A JSON column sent as
+ * null keeps its stored text (see {@link writtenColumns}).
+ */
+const SET_FROM_U = {
+  name: sql.ref<string>('u.name'),
+  type: sql.ref<string>('u.type'),
+  env_type: sql.ref<number>('u.env_type'),
+  description: sql.ref<string | null>('u.description'),
+  status: sql.ref<string>('u.status'),
+  content: sql<string>`coalesce(u.content, connections.content)`,
+  variables: sql<string>`coalesce(u.variables, connections.variables)`,
+  credentials: sql<string>`coalesce(u.credentials, connections.credentials)`,
+  health: sql<string>`coalesce(u.health, connections.health)`,
+  updated_at: sql.ref<string>('u.updated_at'),
+  revision: sql.ref<number>('u.revision'),
+};
+
+/** Each row only over the revision (and uid: the same connection) it was read at. */
+const WRITTEN_AT_READ_REVISION = sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`;
+
+/**
  * PostgreSQL: writes many connections in one statement, each only over the revision (and uid) it was read at.
  * The rows travel as parallel arrays unnested into one relation, joined to the table by primary key: the planner
  * looks each up by its index, one after another, however many there are (a JSON recordset here was joined by a
@@ -73,20 +94,8 @@ const updateFromArraysQuery = (db: QueryCreator<Database>) =>
         sql`u(id, uid, expected, name, type, env_type, description, status, content, variables, credentials, health, updated_at, revision, i, row_version)`,
       ),
     )
-    .set({
-      name: sql.ref('u.name'),
-      type: sql.ref('u.type'),
-      env_type: sql.ref('u.env_type'),
-      description: sql.ref('u.description'),
-      status: sql.ref('u.status'),
-      content: sql<string>`coalesce(u.content, connections.content)`,
-      variables: sql<string>`coalesce(u.variables, connections.variables)`,
-      credentials: sql<string>`coalesce(u.credentials, connections.credentials)`,
-      health: sql<string>`coalesce(u.health, connections.health)`,
-      updated_at: sql.ref('u.updated_at'),
-      revision: sql.ref('u.revision'),
-    })
-    .where(sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`)
+    .set(SET_FROM_U)
+    .where(WRITTEN_AT_READ_REVISION)
     // The optimistic path also names the row's version as it read it (row-versions.ts); the locking path, which
     // holds the rows' locks, sends none.
     .where(sql<boolean>`(u.row_version is null or connections.xmin::text = u.row_version)`);
@@ -169,20 +178,8 @@ async function updateFromJsonSqlite(tx: Tx, changes: readonly RowWrite<Connectio
   const result = await tx
     .updateTable('connections')
     .from(sql`(select ${sql.join(columns)} from json_each(${JSON.stringify(writtenColumns(changes))}) as j)`.as('u'))
-    .set({
-      name: sql.ref('u.name'),
-      type: sql.ref('u.type'),
-      env_type: sql.ref('u.env_type'),
-      description: sql.ref('u.description'),
-      status: sql.ref('u.status'),
-      content: sql<string>`coalesce(u.content, connections.content)`,
-      variables: sql<string>`coalesce(u.variables, connections.variables)`,
-      credentials: sql<string>`coalesce(u.credentials, connections.credentials)`,
-      health: sql<string>`coalesce(u.health, connections.health)`,
-      updated_at: sql.ref('u.updated_at'),
-      revision: sql.ref('u.revision'),
-    })
-    .where(sql<boolean>`connections.id = u.id and connections.uid = u.uid and connections.revision = u.expected`)
+    .set(SET_FROM_U)
+    .where(WRITTEN_AT_READ_REVISION)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
