@@ -8,8 +8,10 @@ import { ENGINES, OWNER_KEY, startTestApp, type TestApp } from './support/stores
 
 const TOOLSETS = '/api/v1/workspaces/default/toolsets';
 const BODY_LIMIT = 1024 * 1024;
-// Well above the ~100 ms the node promises, so that two busy shared cores do not make the test flaky.
-const MAX_STALL_MS = 250;
+// A bomb converted on the main thread stalls it for seconds. What the main thread still does here (storing the
+// catalogues, reading the workers' answers) measured 200–525 ms at worst with the suite's two files running side by
+// side on two cores (CI, and the commit before this session's changes alike): 250 ms failed CI runs by load alone.
+const MAX_STALL_MS = 750;
 const MAX_RSS_GROWTH_MB = 300;
 
 for (const engine of ENGINES) {

@@ -169,7 +169,7 @@ for (const engine of ENGINES) {
       assert.match(toolset.status.message, /TOOLSET_MAX_TOOL_SCHEMA_BYTES/);
       assert.ok(report.probes > 3, `only ${report.probes} probes`);
       // The node promises ~100 ms; the margin is for two shared, busy cores (test/bounded-work.test.ts holds it closer).
-      assert.ok(report.maxHealthzMs < 500, `/healthz took ${report.maxHealthzMs} ms`);
+      assert.ok(report.maxHealthzMs < 750, `/healthz took ${report.maxHealthzMs} ms`);
       const health = await fetch(`${base}/healthz`);
       assert.equal(health.status, 200);
     });
