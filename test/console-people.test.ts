@@ -311,6 +311,14 @@ describe('people and OAuth clients in the console, in Chromium', () => {
         await signInWithKey(page);
         await page.goto(`${base}/console/w/default/members`);
         const row = page.locator('table.members tr', { hasText: 'Dan' });
+        // Someone else makes Dan an admin after the page listed him: the console's change is refused, not applied.
+        await row.getByLabel('New role of Dan').waitFor();
+        assert.equal((await app.call('PUT', `${WS}/members/${userId}`, { body: { role: 'admin' } })).status, 200);
+        await row.getByLabel('New role of Dan').selectOption('viewer');
+        await row.getByRole('button', { name: 'Change role of Dan' }).click();
+        await row.getByRole('alert').getByText('The resource changed since you read it').waitFor();
+        assert.equal((await app.call('GET', `${WS}/members/${userId}`)).body.role, 'admin');
+        await page.reload();
         await row.getByLabel('New role of Dan').selectOption('viewer');
         await row.getByRole('button', { name: 'Change role of Dan' }).click();
         await row.locator('td[data-label="Role"]').getByText('viewer').waitFor();
@@ -330,7 +338,7 @@ describe('people and OAuth clients in the console, in Chromium', () => {
         await row.waitFor({ state: 'detached' });
         assert.equal((await app.call('GET', `${WS}/members/${userId}`)).status, 404);
       },
-      { expectedStatuses: [409] },
+      { expectedStatuses: [409, 412] },
     );
   });
 });

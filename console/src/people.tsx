@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, wsPath, type Page } from './api';
+import { api, etagOf, wsPath, type Page } from './api';
 import {
   ActionButton,
   CopyButton,
@@ -217,7 +217,8 @@ function MemberRow(props: {
   const { member } = props;
   const [role, setRole] = useState<Role>(member.role);
   const save = useAction(async () => {
-    await api.put(wsPath(props.workspaceId, 'members', member.principalId), { role }, null);
+    // The member as listed: a role changed meanwhile by someone else is refused (412), not overwritten.
+    await api.put(wsPath(props.workspaceId, 'members', member.principalId), { role }, etagOf(member));
     props.onChanged();
   });
   // A role the viewer of the page cannot hand out is shown, not offered.
@@ -286,7 +287,7 @@ export function Members({ workspaceId, role }: { workspaceId: string; role: Role
     noun: ['member', 'members'],
     verb: 'removed',
     label: (member) => member.name,
-    remove: (member) => api.del(wsPath(workspaceId, 'members', member.principalId)),
+    remove: (member) => api.del(wsPath(workspaceId, 'members', member.principalId), etagOf(member)),
     onDone: paged.reload,
   });
   const removing = remove.asked?.[0];

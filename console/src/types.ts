@@ -180,6 +180,7 @@ export interface Member {
   status: 'active' | 'disabled';
   role: Role;
   createdAt: string;
+  revision: number;
 }
 
 export interface Invitation {
