@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import { ConversionLimitError, type ConversionLimits } from './conversion-limits.js';
 import { convertOpenApi, OpenApiError } from './convert-openapi.js';
 import type { ToolMode } from '../domain/toolset.js';
@@ -19,6 +20,8 @@ export interface ConversionTask {
   readonly budget: ServingBudget;
   /** The spec's tool mode: a toolset that will be served statically has its static list measured exactly. */
   readonly toolMode?: ToolMode;
+  /** Told as the task starts on its worker: the conversion's deadline starts then, not while the thread starts. */
+  readonly started?: MessagePort;
 }
 
 /** What a worker thread sends back: plain data, since errors lose their class between threads. */
@@ -44,6 +47,8 @@ export type ConversionReply =
  * schemas once) comes back.
  */
 export function convertOpenApiTask(input: ConversionTask): ConversionReply {
+  input.started?.postMessage(null);
+  input.started?.close();
   try {
     const converted = convertOpenApi(input.text, input.limits);
     const tools: CatalogTool[] = converted.tools.map((t) => ({

@@ -1,4 +1,5 @@
 import { dirname, extname, join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ConversionLimitError, formatCount, type ConversionLimits } from '../openapi/conversion-limits.js';
@@ -14,6 +15,13 @@ export interface ConversionBounds extends ConversionLimits {
   readonly memoryMb: number;
   readonly threads: number;
 }
+
+/**
+ * How long a worker may take to start before its conversion's deadline starts anyway: a deadline counts the
+ * conversion, not the thread's start (milliseconds from dist/, seconds through tsx on a loaded machine), but a
+ * worker that never starts must not hold its caller for ever.
+ */
+const WORKER_START_ALLOWANCE_MS = 30_000;
 
 // The task module next to this one's layer: .ts when running from the sources (tsx, whose loader the worker
 // inherits through execArgv), .js in dist/.
@@ -54,11 +62,21 @@ export function createOpenApiConverter(bounds: ConversionBounds) {
   ): Promise<ConversionReply> {
     if (active >= bounds.threads) await new Promise<void>((resolve) => waiting.push(resolve));
     active++;
-    const signal = AbortSignal.timeout(bounds.timeoutMs);
+    // The deadline starts when the worker takes the task up (it says so on `started` first thing).
+    const stop = new AbortController();
+    const { port1: onStart, port2: started } = new MessageChannel();
+    let deadline = setTimeout(() => stop.abort(), bounds.timeoutMs + WORKER_START_ALLOWANCE_MS);
+    onStart.once('message', () => {
+      clearTimeout(deadline);
+      deadline = setTimeout(() => stop.abort(), bounds.timeoutMs);
+    });
     try {
-      return (await pool.run({ text, limits, curation, budget, toolMode }, { signal })) as ConversionReply;
+      return (await pool.run(
+        { text, limits, curation, budget, toolMode, started },
+        { signal: stop.signal, transferList: [started] },
+      )) as ConversionReply;
     } catch (error) {
-      if (signal.aborted)
+      if (stop.signal.aborted)
         throw new LimitExceeded(
           'conversionTimeoutMs',
           `the conversion took longer than ${formatCount(bounds.timeoutMs)} ms`,
@@ -71,6 +89,8 @@ export function createOpenApiConverter(bounds: ConversionBounds) {
       }
       throw error;
     } finally {
+      clearTimeout(deadline);
+      onStart.close();
       active--;
       waiting.shift()?.();
     }
