@@ -215,7 +215,7 @@ for (const engine of ENGINES) {
         refused.message,
         new RegExp(`over this server's limit of ${FULL_MAX} \\(TOOL_SCHEMA_FULL_MAX_BYTES\\)`),
       );
-      // Its budgeted schema is still there, and the tool still callable.
+      // Its budgeted schema is still given.
       const budgeted = (await client.callTool({ name: 'describe_tool', arguments: { name: 'over' } })) as any;
       assert.ok(Buffer.byteLength(JSON.stringify(budgeted.structuredContent.inputSchema)) <= BUDGET);
     });

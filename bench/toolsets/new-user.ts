@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -119,6 +120,8 @@ export async function walkNewUser(options: {
   readonly secret: string;
   readonly credential: string;
   readonly upstream: RecordingUpstream;
+  /** The server's TOOL_SCHEMA_BUDGET_BYTES: the described schema must be within it. */
+  readonly schemaBudget: number;
 }): Promise<NewUserWalk> {
   const { api, scenario, upstream } = options;
   const started = performance.now();
@@ -167,10 +170,12 @@ export async function walkNewUser(options: {
     describeBytes = bytesOf(described);
     const required = schema?.required ?? [];
     const fits = required.every((name) => Object.hasOwn(scenario.arguments, name));
+    const schemaBytes = bytesOf(schema ?? {});
+    const valid = schema !== undefined && isValidSchema(schema);
     step(
       'describe_tool',
-      schema !== undefined && described.isError !== true && fits,
-      `${hit.name}: ${describeBytes} bytes (input schema ${bytesOf(schema ?? {})} bytes), required: ${required.join(', ') || 'none'}`,
+      valid && described.isError !== true && fits && schemaBytes <= options.schemaBudget,
+      `${hit.name}: ${describeBytes} bytes (input schema ${schemaBytes} bytes, budget ${options.schemaBudget}, ${valid ? 'valid' : 'NOT valid'} JSON Schema 2020-12), required: ${required.join(', ') || 'none'}`,
     );
     if (!fits) return done();
 
@@ -218,5 +223,15 @@ export async function walkNewUser(options: {
       describeBytes,
       ms: performance.now() - started,
     };
+  }
+}
+
+/** Whether a strict JSON Schema 2020-12 validator compiles the schema (formats aside: Ajv knows few of them). */
+function isValidSchema(schema: object): boolean {
+  try {
+    new Ajv2020({ strict: true, validateFormats: false }).compile(schema);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -203,7 +203,10 @@ export async function measureServer(
       if (scenario === undefined || secret === null) continue;
       say(`server: a new user's walk on ${source.title}: "${scenario.request}"…`);
       const mcpUrl = `${server.origin}${new URL(url, server.origin).pathname}`;
-      newUser.push(await walkNewUser({ api: source.api, scenario, mcpUrl, secret, credential, upstream }));
+      const schemaBudget = Number(extraEnv.TOOL_SCHEMA_BUDGET_BYTES ?? 16 * 1024);
+      newUser.push(
+        await walkNewUser({ api: source.api, scenario, mcpUrl, secret, credential, upstream, schemaBudget }),
+      );
     }
   } finally {
     await server.stop();
