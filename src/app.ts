@@ -115,6 +115,11 @@ export async function createApp(
      * a private PKI, and for tests that serve a document on loopback. Never a way around certificate checks.
      */
     trustedCaCertificates?: readonly string[];
+    /**
+     * The limiter every budget is spent from, in place of the memory one (or Redis's, with REDIS_URL): tests give
+     * the memory one on a clock of their own, so that no budget refills while they count.
+     */
+    rateLimiter?: RateLimiter;
   } = {},
 ): Promise<App & { bootstrapKey?: { key: string; generated: boolean } }> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -138,7 +143,9 @@ export async function createApp(
       oauthStates: () => oauthStates?.() ?? Promise.resolve([]),
     });
     // One budget per principal across every node when Redis is configured; per process otherwise.
-    rateLimiter = config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl }) : createMemoryRateLimiter();
+    rateLimiter =
+      options.rateLimiter ??
+      (config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl }) : createMemoryRateLimiter());
     // Every outbound connection a user can aim is checked against it, and against this node's own listeners.
     let listening: FastifyInstance | undefined;
     const egress = createEgressPolicy({

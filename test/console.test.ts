@@ -693,6 +693,29 @@ describe('web console in Chromium', () => {
             .selectOption({ label: 'OAuth clients (Claude, ChatGPT, VS Code, Cursor)' });
           assert.equal(await config.innerText(), url);
 
+          // A curated toolset: the page shows the catalogue its filters leave, and that catalogue's size.
+          await api('POST', `${WS}/toolsets`, {
+            name: 'shop-items',
+            spec: {
+              schema: { type: 'OpenAPI', detail: upstream.document() },
+              include: [{ path: '/items**' }],
+              tools: { getItem: { name: 'read_item' } },
+            },
+          });
+          const curated = (await settledToolset(app, 'shop-items')).status.outputs.catalog;
+          assert.equal(curated.tools, 2);
+          assert.ok(curated.listBytes < bytes, `${curated.listBytes} of ${bytes}`);
+          await page.goto(`${base}/console/w/default/toolsets/shop-items`);
+          await size.waitFor();
+          assert.match(
+            await size.innerText(),
+            new RegExp(
+              `served static\\): 2 tools, .*${curated.listBytes} bytes.*about ${(curated.estimatedTokens as number).toLocaleString('en')} tokens`,
+            ),
+          );
+          await page.getByRole('heading', { name: 'Tools (2)' }).waitFor();
+          assert.deepEqual(await page.locator('.tools > li summary code').allInnerTexts(), ['read_item', 'createItem']);
+
           // A failed toolset offers no MCP URL.
           await api('POST', `${WS}/toolsets`, {
             name: 'no-url',

@@ -27,7 +27,11 @@ const settings = {
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   ) as Record<string, string>,
   keep: process.env.BENCH_KEEP === '1',
+  parts: new Set((process.env.BENCH_PARTS ?? 'conversion,search,server').split(',').filter(Boolean)),
 };
+for (const part of settings.parts)
+  if (!['conversion', 'search', 'server'].includes(part))
+    throw new Error(`BENCH_PARTS: no part "${part}" (conversion, search, server)`);
 
 /** The corpus, or an evenly spaced sample of it; the labelled set's documents are always part of it. */
 function chosenDocuments(): CorpusDocument[] {
@@ -44,14 +48,13 @@ async function main() {
   const started = performance.now();
   const load = loadavg()[0]!.toFixed(2);
   say(`bench:toolsets on ${cpus().length} CPUs, load average ${load}`);
-  const documents = chosenDocuments();
-  const conversion = await convertCorpus(documents);
-  const search = measureSearch(settings.searchRounds);
+  const conversion = settings.parts.has('conversion') ? await convertCorpus(chosenDocuments()) : null;
+  const search = settings.parts.has('search') ? measureSearch(settings.searchRounds) : null;
 
   const set = labelledSet();
   const apis = settings.serverApis === 'all' ? Object.keys(set.apis) : settings.serverApis.split(',').filter(Boolean);
   let server = null;
-  if (apis.length > 0 && settings.serverApis !== 'none') {
+  if (settings.parts.has('server') && apis.length > 0 && settings.serverApis !== 'none') {
     const plugboard = plugboardCommand(settings.plugboard);
     say(`plugboard: ${plugboard.how}`);
     const dir = mkdtempSync(join(tmpdir(), 'bench-toolsets-'));

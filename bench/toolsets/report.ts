@@ -2,16 +2,19 @@
 import type { DocumentFigures } from './convert-corpus.js';
 import { DOCUMENT_LIMIT, refusedByDefaults, serverDefaults } from './convert-corpus.js';
 import type { SearchFigures } from './search.js';
+import type { NewUserWalk } from './new-user.js';
 import type { ServingMemory, ToolsetFigures } from './server.js';
 
 export interface Report {
-  readonly conversion: readonly DocumentFigures[];
-  readonly search: SearchFigures;
+  /** Null for the parts BENCH_PARTS leaves out. */
+  readonly conversion: readonly DocumentFigures[] | null;
+  readonly search: SearchFigures | null;
   readonly server: {
     figures: ToolsetFigures[];
     baseRssMb: number;
     serving: ServingMemory;
     restarted: ServingMemory | null;
+    newUser: NewUserWalk[];
     how: string;
   } | null;
   readonly serverSettings: Readonly<Record<string, string>>;
@@ -41,9 +44,12 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]) 
 
 export function printReport(report: Report) {
   const targets: [string, boolean][] = [];
-  printConversion(report.conversion);
-  printSearch(report.search, targets);
-  if (report.server !== null) printServer(report.server, report.serverSettings, targets);
+  if (report.conversion !== null) printConversion(report.conversion);
+  if (report.search !== null) printSearch(report.search, targets);
+  if (report.server !== null) {
+    printServer(report.server, report.serverSettings, targets);
+    printNewUser(report.server.newUser, targets);
+  }
   out();
   out('targets (issue 22)');
   for (const [what, ok] of targets) out(`  ${ok ? 'pass' : 'FAIL'}  ${what}`);
@@ -217,6 +223,26 @@ function printServer(
     targets.push([
       `node under 600 MB RSS serving every toolset imported (${fmt(serving.rssMb)} MB on the node that imported them, ${restarted === null ? '-' : fmt(restarted.rssMb)} MB on a node started on the store; ${fmt(peak)} MB at the peak of an import; ${listed.length} of ${server.figures.length} installed)`,
       serving.rssMb < 600 && (restarted === null || restarted.rssMb < 600) && listed.length === server.figures.length,
+    ]);
+  }
+  out();
+}
+
+function printNewUser(walks: readonly NewUserWalk[], targets: [string, boolean][]) {
+  if (walks.length === 0) return;
+  out('a new user: the official MCP SDK client lists, searches, describes and calls (the upstream is local)');
+  for (const walk of walks) {
+    out(`  ${walk.api}: "${walk.request}" (${fmt(walk.ms)} ms)`);
+    for (const step of walk.steps) out(`    ${step.ok ? 'pass' : 'FAIL'}  ${step.step}: ${step.detail}`);
+    const called = walk.steps.some((s) => s.step === 'call_tool' && s.ok);
+    const fine = walk.steps.every((s) => s.ok) && called;
+    targets.push([
+      `new user on ${walk.api}: three tools listed (${size(walk.listBytes)}), "${walk.request}" found (${walk.rank === null ? 'not found' : `rank ${walk.rank}`}), described (${size(walk.describeBytes)}), called through to the upstream with the credential and answered`,
+      fine,
+    ]);
+    targets.push([
+      `new user on ${walk.api}: "${walk.request}" ranked within the top 5`,
+      walk.rank !== null && walk.rank <= 5,
     ]);
   }
   out();

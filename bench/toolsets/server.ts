@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, cleanEnv, say } from '../common/plugboard.js';
 import { CLK_TCK, cpuTicks, freePort, startServer, type Server } from '../common/processes.js';
 import { openMcpSession } from './mcp.js';
+import { NEW_USER_SCENARIOS, startRecordingUpstream, upstreamSpec, walkNewUser, type NewUserWalk } from './new-user.js';
 
 export interface ToolsetFigures {
   readonly api: string;
@@ -77,6 +78,7 @@ export async function measureServer(
   baseRssMb: number;
   serving: ServingMemory;
   restarted: ServingMemory | null;
+  newUser: NewUserWalk[];
 }> {
   const adminKey = `pbk_bench_${randomBytes(18).toString('base64url')}`;
   const dataDir = join(dir, 'plugboard');
@@ -103,8 +105,12 @@ export async function measureServer(
       cwd: ROOT,
     });
   };
+  // Tool calls go to a local upstream in place of the document's server, with a stored credential (see new-user.ts).
+  const upstream = await startRecordingUpstream();
+  const credential = `bench-upstream-${randomBytes(12).toString('base64url')}`;
   let server = await start('plugboard.log');
   let secret: string | null = null;
+  const newUser: NewUserWalk[] = [];
   const installed: { source: Source; url: string; index: number }[] = [];
   let figures: ToolsetFigures[];
   let baseRssMb: number;
@@ -127,7 +133,10 @@ export async function measureServer(
       const created = await call('POST', `${WS}/toolsets`, {
         name: `bench-${source.api}`,
         description: source.title,
-        spec: { schema: { type: 'OpenAPI', detail: text } },
+        spec: {
+          schema: { type: 'OpenAPI', detail: text },
+          ...upstreamSpec(upstream, NEW_USER_SCENARIOS[source.api], credential),
+        },
       });
       let outcome = String(created.status);
       let message: string | null = created.status === 201 ? null : JSON.stringify(created.body).slice(0, 240);
@@ -188,8 +197,20 @@ export async function measureServer(
     }
     await sleep(2500);
     serving = { ...(await nodeMemory(server.origin)), rssMb: rssMb(server) };
+    // After the memory figures, so that the calls change none of them.
+    for (const { source, url } of installed) {
+      const scenario = NEW_USER_SCENARIOS[source.api];
+      if (scenario === undefined || secret === null) continue;
+      say(`server: a new user's walk on ${source.title}: "${scenario.request}"…`);
+      const mcpUrl = `${server.origin}${new URL(url, server.origin).pathname}`;
+      const schemaBudget = Number(extraEnv.TOOL_SCHEMA_BUDGET_BYTES ?? 16 * 1024);
+      newUser.push(
+        await walkNewUser({ api: source.api, scenario, mcpUrl, secret, credential, upstream, schemaBudget }),
+      );
+    }
   } finally {
     await server.stop();
+    await upstream.close();
   }
   // A node started on the store that holds them, serving them: what every node of a fleet holds, without what the
   // imports left behind (V8 returns its heap lazily; the import node above still carries their garbage).
@@ -207,7 +228,7 @@ export async function measureServer(
       await server.stop();
     }
   }
-  return { figures, baseRssMb, serving, restarted };
+  return { figures, baseRssMb, serving, restarted, newUser };
 }
 
 async function listTools(url: string, token: string, requests: readonly string[]): Promise<ListFigures> {

@@ -1,3 +1,4 @@
+import { cutText } from '../domain/cut-text.js';
 import { buildInputSchema } from './build-input-schema.js';
 import { ConversionLimitError, UNLIMITED, formatCount, type ConversionLimits } from './conversion-limits.js';
 import { createSchemaConverter, type SchemaConverter, type SchemaUses } from './create-schema-converter.js';
@@ -229,5 +230,5 @@ function describe(operation: Readonly<Record<string, unknown>>, method: string, 
   );
   // Many documents repeat the summary as the description.
   const text = parts.length > 0 ? [...new Set(parts)].join('\n\n') : `${method.toUpperCase()} ${path}`;
-  return text.length <= maxDescription ? text : `${text.slice(0, maxDescription - 1)}…`;
+  return cutText(text, maxDescription);
 }

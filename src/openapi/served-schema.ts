@@ -1,3 +1,4 @@
+import { cutText } from '../domain/cut-text.js';
 import { isRecord } from './json-pointer.js';
 import type { JsonSchema } from './merge-all-of.js';
 
@@ -160,7 +161,7 @@ function trimAnnotations(node: unknown): unknown {
   for (const [key, value] of Object.entries(node)) {
     if (DROPPED_ANNOTATIONS.has(key)) continue;
     if (key === 'enum' || key === 'const' || key === 'default' || key === 'required') out[key] = value;
-    else if (key === 'description' && typeof value === 'string') out[key] = cut(value, MAX_COMPACT_DESCRIPTION);
+    else if (key === 'description' && typeof value === 'string') out[key] = cutText(value, MAX_COMPACT_DESCRIPTION);
     else if (key === 'properties' || key === 'patternProperties' || key === '$defs' || key === 'dependentSchemas')
       out[key] = isRecord(value)
         ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, trimAnnotations(sub)]))
@@ -168,10 +169,6 @@ function trimAnnotations(node: unknown): unknown {
     else out[key] = typeof value === 'object' && value !== null ? trimAnnotations(value) : value;
   }
   return out;
-}
-
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /**
@@ -288,7 +285,7 @@ function withoutOptionalProperties(schema: Record<string, unknown>, maxBytes: nu
   out = {
     ...rest,
     properties: kept,
-    description: typeof rest.description === 'string' ? `${cut(rest.description, 200)} ${left}` : left,
+    description: typeof rest.description === 'string' ? `${cutText(rest.description, 200)} ${left}` : left,
   };
   return out;
 }

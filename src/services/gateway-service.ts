@@ -4,6 +4,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { allows, allowsTool, isExpired } from '../domain/access-client.js';
+import { cutText } from '../domain/cut-text.js';
 import { DomainError, notFound, validationFailed } from '../domain/errors.js';
 import { mcpResourceOf, type McpTransport, type OAuthCaller } from '../domain/oauth.js';
 import { isSealed } from '../domain/secrets.js';
@@ -749,7 +750,7 @@ export function firstSentence(text: string): string {
   const line = text.trim().split('\n')[0] ?? '';
   const match = /^(.+?[.!?])(\s|$)/.exec(line);
   const sentence = match ? match[1]! : line;
-  return sentence.length <= 200 ? sentence : `${sentence.slice(0, 199)}…`;
+  return cutText(sentence, 200);
 }
 
 const encodeToolCursor = (name: string) => Buffer.from(JSON.stringify({ after: name })).toString('base64url');

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createApp, type App } from '../../src/app.js';
 import type { Clock } from '../../src/services/clock.js';
+import type { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
 
 export const ENGINES = ['sqlite', 'postgres'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -82,6 +83,7 @@ export async function startTestApp(
     env?: Record<string, string>;
     clock?: Clock;
     trustedCaCertificates?: readonly string[];
+    rateLimiter?: RateLimiter;
     store?: TestStore;
   } = {},
 ): Promise<TestApp> {
@@ -94,7 +96,11 @@ export async function startTestApp(
     RATE_LIMIT_GATEWAY_PER_SECOND: '0',
   };
   const config: Config = loadConfig({ ...store.env, ...limitsOff, PLUGBOARD_ADMIN_KEY: OWNER_KEY, ...options.env });
-  const app = await createApp(config, { clock: options.clock, trustedCaCertificates: options.trustedCaCertificates });
+  const app = await createApp(config, {
+    clock: options.clock,
+    trustedCaCertificates: options.trustedCaCertificates,
+    rateLimiter: options.rateLimiter,
+  });
   return {
     ...app,
     store,
