@@ -64,7 +64,12 @@ export const AccessClientFields = {
     }),
   ),
   rateLimit: Nullable(
-    Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Calls per second; null for the server default.' }),
+    Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      description:
+        'Calls per second, sustained; a client that was idle may also send as many more at once (a burst: rateLimit + 1 calls at one instant). null for the server default.',
+    }),
   ),
   status: Nullable(
     Type.Union(

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode } from '../../domain/errors.js';
 import { toDomainError, type FastifyFailure, type FastifyWording } from '../../http/to-domain-error.js';
+import { cutText } from '../../domain/cut-text.js';
 
 /** A Fabric call that was not answered within the server's limit (HUAWEI_FABRIC_TIMEOUT_MS). */
 export class RequestTimedOut extends Error {
@@ -75,19 +76,17 @@ const MAPPED: Record<Exclude<ErrorCode, 'forbidden'>, { status: number; code: st
 const MAX_MESSAGE = 512;
 const MAX_SOLUTION = 4096;
 
-/** Fabric documents error_msg as 2–512 characters and solution_msg as at most 4,096. */
-const clamp = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
-
+/** Fabric documents error_msg as 2–512 characters and solution_msg as at most 4,096: longer ones are cut. */
 function flat(status: number, code: string, message: string, solution: string): FabricError {
   return {
     status,
-    body: { error_code: code, error_msg: clamp(message, MAX_MESSAGE), solution_msg: clamp(solution, MAX_SOLUTION) },
+    body: { error_code: code, error_msg: cutText(message, MAX_MESSAGE), solution_msg: cutText(solution, MAX_SOLUTION) },
   };
 }
 
 /** The shape of Fabric's documented 403, with the code once as text (nested) and once as a number. */
 function forbiddenError(message: string): FabricError {
-  const text = clamp(message, MAX_MESSAGE);
+  const text = cutText(message, MAX_MESSAGE);
   return {
     status: 403,
     body: {

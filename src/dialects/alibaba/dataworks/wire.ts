@@ -1,6 +1,7 @@
 import { parseJsonInput } from '../../../domain/json-input.js';
 import type { Connection } from '../../../domain/connection.js';
 import { AlibabaError } from '../errors.js';
+import { cutText } from '../../../domain/cut-text.js';
 
 /** The DataWorks API version these actions speak (the connection family; 2024-05-18 renamed it). */
 export const DATAWORKS_VERSION = '2020-05-18';
@@ -46,7 +47,7 @@ const invalid = (name: string, rule: string, value: string) =>
   new AlibabaError(
     400,
     'InvalidParameter',
-    `Specified parameter ${name} is not valid: ${rule}, not ${JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)}.`,
+    `Specified parameter ${name} is not valid: ${rule}, not ${JSON.stringify(cutText(value, 65))}.`,
   );
 
 /** A Long id (`ConnectionId`, `ProjectId`): digits only, at least 1. Larger than any stored id is still well formed. */
