@@ -1,4 +1,4 @@
-import type { Provider as OidcProvider } from 'oidc-provider';
+import type { MiddlewareContext, Provider as OidcProvider } from 'oidc-provider';
 import { Provider, errors } from './oidc-provider-import.js';
 import { MCP_SCOPES, basePathOf, parseMcpResource } from '../domain/oauth.js';
 import type { FetchLike } from '../egress/egress-connect.js';
@@ -145,12 +145,39 @@ export function createAuthorizationServer(deps: {
   });
   // Behind a TLS proxy every URL it builds must be PUBLIC_URL's: the routes set X-Forwarded-* from it.
   provider.proxy = true;
+  provider.use(revokeAccessTokens(oauth));
   provider.on('grant.success', (ctx) => {
     const { AuthorizationCode, RefreshToken } = ctx.oidc.entities;
     const grantId = (AuthorizationCode ?? RefreshToken)?.grantId;
     if (grantId) deps.onTokenIssued(grantId, ctx.get('x-request-id'));
   });
   return provider;
+}
+
+/**
+ * RFC 7009 §2 says a server SHOULD revoke access tokens too; oidc-provider refuses every JWT access token with
+ * `unsupported_token_type`, as it keeps none. Once it has authenticated the client and refused only for that,
+ * the grant of the token is revoked instead, which is how a JWT access token ends here. As oidc-provider's own
+ * policy does for stored tokens: another client's token is refused to a confidential client and ignored (200)
+ * for a public one, and a token that is none of this server's is answered 200 (§2.2).
+ */
+function revokeAccessTokens(oauth: OAuthService) {
+  return async (ctx: MiddlewareContext, next: () => Promise<void>) => {
+    await next();
+    const { route, params, client } = ctx.oidc ?? {};
+    if (route !== 'revocation' || !client || typeof params?.token !== 'string') return;
+    if (ctx.status !== 400 || (ctx.body as { error?: unknown } | undefined)?.error !== 'unsupported_token_type') return;
+    const outcome = await oauth.revokeAccessToken(params.token, client.clientId, ctx.get('x-request-id'));
+    if (outcome === 'other-client' && client.clientAuthMethod !== 'none') {
+      ctx.body = {
+        error: 'invalid_request',
+        error_description: 'client is not authorized to revoke the presented token',
+      };
+      return;
+    }
+    ctx.status = 200;
+    ctx.body = '';
+  };
 }
 
 const escapeHtml = (text: string) =>

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createApp, type App } from '../../src/app.js';
 import type { Clock } from '../../src/services/clock.js';
+import type { Logger } from 'pino';
 
 export const ENGINES = ['sqlite', 'postgres'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -83,6 +84,8 @@ export async function startTestApp(
     clock?: Clock;
     trustedCaCertificates?: readonly string[];
     store?: TestStore;
+    /** Where the app logs, for a test that reads its log lines (silent otherwise). */
+    logger?: Logger;
   } = {},
 ): Promise<TestApp> {
   // A given store is reused (a test that runs the CLI on it between two starts); `stop` still drops it.
@@ -94,7 +97,11 @@ export async function startTestApp(
     RATE_LIMIT_GATEWAY_PER_SECOND: '0',
   };
   const config: Config = loadConfig({ ...store.env, ...limitsOff, PLUGBOARD_ADMIN_KEY: OWNER_KEY, ...options.env });
-  const app = await createApp(config, { clock: options.clock, trustedCaCertificates: options.trustedCaCertificates });
+  const app = await createApp(config, {
+    clock: options.clock,
+    trustedCaCertificates: options.trustedCaCertificates,
+    logger: options.logger,
+  });
   return {
     ...app,
     store,
