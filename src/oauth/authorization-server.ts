@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MiddlewareContext, Provider as OidcProvider } from 'oidc-provider';
 import { Provider, errors } from './oidc-provider-import.js';
 import { MCP_SCOPES, basePathOf, parseMcpResource } from '../domain/oauth.js';
@@ -15,6 +16,9 @@ export interface AuthorizationServerSettings {
   /** Largest Client ID Metadata Document accepted, in bytes. */
   readonly metadataDocumentMaxBytes: number;
 }
+
+/** The Client ID Metadata Documents the current request fetched, by URL. */
+const documentsFetched = new AsyncLocalStorage<Set<string>>();
 
 /** Where the endpoints are: under /oauth, next to the console and the API, on the issuer's origin. */
 export const OAUTH_ROUTES = {
@@ -133,6 +137,12 @@ export function createAuthorizationServer(deps: {
     },
     // Client ID Metadata Documents come through plugboard's egress policy, not oidc-provider's own dispatcher.
     fetch: (url: string, init: RequestInit & { dispatcher?: unknown }) => {
+      // When a document cannot be had, oidc-provider's authorization error page looks the client up again, which
+      // would fetch it a second time (twice the time limit, twice the traffic anyone can make us send): one
+      // fetch per document per request. Success is cached by oidc-provider, so a repeat is only ever that retry.
+      const fetched = documentsFetched.getStore();
+      if (fetched?.has(url)) return Promise.reject(new Error('this request fetched the document already'));
+      fetched?.add(url);
       const checked: RequestInit & { dispatcher?: unknown } = { ...init };
       delete checked.dispatcher;
       return deps.fetch(url, checked);
@@ -145,6 +155,7 @@ export function createAuthorizationServer(deps: {
   });
   // Behind a TLS proxy every URL it builds must be PUBLIC_URL's: the routes set X-Forwarded-* from it.
   provider.proxy = true;
+  provider.use((_ctx, next) => documentsFetched.run(new Set(), next));
   provider.use(revokeAccessTokens(oauth));
   provider.on('grant.success', (ctx) => {
     const { AuthorizationCode, RefreshToken } = ctx.oidc.entities;
