@@ -42,7 +42,8 @@ export async function startOAuthTestServer(
   engine: Engine,
   options: {
     people: readonly Person[];
-    env?: Record<string, string>;
+    /** Settings, or a function of the clients' redirect URI giving them (for OAUTH_CLIENTS). */
+    env?: Record<string, string> | ((redirectUri: string) => Record<string, string>);
     clock?: Clock;
     logger?: Logger;
     trustedCaCertificates?: readonly string[];
@@ -54,7 +55,11 @@ export async function startOAuthTestServer(
   const base = `http://127.0.0.1:${port}`;
   const app = await startTestApp(engine, {
     // Every flow signs a person in from 127.0.0.1: more than the default 10 a minute of one address.
-    env: { PUBLIC_URL: base, SIGN_IN_PER_MINUTE: '100', ...options.env },
+    env: {
+      PUBLIC_URL: base,
+      SIGN_IN_PER_MINUTE: '100',
+      ...(typeof options.env === 'function' ? options.env(callback.url) : options.env),
+    },
     clock: options.clock,
     logger: options.logger,
     trustedCaCertificates: options.trustedCaCertificates,
