@@ -22,6 +22,8 @@ export interface Person {
 
 export interface OAuthTestServer {
   readonly app: TestApp;
+  /** Stops the app and starts it again on the same store, port and settings, but for `changed` ones. */
+  restart(changed: Record<string, string>): Promise<void>;
   /** PUBLIC_URL: `http://127.0.0.1:{port}`, where the app listens. */
   readonly base: string;
   /** The Streamable HTTP endpoint of the toolset `shop`. */
@@ -53,18 +55,24 @@ export async function startOAuthTestServer(
   const callback = await startCallbackServer();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const app = await startTestApp(engine, {
+  const env = {
+    PUBLIC_URL: base,
     // Every flow signs a person in from 127.0.0.1: more than the default 10 a minute of one address.
-    env: {
-      PUBLIC_URL: base,
-      SIGN_IN_PER_MINUTE: '100',
-      ...(typeof options.env === 'function' ? options.env(callback.url) : options.env),
-    },
-    clock: options.clock,
-    logger: options.logger,
-    trustedCaCertificates: options.trustedCaCertificates,
-  });
-  await app.server.listen({ port, host: '127.0.0.1' });
+    SIGN_IN_PER_MINUTE: '100',
+    ...(typeof options.env === 'function' ? options.env(callback.url) : options.env),
+  };
+  const start = async (store?: TestApp['store'], changed: Record<string, string> = {}) => {
+    const started = await startTestApp(engine, {
+      env: { ...env, ...changed },
+      clock: options.clock,
+      logger: options.logger,
+      trustedCaCertificates: options.trustedCaCertificates,
+      store,
+    });
+    await started.server.listen({ port, host: '127.0.0.1' });
+    return started;
+  };
+  let app = await start();
   const created = await app.call('POST', '/api/v1/workspaces/default/toolsets', {
     body: { name: 'shop', spec: { schema: { type: 'OpenAPI', detail: upstream.document() } } },
   });
@@ -76,7 +84,17 @@ export async function startOAuthTestServer(
   const chromium = await launchChromium();
   const mcpUrl = `${base}/mcp/default/shop`;
   return {
-    app,
+    get app() {
+      return app;
+    },
+    async restart(changed) {
+      // As a process that stops: its connections end with it (after an OAuth flow, connections with no request in
+      // flight otherwise held the close for about 70 s).
+      const closing = app.close();
+      app.server.server.closeAllConnections();
+      await closing;
+      app = await start(app.store, changed);
+    },
     base,
     mcpUrl,
     upstream,
