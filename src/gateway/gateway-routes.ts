@@ -169,7 +169,7 @@ export function createGatewayExchanges(options: GatewayExchangeOptions) {
     return {
       error: new DomainError(
         'rate-limited',
-        `Too many calls for access client "${client.id}": at most ${limit.perSecond} per second.`,
+        `Too many calls ${client.user ? `by this user through OAuth client "${client.id}"` : `for access client "${client.id}"`}: at most ${limit.perSecond} per second.`,
       ),
       retryAfter: String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))),
     };

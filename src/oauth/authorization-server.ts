@@ -1,4 +1,5 @@
-import type { Provider as OidcProvider } from 'oidc-provider';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { MiddlewareContext, Provider as OidcProvider } from 'oidc-provider';
 import { Provider, errors } from './oidc-provider-import.js';
 import { MCP_SCOPES, basePathOf, parseMcpResource } from '../domain/oauth.js';
 import type { FetchLike } from '../egress/egress-connect.js';
@@ -15,6 +16,9 @@ export interface AuthorizationServerSettings {
   /** Largest Client ID Metadata Document accepted, in bytes. */
   readonly metadataDocumentMaxBytes: number;
 }
+
+/** The Client ID Metadata Documents the current request fetched, by URL. */
+const documentsFetched = new AsyncLocalStorage<Set<string>>();
 
 /** Where the endpoints are: under /oauth, next to the console and the API, on the issuer's origin. */
 export const OAUTH_ROUTES = {
@@ -133,6 +137,12 @@ export function createAuthorizationServer(deps: {
     },
     // Client ID Metadata Documents come through plugboard's egress policy, not oidc-provider's own dispatcher.
     fetch: (url: string, init: RequestInit & { dispatcher?: unknown }) => {
+      // When a document cannot be had, oidc-provider's authorization error page looks the client up again, which
+      // would fetch it a second time (twice the time limit, twice the traffic anyone can make us send): one
+      // fetch per document per request. Success is cached by oidc-provider, so a repeat is only ever that retry.
+      const fetched = documentsFetched.getStore();
+      if (fetched?.has(url)) return Promise.reject(new Error('this request fetched the document already'));
+      fetched?.add(url);
       const checked: RequestInit & { dispatcher?: unknown } = { ...init };
       delete checked.dispatcher;
       return deps.fetch(url, checked);
@@ -145,12 +155,40 @@ export function createAuthorizationServer(deps: {
   });
   // Behind a TLS proxy every URL it builds must be PUBLIC_URL's: the routes set X-Forwarded-* from it.
   provider.proxy = true;
+  provider.use((_ctx, next) => documentsFetched.run(new Set(), next));
+  provider.use(revokeAccessTokens(oauth));
   provider.on('grant.success', (ctx) => {
     const { AuthorizationCode, RefreshToken } = ctx.oidc.entities;
     const grantId = (AuthorizationCode ?? RefreshToken)?.grantId;
     if (grantId) deps.onTokenIssued(grantId, ctx.get('x-request-id'));
   });
   return provider;
+}
+
+/**
+ * RFC 7009 §2 says a server SHOULD revoke access tokens too; oidc-provider refuses every JWT access token with
+ * `unsupported_token_type`, as it keeps none. Once it has authenticated the client and refused only for that,
+ * the grant of the token is revoked instead, which is how a JWT access token ends here. As oidc-provider's own
+ * policy does for stored tokens: another client's token is refused to a confidential client and ignored (200)
+ * for a public one, and a token that is none of this server's is answered 200 (§2.2).
+ */
+function revokeAccessTokens(oauth: OAuthService) {
+  return async (ctx: MiddlewareContext, next: () => Promise<void>) => {
+    await next();
+    const { route, params, client } = ctx.oidc ?? {};
+    if (route !== 'revocation' || !client || typeof params?.token !== 'string') return;
+    if (ctx.status !== 400 || (ctx.body as { error?: unknown } | undefined)?.error !== 'unsupported_token_type') return;
+    const outcome = await oauth.revokeAccessToken(params.token, client.clientId, ctx.get('x-request-id'));
+    if (outcome === 'other-client' && client.clientAuthMethod !== 'none') {
+      ctx.body = {
+        error: 'invalid_request',
+        error_description: 'client is not authorized to revoke the presented token',
+      };
+      return;
+    }
+    ctx.status = 200;
+    ctx.body = '';
+  };
 }
 
 const escapeHtml = (text: string) =>

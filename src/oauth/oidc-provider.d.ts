@@ -35,6 +35,18 @@ declare module 'oidc-provider' {
     readonly get: (header: string) => string;
   }
 
+  /** A request as a middleware (Provider#use) sees it around oidc-provider's own: `oidc` once a route took it. */
+  export interface MiddlewareContext {
+    status: number;
+    body: unknown;
+    get(header: string): string;
+    readonly oidc?: {
+      readonly route?: string;
+      readonly params?: Readonly<Record<string, unknown>>;
+      readonly client?: ProviderClient;
+    };
+  }
+
   export class Provider {
     constructor(issuer: string, configuration: Record<string, unknown>);
     proxy: boolean;
@@ -48,6 +60,7 @@ declare module 'oidc-provider' {
       result: Record<string, unknown>,
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<void>;
+    use(middleware: (ctx: MiddlewareContext, next: () => Promise<void>) => Promise<void>): this;
     on(event: string, listener: (ctx: OidcContext, ...rest: unknown[]) => void): this;
   }
 

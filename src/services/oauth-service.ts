@@ -235,6 +235,35 @@ export function createOAuthService(deps: {
       };
     },
 
+    /**
+     * Revokes the grant of an access token this server issued to `clientId` (RFC 7009: access tokens are JWTs,
+     * not stored, so they end with their grant, and the grant's refresh token with them, as §2.1 allows):
+     * `revoked`; `other-client` for a token issued to another client (nothing revoked); `unknown` for anything
+     * that is not a current token of this server (nothing to revoke).
+     */
+    async revokeAccessToken(
+      token: string,
+      clientId: string,
+      requestId: string,
+    ): Promise<'revoked' | 'other-client' | 'unknown'> {
+      let claims: JWTPayload;
+      try {
+        ({ payload: claims } = await jwtVerify(token, verifyKeys, {
+          issuer,
+          algorithms: ['ES256'],
+          typ: 'at+jwt',
+          currentDate: new Date(clock.now()),
+        }));
+      } catch {
+        return 'unknown';
+      }
+      if (typeof claims.gid !== 'string') return 'unknown';
+      if (claims.client_id !== clientId) return 'other-client';
+      const grantId = claims.gid;
+      await writer.write((tx) => revoke(tx, grantId, undefined, requestId));
+      return 'revoked';
+    },
+
     /** Records a grant the user approved (after oidc-provider stored its own), audited as theirs. */
     async recordGrant(grant: NewGrant): Promise<void> {
       await writer.write(async (tx) => {

@@ -56,11 +56,19 @@ export function makeTestCertificates(): { ca: string; key: string; cert: string 
   }
 }
 
+export interface DocumentOptions {
+  readonly delayMs?: number;
+  readonly streamed?: boolean;
+}
+
 export interface DocumentServer {
   /** `https://localhost:{port}` */
   readonly origin: string;
-  /** Serves `body` as JSON at `path`. */
-  set(path: string, body: unknown): void;
+  /**
+   * Serves `body` as JSON at `path`; `delayMs` holds the answer back that long, `streamed` sends it in chunks
+   * without a Content-Length (so that only counting the bytes as they come can bound it).
+   */
+  set(path: string, body: unknown, options?: DocumentOptions): void;
   /** How often each path was fetched. */
   readonly fetches: Map<string, number>;
   close(): Promise<void>;
@@ -68,22 +76,37 @@ export interface DocumentServer {
 
 /** An HTTPS server on 127.0.0.1 that serves JSON documents (Client ID Metadata Documents). */
 export async function startDocumentServer(tls: { key: string; cert: string }): Promise<DocumentServer> {
-  const documents = new Map<string, string>();
+  const documents = new Map<string, { body: string; options: DocumentOptions }>();
   const fetches = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
   const server = createHttpsServer(tls, (request, response) => {
     const path = request.url!.split('?')[0]!;
     fetches.set(path, (fetches.get(path) ?? 0) + 1);
-    const body = documents.get(path);
-    if (body === undefined) return response.writeHead(404).end();
-    response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    const document = documents.get(path);
+    if (document === undefined) return response.writeHead(404).end();
+    const { body, options } = document;
+    const send = () => {
+      timers.delete(timer);
+      if (!options.streamed) return response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      for (let at = 0; at < body.length; at += 256) response.write(body.slice(at, at + 256));
+      response.end();
+    };
+    const timer = setTimeout(send, options.delayMs ?? 0);
+    timers.add(timer);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     origin: `https://localhost:${port}`,
-    set: (path, body) => documents.set(path, JSON.stringify(body)),
+    set: (path, body, options = {}) => documents.set(path, { body: JSON.stringify(body), options }),
     fetches,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createApp, type App } from '../../src/app.js';
 import type { Clock } from '../../src/services/clock.js';
 import type { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
+import type { Logger } from 'pino';
 
 export const ENGINES = ['sqlite', 'postgres'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -85,6 +86,8 @@ export async function startTestApp(
     trustedCaCertificates?: readonly string[];
     rateLimiter?: RateLimiter;
     store?: TestStore;
+    /** Where the app logs, for a test that reads its log lines (silent otherwise). */
+    logger?: Logger;
   } = {},
 ): Promise<TestApp> {
   // A given store is reused (a test that runs the CLI on it between two starts); `stop` still drops it.
@@ -100,6 +103,7 @@ export async function startTestApp(
     clock: options.clock,
     trustedCaCertificates: options.trustedCaCertificates,
     rateLimiter: options.rateLimiter,
+    logger: options.logger,
   });
   return {
     ...app,
