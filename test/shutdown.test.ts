@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startCli } from './support/cli-process.js';
 import { ENGINES, OWNER_KEY, createTestStore, type TestStore } from './support/stores.js';
@@ -81,3 +81,35 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+describe('stopping on SIGTERM with a connection that sent nothing', () => {
+  let store: TestStore | undefined;
+  after(async () => store?.drop());
+
+  it('closes it at the stop instead of waiting out its headers timeout', async () => {
+    store = await createTestStore('sqlite');
+    const server = startCli(['serve'], {
+      ...store.env,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      PLUGBOARD_ADMIN_KEY: OWNER_KEY,
+      SHUTDOWN_DRAIN_MS: '200',
+      HEADERS_TIMEOUT_MS: '120000',
+      REQUEST_TIMEOUT_MS: '120000',
+    });
+    const base = new URL(await listening(server.output));
+    // What a browser's preconnect does: a connection opened ahead of a request that never comes.
+    const idle = connect(Number(base.port), base.hostname);
+    await new Promise<void>((resolve, reject) => idle.once('connect', resolve).once('error', reject));
+    const closedByServer = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    // One that served a request and stays open (keep-alive) is closed too.
+    assert.equal((await fetch(`${base.origin}/healthz`)).status, 200);
+    const stopping = Date.now();
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    assert.equal(exit.code, 0, exit.stdout + exit.stderr);
+    await closedByServer;
+    // Node would hold the close until the connection's headers timeout (120 s here).
+    assert.ok(Date.now() - stopping < 60_000, `stopped after ${Date.now() - stopping} ms`);
+  });
+});

@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -64,6 +65,7 @@ export interface ServerConnections {
  */
 export async function createServer(options: ServerSetup): Promise<FastifyInstance> {
   let closing = false;
+  const unused = new Set<Socket>();
   const app = Fastify({
     loggerInstance: options.logger,
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
@@ -88,6 +90,15 @@ export async function createServer(options: ServerSetup): Promise<FastifyInstanc
               if (!front(request, response)) handler(request, response);
             },
       );
+      // Connections that have not sent a request yet (a browser's preconnect): Node counts them as busy, so a
+      // close would wait out their headers timeout. They are ended when the server closes (see onClose below).
+      server.on('connection', (socket: Socket) => {
+        // Accepted while the server closes: it would be refused a moment later anyway.
+        if (closing) return socket.destroy();
+        unused.add(socket);
+        socket.once('close', () => unused.delete(socket));
+      });
+      server.on('request', (request: IncomingMessage) => unused.delete(request.socket));
       server.keepAliveTimeout = connections.keepAliveTimeoutMs;
       // Above the cap a new socket is closed as soon as it is accepted: idle clients cannot use up the descriptors.
       server.maxConnections = connections.max;
@@ -139,6 +150,8 @@ export async function createServer(options: ServerSetup): Promise<FastifyInstanc
 
   app.addHook('preClose', async () => {
     closing = true;
+    // No request can come on them any more (the server stops accepting now): they would hold the close up.
+    for (const socket of unused) socket.destroy();
   });
   // The hooks every request passes through are synchronous (callback style): an async hook costs a promise and
   // a trip through the microtask queue per request.
