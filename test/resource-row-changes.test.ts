@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { accessClientKey, accessClientRows } from '../src/storage/access-client-repo.js';
 import { MASK } from '../src/domain/secrets.js';
 import { createRowChangeBatcher } from '../src/storage/row-change-batcher.js';
-import type { Writer } from '../src/storage/writer.js';
+import { createWriter, type Writer } from '../src/storage/writer.js';
+import { systemClock } from '../src/services/clock.js';
+import { createConnectorPartsService } from '../src/services/connector-parts-service.js';
+import { createConnectorService } from '../src/services/connector-service.js';
+import { createWebhookService } from '../src/services/webhook-service.js';
+import { defaultEgress } from './support/egress.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { settledToolset } from './support/toolsets.js';
 
@@ -876,6 +881,80 @@ for (const engine of ENGINES) {
       });
       assert.equal(cleared.status, 200, cleared.text);
       assert.equal((await app.call('DELETE', `${configsOf(0)}/held`)).status, 204, 'once no connection holds it');
+    });
+  });
+}
+
+// One write path: every single-row write of a connector's parts and of a webhook is a row change of the writer. A
+// writer that refuses units of work (the closures creates and deletes of whole rows take) still serves them all.
+for (const engine of ENGINES) {
+  describe(`connector part and webhook writes without units of work [${engine}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine);
+      await createPartsConnector(app, 0);
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    const rowChangesOnly = (): Writer => {
+      const writer = createWriter(app.db);
+      return {
+        write: () => Promise.reject(new Error('a unit of work, not a row change')),
+        change: (rows, change) => writer.change(rows, change),
+      };
+    };
+    const ownerActor = async () => ({
+      principal: {
+        id: (await app.call('GET', '/api/v1/me')).body.principalId as string,
+        name: 'owner',
+        status: 'active' as const,
+        roles: new Map([['default', 'owner' as const]]),
+      },
+      requestId: 'row-changes-only',
+    });
+
+    it('creates, replaces, patches, publishes and deletes configs and versions through row changes alone', async () => {
+      const { db, vault } = app;
+      const connectors = createConnectorService({ db, writer: rowChangesOnly(), vault, clock: systemClock });
+      const parts = createConnectorPartsService({ db, connectors, vault, clock: systemClock });
+      const actor = await ownerActor();
+      const id = connectorOf(0);
+      const start = (await connectors.get(actor, 'default', id)).revision;
+      const created = await parts.createConfig(actor, 'default', id, { schemeType: 'api-key', config: CONFIG });
+      await parts.replaceConfig(actor, 'default', id, created.item.id, { schemeType: 'bearer' });
+      await parts.patchConfig(actor, 'default', id, created.item.id, { description: 'patched' });
+      const version = await parts.createVersion(actor, 'default', id, { name: 'v1' });
+      await parts.replaceVersion(actor, 'default', id, version.item.id, { name: 'v1', description: 'replaced' });
+      await parts.patchVersion(actor, 'default', id, version.item.id, { description: 'patched' });
+      await parts.setPublished(actor, 'default', id, version.item.id, true);
+      await parts.deleteVersion(actor, 'default', id, version.item.id);
+      await parts.deleteConfig(actor, 'default', id, created.item.id);
+      const after = await connectors.get(actor, 'default', id);
+      assert.equal(after.revision, start + 9, 'nine writes, nine revisions');
+      assert.deepEqual([after.authSchemeConfigs, after.versions], [[], []]);
+    });
+
+    it('patches a webhook through a row change alone', async () => {
+      const created = await app.call('POST', `${WS}/webhooks`, {
+        body: { url: 'http://127.0.0.1:9/hook', eventTypes: ['connection.connected'] },
+      });
+      assert.equal(created.status, 201, created.text);
+      const { db, vault } = app;
+      const webhooks = createWebhookService({
+        db,
+        writer: rowChangesOnly(),
+        vault,
+        clock: systemClock,
+        egress: defaultEgress,
+      });
+      const actor = await ownerActor();
+      const patched = await webhooks.patch(actor, 'default', created.body.id as string, {
+        description: 'patched',
+        secret: 'a-new-webhook-secret-of-sixteen+',
+      });
+      assert.deepEqual([patched.description, patched.revision], ['patched', created.body.revision + 1]);
     });
   });
 }
