@@ -475,6 +475,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       });
     },
 
+    /** The one write path, for changes the connector's parts make (connector-parts-service.ts). */
     update,
   };
 }
