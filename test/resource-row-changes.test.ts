@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { accessClientKey, accessClientRows } from '../src/storage/access-client-repo.js';
 import { MASK } from '../src/domain/secrets.js';
 import { createRowChangeBatcher } from '../src/storage/row-change-batcher.js';
-import type { Writer } from '../src/storage/writer.js';
+import { createWriter, type Writer } from '../src/storage/writer.js';
+import { systemClock } from '../src/services/clock.js';
+import { createConnectorPartsService } from '../src/services/connector-parts-service.js';
+import { createConnectorService } from '../src/services/connector-service.js';
+import { createWebhookService } from '../src/services/webhook-service.js';
+import { defaultEgress } from './support/egress.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import { settledToolset } from './support/toolsets.js';
 
@@ -638,6 +643,318 @@ for (const engine of ENGINES) {
           Array.from({ length: stored.body.revision }, (_, i) => stored.body.revision - i),
         );
       }
+    });
+  });
+}
+
+/** Where a write's audit events are listed, and its action. */
+interface AuditedAs {
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly action: string;
+}
+
+/** A write of a connector's part or of a webhook, as the tests below send it. */
+interface PartWrite {
+  readonly type: string;
+  /** Creates what the part lives in (once per app) and answers the path of the part itself. */
+  readonly setup: (app: TestApp, i: number) => Promise<string>;
+  /** Where the audit events of part `i` (at `path`) are found, and under which action. */
+  readonly audit: (i: number, path: string) => AuditedAs;
+  /** The audited fields of a description change. */
+  readonly changed: readonly string[];
+  /** A whole replacement: a PUT, or a PATCH where there is none. */
+  readonly replace: { readonly method: 'PUT' | 'PATCH'; readonly body: (value: string) => object };
+}
+
+/** An api-key config with a secret in it: every write of it goes through sealing. */
+const CONFIG = { name: 'X-Key', in: 'header', secret: 'the-config-secret' };
+const connectorOf = (i: number) => `parts${i}`;
+const configsOf = (i: number) => `${WS}/connectors/${connectorOf(i)}/auth-scheme-configs`;
+const versionsOf = (i: number) => `${WS}/connectors/${connectorOf(i)}/versions`;
+const createPartsConnector = async (app: TestApp, i: number) => {
+  const created = await app.call('POST', `${WS}/connectors`, { body: { id: connectorOf(i), name: `Parts ${i}` } });
+  assert.equal(created.status, 201, created.text);
+};
+
+const PART_WRITES: readonly PartWrite[] = [
+  {
+    type: 'auth-scheme config',
+    setup: async (app, i) => {
+      await createPartsConnector(app, i);
+      const created = await app.call('POST', configsOf(i), {
+        body: { id: 'key', schemeType: 'api-key', config: CONFIG },
+      });
+      assert.equal(created.status, 201, created.text);
+      return `${configsOf(i)}/key`;
+    },
+    audit: (i) => ({ resourceType: 'connector', resourceId: connectorOf(i), action: 'connector:update' }),
+    changed: ['authSchemeConfigs'],
+    // The PUT sends the secret again, which keeps what is stored.
+    replace: {
+      method: 'PUT',
+      body: (description) => ({ schemeType: 'api-key', description, config: CONFIG }),
+    },
+  },
+  {
+    type: 'connector version',
+    setup: async (app, i) => {
+      await createPartsConnector(app, i);
+      const created = await app.call('POST', versionsOf(i), { body: { name: 'v1' } });
+      assert.equal(created.status, 201, created.text);
+      return `${versionsOf(i)}/${created.body.id as string}`;
+    },
+    audit: (i) => ({ resourceType: 'connector', resourceId: connectorOf(i), action: 'connector:update' }),
+    changed: ['versions'],
+    replace: { method: 'PUT', body: (description) => ({ name: 'v1', description }) },
+  },
+  {
+    type: 'webhook',
+    setup: async (app) => {
+      const created = await app.call('POST', `${WS}/webhooks`, {
+        body: {
+          url: 'http://127.0.0.1:9/hook',
+          eventTypes: ['connection.connected'],
+          secret: 'a-webhook-secret-of-sixteen+',
+        },
+      });
+      assert.equal(created.status, 201, created.text);
+      return `${WS}/webhooks/${created.body.id as string}`;
+    },
+    audit: (_i, path) => ({ resourceType: 'webhook', resourceId: path.split('/').at(-1)!, action: 'webhook:update' }),
+    changed: ['description'],
+    replace: { method: 'PATCH', body: (description) => ({ description, enabled: true }) },
+  },
+];
+
+// Auth-scheme configs and versions are parts of their connector: each of their writes is a row change of the
+// connector (its revision, its ETag, one connector:update event), like a connector PUT. A webhook PATCH is a row
+// change of its own table. Concurrent ones must still be answered as if each ran alone.
+for (const engine of ENGINES)
+  for (const part of PART_WRITES) {
+    describe(`${part.type} writes sent together [${engine}]`, () => {
+      let app: TestApp;
+      const paths: string[] = [];
+      before(async () => {
+        app = await startTestApp(engine);
+        for (let i = 0; i < 2; i++) paths.push(await part.setup(app, i));
+      });
+      after(async () => {
+        await app?.stop();
+      });
+
+      const eventsOf = async (i: number) => {
+        const { resourceType, resourceId, action } = part.audit(i, paths[i]!);
+        const reply = await app.call(
+          'GET',
+          `${WS}/audit?resourceType=${resourceType}&resourceId=${resourceId}&limit=200`,
+        );
+        assert.equal(reply.status, 200, reply.text);
+        return (
+          reply.body.items as { action: string; fromRevision: number; toRevision: number; changedFields: string[] }[]
+        ).filter((e) => e.action === action);
+      };
+
+      it('applies every PATCH of one part, one after another: consecutive revisions, one audit event each', async () => {
+        const start = revisionIn(await app.call('GET', paths[0]!));
+        const eventsBefore = (await eventsOf(0)).length;
+        const replies = await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            app.call('PATCH', paths[0]!, { body: { description: `d${i}` }, headers: { 'if-match': '*' } }),
+          ),
+        );
+        assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.text).join('\n'));
+        assert.deepEqual(
+          replies.map((r) => revisionIn(r)).sort((a, b) => a - b),
+          Array.from({ length: 30 }, (_, i) => start + i + 1),
+          'each answer has a revision of its own',
+        );
+        const stored = await app.call('GET', paths[0]!);
+        assert.equal(revisionIn(stored), start + 30);
+        assert.equal(stored.body.description, replies.find((r) => revisionIn(r) === start + 30)!.body.description);
+        const events = (await eventsOf(0)).slice(0, -eventsBefore || undefined);
+        assert.equal(events.length, 30);
+        assert.deepEqual(
+          events.map((e) => [e.fromRevision, e.toRevision]),
+          Array.from({ length: 30 }, (_, i) => [start + 29 - i, start + 30 - i]),
+          'newest first: audit ids follow the revisions',
+        );
+        for (const event of events) assert.deepEqual(event.changedFields, part.changed);
+      });
+
+      it('lets exactly one of many writers holding the same ETag win; the others get 412', async () => {
+        const current = await app.call('GET', paths[1]!);
+        const eventsBefore = (await eventsOf(1)).length;
+        const replies = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            app.call(part.replace.method, paths[1]!, {
+              body: part.replace.body(`race ${i}`),
+              headers: { 'if-match': current.headers.etag as string },
+            }),
+          ),
+        );
+        assert.equal(replies.filter((r) => r.status === 200).length, 1, replies.map((r) => r.text).join('\n'));
+        assert.equal(replies.filter((r) => r.status === 412).length, 19);
+        assert.equal((await eventsOf(1)).length, eventsBefore + 1);
+        assert.equal(revisionIn(await app.call('GET', paths[1]!)), revisionIn(current) + 1);
+      });
+    });
+  }
+
+// Creating and deleting a connector's parts changes the connector row: row changes too, so a batch may hold several
+// of one connector. Deleting a config that connections still hold a credential for is refused, checked in the
+// change's transaction (the one rule of these writes that reads other rows).
+for (const engine of ENGINES) {
+  describe(`connector part creates and deletes sent together [${engine}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine);
+      await createPartsConnector(app, 0);
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    const connectorEvents = async () => {
+      const reply = await app.call('GET', `${WS}/audit?resourceType=connector&resourceId=${connectorOf(0)}&limit=200`);
+      assert.equal(reply.status, 200, reply.text);
+      return (reply.body.items as { action: string; fromRevision: number; toRevision: number }[]).filter(
+        (e) => e.action === 'connector:update',
+      );
+    };
+    const connector = async () => (await app.call('GET', `${WS}/connectors/${connectorOf(0)}`)).body;
+
+    it('adds every config and version created together, each at a revision of its own', async () => {
+      const start = (await connector()).revision as number;
+      const replies = await Promise.all([
+        ...Array.from({ length: 10 }, () => app.call('POST', configsOf(0), { body: { schemeType: 'bearer' } })),
+        ...Array.from({ length: 10 }, (_, i) => app.call('POST', versionsOf(0), { body: { name: `v${i}` } })),
+      ]);
+      assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([201]), replies.map((r) => r.text).join('\n'));
+      assert.equal(new Set(replies.map((r) => r.body.id)).size, 20, 'every part has an id of its own');
+      assert.deepEqual(
+        replies.map((r) => revisionIn(r)).sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => start + i + 1),
+      );
+      const after = await connector();
+      assert.equal(after.revision, start + 20);
+      assert.equal(after.authSchemeConfigs.length, 10);
+      assert.equal(after.versions.length, 10);
+      assert.equal((await connectorEvents()).filter((e) => e.fromRevision >= start).length, 20);
+    });
+
+    it('refuses to delete a config a connection holds a credential for, while the other writes of its batch land', async () => {
+      for (const id of ['held', 'free', 'other'])
+        assert.equal((await app.call('POST', configsOf(0), { body: { id, schemeType: 'bearer' } })).status, 201);
+      const connection = await app.call('POST', `${WS}/connections`, {
+        body: {
+          connectorId: connectorOf(0),
+          name: 'holder',
+          type: 'http',
+          credentials: [{ kind: 'action', authSchemeConfigId: 'held', secret: 's' }],
+        },
+      });
+      assert.equal(connection.status, 201, connection.text);
+      const start = (await connector()).revision as number;
+      const replies = await Promise.all([
+        app.call('DELETE', `${configsOf(0)}/held`),
+        app.call('DELETE', `${configsOf(0)}/free`),
+        app.call('PATCH', `${configsOf(0)}/other`, { body: { description: 'kept' } }),
+        app.call('DELETE', `${configsOf(0)}/missing`),
+        app.call('PATCH', `${configsOf(0)}/other`, { body: { description: 'x' }, headers: { 'if-match': '"999-x"' } }),
+      ]);
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [409, 204, 200, 404, 412],
+        replies.map((r) => r.text).join('\n'),
+      );
+      assert.match(replies[0].body.detail, /1 connection\(s\) hold a credential for auth-scheme config "held"/);
+      const after = await connector();
+      assert.equal(after.revision, start + 2, 'the delete of the free config and the PATCH');
+      const ids = (after.authSchemeConfigs as { id: string; description: string | null }[]).map((c) => c.id);
+      assert.ok(ids.includes('held') && ids.includes('other') && !ids.includes('free'));
+      assert.equal(after.authSchemeConfigs.find((c: { id: string }) => c.id === 'other').description, 'kept');
+      assert.equal((await connectorEvents()).filter((e) => e.fromRevision >= start).length, 2);
+
+      const cleared = await app.call('PATCH', `${WS}/connections/${connection.body.id as string}`, {
+        body: { credentials: [] },
+      });
+      assert.equal(cleared.status, 200, cleared.text);
+      assert.equal((await app.call('DELETE', `${configsOf(0)}/held`)).status, 204, 'once no connection holds it');
+    });
+  });
+}
+
+// One write path: every single-row write of a connector's parts and of a webhook is a row change of the writer. A
+// writer that refuses units of work (the closures creates and deletes of whole rows take) still serves them all.
+for (const engine of ENGINES) {
+  describe(`connector part and webhook writes without units of work [${engine}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine);
+      await createPartsConnector(app, 0);
+    });
+    after(async () => {
+      await app?.stop();
+    });
+
+    const rowChangesOnly = (): Writer => {
+      const writer = createWriter(app.db);
+      return {
+        write: () => Promise.reject(new Error('a unit of work, not a row change')),
+        change: (rows, change) => writer.change(rows, change),
+      };
+    };
+    const ownerActor = async () => ({
+      principal: {
+        id: (await app.call('GET', '/api/v1/me')).body.principalId as string,
+        name: 'owner',
+        status: 'active' as const,
+        roles: new Map([['default', 'owner' as const]]),
+      },
+      requestId: 'row-changes-only',
+    });
+
+    it('creates, replaces, patches, publishes and deletes configs and versions through row changes alone', async () => {
+      const { db, vault } = app;
+      const connectors = createConnectorService({ db, writer: rowChangesOnly(), vault, clock: systemClock });
+      const parts = createConnectorPartsService({ db, connectors, vault, clock: systemClock });
+      const actor = await ownerActor();
+      const id = connectorOf(0);
+      const start = (await connectors.get(actor, 'default', id)).revision;
+      const created = await parts.createConfig(actor, 'default', id, { schemeType: 'api-key', config: CONFIG });
+      await parts.replaceConfig(actor, 'default', id, created.item.id, { schemeType: 'bearer' });
+      await parts.patchConfig(actor, 'default', id, created.item.id, { description: 'patched' });
+      const version = await parts.createVersion(actor, 'default', id, { name: 'v1' });
+      await parts.replaceVersion(actor, 'default', id, version.item.id, { name: 'v1', description: 'replaced' });
+      await parts.patchVersion(actor, 'default', id, version.item.id, { description: 'patched' });
+      await parts.setPublished(actor, 'default', id, version.item.id, true);
+      await parts.deleteVersion(actor, 'default', id, version.item.id);
+      await parts.deleteConfig(actor, 'default', id, created.item.id);
+      const after = await connectors.get(actor, 'default', id);
+      assert.equal(after.revision, start + 9, 'nine writes, nine revisions');
+      assert.deepEqual([after.authSchemeConfigs, after.versions], [[], []]);
+    });
+
+    it('patches a webhook through a row change alone', async () => {
+      const created = await app.call('POST', `${WS}/webhooks`, {
+        body: { url: 'http://127.0.0.1:9/hook', eventTypes: ['connection.connected'] },
+      });
+      assert.equal(created.status, 201, created.text);
+      const { db, vault } = app;
+      const webhooks = createWebhookService({
+        db,
+        writer: rowChangesOnly(),
+        vault,
+        clock: systemClock,
+        egress: defaultEgress,
+      });
+      const actor = await ownerActor();
+      const patched = await webhooks.patch(actor, 'default', created.body.id as string, {
+        description: 'patched',
+        secret: 'a-new-webhook-secret-of-sixteen+',
+      });
+      assert.deepEqual([patched.description, patched.revision], ['patched', created.body.revision + 1]);
     });
   });
 }

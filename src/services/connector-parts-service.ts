@@ -16,10 +16,12 @@ import { pageOf, type Page, type PageRequest } from '../domain/page.js';
 import { viewAuthSchemeConfig } from '../domain/views.js';
 import { compileCheck } from '../domain/validate.js';
 import { countConnectionsUsingConfig } from '../storage/connection-repo.js';
+import type { Db } from '../storage/database.js';
+import { findWorkspaceUid } from '../storage/workspace-repo.js';
 import type { Actor } from './actor.js';
+import { authorize } from './authorize.js';
 import type { Clock } from './clock.js';
 import { buildAuthSchemeConfig, type ConnectorService } from './connector-service.js';
-import { sealOwnerIn } from './secret-fields.js';
 import type { Vault } from './vault.js';
 
 const checkConfig = compileCheck(AuthSchemeConfigInput);
@@ -45,10 +47,16 @@ function findVersion(connector: Connector, versionId: string): ConnectorVersion 
 
 /**
  * Auth-scheme configs and versions live inside the connector aggregate: every change here is a connector
- * write (one revision, one transaction) through the connector service's shared write path.
+ * write (one revision, one audit row) through the connector service's one write path, a row change
+ * (`update`): computed from the current connector alone, so concurrent ones commit together.
  */
-export function createConnectorPartsService(deps: { connectors: ConnectorService; vault: Vault; clock: Clock }) {
-  const { connectors, vault, clock } = deps;
+export function createConnectorPartsService(deps: {
+  db: Db;
+  connectors: ConnectorService;
+  vault: Vault;
+  clock: Clock;
+}) {
+  const { db, connectors, vault, clock } = deps;
 
   async function writeConfig(
     actor: Actor,
@@ -58,14 +66,21 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
     build: (previous: AuthSchemeConfig | undefined) => AuthSchemeConfigInput,
     precondition?: Precondition,
   ): Promise<Part<AuthSchemeConfig>> {
+    authorize(actor, 'connector:update', ws);
+    // Sealing binds secrets to the workspace's uid, which never changes: read once, before the change. A config
+    // created without an id gets one minted here, so that the change is the same each time it is applied.
+    const workspaceUid = await findWorkspaceUid(db.kysely, ws);
+    const minted = configId === undefined ? newId('asc') : undefined;
     let id = configId;
-    const { connector } = await connectors.mutate(actor, ws, connectorId, precondition, async (current, tx) => {
+    const { connector } = await connectors.update(actor, ws, connectorId, precondition, (current) => {
       const previous = configId === undefined ? undefined : findConfig(current, configId);
       const input = checkConfig(build(previous));
       if (previous && input.id !== undefined && input.id !== previous.id) {
         throw validationFailed([{ path: '/id', message: 'cannot change; create a new config instead' }]);
       }
-      const config = buildAuthSchemeConfig(vault, input, previous, '', await sealOwnerIn(tx, ws, current.uid));
+      if (workspaceUid === undefined) throw notFound(`Workspace "${ws}"`);
+      const owner = { workspaceUid, resourceUid: current.uid };
+      const config = buildAuthSchemeConfig(vault, { ...input, id: input.id ?? minted }, previous, '', owner);
       if (!previous && current.authSchemeConfigs.some((c) => c.id === config.id)) {
         throw conflict(`Connector "${connectorId}" already has an auth-scheme config "${config.id}".`);
       }
@@ -87,7 +102,7 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
     precondition?: Precondition,
   ): Promise<Part<ConnectorVersion>> {
     const id = versionId ?? newId('ver');
-    const { connector } = await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
+    const { connector } = await connectors.update(actor, ws, connectorId, precondition, (current) => {
       const previous = versionId === undefined ? undefined : findVersion(current, versionId);
       const input = checkVersion(build(previous));
       const nameErrors = checkVersionName(
@@ -170,17 +185,21 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
       configId: string,
       precondition?: Precondition,
     ): Promise<void> {
-      await connectors.mutate(actor, ws, connectorId, precondition, async (current, tx) => {
+      await connectors.update(actor, ws, connectorId, precondition, (current) => {
         findConfig(current, configId);
-        const inUse = await countConnectionsUsingConfig(tx, ws, connectorId, configId);
-        if (inUse > 0) {
-          throw conflict(
-            `${inUse} connection(s) hold a credential for auth-scheme config "${configId}"; remove those credentials first.`,
-          );
-        }
         return {
           next: { ...current, authSchemeConfigs: current.authSchemeConfigs.filter((c) => c.id !== configId) },
           setsVariables: false,
+          // The one rule here that spans resources: no connection may still hold a credential for the config.
+          // Connections are other rows, so it is checked in the change's transaction, under the connector's lock.
+          check: async (tx) => {
+            const inUse = await countConnectionsUsingConfig(tx, ws, connectorId, configId);
+            if (inUse > 0) {
+              throw conflict(
+                `${inUse} connection(s) hold a credential for auth-scheme config "${configId}"; remove those credentials first.`,
+              );
+            }
+          },
         };
       });
     },
@@ -238,7 +257,7 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
       published: boolean,
       precondition?: Precondition,
     ): Promise<Part<ConnectorVersion>> {
-      const { connector } = await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
+      const { connector } = await connectors.update(actor, ws, connectorId, precondition, (current) => {
         const version = findVersion(current, versionId);
         if ((version.publishedAt !== null) === published) return { next: current, setsVariables: false };
         const now = clock.now();
@@ -257,7 +276,7 @@ export function createConnectorPartsService(deps: { connectors: ConnectorService
       versionId: string,
       precondition?: Precondition,
     ): Promise<void> {
-      await connectors.mutate(actor, ws, connectorId, precondition, (current) => {
+      await connectors.update(actor, ws, connectorId, precondition, (current) => {
         findVersion(current, versionId);
         return {
           next: { ...current, versions: ensureOneLatest(current.versions.filter((v) => v.id !== versionId)) },

@@ -37,7 +37,7 @@ import * as connections from '../storage/connection-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Writer } from '../storage/writer.js';
 import type { Tx } from '../storage/engine.js';
-import { insertAuditEvent, insertConnectorConnectionEvents } from '../storage/audit-repo.js';
+import { insertConnectorConnectionEvents } from '../storage/audit-repo.js';
 import { connectionRows } from '../storage/connection-rows.js';
 import { changeMany } from '../storage/row-change.js';
 import { connectionChange } from './connection-service.js';
@@ -67,6 +67,12 @@ export interface ConnectorWrite {
 export interface ConnectorChange {
   readonly next: Connector;
   readonly setsVariables: boolean;
+  /**
+   * A rule over other rows, checked in the change's transaction after the connector row is written (and locked):
+   * throwing refuses the change. Only for a rule the connector row alone cannot decide (a config that
+   * connections still use).
+   */
+  readonly check?: (tx: Tx) => Promise<void>;
 }
 
 /** Collections shown by GET but managed through their own endpoints; a PUT may echo them back unchanged. */
@@ -158,7 +164,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
 
   /**
    * The state a change leaves and its audit row: the current connector untouched (and no audit row) when `next`
-   * differs from it only in bookkeeping, else `next` at the following revision. Shared by both write paths.
+   * differs from it only in bookkeeping, else `next` at the following revision.
    */
   function revise(
     actor: Actor,
@@ -188,8 +194,10 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
   }
 
   /**
-   * A connector change computed from the current connector alone (PUT, PATCH): a row change of the writer, so
-   * that concurrent ones commit together on PostgreSQL. Same rules as {@link mutate}.
+   * The one write path of a connector and of its parts (auth-scheme configs, versions): `change` computes the
+   * next state from the current connector alone, a row change of the writer, so that concurrent ones commit
+   * together. The precondition is checked on the current row, nothing is stored (nor audited) when nothing
+   * changed, and variables that were set reach the connector's connections in the same transaction.
    */
   function update(
     actor: Actor,
@@ -205,48 +213,24 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
         apply: (current) => {
           if (!current) throw notFound(`Connector "${id}"`);
           if (!checkPrecondition(current, precondition)) throw preconditionFailed();
-          const { next, setsVariables } = change(current);
+          const { next, setsVariables, check } = change(current);
           const now = clock.now();
           const { connector, audit } = revise(actor, workspaceId, id, current, next, now);
           const result: ConnectorWrite = { connector: viewConnector(connector), connectionsUpdated: 0 };
-          const after = setsVariables
-            ? async (tx: Tx): Promise<ConnectorWrite> => ({
-                ...result,
-                connectionsUpdated: await propagate(tx, actor, workspaceId, id, connector.connectionVariables, now),
-              })
-            : undefined;
+          const after =
+            setsVariables || check
+              ? async (tx: Tx): Promise<ConnectorWrite> => {
+                  await check?.(tx);
+                  const connectionsUpdated = setsVariables
+                    ? await propagate(tx, actor, workspaceId, id, connector.connectionVariables, now)
+                    : 0;
+                  return { ...result, connectionsUpdated };
+                }
+              : undefined;
           return { next: audit ? connector : undefined, audit, result, after };
         },
       }),
     );
-  }
-
-  /**
-   * The shared write path of every connector change: load under the precondition, let `change` build and
-   * validate the next state, store it only if it differs, and propagate variables when they were set.
-   */
-  async function mutate(
-    actor: Actor,
-    workspaceId: string,
-    id: string,
-    precondition: Precondition | undefined,
-    change: (current: Connector, tx: Tx) => ConnectorChange | Promise<ConnectorChange>,
-  ): Promise<ConnectorWrite> {
-    authorize(actor, 'connector:update', workspaceId);
-    return writeWithRetry(writer, async (tx) => {
-      const current = await load(tx, workspaceId, id, precondition);
-      const { next, setsVariables } = await change(current, tx);
-      const now = clock.now();
-      const { connector, audit } = revise(actor, workspaceId, id, current, next, now);
-      if (audit) {
-        if (!(await connectors.updateConnector(tx, connector, current.revision))) throw new StaleWrite();
-        await insertAuditEvent(tx, audit);
-      }
-      const connectionsUpdated = setsVariables
-        ? await propagate(tx, actor, workspaceId, id, connector.connectionVariables, now)
-        : 0;
-      return { connector: viewConnector(connector), connectionsUpdated };
-    });
   }
 
   function checkEcho(current: Connector, echo: ReadOnlyEcho): FieldError[] {
@@ -491,7 +475,8 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       });
     },
 
-    mutate,
+    /** The one write path, for changes the connector's parts make (connector-parts-service.ts). */
+    update,
   };
 }
 

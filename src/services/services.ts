@@ -117,7 +117,7 @@ export function createServices(deps: {
   return {
     workspaces: createWorkspaceService({ db, writer, clock }),
     connectors,
-    connectorParts: createConnectorPartsService({ connectors, vault, clock }),
+    connectorParts: createConnectorPartsService({ db, connectors, vault, clock }),
     connections: createConnectionService({ db, writer, vault, clock, tester }),
     access: createAccessService({ db, writer, clock }),
     accessKeys: createAccessKeyService({ db, writer, vault, clock }),

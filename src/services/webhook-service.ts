@@ -20,15 +20,16 @@ import { EgressRefused, type EgressPolicy } from '../egress/egress-policy.js';
 import type { Db } from '../storage/database.js';
 import type { Executor } from '../storage/engine.js';
 import * as webhooks from '../storage/webhook-repo.js';
+import { findWorkspaceUid } from '../storage/workspace-repo.js';
 import type { Writer } from '../storage/writer.js';
 import { StaleWrite } from '../storage/write-conflicts.js';
 import type { Actor } from './actor.js';
-import { recordChange } from './audit-service.js';
+import { changeEvent, recordChange } from './audit-service.js';
 import { authorize } from './authorize.js';
 import type { Clock } from './clock.js';
 import { sealOwnerIn, sealValue } from './secret-fields.js';
 import type { SealPlace, Vault } from './vault.js';
-import { writeWithRetry } from './write-retry.js';
+import { withRetry, writeWithRetry } from './write-retry.js';
 
 const checkCreate = compileCheck(WebhookCreateInput);
 const checkFields = compileCheck(WebhookFields);
@@ -59,8 +60,15 @@ const changedOf = (before: Webhook | undefined, after: Webhook | undefined) =>
   AUDITED.filter((f) => JSON.stringify(before?.[f]) !== JSON.stringify(after?.[f]));
 
 /** Where a webhook's secret is sealed: its workspace, the webhook (its id is minted, never reused), `/secret`. */
+const secretPlace = (workspaceUid: string, id: string): SealPlace => ({
+  workspaceUid,
+  resourceUid: id,
+  path: ACCESS_KEY_SECRET_PATH,
+});
+
+/** {@link secretPlace}, with the workspace's uid read from the store. */
 export async function webhookSecretPlace(db: Executor, workspaceId: string, id: string): Promise<SealPlace> {
-  return { ...(await sealOwnerIn(db, workspaceId, id)), path: ACCESS_KEY_SECRET_PATH };
+  return secretPlace((await sealOwnerIn(db, workspaceId, id)).workspaceUid, id);
 }
 
 /**
@@ -75,6 +83,7 @@ export function createWebhookService(deps: {
   egress: EgressPolicy;
 }) {
   const { db, writer, vault, clock, egress } = deps;
+  const rows = webhooks.webhookRows(db.engine);
 
   /** The URL's shape, then the egress policy over every address its host resolves to now (a 400 when refused). */
   async function checkUrl(text: string): Promise<void> {
@@ -159,28 +168,36 @@ export function createWebhookService(deps: {
       authorize(actor, 'webhook:manage', workspaceId);
       refuseSealedInput(patch);
       if (typeof patch.url === 'string') await checkUrl(patch.url);
-      return writeWithRetry(writer, async (tx) => {
-        const current = await findHere(tx, workspaceId, id, true);
-        if (!checkPrecondition(current, precondition)) throw preconditionFailed();
-        const { secret: newSecret, ...rest } = patch;
-        const merged = applyMergePatch(viewOf(current), rest) as Record<string, unknown>;
-        for (const field of ['id', 'workspaceId', 'secret', 'createdAt', 'updatedAt', 'revision']) delete merged[field];
-        const input = checkFields(merged);
-        if (newSecret === null)
-          throw validationFailed([{ path: '/secret', message: 'cannot be unset: a webhook signs every delivery' }]);
-        const plaintext = newSecret === undefined ? undefined : checkSecret(newSecret);
-        const place = await webhookSecretPlace(tx, workspaceId, id);
-        const secret = sealValue(vault, plaintext === MASK ? undefined : plaintext, current.secret, place);
-        const next: Webhook = { ...current, ...input, description: input.description ?? null, secret };
-        const fields = changedOf(current, next);
-        if (fields.length === 0) return viewOf(current);
-        const now = clock.now();
-        const stored = { ...next, updatedAt: now, revision: current.revision + 1 };
-        if (!(await webhooks.updateWebhook(tx, stored, current.revision))) throw new StaleWrite();
-        const change = { workspaceId, action: 'webhook:update', resourceType: 'webhook', resourceId: id, fields };
-        await recordChange(tx, actor, { ...change, before: current, after: stored }, now);
-        return viewOf(stored);
-      });
+      // The secret is sealed for the workspace's uid, which never changes: read once, before the change.
+      const workspaceUid = await findWorkspaceUid(db.kysely, workspaceId);
+      return withRetry(() =>
+        writer.change(rows, {
+          key: webhooks.webhookKey(workspaceId, id),
+          apply: (current) => {
+            if (!current) throw notFound(`Webhook "${id}"`);
+            if (!checkPrecondition(current, precondition)) throw preconditionFailed();
+            const { secret: newSecret, ...rest } = patch;
+            const merged = applyMergePatch(viewOf(current), rest) as Record<string, unknown>;
+            for (const field of ['id', 'workspaceId', 'secret', 'createdAt', 'updatedAt', 'revision'])
+              delete merged[field];
+            const input = checkFields(merged);
+            if (newSecret === null)
+              throw validationFailed([{ path: '/secret', message: 'cannot be unset: a webhook signs every delivery' }]);
+            const plaintext = newSecret === undefined ? undefined : checkSecret(newSecret);
+            if (workspaceUid === undefined) throw notFound(`Workspace "${workspaceId}"`);
+            const place = secretPlace(workspaceUid, id);
+            const secret = sealValue(vault, plaintext === MASK ? undefined : plaintext, current.secret, place);
+            const next: Webhook = { ...current, ...input, description: input.description ?? null, secret };
+            const fields = changedOf(current, next);
+            if (fields.length === 0) return { result: viewOf(current) };
+            const now = clock.now();
+            const stored = { ...next, updatedAt: now, revision: current.revision + 1 };
+            const change = { workspaceId, action: 'webhook:update', resourceType: 'webhook', resourceId: id, fields };
+            const audit = changeEvent(actor, { ...change, before: current, after: stored }, now);
+            return { next: stored, audit, result: viewOf(stored) };
+          },
+        }),
+      );
     },
 
     async remove(actor: Actor, workspaceId: string, id: string, precondition?: Precondition): Promise<void> {

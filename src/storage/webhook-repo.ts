@@ -1,5 +1,6 @@
 import type { DeliveryStatus, Webhook, WebhookDelivery, WebhookEventType } from '../domain/webhook.js';
 import type { Engine, Executor, Tx } from './engine.js';
+import type { RowStore, RowWrite } from './row-change.js';
 import type { WebhookDeliveryRow, WebhookRow } from './schema.js';
 
 const toWebhook = (row: WebhookRow): Webhook => ({
@@ -73,18 +74,53 @@ export async function listEnabledWebhooks(db: Executor, workspaceId: string): Pr
   return rows.map(toWebhook);
 }
 
-/** Writes a webhook's new state if it is still at `expectedRevision`; false when another write got there first. */
-export async function updateWebhook(tx: Tx, webhook: Webhook, expectedRevision: number): Promise<boolean> {
-  const { id, workspace_id, created_at, ...changes } = toRow(webhook);
-  const result = await tx
-    .updateTable('webhooks')
-    .set(changes)
-    .where('workspace_id', '=', workspace_id)
-    .where('id', '=', id)
-    .where('revision', '=', expectedRevision)
-    .where('created_at', '=', created_at)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+/** The key of a webhook for the writer's row changes. */
+export const webhookKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
+
+/**
+ * Webhooks for the writer's row changes (`PATCH`): loaded under lock in key order on PostgreSQL, one `UPDATE` per
+ * row of a batch. A row is written only over the state it was read from: same revision and same creation time.
+ */
+export function webhookRows(engine: Engine): RowStore<Webhook> {
+  const forUpdate = engine === 'postgres';
+  return {
+    async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Webhook>> {
+      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      let query = tx
+        .selectFrom('webhooks')
+        .selectAll()
+        .where((eb) =>
+          eb(
+            eb.refTuple('workspace_id', 'id'),
+            'in',
+            pairs.map(([workspaceId, id]) => eb.tuple(workspaceId, id)),
+          ),
+        )
+        // Key order: two batches wanting the same rows lock them in the same order, so neither waits on the other.
+        .orderBy('workspace_id')
+        .orderBy('id');
+      if (forUpdate) query = query.forUpdate();
+      const rows = await query.execute();
+      return new Map(rows.map((row) => [webhookKey(row.workspace_id, row.id), toWebhook(row)]));
+    },
+
+    async store(tx: Tx, changes: readonly RowWrite<Webhook>[]): Promise<number> {
+      let written = 0;
+      for (const { row, stored } of changes) {
+        const { id, workspace_id, created_at: _created, ...columns } = toRow(row);
+        const result = await tx
+          .updateTable('webhooks')
+          .set(columns)
+          .where('workspace_id', '=', workspace_id)
+          .where('id', '=', id)
+          .where('revision', '=', stored.revision)
+          .where('created_at', '=', stored.createdAt)
+          .executeTakeFirst();
+        written += Number(result.numUpdatedRows);
+      }
+      return written;
+    },
+  };
 }
 
 export async function deleteWebhook(tx: Tx, workspaceId: string, id: string, expectedRevision: number) {
