@@ -303,6 +303,30 @@ for (const engine of ENGINES) {
       assert.equal((await connection()).oauth.state, 'connected', 'the tokens stored before are kept');
     });
 
+    it('exchanges the code outside the write path: other writes go on while the provider is slow', async () => {
+      const started = await startConnect('ada@example.com');
+      assert.equal(started.status, 200, started.text);
+      const back = await provider.authorize(new URL(started.body.authorizationUrl).href);
+      provider.tokenDelayMs = 5000;
+      let settled = false;
+      try {
+        const finishing = callback(back, sessionOf('ada@example.com')).finally(() => (settled = true));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // On SQLite every write goes through one writer: a token request held inside it held them all.
+        const write = await app.call('PATCH', `${WS}/connections/${connectionId}`, {
+          body: { description: 'written while connecting' },
+          contentType: 'application/merge-patch+json',
+        });
+        assert.equal(write.status, 200, write.text);
+        assert.equal(settled, false, 'the write waited for the provider');
+        const finished = await finishing;
+        assert.equal(finished.status, 200, finished.text);
+        assert.equal((await connection()).oauth.state, 'connected');
+      } finally {
+        provider.tokenDelayMs = 0;
+      }
+    });
+
     it('refreshes a token that is due before the call, and stores the rotated refresh token', async () => {
       const before = provider.grants.refresh_token ?? 0;
       offsetMs += HOUR_MS;

@@ -13,6 +13,7 @@ import { findOwnedConnection, insertConnection } from '../storage/connection-rep
 import { findConnector } from '../storage/connector-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Writer } from '../storage/writer.js';
+import type { Tx } from '../storage/engine.js';
 import type { Actor } from './actor.js';
 import { authorize } from './authorize.js';
 import type { Clock } from './clock.js';
@@ -281,7 +282,9 @@ export function createUpstreamOAuthService(deps: {
             ? 'This connect flow was started by someone else (or you are not signed in to plugboard as the person who started it).'
             : 'This connect flow was started in another browser.',
         );
-      return writer.write(async (tx): Promise<CallbackResult> => {
+      // The flow is used up first, in a write of its own; the code is exchanged outside any write (a provider may
+      // take seconds, and on SQLite every other write would wait); the tokens are stored in a second write.
+      const claimed = await writer.write(async (tx) => {
         if (!(await tokens.useConnectRequest(tx, request.id, now)))
           return refused(400, 'This connect flow was already completed. Start again.');
         const error = callbackUrl.searchParams.get('error');
@@ -292,46 +295,46 @@ export function createUpstreamOAuthService(deps: {
             `The provider did not grant access (${error.slice(0, 64)}${description ? `: ${description.slice(0, 300)}` : ''}).`,
           );
         }
-        let t: Target;
-        try {
-          t = await targetOf(tx, request.workspace_id, request.connection_id);
-        } catch (e) {
-          if (e instanceof DomainError) return refused(400, e.message);
-          throw e;
-        }
-        if (t.connection.uid !== request.connection_uid) return refused(400, 'The connection is gone.');
-        const verifier = vault.open(request.verifier!, { ...tokenPlace(t, 'verifier'), path: '/connect/verifier' });
-        const url = new URL(request.redirect_uri!);
-        url.search = callbackUrl.search;
-        // Without a configured issuer there is no identifier to check `iss` against (RFC 9207 §2.4).
-        if (!t.settings.issuer) url.searchParams.delete('iss');
-        const result = await requestTokens(
-          1,
-          () =>
-            client.authorizationCodeGrant(configOf(t.settings, t.clientSecret), url, {
-              pkceCodeVerifier: verifier,
-              expectedState: state,
-            }),
-          () => clock.now(),
-          null,
-          sleep,
-        );
-        if (!result.ok) return refused(400, `The provider refused to hand out tokens: ${result.message}.`);
-        const row = rowOf(t, result.tokens, now, request.created_by);
-        const previous = await tokens.findTokens(tx, t.connection.id);
+        return targetOfFlow(tx);
+      });
+      if ('ok' in claimed) return claimed;
+      const t = claimed;
+      const verifier = vault.open(request.verifier!, { ...tokenPlace(t, 'verifier'), path: '/connect/verifier' });
+      const url = new URL(request.redirect_uri!);
+      url.search = callbackUrl.search;
+      // Without a configured issuer there is no identifier to check `iss` against (RFC 9207 §2.4).
+      if (!t.settings.issuer) url.searchParams.delete('iss');
+      const result = await requestTokens(
+        1,
+        () =>
+          client.authorizationCodeGrant(configOf(t.settings, t.clientSecret), url, {
+            pkceCodeVerifier: verifier,
+            expectedState: state,
+          }),
+        () => clock.now(),
+        null,
+        sleep,
+      );
+      if (!result.ok) return refused(400, `The provider refused to hand out tokens: ${result.message}.`);
+      return writer.write(async (tx): Promise<CallbackResult> => {
+        // The connection as it is now: it may have been deleted, or its settings changed, while the provider answered.
+        const current = await targetOfFlow(tx);
+        if ('ok' in current) return current;
+        const row = rowOf(current, result.tokens, now, request.created_by);
+        const previous = await tokens.findTokens(tx, current.connection.id);
         await tokens.putTokens(tx, { ...row, connected_by: request.created_by });
-        await emitConnectionEvent(tx, eventOf(t, 'connection.connected', now, 'connected', null));
+        await emitConnectionEvent(tx, eventOf(current, 'connection.connected', now, 'connected', null));
         // Connecting again a connection that had lost its grant (or was failing) is also its recovery.
         if (previous && previous.state !== 'connected')
-          await emitConnectionEvent(tx, eventOf(t, 'connection.recovered', now, 'connected', null));
+          await emitConnectionEvent(tx, eventOf(current, 'connection.recovered', now, 'connected', null));
         // Audited as whoever started it (a connect link: whoever handed it out); `link` says a link was used.
         await insertAuditEvent(tx, {
           at: now,
           principalId: caller.principalId ?? request.created_by,
-          workspaceId: t.connection.workspaceId,
+          workspaceId: current.connection.workspaceId,
           action: 'connection:connect',
           resourceType: 'connection',
-          resourceId: String(t.connection.id),
+          resourceId: String(current.connection.id),
           requestId: caller.requestId,
           fromRevision: null,
           toRevision: null,
@@ -339,12 +342,25 @@ export function createUpstreamOAuthService(deps: {
         });
         return {
           ok: true,
-          connectionName: t.connection.name,
-          workspaceId: t.connection.workspaceId,
-          connectionId: t.connection.id,
+          connectionName: current.connection.name,
+          workspaceId: current.connection.workspaceId,
+          connectionId: current.connection.id,
           startedByPerson: expected.startsWith('principal:'),
         };
       });
+
+      /** The flow's connection and its OAuth settings, or why the flow cannot complete. */
+      async function targetOfFlow(tx: Tx): Promise<Target | CallbackResult> {
+        let t: Target;
+        try {
+          t = await targetOf(tx, request!.workspace_id, request!.connection_id);
+        } catch (e) {
+          if (e instanceof DomainError) return refused(400, e.message);
+          throw e;
+        }
+        if (t.connection.uid !== request!.connection_uid) return refused(400, 'The connection is gone.');
+        return t;
+      }
     },
 
     /**
