@@ -180,18 +180,20 @@ const U_COLUMNS = [
 
 /**
  * SQLite: the same one statement, the rows in one JSON parameter (an array of arrays in the order of `u`). Built,
- * not raw, so that it is known to write connections only (raw SQL counts as a write to every cached table).
+ * not raw, so that it is known to write connections only (raw SQL counts as a write to every cached table), and
+ * compiled once: its text never changes.
  */
-async function updateFromJsonSqlite(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
-  const columns = U_COLUMNS.map((name, i) => sql`json_extract(j.value, ${`$[${i}]`}) as ${sql.ref(name)}`);
-  const result = await tx
+const updateFromJsonSqlite = compiledOnce((db) =>
+  db
     .updateTable('connections')
-    .from(sql`(select ${sql.join(columns)} from json_each(${JSON.stringify(writtenColumns(changes))}) as j)`.as('u'))
+    .from(
+      sql`(select ${sql.join(
+        U_COLUMNS.map((name, i) => sql`json_extract(j.value, ${sql.lit(`$[${i}]`)}) as ${sql.ref(name)}`),
+      )} from json_each(${'[]'}) as j)`.as('u'),
+    )
     .set(SET_FROM_U)
-    .where(WRITTEN_AT_READ_REVISION)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
+    .where(WRITTEN_AT_READ_REVISION),
+);
 
 /**
  * Connections for the writer's row changes (PUT, PATCH, a test's health, a connector's variables): loaded under
@@ -244,8 +246,10 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
 
     async store(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
       if (changes.length === 0) return 0;
-      if (engine === 'sqlite') return updateFromJsonSqlite(tx, changes);
-      const result = await updateFromArrays(tx, columnArrays(changes));
+      const result =
+        engine === 'sqlite'
+          ? await updateFromJsonSqlite(tx, [JSON.stringify(writtenColumns(changes))])
+          : await updateFromArrays(tx, columnArrays(changes));
       return Number(result.numAffectedRows ?? 0);
     },
   };
