@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { ENGINES, startTestApp, type Reply, type TestApp } from './support/stores.js';
 
 const API = '/api/v1/workspaces';
@@ -228,6 +229,60 @@ for (const engine of ENGINES) {
         assert.deepEqual(await getConnection(ok.id), ok);
         assert.ok(elsewhere.id);
       });
+
+      // Only PostgreSQL lets a write in between: a SQLite change holds the write lock from its read to its commit.
+      if (engine === 'postgres')
+        it('refuses a credential for a config deleted while the change waited to commit', async () => {
+          const connector = await createConnector({
+            name: 'Racing',
+            authSchemeConfigs: [
+              { id: 'kept', schemeType: 'bearer' },
+              { id: 'doomed', schemeType: 'bearer' },
+            ],
+          });
+          const connection = await createConnection({
+            connectorId: connector.id,
+            name: 'racing',
+            credentials: [{ kind: 'action', authSchemeConfigId: 'kept', secret: 's' }],
+          });
+          const side = new pg.Client({ connectionString: app.store.env.DATABASE_URL });
+          await side.connect();
+          let patched: Promise<Reply>;
+          try {
+            await side.query('begin');
+            await side.query('select 1 from connections where id = $1 for update', [connection.id]);
+            // The change has read the connector (or not) and computed the row; it waits for the row to write it.
+            patched = app.call('PATCH', `${WS}/connections/${connection.id}`, {
+              body: {
+                credentials: [
+                  { kind: 'action', authSchemeConfigId: 'kept', secret: '******' },
+                  { kind: 'trigger', authSchemeConfigId: 'doomed', secret: 't' },
+                ],
+              },
+            });
+            const deadline = Date.now() + 10_000;
+            for (;;) {
+              // Waiting on this transaction's lock: the text pg_stat_activity shows of a prepared statement can be an older one.
+              const { rows } = await side.query(
+                'select count(*)::int as n from pg_stat_activity where pg_backend_pid() = any(pg_blocking_pids(pid))',
+              );
+              if (rows[0].n > 0) break;
+              assert.ok(Date.now() < deadline, 'the change never waited on the locked row');
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+            // No stored connection names the config yet, so its deletion goes ahead.
+            const removed = await app.call('DELETE', `${WS}/connectors/${connector.id}/auth-scheme-configs/doomed`);
+            assert.equal(removed.status, 204, removed.text);
+            await side.query('commit');
+          } finally {
+            await side.end();
+          }
+          assertProblem(await patched, 400, '/credentials/1/authSchemeConfigId');
+          assert.deepEqual(
+            (await getConnection(connection.id)).credentials.map((c: any) => c.authSchemeConfigId),
+            ['kept'],
+          );
+        });
 
       it('rejects two credentials with the same kind and authSchemeConfigId', async () => {
         const connector = await createConnector({

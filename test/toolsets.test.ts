@@ -108,6 +108,48 @@ for (const engine of ENGINES) {
       assert.equal((await settled(app, 'pets')).status.phase, 'Failed');
     });
 
+    it('seals a change for the workspace now under its id, not for one deleted before it with its toolsets', async () => {
+      const API = '/api/v1/workspaces';
+      const small = JSON.stringify({
+        openapi: '3.0.3',
+        info: { title: 'again', version: '1' },
+        servers: [{ url: 'https://api.example.com' }],
+        paths: {},
+      });
+      const keyed = (value: string) =>
+        openApi(small, {
+          authConfig: { type: 'APIKey', parameters: { apiKeyParameter: { in: 'header', key: 'X-Key', value } } },
+        });
+      const sealedKey = async () => {
+        const row = await app.db.kysely
+          .selectFrom('toolsets')
+          .select('spec')
+          .where('workspace_id', '=', 'again')
+          .where('name', '=', 'rebound')
+          .executeTakeFirstOrThrow();
+        return JSON.parse(row.spec).authConfig.parameters.apiKeyParameter.value as string;
+      };
+      const round = async (key: string) => {
+        const created = await app.call('POST', API, { body: { id: 'again', name: 'Again' } });
+        assert.equal(created.status, 201, created.text);
+        const toolset = await app.call('POST', `${API}/again/toolsets`, {
+          body: { name: 'rebound', ...keyed('first') },
+        });
+        assert.equal(toolset.status, 201, toolset.text);
+        // A label first: the writer then knows the row (and its workspace) as this change left it.
+        const labelled = await app.call('PATCH', `${API}/again/toolsets/rebound`, { body: { labels: { key } } });
+        assert.equal(labelled.status, 200, labelled.text);
+        const changed = await app.call('PATCH', `${API}/again/toolsets/rebound`, { body: keyed(key) });
+        assert.equal(changed.status, 200, changed.text);
+        assert.equal(await openStored(app.db, app.vault, await sealedKey()), key);
+      };
+      await round('key-of-the-first');
+      const removed = await app.call('DELETE', `${API}/again?force=true`);
+      assert.equal(removed.status, 204, removed.text);
+      await round('key-of-the-second');
+      assert.equal((await app.call('DELETE', `${API}/again?force=true`)).status, 204);
+    });
+
     it('keeps the API key write-only: masked on read, kept when the mask comes back, sealed at rest', async () => {
       const authConfig = {
         type: 'APIKey',

@@ -39,12 +39,12 @@ import { viewConnection } from '../domain/views.js';
 import * as connections from '../storage/connection-repo.js';
 import { connectionKey, connectionRows } from '../storage/connection-rows.js';
 import type { RowChange } from '../storage/row-change.js';
-import { findWorkspaceUid } from '../storage/workspace-repo.js';
+import { workspaceUidOf } from '../storage/row-workspaces.js';
 import { findConnector } from '../storage/connector-repo.js';
 import { findUserById } from '../storage/user-repo.js';
 import type { Db } from '../storage/database.js';
 import type { Writer } from '../storage/writer.js';
-import type { Executor } from '../storage/engine.js';
+import type { Executor, Tx } from '../storage/engine.js';
 import type { ConnectionTester } from './connection-tester.js';
 import { changeEvent, recordChange } from './audit-service.js';
 import { StaleWrite } from '../storage/write-conflicts.js';
@@ -75,6 +75,11 @@ export interface ConnectionChangeOptions<T> {
   readonly touches?: readonly (keyof Connection)[];
   /** The answer made of the connection as the change leaves it (as clients see it, secrets masked, unless given). */
   readonly answer?: (connection: Connection) => T;
+  /**
+   * What must still hold when the change commits, given the state it stores and the one it replaces: checked in its
+   * transaction after the row is written (a throw undoes the write); undefined when nothing needs checking.
+   */
+  readonly atCommit?: (next: Connection, current: Connection) => ((tx: Tx) => Promise<void>) | undefined;
 }
 
 /**
@@ -117,7 +122,18 @@ export function connectionChange<T = Connection>(
         },
         now,
       );
-      return { next: stored, audit, result: answer(stored) };
+      const result = answer(stored);
+      const check = options.atCommit?.(stored, current);
+      if (!check) return { next: stored, audit, result };
+      return {
+        next: stored,
+        audit,
+        result,
+        after: async (tx: Tx) => {
+          await check(tx);
+          return result;
+        },
+      };
     },
   };
 }
@@ -247,26 +263,56 @@ export function createConnectionService(deps: {
   }
 
   /**
-   * What a write of a connection needs besides the row itself, read before its row change (which must be a pure
-   * function of the row): the connection's uid as read, the owner its secrets are sealed for, and its connector
-   * (whose auth-scheme configs its credentials must name). A connection's connector never changes.
+   * A connection and its connector as committed now, for a write that tries its settings first (outside any
+   * transaction). The change itself reads neither again: see {@link mutate}.
    */
-  async function contextOf(actor: Actor, workspaceId: string, id: number) {
-    const [stored, workspaceUid] = await Promise.all([
-      id <= MAX_CONNECTION_ID ? connections.findConnection(db.kysely, workspaceId, id) : undefined,
-      findWorkspaceUid(db.kysely, workspaceId),
-    ]);
-    const found = visible(actor, workspaceId, stored);
-    if (!found || workspaceUid === undefined) throw notFound(`Connection ${id}`);
-    const connector = await connectorOf(db.kysely, workspaceId, found.connectorId);
-    return { found, connector, owner: { workspaceUid, resourceUid: found.uid } };
+  async function triedContextOf(actor: Actor, workspaceId: string, id: number) {
+    const found = visible(
+      actor,
+      workspaceId,
+      id <= MAX_CONNECTION_ID ? await connections.findConnection(db.kysely, workspaceId, id) : undefined,
+    );
+    if (!found) throw notFound(`Connection ${id}`);
+    return { found, connector: await connectorOf(db.kysely, workspaceId, found.connectorId) };
   }
+
+  /** The owner a connection's secrets are sealed for: its workspace's uid, as read with the row, and its own. */
+  function ownerOf(connection: Connection): SealOwner {
+    const workspaceUid = workspaceUidOf(connection);
+    if (workspaceUid === undefined)
+      throw new Error(`Connection ${connection.id} was read without its workspace's uid.`);
+    return { workspaceUid, resourceUid: connection.uid };
+  }
+
+  /**
+   * The credentials of a connection's next state must name auth-scheme configs of its connector when the change
+   * commits. A config leaves its connector only when no stored connection names it (deleteConfig counts them under
+   * the connector's lock), so the configs the stored state already names are there; a config it does not name yet
+   * is checked in the change's transaction, against the connector as committed, which FOR SHARE keeps from
+   * changing until the commit (a config deleted meanwhile, before or after, refuses one of the two).
+   */
+  const credentialsAtCommit =
+    (workspaceId: string) =>
+    (next: Connection, current: Connection): ((tx: Tx) => Promise<void>) | undefined => {
+      const connectorId = next.connectorId;
+      if (connectorId === null) return undefined;
+      const named = new Set(current.credentials.map((c) => c.authSchemeConfigId));
+      if (next.credentials.every((c) => named.has(c.authSchemeConfigId))) return undefined;
+      return async (tx) => {
+        const connector = await findConnector(tx, workspaceId, connectorId, { forShare: db.engine === 'postgres' });
+        const errors = connector
+          ? checkCredentials(next.credentials, connector)
+          : [{ path: '/connectorId', message: `names no connector in this workspace: ${connectorId}` }];
+        if (errors.length > 0) throw validationFailed(errors);
+      };
+    };
 
   /** The state a write would leave: validated in full and with secrets sealed, but not written. Pure. */
   function nextState(
     current: Connection,
     input: ConnectionInput,
-    context: { readonly connector: Connector | undefined; readonly owner: SealOwner },
+    connector: Connector | undefined,
+    owner: SealOwner,
   ): Connection {
     if (input.connectorId !== undefined && (input.connectorId ?? null) !== current.connectorId) {
       throw validationFailed([
@@ -280,7 +326,7 @@ export function createConnectionService(deps: {
     }
     return {
       ...current,
-      ...build({ ...input, connectorId: current.connectorId }, context.connector, current, context.owner),
+      ...build({ ...input, connectorId: current.connectorId }, connector, current, owner),
     };
   }
 
@@ -304,9 +350,10 @@ export function createConnectionService(deps: {
   }
 
   /**
-   * The one write path of PUT, PATCH and every edge's update (DataWorks `UpdateConnection`, Versori): what it needs
-   * besides the row is read first ({@link contextOf}), then the new state is built from the current row by a pure
-   * row change ({@link connectionChange}: secrets sealed there), batched with the writes that arrive together.
+   * The one write path of PUT, PATCH and every edge's update (DataWorks `UpdateConnection`, Versori): the new state
+   * is built from the current row by a pure row change ({@link connectionChange}: secrets sealed there, for the
+   * workspace uid read with the row), batched with the writes that arrive together, with nothing read before it;
+   * credentials naming a config the row does not name yet are checked against the connector as it commits.
    * With `test`, the new settings are tried first, outside any transaction (a probe may take seconds); the write
    * then goes ahead only if the connection did not change meanwhile.
    */
@@ -319,34 +366,41 @@ export function createConnectionService(deps: {
     options: WriteOptions = {},
   ): Promise<Connection> {
     authorize(actor, 'connection:update', workspaceId);
-    let tested: { revision: number; health: Health } | undefined;
+    let tested: { uid: string; revision: number; health: Health } | undefined;
     if (options.test) {
-      const { found, connector, owner } = await contextOf(actor, workspaceId, id);
+      const { found, connector } = await triedContextOf(actor, workspaceId, id);
       if (!checkPrecondition(found, precondition)) throw preconditionFailed();
-      const next = nextState(found, toInput(found), { connector, owner });
-      tested = { revision: found.revision, health: (await healthOf(next, workspaceId, connector, true)).health };
+      const owner = await sealOwnerIn(db.kysely, workspaceId, found.uid);
+      const next = nextState(found, toInput(found), connector, owner);
+      const { health } = await healthOf(next, workspaceId, connector, true);
+      tested = { uid: found.uid, revision: found.revision, health };
     }
     let input: ConnectionInput | undefined;
     return withRetry(
-      async () => {
-        const context = await contextOf(actor, workspaceId, id);
-        return writer.change(
+      () =>
+        writer.change(
           rows,
-          connectionChange(actor, workspaceId, id, clock, precondition, (current) => {
-            // Not the connection the context was read for: the retry reads it again.
-            if (current.uid !== context.found.uid) throw new StaleWrite();
-            if (!visible(actor, workspaceId, current)) throw notFound(`Connection ${id}`);
-            if (tested && tested.revision !== current.revision) {
-              throw conflict(
-                'The connection changed while its new settings were being tested; read it again and retry.',
-              );
-            }
-            input = toInput(current);
-            const next = nextState(current, input, context);
-            return tested ? { ...next, health: tested.health } : next;
-          }),
-        );
-      },
+          connectionChange(
+            actor,
+            workspaceId,
+            id,
+            clock,
+            precondition,
+            (current) => {
+              if (!visible(actor, workspaceId, current)) throw notFound(`Connection ${id}`);
+              if (tested && (tested.uid !== current.uid || tested.revision !== current.revision)) {
+                throw conflict(
+                  'The connection changed while its new settings were being tested; read it again and retry.',
+                );
+              }
+              input = toInput(current);
+              // The connector is not read here: the credentials that need it are checked as the change commits.
+              const next = nextState(current, input, undefined, ownerOf(current));
+              return tested ? { ...next, health: tested.health } : next;
+            },
+            { atCommit: credentialsAtCommit(workspaceId) },
+          ),
+        ),
       () => duplicateName(input!)(),
     );
   }

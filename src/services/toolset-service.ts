@@ -32,7 +32,7 @@ import { changeEvent, recordChange } from './audit-service.js';
 import { StaleWrite } from '../storage/write-conflicts.js';
 import { authorize } from './authorize.js';
 import { withRetry, writeWithRetry } from './write-retry.js';
-import { findWorkspaceUid } from '../storage/workspace-repo.js';
+import { workspaceUidOf } from '../storage/row-workspaces.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
 import { sealOwnerIn, sealValue, type SealOwner } from './secret-fields.js';
@@ -232,26 +232,30 @@ export function createToolsetService(deps: {
     name: string,
     precondition: Precondition | undefined,
     toInput: (current: Toolset) => unknown,
+    options: { readonly changesSpec: boolean },
   ) {
     authorize(actor, 'toolset:update', workspaceId);
-    // Checked once before the transaction too: a document that must be parsed for its servers is parsed here,
-    // not while the writer holds every other write back (the check inside then finds the parse remembered).
-    const before = await toolsets.findToolset(db.kysely, workspaceId, name);
-    if (before) {
-      const spec = checkInput(toInput(before)).spec;
-      checkSpec(spec, maxDocumentBytes);
-      checkToolsetSecretsStay(before.spec, spec);
-      await checkConnectionOf(db.kysely, workspaceId, spec);
+    // A change of the spec is checked once before the transaction too: a document that must be parsed for its
+    // servers is parsed here, not while the writer holds every other write back (the check inside then finds the
+    // parse remembered). A change that leaves the spec as it is has nothing to parse.
+    if (options.changesSpec) {
+      const before = await toolsets.findToolset(db.kysely, workspaceId, name);
+      if (before) {
+        const spec = checkInput(toInput(before)).spec;
+        checkSpec(spec, maxDocumentBytes);
+        checkToolsetSecretsStay(before.spec, spec);
+        await checkConnectionOf(db.kysely, workspaceId, spec);
+      }
     }
-    // Sealing binds secrets to the workspace's uid, which never changes: read once, outside the write.
-    const workspaceUid = await findWorkspaceUid(db.kysely, workspaceId);
-    if (workspaceUid === undefined) throw notFound(`Workspace "${workspaceId}"`);
     const result = await withRetry(() =>
       writer.change(rows, {
         key: toolsets.toolsetKey(workspaceId, name),
         apply: (current) => {
           if (!current) throw notFound(`Toolset "${name}"`);
           if (!checkPrecondition(versionOf(current), precondition)) throw preconditionFailed();
+          // Sealing binds secrets to the workspace's uid, read with the row (row-workspaces.ts).
+          const workspaceUid = workspaceUidOf(current);
+          if (workspaceUid === undefined) throw new Error(`Toolset "${name}" was read without its workspace's uid.`);
           const input = checkInput(toInput(current));
           checkSpec(input.spec, maxDocumentBytes);
           checkToolsetSecretsStay(current.spec, input.spec);
@@ -421,7 +425,7 @@ export function createToolsetService(deps: {
       authorize(actor, 'toolset:update', workspaceId);
       const input = checkInput(body);
       refuseSealedInput(input);
-      return mutate(actor, workspaceId, name, precondition, () => input);
+      return mutate(actor, workspaceId, name, precondition, () => input, { changesSpec: true });
     },
 
     /** PATCH: a JSON merge patch over the writable fields (spec merges key by key). */
@@ -434,10 +438,17 @@ export function createToolsetService(deps: {
     ) {
       authorize(actor, 'toolset:update', workspaceId);
       refuseSealedInput(patch);
-      return mutate(actor, workspaceId, name, precondition, (current) => {
-        const view = maskToolset(current);
-        return applyMergePatch({ description: view.description, labels: view.labels, spec: view.spec }, patch);
-      });
+      return mutate(
+        actor,
+        workspaceId,
+        name,
+        precondition,
+        (current) => {
+          const view = maskToolset(current);
+          return applyMergePatch({ description: view.description, labels: view.labels, spec: view.spec }, patch);
+        },
+        { changesSpec: 'spec' in patch },
+      );
     },
 
     async remove(actor: Actor, workspaceId: string, name: string, precondition?: Precondition): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Connection } from '../domain/connection.js';
 import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { standingOf } from '../domain/connection-owner.js';
@@ -394,8 +395,12 @@ export function createUpstreamOAuthService(deps: {
       return { ...(await tokenFor(workspaceId, mine.id, userId)), connectionId: mine.id };
     },
 
-    /** The OAuth status of connections, by id, for their API views; absent for a connection never connected. */
-    async statusOf(connectionIds: readonly number[]): Promise<Map<number, OAuthStatus>> {
+    /**
+     * The OAuth status of connections, by id, for their API views; absent for a connection never connected. One
+     * without a connector is never read for: OAuth settings come from a connector, and a connection's is fixed.
+     */
+    async statusOf(list: readonly Pick<Connection, 'id' | 'connectorId'>[]): Promise<Map<number, OAuthStatus>> {
+      const connectionIds = list.filter((c) => c.connectorId !== null).map((c) => c.id);
       const rows = await tokens.findTokensOf(db.kysely, connectionIds);
       return new Map(
         rows.map((r) => [

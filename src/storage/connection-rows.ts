@@ -4,10 +4,11 @@ import type { Connection } from '../domain/connection.js';
 import type { ConnectionRow, Database } from './schema.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
 import { compiledOnce } from './compiled-once.js';
-import { findConnection, toConnection, type StoredRow } from './connection-repo.js';
+import { toConnection, type StoredRow } from './connection-repo.js';
 import type { Engine, Executor, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
+import { rememberWorkspaceUid, workspaceUidOfRow } from './row-workspaces.js';
 
 /** The key of a connection for {@link Writer.change}. */
 export const connectionKey = (workspaceId: string, id: number) => `${workspaceId}\u0000${id}`;
@@ -41,6 +42,13 @@ const everyColumnListed: Exclude<keyof ConnectionRow, (typeof connectionColumns)
   true;
 void everyColumnListed;
 
+/** The uid of the row's workspace, read with it: what a row change seals secrets for (row-workspaces.ts). */
+const WORKSPACE_UID = workspaceUidOfRow('connections').as('workspace_uid');
+
+/** A stored row as the row changes read it, and the connection it is, with its workspace's uid. */
+type ReadRow = StoredRow & { workspace_uid: string | null };
+const readConnection = (row: ReadRow) => rememberWorkspaceUid(toConnection(row), row.workspace_uid);
+
 /**
  * PostgreSQL: the connections with these (workspace, id) pairs (a text and a bigint array), in key order. Each pair
  * is an index lookup.
@@ -49,11 +57,12 @@ const selectByKeys = (db: Executor) =>
   db
     .selectFrom('connections')
     .select(connectionColumns)
+    .select(WORKSPACE_UID)
     .where(sql<boolean>`(workspace_id, id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::bigint[]) as k(w, i))`)
     .orderBy('workspace_id')
     .orderBy('id');
 /** Locked in key order, so that two batches wanting the same rows cannot deadlock. */
-const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate());
+const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate('connections'));
 /** The same without a lock, with each row's version: what the optimistic path reads outside any transaction. */
 const selectUnlockedByKeys = compiledOnce((db) => selectByKeys(db).select(ROW_VERSION.as('row_version')));
 
@@ -171,18 +180,20 @@ const U_COLUMNS = [
 
 /**
  * SQLite: the same one statement, the rows in one JSON parameter (an array of arrays in the order of `u`). Built,
- * not raw, so that it is known to write connections only (raw SQL counts as a write to every cached table).
+ * not raw, so that it is known to write connections only (raw SQL counts as a write to every cached table), and
+ * compiled once: its text never changes.
  */
-async function updateFromJsonSqlite(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
-  const columns = U_COLUMNS.map((name, i) => sql`json_extract(j.value, ${`$[${i}]`}) as ${sql.ref(name)}`);
-  const result = await tx
+const updateFromJsonSqlite = compiledOnce((db) =>
+  db
     .updateTable('connections')
-    .from(sql`(select ${sql.join(columns)} from json_each(${JSON.stringify(writtenColumns(changes))}) as j)`.as('u'))
+    .from(
+      sql`(select ${sql.join(
+        U_COLUMNS.map((name, i) => sql`json_extract(j.value, ${sql.lit(`$[${i}]`)}) as ${sql.ref(name)}`),
+      )} from json_each(${'[]'}) as j)`.as('u'),
+    )
     .set(SET_FROM_U)
-    .where(WRITTEN_AT_READ_REVISION)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
+    .where(WRITTEN_AT_READ_REVISION),
+);
 
 /**
  * Connections for the writer's row changes (PUT, PATCH, a test's health, a connector's variables): loaded under
@@ -190,8 +201,8 @@ async function updateFromJsonSqlite(tx: Tx, changes: readonly RowWrite<Connectio
  * state it was read from: same revision, and the same connection (its uid).
  */
 export function connectionRows(engine: Engine): RowStore<Connection> {
-  const toMap = (rows: readonly StoredRow[]) =>
-    new Map(rows.map((row) => [connectionKey(row.workspace_id, Number(row.id)), toConnection(row)]));
+  const toMap = (rows: readonly ReadRow[]) =>
+    new Map(rows.map((row) => [connectionKey(row.workspace_id, Number(row.id)), readConnection(row)]));
   const keyArrays = (keys: readonly string[]) => {
     const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
     return [pairs.map((p) => p[0]), pairs.map((p) => Number(p[1]))];
@@ -204,20 +215,27 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
       });
       if (pairs.length === 1) {
         const [workspaceId, id] = pairs[0]!;
-        const connection = await findConnection(tx, workspaceId, id, { forUpdate: engine === 'postgres' });
-        return new Map(connection ? [[keys[0]!, connection]] : []);
+        let query = tx
+          .selectFrom('connections')
+          .select(connectionColumns)
+          .select(WORKSPACE_UID)
+          .where('workspace_id', '=', workspaceId)
+          .where('id', '=', id);
+        if (engine === 'postgres') query = query.forUpdate('connections');
+        return toMap(await query.execute());
       }
       if (engine === 'postgres') {
         const result = await selectLockedByKeys(tx, [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
-        return toMap(result.rows as StoredRow[]);
+        return toMap(result.rows as ReadRow[]);
       }
-      const rows: StoredRow[] = [];
+      const rows: ReadRow[] = [];
       for (const workspaceId of new Set(pairs.map((p) => p[0]))) {
         const ids = pairs.filter((p) => p[0] === workspaceId).map((p) => p[1]);
         rows.push(
           ...(await tx
             .selectFrom('connections')
             .select(connectionColumns)
+            .select(WORKSPACE_UID)
             .where('workspace_id', '=', workspaceId)
             .where(sql<boolean>`id in (select value from json_each(${JSON.stringify(ids)}))`)
             .execute()),
@@ -228,8 +246,10 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
 
     async store(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
       if (changes.length === 0) return 0;
-      if (engine === 'sqlite') return updateFromJsonSqlite(tx, changes);
-      const result = await updateFromArrays(tx, columnArrays(changes));
+      const result =
+        engine === 'sqlite'
+          ? await updateFromJsonSqlite(tx, [JSON.stringify(writtenColumns(changes))])
+          : await updateFromArrays(tx, columnArrays(changes));
       return Number(result.numAffectedRows ?? 0);
     },
   };
@@ -238,11 +258,11 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
     ...rows,
     optimistic: {
       async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Connection>> {
-        const rows = (await selectUnlockedByKeys(db, keyArrays(keys))).rows as (StoredRow & { row_version: string })[];
+        const rows = (await selectUnlockedByKeys(db, keyArrays(keys))).rows as (ReadRow & { row_version: string })[];
         return new Map(
           rows.map((row) => [
             connectionKey(row.workspace_id, Number(row.id)),
-            rememberRowVersion(toConnection(row), row.row_version),
+            rememberRowVersion(readConnection(row), row.row_version),
           ]),
         );
       },

@@ -24,6 +24,7 @@ export async function findConnector(
 ): Promise<Connector | undefined> {
   let query = db.selectFrom('connectors').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id);
   if (options.forUpdate) query = query.forUpdate();
+  else if (options.forShare) query = query.forShare();
   const row = await query.executeTakeFirst();
   return row && toConnector(row);
 }

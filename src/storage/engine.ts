@@ -24,4 +24,6 @@ export type UntypedDb = Kysely<any>;
  */
 export interface ReadOptions {
   readonly forUpdate?: boolean;
+  /** A lock that only keeps others from changing the row (FOR SHARE) until the commit: for a check, not a write. */
+  readonly forShare?: boolean;
 }

@@ -2,6 +2,7 @@ import type { NewAuditEvent } from '../domain/audit.js';
 import { insertAuditEvents, insertManyAuditEvents } from './audit-repo.js';
 import type { Engine, Executor, Tx } from './engine.js';
 import { StaleWrite } from './write-conflicts.js';
+import { carryWorkspaceUid } from './row-workspaces.js';
 
 /** How the writer reads and writes the rows of one table for the writer's `change`. */
 export interface RowStore<Row> {
@@ -122,5 +123,7 @@ export function checkedOutcome<Row, T>(change: RowChange<Row, T>, current: Row |
     throw new Error(
       `The row change of ${JSON.stringify(change.key)} returned a row to store for a row that does not exist.`,
     );
+  // The next change of the row in the same batch, or from memory, is applied to this state (row-workspaces.ts).
+  if (outcome.next !== undefined) carryWorkspaceUid(current as object, outcome.next as object);
   return outcome;
 }

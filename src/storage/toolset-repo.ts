@@ -8,6 +8,7 @@ import { compiledOnce } from './compiled-once.js';
 import { jsonMember, nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
+import { rememberWorkspaceUid, workspaceUidOfRow } from './row-workspaces.js';
 
 /**
  * The columns a {@link Toolset} is made of: not the served catalogue and operations (megabytes for a large API),
@@ -105,29 +106,27 @@ export async function insertToolset(db: Executor, toolset: Toolset): Promise<voi
     .execute();
 }
 
-/** Writes a caller's change if the stored state still has `expectedRevision` (and, when given, that uid). */
-export async function updateToolset(
-  db: Executor,
-  toolset: Toolset,
-  expectedRevision: number,
-  expectedUid?: string,
-): Promise<boolean> {
-  let query = db
+/**
+ * Writes a row change over the state it was computed from, if the store still holds its revision and uid. A JSON
+ * column the change left as it was (the very object read) is not written: its stored text is the one read.
+ */
+async function updateToolset(db: Executor, { row, stored }: RowWrite<Toolset>): Promise<boolean> {
+  const result = await db
     .updateTable('toolsets')
     .set({
-      generation: toolset.generation,
-      description: toolset.description,
-      labels: JSON.stringify(toolset.labels),
-      spec: JSON.stringify(toolset.spec),
-      status: JSON.stringify(toolset.status),
-      updated_at: toolset.updatedAt,
-      revision: toolset.revision,
+      generation: row.generation,
+      description: row.description,
+      ...(row.labels === stored.labels ? {} : { labels: JSON.stringify(row.labels) }),
+      ...(row.spec === stored.spec ? {} : { spec: JSON.stringify(row.spec) }),
+      ...(row.status === stored.status ? {} : { status: JSON.stringify(row.status) }),
+      updated_at: row.updatedAt,
+      revision: row.revision,
     })
-    .where('workspace_id', '=', toolset.workspaceId)
-    .where('name', '=', toolset.name)
-    .where('revision', '=', expectedRevision);
-  if (expectedUid !== undefined) query = query.where('uid', '=', expectedUid);
-  const result = await query.executeTakeFirst();
+    .where('workspace_id', '=', row.workspaceId)
+    .where('name', '=', row.name)
+    .where('revision', '=', stored.revision)
+    .where('uid', '=', stored.uid)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
@@ -144,32 +143,35 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
   const rows: RowStore<Toolset> = {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Toolset>> {
       const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
-      if (pairs.length === 1) {
-        const [workspaceId, name] = pairs[0]!;
-        const toolset = await findToolset(tx, workspaceId, name, { forUpdate });
-        return new Map(toolset ? [[keys[0]!, toolset]] : []);
-      }
       let query = tx
         .selectFrom('toolsets')
         .select(toolsetColumns)
+        .select(workspaceUidOfRow('toolsets').as('workspace_uid'))
         .where((eb) =>
-          eb(
-            eb.refTuple('workspace_id', 'name'),
-            'in',
-            pairs.map(([workspaceId, name]) => eb.tuple(workspaceId, name)),
-          ),
+          pairs.length === 1
+            ? eb.and([eb('workspace_id', '=', pairs[0]![0]), eb('name', '=', pairs[0]![1])])
+            : eb(
+                eb.refTuple('workspace_id', 'name'),
+                'in',
+                pairs.map(([workspaceId, name]) => eb.tuple(workspaceId, name)),
+              ),
         )
         // Key order: two batches wanting the same rows lock them in the same order, so neither waits on the other.
         .orderBy('workspace_id')
         .orderBy('name');
-      if (forUpdate) query = query.forUpdate();
+      if (forUpdate) query = query.forUpdate('toolsets');
       const rows = await query.execute();
-      return new Map(rows.map((row) => [toolsetKey(row.workspace_id, row.name), toToolset(row)]));
+      return new Map(
+        rows.map((row) => [
+          toolsetKey(row.workspace_id, row.name),
+          rememberWorkspaceUid(toToolset(row), row.workspace_uid),
+        ]),
+      );
     },
 
     async store(tx: Tx, changes: readonly RowWrite<Toolset>[]): Promise<number> {
       let written = 0;
-      for (const { row, stored } of changes) if (await updateToolset(tx, row, stored.revision, stored.uid)) written++;
+      for (const change of changes) if (await updateToolset(tx, change)) written++;
       return written;
     },
   };
@@ -183,9 +185,9 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
           keyArrays(keys.map((key) => key.split('\u0000') as [string, string])),
         );
         return new Map(
-          (found.rows as (ToolsetColumns & { row_version: string })[]).map((row) => [
+          (found.rows as (ToolsetColumns & { row_version: string; workspace_uid: string | null })[]).map((row) => [
             toolsetKey(row.workspace_id, row.name),
-            rememberRowVersion(toToolset(row), row.row_version),
+            rememberWorkspaceUid(rememberRowVersion(toToolset(row), row.row_version), row.workspace_uid),
           ]),
         );
       },
@@ -237,6 +239,7 @@ const selectToolsetsByKeys = compiledOnce((db) =>
     .selectFrom('toolsets')
     .select(toolsetColumns)
     .select(ROW_VERSION.as('row_version'))
+    .select(workspaceUidOfRow('toolsets').as('workspace_uid'))
     .where(inKeyArrays('workspace_id', 'name')),
 );
 

@@ -79,7 +79,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<
   const { connections, upstreamOAuth } = options;
   /** Connections as the API shows them: with where their OAuth tokens stand, read at the same time. */
   async function withOAuth<T extends Connection>(list: readonly T[]): Promise<(T & { oauth: unknown })[]> {
-    const status = await upstreamOAuth.statusOf(list.map((c) => c.id));
+    const status = await upstreamOAuth.statusOf(list);
     return list.map((c) => ({ ...c, oauth: status.get(c.id) ?? null }));
   }
   /**
