@@ -7,6 +7,7 @@ import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
 import { compiledOnce } from './compiled-once.js';
 import { nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
+import { inKeyArrays, keyArrays, pairsOf, rowKey } from './row-keys.js';
 
 type ClientFields = Omit<AccessClient, 'secrets'>;
 
@@ -146,7 +147,7 @@ export async function updateAccessClient(
 }
 
 /** The key of an access client for {@link Writer.change}. */
-export const accessClientKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
+export const accessClientKey = (workspaceId: string, id: string) => rowKey(workspaceId, id);
 
 /**
  * Access clients for the writer's row changes (PUT, PATCH, token rotation): loaded with their tokens, under lock
@@ -158,7 +159,7 @@ export function accessClientRows(engine: Engine): RowStore<AccessClient> {
   const forUpdate = engine === 'postgres';
   const rows: RowStore<AccessClient> = {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, AccessClient>> {
-      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      const pairs = pairsOf(keys);
       if (pairs.length === 1) {
         const [workspaceId, id] = pairs[0]!;
         const client = await findAccessClient(tx, workspaceId, id, { forUpdate });
@@ -215,7 +216,7 @@ export function accessClientRows(engine: Engine): RowStore<AccessClient> {
     ...rows,
     optimistic: {
       async peek(db: Executor, keys: readonly string[]): Promise<Map<string, AccessClient>> {
-        const arrays = keyArrays(keys.map((key) => key.split('\u0000') as [string, string]));
+        const arrays = keyArrays(pairsOf(keys));
         const [clients, secrets] = await Promise.all([
           selectClientsByKeys(db, arrays),
           selectSecretsByClientKeys(db, arrays),
@@ -256,13 +257,6 @@ export function accessClientRows(engine: Engine): RowStore<AccessClient> {
     },
   };
 }
-
-/** (workspace, id) pairs as the two text arrays the PostgreSQL statements below take. */
-const keyArrays = (pairs: readonly (readonly [string, string])[]) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
-
-/** Whether (workspace_id, id) — `columns` naming them in a table — is one of the pairs of two text array parameters. */
-const inKeyArrays = (workspace: string, id: string) =>
-  sql<boolean>`(${sql.ref(workspace)}, ${sql.ref(id)}) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::text[]) as k(w, i))`;
 
 /** Every column of the table, named (see connector-batch-sql.ts): a column a later migration adds changes nothing here. */
 const clientColumns = [

@@ -9,9 +9,10 @@ import type { Engine, Executor, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
 import { rememberWorkspaceUid, workspaceUidOfRow } from './row-workspaces.js';
+import { keyArrays, pairsOf, rowKey } from './row-keys.js';
 
 /** The key of a connection for {@link Writer.change}. */
-export const connectionKey = (workspaceId: string, id: number) => `${workspaceId}\u0000${id}`;
+export const connectionKey = (workspaceId: string, id: number) => rowKey(workspaceId, id);
 
 /**
  * Every column of the table, named: what the prepared statements select ({@link compiledOnce}), so that a column
@@ -203,16 +204,11 @@ const updateFromJsonSqlite = compiledOnce((db) =>
 export function connectionRows(engine: Engine): RowStore<Connection> {
   const toMap = (rows: readonly ReadRow[]) =>
     new Map(rows.map((row) => [connectionKey(row.workspace_id, Number(row.id)), readConnection(row)]));
-  const keyArrays = (keys: readonly string[]) => {
-    const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
-    return [pairs.map((p) => p[0]), pairs.map((p) => Number(p[1]))];
-  };
+  const numbered = (keys: readonly string[]) =>
+    pairsOf(keys).map(([workspaceId, id]) => [workspaceId, Number(id)] as const);
   const rows: RowStore<Connection> = {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Connection>> {
-      const pairs = keys.map((key) => {
-        const [workspaceId, id] = key.split('\u0000') as [string, string];
-        return [workspaceId, Number(id)] as const;
-      });
+      const pairs = numbered(keys);
       if (pairs.length === 1) {
         const [workspaceId, id] = pairs[0]!;
         let query = tx
@@ -258,7 +254,9 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
     ...rows,
     optimistic: {
       async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Connection>> {
-        const rows = (await selectUnlockedByKeys(db, keyArrays(keys))).rows as (ReadRow & { row_version: string })[];
+        const rows = (await selectUnlockedByKeys(db, keyArrays(numbered(keys)))).rows as (ReadRow & {
+          row_version: string;
+        })[];
         return new Map(
           rows.map((row) => [
             connectionKey(row.workspace_id, Number(row.id)),

@@ -15,6 +15,7 @@ import { toConnector, toRow } from './connector-row.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { rememberRowVersion } from './row-versions.js';
+import { keyArrays, pairsOf, rowKey } from './row-keys.js';
 
 export async function findConnector(
   db: Executor,
@@ -120,15 +121,13 @@ export async function deleteConnector(
 }
 
 /** The key of a connector for {@link Writer.change}. */
-export const connectorKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
+export const connectorKey = (workspaceId: string, id: string) => rowKey(workspaceId, id);
 
 /** Connectors for the writer's row changes: loaded under lock in key order, written many per statement on PostgreSQL. */
 export function connectorRows(engine: Engine): RowStore<Connector> {
   const toMap = (rows: readonly ConnectorRow[]) =>
     new Map(rows.map((row) => [connectorKey(row.workspace_id, row.id), toConnector(row)]));
-  const pairsOf = (keys: readonly string[]) => keys.map((key) => key.split('\u0000') as [string, string]);
   /** (workspace, id) pairs as the two text arrays the PostgreSQL statements take. */
-  const keyArrays = (pairs: readonly (readonly [string, string])[]) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
   const keyArraysOf = (changes: readonly { row: Connector }[]) =>
     keyArrays(changes.map(({ row }) => [row.workspaceId, row.id] as const));
   const rows: RowStore<Connector> = {

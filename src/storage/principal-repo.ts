@@ -3,6 +3,7 @@ import type { Principal, Role } from '../domain/permissions.js';
 import type { ApiKeyRow, PrincipalRow } from './schema.js';
 import type { Engine, Executor, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
+import { pairsOf, rowKey } from './row-keys.js';
 
 export interface ApiKeyRecord {
   readonly id: string;
@@ -138,7 +139,7 @@ export async function findMember(db: Executor, workspaceId: string, principalId:
 }
 
 /** The key of a membership for {@link Writer.change}. */
-export const memberKey = (workspaceId: string, principalId: string) => `${workspaceId}\u0000${principalId}`;
+export const memberKey = (workspaceId: string, principalId: string) => rowKey(workspaceId, principalId);
 
 /**
  * Memberships for the writer's row changes (role changes), with their principal's name, kind and status: only
@@ -149,7 +150,7 @@ export function memberRows(engine: Engine): RowStore<Member> {
   const forUpdate = engine === 'postgres';
   return {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Member>> {
-      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      const pairs = pairsOf(keys);
       let query = tx
         .selectFrom('memberships')
         .innerJoin('principals', 'principals.id', 'memberships.principal_id')

@@ -9,6 +9,7 @@ import { jsonMember, nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
 import { rememberWorkspaceUid, workspaceUidOfRow } from './row-workspaces.js';
+import { inKeyArrays, keyArrays, pairsOf, rowKey } from './row-keys.js';
 
 /**
  * The columns a {@link Toolset} is made of: not the served catalogue and operations (megabytes for a large API),
@@ -131,7 +132,7 @@ async function updateToolset(db: Executor, { row, stored }: RowWrite<Toolset>): 
 }
 
 /** The key of a toolset for {@link Writer.change}. */
-export const toolsetKey = (workspaceId: string, name: string) => `${workspaceId}\u0000${name}`;
+export const toolsetKey = (workspaceId: string, name: string) => rowKey(workspaceId, name);
 
 /**
  * Toolsets for the writer's row changes (PUT, PATCH): loaded under lock in key order on PostgreSQL, each written
@@ -142,7 +143,7 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
   const forUpdate = engine === 'postgres';
   const rows: RowStore<Toolset> = {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Toolset>> {
-      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      const pairs = pairsOf(keys);
       let query = tx
         .selectFrom('toolsets')
         .select(toolsetColumns)
@@ -180,10 +181,7 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
     ...rows,
     optimistic: {
       async peek(db: Executor, keys: readonly string[]): Promise<Map<string, Toolset>> {
-        const found = await selectToolsetsByKeys(
-          db,
-          keyArrays(keys.map((key) => key.split('\u0000') as [string, string])),
-        );
+        const found = await selectToolsetsByKeys(db, keyArrays(pairsOf(keys)));
         return new Map(
           (found.rows as (ToolsetColumns & { row_version: string; workspace_uid: string | null })[]).map((row) => [
             toolsetKey(row.workspace_id, row.name),
@@ -225,13 +223,6 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
     },
   };
 }
-
-/** (workspace, name) pairs as the two text arrays the PostgreSQL statements below take. */
-const keyArrays = (pairs: readonly (readonly [string, string])[]) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
-
-/** Whether (workspace_id, name) is one of the pairs of two text array parameters (see connector-batch-sql.ts). */
-const inKeyArrays = (workspace: string, name: string) =>
-  sql<boolean>`(${sql.ref(workspace)}, ${sql.ref(name)}) in (select k.w, k.n from unnest(${[]}::text[], ${[]}::text[]) as k(w, n))`;
 
 /** PostgreSQL, the optimistic path's read: the toolsets with these (workspace, name) pairs, without a lock. */
 const selectToolsetsByKeys = compiledOnce((db) =>

@@ -2,6 +2,7 @@ import type { DeliveryStatus, Webhook, WebhookDelivery, WebhookEventType } from 
 import type { Engine, Executor, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import type { WebhookDeliveryRow, WebhookRow } from './schema.js';
+import { pairsOf, rowKey } from './row-keys.js';
 
 const toWebhook = (row: WebhookRow): Webhook => ({
   id: row.id,
@@ -75,7 +76,7 @@ export async function listEnabledWebhooks(db: Executor, workspaceId: string): Pr
 }
 
 /** The key of a webhook for the writer's row changes. */
-export const webhookKey = (workspaceId: string, id: string) => `${workspaceId}\u0000${id}`;
+export const webhookKey = (workspaceId: string, id: string) => rowKey(workspaceId, id);
 
 /**
  * Webhooks for the writer's row changes (`PATCH`): loaded under lock in key order on PostgreSQL, one `UPDATE` per
@@ -85,7 +86,7 @@ export function webhookRows(engine: Engine): RowStore<Webhook> {
   const forUpdate = engine === 'postgres';
   return {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Webhook>> {
-      const pairs = keys.map((key) => key.split('\u0000') as [string, string]);
+      const pairs = pairsOf(keys);
       let query = tx
         .selectFrom('webhooks')
         .selectAll()
