@@ -187,11 +187,12 @@ describe('deadlock victims among row changes [postgres]', () => {
   let store: TestStore;
   /** Holds the gate that stops the writer in its audit insert, and watches the locks. */
   let gate: pg.Client;
-  /** Holds the lock the writer wants last, then asks for the row the writer has locked. */
+  /** Holds the lock the writer wants last, then asks for one the writer holds. */
   let rival: pg.Client;
   // Random advisory lock keys: the database is shared with other tests.
-  const gateKey = Math.floor(Math.random() * 2 ** 31);
-  const rivalKey = gateKey + 1;
+  const writerKey = Math.floor(Math.random() * 2 ** 31);
+  const gateKey = writerKey + 1;
+  const rivalKey = writerKey + 2;
 
   before(async () => {
     store = await createTestStore('postgres');
@@ -199,11 +200,14 @@ describe('deadlock victims among row changes [postgres]', () => {
     app = await startTestApp('postgres', { store: withSettings(store, '-c deadlock_timeout=100ms') });
     gate = await connect(store);
     rival = await connect(store);
-    // Every audit insert first waits while the gate is held, then takes the rival's lock (at once when free). The
-    // writer has locked and written the row by then, in the same transaction or statement.
+    // Every audit insert takes a lock it holds to the end of its transaction, waits while the gate is held, then
+    // takes the rival's lock (at once when free). The writer has locked and written the row by then, in the same
+    // transaction or statement. (The rival asks for the writer's lock, not for its row: a victim's next attempt
+    // could lock the row again before the rival, waking up, gets it.)
     await gate.query(`
       create function victims_gate() returns trigger language plpgsql as $$
       begin
+        perform pg_advisory_xact_lock_shared(${writerKey});
         perform pg_advisory_lock_shared(${gateKey});
         perform pg_advisory_unlock_shared(${gateKey});
         perform pg_advisory_xact_lock_shared(${rivalKey});
@@ -233,18 +237,19 @@ describe('deadlock victims among row changes [postgres]', () => {
           await rival.query('begin');
           await rival.query('select pg_advisory_xact_lock($1)', [rivalKey]);
           await waitUntilBlockedBy(gate, gatePid, `the gate (round ${round})`, request);
-          // The writer holds the row and waits at the gate: the rival asks for the row and waits on the writer.
-          const rivalRead = rival.query<{ revision: number }>(
-            `select revision from ${resource.row.table} where ${resource.row.where} for update`,
-            [id],
-          );
+          // The writer waits at the gate, its row written: the rival asks for the writer's lock and waits on it.
+          const rivalWaits = rival.query('select pg_advisory_xact_lock($1)', [writerKey]);
           await writerBlocking(gate, rivalPid);
           // Through the gate the writer asks for the rival's lock: a cycle, which the writer finds and breaks by
           // failing itself. The gate closes again behind it (one message: before its next attempt can reach it).
           await gate.query(`select pg_advisory_unlock(${gateKey}); select pg_advisory_lock(${gateKey})`);
-          // The rival gets the row while still holding its lock, which the writer waits for: the writer's
+          // The rival gets the writer's lock while still holding its own, which the writer waits for: the writer's
           // transaction was rolled back, not committed.
-          const { rows } = await rivalRead;
+          await rivalWaits;
+          const { rows } = await gate.query<{ revision: number }>(
+            `select revision from ${resource.row.table} where ${resource.row.where}`,
+            [id],
+          );
           assert.equal(Number(rows[0]!.revision), start, `round ${round}: the row as it was`);
           await rival.query('rollback');
         }
@@ -273,14 +278,14 @@ async function writerBlocking(observer: pg.Client, waiter: number): Promise<numb
 describe('serialisation victims among row changes [postgres]', () => {
   let app: TestApp;
   let store: TestStore;
-  /** Changes the row under the writer's feet. */
-  let rival: pg.Client;
-  let observer: pg.Client;
+  /** Holds the gate that stops the writer in its audit insert, and changes the row it reads next. */
+  let gate: pg.Client;
+  const gateKey = Math.floor(Math.random() * 2 ** 31);
 
   before(async () => {
     store = await createTestStore('postgres');
-    // At REPEATABLE READ a transaction that would overwrite a row committed after its snapshot is failed with
-    // 40001 (at READ COMMITTED it would write over the newer row instead).
+    // At REPEATABLE READ a transaction that locks a row committed after its snapshot is failed with 40001 (at READ
+    // COMMITTED it would go on with the newer row instead).
     app = await startTestApp('postgres', {
       store: withSettings(store, '-c default_transaction_isolation=repeatable\\ read'),
     });
@@ -288,12 +293,24 @@ describe('serialisation victims among row changes [postgres]', () => {
       app.db.kysely,
     );
     assert.equal(isolation.rows[0]!.level, 'repeatable read', 'the app runs at REPEATABLE READ');
-    rival = await connect(store);
-    observer = await connect(store);
+    gate = await connect(store);
+    // Every audit insert waits while the gate is held, then locks a row of the test's own. The writer has taken its
+    // snapshot and written its row by then; the test changes that row while the writer waits at the gate.
+    await gate.query(`
+      create table victims_rows (id int primary key, n int not null);
+      insert into victims_rows values (1, 0);
+      create function victims_gate() returns trigger language plpgsql as $$
+      begin
+        perform pg_advisory_lock_shared(${gateKey});
+        perform pg_advisory_unlock_shared(${gateKey});
+        perform 1 from victims_rows where id = 1 for update;
+        return null;
+      end $$;
+      create trigger victims_gate after insert on audit_events for each statement execute function victims_gate();
+    `);
   });
   after(async () => {
-    await rival?.end();
-    await observer?.end();
+    await gate?.end();
     await app?.stop();
   });
 
@@ -302,24 +319,21 @@ describe('serialisation victims among row changes [postgres]', () => {
       const subject = resourceCase(() => app, resource);
       const id = await resource.create(app, `serial-${index}`);
       const start = await subject.start(id);
-      const rivalPid = await pidOf(rival);
-      // The rival writes the row (the same values, a new row version) and holds it until it commits.
-      const where = resource.row.where.replace('$1', rival.escapeLiteral(id));
-      const touch = `begin; update ${resource.row.table} set revision = revision where ${where}`;
-      const touched = (await rival.query(touch)) as unknown as pg.QueryResult[];
-      assert.equal(touched[1]!.rowCount, 1, 'the rival holds the row');
+      const gatePid = await pidOf(gate);
+      await gate.query('select pg_advisory_lock($1)', [gateKey]);
       const reply = subject.send(id);
       const request = watched(reply);
       try {
         for (let round = 1; round <= VICTIMS; round++) {
-          await waitUntilBlockedBy(observer, rivalPid, `the rival's row (round ${round})`, request);
-          // The writer waits for the row: the rival commits a newer version than the writer's snapshot holds, so
-          // the writer's transaction (or statement) is failed. Before a next round the rival takes the row again in
-          // the same message, before the writer's next attempt can reach it.
-          await rival.query(round < VICTIMS ? `commit; ${touch}` : 'commit');
+          await waitUntilBlockedBy(gate, gatePid, `the gate (round ${round})`, request);
+          // The writer waits at the gate with its snapshot taken: the row it locks next changes after that snapshot,
+          // so PostgreSQL fails its transaction (or statement). The gate closes again behind it (one message: before
+          // its next attempt can reach it).
+          await gate.query('update victims_rows set n = n + 1 where id = 1');
+          await gate.query(`select pg_advisory_unlock(${gateKey}); select pg_advisory_lock(${gateKey})`);
         }
       } finally {
-        await rival.query('rollback');
+        await gate.query('select pg_advisory_unlock_all()');
       }
       await subject.landedOnce(id, start, await reply);
     });
