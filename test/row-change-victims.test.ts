@@ -1,8 +1,9 @@
 // PostgreSQL may fail a write transaction to let others go on: it breaks a deadlock by failing one of its
-// transactions (40P01), and at REPEATABLE READ or SERIALIZABLE it fails one that would overwrite a row changed since
-// its snapshot (40001). Nothing of a failed transaction is committed, so the writer runs the change again. These
-// tests make real victims of the row-change path of every resource (a second connection holds the locks PostgreSQL
-// has to choose between) and check that each change still lands exactly once, with exactly one audit event.
+// transactions (40P01), and at REPEATABLE READ or SERIALIZABLE it fails one that would lock or overwrite a row changed
+// since its snapshot (40001). Nothing of a failed transaction is committed, so the writer runs the change again.
+// These tests make real victims of the row-change path of every resource (a trigger the test installs on the audit
+// table stops the writer's audit insert, with its row written, where the test's own connections can close a lock
+// cycle or change a row under its snapshot) and check that each change still lands once, with one audit event.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
