@@ -1,7 +1,7 @@
 // kill -9 during writes: writers keep updating connections, access clients (fields and token rotations), toolsets,
-// workspaces, access keys and members' roles through a server process and record every acknowledged write; the server is killed mid-load and started again.
-// Every acknowledged write must be there, nothing half-applied (each resource's audit trail matches its revision),
-// and the store intact.
+// workspaces, access keys and members' roles through a server process and record every acknowledged write; the server
+// is killed mid-load, once every row has had a write acknowledged, and started again. Every acknowledged write must be
+// there, nothing half-applied (each resource's audit trail matches its revision), and the store intact.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -155,7 +155,7 @@ for (const engine of ENGINES) {
           }
         };
         // Workspaces and access keys: renames, each to the writer's next sequence number. Members: role changes
-        // between two roles (few values, so only the audit trail is checked for them, not which write was last).
+        // through three roles, so that each is a change and the role stored tells which write was the last.
         const renamed: { path: string; audit: string; type: string; acknowledged: number; sent: number }[] = [];
         for (let i = 0; i < WRITERS / 4; i++) {
           const workspace = await call('POST', '/api/v1/workspaces', { id: `crash-ws-${i}`, name: 'seq 0' });
@@ -189,10 +189,15 @@ for (const engine of ENGINES) {
           assert.equal(key.status, 201, JSON.stringify(key.body));
           memberIds.push(key.body.principalId);
         }
+        const roleOf = (n: number) => (['viewer', 'editor', 'admin'] as const)[n % 3];
+        const memberAcknowledged = new Map<string, number>(memberIds.map((id) => [id, 0]));
+        const memberSent = new Map<string, number>(memberIds.map((id) => [id, 0]));
         const roleChanger = async (principalId: string) => {
           for (let n = 1; !killed; n++) {
+            memberSent.set(principalId, n);
             try {
-              await call('PUT', `${WS}/members/${principalId}`, { role: n % 2 === 0 ? 'viewer' : 'editor' });
+              const reply = await call('PUT', `${WS}/members/${principalId}`, { role: roleOf(n) });
+              if (reply.status === 200) memberAcknowledged.set(principalId, n);
             } catch {
               return; // the server is gone: this write's outcome is unknown
             }
@@ -207,13 +212,29 @@ for (const engine of ENGINES) {
           ...memberIds.map(roleChanger),
         ]);
         // Let the writes run for a while, then kill the server in the middle of them: after 1.5 s, or later on a
-        // loaded machine, once the connection writers have had more than one write acknowledged each, on average.
+        // loaded machine, once every row has had a write acknowledged (so that no resource passes for want of
+        // writes) and the connection writers more than one each, on average.
         const acknowledgedSoFar = () => [...acknowledged.values()].reduce((a, b) => a + b, 0);
+        const rowsWithoutAcknowledgedWrite = () =>
+          [
+            ['connector variables', variablesAcknowledged] as const,
+            ...[...acknowledged].map(([id, n]) => [`connection ${id}`, n] as const),
+            ...[...clientAcknowledged].map(([id, n]) => [`access client ${id}`, n] as const),
+            ...[...toolsetAcknowledged].map(([name, n]) => [`toolset ${name}`, n] as const),
+            ...renamed.map((target) => [target.path, target.acknowledged] as const),
+            ...[...memberAcknowledged].map(([id, n]) => [`member ${id}`, n] as const),
+          ]
+            .filter(([, n]) => n === 0)
+            .map(([row]) => row);
         await new Promise((resolve) => setTimeout(resolve, 1500));
-        for (const deadline = Date.now() + 20_000; acknowledgedSoFar() <= WRITERS && Date.now() < deadline;)
+        for (
+          const deadline = Date.now() + 20_000;
+          (acknowledgedSoFar() <= WRITERS || rowsWithoutAcknowledgedWrite().length > 0) && Date.now() < deadline;
+        )
           await new Promise((resolve) => setTimeout(resolve, 100));
         const acknowledgedBefore = acknowledgedSoFar();
         assert.ok(acknowledgedBefore > WRITERS, `only ${acknowledgedBefore} writes before the kill`);
+        assert.deepEqual(rowsWithoutAcknowledgedWrite(), [], 'rows without an acknowledged write before the kill');
         await node.stop('SIGKILL');
         killed = true;
         await load;
@@ -334,12 +355,17 @@ for (const engine of ENGINES) {
         for (const principalId of memberIds) {
           const stored = await call('GET', `${WS}/members/${principalId}`);
           assert.equal(stored.status, 200);
-          const events = (await auditOf(WS, 'member', principalId)).filter((e) => e.action === 'member:update');
-          assert.equal(
-            events.length,
-            stored.body.revision - 1,
-            `member ${principalId}: revision ${stored.body.revision}`,
+          // Each write changed the role: the revision counts the writes that landed, the last of which set the role.
+          const seq = stored.body.revision - 1;
+          const acknowledgedSeq = memberAcknowledged.get(principalId)!;
+          assert.ok(
+            seq >= acknowledgedSeq,
+            `member ${principalId}: ${seq} writes stored, ${acknowledgedSeq} acknowledged`,
           );
+          assert.ok(seq <= memberSent.get(principalId)!, `member ${principalId}: write ${seq} was never sent`);
+          assert.equal(stored.body.role, roleOf(seq), `member ${principalId}: the role of write ${seq}`);
+          const events = (await auditOf(WS, 'member', principalId)).filter((e) => e.action === 'member:update');
+          assert.equal(events.length, seq, `member ${principalId}: revision ${stored.body.revision}`);
           if (events.length > 0) assert.equal(events[0].toRevision, stored.body.revision);
         }
         await node.stop('SIGTERM');

@@ -1,0 +1,310 @@
+/**
+ * The new user's scenario, full size, on PostgreSQL: one script updates every connection once through DataWorks
+ * `UpdateConnection` with Alibaba's official SDK (a new host and password, so sealing is in the path) while another
+ * renames access clients through Huawei Fabric's update with Huawei's core SDK and rotates their secrets through the
+ * native API (Fabric has no rotation operation). Beside it, in the same run, the same SDK script against a bare
+ * Fastify + pg server that checks the same ACS3 signature, seals the password the same way and runs one
+ * `UPDATE … RETURNING` per request. Each round runs the SDK script against the bare server, then plugboard alone,
+ * then plugboard with the Fabric script; prints the throughputs and their ratios to the bare one, and checks the
+ * audit: one event per change.
+ *
+ *   BENCH_CONNECTIONS (5000)  BENCH_WORKERS (12: the script's calls in flight)  BENCH_ROUNDS (1)
+ *   BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test)
+ *
+ * Both servers run in this process, beside the SDK clients (as test/vendor-scripts-together.test.ts runs them), so
+ * the figures include the clients' own signing work on the same cores. Correctness at a small size is that test's.
+ */
+import assert from 'node:assert/strict';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
+import Fastify from 'fastify';
+import pg from 'pg';
+import OpenApiModule, * as OpenApi from '@alicloud/openapi-client';
+import * as TeaUtil from '@alicloud/tea-util';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { acs3Signature } from '../../src/dialects/alibaba/acs3-signature.js';
+import { intEnv, say } from '../common/plugboard.js';
+
+const require = createRequire(import.meta.url);
+/** The part of Huawei's core SDK the Fabric script uses (it ships no types for these deep imports). */
+interface FabricClient {
+  sendRequest(options: object): Promise<{ httpStatusCode: number }>;
+}
+interface FabricClientBuilder {
+  withCredential(credentials: unknown): FabricClientBuilder;
+  withEndpoint(endpoint: string): FabricClientBuilder;
+  build(): FabricClient;
+}
+interface FabricCredentials {
+  withAk(ak: string): FabricCredentials;
+  withSk(sk: string): FabricCredentials;
+}
+const { ClientBuilder } = require('@huaweicloud/huaweicloud-sdk-core/ClientBuilder') as {
+  ClientBuilder: new (make: (client: unknown) => unknown) => FabricClientBuilder;
+};
+const { BasicCredentials } = require('@huaweicloud/huaweicloud-sdk-core/auth/BasicCredentials') as {
+  BasicCredentials: new () => FabricCredentials;
+};
+const OpenApiClient = OpenApiModule.default;
+
+const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 5000);
+const WORKERS = intEnv('BENCH_WORKERS', 12);
+const ROUNDS = intEnv('BENCH_ROUNDS', 1);
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ADMIN_KEY = `pbk_${randomBytes(24).toString('base64url')}`;
+const WS = '/api/v1/workspaces/default';
+const CLIENTS = 6;
+
+const inSchema = (schema: string) =>
+  `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+
+/** Runs `work` over the items with `workers` calls in flight, as a script with a small pool would. */
+async function inPool<T>(items: readonly T[], workers: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+/** The SDK script: `UpdateConnection` once per id against `origin`; answers the seconds it took. */
+async function updateConnections(origin: string, key: { id: string; secret: string }, ids: readonly number[]) {
+  const client = new OpenApiClient(
+    new OpenApi.Config({ accessKeyId: key.id, accessKeySecret: key.secret, endpoint: origin, protocol: 'http' }),
+  );
+  const params = new OpenApi.Params({
+    action: 'UpdateConnection',
+    version: '2020-05-18',
+    protocol: 'HTTP',
+    pathname: '/',
+    method: 'POST',
+    authType: 'AK',
+    style: 'RPC',
+    reqBodyType: 'formData',
+    bodyType: 'json',
+  });
+  const started = performance.now();
+  await inPool(ids, WORKERS, async (id) => {
+    const query = {
+      ConnectionId: String(id),
+      EnvType: '0',
+      RegionId: 'cn-shanghai',
+      Content: JSON.stringify({
+        host: `db-${id}`,
+        port: 3306,
+        password: `rotated-${id}-${randomBytes(4).toString('hex')}`,
+      }),
+    };
+    const response = (await client.callApi(
+      params,
+      new OpenApi.OpenApiRequest({ query }),
+      new TeaUtil.RuntimeOptions({}),
+    )) as { statusCode: number; body: { Data: boolean } };
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.body.Data, true);
+  });
+  return (performance.now() - started) / 1000;
+}
+
+/** AES-256-GCM under a random nonce, the value's place as additional data: the work of plugboard's vault. */
+const bareKey = randomBytes(32);
+function seal(plaintext: string, place: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', bareKey, iv);
+  cipher.setAAD(Buffer.from(place));
+  const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return `sealed:v1:${iv.toString('base64url')}:${sealed.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}`;
+}
+
+/**
+ * The baseline: a Fastify server that takes the same signed request (ACS3 signature checked with the same
+ * function), seals the password and runs one autocommit `UPDATE … RETURNING` on a connections table: no audit row,
+ * no read before the write, no revision check.
+ */
+async function startBare(schema: string, key: { id: string; secret: string }) {
+  const pool = new pg.Pool({ connectionString: inSchema(schema), max: 16 });
+  await pool.query(
+    'create table connections (id bigint primary key, workspace_id text not null, content text not null, revision integer not null, updated_at text not null)',
+  );
+  await pool.query(
+    `insert into connections select g, 'default', '{}', 1, now()::text from generate_series(1, ${CONNECTIONS}) g`,
+  );
+  const server = Fastify();
+  server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_r, body, done) =>
+    done(null, body),
+  );
+  server.post('/', async (request, reply) => {
+    const authorization = String(request.headers.authorization ?? '');
+    const signature = /Signature=([0-9a-f]+)/.exec(authorization)?.[1];
+    const query = request.query as Record<string, string>;
+    const expected = acs3Signature(
+      { method: 'POST', path: request.url.split('?')[0]!, query, headers: request.headers },
+      key.secret,
+    );
+    if (!authorization.includes(`Credential=${key.id},`) || signature !== expected)
+      return reply.code(403).send({ Code: 'SignatureDoesNotMatch' });
+    const content = JSON.parse(query.Content!) as Record<string, unknown>;
+    const sealed = { ...content, password: seal(String(content.password), `default/${query.ConnectionId}/password`) };
+    const { rowCount } = await pool.query({
+      name: 'update-connection',
+      text: 'update connections set content = $1, revision = revision + 1, updated_at = $2 where id = $3 returning revision',
+      values: [JSON.stringify(sealed), new Date().toISOString(), query.ConnectionId],
+    });
+    if (rowCount !== 1) return reply.code(404).send({ Code: 'NotFound' });
+    return { RequestId: request.id, Data: true };
+  });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    origin: `127.0.0.1:${(server.server.address() as AddressInfo).port}`,
+    async close() {
+      await server.close();
+      await pool.end();
+    },
+  };
+}
+
+/** Plugboard on its own schema with the connections and clients to write, and the two scripts' keys. */
+async function startPlugboard(schema: string) {
+  const app = await createApp(
+    loadConfig({
+      DATABASE_URL: inSchema(schema),
+      PLUGBOARD_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+      PLUGBOARD_ADMIN_KEY: ADMIN_KEY,
+      RATE_LIMIT_READ_PER_SECOND: '0',
+      RATE_LIMIT_WRITE_PER_SECOND: '0',
+      LOG_LEVEL: 'silent',
+    }),
+  );
+  const call = async (method: string, url: string, body?: unknown) => {
+    const response = await app.server.inject({
+      method: method as 'POST',
+      url,
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
+    assert.ok(response.statusCode < 300, response.body);
+    return response.json<Record<string, unknown>>();
+  };
+  const ids: number[] = [];
+  await inPool(
+    Array.from({ length: CONNECTIONS }, (_, i) => i),
+    16,
+    async (i) => {
+      const created = await call('POST', `${WS}/connections`, {
+        name: `warehouse-${i}`,
+        type: 'mysql',
+        content: { host: 'db', port: 3306, password: 'p0' },
+      });
+      ids.push(created.id as number);
+    },
+  );
+  for (let i = 0; i < CLIENTS; i++) await call('POST', `${WS}/access-clients`, { id: `script-${i}`, name: `c${i}` });
+  const alibaba = await call('POST', `${WS}/access-keys`, {
+    name: 'dataworks script',
+    kind: 'alibaba',
+    role: 'editor',
+  });
+  const huawei = await call('POST', `${WS}/access-keys`, { name: 'fabric script', kind: 'huawei', role: 'editor' });
+  await app.server.listen({ host: '127.0.0.1', port: 0 });
+  const origin = `127.0.0.1:${(app.server.server.address() as AddressInfo).port}`;
+  const fabric = new ClientBuilder((hcClient: unknown) => hcClient)
+    .withCredential(new BasicCredentials().withAk(String(huawei.id)).withSk(String(huawei.secret)))
+    .withEndpoint(`http://${origin}`)
+    .build();
+  let changes = 0;
+  /** The Fabric script: renames every client in turn, rotating its secret every third round, until `done`. */
+  const renameClients = async (done: () => boolean) => {
+    for (let round = 0; !done(); round++)
+      await inPool(
+        Array.from({ length: CLIENTS }, (_, i) => `script-${i}`),
+        4,
+        async (id) => {
+          const answer = await fabric.sendRequest({
+            method: 'PUT',
+            url: '/v1/access-clients/{client_id}',
+            contentType: 'application/json',
+            pathParams: { client_id: id },
+            queryParams: {},
+            headers: {},
+            data: { name: `renamed ${round}` },
+          });
+          assert.equal(answer.httpStatusCode, 200);
+          changes++;
+          if (round % 3 === 0) {
+            await call('POST', `${WS}/access-clients/${id}/secrets`, { gracePeriodSeconds: 60 });
+            changes++;
+          }
+        },
+      );
+  };
+  return {
+    app,
+    origin,
+    ids,
+    alibaba: { id: alibaba.id as string, secret: alibaba.secret as string },
+    renameClients,
+    clientChanges: () => changes,
+  };
+}
+
+async function main() {
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  const suffix = randomBytes(4).toString('hex');
+  const schemas = { plugboard: `bench_pb_${suffix}`, bare: `bench_bare_${suffix}` };
+  for (const schema of Object.values(schemas)) await admin.query(`create schema ${schema}`);
+  try {
+    say(`creating ${CONNECTIONS} connections in plugboard…`);
+    const plugboard = await startPlugboard(schemas.plugboard);
+    const bare = await startBare(schemas.bare, plugboard.alibaba);
+    const rows: string[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const bareSeconds = await updateConnections(bare.origin, plugboard.alibaba, plugboard.ids);
+      const aloneSeconds = await updateConnections(plugboard.origin, plugboard.alibaba, plugboard.ids);
+      let finished = false;
+      const fabric = plugboard.renameClients(() => finished);
+      const togetherSeconds = await updateConnections(plugboard.origin, plugboard.alibaba, plugboard.ids);
+      finished = true;
+      await fabric;
+      const cell = (seconds: number) =>
+        `${(CONNECTIONS / seconds).toFixed(0)}/s (${seconds.toFixed(1)} s, ${(bareSeconds / seconds).toFixed(2)}×)`;
+      rows.push(
+        `| ${round} | ${cell(bareSeconds)} | ${cell(aloneSeconds)} | ${cell(togetherSeconds)} | ${loadavg()[0]!.toFixed(1)} |`,
+      );
+      say(rows.at(-1)!);
+    }
+    // One audit event per change: every connection updated once per round, every Fabric rename and rotation.
+    const events = await plugboard.app.db.kysely
+      .selectFrom('audit_events')
+      .select(({ fn }) => ['action', fn.countAll<number>().as('n')])
+      .where('action', 'in', ['connection:update', 'access-client:update', 'access-client:rotate-secret'])
+      .groupBy('action')
+      .execute();
+    const count = (action: string) => Number(events.find((e) => e.action === action)?.n ?? 0);
+    // Plugboard's two runs per round update every connection twice.
+    assert.equal(count('connection:update'), 2 * CONNECTIONS * ROUNDS, 'one event per connection update');
+    assert.equal(
+      count('access-client:update') + count('access-client:rotate-secret'),
+      plugboard.clientChanges(),
+      'one event per Fabric rename and native rotation',
+    );
+    process.stdout.write(
+      `\nnew-user scenario, PostgreSQL, ${CONNECTIONS} connections, ${WORKERS} calls in flight (UpdateConnection, official SDK)\n\n` +
+        '| round | bare Fastify + pg | plugboard, DataWorks script alone | plugboard, with the Fabric script | load (1 min) |\n|---|---|---|---|---|\n' +
+        `${rows.join('\n')}\n\n(×: the bare server's time ÷ this one)\n` +
+        `audit: ${count('connection:update')} connection:update events for ${2 * CONNECTIONS * ROUNDS} updates; ` +
+        `${plugboard.clientChanges()} client renames and rotations, as many events\n`,
+    );
+    await bare.close();
+    await plugboard.app.close();
+  } finally {
+    for (const schema of Object.values(schemas)) await admin.query(`drop schema if exists ${schema} cascade`);
+    await admin.end();
+  }
+}
+
+await main();
