@@ -1,11 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDb, type Db } from '../src/storage/database.js';
 import { postgresChangeStamps, type ChangeStamps } from '../src/storage/change-stamps.js';
 import { createStampedCache } from '../src/storage/stamped-cache.js';
+import type { Database } from '../src/storage/schema.js';
 import { createWriter } from '../src/storage/writer.js';
 import { ENGINES, createTestStore, startTestApp, type TestApp, type TestStore } from './support/stores.js';
 
@@ -196,7 +197,7 @@ for (const engine of ENGINES) {
     }
 
     it('caches a lookup until the stamp moves, never keeps one that raced with a change, and never caches a miss', async () => {
-      const cache = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 60_000 });
+      const cache = createStampedCache<string, number>(db, { limit: 10, maxAgeMs: 60_000 });
       await listening(db.changes);
       let loads = 0;
       const load = async () => ++loads;
@@ -217,11 +218,11 @@ for (const engine of ENGINES) {
     it('keeps a lookup while tables it did not read change, and reads it again when one it read changes', async () => {
       // An access-client or toolset write must not drop every node's API-key cache (each request would read its
       // key again), while a write to what a lookup read must drop it at once.
-      const cache = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 60_000 });
+      const cache = createStampedCache<string, number>(db, { limit: 10, maxAgeMs: 60_000 });
       let stamp = await settledStamp(db.changes);
       let loads = 0;
-      const keyLookup = async () => {
-        await db.kysely
+      const keyLookup = async (reader: Kysely<Database>) => {
+        await reader
           .selectFrom('api_keys as k')
           .innerJoin('principals as p', 'p.id', 'k.principal_id')
           .select('k.id')
@@ -260,10 +261,10 @@ for (const engine of ENGINES) {
       };
       // Raw SQL naming a table is read as reading it; a lookup that read nothing through the store depends on
       // every change.
-      const raw = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 60_000 });
+      const raw = createStampedCache<string, number>(db, { limit: 10, maxAgeMs: 60_000 });
       let rawLoads = 0;
-      const rawLookup = async () => {
-        await sql`select count(*) from memberships where principal_id = 'none'`.execute(db.kysely);
+      const rawLookup = async (reader: Kysely<Database>) => {
+        await sql`select count(*) from memberships where principal_id = 'none'`.execute(reader);
         return ++rawLoads;
       };
       let nothingLoads = 0;
@@ -276,14 +277,26 @@ for (const engine of ENGINES) {
       await ownWrite((tx) => tx.deleteFrom('memberships').where('principal_id', '=', 'none').execute());
       assert.equal(await raw.get('raw', rawLookup), 2);
       // A lookup built on another cache's lookup depends on what that one read, also when it was served from there.
-      const outer = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 60_000 });
+      const outer = createStampedCache<string, number>(db, { limit: 10, maxAgeMs: 60_000 });
       let outerLoads = 0;
-      const outerLookup = async () => ((await raw.get('raw', rawLookup)) ?? 0) + 100 * ++outerLoads;
+      const outerLookup = async (reader: Kysely<Database>) =>
+        ((await raw.get('raw', rawLookup, reader)) ?? 0) + 100 * ++outerLoads;
       assert.equal(await outer.get('outer', outerLookup), 102);
       await ownWrite((tx) => tx.deleteFrom('toolsets').where('name', '=', 'none').execute());
       assert.equal(await outer.get('outer', outerLookup), 102);
       await ownWrite((tx) => tx.deleteFrom('memberships').where('principal_id', '=', 'none').execute());
       assert.equal(await outer.get('outer', outerLookup), 203);
+      // A lookup that reads past the query builder it was handed is not seen reading anything: it depends on every
+      // table, so no write can leave it stale.
+      let pastLoads = 0;
+      const pastLookup = async () => {
+        await db.kysely.selectFrom('api_keys').select('id').where('id', '=', 'none').execute();
+        return ++pastLoads;
+      };
+      assert.equal(await raw.get('past', pastLookup), 1);
+      assert.equal(await raw.get('past', pastLookup), 1);
+      await ownWrite((tx) => tx.deleteFrom('toolsets').where('name', '=', 'none').execute());
+      assert.equal(await raw.get('past', pastLookup), 2, 'read again after a write to a table it never named');
     });
 
     if (engine === 'postgres') {
@@ -308,13 +321,13 @@ for (const engine of ENGINES) {
 
     it('drops entries older than the longest age and the oldest beyond its limit', async () => {
       await listening(db.changes);
-      const aged = createStampedCache<string, number>(db.changes, { limit: 10, maxAgeMs: 20 });
+      const aged = createStampedCache<string, number>(db, { limit: 10, maxAgeMs: 20 });
       let loads = 0;
       const load = async () => ++loads;
       await aged.get('k', load);
       await sleep(30);
       assert.equal(await aged.get('k', load), 2);
-      const small = createStampedCache<number, number>(db.changes, { limit: 2, maxAgeMs: 60_000 });
+      const small = createStampedCache<number, number>(db, { limit: 2, maxAgeMs: 60_000 });
       for (const key of [1, 2, 3]) await small.get(key, async () => key * 10);
       let reread = 0;
       assert.equal(await small.get(1, async () => (reread++, 10)), 10);

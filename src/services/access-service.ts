@@ -109,7 +109,7 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
   // Every request authenticates; its key, principal and memberships change rarely. A change to any of them
   // (through this process or another, see ChangeStamps) makes the next request read them again.
   const keys = createStampedCache<string, NonNullable<Awaited<ReturnType<typeof principals.findPrincipalByKeyHash>>>>(
-    db.changes,
+    db,
     KEY_CACHE,
   );
 
@@ -138,7 +138,7 @@ export function createAccessService(deps: { db: Db; writer: Writer; clock: Clock
   async function authenticateKey(key: string): Promise<Authenticated> {
     if (!key.startsWith(API_KEY_PREFIX)) throw unauthenticated();
     const hash = hashApiKey(key);
-    const found = await keys.get(hash, () => principals.findPrincipalByKeyHash(db.kysely, hash));
+    const found = await keys.get(hash, (reader) => principals.findPrincipalByKeyHash(reader, hash));
     if (!found) throw unauthenticated('The API key is not valid (unknown or revoked).');
     if (found.principal.status !== 'active') throw unauthenticated('The principal behind this API key is disabled.');
     return {

@@ -229,10 +229,10 @@ export function createGatewayService(deps: {
   // Every call needs who the token is, the toolset's revision and whether its session was ended: read once,
   // then served from memory until the store signals a change to access clients, toolsets or ended sessions.
   const lookups = { limit: LOOKUP_LIMIT, maxAgeMs: LOOKUP_MAX_AGE_MS };
-  const clientsByToken = createStampedCache<string, gateway.GatewayClientRow>(db.changes, lookups);
+  const clientsByToken = createStampedCache<string, gateway.GatewayClientRow>(db, lookups);
   /** By workspace id and name: which toolset (uid) the name stands for now, and its revision. */
-  const versions = createStampedCache<string, gateway.ToolsetVersion>(db.changes, lookups);
-  const openSessions = createStampedCache<string, SessionClaims>(db.changes, lookups);
+  const versions = createStampedCache<string, gateway.ToolsetVersion>(db, lookups);
+  const openSessions = createStampedCache<string, SessionClaims>(db, lookups);
 
   /** Drops what was kept for a toolset: its compiled copy (with its opened credential) and its upstream client. */
   function forget(uid: string): void {
@@ -545,7 +545,7 @@ export function createGatewayService(deps: {
     async authenticate(token: string): Promise<GatewayClient | undefined> {
       if (!token.startsWith(ACCESS_CLIENT_TOKEN_PREFIX)) return undefined;
       const hash = hashApiKey(token);
-      const row = await clientsByToken.get(hash, () => gateway.findGatewayClient(db.kysely, hash));
+      const row = await clientsByToken.get(hash, (reader) => gateway.findGatewayClient(reader, hash));
       if (!row || row.status !== 'active' || (row.expiresAt !== null && isExpired(row, clock.now()))) return undefined;
       return {
         workspaceId: row.workspaceId,
@@ -621,8 +621,8 @@ export function createGatewayService(deps: {
 
     /** The toolset as currently stored, compiled; undefined when it does not exist. */
     async toolset(workspaceId: string, name: string): Promise<ServedToolset | undefined> {
-      const version = await versions.get(`${workspaceId}\u0000${name}`, () =>
-        gateway.findToolsetVersion(db.kysely, workspaceId, name),
+      const version = await versions.get(`${workspaceId}\u0000${name}`, (reader) =>
+        gateway.findToolsetVersion(reader, workspaceId, name),
       );
       if (version === undefined) return undefined;
       const cached = cache.get(version.uid);
@@ -711,9 +711,9 @@ export function createGatewayService(deps: {
        * toolset are compared by uid: a session never carries over to others created under the same names.
        */
       async check(id: string, client: GatewayClient, toolset: ServedToolset): Promise<SessionClaims | undefined> {
-        const claims = await openSessions.get(id, async () => {
+        const claims = await openSessions.get(id, async (reader) => {
           const verified = sessionIds.verify(id);
-          return verified && !(await gateway.isSessionEnded(db.kysely, sessionHash(id))) ? verified : undefined;
+          return verified && !(await gateway.isSessionEnded(reader, sessionHash(id))) ? verified : undefined;
         });
         if (!claims || claims.clientUid !== client.uid || claims.toolsetUid !== toolset.uid) return undefined;
         if (

@@ -97,7 +97,7 @@ export function createOAuthService(deps: {
   const { db, writer, clock, issuer } = deps;
   const keys = oauthSigningKeys(deps.vault);
   const verifyKeys = createLocalJWKSet({ keys: keys.map((k) => ({ ...k.publicJwk })) });
-  const grants = createStampedCache<string, OAuthGrantRow>(db.changes, LOOKUPS);
+  const grants = createStampedCache<string, OAuthGrantRow>(db, LOOKUPS);
 
   async function audit(
     tx: Tx,
@@ -183,7 +183,7 @@ export function createOAuthService(deps: {
   }
 
   async function grantOf(grantId: string) {
-    return grants.get(grantId, () => repo.findGrant(db.kysely, grantId));
+    return grants.get(grantId, (reader) => repo.findGrant(reader, grantId));
   }
 
   return {

@@ -1,5 +1,8 @@
-import { ANY_TABLE, type ChangeStamps } from './change-stamps.js';
-import { currentRecording, recordingReads } from './watch-changes.js';
+import type { Kysely } from 'kysely';
+import { ANY_TABLE } from './change-stamps.js';
+import type { Db } from './database.js';
+import type { Database } from './schema.js';
+import { recordingOf, recordingReads } from './watch-changes.js';
 
 interface Entry<V> {
   readonly value: V;
@@ -23,20 +26,26 @@ export interface StampedCacheOptions {
 const ANY: readonly string[] = [ANY_TABLE];
 
 /**
- * A cache of lookups in the store, each entry good while the stamp of the tables its lookup read is current:
- * the statements a lookup runs are recorded as it runs (watch-changes.ts), so no list of tables is kept by hand
- * that could fall behind the query. A lookup that ran no statement depends on every table. An entry is stored
- * only when no change at all was signalled while it was being read, so a lookup that raced with a commit is
- * never kept. Misses (undefined) are not cached. A lookup that uses another stamped cache inherits what that
- * cache's entry depends on.
+ * A cache of lookups in the store, each entry good while the stamp of the tables its lookup read is current.
+ * A lookup reads through the query builder it is handed, which records the tables its statements read
+ * (watch-changes.ts), so no list of tables is kept by hand that could fall behind the query; a lookup that ran no
+ * statement through it depends on every table. An entry is stored only when no change at all was signalled
+ * while it was being read, so a lookup that raced with a commit is never kept. Misses (undefined) are not
+ * cached. A lookup that uses another stamped cache passes it its own query builder (`within`), and so inherits
+ * what that cache's entry depends on.
  */
-export function createStampedCache<K, V>(stamps: ChangeStamps, options: StampedCacheOptions) {
+export function createStampedCache<K, V>(db: Pick<Db, 'changes' | 'kysely'>, options: StampedCacheOptions) {
+  const stamps = db.changes;
   const entries = new Map<K, Entry<V>>();
   return {
-    async get(key: K, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    async get(
+      key: K,
+      load: (db: Kysely<Database>) => Promise<V | undefined>,
+      within?: Kysely<Database>,
+    ): Promise<V | undefined> {
       const stamp = stamps.current();
       const now = Date.now();
-      const outer = currentRecording();
+      const outer = recordingOf(within);
       if (stamp !== undefined) {
         const entry = entries.get(key);
         if (entry && stamps.of(entry.tables) === entry.stamp && now - entry.at < options.maxAgeMs) {
@@ -45,7 +54,7 @@ export function createStampedCache<K, V>(stamps: ChangeStamps, options: StampedC
         }
       }
       const read = new Set<string>();
-      const value = await recordingReads(read, load);
+      const value = await load(recordingReads(db.kysely, read));
       const tables = read.size > 0 ? [...read] : ANY;
       if (outer) for (const table of tables) outer.add(table);
       if (value !== undefined && stamp !== undefined && stamps.current() === stamp) {

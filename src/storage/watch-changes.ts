@@ -1,8 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type {
   AliasNode,
   CompiledQuery,
   DatabaseConnection,
+  Kysely,
+  KyselyPlugin,
   DeleteQueryNode,
   Dialect,
   InsertQueryNode,
@@ -105,21 +106,35 @@ function collectWritten(node: OperationNode, into: Set<string>): boolean {
 const withWritten = (clause: WithNode | undefined, into: Set<string>) =>
   clause === undefined || clause.expressions.every((cte) => collectWritten(cte.expression, into));
 
-/** The tables the lookups running in this async context have read (see {@link recordingReads}). */
-const reads = new AsyncLocalStorage<Set<string>>();
+const recordings = new WeakMap<object, Set<string>>();
 
 /**
- * Runs `load` while recording the watched tables its statements read into `into`: what a cache entry depends
- * on. Every statement of the process passes through
- * {@link watchChanges}, which records them. Recordings nest: what an inner one records is added to the outer one
- * by the inner one's owner (see stamped-cache.ts).
+ * A query builder for one cached lookup that records into `into` the watched tables each of its statements
+ * reads: what the cache entry depends on. Every statement built on it (or on its transactions), raw SQL
+ * included, passes its plugin as it compiles. A statement compiled elsewhere and only run on it is not seen: the
+ * lookup then reads as having read nothing, which makes its entry depend on every table (never too long-lived).
+ * The recording is handed down explicitly rather than through AsyncLocalStorage, whose promise hooks would tax
+ * every promise of the process from the first lookup on (bench/README.md).
  */
-export function recordingReads<T>(into: Set<string>, load: () => Promise<T>): Promise<T> {
-  return reads.run(into, load);
+export function recordingReads<DB>(db: Kysely<DB>, into: Set<string>): Kysely<DB> {
+  const recorder = db.withPlugin(readsPlugin(into));
+  recordings.set(recorder, into);
+  return recorder;
 }
 
-/** The recording of the lookup running in this async context, if any. */
-export const currentRecording = (): Set<string> | undefined => reads.getStore();
+/** The recording a query builder of {@link recordingReads} adds to, if it is one. */
+export const recordingOf = (db: object | undefined): Set<string> | undefined =>
+  db === undefined ? undefined : recordings.get(db);
+
+function readsPlugin(into: Set<string>): KyselyPlugin {
+  return {
+    transformQuery({ node }) {
+      for (const table of tablesReadBy(node)) into.add(table);
+      return node;
+    },
+    transformResult: async ({ result }) => result,
+  };
+}
 
 const tablesReadByNode = new WeakMap<OperationNode, readonly string[]>();
 
@@ -128,9 +143,7 @@ const tablesReadByNode = new WeakMap<OperationNode, readonly string[]>();
  * included), and every watched table named in the text of raw SQL (a raw statement, or a raw fragment inside a
  * built one). Erring on the side of more tables only drops a cache entry more often.
  */
-export function watchedTablesRead(query: CompiledQuery): readonly string[] {
-  const node = query.query;
-  if (node.kind === 'RawNode') return namedInText(query.sql);
+function tablesReadBy(node: OperationNode): readonly string[] {
   let tables = tablesReadByNode.get(node);
   if (!tables) {
     const found = new Set<string>();
@@ -173,8 +186,7 @@ interface Watched extends DatabaseConnection {
 }
 
 /**
- * A dialect that records what each cached lookup reads ({@link recordingReads}) and moves the change stamps of
- * the tables this process commits a write to: at commit
+ * A dialect that moves the change stamps of the tables this process commits a write to: at commit
  * for a transaction (never before, so that nothing caches the old row under the new stamp), at once for a
  * statement outside one. Every statement of the process passes here, built by Kysely or compiled ahead.
  */
@@ -195,8 +207,6 @@ export function watchChanges(dialect: Dialect, changes: ChangeStamps): Dialect {
             wrote: new Set(),
             wroteAny: false,
             async executeQuery<R>(query: CompiledQuery) {
-              const recording = reads.getStore();
-              if (recording) for (const table of watchedTablesRead(query)) recording.add(table);
               const result = await inner.executeQuery<R>(query);
               const written = watchedTablesWritten(query);
               if (written === undefined || written.size > 0) {
