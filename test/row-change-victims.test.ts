@@ -9,104 +9,10 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { createTestStore, startTestApp, type Reply, type TestApp, type TestStore } from './support/stores.js';
-import { settledToolset } from './support/toolsets.js';
+import { RESOURCES, WS, revisionIn, type Resource } from './support/row-resources.js';
 
-const WS = '/api/v1/workspaces/default';
 /** How many times each change is made a victim before it is let through. */
 const VICTIMS = 2;
-
-const DOCUMENT = JSON.stringify({
-  openapi: '3.0.3',
-  info: { title: 'Victims', version: '1' },
-  servers: [{ url: 'https://api.example.com' }],
-  paths: { '/ping': { get: { operationId: 'ping', responses: { '200': { description: 'ok' } } } } },
-});
-
-/** A resource whose single-row writes are row changes of the writer, and where its row lives. */
-interface Resource {
-  readonly type: string;
-  /** Creates row `name` and answers its id. */
-  create(app: TestApp, name: string): Promise<string>;
-  readonly path: (id: string) => string;
-  /** A write that changes the row. */
-  readonly change: { readonly method: 'PATCH' | 'PUT'; readonly body: object };
-  /** The row's table and a condition naming it by id ($1). */
-  readonly row: { readonly table: string; readonly where: string };
-  readonly auditPath?: (id: string) => string;
-}
-
-const created = async (app: TestApp, path: string, body: object) => {
-  const reply = await app.call('POST', path, { body });
-  assert.equal(reply.status, 201, reply.text);
-  return reply.body as Record<string, unknown>;
-};
-
-const RESOURCES: readonly Resource[] = [
-  {
-    type: 'connector',
-    create: async (app, name) => String((await created(app, `${WS}/connectors`, { id: name, name })).id),
-    path: (id) => `${WS}/connectors/${id}`,
-    change: { method: 'PATCH', body: { description: 'changed' } },
-    row: { table: 'connectors', where: `workspace_id = 'default' and id = $1` },
-  },
-  {
-    type: 'connection',
-    // A password in the settings and in the change: sealing is part of the change that is run again.
-    create: async (app, name) =>
-      String((await created(app, `${WS}/connections`, { name, type: 'http', content: { password: 'pw-0' } })).id),
-    path: (id) => `${WS}/connections/${id}`,
-    change: { method: 'PATCH', body: { description: 'changed', content: { password: 'pw-1' } } },
-    row: { table: 'connections', where: 'id = $1::bigint' },
-  },
-  {
-    type: 'toolset',
-    create: async (app, name) => {
-      await created(app, `${WS}/toolsets`, { name, spec: { schema: { type: 'OpenAPI', detail: DOCUMENT } } });
-      // The reconciler's status write comes first, so that the only write in flight is the test's.
-      await settledToolset(app, name);
-      return name;
-    },
-    path: (id) => `${WS}/toolsets/${id}`,
-    change: { method: 'PATCH', body: { description: 'changed' } },
-    row: { table: 'toolsets', where: `workspace_id = 'default' and name = $1` },
-  },
-  {
-    type: 'access-client',
-    create: async (app, name) => String((await created(app, `${WS}/access-clients`, { id: name, name })).id),
-    path: (id) => `${WS}/access-clients/${id}`,
-    change: { method: 'PATCH', body: { description: 'changed' } },
-    row: { table: 'access_clients', where: `workspace_id = 'default' and id = $1` },
-  },
-  {
-    type: 'workspace',
-    create: async (app, name) => String((await created(app, '/api/v1/workspaces', { id: name, name })).id),
-    path: (id) => `/api/v1/workspaces/${id}`,
-    change: { method: 'PATCH', body: { name: 'changed' } },
-    row: { table: 'workspaces', where: 'id = $1' },
-    auditPath: (id) => `/api/v1/workspaces/${id}/audit`,
-  },
-  {
-    type: 'member',
-    create: async (app, name) => String((await created(app, `${WS}/api-keys`, { name, role: 'viewer' })).principalId),
-    path: (id) => `${WS}/members/${id}`,
-    change: { method: 'PUT', body: { role: 'editor' } },
-    row: { table: 'memberships', where: `workspace_id = 'default' and principal_id = $1` },
-  },
-  {
-    type: 'access-key',
-    create: async (app, name) => String((await created(app, `${WS}/access-keys`, { name, kind: 'huawei' })).id),
-    path: (id) => `${WS}/access-keys/${id}`,
-    change: { method: 'PATCH', body: { name: 'changed' } },
-    row: { table: 'access_keys', where: 'id = $1' },
-  },
-];
-
-/** The revision an answer's ETag names (`"<revision>-<created>"`). */
-const revisionIn = (reply: { headers: Record<string, unknown> }) => {
-  const match = /^"(\d+)-/.exec(String(reply.headers.etag));
-  assert.ok(match, `no ETag with a revision: ${String(reply.headers.etag)}`);
-  return Number(match[1]);
-};
 
 /** The test store with more server settings for the app's own connections (a DBA's role settings would do the same). */
 function withSettings(store: TestStore, settings: string): TestStore {
