@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { randomBytesFromPool } from '../domain/random-bytes.js';
 import { SEALED_PREFIX } from '../domain/secrets.js';
 
 /**
@@ -68,7 +69,7 @@ const aadOf = (place: SealPlace) =>
   Buffer.from(JSON.stringify(['plugboard-sealed-v2', place.workspaceUid, place.resourceUid, place.path]), 'utf8');
 
 function encrypt(key: Buffer, plaintext: Buffer, aad?: Buffer): Buffer {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesFromPool(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   if (aad) cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
@@ -133,7 +134,7 @@ export function createVault(keys: readonly MasterKey[]): Vault {
     `${SEALED_PREFIX}${VERSION}:${active.id}:${wrapped.toString('base64url')}:${bodyText}`;
 
   const seal = (plaintext: string, place: SealPlace) => {
-    const dataKey = randomBytes(32);
+    const dataKey = randomBytesFromPool(32);
     const body = encrypt(dataKey, Buffer.from(plaintext, 'utf8'), aadOf(place));
     return format(encrypt(active.key, dataKey), body.toString('base64url'));
   };
