@@ -129,7 +129,7 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
   const signingKeys = createStampedCache<
     string,
     NonNullable<Awaited<ReturnType<typeof accessKeys.findSealedAccessKey>>>
-  >(db.changes, SIGNING_KEY_CACHE);
+  >(db, SIGNING_KEY_CACHE);
 
   /** The key if its principal is a member here; keys of other workspaces do not exist for this one. */
   async function findHere(tx: Executor, workspaceId: string, id: string) {
@@ -154,8 +154,8 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
     id: string,
     includeDisabled = false,
   ): Promise<SigningKey | undefined> {
-    const found = await signingKeys.get(`${kind}\u0000${id}`, () =>
-      accessKeys.findSealedAccessKey(db.kysely, kind, id),
+    const found = await signingKeys.get(`${kind}\u0000${id}`, (reader) =>
+      accessKeys.findSealedAccessKey(reader, kind, id),
     );
     const isActive = found?.principal.status === 'active' && found.status === 'active';
     if (!found || (!isActive && !includeDisabled)) return undefined;
