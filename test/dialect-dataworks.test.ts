@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import OpenApiModule, * as OpenApi from '@alicloud/openapi-client';
 import * as TeaUtil from '@alicloud/tea-util';
 import { MASK } from '../src/domain/secrets.js';
+import { upsertMembership } from '../src/storage/principal-repo.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 import {
   assertSdkError,
@@ -163,6 +164,36 @@ for (const engine of ENGINES) {
       const page = await app.call('GET', '/');
       assert.equal(page.status, 302, page.text);
       assert.equal(page.headers.location, '/console/');
+    });
+
+    it("updates a connection of another workspace the signer may write as there, not as in its key's workspace", async () => {
+      const signer = await createAlibabaKey(app, 'editor');
+      const client = clientFor(endpoint, signer, 'acs3');
+      const role = (value: 'editor' | 'viewer') =>
+        upsertMembership(app.db.kysely, 'elsewhere', signer.principalId, value, new Date().toISOString());
+      await role('editor');
+      const content = { ...mariadb, host: 'elsewhere-host' };
+      const done = await update(client, foreignId, { Content: JSON.stringify(content) });
+      assert.equal(done.body.Data, true);
+      const stored = await app.call('GET', `/api/v1/workspaces/elsewhere/connections/${foreignId}`);
+      assert.equal(stored.body.content.host, 'elsewhere-host');
+      assertSdkError(
+        await sdkError(() => update(client, foreignId, { Content: JSON.stringify(content), ProjectId: projectId })),
+        400,
+        'Invalid.Tenant.ConnectionNotExists',
+      );
+      await role('viewer');
+      assertSdkError(
+        await sdkError(() => update(client, foreignId, { Content: JSON.stringify(content) })),
+        403,
+        'Invalid.Tenant.UserIsNotProjectOwnerOrAdmin',
+      );
+      const unknown = await sdkError(() => update(client, 987654321, { Content: '{}' }));
+      assertSdkError(unknown, 400, 'Invalid.Tenant.ConnectionNotExists');
+      assert.match(
+        String(unknown.data.Message),
+        /^The connection does not exist: no connection has ConnectionId 987654321/,
+      );
     });
 
     for (const mode of MODES) {

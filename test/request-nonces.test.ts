@@ -52,6 +52,34 @@ for (const engine of ENGINES) {
       const left = await app.db.kysely.selectFrom('request_nonces').selectAll().execute();
       assert.ok(left.every((row) => row.expires_at > clock.now()));
     });
+
+    it('refuses a live nonce and takes an expired one for a new window, which it then refuses until it ends', async () => {
+      const nonces = createNonceService({ writer: createWriter(app.db), clock });
+      const [live, expired] = [randomUUID(), randomUUID()];
+      assert.equal(await nonces.claim('s', live, 60_000), true);
+      assert.equal(await nonces.claim('s', expired, 1000), true);
+      now += 1000;
+      assert.equal(await nonces.claim('s', live, 60_000), false, 'live for another 59 s');
+      assert.equal(await nonces.claim('s', expired, 60_000), true, 'expired the moment its window ended');
+      now += 30_000;
+      assert.equal(await nonces.claim('s', expired, 60_000), false, 'its new window runs for 60 s');
+      now += 30_000;
+      assert.equal(await nonces.claim('s', expired, 60_000), true);
+    });
+
+    it('answers true to exactly one of many concurrent claims of a nonce, new or expired, across two nodes', async () => {
+      const second = openConfiguredDb(app.config);
+      try {
+        const nodes = [app.db, second].map((db) => createNonceService({ writer: createWriter(db), clock }));
+        const nonce = randomUUID();
+        const race = () => Promise.all(Array.from({ length: 16 }, (_, i) => nodes[i % 2]!.claim('race', nonce, 1000)));
+        assert.deepEqual((await race()).filter(Boolean), [true], 'a new nonce');
+        now += 1000;
+        assert.deepEqual((await race()).filter(Boolean), [true], 'an expired one');
+      } finally {
+        await second.close();
+      }
+    });
   });
 }
 
@@ -66,7 +94,7 @@ describe('request nonces in Redis', () => {
 
   it('accepts a nonce once across two clients, and again after its time to live', async () => {
     const unused = () => Promise.reject(new Error('the store must not be used with Redis'));
-    const writer = { write: unused, change: unused };
+    const writer = { write: unused, writeStatement: unused, change: unused };
     const a = createNonceService({ writer, clock: { now: () => new Date().toISOString() }, redisUrl: redis.url });
     const b = createNonceService({ writer, clock: { now: () => new Date().toISOString() }, redisUrl: redis.url });
     try {

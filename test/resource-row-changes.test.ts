@@ -908,6 +908,7 @@ for (const engine of ENGINES) {
       const writer = createWriter(app.db);
       return {
         write: () => Promise.reject(new Error('a unit of work, not a row change')),
+        writeStatement: () => Promise.reject(new Error('a unit of work, not a row change')),
         change: (rows, change) => writer.change(rows, change),
       };
     };

@@ -8,6 +8,7 @@ import { newId } from '../domain/ids.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/page.js';
 import { ROLES, canGrant, type Principal, type Role } from '../domain/permissions.js';
 import { compileCheck } from '../domain/validate.js';
+import { createStampedCache } from '../storage/stamped-cache.js';
 import * as accessKeys from '../storage/access-key-repo.js';
 import type { AccessKeyRecord } from '../storage/access-key-repo.js';
 import type { Db } from '../storage/database.js';
@@ -115,9 +116,20 @@ export async function issueAccessKey(
   };
 }
 
+/** Signing keys remembered per node (sealed), with their principal and memberships, until the store signals a change. */
+const SIGNING_KEY_CACHE = { limit: 10_000, maxAgeMs: 30_000 };
+
 export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Vault; clock: Clock }) {
   const { db, writer, vault, clock } = deps;
   const rows = accessKeys.accessKeyRows(db.engine);
+  // Every signed request looks its key up. Like an API key's lookup, it is kept until a change to a table it read
+  // (the key, its principal, the memberships) commits on any node (see ChangeStamps): a key disabled, revoked or
+  // re-sealed, or a principal disabled, signs nothing from the next request on. The row is kept sealed; its secret
+  // is opened per request, so no plaintext stays in memory.
+  const signingKeys = createStampedCache<
+    string,
+    NonNullable<Awaited<ReturnType<typeof accessKeys.findSealedAccessKey>>>
+  >(db, SIGNING_KEY_CACHE);
 
   /** The key if its principal is a member here; keys of other workspaces do not exist for this one. */
   async function findHere(tx: Executor, workspaceId: string, id: string) {
@@ -142,8 +154,9 @@ export function createAccessKeyService(deps: { db: Db; writer: Writer; vault: Va
     id: string,
     includeDisabled = false,
   ): Promise<SigningKey | undefined> {
-    const found = await accessKeys.findSealedAccessKey(db.kysely, kind, id);
-    // Read on every signed request, never cached: a key disabled or revoked on any node signs nothing from then on.
+    const found = await signingKeys.get(`${kind}\u0000${id}`, (reader) =>
+      accessKeys.findSealedAccessKey(reader, kind, id),
+    );
     const isActive = found?.principal.status === 'active' && found.status === 'active';
     if (!found || (!isActive && !includeDisabled)) return undefined;
     let secret: string;

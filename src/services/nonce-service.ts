@@ -28,7 +28,7 @@ function createStoredNonces(writer: Writer, clock: Clock): NonceService {
     async claim(scope, nonce, ttlMs) {
       const now = clock.now();
       const expiresAt = new Date(Date.parse(now) + ttlMs).toISOString();
-      return writer.write((tx) => nonces.claimNonce(tx, { key: keyOf(scope, nonce), now, expiresAt }));
+      return writer.writeStatement((db) => nonces.claimNonce(db, { key: keyOf(scope, nonce), now, expiresAt }));
     },
     purgeExpired: () => writer.write((tx) => nonces.deleteExpiredNonces(tx, clock.now())),
     close: async () => undefined,

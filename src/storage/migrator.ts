@@ -22,6 +22,7 @@ import { webhooks } from './migrations/0019-webhooks.js';
 import { connectionOwners } from './migrations/0020-connection-owners.js';
 import { memberKeyRevisions } from './migrations/0021-member-key-revisions.js';
 import { tableChangeNotify } from './migrations/0022-table-change-notify.js';
+import { accessKeyNotify } from './migrations/0023-access-key-notify.js';
 
 /** Every migration, by the name the store records it under. */
 function migrationsFor(engine: Engine): Record<string, Migration> {
@@ -48,6 +49,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0020-connection-owners': connectionOwners(),
     '0021-member-key-revisions': memberKeyRevisions(),
     '0022-table-change-notify': tableChangeNotify(engine),
+    '0023-access-key-notify': accessKeyNotify(engine),
   };
 }
 

@@ -18,7 +18,7 @@ import type { ChangeStamps } from './change-stamps.js';
 
 /**
  * The tables whose rows per-node caches keep: the gateway's (access clients, their secrets, toolsets, ended
- * sessions) and authentication's (API keys, principals, memberships). A committed write to any of them moves
+ * sessions) and authentication's (API keys, signing keys, principals, memberships). A committed write to any of them moves
  * the change stamps of that table: in this process through {@link watchChanges}, on other PostgreSQL nodes through
  * the triggers of migration 0010. That migration holds a copy of this list as it was: a table added here needs a
  * migration of its own that gives it the trigger (test/migrations.test.ts checks that each one has it).
@@ -32,6 +32,7 @@ export const WATCHED_TABLES: ReadonlySet<string> = new Set([
   'principals',
   'memberships',
   'oauth_grants',
+  'access_keys',
 ]);
 
 /**

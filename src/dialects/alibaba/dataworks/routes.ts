@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Connection, ConnectionInput } from '../../../domain/connection.js';
+import { MAX_CONNECTION_ID, type Connection, type ConnectionInput } from '../../../domain/connection.js';
+import { DomainError } from '../../../domain/errors.js';
 import { can } from '../../../domain/permissions.js';
 import type { RateLimit, RateLimiter } from '../../../rate-limit/rate-limiter.js';
 import type { ConnectionService } from '../../../services/connection-service.js';
 import type { WorkspaceService } from '../../../services/workspace-service.js';
 import { AlibabaError } from '../errors.js';
-import { formOf, queryOf } from '../signed-requests.js';
+import { formOf, queryOf, signerOf } from '../signed-requests.js';
 import { throttled } from '../throttle.js';
 import { takePrincipalBudget } from '../../../http/rate-limit.js';
 import { connectionNotExists, projectNotExists, unknownAction, userNotInProject } from './errors.js';
@@ -90,6 +91,37 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
     return found;
   }
 
+  /**
+   * Runs a write of connection `id` in its workspace without reading first where it is, when that can be guessed:
+   * the named project's workspace, or else the signing key's own, if the caller may write there. The write reads the
+   * row in that workspace anyway; only when the connection is not found there is its workspace read, and the write
+   * goes where {@link workspaceOfConnection} says, with its answers (a connection of a project not named, of a
+   * workspace the caller is not in). A guess is never the wrong answer: where the caller may not write, there is none.
+   */
+  async function inWorkspaceOfConnection<T>(
+    request: FastifyRequest,
+    parameters: Parameters,
+    id: number,
+    write: (workspaceId: string) => Promise<T>,
+  ): Promise<T> {
+    const named = parameters.ProjectId ? (await workspaceOfProject(request, parameters)).workspaceId : undefined;
+    const guess = named ?? signerOf(request).defaultWorkspaceId;
+    const mayWrite =
+      guess !== null &&
+      id <= MAX_CONNECTION_ID &&
+      can(request.actor.principal, 'connection:update', guess) === 'allowed';
+    if (!mayWrite) return write(await workspaceOfConnection(request, parameters, id));
+    try {
+      return await write(guess);
+    } catch (error) {
+      if (!(error instanceof DomainError && error.code === 'not-found')) throw error;
+      const workspaceId = await workspaceOfConnection(request, parameters, id);
+      // There, but not to be seen by this caller (another member's own connection): the answer stands.
+      if (workspaceId === guess) throw error;
+      return write(workspaceId);
+    }
+  }
+
   // Content is the whole of the settings, so the update replaces the connection's settings and keeps its other
   // fields as they are, computed from the current state in the core's row change (masked secrets in Content and in
   // the credentials keep their stored values there).
@@ -100,18 +132,19 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
     regionIdOf(required(parameters, 'RegionId'));
     const status = parameters.Status ? statusOf(parameters.Status) : undefined;
     const description = parameters.Description;
-    const workspaceId = await workspaceOfConnection(request, parameters, id);
-    await connections.update(request.actor, workspaceId, id, (current): ConnectionInput => ({
-      connectorId: current.connectorId,
-      name: current.name,
-      type: current.type,
-      envType,
-      description: description === undefined ? current.description : description || null,
-      status: status ?? current.status,
-      content,
-      variables: [...current.variables],
-      credentials: [...current.credentials],
-    }));
+    await inWorkspaceOfConnection(request, parameters, id, (workspaceId) =>
+      connections.update(request.actor, workspaceId, id, (current): ConnectionInput => ({
+        connectorId: current.connectorId,
+        name: current.name,
+        type: current.type,
+        envType,
+        description: description === undefined ? current.description : description || null,
+        status: status ?? current.status,
+        content,
+        variables: [...current.variables],
+        credentials: [...current.credentials],
+      })),
+    );
     return dataworksSuccess(request.id, true);
   }
 
