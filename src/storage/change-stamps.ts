@@ -6,7 +6,7 @@ import pg from 'pg';
  * stamped-cache.ts). The stamps move whenever a change to a watched table may have been committed: by this
  * process (watch-changes.ts sees every statement it runs, and which tables it writes), by another process on the
  * same SQLite file (`data_version`, which does not say what changed), or by another node on the same PostgreSQL
- * database (a NOTIFY naming the table, from the triggers of migrations 0010 and 0022). They are kept per table,
+ * database (a NOTIFY naming the table, from the triggers of migrations 0010, 0022 and 0023). They are kept per table,
  * so that a lookup is dropped only by a change to a table it read: an access-client write must not make every
  * request read its API key again. A change whose tables are not known moves every table's stamp.
  */
