@@ -5,6 +5,7 @@ import { wrongSecretOf } from './support/stores.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { dataworksParams } from './support/dataworks-sdk.js';
 import OpenApiModule, * as OpenApi from '@alicloud/openapi-client';
 import * as TeaUtil from '@alicloud/tea-util';
 import { MASK } from '../src/domain/secrets.js';
@@ -54,17 +55,7 @@ function call(
   parameters: Record<string, string | number>,
   options: CallOptions = {},
 ): Promise<{ statusCode: number; body: any }> {
-  const params = new OpenApi.Params({
-    action,
-    version: '2020-05-18',
-    protocol: 'HTTP',
-    pathname: '/',
-    method: options.method ?? 'POST',
-    authType: 'AK',
-    style: 'RPC',
-    reqBodyType: 'formData',
-    bodyType: 'json',
-  });
+  const params = dataworksParams(action, { method: options.method });
   const strings = Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, String(v)]));
   const request = new OpenApi.OpenApiRequest({
     headers: options.headers,
@@ -513,17 +504,7 @@ for (const engine of ENGINES) {
             400,
             'InvalidAction.NotFound',
           );
-          const params = new OpenApi.Params({
-            action: 'ListConnections',
-            version: '2024-05-18',
-            protocol: 'HTTP',
-            pathname: '/',
-            method: 'POST',
-            authType: 'AK',
-            style: 'RPC',
-            reqBodyType: 'formData',
-            bodyType: 'json',
-          });
+          const params = dataworksParams('ListConnections', { version: '2024-05-18' });
           const error = await sdkError(() =>
             client.callApi(
               params,

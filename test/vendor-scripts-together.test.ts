@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dataworksParams } from './support/dataworks-sdk.js';
 import OpenApiModule, * as OpenApi from '@alicloud/openapi-client';
 import * as TeaUtil from '@alicloud/tea-util';
 import { createAlibabaKey } from './support/alibaba.js';
@@ -91,17 +92,7 @@ describe('DataWorks and Huawei Fabric scripts writing at once [postgres]', () =>
 
       // Script 1: each connection gets a new password (and host) through UpdateConnection.
       const updateConnections = inPool(ids, SCRIPT_WORKERS, async (id) => {
-        const params = new OpenApi.Params({
-          action: 'UpdateConnection',
-          version: '2020-05-18',
-          protocol: 'HTTP',
-          pathname: '/',
-          method: 'POST',
-          authType: 'AK',
-          style: 'RPC',
-          reqBodyType: 'formData',
-          bodyType: 'json',
-        });
+        const params = dataworksParams('UpdateConnection');
         const query = {
           ConnectionId: String(id),
           EnvType: '0',

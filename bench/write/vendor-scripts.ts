@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import Fastify from 'fastify';
 import pg from 'pg';
+import { dataworksParams } from '../../test/support/dataworks-sdk.js';
 import OpenApiModule, * as OpenApi from '@alicloud/openapi-client';
 import * as TeaUtil from '@alicloud/tea-util';
 import { createApp } from '../../src/app.js';
@@ -76,17 +77,7 @@ async function updateConnections(origin: string, key: { id: string; secret: stri
   const client = new OpenApiClient(
     new OpenApi.Config({ accessKeyId: key.id, accessKeySecret: key.secret, endpoint: origin, protocol: 'http' }),
   );
-  const params = new OpenApi.Params({
-    action: 'UpdateConnection',
-    version: '2020-05-18',
-    protocol: 'HTTP',
-    pathname: '/',
-    method: 'POST',
-    authType: 'AK',
-    style: 'RPC',
-    reqBodyType: 'formData',
-    bodyType: 'json',
-  });
+  const params = dataworksParams('UpdateConnection');
   const started = performance.now();
   await inPool(ids, WORKERS, async (id) => {
     const query = {
