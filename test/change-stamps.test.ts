@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDb, type Db } from '../src/storage/database.js';
 import { postgresChangeStamps, type ChangeStamps } from '../src/storage/change-stamps.js';
 import { createStampedCache } from '../src/storage/stamped-cache.js';
+import { compiledPerDialect } from '../src/storage/compiled-once.js';
 import type { Database } from '../src/storage/schema.js';
 import { createWriter } from '../src/storage/writer.js';
 import { ENGINES, createTestStore, startTestApp, type TestApp, type TestStore } from './support/stores.js';
@@ -297,6 +298,21 @@ for (const engine of ENGINES) {
       assert.equal(await raw.get('past', pastLookup), 1);
       await ownWrite((tx) => tx.deleteFrom('toolsets').where('name', '=', 'none').execute());
       assert.equal(await raw.get('past', pastLookup), 2, 'read again after a write to a table it never named');
+      // A statement compiled ahead (here compiled already, so it does not pass the reader's plugin) is recorded too.
+      const membershipRole = compiledPerDialect((reader, id) =>
+        reader.selectFrom('memberships').select('role').where('principal_id', '=', id),
+      );
+      await membershipRole(db.kysely, ['none']);
+      let compiledLoads = 0;
+      const compiledLookup = async (reader: Kysely<Database>) => {
+        await membershipRole(reader, ['none']);
+        return ++compiledLoads;
+      };
+      assert.equal(await raw.get('compiled', compiledLookup), 1);
+      await ownWrite((tx) => tx.deleteFrom('toolsets').where('name', '=', 'none').execute());
+      assert.equal(await raw.get('compiled', compiledLookup), 1, 'kept: a table the compiled statement does not read');
+      await ownWrite((tx) => tx.deleteFrom('memberships').where('principal_id', '=', 'none').execute());
+      assert.equal(await raw.get('compiled', compiledLookup), 2, 'read again: the table the compiled statement reads');
     });
 
     if (engine === 'postgres') {

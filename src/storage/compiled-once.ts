@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createQueryId, type Compilable, type CompiledQuery, type QueryResult } from 'kysely';
 import type { Executor } from './engine.js';
+import { recordRead } from './watch-changes.js';
 
 /** SQL text of every {@link compiledOnce} statement compiled so far → the name it is prepared under on PostgreSQL. */
 const prepared = new Map<string, string>();
@@ -39,5 +40,48 @@ export function compiledOnce(
       prepared.set(built.sql, `plugboard_${createHash('sha256').update(built.sql).digest('hex').slice(0, 24)}`);
     }
     return db.executeQuery({ ...compiled, queryId: createQueryId(), parameters });
+  };
+}
+
+/** The placeholder of value `i` while a {@link compiledPerDialect} statement is compiled. */
+const marker = (i: number) => `\u0000value${i}`;
+
+interface Compiled {
+  readonly query: CompiledQuery<unknown>;
+  /** For each parameter of the compiled statement: the index of the value it takes, or -1 for a constant. */
+  readonly sources: readonly number[];
+}
+
+/**
+ * A statement run many times with new values, as {@link compiledOnce}, for statements both stores run: it is built
+ * and compiled once per SQL dialect (the texts differ), with a marker where each value goes, then only run with
+ * the values put where the markers were. `build` receives the markers in the order the values will come, and must
+ * use each one as a value (never in a list whose length varies, nor where Kysely would not pass it as a parameter).
+ * What a cached lookup reads through it is recorded (watch-changes.ts), like a statement built on the spot.
+ */
+export function compiledPerDialect<R>(
+  build: (db: Executor, ...markers: string[]) => Compilable<R>,
+): (db: Executor, values: readonly unknown[]) => Promise<QueryResult<R>> {
+  const byDialect = new Map<unknown, Compiled>();
+  return (db, values) => {
+    const dialect = db.getExecutor().adapter.constructor;
+    let compiled = byDialect.get(dialect);
+    if (!compiled) {
+      const query = build(db, ...values.map((_, i) => marker(i))).compile() as CompiledQuery<unknown>;
+      const sources = query.parameters.map((p) =>
+        typeof p === 'string' && p.startsWith('\u0000value') ? Number(p.slice('\u0000value'.length)) : -1,
+      );
+      if (new Set(sources.filter((s) => s >= 0)).size !== values.length)
+        throw new Error(`The statement does not take each of its ${values.length} values as a parameter: ${query.sql}`);
+      if (/\b(select|returning)\s+\*/i.test(query.sql))
+        throw new Error(`A statement compiled once must name the columns it returns: ${query.sql}`);
+      compiled = { query, sources };
+      byDialect.set(dialect, compiled);
+      prepared.set(query.sql, `plugboard_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
+    }
+    const { query, sources } = compiled;
+    recordRead(db, query.query);
+    const parameters = sources.map((source, i) => (source >= 0 ? values[source] : query.parameters[i]));
+    return db.executeQuery<R>({ ...query, queryId: createQueryId(), parameters });
   };
 }

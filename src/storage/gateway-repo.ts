@@ -1,34 +1,28 @@
-import type { Compilable, CompiledQuery } from 'kysely';
 import type { ToolsetSpec, ToolsetStatus } from '../domain/toolset.js';
+import { compiledPerDialect } from './compiled-once.js';
 import type { Executor } from './engine.js';
 
 /**
  * The gateway runs the same three lookups on every call; building each with Kysely every time costs more than
- * the lookup itself. Each is compiled once per database (the SQL differs between SQLite and PostgreSQL) with
- * marker values, and run again with the real values put where the markers were.
+ * the lookup itself, so each is compiled once per SQL dialect ({@link compiledPerDialect}).
  */
-const compiled = new WeakMap<object, Map<string, CompiledQuery>>();
-const marker = (i: number) => `\u0000param${i}`;
+const clientByToken = compiledPerDialect((db, hash) =>
+  db
+    .selectFrom('access_client_secrets as s')
+    .innerJoin('access_clients as c', (join) =>
+      join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'),
+    )
+    .select(['c.workspace_id', 'c.id', 'c.uid', 'c.toolsets', 'c.tools', 'c.rate_limit', 'c.status', 's.expires_at'])
+    .where('s.token_hash', '=', hash),
+);
 
-async function runCompiled<R>(
-  db: Executor,
-  name: string,
-  build: (...markers: string[]) => Compilable<R>,
-  values: readonly unknown[],
-): Promise<R[]> {
-  let queries = compiled.get(db);
-  if (!queries) compiled.set(db, (queries = new Map<string, CompiledQuery>()));
-  let query = queries.get(name);
-  if (!query) {
-    query = build(...values.map((_, i) => marker(i))).compile();
-    queries.set(name, query);
-  }
-  const parameters = query.parameters.map((p) => {
-    const index = typeof p === 'string' && p.startsWith('\u0000param') ? Number(p.slice('\u0000param'.length)) : -1;
-    return index >= 0 ? values[index] : p;
-  });
-  return (await db.executeQuery<R>({ ...query, parameters })).rows;
-}
+const toolsetVersion = compiledPerDialect((db, ws, toolset) =>
+  db.selectFrom('toolsets').select(['uid', 'revision']).where('workspace_id', '=', ws).where('name', '=', toolset),
+);
+
+const endedSession = compiledPerDialect((db, hash) =>
+  db.selectFrom('mcp_ended_sessions').select('session_hash').where('session_hash', '=', hash),
+);
 
 /** What the gateway needs of an access client on every call, read in one query from a token digest. */
 export interface GatewayClientRow {
@@ -46,28 +40,7 @@ export interface GatewayClientRow {
 }
 
 export async function findGatewayClient(db: Executor, tokenHash: string): Promise<GatewayClientRow | undefined> {
-  const [row] = await runCompiled(
-    db,
-    'client',
-    (hash) =>
-      db
-        .selectFrom('access_client_secrets as s')
-        .innerJoin('access_clients as c', (join) =>
-          join.onRef('c.workspace_id', '=', 's.workspace_id').onRef('c.id', '=', 's.client_id'),
-        )
-        .select([
-          'c.workspace_id',
-          'c.id',
-          'c.uid',
-          'c.toolsets',
-          'c.tools',
-          'c.rate_limit',
-          'c.status',
-          's.expires_at',
-        ])
-        .where('s.token_hash', '=', hash),
-    [tokenHash],
-  );
+  const [row] = (await clientByToken(db, [tokenHash])).rows;
   return (
     row && {
       workspaceId: row.workspace_id,
@@ -95,13 +68,7 @@ export async function findToolsetVersion(
   workspaceId: string,
   name: string,
 ): Promise<ToolsetVersion | undefined> {
-  const [row] = await runCompiled(
-    db,
-    'version',
-    (ws, toolset) =>
-      db.selectFrom('toolsets').select(['uid', 'revision']).where('workspace_id', '=', ws).where('name', '=', toolset),
-    [workspaceId, name],
-  );
+  const [row] = (await toolsetVersion(db, [workspaceId, name])).rows;
   return row && { uid: row.uid, revision: row.revision };
 }
 
@@ -153,13 +120,7 @@ export async function findServableToolset(
 }
 
 export async function isSessionEnded(db: Executor, sessionHash: string): Promise<boolean> {
-  const rows = await runCompiled(
-    db,
-    'ended',
-    (hash) => db.selectFrom('mcp_ended_sessions').select('session_hash').where('session_hash', '=', hash),
-    [sessionHash],
-  );
-  return rows.length > 0;
+  return (await endedSession(db, [sessionHash])).rows.length > 0;
 }
 
 export async function endSession(db: Executor, sessionHash: string, expiresAt: string): Promise<void> {

@@ -127,6 +127,15 @@ export function recordingReads<DB>(db: Kysely<DB>, into: Set<string>): Kysely<DB
 export const recordingOf = (db: object | undefined): Set<string> | undefined =>
   db === undefined ? undefined : recordings.get(db);
 
+/**
+ * Records what a statement compiled ahead reads, when it runs on a query builder of {@link recordingReads}: such a
+ * statement does not pass the builder's plugin.
+ */
+export function recordRead(db: object, node: OperationNode): void {
+  const into = recordings.get(db);
+  if (into) for (const table of tablesReadBy(node)) into.add(table);
+}
+
 function readsPlugin(into: Set<string>): KyselyPlugin {
   return {
     transformQuery({ node }) {
