@@ -1,7 +1,7 @@
 import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import type { AuditEvent, NamedAuditEvent, NewAuditEvent } from '../domain/audit.js';
 import type { AuditEventRow, Database } from './schema.js';
-import { compiledOnce } from './compiled-once.js';
+import { compiledOnce, compiledPerDialect } from './compiled-once.js';
 import type { Engine, Executor } from './engine.js';
 
 const toEvent = (row: Omit<AuditEventRow, 'id'> & { id: number }): AuditEvent => ({
@@ -44,13 +44,50 @@ const workspaceUidOf = (workspaceId: RawBuilder<unknown> | string) =>
 
 const toInsert = (event: NewAuditEvent) => ({ ...toValues(event), workspace_uid: workspaceUidOf(event.workspaceId) });
 
+/** One event: every write records one, so the statement is compiled once (see {@link compiledPerDialect}). */
+const insertOne = compiledPerDialect((db, ...values) => {
+  const [at, principalId, workspaceId, action, resourceType, resourceId, requestId, ...rest] = values;
+  const [fromRevision, toRevision, changedFields, clientId, clientName] = rest;
+  const value = <T>(marker: string | undefined) => sql<T>`${marker}`;
+  return db.insertInto('audit_events').values({
+    at: at!,
+    principal_id: principalId!,
+    workspace_id: workspaceId!,
+    workspace_uid: workspaceUidOf(workspaceId!),
+    action: action!,
+    resource_type: resourceType!,
+    resource_id: resourceId!,
+    request_id: requestId!,
+    from_revision: value<number | null>(fromRevision),
+    to_revision: value<number | null>(toRevision),
+    changed_fields: changedFields!,
+    client_id: value<string | null>(clientId),
+    client_name: value<string | null>(clientName),
+  });
+});
+
 export async function insertAuditEvent(db: Executor, event: NewAuditEvent): Promise<void> {
-  await db.insertInto('audit_events').values(toInsert(event)).execute();
+  const v = toValues(event);
+  await insertOne(db, [
+    v.at,
+    v.principal_id,
+    v.workspace_id,
+    v.action,
+    v.resource_type,
+    v.resource_id,
+    v.request_id,
+    v.from_revision,
+    v.to_revision,
+    v.changed_fields,
+    v.client_id,
+    v.client_name,
+  ]);
 }
 
 /** Several events in one statement, in order. */
 export async function insertAuditEvents(db: Executor, events: readonly NewAuditEvent[]): Promise<void> {
-  if (events.length > 0) await db.insertInto('audit_events').values(events.map(toInsert)).execute();
+  if (events.length === 1) await insertAuditEvent(db, events[0]!);
+  else if (events.length > 1) await db.insertInto('audit_events').values(events.map(toInsert)).execute();
 }
 
 const AUDIT_COLUMNS = [
