@@ -3,7 +3,7 @@ import type { NewAuditEvent } from '../domain/audit.js';
 import type { Connection } from '../domain/connection.js';
 import type { ConnectionRow, Database } from './schema.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
-import { compiledOnce } from './compiled-once.js';
+import { compiledOnce, compiledPerDialect } from './compiled-once.js';
 import { toConnection, type StoredRow } from './connection-repo.js';
 import type { Engine, Executor, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
@@ -196,6 +196,20 @@ const updateFromJsonSqlite = compiledOnce((db) =>
     .where(WRITTEN_AT_READ_REVISION),
 );
 
+/** One connection and its workspace's uid: the read of a row change of one row (every write by a single request). */
+const selectOneQuery = (db: Executor, workspaceId: string, id: string) =>
+  db
+    .selectFrom('connections')
+    .select(connectionColumns)
+    .select(WORKSPACE_UID)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', sql<number>`${id}`);
+const selectOne = compiledPerDialect(selectOneQuery);
+/** PostgreSQL: the same, the row locked until the commit. */
+const selectOneLocked = compiledPerDialect((db, workspaceId, id) =>
+  selectOneQuery(db, workspaceId, id).forUpdate('connections'),
+);
+
 /**
  * Connections for the writer's row changes (PUT, PATCH, a test's health, a connector's variables): loaded under
  * lock in key order on PostgreSQL, written many per statement on both stores. A row is written only over the
@@ -211,14 +225,8 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
       const pairs = numbered(keys);
       if (pairs.length === 1) {
         const [workspaceId, id] = pairs[0]!;
-        let query = tx
-          .selectFrom('connections')
-          .select(connectionColumns)
-          .select(WORKSPACE_UID)
-          .where('workspace_id', '=', workspaceId)
-          .where('id', '=', id);
-        if (engine === 'postgres') query = query.forUpdate('connections');
-        return toMap(await query.execute());
+        const one = engine === 'postgres' ? selectOneLocked : selectOne;
+        return toMap((await one(tx, [workspaceId, id])).rows);
       }
       if (engine === 'postgres') {
         const result = await selectLockedByKeys(tx, [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
