@@ -4,7 +4,7 @@ import type { Toolset, ToolsetPhase, ToolsetSpec, ToolsetStatus } from '../domai
 import type { Database, ToolsetRow } from './schema.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
-import { compiledOnce } from './compiled-once.js';
+import { compiledOnce, compiledPerDialect } from './compiled-once.js';
 import { jsonMember, nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
@@ -134,6 +134,20 @@ async function updateToolset(db: Executor, { row, stored }: RowWrite<Toolset>): 
 /** The key of a toolset for {@link Writer.change}. */
 export const toolsetKey = (workspaceId: string, name: string) => rowKey(workspaceId, name);
 
+/** One toolset, the read of a row change of one row (every write by a single request): compiled once per dialect. */
+const selectToolsetQuery = (db: Executor, workspaceId: string, name: string) =>
+  db
+    .selectFrom('toolsets')
+    .select(toolsetColumns)
+    .select(workspaceUidOfRow('toolsets').as('workspace_uid'))
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name);
+const selectToolset = compiledPerDialect(selectToolsetQuery);
+/** PostgreSQL: the same, the row locked until the commit. */
+const selectToolsetLocked = compiledPerDialect((db, workspaceId, name) =>
+  selectToolsetQuery(db, workspaceId, name).forUpdate('toolsets'),
+);
+
 /**
  * Toolsets for the writer's row changes (PUT, PATCH): loaded under lock in key order on PostgreSQL, each written
  * only over the state it was read from (same revision, and the same toolset: its uid, not one deleted and created
@@ -144,18 +158,20 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
   const rows: RowStore<Toolset> = {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Toolset>> {
       const pairs = pairsOf(keys);
+      if (pairs.length === 1) {
+        const [row] = (await (forUpdate ? selectToolsetLocked : selectToolset)(tx, pairs[0]!)).rows;
+        return new Map(row ? [[keys[0]!, rememberWorkspaceUid(toToolset(row), row.workspace_uid)]] : []);
+      }
       let query = tx
         .selectFrom('toolsets')
         .select(toolsetColumns)
         .select(workspaceUidOfRow('toolsets').as('workspace_uid'))
         .where((eb) =>
-          pairs.length === 1
-            ? eb.and([eb('workspace_id', '=', pairs[0]![0]), eb('name', '=', pairs[0]![1])])
-            : eb(
-                eb.refTuple('workspace_id', 'name'),
-                'in',
-                pairs.map(([workspaceId, name]) => eb.tuple(workspaceId, name)),
-              ),
+          eb(
+            eb.refTuple('workspace_id', 'name'),
+            'in',
+            pairs.map(([workspaceId, name]) => eb.tuple(workspaceId, name)),
+          ),
         )
         // Key order: two batches wanting the same rows lock them in the same order, so neither waits on the other.
         .orderBy('workspace_id')
