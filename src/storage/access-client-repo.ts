@@ -186,6 +186,30 @@ const selectSecretsOfClient = compiledPerDialect((db, workspaceId, id) =>
 );
 
 /**
+ * The write of a row change of a client, compiled once per dialect: every column a change may move, where the row is
+ * still the same client (its uid) at the revision it was read at.
+ */
+const updateClientRow = compiledPerDialect(
+  (db, name, description, toolsets, tools, rateLimit, status, updatedAt, revision, workspaceId, id, uid, expected) =>
+    db
+      .updateTable('access_clients')
+      .set({
+        name,
+        description: sql<string | null>`${description}`,
+        toolsets,
+        tools,
+        rate_limit: sql<number | null>`${rateLimit}`,
+        status,
+        updated_at: updatedAt,
+        revision: sql<number>`${revision}`,
+      })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .where('uid', '=', uid)
+      .where('revision', '=', sql<number>`${expected}`),
+);
+
+/**
  * Access clients for the writer's row changes (PUT, PATCH, token rotation): loaded with their tokens, under lock
  * in key order on PostgreSQL. A row is written only over the state it was read from: same revision, and the same
  * client (its uid), not one deleted and created again under its id meanwhile. The tokens are not part of the row:
@@ -235,16 +259,22 @@ export function accessClientRows(engine: Engine): RowStore<AccessClient> {
     async store(tx: Tx, changes: readonly RowWrite<AccessClient>[]): Promise<number> {
       let written = 0;
       for (const { row, stored } of changes) {
-        const { workspace_id, id, uid, created_at: _created, ...columns } = toRow(row);
-        const result = await tx
-          .updateTable('access_clients')
-          .set(columns)
-          .where('workspace_id', '=', workspace_id)
-          .where('id', '=', id)
-          .where('uid', '=', uid)
-          .where('revision', '=', stored.revision)
-          .executeTakeFirst();
-        written += Number(result.numUpdatedRows);
+        const r = toRow(row);
+        const result = await updateClientRow(tx, [
+          r.name,
+          r.description,
+          r.toolsets,
+          r.tools,
+          r.rate_limit,
+          r.status,
+          r.updated_at,
+          r.revision,
+          r.workspace_id,
+          r.id,
+          r.uid,
+          stored.revision,
+        ]);
+        written += Number(result.numAffectedRows ?? 0n);
       }
       return written;
     },

@@ -111,24 +111,44 @@ export async function insertToolset(db: Executor, toolset: Toolset): Promise<voi
  * Writes a row change over the state it was computed from, if the store still holds its revision and uid. A JSON
  * column the change left as it was (the very object read) is not written: its stored text is the one read.
  */
+/**
+ * The write of a row change of a toolset, compiled once per dialect. A JSON column the change left as it was (the
+ * very object read) is sent as null and keeps its stored text: a label change does not send the document.
+ */
+const updateToolsetRow = compiledPerDialect(
+  (db, generation, description, labels, spec, status, updatedAt, revision, workspaceId, name, expected, uid) =>
+    db
+      .updateTable('toolsets')
+      .set({
+        generation: sql<number>`${generation}`,
+        description: sql<string | null>`${description}`,
+        labels: sql<string>`coalesce(${labels}, labels)`,
+        spec: sql<string>`coalesce(${spec}, spec)`,
+        status: sql<string>`coalesce(${status}, status)`,
+        updated_at: updatedAt,
+        revision: sql<number>`${revision}`,
+      })
+      .where('workspace_id', '=', workspaceId)
+      .where('name', '=', name)
+      .where('revision', '=', sql<number>`${expected}`)
+      .where('uid', '=', uid),
+);
+
 async function updateToolset(db: Executor, { row, stored }: RowWrite<Toolset>): Promise<boolean> {
-  const result = await db
-    .updateTable('toolsets')
-    .set({
-      generation: row.generation,
-      description: row.description,
-      ...(row.labels === stored.labels ? {} : { labels: JSON.stringify(row.labels) }),
-      ...(row.spec === stored.spec ? {} : { spec: JSON.stringify(row.spec) }),
-      ...(row.status === stored.status ? {} : { status: JSON.stringify(row.status) }),
-      updated_at: row.updatedAt,
-      revision: row.revision,
-    })
-    .where('workspace_id', '=', row.workspaceId)
-    .where('name', '=', row.name)
-    .where('revision', '=', stored.revision)
-    .where('uid', '=', stored.uid)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  const result = await updateToolsetRow(db, [
+    row.generation,
+    row.description,
+    row.labels === stored.labels ? null : JSON.stringify(row.labels),
+    row.spec === stored.spec ? null : JSON.stringify(row.spec),
+    row.status === stored.status ? null : JSON.stringify(row.status),
+    row.updatedAt,
+    row.revision,
+    row.workspaceId,
+    row.name,
+    stored.revision,
+    stored.uid,
+  ]);
+  return Number(result.numAffectedRows ?? 0n) === 1;
 }
 
 /** The key of a toolset for {@link Writer.change}. */
