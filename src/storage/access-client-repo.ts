@@ -4,14 +4,16 @@ import type { NewAuditEvent } from '../domain/audit.js';
 import type { AccessClientRow, AccessClientSecretRow, Database } from './schema.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
-import { compiledOnce } from './compiled-once.js';
+import { compiledOnce, compiledPerDialect } from './compiled-once.js';
 import { nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { inKeyArrays, keyArrays, pairsOf, rowKey } from './row-keys.js';
 
 type ClientFields = Omit<AccessClient, 'secrets'>;
 
-const toSecret = (row: AccessClientSecretRow): AccessClientSecret => ({
+const toSecret = (
+  row: Pick<AccessClientSecretRow, 'id' | 'prefix' | 'created_at' | 'expires_at'>,
+): AccessClientSecret => ({
   id: row.id,
   prefix: row.prefix,
   createdAt: row.created_at,
@@ -149,6 +151,64 @@ export async function updateAccessClient(
 /** The key of an access client for {@link Writer.change}. */
 export const accessClientKey = (workspaceId: string, id: string) => rowKey(workspaceId, id);
 
+const CLIENT_COLUMNS = [
+  'workspace_id',
+  'id',
+  'uid',
+  'name',
+  'description',
+  'toolsets',
+  'tools',
+  'rate_limit',
+  'status',
+  'created_at',
+  'updated_at',
+  'revision',
+] as const satisfies readonly (keyof AccessClientRow)[];
+
+/** One client, the read of a row change of one row (every write by a single request): compiled once per dialect. */
+const selectClientQuery = (db: Executor, workspaceId: string, id: string) =>
+  db.selectFrom('access_clients').select(CLIENT_COLUMNS).where('workspace_id', '=', workspaceId).where('id', '=', id);
+const selectClient = compiledPerDialect(selectClientQuery);
+/** PostgreSQL: the same, the row locked until the commit. */
+const selectClientLocked = compiledPerDialect((db, workspaceId, id) =>
+  selectClientQuery(db, workspaceId, id).forUpdate(),
+);
+/** The tokens of that client, oldest first. */
+const selectSecretsOfClient = compiledPerDialect((db, workspaceId, id) =>
+  db
+    .selectFrom('access_client_secrets')
+    .select(['id', 'prefix', 'created_at', 'expires_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('client_id', '=', id)
+    .orderBy('created_at')
+    .orderBy('id'),
+);
+
+/**
+ * The write of a row change of a client, compiled once per dialect: every column a change may move, where the row is
+ * still the same client (its uid) at the revision it was read at.
+ */
+const updateClientRow = compiledPerDialect(
+  (db, name, description, toolsets, tools, rateLimit, status, updatedAt, revision, workspaceId, id, uid, expected) =>
+    db
+      .updateTable('access_clients')
+      .set({
+        name,
+        description: sql<string | null>`${description}`,
+        toolsets,
+        tools,
+        rate_limit: sql<number | null>`${rateLimit}`,
+        status,
+        updated_at: updatedAt,
+        revision: sql<number>`${revision}`,
+      })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .where('uid', '=', uid)
+      .where('revision', '=', sql<number>`${expected}`),
+);
+
 /**
  * Access clients for the writer's row changes (PUT, PATCH, token rotation): loaded with their tokens, under lock
  * in key order on PostgreSQL. A row is written only over the state it was read from: same revision, and the same
@@ -162,8 +222,10 @@ export function accessClientRows(engine: Engine): RowStore<AccessClient> {
       const pairs = pairsOf(keys);
       if (pairs.length === 1) {
         const [workspaceId, id] = pairs[0]!;
-        const client = await findAccessClient(tx, workspaceId, id, { forUpdate });
-        return new Map(client ? [[keys[0]!, client]] : []);
+        const [row] = (await (forUpdate ? selectClientLocked : selectClient)(tx, [workspaceId, id])).rows;
+        if (!row) return new Map();
+        const secrets = (await selectSecretsOfClient(tx, [workspaceId, id])).rows.map(toSecret);
+        return new Map([[keys[0]!, toClient(row, secrets)]]);
       }
       let query = tx
         .selectFrom('access_clients')
@@ -197,16 +259,22 @@ export function accessClientRows(engine: Engine): RowStore<AccessClient> {
     async store(tx: Tx, changes: readonly RowWrite<AccessClient>[]): Promise<number> {
       let written = 0;
       for (const { row, stored } of changes) {
-        const { workspace_id, id, uid, created_at: _created, ...columns } = toRow(row);
-        const result = await tx
-          .updateTable('access_clients')
-          .set(columns)
-          .where('workspace_id', '=', workspace_id)
-          .where('id', '=', id)
-          .where('uid', '=', uid)
-          .where('revision', '=', stored.revision)
-          .executeTakeFirst();
-        written += Number(result.numUpdatedRows);
+        const r = toRow(row);
+        const result = await updateClientRow(tx, [
+          r.name,
+          r.description,
+          r.toolsets,
+          r.tools,
+          r.rate_limit,
+          r.status,
+          r.updated_at,
+          r.revision,
+          r.workspace_id,
+          r.id,
+          r.uid,
+          stored.revision,
+        ]);
+        written += Number(result.numAffectedRows ?? 0n);
       }
       return written;
     },

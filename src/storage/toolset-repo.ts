@@ -4,7 +4,7 @@ import type { Toolset, ToolsetPhase, ToolsetSpec, ToolsetStatus } from '../domai
 import type { Database, ToolsetRow } from './schema.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
-import { compiledOnce } from './compiled-once.js';
+import { compiledOnce, compiledPerDialect } from './compiled-once.js';
 import { jsonMember, nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
@@ -111,28 +111,62 @@ export async function insertToolset(db: Executor, toolset: Toolset): Promise<voi
  * Writes a row change over the state it was computed from, if the store still holds its revision and uid. A JSON
  * column the change left as it was (the very object read) is not written: its stored text is the one read.
  */
+/**
+ * The write of a row change of a toolset, compiled once per dialect. A JSON column the change left as it was (the
+ * very object read) is sent as null and keeps its stored text: a label change does not send the document.
+ */
+const updateToolsetRow = compiledPerDialect(
+  (db, generation, description, labels, spec, status, updatedAt, revision, workspaceId, name, expected, uid) =>
+    db
+      .updateTable('toolsets')
+      .set({
+        generation: sql<number>`${generation}`,
+        description: sql<string | null>`${description}`,
+        labels: sql<string>`coalesce(${labels}, labels)`,
+        spec: sql<string>`coalesce(${spec}, spec)`,
+        status: sql<string>`coalesce(${status}, status)`,
+        updated_at: updatedAt,
+        revision: sql<number>`${revision}`,
+      })
+      .where('workspace_id', '=', workspaceId)
+      .where('name', '=', name)
+      .where('revision', '=', sql<number>`${expected}`)
+      .where('uid', '=', uid),
+);
+
 async function updateToolset(db: Executor, { row, stored }: RowWrite<Toolset>): Promise<boolean> {
-  const result = await db
-    .updateTable('toolsets')
-    .set({
-      generation: row.generation,
-      description: row.description,
-      ...(row.labels === stored.labels ? {} : { labels: JSON.stringify(row.labels) }),
-      ...(row.spec === stored.spec ? {} : { spec: JSON.stringify(row.spec) }),
-      ...(row.status === stored.status ? {} : { status: JSON.stringify(row.status) }),
-      updated_at: row.updatedAt,
-      revision: row.revision,
-    })
-    .where('workspace_id', '=', row.workspaceId)
-    .where('name', '=', row.name)
-    .where('revision', '=', stored.revision)
-    .where('uid', '=', stored.uid)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  const result = await updateToolsetRow(db, [
+    row.generation,
+    row.description,
+    row.labels === stored.labels ? null : JSON.stringify(row.labels),
+    row.spec === stored.spec ? null : JSON.stringify(row.spec),
+    row.status === stored.status ? null : JSON.stringify(row.status),
+    row.updatedAt,
+    row.revision,
+    row.workspaceId,
+    row.name,
+    stored.revision,
+    stored.uid,
+  ]);
+  return Number(result.numAffectedRows ?? 0n) === 1;
 }
 
 /** The key of a toolset for {@link Writer.change}. */
 export const toolsetKey = (workspaceId: string, name: string) => rowKey(workspaceId, name);
+
+/** One toolset, the read of a row change of one row (every write by a single request): compiled once per dialect. */
+const selectToolsetQuery = (db: Executor, workspaceId: string, name: string) =>
+  db
+    .selectFrom('toolsets')
+    .select(toolsetColumns)
+    .select(workspaceUidOfRow('toolsets').as('workspace_uid'))
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name);
+const selectToolset = compiledPerDialect(selectToolsetQuery);
+/** PostgreSQL: the same, the row locked until the commit. */
+const selectToolsetLocked = compiledPerDialect((db, workspaceId, name) =>
+  selectToolsetQuery(db, workspaceId, name).forUpdate('toolsets'),
+);
 
 /**
  * Toolsets for the writer's row changes (PUT, PATCH): loaded under lock in key order on PostgreSQL, each written
@@ -144,18 +178,20 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
   const rows: RowStore<Toolset> = {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Toolset>> {
       const pairs = pairsOf(keys);
+      if (pairs.length === 1) {
+        const [row] = (await (forUpdate ? selectToolsetLocked : selectToolset)(tx, pairs[0]!)).rows;
+        return new Map(row ? [[keys[0]!, rememberWorkspaceUid(toToolset(row), row.workspace_uid)]] : []);
+      }
       let query = tx
         .selectFrom('toolsets')
         .select(toolsetColumns)
         .select(workspaceUidOfRow('toolsets').as('workspace_uid'))
         .where((eb) =>
-          pairs.length === 1
-            ? eb.and([eb('workspace_id', '=', pairs[0]![0]), eb('name', '=', pairs[0]![1])])
-            : eb(
-                eb.refTuple('workspace_id', 'name'),
-                'in',
-                pairs.map(([workspaceId, name]) => eb.tuple(workspaceId, name)),
-              ),
+          eb(
+            eb.refTuple('workspace_id', 'name'),
+            'in',
+            pairs.map(([workspaceId, name]) => eb.tuple(workspaceId, name)),
+          ),
         )
         // Key order: two batches wanting the same rows lock them in the same order, so neither waits on the other.
         .orderBy('workspace_id')
