@@ -151,24 +151,9 @@ export async function updateAccessClient(
 /** The key of an access client for {@link Writer.change}. */
 export const accessClientKey = (workspaceId: string, id: string) => rowKey(workspaceId, id);
 
-const CLIENT_COLUMNS = [
-  'workspace_id',
-  'id',
-  'uid',
-  'name',
-  'description',
-  'toolsets',
-  'tools',
-  'rate_limit',
-  'status',
-  'created_at',
-  'updated_at',
-  'revision',
-] as const satisfies readonly (keyof AccessClientRow)[];
-
 /** One client, the read of a row change of one row (every write by a single request): compiled once per dialect. */
 const selectClientQuery = (db: Executor, workspaceId: string, id: string) =>
-  db.selectFrom('access_clients').select(CLIENT_COLUMNS).where('workspace_id', '=', workspaceId).where('id', '=', id);
+  db.selectFrom('access_clients').select(clientColumns).where('workspace_id', '=', workspaceId).where('id', '=', id);
 const selectClient = compiledPerDialect(selectClientQuery);
 /** PostgreSQL: the same, the row locked until the commit. */
 const selectClientLocked = compiledPerDialect((db, workspaceId, id) =>
