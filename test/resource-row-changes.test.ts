@@ -507,9 +507,9 @@ for (const engine of ENGINES) {
   });
 }
 
-// A key disabled through the row path signs nothing from the next request on, on another node of the same store
-// too (signing keys are read on every request), and a member demoted there loses the role on the other node as
-// soon as PostgreSQL's notification moves its change stamps (API keys and their roles are cached per node).
+// A key disabled through the row path signs nothing on another node of the same store, and a member demoted there
+// loses the role on the other node, as soon as PostgreSQL's notification moves its change stamps (signing keys, API
+// keys and their roles are cached per node).
 describe('row changes of keys and members seen by another node [postgres]', () => {
   let a: TestApp;
   let b: TestApp;
@@ -521,6 +521,14 @@ describe('row changes of keys and members seen by another node [postgres]', () =
     await b?.close();
     await a?.stop();
   });
+  /** Waits until `check` holds: another node hears of a change by PostgreSQL's notification, in a few milliseconds. */
+  const until = async (check: () => Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 5000;
+    while (!(await check())) {
+      assert.ok(Date.now() < deadline, `${what} after 5 s`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
 
   it('refuses a disabled access key on the other node once it hears of the change, and takes it back once enabled', async () => {
     const created = await a.call('POST', `${WS}/access-keys`, { body: { name: 'signer', kind: 'huawei' } });
@@ -535,13 +543,6 @@ describe('row changes of keys and members seen by another node [postgres]', () =
     assert.deepEqual([disabled.body.status, disabled.body.revision], ['disabled', 2]);
     // Each node keeps the keys it looked up, sealed, until a change to them is signalled: B hears of A's write by
     // PostgreSQL's notification (a few milliseconds), and must not take longer than that.
-    const until = async (check: () => Promise<boolean>, what: string) => {
-      const deadline = Date.now() + 5000;
-      while (!(await check())) {
-        assert.ok(Date.now() < deadline, `${what} after 5 s`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    };
     await until(async () => (await b.services.accessKeys.findAkSk(id)) === undefined, 'B still takes the disabled key');
     const enabled = await b.call('PATCH', `${WS}/access-keys/${id}`, { body: { status: 'active' } });
     assert.equal(enabled.status, 200, enabled.text);
@@ -563,14 +564,10 @@ describe('row changes of keys and members seen by another node [postgres]', () =
     const demoted = await a.call('PUT', `${WS}/members/${principalId}`, { body: { role: 'viewer' } });
     assert.equal(demoted.status, 200, demoted.text);
     // B hears of the change by PostgreSQL's notification (a few milliseconds): it must not take longer than that.
-    const deadline = Date.now() + 5000;
     // What B authenticates the key as (its cached principal and roles):
     const roleOnB = async () =>
       ((await b.call('GET', '/api/v1/me', { key })).body.roles as Record<string, string>).default;
-    while ((await roleOnB()) !== 'viewer') {
-      assert.ok(Date.now() < deadline, 'B still authenticates the old role after 5 s');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await until(async () => (await roleOnB()) === 'viewer', 'B still authenticates the old role');
     const refused = await b.call('POST', `${WS}/access-clients`, { body: { id: 'by-viewer', name: 'V' }, key });
     assert.equal(refused.status, 403, refused.text);
   });
