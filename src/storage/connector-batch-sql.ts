@@ -17,7 +17,7 @@ import { ROW_VERSION, rowVersionOf } from './row-versions.js';
  * Every column of the table, named: what the prepared statements select ({@link compiledOnce}), so that a column
  * a later migration adds does not change their result.
  */
-const connectorColumns = [
+export const connectorColumns = [
   'workspace_id',
   'id',
   'uid',

@@ -3,8 +3,10 @@ import type { Connector } from '../domain/connector.js';
 import type { NewAuditEvent } from '../domain/audit.js';
 import type { ConnectorRow } from './schema.js';
 import { eventsAsJson } from './audit-repo.js';
+import { compiledPerDialect } from './compiled-once.js';
 import { nameContains } from './list-filters.js';
 import {
+  connectorColumns,
   selectLockedByKeys,
   selectUnlockedByKeys,
   updateAuditedFromJson,
@@ -17,16 +19,26 @@ import type { RowStore, RowWrite } from './row-change.js';
 import { rememberRowVersion } from './row-versions.js';
 import { keyArrays, pairsOf, rowKey } from './row-keys.js';
 
+/** One connector, as every write by a single request reads it: compiled once per dialect. */
+const selectConnectorQuery = (db: Executor, workspaceId: string, id: string) =>
+  db.selectFrom('connectors').select(connectorColumns).where('workspace_id', '=', workspaceId).where('id', '=', id);
+const selectConnector = compiledPerDialect(selectConnectorQuery);
+/** PostgreSQL: the same, the row locked until the commit. */
+const selectConnectorLocked = compiledPerDialect((db, workspaceId, id) =>
+  selectConnectorQuery(db, workspaceId, id).forUpdate(),
+);
+
 export async function findConnector(
   db: Executor,
   workspaceId: string,
   id: string,
   options: ReadOptions = {},
 ): Promise<Connector | undefined> {
-  let query = db.selectFrom('connectors').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id);
-  if (options.forUpdate) query = query.forUpdate();
-  else if (options.forShare) query = query.forShare();
-  const row = await query.executeTakeFirst();
+  if (options.forShare) {
+    const row = await selectConnectorQuery(db, workspaceId, id).forShare().executeTakeFirst();
+    return row && toConnector(row);
+  }
+  const [row] = (await (options.forUpdate ? selectConnectorLocked : selectConnector)(db, [workspaceId, id])).rows;
   return row && toConnector(row);
 }
 
@@ -92,17 +104,66 @@ export async function insertConnector(db: Executor, connector: Connector): Promi
   await db.insertInto('connectors').values(toRow(connector)).execute();
 }
 
-/** Writes a new state if the stored one still has `expectedRevision`; false when someone else won. */
-export async function updateConnector(db: Executor, connector: Connector, expectedRevision: number): Promise<boolean> {
-  const { workspace_id, id, uid: _uid, created_at, ...changes } = toRow(connector);
-  const result = await db
+/**
+ * The write of one connector over the state it was read at (its revision and uid: not one deleted and created
+ * again under its id), compiled once per dialect. A JSON column the change left as it was (the very object read)
+ * is sent as null and keeps its stored text.
+ */
+const updateConnectorRow = compiledPerDialect((db, ...values) => {
+  const [name, description, protocolType, documentationUrl, iconUrl, baseUrl, datasetId, isPublic, tags, status] =
+    values;
+  const [authSchemeConfigs, connectionVariables, versions, updatedAt, revision, workspaceId, id, expected, uid] =
+    values.slice(10);
+  return db
     .updateTable('connectors')
-    .set(changes)
-    .where('workspace_id', '=', workspace_id)
-    .where('id', '=', id)
-    .where('revision', '=', expectedRevision)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+    .set({
+      name: name!,
+      description: sql<string | null>`${description}`,
+      protocol_type: protocolType!,
+      documentation_url: sql<string | null>`${documentationUrl}`,
+      icon_url: sql<string | null>`${iconUrl}`,
+      base_url: sql<string | null>`${baseUrl}`,
+      dataset_id: sql<string | null>`${datasetId}`,
+      is_public: sql<number>`${isPublic}`,
+      tags: sql<string>`coalesce(${tags}, tags)`,
+      status: status!,
+      auth_scheme_configs: sql<string>`coalesce(${authSchemeConfigs}, auth_scheme_configs)`,
+      connection_variables: sql<string>`coalesce(${connectionVariables}, connection_variables)`,
+      versions: sql<string>`coalesce(${versions}, versions)`,
+      updated_at: updatedAt!,
+      revision: sql<number>`${revision}`,
+    })
+    .where('workspace_id', '=', workspaceId!)
+    .where('id', '=', id!)
+    .where('revision', '=', sql<number>`${expected}`)
+    .where('uid', '=', uid!);
+});
+
+/** Writes a row change over the state it was computed from, if the store still holds it; false when someone else won. */
+async function updateConnector(db: Executor, { row, stored }: RowWrite<Connector>): Promise<boolean> {
+  const json = (value: unknown, before: unknown) => (value === before ? null : JSON.stringify(value));
+  const result = await updateConnectorRow(db, [
+    row.name,
+    row.description,
+    row.protocolType,
+    row.documentationUrl,
+    row.iconUrl,
+    row.baseUrl,
+    row.datasetId,
+    row.isPublic ? 1 : 0,
+    json(row.tags, stored.tags),
+    row.status,
+    json(row.authSchemeConfigs, stored.authSchemeConfigs),
+    json(row.connectionVariables, stored.connectionVariables),
+    json(row.versions, stored.versions),
+    row.updatedAt,
+    row.revision,
+    row.workspaceId,
+    row.id,
+    stored.revision,
+    stored.uid,
+  ]);
+  return Number(result.numAffectedRows ?? 0n) === 1;
 }
 
 export async function deleteConnector(
@@ -157,7 +218,7 @@ export function connectorRows(engine: Engine): RowStore<Connector> {
     async store(tx: Tx, changes: readonly RowWrite<Connector>[]): Promise<number> {
       if (engine === 'sqlite' || changes.length === 1) {
         let written = 0;
-        for (const { row, stored } of changes) if (await updateConnector(tx, row, stored.revision)) written++;
+        for (const change of changes) if (await updateConnector(tx, change)) written++;
         return written;
       }
       const result = await updateFromJson(tx, [writtenColumns(changes), ...keyArraysOf(changes)]);
