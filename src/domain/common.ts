@@ -79,3 +79,18 @@ export function sameJson(a: unknown, b: unknown): boolean {
   if (ka.length !== kb.length) return false;
   return ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
+
+/**
+ * `next` with each top-level field that did not change (not among `changed`, the names `changedFields` gave:
+ * `content.password` counts as `content`) holding `current`'s own value, which is JSON-equal to it. A store writes a
+ * JSON column only when its value is not the very object it read, so an unchanged part of a replaced resource is
+ * neither serialised nor written again.
+ */
+export function sharingUnchanged<T extends object>(current: T, next: T, changed: readonly string[]): T {
+  const names = new Set(changed.map((label) => label.split('.')[0]!));
+  const shared = { ...next } as Record<string, unknown>;
+  const before = current as Record<string, unknown>;
+  for (const name of Object.keys(shared))
+    if (!names.has(name) && Object.hasOwn(before, name)) shared[name] = before[name];
+  return shared as T;
+}

@@ -11,7 +11,7 @@ import {
   type Connector,
 } from '../domain/connector.js';
 import { changedFields, type NewAuditEvent } from '../domain/audit.js';
-import { canonicalVariables, sameJson } from '../domain/common.js';
+import { canonicalVariables, sameJson, sharingUnchanged } from '../domain/common.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed, type FieldError } from '../domain/errors.js';
 import { newId, newUid } from '../domain/ids.js';
@@ -176,7 +176,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
   ): { connector: Connector; audit?: NewAuditEvent } {
     const fields = changedFields(current, next);
     if (fields.length === 0) return { connector: current };
-    const connector = { ...next, updatedAt: now, revision: current.revision + 1 };
+    const connector = { ...sharingUnchanged(current, next, fields), updatedAt: now, revision: current.revision + 1 };
     const audit = changeEvent(
       actor,
       {
