@@ -10,7 +10,8 @@ import {
   isExpired,
   type AccessClient,
 } from '../domain/access-client.js';
-import { sameJson } from '../domain/common.js';
+import { changedFields } from '../domain/audit.js';
+import { sharingUnchanged } from '../domain/common.js';
 import { checkPrecondition, type Precondition } from '../domain/etag.js';
 import { conflict, notFound, preconditionFailed, validationFailed } from '../domain/errors.js';
 import { newId, newUid } from '../domain/ids.js';
@@ -121,9 +122,12 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
           if (!current) throw notFound(`Access client "${id}"`);
           if (!checkPrecondition(current, precondition)) throw preconditionFailed();
           const revised = revise(current);
-          const unchanged = revised.after === undefined && sameJson(revised.next, current);
+          const changed = changedFields(current, revised.next);
+          const unchanged = revised.after === undefined && changed.length === 0;
           const now = clock.now();
-          const client = unchanged ? current : { ...revised.next, updatedAt: now, revision: current.revision + 1 };
+          const client = unchanged
+            ? current
+            : { ...sharingUnchanged(current, revised.next, changed), updatedAt: now, revision: current.revision + 1 };
           const audit = unchanged
             ? undefined
             : changeEvent(
@@ -135,7 +139,7 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
                   resourceId: id,
                   before: current,
                   after: client,
-                  ...(revised.fields ? { fields: revised.fields } : {}),
+                  fields: revised.fields ?? changed,
                 },
                 now,
               );

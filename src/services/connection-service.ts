@@ -1,4 +1,5 @@
-import { canonicalVariables, sameJson } from '../domain/common.js';
+import { changedFields } from '../domain/audit.js';
+import { canonicalVariables, sameJson, sharingUnchanged } from '../domain/common.js';
 import {
   ConnectionInput,
   MAX_CONNECTION_ID,
@@ -105,10 +106,12 @@ export function connectionChange<T = Connection>(
       if (!current) throw notFound(`Connection ${id}`);
       if (!checkPrecondition(current, precondition)) throw preconditionFailed();
       const next = revise(current);
-      const fields = touches?.filter((field) => !sameJson(next[field], current[field]));
-      if (fields ? fields.length === 0 : sameJson(next, current)) return { result: answer(current) };
+      const fields = touches
+        ? touches.filter((field) => !sameJson(next[field], current[field]))
+        : changedFields(current, next, OPEN);
+      if (fields.length === 0) return { result: answer(current) };
       const now = clock.now();
-      const stored = { ...next, updatedAt: now, revision: current.revision + 1 };
+      const stored = { ...sharingUnchanged(current, next, fields), updatedAt: now, revision: current.revision + 1 };
       const audit = changeEvent(
         actor,
         {
@@ -118,7 +121,7 @@ export function connectionChange<T = Connection>(
           resourceId: id,
           before: current,
           after: stored,
-          ...(fields ? { fields } : { open: OPEN }),
+          fields,
         },
         now,
       );
