@@ -196,6 +196,49 @@ const updateFromJsonSqlite = compiledOnce((db) =>
     .where(WRITTEN_AT_READ_REVISION),
 );
 
+/**
+ * SQLite: the write of one row (every write by a single request), its values as parameters in the order of the
+ * first fourteen columns of `u`, compiled once: cheaper than the JSON statement for one row.
+ */
+const updateOneSqlite = compiledPerDialect(
+  (
+    db,
+    id,
+    uid,
+    expected,
+    name,
+    type,
+    envType,
+    description,
+    status,
+    content,
+    variables,
+    credentials,
+    health,
+    ...rest
+  ) => {
+    const [updatedAt, revision] = rest;
+    return db
+      .updateTable('connections')
+      .set({
+        name: sql<string>`${name}`,
+        type: sql<string>`${type}`,
+        env_type: sql<number>`${envType}`,
+        description: sql<string | null>`${description}`,
+        status: sql<string>`${status}`,
+        content: sql<string>`coalesce(${content}, content)`,
+        variables: sql<string>`coalesce(${variables}, variables)`,
+        credentials: sql<string>`coalesce(${credentials}, credentials)`,
+        health: sql<string>`coalesce(${health}, health)`,
+        updated_at: sql<string>`${updatedAt}`,
+        revision: sql<number>`${revision}`,
+      })
+      .where('id', '=', sql<number>`${id}`)
+      .where('uid', '=', sql<string>`${uid}`)
+      .where('revision', '=', sql<number>`${expected}`);
+  },
+);
+
 /** One connection and its workspace's uid: the read of a row change of one row (every write by a single request). */
 const selectOneQuery = (db: Executor, workspaceId: string, id: string) =>
   db
@@ -250,6 +293,8 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
 
     async store(tx: Tx, changes: readonly RowWrite<Connection>[]): Promise<number> {
       if (changes.length === 0) return 0;
+      if (engine === 'sqlite' && changes.length === 1)
+        return Number((await updateOneSqlite(tx, writtenColumns(changes)[0]!.slice(0, 14))).numAffectedRows ?? 0);
       const result =
         engine === 'sqlite'
           ? await updateFromJsonSqlite(tx, [JSON.stringify(writtenColumns(changes))])
