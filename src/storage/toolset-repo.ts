@@ -108,12 +108,9 @@ export async function insertToolset(db: Executor, toolset: Toolset): Promise<voi
 }
 
 /**
- * Writes a row change over the state it was computed from, if the store still holds its revision and uid. A JSON
- * column the change left as it was (the very object read) is not written: its stored text is the one read.
- */
-/**
- * The write of a row change of a toolset, compiled once per dialect. A JSON column the change left as it was (the
- * very object read) is sent as null and keeps its stored text: a label change does not send the document.
+ * The write of a row change of a toolset over the state it was computed from (its revision and uid), compiled once
+ * per dialect. A JSON column the change left as it was (the very object read) is sent as null and keeps its stored
+ * text: a label change does not send the document.
  */
 const updateToolsetRow = compiledPerDialect(
   (db, generation, description, labels, spec, status, updatedAt, revision, workspaceId, name, expected, uid) =>
