@@ -45,8 +45,12 @@ export function sealValue(vault: Vault, plaintext: string | undefined, previous:
   return vault.seal(plaintext, place);
 }
 
-/** Whether a stored value opens at its place to this plaintext; one that does not belong there is simply replaced. */
+/**
+ * Whether a stored value opens at its place to this plaintext; one that does not belong there is simply replaced.
+ * A plaintext of another length cannot be the stored one, so that value is not opened (two AES-GCM operations).
+ */
 function opensTo(vault: Vault, sealed: string, place: SealPlace, plaintext: string): boolean {
+  if (vault.plaintextBytes(sealed) !== Buffer.byteLength(plaintext, 'utf8')) return false;
   try {
     return vault.open(sealed, place) === plaintext;
   } catch (error) {

@@ -135,6 +135,13 @@ describe('vault', () => {
     });
   });
 
+  it('tells the byte length of a plaintext from the stored form, for v1 and v2 values alike', () => {
+    const vault = createVault([key('a')]);
+    for (const plaintext of ['', 'hunter2', 'é', 'x'.repeat(1000)])
+      assert.equal(vault.plaintextBytes(vault.seal(plaintext, P)), Buffer.byteLength(plaintext, 'utf8'));
+    assert.throws(() => vault.plaintextBytes('pbenc:v9:a:x:y'), /known version/);
+  });
+
   it('lists the configured key ids, active first', () => {
     assert.deepEqual(createVault([key('b'), key('a')]).keyIds, ['b', 'a']);
   });

@@ -25,6 +25,11 @@ export interface Vault {
   open(sealed: string, place: SealPlace): string;
   /** The master-key id a sealed value was wrapped with. */
   keyIdOf(sealed: string): string;
+  /**
+   * How many bytes (UTF-8) the plaintext of a sealed value has, read off its stored form without opening it:
+   * AES-GCM keeps the length, so the stored form shows it anyway.
+   */
+  plaintextBytes(sealed: string): number;
   /** Whether a sealed value is bound to its place (format v2); v1 values are not. */
   isBound(sealed: string): boolean;
   /**
@@ -149,6 +154,7 @@ export function createVault(keys: readonly MasterKey[]): Vault {
       return (bound ? openBound(dataKey, body, place) : decrypt(dataKey, body)).toString('utf8');
     },
     keyIdOf: (sealed) => parse(sealed).keyId,
+    plaintextBytes: (sealed) => parse(sealed).body.length - IV_BYTES - TAG_BYTES,
     isBound: (sealed) => parse(sealed).bound,
     deriveKey(purpose, keyId = active.id) {
       const masterKey = byId.get(keyId);
