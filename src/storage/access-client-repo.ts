@@ -4,7 +4,7 @@ import type { NewAuditEvent } from '../domain/audit.js';
 import type { AccessClientRow, AccessClientSecretRow, Database } from './schema.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
-import { compiledOnce, compiledPerDialect } from './compiled-once.js';
+import { compiledOnce, compiledPerDialect, compiledRowRead } from './compiled-once.js';
 import { nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { inKeyArrays, keyArrays, pairsOf, rowKey } from './row-keys.js';
@@ -154,11 +154,7 @@ export const accessClientKey = (workspaceId: string, id: string) => rowKey(works
 /** One client, the read of a row change of one row (every write by a single request): compiled once per dialect. */
 const selectClientQuery = (db: Executor, workspaceId: string, id: string) =>
   db.selectFrom('access_clients').select(clientColumns).where('workspace_id', '=', workspaceId).where('id', '=', id);
-const selectClient = compiledPerDialect(selectClientQuery);
-/** PostgreSQL: the same, the row locked until the commit. */
-const selectClientLocked = compiledPerDialect((db, workspaceId, id) =>
-  selectClientQuery(db, workspaceId, id).forUpdate(),
-);
+const selectClient = compiledRowRead('access_clients', selectClientQuery);
 /** The tokens of that client, oldest first. */
 const selectSecretsOfClient = compiledPerDialect((db, workspaceId, id) =>
   db
@@ -207,7 +203,7 @@ export function accessClientRows(engine: Engine): RowStore<AccessClient> {
       const pairs = pairsOf(keys);
       if (pairs.length === 1) {
         const [workspaceId, id] = pairs[0]!;
-        const [row] = (await (forUpdate ? selectClientLocked : selectClient)(tx, [workspaceId, id])).rows;
+        const [row] = (await selectClient(tx, [workspaceId, id], forUpdate)).rows;
         if (!row) return new Map();
         const secrets = (await selectSecretsOfClient(tx, [workspaceId, id])).rows.map(toSecret);
         return new Map([[keys[0]!, toClient(row, secrets)]]);

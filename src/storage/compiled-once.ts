@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createQueryId, type Compilable, type CompiledQuery, type QueryResult } from 'kysely';
+import { createQueryId, type Compilable, type CompiledQuery, type QueryResult, type SelectQueryBuilder } from 'kysely';
+import type { Database } from './schema.js';
 import type { Executor } from './engine.js';
 import { recordRead } from './watch-changes.js';
 
@@ -84,4 +85,17 @@ export function compiledPerDialect<R>(
     const parameters = sources.map((source, i) => (source >= 0 ? values[source] : query.parameters[i]));
     return db.executeQuery<R>({ ...query, queryId: createQueryId(), parameters });
   };
+}
+
+/**
+ * The read of one row by a row change (every write by a single request), as {@link compiledPerDialect} twice: as
+ * built, and locked until the commit (`FOR UPDATE OF table`, for PostgreSQL, where a change holds its row's lock).
+ */
+export function compiledRowRead<R>(
+  table: keyof Database,
+  build: (db: Executor, ...markers: string[]) => SelectQueryBuilder<Database, keyof Database, R>,
+): (db: Executor, values: readonly unknown[], locked: boolean) => Promise<QueryResult<R>> {
+  const plain = compiledPerDialect(build);
+  const forUpdate = compiledPerDialect((db, ...markers) => build(db, ...markers).forUpdate(table));
+  return (db, values, locked) => (locked ? forUpdate : plain)(db, values);
 }

@@ -3,7 +3,7 @@ import type { NewAuditEvent } from '../domain/audit.js';
 import type { Connection } from '../domain/connection.js';
 import type { ConnectionRow, Database } from './schema.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
-import { compiledOnce, compiledPerDialect } from './compiled-once.js';
+import { compiledOnce, compiledPerDialect, compiledRowRead } from './compiled-once.js';
 import { toConnection, type StoredRow } from './connection-repo.js';
 import type { Engine, Executor, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
@@ -247,11 +247,7 @@ const selectOneQuery = (db: Executor, workspaceId: string, id: string) =>
     .select(WORKSPACE_UID)
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', sql<number>`${id}`);
-const selectOne = compiledPerDialect(selectOneQuery);
-/** PostgreSQL: the same, the row locked until the commit. */
-const selectOneLocked = compiledPerDialect((db, workspaceId, id) =>
-  selectOneQuery(db, workspaceId, id).forUpdate('connections'),
-);
+const selectOne = compiledRowRead('connections', selectOneQuery);
 
 /**
  * Connections for the writer's row changes (PUT, PATCH, a test's health, a connector's variables): loaded under
@@ -268,8 +264,7 @@ export function connectionRows(engine: Engine): RowStore<Connection> {
       const pairs = numbered(keys);
       if (pairs.length === 1) {
         const [workspaceId, id] = pairs[0]!;
-        const one = engine === 'postgres' ? selectOneLocked : selectOne;
-        return toMap((await one(tx, [workspaceId, id])).rows);
+        return toMap((await selectOne(tx, [workspaceId, id], engine === 'postgres')).rows);
       }
       if (engine === 'postgres') {
         const result = await selectLockedByKeys(tx, [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);

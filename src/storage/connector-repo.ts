@@ -3,7 +3,7 @@ import type { Connector } from '../domain/connector.js';
 import type { NewAuditEvent } from '../domain/audit.js';
 import type { ConnectorRow } from './schema.js';
 import { eventsAsJson } from './audit-repo.js';
-import { compiledPerDialect } from './compiled-once.js';
+import { compiledPerDialect, compiledRowRead } from './compiled-once.js';
 import { nameContains } from './list-filters.js';
 import {
   connectorColumns,
@@ -22,11 +22,7 @@ import { keyArrays, pairsOf, rowKey } from './row-keys.js';
 /** One connector, as every write by a single request reads it: compiled once per dialect. */
 const selectConnectorQuery = (db: Executor, workspaceId: string, id: string) =>
   db.selectFrom('connectors').select(connectorColumns).where('workspace_id', '=', workspaceId).where('id', '=', id);
-const selectConnector = compiledPerDialect(selectConnectorQuery);
-/** PostgreSQL: the same, the row locked until the commit. */
-const selectConnectorLocked = compiledPerDialect((db, workspaceId, id) =>
-  selectConnectorQuery(db, workspaceId, id).forUpdate(),
-);
+const selectConnector = compiledRowRead('connectors', selectConnectorQuery);
 
 export async function findConnector(
   db: Executor,
@@ -38,7 +34,7 @@ export async function findConnector(
     const row = await selectConnectorQuery(db, workspaceId, id).forShare().executeTakeFirst();
     return row && toConnector(row);
   }
-  const [row] = (await (options.forUpdate ? selectConnectorLocked : selectConnector)(db, [workspaceId, id])).rows;
+  const [row] = (await selectConnector(db, [workspaceId, id], options.forUpdate === true)).rows;
   return row && toConnector(row);
 }
 

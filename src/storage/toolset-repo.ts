@@ -4,7 +4,7 @@ import type { Toolset, ToolsetPhase, ToolsetSpec, ToolsetStatus } from '../domai
 import type { Database, ToolsetRow } from './schema.js';
 import type { Engine, Executor, ReadOptions, Tx } from './engine.js';
 import { eventsAsJson, insertEventsFromJson } from './audit-repo.js';
-import { compiledOnce, compiledPerDialect } from './compiled-once.js';
+import { compiledOnce, compiledPerDialect, compiledRowRead } from './compiled-once.js';
 import { jsonMember, nameContains } from './list-filters.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
@@ -159,11 +159,7 @@ const selectToolsetQuery = (db: Executor, workspaceId: string, name: string) =>
     .select(workspaceUidOfRow('toolsets').as('workspace_uid'))
     .where('workspace_id', '=', workspaceId)
     .where('name', '=', name);
-const selectToolset = compiledPerDialect(selectToolsetQuery);
-/** PostgreSQL: the same, the row locked until the commit. */
-const selectToolsetLocked = compiledPerDialect((db, workspaceId, name) =>
-  selectToolsetQuery(db, workspaceId, name).forUpdate('toolsets'),
-);
+const selectToolset = compiledRowRead('toolsets', selectToolsetQuery);
 
 /**
  * Toolsets for the writer's row changes (PUT, PATCH): loaded under lock in key order on PostgreSQL, each written
@@ -176,7 +172,7 @@ export function toolsetRows(engine: Engine): RowStore<Toolset> {
     async load(tx: Tx, keys: readonly string[]): Promise<Map<string, Toolset>> {
       const pairs = pairsOf(keys);
       if (pairs.length === 1) {
-        const [row] = (await (forUpdate ? selectToolsetLocked : selectToolset)(tx, pairs[0]!)).rows;
+        const [row] = (await selectToolset(tx, pairs[0]!, forUpdate)).rows;
         return new Map(row ? [[keys[0]!, rememberWorkspaceUid(toToolset(row), row.workspace_uid)]] : []);
       }
       let query = tx
