@@ -3,6 +3,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -12,9 +13,9 @@ function find(dir) {
   });
 }
 
-// The runner starts files in the order given, two at a time. The slowest start first, so that none of them is left
-// running alone at the end (measured on 2 cores, 2026-12-07: the suite took 1,298 s in name order, its files
-// 2,093 s together). Seconds per file as measured then; files not listed follow in name order.
+// run-test-files.mjs starts files in the order given, two at a time. The slowest start first, so that none of them
+// is left running alone at the end (measured on 2 cores, 2026-12-07: the suite took 1,298 s in name order, its
+// files 2,093 s together). Seconds per file as measured then; files not listed follow in name order.
 const slowest = [
   ['test/cli.test.ts', 190],
   ['test/console.test.ts', 148],
@@ -47,7 +48,10 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' } },
+  ['--import', 'tsx', fileURLToPath(new URL('run-test-files.mjs', import.meta.url)), ...files],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
+  },
 );
 process.exit(result.status ?? 1);
