@@ -4,6 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createNonceService } from '../src/services/nonce-service.js';
+import type { Db } from '../src/storage/database.js';
 import { createWriter } from '../src/storage/writer.js';
 import { openConfiguredDb } from '../src/app.js';
 import type { Clock } from '../src/services/clock.js';
@@ -26,8 +27,8 @@ for (const engine of ENGINES) {
     it('accepts a nonce once, also when a second node with its own connection asks', async () => {
       const second = openConfiguredDb(app.config);
       try {
-        const first = createNonceService({ writer: createWriter(app.db), clock });
-        const other = createNonceService({ writer: createWriter(second), clock });
+        const first = createNonceService({ db: app.db, writer: createWriter(app.db), clock });
+        const other = createNonceService({ db: second, writer: createWriter(second), clock });
         const nonce = randomUUID();
         const claims = await Promise.all([
           first.claim('alibaba:key', nonce, 60_000),
@@ -41,7 +42,7 @@ for (const engine of ENGINES) {
     });
 
     it('accepts a nonce again once it has expired, and purges expired ones', async () => {
-      const nonces = createNonceService({ writer: createWriter(app.db), clock });
+      const nonces = createNonceService({ db: app.db, writer: createWriter(app.db), clock });
       const nonce = randomUUID();
       assert.equal(await nonces.claim('s', nonce, 1000), true);
       assert.equal(await nonces.claim('s', nonce, 1000), false);
@@ -54,7 +55,7 @@ for (const engine of ENGINES) {
     });
 
     it('refuses a live nonce and takes an expired one for a new window, which it then refuses until it ends', async () => {
-      const nonces = createNonceService({ writer: createWriter(app.db), clock });
+      const nonces = createNonceService({ db: app.db, writer: createWriter(app.db), clock });
       const [live, expired] = [randomUUID(), randomUUID()];
       assert.equal(await nonces.claim('s', live, 60_000), true);
       assert.equal(await nonces.claim('s', expired, 1000), true);
@@ -70,7 +71,7 @@ for (const engine of ENGINES) {
     it('answers true to exactly one of many concurrent claims of a nonce, new or expired, across two nodes', async () => {
       const second = openConfiguredDb(app.config);
       try {
-        const nodes = [app.db, second].map((db) => createNonceService({ writer: createWriter(db), clock }));
+        const nodes = [app.db, second].map((db) => createNonceService({ db, writer: createWriter(db), clock }));
         const nonce = randomUUID();
         const race = () => Promise.all(Array.from({ length: 16 }, (_, i) => nodes[i % 2]!.claim('race', nonce, 1000)));
         assert.deepEqual((await race()).filter(Boolean), [true], 'a new nonce');
@@ -79,6 +80,24 @@ for (const engine of ENGINES) {
       } finally {
         await second.close();
       }
+    });
+
+    it('answers each of many claims that arrive together for itself: new, replayed within the batch, live, expired', async () => {
+      const nonces = createNonceService({ db: app.db, writer: createWriter(app.db), clock });
+      const [live, expired] = [randomUUID(), randomUUID()];
+      assert.equal(await nonces.claim('batch', live, 60_000), true);
+      assert.equal(await nonces.claim('batch', expired, 1000), true);
+      now += 1000;
+      const fresh = Array.from({ length: 300 }, () => randomUUID());
+      // More claims than one batch takes (256 on PostgreSQL): each new nonce once, one of them again among the first
+      // (a replay in the same batch), and the live and expired ones at the end (in the next batch).
+      const asked = [...fresh.slice(0, 100), fresh[7]!, ...fresh.slice(100), live, expired];
+      const answers = await Promise.all(asked.map((nonce) => nonces.claim('batch', nonce, 60_000)));
+      assert.equal(answers[100], false, 'the replay within the batch');
+      assert.deepEqual(answers.slice(0, 100).concat(answers.slice(101, 301)), Array<boolean>(300).fill(true));
+      assert.deepEqual(answers.slice(301), [false, true], 'the live one, the expired one');
+      const stored = await app.db.kysely.selectFrom('request_nonces').select('nonce_key').execute();
+      assert.ok(stored.length >= 302);
     });
   });
 }
@@ -95,8 +114,10 @@ describe('request nonces in Redis', () => {
   it('accepts a nonce once across two clients, and again after its time to live', async () => {
     const unused = () => Promise.reject(new Error('the store must not be used with Redis'));
     const writer = { write: unused, writeStatement: unused, change: unused };
-    const a = createNonceService({ writer, clock: { now: () => new Date().toISOString() }, redisUrl: redis.url });
-    const b = createNonceService({ writer, clock: { now: () => new Date().toISOString() }, redisUrl: redis.url });
+    const db = {} as Db; // never read: nothing of the store is touched with Redis
+    const clock = { now: () => new Date().toISOString() };
+    const a = createNonceService({ db, writer, clock, redisUrl: redis.url });
+    const b = createNonceService({ db, writer, clock, redisUrl: redis.url });
     try {
       const nonce = randomUUID();
       const claims = await Promise.all([a.claim('alibaba:key', nonce, 200), b.claim('alibaba:key', nonce, 200)]);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { Db } from '../storage/database.js';
 import * as nonces from '../storage/nonce-repo.js';
 import type { Writer } from '../storage/writer.js';
 import type { Clock } from './clock.js';
@@ -19,17 +20,15 @@ export interface NonceService {
 // Hashing bounds the key's length and keeps a client-chosen nonce from naming any other data.
 const keyOf = (scope: string, nonce: string) => createHash('sha256').update(`${scope}\n${nonce}`).digest('base64url');
 
-export function createNonceService(deps: { writer: Writer; clock: Clock; redisUrl?: string }): NonceService {
-  return deps.redisUrl ? createRedisNonces(deps.redisUrl) : createStoredNonces(deps.writer, deps.clock);
+export function createNonceService(deps: { db: Db; writer: Writer; clock: Clock; redisUrl?: string }): NonceService {
+  return deps.redisUrl ? createRedisNonces(deps.redisUrl) : createStoredNonces(deps.db, deps.writer, deps.clock);
 }
 
-function createStoredNonces(writer: Writer, clock: Clock): NonceService {
+function createStoredNonces(db: Db, writer: Writer, clock: Clock): NonceService {
+  const claim = nonces.createNonceClaims(db, writer, () => clock.now());
   return {
-    async claim(scope, nonce, ttlMs) {
-      const now = clock.now();
-      const expiresAt = new Date(Date.parse(now) + ttlMs).toISOString();
-      return writer.writeStatement((db) => nonces.claimNonce(db, { key: keyOf(scope, nonce), now, expiresAt }));
-    },
+    claim: (scope, nonce, ttlMs) =>
+      claim({ key: keyOf(scope, nonce), expiresAt: new Date(Date.parse(clock.now()) + ttlMs).toISOString() }),
     purgeExpired: () => writer.write((tx) => nonces.deleteExpiredNonces(tx, clock.now())),
     close: async () => undefined,
   };

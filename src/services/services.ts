@@ -137,7 +137,7 @@ export function createServices(deps: {
     gateway,
     toolTrials: createToolTrialService({ gateway }),
     oauth,
-    nonces: createNonceService({ writer, clock, redisUrl: deps.redisUrl }),
+    nonces: createNonceService({ db, writer, clock, redisUrl: deps.redisUrl }),
     users,
     upstreamOAuth,
     webhooks: createWebhookService({ db, writer, vault, clock, egress: deps.egress }),
