@@ -23,6 +23,7 @@ import { connectionOwners } from './migrations/0020-connection-owners.js';
 import { memberKeyRevisions } from './migrations/0021-member-key-revisions.js';
 import { tableChangeNotify } from './migrations/0022-table-change-notify.js';
 import { accessKeyNotify } from './migrations/0023-access-key-notify.js';
+import { rowChangeFillfactor } from './migrations/0024-row-change-fillfactor.js';
 
 /** Every migration, by the name the store records it under. */
 function migrationsFor(engine: Engine): Record<string, Migration> {
@@ -50,6 +51,7 @@ function migrationsFor(engine: Engine): Record<string, Migration> {
     '0021-member-key-revisions': memberKeyRevisions(),
     '0022-table-change-notify': tableChangeNotify(engine),
     '0023-access-key-notify': accessKeyNotify(engine),
+    '0024-row-change-fillfactor': rowChangeFillfactor(engine),
   };
 }
 
