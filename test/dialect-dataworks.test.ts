@@ -187,6 +187,43 @@ for (const engine of ENGINES) {
       );
     });
 
+    it('deletes a connection of another workspace the signer may delete in as there, and nothing the answers refuse', async () => {
+      const signer = await createAlibabaKey(app, 'editor');
+      const client = clientFor(endpoint, signer, 'acs3');
+      const role = (value: 'editor' | 'viewer') =>
+        upsertMembership(app.db.kysely, 'elsewhere', signer.principalId, value, new Date().toISOString());
+      const created = await app.call('POST', '/api/v1/workspaces/elsewhere/connections', {
+        body: { name: 'to-delete', type: 'mysql', content: mariadb },
+      });
+      assert.equal(created.status, 201, created.text);
+      const id = created.body.id as number;
+      const stillThere = async () =>
+        assert.equal((await app.call('GET', `/api/v1/workspaces/elsewhere/connections/${id}`)).status, 200);
+      await role('viewer');
+      assertSdkError(
+        await sdkError(() => call(client, 'DeleteConnection', { ConnectionId: id })),
+        403,
+        'Invalid.Tenant.UserIsNotProjectOwnerOrAdmin',
+      );
+      await stillThere();
+      await role('editor');
+      assertSdkError(
+        await sdkError(() => call(client, 'DeleteConnection', { ConnectionId: id, ProjectId: projectId })),
+        400,
+        'Invalid.Tenant.ConnectionNotExists',
+      );
+      await stillThere();
+      const deleted = await call(client, 'DeleteConnection', { ConnectionId: id });
+      assert.equal(deleted.body.Data, true);
+      assert.equal((await app.call('GET', `/api/v1/workspaces/elsewhere/connections/${id}`)).status, 404);
+      assertSdkError(
+        await sdkError(() => call(client, 'DeleteConnection', { ConnectionId: id })),
+        400,
+        'Invalid.Tenant.ConnectionNotExists',
+      );
+      assert.equal((await app.call('GET', `${WS}/connections/${connectionId}`)).status, 200, 'nothing else went');
+    });
+
     for (const mode of MODES) {
       describe(`signed with ${mode === 'acs3' ? 'ACS3-HMAC-SHA256 (the default)' : 'the legacy HMAC-SHA1 Signature (v2)'}`, () => {
         let client: Client;

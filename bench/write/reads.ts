@@ -36,11 +36,14 @@ export interface ReadFigures {
   readonly listPlan: string[];
   readonly listIsRange: boolean;
   readonly propagated: number;
+  /** The median of {@link PROPAGATIONS} propagations, and each of them in the order they ran. */
   readonly propagationMs: number;
+  readonly propagationRuns: readonly number[];
 }
 
 const CONNECTIONS = 1_000_000;
 const OF_CONNECTOR = 10_000;
+const PROPAGATIONS = 3;
 const SAMPLES = 200;
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -239,26 +242,31 @@ export async function benchReads(
       ? listPlan.every((line) => /^SEARCH /.test(line)) && !listPlan.some((line) => /TEMP B-TREE/.test(line))
       : !listPlan.some((line) => /Seq Scan|Sort/.test(line));
 
-  // Propagation: new connectionVariables on the connector that 10,000 connections belong to.
-  const current = await call(origin, 'GET', `${base}/connectors/${connector}`, headers);
-  const stamp = `propagated-${Date.now()}`;
-  const changed = await call(
-    origin,
-    'PATCH',
-    `${base}/connectors/${connector}`,
-    { ...headers, 'if-match': current.headers.etag as string },
-    {
-      connectionVariables: [{ name: 'region', value: stamp }],
-    },
-  );
-  if (changed.status !== 200)
-    throw new Error(`PATCH connector ${connector}: HTTP ${changed.status} ${changed.text.slice(0, 300)}`);
-  const propagated = Number(changed.headers['plugboard-connections-updated']);
-  const stored = await countWithVariable(store, stamp);
-  if (propagated !== OF_CONNECTOR || stored !== OF_CONNECTOR)
-    throw new Error(
-      `propagation: the server said ${propagated}, the store has ${stored} connections with the new variables (expected ${OF_CONNECTOR})`,
+  // Propagation: new connectionVariables on the connector that 10,000 connections belong to, three times (the first
+  // rewrites rows as the seed packed them, the later ones rows already rewritten); the median is the figure.
+  const propagations: number[] = [];
+  for (let run = 0; run < PROPAGATIONS; run++) {
+    const current = await call(origin, 'GET', `${base}/connectors/${connector}`, headers);
+    const stamp = `propagated-${Date.now()}-${run}`;
+    const changed = await call(
+      origin,
+      'PATCH',
+      `${base}/connectors/${connector}`,
+      { ...headers, 'if-match': current.headers.etag as string },
+      {
+        connectionVariables: [{ name: 'region', value: stamp }],
+      },
     );
+    if (changed.status !== 200)
+      throw new Error(`PATCH connector ${connector}: HTTP ${changed.status} ${changed.text.slice(0, 300)}`);
+    const propagated = Number(changed.headers['plugboard-connections-updated']);
+    const stored = await countWithVariable(store, stamp);
+    if (propagated !== OF_CONNECTOR || stored !== OF_CONNECTOR)
+      throw new Error(
+        `propagation: the server said ${propagated}, the store has ${stored} connections with the new variables (expected ${OF_CONNECTOR})`,
+      );
+    propagations.push(changed.ms);
+  }
   return {
     store: store.engine,
     connections: CONNECTIONS,
@@ -271,8 +279,9 @@ export async function benchReads(
     lookupUsesIndexOnly: usesIndex,
     listPlan,
     listIsRange,
-    propagated,
-    propagationMs: changed.ms,
+    propagated: OF_CONNECTOR,
+    propagationMs: [...propagations].sort((a, b) => a - b)[Math.floor(PROPAGATIONS / 2)]!,
+    propagationRuns: propagations,
   };
 }
 

@@ -174,6 +174,7 @@ function readsSection(rows: readonly Row[], reads: readonly ReadFigures[]): stri
         `${r.propagationMs.toFixed(0)} ms`,
         r.propagationMs < 1000,
       ),
+      `  (median of ${r.propagationRuns.length}, in the order they ran: ${r.propagationRuns.map((ms) => ms.toFixed(0)).join(', ')} ms)`,
     );
   }
   // The targets of the write rows are printed with or without the reads (BENCH_READS=0).
@@ -280,7 +281,8 @@ export function printReport(
     '  generated per successful request.',
     '- reads: run on the plugboard server of the rows above, after them. The page after 500,000 rows is asked for with the',
     '  cursor a client walking the list would hold there; the plan is EXPLAIN of the exact query the GET runs, captured from',
-    "  the repository; propagation is one PATCH of the connector's connectionVariables, timed on the client, then counted in the store.",
+    "  the repository; propagation is a PATCH of the connector's connectionVariables, timed on the client and counted in the store,",
+    '  three times: the median is the figure.',
     ...info.skipped.map((s) => `skipped: ${s}`),
     `total time ${info.elapsedSeconds.toFixed(0)} s`,
     '',

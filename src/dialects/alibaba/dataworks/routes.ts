@@ -93,7 +93,7 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
 
   /**
    * Runs a write of connection `id` in its workspace without reading first where it is, when that can be guessed:
-   * the named project's workspace, or else the signing key's own, if the caller may write there. The write reads the
+   * the named project's workspace, or else the signing key's own, if the caller may do `action` there. The write reads the
    * row in that workspace anyway; only when the connection is not found there is its workspace read, and the write
    * goes where {@link workspaceOfConnection} says, with its answers (a connection of a project not named, of a
    * workspace the caller is not in). A guess is never the wrong answer: where the caller may not write, there is none.
@@ -102,14 +102,13 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
     request: FastifyRequest,
     parameters: Parameters,
     id: number,
+    action: 'connection:update' | 'connection:delete',
     write: (workspaceId: string) => Promise<T>,
   ): Promise<T> {
     const named = parameters.ProjectId ? (await workspaceOfProject(request, parameters)).workspaceId : undefined;
     const guess = named ?? signerOf(request).defaultWorkspaceId;
     const mayWrite =
-      guess !== null &&
-      id <= MAX_CONNECTION_ID &&
-      can(request.actor.principal, 'connection:update', guess) === 'allowed';
+      guess !== null && id <= MAX_CONNECTION_ID && can(request.actor.principal, action, guess) === 'allowed';
     if (!mayWrite) return write(await workspaceOfConnection(request, parameters, id));
     try {
       return await write(guess);
@@ -132,7 +131,7 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
     regionIdOf(required(parameters, 'RegionId'));
     const status = parameters.Status ? statusOf(parameters.Status) : undefined;
     const description = parameters.Description;
-    await inWorkspaceOfConnection(request, parameters, id, (workspaceId) =>
+    await inWorkspaceOfConnection(request, parameters, id, 'connection:update', (workspaceId) =>
       connections.update(request.actor, workspaceId, id, (current): ConnectionInput => ({
         connectorId: current.connectorId,
         name: current.name,
@@ -182,8 +181,9 @@ export async function dataworksRoutes(app: FastifyInstance, options: DataWorksRo
 
   async function deleteConnection(request: FastifyRequest, parameters: Parameters) {
     const id = longOf(required(parameters, 'ConnectionId'), 'ConnectionId');
-    const workspaceId = await workspaceOfConnection(request, parameters, id);
-    await connections.remove(request.actor, workspaceId, id);
+    await inWorkspaceOfConnection(request, parameters, id, 'connection:delete', (workspaceId) =>
+      connections.remove(request.actor, workspaceId, id),
+    );
     return dataworksSuccess(request.id, true);
   }
 
