@@ -13,6 +13,7 @@ import { drive, type LoadResult, type Scenario, type Target } from './load.js';
 import { RESOURCES, type ResourceName, type WriteResource } from './resources.js';
 import { ROOT, cleanEnv, intEnv, plugboardCommand, say } from '../common/plugboard.js';
 import { CLK_TCK, cpuTicks, freePort, startServer, ticksToMs, waitIdle, type Server } from '../common/processes.js';
+import { inSchema, postgresTicks, ticksBetween } from '../common/postgres.js';
 import { combineRounds, printReport, type Row } from './report.js';
 import { cloneInPostgres, cloneInSqlite, createTemplate } from './seed.js';
 import { benchReads, closeReads, type ReadFigures } from './reads.js';
@@ -38,37 +39,6 @@ const settings = {
   reads: process.env.BENCH_READS !== '0',
   keep: process.env.BENCH_KEEP === '1',
 };
-
-/**
- * A connection string whose sessions work in `schema` only, and name themselves after it so that their
- * backends can be found in pg_stat_activity.
- */
-const inSchema = (url: string, schema: string) =>
-  `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}&application_name=${schema}`;
-
-/**
- * CPU ticks per process of the PostgreSQL backends serving `schema`, plus the WAL writer, checkpointer and
- * background writer. Other databases' clients on the same server (a test suite, say) are left out.
- */
-async function postgresTicks(admin: pg.Client, schema: string): Promise<Map<number, number>> {
-  const { rows } = await admin.query<{ pid: number }>(
-    "select pid from pg_stat_activity where application_name = $1 or backend_type in ('walwriter', 'checkpointer', 'background writer')",
-    [schema],
-  );
-  const ticks = new Map<number, number>();
-  for (const { pid } of rows) {
-    try {
-      ticks.set(pid, cpuTicks(pid));
-    } catch {
-      // The backend ended meanwhile (or PostgreSQL is on another machine: then there is nothing to read).
-    }
-  }
-  return ticks;
-}
-
-/** Ticks spent between two readings; a backend that started in between counts from zero. */
-const ticksBetween = (before: Map<number, number>, after: Map<number, number>) =>
-  [...after].reduce((sum, [pid, ticks]) => sum + ticks - (before.get(pid) ?? 0), 0);
 
 interface Pair {
   readonly bare: Server;

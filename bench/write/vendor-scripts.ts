@@ -5,8 +5,9 @@
  * native API (Fabric has no rotation operation). Beside it, in the same run, the same SDK script against a bare
  * Fastify + pg server that checks the same ACS3 signature, seals the password the same way and runs one
  * `UPDATE … RETURNING` per request. Each round runs the SDK script against the bare server, then plugboard alone,
- * then plugboard with the Fabric script; prints the throughputs and their ratios to the bare one, and checks the
- * audit: one event per change.
+ * then plugboard with the Fabric script; prints the throughputs, their ratios to the bare one and the CPU per update
+ * (this process, which runs the servers and the SDK clients, and the PostgreSQL backends of the server's schema), and
+ * checks the audit: one event per change.
  *
  *   BENCH_CONNECTIONS (5000)  BENCH_WORKERS (12: the script's calls in flight)  BENCH_ROUNDS (1)
  *   BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test)
@@ -28,6 +29,8 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { acs3Signature } from '../../src/dialects/alibaba/acs3-signature.js';
 import { intEnv, say } from '../common/plugboard.js';
+import { inSchema, postgresTicks, ticksBetween } from '../common/postgres.js';
+import { ticksToMs } from '../common/processes.js';
 
 const require = createRequire(import.meta.url);
 /** The part of Huawei's core SDK the Fabric script uses (it ships no types for these deep imports). */
@@ -58,9 +61,6 @@ const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.
 const ADMIN_KEY = `pbk_${randomBytes(24).toString('base64url')}`;
 const WS = '/api/v1/workspaces/default';
 const CLIENTS = 6;
-
-const inSchema = (schema: string) =>
-  `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
 /** Runs `work` over the items with `workers` calls in flight, as a script with a small pool would. */
 async function inPool<T>(items: readonly T[], workers: number, work: (item: T) => Promise<void>) {
@@ -101,6 +101,23 @@ async function updateConnections(origin: string, key: { id: string; secret: stri
   return (performance.now() - started) / 1000;
 }
 
+/** What a phase took: its seconds, and the CPU of this process (servers and SDK clients) and of the schema's backends. */
+interface Phase {
+  readonly seconds: number;
+  readonly nodeMs: number;
+  readonly postgresMs: number;
+}
+
+/** Runs one script phase against the server on `schema`, measuring its CPU beside its time. */
+async function measured(admin: pg.Client, schema: string, run: () => Promise<number>): Promise<Phase> {
+  const pgBefore = await postgresTicks(admin, schema);
+  const cpuBefore = process.cpuUsage();
+  const seconds = await run();
+  const cpu = process.cpuUsage(cpuBefore);
+  const postgresMs = ticksToMs(ticksBetween(pgBefore, await postgresTicks(admin, schema)));
+  return { seconds, nodeMs: (cpu.user + cpu.system) / 1000, postgresMs };
+}
+
 /** AES-256-GCM under a random nonce, the value's place as additional data: the work of plugboard's vault. */
 const bareKey = randomBytes(32);
 function seal(plaintext: string, place: string): string {
@@ -117,7 +134,7 @@ function seal(plaintext: string, place: string): string {
  * no read before the write, no revision check.
  */
 async function startBare(schema: string, key: { id: string; secret: string }) {
-  const pool = new pg.Pool({ connectionString: inSchema(schema), max: 16 });
+  const pool = new pg.Pool({ connectionString: inSchema(POSTGRES_URL, schema), max: 16 });
   await pool.query(
     'create table connections (id bigint primary key, workspace_id text not null, content text not null, revision integer not null, updated_at text not null)',
   );
@@ -162,7 +179,7 @@ async function startBare(schema: string, key: { id: string; secret: string }) {
 async function startPlugboard(schema: string) {
   const app = await createApp(
     loadConfig({
-      DATABASE_URL: inSchema(schema),
+      DATABASE_URL: inSchema(POSTGRES_URL, schema),
       PLUGBOARD_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`,
       PLUGBOARD_ADMIN_KEY: ADMIN_KEY,
       RATE_LIMIT_READ_PER_SECOND: '0',
@@ -254,18 +271,19 @@ async function main() {
     const bare = await startBare(schemas.bare, plugboard.alibaba);
     const rows: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const bareSeconds = await updateConnections(bare.origin, plugboard.alibaba, plugboard.ids);
-      const aloneSeconds = await updateConnections(plugboard.origin, plugboard.alibaba, plugboard.ids);
+      const script = (origin: string) => () => updateConnections(origin, plugboard.alibaba, plugboard.ids);
+      const bareRun = await measured(admin, schemas.bare, script(bare.origin));
+      const alone = await measured(admin, schemas.plugboard, script(plugboard.origin));
       let finished = false;
       const fabric = plugboard.renameClients(() => finished);
-      const togetherSeconds = await updateConnections(plugboard.origin, plugboard.alibaba, plugboard.ids);
+      const together = await measured(admin, schemas.plugboard, script(plugboard.origin));
       finished = true;
       await fabric;
-      const cell = (seconds: number) =>
-        `${(CONNECTIONS / seconds).toFixed(0)}/s (${seconds.toFixed(1)} s, ${(bareSeconds / seconds).toFixed(2)}×)`;
-      rows.push(
-        `| ${round} | ${cell(bareSeconds)} | ${cell(aloneSeconds)} | ${cell(togetherSeconds)} | ${loadavg()[0]!.toFixed(1)} |`,
-      );
+      const perUpdate = (ms: number) => ((ms * 1000) / CONNECTIONS).toFixed(0);
+      const cell = ({ seconds, nodeMs, postgresMs }: Phase) =>
+        `${(CONNECTIONS / seconds).toFixed(0)}/s (${seconds.toFixed(1)} s, ${(bareRun.seconds / seconds).toFixed(2)}×; ` +
+        `CPU ${perUpdate(nodeMs)} + ${perUpdate(postgresMs)} µs)`;
+      rows.push(`| ${round} | ${cell(bareRun)} | ${cell(alone)} | ${cell(together)} | ${loadavg()[0]!.toFixed(1)} |`);
       say(rows.at(-1)!);
     }
     // One audit event per change: every connection updated once per round, every Fabric rename and rotation.
@@ -286,7 +304,8 @@ async function main() {
     process.stdout.write(
       `\nnew-user scenario, PostgreSQL, ${CONNECTIONS} connections, ${WORKERS} calls in flight (UpdateConnection, official SDK)\n\n` +
         '| round | bare Fastify + pg | plugboard, DataWorks script alone | plugboard, with the Fabric script | load (1 min) |\n|---|---|---|---|---|\n' +
-        `${rows.join('\n')}\n\n(×: the bare server's time ÷ this one)\n` +
+        `${rows.join('\n')}\n\n(×: the bare server's time ÷ this one; CPU per update: this process, which runs the server and ` +
+        `the SDK clients, + the PostgreSQL backends of that server's schema and the WAL writer, checkpointer and background writer)\n` +
         `audit: ${count('connection:update')} connection:update events for ${2 * CONNECTIONS * ROUNDS} updates; ` +
         `${plugboard.clientChanges()} client renames and rotations, as many events\n`,
     );
