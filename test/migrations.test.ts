@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { migrateToLatest, openDb } from '../src/storage/database.js';
+import { migrateToLatest, openDb, type Db } from '../src/storage/database.js';
 import { NewerSchemaError } from '../src/storage/migrator.js';
 import { ROW_CHANGE_FILLFACTOR, UPDATED_IN_PLACE } from '../src/storage/migrations/0024-row-change-fillfactor.js';
 import { WATCHED_TABLES } from '../src/storage/watch-changes.js';
@@ -49,58 +49,51 @@ for (const engine of ENGINES) {
   });
 }
 
+/** Runs `work` on a PostgreSQL store of its own, migrated to the latest schema, and drops the store after it. */
+async function onMigratedPostgres(work: (db: Db) => Promise<void>): Promise<void> {
+  const store = await createTestStore('postgres');
+  try {
+    const config = loadConfig(store.env);
+    const db = openDb({
+      engine: 'postgres',
+      location: config.database.engine === 'postgres' ? config.database.url : '',
+    });
+    try {
+      await migrateToLatest(db);
+      await work(db);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await store.drop();
+  }
+}
+
 describe('migrations [postgres] and the watched tables', () => {
   it('give every table the caches watch the trigger that tells other nodes of its changes', async () => {
     // Migration 0010 holds a copy of the list as it was; a table watched later needs a migration of its own.
-    const store = await createTestStore('postgres');
-    try {
-      const config = loadConfig(store.env);
-      const db = openDb({
-        engine: 'postgres',
-        location: config.database.engine === 'postgres' ? config.database.url : '',
-      });
-      try {
-        await migrateToLatest(db);
-        const { rows } = await sql<{ table: string }>`
-          select c.relname as table from pg_catalog.pg_trigger t
-          join pg_catalog.pg_class c on c.oid = t.tgrelid
-          join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
-          where ns.nspname = current_schema() and t.tgname = c.relname || '_notify_change'`.execute(db.kysely);
-        assert.deepEqual(rows.map((r) => r.table).sort(), [...WATCHED_TABLES].sort());
-      } finally {
-        await db.close();
-      }
-    } finally {
-      await store.drop();
-    }
+    await onMigratedPostgres(async (db) => {
+      const { rows } = await sql<{ table: string }>`
+        select c.relname as table from pg_catalog.pg_trigger t
+        join pg_catalog.pg_class c on c.oid = t.tgrelid
+        join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+        where ns.nspname = current_schema() and t.tgname = c.relname || '_notify_change'`.execute(db.kysely);
+      assert.deepEqual(rows.map((r) => r.table).sort(), [...WATCHED_TABLES].sort());
+    });
   });
 });
 
 describe('migration 0024-row-change-fillfactor [postgres]', () => {
   it('leaves room on the pages of the tables row changes rewrite, and the default on the others', async () => {
-    const store = await createTestStore('postgres');
-    try {
-      const config = loadConfig(store.env);
-      const db = openDb({
-        engine: 'postgres',
-        location: config.database.engine === 'postgres' ? config.database.url : '',
-      });
-      try {
-        await migrateToLatest(db);
-        const { rows } = await sql<{ table: string; options: string[] | null }>`
-          select c.relname as table, c.reloptions as options from pg_catalog.pg_class c
-          join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
-          where ns.nspname = current_schema() and c.relkind = 'r'`.execute(db.kysely);
-        const fillfactor = new Map(rows.map((r) => [r.table, r.options?.find((o) => o.startsWith('fillfactor='))]));
-        for (const table of UPDATED_IN_PLACE)
-          assert.equal(fillfactor.get(table), `fillfactor=${ROW_CHANGE_FILLFACTOR}`);
-        assert.equal(fillfactor.get('audit_events'), undefined, 'an insert-only table keeps its pages full');
-      } finally {
-        await db.close();
-      }
-    } finally {
-      await store.drop();
-    }
+    await onMigratedPostgres(async (db) => {
+      const { rows } = await sql<{ table: string; options: string[] | null }>`
+        select c.relname as table, c.reloptions as options from pg_catalog.pg_class c
+        join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+        where ns.nspname = current_schema() and c.relkind = 'r'`.execute(db.kysely);
+      const fillfactor = new Map(rows.map((r) => [r.table, r.options?.find((o) => o.startsWith('fillfactor='))]));
+      for (const table of UPDATED_IN_PLACE) assert.equal(fillfactor.get(table), `fillfactor=${ROW_CHANGE_FILLFACTOR}`);
+      assert.equal(fillfactor.get('audit_events'), undefined, 'an insert-only table keeps its pages full');
+    });
   });
 });
 

@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createNonceService } from '../src/services/nonce-service.js';
+import { createNonceService, type NonceService } from '../src/services/nonce-service.js';
 import type { Db } from '../src/storage/database.js';
 import { createWriter } from '../src/storage/writer.js';
 import { openConfiguredDb } from '../src/app.js';
@@ -16,6 +16,16 @@ for (const engine of ENGINES) {
     let app: TestApp;
     let now = Date.parse('2026-01-01T00:00:00Z');
     const clock: Clock = { now: () => new Date(now).toISOString() };
+    /** One node's nonces: the service as the app builds it, on `db`. */
+    const nodeOn = (db: Db) => createNonceService({ db, writer: createWriter(db), clock });
+    /** Two nonces of `scope` claimed a second ago: one still live for 59 s, one whose window has just ended. */
+    async function liveAndExpired(nonces: NonceService, scope: string): Promise<[string, string]> {
+      const [live, expired] = [randomUUID(), randomUUID()];
+      assert.equal(await nonces.claim(scope, live, 60_000), true);
+      assert.equal(await nonces.claim(scope, expired, 1000), true);
+      now += 1000;
+      return [live, expired];
+    }
 
     before(async () => {
       app = await startTestApp(engine);
@@ -27,8 +37,8 @@ for (const engine of ENGINES) {
     it('accepts a nonce once, also when a second node with its own connection asks', async () => {
       const second = openConfiguredDb(app.config);
       try {
-        const first = createNonceService({ db: app.db, writer: createWriter(app.db), clock });
-        const other = createNonceService({ db: second, writer: createWriter(second), clock });
+        const first = nodeOn(app.db);
+        const other = nodeOn(second);
         const nonce = randomUUID();
         const claims = await Promise.all([
           first.claim('alibaba:key', nonce, 60_000),
@@ -42,7 +52,7 @@ for (const engine of ENGINES) {
     });
 
     it('accepts a nonce again once it has expired, and purges expired ones', async () => {
-      const nonces = createNonceService({ db: app.db, writer: createWriter(app.db), clock });
+      const nonces = nodeOn(app.db);
       const nonce = randomUUID();
       assert.equal(await nonces.claim('s', nonce, 1000), true);
       assert.equal(await nonces.claim('s', nonce, 1000), false);
@@ -55,11 +65,8 @@ for (const engine of ENGINES) {
     });
 
     it('refuses a live nonce and takes an expired one for a new window, which it then refuses until it ends', async () => {
-      const nonces = createNonceService({ db: app.db, writer: createWriter(app.db), clock });
-      const [live, expired] = [randomUUID(), randomUUID()];
-      assert.equal(await nonces.claim('s', live, 60_000), true);
-      assert.equal(await nonces.claim('s', expired, 1000), true);
-      now += 1000;
+      const nonces = nodeOn(app.db);
+      const [live, expired] = await liveAndExpired(nonces, 's');
       assert.equal(await nonces.claim('s', live, 60_000), false, 'live for another 59 s');
       assert.equal(await nonces.claim('s', expired, 60_000), true, 'expired the moment its window ended');
       now += 30_000;
@@ -71,7 +78,7 @@ for (const engine of ENGINES) {
     it('answers true to exactly one of many concurrent claims of a nonce, new or expired, across two nodes', async () => {
       const second = openConfiguredDb(app.config);
       try {
-        const nodes = [app.db, second].map((db) => createNonceService({ db, writer: createWriter(db), clock }));
+        const nodes = [app.db, second].map(nodeOn);
         const nonce = randomUUID();
         const race = () => Promise.all(Array.from({ length: 16 }, (_, i) => nodes[i % 2]!.claim('race', nonce, 1000)));
         assert.deepEqual((await race()).filter(Boolean), [true], 'a new nonce');
@@ -83,11 +90,8 @@ for (const engine of ENGINES) {
     });
 
     it('answers each of many claims that arrive together for itself: new, replayed within the batch, live, expired', async () => {
-      const nonces = createNonceService({ db: app.db, writer: createWriter(app.db), clock });
-      const [live, expired] = [randomUUID(), randomUUID()];
-      assert.equal(await nonces.claim('batch', live, 60_000), true);
-      assert.equal(await nonces.claim('batch', expired, 1000), true);
-      now += 1000;
+      const nonces = nodeOn(app.db);
+      const [live, expired] = await liveAndExpired(nonces, 'batch');
       const fresh = Array.from({ length: 300 }, () => randomUUID());
       // More claims than one batch takes (256 on PostgreSQL): each new nonce once, one of them again among the first
       // (a replay in the same batch), and the live and expired ones at the end (in the next batch).
@@ -113,7 +117,7 @@ describe('request nonces in Redis', () => {
 
   it('accepts a nonce once across two clients, and again after its time to live', async () => {
     const unused = () => Promise.reject(new Error('the store must not be used with Redis'));
-    const writer = { write: unused, writeStatement: unused, change: unused };
+    const writer = { write: unused, change: unused };
     const db = {} as Db; // never read: nothing of the store is touched with Redis
     const clock = { now: () => new Date().toISOString() };
     const a = createNonceService({ db, writer, clock, redisUrl: redis.url });
