@@ -918,7 +918,6 @@ for (const engine of ENGINES) {
       const writer = createWriter(app.db);
       return {
         write: () => Promise.reject(new Error('a unit of work, not a row change')),
-        writeStatement: () => Promise.reject(new Error('a unit of work, not a row change')),
         change: (rows, change) => writer.change(rows, change),
       };
     };

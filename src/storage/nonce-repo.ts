@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
+import { sql, type OnConflictBuilder, type RawBuilder } from 'kysely';
 import { createBatchedCalls } from './batched-calls.js';
 import { compiledOnce, compiledPerDialect } from './compiled-once.js';
 import type { Db } from './database.js';
 import type { Executor } from './engine.js';
+import type { Database } from './schema.js';
 import type { Writer } from './writer.js';
 
 /** A nonce to record for as long as a replay of its request could pass (the key is the service's hash of it). */
@@ -10,6 +11,13 @@ export interface NonceClaim {
   readonly key: string;
   readonly expiresAt: string;
 }
+
+/** A nonce already recorded is taken for the new window only if its record had expired by `now`. */
+const takingOverExpired = (now: string | RawBuilder<string>) => (oc: OnConflictBuilder<Database, 'request_nonces'>) =>
+  oc
+    .column('nonce_key')
+    .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+    .where('request_nonces.expires_at', '<=', now);
 
 /**
  * Records a nonce unless a live record of it exists; true when this call recorded it. One statement, atomic by
@@ -21,12 +29,7 @@ const claimOne = compiledPerDialect((db, key, expiresAt, now) =>
   db
     .insertInto('request_nonces')
     .values({ nonce_key: key, expires_at: expiresAt })
-    .onConflict((oc) =>
-      oc
-        .column('nonce_key')
-        .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
-        .where('request_nonces.expires_at', '<=', now),
-    )
+    .onConflict(takingOverExpired(now))
     .returning('nonce_key'),
 );
 
@@ -49,12 +52,7 @@ const claimFromArrays = compiledOnce((db) =>
         )
         .select(['c.nonce_key', 'c.expires_at']),
     )
-    .onConflict((oc) =>
-      oc
-        .column('nonce_key')
-        .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
-        .where('request_nonces.expires_at', '<=', sql<string>`${''}`),
-    )
+    .onConflict(takingOverExpired(sql<string>`${''}`))
     .returning('nonce_key'),
 );
 
@@ -77,8 +75,7 @@ export async function claimNonceBatch(db: Executor, claims: readonly NonceClaim[
  * requests go as one statement ({@link claimNonceBatch}).
  */
 export function createNonceClaims(db: Db, writer: Writer, now: () => string): (claim: NonceClaim) => Promise<boolean> {
-  if (db.engine === 'sqlite')
-    return (claim) => writer.writeStatement((executor) => claimNonce(executor, { ...claim, now: now() }));
+  if (db.engine === 'sqlite') return (claim) => writer.write((tx) => claimNonce(tx, { ...claim, now: now() }));
   return createBatchedCalls<NonceClaim, boolean>({
     maxBatch: 256,
     inFlight: 2,

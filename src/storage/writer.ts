@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import type { Executor, Tx } from './engine.js';
+import type { Tx } from './engine.js';
 import { changeOne, type RowChange, type RowStore } from './row-change.js';
 import { createRowChangeBatcher } from './row-change-batcher.js';
 import { createGroupCommitWriter } from './sqlite-group-commit.js';
@@ -10,12 +10,6 @@ import { createGroupCommitWriter } from './sqlite-group-commit.js';
  */
 export interface Writer {
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
-  /**
-   * A unit of work of one statement, atomic and durable by itself: on PostgreSQL it runs outside any transaction
-   * (one round trip, where `write` takes three: BEGIN, the statement, COMMIT); on SQLite it is committed with the
-   * other writes, like `write`'s.
-   */
-  writeStatement<T>(work: (db: Executor) => Promise<T>): Promise<T>;
   /**
    * One row's change, computed from its current state: see {@link RowChange}. On PostgreSQL the changes of
    * concurrent requests are committed together, a few statements for the whole batch (see
@@ -40,14 +34,13 @@ export interface WriterOptions {
 export function createWriter(db: Db, options: WriterOptions = {}): Writer {
   if (db.engine === 'sqlite') {
     const write = createGroupCommitWriter(db, options.maxBatch ?? 64).write;
-    return { write, writeStatement: write, change: (rows, change) => write((tx) => changeOne(tx, rows, change)) };
+    return { write, change: (rows, change) => write((tx) => changeOne(tx, rows, change)) };
   }
   const write: Writer['write'] = (work) => db.kysely.transaction().execute(work);
   // Two batches in flight: one is built and sent while the other commits. More only makes smaller batches
   // (bench/README.md has the figures).
   return {
     write,
-    writeStatement: (work) => work(db.kysely),
     change: createRowChangeBatcher(write, { maxBatch: options.maxBatch ?? 64, inFlight: 2, direct: db.kysely }),
   };
 }
