@@ -310,7 +310,8 @@ describe('people and OAuth clients in the console, in Chromium', () => {
       async (page) => {
         await signInWithKey(page);
         await page.goto(`${base}/console/w/default/members`);
-        const row = page.locator('table.members tr', { hasText: 'Dan' });
+        // By his id: hasText matches any row with "dan" anywhere, such as in another member's random id.
+        const row = page.locator('table.members tr', { has: page.getByText(userId, { exact: true }) });
         // Someone else makes Dan an admin after the page listed him: the console's change is refused, not applied.
         await row.getByLabel('New role of Dan').waitFor();
         assert.equal((await app.call('PUT', `${WS}/members/${userId}`, { body: { role: 'admin' } })).status, 200);

@@ -167,21 +167,30 @@ describe('web console in Chromium', () => {
       async (page) => {
         await signIn(page, '/console/w/default/connectors');
         await page.getByRole('link', { name: 'New connector' }).click();
-        await page.getByLabel('Id').focus();
+        await page.getByLabel('Id', { exact: true }).focus();
         await page.keyboard.type('kb-made');
         await page.keyboard.press('Tab');
         await page.keyboard.type('Keyboard made');
         await page.getByLabel('Base URL').focus();
         await page.keyboard.type('not a url');
-        // Slow the create down so the in-flight state can be seen.
+        assert.deepEqual(
+          await Promise.all(
+            ['Id', 'Name', 'Base URL'].map((label) => page.getByLabel(label, { exact: true }).inputValue()),
+          ),
+          ['kb-made', 'Keyboard made', 'not a url'],
+        );
+        // Hold the create until the in-flight state has been seen, however long that takes to show.
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
         await page.route('**/api/v1/workspaces/default/connectors', async (route) => {
-          await new Promise((resolve) => setTimeout(resolve, 400));
+          await held;
           await route.continue();
         });
         await page.keyboard.press('Enter');
         const saving = page.getByRole('button', { name: 'Saving…' });
         await saving.waitFor();
         assert.ok(await saving.isDisabled());
+        release();
         const baseUrl = page.locator('.field', { has: page.getByLabel('Base URL') });
         await baseUrl.locator('.field-error').waitFor();
         // In plain words, never the pattern behind them.
@@ -451,7 +460,12 @@ describe('web console in Chromium', () => {
         .getByLabel('All toolsets of the workspace')
         .check();
       await page.getByRole('button', { name: 'Save toolsets' }).click();
-      await page.locator('tr', { hasText: 'support-bot' }).filter({ hasText: 'all' }).waitFor();
+      // The cell itself: the row's text holds "all" before the save too ("Allowed toolsets of …").
+      await page
+        .locator('tr', { hasText: 'support-bot' })
+        .locator('td[data-label="Allowed toolsets"]')
+        .getByText('all', { exact: true })
+        .waitFor();
       assert.deepEqual((await app.call('GET', `${WS}/access-clients/support-bot`)).body.toolsets, ['*']);
       await checkPage(page, 'access-clients');
     });
