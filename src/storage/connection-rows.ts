@@ -9,7 +9,7 @@ import type { Engine, Executor, Tx } from './engine.js';
 import type { RowStore, RowWrite } from './row-change.js';
 import { ROW_VERSION, rememberRowVersion, rowVersionOf } from './row-versions.js';
 import { rememberWorkspaceUid, workspaceUidOfRow } from './row-workspaces.js';
-import { keyArrays, pairsOf, rowKey } from './row-keys.js';
+import { inKeyArrays, keyArrays, pairsOf, rowKey } from './row-keys.js';
 
 /** The key of a connection for {@link Writer.change}. */
 export const connectionKey = (workspaceId: string, id: number) => rowKey(workspaceId, id);
@@ -59,7 +59,7 @@ const selectByKeys = (db: Executor) =>
     .selectFrom('connections')
     .select(connectionColumns)
     .select(WORKSPACE_UID)
-    .where(sql<boolean>`(workspace_id, id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::bigint[]) as k(w, i))`)
+    .where(inKeyArrays('workspace_id', 'id', 'bigint'))
     .orderBy('workspace_id')
     .orderBy('id');
 /** Locked in key order, so that two batches wanting the same rows cannot deadlock. */

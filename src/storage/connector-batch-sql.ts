@@ -6,6 +6,7 @@ import { insertEventsFromJson } from './audit-repo.js';
 import { columnsOf } from './connector-row.js';
 import type { Executor } from './engine.js';
 import type { RowWrite } from './row-change.js';
+import { inKeyArrays } from './row-keys.js';
 import { ROW_VERSION, rowVersionOf } from './row-versions.js';
 
 /**
@@ -52,7 +53,7 @@ const selectByKeys = (db: Executor) =>
   db
     .selectFrom('connectors')
     .select(connectorColumns)
-    .where(sql<boolean>`(workspace_id, id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::text[]) as k(w, i))`)
+    .where(inKeyArrays('workspace_id', 'id'))
     .orderBy('workspace_id')
     .orderBy('id');
 export const selectLockedByKeys = compiledOnce((db) => selectByKeys(db).forUpdate());
@@ -94,9 +95,7 @@ const updateFromJsonQuery = (db: QueryCreator<Database>) =>
     })
     // The keys again, as arrays: the planner knows how many elements an array has, and so looks each row up by its
     // index. It takes any recordset for 100 rows, and a hash join with the whole table would scan it all.
-    .where(
-      sql<boolean>`(connectors.workspace_id, connectors.id) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::text[]) as k(w, i))`,
-    )
+    .where(inKeyArrays('connectors.workspace_id', 'connectors.id'))
     // The creation time too: a connector deleted and created again under its id starts over at revision 1, and a
     // state read from the one before must not be written over it.
     .where(

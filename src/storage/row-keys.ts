@@ -17,8 +17,9 @@ export const keyArrays = (pairs: readonly (readonly [string, string | number])[]
 ];
 
 /**
- * PostgreSQL: whether (`workspace`, `id`) — two columns of a table — is one of the pairs of two text array
- * parameters (see connector-batch-sql.ts): the statement stays the same text whatever the number of rows.
+ * PostgreSQL: whether (`workspace`, `id`) — two columns of a table — is one of the pairs of two array parameters
+ * (the workspace ids' and the ids', text unless the ids are numbers): the statement stays the same text whatever
+ * the number of rows.
  */
-export const inKeyArrays = (workspace: string, id: string) =>
-  sql<boolean>`(${sql.ref(workspace)}, ${sql.ref(id)}) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::text[]) as k(w, i))`;
+export const inKeyArrays = (workspace: string, id: string, ids: 'text' | 'bigint' = 'text') =>
+  sql<boolean>`(${sql.ref(workspace)}, ${sql.ref(id)}) in (select k.w, k.i from unnest(${[]}::text[], ${[]}::${sql.raw(ids)}[]) as k(w, i))`;
