@@ -12,7 +12,7 @@ import pg from 'pg';
 import { encodeCursor } from '../../src/domain/page.js';
 import { findConnection, listConnections } from '../../src/storage/connection-repo.js';
 import type { Database } from '../../src/storage/schema.js';
-import { WORKSPACE, connectorId } from './connector-shape.js';
+import { WORKSPACE, connectorId, createBody as createConnector } from './connector-shape.js';
 
 export interface ReadStore {
   readonly engine: 'sqlite' | 'postgres';
@@ -190,6 +190,12 @@ export async function benchReads(
 ): Promise<ReadFigures> {
   const base = `/api/v1/workspaces/${WORKSPACE}`;
   const connector = connectorId(1);
+  // The connector PUT rows seed it; a run without them (BENCH_RESOURCES=connection, say) creates it here.
+  if ((await call(origin, 'GET', `${base}/connectors/${connector}`, headers)).status === 404) {
+    const made = await call(origin, 'POST', `${base}/connectors`, headers, createConnector(connector));
+    if (made.status !== 201)
+      throw new Error(`creating connector ${connector}: HTTP ${made.status} ${made.text.slice(0, 300)}`);
+  }
   const created = await call(origin, 'POST', `${base}/connections`, headers, {
     connectorId: connector,
     name: 'bench-conn-0',
