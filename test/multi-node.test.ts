@@ -285,6 +285,8 @@ describe('several nodes behind HAProxy [postgres]', () => {
     writes: number;
     calls: number;
     failures: string[];
+    /** Per worker (a writer's connector, a caller's number): how many of its requests failed, and how many succeeded since. */
+    workers: Map<string, { failed: number; okSince: number }>;
     /** Per connector: the sequence number of its last acknowledged write. */
     acknowledged: Map<string, number>;
   }
@@ -295,7 +297,14 @@ describe('several nodes behind HAProxy [postgres]', () => {
    * reads its connector again, since the write may have landed without its answer.
    */
   async function startLoad(writers: number, callers: number): Promise<{ stop(): Promise<LoadStats> }> {
-    const stats: LoadStats = { writes: 0, calls: 0, failures: [], acknowledged: new Map() };
+    const stats: LoadStats = { writes: 0, calls: 0, failures: [], workers: new Map(), acknowledged: new Map() };
+    const outcome = (worker: string, ok: boolean) => {
+      const counts = stats.workers.get(worker) ?? { failed: 0, okSince: 0 };
+      stats.workers.set(
+        worker,
+        ok ? { ...counts, okSince: counts.okSince + 1 } : { failed: counts.failed + 1, okSince: 0 },
+      );
+    };
     let running = true;
     const ids = Array.from({ length: writers }, (_, i) => `load-${randomUUID().slice(0, 8)}-${i}`);
     const etags = new Map<string, string>();
@@ -317,8 +326,10 @@ describe('several nodes behind HAProxy [postgres]', () => {
           etags.set(id, reply.headers.get('etag')!);
           stats.acknowledged.set(id, n);
           stats.writes++;
+          outcome(id, true);
         } catch (error) {
           stats.failures.push(`write ${id} seq ${n}: ${(error as Error).message}`);
+          outcome(id, false);
           for (;;) {
             try {
               const fresh = await call('GET', `${WS}/connectors/${id}`);
@@ -334,7 +345,8 @@ describe('several nodes behind HAProxy [postgres]', () => {
         }
       }
     };
-    const caller = async (client: Client) => {
+    const caller = async (client: Client, index: number) => {
+      const worker = `caller ${index}`;
       while (running) {
         const value = randomUUID();
         try {
@@ -342,13 +354,15 @@ describe('several nodes behind HAProxy [postgres]', () => {
           if ((result.structuredContent as { value?: string } | undefined)?.value !== value)
             throw new Error(`wrong reply ${JSON.stringify(result)}`);
           stats.calls++;
+          outcome(worker, true);
         } catch (error) {
-          stats.failures.push(`call: ${(error as Error).message}`);
+          stats.failures.push(`${worker}: ${(error as Error).message}`);
+          outcome(worker, false);
         }
       }
     };
     const clients = await Promise.all(Array.from({ length: callers }, () => mcpClient([])));
-    const work = Promise.all([...ids.map(writer), ...clients.map(caller)]);
+    const work = Promise.all([...ids.map(writer), ...clients.map((client, i) => caller(client, i))]);
     return {
       async stop() {
         running = false;
@@ -386,14 +400,23 @@ describe('several nodes behind HAProxy [postgres]', () => {
   it('loses at most the in-flight requests of a node killed with SIGKILL, and nothing acknowledged', async () => {
     const load = await startLoad(3, 2);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    await nodes[1]!.stop('SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const stats = await load.stop();
-    // At most one request of each of the five workers can have been on the killed node at that moment.
-    assert.ok(stats.failures.length <= 5, stats.failures.join('\n'));
-    assert.ok(stats.writes > 10 && stats.calls > 10, `${stats.writes} writes, ${stats.calls} calls`);
-    await assertNothingLost(stats);
-    await nodes[1]!.start();
+    try {
+      await nodes[1]!.stop('SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const stats = await load.stop();
+      // A worker loses the request it had on the killed node, and at most one more: one sent before the balancer let
+      // go of an idle connection to that node (it keeps them for reuse, and one can be picked before its close is
+      // seen; CI saw a caller fail twice so). Then every worker goes on without failing.
+      for (const [worker, { failed, okSince }] of stats.workers) {
+        assert.ok(failed <= 2, `${worker} failed ${failed} times:\n${stats.failures.join('\n')}`);
+        if (failed > 0) assert.ok(okSince > 0, `${worker} never succeeded after its last failure`);
+      }
+      assert.ok(stats.writes > 10 && stats.calls > 10, `${stats.writes} writes, ${stats.calls} calls`);
+      await assertNothingLost(stats);
+    } finally {
+      // The next tests use every node, whatever this one found.
+      await nodes[1]!.start();
+    }
   });
 
   it('refuses a rotated access-client secret on every node once its grace period is over', async () => {
