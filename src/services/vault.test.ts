@@ -142,6 +142,43 @@ describe('vault', () => {
     assert.throws(() => vault.plaintextBytes('pbenc:v9:a:x:y'), /known version/);
   });
 
+  describe('data keys it remembers', () => {
+    it('opens a value sealed long ago, after the data keys it remembers have all been replaced', () => {
+      const vault = createVault([key('a')]);
+      const first = vault.seal('first', P);
+      let last = '';
+      for (let i = 0; i < 10_050; i++) last = vault.seal(`value ${i}`, P);
+      assert.equal(vault.open(first, P), 'first');
+      assert.equal(vault.open(last, P), 'value 10049');
+    });
+
+    it('refuses a wrapped data key that does not unwrap, every time (it is never remembered)', () => {
+      const vault = createVault([key('a')]);
+      const parts = vault.seal('v', P).split(':');
+      const wrapped = parts[3]!;
+      parts[3] = `${wrapped.slice(0, 20)}${wrapped[20] === 'A' ? 'B' : 'A'}${wrapped.slice(21)}`;
+      const tampered = parts.join(':');
+      assert.throws(() => vault.open(tampered, P));
+      assert.throws(() => vault.open(tampered, P));
+    });
+
+    it('does not open a value naming another master key with a data key remembered under the first', () => {
+      const a = key('a');
+      const vault = createVault([a, key('b')]);
+      const parts = vault.seal('v', P).split(':');
+      assert.equal(vault.open(parts.join(':'), P), 'v');
+      parts[2] = 'b';
+      assert.throws(() => vault.open(parts.join(':'), P));
+    });
+
+    it('keeps the plaintext of every value it remembers the data key of apart, bound to its own place', () => {
+      const vault = createVault([key('a')]);
+      const sealed = vault.seal('hunter2', P);
+      vault.open(sealed, P);
+      assert.throws(() => vault.open(sealed, { ...P, resourceUid: 'cnu_b' }), MisplacedSealedValue);
+    });
+  });
+
   it('lists the configured key ids, active first', () => {
     assert.deepEqual(createVault([key('b'), key('a')]).keyIds, ['b', 'a']);
   });

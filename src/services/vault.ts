@@ -77,8 +77,10 @@ function encrypt(key: Buffer, plaintext: Buffer, aad?: Buffer): Buffer {
   const iv = randomBytesFromPool(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   if (aad) cipher.setAAD(aad);
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([iv, body, cipher.getAuthTag()]);
+  const body = cipher.update(plaintext);
+  // GCM is a stream mode: final() adds no bytes, it computes the tag.
+  cipher.final();
+  return Buffer.concat([iv, body, cipher.getAuthTag()], IV_BYTES + body.length + TAG_BYTES);
 }
 
 function decrypt(key: Buffer, sealed: Buffer, aad?: Buffer): Buffer {
@@ -87,7 +89,46 @@ function decrypt(key: Buffer, sealed: Buffer, aad?: Buffer): Buffer {
   const decipher = createDecipheriv('aes-256-gcm', key, iv);
   decipher.setAuthTag(tag);
   if (aad) decipher.setAAD(aad);
-  return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+  const plaintext = decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES));
+  // Checks the tag (and throws if it does not match); GCM adds no bytes here.
+  decipher.final();
+  return plaintext;
+}
+
+const DATA_KEY_BYTES = 32;
+/** How many data keys the vault keeps unwrapped: the ones it made or opened last. */
+const REMEMBERED_DATA_KEYS = 10_000;
+
+/**
+ * The data keys a vault made or unwrapped last, by master-key id and wrapped form, in one fixed block of memory
+ * (first in, first out): opening a value whose key is here costs one AES-GCM operation instead of two. A PATCH
+ * that compares a new secret with the stored one opens the value the last write sealed, and the gateway opens the
+ * same credentials call after call. Only a wrapped form that was made here or that opened under its master key
+ * is ever entered, so a forged one still has to unwrap; and what the memory holds could be unwrapped anyway by
+ * the master key beside it.
+ */
+function createDataKeyMemory(slots: number) {
+  const block = Buffer.alloc(slots * DATA_KEY_BYTES);
+  const names: (string | undefined)[] = new Array<string | undefined>(slots);
+  const slotOf = new Map<string, number>();
+  let next = 0;
+  return {
+    /** A view of the remembered key: read it before the next `remember`, which may reuse its slot. */
+    recall(name: string): Buffer | undefined {
+      const slot = slotOf.get(name);
+      return slot === undefined ? undefined : block.subarray(slot * DATA_KEY_BYTES, (slot + 1) * DATA_KEY_BYTES);
+    },
+    remember(name: string, dataKey: Buffer) {
+      if (slotOf.has(name)) return;
+      const slot = next;
+      next = (next + 1) % slots;
+      const evicted = names[slot];
+      if (evicted !== undefined) slotOf.delete(evicted);
+      names[slot] = name;
+      slotOf.set(name, slot);
+      dataKey.copy(block, slot * DATA_KEY_BYTES);
+    },
+  };
 }
 
 /**
@@ -104,6 +145,7 @@ export function createVault(keys: readonly MasterKey[]): Vault {
   const active = keys[0];
   if (!active) throw new Error('At least one master key is required.');
   const byId = new Map(keys.map((k) => [k.id, k.key]));
+  const dataKeys = createDataKeyMemory(REMEMBERED_DATA_KEYS);
 
   const parse = (sealed: string) => {
     const parts = sealed.split(':');
@@ -114,16 +156,22 @@ export function createVault(keys: readonly MasterKey[]): Vault {
     return {
       bound: parts[1] === VERSION,
       keyId: parts[2]!,
-      wrapped: Buffer.from(parts[3]!, 'base64url'),
+      wrappedText: parts[3]!,
       body,
       bodyText: parts[4]!,
     };
   };
 
-  const dataKeyOf = (keyId: string, wrapped: Buffer) => {
+  /** The data key of a value: remembered, or unwrapped with its master key (and remembered). */
+  const dataKeyOf = (keyId: string, wrappedText: string) => {
+    const name = `${keyId}:${wrappedText}`;
+    const remembered = dataKeys.recall(name);
+    if (remembered) return remembered;
     const masterKey = byId.get(keyId);
     if (!masterKey) throw new Error(`Master key "${keyId}" is not configured; add it to PLUGBOARD_MASTER_KEYS.`);
-    return decrypt(masterKey, wrapped);
+    const dataKey = decrypt(masterKey, Buffer.from(wrappedText, 'base64url'));
+    if (dataKey.length === DATA_KEY_BYTES) dataKeys.remember(name, dataKey);
+    return dataKey;
   };
 
   /** The plaintext of a bound value at its place; anything else is a value that does not belong there. */
@@ -135,13 +183,17 @@ export function createVault(keys: readonly MasterKey[]): Vault {
     }
   };
 
-  const format = (wrapped: Buffer, bodyText: string) =>
-    `${SEALED_PREFIX}${VERSION}:${active.id}:${wrapped.toString('base64url')}:${bodyText}`;
+  /** The stored form of a ciphertext whose data key is wrapped by the active master key (and now remembered). */
+  const format = (dataKey: Buffer, bodyText: string) => {
+    const wrappedText = encrypt(active.key, dataKey).toString('base64url');
+    dataKeys.remember(`${active.id}:${wrappedText}`, dataKey);
+    return `${SEALED_PREFIX}${VERSION}:${active.id}:${wrappedText}:${bodyText}`;
+  };
 
   const seal = (plaintext: string, place: SealPlace) => {
-    const dataKey = randomBytesFromPool(32);
+    const dataKey = randomBytesFromPool(DATA_KEY_BYTES);
     const body = encrypt(dataKey, Buffer.from(plaintext, 'utf8'), aadOf(place));
-    return format(encrypt(active.key, dataKey), body.toString('base64url'));
+    return format(dataKey, body.toString('base64url'));
   };
 
   return {
@@ -149,8 +201,8 @@ export function createVault(keys: readonly MasterKey[]): Vault {
     keyIds: keys.map((k) => k.id),
     seal,
     open(sealed, place) {
-      const { bound, keyId, wrapped, body } = parse(sealed);
-      const dataKey = dataKeyOf(keyId, wrapped);
+      const { bound, keyId, wrappedText, body } = parse(sealed);
+      const dataKey = dataKeyOf(keyId, wrappedText);
       return (bound ? openBound(dataKey, body, place) : decrypt(dataKey, body)).toString('utf8');
     },
     keyIdOf: (sealed) => parse(sealed).keyId,
@@ -161,12 +213,12 @@ export function createVault(keys: readonly MasterKey[]): Vault {
       return masterKey && Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `plugboard:${purpose}`, 32));
     },
     rewrap(sealed, place) {
-      const { bound, keyId, wrapped, body, bodyText } = parse(sealed);
-      const dataKey = dataKeyOf(keyId, wrapped);
+      const { bound, keyId, wrappedText, body, bodyText } = parse(sealed);
+      const dataKey = dataKeyOf(keyId, wrappedText);
       if (!bound) return seal(decrypt(dataKey, body).toString('utf8'), place);
       // Opening the ciphertext proves the data key belongs to it, and the value to this place, before anything is rewritten.
       openBound(dataKey, body, place);
-      return keyId === active.id ? sealed : format(encrypt(active.key, dataKey), bodyText);
+      return keyId === active.id ? sealed : format(Buffer.from(dataKey), bodyText);
     },
   };
 }
