@@ -18,6 +18,8 @@ const URL_START = /^[a-z][a-z0-9+.-]*:(?:[a-z][a-z0-9+.-]*:)*\/\//i;
 export function secretSpans(text: string): Span[] {
   const start = URL_START.exec(text);
   if (start) return urlSpans(text, start[0].length);
+  // Every keyword pair holds an `=`: most settings (a user name, a host) have none and need no walk.
+  if (!text.includes('=')) return [];
   // ADO.NET separates pairs with `;` and lets values hold spaces; libpq separates them with spaces.
   return keywordSpans(text, 0, text.length, text.includes(';') ? ';' : ' \t\r\n');
 }

@@ -33,12 +33,18 @@ describe('secrets bound to their destination', () => {
     const moved = destinationsOf({ connection: `Server=evil;User Id=app;Password=${MASK};` }, '');
     assert.throws(
       () =>
-        checkSecretsStay(before, moved, keptSecretsOf({ connection: `Server=evil;User Id=app;Password=${MASK};` }, '')),
+        checkSecretsStay(
+          () => before,
+          () => moved,
+          keptSecretsOf({ connection: `Server=evil;User Id=app;Password=${MASK};` }, ''),
+        ),
       refusal,
     );
-    checkSecretsStay(before, destinationsOf({ connection: `Server=db;User Id=app;Password=${MASK};` }, ''), [
-      '/connection',
-    ]);
+    checkSecretsStay(
+      () => before,
+      () => destinationsOf({ connection: `Server=db;User Id=app;Password=${MASK};` }, ''),
+      ['/connection'],
+    );
   });
 
   it('compares URLs with their embedded secrets masked, so re-entering a password is not a move', () => {
@@ -58,14 +64,27 @@ describe('secrets bound to their destination', () => {
     const before = destinationsOf({ host: 'db', port: 5432 }, '/content');
     const moved = destinationsOf({ host: 'evil', port: 5432 }, '/content');
     assert.throws(
-      () => checkSecretsStay(before, moved, ['/content/password']),
+      () =>
+        checkSecretsStay(
+          () => before,
+          () => moved,
+          ['/content/password'],
+        ),
       (error: unknown) =>
         refusal(error) &&
         /enter the secret again when you change where it is sent/.test((error as Error).message) &&
         (error as DomainError).errors.map((e) => e.path).join() === '/content/host,/content/password',
     );
-    checkSecretsStay(before, moved, []);
-    checkSecretsStay(before, destinationsOf({ host: 'db', port: 5432 }, '/content'), ['/content/password']);
+    checkSecretsStay(
+      () => before,
+      () => moved,
+      [],
+    );
+    checkSecretsStay(
+      () => before,
+      () => destinationsOf({ host: 'db', port: 5432 }, '/content'),
+      ['/content/password'],
+    );
   });
 
   it('refuses exactly when some destination changes and some secret is kept (property)', () => {
@@ -92,7 +111,11 @@ describe('secrets bound to their destination', () => {
           }
           for (const field of secretFields) next[field] = kept.includes(field) ? MASK : `new-${field}`;
           const attempt = () =>
-            checkSecretsStay(destinationsOf(stored, ''), destinationsOf(next, ''), keptSecretsOf(next, ''));
+            checkSecretsStay(
+              () => destinationsOf(stored, ''),
+              () => destinationsOf(next, ''),
+              keptSecretsOf(next, ''),
+            );
           if (moved.length > 0 && kept.length > 0) assert.throws(attempt, refusal);
           else attempt();
         },

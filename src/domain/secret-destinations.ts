@@ -89,10 +89,13 @@ export const RETARGET_HINT = 'enter the secret again when you change where it is
  * Refuses a write that moves a destination while keeping a stored secret by its mask (or by leaving it out
  * of a PATCH): the secret was entered for the old destination, and whoever may edit a resource may not read
  * its secrets, so letting them point it elsewhere would hand them the secret. Entering it again is allowed.
+ * The destinations are found only when a secret is kept: a write that enters every secret it has (a new
+ * password, the commonest change) moves nothing that matters here.
  */
-export function checkSecretsStay(before: Destinations, after: Destinations, kept: readonly string[]): void {
-  const moved = movedDestinations(before, after);
-  if (moved.length === 0 || kept.length === 0) return;
+export function checkSecretsStay(before: () => Destinations, after: () => Destinations, kept: readonly string[]): void {
+  if (kept.length === 0) return;
+  const moved = movedDestinations(before(), after());
+  if (moved.length === 0) return;
   const errors: FieldError[] = [
     ...moved.map((path) => ({ path, message: `changes where the stored secrets are sent; ${RETARGET_HINT}` })),
     ...kept.map((path) => ({ path, message: `keeps a stored secret by its mask; ${RETARGET_HINT}` })),

@@ -247,7 +247,11 @@ export function createConnectionService(deps: {
     if (errors.length > 0) throw validationFailed(errors);
     if (previous) {
       const kept = [...keptSecretsOf(input.content, '/content'), ...keptSecretsOf(input.credentials, '/credentials')];
-      checkSecretsStay(destinationsOf(previous.content, '/content'), destinationsOf(input.content, '/content'), kept);
+      checkSecretsStay(
+        () => destinationsOf(previous.content, '/content'),
+        () => destinationsOf(input.content, '/content'),
+        kept,
+      );
     }
     return {
       connectorId: input.connectorId ?? null,

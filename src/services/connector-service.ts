@@ -102,8 +102,8 @@ export function buildAuthSchemeConfig(
   if (previous) {
     const at = `${path}/config`;
     checkSecretsStay(
-      destinationsOf(previous.config, at),
-      destinationsOf(input.config, at),
+      () => destinationsOf(previous.config, at),
+      () => destinationsOf(input.config, at),
       keptSecretsOf(input.config, at),
     );
   }

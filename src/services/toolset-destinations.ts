@@ -66,5 +66,9 @@ function checkToolsetSecretsStay(before: ToolsetSpec, after: ToolsetSpec, server
       ['/spec/baseUrl', maskInside(spec.baseUrl ?? '')],
       ['/spec/schema/detail', target(spec)],
     ]);
-  checkSecretsStay(destinations(before), destinations(after), kept);
+  checkSecretsStay(
+    () => destinations(before),
+    () => destinations(after),
+    kept,
+  );
 }
