@@ -117,7 +117,7 @@ describe('request nonces in Redis', () => {
 
   it('accepts a nonce once across two clients, and again after its time to live', async () => {
     const unused = () => Promise.reject(new Error('the store must not be used with Redis'));
-    const writer = { write: unused, change: unused };
+    const writer = { write: unused, change: unused, remember: unused };
     const db = {} as Db; // never read: nothing of the store is touched with Redis
     const clock = { now: () => new Date().toISOString() };
     const a = createNonceService({ db, writer, clock, redisUrl: redis.url });

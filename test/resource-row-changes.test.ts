@@ -919,6 +919,7 @@ for (const engine of ENGINES) {
       return {
         write: () => Promise.reject(new Error('a unit of work, not a row change')),
         change: (rows, change) => writer.change(rows, change),
+        remember: (rows, key, row) => writer.remember(rows, key, row),
       };
     };
     const ownerActor = async () => ({

@@ -10,6 +10,8 @@ import type { RowStore } from '../src/storage/row-change.js';
 import type { Connector } from '../src/domain/connector.js';
 import { compiledOnce } from '../src/storage/compiled-once.js';
 import { openDb } from '../src/storage/database.js';
+import { systemClock } from '../src/services/clock.js';
+import { createConnectionService } from '../src/services/connection-service.js';
 import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
 
 const WS = '/api/v1/workspaces/default';
@@ -478,6 +480,69 @@ for (const engine of ENGINES) {
             await Promise.all(ids.map(async (id) => (await app.call('GET', `${WS}/connectors/${id}`)).body.name))
           ).filter((name) => name.startsWith('again')).length,
           3,
+        );
+      });
+
+      it('changes a connection this node created without reading it first, and only over the version it created', async () => {
+        const counted = countingStatements(app.db.kysely);
+        const write: Writer['write'] = (work) => app.db.kysely.transaction().execute(work);
+        const change = createRowChangeBatcher(write, { maxBatch: 64, inFlight: 1, direct: counted.direct });
+        const refused = () => Promise.reject(new Error('no connection test here'));
+        const connections = createConnectionService({
+          db: app.db,
+          writer: { write, change, remember: change.remember },
+          vault: app.vault,
+          clock: systemClock,
+          tester: { test: refused },
+        });
+        const actor = {
+          principal: {
+            id: (await app.call('GET', '/api/v1/me')).body.principalId as string,
+            name: 'owner',
+            status: 'active' as const,
+            roles: new Map([['default', 'owner' as const]]),
+          },
+          requestId: 'remembered-create',
+        };
+        const costOf = async (id: number, password: string) => {
+          counted.statements = 0;
+          const patched = await connections.patch(actor, 'default', id, { content: { password } });
+          return { statements: counted.statements, revision: patched.revision };
+        };
+        const created = await connections.create(actor, 'default', {
+          name: 'created here',
+          type: 'http',
+          content: { url: 'https://api.example.com', password: 'first' },
+        });
+        assert.deepEqual(await costOf(created.id, 'second'), { statements: 1, revision: 2 }, 'the write alone');
+        assert.deepEqual(await costOf(created.id, 'third!'), { statements: 1, revision: 3 });
+
+        // Created through another node (the app's own writer): this one does not know it, and reads it first.
+        const elsewhere = (
+          await app.call('POST', `${WS}/connections`, {
+            body: { name: 'created elsewhere', type: 'http', content: { password: 'first' } },
+          })
+        ).body as { id: number };
+        assert.deepEqual(await costOf(elsewhere.id, 'second'), { statements: 2, revision: 2 }, 'read, then write');
+
+        // Created here, then moved by another node: the remembered version does not match, and the change goes under
+        // lock on the row as it is now (its password sealed again over the other node's, nothing lost).
+        const moved = await connections.create(actor, 'default', {
+          name: 'moved elsewhere',
+          type: 'http',
+          content: { password: 'first' },
+        });
+        const other = await app.call('PATCH', `${WS}/connections/${moved.id}`, {
+          body: { description: 'changed by another node' },
+        });
+        assert.equal(other.status, 200, other.text);
+        const again = await connections.patch(actor, 'default', moved.id, { content: { password: 'second' } });
+        assert.deepEqual([again.revision, again.description], [3, 'changed by another node']);
+        const audit = await app.call('GET', `${WS}/audit?resourceType=connection&resourceId=${moved.id}`);
+        assert.deepEqual(
+          (audit.body.items as { toRevision: number }[]).map((e) => e.toRevision).sort(),
+          [1, 2, 3],
+          audit.text,
         );
       });
 

@@ -40,7 +40,7 @@ import { viewConnection } from '../domain/views.js';
 import * as connections from '../storage/connection-repo.js';
 import { connectionKey, connectionRows } from '../storage/connection-rows.js';
 import type { RowChange } from '../storage/row-change.js';
-import { workspaceUidOf } from '../storage/row-workspaces.js';
+import { rememberWorkspaceUid, workspaceUidOf } from '../storage/row-workspaces.js';
 import { findConnector } from '../storage/connector-repo.js';
 import { findUserById } from '../storage/user-repo.js';
 import type { Db } from '../storage/database.js';
@@ -521,7 +521,7 @@ export function createConnectionService(deps: {
         health = (await healthOf({ ...build(input, connector, undefined, owner), uid }, workspaceId, connector, true))
           .health;
       }
-      return writeWithRetry(
+      const created = await writeWithRetry(
         writer,
         async (tx) => {
           const connector = await connectorOf(tx, workspaceId, input.connectorId);
@@ -529,19 +529,25 @@ export function createConnectionService(deps: {
             ownerUserId && (await connections.findOwnedConnection(tx, workspaceId, connector!.id, ownerUserId));
           if (mine)
             throw conflict(`You already have a connection of connector "${connector!.id}": connection ${mine.id}.`);
-          const fields = build(input, connector, undefined, await sealOwnerIn(tx, workspaceId, uid));
+          const owner = await sealOwnerIn(tx, workspaceId, uid);
+          const fields = build(input, connector, undefined, owner);
           const now = clock.now();
-          const connection = await connections.insertConnection(tx, {
-            workspaceId,
-            uid,
-            ...fields,
-            variables: inheritVariables(connector?.connectionVariables ?? [], fields.variables),
-            health,
-            ownerUserId,
-            createdAt: now,
-            updatedAt: now,
-            revision: 1,
-          });
+          const inserted = await connections.insertConnection(
+            tx,
+            {
+              workspaceId,
+              uid,
+              ...fields,
+              variables: inheritVariables(connector?.connectionVariables ?? [], fields.variables),
+              health,
+              ownerUserId,
+              createdAt: now,
+              updatedAt: now,
+              revision: 1,
+            },
+            { rowVersion: db.engine === 'postgres' },
+          );
+          const connection = rememberWorkspaceUid(inserted, owner.workspaceUid);
           const change = {
             workspaceId,
             action: 'connection:create',
@@ -551,10 +557,13 @@ export function createConnectionService(deps: {
             open: OPEN,
           };
           await recordChange(tx, actor, change, now);
-          return viewConnection(connection);
+          return connection;
         },
         duplicateName(input),
       );
+      // Committed: the connection's first change (a script that creates, then configures) need not read it again.
+      writer.remember(rows, connectionKey(workspaceId, created.id), created);
+      return viewConnection(created);
     },
 
     /** PUT: every field takes the body's value; omitted optional fields are unset (docs/api.md). */

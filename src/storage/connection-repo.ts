@@ -5,6 +5,7 @@ import type { ExpressionBuilder } from 'kysely';
 import type { ConnectionRow, Database } from './schema.js';
 import type { Engine, Executor, ReadOptions } from './engine.js';
 import { jsonMember, nameContains } from './list-filters.js';
+import { ROW_VERSION, rememberRowVersion } from './row-versions.js';
 
 /** A row as read back: the id the store assigned. */
 export type StoredRow = Omit<ConnectionRow, 'id'> & { id: number };
@@ -152,9 +153,22 @@ export async function countConnectionsOfConnector(
 }
 
 /** Inserts a connection and returns it with the id the store assigned. */
-export async function insertConnection(db: Executor, connection: Omit<Connection, 'id'>): Promise<Connection> {
-  const row = await db.insertInto('connections').values(toValues(connection)).returning('id').executeTakeFirstOrThrow();
-  return { ...connection, id: Number(row.id) };
+/**
+ * Inserts a connection and returns it with its id. With `rowVersion` (PostgreSQL only), it comes back marked with
+ * the version its row was inserted at, as the optimistic row-change path reads rows (see Writer.remember).
+ */
+export async function insertConnection(
+  db: Executor,
+  connection: Omit<Connection, 'id'>,
+  options: { readonly rowVersion?: boolean } = {},
+): Promise<Connection> {
+  const insert = db.insertInto('connections').values(toValues(connection));
+  if (!options.rowVersion) {
+    const row = await insert.returning('id').executeTakeFirstOrThrow();
+    return { ...connection, id: Number(row.id) };
+  }
+  const row = await insert.returning(['id', ROW_VERSION.as('row_version')]).executeTakeFirstOrThrow();
+  return rememberRowVersion({ ...connection, id: Number(row.id) }, row.row_version);
 }
 
 export async function updateConnection(

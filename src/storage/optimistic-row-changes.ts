@@ -215,5 +215,12 @@ export function createOptimisticRowChanges(options: OptimisticRowChangesOptions)
     },
     prefetch,
     run,
+    /**
+     * A row this node committed outside a row change (a create): known from now on as a row this writer wrote, so
+     * the next change of it starts from it instead of reading it, and still writes only over that very version.
+     */
+    committed(table: OptimisticTable, key: string, row: unknown) {
+      remember(table, key, { row, seen: options.arrivals(), read: false });
+    },
   };
 }

@@ -139,19 +139,34 @@ export function createRowChangeBatcher(
     batch.forEach((pending, i) => answer(pending, settled[i]!));
   }
 
-  return function change<Row, T>(rows: RowStore<Row>, change: RowChange<Row, T>): Promise<T> {
+  function tableOf(rows: RowStore<unknown>): Table {
+    let table = tables.get(rows);
+    if (!table)
+      tables.set(
+        rows,
+        (table = {
+          queue: [],
+          busy: new Set(),
+          optimistic: optimisticPath && rows.optimistic ? optimisticPath.table(rows.optimistic) : undefined,
+        }),
+      );
+    return table;
+  }
+
+  /**
+   * A row this node just committed outside a row change (a create), with its version: the optimistic path starts
+   * the row's next change from it instead of reading it first. Not while a change of the row waits or runs: what
+   * that change leaves is newer.
+   */
+  function remember<Row>(rows: RowStore<Row>, key: string, row: Row): void {
+    const table = tableOf(rows);
+    if (!table.optimistic || table.busy.has(key) || table.queue.some((pending) => pending.change.key === key)) return;
+    optimisticPath!.committed(table.optimistic, key, row);
+  }
+
+  function change<Row, T>(rows: RowStore<Row>, change: RowChange<Row, T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const key = rows as RowStore<unknown>;
-      let table = tables.get(key);
-      if (!table)
-        tables.set(
-          key,
-          (table = {
-            queue: [],
-            busy: new Set(),
-            optimistic: optimisticPath && rows.optimistic ? optimisticPath.table(rows.optimistic) : undefined,
-          }),
-        );
+      const table = tableOf(rows);
       if (table.optimistic) optimisticPath!.arrived(table.optimistic, change.key, table.busy.has(change.key));
       table.queue.push({
         change: change,
@@ -161,5 +176,7 @@ export function createRowChangeBatcher(
       });
       schedule();
     });
-  };
+  }
+
+  return Object.assign(change, { remember });
 }

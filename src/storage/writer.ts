@@ -17,6 +17,12 @@ export interface Writer {
    * of work of its own.
    */
   change<Row, T>(rows: RowStore<Row>, change: RowChange<Row, T>): Promise<T>;
+  /**
+   * A row the caller has just committed through {@link write} (a create), read back with its version: on
+   * PostgreSQL the next change of the row starts from it instead of reading it first (it still writes only over
+   * that version). Does nothing elsewhere.
+   */
+  remember<Row>(rows: RowStore<Row>, key: string, row: Row): void;
 }
 
 export interface WriterOptions {
@@ -34,13 +40,11 @@ export interface WriterOptions {
 export function createWriter(db: Db, options: WriterOptions = {}): Writer {
   if (db.engine === 'sqlite') {
     const write = createGroupCommitWriter(db, options.maxBatch ?? 64).write;
-    return { write, change: (rows, change) => write((tx) => changeOne(tx, rows, change)) };
+    return { write, change: (rows, change) => write((tx) => changeOne(tx, rows, change)), remember: () => {} };
   }
   const write: Writer['write'] = (work) => db.kysely.transaction().execute(work);
   // Two batches in flight: one is built and sent while the other commits. More only makes smaller batches
   // (bench/README.md has the figures).
-  return {
-    write,
-    change: createRowChangeBatcher(write, { maxBatch: options.maxBatch ?? 64, inFlight: 2, direct: db.kysely }),
-  };
+  const change = createRowChangeBatcher(write, { maxBatch: options.maxBatch ?? 64, inFlight: 2, direct: db.kysely });
+  return { write, change, remember: change.remember };
 }
