@@ -9,7 +9,7 @@ import { createConnectorPartsService } from '../src/services/connector-parts-ser
 import { createConnectorService } from '../src/services/connector-service.js';
 import { createWebhookService } from '../src/services/webhook-service.js';
 import { defaultEgress } from './support/egress.js';
-import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { ENGINES, ownerActor, startTestApp, type TestApp } from './support/stores.js';
 import { settledToolset } from './support/toolsets.js';
 
 const WS = '/api/v1/workspaces/default';
@@ -922,21 +922,12 @@ for (const engine of ENGINES) {
         remember: (rows, key, row) => writer.remember(rows, key, row),
       };
     };
-    const ownerActor = async () => ({
-      principal: {
-        id: (await app.call('GET', '/api/v1/me')).body.principalId as string,
-        name: 'owner',
-        status: 'active' as const,
-        roles: new Map([['default', 'owner' as const]]),
-      },
-      requestId: 'row-changes-only',
-    });
 
     it('creates, replaces, patches, publishes and deletes configs and versions through row changes alone', async () => {
       const { db, vault } = app;
       const connectors = createConnectorService({ db, writer: rowChangesOnly(), vault, clock: systemClock });
       const parts = createConnectorPartsService({ db, connectors, vault, clock: systemClock });
-      const actor = await ownerActor();
+      const actor = await ownerActor(app, 'row-changes-only');
       const id = connectorOf(0);
       const start = (await connectors.get(actor, 'default', id)).revision;
       const created = await parts.createConfig(actor, 'default', id, { schemeType: 'api-key', config: CONFIG });
@@ -966,7 +957,7 @@ for (const engine of ENGINES) {
         clock: systemClock,
         egress: defaultEgress,
       });
-      const actor = await ownerActor();
+      const actor = await ownerActor(app, 'row-changes-only');
       const patched = await webhooks.patch(actor, 'default', created.body.id as string, {
         description: 'patched',
         secret: 'a-new-webhook-secret-of-sixteen+',

@@ -12,7 +12,7 @@ import { compiledOnce } from '../src/storage/compiled-once.js';
 import { openDb } from '../src/storage/database.js';
 import { systemClock } from '../src/services/clock.js';
 import { createConnectionService } from '../src/services/connection-service.js';
-import { ENGINES, startTestApp, type TestApp } from './support/stores.js';
+import { ENGINES, ownerActor, startTestApp, type TestApp } from './support/stores.js';
 
 const WS = '/api/v1/workspaces/default';
 
@@ -495,15 +495,7 @@ for (const engine of ENGINES) {
           clock: systemClock,
           tester: { test: refused },
         });
-        const actor = {
-          principal: {
-            id: (await app.call('GET', '/api/v1/me')).body.principalId as string,
-            name: 'owner',
-            status: 'active' as const,
-            roles: new Map([['default', 'owner' as const]]),
-          },
-          requestId: 'remembered-create',
-        };
+        const actor = await ownerActor(app, 'remembered-create');
         const costOf = async (id: number, password: string) => {
           counted.statements = 0;
           const patched = await connections.patch(actor, 'default', id, { content: { password } });

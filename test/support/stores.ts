@@ -146,3 +146,16 @@ export function configFor(store: TestStore, env: Record<string, string> = {}): C
 
 /** A secret with its last character changed: never the secret itself, whatever that character was. */
 export const wrongSecretOf = (secret: string) => `${secret.slice(0, -1)}${secret.endsWith('x') ? 'y' : 'x'}`;
+
+/** The owner key's principal as the actor of a service call on the default workspace, as if authenticated now. */
+export async function ownerActor(app: TestApp, requestId: string) {
+  return {
+    principal: {
+      id: (await app.call('GET', '/api/v1/me')).body.principalId as string,
+      name: 'owner',
+      status: 'active' as const,
+      roles: new Map([['default', 'owner' as const]]),
+    },
+    requestId,
+  };
+}
