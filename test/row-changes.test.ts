@@ -11,6 +11,7 @@ import type { Connector } from '../src/domain/connector.js';
 import { compiledOnce } from '../src/storage/compiled-once.js';
 import { openDb } from '../src/storage/database.js';
 import { systemClock } from '../src/services/clock.js';
+import { createAccessClientService } from '../src/services/access-client-service.js';
 import { createConnectionService } from '../src/services/connection-service.js';
 import { ENGINES, ownerActor, startTestApp, type TestApp } from './support/stores.js';
 
@@ -536,6 +537,45 @@ for (const engine of ENGINES) {
           [1, 2, 3],
           audit.text,
         );
+      });
+
+      it('renames an access client this node created without reading it first, and a rotated one only over its new revision', async () => {
+        const counted = countingStatements(app.db.kysely);
+        const write: Writer['write'] = (work) => app.db.kysely.transaction().execute(work);
+        const change = createRowChangeBatcher(write, { maxBatch: 64, inFlight: 1, direct: counted.direct });
+        const clients = createAccessClientService({
+          db: app.db,
+          writer: { write, change, remember: change.remember },
+          clock: systemClock,
+        });
+        const actor = await ownerActor(app, 'remembered-client');
+        const costOf = async (id: string, name: string) => {
+          counted.statements = 0;
+          const patched = await clients.patch(actor, 'default', id, { name });
+          return { statements: counted.statements, revision: patched.revision };
+        };
+        await clients.create(actor, 'default', { id: 'made-here', name: 'made here' });
+        assert.deepEqual(await costOf('made-here', 'renamed'), { statements: 1, revision: 2 }, 'the write alone');
+
+        const elsewhere = await app.call('POST', `${WS}/access-clients`, { body: { id: 'made-elsewhere', name: 'x' } });
+        assert.equal(elsewhere.status, 201, elsewhere.text);
+        assert.deepEqual(
+          await costOf('made-elsewhere', 'renamed'),
+          { statements: 3, revision: 2 },
+          'two reads, a write',
+        );
+
+        // Created here, its secret rotated by another node: the remembered revision is stale, and the rename goes
+        // under lock over the rotated client, whose two secrets it keeps.
+        await clients.create(actor, 'default', { id: 'rotated-elsewhere', name: 'r' });
+        const rotated = await app.call('POST', `${WS}/access-clients/rotated-elsewhere/secrets`, {
+          body: { gracePeriodSeconds: 60 },
+        });
+        assert.equal(rotated.status, 200, rotated.text);
+        const renamed = await clients.patch(actor, 'default', 'rotated-elsewhere', { name: 'renamed' });
+        assert.deepEqual([renamed.revision, renamed.secrets.length], [3, 2]);
+        const stored = await app.call('GET', `${WS}/access-clients/rotated-elsewhere`);
+        assert.deepEqual([stored.body.name, stored.body.revision, stored.body.secrets.length], ['renamed', 3, 2]);
       });
 
       it('sends the batch statements as statements each connection prepares once', async () => {

@@ -221,7 +221,7 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
         updatedAt: now,
         revision: 1,
       };
-      return writeWithRetry(
+      const issued = await writeWithRetry(
         writer,
         async (tx) => {
           await clients.insertAccessClient(tx, fields);
@@ -243,6 +243,9 @@ export function createAccessClientService(deps: { db: Db; writer: Writer; clock:
         },
         () => conflict(`An access client with id "${id}" already exists in this workspace.`),
       );
+      // Committed: the client's first change (a rename right after the create) need not read it again.
+      writer.remember(rows, clients.accessClientKey(workspaceId, id), issued.client);
+      return issued;
     },
 
     /** PUT: every field takes the body's value; omitted optional fields are unset (docs/api.md). */
