@@ -152,9 +152,8 @@ export async function countConnectionsOfConnector(
   return Number(row.n);
 }
 
-/** Inserts a connection and returns it with the id the store assigned. */
 /**
- * Inserts a connection and returns it with its id. With `rowVersion` (PostgreSQL only), it comes back marked with
+ * Inserts a connection and returns it with the id the store assigned. With `rowVersion` (PostgreSQL only), it comes back marked with
  * the version its row was inserted at, as the optimistic row-change path reads rows (see Writer.remember).
  */
 export async function insertConnection(
