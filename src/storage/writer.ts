@@ -18,9 +18,9 @@ export interface Writer {
    */
   change<Row, T>(rows: RowStore<Row>, change: RowChange<Row, T>): Promise<T>;
   /**
-   * A row the caller has just committed through {@link write} (a create), read back with its version: on
-   * PostgreSQL the next change of the row starts from it instead of reading it first (it still writes only over
-   * that version). Does nothing elsewhere.
+   * A row the caller has just committed through {@link write} (a create), as the store would read it (with its
+   * version where the store's optimistic write checks one): on PostgreSQL the next change of the row starts from
+   * it instead of reading it first, and still writes only over that state. Does nothing elsewhere.
    */
   remember<Row>(rows: RowStore<Row>, key: string, row: Row): void;
 }
