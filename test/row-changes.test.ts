@@ -519,7 +519,7 @@ for (const engine of ENGINES) {
         assert.deepEqual(await costOf(elsewhere.id, 'second'), { statements: 2, revision: 2 }, 'read, then write');
 
         // Created here, then moved by another node: the remembered version does not match, and the change goes under
-        // lock on the row as it is now (its password sealed again over the other node's, nothing lost).
+        // lock on the row as it is now (the other node's description kept, the new password sealed over it).
         const moved = await connections.create(actor, 'default', {
           name: 'moved elsewhere',
           type: 'http',
