@@ -2,7 +2,7 @@ import { notFound } from '../domain/errors.js';
 import { isSealed, mapSecrets } from '../domain/secrets.js';
 import { findWorkspaceUid } from '../storage/workspace-repo.js';
 import type { Executor } from '../storage/engine.js';
-import { MisplacedSealedValue, type SealPlace, type Vault } from './vault.js';
+import type { SealPlace, Vault } from './vault.js';
 
 /** The resource a write seals secrets for: its workspace's uid and its own. */
 export type SealOwner = Omit<SealPlace, 'path'>;
@@ -41,20 +41,6 @@ export function sealSettings(
 /** Seals one secret value for its place with the same keep-if-unchanged rule. `undefined` plaintext means "keep". */
 export function sealValue(vault: Vault, plaintext: string | undefined, previous: unknown, place: SealPlace): string {
   if (plaintext === undefined) return previous as string;
-  if (isSealed(previous) && opensTo(vault, previous, place, plaintext)) return previous;
+  if (isSealed(previous) && vault.holds(previous, place, plaintext)) return previous;
   return vault.seal(plaintext, place);
-}
-
-/**
- * Whether a stored value opens at its place to this plaintext; one that does not belong there is simply replaced.
- * A plaintext of another length cannot be the stored one, so that value is not opened (two AES-GCM operations).
- */
-function opensTo(vault: Vault, sealed: string, place: SealPlace, plaintext: string): boolean {
-  if (vault.plaintextBytes(sealed) !== Buffer.byteLength(plaintext, 'utf8')) return false;
-  try {
-    return vault.open(sealed, place) === plaintext;
-  } catch (error) {
-    if (error instanceof MisplacedSealedValue) return false;
-    throw error;
-  }
 }

@@ -81,6 +81,10 @@ describe('vault', () => {
       const legacy = legacySeal('old-secret', master);
       assert.equal(bound.isBound(legacy), false);
       assert.equal(bound.open(legacy, P), 'old-secret');
+      for (const place of [P, { ...P, resourceUid: 'cnu_b' }]) {
+        assert.equal(bound.holds(legacy, place, 'old-secret'), true);
+        assert.equal(bound.holds(legacy, place, 'new-secret'), false);
+      }
       const rewrapped = bound.rewrap(legacy, P);
       assert.ok(bound.isBound(rewrapped));
       assert.equal(bound.open(rewrapped, P), 'old-secret');
@@ -95,6 +99,47 @@ describe('vault', () => {
         () => createVault([key('new'), old]).rewrap(sealed, { ...P, path: '/content/other' }),
         MisplacedSealedValue,
       );
+    });
+  });
+
+  describe('holds: whether a stored value is this plaintext at this place', () => {
+    const a = key('a');
+    const vault = createVault([a]);
+
+    it('answers for values it sealed, and for values another node sealed (which it opens once)', () => {
+      for (const sealed of [vault.seal('hunter22', P), createVault([a]).seal('hunter22', P)]) {
+        for (let i = 0; i < 2; i++) {
+          assert.equal(vault.holds(sealed, P, 'hunter22'), true);
+          assert.equal(vault.holds(sealed, P, 'hunter23'), false, 'same length, another plaintext');
+          assert.equal(vault.holds(sealed, P, 'hunter2'), false);
+          assert.equal(vault.holds(sealed, P, ''), false);
+        }
+      }
+    });
+
+    it('says no at another place, and for a value that does not open', () => {
+      const sealed = vault.seal('hunter22', P);
+      const other = createVault([a]).seal('hunter22', P);
+      for (const s of [sealed, other]) {
+        assert.equal(vault.holds(s, { ...P, resourceUid: 'cnu_b' }, 'hunter22'), false);
+        assert.equal(vault.holds(s, { ...P, path: '/content/other' }, 'hunter22'), false);
+        assert.equal(vault.holds(s, { ...P, workspaceUid: 'wsu_b' }, 'hunter22'), false);
+      }
+      const last = sealed.at(-2) === 'A' ? 'B' : 'A';
+      assert.equal(vault.holds(`${sealed.slice(0, -2)}${last}${sealed.at(-1)}`, P, 'hunter22'), false);
+    });
+
+    it('still answers after the digests it remembers have all been replaced', () => {
+      const fresh = createVault([a]);
+      const first = fresh.seal('first', P);
+      for (let i = 0; i < 10_050; i++) fresh.seal(`value ${i}`, P);
+      assert.equal(fresh.holds(first, P, 'first'), true);
+      assert.equal(fresh.holds(first, P, 'frist'), false);
+    });
+
+    it('throws when the master key of the value is not configured', () => {
+      const sealed = createVault([key('gone')]).seal('v', P);
+      assert.throws(() => vault.holds(sealed, P, 'v'), /"gone"/);
     });
   });
 
@@ -124,8 +169,9 @@ describe('vault', () => {
     });
 
     it('refuses a value whose ciphertext does not belong to its data key', () => {
-      const vault = createVault([old]);
-      const [a, b] = [vault.seal('a', P), vault.seal('b', P)];
+      // Two vaults on one master key: each seals under a data key of its own.
+      const [a, b] = [createVault([old]).seal('a', P), createVault([old]).seal('b', P)];
+      assert.notEqual(a.split(':')[3], b.split(':')[3]);
       const spliced = [...a.split(':').slice(0, 4), b.split(':')[4]].join(':');
       assert.throws(() => createVault([fresh, old]).rewrap(spliced, P));
     });
@@ -140,6 +186,23 @@ describe('vault', () => {
     for (const plaintext of ['', 'hunter2', 'é', 'x'.repeat(1000)])
       assert.equal(vault.plaintextBytes(vault.seal(plaintext, P)), Buffer.byteLength(plaintext, 'utf8'));
     assert.throws(() => vault.plaintextBytes('pbenc:v9:a:x:y'), /known version/);
+  });
+
+  it('seals 65,536 values under one data key, then makes the next', () => {
+    const vault = createVault([key('a')]);
+    const wrappedOf = (sealed: string) => sealed.split(':')[3];
+    const first = vault.seal('first', P);
+    let last = first;
+    for (let i = 1; i < 65_536; i++) last = vault.seal(`value ${i}`, P);
+    assert.equal(wrappedOf(last), wrappedOf(first));
+    const next = vault.seal('next', P);
+    assert.notEqual(wrappedOf(next), wrappedOf(first));
+    for (const [sealed, plaintext] of [
+      [first, 'first'],
+      [last, 'value 65535'],
+      [next, 'next'],
+    ] as const)
+      assert.equal(vault.open(sealed, P), plaintext);
   });
 
   describe('data keys it remembers', () => {

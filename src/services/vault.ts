@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash, hkdfSync, randomFillSync } from 'node:crypto';
 import { randomBytesFromPool } from '../domain/random-bytes.js';
 import { SEALED_PREFIX } from '../domain/secrets.js';
 
@@ -23,6 +23,11 @@ export interface Vault {
    * until `keys rewrap` binds them.
    */
   open(sealed: string, place: SealPlace): string;
+  /**
+   * Whether a sealed value opens at this place to exactly this plaintext: a write that sends the stored secret
+   * again keeps it as it is. A value sealed for another place does not (it is simply replaced).
+   */
+  holds(sealed: string, place: SealPlace, plaintext: string): boolean;
   /** The master-key id a sealed value was wrapped with. */
   keyIdOf(sealed: string): string;
   /**
@@ -98,27 +103,31 @@ function decrypt(key: Buffer, sealed: Buffer, aad?: Buffer): Buffer {
 const DATA_KEY_BYTES = 32;
 /** How many data keys the vault keeps unwrapped: the ones it made or opened last. */
 const REMEMBERED_DATA_KEYS = 10_000;
+/**
+ * How many values one data key seals before the vault makes the next. Each seal draws a random 96-bit nonce;
+ * NIST SP 800-38D allows 2^32 of them per key, and 2^16 keeps the chance that two ever repeat below 2^-64.
+ */
+const SEALS_PER_DATA_KEY = 65_536;
+/** How many bound values the vault remembers the plaintext digest of: the ones it sealed or compared last. */
+const REMEMBERED_PLAINTEXTS = 10_000;
+const DIGEST_BYTES = 32;
 
 /**
- * The data keys a vault made or unwrapped last, by master-key id and wrapped form, in one fixed block of memory
- * (first in, first out): opening a value whose key is here costs one AES-GCM operation instead of two. A PATCH
- * that compares a new secret with the stored one opens the value the last write sealed, and the gateway opens the
- * same credentials call after call. Only a wrapped form that was made here or that opened under its master key
- * is ever entered, so a forged one still has to unwrap; and what the memory holds could be unwrapped anyway by
- * the master key beside it.
+ * Blocks of one fixed size by name, the last `slots` entered, in one block of memory (first in, first out): no
+ * entry holds a pooled buffer alive, and the memory never grows.
  */
-function createDataKeyMemory(slots: number) {
-  const block = Buffer.alloc(slots * DATA_KEY_BYTES);
+function createBlockMemory(slots: number, blockBytes: number) {
+  const block = Buffer.alloc(slots * blockBytes);
   const names: (string | undefined)[] = new Array<string | undefined>(slots);
   const slotOf = new Map<string, number>();
   let next = 0;
   return {
-    /** A view of the remembered key: read it before the next `remember`, which may reuse its slot. */
+    /** A view of the remembered block: read it before the next `remember`, which may reuse its slot. */
     recall(name: string): Buffer | undefined {
       const slot = slotOf.get(name);
-      return slot === undefined ? undefined : block.subarray(slot * DATA_KEY_BYTES, (slot + 1) * DATA_KEY_BYTES);
+      return slot === undefined ? undefined : block.subarray(slot * blockBytes, (slot + 1) * blockBytes);
     },
-    remember(name: string, dataKey: Buffer) {
+    remember(name: string, value: Buffer) {
       if (slotOf.has(name)) return;
       const slot = next;
       next = (next + 1) % slots;
@@ -126,26 +135,43 @@ function createDataKeyMemory(slots: number) {
       if (evicted !== undefined) slotOf.delete(evicted);
       names[slot] = name;
       slotOf.set(name, slot);
-      dataKey.copy(block, slot * DATA_KEY_BYTES);
+      value.copy(block, slot * blockBytes);
     },
   };
 }
 
 /**
- * Envelope encryption with AES-256-GCM: each secret gets its own data key, which is wrapped by the active
- * master key. The stored form names the master key id, so older keys keep opening what they sealed while
- * new writes use the first key of the list.
+ * Envelope encryption with AES-256-GCM: secrets are sealed under data keys, each wrapped by the active master
+ * key. A node seals up to 65,536 values under one data key (each under a random nonce, bound to its place), then
+ * makes the next. The stored form names the master key id, so older keys keep opening what they sealed while new
+ * writes use the first key of the list.
  *
  * Stored form: `pbenc:v2:<keyId>:<wrapped data key>:<ciphertext>`, both parts base64url of iv|data|tag. The
  * ciphertext's additional authenticated data is its place (workspace uid, resource uid, field path), which the
  * opener supplies: the place is not in the stored form, and a value moved anywhere else fails to open. The older
  * `pbenc:v1:` form has no place.
+ *
+ * What a node keeps in memory, beside the master keys that could unwrap or open all of it anyway:
+ * - the data keys of the last 10,000 values it sealed or opened, so that opening a value whose key is here costs
+ *   one AES-GCM operation instead of two (the gateway opens the same credentials call after call). Only a wrapped
+ *   form that was made here or that unwrapped under its master key is ever entered, so a forged one still has to
+ *   unwrap;
+ * - for the last 10,000 bound values it sealed or compared, a digest of their place and plaintext (SHA-256 under
+ *   a random prefix of this vault's own), so that a write comparing a secret with the stored one (`holds`) hashes
+ *   instead of decrypting. Only the exact stored form that was sealed or opened here is ever entered.
  */
 export function createVault(keys: readonly MasterKey[]): Vault {
   const active = keys[0];
   if (!active) throw new Error('At least one master key is required.');
   const byId = new Map(keys.map((k) => [k.id, k.key]));
-  const dataKeys = createDataKeyMemory(REMEMBERED_DATA_KEYS);
+  const dataKeys = createBlockMemory(REMEMBERED_DATA_KEYS, DATA_KEY_BYTES);
+  const plaintexts = createBlockMemory(REMEMBERED_PLAINTEXTS, DIGEST_BYTES);
+  const digestPrefix = randomFillSync(Buffer.alloc(32));
+  /** The digest of a plaintext at a place: the place's additional data is JSON, so where it ends is unambiguous. */
+  const digestOf = (aad: Buffer, plaintext: Buffer) =>
+    hash('sha256', Buffer.concat([digestPrefix, aad, plaintext]), 'buffer') as unknown as Buffer;
+  /** The data key new values are sealed under, with the first part of their stored form, until it has sealed its share. */
+  let sealing: { readonly dataKey: Buffer; readonly prefix: string; left: number } | undefined;
 
   const parse = (sealed: string) => {
     const parts = sealed.split(':');
@@ -190,10 +216,28 @@ export function createVault(keys: readonly MasterKey[]): Vault {
     return `${SEALED_PREFIX}${VERSION}:${active.id}:${wrappedText}:${bodyText}`;
   };
 
+  const sealingKey = () => {
+    if (sealing === undefined || sealing.left === 0) {
+      const dataKey = randomFillSync(Buffer.alloc(DATA_KEY_BYTES));
+      const wrappedText = encrypt(active.key, dataKey).toString('base64url');
+      dataKeys.remember(`${active.id}:${wrappedText}`, dataKey);
+      sealing = {
+        dataKey,
+        prefix: `${SEALED_PREFIX}${VERSION}:${active.id}:${wrappedText}:`,
+        left: SEALS_PER_DATA_KEY,
+      };
+    }
+    sealing.left--;
+    return sealing;
+  };
+
   const seal = (plaintext: string, place: SealPlace) => {
-    const dataKey = randomBytesFromPool(DATA_KEY_BYTES);
-    const body = encrypt(dataKey, Buffer.from(plaintext, 'utf8'), aadOf(place));
-    return format(dataKey, body.toString('base64url'));
+    const { dataKey, prefix } = sealingKey();
+    const aad = aadOf(place);
+    const text = Buffer.from(plaintext, 'utf8');
+    const sealed = prefix + encrypt(dataKey, text, aad).toString('base64url');
+    plaintexts.remember(sealed, digestOf(aad, text));
+    return sealed;
   };
 
   return {
@@ -204,6 +248,25 @@ export function createVault(keys: readonly MasterKey[]): Vault {
       const { bound, keyId, wrappedText, body } = parse(sealed);
       const dataKey = dataKeyOf(keyId, wrappedText);
       return (bound ? openBound(dataKey, body, place) : decrypt(dataKey, body)).toString('utf8');
+    },
+    holds(sealed, place, plaintext) {
+      const { bound, keyId, wrappedText, body } = parse(sealed);
+      const text = Buffer.from(plaintext, 'utf8');
+      // AES-GCM keeps the length: a plaintext of another length cannot be the stored one.
+      if (body.length - IV_BYTES - TAG_BYTES !== text.length) return false;
+      if (!bound) return decrypt(dataKeyOf(keyId, wrappedText), body).equals(text);
+      const aad = aadOf(place);
+      const digest = plaintexts.recall(sealed);
+      if (digest) return digest.equals(digestOf(aad, text));
+      const dataKey = dataKeyOf(keyId, wrappedText);
+      let opened: Buffer;
+      try {
+        opened = decrypt(dataKey, body, aad);
+      } catch {
+        return false; // sealed for another place
+      }
+      plaintexts.remember(sealed, digestOf(aad, opened));
+      return opened.equals(text);
     },
     keyIdOf: (sealed) => parse(sealed).keyId,
     plaintextBytes: (sealed) => parse(sealed).body.length - IV_BYTES - TAG_BYTES,
