@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './support/chromium.js';
 import { ensureConsoleBuilt } from './support/console-build.js';
+import { waitForExpression } from './support/console-page.js';
 import { startTestApp, type TestApp } from './support/stores.js';
 
 const PASSWORD = 'a password long enough';
@@ -83,7 +84,7 @@ describe('console sign-in with a password, in Chromium', () => {
 
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('link', { name: 'Sign in with your email and password' }).waitFor();
-      await page.waitForFunction(`!document.cookie.includes('pb_csrf')`);
+      await waitForExpression(page, `!document.cookie.includes('pb_csrf')`);
       assert.equal(
         (await context.cookies(base)).find((c) => c.name === 'pb_session'),
         undefined,

@@ -14,6 +14,7 @@ import {
   assertAccessible,
   assertNoSidewaysOverflow,
   checkPage as checkConsolePage,
+  waitForExpression,
   withPage as withConsolePage,
 } from './support/console-page.js';
 import { OWNER_KEY, startTestApp, type TestApp } from './support/stores.js';
@@ -268,7 +269,7 @@ describe('web console in Chromium', () => {
       await page.keyboard.press('Enter');
       await page.keyboard.press('Enter');
       const order = page.locator('.config-order li code');
-      await page.waitForFunction(`document.querySelector('.config-order li code')?.textContent === 'third'`);
+      await waitForExpression(page, `document.querySelector('.config-order li code')?.textContent === 'third'`);
       assert.deepEqual(await order.allInnerTexts(), ['third', 'first', 'second']);
       // Focus followed the moved item: at the top, its "down" button holds it.
       assert.equal(await page.evaluate('document.activeElement?.getAttribute("aria-label")'), 'Move third down');
@@ -481,7 +482,7 @@ describe('web console in Chromium', () => {
       await page.getByLabel('Resource id').fill('audited');
       await page.getByLabel('Resource id').press('Enter');
       const events = page.getByRole('list', { name: 'Audit events' }).locator('li');
-      await page.waitForFunction(`document.querySelectorAll('.timeline li').length === 2`);
+      await waitForExpression(page, `document.querySelectorAll('.timeline li').length === 2`);
       const texts = await events.allInnerTexts();
       assert.match(texts[0]!, /^owner changed description of connector audited/);
       assert.match(texts[1]!, /^owner created connector audited/);
@@ -491,7 +492,7 @@ describe('web console in Chromium', () => {
       // A connector's page links to its own history.
       await page.goto(`${base}/console/w/default/connectors/audited`);
       await page.getByRole('link', { name: 'History' }).click();
-      await page.waitForFunction(`document.querySelectorAll('.timeline li').length === 2`);
+      await waitForExpression(page, `document.querySelectorAll('.timeline li').length === 2`);
       assert.equal(await page.getByLabel('Resource id').inputValue(), 'audited');
     });
   });
@@ -761,7 +762,7 @@ describe('web console in Chromium', () => {
     await as('PATCH', `${WS}/connectors/worded`, { description: 'described', baseUrl: 'https://api.example.com' });
     await withPage(async (page) => {
       await signIn(page, '/console/w/default/audit?resourceId=worded');
-      await page.waitForFunction(`document.querySelectorAll('.timeline li').length === 2`);
+      await waitForExpression(page, `document.querySelectorAll('.timeline li').length === 2`);
       const texts = await page.getByRole('list', { name: 'Audit events' }).locator('li .sentence').allInnerTexts();
       assert.deepEqual(texts, [
         'Eddie Editor changed baseUrl and description of connector worded',

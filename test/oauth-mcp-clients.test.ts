@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './support/chromium.js';
 import { ensureConsoleBuilt } from './support/console-build.js';
+import { waitForExpression } from './support/console-page.js';
 import {
   MemoryOAuthProvider,
   makeTestCertificates,
@@ -321,7 +322,8 @@ for (const engine of ENGINES) {
         assert.match((await call.textContent()) ?? '', /via client Pre-registered IDE/);
         await call.getByRole('button', { name: 'Only events via this client' }).click();
         await page.waitForURL(/clientId=pre-registered-ide/);
-        await page.waitForFunction(
+        await waitForExpression(
+          page,
           `[...document.querySelectorAll('.timeline li')].length > 0 && [...document.querySelectorAll('.timeline li')].every((li) => li.querySelector('.audit-client')?.dataset.clientId === '${PUBLIC_CLIENT}')`,
         );
         assert.equal(await page.getByLabel('Via OAuth client (client id)').inputValue(), PUBLIC_CLIENT);

@@ -20,6 +20,19 @@ export async function assertLabelled(page: Page) {
   assert.deepEqual(unlabelled, [], 'form controls without a label');
 }
 
+/**
+ * Waits until an expression (a string: no DOM types here) is true in the page. Playwright's `waitForFunction`
+ * evaluates a string predicate with `eval` inside the page when it has to poll, which the console's
+ * Content-Security-Policy (`script-src 'self'`) refuses; `page.evaluate` goes through the DevTools protocol.
+ */
+export async function waitForExpression(page: Page, expression: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate<boolean>(`Boolean(${expression})`))) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** axe-core's findings on the page as it is now: none serious or critical allowed. */
 export async function assertAccessible(page: Page, name: string) {
   // Evaluated through the DevTools protocol, which the console's Content-Security-Policy does not govern.
