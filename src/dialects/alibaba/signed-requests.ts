@@ -35,14 +35,30 @@ export function parametersOf(text: string): Record<string, string> {
   return Object.fromEntries(new URLSearchParams(text));
 }
 
-/** The form body's parameters; empty when the body is not a form. */
-export const formOf = (request: FastifyRequest): Record<string, string> =>
-  isForm(request) ? parametersOf(rawBodyOf(request).toString('utf8')) : {};
+// A request's query and form are decoded once: the NUL check, the signature and the route all read them (and a
+// DataWorks request carries the whole connection, URL-encoded, in one of them).
+const queries = new WeakMap<FastifyRequest, Readonly<Record<string, string>>>();
+const forms = new WeakMap<FastifyRequest, Readonly<Record<string, string>>>();
+
+/** The form body's parameters; empty when the body is not a form (or not read yet). */
+export function formOf(request: FastifyRequest): Readonly<Record<string, string>> {
+  const known = forms.get(request);
+  if (known) return known;
+  const raw = rawBodies.get(request);
+  if (raw === undefined || !isForm(request)) return {};
+  const form = parametersOf(raw.toString('utf8'));
+  forms.set(request, form);
+  return form;
+}
 
 /** The query as the signature saw it: decoded from the raw URL. */
-export function queryOf(request: FastifyRequest): Record<string, string> {
+export function queryOf(request: FastifyRequest): Readonly<Record<string, string>> {
+  const known = queries.get(request);
+  if (known) return known;
   const at = request.url.indexOf('?');
-  return at < 0 ? {} : parametersOf(request.url.slice(at + 1));
+  const query = at < 0 ? {} : parametersOf(request.url.slice(at + 1));
+  queries.set(request, query);
+  return query;
 }
 
 /**
