@@ -11,12 +11,15 @@
  *
  *   BENCH_CONNECTIONS (5000)  BENCH_WORKERS (12: the script's calls in flight)  BENCH_ROUNDS (1)
  *   BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test)
+ *   BENCH_SCRIPT (process: the DataWorks script runs in a process of its own, as a user runs a script;
+ *                 same: in this process, beside the servers, as test/vendor-scripts-together.test.ts runs it)
  *
- * Both servers run in this process, beside the SDK clients (as test/vendor-scripts-together.test.ts runs them), so
- * the figures include the clients' own signing work on the same cores. Correctness at a small size is that test's.
+ * Both servers run in this process, and so does the Fabric script (it rotates secrets through plugboard's app
+ * directly). Correctness at a small size is test/vendor-scripts-together.test.ts's.
  */
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
+import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -61,6 +64,11 @@ const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.
 const ADMIN_KEY = `pbk_${randomBytes(24).toString('base64url')}`;
 const WS = '/api/v1/workspaces/default';
 const CLIENTS = 6;
+const SCRIPT = process.env.BENCH_SCRIPT ?? 'process';
+if (SCRIPT !== 'process' && SCRIPT !== 'same')
+  throw new Error(`BENCH_SCRIPT must be "process" or "same", not "${SCRIPT}".`);
+/** Set in the child process that runs the DataWorks script. */
+const SCRIPT_CHILD = process.env.BENCH_VENDOR_SCRIPT_CHILD === '1';
 
 /** Runs `work` over the items with `workers` calls in flight, as a script with a small pool would. */
 async function inPool<T>(items: readonly T[], workers: number, work: (item: T) => Promise<void>) {
@@ -101,21 +109,73 @@ async function updateConnections(origin: string, key: { id: string; secret: stri
   return (performance.now() - started) / 1000;
 }
 
-/** What a phase took: its seconds, and the CPU of this process (servers and SDK clients) and of the schema's backends. */
+/** What the DataWorks script reports: its seconds, and its own CPU when it ran in a process of its own. */
+interface ScriptRun {
+  readonly seconds: number;
+  readonly scriptMs?: number;
+}
+
+interface ScriptOrder {
+  readonly origin: string;
+  readonly key: { id: string; secret: string };
+  readonly ids: readonly number[];
+}
+
+/** The DataWorks script in a process of its own (this file, as a child), as a user runs a script. */
+function updateConnectionsElsewhere(order: ScriptOrder): Promise<ScriptRun> {
+  const child = fork(new URL(import.meta.url), [], {
+    env: { ...process.env, BENCH_VENDOR_SCRIPT_CHILD: '1' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve(message as ScriptRun));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the DataWorks script exited with ${code} before it reported`)));
+    child.send(order);
+  });
+}
+
+/** In the child: runs the script it is sent, reports its seconds and CPU, and exits. */
+function runAsScriptChild() {
+  process.once('message', (order: ScriptOrder) => {
+    const cpuBefore = process.cpuUsage();
+    void updateConnections(order.origin, order.key, order.ids).then(
+      (seconds) => {
+        const cpu = process.cpuUsage(cpuBefore);
+        process.send!({ seconds, scriptMs: (cpu.user + cpu.system) / 1000 } satisfies ScriptRun, () => process.exit(0));
+      },
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+}
+
+/**
+ * What a phase took: its seconds, the CPU of this process (the servers, and the SDK clients when they run here), of
+ * the script's own process (when it has one) and of the schema's backends.
+ */
 interface Phase {
   readonly seconds: number;
   readonly nodeMs: number;
+  readonly scriptMs?: number;
   readonly postgresMs: number;
 }
 
 /** Runs one script phase against the server on `schema`, measuring its CPU beside its time. */
-async function measured(admin: pg.Client, schema: string, run: () => Promise<number>): Promise<Phase> {
+async function measured(admin: pg.Client, schema: string, run: () => Promise<ScriptRun>): Promise<Phase> {
   const pgBefore = await postgresTicks(admin, schema);
   const cpuBefore = process.cpuUsage();
-  const seconds = await run();
+  const { seconds, scriptMs } = await run();
   const cpu = process.cpuUsage(cpuBefore);
   const postgresMs = ticksToMs(ticksBetween(pgBefore, await postgresTicks(admin, schema)));
-  return { seconds, nodeMs: (cpu.user + cpu.system) / 1000, postgresMs };
+  return {
+    seconds,
+    nodeMs: (cpu.user + cpu.system) / 1000,
+    ...(scriptMs === undefined ? {} : { scriptMs }),
+    postgresMs,
+  };
 }
 
 /** AES-256-GCM under a random nonce, the value's place as additional data: the work of plugboard's vault. */
@@ -271,7 +331,11 @@ async function main() {
     const bare = await startBare(schemas.bare, plugboard.alibaba);
     const rows: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const script = (origin: string) => () => updateConnections(origin, plugboard.alibaba, plugboard.ids);
+      const script = (origin: string) => async (): Promise<ScriptRun> => {
+        const order = { origin, key: plugboard.alibaba, ids: plugboard.ids };
+        if (SCRIPT === 'process') return updateConnectionsElsewhere(order);
+        return { seconds: await updateConnections(order.origin, order.key, order.ids) };
+      };
       const bareRun = await measured(admin, schemas.bare, script(bare.origin));
       const alone = await measured(admin, schemas.plugboard, script(plugboard.origin));
       let finished = false;
@@ -280,9 +344,9 @@ async function main() {
       finished = true;
       await fabric;
       const perUpdate = (ms: number) => ((ms * 1000) / CONNECTIONS).toFixed(0);
-      const cell = ({ seconds, nodeMs, postgresMs }: Phase) =>
+      const cell = ({ seconds, nodeMs, scriptMs, postgresMs }: Phase) =>
         `${(CONNECTIONS / seconds).toFixed(0)}/s (${seconds.toFixed(1)} s, ${(bareRun.seconds / seconds).toFixed(2)}×; ` +
-        `CPU ${perUpdate(nodeMs)} + ${perUpdate(postgresMs)} µs)`;
+        `CPU ${perUpdate(nodeMs)}${scriptMs === undefined ? '' : ` + ${perUpdate(scriptMs)}`} + ${perUpdate(postgresMs)} µs)`;
       rows.push(`| ${round} | ${cell(bareRun)} | ${cell(alone)} | ${cell(together)} | ${loadavg()[0]!.toFixed(1)} |`);
       say(rows.at(-1)!);
     }
@@ -302,10 +366,14 @@ async function main() {
       'one event per Fabric rename and native rotation',
     );
     process.stdout.write(
-      `\nnew-user scenario, PostgreSQL, ${CONNECTIONS} connections, ${WORKERS} calls in flight (UpdateConnection, official SDK)\n\n` +
+      `\nnew-user scenario, PostgreSQL, ${CONNECTIONS} connections, ${WORKERS} calls in flight (UpdateConnection, official SDK, ` +
+        `the script ${SCRIPT === 'process' ? 'in a process of its own' : "in the servers' process"})\n\n` +
         '| round | bare Fastify + pg | plugboard, DataWorks script alone | plugboard, with the Fabric script | load (1 min) |\n|---|---|---|---|---|\n' +
-        `${rows.join('\n')}\n\n(×: the bare server's time ÷ this one; CPU per update: this process, which runs the server and ` +
-        `the SDK clients, + the PostgreSQL backends of that server's schema and the WAL writer, checkpointer and background writer)\n` +
+        `${rows.join('\n')}\n\n(×: the bare server's time ÷ this one; CPU per update: ${
+          SCRIPT === 'process'
+            ? "this process, which runs the server (and the Fabric script), + the DataWorks script's own process"
+            : 'this process, which runs the server and the SDK clients'
+        } + the PostgreSQL backends of that server's schema and the WAL writer, checkpointer and background writer)\n` +
         `audit: ${count('connection:update')} connection:update events for ${2 * CONNECTIONS * ROUNDS} updates; ` +
         `${plugboard.clientChanges()} client renames and rotations, as many events\n`,
     );
@@ -317,4 +385,5 @@ async function main() {
   }
 }
 
-await main();
+if (SCRIPT_CHILD) runAsScriptChild();
+else await main();
