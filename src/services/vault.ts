@@ -30,11 +30,6 @@ export interface Vault {
   holds(sealed: string, place: SealPlace, plaintext: string): boolean;
   /** The master-key id a sealed value was wrapped with. */
   keyIdOf(sealed: string): string;
-  /**
-   * How many bytes (UTF-8) the plaintext of a sealed value has, read off its stored form without opening it:
-   * AES-GCM keeps the length, so the stored form shows it anyway.
-   */
-  plaintextBytes(sealed: string): number;
   /** Whether a sealed value is bound to its place (format v2); v1 values are not. */
   isBound(sealed: string): boolean;
   /**
@@ -269,7 +264,6 @@ export function createVault(keys: readonly MasterKey[]): Vault {
       return opened.equals(text);
     },
     keyIdOf: (sealed) => parse(sealed).keyId,
-    plaintextBytes: (sealed) => parse(sealed).body.length - IV_BYTES - TAG_BYTES,
     isBound: (sealed) => parse(sealed).bound,
     deriveKey(purpose, keyId = active.id) {
       const masterKey = byId.get(keyId);
