@@ -204,23 +204,20 @@ export function createVault(keys: readonly MasterKey[]): Vault {
     }
   };
 
-  /** The stored form of a ciphertext whose data key is wrapped by the active master key (and now remembered). */
-  const format = (dataKey: Buffer, bodyText: string) => {
+  /**
+   * The stored form up to its ciphertext, for a data key wrapped by the active master key (and now remembered):
+   * `pbenc:v2:<keyId>:<wrapped data key>:`.
+   */
+  const wrappedPrefix = (dataKey: Buffer) => {
     const wrappedText = encrypt(active.key, dataKey).toString('base64url');
     dataKeys.remember(`${active.id}:${wrappedText}`, dataKey);
-    return `${SEALED_PREFIX}${VERSION}:${active.id}:${wrappedText}:${bodyText}`;
+    return `${SEALED_PREFIX}${VERSION}:${active.id}:${wrappedText}:`;
   };
 
   const sealingKey = () => {
     if (sealing === undefined || sealing.left === 0) {
       const dataKey = randomFillSync(Buffer.alloc(DATA_KEY_BYTES));
-      const wrappedText = encrypt(active.key, dataKey).toString('base64url');
-      dataKeys.remember(`${active.id}:${wrappedText}`, dataKey);
-      sealing = {
-        dataKey,
-        prefix: `${SEALED_PREFIX}${VERSION}:${active.id}:${wrappedText}:`,
-        left: SEALS_PER_DATA_KEY,
-      };
+      sealing = { dataKey, prefix: wrappedPrefix(dataKey), left: SEALS_PER_DATA_KEY };
     }
     sealing.left--;
     return sealing;
@@ -275,7 +272,7 @@ export function createVault(keys: readonly MasterKey[]): Vault {
       if (!bound) return seal(decrypt(dataKey, body).toString('utf8'), place);
       // Opening the ciphertext proves the data key belongs to it, and the value to this place, before anything is rewritten.
       openBound(dataKey, body, place);
-      return keyId === active.id ? sealed : format(Buffer.from(dataKey), bodyText);
+      return keyId === active.id ? sealed : wrappedPrefix(Buffer.from(dataKey)) + bodyText;
     },
   };
 }

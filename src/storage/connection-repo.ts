@@ -153,8 +153,9 @@ export async function countConnectionsOfConnector(
 }
 
 /**
- * Inserts a connection and returns it with the id the store assigned. With `rowVersion` (PostgreSQL only), it comes back marked with
- * the version its row was inserted at, as the optimistic row-change path reads rows (see Writer.remember).
+ * Inserts a connection and returns it with the id the store assigned. With `rowVersion` (PostgreSQL only), it
+ * comes back marked with the version its row was inserted at, as the optimistic row-change path reads rows (see
+ * Writer.remember).
  */
 export async function insertConnection(
   db: Executor,
